@@ -1,0 +1,62 @@
+# The two set-up commands a new user runs are `make run` and `make test`; everything else is a
+# developer convenience. Each target installs missing Debian packages first (idempotent).
+
+JOBS       ?= $(shell nproc)
+BUILD_DIR  ?= build/release
+CMAKE_ARGS ?=
+MIXS_ARGS  ?=
+CTEST_ARGS ?=
+
+CMAKE_CONFIGURE = cmake -S . -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON $(CMAKE_ARGS)
+
+.PHONY: deps build run test asan tsan fuzz bench format lint check-format clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	$(CMAKE_CONFIGURE) -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Starts mixs on its embedded default configuration.
+run: build
+	$(BUILD_DIR)/mixer/mixs server $(MIXS_ARGS)
+
+# Builds and runs every test through ctest.
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# Sanitizer builds: the same tests under AddressSanitizer+UBSan, or ThreadSanitizer.
+asan: deps
+	$(CMAKE_CONFIGURE) -B build/asan -DCMAKE_BUILD_TYPE=Debug -DMIXER_SANITIZE=asan
+	cmake --build build/asan -j $(JOBS)
+	ctest --test-dir build/asan --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+tsan: deps
+	$(CMAKE_CONFIGURE) -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DMIXER_SANITIZE=tsan
+	cmake --build build/tsan -j $(JOBS)
+	ctest --test-dir build/tsan --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# libFuzzer build (clang); `make fuzz FUZZ_SECONDS=60` runs each target for that long.
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	CC=clang CXX=clang++ $(CMAKE_CONFIGURE) -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMIXER_LIBFUZZER=ON
+	cmake --build build/fuzz -j $(JOBS) --target fuzz_targets
+	bash tests/fuzz/run_fuzzers.sh build/fuzz $(FUZZ_SECONDS)
+
+bench: build
+	bash tests/bench/run_benchmarks.sh $(BUILD_DIR)
+
+SOURCES = $(shell git ls-files '*.cc' '*.h' '*.proto' | grep -v '^third_party/')
+
+format:
+	clang-format -i $(SOURCES)
+
+check-format:
+	clang-format --dry-run --Werror $(SOURCES)
+
+lint: build check-format
+	clang-tidy -p $(BUILD_DIR) --quiet $(shell git ls-files '*.cc' | grep -v '^tests/') 
+
+clean:
+	rm -rf build
