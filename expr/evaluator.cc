@@ -1,0 +1,449 @@
+#include "expr/evaluator.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "expr/builtins.h"
+#include "expr/format.h"
+#include "expr/str_util.h"
+#include "re2/re2.h"
+
+namespace expr {
+
+namespace {
+
+Value missingAttribute(const ResolvedAttribute& attr, Dialect dialect, EvalContext& ctx) {
+  if (dialect == Dialect::kCexl) {
+    return makeErrorf(ctx, strCat("lookup failed: '", attr.name, "'"));
+  }
+  return makeErrorf(ctx, strCat("no such attribute: '", attr.name, "'"));
+}
+
+Value wrongType(const ResolvedAttribute& attr, const Value& v, EvalContext& ctx) {
+  return makeErrorf(
+      ctx, strCat("error converting value to ", asciiToLower(valueTypeName(attr.type)), ": '",
+                  formatValue(v), "'"));
+}
+
+// Whether a bag value matches the declared type.
+inline bool typeMatches(ValueType declared, ValueType actual) {
+  return declared == actual || declared == ValueType::kDyn || declared == ValueType::kUnspecified;
+}
+
+Value noOverload(EvalContext& ctx, std::string_view op) {
+  return makeErrorf(ctx, strCat("no matching overload for ", op));
+}
+
+Value appendToList(const Value& list, const Value& v, EvalContext& ctx) {
+  size_t n = list.list->size;
+  Value* elems = ctx.arena->allocateArray<Value>(n + 1);
+  for (size_t i = 0; i < n; ++i) elems[i] = list.list->elements[i];
+  elems[n] = v;
+  ListValue* l = ctx.arena->allocateArray<ListValue>(1);
+  l->elements = elems;
+  l->size = n + 1;
+  return Value::makeList(l);
+}
+
+}  // namespace
+
+Value Program::evaluate(const Activation& activation, EvalState* state) const {
+  state->references_.clear();
+  state->arena_.reset();
+  return Evaluator::run(*this, 0, code_.size(), activation, state);
+}
+
+Value Evaluator::run(const Program& program, size_t start, size_t end, const Activation& activation,
+                     EvalState* state) {
+  if (state->stack_.size() < static_cast<size_t>(program.max_stack_) + 1) {
+    state->stack_.resize(program.max_stack_ + 1);
+  }
+  if (state->slots_.size() < static_cast<size_t>(program.slot_count_)) {
+    state->slots_.resize(program.slot_count_);
+    state->iter_index_.resize(program.slot_count_);
+  }
+  const Dialect dialect = program.dialect_;
+  EvalContext ctx{&state->arena_, dialect, &state->references_};
+  const Instr* code = program.code_.data();
+  const Value* constants = program.constants_.data();
+  const ResolvedAttribute* attrs = program.attributes_.data();
+  Value* const base = state->stack_.data();
+  Value* sp = base;  // next free slot
+  Value* slots = state->slots_.data();
+  std::vector<Reference>& refs = state->references_;
+  size_t pc = start;
+  while (pc < end) {
+    const Instr& in = code[pc++];
+    switch (in.op) {
+      case Op::kConst:
+        *sp++ = constants[in.a];
+        break;
+      case Op::kLoad: {
+        const ResolvedAttribute& at = attrs[in.a];
+        Value v;
+        bool found = activation.find(at.id, &v);
+        refs.push_back(Reference{at.id, found, false, {}});
+        if (!found) {
+          v = missingAttribute(at, dialect, ctx);
+        } else if (!typeMatches(at.type, v.type)) {
+          v = wrongType(at, v, ctx);
+        } else if (v.type == ValueType::kStringMap) {
+          v.origin = at.id;
+        }
+        *sp++ = v;
+        break;
+      }
+      case Op::kTryLoad: {
+        const ResolvedAttribute& at = attrs[in.a];
+        Value v;
+        bool found = activation.find(at.id, &v);
+        refs.push_back(Reference{at.id, found, false, {}});
+        if (!found) {
+          sp = base + in.depth;
+          pc = in.b;
+          break;
+        }
+        if (!typeMatches(at.type, v.type)) {
+          v = wrongType(at, v, ctx);
+        } else if (v.type == ValueType::kStringMap) {
+          v.origin = at.id;
+        }
+        *sp++ = v;
+        break;
+      }
+      case Op::kLoadSlot:
+        *sp++ = slots[in.a];
+        break;
+      case Op::kStoreSlot:
+        slots[in.a] = *--sp;
+        break;
+      case Op::kUndeclared:
+        *sp++ = constants[in.a];
+        break;
+      case Op::kJump:
+        pc = in.a;
+        break;
+      case Op::kAndCexl: {
+        const Value& t = sp[-1];
+        if (t.isError() || !t.bool_value) {
+          pc = in.a;
+        } else {
+          --sp;
+        }
+        break;
+      }
+      case Op::kOrCexl: {
+        const Value& t = sp[-1];
+        if (t.isError() || t.bool_value) {
+          pc = in.a;
+        } else {
+          --sp;
+        }
+        break;
+      }
+      case Op::kAndCel:
+      case Op::kOrCel: {
+        Value& t = sp[-1];
+        bool is_and = in.op == Op::kAndCel;
+        if (t.type == ValueType::kBool) {
+          if (t.bool_value != is_and) pc = in.a;
+        } else if (!t.isError()) {
+          t = noOverload(ctx, is_and ? "_&&_" : "_||_");
+        }
+        break;
+      }
+      case Op::kAndMerge:
+      case Op::kOrMerge: {
+        bool is_and = in.op == Op::kAndMerge;
+        Value r = *--sp;
+        Value& l = sp[-1];
+        if (r.type == ValueType::kBool && r.bool_value != is_and) {
+          l = r;  // false absorbs errors for &&, true for ||
+        } else if (l.isError()) {
+          // keep l
+        } else if (r.isError()) {
+          l = r;
+        } else if (r.type != ValueType::kBool) {
+          l = noOverload(ctx, is_and ? "_&&_" : "_||_");
+        } else {
+          l = r;
+        }
+        break;
+      }
+      case Op::kCondJump: {
+        Value c = *--sp;
+        if (c.type == ValueType::kBool) {
+          if (!c.bool_value) pc = in.a;
+        } else {
+          *sp++ = c.isError() ? c : noOverload(ctx, "_?_:_");
+          pc = in.b;
+        }
+        break;
+      }
+      case Op::kNot:
+        sp[-1] = opNot(sp[-1], ctx);
+        break;
+      case Op::kNeg:
+        sp[-1] = opNeg(sp[-1], ctx);
+        break;
+      case Op::kEq: {
+        --sp;
+        const Value& a = sp[-1];
+        const Value& b = sp[0];
+        if (a.type == ValueType::kString && b.type == ValueType::kString) {
+          sp[-1] = Value::makeBool(a.stringView() == b.stringView());
+        } else if (a.type == ValueType::kInt64 && b.type == ValueType::kInt64) {
+          sp[-1] = Value::makeBool(a.int_value == b.int_value);
+        } else {
+          sp[-1] = opEq(a, b, ctx);
+        }
+        break;
+      }
+      case Op::kNe:
+        --sp;
+        sp[-1] = opNe(sp[-1], sp[0], ctx);
+        break;
+      case Op::kLt:
+        --sp;
+        sp[-1] = opCompare(0, sp[-1], sp[0], ctx);
+        break;
+      case Op::kLe:
+        --sp;
+        sp[-1] = opCompare(1, sp[-1], sp[0], ctx);
+        break;
+      case Op::kGt:
+        --sp;
+        sp[-1] = opCompare(2, sp[-1], sp[0], ctx);
+        break;
+      case Op::kGe:
+        --sp;
+        sp[-1] = opCompare(3, sp[-1], sp[0], ctx);
+        break;
+      case Op::kAdd:
+        --sp;
+        sp[-1] = opAdd(sp[-1], sp[0], ctx);
+        break;
+      case Op::kSub:
+        --sp;
+        sp[-1] = opSub(sp[-1], sp[0], ctx);
+        break;
+      case Op::kMul:
+        --sp;
+        sp[-1] = opMul(sp[-1], sp[0], ctx);
+        break;
+      case Op::kDiv:
+        --sp;
+        sp[-1] = opDiv(sp[-1], sp[0], ctx);
+        break;
+      case Op::kMod:
+        --sp;
+        sp[-1] = opMod(sp[-1], sp[0], ctx);
+        break;
+      case Op::kIndex: {
+        --sp;
+        bool found;
+        sp[-1] = opIndex(sp[-1], sp[0], ctx, &found);
+        break;
+      }
+      case Op::kTryIndex: {
+        --sp;
+        const Value& m = sp[-1];
+        const Value& k = sp[0];
+        if (m.isError() || k.isError()) {
+          if (!m.isError()) sp[-1] = k;
+          break;
+        }
+        bool found;
+        Value v = opIndex(m, k, ctx, &found);
+        if (!found && !v.isError()) {
+          sp = base + in.depth;
+          pc = in.b;
+          break;
+        }
+        sp[-1] = v;
+        break;
+      }
+      case Op::kSelect: {
+        Value& m = sp[-1];
+        if (m.type == ValueType::kMap || m.type == ValueType::kStringMap) {
+          bool found;
+          m = opIndex(m, constants[in.a], ctx, &found);
+        } else if (!m.isError()) {
+          m = makeErrorf(ctx, strCat("no such field '", constants[in.a].stringView(), "' on ",
+                                     valueTypeName(m.type)));
+        }
+        break;
+      }
+      case Op::kHas:
+        sp[-1] = opHas(sp[-1], constants[in.a].stringView(), ctx);
+        break;
+      case Op::kIn:
+        --sp;
+        sp[-1] = opIn(sp[-1], sp[0], ctx);
+        break;
+      case Op::kMakeList: {
+        size_t n = in.a;
+        sp -= n;
+        Value err;
+        Value* elems = ctx.arena->allocateArray<Value>(n);
+        for (size_t i = 0; i < n; ++i) {
+          if (sp[i].isError() && !err.isError()) err = sp[i];
+          elems[i] = sp[i];
+        }
+        if (err.isError()) {
+          *sp++ = err;
+          break;
+        }
+        ListValue* l = ctx.arena->allocateArray<ListValue>(1);
+        l->elements = elems;
+        l->size = n;
+        *sp++ = Value::makeList(l);
+        break;
+      }
+      case Op::kMakeMap: {
+        size_t n = in.a;
+        sp -= 2 * n;
+        Value err;
+        Value* keys = ctx.arena->allocateArray<Value>(n);
+        Value* vals = ctx.arena->allocateArray<Value>(n);
+        for (size_t i = 0; i < n && !err.isError(); ++i) {
+          const Value& k = sp[2 * i];
+          const Value& v = sp[2 * i + 1];
+          if (k.isError()) {
+            err = k;
+          } else if (v.isError()) {
+            err = v;
+          } else if (k.type != ValueType::kString && k.type != ValueType::kInt64 &&
+                     k.type != ValueType::kUint64 && k.type != ValueType::kBool) {
+            err = makeErrorf(ctx, strCat("unsupported map key type: ", valueTypeName(k.type)));
+          } else {
+            for (size_t j = 0; j < i; ++j) {
+              if (valuesEqual(keys[j], k, Dialect::kCel) &&
+                  (keys[j].type == k.type ||
+                   (k.type != ValueType::kString && keys[j].type != ValueType::kString &&
+                    k.type != ValueType::kBool && keys[j].type != ValueType::kBool))) {
+                err = makeErrorf(ctx, strCat("Failed with repeated key: ", formatValue(k)));
+              }
+            }
+          }
+          keys[i] = k;
+          vals[i] = v;
+        }
+        if (err.isError()) {
+          *sp++ = err;
+          break;
+        }
+        MapValue* m = ctx.arena->allocateArray<MapValue>(1);
+        m->keys = keys;
+        m->values = vals;
+        m->size = n;
+        *sp++ = Value::makeMap(m);
+        break;
+      }
+      case Op::kCall: {
+        const Builtin& b = builtinAt(in.a);
+        sp -= in.n;
+        Value err;
+        for (int i = 0; i < in.n; ++i) {
+          if (sp[i].isError()) {
+            err = sp[i];
+            break;
+          }
+        }
+        *sp = err.isError() ? err : b.fn(sp, in.n, ctx);
+        ++sp;
+        break;
+      }
+      case Op::kMatchRegex: {
+        Value& s = sp[-1];
+        if (s.isError()) break;
+        if (s.type != ValueType::kString) {
+          s = noOverload(ctx, "matches");
+          break;
+        }
+        s = Value::makeBool(
+            RE2::PartialMatch(re2::StringPiece(s.str.data, s.str.size), *program.regexes_[in.a]));
+        break;
+      }
+      case Op::kIterInit: {
+        Value range = *--sp;
+        if (range.isError() || containerSize(range) < 0) {
+          slots[in.a + 1] =
+              range.isError()
+                  ? range
+                  : makeErrorf(ctx, strCat("cannot iterate over ", valueTypeName(range.type)));
+          pc = in.b;
+          break;
+        }
+        slots[in.a + 2] = range;
+        state->iter_index_[in.a] = 0;
+        break;
+      }
+      case Op::kIterNext: {
+        const Value& range = slots[in.a + 2];
+        size_t& idx = state->iter_index_[in.a];
+        if (static_cast<int64_t>(idx) >= containerSize(range)) {
+          pc = in.b;
+          break;
+        }
+        slots[in.a] = containerElement(range, idx);
+        ++idx;
+        break;
+      }
+      case Op::kAccumulate: {
+        Value v = *--sp;
+        Value& acc = slots[in.a + 1];
+        switch (in.n) {
+          case 0:    // all
+          case 1: {  // exists
+            bool stop_on = in.n == 1;
+            if (v.type == ValueType::kBool) {
+              if (v.bool_value == stop_on) {
+                acc = v;
+                pc = in.b;
+              }
+            } else if (!acc.isError()) {
+              acc = v.isError() ? v : noOverload(ctx, stop_on ? "exists" : "all");
+            }
+            break;
+          }
+          case 2:  // exists_one
+            if (v.type != ValueType::kBool) {
+              acc = v.isError() ? v : noOverload(ctx, "exists_one");
+              pc = in.b;
+            } else if (v.bool_value) {
+              acc.int_value++;
+            }
+            break;
+          case 3:  // map
+            if (v.isError()) {
+              acc = v;
+              pc = in.b;
+            } else {
+              acc = appendToList(acc, v, ctx);
+            }
+            break;
+          case 4:  // filter
+            if (v.type != ValueType::kBool) {
+              acc = v.isError() ? v : noOverload(ctx, "filter");
+              pc = in.b;
+            } else if (v.bool_value) {
+              acc = appendToList(acc, slots[in.a], ctx);
+            }
+            break;
+        }
+        break;
+      }
+      case Op::kExistsOneEnd: {
+        Value& t = sp[-1];
+        if (!t.isError()) t = Value::makeBool(t.int_value == 1);
+        break;
+      }
+      case Op::kReturn:
+        pc = end;
+        break;
+    }
+  }
+  return sp > base ? sp[-1] : Value::makeError("empty program");
+}
+
+}  // namespace expr
