@@ -54,41 +54,15 @@ int compareNumbers(const Value& a, const Value& b) {
     }
   }
   if (a.type == ValueType::kDouble || b.type == ValueType::kDouble) {
-    if (a.type == ValueType::kDouble && b.type == ValueType::kDouble) return 2;
-    const Value& d = a.type == ValueType::kDouble ? a : b;
-    const Value& o = a.type == ValueType::kDouble ? b : a;
-    int sign = a.type == ValueType::kDouble ? 1 : -1;
-    double x = d.double_value;
-    if (std::isnan(x)) return 2;
-    int r;
-    if (o.type == ValueType::kInt64) {
-      if (x < -9223372036854775808.0)
-        r = -1;
-      else if (x >= 9223372036854775808.0)
-        r = 1;
-      else {
-        double t = std::trunc(x);
-        int64_t xi = static_cast<int64_t>(t);
-        if (xi != o.int_value)
-          r = xi < o.int_value ? -1 : 1;
-        else
-          r = x > t ? 1 : (x < t ? -1 : 0);
-      }
-    } else {
-      if (x < 0)
-        r = -1;
-      else if (x >= 18446744073709551616.0)
-        r = 1;
-      else {
-        double t = std::trunc(x);
-        uint64_t xu = static_cast<uint64_t>(t);
-        if (xu != o.uint_value)
-          r = xu < o.uint_value ? -1 : 1;
-        else
-          r = x > t ? 1 : 0;
-      }
-    }
-    return r * sign;
+    // CEL compares an integer with a double as doubles (the integer is converted).
+    auto asDouble = [](const Value& v) {
+      return v.type == ValueType::kDouble  ? v.double_value
+             : v.type == ValueType::kInt64 ? static_cast<double>(v.int_value)
+                                           : static_cast<double>(v.uint_value);
+    };
+    double x = asDouble(a), y = asDouble(b);
+    if (std::isnan(x) || std::isnan(y)) return 2;
+    return cmp(x, y);
   }
   // int vs uint
   if (a.type == ValueType::kInt64) {

@@ -123,6 +123,16 @@ void Lexer::next() {
     }
     return;
   }
+  if (c == '`' && dialect_ == Dialect::kCel) {
+    size_t end = src_.find('`', i_ + 1);
+    if (end == std::string_view::npos || end == i_ + 1) {
+      return fail(i_, "quoted field name not terminated");
+    }
+    token_ = Token::kQuotedIdent;
+    text_.assign(src_.substr(i_ + 1, end - i_ - 1));
+    i_ = end + 1;
+    return;
+  }
   if (c == '`' && dialect_ == Dialect::kCexl) {
     size_t end = src_.find('`', i_ + 1);
     if (end == std::string_view::npos) return fail(i_, "raw string literal not terminated");

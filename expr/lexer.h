@@ -13,11 +13,12 @@ enum class Token : uint8_t {
   kEof,
   kError,  // text holds the message
   kIdent,
-  kInt,     // text holds the digits (with 0x prefix when hex)
-  kUint,    // text holds the digits without the suffix
-  kFloat,   // text holds the literal
-  kString,  // text holds the decoded value
-  kBytes,   // text holds the decoded value
+  kQuotedIdent,  // CEL `field name` (text holds the name)
+  kInt,          // text holds the digits (with 0x prefix when hex)
+  kUint,         // text holds the digits without the suffix
+  kFloat,        // text holds the literal
+  kString,       // text holds the decoded value
+  kBytes,        // text holds the decoded value
   kLParen,
   kRParen,
   kLBracket,

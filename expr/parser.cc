@@ -433,14 +433,15 @@ class Parser {
       SourcePosition pos = lex_.pos();
       if (at(Token::kDot)) {
         lex_.next();
-        if (!at(Token::kIdent)) {
+        if (!at(Token::kIdent) && !at(Token::kQuotedIdent)) {
           error(lex_.pos(), "expected identifier after '.'");
           return bad();
         }
+        const bool quoted = at(Token::kQuotedIdent);
         std::string field = lex_.text();
         SourcePosition fpos = lex_.pos();
         lex_.next();
-        if (at(Token::kLParen)) {
+        if (at(Token::kLParen) && !quoted) {
           lex_.next();
           NodePtr n = make(Node::Kind::kCall, fpos);
           n->name = field;
@@ -452,10 +453,6 @@ class Parser {
           if (failed_) return bad();
           operand = seal(std::move(n));
         } else {
-          if (!cexl_ && celReserved().contains(field)) {
-            error(fpos, strCat("reserved identifier '", field, "'"));
-            return bad();
-          }
           NodePtr n = make(Node::Kind::kSelect, fpos);
           n->name = field;
           n->children.push_back(std::move(operand));
