@@ -1593,7 +1593,51 @@ std::string formatRfc3339(const Timestamp& ts) {
 }
 
 std::string formatGoDuration(int64_t nanos) {
-  return absl::FormatDuration(absl::Nanoseconds(nanos));
+  // Go's time.Duration.String.
+  bool neg = nanos < 0;
+  uint64_t u = neg ? 0 - static_cast<uint64_t>(nanos) : static_cast<uint64_t>(nanos);
+  auto frac = [](uint64_t v, int prec, std::string* digits) {
+    // Returns v / 10^prec and sets the trimmed fractional digits (with the dot).
+    std::string f;
+    bool print = false;
+    for (int i = 0; i < prec; ++i) {
+      int d = static_cast<int>(v % 10);
+      print = print || d != 0;
+      if (print) f.insert(f.begin(), static_cast<char>('0' + d));
+      v /= 10;
+    }
+    *digits = f.empty() ? "" : "." + f;
+    return v;
+  };
+  std::string out;
+  if (u < 1000000000ULL) {
+    if (u == 0) return "0s";
+    std::string unit, digits;
+    int prec;
+    if (u < 1000ULL) {
+      prec = 0;
+      unit = "ns";
+    } else if (u < 1000000ULL) {
+      prec = 3;
+      unit = "\xC2\xB5s";
+    } else {
+      prec = 6;
+      unit = "ms";
+    }
+    uint64_t whole = frac(u, prec, &digits);
+    out = strCat(whole, digits, unit);
+  } else {
+    std::string digits;
+    uint64_t secs = frac(u, 9, &digits);
+    out = strCat(secs % 60, digits, "s");
+    uint64_t mins = secs / 60;
+    if (mins > 0) {
+      out = strCat(mins % 60, "m", out);
+      uint64_t hours = mins / 60;
+      if (hours > 0) out = strCat(hours, "h", out);
+    }
+  }
+  return neg ? "-" + out : out;
 }
 
 bool globMatch(std::string_view str, std::string_view pattern) {

@@ -453,7 +453,8 @@ class Parser {
           if (failed_) return bad();
           operand = seal(std::move(n));
         } else {
-          NodePtr n = make(Node::Kind::kSelect, fpos);
+          // A selection is reported at the start of its operand (the start of a dotted name).
+          NodePtr n = make(Node::Kind::kSelect, operand->pos);
           n->name = field;
           n->children.push_back(std::move(operand));
           operand = seal(std::move(n));

@@ -112,7 +112,7 @@ class Program {
   // A readable listing of the bytecode (tests, debugging).
   std::string disassemble() const;
   // The constant result when the whole expression folded to a constant.
-  bool isConstant() const { return code_.size() == 2 && code_[0].op == Op::kConst; }
+  bool isConstant() const { return code_.size() == 1 && code_[0].op == Op::kConst; }
 
  private:
   friend class Compiler;

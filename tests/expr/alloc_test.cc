@@ -1,0 +1,73 @@
+// Asserts that evaluating non-regex programs allocates nothing once the EvalState is warm.
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "expr/program.h"
+#include "gtest/gtest.h"
+#include "tests/expr/test_bag.h"
+
+namespace {
+std::atomic<long> g_allocations{0};
+}
+
+void* operator new(size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+
+namespace expr {
+namespace {
+
+TEST(AllocationTest, WarmEvaluationDoesNotAllocate) {
+  AttributeManifest m;
+  m.add("request.method", 1, ValueType::kString);
+  m.add("request.headers", 2, ValueType::kStringMap);
+  m.add("source.ip", 3, ValueType::kIpAddress);
+  m.add("destination.service", 4, ValueType::kString);
+  m.add("response.code", 5, ValueType::kInt64);
+  testing::TestBag bag;
+  bag.setString(1, "GET");
+  bag.setStringMap(2, {{"user-agent", "curl/7"}, {"x-user", "Alice"}});
+  bag.setIp(3, std::string("\x0a\x00\x00\x01", 4));
+  bag.setString(4, "reviews.default.svc.cluster.local");
+  bag.setInt(5, 200);
+  const char* exprs[] = {
+      R"(request.method == "GET")",
+      R"(request.method == "GET" && response.code == 200)",
+      R"((request.headers["x-user"] | "nobody") == "Alice")",
+      R"(match(destination.service, "*.svc.cluster.local"))",
+      R"(source.ip == ip("10.0.0.1"))",
+      R"(toLower(request.headers["x-user"]) + "-" + request.method == "alice-GET")",
+      R"(conditional(response.code >= 500, "error", "ok") == "ok")",
+      R"((request.headers["missing"] | request.headers["x-user"] | "?") == "Alice")",
+  };
+  for (const char* e : exprs) {
+    for (Dialect d : {Dialect::kCexl}) {
+      CompileOptions o;
+      o.dialect = d;
+      auto p = compile(e, m, o);
+      ASSERT_TRUE(p.ok()) << e << ": " << p.status();
+      EvalState state;
+      Value warm = (*p)->evaluate(bag, &state);
+      ASSERT_EQ(warm.type, ValueType::kBool) << e;
+      EXPECT_TRUE(warm.bool_value) << e;
+      long before = g_allocations.load();
+      for (int i = 0; i < 100; ++i) (*p)->evaluate(bag, &state);
+      EXPECT_EQ(g_allocations.load() - before, 0) << e;
+    }
+  }
+}
+
+TEST(AllocationTest, CounterSeesAllocations) {
+  long before = g_allocations.load();
+  void* p = ::operator new(16);  // an explicit call cannot be elided
+  ::operator delete(p);
+  EXPECT_GT(g_allocations.load(), before);
+}
+
+}  // namespace
+}  // namespace expr
