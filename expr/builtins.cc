@@ -185,7 +185,7 @@ bool mapFind(const Value& m, const Value& key, Value* out, EvalContext& ctx) {
     std::string_view v;
     bool found = m.string_map->find(key.stringView(), &v);
     if (m.origin != kNoAttribute && ctx.references != nullptr) {
-      ctx.references->push_back(Reference{m.origin, found, true, key.stringView()});
+      ctx.references->pushKey(m.origin, found, key.stringView());
     }
     if (found) *out = Value::makeString(v);
     return found;

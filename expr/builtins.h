@@ -14,7 +14,7 @@ namespace expr {
 struct EvalContext {
   Arena* arena;
   Dialect dialect;
-  std::vector<Reference>* references;
+  ReferenceList* references;
 };
 
 // Builds an error value whose message lives in the arena.

@@ -80,7 +80,8 @@ std::string Program::disassemble() const {
     const Instr& in = code_[i];
     strAppend(&out, i, ": ", opName(in.op), " a=", in.a, " b=", in.b, " n=", in.n,
               " depth=", in.depth);
-    if (in.op == Op::kLoad || in.op == Op::kTryLoad) {
+    if (in.op == Op::kLoad || in.op == Op::kTryLoad || in.op == Op::kEqAttrConst ||
+        in.op == Op::kNeAttrConst) {
       strAppend(&out, " (", attributes_[in.a].name, ")");
     } else if (in.op == Op::kCall) {
       strAppend(&out, " (", builtinAt(in.a).name, ")");
@@ -247,6 +248,12 @@ class Compiler {
     if (n->kind == Node::Kind::kCall && n->name == "_[_]" &&
         n->children[0]->type == ValueType::kStringMap) {
       compileTry(n->children[0].get(), base, fails);
+      const Node* key = n->children[1].get();
+      if (key->kind == Node::Kind::kLiteral && key->literal_type == ValueType::kString) {
+        int32_t k = addConstant(literalValue(key));
+        fails->push_back(emit(Instr{Op::kTryIndexConst, 0, static_cast<uint16_t>(base), k, 0}, 0));
+        return;
+      }
       compileTry(n->children[1].get(), base, fails);
       fails->push_back(emit(Instr{Op::kTryIndex, 0, static_cast<uint16_t>(base), 0, 0}, -1));
       return;
@@ -358,10 +365,59 @@ class Compiler {
         return isConstAt(start) && here() == start + 1;
       }
     }
+    if (f == "_[_]" && args.size() == 2) {
+      bool c0 = compile(args[0].get());
+      bool c1 = compile(args[1].get());
+      if (c1 && !c0 && isConstAt(here() - 1)) {
+        int32_t k = p_->code_.back().a;
+        p_->code_.pop_back();
+        depth_ -= 1;
+        emit(Instr{Op::kIndexConst, 0, 0, 0, k}, 0);
+        return false;
+      }
+      emit(Instr{Op::kIndex, 0, 0, 0, 0}, -1);
+      tryFold(start, c0 && c1);
+      return isConstAt(start) && here() == start + 1;
+    }
+    if (f == "match" && args.size() == 2 && !n->has_target &&
+        args[1]->kind == Node::Kind::kLiteral && args[1]->literal_type == ValueType::kString) {
+      // Istio's glob: a trailing '*' is a prefix match (checked first), a leading one a suffix.
+      std::string_view pat = args[1]->text;
+      uint8_t mode = 0;
+      if (pat.ends_with('*')) {
+        mode = 1;
+        pat.remove_suffix(1);
+      } else if (pat.starts_with('*')) {
+        mode = 2;
+        pat.remove_prefix(1);
+      }
+      bool c = compile(args[0].get());
+      int32_t k = addConstant(p_->intern(Value::makeString(pat)));
+      emit(Instr{Op::kGlob, mode, 0, k, 0}, 0);
+      tryFold(start, c);
+      return isConstAt(start) && here() == start + 1;
+    }
     bool all = true;
     for (auto& a : args) all &= compile(a.get());
     if (!error_.empty()) return false;
     const int nargs = static_cast<int>(args.size());
+    if ((f == "_==_" || f == "_!=_") && here() == start + 2) {
+      const Instr x = p_->code_[start], y = p_->code_[start + 1];
+      int32_t attr = -1, k = -1;
+      if (x.op == Op::kLoad && y.op == Op::kConst) {
+        attr = x.a;
+        k = y.a;
+      } else if (x.op == Op::kConst && y.op == Op::kLoad) {
+        attr = y.a;
+        k = x.a;
+      }
+      if (attr >= 0) {
+        p_->code_.resize(start);
+        depth_ -= 2;
+        emit(Instr{f == "_==_" ? Op::kEqAttrConst : Op::kNeAttrConst, 0, 0, attr, k}, 1);
+        return false;
+      }
+    }
     Op op;
     bool is_op = true;
     if (f == "_==_")

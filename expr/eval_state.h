@@ -53,16 +53,48 @@ struct Reference {
   std::string_view key;
 };
 
+// The references of one evaluation: an append-only buffer that keeps its capacity across
+// evaluations (appending does not allocate once warm).
+class ReferenceList {
+ public:
+  ReferenceList() : data_(new Reference[32]), capacity_(32) {}
+  void clear() { size_ = 0; }
+  void push(AttributeId id, bool present) {
+    if (size_ == capacity_) grow();
+    data_[size_++] = Reference{id, present, false, {}};
+  }
+  void pushKey(AttributeId id, bool present, std::string_view key) {
+    if (size_ == capacity_) grow();
+    data_[size_++] = Reference{id, present, true, key};
+  }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const Reference& operator[](size_t i) const { return data_[i]; }
+  const Reference* begin() const { return data_.get(); }
+  const Reference* end() const { return data_.get() + size_; }
+
+ private:
+  void grow() {
+    std::unique_ptr<Reference[]> bigger(new Reference[capacity_ * 2]);
+    for (size_t i = 0; i < size_; ++i) bigger[i] = data_[i];
+    data_ = std::move(bigger);
+    capacity_ *= 2;
+  }
+  std::unique_ptr<Reference[]> data_;
+  size_t size_ = 0;
+  size_t capacity_;
+};
+
 class Program;
 
 // Reusable state for evaluating Programs on one thread. Create one per thread (or per worker) and
 // pass it to every Program::evaluate; nothing in it is shared. Not thread-safe.
 class EvalState {
  public:
-  EvalState() { references_.reserve(32); }
+  EvalState() = default;
   // Every attribute and map key read by the last evaluation, in read order. The same attribute may
   // appear more than once; the server de-duplicates when building ReferencedAttributes.
-  const std::vector<Reference>& references() const { return references_; }
+  const ReferenceList& references() const { return references_; }
   Arena& arena() { return arena_; }
 
  private:
@@ -71,7 +103,7 @@ class EvalState {
   std::vector<Value> stack_;
   std::vector<Value> slots_;
   std::vector<size_t> iter_index_;
-  std::vector<Reference> references_;
+  ReferenceList references_;
   Arena arena_;
 };
 

@@ -69,7 +69,7 @@ Value Evaluator::run(const Program& program, size_t start, size_t end, const Act
   Value* const base = state->stack_.data();
   Value* sp = base;  // next free slot
   Value* slots = state->slots_.data();
-  std::vector<Reference>& refs = state->references_;
+  ReferenceList& refs = state->references_;
   size_t pc = start;
   while (pc < end) {
     const Instr& in = code[pc++];
@@ -79,35 +79,34 @@ Value Evaluator::run(const Program& program, size_t start, size_t end, const Act
         break;
       case Op::kLoad: {
         const ResolvedAttribute& at = attrs[in.a];
-        Value v;
-        bool found = activation.find(at.id, &v);
-        refs.push_back(Reference{at.id, found, false, {}});
+        // The activation writes straight into the stack slot.
+        bool found = activation.find(at.id, sp);
+        refs.push(at.id, found);
         if (!found) {
-          v = missingAttribute(at, dialect, ctx);
-        } else if (!typeMatches(at.type, v.type)) {
-          v = wrongType(at, v, ctx);
-        } else if (v.type == ValueType::kStringMap) {
-          v.origin = at.id;
+          *sp = missingAttribute(at, dialect, ctx);
+        } else if (!typeMatches(at.type, sp->type)) {
+          *sp = wrongType(at, *sp, ctx);
+        } else if (sp->type == ValueType::kStringMap) {
+          sp->origin = at.id;
         }
-        *sp++ = v;
+        ++sp;
         break;
       }
       case Op::kTryLoad: {
         const ResolvedAttribute& at = attrs[in.a];
-        Value v;
-        bool found = activation.find(at.id, &v);
-        refs.push_back(Reference{at.id, found, false, {}});
+        bool found = activation.find(at.id, sp);
+        refs.push(at.id, found);
         if (!found) {
           sp = base + in.depth;
           pc = in.b;
           break;
         }
-        if (!typeMatches(at.type, v.type)) {
-          v = wrongType(at, v, ctx);
-        } else if (v.type == ValueType::kStringMap) {
-          v.origin = at.id;
+        if (!typeMatches(at.type, sp->type)) {
+          *sp = wrongType(at, *sp, ctx);
+        } else if (sp->type == ValueType::kStringMap) {
+          sp->origin = at.id;
         }
-        *sp++ = v;
+        ++sp;
         break;
       }
       case Op::kLoadSlot:
@@ -190,9 +189,9 @@ Value Evaluator::run(const Program& program, size_t start, size_t end, const Act
         const Value& a = sp[-1];
         const Value& b = sp[0];
         if (a.type == ValueType::kString && b.type == ValueType::kString) {
-          sp[-1] = Value::makeBool(a.stringView() == b.stringView());
+          sp[-1].setBool(a.stringView() == b.stringView());
         } else if (a.type == ValueType::kInt64 && b.type == ValueType::kInt64) {
-          sp[-1] = Value::makeBool(a.int_value == b.int_value);
+          sp[-1].setBool(a.int_value == b.int_value);
         } else {
           sp[-1] = opEq(a, b, ctx);
         }
@@ -360,7 +359,7 @@ Value Evaluator::run(const Program& program, size_t start, size_t end, const Act
           s = noOverload(ctx, "matches");
           break;
         }
-        s = Value::makeBool(
+        s.setBool(
             RE2::PartialMatch(re2::StringPiece(s.str.data, s.str.size), *program.regexes_[in.a]));
         break;
       }
@@ -441,9 +440,70 @@ Value Evaluator::run(const Program& program, size_t start, size_t end, const Act
       case Op::kReturn:
         pc = end;
         break;
+      case Op::kEqAttrConst:
+      case Op::kNeAttrConst: {
+        const ResolvedAttribute& at = attrs[in.a];
+        const Value& c = constants[in.b];
+        const bool eq = in.op == Op::kEqAttrConst;
+        Value* v = sp++;  // the attribute is read into the slot the result goes to
+        bool found = activation.find(at.id, v);
+        refs.push(at.id, found);
+        if (!found) {
+          *v = missingAttribute(at, dialect, ctx);
+        } else if (v->type == ValueType::kString && c.type == ValueType::kString) {
+          v->setBool((v->stringView() == c.stringView()) == eq);
+        } else if (v->type == ValueType::kInt64 && c.type == ValueType::kInt64) {
+          v->setBool((v->int_value == c.int_value) == eq);
+        } else if (!typeMatches(at.type, v->type)) {
+          *v = wrongType(at, *v, ctx);
+        } else {
+          if (v->type == ValueType::kStringMap) v->origin = at.id;
+          *v = eq ? opEq(*v, c, ctx) : opNe(*v, c, ctx);
+        }
+        break;
+      }
+      case Op::kIndexConst: {
+        bool found;
+        sp[-1] = opIndex(sp[-1], constants[in.b], ctx, &found);
+        break;
+      }
+      case Op::kTryIndexConst: {
+        const Value& m = sp[-1];
+        if (m.isError()) break;
+        bool found;
+        Value v = opIndex(m, constants[in.a], ctx, &found);
+        if (!found && !v.isError()) {
+          sp = base + in.depth;
+          pc = in.b;
+          break;
+        }
+        sp[-1] = v;
+        break;
+      }
+      case Op::kGlob: {
+        Value& s = sp[-1];
+        if (s.isError()) break;
+        if (s.type != ValueType::kString) {
+          s = noOverload(ctx, "match");
+          break;
+        }
+        std::string_view str = s.stringView();
+        std::string_view pat = constants[in.a].stringView();
+        s.setBool(in.n == 0 ? str == pat : in.n == 1 ? str.starts_with(pat) : str.ends_with(pat));
+        break;
+      }
     }
   }
-  return sp > base ? sp[-1] : Value::makeError("empty program");
+  if (sp == base) return Value::makeError("empty program");
+  // Field-wise copy: the slot was written by narrow stores, and one wide load across them would
+  // stall on store forwarding.
+  const Value& top = sp[-1];
+  Value result;
+  result.type = top.type;
+  result.origin = top.origin;
+  result.str.data = top.str.data;
+  result.str.size = top.str.size;
+  return result;
 }
 
 }  // namespace expr

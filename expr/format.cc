@@ -223,10 +223,10 @@ std::string formatReference(const Reference& r, const AttributeManifest& manifes
   return s;
 }
 
-std::vector<std::string> formatReferences(const std::vector<Reference>& refs,
+std::vector<std::string> formatReferences(const Reference* begin, const Reference* end,
                                           const AttributeManifest& manifest) {
   std::set<std::string> out;
-  for (const auto& r : refs) out.insert(formatReference(r, manifest));
+  for (const Reference* r = begin; r != end; ++r) out.insert(formatReference(*r, manifest));
   return {out.begin(), out.end()};
 }
 

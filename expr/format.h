@@ -25,7 +25,15 @@ std::string formatValueJson(const Value& v);
 std::string formatReference(const Reference& r, const AttributeManifest& manifest);
 
 // All references of an evaluation, de-duplicated and sorted.
-std::vector<std::string> formatReferences(const std::vector<Reference>& refs,
+std::vector<std::string> formatReferences(const Reference* begin, const Reference* end,
                                           const AttributeManifest& manifest);
+inline std::vector<std::string> formatReferences(const ReferenceList& refs,
+                                                 const AttributeManifest& manifest) {
+  return formatReferences(refs.begin(), refs.end(), manifest);
+}
+inline std::vector<std::string> formatReferences(const std::vector<Reference>& refs,
+                                                 const AttributeManifest& manifest) {
+  return formatReferences(refs.data(), refs.data() + refs.size(), manifest);
+}
 
 }  // namespace expr

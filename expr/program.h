@@ -76,6 +76,12 @@ enum class Op : uint8_t {
   kAccumulate,    // pop v into accumulator slots[a + 1] (mode n); may goto b
   kExistsOneEnd,  // replace top (count or error) with count == 1
   kReturn,
+  // Superinstructions for the shapes operators write most.
+  kEqAttrConst,    // push attribute a == constants[b]
+  kNeAttrConst,    // push attribute a != constants[b]
+  kIndexConst,     // pop m: m[constants[b]]
+  kTryIndexConst,  // pop m: m[constants[a]] when present, else truncate to depth and goto b
+  kGlob,           // pop s: Istio glob against constants[a]; n: 0 exact, 1 prefix, 2 suffix
 };
 
 struct Instr {

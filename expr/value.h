@@ -102,6 +102,21 @@ struct Value {
   Value() : str{nullptr, 0} {}
 
   std::string_view stringView() const { return {str.data, str.size}; }
+
+  // In-place setters: the evaluator writes results straight into stack slots with these (building
+  // a temporary and copying it costs a store-forwarding stall on x86).
+  void setBool(bool b) {
+    type = ValueType::kBool;
+    origin = kNoAttribute;
+    // A full-word store (bool_value reads its low byte; GCC and Clang define union punning): a
+    // later 8-byte load of this word then forwards from one store.
+    int_value = b ? 1 : 0;
+  }
+  void setInt(int64_t i) {
+    type = ValueType::kInt64;
+    origin = kNoAttribute;
+    int_value = i;
+  }
   bool isError() const { return type == ValueType::kError; }
 
   static Value makeString(std::string_view s) { return makeStringLike(ValueType::kString, s); }
