@@ -28,15 +28,13 @@ void* Arena::allocate(size_t size, size_t align) {
   return base + start;
 }
 
-void Arena::reset() {
-  if (blocks_.size() > 1) {
-    // Keep only the largest block so the next evaluation fits without allocating.
-    auto largest = std::max_element(blocks_.begin(), blocks_.end(),
-                                    [](const Block& a, const Block& b) { return a.size < b.size; });
-    Block keep = std::move(*largest);
-    blocks_.clear();
-    blocks_.push_back(std::move(keep));
-  }
+void Arena::shrink() {
+  // Keep only the largest block so the next evaluation fits without allocating.
+  auto largest = std::max_element(blocks_.begin(), blocks_.end(),
+                                  [](const Block& a, const Block& b) { return a.size < b.size; });
+  Block keep = std::move(*largest);
+  blocks_.clear();
+  blocks_.push_back(std::move(keep));
   current_ = 0;
   offset_ = 0;
   used_ = 0;

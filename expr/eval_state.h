@@ -27,7 +27,12 @@ class Arena {
   T* allocateArray(size_t n) {
     return static_cast<T*>(allocate(sizeof(T) * (n == 0 ? 1 : n), alignof(T)));
   }
-  void reset();
+  void reset() {
+    if (blocks_.size() > 1) return shrink();
+    current_ = 0;
+    offset_ = 0;
+    used_ = 0;
+  }
   // Bytes handed out since the last reset (for tests).
   size_t used() const { return used_; }
 
@@ -36,6 +41,7 @@ class Arena {
     std::unique_ptr<char[]> data;
     size_t size;
   };
+  void shrink();
   std::vector<Block> blocks_;
   size_t current_ = 0;  // index of the block being filled
   size_t offset_ = 0;   // fill offset in that block

@@ -1,5 +1,7 @@
 #include "expr/evaluator.h"
 
+#include <cstring>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "expr/builtins.h"
@@ -42,6 +44,25 @@ Value appendToList(const Value& list, const Value& v, EvalContext& ctx) {
   l->elements = elems;
   l->size = n + 1;
   return Value::makeList(l);
+}
+
+// m[key] for a string map read from an attribute: the common case of index operations.
+inline bool stringMapLookup(const Value& m, std::string_view key, ReferenceList& refs,
+                            std::string_view* out) {
+  bool found = m.string_map->find(key, out);
+  if (m.origin != kNoAttribute) refs.pushKey(m.origin, found, key);
+  return found;
+}
+
+// IP equality against a constant (16-byte form) without the generic dispatch.
+inline bool ipEqualsConstant(std::string_view v, std::string_view c) {
+  if (v.size() == c.size()) return std::memcmp(v.data(), c.data(), v.size()) == 0;
+  if (v.size() == 4 && c.size() == 16) {
+    return std::memcmp(c.data(), "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0 &&
+           std::memcmp(c.data() + 12, v.data(), 4) == 0;
+  }
+  if (v.size() == 16 && c.size() == 4) return ipEqualsConstant(c, v);
+  return false;
 }
 
 }  // namespace
@@ -454,6 +475,8 @@ Value Evaluator::run(const Program& program, size_t start, size_t end, const Act
           v->setBool((v->stringView() == c.stringView()) == eq);
         } else if (v->type == ValueType::kInt64 && c.type == ValueType::kInt64) {
           v->setBool((v->int_value == c.int_value) == eq);
+        } else if (v->type == ValueType::kIpAddress && c.type == ValueType::kIpAddress) {
+          v->setBool(ipEqualsConstant(v->stringView(), c.stringView()) == eq);
         } else if (!typeMatches(at.type, v->type)) {
           *v = wrongType(at, *v, ctx);
         } else {
@@ -463,13 +486,36 @@ Value Evaluator::run(const Program& program, size_t start, size_t end, const Act
         break;
       }
       case Op::kIndexConst: {
+        Value& m = sp[-1];
+        const Value& key = constants[in.b];
+        std::string_view found_value;
+        if (m.type == ValueType::kStringMap && key.type == ValueType::kString) {
+          if (stringMapLookup(m, key.stringView(), refs, &found_value)) {
+            m = Value::makeString(found_value);
+          } else if (dialect == Dialect::kCexl) {
+            m = Value::makeString("");
+          } else {
+            m = makeErrorf(ctx, strCat("no such key: ", key.stringView()));
+          }
+          break;
+        }
         bool found;
-        sp[-1] = opIndex(sp[-1], constants[in.b], ctx, &found);
+        m = opIndex(m, key, ctx, &found);
         break;
       }
       case Op::kTryIndexConst: {
-        const Value& m = sp[-1];
+        Value& m = sp[-1];
         if (m.isError()) break;
+        if (m.type == ValueType::kStringMap && constants[in.a].type == ValueType::kString) {
+          std::string_view found_value;
+          if (stringMapLookup(m, constants[in.a].stringView(), refs, &found_value)) {
+            m = Value::makeString(found_value);
+          } else {
+            sp = base + in.depth;
+            pc = in.b;
+          }
+          break;
+        }
         bool found;
         Value v = opIndex(m, constants[in.a], ctx, &found);
         if (!found && !v.isError()) {
