@@ -113,8 +113,8 @@ struct Entry {
 bool readEntry(std::string_view bytes, WireType value_type, Entry* e) {
   WireReader r(bytes);
   while (!r.done()) {
-    uint32_t field;
-    WireType type;
+    uint32_t field = 0;
+    WireType type = WireType::Varint;
     if (!r.readTag(&field, &type)) {
       return false;
     }
@@ -158,8 +158,8 @@ bool readSecondsNanos(std::string_view bytes, int64_t* seconds, int32_t* nanos) 
   *nanos = 0;
   WireReader r(bytes);
   while (!r.done()) {
-    uint32_t field;
-    WireType type;
+    uint32_t field = 0;
+    WireType type = WireType::Varint;
     if (!r.readTag(&field, &type)) {
       return false;
     }
@@ -191,8 +191,8 @@ class AttributeDecoder {
   absl::Status decode(std::string_view message) {
     WireReader r(message);
     while (!r.done()) {
-      uint32_t field;
-      WireType type;
+      uint32_t field = 0;
+      WireType type = WireType::Varint;
       if (!r.readTag(&field, &type)) {
         return malformed("CompressedAttributes", "bad field tag");
       }
@@ -294,16 +294,10 @@ class AttributeDecoder {
     return absl::OkStatus();
   }
 
+  // A declared attribute can only arrive in the map of its type (resolveType), so a second value
+  // for it replaces the first, as a repeated protobuf map key does. So does an undeclared one.
   absl::Status set(const Name& n, int field, const Value& v) {
     if (n.id != kNoAttribute) {
-      if (bag_->setInCurrentRecord(n.id)) {
-        const int prev = category(bag_->get(n.id)->type());
-        if (prev != field) {
-          return absl::InvalidArgumentError(strCat(quoted(n.text), " is sent twice, as ",
-                                                         categoryTypeName(prev), " and as ",
-                                                         categoryTypeName(field)));
-        }
-      }
       bag_->set(n.id, v);
     } else {
       bag_->set(n.text, v);
@@ -324,7 +318,7 @@ class AttributeDecoder {
     if (auto s = name(e.key, &n); !s.ok()) {
       return s;
     }
-    ValueType type;
+    ValueType type = ValueType::Unspecified;
     switch (field) {
       case 2: {
         if (auto s = resolveType(n, 2, ValueType::String, &type); !s.ok()) {
@@ -412,8 +406,8 @@ class AttributeDecoder {
     {
       WireReader r(bytes);
       while (!r.done()) {
-        uint32_t field;
-        WireType type;
+        uint32_t field = 0;
+        WireType type = WireType::Varint;
         std::string_view skip;
         if (!r.readTag(&field, &type)) {
           return malformed("StringMap", strCat("bad field tag in ", quoted(n.text)));
@@ -432,8 +426,8 @@ class AttributeDecoder {
     uint32_t used = 0;
     WireReader r(bytes);
     while (!r.done()) {
-      uint32_t field;
-      WireType type;
+      uint32_t field = 0;
+      WireType type = WireType::Varint;
       r.readTag(&field, &type);
       if (field != 1) {
         r.skip(type);
@@ -478,8 +472,8 @@ class AttributeDecoder {
 absl::Status collectWords(std::string_view message, std::vector<std::string_view>* words) {
   WireReader r(message);
   while (!r.done()) {
-    uint32_t field;
-    WireType type;
+    uint32_t field = 0;
+    WireType type = WireType::Varint;
     if (!r.readTag(&field, &type)) {
       return malformed("CompressedAttributes", "bad field tag");
     }
@@ -501,8 +495,8 @@ absl::Status collectWords(std::string_view message, std::vector<std::string_view
 bool readQuotaParams(std::string_view bytes, QuotaRequest* q) {
   WireReader r(bytes);
   while (!r.done()) {
-    uint32_t field;
-    WireType type;
+    uint32_t field = 0;
+    WireType type = WireType::Varint;
     if (!r.readTag(&field, &type)) {
       return false;
     }
@@ -527,8 +521,8 @@ bool readQuotaParams(std::string_view bytes, QuotaRequest* q) {
 bool readQuotaEntry(std::string_view bytes, QuotaRequest* q) {
   WireReader r(bytes);
   while (!r.done()) {
-    uint32_t field;
-    WireType type;
+    uint32_t field = 0;
+    WireType type = WireType::Varint;
     if (!r.readTag(&field, &type)) {
       return false;
     }
@@ -554,8 +548,8 @@ bool readQuotaEntry(std::string_view bytes, QuotaRequest* q) {
 absl::Status parseCheckRequest(std::string_view request, CheckRequestView* view) {
   WireReader r(request);
   while (!r.done()) {
-    uint32_t field;
-    WireType type;
+    uint32_t field = 0;
+    WireType type = WireType::Varint;
     if (!r.readTag(&field, &type)) {
       return malformed("CheckRequest", "bad field tag");
     }
@@ -617,7 +611,6 @@ absl::Status decodeCheckAttributes(CheckRequestView* view, AttributeBag* bag) {
       return s;
     }
   }
-  bag->beginRecord();
   AttributeDecoder decoder(view->words, bag);
   for (auto span : view->attribute_spans) {
     if (auto s = decoder.decode(span); !s.ok()) {
@@ -630,8 +623,8 @@ absl::Status decodeCheckAttributes(CheckRequestView* view, AttributeBag* bag) {
 absl::Status parseReportRequest(std::string_view request, ReportRequestView* view) {
   WireReader r(request);
   while (!r.done()) {
-    uint32_t field;
-    WireType type;
+    uint32_t field = 0;
+    WireType type = WireType::Varint;
     if (!r.readTag(&field, &type)) {
       return malformed("ReportRequest", "bad field tag");
     }
@@ -682,7 +675,6 @@ absl::Status decodeReportRecord(ReportRequestView* view, size_t index, Attribute
   if (view->words.empty()) {
     view->words.assign(view->default_words.begin(), view->default_words.end());
   }
-  bag->beginRecord();
   AttributeDecoder decoder(view->words, bag);
   if (auto s = decoder.decode(record); !s.ok()) {
     return absl::InvalidArgumentError(strCat("report entry ", index, ": ", s.message()));
@@ -697,7 +689,6 @@ absl::Status decodeCompressedAttributes(std::string_view message,
   if (auto s = collectWords(message, words_scratch); !s.ok()) {
     return s;
   }
-  bag->beginRecord();
   AttributeDecoder decoder(*words_scratch, bag);
   return decoder.decode(message);
 }

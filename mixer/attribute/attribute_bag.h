@@ -50,20 +50,10 @@ class AttributeBag {
       present_.push_back(id);
     }
     s.value = v;
-    s.record = record_;
   }
 
   // Sets the attribute named `name` (known or not). `name` must outlive the bag's contents.
   void set(std::string_view name, const Value& v);
-
-  // True when `id` was set since the last beginRecord() (used to reject an attribute sent twice
-  // with different types in one message).
-  bool setInCurrentRecord(AttributeId id) const {
-    const Slot& s = slots_[id];
-    return s.epoch == epoch_ && s.record == record_;
-  }
-  // Starts a new record (a Report entry); attributes set before stay (DELTA_ENCODING).
-  void beginRecord() { ++record_; }
 
   // Copies `entries` into bag-owned storage and returns a STRING_MAP value over them.
   Value makeStringMap(std::span<const StringMapEntry> entries);
@@ -92,7 +82,6 @@ class AttributeBag {
  private:
   struct Slot {
     uint32_t epoch = 0;
-    uint32_t record = 0;
     Value value;
   };
   struct Extra {
@@ -115,7 +104,6 @@ class AttributeBag {
   size_t map_chunk_ = 0;
   std::deque<std::string> owned_;
   uint32_t epoch_ = 1;
-  uint32_t record_ = 0;
 };
 
 }  // namespace mixer::attribute
