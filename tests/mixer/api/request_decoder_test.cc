@@ -19,7 +19,6 @@ using testing::varintEntry;
 using testing::WireBuilder;
 
 constexpr int32_t kSourceIp = 0;
-constexpr int32_t kRequestHeaders = 1;
 constexpr int32_t kRequestPath = 17;
 constexpr int32_t kResponseCode = 30;
 constexpr int32_t kDestinationService = 152;
@@ -33,10 +32,12 @@ std::string checkRequest(const std::string& attributes, uint32_t gwc = 222) {
 
 class RequestDecoderTest : public ::testing::Test {
  protected:
+  // Keeps a copy of the request: the bag's values are views into it.
   absl::Status decodeCheck(const std::string& bytes) {
+    request_ = bytes;
     view_.clear();
     bag_.clear();
-    if (auto s = parseCheckRequest(bytes, &view_); !s.ok()) {
+    if (auto s = parseCheckRequest(request_, &view_); !s.ok()) {
       return s;
     }
     return decodeCheckAttributes(&view_, &bag_);
@@ -46,6 +47,7 @@ class RequestDecoderTest : public ::testing::Test {
     return v == nullptr ? "<absent>" : std::string(v->stringValue());
   }
 
+  std::string request_;
   CheckRequestView view_;
   AttributeBag bag_{attribute::Vocabulary::builtin()};
 };
@@ -84,8 +86,8 @@ TEST_F(RequestDecoderTest, StringsAreViewsIntoTheRequest) {
   const Value* v = bag_.find("destination.service");
   ASSERT_NE(v, nullptr);
   const char* p = v->stringValue().data();
-  EXPECT_GE(p, bytes.data());
-  EXPECT_LT(p, bytes.data() + bytes.size());
+  EXPECT_GE(p, request_.data());
+  EXPECT_LT(p, request_.data() + request_.size());
 }
 
 TEST_F(RequestDecoderTest, DecodesEveryValueType) {
@@ -112,7 +114,7 @@ TEST_F(RequestDecoderTest, DecodesEveryValueType) {
           .lenField(7, lenEntry(g("response.duration"), secondsNanos(1, 500000000)))
           .lenField(8, lenEntry(kSourceIp, ip))
           .lenField(8, lenEntry(-5, "\x01\x02"))
-          .lenField(9, lenEntry(kRequestHeaders, map))
+          .lenField(9, lenEntry(g("request.headers"), map))
           .bytes();
   const auto s = decodeCheck(checkRequest(attrs));
   ASSERT_TRUE(s.ok()) << s;
@@ -265,14 +267,14 @@ INSTANTIATE_TEST_SUITE_P(
                       "attribute 'response.duration': invalid duration"},
         MalformedCase{"map_key_missing",
                       WireBuilder()
-                          .lenField(9, lenEntry(kRequestHeaders,
+                          .lenField(9, lenEntry(g("request.headers"),
                                                 WireBuilder().lenField(1, sintEntry(-9, 136)).bytes()))
                           .bytes(),
                       "key of attribute 'request.headers': word index -9"},
         MalformedCase{"map_value_missing",
                       WireBuilder()
                           .lenField(1, "k")
-                          .lenField(9, lenEntry(kRequestHeaders,
+                          .lenField(9, lenEntry(g("request.headers"),
                                                 WireBuilder().lenField(1, sintEntry(-1, 500)).bytes()))
                           .bytes(),
                       "value of attribute 'request.headers'[k]: word index 500"},
