@@ -86,21 +86,38 @@ void encodeAttributes(const attribute::AttributeBag& bag, uint32_t global_word_c
   }
 }
 
+namespace {
+
+// The index of `word` in a ReferencedAttributes: global when the client knows it (and, when
+// `allow_zero` is false, not 0), else a message word, appended on first use. Allocation-free once
+// `out` has been used for a few calls: cleared repeated strings are reused.
+int32_t referenceIndex(std::string_view word, uint32_t global_word_count, bool allow_zero,
+                       istio::mixer::v1::ReferencedAttributes* out) {
+  if (auto g = globalWordIndex(word, global_word_count); g && (allow_zero || *g != 0)) {
+    return *g;
+  }
+  for (int i = 0; i < out->words_size(); ++i) {
+    if (out->words(i) == word) {
+      return -i - 1;
+    }
+  }
+  out->add_words()->assign(word.data(), word.size());
+  return -out->words_size();
+}
+
+}  // namespace
+
 void encodeReferences(const attribute::AttributeReferences& refs, uint32_t global_word_count,
                       istio::mixer::v1::ReferencedAttributes* out) {
-  MessageDictionary dict(global_word_count);
   for (const auto& r : refs.items()) {
     auto* m = out->add_attribute_matches();
-    m->set_name(dict.indexOf(r.name));
+    m->set_name(referenceIndex(r.name, global_word_count, true, out));
     m->set_condition(r.present ? istio::mixer::v1::ReferencedAttributes::EXACT
                                : istio::mixer::v1::ReferencedAttributes::ABSENCE);
     if (r.has_map_key) {
       // map_key 0 reads as "no key" to Istio's clients, so global word 0 goes as a message word.
-      m->set_map_key(dict.nonZeroIndexOf(r.map_key));
+      m->set_map_key(referenceIndex(r.map_key, global_word_count, false, out));
     }
-  }
-  for (const auto& w : dict.words()) {
-    out->add_words(w);
   }
 }
 
