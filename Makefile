@@ -20,7 +20,7 @@ build: deps
 
 # Starts mixs on its embedded default configuration.
 run: build
-	$(BUILD_DIR)/mixer/mixs server $(MIXS_ARGS)
+	$(BUILD_DIR)/bin/mixs server $(MIXS_ARGS)
 
 # Builds and runs every test through ctest.
 test: build

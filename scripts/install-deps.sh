@@ -9,7 +9,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libre2-dev libyaml-cpp-dev libboost-dev
   prometheus-cpp-dev libhiredis-dev libcurl4-openssl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libcivetweb-dev
   redis-server prometheus nginx nginx-dev
   python3 python3-grpcio python3-yaml curl
 )

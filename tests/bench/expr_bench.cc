@@ -12,19 +12,9 @@
 #include "expr/builtins.h"
 #include "expr/program.h"
 #include "re2/re2.h"
+#include "tests/bench/alloc_counter.h"
 #include "tests/expr/test_bag.h"
 
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-void* operator new(size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace expr {
 namespace {
@@ -110,13 +100,13 @@ void BM_Expr(benchmark::State& state, int index, Dialect dialect) {
     state.SkipWithError("expression did not evaluate to true");
     return;
   }
-  long before = g_allocations.load();
+  long before = static_cast<long>(mixer::bench::allocations());
   for (auto _ : state) {
     Value r = (*p)->evaluate(f.bag, &es);
     benchmark::DoNotOptimize(r);
   }
   state.counters["allocs/eval"] = benchmark::Counter(
-      static_cast<double>(g_allocations.load() - before) / static_cast<double>(state.iterations()));
+      static_cast<double>(static_cast<long>(mixer::bench::allocations()) - before) / static_cast<double>(state.iterations()));
 }
 
 // The hand-written floor: the same predicates in C++ over the same bag (Activation::find),
@@ -153,7 +143,7 @@ void BM_Native(benchmark::State& state, int index) {
   Fixture& f = fixture();
   const Activation& a = f.bag;
   static const RE2* re = new RE2("^/api/v[0-9]+/");
-  long before = g_allocations.load();
+  long before = static_cast<long>(mixer::bench::allocations());
   for (auto _ : state) {
     bool r = false;
     switch (index) {
@@ -184,7 +174,7 @@ void BM_Native(benchmark::State& state, int index) {
     benchmark::DoNotOptimize(r);
   }
   state.counters["allocs/eval"] = benchmark::Counter(
-      static_cast<double>(g_allocations.load() - before) / static_cast<double>(state.iterations()));
+      static_cast<double>(static_cast<long>(mixer::bench::allocations()) - before) / static_cast<double>(state.iterations()));
 }
 
 const char* kNames[] = {"eq_selector", "and_of_two",    "map_default",   "match_glob",

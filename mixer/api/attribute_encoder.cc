@@ -1,0 +1,141 @@
+#include "mixer/api/attribute_encoder.h"
+
+#include "mixer/api/global_dictionary.h"
+
+namespace mixer::api {
+
+using attribute::Value;
+using attribute::ValueType;
+
+int32_t MessageDictionary::indexOf(std::string_view word) {
+  if (auto g = globalWordIndex(word, global_word_count_)) {
+    return *g;
+  }
+  return nonZeroIndexOf(word);
+}
+
+int32_t MessageDictionary::nonZeroIndexOf(std::string_view word) {
+  if (auto g = globalWordIndex(word, global_word_count_); g && *g != 0) {
+    return *g;
+  }
+  auto it = index_.find(word);
+  if (it != index_.end()) {
+    return it->second;
+  }
+  const auto idx = -static_cast<int32_t>(words_.size()) - 1;
+  words_.emplace_back(word);
+  index_.emplace(words_.back(), idx);
+  return idx;
+}
+
+void encodeAttributes(const attribute::AttributeBag& bag, MessageDictionary* dict,
+                      istio::mixer::v1::CompressedAttributes* out) {
+  bag.forEach([&](std::string_view name, const Value& v) {
+    const int32_t key = dict->indexOf(name);
+    switch (v.type()) {
+      case ValueType::String:
+      case ValueType::DnsName:
+      case ValueType::EmailAddress:
+      case ValueType::Uri:
+        (*out->mutable_strings())[key] = dict->indexOf(v.stringValue());
+        break;
+      case ValueType::Int64:
+        (*out->mutable_int64s())[key] = v.int64Value();
+        break;
+      case ValueType::Double:
+        (*out->mutable_doubles())[key] = v.doubleValue();
+        break;
+      case ValueType::Bool:
+        (*out->mutable_bools())[key] = v.boolValue();
+        break;
+      case ValueType::Timestamp: {
+        auto& ts = (*out->mutable_timestamps())[key];
+        ts.set_seconds(v.timestampValue().seconds);
+        ts.set_nanos(v.timestampValue().nanos);
+        break;
+      }
+      case ValueType::Duration: {
+        auto& d = (*out->mutable_durations())[key];
+        d.set_seconds(v.durationValue().seconds);
+        d.set_nanos(v.durationValue().nanos);
+        break;
+      }
+      case ValueType::IpAddress:
+      case ValueType::Bytes:
+        (*out->mutable_bytes())[key] = std::string(v.stringValue());
+        break;
+      case ValueType::StringMap: {
+        auto& m = *(*out->mutable_string_maps())[key].mutable_entries();
+        for (const auto* e = v.mapBegin(); e != v.mapEnd(); ++e) {
+          m[dict->indexOf(e->key)] = dict->indexOf(e->value);
+        }
+        break;
+      }
+      case ValueType::Unspecified:
+        break;
+    }
+  });
+}
+
+void encodeAttributes(const attribute::AttributeBag& bag, uint32_t global_word_count,
+                      istio::mixer::v1::CompressedAttributes* out) {
+  MessageDictionary dict(global_word_count);
+  encodeAttributes(bag, &dict, out);
+  for (const auto& w : dict.words()) {
+    out->add_words(w);
+  }
+}
+
+namespace {
+
+// The index of `word` in a ReferencedAttributes: global when the client knows it (and, when
+// `allow_zero` is false, not 0), else a message word, appended on first use. Allocation-free once
+// `out` has been used for a few calls: cleared repeated strings are reused.
+int32_t referenceIndex(std::string_view word, uint32_t global_word_count, bool allow_zero,
+                       istio::mixer::v1::ReferencedAttributes* out) {
+  if (auto g = globalWordIndex(word, global_word_count); g && (allow_zero || *g != 0)) {
+    return *g;
+  }
+  for (int i = 0; i < out->words_size(); ++i) {
+    if (out->words(i) == word) {
+      return -i - 1;
+    }
+  }
+  out->add_words()->assign(word.data(), word.size());
+  return -out->words_size();
+}
+
+}  // namespace
+
+void encodeReferences(const attribute::AttributeReferences& refs, uint32_t global_word_count,
+                      istio::mixer::v1::ReferencedAttributes* out) {
+  for (const auto& r : refs.items()) {
+    auto* m = out->add_attribute_matches();
+    m->set_name(referenceIndex(r.name, global_word_count, true, out));
+    m->set_condition(r.present ? istio::mixer::v1::ReferencedAttributes::EXACT
+                               : istio::mixer::v1::ReferencedAttributes::ABSENCE);
+    if (r.has_map_key) {
+      // map_key 0 reads as "no key" to Istio's clients, so global word 0 goes as a message word.
+      m->set_map_key(referenceIndex(r.map_key, global_word_count, false, out));
+    }
+  }
+}
+
+bool resolveWord(int32_t index, const google::protobuf::RepeatedPtrField<std::string>& words,
+                 std::string* out) {
+  if (index >= 0) {
+    if (static_cast<uint32_t>(index) >= kGlobalWordCount) {
+      return false;
+    }
+    *out = std::string(kGlobalWords[index]);
+    return true;
+  }
+  const int64_t k = -static_cast<int64_t>(index) - 1;
+  if (k >= words.size()) {
+    return false;
+  }
+  *out = words[static_cast<int>(k)];
+  return true;
+}
+
+}  // namespace mixer::api

@@ -1,0 +1,133 @@
+#include "mixer/attribute/attribute_bag.h"
+
+#include <algorithm>
+
+namespace mixer::attribute {
+namespace {
+constexpr uint32_t kMapChunkEntries = 256;
+}  // namespace
+
+bool Value::equals(const Value& other) const {
+  if (type_ != other.type_) {
+    return false;
+  }
+  switch (type_) {
+    case ValueType::Unspecified:
+      return true;
+    case ValueType::String:
+    case ValueType::DnsName:
+    case ValueType::EmailAddress:
+    case ValueType::Uri:
+    case ValueType::IpAddress:
+    case ValueType::Bytes:
+      return stringValue() == other.stringValue();
+    case ValueType::Int64:
+      return u_.i == other.u_.i;
+    case ValueType::Double:
+      return u_.d == other.u_.d;
+    case ValueType::Bool:
+      return u_.b == other.u_.b;
+    case ValueType::Timestamp:
+      return u_.ts == other.u_.ts;
+    case ValueType::Duration:
+      return u_.dur == other.u_.dur;
+    case ValueType::StringMap: {
+      if (mapSize() != other.mapSize()) {
+        return false;
+      }
+      for (const StringMapEntry* e = mapBegin(); e != mapEnd(); ++e) {
+        std::string_view v;
+        if (!other.mapFind(e->key, &v) || v != e->value) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+AttributeBag::AttributeBag(VocabularyConstSharedPtr vocabulary)
+    : vocabulary_(std::move(vocabulary)), slots_(vocabulary_->size()) {}
+
+void AttributeBag::clear() {
+  if (++epoch_ == 0) {
+    // Wrapped: reset every slot so that no stale slot matches the new epoch.
+    for (auto& s : slots_) {
+      s.epoch = 0;
+    }
+    epoch_ = 1;
+  }
+  present_.clear();
+  extras_.clear();
+  for (size_t i = 0; i <= map_chunk_ && i < map_chunks_.size(); ++i) {
+    map_chunks_[i].used = 0;
+  }
+  map_chunk_ = 0;
+  owned_.clear();
+}
+
+const Value* AttributeBag::find(std::string_view name) const {
+  if (auto id = vocabulary_->find(name)) {
+    return get(*id);
+  }
+  for (const auto& e : extras_) {
+    if (e.name == name) {
+      return &e.value;
+    }
+  }
+  return nullptr;
+}
+
+void AttributeBag::set(std::string_view name, const Value& v) {
+  if (auto id = vocabulary_->find(name)) {
+    set(*id, v);
+    return;
+  }
+  for (auto& e : extras_) {
+    if (e.name == name) {
+      e.value = v;
+      return;
+    }
+  }
+  extras_.push_back({name, v});
+}
+
+StringMapEntry* AttributeBag::allocateMapEntries(uint32_t n) {
+  while (true) {
+    if (map_chunk_ == map_chunks_.size()) {
+      const uint32_t cap = std::max(n, kMapChunkEntries);
+      map_chunks_.push_back({std::make_unique<StringMapEntry[]>(cap), cap, 0});
+    }
+    MapChunk& c = map_chunks_[map_chunk_];
+    if (c.capacity - c.used >= n) {
+      StringMapEntry* p = c.entries.get() + c.used;
+      c.used += n;
+      return p;
+    }
+    if (c.used == 0) {
+      // Too small even when empty: replace it with one that fits.
+      c.entries = std::make_unique<StringMapEntry[]>(n);
+      c.capacity = n;
+      continue;
+    }
+    ++map_chunk_;
+    if (map_chunk_ < map_chunks_.size()) {
+      map_chunks_[map_chunk_].used = 0;
+    }
+  }
+}
+
+Value AttributeBag::makeStringMap(std::span<const StringMapEntry> entries) {
+  const auto n = static_cast<uint32_t>(entries.size());
+  StringMapEntry* p = allocateMapEntries(n);
+  std::copy(entries.begin(), entries.end(), p);
+  return Value::stringMap(p, n);
+}
+
+std::string_view AttributeBag::own(std::string s) {
+  owned_.push_back(std::move(s));
+  return owned_.back();
+}
+
+}  // namespace mixer::attribute

@@ -1,0 +1,58 @@
+// AttributeReferences: which attributes (and which keys of map attributes) a decision read,
+// present or absent. The server returns them as ReferencedAttributes, and proxies cache the
+// decision keyed by exactly these, so the list must be complete: an attribute that was looked up
+// and found absent is recorded too (as absent).
+//
+// Not thread-safe: one per request.
+#pragma once
+
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace mixer::attribute {
+
+struct AttributeReference {
+  std::string_view name;
+  // Set when a key of a STRING_MAP attribute was read rather than the whole map.
+  std::string_view map_key;
+  bool has_map_key = false;
+  // Whether the attribute (or the map key) was present.
+  bool present = false;
+
+  bool sameTarget(const AttributeReference& o) const {
+    return name == o.name && has_map_key == o.has_map_key && map_key == o.map_key;
+  }
+};
+
+class AttributeReferences {
+ public:
+  // Views must outlive this object's contents (vocabulary names, request words, program constants).
+  void add(std::string_view name, bool present) { insert({name, {}, false, present}); }
+  void addMapKey(std::string_view name, std::string_view key, bool present) {
+    insert({name, key, true, present});
+  }
+
+  std::span<const AttributeReference> items() const { return items_; }
+  bool empty() const { return items_.empty(); }
+  void clear() { items_.clear(); }
+
+  // A mark to return to: references recorded after it can be dropped with restore(), as Istio
+  // does between the quotas of one Check.
+  size_t mark() const { return items_.size(); }
+  void restore(size_t mark) { items_.resize(mark); }
+
+ private:
+  void insert(const AttributeReference& r) {
+    for (const auto& e : items_) {
+      if (e.sameTarget(r)) {
+        return;  // the first read decides presence; a later read sees the same bag
+      }
+    }
+    items_.push_back(r);
+  }
+
+  std::vector<AttributeReference> items_;
+};
+
+}  // namespace mixer::attribute

@@ -1,0 +1,46 @@
+// LoadGenerator: sends one pre-encoded request many times, for benchmarks.
+//
+// Closed loop (default): `concurrency` calls in flight, each completion starts the next.
+// Open loop (rate > 0): calls start at a constant arrival rate whatever the server does, and each
+// call's latency is measured from its scheduled start, so queueing delay counts (no coordinated
+// omission). The run ends after `requests` calls or `duration`, whichever comes first.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+namespace mixer::client {
+
+struct LoadOptions {
+  std::string method;  // full gRPC method, e.g. /istio.mixer.v1.Mixer/Check
+  int64_t requests = 1;
+  int concurrency = 1;
+  double rate = 0;                           // calls per second; 0 = closed loop
+  std::chrono::duration<double> duration{};  // 0 = until `requests` are done
+  std::chrono::milliseconds timeout{10000};  // per-call deadline
+};
+
+struct LoadResult {
+  int64_t sent = 0;
+  int64_t ok = 0;
+  std::map<std::string, int64_t> errors;  // by gRPC code name
+  double elapsed_seconds = 0;
+  std::vector<int64_t> latencies_ns;  // of every completed call, sorted
+
+  double percentileMicros(double p) const;
+  std::string text(const LoadOptions& o) const;
+  std::string json(const LoadOptions& o) const;
+};
+
+LoadResult runLoad(const std::shared_ptr<grpc::Channel>& channel, const std::string& request,
+                   const LoadOptions& options);
+
+std::string statusCodeName(grpc::StatusCode code);
+
+}  // namespace mixer::client

@@ -1,0 +1,58 @@
+#include "mixer/common/log.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace mixer {
+namespace {
+std::atomic<int> g_level{static_cast<int>(LogLevel::Info)};
+
+const char* levelName(LogLevel l) {
+  switch (l) {
+    case LogLevel::Debug:
+      return "debug";
+    case LogLevel::Info:
+      return "info";
+    case LogLevel::Warn:
+      return "warn";
+    case LogLevel::Error:
+      return "error";
+    case LogLevel::None:
+      break;
+  }
+  return "none";
+}
+}  // namespace
+
+std::optional<LogLevel> parseLogLevel(std::string_view name) {
+  for (auto l : {LogLevel::Debug, LogLevel::Info, LogLevel::Warn, LogLevel::Error, LogLevel::None}) {
+    if (name == levelName(l)) {
+      return l;
+    }
+  }
+  return std::nullopt;
+}
+
+void setLogLevel(LogLevel level) { g_level.store(static_cast<int>(level)); }
+
+bool logEnabled(LogLevel level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
+
+LogLine::~LogLine() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm;
+  gmtime_r(&t, &tm);
+  char ts[32];
+  std::strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+  const std::string msg = out_.str();
+  // One fprintf per line keeps lines from different threads whole.
+  std::fprintf(stderr, "%s.%03dZ\t%s\t%s\n", ts, static_cast<int>(ms), levelName(level_),
+               msg.c_str());
+}
+
+}  // namespace mixer

@@ -1,0 +1,107 @@
+// mixs: the mixer server.
+//   mixs server [flags]   serve istio.mixer.v1 (Check, Report) and the monitoring endpoints
+//   mixs version          print the version
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "mixer/common/log.h"
+#include "mixer/common/version.h"
+#include "mixer/server/mixs_server.h"
+
+namespace {
+
+int runServer(const mixer::server::ServerOptions& options) {
+  // Block the termination signals in every thread; the main thread waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  if (!options.config_dir.empty() && !std::filesystem::is_directory(options.config_dir)) {
+    std::cerr << "mixs: --config-dir " << options.config_dir << ": not a directory\n";
+    return 2;
+  }
+  for (const auto& dir : options.adapter_dirs) {
+    if (!std::filesystem::is_directory(dir)) {
+      std::cerr << "mixs: --adapter-dir " << dir << ": not a directory\n";
+      return 2;
+    }
+  }
+
+  auto server = mixer::server::MixsServer::start(options);
+  if (!server.ok()) {
+    std::cerr << "mixs: " << server.status().message() << "\n";
+    return 1;
+  }
+  std::printf("mixs %s: serving istio.mixer.v1 (Istio %s API) on %s\n", mixer::kVersion,
+              mixer::kIstioApiVersion, (*server)->grpcAddress().c_str());
+  if ((*server)->monitoringPort() >= 0) {
+    const std::string& host = (*server)->monitoringHost();
+    std::printf("mixs: monitoring on http://%s:%d (/metrics /healthz /readyz /version)\n",
+                host.empty() ? "0.0.0.0" : host.c_str(), (*server)->monitoringPort());
+  }
+  std::printf("mixs: configuration: %s\n",
+              options.config_dir.empty() ? "embedded default (no rules)"
+                                         : options.config_dir.c_str());
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  MIXER_LOG(Info) << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
+                  << ": finishing in-flight calls";
+  (*server)->shutdown(std::chrono::seconds(10));
+  std::printf("mixs: stopped\n");
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"mixs: policy and telemetry server speaking Istio's istio.mixer.v1 API"};
+  app.require_subcommand(1);
+
+  mixer::server::ServerOptions options;
+  std::string log_level = "info";
+  auto* server = app.add_subcommand("server", "Serve Check and Report over gRPC");
+  server->add_option("--address", options.address,
+                     "gRPC listen address host:port (port 0 picks a free port)")
+      ->capture_default_str();
+  server
+      ->add_option("--monitoring-port", options.monitoring_port,
+                   "Port of /metrics, /healthz, /readyz, /version, on the --address host (0 picks "
+                   "a free port, -1 disables)")
+      ->capture_default_str();
+  server->add_option("--config-dir", options.config_dir,
+                     "Directory of configuration files (default: the embedded configuration)");
+  server->add_option("--adapter-dir", options.adapter_dirs,
+                     "Directory of adapter shared objects (repeatable)");
+  server->add_option("--log-level", log_level, "debug, info, warn, error or none")
+      ->capture_default_str();
+  server
+      ->add_option("--max-message-size", options.max_message_size,
+                   "Largest accepted request, in bytes")
+      ->capture_default_str();
+
+  auto* version = app.add_subcommand("version", "Print the version");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*version) {
+    std::printf("mixs %s (istio.mixer.v1, Istio %s global dictionary of 222 words)\n",
+                mixer::kVersion, mixer::kIstioApiVersion);
+    return 0;
+  }
+  auto level = mixer::parseLogLevel(log_level);
+  if (!level) {
+    std::cerr << "mixs: --log-level " << log_level << ": want debug, info, warn, error or none\n";
+    return 2;
+  }
+  mixer::setLogLevel(*level);
+  return runServer(options);
+}

@@ -1,0 +1,50 @@
+// MixerService: the istio.mixer.v1.Mixer gRPC service.
+//
+// Both methods take the raw request bytes (gRPC's raw callback API) and decode them straight into
+// a per-thread AttributeBag, so no protobuf request message is built and no string is copied.
+// Thread-safe: all per-request state is per thread and reused across calls.
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "mixer/runtime/dispatcher.h"
+#include "mixer/server/server_metrics.h"
+#include "mixer/v1/mixer.grpc.pb.h"
+
+namespace mixer::server {
+
+using MixerRawService = istio::mixer::v1::Mixer::WithRawCallbackMethod_Check<
+    istio::mixer::v1::Mixer::WithRawCallbackMethod_Report<istio::mixer::v1::Mixer::Service>>;
+
+class MixerService final : public MixerRawService {
+ public:
+  // `max_message_size`: larger requests get INVALID_ARGUMENT.
+  MixerService(std::shared_ptr<const runtime::Dispatcher> dispatcher,
+               attribute::VocabularyConstSharedPtr vocabulary, ServerMetrics* metrics,
+               size_t max_message_size);
+
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
+                                  const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* Report(grpc::CallbackServerContext* context,
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
+
+  // The status a Check with these bytes gets, with the response bytes in `response`. Exposed for
+  // tests and benchmarks, which call it without a network.
+  grpc::Status handleCheck(std::string_view request, std::string* response);
+  grpc::Status handleReport(std::string_view request);
+
+ private:
+  grpc::Status checkSize(size_t size, ServerMetrics::Method method);
+
+  std::shared_ptr<const runtime::Dispatcher> dispatcher_;
+  attribute::VocabularyConstSharedPtr vocabulary_;
+  ServerMetrics* metrics_;
+  size_t max_message_size_;
+  std::atomic<uint64_t> unmatched_quota_logs_{0};
+  std::atomic<uint64_t> invalid_request_logs_{0};
+};
+
+}  // namespace mixer::server

@@ -1,0 +1,98 @@
+#include "mixer/server/mixs_server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/numbers.h"
+#include "mixer/common/str_cat.h"
+#include "mixer/common/log.h"
+#include "mixer/runtime/dispatcher.h"
+
+namespace mixer::server {
+
+bool splitHostPort(const std::string& address, std::string* host, int* port) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    return false;
+  }
+  *host = address.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  return absl::SimpleAtoi(address.substr(colon + 1), port) && *port >= 0 && *port <= 65535;
+}
+
+absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(const ServerOptions& options) {
+  std::string host;
+  int port;
+  if (!splitHostPort(options.address, &host, &port)) {
+    return absl::InvalidArgumentError(
+        strCat("--address '", options.address, "' is not host:port (e.g. :9091)"));
+  }
+  std::unique_ptr<MixsServer> s(new MixsServer());
+
+  auto vocabulary = attribute::Vocabulary::builtin();
+  auto dispatcher = std::make_shared<const runtime::Dispatcher>(vocabulary);
+  s->service_ = std::make_unique<MixerService>(dispatcher, vocabulary, &s->metrics_,
+                                               options.max_message_size);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  const bool all_interfaces = host.empty() || host == "0.0.0.0" || host == "::";
+  const std::string listen =
+      strCat(all_interfaces ? "0.0.0.0" : (host.find(':') != std::string::npos
+                                                      ? strCat("[", host, "]")
+                                                      : host),
+                   ":", port);
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &s->grpc_port_);
+  builder.RegisterService(s->service_.get());
+  // gRPC itself refuses only far larger messages, so that an oversized request gets the
+  // server's INVALID_ARGUMENT with a reason rather than a bare RESOURCE_EXHAUSTED.
+  const size_t transport_limit = std::min<size_t>(options.max_message_size * 2, INT32_MAX);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(transport_limit));
+  s->grpc_ = builder.BuildAndStart();
+  if (!s->grpc_ || s->grpc_port_ == 0) {
+    return absl::UnavailableError(strCat("cannot listen on ", listen, " for gRPC"));
+  }
+  s->grpc_address_ = strCat(all_interfaces ? "0.0.0.0" : listen.substr(0, listen.rfind(':')),
+                                  ":", s->grpc_port_);
+  auto* health = s->grpc_->GetHealthCheckService();
+  if (health != nullptr) {
+    health->SetServingStatus("istio.mixer.v1.Mixer", true);
+  }
+
+  if (options.monitoring_port >= 0) {
+    s->monitoring_host_ = all_interfaces ? "" : host;
+    MixsServer* raw = s.get();
+    auto mon = MonitoringServer::start(s->monitoring_host_, options.monitoring_port,
+                                       s->metrics_.registry(), [raw] { return raw->ready_.load(); });
+    if (!mon.ok()) {
+      s->grpc_->Shutdown();
+      return mon.status();
+    }
+    s->monitoring_ = *std::move(mon);
+  }
+  s->ready_ = true;
+  return s;
+}
+
+void MixsServer::shutdown(std::chrono::milliseconds grace) {
+  ready_ = false;
+  if (grpc_ && !stopped_) {
+    stopped_ = true;
+    if (auto* health = grpc_->GetHealthCheckService()) {
+      health->Shutdown();
+    }
+    grpc_->Shutdown(std::chrono::system_clock::now() + grace);
+    grpc_->Wait();
+  }
+}
+
+MixsServer::~MixsServer() {
+  shutdown(std::chrono::milliseconds(0));
+  monitoring_.reset();
+}
+
+}  // namespace mixer::server

@@ -1,0 +1,46 @@
+// ServerMetrics: mixs' self-monitoring, exposed on the monitoring port's /metrics.
+// Names follow the go-grpc-prometheus conventions Istio's Mixer exported, so existing dashboards
+// keep working: grpc_server_handled_total, grpc_server_handling_seconds, plus mixer_* counters.
+//
+// Thread-safe. Per-call updates touch pre-created series only (no label lookup on the hot path).
+#pragma once
+
+#include <array>
+#include <memory>
+
+#include <grpcpp/support/status.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace mixer::server {
+
+class ServerMetrics {
+ public:
+  enum Method { kCheck = 0, kReport = 1, kMethodCount = 2 };
+
+  ServerMetrics();
+
+  void callStarted(Method m) { in_flight_[m]->Increment(); }
+  void callFinished(Method m, grpc::StatusCode code, double seconds);
+
+  prometheus::Counter& reportRecords() { return *report_records_; }
+  prometheus::Counter& quotaUnmatched() { return *quota_unmatched_; }
+  prometheus::Counter& invalidRequests(Method m) { return *invalid_requests_[m]; }
+
+  const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
+
+ private:
+  static constexpr int kCodeCount = 17;
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::array<std::array<prometheus::Counter*, kCodeCount>, kMethodCount> handled_{};
+  std::array<prometheus::Histogram*, kMethodCount> latency_{};
+  std::array<prometheus::Gauge*, kMethodCount> in_flight_{};
+  std::array<prometheus::Counter*, kMethodCount> invalid_requests_{};
+  prometheus::Counter* report_records_ = nullptr;
+  prometheus::Counter* quota_unmatched_ = nullptr;
+};
+
+}  // namespace mixer::server

@@ -1,0 +1,281 @@
+// End-to-end: a real mixs process on ephemeral ports, driven by the real mixc binary and by raw
+// gRPC calls over loopback.
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "mixer/v1/mixer.pb.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/wire_builder.h"
+
+namespace mixer {
+namespace {
+
+using testing::binDir;
+using testing::httpGet;
+using testing::runCommand;
+using testing::Subprocess;
+using testing::WireBuilder;
+
+class MixsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { startMixs({}); }
+
+  void startMixs(std::vector<std::string> extra) {
+    std::vector<std::string> argv = {binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
+                                     "--monitoring-port", "0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    mixs_ = std::make_unique<Subprocess>();
+    ASSERT_TRUE(mixs_->start(argv));
+    auto grpc_match = mixs_->waitFor(R"(on 127\.0\.0\.1:(\d+))");
+    ASSERT_TRUE(grpc_match) << mixs_->output();
+    address_ = "127.0.0.1:" + (*grpc_match)[1].str();
+    auto mon = mixs_->waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
+    ASSERT_TRUE(mon) << mixs_->output();
+    monitoring_port_ = std::stoi((*mon)[1].str());
+    channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+  }
+
+  void TearDown() override {
+    if (mixs_ && mixs_->running()) {
+      mixs_->stop(SIGKILL);
+    }
+  }
+
+  std::pair<int, std::string> mixc(std::vector<std::string> args) {
+    args.insert(args.begin(), binDir() + "/mixc");
+    args.push_back("-m");
+    args.push_back(address_);
+    return runCommand(args);
+  }
+
+  // A unary call with raw request bytes.
+  grpc::Status rawCall(const std::string& method, const std::string& bytes,
+                       std::string* response = nullptr) {
+    grpc::GenericStub stub(channel_);
+    grpc::CompletionQueue cq;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Slice slice(bytes.data(), bytes.size());
+    grpc::ByteBuffer req(&slice, 1);
+    auto call = stub.PrepareUnaryCall(&ctx, method, req, &cq);
+    call->StartCall();
+    grpc::ByteBuffer resp;
+    grpc::Status status;
+    call->Finish(&resp, &status, reinterpret_cast<void*>(1));
+    void* tag;
+    bool ok;
+    EXPECT_TRUE(cq.Next(&tag, &ok));
+    if (response != nullptr && status.ok()) {
+      std::vector<grpc::Slice> slices;
+      (void)resp.Dump(&slices);
+      response->clear();
+      for (const auto& s : slices) {
+        response->append(reinterpret_cast<const char*>(s.begin()), s.size());
+      }
+    }
+    return status;
+  }
+
+  std::unique_ptr<Subprocess> mixs_;
+  std::string address_;
+  int monitoring_port_ = 0;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+TEST_F(MixsTest, MixcCheckAnswersOkWithIstioDefaults) {
+  const auto [code, out] = mixc({"check", "-s", "destination.service=a.b.svc"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("Check RPC completed successfully. Check status was OK"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("Valid use count: 10000, valid duration: 1m0s"), std::string::npos) << out;
+  EXPECT_NE(out.find("context.reporter.kind"), std::string::npos) << out;
+  EXPECT_NE(out.find("destination.namespace                    ABSENCE"), std::string::npos)
+      << out;
+}
+
+TEST_F(MixsTest, MixcCheckWithQuotaPrintsTheGrant) {
+  const auto [code, out] = mixc({"check", "-a", "context.reporter.kind=outbound,source.namespace=ns",
+                                 "-q", "requestcount=3"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("Quota 'requestcount': granted 0, valid duration 0s"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("source.namespace                         EXACT"), std::string::npos) << out;
+}
+
+TEST_F(MixsTest, MixcReportAndLoadMode) {
+  auto [code, out] = mixc({"report", "-a", "request.size=10,source.ip=10.0.0.1",
+                           "--stringmap_attributes", "request.headers=a:b;c:d"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("Report RPC returned OK"), std::string::npos) << out;
+
+  std::tie(code, out) = mixc({"check", "-s", "destination.service=x", "-r", "200", "-c", "4",
+                              "--json"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("\"calls\":200,\"ok\":200,\"errors\":{}"), std::string::npos) << out;
+
+  std::tie(code, out) = mixc({"report", "--rate", "500", "--duration", "200ms"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("open loop at 500"), std::string::npos) << out;
+}
+
+TEST_F(MixsTest, TypeMismatchFromTheClientIsInvalidArgument) {
+  const auto [code, out] = mixc({"check", "-i", "destination.service=3"});
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(out.find("Check RPC failed with: INVALID_ARGUMENT: attribute 'destination.service' is "
+                     "declared STRING but was sent as an INT64"),
+            std::string::npos)
+      << out;
+}
+
+TEST_F(MixsTest, MalformedRequestsGetInvalidArgumentWithAReason) {
+  struct Case {
+    std::string method;
+    std::string bytes;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {"Check",
+       WireBuilder().lenField(1, WireBuilder().lenField(2, "\x08\xd8\x04\x10\x01").bytes()).bytes(),
+       "attribute name: word index 300 is out of range"},
+      {"Check", std::string("\x0a\x10\x12", 3), "malformed CheckRequest"},
+      {"Report",
+       WireBuilder()
+           .lenField(1, "")
+           .lenField(1, WireBuilder().lenField(2, "\x08\xb0\x02\x10\x09").bytes())
+           .bytes(),
+       "report entry 1: value of attribute 'destination.service': word index -5"},
+      {"Report", WireBuilder().varintField(4, 9).bytes(), "unknown repeated_attributes_semantics 9"},
+  };
+  for (const auto& c : cases) {
+    const auto s = rawCall("/istio.mixer.v1.Mixer/" + c.method, c.bytes);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.reason;
+    EXPECT_NE(s.error_message().find(c.reason), std::string::npos) << s.error_message();
+  }
+  // The server keeps serving.
+  EXPECT_TRUE(rawCall("/istio.mixer.v1.Mixer/Check", "").ok());
+  const auto [code, body] = httpGet(monitoring_port_, "/metrics");
+  EXPECT_EQ(code, 200);
+  EXPECT_NE(body.find("mixer_server_invalid_requests_total{grpc_method=\"Check\"} 2"),
+            std::string::npos)
+      << body;
+}
+
+TEST_F(MixsTest, NewerGlobalDictionaryIsInternalAsInIstio) {
+  const auto s = rawCall("/istio.mixer.v1.Mixer/Check", WireBuilder().varintField(2, 500).bytes());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_NE(s.error_message().find("inconsistent global dictionary versions"), std::string::npos);
+}
+
+TEST_F(MixsTest, OversizedRequestIsInvalidArgument) {
+  mixs_->stop(SIGTERM);
+  startMixs({"--max-message-size", "1000"});
+  const std::string big =
+      WireBuilder().lenField(1, WireBuilder().lenField(1, std::string(1500, 'x')).bytes()).bytes();
+  const auto s = rawCall("/istio.mixer.v1.Mixer/Check", big);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("over the limit of 1000 bytes"), std::string::npos)
+      << s.error_message();
+}
+
+TEST_F(MixsTest, HealthServiceReportsServing) {
+  std::string resp;
+  // grpc.health.v1.HealthCheckRequest{service = 1}; HealthCheckResponse{status = 1}, SERVING = 1.
+  ASSERT_TRUE(rawCall("/grpc.health.v1.Health/Check",
+                      WireBuilder().lenField(1, "istio.mixer.v1.Mixer").bytes(), &resp)
+                  .ok());
+  EXPECT_EQ(resp, std::string("\x08\x01", 2));
+  ASSERT_TRUE(rawCall("/grpc.health.v1.Health/Check", "", &resp).ok());
+  EXPECT_EQ(resp, std::string("\x08\x01", 2));
+}
+
+TEST_F(MixsTest, ReflectionListsTheMixerService) {
+  grpc::GenericStub stub(channel_);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto stream =
+      stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  void* tag;
+  bool ok;
+  auto step = [&](intptr_t want) {
+    EXPECT_TRUE(cq.Next(&tag, &ok));
+    EXPECT_EQ(reinterpret_cast<intptr_t>(tag), want);
+    return ok;
+  };
+  stream->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(step(1));
+  // ServerReflectionRequest{list_services = 7: ""}
+  const std::string req = WireBuilder().lenField(7, "").bytes();
+  grpc::Slice slice(req.data(), req.size());
+  grpc::ByteBuffer buf(&slice, 1);
+  stream->Write(buf, reinterpret_cast<void*>(2));
+  ASSERT_TRUE(step(2));
+  grpc::ByteBuffer resp;
+  stream->Read(&resp, reinterpret_cast<void*>(3));
+  ASSERT_TRUE(step(3));
+  std::vector<grpc::Slice> slices;
+  (void)resp.Dump(&slices);
+  std::string bytes;
+  for (const auto& s : slices) {
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  EXPECT_NE(bytes.find("istio.mixer.v1.Mixer"), std::string::npos);
+  EXPECT_NE(bytes.find("grpc.health.v1.Health"), std::string::npos);
+  stream->WritesDone(reinterpret_cast<void*>(4));
+  step(4);
+  grpc::Status status;
+  stream->Finish(&status, reinterpret_cast<void*>(5));
+  step(5);
+}
+
+TEST_F(MixsTest, MonitoringEndpoints) {
+  ASSERT_EQ(mixc({"check", "-s", "destination.service=x"}).first, 0);
+  auto [code, body] = httpGet(monitoring_port_, "/metrics");
+  EXPECT_EQ(code, 200);
+  EXPECT_NE(body.find("grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Check\","
+                      "grpc_service=\"istio.mixer.v1.Mixer\",grpc_type=\"unary\"} 1"),
+            std::string::npos)
+      << body;
+  EXPECT_NE(body.find("grpc_server_handling_seconds_count{grpc_method=\"Check\""),
+            std::string::npos);
+  std::tie(code, body) = httpGet(monitoring_port_, "/healthz");
+  EXPECT_EQ(code, 200);
+  std::tie(code, body) = httpGet(monitoring_port_, "/readyz");
+  EXPECT_EQ(code, 200);
+  std::tie(code, body) = httpGet(monitoring_port_, "/version");
+  EXPECT_EQ(code, 200);
+  EXPECT_NE(body.find("\"api\":\"istio.mixer.v1\""), std::string::npos) << body;
+  std::tie(code, body) = httpGet(monitoring_port_, "/nope");
+  EXPECT_EQ(code, 404);
+}
+
+TEST_F(MixsTest, SigtermStopsGracefullyUnderLoad) {
+  Subprocess load;
+  ASSERT_TRUE(load.start({binDir() + "/mixc", "check", "-m", address_, "-s",
+                          "destination.service=x", "--duration", "5s", "-c", "4"}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const int status = mixs_->stop(SIGTERM);
+  ASSERT_TRUE(WIFEXITED(status)) << mixs_->output();
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_NE(mixs_->output().find("received SIGTERM"), std::string::npos);
+  EXPECT_NE(mixs_->output().find("mixs: stopped"), std::string::npos);
+  load.stop(SIGKILL);
+}
+
+TEST(MixsFlagsTest, BadFlagsExitWithAClearError) {
+  auto [code, out] = runCommand({binDir() + "/mixs", "server", "--address", "nonsense"});
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("--address 'nonsense' is not host:port"), std::string::npos) << out;
+  std::tie(code, out) =
+      runCommand({binDir() + "/mixs", "server", "--config-dir", "/nonexistent/dir"});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("not a directory"), std::string::npos) << out;
+  std::tie(code, out) = runCommand({binDir() + "/mixs", "server", "--log-level", "loud"});
+  EXPECT_EQ(code, 2);
+}
+
+}  // namespace
+}  // namespace mixer

@@ -1,0 +1,91 @@
+#include "mixer/api/attribute_encoder.h"
+
+#include <gtest/gtest.h>
+
+namespace mixer::api {
+namespace {
+
+using attribute::AttributeBag;
+using attribute::AttributeReferences;
+using attribute::Value;
+using istio::mixer::v1::ReferencedAttributes;
+
+TEST(MessageDictionaryTest, UsesGlobalIndexesBelowTheClientWordCountElseMessageWords) {
+  MessageDictionary full(kGlobalWordCount);
+  EXPECT_EQ(full.indexOf("destination.service"), 152);
+  EXPECT_EQ(full.indexOf("my.word"), -1);
+  EXPECT_EQ(full.indexOf("other"), -2);
+  EXPECT_EQ(full.indexOf("my.word"), -1);  // reused
+  ASSERT_EQ(full.words().size(), 2u);
+
+  // A client that knows only the first 111 words (Istio's fallback) sends the rest as words.
+  MessageDictionary short_dict(111);
+  EXPECT_EQ(short_dict.indexOf("request.path"), 17);
+  EXPECT_EQ(short_dict.indexOf("destination.service"), -1);
+  EXPECT_EQ(short_dict.words().front(), "destination.service");
+}
+
+TEST(AttributeEncoderTest, EncodesLikeIstioClients) {
+  AttributeBag bag(attribute::Vocabulary::builtin());
+  bag.set("destination.service", Value::string("svc.ns"));
+  bag.set("request.method", Value::string("GET"));
+  bag.set("response.code", Value::int64(200));
+  istio::mixer::v1::CompressedAttributes out;
+  encodeAttributes(bag, kGlobalWordCount, &out);
+  ASSERT_EQ(out.words_size(), 1);
+  EXPECT_EQ(out.words(0), "svc.ns");
+  EXPECT_EQ(out.strings().at(152), -1);
+  const int32_t method = *globalWordIndex("request.method");
+  EXPECT_EQ(out.strings().at(method), *globalWordIndex("GET"));
+  EXPECT_EQ(out.int64s().at(30), 200);
+}
+
+TEST(AttributeEncoderTest, EncodesReferencesWithConditionsAndMapKeys) {
+  AttributeReferences refs;
+  refs.add("destination.service", true);
+  refs.add("context.reporter.kind", false);
+  refs.addMapKey("request.headers", "x-custom", true);
+  refs.addMapKey("request.headers", "source.ip", false);  // global word 0 as a map key
+  ReferencedAttributes out;
+  encodeReferences(refs, kGlobalWordCount, &out);
+  ASSERT_EQ(out.attribute_matches_size(), 4);
+  EXPECT_EQ(out.attribute_matches(0).name(), 152);
+  EXPECT_EQ(out.attribute_matches(0).condition(), ReferencedAttributes::EXACT);
+  EXPECT_EQ(out.attribute_matches(0).map_key(), 0);
+  EXPECT_EQ(out.attribute_matches(1).condition(), ReferencedAttributes::ABSENCE);
+  std::string key;
+  ASSERT_TRUE(resolveWord(out.attribute_matches(2).map_key(), out.words(), &key));
+  EXPECT_EQ(key, "x-custom");
+  // Index 0 means "no key" to Istio's clients, so "source.ip" must travel as a message word.
+  EXPECT_LT(out.attribute_matches(3).map_key(), 0);
+  ASSERT_TRUE(resolveWord(out.attribute_matches(3).map_key(), out.words(), &key));
+  EXPECT_EQ(key, "source.ip");
+  EXPECT_EQ(out.attribute_matches(3).condition(), ReferencedAttributes::ABSENCE);
+}
+
+TEST(AttributeEncoderTest, ReferencesHonourTheClientWordCount) {
+  AttributeReferences refs;
+  refs.add("destination.service", true);
+  ReferencedAttributes out;
+  encodeReferences(refs, 100, &out);
+  ASSERT_EQ(out.words_size(), 1);
+  EXPECT_EQ(out.words(0), "destination.service");
+  EXPECT_EQ(out.attribute_matches(0).name(), -1);
+}
+
+TEST(AttributeReferencesTest, DeduplicatesAndRestoresToAMark) {
+  AttributeReferences refs;
+  refs.add("a", true);
+  refs.add("a", true);
+  refs.addMapKey("m", "k", false);
+  refs.addMapKey("m", "k", false);
+  EXPECT_EQ(refs.items().size(), 2u);
+  const size_t mark = refs.mark();
+  refs.add("b", false);
+  EXPECT_EQ(refs.items().size(), 3u);
+  refs.restore(mark);
+  EXPECT_EQ(refs.items().size(), 2u);
+}
+
+}  // namespace
+}  // namespace mixer::api

@@ -1,0 +1,56 @@
+// Subprocess: starts a real program for an integration test, captures its output and stops it by
+// PID. Output goes to a temporary file so that a chatty child never blocks on a full pipe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+namespace mixer::testing {
+
+class Subprocess {
+ public:
+  Subprocess() = default;
+  ~Subprocess();
+  Subprocess(const Subprocess&) = delete;
+  Subprocess& operator=(const Subprocess&) = delete;
+
+  // Starts argv[0] (a path) with argv; stdout and stderr both go to the capture file.
+  bool start(const std::vector<std::string>& argv);
+
+  // Waits until the output matches `pattern` (ECMAScript regex) and returns the first match's
+  // groups (group 0 is the whole match), or nullopt on timeout or exit.
+  std::optional<std::smatch> waitFor(const std::string& pattern,
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+  // Everything the process printed so far.
+  std::string output() const;
+
+  // Sends `signal` and waits up to `timeout` for exit; SIGKILL after that. Returns the exit status
+  // as from waitpid (WIFEXITED etc.), or -1 if not running.
+  int stop(int signal, std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
+  pid_t pid() const { return pid_; }
+  bool running();
+
+ private:
+  pid_t pid_ = -1;
+  std::string capture_path_;
+  int status_ = -1;
+};
+
+// Runs a command to completion; returns {exit code (or -1), combined output}.
+std::pair<int, std::string> runCommand(const std::vector<std::string>& argv,
+                                       std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// The directory of the build's executables (MIXER_BUILD_DIR/bin).
+std::string binDir();
+
+// GET http://127.0.0.1:port/path; returns {status code, body}, {0, ""} on connection failure.
+std::pair<int, std::string> httpGet(int port, const std::string& path);
+
+}  // namespace mixer::testing
