@@ -15,7 +15,6 @@
 #include "tests/bench/alloc_counter.h"
 #include "tests/expr/test_bag.h"
 
-
 namespace expr {
 namespace {
 
@@ -106,7 +105,8 @@ void BM_Expr(benchmark::State& state, int index, Dialect dialect) {
     benchmark::DoNotOptimize(r);
   }
   state.counters["allocs/eval"] = benchmark::Counter(
-      static_cast<double>(static_cast<long>(mixer::bench::allocations()) - before) / static_cast<double>(state.iterations()));
+      static_cast<double>(static_cast<long>(mixer::bench::allocations()) - before) /
+      static_cast<double>(state.iterations()));
 }
 
 // The hand-written floor: the same predicates in C++ over the same bag (Activation::find),
@@ -174,7 +174,8 @@ void BM_Native(benchmark::State& state, int index) {
     benchmark::DoNotOptimize(r);
   }
   state.counters["allocs/eval"] = benchmark::Counter(
-      static_cast<double>(static_cast<long>(mixer::bench::allocations()) - before) / static_cast<double>(state.iterations()));
+      static_cast<double>(static_cast<long>(mixer::bench::allocations()) - before) /
+      static_cast<double>(state.iterations()));
 }
 
 const char* kNames[] = {"eq_selector", "and_of_two",    "map_default",   "match_glob",

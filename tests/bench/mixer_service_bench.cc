@@ -15,8 +15,8 @@ namespace mixer::bench {
 namespace {
 
 void reportAllocations(benchmark::State& state, uint64_t before) {
-  state.counters["allocs/op"] = benchmark::Counter(
-      static_cast<double>(allocations() - before), benchmark::Counter::kAvgIterations);
+  state.counters["allocs/op"] = benchmark::Counter(static_cast<double>(allocations() - before),
+                                                   benchmark::Counter::kAvgIterations);
 }
 
 void BM_ProtobufParseCheckRequest(benchmark::State& state) {

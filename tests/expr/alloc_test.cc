@@ -5,19 +5,8 @@
 
 #include "expr/program.h"
 #include "gtest/gtest.h"
+#include "tests/bench/alloc_counter.h"
 #include "tests/expr/test_bag.h"
-
-namespace {
-std::atomic<long> g_allocations{0};
-}
-
-void* operator new(size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace expr {
 namespace {
@@ -55,18 +44,18 @@ TEST(AllocationTest, WarmEvaluationDoesNotAllocate) {
       Value warm = (*p)->evaluate(bag, &state);
       ASSERT_EQ(warm.type, ValueType::kBool) << e;
       EXPECT_TRUE(warm.bool_value) << e;
-      long before = g_allocations.load();
+      long before = static_cast<long>(mixer::bench::allocations());
       for (int i = 0; i < 100; ++i) (*p)->evaluate(bag, &state);
-      EXPECT_EQ(g_allocations.load() - before, 0) << e;
+      EXPECT_EQ(static_cast<long>(mixer::bench::allocations()) - before, 0) << e;
     }
   }
 }
 
 TEST(AllocationTest, CounterSeesAllocations) {
-  long before = g_allocations.load();
+  long before = static_cast<long>(mixer::bench::allocations());
   void* p = ::operator new(16);  // an explicit call cannot be elided
   ::operator delete(p);
-  EXPECT_GT(g_allocations.load(), before);
+  EXPECT_GT(static_cast<long>(mixer::bench::allocations()), before);
 }
 
 }  // namespace
