@@ -218,6 +218,12 @@ absl::Time toAbslTime(const Timestamp& ts) {
   return absl::FromUnixSeconds(ts.seconds) + absl::Nanoseconds(ts.nanos);
 }
 
+std::string formatCidr(std::string_view b) {
+  if (b.empty()) return "?";
+  return strCat(formatIp(b.substr(0, b.size() - 1)), "/",
+                static_cast<int>(static_cast<unsigned char>(b.back())));
+}
+
 // UTF-8 helpers.
 size_t codePointCount(std::string_view s) {
   size_t n = 0;
@@ -372,9 +378,39 @@ Value fnEmptyStringMap(const Value*, int, EvalContext&) {
   return Value::makeStringMap(empty);
 }
 
+// The CEL network extension's address parsing: no zones, no dotted IPv4-mapped IPv6 form;
+// IPv4 addresses are kept as 4 bytes.
+bool parseCelIp(std::string_view s, std::string* bytes, std::string* error) {
+  std::string str(s);
+  if (str.find('%') != std::string::npos) {
+    *error = "IP Address with zone value is not allowed";
+    return false;
+  }
+  if (str.find(':') != std::string::npos && str.find('.') != std::string::npos) {
+    *error = "IPv4-mapped IPv6 address is not allowed";
+    return false;
+  }
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, str.c_str(), buf) == 1) {
+    bytes->assign(reinterpret_cast<char*>(buf), 4);
+    return true;
+  }
+  if (inet_pton(AF_INET6, str.c_str(), buf) == 1) {
+    bytes->assign(reinterpret_cast<char*>(buf), 16);
+    return true;
+  }
+  *error = strCat("IP Address '", s, "' parse error during conversion from string");
+  return false;
+}
+
 Value fnIp(const Value* a, int, EvalContext& ctx) {
   if (a[0].type != ValueType::kString) return noOverload(ctx, "ip", a[0]);
   std::string bytes;
+  if (ctx.dialect == Dialect::kCel) {
+    std::string err;
+    if (!parseCelIp(a[0].stringView(), &bytes, &err)) return makeErrorf(ctx, err);
+    return Value::makeIp(ctx.arena->copy(bytes));
+  }
   if (!parseIp(a[0].stringView(), &bytes)) {
     return makeErrorf(ctx, strCat("could not convert ", a[0].stringView(), " to IP_ADDRESS"));
   }
@@ -627,6 +663,8 @@ Value fnString(const Value* a, int, EvalContext& ctx) {
       return arenaString(ctx, ValueType::kString, formatCelDuration(v.int_value));
     case ValueType::kIpAddress:
       return arenaString(ctx, ValueType::kString, formatIp(v.stringView()));
+    case ValueType::kCidr:
+      return arenaString(ctx, ValueType::kString, formatCidr(v.stringView()));
     case ValueType::kDnsName:
     case ValueType::kEmailAddress:
     case ValueType::kUri:
@@ -688,6 +726,8 @@ Value fnType(const Value* a, int, EvalContext& ctx) {
       return Value::makeType("google.protobuf.Duration");
     case ValueType::kIpAddress:
       return Value::makeType("net.IP");
+    case ValueType::kCidr:
+      return Value::makeType("net.CIDR");
     default:
       return Value::makeType(valueTypeName(a[0].type));
   }
@@ -848,9 +888,46 @@ Value fnSubstring(const Value* a, int n, EvalContext& ctx) {
   return Value::makeString(a[0].stringView().substr(offs[b], offs[e] - offs[b]));
 }
 
+// Length of the Unicode white-space character (Go's unicode.IsSpace) at the start of `s`, or 0.
+size_t leadingSpace(std::string_view s) {
+  static const char* kSpaces[] = {" ",
+                                  "\t",
+                                  "\n",
+                                  "\v",
+                                  "\f",
+                                  "\r",
+                                  "\xC2\x85",
+                                  "\xC2\xA0",
+                                  "\xE1\x9A\x80",
+                                  "\xE2\x80\xA8",
+                                  "\xE2\x80\xA9",
+                                  "\xE2\x80\xAF",
+                                  "\xE2\x81\x9F",
+                                  "\xE3\x80\x80"};
+  for (const char* sp : kSpaces) {
+    if (s.starts_with(sp)) return std::strlen(sp);
+  }
+  // U+2000..U+200A
+  if (s.size() >= 3 && s[0] == '\xE2' && s[1] == '\x80' &&
+      static_cast<unsigned char>(s[2]) >= 0x80 && static_cast<unsigned char>(s[2]) <= 0x8A) {
+    return 3;
+  }
+  return 0;
+}
+
 Value fnTrim(const Value* a, int, EvalContext& ctx) {
   if (a[0].type != ValueType::kString) return noOverload(ctx, "trim", a[0]);
-  return Value::makeString(stripAsciiWhitespace(a[0].stringView()));
+  std::string_view s = a[0].stringView();
+  while (size_t n = leadingSpace(s)) s.remove_prefix(n);
+  while (!s.empty()) {
+    // Find the start of the last code point and test it.
+    size_t start = s.size() - 1;
+    while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+    size_t n = leadingSpace(s.substr(start));
+    if (n == 0 || start + n != s.size()) break;
+    s.remove_suffix(n);
+  }
+  return Value::makeString(s);
 }
 
 Value fnReplace(const Value* a, int n, EvalContext& ctx) {
@@ -986,6 +1063,208 @@ Value fnIsUnspecified(const Value* a, int, EvalContext& ctx) {
   return Value::makeBool(true);
 }
 
+bool ipInPrefix(std::string_view ip, std::string_view net, int prefix) {
+  if (ip.size() != net.size()) return false;
+  for (int bit = 0; bit < prefix; ++bit) {
+    unsigned char x = ip[bit / 8], y = net[bit / 8];
+    unsigned char mask = static_cast<unsigned char>(0x80 >> (bit % 8));
+    if ((x & mask) != (y & mask)) return false;
+  }
+  return true;
+}
+
+bool parseCidr(std::string_view s, std::string* out, std::string* error) {
+  if (s.find('%') != std::string_view::npos) {
+    *error = "CIDR with zone value is not allowed";
+    return false;
+  }
+  size_t slash = s.rfind('/');
+  int prefix = -1;
+  std::string addr;
+  if (slash == std::string_view::npos || !simpleAtoi(s.substr(slash + 1), &prefix)) {
+    *error = "network address parse error during conversion from string";
+    return false;
+  }
+  if (!parseCelIp(s.substr(0, slash), &addr, error)) {
+    if (error->find("parse error") != std::string::npos) {
+      *error = "network address parse error during conversion from string";
+    }
+    return false;
+  }
+  if (prefix < 0 || prefix > static_cast<int>(addr.size() * 8)) {
+    *error = "network address parse error during conversion from string";
+    return false;
+  }
+  *out = addr;
+  out->push_back(static_cast<char>(prefix));
+  return true;
+}
+
+Value makeCidr(EvalContext& ctx, std::string_view bytes) {
+  return Value::makeStringLike(ValueType::kCidr, ctx.arena->copy(bytes));
+}
+
+Value fnCidr(const Value* a, int, EvalContext& ctx) {
+  if (a[0].type != ValueType::kString) return noOverload(ctx, "cidr", a[0]);
+  std::string bytes, err;
+  if (!parseCidr(a[0].stringView(), &bytes, &err)) return makeErrorf(ctx, err);
+  return makeCidr(ctx, bytes);
+}
+
+// Splits a CIDR value into its network bytes and prefix length.
+void cidrParts(const Value& c, std::string_view* net, int* prefix) {
+  std::string_view b = c.stringView();
+  *net = b.substr(0, b.size() - 1);
+  *prefix = static_cast<unsigned char>(b.back());
+}
+
+Value fnContainsIp(const Value* a, int, EvalContext& ctx) {
+  if (a[0].type != ValueType::kCidr) return noOverload(ctx, "containsIP", a[0], a[1]);
+  std::string bytes, err;
+  std::string_view ip;
+  if (a[1].type == ValueType::kIpAddress) {
+    ip = a[1].stringView();
+  } else if (a[1].type == ValueType::kString) {
+    if (!parseCelIp(a[1].stringView(), &bytes, &err)) return makeErrorf(ctx, err);
+    ip = bytes;
+  } else {
+    return noOverload(ctx, "containsIP", a[0], a[1]);
+  }
+  std::string_view net;
+  int prefix;
+  cidrParts(a[0], &net, &prefix);
+  return Value::makeBool(ipInPrefix(ip, net, prefix));
+}
+
+Value fnContainsCidr(const Value* a, int, EvalContext& ctx) {
+  if (a[0].type != ValueType::kCidr) return noOverload(ctx, "containsCIDR", a[0], a[1]);
+  std::string bytes, err;
+  std::string_view other;
+  if (a[1].type == ValueType::kCidr) {
+    other = a[1].stringView();
+  } else if (a[1].type == ValueType::kString) {
+    if (!parseCidr(a[1].stringView(), &bytes, &err)) return makeErrorf(ctx, err);
+    other = bytes;
+  } else {
+    return noOverload(ctx, "containsCIDR", a[0], a[1]);
+  }
+  std::string_view net, onet = other.substr(0, other.size() - 1);
+  int prefix, oprefix = static_cast<unsigned char>(other.back());
+  cidrParts(a[0], &net, &prefix);
+  return Value::makeBool(oprefix >= prefix && ipInPrefix(onet, net, prefix));
+}
+
+Value fnCidrIp(const Value* a, int, EvalContext& ctx) {
+  if (a[0].type != ValueType::kCidr) return noOverload(ctx, "ip", a[0]);
+  std::string_view net;
+  int prefix;
+  cidrParts(a[0], &net, &prefix);
+  return Value::makeIp(net);
+}
+
+Value fnMasked(const Value* a, int, EvalContext& ctx) {
+  if (a[0].type != ValueType::kCidr) return noOverload(ctx, "masked", a[0]);
+  std::string_view net;
+  int prefix;
+  cidrParts(a[0], &net, &prefix);
+  std::string out(net);
+  for (size_t bit = prefix; bit < out.size() * 8; ++bit) {
+    out[bit / 8] = static_cast<char>(out[bit / 8] & ~(0x80 >> (bit % 8)));
+  }
+  out.push_back(static_cast<char>(prefix));
+  return makeCidr(ctx, out);
+}
+
+Value fnPrefixLength(const Value* a, int, EvalContext& ctx) {
+  if (a[0].type != ValueType::kCidr) return noOverload(ctx, "prefixLength", a[0]);
+  std::string_view net;
+  int prefix;
+  cidrParts(a[0], &net, &prefix);
+  return Value::makeInt(prefix);
+}
+
+template <int kKind>
+Value fnIpPredicate(const Value* a, int, EvalContext& ctx) {
+  if (a[0].type != ValueType::kIpAddress) return noOverload(ctx, "ip predicate", a[0]);
+  std::string_view raw = a[0].stringView();
+  std::string ip = raw.size() == 4
+                       ? std::string("\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) + std::string(raw)
+                       : std::string(raw);
+  if (ip.size() != 16) return noOverload(ctx, "ip predicate", a[0]);
+  const unsigned char* b = reinterpret_cast<const unsigned char*>(ip.data());
+  const bool v4 = isV4(ip);
+  const unsigned char* q = b + 12;
+  bool loopback = v4 ? q[0] == 127 : ip == std::string(15, '\0') + "\x01";
+  bool unspecified = v4 ? (q[0] | q[1] | q[2] | q[3]) == 0 : ip == std::string(16, '\0');
+  bool multicast = v4 ? (q[0] & 0xF0) == 0xE0 : b[0] == 0xFF;
+  bool ll_unicast = v4 ? (q[0] == 169 && q[1] == 254) : (b[0] == 0xFE && (b[1] & 0xC0) == 0x80);
+  bool ll_multicast =
+      v4 ? (q[0] == 224 && q[1] == 0 && q[2] == 0) : (b[0] == 0xFF && (b[1] & 0x0F) == 0x02);
+  bool broadcast = v4 && q[0] == 255 && q[1] == 255 && q[2] == 255 && q[3] == 255;
+  switch (kKind) {
+    case 0:
+      return Value::makeBool(!(unspecified || loopback || multicast || ll_unicast || broadcast));
+    case 1:
+      return Value::makeBool(ll_multicast);
+    default:
+      return Value::makeBool(ll_unicast);
+  }
+}
+
+Value fnIpIsCanonical(const Value* a, int, EvalContext& ctx) {
+  if (a[0].type != ValueType::kString) return noOverload(ctx, "ip.isCanonical", a[0]);
+  std::string bytes, err;
+  if (!parseCelIp(a[0].stringView(), &bytes, &err)) return makeErrorf(ctx, err);
+  return Value::makeBool(formatIp(bytes) == a[0].stringView());
+}
+
+Value fnStringsQuote(const Value* a, int, EvalContext& ctx) {
+  if (a[0].type != ValueType::kString) return noOverload(ctx, "strings.quote", a[0]);
+  std::string_view s = a[0].stringView();
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = s[i];
+    switch (c) {
+      case '\a':
+        out += "\\a";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\v':
+        out += "\\v";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += absl::StrFormat("\\x%02x", c);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out += "\"";
+  if (!validUtf8(s)) return makeErrorf(ctx, "strings.quote: invalid UTF-8");
+  return arenaString(ctx, ValueType::kString, out);
+}
+
 #define CEXL 1
 #define CEL 2
 const Builtin kBuiltins[] = {
@@ -1037,6 +1316,17 @@ const Builtin kBuiltins[] = {
     {"join", true, 1, 2, CEL, fnJoin},
     {"reverse", true, 1, 1, CEL, fnReverse},
     {"isIP", false, 1, 1, CEL, fnIsIp},
+    {"ip.isCanonical", false, 1, 1, CEL, fnIpIsCanonical},
+    {"cidr", false, 1, 1, CEL, fnCidr},
+    {"strings.quote", false, 1, 1, CEL, fnStringsQuote},
+    {"containsIP", true, 2, 2, CEL, fnContainsIp},
+    {"containsCIDR", true, 2, 2, CEL, fnContainsCidr},
+    {"ip", true, 1, 1, CEL, fnCidrIp},
+    {"masked", true, 1, 1, CEL, fnMasked},
+    {"prefixLength", true, 1, 1, CEL, fnPrefixLength},
+    {"isGlobalUnicast", true, 1, 1, CEL, fnIpPredicate<0>},
+    {"isLinkLocalMulticast", true, 1, 1, CEL, fnIpPredicate<1>},
+    {"isLinkLocalUnicast", true, 1, 1, CEL, fnIpPredicate<2>},
     {"family", true, 1, 1, CEL, fnIpFamily},
     {"isLoopback", true, 1, 1, CEL, fnIsLoopback},
     {"isUnspecified", true, 1, 1, CEL, fnIsUnspecified},
@@ -1102,7 +1392,10 @@ bool valuesEqual(const Value& a, const Value& b, Dialect dialect) {
     case ValueType::kTimestamp:
       return a.timestamp.seconds == b.timestamp.seconds && a.timestamp.nanos == b.timestamp.nanos;
     case ValueType::kIpAddress:
+      if (dialect == Dialect::kCel && a.str.size != b.str.size) return false;
       return ipEqual(a.stringView(), b.stringView());
+    case ValueType::kCidr:
+      return a.stringView() == b.stringView();
     case ValueType::kDnsName:
       return dnsEqual(a.stringView(), b.stringView());
     case ValueType::kEmailAddress:

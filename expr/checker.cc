@@ -195,6 +195,8 @@ const absl::flat_hash_map<std::string_view, ValueType>& celFunctions() {
       {"reverse", V::kString},
       // Network extension.
       {"ip", V::kIpAddress},
+      {"ip.isCanonical", V::kBool},
+      {"strings.quote", V::kString},
       {"isIP", V::kBool},
       {"cidr", V::kDyn},
       {"family", V::kInt64},
@@ -444,11 +446,32 @@ class Checker {
         return;
       }
       case Node::Kind::kCall:
+        if (!cexl_ && n->has_target) resolveNamespacedCall(n);
         for (auto& c : n->children) visit(c.get());
         if (!error_.empty()) return;
         if (cexl_) return checkCexlCall(n);
         return checkCelCall(n);
     }
+  }
+
+  // CEL: `ns.fn(args)` where `ns` names no variable is a call of the function "ns.fn"
+  // (e.g. ip.isCanonical, strings.quote).
+  void resolveNamespacedCall(Node* n) {
+    std::string path;
+    if (!flattenPath(n->children[0].get(), &path) || path[0] == '.') return;
+    std::string first = path.substr(0, path.find('.'));
+    if (findLocal(first)) return;
+    for (std::string prefix = path;;) {
+      if (manifest_.find(prefix) != nullptr) return;
+      size_t dot = prefix.rfind('.');
+      if (dot == std::string::npos) break;
+      prefix.resize(dot);
+    }
+    std::string qualified = strCat(path, ".", n->name);
+    if (!celFunctions().contains(qualified)) return;
+    n->name = qualified;
+    n->has_target = false;
+    n->children.erase(n->children.begin());
   }
 
   void checkCelCall(Node* n) {

@@ -25,6 +25,7 @@ Value Program::intern(const Value& v) {
     case ValueType::kString:
     case ValueType::kBytes:
     case ValueType::kIpAddress:
+    case ValueType::kCidr:
     case ValueType::kEmailAddress:
     case ValueType::kUri:
     case ValueType::kDnsName:
@@ -578,7 +579,7 @@ bool isCelTypeName(std::string_view name) {
   return name == "int" || name == "uint" || name == "double" || name == "bool" ||
          name == "string" || name == "bytes" || name == "list" || name == "map" ||
          name == "null_type" || name == "type" || name == "google.protobuf.Timestamp" ||
-         name == "google.protobuf.Duration";
+         name == "google.protobuf.Duration" || name == "net.IP" || name == "net.CIDR";
 }
 
 // CEL: unresolved identifiers that name a type become type literals.

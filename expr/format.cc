@@ -123,6 +123,8 @@ std::string_view valueTypeName(ValueType type) {
       return "dyn";
     case ValueType::kError:
       return "error";
+    case ValueType::kCidr:
+      return "net.CIDR";
   }
   return "?";
 }
@@ -160,6 +162,12 @@ std::string formatValue(const Value& v) {
       return formatGoDuration(v.int_value);
     case ValueType::kIpAddress:
       return formatIp(v.stringView());
+    case ValueType::kCidr: {
+      std::string_view b = v.stringView();
+      if (b.empty()) return "?";
+      return strCat(formatIp(b.substr(0, b.size() - 1)), "/",
+                    static_cast<int>(static_cast<unsigned char>(b.back())));
+    }
     case ValueType::kStringMap:
     case ValueType::kMap:
       return formatMapEntries(

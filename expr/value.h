@@ -39,6 +39,8 @@ enum class ValueType : uint8_t {
   kType = 17,
   kDyn = 18,
   kError = 19,
+  kCidr = 20,  // CEL network extension: address bytes (4 or 16) followed by the prefix length
+
 };
 
 // The Mixer / CEL name of a type ("STRING", "INT64", ..., "uint", "bytes", "list", "map", ...).

@@ -175,6 +175,18 @@ TEST_F(ProgramTest, CelTimestampsAndDurations) {
   EXPECT_EQ(eval("duration('1h30m').getMinutes()", Dialect::kCel), "90");
 }
 
+TEST_F(ProgramTest, CelNetworkExtension) {
+  bag_.setIp(8, std::string("\x0a\x01\x02\x03", 4));
+  EXPECT_EQ(eval("cidr('10.0.0.0/8').containsIP(aip)", Dialect::kCel), "true");
+  EXPECT_EQ(eval("cidr('10.1.2.3/16').masked() == cidr('10.1.0.0/16')", Dialect::kCel), "true");
+  EXPECT_EQ(eval("string(cidr('2001:db8::/32'))", Dialect::kCel), "2001:db8::/32");
+  EXPECT_EQ(eval("ip.isCanonical('2001:DB8::1')", Dialect::kCel), "false");
+  EXPECT_EQ(eval("ip('::ffff:1.2.3.4')", Dialect::kCel),
+            "error: IPv4-mapped IPv6 address is not allowed");
+  // CEXL keeps Go's net.ParseIP: the mapped form is accepted and equals the IPv4 address.
+  EXPECT_EQ(eval(R"(ip("::ffff:10.1.2.3") == aip)"), "true");
+}
+
 TEST_F(ProgramTest, AttributeOfTheWrongTypeInTheBagIsAnError) {
   bag_.setInt(1, 20);
   EXPECT_EQ(eval(R"(as == "x")"), "error: error converting value to string: '20'");
