@@ -106,8 +106,9 @@ const char* opName(Op op) {
                                  "ne_attr_const",
                                  "index_const",
                                  "try_index_const",
-                                 "glob"};
-  static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(Op::kGlob) + 1);
+                                 "glob",
+                                 "glob_attr"};
+  static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(Op::kGlobAttr) + 1);
   return kNames[static_cast<int>(op)];
 }
 }  // namespace
@@ -121,6 +122,8 @@ std::string Program::disassemble() const {
     if (in.op == Op::kLoad || in.op == Op::kTryLoad || in.op == Op::kEqAttrConst ||
         in.op == Op::kNeAttrConst) {
       strAppend(&out, " (", attributes_[in.a].name, ")");
+    } else if (in.op == Op::kGlobAttr) {
+      strAppend(&out, " (", attributes_[in.b].name, ")");
     } else if (in.op == Op::kCall) {
       strAppend(&out, " (", builtinAt(in.a).name, ")");
     }
@@ -172,6 +175,7 @@ class Compiler {
     for (size_t i = start; i < here(); ++i) {
       Op op = p_->code_[i].op;
       if (op == Op::kLoad || op == Op::kTryLoad || op == Op::kLoadSlot || op == Op::kStoreSlot ||
+          op == Op::kEqAttrConst || op == Op::kNeAttrConst || op == Op::kGlobAttr ||
           op == Op::kIterInit || op == Op::kIterNext) {
         return;
       }
@@ -431,6 +435,14 @@ class Compiler {
       }
       bool c = compile(args[0].get());
       int32_t k = addConstant(p_->intern(Value::makeString(pat)));
+      if (here() == start + 1 && p_->code_[start].op == Op::kLoad) {
+        // match(attribute, "glob"): one instruction.
+        int32_t attr = p_->code_[start].a;
+        p_->code_.pop_back();
+        depth_ -= 1;
+        emit(Instr{Op::kGlobAttr, mode, 0, k, attr}, 1);
+        return false;
+      }
       emit(Instr{Op::kGlob, mode, 0, k, 0}, 0);
       tryFold(start, c);
       return isConstAt(start) && here() == start + 1;

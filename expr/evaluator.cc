@@ -65,11 +65,78 @@ inline bool ipEqualsConstant(std::string_view v, std::string_view c) {
   return false;
 }
 
+// Copies field by field: results are written by narrow stores, and one wide load across them
+// would stall on store-to-load forwarding.
+inline Value copyFieldwise(const Value& v) {
+  Value result;
+  result.type = v.type;
+  result.origin = v.origin;
+  result.str.data = v.str.data;
+  result.str.size = v.str.size;
+  return result;
+}
+
+// attribute ==/!= constant, the most common selector shape. Writes the result into *v (which
+// also receives the attribute).
+inline void attrCompare(const Instr& in, const ResolvedAttribute& at, const Value& c,
+                        const Activation& activation, EvalContext& ctx, Value* v) {
+  const bool eq = in.op == Op::kEqAttrConst;
+  bool found = activation.find(at.id, v);
+  ctx.references->push(at.id, found);
+  if (!found) {
+    *v = missingAttribute(at, ctx.dialect, ctx);
+  } else if (v->type == ValueType::kString && c.type == ValueType::kString) {
+    v->setBool((v->stringView() == c.stringView()) == eq);
+  } else if (v->type == ValueType::kInt64 && c.type == ValueType::kInt64) {
+    v->setBool((v->int_value == c.int_value) == eq);
+  } else if (v->type == ValueType::kIpAddress && c.type == ValueType::kIpAddress) {
+    v->setBool(ipEqualsConstant(v->stringView(), c.stringView()) == eq);
+  } else if (!typeMatches(at.type, v->type)) {
+    *v = wrongType(at, *v, ctx);
+  } else {
+    if (v->type == ValueType::kStringMap) v->origin = at.id;
+    *v = eq ? opEq(*v, c, ctx) : opNe(*v, c, ctx);
+  }
+}
+
+// match(attribute, "glob") into *v.
+inline void globAttr(const Instr& in, const ResolvedAttribute& at, const Value& pattern,
+                     const Activation& activation, EvalContext& ctx, Value* v) {
+  bool found = activation.find(at.id, v);
+  ctx.references->push(at.id, found);
+  if (!found) {
+    *v = missingAttribute(at, ctx.dialect, ctx);
+  } else if (v->type != ValueType::kString) {
+    *v = typeMatches(at.type, v->type) ? noOverload(ctx, "match") : wrongType(at, *v, ctx);
+  } else {
+    std::string_view str = v->stringView();
+    std::string_view pat = pattern.stringView();
+    v->setBool(in.n == 0 ? str == pat : in.n == 1 ? str.starts_with(pat) : str.ends_with(pat));
+  }
+}
+
 }  // namespace
 
 Value Program::evaluate(const Activation& activation, EvalState* state) const {
   state->references_.clear();
   state->arena_.reset();
+  // Programs of one instruction skip the interpreter loop.
+  if (code_.size() == 1) {
+    const Instr& in = code_[0];
+    if (in.op == Op::kConst) return constants_[in.a];
+    if (in.op == Op::kEqAttrConst || in.op == Op::kNeAttrConst) {
+      EvalContext ctx{&state->arena_, dialect_, &state->references_};
+      Value v;
+      attrCompare(in, attributes_[in.a], constants_[in.b], activation, ctx, &v);
+      return copyFieldwise(v);
+    }
+    if (in.op == Op::kGlobAttr) {
+      EvalContext ctx{&state->arena_, dialect_, &state->references_};
+      Value v;
+      globAttr(in, attributes_[in.b], constants_[in.a], activation, ctx, &v);
+      return copyFieldwise(v);
+    }
+  }
   return Evaluator::run(*this, 0, code_.size(), activation, state);
 }
 
@@ -462,29 +529,10 @@ Value Evaluator::run(const Program& program, size_t start, size_t end, const Act
         pc = end;
         break;
       case Op::kEqAttrConst:
-      case Op::kNeAttrConst: {
-        const ResolvedAttribute& at = attrs[in.a];
-        const Value& c = constants[in.b];
-        const bool eq = in.op == Op::kEqAttrConst;
-        Value* v = sp++;  // the attribute is read into the slot the result goes to
-        bool found = activation.find(at.id, v);
-        refs.push(at.id, found);
-        if (!found) {
-          *v = missingAttribute(at, dialect, ctx);
-        } else if (v->type == ValueType::kString && c.type == ValueType::kString) {
-          v->setBool((v->stringView() == c.stringView()) == eq);
-        } else if (v->type == ValueType::kInt64 && c.type == ValueType::kInt64) {
-          v->setBool((v->int_value == c.int_value) == eq);
-        } else if (v->type == ValueType::kIpAddress && c.type == ValueType::kIpAddress) {
-          v->setBool(ipEqualsConstant(v->stringView(), c.stringView()) == eq);
-        } else if (!typeMatches(at.type, v->type)) {
-          *v = wrongType(at, *v, ctx);
-        } else {
-          if (v->type == ValueType::kStringMap) v->origin = at.id;
-          *v = eq ? opEq(*v, c, ctx) : opNe(*v, c, ctx);
-        }
+      case Op::kNeAttrConst:
+        // The attribute is read into the slot the result goes to.
+        attrCompare(in, attrs[in.a], constants[in.b], activation, ctx, sp++);
         break;
-      }
       case Op::kIndexConst: {
         Value& m = sp[-1];
         const Value& key = constants[in.b];
@@ -526,6 +574,9 @@ Value Evaluator::run(const Program& program, size_t start, size_t end, const Act
         sp[-1] = v;
         break;
       }
+      case Op::kGlobAttr:
+        globAttr(in, attrs[in.b], constants[in.a], activation, ctx, sp++);
+        break;
       case Op::kGlob: {
         Value& s = sp[-1];
         if (s.isError()) break;
@@ -543,13 +594,7 @@ Value Evaluator::run(const Program& program, size_t start, size_t end, const Act
   if (sp == base) return Value::makeError("empty program");
   // Field-wise copy: the slot was written by narrow stores, and one wide load across them would
   // stall on store forwarding.
-  const Value& top = sp[-1];
-  Value result;
-  result.type = top.type;
-  result.origin = top.origin;
-  result.str.data = top.str.data;
-  result.str.size = top.str.size;
-  return result;
+  return copyFieldwise(sp[-1]);
 }
 
 }  // namespace expr

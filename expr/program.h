@@ -82,6 +82,7 @@ enum class Op : uint8_t {
   kIndexConst,     // pop m: m[constants[b]]
   kTryIndexConst,  // pop m: m[constants[a]] when present, else truncate to depth and goto b
   kGlob,           // pop s: Istio glob against constants[a]; n: 0 exact, 1 prefix, 2 suffix
+  kGlobAttr,       // push glob(attribute b, constants[a]); n as for kGlob
 };
 
 struct Instr {

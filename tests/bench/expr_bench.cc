@@ -181,6 +181,18 @@ void BM_Native(benchmark::State& state, int index) {
 const char* kNames[] = {"eq_selector", "and_of_two",    "map_default",   "match_glob",
                         "ip_equality", "regex_matches", "rule_5_clauses"};
 
+// The fixed cost of one evaluation: a program that folded to a constant.
+void BM_Constant(benchmark::State& state) {
+  Fixture& f = fixture();
+  auto p = compile("1 == 1", f.manifest, {});
+  EvalState es;
+  for (auto _ : state) {
+    Value r = (*p)->evaluate(f.bag, &es);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_Constant)->Name("cexl/constant_overhead");
+
 int registerAll() {
   for (int i = 0; i < 7; ++i) {
     benchmark::RegisterBenchmark((std::string("cexl/") + kNames[i]).c_str(), BM_Expr, i,
