@@ -107,8 +107,10 @@ const char* opName(Op op) {
                                  "index_const",
                                  "try_index_const",
                                  "glob",
-                                 "glob_attr"};
-  static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(Op::kGlobAttr) + 1);
+                                 "glob_attr",
+                                 "eq_const",
+                                 "ne_const"};
+  static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(Op::kNeConst) + 1);
   return kNames[static_cast<int>(op)];
 }
 }  // namespace
@@ -467,6 +469,16 @@ class Compiler {
         emit(Instr{f == "_==_" ? Op::kEqAttrConst : Op::kNeAttrConst, 0, 0, attr, k}, 1);
         return false;
       }
+    }
+    if ((f == "_==_" || f == "_!=_") && !all && args[1]->kind == Node::Kind::kLiteral &&
+        isConstAt(here() - 1)) {
+      // x == literal (x not constant, since not all operands are): compare the top of the
+      // stack with the literal in place.
+      int32_t k = p_->code_.back().a;
+      p_->code_.pop_back();
+      depth_ -= 1;
+      emit(Instr{f == "_==_" ? Op::kEqConst : Op::kNeConst, 0, 0, 0, k}, 0);
+      return false;
     }
     Op op;
     bool is_op = true;

@@ -574,6 +574,20 @@ Value Evaluator::run(const Program& program, size_t start, size_t end, const Act
         sp[-1] = v;
         break;
       }
+      case Op::kEqConst:
+      case Op::kNeConst: {
+        Value& a = sp[-1];
+        const Value& b = constants[in.b];
+        const bool eq = in.op == Op::kEqConst;
+        if (a.type == ValueType::kString && b.type == ValueType::kString) {
+          a.setBool((a.stringView() == b.stringView()) == eq);
+        } else if (a.type == ValueType::kInt64 && b.type == ValueType::kInt64) {
+          a.setBool((a.int_value == b.int_value) == eq);
+        } else {
+          a = eq ? opEq(a, b, ctx) : opNe(a, b, ctx);
+        }
+        break;
+      }
       case Op::kGlobAttr:
         globAttr(in, attrs[in.b], constants[in.a], activation, ctx, sp++);
         break;

@@ -83,6 +83,8 @@ enum class Op : uint8_t {
   kTryIndexConst,  // pop m: m[constants[a]] when present, else truncate to depth and goto b
   kGlob,           // pop s: Istio glob against constants[a]; n: 0 exact, 1 prefix, 2 suffix
   kGlobAttr,       // push glob(attribute b, constants[a]); n as for kGlob
+  kEqConst,        // top == constants[b]
+  kNeConst,        // top != constants[b]
 };
 
 struct Instr {

@@ -304,7 +304,11 @@ int main(int argc, char** argv) {
     YAML::Node s = YAML::LoadFile(skip_file.string());
     for (const auto& e : s) skips[e.first.as<std::string>()] = e.second.as<std::string>();
   }
-  Counts total;
+  // The core CEL files (no extensions): the figure the 90% target applies to.
+  static const std::set<std::string> kCore = {
+      "basic", "comparisons", "conversions", "fields",   "fp_math", "integer_math", "lists",
+      "logic", "macros",      "parse",       "plumbing", "string",  "timestamps"};
+  Counts total, core;
   for (const auto& in : inputs) {
     std::vector<fs::path> files;
     if (fs::is_directory(in)) {
@@ -351,7 +355,17 @@ int main(int argc, char** argv) {
       total.passed += c.passed;
       total.failed += c.failed;
       total.skipped += c.skipped;
+      if (kCore.count(fname)) {
+        core.passed += c.passed;
+        core.failed += c.failed;
+        core.skipped += c.skipped;
+      }
     }
+  }
+  if (core.passed + core.failed > 0) {
+    std::cout << "core files: " << core.passed << " passed, " << core.failed << " failed, "
+              << core.skipped << " skipped (" << 100.0 * core.passed / (core.passed + core.failed)
+              << "% of non-skipped)\n";
   }
   std::cout << total.passed << " passed, " << total.failed << " failed, " << total.skipped
             << " skipped\n";
