@@ -197,6 +197,7 @@ const absl::flat_hash_map<std::string_view, ValueType>& celFunctions() {
       {"ip", V::kIpAddress},
       {"ip.isCanonical", V::kBool},
       {"strings.quote", V::kString},
+      {"format", V::kString},
       {"isIP", V::kBool},
       {"cidr", V::kDyn},
       {"family", V::kInt64},

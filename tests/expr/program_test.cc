@@ -187,6 +187,15 @@ TEST_F(ProgramTest, CelNetworkExtension) {
   EXPECT_EQ(eval(R"(ip("::ffff:10.1.2.3") == aip)"), "true");
 }
 
+TEST_F(ProgramTest, CelStringsExtension) {
+  EXPECT_EQ(eval(R"("%s=%d, %.2f, %x".format(["k", 7, 1.005, 255]))", Dialect::kCel),
+            "k=7, 1.00, ff");
+  EXPECT_EQ(eval(R"("%d".format(["x"]))", Dialect::kCel).substr(0, 6), "error:");
+  EXPECT_EQ(eval(R"(strings.quote("a\"b\n"))", Dialect::kCel), R"("a\"b\n")");
+  EXPECT_EQ(eval(R"("a,b,c".split(",").join("-"))", Dialect::kCel), "a-b-c");
+  EXPECT_EQ(eval(R"("  x ".trim().upperAscii())", Dialect::kCel), "X");
+}
+
 TEST_F(ProgramTest, AttributeOfTheWrongTypeInTheBagIsAnError) {
   bag_.setInt(1, 20);
   EXPECT_EQ(eval(R"(as == "x")"), "error: error converting value to string: '20'");
