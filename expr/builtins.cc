@@ -1418,7 +1418,8 @@ Value fnFormat(const Value* a, int, EvalContext& ctx) {
         else
           return makeErrorf(ctx, "format: fixed-point clause can only be used on numbers");
         if (special(d, &piece)) break;
-        piece = absl::StrFormat(verb == 'f' ? "%.*f" : "%.*e", precision < 0 ? 6 : precision, d);
+        const int prec = precision < 0 ? 6 : precision;
+        piece = verb == 'f' ? absl::StrFormat("%.*f", prec, d) : absl::StrFormat("%.*e", prec, d);
         break;
       }
       case 'x':
@@ -1437,7 +1438,7 @@ Value fnFormat(const Value* a, int, EvalContext& ctx) {
           piece = v.bool_value ? "1" : "0";
         } else if ((v.type == ValueType::kString || v.type == ValueType::kBytes) && base == 16) {
           for (unsigned char c : v.stringView()) {
-            piece += absl::StrFormat(upper ? "%02X" : "%02x", c);
+            piece += upper ? absl::StrFormat("%02X", c) : absl::StrFormat("%02x", c);
           }
         } else {
           return makeErrorf(ctx, "format: unsupported type for integer clause");
