@@ -78,8 +78,9 @@ inline Value copyFieldwise(const Value& v) {
 
 // attribute ==/!= constant, the most common selector shape. Writes the result into *v (which
 // also receives the attribute).
-inline void attrCompare(const Instr& in, const ResolvedAttribute& at, const Value& c,
-                        const Activation& activation, EvalContext& ctx, Value* v) {
+[[gnu::always_inline]] inline void attrCompare(const Instr& in, const ResolvedAttribute& at,
+                                               const Value& c, const Activation& activation,
+                                               EvalContext& ctx, Value* v) {
   const bool eq = in.op == Op::kEqAttrConst;
   bool found = activation.find(at.id, v);
   ctx.references->push(at.id, found);
@@ -100,8 +101,9 @@ inline void attrCompare(const Instr& in, const ResolvedAttribute& at, const Valu
 }
 
 // match(attribute, "glob") into *v.
-inline void globAttr(const Instr& in, const ResolvedAttribute& at, const Value& pattern,
-                     const Activation& activation, EvalContext& ctx, Value* v) {
+[[gnu::always_inline]] inline void globAttr(const Instr& in, const ResolvedAttribute& at,
+                                            const Value& pattern, const Activation& activation,
+                                            EvalContext& ctx, Value* v) {
   bool found = activation.find(at.id, v);
   ctx.references->push(at.id, found);
   if (!found) {

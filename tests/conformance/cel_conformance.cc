@@ -4,6 +4,8 @@
 // Usage: cel_conformance [-v] [--skip FILE] [--min-pass N] [FILE_OR_DIR...]
 // (default: $MIXER_SHARED_DIR/conformance/cel). Prints pass/fail/skip per file and ends with
 // "N passed, N failed, N skipped".
+// The JSON is read with yaml-cpp (JSON is YAML flow syntax), already a project dependency, rather
+// than adding a JSON library for one test program.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
