@@ -66,7 +66,6 @@ const char* opName(Op op) {
                                  "try_load",
                                  "load_slot",
                                  "store_slot",
-                                 "undeclared",
                                  "jump",
                                  "and",
                                  "or",
@@ -101,7 +100,6 @@ const char* opName(Op op) {
                                  "iter_next",
                                  "accumulate",
                                  "exists_one_end",
-                                 "return",
                                  "eq_attr_const",
                                  "ne_attr_const",
                                  "index_const",
@@ -285,8 +283,6 @@ class Compiler {
     if (n->kind == Node::Kind::kIdent && n->attribute >= 0) {
       fails->push_back(
           emit(Instr{Op::kTryLoad, 0, static_cast<uint16_t>(base), n->attribute, 0}, 1));
-      --depth_;
-      ++depth_;
       return;
     }
     if (n->kind == Node::Kind::kCall && n->name == "_[_]" &&

@@ -60,7 +60,7 @@ struct Reference {
 };
 
 // The references of one evaluation: an append-only buffer that keeps its capacity across
-// evaluations (appending does not allocate once warm).
+// evaluations (appending does not allocate once warm). Not thread-safe.
 class ReferenceList {
  public:
   ReferenceList() : data_(new Reference[32]), capacity_(32) {}

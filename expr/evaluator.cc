@@ -205,9 +205,6 @@ Value Evaluator::run(const Program& program, size_t start, size_t end, const Act
       case Op::kStoreSlot:
         slots[in.a] = *--sp;
         break;
-      case Op::kUndeclared:
-        *sp++ = constants[in.a];
-        break;
       case Op::kJump:
         pc = in.a;
         break;
@@ -527,9 +524,6 @@ Value Evaluator::run(const Program& program, size_t start, size_t end, const Act
         if (!t.isError()) t = Value::makeBool(t.int_value == 1);
         break;
       }
-      case Op::kReturn:
-        pc = end;
-        break;
       case Op::kEqAttrConst:
       case Op::kNeAttrConst:
         // The attribute is read into the slot the result goes to.

@@ -35,20 +35,19 @@ struct CompileOptions {
 };
 
 enum class Op : uint8_t {
-  kConst,       // push constants[a]
-  kLoad,        // push attribute a; absent -> error value
-  kTryLoad,     // push attribute a, or (absent) truncate to depth and jump to b
-  kLoadSlot,    // push slots[a]
-  kStoreSlot,   // slots[a] = pop
-  kUndeclared,  // push the error "undeclared reference" for name constants[a]
-  kJump,        // goto a
-  kAndCexl,     // top false/error: goto a; else pop
-  kOrCexl,      // top true/error: goto a; else pop
-  kAndCel,      // top false: goto a; else keep (non-bool becomes an error)
-  kOrCel,       // top true: goto a; else keep
-  kAndMerge,    // pop r, l: CEL error-absorbing conjunction
-  kOrMerge,     // pop r, l: CEL error-absorbing disjunction
-  kCondJump,    // pop c: true -> next; false -> goto a; error -> push error, goto b
+  kConst,      // push constants[a]
+  kLoad,       // push attribute a; absent -> error value
+  kTryLoad,    // push attribute a, or (absent) truncate to depth and jump to b
+  kLoadSlot,   // push slots[a]
+  kStoreSlot,  // slots[a] = pop
+  kJump,       // goto a
+  kAndCexl,    // top false/error: goto a; else pop
+  kOrCexl,     // top true/error: goto a; else pop
+  kAndCel,     // top false: goto a; else keep (non-bool becomes an error)
+  kOrCel,      // top true: goto a; else keep
+  kAndMerge,   // pop r, l: CEL error-absorbing conjunction
+  kOrMerge,    // pop r, l: CEL error-absorbing disjunction
+  kCondJump,   // pop c: true -> next; false -> goto a; error -> push error, goto b
   kNot,
   kNeg,
   kEq,
@@ -75,7 +74,6 @@ enum class Op : uint8_t {
   kIterNext,      // next element into slots[a], or goto b when done
   kAccumulate,    // pop v into accumulator slots[a + 1] (mode n); may goto b
   kExistsOneEnd,  // replace top (count or error) with count == 1
-  kReturn,
   // Superinstructions for the shapes operators write most.
   kEqAttrConst,    // push attribute a == constants[b]
   kNeAttrConst,    // push attribute a != constants[b]
