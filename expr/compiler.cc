@@ -107,8 +107,11 @@ const char* opName(Op op) {
                                  "glob",
                                  "glob_attr",
                                  "eq_const",
-                                 "ne_const"};
-  static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(Op::kNeConst) + 1);
+                                 "ne_const",
+                                 "attr_index_const",
+                                 "try_attr_index_const"};
+  static_assert(sizeof(kNames) / sizeof(kNames[0]) ==
+                static_cast<size_t>(Op::kTryAttrIndexConst) + 1);
   return kNames[static_cast<int>(op)];
 }
 }  // namespace
@@ -120,6 +123,7 @@ std::string Program::disassemble() const {
     strAppend(&out, i, ": ", opName(in.op), " a=", in.a, " b=", in.b, " n=", in.n,
               " depth=", in.depth);
     if (in.op == Op::kLoad || in.op == Op::kTryLoad || in.op == Op::kEqAttrConst ||
+        in.op == Op::kAttrIndexConst || in.op == Op::kTryAttrIndexConst ||
         in.op == Op::kNeAttrConst) {
       strAppend(&out, " (", attributes_[in.a].name, ")");
     } else if (in.op == Op::kGlobAttr) {
@@ -176,7 +180,8 @@ class Compiler {
       Op op = p_->code_[i].op;
       if (op == Op::kLoad || op == Op::kTryLoad || op == Op::kLoadSlot || op == Op::kStoreSlot ||
           op == Op::kEqAttrConst || op == Op::kNeAttrConst || op == Op::kGlobAttr ||
-          op == Op::kIterInit || op == Op::kIterNext) {
+          op == Op::kAttrIndexConst || op == Op::kTryAttrIndexConst || op == Op::kIterInit ||
+          op == Op::kIterNext) {
         return;
       }
     }
@@ -287,10 +292,22 @@ class Compiler {
     }
     if (n->kind == Node::Kind::kCall && n->name == "_[_]" &&
         n->children[0]->type == ValueType::kStringMap) {
+      const size_t before = here();
       compileTry(n->children[0].get(), base, fails);
       const Node* key = n->children[1].get();
       if (key->kind == Node::Kind::kLiteral && key->literal_type == ValueType::kString) {
         int32_t k = addConstant(literalValue(key));
+        if (here() == before + 1 && p_->code_[before].op == Op::kTryLoad) {
+          // attribute["literal"]: one instruction.
+          int32_t attr = p_->code_[before].a;
+          p_->code_.pop_back();
+          fails->pop_back();
+          depth_ -= 1;
+          Instr in{Op::kTryAttrIndexConst, 0, static_cast<uint16_t>(base), attr, 0};
+          in.c = k;
+          fails->push_back(emit(in, 1));
+          return;
+        }
         fails->push_back(emit(Instr{Op::kTryIndexConst, 0, static_cast<uint16_t>(base), k, 0}, 0));
         return;
       }
@@ -412,6 +429,14 @@ class Compiler {
         int32_t k = p_->code_.back().a;
         p_->code_.pop_back();
         depth_ -= 1;
+        if (here() == start + 1 && p_->code_[start].op == Op::kLoad) {
+          // attribute["literal"]: one instruction.
+          int32_t attr = p_->code_[start].a;
+          p_->code_.pop_back();
+          depth_ -= 1;
+          emit(Instr{Op::kAttrIndexConst, 0, 0, attr, k}, 1);
+          return false;
+        }
         emit(Instr{Op::kIndexConst, 0, 0, 0, k}, 0);
         return false;
       }

@@ -570,6 +570,59 @@ Value Evaluator::run(const Program& program, size_t start, size_t end, const Act
         sp[-1] = v;
         break;
       }
+      case Op::kAttrIndexConst: {
+        const ResolvedAttribute& at = attrs[in.a];
+        const Value& key = constants[in.b];
+        Value* m = sp++;
+        bool found = activation.find(at.id, m);
+        refs.push(at.id, found);
+        if (!found) {
+          *m = missingAttribute(at, dialect, ctx);
+        } else if (!typeMatches(at.type, m->type)) {
+          *m = wrongType(at, *m, ctx);
+        } else if (m->type == ValueType::kStringMap && key.type == ValueType::kString) {
+          m->origin = at.id;
+          std::string_view found_value;
+          if (stringMapLookup(*m, key.stringView(), refs, &found_value)) {
+            *m = Value::makeString(found_value);
+          } else if (dialect == Dialect::kCexl) {
+            *m = Value::makeString("");
+          } else {
+            *m = makeErrorf(ctx, strCat("no such key: ", key.stringView()));
+          }
+        } else {
+          bool index_found;
+          *m = opIndex(*m, key, ctx, &index_found);
+        }
+        break;
+      }
+      case Op::kTryAttrIndexConst: {
+        const ResolvedAttribute& at = attrs[in.a];
+        Value* m = sp;
+        bool found = activation.find(at.id, m);
+        refs.push(at.id, found);
+        if (!found) {
+          sp = base + in.depth;
+          pc = in.b;
+          break;
+        }
+        if (m->type != ValueType::kStringMap) {
+          // Present with the wrong type: an error value, which counts as a value.
+          *m = wrongType(at, *m, ctx);
+          ++sp;
+          break;
+        }
+        m->origin = at.id;
+        std::string_view found_value;
+        if (stringMapLookup(*m, constants[in.c].stringView(), refs, &found_value)) {
+          *m = Value::makeString(found_value);
+          ++sp;
+        } else {
+          sp = base + in.depth;
+          pc = in.b;
+        }
+        break;
+      }
       case Op::kEqConst:
       case Op::kNeConst: {
         Value& a = sp[-1];

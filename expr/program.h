@@ -75,14 +75,17 @@ enum class Op : uint8_t {
   kAccumulate,    // pop v into accumulator slots[a + 1] (mode n); may goto b
   kExistsOneEnd,  // replace top (count or error) with count == 1
   // Superinstructions for the shapes operators write most.
-  kEqAttrConst,    // push attribute a == constants[b]
-  kNeAttrConst,    // push attribute a != constants[b]
-  kIndexConst,     // pop m: m[constants[b]]
-  kTryIndexConst,  // pop m: m[constants[a]] when present, else truncate to depth and goto b
-  kGlob,           // pop s: Istio glob against constants[a]; n: 0 exact, 1 prefix, 2 suffix
-  kGlobAttr,       // push glob(attribute b, constants[a]); n as for kGlob
-  kEqConst,        // top == constants[b]
-  kNeConst,        // top != constants[b]
+  kEqAttrConst,        // push attribute a == constants[b]
+  kNeAttrConst,        // push attribute a != constants[b]
+  kIndexConst,         // pop m: m[constants[b]]
+  kTryIndexConst,      // pop m: m[constants[a]] when present, else truncate to depth and goto b
+  kGlob,               // pop s: Istio glob against constants[a]; n: 0 exact, 1 prefix, 2 suffix
+  kGlobAttr,           // push glob(attribute b, constants[a]); n as for kGlob
+  kEqConst,            // top == constants[b]
+  kNeConst,            // top != constants[b]
+  kAttrIndexConst,     // push attribute a [constants[b]]
+  kTryAttrIndexConst,  // push attribute a [constants[c]] when both present, else truncate to
+                       // depth and goto b
 };
 
 struct Instr {
@@ -91,6 +94,7 @@ struct Instr {
   uint16_t depth = 0;  // stack depth to restore on a failed try
   int32_t a = 0;
   int32_t b = 0;
+  int32_t c = 0;  // third operand of some superinstructions
 };
 
 class Program;
