@@ -11,8 +11,9 @@ namespace expr {
 class Activation {
  public:
   virtual ~Activation() = default;
-  // Returns false when the attribute is absent. On success *out holds the value; views in it
-  // must stay valid until the evaluation's result has been consumed.
+  // Returns false when the attribute is absent. On success it assigns the whole *out (build it
+  // with the Value::make* helpers); views in it must stay valid until the evaluation's result and
+  // references have been consumed. *out may be scratch space: on false its content is ignored.
   virtual bool find(AttributeId id, Value* out) const = 0;
 };
 

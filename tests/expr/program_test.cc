@@ -144,6 +144,20 @@ TEST_F(ProgramTest, ConstantSubexpressionsAreFolded) {
   EXPECT_FALSE(program_->isConstant());
 }
 
+TEST_F(ProgramTest, CommonShapesCompileToSuperinstructions) {
+  auto listing = [&](std::string_view src) {
+    auto p = compile(src, manifest_, {});
+    return p.ok() ? (*p)->disassemble() : std::string(p.status().message());
+  };
+  EXPECT_EQ(listing(R"(as == "x")"), "0: eq_attr_const a=0 b=0 n=0 depth=0 (as)\n");
+  EXPECT_EQ(listing(R"(match(as, "*.local"))"), "0: glob_attr a=0 b=0 n=2 depth=0 (as)\n");
+  std::string l = listing(R"((ar["k"] | "d") == "x")");
+  EXPECT_NE(l.find("try_attr_index_const"), std::string::npos) << l;
+  EXPECT_NE(l.find("eq_const"), std::string::npos) << l;
+  l = listing(R"(ar["k"] == "x")");
+  EXPECT_NE(l.find("attr_index_const"), std::string::npos) << l;
+}
+
 TEST_F(ProgramTest, CelArithmeticOverflowIsAnError) {
   EXPECT_EQ(eval("9223372036854775807 + 1", Dialect::kCel), "error: integer overflow");
   EXPECT_EQ(eval("1 / 0", Dialect::kCel), "error: division by zero");
