@@ -122,6 +122,7 @@ std::string Program::disassemble() const {
     const Instr& in = code_[i];
     strAppend(&out, i, ": ", opName(in.op), " a=", in.a, " b=", in.b, " n=", in.n,
               " depth=", in.depth);
+    if (in.c != 0) strAppend(&out, " c=", in.c);
     if (in.op == Op::kLoad || in.op == Op::kTryLoad || in.op == Op::kEqAttrConst ||
         in.op == Op::kAttrIndexConst || in.op == Op::kTryAttrIndexConst ||
         in.op == Op::kNeAttrConst) {
@@ -336,6 +337,80 @@ class Compiler {
     compile(n);
   }
 
+  // CEXL `l && r` / `l || r` where l ends in an attribute superinstruction: that instruction
+  // also does the short-circuit test (Instr::depth 1 for &&, 2 for ||; Instr::c the target).
+  bool fuseShortCircuit(size_t start, bool and_op) {
+    if (here() == start) return false;
+    Instr& last = p_->code_.back();
+    if (last.op != Op::kEqAttrConst && last.op != Op::kNeAttrConst && last.op != Op::kGlobAttr) {
+      return false;
+    }
+    if (last.depth != 0) return false;
+    // Every other jump out of l must be a same-kind exit (retargeted to the end of the whole
+    // expression); any other jump to the end of l expects an &&/|| instruction there.
+    const int32_t end_of_left = static_cast<int32_t>(here());
+    for (size_t i = start; i + 1 < here(); ++i) {
+      const Instr& in = p_->code_[i];
+      if (jumpsTo(in, end_of_left) && !isExit(in, and_op)) return false;
+    }
+    last.depth = and_op ? 1 : 2;
+    last.c = static_cast<int32_t>(here());  // provisional: "the end of l", retargeted below
+    return true;
+  }
+
+  // The short-circuit jumps of the same kind inside [start, here()) that leave l (target ==
+  // here()): a false l of `l && r` is the result of the enclosing `&&` too, so they jump to its
+  // end directly.
+  std::vector<size_t> shortCircuitExits(size_t start, bool and_op) {
+    std::vector<size_t> out;
+    const int32_t end_of_left = static_cast<int32_t>(here());
+    for (size_t i = start; i < here(); ++i) {
+      Instr& in = p_->code_[i];
+      if (isExit(in, and_op) && jumpsTo(in, end_of_left)) out.push_back(i);
+    }
+    return out;
+  }
+
+  static bool isFusable(Op op) {
+    return op == Op::kEqAttrConst || op == Op::kNeAttrConst || op == Op::kGlobAttr;
+  }
+  // A short-circuit jump of the given kind (fused or plain).
+  static bool isExit(const Instr& in, bool and_op) {
+    return (isFusable(in.op) && in.depth == (and_op ? 1 : 2)) ||
+           in.op == (and_op ? Op::kAndCexl : Op::kOrCexl);
+  }
+  static bool jumpsTo(const Instr& in, int32_t target) {
+    switch (in.op) {
+      case Op::kJump:
+      case Op::kAndCexl:
+      case Op::kOrCexl:
+      case Op::kAndCel:
+      case Op::kOrCel:
+        return in.a == target;
+      case Op::kCondJump:
+        return in.a == target || in.b == target;
+      case Op::kTryLoad:
+      case Op::kTryIndex:
+      case Op::kTryIndexConst:
+      case Op::kTryAttrIndexConst:
+      case Op::kIterInit:
+      case Op::kIterNext:
+      case Op::kAccumulate:
+        return in.b == target;
+      case Op::kEqAttrConst:
+      case Op::kNeAttrConst:
+      case Op::kGlobAttr:
+        return in.depth != 0 && in.c == target;
+      default:
+        return false;
+    }
+  }
+
+  int32_t& jumpTarget(size_t at) {
+    Instr& in = p_->code_[at];
+    return in.op == Op::kAndCexl || in.op == Op::kOrCexl ? in.a : in.c;
+  }
+
   static void flattenOr(Node* n, std::vector<Node*>* out) {
     if (n->kind == Node::Kind::kCall && n->name == "_|_") {
       flattenOr(n->children[0].get(), out);
@@ -376,6 +451,14 @@ class Compiler {
       bool and_op = f == "_&&_";
       bool c0 = compile(args[0].get());
       size_t jump;
+      if (cexl_ && fuseShortCircuit(start, and_op)) {
+        // The left operand's last instruction now jumps to the end when it decides the result.
+        std::vector<size_t> exits = shortCircuitExits(start, and_op);
+        depth_ -= 1;  // on the fall-through path the left value is popped
+        compile(args[1].get());
+        for (size_t at : exits) jumpTarget(at) = static_cast<int32_t>(here());
+        return false;
+      }
       if (cexl_) {
         jump = emit(Instr{and_op ? Op::kAndCexl : Op::kOrCexl, 0, 0, 0, 0}, -1);
         bool c1 = compile(args[1].get());

@@ -1,5 +1,6 @@
 #include "expr/evaluator.h"
 
+#include <cassert>
 #include <cstring>
 
 #include "absl/strings/ascii.h"
@@ -114,6 +115,17 @@ inline Value copyFieldwise(const Value& v) {
     std::string_view str = v->stringView();
     std::string_view pat = pattern.stringView();
     v->setBool(in.n == 0 ? str == pat : in.n == 1 ? str.starts_with(pat) : str.ends_with(pat));
+  }
+}
+
+// The fused CEXL `&&` (depth 1) / `||` (depth 2) after a superinstruction: a false (true) or an
+// error decides the result and jumps to Instr::c; otherwise the value is popped.
+[[gnu::always_inline]] inline void shortCircuit(const Instr& in, Value*& sp, size_t& pc) {
+  const Value& t = sp[-1];
+  if (t.isError() || t.bool_value == (in.depth == 2)) {
+    pc = in.c;
+  } else {
+    --sp;
   }
 }
 
@@ -528,6 +540,7 @@ Value Evaluator::run(const Program& program, size_t start, size_t end, const Act
       case Op::kNeAttrConst:
         // The attribute is read into the slot the result goes to.
         attrCompare(in, attrs[in.a], constants[in.b], activation, ctx, sp++);
+        if (in.depth != 0) shortCircuit(in, sp, pc);
         break;
       case Op::kIndexConst: {
         Value& m = sp[-1];
@@ -639,6 +652,7 @@ Value Evaluator::run(const Program& program, size_t start, size_t end, const Act
       }
       case Op::kGlobAttr:
         globAttr(in, attrs[in.b], constants[in.a], activation, ctx, sp++);
+        if (in.depth != 0) shortCircuit(in, sp, pc);
         break;
       case Op::kGlob: {
         Value& s = sp[-1];
@@ -654,6 +668,9 @@ Value Evaluator::run(const Program& program, size_t start, size_t end, const Act
       }
     }
   }
+  // Every program leaves exactly its result on the stack (checked in debug builds: an imbalance
+  // means a compiler bug that a later operator would expose).
+  assert(sp == base + 1);
   if (sp == base) return Value::makeError("empty program");
   // Field-wise copy: the slot was written by narrow stores, and one wide load across them would
   // stall on store forwarding.

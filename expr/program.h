@@ -91,7 +91,8 @@ enum class Op : uint8_t {
 struct Instr {
   Op op;
   uint8_t n = 0;       // argument count / mode
-  uint16_t depth = 0;  // stack depth to restore on a failed try
+  uint16_t depth = 0;  // stack depth to restore on a failed try; for kEqAttrConst, kNeAttrConst
+                       // and kGlobAttr: 1 = fused CEXL &&, 2 = fused ||, jumping to c
   int32_t a = 0;
   int32_t b = 0;
   int32_t c = 0;  // third operand of some superinstructions

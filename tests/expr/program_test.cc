@@ -98,6 +98,26 @@ TEST_F(ProgramTest, CexlAndOrShortCircuitLeftToRight) {
   EXPECT_EQ(eval("bb || ab"), "error: lookup failed: 'bb'");
 }
 
+TEST_F(ProgramTest, FusedShortCircuitChainsStopAtTheDecidingClause) {
+  bag_.setString(1, "a");
+  bag_.setInt(3, 1);
+  EXPECT_EQ(eval(R"(as == "x" && bs == "b" && ai == 1)"), "false");
+  EXPECT_EQ(refs(), "as");
+  EXPECT_EQ(eval(R"(as == "a" && bs == "b" && ai == 1)"), "error: lookup failed: 'bs'");
+  EXPECT_EQ(refs(), "-bs as");
+  EXPECT_EQ(eval(R"(as == "x" || ai == 1 || bs == "b")"), "true");
+  EXPECT_EQ(refs(), "ai as");
+  EXPECT_EQ(eval(R"((as == "a" || bs == "b") && (ai == 2 || match(as, "a*")))"), "true");
+  EXPECT_EQ(refs(), "ai as");
+  EXPECT_EQ(eval(R"((as == "x" && ai == 1) || ai == 1)"), "true");
+  EXPECT_EQ(eval(R"((as == "a" || ai == 2) && ai == 2)"), "false");
+  // Mixed chains nested in an operator keep the stack balanced.
+  EXPECT_EQ(eval(R"(((as == "x" && ai == 1) || ai == 1) == true)"), "true");
+  EXPECT_EQ(eval(R"(((as == "a" || ai == 2) && ai == 2) == false)"), "true");
+  EXPECT_EQ(eval(R"("p" + conditional((as == "x" && ai == 1) || ai == 1, "y", "n"))"), "py");
+  EXPECT_EQ(eval(R"("p" + conditional((as == "a" || ai == 2) && ai == 2, "y", "n"))"), "pn");
+}
+
 TEST_F(ProgramTest, CelAndOrAbsorbErrorsCommutatively) {
   bag_.setBool(4, false);
   EXPECT_EQ(eval("bb && ab", Dialect::kCel), "false");
