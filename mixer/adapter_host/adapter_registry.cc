@@ -110,17 +110,23 @@ absl::Status AdapterRegistry::loadFile(const std::string& path) {
   const mixer_host_api* host_api = services_->createApi(stem);
   const mixer_adapter* descriptor = nullptr;
   const mixer_result started = entry(host_api, &descriptor);
+  // After the entry point ran the object may have scheduled work: a rejected adapter stays mapped
+  // (owned by the host services) instead of being unloaded under its own tasks.
+  auto reject = [&](std::string message) {
+    services_->adoptLibrary(handle);
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", message));
+  };
   if (started == MIXER_ERR_VERSION) {
-    return fail(absl::StrCat("the adapter rejected this host's ABI ",
-                             MIXER_ADAPTER_ABI_VERSION_MAJOR, ".", MIXER_ADAPTER_ABI_VERSION_MINOR,
-                             " (built for another major version)"));
+    return reject(
+        absl::StrCat("the adapter rejected this host's ABI ", MIXER_ADAPTER_ABI_VERSION_MAJOR, ".",
+                     MIXER_ADAPTER_ABI_VERSION_MINOR, " (built for another major version)"));
   }
   if (started != MIXER_OK) {
-    return fail(absl::StrCat("the adapter's entry point failed (result ", started, ")"));
+    return reject(absl::StrCat("the adapter's entry point failed (result ", started, ")"));
   }
   std::string problem = descriptorProblem(descriptor);
   if (!problem.empty()) {
-    return fail(problem);
+    return reject(problem);
   }
   AdapterInfo info;
   info.name = descriptor->name;
@@ -132,10 +138,10 @@ absl::Status AdapterRegistry::loadFile(const std::string& path) {
   for (size_t i = 0; i < descriptor->template_count; ++i) {
     info.templates.push_back(text(descriptor->templates[i]));
   }
+  services_->adoptLibrary(handle);
   std::lock_guard<std::mutex> lock(mu_);
   auto existing = adapters_.find(info.name);
   if (existing != adapters_.end()) {
-    // The entry point already ran; the object is left mapped (it may have scheduled work).
     return absl::AlreadyExistsError(absl::StrCat(path, ": duplicate adapter name '", info.name,
                                                  "' (already loaded from ",
                                                  existing->second->info().path, ")"));

@@ -1,5 +1,7 @@
 #include "mixer/adapter_host/host_services.h"
 
+#include <dlfcn.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +20,9 @@ class InMemoryCounterRegistry::Cell : public Counter {
  private:
   std::atomic<double> value_{0};
 };
+
+InMemoryCounterRegistry::InMemoryCounterRegistry() = default;
+InMemoryCounterRegistry::~InMemoryCounterRegistry() = default;
 
 Counter* InMemoryCounterRegistry::counter(const std::string& name, const std::string& help,
                                           const Labels& labels) {
@@ -192,7 +197,17 @@ bool validCounterName(const char* name) {
 HostServices::HostServices(CounterRegistry* counters, BackgroundExecutor* executor, LogSink log)
     : counters_(counters), executor_(executor), log_(std::move(log)) {}
 
-HostServices::~HostServices() = default;
+HostServices::~HostServices() {
+  // Unloading runs the adapters' static destructors; newest first, as with any stack of modules.
+  for (auto it = libraries_.rbegin(); it != libraries_.rend(); ++it) {
+    dlclose(*it);
+  }
+}
+
+void HostServices::adoptLibrary(void* dl_handle) {
+  std::lock_guard<std::mutex> lock(mu_);
+  libraries_.push_back(dl_handle);
+}
 
 void HostServices::log(int32_t severity, std::string_view adapter, std::string_view message) const {
   if (log_) {

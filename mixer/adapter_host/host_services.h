@@ -44,6 +44,8 @@ class CounterRegistry {
 // An in-memory CounterRegistry, for tests and for running without /metrics. Thread-safe.
 class InMemoryCounterRegistry : public CounterRegistry {
  public:
+  InMemoryCounterRegistry();
+  ~InMemoryCounterRegistry() override;
   Counter* counter(const std::string& name, const std::string& help, const Labels& labels) override;
   // The value of a counter, 0 when it was never created.
   double value(const std::string& name, const Labels& labels) const;
@@ -98,7 +100,9 @@ int64_t monotonicNowNs();
 int64_t unixNowNs();
 
 // The host services shared by every adapter, plus one mixer_host_api table per adapter (so logs
-// and counters are attributed to it). Thread-safe. Must outlive every loaded adapter and handler.
+// and counters are attributed to it). Thread-safe. Must outlive every loaded adapter and handler,
+// and the executor must be shut down before it is destroyed: it unloads the adapters' shared
+// objects, whose code background tasks may still run.
 class HostServices {
  public:
   // `counters` and `executor` are borrowed and must outlive this object.
@@ -111,6 +115,10 @@ class HostServices {
   // OWNERSHIP: the table is owned by this object and stays valid for its lifetime.
   const mixer_host_api* createApi(const std::string& adapter);
   void setAdapterName(const mixer_host_api* api, const std::string& adapter);
+
+  // Keeps a dlopen handle until this object is destroyed (adapters stay mapped while their host
+  // services exist: their host tables and background tasks refer to them).
+  void adoptLibrary(void* dl_handle);
 
   // Counts a failed adapter call: mixer_adapter_call_errors_total{adapter,call,reason}.
   void countCallError(const std::string& adapter, const char* call, const char* reason);
@@ -128,6 +136,7 @@ class HostServices {
   LogSink log_;
   std::mutex mu_;
   std::vector<std::unique_ptr<AdapterContext>> contexts_;
+  std::vector<void*> libraries_;
 };
 
 }  // namespace mixer::adapter_host

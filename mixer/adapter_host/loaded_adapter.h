@@ -33,8 +33,8 @@ struct AdapterInfo {
   std::string abiVersionString() const;
 };
 
-// Immutable after loading; thread-safe. The shared object stays mapped for the process lifetime
-// (adapters may have posted background work that still refers to their code).
+// Immutable after loading; thread-safe. The shared object stays mapped as long as the
+// HostServices it was loaded with (adapters may have posted background work).
 class LoadedAdapter : public std::enable_shared_from_this<LoadedAdapter> {
  public:
   // OWNERSHIP: `api`, `host_api` and `services` are borrowed and outlive this object.

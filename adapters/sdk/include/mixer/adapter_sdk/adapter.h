@@ -718,7 +718,10 @@ mixer_result entry(const mixer_host_api* host, const mixer_adapter** out) {
   }
   Registration& r = registration();
   try {
-    if (r.adapter == nullptr) {
+    // A host that unloads and reloads the object gets a fresh adapter; one that calls the entry
+    // again with another services table (without unloading) gets a fresh adapter bound to it.
+    if (r.adapter == nullptr || r.host.raw() != host) {
+      r.adapter.reset();
       r.host = Host(host);
       r.info = AdapterClass::info();
       r.adapter = std::make_unique<AdapterClass>();
