@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -339,8 +340,8 @@ void appendJsonValue(ValueView v, std::string* out) {
         appendJsonString(std::isnan(d) ? "NaN" : (d > 0 ? "+Inf" : "-Inf"), out);
       } else {
         char buf[32];
-        std::snprintf(buf, sizeof(buf), "%.17g", d);
-        out->append(buf);
+        auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), d);  // shortest round-trip form
+        out->append(buf, ec == std::errc() ? end : buf);
       }
       break;
     }
