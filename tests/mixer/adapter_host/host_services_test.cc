@@ -65,7 +65,8 @@ TEST(HostServicesTest, PostAndScheduleRunAdapterTasks) {
   BackgroundExecutor executor(1);
   HostServices services(&counters, &executor, nullptr);
   const mixer_host_api* api = services.createApi("a");
-  static std::atomic<int> ran{0};
+  static std::atomic<int> ran;
+  ran = 0;
   auto task = [](void* arg) { ran += *static_cast<int*>(arg); };
   int one = 1, ten = 10;
   EXPECT_EQ(api->post(api->host_ctx, task, &one), MIXER_OK);
