@@ -91,9 +91,12 @@ absl::Status AdapterRegistry::loadFile(const std::string& path) {
   // not in the middle of a request.
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
-    const char* error = dlerror();
+    std::string error = text(dlerror());
+    if (error.rfind(path + ": ", 0) == 0) {
+      error.erase(0, path.size() + 2);  // dlerror repeats the path
+    }
     return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a loadable shared object: ", error == nullptr ? "" : error));
+        absl::StrCat(path, ": not a loadable shared object: ", error));
   }
   auto fail = [&](std::string message) {
     dlclose(handle);
