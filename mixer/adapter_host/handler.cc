@@ -12,6 +12,16 @@
 #include "mixer/adapter_host/loaded_adapter.h"
 
 namespace mixer::adapter_host {
+
+namespace internal {
+// Shared by a handler and its in-flight calls, which may outlive it (a deadline timer, a late
+// completion), so a call copies one pointer instead of the names.
+struct CallSite {
+  std::shared_ptr<const LoadedAdapter> adapter;
+  std::string handler;
+};
+}  // namespace internal
+
 namespace {
 
 // Sizes of the result structs in ABI 1.0: an adapter may pass a larger (newer) struct, never a
@@ -33,19 +43,18 @@ struct CallState {
   std::atomic<bool> claimed{false};
   std::atomic<uint64_t> timer_id{0};
   Callback callback;
-  std::shared_ptr<const LoadedAdapter> adapter;
-  std::string handler;
+  std::shared_ptr<const internal::CallSite> site;
   const char* call = "";
   QuotaArgs quota_args;  // quota calls only: to validate the grant
 
   bool claim() { return !claimed.exchange(true); }
 
   std::string prefix() const {
-    return absl::StrCat("adapter '", adapter->info().name, "' handler '", handler, "' ", call,
-                        ": ");
+    return absl::StrCat("adapter '", site->adapter->info().name, "' handler '", site->handler, "' ",
+                        call, ": ");
   }
   void countError(const char* reason) const {
-    adapter->services().countCallError(adapter->info().name, call, reason);
+    site->adapter->services().countCallError(site->adapter->info().name, call, reason);
   }
   // Delivers the adapter's completion unless the deadline already answered.
   void complete(Result result, const char* error_reason) {
@@ -55,7 +64,7 @@ struct CallState {
     }
     const uint64_t timer = timer_id.load();
     if (timer != 0) {
-      adapter->services().executor()->cancel(timer);
+      site->adapter->services().executor()->cancel(timer);
     }
     if (error_reason != nullptr) {
       countError(error_reason);
@@ -227,12 +236,10 @@ void onReportDone(void* ctx, mixer_result result, const mixer_report_result* r) 
 }
 
 template <class Result>
-StatePtr<Result> newState(const std::shared_ptr<const LoadedAdapter>& adapter,
-                          const std::string& handler, const char* call,
+StatePtr<Result> newState(const std::shared_ptr<const internal::CallSite>& site, const char* call,
                           std::function<void(Result)> callback) {
   auto state = std::make_shared<CallState<Result>>();
-  state->adapter = adapter;
-  state->handler = handler;
+  state->site = site;
   state->call = call;
   state->callback = std::move(callback);
   return state;
@@ -261,7 +268,7 @@ void dispatch(const StatePtr<Result>& state, int64_t deadline_ns, Invoke invoke)
   }
   std::weak_ptr<CallState<Result>> weak = state;
   const uint64_t timer =
-      state->adapter->services().executor()->schedule(deadline_ns - monotonicNowNs(), [weak] {
+      state->site->adapter->services().executor()->schedule(deadline_ns - monotonicNowNs(), [weak] {
         StatePtr<Result> s = weak.lock();
         if (s != nullptr && s->claim()) {
           s->countError("deadline_exceeded");
@@ -270,7 +277,7 @@ void dispatch(const StatePtr<Result>& state, int64_t deadline_ns, Invoke invoke)
       });
   state->timer_id.store(timer);
   if (state->claimed.load() && timer != 0) {
-    state->adapter->services().executor()->cancel(timer);  // completed while we scheduled
+    state->site->adapter->services().executor()->cancel(timer);  // completed while we scheduled
   }
 }
 
@@ -302,7 +309,10 @@ Result waitFor(absl::Duration timeout, Start start, Result on_timeout) {
 }  // namespace
 
 Handler::Handler(std::shared_ptr<const LoadedAdapter> adapter, std::string name, void* raw)
-    : adapter_(std::move(adapter)), name_(std::move(name)), raw_(raw) {}
+    : adapter_(std::move(adapter)),
+      name_(std::move(name)),
+      site_(std::make_shared<internal::CallSite>(internal::CallSite{adapter_, name_})),
+      raw_(raw) {}
 
 Handler::~Handler() { close(); }
 
@@ -317,7 +327,7 @@ void Handler::close() {
 }
 
 void Handler::check(const Instance& instance, absl::Duration timeout, CheckCallback done) {
-  auto state = newState<absl::StatusOr<CheckResult>>(adapter_, name_, "check", std::move(done));
+  auto state = newState<absl::StatusOr<CheckResult>>(site_, "check", std::move(done));
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (closed_) {
     state->claim();
@@ -339,7 +349,7 @@ void Handler::check(const Instance& instance, absl::Duration timeout, CheckCallb
 
 void Handler::quota(const Instance& instance, const QuotaArgs& args, absl::Duration timeout,
                     QuotaCallback done) {
-  auto state = newState<absl::StatusOr<QuotaResult>>(adapter_, name_, "quota", std::move(done));
+  auto state = newState<absl::StatusOr<QuotaResult>>(site_, "quota", std::move(done));
   state->quota_args = args;
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (closed_) {
@@ -367,7 +377,7 @@ void Handler::quota(const Instance& instance, const QuotaArgs& args, absl::Durat
 
 void Handler::report(const std::vector<const Instance*>& instances, absl::Duration timeout,
                      ReportCallback done) {
-  auto state = newState<absl::Status>(adapter_, name_, "report", std::move(done));
+  auto state = newState<absl::Status>(site_, "report", std::move(done));
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (closed_) {
     state->claim();

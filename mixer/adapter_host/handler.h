@@ -20,6 +20,9 @@ namespace mixer::adapter_host {
 
 class LoadedAdapter;
 class HostServices;
+namespace internal {
+struct CallSite;  // what every call of one handler shares (handler.cc)
+}  // namespace internal
 
 // An adapter's verdict on a check. `status` is the policy decision (OK allows; e.g.
 // PERMISSION_DENIED with the adapter's message denies).
@@ -81,8 +84,9 @@ class Handler {
  private:
   std::shared_ptr<const LoadedAdapter> adapter_;
   std::string name_;
-  void* raw_;             // OWNERSHIP: adapter; released by close_handler
-  std::shared_mutex mu_;  // shared while a hook runs, exclusive to close
+  std::shared_ptr<const internal::CallSite> site_;  // shared with in-flight calls
+  void* raw_;                                       // OWNERSHIP: adapter; released by close_handler
+  std::shared_mutex mu_;                            // shared while a hook runs, exclusive to close
   bool closed_ = false;
 };
 
