@@ -43,6 +43,8 @@ enum Level { kInfo = 0, kWarning = 1, kError = 2 };
 
 // Lines buffered beyond this are dropped (and counted) until the writer catches up.
 constexpr size_t kMaxBufferedBytes = 8 << 20;
+// How long appended lines may wait for the background write.
+constexpr int64_t kFlushDelayNs = 2'000'000;
 
 const char* levelName(int level) {
   switch (level) {
@@ -437,11 +439,15 @@ class Output {
     }
     if (schedule) {
       std::weak_ptr<Output> weak = self;
-      if (!host_.post([weak] {
-            if (auto out = weak.lock()) {
-              out->flush();
-            }
-          })) {
+      // A short delay gathers the lines of many reports into one write.
+      if (host_
+              .schedule(kFlushDelayNs,
+                        [weak] {
+                          if (auto out = weak.lock()) {
+                            out->flush();
+                          }
+                        })
+              .id == 0) {
         flush();  // the host refused (shutting down): write now rather than lose the lines
       }
     }
