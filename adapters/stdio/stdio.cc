@@ -2,20 +2,25 @@
 // a file (Istio's `stdio` adapter). The request path only formats and appends to a buffer; a host
 // background task writes the buffer out, and close() flushes what is left.
 //
-// Params (Istio names): log_stream STDOUT|STDERR|FILE (ROTATED_FILE is not supported yet),
-// output_path, output_as_json (default true), output_level and metric_level INFO|WARNING|ERROR,
-// severity_levels {name: level} (mapping logentry.severity), plus the rotation params, accepted
-// and ignored until ROTATED_FILE exists.
+// Params (Istio names): log_stream STDOUT|STDERR|FILE|ROTATED_FILE, output_path, output_as_json
+// (default true), output_level and metric_level INFO|WARNING|ERROR, severity_levels
+// {name: level} (mapping logentry.severity), and for ROTATED_FILE max_megabytes_before_rotation
+// (default 100), max_rotated_files (default 1000) and max_days_before_rotation (default 30; rotated
+// files older than that are deleted). A rotated file is renamed <stem>-<UTC time>.<ext> beside
+// the output file.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -57,9 +62,16 @@ const char* levelName(int level) {
   }
 }
 
+struct Rotation {
+  int64_t max_bytes = 100LL << 20;
+  int64_t max_files = 1000;
+  int64_t max_days = 30;
+};
+
 struct Config {
   Stream stream = Stream::kStdout;
   std::string output_path;
+  Rotation rotation;
   bool json = true;
   int output_level = kInfo;
   int metric_level = kInfo;
@@ -113,9 +125,6 @@ Config readParams(ValueView params, ErrorSink& errors) {
   int stream = 0;
   readEnum(params.find("log_stream"), "log_stream", kStreams, errors, &stream);
   config.stream = static_cast<Stream>(stream);
-  if (config.stream == Stream::kRotatedFile) {
-    errors.add("log_stream", "ROTATED_FILE is not supported yet; use FILE with external rotation");
-  }
   readEnum(params.find("output_level"), "output_level", kLevels, errors, &config.output_level);
   readEnum(params.find("metric_level"), "metric_level", kLevels, errors, &config.metric_level);
   ValueView json = params.find("output_as_json");
@@ -130,8 +139,10 @@ Config readParams(ValueView params, ErrorSink& errors) {
     errors.add("output_path", "expected a string");
   }
   config.output_path = std::string(path.stringValue());
-  if (config.stream == Stream::kFile && config.output_path.empty()) {
-    errors.add("output_path", "need a valid output path when using a FILE log stream");
+  if ((config.stream == Stream::kFile || config.stream == Stream::kRotatedFile) &&
+      config.output_path.empty()) {
+    errors.add("output_path",
+               "need a valid output path when using a FILE or ROTATED_FILE log stream");
   }
   if ((config.stream == Stream::kStdout || config.stream == Stream::kStderr) &&
       !config.output_path.empty()) {
@@ -152,11 +163,16 @@ Config readParams(ValueView params, ErrorSink& errors) {
       }
     }
   }
-  for (const char* key :
-       {"max_megabytes_before_rotation", "max_days_before_rotation", "max_rotated_files"}) {
-    int64_t ignored = 0;
-    mixer::adapter_sdk::readInt(params.find(key), key, 0, INT64_MAX, errors, &ignored);
-  }
+  int64_t megabytes = config.rotation.max_bytes >> 20;
+  // Istio's default config says 100 * 1024 * 1024 "megabytes"; anything above 1 TiB is taken as 1
+  // TiB rather than rejected, so such configs load.
+  mixer::adapter_sdk::readInt(params.find("max_megabytes_before_rotation"),
+                              "max_megabytes_before_rotation", 1, INT64_MAX, errors, &megabytes);
+  config.rotation.max_bytes = std::min<int64_t>(megabytes, 1LL << 20) << 20;
+  mixer::adapter_sdk::readInt(params.find("max_rotated_files"), "max_rotated_files", 0, INT32_MAX,
+                              errors, &config.rotation.max_files);
+  mixer::adapter_sdk::readInt(params.find("max_days_before_rotation"), "max_days_before_rotation",
+                              0, 36500, errors, &config.rotation.max_days);
   return config;
 }
 
@@ -218,6 +234,19 @@ std::string formatTimestamp(int64_t unix_ns) {
     out += f;
   }
   return out + "Z";
+}
+
+// Fixed-width UTC time for rotated file names, so that names sort by time:
+// 2023-11-14T22-13-20.500000000.
+std::string rotationStamp(int64_t unix_ns) {
+  const time_t t = static_cast<time_t>(unix_ns / 1'000'000'000);
+  struct tm tm_utc;
+  gmtime_r(&t, &tm_utc);
+  char buf[64];
+  const size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H-%M-%S", &tm_utc);
+  std::snprintf(buf + n, sizeof(buf) - n, ".%09lld",
+                static_cast<long long>(unix_ns % 1'000'000'000));
+  return buf;
 }
 
 // Go's time.Duration format: "1.5s", "250ms", "2m3s", "1h0m0s".
@@ -421,8 +450,22 @@ std::string formatLine(const Config& config, int level, int64_t time_ns, std::st
 // close() is harmless. Thread-safe.
 class Output {
  public:
-  Output(int fd, bool owns_fd, Host host, Host::Counter dropped, Host::Counter write_errors)
-      : fd_(fd), owns_fd_(owns_fd), host_(host), dropped_(dropped), write_errors_(write_errors) {}
+  // `path` and `rotation` apply to ROTATED_FILE (rotate != false) only.
+  Output(int fd, bool owns_fd, bool rotate, std::string path, Rotation rotation, Host host,
+         Host::Counter dropped, Host::Counter write_errors)
+      : fd_(fd),
+        owns_fd_(owns_fd),
+        rotate_(rotate),
+        path_(std::move(path)),
+        rotation_(rotation),
+        host_(host),
+        dropped_(dropped),
+        write_errors_(write_errors) {
+    struct stat st;
+    if (rotate_ && ::fstat(fd_, &st) == 0) {
+      file_bytes_ = st.st_size;
+    }
+  }
   ~Output() { close(); }
 
   // Appends lines; schedules a background flush when the buffer was empty. False when dropped.
@@ -486,20 +529,108 @@ class Output {
 
  private:
   void writeAll(const std::string& data) {
+    if (!rotate_) {
+      writeRange(data.data(), data.size());
+      return;
+    }
+    // Write whole lines, rotating whenever the next chunk would overflow the current file; a
+    // single line longer than the limit gets a file of its own.
+    size_t start = 0;
+    while (start < data.size() && fd_ >= 0) {
+      const size_t room = file_bytes_ >= rotation_.max_bytes
+                              ? 0
+                              : static_cast<size_t>(rotation_.max_bytes - file_bytes_);
+      size_t end = data.size();
+      if (end - start > room) {
+        const size_t last_newline =
+            room == 0 ? std::string::npos : data.rfind('\n', start + room - 1);
+        end = last_newline == std::string::npos || last_newline < start ? start : last_newline + 1;
+      }
+      if (end == start) {
+        if (file_bytes_ > 0) {
+          if (!rotateFile()) {
+            end = data.size();  // rotation failed: keep appending to the current file
+          } else {
+            continue;
+          }
+        } else {
+          const size_t newline = data.find('\n', start);
+          end = newline == std::string::npos ? data.size() : newline + 1;
+        }
+      }
+      if (!writeRange(data.data() + start, end - start)) {
+        return;
+      }
+      start = end;
+    }
+  }
+
+  bool writeRange(const char* data, size_t size) {
     size_t written = 0;
-    while (written < data.size() && fd_ >= 0) {
-      const ssize_t n = ::write(fd_, data.data() + written, data.size() - written);
+    while (written < size && fd_ >= 0) {
+      const ssize_t n = ::write(fd_, data + written, size - written);
       if (n < 0 && errno == EINTR) {
         continue;
       }
       if (n <= 0) {
         write_errors_.add(1);
         host_.error(std::string("write failed: ") + std::strerror(errno) + "; " +
-                    std::to_string(data.size() - written) + " bytes lost");
-        return;
+                    std::to_string(size - written) + " bytes lost");
+        return false;
       }
       written += static_cast<size_t>(n);
+      file_bytes_ += n;
     }
+    return true;
+  }
+
+  // Renames the full file to <stem>-<UTC time>.<ext>, reopens the output path, and deletes the
+  // oldest rotated files beyond max_rotated_files or older than max_days_before_rotation.
+  // Called with write_mu_ held. False when the file could not be rotated.
+  bool rotateFile() {
+    namespace fs = std::filesystem;
+    const fs::path path(path_);
+    const std::string stamp = rotationStamp(host_.nowUnixNs());
+    const std::string prefix = path.stem().string() + "-";
+    const fs::path rotated = path.parent_path() / (prefix + stamp + path.extension().string());
+    std::error_code ec;
+    fs::rename(path, rotated, ec);
+    if (ec) {
+      write_errors_.add(1);
+      host_.error("cannot rotate " + path_ + ": " + ec.message());
+      return false;
+    }
+    const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      write_errors_.add(1);
+      host_.error("cannot reopen " + path_ + " after rotation: " + std::strerror(errno));
+      return false;  // keep writing to the renamed file
+    }
+    ::close(fd_);
+    fd_ = fd;
+    file_bytes_ = 0;
+
+    std::vector<fs::path> backups;  // names sort by time: the stamp is fixed-width UTC
+    const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind(prefix, 0) == 0 && entry.path().extension() == path.extension() &&
+          name.size() > prefix.size() && name[prefix.size()] >= '0' && name[prefix.size()] <= '9') {
+        backups.push_back(entry.path());
+      }
+    }
+    std::sort(backups.begin(), backups.end());
+    const auto too_old =
+        fs::file_time_type::clock::now() - std::chrono::hours(24) * rotation_.max_days;
+    for (size_t i = 0; i < backups.size(); ++i) {
+      const bool beyond_count = backups.size() - i > static_cast<size_t>(rotation_.max_files);
+      const bool expired =
+          rotation_.max_days > 0 && fs::last_write_time(backups[i], ec) < too_old && !ec;
+      if (beyond_count || expired) {
+        fs::remove(backups[i], ec);
+      }
+    }
+    return true;
   }
 
   std::mutex mu_;        // buffer_, flush_pending_, closed_
@@ -509,6 +640,10 @@ class Output {
   bool closed_ = false;
   int fd_;
   bool owns_fd_;
+  const bool rotate_;
+  const std::string path_;
+  const Rotation rotation_;
+  int64_t file_bytes_ = 0;  // ROTATED_FILE: bytes in the current file
   Host host_;
   Host::Counter dropped_;
   Host::Counter write_errors_;
@@ -590,7 +725,7 @@ class StdioAdapter : public mixer::adapter_sdk::Adapter {
     Config config = readParams(params, ignored);
     int fd = config.stream == Stream::kStderr ? STDERR_FILENO : STDOUT_FILENO;
     bool owns_fd = false;
-    if (config.stream == Stream::kFile) {
+    if (config.stream == Stream::kFile || config.stream == Stream::kRotatedFile) {
       fd = ::open(config.output_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
       if (fd < 0) {
         host().error("handler '" + name + "': cannot open " + config.output_path + ": " +
@@ -599,7 +734,9 @@ class StdioAdapter : public mixer::adapter_sdk::Adapter {
       }
       owns_fd = true;
     }
-    auto output = std::make_shared<Output>(fd, owns_fd, host(), dropped_, write_errors_);
+    auto output = std::make_shared<Output>(fd, owns_fd, config.stream == Stream::kRotatedFile,
+                                           config.output_path, config.rotation, host(), dropped_,
+                                           write_errors_);
     return std::make_unique<StdioHandler>(std::move(config), std::move(output), host());
   }
 

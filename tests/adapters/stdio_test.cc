@@ -157,6 +157,35 @@ TEST_F(StdioTest, FlushesInTheBackgroundAndOnClose) {
   EXPECT_EQ(lines().size(), 5001u);
 }
 
+// ROTATED_FILE: a full file is renamed <stem>-<time>.<ext>, and only max_rotated_files remain.
+TEST_F(StdioTest, RotatesFilesBySizeAndKeepsTheNewestBackups) {
+  HandlerPtr h = handler("log_stream: ROTATED_FILE\noutput_path: " + path_ +
+                         "\nmax_megabytes_before_rotation: 1\nmax_rotated_files: 2");
+  Instance get = accessLog("info", "GET");
+  const size_t line_bytes = std::string(kGetLine).size() + 1;  // "warn" vs "info": same length
+  const std::vector<const Instance*> batch(1000, &get);        // ~0.2 MB per report
+  const size_t total_lines = 20 * batch.size();                // ~4 MB: 3 rotations or more
+  // No pause between reports: the writer gets chunks larger than the limit and must split them.
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(h->reportAndWait(batch, absl::Seconds(1)).ok());
+  }
+  h->close();
+  std::vector<std::string> backups;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    const std::string name = entry.path().filename().string();
+    if (name != "out.log") {
+      backups.push_back(name);
+      EXPECT_THAT(name, MatchesRegex(R"(out-20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-)"
+                                     R"([0-9]{2}\.[0-9]{9}\.log)"));
+      EXPECT_LE(std::filesystem::file_size(entry.path()), 1u << 20);
+    }
+  }
+  EXPECT_EQ(backups.size(), 2u);
+  EXPECT_LE(std::filesystem::file_size(path_), 1u << 20);
+  EXPECT_LT(lines().size(), total_lines);  // older lines went with the deleted backups
+  EXPECT_EQ(lines().size() * line_bytes, std::filesystem::file_size(path_));
+}
+
 TEST_F(StdioTest, WritesToStdout) {
   const std::string captured = (dir_ / "stdout").string();
   std::fflush(stdout);
@@ -181,8 +210,8 @@ TEST_F(StdioTest, WritesToStdout) {
 
 TEST_F(StdioTest, ValidationReportsEveryErrorWithItsPath) {
   EXPECT_THAT(errors("log_stream: FILE"),
-              ElementsAre("params.output_path: need a valid output path when using a FILE log "
-                          "stream"));
+              ElementsAre("params.output_path: need a valid output path when using a FILE or "
+                          "ROTATED_FILE log stream"));
   EXPECT_THAT(errors("log_stream: STDERR\noutput_path: /tmp/x"),
               ElementsAre("params.output_path: cannot specify an output path with a STDOUT or "
                           "STDERR log stream"));
@@ -192,10 +221,17 @@ TEST_F(StdioTest, ValidationReportsEveryErrorWithItsPath) {
                           "params.log_stream: expected one of STDOUT, STDERR, FILE, ROTATED_FILE",
                           "params.output_as_json: expected true or false",
                           "params.severity_levels.loud: expected one of INFO, WARNING, ERROR"));
-  EXPECT_THAT(errors("log_stream: ROTATED_FILE\noutput_path: /tmp/x"),
-              ElementsAre(::testing::HasSubstr("params.log_stream: ROTATED_FILE is not "
-                                               "supported")));
+  EXPECT_THAT(errors("log_stream: ROTATED_FILE\nmax_megabytes_before_rotation: 0"),
+              ElementsAre("params.output_path: need a valid output path when using a FILE or "
+                          "ROTATED_FILE log stream",
+                          "params.max_megabytes_before_rotation: must be between 1 and "
+                          "9223372036854775807, got 0"));
   EXPECT_TRUE(errors("log_stream: 1\noutput_level: ERROR\nmax_rotated_files: 10").empty());
+  // Istio's default config, with its 100 * 1024 * 1024 "megabytes", loads.
+  EXPECT_TRUE(errors("log_stream: ROTATED_FILE\noutput_path: /tmp/x\n"
+                     "max_megabytes_before_rotation: 104857600\nmax_days_before_rotation: 30\n"
+                     "max_rotated_files: 1000")
+                  .empty());
 }
 
 }  // namespace
