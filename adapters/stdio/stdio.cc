@@ -469,7 +469,7 @@ class Output {
   ~Output() { close(); }
 
   // Appends lines; schedules a background flush when the buffer was empty. False when dropped.
-  bool append(std::string lines, const std::shared_ptr<Output>& self) {
+  bool append(const std::string& lines, const std::shared_ptr<Output>& self) {
     bool schedule = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -678,7 +678,7 @@ class StdioHandler : public mixer::adapter_sdk::Handler {
       }
       ++count;
     }
-    if (count > 0 && !output_->append(std::move(lines), output_)) {
+    if (count > 0 && !output_->append(lines, output_)) {
       output_->countDropped(static_cast<double>(count));
       done.respond(ReportResult{
           Code::kResourceExhausted,

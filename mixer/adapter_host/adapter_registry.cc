@@ -98,7 +98,7 @@ absl::Status AdapterRegistry::loadFile(const std::string& path) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not a loadable shared object: ", error));
   }
-  auto fail = [&](std::string message) {
+  auto fail = [&](const std::string& message) {
     dlclose(handle);
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", message));
   };
@@ -115,7 +115,7 @@ absl::Status AdapterRegistry::loadFile(const std::string& path) {
   const mixer_result started = entry(host_api, &descriptor);
   // After the entry point ran the object may have scheduled work: a rejected adapter stays mapped
   // (owned by the host services) instead of being unloaded under its own tasks.
-  auto reject = [&](std::string message) {
+  auto reject = [&](const std::string& message) {
     services_->adoptLibrary(handle);
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", message));
   };
@@ -255,6 +255,7 @@ void printAdapters(const AdapterRegistry& registry, std::ostream& out) {
 std::string loadedAdaptersSummary(const AdapterRegistry& registry) {
   const auto adapters = registry.adapters();
   std::vector<std::string> parts;
+  parts.reserve(adapters.size());
   for (const auto& a : adapters) {
     parts.push_back(absl::StrCat(a->info().name, " ", a->info().version));
   }

@@ -70,6 +70,7 @@ absl::StatusOr<HandlerPtr> LoadedAdapter::createHandler(const std::string& handl
   std::vector<ParamError> errors = validateParams(params);
   if (!errors.empty()) {
     std::vector<std::string> lines;
+    lines.reserve(errors.size());
     for (const ParamError& e : errors) {
       lines.push_back(e.toString());
     }

@@ -39,11 +39,12 @@ Value Value::map(Map entries) {
   return out;
 }
 
-Value Value::stringMap(std::vector<std::pair<std::string, std::string>> entries) {
+Value Value::stringMap(const std::vector<std::pair<std::string, std::string>>& entries) {
   Value out;
   out.type_ = MIXER_VALUE_STRING_MAP;
-  for (auto& [key, value] : entries) {
-    out.map_.emplace_back(std::move(key), Value::string(std::move(value)));
+  out.map_.reserve(entries.size());
+  for (const auto& [key, value] : entries) {
+    out.map_.emplace_back(key, Value::string(value));
   }
   return out;
 }

@@ -39,7 +39,7 @@ class Value {
   static Value boolean(bool v);
   static Value list(List items);
   static Value map(Map entries = {});
-  static Value stringMap(std::vector<std::pair<std::string, std::string>> entries);
+  static Value stringMap(const std::vector<std::pair<std::string, std::string>>& entries);
   // A deep copy of a value that crossed the ABI.
   static Value fromAbi(const mixer_value* value);
 

@@ -141,7 +141,11 @@ Value valueFromYaml(const YAML::Node& node, const std::string& path,
           continue;
         }
         const std::string key = entry.first.Scalar();
-        const std::string child_path = path.empty() ? key : path + "." + key;
+        std::string child_path = path;
+        if (!child_path.empty()) {
+          child_path += '.';
+        }
+        child_path += key;
         if (out.find(key) != nullptr) {
           addError(entry.first, child_path, "duplicate key '" + key + "'", errors);
           continue;
