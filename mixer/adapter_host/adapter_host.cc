@@ -24,4 +24,19 @@ AdapterHost::~AdapterHost() {
   executor_.reset();
 }
 
+int listAdapters(const std::vector<std::string>& dirs, std::ostream& out, std::ostream& err) {
+  AdapterHost::Options options;
+  options.adapter_dirs = dirs;
+  options.executor_threads = 1;
+  options.log = [&err](int32_t, std::string_view adapter, std::string_view message) {
+    err << "adapter " << adapter << ": " << message << "\n";
+  };
+  AdapterHost host(std::move(options));
+  for (const std::string& error : host.loadErrors()) {
+    err << "error: " << error << "\n";
+  }
+  printAdapters(host.registry(), out);
+  return host.loadErrors().empty() ? 0 : 1;
+}
+
 }  // namespace mixer::adapter_host

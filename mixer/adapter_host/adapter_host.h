@@ -12,6 +12,7 @@
 #define MIXER_ADAPTER_HOST_ADAPTER_HOST_H_
 
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,11 @@ class AdapterHost {
   std::unique_ptr<AdapterRegistry> registry_;
   std::vector<std::string> load_errors_;
 };
+
+// `mixs adapters` / `mixs server --list-adapters`: loads `dirs` (empty: the default), prints
+// each load error to `err` and the adapter table to `out`. Returns the exit status: 0, or 1 when a
+// file or directory failed to load.
+int listAdapters(const std::vector<std::string>& dirs, std::ostream& out, std::ostream& err);
 
 }  // namespace mixer::adapter_host
 

@@ -518,7 +518,9 @@ using QuotaCompletion = Completion<QuotaResult>;
 using ReportCompletion = Completion<ReportResult>;
 
 // One configured handler. Methods may be called concurrently from several host threads; complete
-// each call through its Completion, now or later (e.g. from a host timer or posted task).
+// each call through its Completion, now or later (e.g. from a host timer or posted task). Methods
+// run on request threads and must return quickly: never block on I/O inside them (the host can
+// answer a late completion at the deadline, but cannot interrupt a hook that does not return).
 class Handler {
  public:
   virtual ~Handler() = default;

@@ -18,7 +18,9 @@
  * Ownership: every pointer is annotated with `OWNERSHIP:`. "borrowed" means the callee may read it
  * only for the duration of the call (or callback) it was passed to and must copy what it keeps.
  *
- * Threads: the host may call check/quota/report of one handler from several threads at once. An
+ * Threads: the host may call check/quota/report of one handler from several threads at once, on
+ * its request threads, so hooks must return quickly and never block on I/O (the host answers a
+ * late completion at the call's deadline, but cannot interrupt a hook that does not return). An
  * adapter starts no threads of its own; background work goes through the host's `post` and
  * `schedule` services.
  */
