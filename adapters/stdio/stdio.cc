@@ -470,29 +470,28 @@ class Output {
 
   // Appends lines; schedules a background flush when the buffer was empty. False when dropped.
   bool append(const std::string& lines, const std::shared_ptr<Output>& self) {
-    bool schedule = false;
+    bool write_now = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_ || buffer_.size() + lines.size() > kMaxBufferedBytes) {
         return false;
       }
-      schedule = !flush_pending_;
-      flush_pending_ = true;
       buffer_ += lines;
-    }
-    if (schedule) {
-      std::weak_ptr<Output> weak = self;
-      // A short delay gathers the lines of many reports into one write.
-      if (host_
-              .schedule(kFlushDelayNs,
-                        [weak] {
-                          if (auto out = weak.lock()) {
-                            out->flush();
-                          }
-                        })
-              .id == 0) {
-        flush();  // the host refused (shutting down): write now rather than lose the lines
+      if (!flush_pending_) {
+        // A short delay gathers the lines of many reports into one write. Scheduled under mu_ so
+        // that close() always sees (and cancels) the last timer.
+        std::weak_ptr<Output> weak = self;
+        timer_ = host_.schedule(kFlushDelayNs, [weak] {
+          if (auto out = weak.lock()) {
+            out->flush();
+          }
+        });
+        flush_pending_ = timer_.id != 0;
+        write_now = !flush_pending_;  // the host refused (shutting down): write now
       }
+    }
+    if (write_now) {
+      flush();
     }
     return true;
   }
@@ -509,13 +508,17 @@ class Output {
   }
 
   void close() {
+    Host::Timer timer;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_) {
         return;
       }
       closed_ = true;
+      timer = timer_;
+      timer_ = Host::Timer{};
     }
+    host_.cancel(timer);  // frees the pending task; the flush below writes what it would have
     flush();
     std::lock_guard<std::mutex> write_lock(write_mu_);
     if (owns_fd_ && fd_ >= 0) {
@@ -633,10 +636,11 @@ class Output {
     return true;
   }
 
-  std::mutex mu_;        // buffer_, flush_pending_, closed_
+  std::mutex mu_;        // buffer_, flush_pending_, timer_, closed_
   std::mutex write_mu_;  // serializes writes, keeping lines whole and in order
   std::string buffer_;
   bool flush_pending_ = false;
+  Host::Timer timer_;  // the pending flush
   bool closed_ = false;
   int fd_;
   bool owns_fd_;
