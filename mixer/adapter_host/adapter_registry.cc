@@ -18,6 +18,9 @@
 #ifndef MIXER_BUILD_DIR
 #define MIXER_BUILD_DIR ""
 #endif
+#ifndef MIXER_INSTALL_LIBDIR
+#define MIXER_INSTALL_LIBDIR "lib"
+#endif
 #ifndef MIXER_INSTALL_ADAPTER_DIR
 #define MIXER_INSTALL_ADAPTER_DIR "/usr/local/lib/mixer/adapters"
 #endif
@@ -210,15 +213,19 @@ std::string defaultAdapterDir() {
   if (env != nullptr && *env != '\0') {
     return env;
   }
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   const std::string build_dir = MIXER_BUILD_DIR;
-  if (!build_dir.empty()) {
-    std::error_code ec;
-    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (!ec) {
-      const std::string exe_path = exe.string();
-      if (exe_path.rfind(build_dir + "/", 0) == 0) {
-        return MIXER_BUILD_ADAPTER_DIR;
-      }
+  if (!ec && !build_dir.empty() && exe.string().rfind(build_dir + "/", 0) == 0) {
+    return MIXER_BUILD_ADAPTER_DIR;
+  }
+  // An install moved to another prefix (cmake --install --prefix, a package): <prefix>/bin/mixs
+  // finds <prefix>/<libdir>/mixer/adapters.
+  if (!ec) {
+    const std::filesystem::path relocated =
+        exe.parent_path().parent_path() / MIXER_INSTALL_LIBDIR / "mixer" / "adapters";
+    if (std::filesystem::is_directory(relocated, ec)) {
+      return relocated.string();
     }
   }
   return MIXER_INSTALL_ADAPTER_DIR;

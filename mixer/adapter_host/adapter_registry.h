@@ -52,7 +52,8 @@ int loadAdapterDirs(const std::vector<std::string>& dirs, AdapterRegistry* regis
                     std::vector<std::string>* errors);
 
 // The adapter directory used when no --adapter-dir is given: $MIXER_ADAPTER_DIR if set; else
-// <build>/adapters when the running binary lives in this build tree; else the installed
+// <build>/adapters when the running binary lives in this build tree; else
+// <exe dir>/../<libdir>/mixer/adapters when it exists (a relocated install); else the configured
 // <prefix>/<libdir>/mixer/adapters.
 std::string defaultAdapterDir();
 

@@ -49,7 +49,7 @@ struct QuotaResult {
 // DEADLINE_EXCEEDED (no result by the deadline), INTERNAL (invalid result or adapter error),
 // UNIMPLEMENTED (kind not served), FAILED_PRECONDITION (handler closed). The callback runs
 // exactly once, on the calling thread (synchronous adapters), an adapter completion thread, or
-// the host executor (deadline).
+// the host executor (deadline). A callback must not close or destroy its handler.
 class Handler {
  public:
   using CheckCallback = std::function<void(absl::StatusOr<CheckResult>)>;

@@ -53,4 +53,12 @@ if "$probe" --adapter-dir "$work/hello-build" --adapter hello --params "$work/ba
 fi
 grep -q "params.greeting: required" "$work/bad.err" || fail "no greeting error: $(cat "$work/bad.err")"
 grep -q "params.deny\[0\]: expected a string" "$work/bad.err" || fail "no deny[0] error"
+# The installed in-tree adapters are found next to an installed binary, wherever the prefix is.
+cmake --install "$build" --component adapters --prefix "$work/relocated" >>"$work/install.log"
+mkdir -p "$work/relocated/bin"
+cp "$probe" "$work/relocated/bin/"
+env -u MIXER_ADAPTER_DIR "$work/relocated/bin/$(basename "$probe")" --list >"$work/relocated.out" \
+  2>"$work/relocated.err"
+grep -q "($work/relocated/lib.*/mixer/adapters/denier.so)" "$work/relocated.out" \
+  || { cat "$work/relocated.out" "$work/relocated.err"; fail "relocated install: no denier"; }
 echo "PASS"
