@@ -84,6 +84,11 @@ TEST_F(HandlerTest, QuotaPassesAmountBestEffortAndDeduplicationId) {
   auto half = h->quotaAndWait(instance(), QuotaArgs{10, true, "dedup-2"}, absl::Seconds(2));
   ASSERT_TRUE(half.ok()) << half.status();
   EXPECT_EQ(half->granted_amount, 5);
+  auto denied = h->quotaAndWait(instance(), QuotaArgs{10, false, "deny:req-42"}, absl::Seconds(2));
+  ASSERT_TRUE(denied.ok()) << denied.status();
+  EXPECT_EQ(denied->status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(std::string(denied->status.message()), "deny:req-42");
+  EXPECT_EQ(denied->granted_amount, 0);
 }
 
 TEST_F(HandlerTest, ReportSendsTheBatch) {

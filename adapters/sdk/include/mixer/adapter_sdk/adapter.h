@@ -231,7 +231,12 @@ inline bool parseDuration(std::string_view text, int64_t* out_ns) {
     }
     double number = 0;
     try {
-      number = std::stod(std::string(text.substr(start, i - start)));
+      const std::string digits(text.substr(start, i - start));
+      size_t used = 0;
+      number = std::stod(digits, &used);
+      if (used != digits.size()) {
+        return false;  // e.g. "1..5"
+      }
     } catch (...) {
       return false;
     }
