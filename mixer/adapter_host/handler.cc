@@ -327,6 +327,11 @@ void Handler::close() {
 }
 
 void Handler::check(const Instance& instance, absl::Duration timeout, CheckCallback done) {
+  EncodedInstance encoded(instance);
+  check(*encoded.get(), timeout, std::move(done));
+}
+
+void Handler::check(const mixer_instance& instance, absl::Duration timeout, CheckCallback done) {
   auto state = newState<absl::StatusOr<CheckResult>>(site_, "check", std::move(done));
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (closed_) {
@@ -340,14 +345,19 @@ void Handler::check(const Instance& instance, absl::Duration timeout, CheckCallb
     return;
   }
   const int64_t deadline = monotonicNowNs() + absl::ToInt64Nanoseconds(timeout);
-  EncodedInstance encoded(instance);
   mixer_call_context ctx{sizeof(mixer_call_context), 0, deadline};
   dispatch(state, deadline, [&](void* done_ctx) {
-    return adapter_->api().check(raw_, encoded.get(), &ctx, &onCheckDone, done_ctx);
+    return adapter_->api().check(raw_, &instance, &ctx, &onCheckDone, done_ctx);
   });
 }
 
 void Handler::quota(const Instance& instance, const QuotaArgs& args, absl::Duration timeout,
+                    QuotaCallback done) {
+  EncodedInstance encoded(instance);
+  quota(*encoded.get(), args, timeout, std::move(done));
+}
+
+void Handler::quota(const mixer_instance& instance, const QuotaArgs& args, absl::Duration timeout,
                     QuotaCallback done) {
   auto state = newState<absl::StatusOr<QuotaResult>>(site_, "quota", std::move(done));
   state->quota_args = args;
@@ -363,7 +373,6 @@ void Handler::quota(const Instance& instance, const QuotaArgs& args, absl::Durat
     return;
   }
   const int64_t deadline = monotonicNowNs() + absl::ToInt64Nanoseconds(timeout);
-  EncodedInstance encoded(instance);
   mixer_call_context ctx{sizeof(mixer_call_context), 0, deadline};
   mixer_quota_args abi_args{};
   abi_args.struct_size = sizeof(abi_args);
@@ -371,11 +380,24 @@ void Handler::quota(const Instance& instance, const QuotaArgs& args, absl::Durat
   abi_args.amount = args.amount;
   abi_args.deduplication_id = {args.deduplication_id.data(), args.deduplication_id.size()};
   dispatch(state, deadline, [&](void* done_ctx) {
-    return adapter_->api().quota(raw_, encoded.get(), &abi_args, &ctx, &onQuotaDone, done_ctx);
+    return adapter_->api().quota(raw_, &instance, &abi_args, &ctx, &onQuotaDone, done_ctx);
   });
 }
 
 void Handler::report(const std::vector<const Instance*>& instances, absl::Duration timeout,
+                     ReportCallback done) {
+  std::vector<std::unique_ptr<EncodedInstance>> encoded;
+  std::vector<const mixer_instance*> pointers;
+  encoded.reserve(instances.size());
+  pointers.reserve(instances.size());
+  for (const Instance* instance : instances) {
+    encoded.push_back(std::make_unique<EncodedInstance>(*instance));
+    pointers.push_back(encoded.back()->get());
+  }
+  report(pointers.data(), pointers.size(), timeout, std::move(done));
+}
+
+void Handler::report(const mixer_instance* const* instances, size_t count, absl::Duration timeout,
                      ReportCallback done) {
   auto state = newState<absl::Status>(site_, "report", std::move(done));
   std::shared_lock<std::shared_mutex> lock(mu_);
@@ -390,18 +412,9 @@ void Handler::report(const std::vector<const Instance*>& instances, absl::Durati
     return;
   }
   const int64_t deadline = monotonicNowNs() + absl::ToInt64Nanoseconds(timeout);
-  std::vector<std::unique_ptr<EncodedInstance>> encoded;
-  std::vector<const mixer_instance*> pointers;
-  encoded.reserve(instances.size());
-  pointers.reserve(instances.size());
-  for (const Instance* instance : instances) {
-    encoded.push_back(std::make_unique<EncodedInstance>(*instance));
-    pointers.push_back(encoded.back()->get());
-  }
   mixer_call_context ctx{sizeof(mixer_call_context), 0, deadline};
   dispatch(state, deadline, [&](void* done_ctx) {
-    return adapter_->api().report(raw_, pointers.data(), pointers.size(), &ctx, &onReportDone,
-                                  done_ctx);
+    return adapter_->api().report(raw_, instances, count, &ctx, &onReportDone, done_ctx);
   });
 }
 

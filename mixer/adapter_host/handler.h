@@ -70,6 +70,14 @@ class Handler {
   void report(const std::vector<const Instance*>& instances, absl::Duration timeout,
               ReportCallback done);
 
+  // The same calls on instances the caller encoded itself (e.g. views into a request's attribute
+  // storage, without building a Value tree). OWNERSHIP: borrowed for the duration of the call.
+  void check(const mixer_instance& instance, absl::Duration timeout, CheckCallback done);
+  void quota(const mixer_instance& instance, const QuotaArgs& args, absl::Duration timeout,
+             QuotaCallback done);
+  void report(const mixer_instance* const* instances, size_t count, absl::Duration timeout,
+              ReportCallback done);
+
   // Blocking forms, for start-up paths and tests; they wait at most `timeout` (plus scheduling
   // slack). The request path uses the callback forms.
   absl::StatusOr<CheckResult> checkAndWait(const Instance& instance, absl::Duration timeout);

@@ -158,4 +158,67 @@ Value valueFromYaml(const YAML::Node& node, const std::string& path,
   return Value();
 }
 
+void locateErrors(const YAML::Node& params, const std::string& root,
+                  std::vector<ParamError>* errors) {
+  for (ParamError& error : *errors) {
+    if (error.line > 0 || error.path.compare(0, root.size(), root) != 0) {
+      continue;
+    }
+    // Walk "x.y[2].z" below the root. reset() re-points a handle; operator= would write into the
+    // document.
+    YAML::Node node;
+    node.reset(params);
+    YAML::Mark mark = params.Mark();
+    const std::string& path = error.path;
+    size_t i = root.size();
+    while (i < path.size()) {
+      std::string key;
+      bool index = false;
+      if (path[i] == '.') {
+        const size_t end = path.find_first_of(".[", i + 1);
+        key = path.substr(i + 1, end == std::string::npos ? std::string::npos : end - i - 1);
+        i = end == std::string::npos ? path.size() : end;
+      } else if (path[i] == '[') {
+        const size_t end = path.find(']', i);
+        if (end == std::string::npos) {
+          break;
+        }
+        key = path.substr(i + 1, end - i - 1);
+        index = true;
+        i = end + 1;
+      } else {
+        break;
+      }
+      bool found = false;
+      if (index && node.IsSequence()) {
+        int64_t n = 0;
+        if (parseInt(key, &n) && n >= 0 && static_cast<size_t>(n) < node.size()) {
+          const YAML::Node& sequence = node;
+          YAML::Node child = sequence[static_cast<size_t>(n)];
+          node.reset(child);
+          found = true;
+        }
+      } else if (!index && node.IsMap()) {
+        for (const auto& entry : node) {
+          if (entry.first.IsScalar() && entry.first.Scalar() == key) {
+            node.reset(entry.second);
+            found = true;
+            break;
+          }
+        }
+      }
+      if (!found) {
+        break;
+      }
+      if (node.Mark().line >= 0) {
+        mark = node.Mark();
+      }
+    }
+    if (mark.line >= 0) {
+      error.line = mark.line + 1;
+      error.column = mark.column + 1;
+    }
+  }
+}
+
 }  // namespace mixer::adapter_host

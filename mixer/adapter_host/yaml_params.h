@@ -31,6 +31,13 @@ struct ParamError {
 Value valueFromYaml(const YAML::Node& node, const std::string& path,
                     std::vector<ParamError>* errors);
 
+// Fills in line and column of errors that have none (e.g. those an adapter's validation reported
+// by path only) from the YAML node their path names under `params` (whose own path is `root`,
+// e.g. "params"); a path that does not resolve fully takes the position of its deepest node that
+// does. So the config loader can report "rules.yaml:14:9: params.status.code: ...".
+void locateErrors(const YAML::Node& params, const std::string& root,
+                  std::vector<ParamError>* errors);
+
 }  // namespace mixer::adapter_host
 
 #endif  // MIXER_ADAPTER_HOST_YAML_PARAMS_H_

@@ -49,6 +49,22 @@ void BM_DenierCheck(benchmark::State& state) {
 }
 BENCHMARK(BM_DenierCheck);
 
+// The ABI crossing alone: the instance is encoded once, as a runtime with its own encoding would.
+void BM_DenierCheckEncoded(benchmark::State& state) {
+  AdapterHost host(options());
+  auto handler = host.registry().find("denier")->createHandler("deny", Value());
+  const Instance instance = listEntry();
+  EncodedInstance encoded(instance);
+  int64_t denied = 0;
+  for (auto _ : state) {
+    (*handler)->check(*encoded.get(), absl::Seconds(1),
+                      [&](absl::StatusOr<CheckResult> r) { denied += r.ok() && !r->status.ok(); });
+  }
+  benchmark::DoNotOptimize(denied);
+  handler->reset();
+}
+BENCHMARK(BM_DenierCheckEncoded);
+
 void BM_EncodeInstance(benchmark::State& state) {
   const Instance instance = logEntry();
   for (auto _ : state) {

@@ -71,5 +71,31 @@ TEST(YamlParamsTest, EmptyDocumentIsNull) {
   EXPECT_THAT(errors, IsEmpty());
 }
 
+TEST(YamlParamsTest, LocatesErrorsReportedByPath) {
+  const YAML::Node doc = YAML::Load(
+      "kind: denier\n"
+      "spec:\n"
+      "  status:\n"
+      "    code: 17\n"
+      "  quotas:\n"
+      "  - name: a\n"
+      "  - name: b\n"
+      "    max_amount: -1\n");
+  std::vector<ParamError> errors = {
+      {"params.status.code", "bad code"},         {"params.quotas[1].max_amount", "negative"},
+      {"params.quotas[7].name", "no such entry"}, {"params.colour", "unknown"},
+      {"other.path", "not below params"},         {"params.status", "already placed", 99, 1}};
+  locateErrors(doc["spec"], "params", &errors);
+  EXPECT_EQ(errors[0].toString(), "4:11: params.status.code: bad code");
+  EXPECT_EQ(errors[1].toString(), "8:17: params.quotas[1].max_amount: negative");
+  EXPECT_EQ(errors[2].line, 6);  // the deepest node that resolves: the quotas list
+  EXPECT_EQ(errors[3].line, 3);  // the params map itself
+  EXPECT_EQ(errors[4].line, 0);
+  EXPECT_EQ(errors[5].line, 99);
+  // The walk does not modify the document.
+  EXPECT_EQ(YAML::Dump(doc), YAML::Dump(YAML::Load(YAML::Dump(doc))));
+  EXPECT_FALSE(doc["spec"]["colour"].IsDefined());
+}
+
 }  // namespace
 }  // namespace mixer::adapter_host
