@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "mixer/adapter_host/adapter_host.h"
 #include "mixer/common/log.h"
 #include "mixer/common/version.h"
 #include "mixer/server/mixs_server.h"
@@ -80,7 +81,8 @@ int main(int argc, char** argv) {
   server->add_option("--config-dir", options.config_dir,
                      "Directory of configuration files (default: the embedded configuration)");
   server->add_option("--adapter-dir", options.adapter_dirs,
-                     "Directory of adapter shared objects (repeatable)");
+                     "Directory of adapter shared objects (repeatable; default: the build's or "
+                     "install's adapter directory)");
   server->add_option("--log-level", log_level, "debug, info, warn, error or none")
       ->capture_default_str();
   server
@@ -88,10 +90,26 @@ int main(int argc, char** argv) {
                    "Largest accepted request, in bytes")
       ->capture_default_str();
 
+  bool list_adapters = false;
+  server->add_flag("--list-adapters", list_adapters,
+                   "Print the adapters found in the adapter directories and exit");
+
+  std::vector<std::string> adapter_dirs;
+  auto* adapters = app.add_subcommand("adapters", "List the loadable adapters with versions and kinds");
+  adapters->add_option("--adapter-dir", adapter_dirs,
+                       "Directory of adapter shared objects (repeatable; default: the build's or "
+                       "install's adapter directory)");
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   CLI11_PARSE(app, argc, argv);
 
+  if (*adapters) {
+    return mixer::adapter_host::listAdapters(adapter_dirs, std::cout, std::cerr);
+  }
+  if (list_adapters) {
+    return mixer::adapter_host::listAdapters(options.adapter_dirs, std::cout, std::cerr);
+  }
   if (*version) {
     std::printf("mixs %s (istio.mixer.v1, Istio %s global dictionary of 222 words)\n",
                 mixer::kVersion, mixer::kIstioApiVersion);

@@ -32,6 +32,17 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(const ServerOption
   }
   std::unique_ptr<MixsServer> s(new MixsServer());
 
+  s->adapter_counters_ =
+      std::make_unique<adapter_host::PrometheusCounterRegistry>(s->metrics_.registry());
+  adapter_host::AdapterHost::Options adapter_options;
+  adapter_options.adapter_dirs = options.adapter_dirs;
+  adapter_options.counters = s->adapter_counters_.get();
+  s->adapters_ = std::make_unique<adapter_host::AdapterHost>(std::move(adapter_options));
+  for (const auto& e : s->adapters_->loadErrors()) {
+    MIXER_LOG(Error) << "adapter not loaded: " << e;
+  }
+  MIXER_LOG(Info) << adapter_host::loadedAdaptersSummary(s->adapters_->registry());
+
   auto vocabulary = attribute::Vocabulary::builtin();
   auto dispatcher = std::make_shared<const runtime::Dispatcher>(vocabulary);
   s->service_ = std::make_unique<MixerService>(dispatcher, vocabulary, &s->metrics_,
