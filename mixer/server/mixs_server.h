@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "mixer/adapter_host/adapter_host.h"
 #include "mixer/adapter_host/prometheus_counter_registry.h"
+#include "mixer/runtime/config_store.h"
 #include "mixer/server/mixer_service.h"
 #include "mixer/server/monitoring_server.h"
 #include "mixer/server/server_metrics.h"
@@ -35,7 +36,9 @@ struct ServerOptions {
 
 class MixsServer {
  public:
-  static absl::StatusOr<std::unique_ptr<MixsServer>> start(const ServerOptions& options);
+  // Fails when the configuration does not compile (`config_errors` then lists every error).
+  static absl::StatusOr<std::unique_ptr<MixsServer>> start(
+      const ServerOptions& options, std::vector<config::ConfigError>* config_errors);
   ~MixsServer();
 
   // The address gRPC listens on (the host as given, the port as bound).
@@ -49,6 +52,7 @@ class MixsServer {
   void shutdown(std::chrono::milliseconds grace);
 
   const adapter_host::AdapterHost& adapters() const { return *adapters_; }
+  const runtime::ConfigStore& config() const { return *config_; }
 
  private:
   MixsServer() = default;
@@ -57,6 +61,7 @@ class MixsServer {
   // Declared before everything that may hold handlers, so that it is destroyed after them.
   std::unique_ptr<adapter_host::PrometheusCounterRegistry> adapter_counters_;
   std::unique_ptr<adapter_host::AdapterHost> adapters_;
+  std::unique_ptr<runtime::ConfigStore> config_;
   std::unique_ptr<MixerService> service_;
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<MonitoringServer> monitoring_;

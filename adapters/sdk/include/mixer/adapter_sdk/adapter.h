@@ -52,6 +52,28 @@ enum class Code : int32_t {
   kUnauthenticated = 16,
 };
 
+// True when `key` is the protobuf field `field_name` (snake_case) in either of the spellings
+// protobuf's JSON mapping accepts: as is, or lowerCamelCase ("output_as_json" / "outputAsJson").
+inline bool fieldNameMatches(std::string_view key, std::string_view field_name) {
+  if (key == field_name) {
+    return true;
+  }
+  size_t k = 0;
+  for (size_t f = 0; f < field_name.size(); ++f, ++k) {
+    char c = field_name[f];
+    if (c == '_' && f + 1 < field_name.size()) {
+      c = field_name[++f];
+      if (c >= 'a' && c <= 'z') {
+        c = static_cast<char>(c - 'a' + 'A');
+      }
+    }
+    if (k >= key.size() || key[k] != c) {
+      return false;
+    }
+  }
+  return k == key.size();
+}
+
 // A read-only view of a mixer_value (an instance field or a param). A default or null view is
 // MIXER_VALUE_NULL. Views borrow: they are valid as long as the value they point into.
 class ValueView {
@@ -122,10 +144,12 @@ class ValueView {
     }
     return ValueView(&value_->u.map_value.entries[i].value);
   }
-  // The value under `key` in a map; a null view when absent.
+  // The value under `key` in a map; a null view when absent. A snake_case `key` also finds its
+  // lowerCamelCase spelling, as protobuf's JSON mapping (and so Istio's YAML) accepts both:
+  // find("output_as_json") finds `outputAsJson`.
   ValueView find(std::string_view key) const {
     for (size_t i = 0; i < size() && isMap(); ++i) {
-      if (keyAt(i) == key) {
+      if (fieldNameMatches(keyAt(i), key)) {
         return valueAt(i);
       }
     }
@@ -194,14 +218,15 @@ inline std::string indexPath(std::string_view parent, size_t index) {
   return std::string(parent) + "[" + std::to_string(index) + "]";
 }
 
-// Reports every key of `map` that is not in `known`, e.g. a typo in a param name.
+// Reports every key of `map` that is not in `known` (snake_case names; their lowerCamelCase
+// spellings are accepted too), e.g. a typo in a param name.
 inline void checkKnownKeys(ValueView map, std::initializer_list<std::string_view> known,
                            std::string_view path, ErrorSink& errors) {
   for (size_t i = 0; i < map.size(); ++i) {
     std::string_view key = map.keyAt(i);
     bool found = false;
     for (std::string_view k : known) {
-      found = found || k == key;
+      found = found || fieldNameMatches(key, k);
     }
     if (!found) {
       errors.add(joinPath(path, key), "unknown field '" + std::string(key) + "'");
