@@ -29,7 +29,7 @@ struct SourcePos {
   std::string file;
   int line = 0;
   int column = 0;
-  // "file:line:column"
+  // "file:line:column" ("file" alone when line is 0: a problem with the file as a whole)
   std::string str() const;
 };
 
@@ -71,6 +71,9 @@ struct Instance {
   // Template fields; every scalar leaf is an expression (as in Istio), maps nest.
   YAML::Node params;
   SourcePos pos;
+  // "cexl" (default) or "cel": the language of the param expressions, from the
+  // `policy.istio.io/lang` annotation as for rules.
+  std::string lang = "cexl";
 };
 
 struct HeaderOperation {
@@ -86,12 +89,17 @@ struct Action {
   std::vector<std::string> instances;  // fully qualified, resolved by the loader
   std::string name;                    // Istio's Action.name (optional)
   SourcePos pos;
+  // Where the handler reference and each instance reference were written (parallel to
+  // `instances`), for errors about them.
+  SourcePos handler_pos;
+  std::vector<SourcePos> instance_pos;
 };
 
 struct Rule {
-  std::string name;  // fully qualified "name.rule.namespace", or "selector@file:line" (aspects)
+  std::string name;  // fully qualified "name.rule.namespace", or "selector@file:line:column"
+                     // (aspect model: where the rule was written)
   std::string ns;
-  std::string match;  // expression; empty = always
+  std::string match;    // expression; empty = always
   SourcePos match_pos;  // of the match string's first character
   // "cexl" (default) or "cel": the `policy.istio.io/lang` annotation (Istio 1.1+).
   std::string lang = "cexl";
