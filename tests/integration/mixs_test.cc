@@ -281,8 +281,10 @@ TEST(MixsAdaptersTest, ABadSharedObjectIsReportedAndTheServerStillServes) {
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/broken.so") << "not an ELF file";
   Subprocess mixs;
+  // The build's adapters too: the embedded configuration uses stdio.
   ASSERT_TRUE(mixs.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
-                          "--monitoring-port", "-1", "--adapter-dir", dir}));
+                          "--monitoring-port", "-1", "--adapter-dir", dir, "--adapter-dir",
+                          binDir() + "/../adapters"}));
   ASSERT_TRUE(mixs.waitFor(R"(on 127\.0\.0\.1:\d+)")) << mixs.output();
   EXPECT_NE(mixs.output().find("broken.so"), std::string::npos) << mixs.output();
   EXPECT_EQ(WEXITSTATUS(mixs.stop(SIGTERM)), 0);
