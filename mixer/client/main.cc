@@ -4,6 +4,7 @@
 // With -r/--repeat > 1, --duration or --rate, the same request is sent as a load test and a summary
 // (rate, errors by code, latency percentiles; --json for one JSON object) is printed instead.
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <random>
@@ -125,6 +126,9 @@ int runLoadMode(const std::shared_ptr<grpc::Channel>& channel, const std::string
       lo.requests = INT64_MAX;  // bounded by the duration
     }
   }
+  // SIGINT / SIGTERM end the run early, with its summary.
+  std::signal(SIGINT, [](int) { mixer::client::stopLoad(); });
+  std::signal(SIGTERM, [](int) { mixer::client::stopLoad(); });
   const auto result = mixer::client::runLoad(channel, bytes, lo);
   if (o.json) {
     std::printf("%s\n", result.json(lo).c_str());

@@ -244,12 +244,7 @@ class Compiler {
   void compileAction(const config::Rule& rule, const config::Action& action, CompiledRule* cr) {
     auto ha = handler_adapters_.find(action.handler);
     if (ha == handler_adapters_.end()) {
-      // Either the loader reported a dangling reference, or the handler itself had errors.
-      if (std::none_of(model_.handlers.begin(), model_.handlers.end(),
-                       [&](const config::Handler& h) { return h.name == action.handler; })) {
-        errors_->push_back({action.pos, strCat("rule '", rule.name, "': handler '", action.handler,
-                                               "' not found")});
-      }
+      // A dangling reference (the loader reports those) or a handler with errors of its own.
       return;
     }
     const auto& info = ha->second->info();
@@ -257,12 +252,7 @@ class Compiler {
     for (const auto& name : action.instances) {
       auto it = by_name_.find(name);
       if (it == by_name_.end()) {
-        if (std::none_of(model_.instances.begin(), model_.instances.end(),
-                         [&](const config::Instance& i) { return i.name == name; })) {
-          errors_->push_back({action.pos, strCat("rule '", rule.name, "': instance '", name,
-                                                 "' not found")});
-        }
-        continue;
+        continue;  // dangling (reported by the loader) or an instance with errors of its own
       }
       const CompiledInstance* inst = it->second;
       if (std::find(info.templates.begin(), info.templates.end(), inst->template_name) ==
@@ -360,6 +350,9 @@ ConfigSnapshotConstSharedPtr compileSnapshot(const config::ConfigModel& model,
                                              const attribute::VocabularyConstSharedPtr& base,
                                              uint64_t generation,
                                              std::vector<ConfigError>* errors) {
+  // Errors the loader found are already in `errors`: compile anyway to report the rest, but
+  // never produce a snapshot.
+  const bool model_has_errors = !errors->empty();
   auto s = std::shared_ptr<ConfigSnapshot>(new ConfigSnapshot());
   s->generation_ = generation;
   s->default_namespace_ = model.default_namespace;
@@ -372,7 +365,7 @@ ConfigSnapshotConstSharedPtr compileSnapshot(const config::ConfigModel& model,
   std::vector<Compiler::PendingHandler> pending;
   c.validateHandlers(&pending);
   c.compileRules(*s->manifest_, &s->rules_);
-  if (!errors->empty()) {
+  if (!errors->empty() || model_has_errors) {
     return nullptr;
   }
   std::map<std::string, adapter_host::Handler*> handlers;

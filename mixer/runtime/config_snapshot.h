@@ -106,8 +106,10 @@ class ConfigSnapshot {
 using ConfigSnapshotConstSharedPtr = std::shared_ptr<const ConfigSnapshot>;
 
 // Compiles `model`. Attributes it declares extend `base_vocabulary` (Istio's built-in manifests
-// for the server). Returns nullptr when `errors` is not empty afterwards; every error carries the
-// source position of what it is about.
+// for the server). Returns nullptr when `errors` is not empty afterwards (errors already in it,
+// e.g. the loader's, also prevent a snapshot, but compilation still runs to report the rest);
+// every error carries the source position of what it is about. Dangling references are the
+// loader's to report.
 ConfigSnapshotConstSharedPtr compileSnapshot(const config::ConfigModel& model,
                                              const adapter_host::AdapterRegistry& adapters,
                                              const attribute::VocabularyConstSharedPtr& base_vocabulary,

@@ -67,9 +67,7 @@ LoadedConfig loadConfig(const std::string& dir, const adapter_host::AdapterRegis
   out.files = loaded.files;
   out.documents = loaded.documents;
   out.errors = std::move(loaded.errors);
-  if (!out.errors.empty()) {
-    return out;
-  }
+  // Compiled even when the loader found errors, to report every error at once.
   out.snapshot = compileSnapshot(loaded.model, adapters, base, generation, &out.errors);
   return out;
 }
