@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "expr/parser.h"
 #include "mixer/adapter_host/loaded_adapter.h"
 #include "mixer/adapter_host/yaml_params.h"
 #include "mixer/common/str_cat.h"
@@ -62,6 +63,49 @@ ConfigError expressionError(const SourcePos& at, bool quoted, std::string_view m
 }
 
 bool isQuoted(const YAML::Node& node) { return node.Tag() == "!"; }
+
+// The dotted name a select chain spells ("destination.service.host"), or "" when the node is not
+// one (CEXL attribute names are such chains; so are CEL's for dotted attributes).
+std::string dottedName(const expr::Node& n) {
+  if (n.kind == expr::Node::Kind::kIdent) {
+    return n.name;
+  }
+  if (n.kind == expr::Node::Kind::kSelect && n.children.size() == 1) {
+    const std::string base = dottedName(*n.children[0]);
+    return base.empty() ? "" : base + "." + n.name;
+  }
+  return "";
+}
+
+// Finds the first term `attr == "literal"` (either order) among the top-level conjuncts of `n`.
+bool findIndexTerm(const expr::Node& n, const attribute::Vocabulary& vocabulary,
+                   attribute::AttributeId* attr, std::string* value) {
+  if (n.kind != expr::Node::Kind::kCall || n.has_target) {
+    return false;
+  }
+  if (n.name == "_&&_" && n.children.size() == 2) {
+    return findIndexTerm(*n.children[0], vocabulary, attr, value) ||
+           findIndexTerm(*n.children[1], vocabulary, attr, value);
+  }
+  if (n.name != "_==_" || n.children.size() != 2) {
+    return false;
+  }
+  for (int side = 0; side < 2; ++side) {
+    const expr::Node& a = *n.children[side];
+    const expr::Node& lit = *n.children[1 - side];
+    if (lit.kind != expr::Node::Kind::kLiteral || lit.literal_type != expr::ValueType::kString) {
+      continue;
+    }
+    const auto id = vocabulary.find(dottedName(a));
+    // Only plain STRING attributes: DNS names, emails and URIs compare by their own rules.
+    if (id && vocabulary.type(*id) == attribute::ValueType::String) {
+      *attr = *id;
+      *value = lit.text;
+      return true;
+    }
+  }
+  return false;
+}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -170,10 +214,12 @@ class Compiler {
     }
   }
 
-  void compileRules(const expr::AttributeManifest& manifest,
+  void compileRules(const expr::AttributeManifest& manifest, const attribute::Vocabulary& vocabulary,
                     std::vector<std::unique_ptr<CompiledRule>>* out) {
+    vocabulary_ = &vocabulary;
     for (const auto& rule : model_.rules) {
       auto cr = std::make_unique<CompiledRule>();
+      cr->order = out->size();
       cr->name = rule.name;
       cr->ns = rule.ns;
       expr::CompileOptions options;
@@ -181,6 +227,11 @@ class Compiler {
       options.expected_type = expr::ValueType::kBool;
       std::string match = rule.match;
       if (!match.empty() && match != "true") {
+        expr::ParseOptions popts;
+        popts.dialect = options.dialect;
+        if (auto ast = expr::parse(match, popts); ast.ok()) {
+          findIndexTerm(**ast, *vocabulary_, &cr->index_attribute, &cr->index_value);
+        }
         auto p = expr::compile(match, manifest, options);
         if (!p.ok()) {
           errors_->push_back(expressionError(rule.match_pos, false, std::string(p.status().message()),
@@ -305,7 +356,23 @@ class Compiler {
   std::vector<ConfigError>* errors_;
   std::map<std::string, const CompiledInstance*> by_name_;
   std::map<std::string, const adapter_host::LoadedAdapter*> handler_adapters_;
+  const attribute::Vocabulary* vocabulary_ = nullptr;
 };
+
+void addRule(const CompiledRule* r, const attribute::Vocabulary& vocabulary, RuleSet* set) {
+  ++set->size;
+  if (r->index_attribute == attribute::kNoAttribute) {
+    set->unindexed.push_back(r);
+    return;
+  }
+  auto it = std::find_if(set->indexes.begin(), set->indexes.end(),
+                         [&](const RuleSet::Index& i) { return i.attribute == r->index_attribute; });
+  if (it == set->indexes.end()) {
+    set->indexes.push_back({r->index_attribute, vocabulary.name(r->index_attribute), {}});
+    it = set->indexes.end() - 1;
+  }
+  it->by_value[r->index_value].push_back(r);
+}
 
 }  // namespace
 
@@ -327,7 +394,7 @@ ConfigSnapshot::~ConfigSnapshot() {
   }
 }
 
-const std::vector<const CompiledRule*>& ConfigSnapshot::rulesFor(std::string_view ns) const {
+const RuleSet& ConfigSnapshot::rulesFor(std::string_view ns) const {
   for (const auto& [name, rules] : namespace_rules_) {
     if (name == ns) {
       return rules;
@@ -364,7 +431,7 @@ ConfigSnapshotConstSharedPtr compileSnapshot(const config::ConfigModel& model,
   c.compileInstances(*s->manifest_, &s->instances_);
   std::vector<Compiler::PendingHandler> pending;
   c.validateHandlers(&pending);
-  c.compileRules(*s->manifest_, &s->rules_);
+  c.compileRules(*s->manifest_, *s->vocabulary_, &s->rules_);
   if (!errors->empty() || model_has_errors) {
     return nullptr;
   }
@@ -385,7 +452,7 @@ ConfigSnapshotConstSharedPtr compileSnapshot(const config::ConfigModel& model,
 
   for (const auto& r : s->rules_) {
     if (r->ns == s->default_namespace_) {
-      s->default_rules_.push_back(r.get());
+      addRule(r.get(), *s->vocabulary_, &s->default_rules_);
     }
   }
   for (const auto& r : s->rules_) {
@@ -395,10 +462,15 @@ ConfigSnapshotConstSharedPtr compileSnapshot(const config::ConfigModel& model,
     auto it = std::find_if(s->namespace_rules_.begin(), s->namespace_rules_.end(),
                            [&](const auto& e) { return e.first == r->ns; });
     if (it == s->namespace_rules_.end()) {
-      s->namespace_rules_.push_back({r->ns, s->default_rules_});
+      s->namespace_rules_.push_back({r->ns, {}});
       it = s->namespace_rules_.end() - 1;
+      for (const auto& d : s->rules_) {
+        if (d->ns == s->default_namespace_) {
+          addRule(d.get(), *s->vocabulary_, &it->second);
+        }
+      }
     }
-    it->second.push_back(r.get());
+    addRule(r.get(), *s->vocabulary_, &it->second);
   }
   return s;
 }

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "config/model.h"
 #include "expr/manifest.h"
 #include "expr/program.h"
@@ -57,12 +58,31 @@ struct CompiledHeaderOperation {
 struct CompiledRule {
   std::string name;
   std::string ns;
+  size_t order = 0;                   // position in the configuration
   expr::ProgramConstSharedPtr match;  // null: always
+  // When the match is a conjunction with a term `attribute == "constant"` (a STRING attribute),
+  // the first such term: the rule can only apply to requests where the attribute has that value,
+  // so requests find it through an index instead of evaluating it.
+  attribute::AttributeId index_attribute = attribute::kNoAttribute;
+  std::string index_value;
   std::vector<CompiledAction> check_actions;
   std::vector<CompiledAction> quota_actions;
   std::vector<CompiledAction> report_actions;
   std::vector<CompiledHeaderOperation> request_header_operations;
   std::vector<CompiledHeaderOperation> response_header_operations;
+};
+
+// The rules that apply to one namespace, organised for lookup: rules with an index term are
+// found by one hash lookup per indexed attribute; the others are always evaluated.
+struct RuleSet {
+  struct Index {
+    attribute::AttributeId attribute = attribute::kNoAttribute;
+    std::string_view name;  // the attribute's name (the vocabulary's storage)
+    absl::flat_hash_map<std::string, std::vector<const CompiledRule*>> by_value;
+  };
+  std::vector<const CompiledRule*> unindexed;  // in configuration order
+  std::vector<Index> indexes;
+  size_t size = 0;
 };
 
 class ConfigSnapshot {
@@ -75,8 +95,8 @@ class ConfigSnapshot {
   const std::string& defaultNamespace() const { return default_namespace_; }
 
   // Rules of the default namespace (they apply to every request) and of `ns` (when not the
-  // default), in configuration order.
-  const std::vector<const CompiledRule*>& rulesFor(std::string_view ns) const;
+  // default).
+  const RuleSet& rulesFor(std::string_view ns) const;
 
   size_t ruleCount() const { return rules_.size(); }
   size_t handlerCount() const { return handlers_.size(); }
@@ -98,9 +118,9 @@ class ConfigSnapshot {
   std::vector<std::unique_ptr<CompiledInstance>> instances_;
   std::vector<std::unique_ptr<CompiledRule>> rules_;
   std::vector<adapter_host::HandlerPtr> handlers_;
-  std::vector<const CompiledRule*> default_rules_;
-  // Per namespace: the default namespace's rules followed by the namespace's own.
-  std::vector<std::pair<std::string, std::vector<const CompiledRule*>>> namespace_rules_;
+  RuleSet default_rules_;
+  // Per namespace: the default namespace's rules and the namespace's own.
+  std::vector<std::pair<std::string, RuleSet>> namespace_rules_;
 };
 
 using ConfigSnapshotConstSharedPtr = std::shared_ptr<const ConfigSnapshot>;

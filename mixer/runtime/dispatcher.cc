@@ -200,6 +200,32 @@ std::string_view Dispatcher::identityNamespace(const AttributeBag& bag,
                                                              : std::string_view();
 }
 
+const std::vector<const CompiledRule*>& Dispatcher::candidates(const AttributeBag& bag,
+                                                               AttributeReferences* refs) const {
+  thread_local std::vector<const CompiledRule*> out;
+  out.clear();
+  const RuleSet& set = snapshot_->rulesFor(identityNamespace(bag, refs));
+  out.insert(out.end(), set.unindexed.begin(), set.unindexed.end());
+  for (const auto& index : set.indexes) {
+    // The rules of this index can only apply when the attribute has their value: one read (and
+    // one reference, present or absent) stands for evaluating all of them.
+    const attribute::Value* v = read(bag, index.attribute, index.name, refs);
+    if (v == nullptr || v->type() != attribute::ValueType::String) {
+      continue;
+    }
+    const std::string_view sv = v->stringValue();
+    auto it = index.by_value.find(absl::string_view(sv.data(), sv.size()));
+    if (it != index.by_value.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+    }
+  }
+  if (!set.indexes.empty()) {
+    std::sort(out.begin(), out.end(),
+              [](const CompiledRule* a, const CompiledRule* b) { return a->order < b->order; });
+  }
+  return out;
+}
+
 bool Dispatcher::matches(const CompiledRule& rule, const AttributeBag& bag,
                          AttributeReferences* refs) const {
   if (!rule.match) {
@@ -217,7 +243,7 @@ bool Dispatcher::matches(const CompiledRule& rule, const AttributeBag& bag,
 }
 
 CheckResult Dispatcher::check(const AttributeBag& bag, AttributeReferences* refs) const {
-  const auto& rules = snapshot_->rulesFor(identityNamespace(bag, refs));
+  const auto& rules = candidates(bag, refs);
   const auto& vocabulary = *snapshot_->vocabulary();
   CheckResult r;
   bool have_result = false;
@@ -294,7 +320,7 @@ CheckResult Dispatcher::check(const AttributeBag& bag, AttributeReferences* refs
 
 QuotaResult Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args,
                               AttributeReferences* refs) const {
-  const auto& rules = snapshot_->rulesFor(identityNamespace(bag, refs));
+  const auto& rules = candidates(bag, refs);
   const auto& vocabulary = *snapshot_->vocabulary();
   QuotaResult r;
   for (const CompiledRule* rule : rules) {
@@ -343,7 +369,7 @@ QuotaResult Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args,
 }
 
 void Dispatcher::report(const AttributeBag& bag, PendingReports* pending) const {
-  const auto& rules = snapshot_->rulesFor(identityNamespace(bag, nullptr));
+  const auto& rules = candidates(bag, nullptr);
   const auto& vocabulary = *snapshot_->vocabulary();
   for (const CompiledRule* rule : rules) {
     if (rule->report_actions.empty() || !matches(*rule, bag, nullptr)) {

@@ -101,6 +101,10 @@ class Dispatcher {
                                std::string_view name, attribute::AttributeReferences* refs) const;
   bool matches(const CompiledRule& rule, const attribute::AttributeBag& bag,
                attribute::AttributeReferences* refs) const;
+  // The rules of the request's namespace that may apply, in configuration order (a per-thread
+  // list, valid until the next call): the unindexed ones and those the index attributes select.
+  const std::vector<const CompiledRule*>& candidates(const attribute::AttributeBag& bag,
+                                                     attribute::AttributeReferences* refs) const;
 
   ConfigSnapshotConstSharedPtr snapshot_;
   ReportQueue* reports_;

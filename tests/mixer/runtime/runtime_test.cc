@@ -270,3 +270,64 @@ TEST_F(RuntimeTest, CompileErrorsNameTheirPlace) {
 
 }  // namespace
 }  // namespace mixer::runtime
+
+namespace mixer::runtime {
+namespace {
+
+TEST_F(RuntimeTest, IndexedRulesApplyExactlyAsEvaluatedOnesAndKeepConfigurationOrder) {
+  config::ConfigModel m;
+  m.handlers.push_back(handler("d1.denier.istio-system", "denier", "status: {code: 7, message: one}"));
+  m.handlers.push_back(handler("d2.denier.istio-system", "denier", "status: {code: 16, message: two}"));
+  m.handlers.push_back(handler("d3.denier.istio-system", "denier", "status: {code: 9, message: three}"));
+  m.instances.push_back(instance("n.checknothing.istio-system", "checknothing", "{}"));
+  // Indexed (a conjunct compares a STRING attribute with a literal), unindexed, indexed.
+  m.rules.push_back(rule("a.rule.istio-system",
+                         R"(request.method == "GET" && destination.service.host == "a")",
+                         "d1.denier.istio-system", {"n.checknothing.istio-system"}));
+  m.rules.push_back(rule("any.rule.istio-system", R"(request.path.startsWith("/deny"))",
+                         "d2.denier.istio-system", {"n.checknothing.istio-system"}));
+  m.rules.push_back(rule("b.rule.istio-system", R"("b" == destination.service.host)",
+                         "d3.denier.istio-system", {"n.checknothing.istio-system"}));
+  auto snapshot = compile(m);
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  const RuleSet& set = snapshot->rulesFor("");
+  EXPECT_EQ(set.unindexed.size(), 1u);
+  // a is found through its first index term (request.method), b through destination.service.host.
+  ASSERT_EQ(set.indexes.size(), 2u);
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  AttributeReferences refs;
+
+  bag.set("destination.service.host", Value::string("a"));
+  bag.set("request.method", Value::string("GET"));
+  bag.set("request.path", Value::string("/deny/x"));
+  CheckResult r = d.check(bag, &refs);
+  EXPECT_EQ(r.status_code, 7);  // rule a comes first in the configuration
+  EXPECT_EQ(r.status_message, "d1.denier.istio-system:one, d2.denier.istio-system:two");
+
+  bag.set("destination.service.host", Value::string("b"));
+  refs.clear();
+  r = d.check(bag, &refs);
+  EXPECT_EQ(r.status_code, 16);
+  EXPECT_EQ(r.status_message, "d2.denier.istio-system:two, d3.denier.istio-system:three");
+
+  // No indexed value matches: the index read is the reference that stands for rules a and b.
+  bag.clear();
+  bag.set("destination.service.host", Value::string("zzz"));
+  refs.clear();
+  r = d.check(bag, &refs);
+  EXPECT_EQ(r.status_code, 0);
+  auto text = refsText(refs);
+  EXPECT_NE(std::find(text.begin(), text.end(), "destination.service.host"), text.end());
+  EXPECT_NE(std::find(text.begin(), text.end(), "-request.path"), text.end());
+
+  bag.clear();
+  refs.clear();
+  r = d.check(bag, &refs);
+  EXPECT_EQ(r.status_code, 0);
+  text = refsText(refs);
+  EXPECT_NE(std::find(text.begin(), text.end(), "-destination.service.host"), text.end());
+}
+
+}  // namespace
+}  // namespace mixer::runtime
