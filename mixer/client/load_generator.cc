@@ -15,6 +15,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+std::atomic<bool> g_stop{false};
+
 struct Call {
   grpc::ClientContext context;
   grpc::ByteBuffer response;
@@ -34,6 +36,8 @@ std::string fmtMicros(double us) {
 }
 
 }  // namespace
+
+void stopLoad() { g_stop.store(true, std::memory_order_relaxed); }
 
 std::string statusCodeName(grpc::StatusCode code) {
   static const char* kNames[] = {"OK",
@@ -90,7 +94,8 @@ LoadResult runLoad(const std::shared_ptr<grpc::Channel>& channel, const std::str
     started.fetch_add(1, std::memory_order_relaxed);
   };
   auto mayStart = [&](Clock::time_point now) {
-    return started.load(std::memory_order_relaxed) < o.requests && (!timed || now < end_time);
+    return !g_stop.load(std::memory_order_relaxed) &&
+           started.load(std::memory_order_relaxed) < o.requests && (!timed || now < end_time);
   };
 
   std::thread scheduler;

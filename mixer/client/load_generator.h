@@ -41,6 +41,10 @@ struct LoadResult {
 LoadResult runLoad(const std::shared_ptr<grpc::Channel>& channel, const std::string& request,
                    const LoadOptions& options);
 
+// Makes a running (or the next) runLoad stop starting calls; calls in flight complete and are
+// counted. Async-signal-safe: mixc calls it from its SIGINT/SIGTERM handler.
+void stopLoad();
+
 std::string statusCodeName(grpc::StatusCode code);
 
 }  // namespace mixer::client

@@ -4,6 +4,7 @@
 // With -r/--repeat > 1, --duration or --rate, the same request is sent as a load test and a summary
 // (rate, errors by code, latency percentiles; --json for one JSON object) is printed instead.
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <random>
@@ -11,6 +12,7 @@
 #include "mixer/api/attribute_encoder.h"
 #include "mixer/api/global_dictionary.h"
 #include "mixer/client/attribute_flags.h"
+#include "mixer/client/eval_command.h"
 #include "mixer/client/load_generator.h"
 #include "mixer/common/str_cat.h"
 #include "mixer/common/time_format.h"
@@ -36,9 +38,8 @@ struct CommonOptions {
   int timeout_ms = 10000;
 };
 
-void addCommonFlags(CLI::App* cmd, CommonOptions* o) {
-  cmd->add_option("-m,--mixer", o->mixer, "Address of the mixer server")->capture_default_str();
-  auto& a = o->attrs;
+void addAttributeFlags(CLI::App* cmd, mixer::client::AttributeFlags* attrs) {
+  auto& a = *attrs;
   cmd->add_option("-a,--attributes", a.attributes,
                   "Auto-typed attributes: name1=value1,name2=value2");
   cmd->add_option("-s,--string_attributes", a.strings, "STRING attributes: name=value,...");
@@ -51,6 +52,11 @@ void addCommonFlags(CLI::App* cmd, CommonOptions* o) {
   cmd->add_option("--bytes_attributes", a.bytes, "Bytes attributes, hex: name=c0:a8:0:1,...");
   cmd->add_option("--stringmap_attributes", a.string_maps,
                   "STRING_MAP attributes: name=k1:v1;k2:v2,...");
+}
+
+void addCommonFlags(CLI::App* cmd, CommonOptions* o) {
+  cmd->add_option("-m,--mixer", o->mixer, "Address of the mixer server")->capture_default_str();
+  addAttributeFlags(cmd, &o->attrs);
   cmd->add_option("-r,--repeat", o->repeat, "Send the request this many times (load mode if > 1)")
       ->capture_default_str();
   cmd->add_option("-c,--concurrency", o->concurrency, "Calls in flight (closed-loop load)")
@@ -120,6 +126,9 @@ int runLoadMode(const std::shared_ptr<grpc::Channel>& channel, const std::string
       lo.requests = INT64_MAX;  // bounded by the duration
     }
   }
+  // SIGINT / SIGTERM end the run early, with its summary.
+  std::signal(SIGINT, [](int) { mixer::client::stopLoad(); });
+  std::signal(SIGTERM, [](int) { mixer::client::stopLoad(); });
   const auto result = mixer::client::runLoad(channel, bytes, lo);
   if (o.json) {
     std::printf("%s\n", result.json(lo).c_str());
@@ -240,8 +249,22 @@ int main(int argc, char** argv) {
   auto* report = app.add_subcommand("report", "Send a Report (telemetry) request");
   addCommonFlags(report, &report_opts);
 
+  mixer::client::EvalOptions eval_opts;
+  auto* eval = app.add_subcommand("eval", "Evaluate an expression over attributes, locally");
+  eval->add_option("-e,--expression", eval_opts.expression, "The expression")->required();
+  eval->add_option("--lang", eval_opts.lang, "cexl (Istio Mixer's language) or cel")
+      ->capture_default_str();
+  eval->add_option("--manifest", eval_opts.manifest_file,
+                   "Istio attributemanifest YAML typing the attributes (default: the built-in "
+                   "istio-proxy and kubernetes vocabularies)");
+  eval->add_flag("--json", eval_opts.json, "Print one JSON object");
+  addAttributeFlags(eval, &eval_opts.attrs);
+
   CLI11_PARSE(app, argc, argv);
 
+  if (eval->parsed()) {
+    return mixer::client::runEval(eval_opts);
+  }
   const bool is_check = check->parsed();
   const CommonOptions& o = is_check ? check_opts : report_opts;
   mixer::attribute::AttributeBag bag(mixer::attribute::Vocabulary::builtin());

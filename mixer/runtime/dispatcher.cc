@@ -1,22 +1,178 @@
 #include "mixer/runtime/dispatcher.h"
 
+#include <algorithm>
+#include <cctype>
+
+#include "expr/eval_state.h"
+#include "mixer/common/log.h"
+#include "mixer/common/str_cat.h"
+#include "mixer/runtime/bag_activation.h"
+
 namespace mixer::runtime {
 namespace {
+
 constexpr std::string_view kReporterKind = "context.reporter.kind";
 constexpr std::string_view kDestinationNamespace = "destination.namespace";
 constexpr std::string_view kSourceNamespace = "source.namespace";
-}  // namespace
+constexpr int32_t kInternal = 13;
 
 using attribute::AttributeBag;
 using attribute::AttributeId;
 using attribute::AttributeReferences;
 
-Dispatcher::Dispatcher(attribute::VocabularyConstSharedPtr vocabulary)
-    : vocabulary_(std::move(vocabulary)),
-      reporter_kind_(vocabulary_->find(kReporterKind).value_or(attribute::kNoAttribute)),
-      destination_namespace_(
-          vocabulary_->find(kDestinationNamespace).value_or(attribute::kNoAttribute)),
-      source_namespace_(vocabulary_->find(kSourceNamespace).value_or(attribute::kNoAttribute)) {}
+// Per-thread evaluation state, reused across requests.
+struct EvalContext {
+  expr::EvalState state;
+  BagActivation activation;
+};
+
+EvalContext& evalContext() {
+  thread_local EvalContext ctx;
+  return ctx;
+}
+
+// Evaluates `program` over the bag and records what it read.
+expr::Value evaluate(const expr::Program& program, const AttributeBag& bag,
+                     const attribute::Vocabulary& vocabulary, AttributeReferences* refs) {
+  EvalContext& ctx = evalContext();
+  ctx.activation.reset(&bag);
+  const expr::Value v = program.evaluate(ctx.activation, &ctx.state);
+  if (refs != nullptr) {
+    for (const expr::Reference& r : ctx.state.references()) {
+      if (r.id >= vocabulary.size()) {
+        continue;
+      }
+      const std::string_view name = vocabulary.name(static_cast<AttributeId>(r.id));
+      if (r.has_key) {
+        refs->addMapKey(name, r.key, r.present);
+      } else {
+        refs->add(name, r.present);
+      }
+    }
+  }
+  return v;
+}
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string text(const expr::Value& v) {
+  switch (v.type) {
+    case expr::ValueType::kString:
+    case expr::ValueType::kDnsName:
+    case expr::ValueType::kEmailAddress:
+    case expr::ValueType::kUri:
+      return std::string(v.stringView());
+    default:
+      return "";
+  }
+}
+
+// The ABI value of an evaluated field.
+adapter_host::Value toAdapterValue(const expr::Value& v) {
+  using adapter_host::Value;
+  switch (v.type) {
+    case expr::ValueType::kString:
+      return Value::string(std::string(v.stringView()));
+    case expr::ValueType::kDnsName:
+      return Value::dnsName(std::string(v.stringView()));
+    case expr::ValueType::kEmailAddress:
+      return Value::emailAddress(std::string(v.stringView()));
+    case expr::ValueType::kUri:
+      return Value::uri(std::string(v.stringView()));
+    case expr::ValueType::kIpAddress:
+      return Value::ipAddress(std::string(v.stringView()));
+    case expr::ValueType::kBytes:
+      return Value::bytes(std::string(v.stringView()));
+    case expr::ValueType::kInt64:
+      return Value::int64(v.int_value);
+    case expr::ValueType::kUint64:
+      return Value::int64(static_cast<int64_t>(v.uint_value));
+    case expr::ValueType::kDouble:
+      return Value::float64(v.double_value);
+    case expr::ValueType::kBool:
+      return Value::boolean(v.bool_value);
+    case expr::ValueType::kTimestamp:
+      return Value::timestampNs(v.timestamp.seconds * 1000000000 + v.timestamp.nanos);
+    case expr::ValueType::kDuration:
+      return Value::durationNs(v.int_value);
+    case expr::ValueType::kStringMap: {
+      std::vector<std::pair<std::string, std::string>> entries;
+      for (size_t i = 0; i < v.string_map->size(); ++i) {
+        std::string_view k, val;
+        v.string_map->entry(i, &k, &val);
+        entries.emplace_back(k, val);
+      }
+      return Value::stringMap(entries);
+    }
+    case expr::ValueType::kList: {
+      Value::List items;
+      for (size_t i = 0; i < v.list->size; ++i) {
+        items.push_back(toAdapterValue(v.list->elements[i]));
+      }
+      return Value::list(std::move(items));
+    }
+    default:
+      return Value();
+  }
+}
+
+// Builds an instance; false (with `error`) when a field fails to evaluate.
+bool buildFields(const std::vector<FieldProgram>& fields, const AttributeBag& bag,
+                 const attribute::Vocabulary& vocabulary, AttributeReferences* refs,
+                 adapter_host::Value* out, std::string* error) {
+  for (const auto& f : fields) {
+    if (f.program) {
+      const expr::Value v = evaluate(*f.program, bag, vocabulary, refs);
+      if (v.isError()) {
+        *error = strCat("field '", f.key, "': ", v.stringView());
+        return false;
+      }
+      out->set(f.key, toAdapterValue(v));
+    } else {
+      adapter_host::Value child = adapter_host::Value::map();
+      if (!buildFields(f.children, bag, vocabulary, refs, &child, error)) {
+        return false;
+      }
+      out->set(f.key, std::move(child));
+    }
+  }
+  return true;
+}
+
+bool buildInstance(const CompiledInstance& ci, const AttributeBag& bag,
+                   const attribute::Vocabulary& vocabulary, AttributeReferences* refs,
+                   adapter_host::Instance* out, std::string* error) {
+  out->name = ci.name;
+  out->template_name = ci.template_name;
+  out->fields = adapter_host::Value::map();
+  if (!buildFields(ci.fields, bag, vocabulary, refs, &out->fields, error)) {
+    *error = strCat("instance '", ci.name, "': ", *error);
+    return false;
+  }
+  return true;
+}
+
+attribute::Duration toDuration(absl::Duration d) {
+  const int64_t ns = absl::ToInt64Nanoseconds(d);
+  return {ns / 1000000000, static_cast<int32_t>(ns % 1000000000)};
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(ConfigSnapshotConstSharedPtr snapshot, ReportQueue* reports,
+                       absl::Duration adapter_timeout)
+    : snapshot_(std::move(snapshot)), reports_(reports), adapter_timeout_(adapter_timeout) {
+  const auto& v = *snapshot_->vocabulary();
+  reporter_kind_ = v.find(kReporterKind).value_or(attribute::kNoAttribute);
+  destination_namespace_ = v.find(kDestinationNamespace).value_or(attribute::kNoAttribute);
+  source_namespace_ = v.find(kSourceNamespace).value_or(attribute::kNoAttribute);
+}
 
 const attribute::Value* Dispatcher::read(const AttributeBag& bag, AttributeId id,
                                          std::string_view name, AttributeReferences* refs) const {
@@ -44,22 +200,217 @@ std::string_view Dispatcher::identityNamespace(const AttributeBag& bag,
                                                              : std::string_view();
 }
 
+const std::vector<const CompiledRule*>& Dispatcher::candidates(const AttributeBag& bag,
+                                                               AttributeReferences* refs) const {
+  thread_local std::vector<const CompiledRule*> out;
+  out.clear();
+  const RuleSet& set = snapshot_->rulesFor(identityNamespace(bag, refs));
+  out.insert(out.end(), set.unindexed.begin(), set.unindexed.end());
+  for (const auto& index : set.indexes) {
+    // The rules of this index can only apply when the attribute has their value: one read (and
+    // one reference, present or absent) stands for evaluating all of them.
+    const attribute::Value* v = read(bag, index.attribute, index.name, refs);
+    if (v == nullptr || v->type() != attribute::ValueType::String) {
+      continue;
+    }
+    const std::string_view sv = v->stringValue();
+    auto it = index.by_value.find(absl::string_view(sv.data(), sv.size()));
+    if (it != index.by_value.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+    }
+  }
+  if (!set.indexes.empty()) {
+    std::sort(out.begin(), out.end(),
+              [](const CompiledRule* a, const CompiledRule* b) { return a->order < b->order; });
+  }
+  return out;
+}
+
+bool Dispatcher::matches(const CompiledRule& rule, const AttributeBag& bag,
+                         AttributeReferences* refs) const {
+  if (!rule.match) {
+    return true;
+  }
+  const expr::Value v = evaluate(*rule.match, bag, *snapshot_->vocabulary(), refs);
+  if (v.isError()) {
+    static std::atomic<uint64_t> logs{0};
+    if (logSampled(logs)) {
+      MIXER_LOG(Debug) << "rule '" << rule.name << "' does not apply: " << v.stringView();
+    }
+    return false;
+  }
+  return v.type == expr::ValueType::kBool && v.bool_value;
+}
+
 CheckResult Dispatcher::check(const AttributeBag& bag, AttributeReferences* refs) const {
-  identityNamespace(bag, refs);
+  const auto& rules = candidates(bag, refs);
+  const auto& vocabulary = *snapshot_->vocabulary();
   CheckResult r;
-  r.valid_duration = {kDefaultValidDurationSeconds, 0};
-  r.valid_use_count = kDefaultValidUseCount;
+  bool have_result = false;
+  std::string failures;
+  int32_t first_failure = 0;
+  auto fail = [&](int32_t code, std::string_view who, std::string_view message) {
+    if (first_failure == 0) {
+      first_failure = code;
+    }
+    failures += strCat(failures.empty() ? "" : ", ", who, ":", message);
+  };
+  for (const CompiledRule* rule : rules) {
+    if (rule->check_actions.empty() && rule->request_header_operations.empty() &&
+        rule->response_header_operations.empty()) {
+      continue;
+    }
+    if (!matches(*rule, bag, refs)) {
+      continue;
+    }
+    for (const CompiledAction& action : rule->check_actions) {
+      for (const CompiledInstance* ci : action.instances) {
+        adapter_host::Instance instance;
+        std::string error;
+        if (!buildInstance(*ci, bag, vocabulary, refs, &instance, &error)) {
+          fail(kInternal, action.handler_name, error);
+          continue;
+        }
+        auto result = action.handler->checkAndWait(instance, adapter_timeout_);
+        if (!result.ok()) {
+          fail(static_cast<int32_t>(result.status().code()), action.handler_name,
+               std::string(result.status().message()));
+          continue;
+        }
+        const attribute::Duration d = toDuration(result->valid_duration);
+        if (!have_result) {
+          r.valid_duration = d;
+          r.valid_use_count = result->valid_use_count;
+          have_result = true;
+        } else {
+          if (d.toNanos() < r.valid_duration.toNanos()) {
+            r.valid_duration = d;
+          }
+          r.valid_use_count = std::min(r.valid_use_count, result->valid_use_count);
+        }
+        if (!result->status.ok()) {
+          fail(static_cast<int32_t>(result->status.code()), action.handler_name,
+               std::string(result->status.message()));
+        }
+      }
+    }
+    for (auto [ops, out] : {std::pair{&rule->request_header_operations, &r.request_header_operations},
+                            std::pair{&rule->response_header_operations,
+                                      &r.response_header_operations}}) {
+      for (const auto& op : *ops) {
+        for (const auto& p : op.values) {
+          out->push_back({op.name, text(evaluate(*p, bag, vocabulary, refs)), op.op});
+        }
+        if (op.values.empty()) {
+          out->push_back({op.name, "", op.op});
+        }
+      }
+    }
+  }
+  if (!have_result) {
+    r.valid_duration = {kDefaultValidDurationSeconds, 0};
+    r.valid_use_count = kDefaultValidUseCount;
+  }
+  if (first_failure != 0) {
+    r.status_code = first_failure;
+    r.status_message = std::move(failures);
+  }
   return r;
 }
 
 QuotaResult Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args,
                               AttributeReferences* refs) const {
-  identityNamespace(bag, refs);
-  return QuotaResult{};
+  const auto& rules = candidates(bag, refs);
+  const auto& vocabulary = *snapshot_->vocabulary();
+  QuotaResult r;
+  for (const CompiledRule* rule : rules) {
+    if (rule->quota_actions.empty() || !matches(*rule, bag, refs)) {
+      continue;
+    }
+    for (const CompiledAction& action : rule->quota_actions) {
+      for (const CompiledInstance* ci : action.instances) {
+        if (!equalsIgnoreCase(ci->short_name, args.name)) {
+          continue;
+        }
+        adapter_host::Instance instance;
+        std::string error;
+        if (!buildInstance(*ci, bag, vocabulary, refs, &instance, &error)) {
+          if (!r.matched) {
+            r.matched = true;
+            r.status_code = kInternal;
+            r.status_message = strCat(action.handler_name, ":", error);
+          }
+          continue;
+        }
+        if (r.matched) {
+          continue;  // the first result counts (Istio skips later ones)
+        }
+        adapter_host::QuotaArgs qa;
+        qa.amount = args.amount;
+        qa.best_effort = args.best_effort;
+        qa.deduplication_id = strCat(args.deduplication_id, args.name);
+        auto result = action.handler->quotaAndWait(instance, qa, adapter_timeout_);
+        r.matched = true;
+        if (!result.ok()) {
+          r.status_code = static_cast<int32_t>(result.status().code());
+          r.status_message = strCat(action.handler_name, ":", result.status().message());
+          continue;
+        }
+        r.granted_amount = result->granted_amount;
+        r.valid_duration = toDuration(result->valid_duration);
+        if (!result->status.ok()) {
+          r.status_code = static_cast<int32_t>(result->status.code());
+          r.status_message = strCat(action.handler_name, ":", result->status.message());
+        }
+      }
+    }
+  }
+  return r;
 }
 
-void Dispatcher::report(const AttributeBag& bag) const {
-  identityNamespace(bag, nullptr);
+void Dispatcher::report(const AttributeBag& bag, PendingReports* pending) const {
+  const auto& rules = candidates(bag, nullptr);
+  const auto& vocabulary = *snapshot_->vocabulary();
+  for (const CompiledRule* rule : rules) {
+    if (rule->report_actions.empty() || !matches(*rule, bag, nullptr)) {
+      continue;
+    }
+    for (const CompiledAction& action : rule->report_actions) {
+      auto it = std::find_if(pending->batches.begin(), pending->batches.end(),
+                             [&](const auto& b) { return b.first == action.handler; });
+      if (it == pending->batches.end()) {
+        pending->batches.push_back({action.handler, {}});
+        it = pending->batches.end() - 1;
+      }
+      for (const CompiledInstance* ci : action.instances) {
+        adapter_host::Instance instance;
+        std::string error;
+        if (!buildInstance(*ci, bag, vocabulary, nullptr, &instance, &error)) {
+          static std::atomic<uint64_t> logs{0};
+          if (logSampled(logs)) {
+            MIXER_LOG(Warn) << "report to '" << action.handler_name << "' skipped: " << error;
+          }
+          continue;
+        }
+        it->second.push_back(std::move(instance));
+      }
+    }
+  }
+}
+
+size_t Dispatcher::flushReports(PendingReports* pending) const {
+  size_t dropped = 0;
+  for (auto& [handler, instances] : pending->batches) {
+    if (instances.empty()) {
+      continue;
+    }
+    const size_t n = instances.size();
+    if (reports_ == nullptr || !reports_->submit({handler, snapshot_, std::move(instances)})) {
+      dropped += n;
+    }
+  }
+  pending->batches.clear();
+  return dropped;
 }
 
 }  // namespace mixer::runtime

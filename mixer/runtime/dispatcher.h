@@ -1,36 +1,56 @@
-// Dispatcher: decides Check, quota and Report for one request's attributes.
+// Dispatcher: decides Check, quota and Report for one request's attributes, with one compiled
+// configuration (ConfigSnapshot).
 //
-// This is the rule-free core of the runtime: it scopes the request to its identity namespace as
-// Istio's runtime does (context.reporter.kind selects destination.namespace for "inbound", the
-// default, or source.namespace for "outbound"), then applies the rules of that namespace. With no
-// rules configured it answers as Istio 1.4's Mixer does when no rule matches:
-//   - Check: OK, valid for 1 minute or 10000 uses;
-//   - quota: nothing granted (granted_amount 0, no valid_duration): Istio's dispatcher reports a
-//     quota that no rule handles as "requested quota is invalid" and the server leaves the result
-//     empty;
-//   - Report: nothing to do.
-// Every attribute the decision reads, present or absent, is recorded in `refs`.
+// Every decision is first scoped to the request's identity namespace, as Istio's runtime does:
+// context.reporter.kind (default "inbound") selects destination.namespace for "inbound" or
+// source.namespace for "outbound"; the rules that apply are those of the default configuration
+// namespace plus those of the identity namespace. A rule applies when its match evaluates to true
+// (an evaluation error means it does not, as in Istio).
 //
-// Thread-safe: immutable after construction.
+// Check (Istio 1.4 semantics): every applying rule's check actions run; the first non-OK status
+// wins (messages of all failures are joined as "handler:message, ..."); valid_duration and
+// valid_use_count are the minimum over all results; with no result at all the answer is OK for
+// 1 minute or 10000 uses. Header operations of applying rules become the route directive.
+// Quota: the quota instances whose short name equals the requested quota (case-insensitively)
+// are asked, with deduplication id = request id + quota name; the first result counts. A quota no
+// rule handles grants nothing (Istio: "requested quota is invalid"; the result stays empty).
+// Report: per record, every applying rule's report instances are evaluated and collected per
+// handler; flushReports() hands them to the ReportQueue (off the request thread).
+//
+// Every attribute read (present or absent) and every map key looked up is recorded in `refs`.
+// Thread-safe: immutable; per-request state is per thread.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mixer/attribute/attribute_bag.h"
 #include "mixer/attribute/references.h"
+#include "mixer/runtime/config_snapshot.h"
+#include "mixer/runtime/report_queue.h"
 
 namespace mixer::runtime {
 
 inline constexpr int64_t kDefaultValidDurationSeconds = 60;
 inline constexpr int32_t kDefaultValidUseCount = 10000;
 
+struct HeaderOp {
+  std::string name;
+  std::string value;
+  config::HeaderOperation::Op op = config::HeaderOperation::Op::Replace;
+};
+
 struct CheckResult {
   int32_t status_code = 0;  // google.rpc.Code
   std::string status_message;
   attribute::Duration valid_duration{};
   int32_t valid_use_count = 0;
+  std::vector<HeaderOp> request_header_operations;
+  std::vector<HeaderOp> response_header_operations;
 };
 
 struct QuotaArgs {
@@ -49,28 +69,67 @@ struct QuotaResult {
   attribute::Duration valid_duration{};
 };
 
+// Report instances collected over the records of one Report call, per handler.
+struct PendingReports {
+  std::vector<std::pair<adapter_host::Handler*, std::vector<adapter_host::Instance>>> batches;
+  bool empty() const { return batches.empty(); }
+};
+
 class Dispatcher {
  public:
-  explicit Dispatcher(attribute::VocabularyConstSharedPtr vocabulary);
+  // `reports` may be null (reports are then evaluated and dropped: tests, benchmarks).
+  Dispatcher(ConfigSnapshotConstSharedPtr snapshot, ReportQueue* reports,
+             absl::Duration adapter_timeout = absl::Seconds(1));
+
+  const ConfigSnapshot& snapshot() const { return *snapshot_; }
+  const ConfigSnapshotConstSharedPtr& snapshotPtr() const { return snapshot_; }
 
   CheckResult check(const attribute::AttributeBag& bag, attribute::AttributeReferences* refs) const;
   QuotaResult quota(const attribute::AttributeBag& bag, const QuotaArgs& args,
                     attribute::AttributeReferences* refs) const;
-  void report(const attribute::AttributeBag& bag) const;
+  // Evaluates the report instances of one record into `pending`.
+  void report(const attribute::AttributeBag& bag, PendingReports* pending) const;
+  // Submits `pending` to the report queue and clears it. Returns the number of instances dropped.
+  size_t flushReports(PendingReports* pending) const;
 
-  // The namespace whose rules apply to the request ("" when it has none). Reads and records
-  // context.reporter.kind and one of destination.namespace / source.namespace (refs may be null).
+  // The namespace whose rules apply to the request ("" when it has none). `refs` may be null.
   std::string_view identityNamespace(const attribute::AttributeBag& bag,
                                      attribute::AttributeReferences* refs) const;
 
  private:
   const attribute::Value* read(const attribute::AttributeBag& bag, attribute::AttributeId id,
                                std::string_view name, attribute::AttributeReferences* refs) const;
+  bool matches(const CompiledRule& rule, const attribute::AttributeBag& bag,
+               attribute::AttributeReferences* refs) const;
+  // The rules of the request's namespace that may apply, in configuration order (a per-thread
+  // list, valid until the next call): the unindexed ones and those the index attributes select.
+  const std::vector<const CompiledRule*>& candidates(const attribute::AttributeBag& bag,
+                                                     attribute::AttributeReferences* refs) const;
 
-  attribute::VocabularyConstSharedPtr vocabulary_;
+  ConfigSnapshotConstSharedPtr snapshot_;
+  ReportQueue* reports_;
+  absl::Duration adapter_timeout_;
   attribute::AttributeId reporter_kind_;
   attribute::AttributeId destination_namespace_;
   attribute::AttributeId source_namespace_;
+};
+
+using DispatcherConstSharedPtr = std::shared_ptr<const Dispatcher>;
+
+// Where request handlers get the dispatcher to use (ConfigStore, or a fixed one in tests).
+class DispatcherSource {
+ public:
+  virtual ~DispatcherSource() = default;
+  virtual DispatcherConstSharedPtr current() const = 0;
+};
+
+class FixedDispatcherSource final : public DispatcherSource {
+ public:
+  explicit FixedDispatcherSource(DispatcherConstSharedPtr d) : dispatcher_(std::move(d)) {}
+  DispatcherConstSharedPtr current() const override { return dispatcher_; }
+
+ private:
+  DispatcherConstSharedPtr dispatcher_;
 };
 
 }  // namespace mixer::runtime

@@ -29,6 +29,7 @@ struct ThreadState {
   api::CheckRequestView check;
   api::ReportRequestView report;
   attribute::AttributeReferences refs;
+  runtime::PendingReports pending;
   alignas(16) char arena_block[16 * 1024];
   google::protobuf::Arena arena{arenaOptions(arena_block, sizeof(arena_block))};
 
@@ -86,11 +87,9 @@ class CallTimer {
 
 }  // namespace
 
-MixerService::MixerService(std::shared_ptr<const runtime::Dispatcher> dispatcher,
-                           attribute::VocabularyConstSharedPtr vocabulary, ServerMetrics* metrics,
+MixerService::MixerService(const runtime::DispatcherSource* dispatchers, ServerMetrics* metrics,
                            size_t max_message_size)
-    : dispatcher_(std::move(dispatcher)),
-      vocabulary_(std::move(vocabulary)),
+    : dispatchers_(dispatchers),
       metrics_(metrics),
       max_message_size_(max_message_size) {}
 
@@ -113,7 +112,9 @@ grpc::Status MixerService::handleCheck(std::string_view request, std::string* re
   if (gwc > api::kGlobalWordCount) {
     return dictionaryMismatch(gwc);
   }
-  attribute::AttributeBag& bag = ts.bagFor(vocabulary_);
+  // The configuration for the whole call, even if a reload swaps it meanwhile.
+  const runtime::DispatcherConstSharedPtr dispatcher = dispatchers_->current();
+  attribute::AttributeBag& bag = ts.bagFor(dispatcher->snapshot().vocabulary());
   bag.clear();
   if (auto s = api::decodeCheckAttributes(&ts.check, &bag); !s.ok()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message()));
@@ -121,7 +122,7 @@ grpc::Status MixerService::handleCheck(std::string_view request, std::string* re
 
   ts.refs.clear();
   const size_t before_check = ts.refs.mark();
-  const runtime::CheckResult result = dispatcher_->check(bag, &ts.refs);
+  const runtime::CheckResult result = dispatcher->check(bag, &ts.refs);
 
   ts.arena.Reset();
   CheckResponse& resp = *google::protobuf::Arena::CreateMessage<CheckResponse>(&ts.arena);
@@ -133,13 +134,28 @@ grpc::Status MixerService::handleCheck(std::string_view request, std::string* re
   setDuration(result.valid_duration, pre->mutable_valid_duration());
   pre->set_valid_use_count(result.valid_use_count);
   api::encodeReferences(ts.refs, gwc, pre->mutable_referenced_attributes());
+  if (!result.request_header_operations.empty() || !result.response_header_operations.empty()) {
+    auto* route = pre->mutable_route_directive();
+    for (const auto& op : result.request_header_operations) {
+      auto* h = route->add_request_header_operations();
+      h->set_name(op.name);
+      h->set_value(op.value);
+      h->set_operation(static_cast<istio::mixer::v1::HeaderOperation::Operation>(op.op));
+    }
+    for (const auto& op : result.response_header_operations) {
+      auto* h = route->add_response_header_operations();
+      h->set_name(op.name);
+      h->set_value(op.value);
+      h->set_operation(static_cast<istio::mixer::v1::HeaderOperation::Operation>(op.op));
+    }
+  }
 
   if (result.status_code == 0) {
     for (const api::QuotaRequest& q : ts.check.quotas) {
       // Each quota's references start from what was read before the check, as in Istio.
       ts.refs.restore(before_check);
       const runtime::QuotaArgs args{q.name, q.amount, q.best_effort, ts.check.deduplication_id};
-      const runtime::QuotaResult qr = dispatcher_->quota(bag, args, &ts.refs);
+      const runtime::QuotaResult qr = dispatcher->quota(bag, args, &ts.refs);
       auto& out = (*resp.mutable_quotas())[std::string(q.name)];
       if (qr.matched) {
         out.set_granted_amount(qr.granted_amount);
@@ -172,8 +188,10 @@ grpc::Status MixerService::handleReport(std::string_view request) {
   if (ts.report.global_word_count > api::kGlobalWordCount) {
     return dictionaryMismatch(ts.report.global_word_count);
   }
-  attribute::AttributeBag& bag = ts.bagFor(vocabulary_);
+  const runtime::DispatcherConstSharedPtr dispatcher = dispatchers_->current();
+  attribute::AttributeBag& bag = ts.bagFor(dispatcher->snapshot().vocabulary());
   bag.clear();
+  ts.pending.batches.clear();
   const bool independent =
       ts.report.semantics == api::ReportRequestView::Semantics::Independent;
   for (size_t i = 0; i < ts.report.records.size(); ++i) {
@@ -181,12 +199,15 @@ grpc::Status MixerService::handleReport(std::string_view request) {
       bag.clear();
     }
     if (auto s = api::decodeReportRecord(&ts.report, i, &bag); !s.ok()) {
+      // Entries before this one were evaluated: deliver them, then reject the rest.
+      dispatcher->flushReports(&ts.pending);
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           strCat(s.message(), " (", i, " earlier entries were accepted)"));
     }
-    dispatcher_->report(bag);
+    dispatcher->report(bag, &ts.pending);
     metrics_->reportRecords().Increment();
   }
+  dispatcher->flushReports(&ts.pending);
   return grpc::Status::OK;
 }
 

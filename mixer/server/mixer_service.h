@@ -20,8 +20,8 @@ using MixerRawService = istio::mixer::v1::Mixer::WithRawCallbackMethod_Check<
 class MixerService final : public MixerRawService {
  public:
   // `max_message_size`: larger requests get INVALID_ARGUMENT.
-  MixerService(std::shared_ptr<const runtime::Dispatcher> dispatcher,
-               attribute::VocabularyConstSharedPtr vocabulary, ServerMetrics* metrics,
+  // OWNERSHIP: `dispatchers` and `metrics` are borrowed and must outlive the service.
+  MixerService(const runtime::DispatcherSource* dispatchers, ServerMetrics* metrics,
                size_t max_message_size);
 
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
@@ -39,8 +39,7 @@ class MixerService final : public MixerRawService {
  private:
   grpc::Status checkSize(size_t size, ServerMetrics::Method method);
 
-  std::shared_ptr<const runtime::Dispatcher> dispatcher_;
-  attribute::VocabularyConstSharedPtr vocabulary_;
+  const runtime::DispatcherSource* dispatchers_;
   ServerMetrics* metrics_;
   size_t max_message_size_;
   std::atomic<uint64_t> unmatched_quota_logs_{0};

@@ -23,7 +23,8 @@ bool splitHostPort(const std::string& address, std::string* host, int* port) {
   return absl::SimpleAtoi(address.substr(colon + 1), port) && *port >= 0 && *port <= 65535;
 }
 
-absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(const ServerOptions& options) {
+absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
+    const ServerOptions& options, std::vector<config::ConfigError>* config_errors) {
   std::string host;
   int port;
   if (!splitHostPort(options.address, &host, &port)) {
@@ -32,9 +33,31 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(const ServerOption
   }
   std::unique_ptr<MixsServer> s(new MixsServer());
 
-  auto vocabulary = attribute::Vocabulary::builtin();
-  auto dispatcher = std::make_shared<const runtime::Dispatcher>(vocabulary);
-  s->service_ = std::make_unique<MixerService>(dispatcher, vocabulary, &s->metrics_,
+  s->adapter_counters_ =
+      std::make_unique<adapter_host::PrometheusCounterRegistry>(s->metrics_.registry());
+  adapter_host::AdapterHost::Options adapter_options;
+  adapter_options.adapter_dirs = options.adapter_dirs;
+  adapter_options.counters = s->adapter_counters_.get();
+  s->adapters_ = std::make_unique<adapter_host::AdapterHost>(std::move(adapter_options));
+  for (const auto& e : s->adapters_->loadErrors()) {
+    MIXER_LOG(Error) << "adapter not loaded: " << e;
+  }
+  MIXER_LOG(Info) << adapter_host::loadedAdaptersSummary(s->adapters_->registry());
+
+  runtime::ConfigStore::Options config_options;
+  config_options.config_dir = options.config_dir;
+  config_options.adapters = &s->adapters_->registry();
+  config_options.base_vocabulary = attribute::Vocabulary::builtin();
+  config_options.registry = s->metrics_.registry();
+  auto store = runtime::ConfigStore::create(std::move(config_options), config_errors);
+  if (!store.ok()) {
+    return store.status();
+  }
+  s->config_ = *std::move(store);
+  if (auto w = s->config_->startWatching(); !w.ok()) {
+    return w;
+  }
+  s->service_ = std::make_unique<MixerService>(s->config_.get(), &s->metrics_,
                                                options.max_message_size);
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -87,6 +110,9 @@ void MixsServer::shutdown(std::chrono::milliseconds grace) {
     }
     grpc_->Shutdown(std::chrono::system_clock::now() + grace);
     grpc_->Wait();
+  }
+  if (config_) {
+    config_->shutdown();  // stop watching; deliver queued reports
   }
 }
 

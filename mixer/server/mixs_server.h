@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "mixer/adapter_host/adapter_host.h"
+#include "mixer/adapter_host/prometheus_counter_registry.h"
+#include "mixer/runtime/config_store.h"
 #include "mixer/server/mixer_service.h"
 #include "mixer/server/monitoring_server.h"
 #include "mixer/server/server_metrics.h"
@@ -25,6 +28,7 @@ struct ServerOptions {
   // Monitoring port, on the same host as `address`; 0 picks a free port, -1 disables.
   int monitoring_port = 9093;
   std::string config_dir;
+  // Directories of adapter .so files; empty: the build's or install's adapter directory.
   std::vector<std::string> adapter_dirs;
   // Requests larger than this get INVALID_ARGUMENT (Istio's mixs default: 1 MiB).
   size_t max_message_size = 1024 * 1024;
@@ -32,7 +36,9 @@ struct ServerOptions {
 
 class MixsServer {
  public:
-  static absl::StatusOr<std::unique_ptr<MixsServer>> start(const ServerOptions& options);
+  // Fails when the configuration does not compile (`config_errors` then lists every error).
+  static absl::StatusOr<std::unique_ptr<MixsServer>> start(
+      const ServerOptions& options, std::vector<config::ConfigError>* config_errors);
   ~MixsServer();
 
   // The address gRPC listens on (the host as given, the port as bound).
@@ -45,10 +51,17 @@ class MixsServer {
   // running then are cancelled.
   void shutdown(std::chrono::milliseconds grace);
 
+  const adapter_host::AdapterHost& adapters() const { return *adapters_; }
+  const runtime::ConfigStore& config() const { return *config_; }
+
  private:
   MixsServer() = default;
 
   ServerMetrics metrics_;
+  // Declared before everything that may hold handlers, so that it is destroyed after them.
+  std::unique_ptr<adapter_host::PrometheusCounterRegistry> adapter_counters_;
+  std::unique_ptr<adapter_host::AdapterHost> adapters_;
+  std::unique_ptr<runtime::ConfigStore> config_;
   std::unique_ptr<MixerService> service_;
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<MonitoringServer> monitoring_;

@@ -61,12 +61,15 @@ class ServiceFixture {
  public:
   ServiceFixture()
       : vocab_(attribute::Vocabulary::builtin()),
-        service_(std::make_shared<runtime::Dispatcher>(vocab_), vocab_, &metrics_, 1 << 20) {}
+        source_(std::make_shared<runtime::Dispatcher>(runtime::ConfigSnapshot::empty(vocab_),
+                                                      nullptr)),
+        service_(&source_, &metrics_, 1 << 20) {}
   server::MixerService& service() { return service_; }
 
  private:
   server::ServerMetrics metrics_;
   attribute::VocabularyConstSharedPtr vocab_;
+  runtime::FixedDispatcherSource source_;
   server::MixerService service_;
 };
 

@@ -6,6 +6,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "mixer/v1/mixer.pb.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/wire_builder.h"
@@ -263,6 +266,32 @@ TEST_F(MixsTest, SigtermStopsGracefullyUnderLoad) {
   EXPECT_NE(mixs_->output().find("received SIGTERM"), std::string::npos);
   EXPECT_NE(mixs_->output().find("mixs: stopped"), std::string::npos);
   load.stop(SIGKILL);
+}
+
+TEST(MixsAdaptersTest, ListsTheInTreeAdapters) {
+  const auto [code, out] = runCommand({binDir() + "/mixs", "adapters"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("denier"), std::string::npos) << out;
+  EXPECT_NE(out.find("check,quota"), std::string::npos) << out;
+  EXPECT_NE(out.find("stdio"), std::string::npos) << out;
+}
+
+TEST(MixsAdaptersTest, ABadSharedObjectIsReportedAndTheServerStillServes) {
+  const std::string dir = ::testing::TempDir() + "/mixs-bad-adapters";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/broken.so") << "not an ELF file";
+  Subprocess mixs;
+  // The build's adapters too: the embedded configuration uses stdio.
+  ASSERT_TRUE(mixs.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
+                          "--monitoring-port", "-1", "--adapter-dir", dir, "--adapter-dir",
+                          binDir() + "/../adapters"}));
+  ASSERT_TRUE(mixs.waitFor(R"(on 127\.0\.0\.1:\d+)")) << mixs.output();
+  EXPECT_NE(mixs.output().find("broken.so"), std::string::npos) << mixs.output();
+  EXPECT_EQ(WEXITSTATUS(mixs.stop(SIGTERM)), 0);
+  const auto [code, out] = runCommand({binDir() + "/mixs", "adapters", "--adapter-dir", dir});
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(out.find("broken.so"), std::string::npos) << out;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(MixsFlagsTest, BadFlagsExitWithAClearError) {

@@ -20,7 +20,7 @@ std::vector<std::string> refsText(const AttributeReferences& refs) {
 class DispatcherTest : public ::testing::Test {
  protected:
   attribute::VocabularyConstSharedPtr vocab_ = attribute::Vocabulary::builtin();
-  Dispatcher dispatcher_{vocab_};
+  Dispatcher dispatcher_{ConfigSnapshot::empty(vocab_), nullptr};
   AttributeBag bag_{vocab_};
   AttributeReferences refs_;
 };
@@ -67,7 +67,7 @@ TEST_F(DispatcherTest, QuotaWithoutRulesGrantsNothing) {
 TEST_F(DispatcherTest, WorksWithAVocabularyLackingTheNamespaceAttributes) {
   auto v = attribute::Vocabulary::create({{"x", attribute::ValueType::String}});
   ASSERT_TRUE(v.ok());
-  Dispatcher d(*v);
+  Dispatcher d(ConfigSnapshot::empty(*v), nullptr);
   AttributeBag bag(*v);
   bag.set("destination.namespace", Value::string("ns2"));  // kept as an undeclared attribute
   EXPECT_EQ(d.identityNamespace(bag, &refs_), "ns2");

@@ -19,7 +19,9 @@ class MixerServiceTest : public ::testing::Test {
  protected:
   MixerServiceTest()
       : vocab_(attribute::Vocabulary::builtin()),
-        service_(std::make_shared<runtime::Dispatcher>(vocab_), vocab_, &metrics_, 4096) {}
+        source_(std::make_shared<runtime::Dispatcher>(runtime::ConfigSnapshot::empty(vocab_),
+                                                      nullptr)),
+        service_(&source_, &metrics_, 4096) {}
 
   CheckRequest request(std::initializer_list<std::pair<std::string, std::string>> strings) {
     attribute::AttributeBag bag(vocab_);
@@ -44,6 +46,7 @@ class MixerServiceTest : public ::testing::Test {
 
   ServerMetrics metrics_;
   attribute::VocabularyConstSharedPtr vocab_;
+  runtime::FixedDispatcherSource source_;
   MixerService service_;
 };
 

@@ -1,0 +1,320 @@
+// The Istio 1.x model: `kind: handler|instance|rule|attributemanifest` documents, adapter-specific
+// handler kinds and template-specific instance kinds, each a Kubernetes-style resource with
+// metadata {name, namespace, annotations} and a spec.
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <string>
+#include <string_view>
+
+#include "config/document_reader.h"
+#include "mixer/common/str_cat.h"
+
+namespace mixer::config {
+namespace {
+
+// Handler kinds named after the adapter that serves them (the spec is the adapter's params).
+constexpr std::array<std::string_view, 7> kAdapterKinds = {
+    "denier", "listchecker", "memquota", "redisquota", "prometheus", "stdio", "zipkin"};
+// Instance kinds named after their template (the spec is the template's params).
+constexpr std::array<std::string_view, 10> kTemplateKinds = {
+    "checknothing", "listentry", "quota",         "metric",        "logentry",
+    "tracespan",    "edge",      "reportnothing", "authorization", "apikey"};
+// config.istio.io kinds that configure the proxy, not Mixer: skipped.
+constexpr std::array<std::string_view, 4> kProxySideKinds = {"QuotaSpec", "QuotaSpecBinding",
+                                                             "HTTPAPISpec", "HTTPAPISpecBinding"};
+
+template <size_t N>
+bool contains(const std::array<std::string_view, N>& list, std::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+template <size_t N>
+std::string joined(const std::array<std::string_view, N>& list) {
+  std::string out;
+  for (std::string_view s : list) {
+    out = out.empty() ? std::string(s) : strCat(out, ", ", s);
+  }
+  return out;
+}
+
+struct Metadata {
+  std::string name;
+  std::string ns;
+  std::string lang = "cexl";
+  SourcePos pos;  // of the name
+};
+
+bool readMetadata(const YAML::Node& doc, const std::string& default_namespace,
+                  DocumentReader* reader, Metadata* out) {
+  const YAML::Node metadata = DocumentReader::field(doc, "metadata");
+  if (!metadata.IsDefined() || metadata.IsNull()) {
+    reader->error(reader->keyPos(doc, "kind"), "metadata.name is required");
+    return false;
+  }
+  if (!reader->mapping(metadata, "metadata")) {
+    return false;
+  }
+  std::optional<std::string> name = reader->requiredScalar(metadata, "name", "metadata.name");
+  if (!name) {
+    return false;
+  }
+  out->name = *name;
+  out->pos = reader->pos(DocumentReader::field(metadata, "name"));
+  std::optional<std::string> ns =
+      reader->scalar(DocumentReader::field(metadata, "namespace"), "metadata.namespace");
+  out->ns = ns && !ns->empty() ? *ns : default_namespace;
+
+  const YAML::Node annotations = DocumentReader::field(metadata, "annotations");
+  if (reader->mapping(annotations, "metadata.annotations")) {
+    const YAML::Node lang = annotations["policy.istio.io/lang"];
+    if (std::optional<std::string> value = reader->scalar(lang, "policy.istio.io/lang")) {
+      std::string upper = *value;
+      std::transform(upper.begin(), upper.end(), upper.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+      if (upper == "CEL") {
+        out->lang = "cel";
+      } else if (upper == "CEXL" || upper == "COMPAT" || upper.empty()) {
+        // COMPAT is CEL evaluated with CEXL's syntax: the syntax is what the loader decides.
+        out->lang = "cexl";
+      } else {
+        reader->error(lang, strCat("unknown policy.istio.io/lang '", *value,
+                                   "' (expected CEXL, CEL or COMPAT)"));
+      }
+    }
+  }
+  return true;
+}
+
+// The params of a `kind: handler` / `kind: instance` spec, or the whole spec of a specific kind.
+YAML::Node paramsOf(const YAML::Node& node, std::string_view what, DocumentReader* reader) {
+  if (!node.IsDefined() || node.IsNull()) {
+    return YAML::Node(YAML::NodeType::Null);
+  }
+  if (!reader->mapping(node, what)) {
+    return YAML::Node(YAML::NodeType::Null);
+  }
+  return node;
+}
+
+void loadHeaderOperations(const YAML::Node& list, std::string_view where, DocumentReader* reader,
+                          std::vector<HeaderOperation>* out) {
+  if (!reader->sequence(list, where)) {
+    return;
+  }
+  for (const YAML::Node& item : list) {
+    if (!reader->mapping(item, strCat("an entry of ", where)) || !item.IsMap()) {
+      continue;
+    }
+    reader->checkKeys(item, {"name", "values", "operation"}, where);
+    HeaderOperation op;
+    op.pos = reader->pos(item);
+    std::optional<std::string> name = reader->requiredScalar(item, "name", "header name");
+    if (!name) {
+      continue;
+    }
+    op.name = *name;
+    const YAML::Node values = DocumentReader::field(item, "values");
+    if (reader->sequence(values, "values")) {
+      for (const YAML::Node& v : values) {
+        if (std::optional<std::string> value = reader->scalar(v, "a header value")) {
+          op.values.push_back(*value);
+        }
+      }
+    }
+    const YAML::Node operation = DocumentReader::field(item, "operation");
+    if (std::optional<std::string> text = reader->scalar(operation, "operation")) {
+      std::string upper = *text;
+      std::transform(upper.begin(), upper.end(), upper.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+      if (upper == "REPLACE") {
+        op.op = HeaderOperation::Op::Replace;
+      } else if (upper == "REMOVE") {
+        op.op = HeaderOperation::Op::Remove;
+      } else if (upper == "APPEND") {
+        op.op = HeaderOperation::Op::Append;
+      } else {
+        reader->error(operation, strCat("unknown header operation '", *text,
+                                        "' (expected REPLACE, REMOVE or APPEND)"));
+        continue;
+      }
+    }
+    out->push_back(std::move(op));
+  }
+}
+
+void loadRule(const YAML::Node& spec, const Metadata& meta, const SourcePos& doc_pos,
+              DocumentReader* reader, ConfigModel* model) {
+  Rule rule;
+  rule.name = strCat(meta.name, ".rule.", meta.ns);
+  rule.ns = meta.ns;
+  rule.lang = meta.lang;
+  rule.pos = meta.pos;
+  const std::string where = strCat("rule '", rule.name, "'");
+  if (spec.IsMap()) {
+    reader->checkKeys(
+        spec,
+        {"match", "actions", "requestHeaderOperations", "responseHeaderOperations", "sampling"},
+        strCat("the spec of ", where));
+  }
+  const YAML::Node match = DocumentReader::field(spec, "match");
+  if (std::optional<std::string> text = reader->scalar(match, "match")) {
+    rule.match = *text;
+    rule.match_pos = reader->pos(match);
+  }
+  const YAML::Node actions = DocumentReader::field(spec, "actions");
+  if (reader->sequence(actions, "actions")) {
+    for (const YAML::Node& item : actions) {
+      if (!reader->mapping(item, "an action") || !item.IsMap()) {
+        continue;
+      }
+      reader->checkKeys(item, {"handler", "instances", "name"}, strCat("an action of ", where));
+      Action action;
+      action.pos = reader->pos(item);
+      const YAML::Node handler = DocumentReader::field(item, "handler");
+      std::optional<std::string> handler_name =
+          reader->requiredScalar(item, "handler", strCat("the handler of an action of ", where));
+      if (handler_name) {
+        action.handler = *handler_name;
+        action.handler_pos = reader->pos(handler);
+      }
+      const YAML::Node instances = DocumentReader::field(item, "instances");
+      if (reader->sequence(instances, "instances")) {
+        for (const YAML::Node& instance : instances) {
+          std::optional<std::string> name = reader->scalar(instance, "an instance reference");
+          if (name && !name->empty()) {
+            action.instances.push_back(*name);
+            action.instance_pos.push_back(reader->pos(instance));
+          } else if (instance.IsNull() || (instance.IsScalar() && instance.Scalar().empty())) {
+            reader->error(instance, "an instance reference must not be empty");
+          }
+        }
+      }
+      if (action.instances.empty() && !(instances.IsSequence() && instances.size() > 0)) {
+        const bool written = instances.IsDefined() && !instances.IsNull();
+        reader->error(written ? reader->pos(instances) : action.pos,
+                      strCat("an action of ", where, " has no instances"));
+      }
+      if (std::optional<std::string> name =
+              reader->scalar(DocumentReader::field(item, "name"), "action name")) {
+        action.name = *name;
+      }
+      if (handler_name) {
+        rule.actions.push_back(std::move(action));
+      }
+    }
+  }
+  loadHeaderOperations(DocumentReader::field(spec, "requestHeaderOperations"),
+                       "requestHeaderOperations", reader, &rule.request_header_operations);
+  loadHeaderOperations(DocumentReader::field(spec, "responseHeaderOperations"),
+                       "responseHeaderOperations", reader, &rule.response_header_operations);
+  if ((!actions.IsDefined() || actions.IsNull() || (actions.IsSequence() && actions.size() == 0)) &&
+      rule.request_header_operations.empty() && rule.response_header_operations.empty()) {
+    reader->error(doc_pos, strCat(where, " has no actions"));
+  }
+  model->rules.push_back(std::move(rule));
+}
+
+}  // namespace
+
+void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult* result) {
+  const YAML::Node kind_node = DocumentReader::field(doc, "kind");
+  std::optional<std::string> kind_value = reader->scalar(kind_node, "kind");
+  if (!kind_value || kind_value->empty()) {
+    reader->error(reader->pos(doc), "kind is required");
+    return;
+  }
+  const std::string& kind = *kind_value;
+  if (contains(kProxySideKinds, kind)) {
+    ++result->skipped_documents;
+    return;
+  }
+  const bool known = kind == "handler" || kind == "instance" || kind == "rule" ||
+                     kind == "attributemanifest" || contains(kAdapterKinds, kind) ||
+                     contains(kTemplateKinds, kind);
+  if (!known) {
+    reader->error(kind_node, strCat("unknown kind '", kind,
+                                    "' (expected handler, instance, rule, attributemanifest, an "
+                                    "adapter kind (",
+                                    joined(kAdapterKinds), ") or a template kind (",
+                                    joined(kTemplateKinds), "))"));
+    return;
+  }
+  ConfigModel& model = result->model;
+  Metadata meta;
+  if (!readMetadata(doc, model.default_namespace, reader, &meta)) {
+    return;
+  }
+  const YAML::Node spec = DocumentReader::field(doc, "spec");
+  if (spec.IsDefined() && !spec.IsNull() && !reader->mapping(spec, "spec")) {
+    return;
+  }
+  const std::string full_name = strCat(meta.name, ".", kind, ".", meta.ns);
+
+  if (kind == "attributemanifest") {
+    if (spec.IsMap()) {
+      reader->checkKeys(spec, {"attributes", "name", "revision"},
+                        strCat("the spec of attributemanifest '", full_name, "'"));
+    }
+    addManifestAttributes(DocumentReader::field(spec, "attributes"), reader, &model);
+  } else if (kind == "rule") {
+    loadRule(spec, meta, meta.pos, reader, &model);
+  } else if (kind == "handler" || contains(kAdapterKinds, kind)) {
+    Handler handler;
+    handler.name = full_name;
+    handler.ns = meta.ns;
+    handler.pos = meta.pos;
+    if (kind == "handler") {
+      reader->checkKeys(spec, {"compiledAdapter", "adapter", "params", "connection"},
+                        strCat("the spec of handler '", full_name, "'"));
+      YAML::Node adapter = DocumentReader::field(spec, "compiledAdapter");
+      if (!adapter.IsDefined() || adapter.IsNull()) {
+        adapter = DocumentReader::field(spec, "adapter");
+      }
+      std::optional<std::string> name = reader->scalar(adapter, "adapter");
+      if (!name || name->empty()) {
+        if (!adapter.IsDefined() || adapter.IsNull() || adapter.IsScalar()) {
+          reader->error(spec.IsMap() ? reader->keyPos(doc, "spec") : meta.pos,
+                        strCat("handler '", full_name, "' has no compiledAdapter (or adapter)"));
+        }
+        return;
+      }
+      handler.adapter = *name;
+      handler.params = paramsOf(DocumentReader::field(spec, "params"), "params", reader);
+    } else {
+      handler.adapter = kind;
+      handler.params = paramsOf(spec, "spec", reader);
+    }
+    model.handlers.push_back(std::move(handler));
+  } else {
+    Instance instance;
+    instance.name = full_name;
+    instance.ns = meta.ns;
+    instance.pos = meta.pos;
+    instance.lang = meta.lang;
+    if (kind == "instance") {
+      reader->checkKeys(spec, {"compiledTemplate", "template", "params", "attributeBindings"},
+                        strCat("the spec of instance '", full_name, "'"));
+      YAML::Node tmpl = DocumentReader::field(spec, "compiledTemplate");
+      if (!tmpl.IsDefined() || tmpl.IsNull()) {
+        tmpl = DocumentReader::field(spec, "template");
+      }
+      std::optional<std::string> name = reader->scalar(tmpl, "template");
+      if (!name || name->empty()) {
+        if (!tmpl.IsDefined() || tmpl.IsNull() || tmpl.IsScalar()) {
+          reader->error(spec.IsMap() ? reader->keyPos(doc, "spec") : meta.pos,
+                        strCat("instance '", full_name, "' has no compiledTemplate (or template)"));
+        }
+        return;
+      }
+      instance.template_name = *name;
+      instance.params = paramsOf(DocumentReader::field(spec, "params"), "params", reader);
+    } else {
+      instance.template_name = kind;
+      instance.params = paramsOf(spec, "spec", reader);
+    }
+    model.instances.push_back(std::move(instance));
+  }
+}
+
+}  // namespace mixer::config

@@ -1,0 +1,442 @@
+#include "mixer/adapter_host/handler.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "mixer/adapter_host/host_services.h"
+#include "mixer/adapter_host/loaded_adapter.h"
+
+namespace mixer::adapter_host {
+
+namespace internal {
+// Shared by a handler and its in-flight calls, which may outlive it (a deadline timer, a late
+// completion), so a call copies one pointer instead of the names.
+struct CallSite {
+  std::shared_ptr<const LoadedAdapter> adapter;
+  std::string handler;
+};
+}  // namespace internal
+
+namespace {
+
+// Sizes of the result structs in ABI 1.0: an adapter may pass a larger (newer) struct, never a
+// smaller one.
+constexpr uint32_t kCheckResultSizeV1 =
+    offsetof(mixer_check_result, valid_use_count) + sizeof(int32_t);
+constexpr uint32_t kQuotaResultSizeV1 =
+    offsetof(mixer_quota_result, valid_duration_ns) + sizeof(int64_t);
+constexpr uint32_t kReportResultSizeV1 = offsetof(mixer_report_result, message) + sizeof(void*);
+
+constexpr int32_t kMaxRpcCode = 16;  // google.rpc.Code UNAUTHENTICATED
+
+// The host's view of one call that crossed the ABI. Shared by the adapter's completion (through
+// done_ctx), the deadline timer and the caller; whichever claims it first delivers the result.
+template <class Result>
+struct CallState {
+  using Callback = std::function<void(Result)>;
+
+  std::atomic<bool> claimed{false};
+  std::atomic<uint64_t> timer_id{0};
+  Callback callback;
+  std::shared_ptr<const internal::CallSite> site;
+  const char* call = "";
+  QuotaArgs quota_args;  // quota calls only: to validate the grant
+
+  bool claim() { return !claimed.exchange(true); }
+
+  std::string prefix() const {
+    return absl::StrCat("adapter '", site->adapter->info().name, "' handler '", site->handler, "' ",
+                        call, ": ");
+  }
+  void countError(const char* reason) const {
+    site->adapter->services().countCallError(site->adapter->info().name, call, reason);
+  }
+  // Delivers the adapter's completion unless the deadline already answered.
+  void complete(Result result, const char* error_reason) {
+    if (!claim()) {
+      countError("late_completion");
+      return;
+    }
+    const uint64_t timer = timer_id.load();
+    if (timer != 0) {
+      site->adapter->services().executor()->cancel(timer);
+    }
+    if (error_reason != nullptr) {
+      countError(error_reason);
+    }
+    callback(std::move(result));
+  }
+};
+
+// The status for a failed call (a negative mixer_result), or nullopt for an unknown code.
+std::optional<absl::Status> callFailure(mixer_result result, const std::string& prefix) {
+  switch (result) {
+    case MIXER_ERR_INVALID_ARGUMENT:
+      return absl::InvalidArgumentError(prefix + "invalid argument");
+    case MIXER_ERR_INTERNAL:
+      return absl::InternalError(prefix + "internal adapter error");
+    case MIXER_ERR_UNSUPPORTED:
+      return absl::UnimplementedError(prefix + "not supported by the adapter");
+    case MIXER_ERR_UNAVAILABLE:
+      return absl::UnavailableError(prefix + "backend unavailable");
+    case MIXER_ERR_DEADLINE:
+      return absl::DeadlineExceededError(prefix + "adapter reported deadline exceeded");
+    case MIXER_ERR_VERSION:
+      return absl::FailedPreconditionError(prefix + "incompatible version");
+    case MIXER_ERR_RESOURCE_EXHAUSTED:
+      return absl::ResourceExhaustedError(prefix + "adapter out of resources");
+    default:
+      return std::nullopt;
+  }
+}
+
+// Either a result, or (error_reason != nullptr) an error and the counter reason for it.
+template <class Value>
+struct Outcome {
+  Value value;
+  const char* error_reason = nullptr;
+};
+
+template <class Value>
+Outcome<Value> failure(mixer_result result, const std::string& prefix) {
+  std::optional<absl::Status> status = callFailure(result, prefix);
+  if (!status.has_value()) {
+    return {
+        absl::InternalError(absl::StrCat(prefix, "invalid result: unknown result code ", result)),
+        "invalid_result"};
+  }
+  return {*std::move(status), "adapter_error"};
+}
+
+template <class Value>
+Outcome<Value> invalid(const std::string& prefix, const std::string& why) {
+  return {absl::InternalError(absl::StrCat(prefix, "invalid result: ", why)), "invalid_result"};
+}
+
+std::string message(const char* text) { return text == nullptr ? std::string() : text; }
+
+absl::Status rpcStatus(int32_t code, const char* text) {
+  if (code == 0) {
+    return absl::OkStatus();
+  }
+  return absl::Status(static_cast<absl::StatusCode>(code), message(text));
+}
+
+Outcome<absl::StatusOr<CheckResult>> checkOutcome(mixer_result result, const mixer_check_result* r,
+                                                  const std::string& prefix) {
+  if (result != MIXER_OK) {
+    return failure<absl::StatusOr<CheckResult>>(result, prefix);
+  }
+  if (r == nullptr) {
+    return invalid<absl::StatusOr<CheckResult>>(prefix, "null result");
+  }
+  if (r->struct_size < kCheckResultSizeV1) {
+    return invalid<absl::StatusOr<CheckResult>>(
+        prefix, absl::StrCat("result struct_size ", r->struct_size, " is too small"));
+  }
+  if (r->status_code < 0 || r->status_code > kMaxRpcCode) {
+    return invalid<absl::StatusOr<CheckResult>>(
+        prefix, absl::StrCat("unknown status code ", r->status_code));
+  }
+  if (r->valid_duration_ns < 0 || r->valid_use_count < 0) {
+    return invalid<absl::StatusOr<CheckResult>>(prefix,
+                                                "negative valid_duration or valid_use_count");
+  }
+  CheckResult out;
+  out.status = rpcStatus(r->status_code, r->message);
+  out.valid_duration = absl::Nanoseconds(r->valid_duration_ns);
+  out.valid_use_count = r->valid_use_count;
+  return {std::move(out)};
+}
+
+Outcome<absl::StatusOr<QuotaResult>> quotaOutcome(mixer_result result, const mixer_quota_result* r,
+                                                  const QuotaArgs& args,
+                                                  const std::string& prefix) {
+  if (result != MIXER_OK) {
+    return failure<absl::StatusOr<QuotaResult>>(result, prefix);
+  }
+  if (r == nullptr) {
+    return invalid<absl::StatusOr<QuotaResult>>(prefix, "null result");
+  }
+  if (r->struct_size < kQuotaResultSizeV1) {
+    return invalid<absl::StatusOr<QuotaResult>>(
+        prefix, absl::StrCat("result struct_size ", r->struct_size, " is too small"));
+  }
+  if (r->status_code < 0 || r->status_code > kMaxRpcCode) {
+    return invalid<absl::StatusOr<QuotaResult>>(
+        prefix, absl::StrCat("unknown status code ", r->status_code));
+  }
+  if (r->granted_amount < 0 || r->granted_amount > args.amount) {
+    return invalid<absl::StatusOr<QuotaResult>>(
+        prefix, absl::StrCat("granted ", r->granted_amount, " of a request for ", args.amount));
+  }
+  if (!args.best_effort && r->granted_amount != 0 && r->granted_amount != args.amount) {
+    return invalid<absl::StatusOr<QuotaResult>>(
+        prefix, absl::StrCat("granted ", r->granted_amount, " of ", args.amount,
+                             " without best_effort (must be all or nothing)"));
+  }
+  if (r->valid_duration_ns < 0) {
+    return invalid<absl::StatusOr<QuotaResult>>(prefix, "negative valid_duration");
+  }
+  QuotaResult out;
+  out.status = rpcStatus(r->status_code, r->message);
+  out.granted_amount = r->granted_amount;
+  out.valid_duration = absl::Nanoseconds(r->valid_duration_ns);
+  return {std::move(out)};
+}
+
+Outcome<absl::Status> reportOutcome(mixer_result result, const mixer_report_result* r,
+                                    const std::string& prefix) {
+  if (result != MIXER_OK) {
+    return failure<absl::Status>(result, prefix);
+  }
+  if (r == nullptr) {
+    return invalid<absl::Status>(prefix, "null result");
+  }
+  if (r->struct_size < kReportResultSizeV1) {
+    return invalid<absl::Status>(
+        prefix, absl::StrCat("result struct_size ", r->struct_size, " is too small"));
+  }
+  if (r->status_code < 0 || r->status_code > kMaxRpcCode) {
+    return invalid<absl::Status>(prefix, absl::StrCat("unknown status code ", r->status_code));
+  }
+  return {rpcStatus(r->status_code, r->message)};
+}
+
+template <class Result>
+using StatePtr = std::shared_ptr<CallState<Result>>;
+
+// The C completion callbacks. `ctx` is a heap StatePtr owned by the adapter's pending completion.
+void onCheckDone(void* ctx, mixer_result result, const mixer_check_result* r) {
+  std::unique_ptr<StatePtr<absl::StatusOr<CheckResult>>> holder(
+      static_cast<StatePtr<absl::StatusOr<CheckResult>>*>(ctx));
+  auto& state = *holder;
+  auto outcome = checkOutcome(result, r, state->prefix());
+  state->complete(std::move(outcome.value), outcome.error_reason);
+}
+
+void onQuotaDone(void* ctx, mixer_result result, const mixer_quota_result* r) {
+  std::unique_ptr<StatePtr<absl::StatusOr<QuotaResult>>> holder(
+      static_cast<StatePtr<absl::StatusOr<QuotaResult>>*>(ctx));
+  auto& state = *holder;
+  auto outcome = quotaOutcome(result, r, state->quota_args, state->prefix());
+  state->complete(std::move(outcome.value), outcome.error_reason);
+}
+
+void onReportDone(void* ctx, mixer_result result, const mixer_report_result* r) {
+  std::unique_ptr<StatePtr<absl::Status>> holder(static_cast<StatePtr<absl::Status>*>(ctx));
+  auto& state = *holder;
+  auto outcome = reportOutcome(result, r, state->prefix());
+  state->complete(std::move(outcome.value), outcome.error_reason);
+}
+
+template <class Result>
+StatePtr<Result> newState(const std::shared_ptr<const internal::CallSite>& site, const char* call,
+                          std::function<void(Result)> callback) {
+  auto state = std::make_shared<CallState<Result>>();
+  state->site = site;
+  state->call = call;
+  state->callback = std::move(callback);
+  return state;
+}
+
+// Runs `invoke(done_ctx)` (the C hook) and arranges the deadline. `invoke` returns the hook's
+// mixer_result; when it is not MIXER_OK the adapter will not complete, so the host does.
+template <class Result, class Invoke>
+void dispatch(const StatePtr<Result>& state, int64_t deadline_ns, Invoke invoke) {
+  auto* holder = new StatePtr<Result>(state);
+  const mixer_result accepted = invoke(static_cast<void*>(holder));
+  if (accepted != MIXER_OK) {
+    delete holder;
+    std::optional<absl::Status> status = callFailure(accepted, state->prefix());
+    if (state->claim()) {
+      state->countError(status.has_value() ? "adapter_error" : "invalid_result");
+      state->callback(status.has_value() ? *std::move(status)
+                                         : absl::InternalError(absl::StrCat(
+                                               state->prefix(),
+                                               "invalid result: unknown result code ", accepted)));
+    }
+    return;
+  }
+  if (state->claimed.load()) {
+    return;  // completed synchronously: no timer needed
+  }
+  std::weak_ptr<CallState<Result>> weak = state;
+  const uint64_t timer =
+      state->site->adapter->services().executor()->schedule(deadline_ns - monotonicNowNs(), [weak] {
+        StatePtr<Result> s = weak.lock();
+        if (s != nullptr && s->claim()) {
+          s->countError("deadline_exceeded");
+          s->callback(absl::DeadlineExceededError(s->prefix() + "no result by the deadline"));
+        }
+      });
+  state->timer_id.store(timer);
+  if (state->claimed.load() && timer != 0) {
+    state->site->adapter->services().executor()->cancel(timer);  // completed while we scheduled
+  }
+}
+
+template <class Result>
+struct Waiter {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Result> result;
+};
+
+template <class Result, class Start>
+Result waitFor(absl::Duration timeout, Start start, Result on_timeout) {
+  auto waiter = std::make_shared<Waiter<Result>>();
+  start([waiter](Result r) {
+    std::lock_guard<std::mutex> lock(waiter->mu);
+    waiter->result.emplace(std::move(r));
+    waiter->cv.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(waiter->mu);
+  // The deadline timer answers at `timeout`; the slack covers a busy executor.
+  waiter->cv.wait_for(lock, absl::ToChronoNanoseconds(timeout + absl::Seconds(1)),
+                      [&] { return waiter->result.has_value(); });
+  if (!waiter->result.has_value()) {
+    return on_timeout;
+  }
+  return *std::move(waiter->result);
+}
+
+}  // namespace
+
+Handler::Handler(std::shared_ptr<const LoadedAdapter> adapter, std::string name, void* raw)
+    : adapter_(std::move(adapter)),
+      name_(std::move(name)),
+      site_(std::make_shared<internal::CallSite>(internal::CallSite{adapter_, name_})),
+      raw_(raw) {}
+
+Handler::~Handler() { close(); }
+
+void Handler::close() {
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  if (closed_) {
+    return;
+  }
+  closed_ = true;
+  adapter_->api().close_handler(raw_);
+  raw_ = nullptr;
+}
+
+void Handler::check(const Instance& instance, absl::Duration timeout, CheckCallback done) {
+  EncodedInstance encoded(instance);
+  check(*encoded.get(), timeout, std::move(done));
+}
+
+void Handler::check(const mixer_instance& instance, absl::Duration timeout, CheckCallback done) {
+  auto state = newState<absl::StatusOr<CheckResult>>(site_, "check", std::move(done));
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (closed_) {
+    state->claim();
+    state->callback(absl::FailedPreconditionError(state->prefix() + "handler is closed"));
+    return;
+  }
+  if (adapter_->api().check == nullptr) {
+    state->claim();
+    state->callback(absl::UnimplementedError(state->prefix() + "adapter does not serve check"));
+    return;
+  }
+  const int64_t deadline = monotonicNowNs() + absl::ToInt64Nanoseconds(timeout);
+  mixer_call_context ctx{sizeof(mixer_call_context), 0, deadline};
+  dispatch(state, deadline, [&](void* done_ctx) {
+    return adapter_->api().check(raw_, &instance, &ctx, &onCheckDone, done_ctx);
+  });
+}
+
+void Handler::quota(const Instance& instance, const QuotaArgs& args, absl::Duration timeout,
+                    QuotaCallback done) {
+  EncodedInstance encoded(instance);
+  quota(*encoded.get(), args, timeout, std::move(done));
+}
+
+void Handler::quota(const mixer_instance& instance, const QuotaArgs& args, absl::Duration timeout,
+                    QuotaCallback done) {
+  auto state = newState<absl::StatusOr<QuotaResult>>(site_, "quota", std::move(done));
+  state->quota_args = args;
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (closed_) {
+    state->claim();
+    state->callback(absl::FailedPreconditionError(state->prefix() + "handler is closed"));
+    return;
+  }
+  if (adapter_->api().quota == nullptr) {
+    state->claim();
+    state->callback(absl::UnimplementedError(state->prefix() + "adapter does not serve quota"));
+    return;
+  }
+  const int64_t deadline = monotonicNowNs() + absl::ToInt64Nanoseconds(timeout);
+  mixer_call_context ctx{sizeof(mixer_call_context), 0, deadline};
+  mixer_quota_args abi_args{};
+  abi_args.struct_size = sizeof(abi_args);
+  abi_args.best_effort = args.best_effort ? 1 : 0;
+  abi_args.amount = args.amount;
+  abi_args.deduplication_id = {args.deduplication_id.data(), args.deduplication_id.size()};
+  dispatch(state, deadline, [&](void* done_ctx) {
+    return adapter_->api().quota(raw_, &instance, &abi_args, &ctx, &onQuotaDone, done_ctx);
+  });
+}
+
+void Handler::report(const std::vector<const Instance*>& instances, absl::Duration timeout,
+                     ReportCallback done) {
+  std::vector<std::unique_ptr<EncodedInstance>> encoded;
+  std::vector<const mixer_instance*> pointers;
+  encoded.reserve(instances.size());
+  pointers.reserve(instances.size());
+  for (const Instance* instance : instances) {
+    encoded.push_back(std::make_unique<EncodedInstance>(*instance));
+    pointers.push_back(encoded.back()->get());
+  }
+  report(pointers.data(), pointers.size(), timeout, std::move(done));
+}
+
+void Handler::report(const mixer_instance* const* instances, size_t count, absl::Duration timeout,
+                     ReportCallback done) {
+  auto state = newState<absl::Status>(site_, "report", std::move(done));
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (closed_) {
+    state->claim();
+    state->callback(absl::FailedPreconditionError(state->prefix() + "handler is closed"));
+    return;
+  }
+  if (adapter_->api().report == nullptr) {
+    state->claim();
+    state->callback(absl::UnimplementedError(state->prefix() + "adapter does not serve report"));
+    return;
+  }
+  const int64_t deadline = monotonicNowNs() + absl::ToInt64Nanoseconds(timeout);
+  mixer_call_context ctx{sizeof(mixer_call_context), 0, deadline};
+  dispatch(state, deadline, [&](void* done_ctx) {
+    return adapter_->api().report(raw_, instances, count, &ctx, &onReportDone, done_ctx);
+  });
+}
+
+absl::StatusOr<CheckResult> Handler::checkAndWait(const Instance& instance,
+                                                  absl::Duration timeout) {
+  return waitFor<absl::StatusOr<CheckResult>>(
+      timeout, [&](CheckCallback cb) { check(instance, timeout, std::move(cb)); },
+      absl::DeadlineExceededError("check: no result"));
+}
+
+absl::StatusOr<QuotaResult> Handler::quotaAndWait(const Instance& instance, const QuotaArgs& args,
+                                                  absl::Duration timeout) {
+  return waitFor<absl::StatusOr<QuotaResult>>(
+      timeout, [&](QuotaCallback cb) { quota(instance, args, timeout, std::move(cb)); },
+      absl::DeadlineExceededError("quota: no result"));
+}
+
+absl::Status Handler::reportAndWait(const std::vector<const Instance*>& instances,
+                                    absl::Duration timeout) {
+  return waitFor<absl::Status>(
+      timeout, [&](ReportCallback cb) { report(instances, timeout, std::move(cb)); },
+      absl::DeadlineExceededError("report: no result"));
+}
+
+}  // namespace mixer::adapter_host

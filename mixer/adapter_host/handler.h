@@ -1,0 +1,105 @@
+// Handler: one configured adapter handler as the runtime calls it. Wraps the C hooks with the
+// host's guarantees: every call completes exactly once, by its deadline at the latest; a late or
+// invalid adapter result becomes an error result and a counter, never a crash.
+#ifndef MIXER_ADAPTER_HOST_HANDLER_H_
+#define MIXER_ADAPTER_HOST_HANDLER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "mixer/adapter_host/value.h"
+
+namespace mixer::adapter_host {
+
+class LoadedAdapter;
+class HostServices;
+namespace internal {
+struct CallSite;  // what every call of one handler shares (handler.cc)
+}  // namespace internal
+
+// An adapter's verdict on a check. `status` is the policy decision (OK allows; e.g.
+// PERMISSION_DENIED with the adapter's message denies).
+struct CheckResult {
+  absl::Status status;
+  absl::Duration valid_duration = absl::ZeroDuration();
+  int32_t valid_use_count = 0;
+};
+
+struct QuotaArgs {
+  int64_t amount = 1;
+  bool best_effort = false;
+  std::string deduplication_id;
+};
+
+struct QuotaResult {
+  absl::Status status;
+  int64_t granted_amount = 0;
+  absl::Duration valid_duration = absl::ZeroDuration();
+};
+
+// A handler created by LoadedAdapter::createHandler. Thread-safe: calls may be made from any
+// number of threads. A call's outer StatusOr is not OK when the call itself failed:
+// DEADLINE_EXCEEDED (no result by the deadline), INTERNAL (invalid result or adapter error),
+// UNIMPLEMENTED (kind not served), FAILED_PRECONDITION (handler closed). The callback runs
+// exactly once, on the calling thread (synchronous adapters), an adapter completion thread, or
+// the host executor (deadline). A callback must not close or destroy its handler.
+class Handler {
+ public:
+  using CheckCallback = std::function<void(absl::StatusOr<CheckResult>)>;
+  using QuotaCallback = std::function<void(absl::StatusOr<QuotaResult>)>;
+  using ReportCallback = std::function<void(absl::Status)>;
+
+  Handler(std::shared_ptr<const LoadedAdapter> adapter, std::string name, void* raw);
+  ~Handler();  // close()
+  Handler(const Handler&) = delete;
+  Handler& operator=(const Handler&) = delete;
+
+  const std::string& name() const { return name_; }
+  const LoadedAdapter& adapter() const { return *adapter_; }
+
+  void check(const Instance& instance, absl::Duration timeout, CheckCallback done);
+  void quota(const Instance& instance, const QuotaArgs& args, absl::Duration timeout,
+             QuotaCallback done);
+  void report(const std::vector<const Instance*>& instances, absl::Duration timeout,
+              ReportCallback done);
+
+  // The same calls on instances the caller encoded itself (e.g. views into a request's attribute
+  // storage, without building a Value tree). OWNERSHIP: borrowed for the duration of the call.
+  void check(const mixer_instance& instance, absl::Duration timeout, CheckCallback done);
+  void quota(const mixer_instance& instance, const QuotaArgs& args, absl::Duration timeout,
+             QuotaCallback done);
+  void report(const mixer_instance* const* instances, size_t count, absl::Duration timeout,
+              ReportCallback done);
+
+  // Blocking forms, for start-up paths and tests; they wait at most `timeout` (plus scheduling
+  // slack). The request path uses the callback forms.
+  absl::StatusOr<CheckResult> checkAndWait(const Instance& instance, absl::Duration timeout);
+  absl::StatusOr<QuotaResult> quotaAndWait(const Instance& instance, const QuotaArgs& args,
+                                           absl::Duration timeout);
+  absl::Status reportAndWait(const std::vector<const Instance*>& instances, absl::Duration timeout);
+
+  // Waits for hooks that are running, then lets the adapter flush and free the handler. Later
+  // calls fail with FAILED_PRECONDITION. Idempotent.
+  void close();
+
+ private:
+  std::shared_ptr<const LoadedAdapter> adapter_;
+  std::string name_;
+  std::shared_ptr<const internal::CallSite> site_;  // shared with in-flight calls
+  void* raw_;                                       // OWNERSHIP: adapter; released by close_handler
+  std::shared_mutex mu_;                            // shared while a hook runs, exclusive to close
+  bool closed_ = false;
+};
+
+using HandlerPtr = std::unique_ptr<Handler>;
+
+}  // namespace mixer::adapter_host
+
+#endif  // MIXER_ADAPTER_HOST_HANDLER_H_

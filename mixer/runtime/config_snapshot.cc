@@ -1,0 +1,478 @@
+#include "mixer/runtime/config_snapshot.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "expr/parser.h"
+#include "mixer/adapter_host/loaded_adapter.h"
+#include "mixer/adapter_host/yaml_params.h"
+#include "mixer/common/str_cat.h"
+#include "mixer/runtime/bag_activation.h"
+
+namespace mixer::runtime {
+namespace {
+
+using config::ConfigError;
+using config::SourcePos;
+
+struct TemplateInfo {
+  std::string_view name;
+  Variety variety;
+};
+
+// Istio 1.4's templates (mixer/template) by variety.
+constexpr TemplateInfo kTemplates[] = {
+    {"checknothing", Variety::Check}, {"listentry", Variety::Check},
+    {"authorization", Variety::Check}, {"apikey", Variety::Check},
+    {"quota", Variety::Quota},        {"metric", Variety::Report},
+    {"logentry", Variety::Report},    {"tracespan", Variety::Report},
+    {"reportnothing", Variety::Report}, {"edge", Variety::Report},
+};
+
+SourcePos markPos(const std::string& file, const YAML::Node& node) {
+  const YAML::Mark m = node.Mark();
+  return {file, m.line + 1, m.column + 1};
+}
+
+// An expression's compile error at its place in the file: the message starts "LINE:COLUMN: ",
+// relative to the expression, which begins at `at` (after the quote, for quoted scalars).
+ConfigError expressionError(const SourcePos& at, bool quoted, std::string_view message,
+                            std::string_view what) {
+  int line = 1, column = 1;
+  std::string_view rest = message;
+  const auto c1 = rest.find(':');
+  const auto c2 = c1 == std::string_view::npos ? c1 : rest.find(':', c1 + 1);
+  if (c2 != std::string_view::npos) {
+    try {
+      line = std::stoi(std::string(rest.substr(0, c1)));
+      column = std::stoi(std::string(rest.substr(c1 + 1, c2 - c1 - 1)));
+      rest = rest.substr(c2 + 1);
+      while (!rest.empty() && rest.front() == ' ') {
+        rest.remove_prefix(1);
+      }
+    } catch (...) {
+      rest = message;
+    }
+  }
+  SourcePos pos = at;
+  if (pos.line > 0) {
+    pos.line += line - 1;
+    pos.column = line == 1 ? at.column + column - 1 + (quoted ? 1 : 0) : column;
+  }
+  return {pos, strCat(what, ": ", rest)};
+}
+
+bool isQuoted(const YAML::Node& node) { return node.Tag() == "!"; }
+
+// The dotted name a select chain spells ("destination.service.host"), or "" when the node is not
+// one (CEXL attribute names are such chains; so are CEL's for dotted attributes).
+std::string dottedName(const expr::Node& n) {
+  if (n.kind == expr::Node::Kind::kIdent) {
+    return n.name;
+  }
+  if (n.kind == expr::Node::Kind::kSelect && n.children.size() == 1) {
+    const std::string base = dottedName(*n.children[0]);
+    return base.empty() ? "" : base + "." + n.name;
+  }
+  return "";
+}
+
+// Finds the first term `attr == "literal"` (either order) among the top-level conjuncts of `n`.
+bool findIndexTerm(const expr::Node& n, const attribute::Vocabulary& vocabulary,
+                   attribute::AttributeId* attr, std::string* value) {
+  if (n.kind != expr::Node::Kind::kCall || n.has_target) {
+    return false;
+  }
+  if (n.name == "_&&_" && n.children.size() == 2) {
+    return findIndexTerm(*n.children[0], vocabulary, attr, value) ||
+           findIndexTerm(*n.children[1], vocabulary, attr, value);
+  }
+  if (n.name != "_==_" || n.children.size() != 2) {
+    return false;
+  }
+  for (int side = 0; side < 2; ++side) {
+    const expr::Node& a = *n.children[side];
+    const expr::Node& lit = *n.children[1 - side];
+    if (lit.kind != expr::Node::Kind::kLiteral || lit.literal_type != expr::ValueType::kString) {
+      continue;
+    }
+    const auto id = vocabulary.find(dottedName(a));
+    // Only plain STRING attributes: DNS names, emails and URIs compare by their own rules.
+    if (id && vocabulary.type(*id) == attribute::ValueType::String) {
+      *attr = *id;
+      *value = lit.text;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+class Compiler {
+ public:
+  Compiler(const config::ConfigModel& model, const adapter_host::AdapterRegistry& adapters,
+           std::vector<ConfigError>* errors)
+      : model_(model), adapters_(adapters), errors_(errors) {}
+
+  bool compileVocabulary(const attribute::VocabularyConstSharedPtr& base,
+                         attribute::VocabularyConstSharedPtr* out) {
+    std::vector<attribute::AttributeDecl> decls = base->decls();
+    for (const auto& a : model_.attributes) {
+      const auto existing = base->find(a.name);
+      if (existing && base->type(*existing) != a.type) {
+        errors_->push_back(
+            {a.pos, strCat("attribute '", a.name, "' is declared ", attribute::valueTypeName(a.type),
+                           " but the built-in vocabulary declares it ",
+                           attribute::valueTypeName(base->type(*existing)))});
+        continue;
+      }
+      decls.push_back({a.name, a.type});
+    }
+    auto v = attribute::Vocabulary::create(std::move(decls));
+    if (!v.ok()) {
+      errors_->push_back({SourcePos{}, std::string(v.status().message())});
+      return false;
+    }
+    *out = *v;
+    return true;
+  }
+
+  void compileInstances(const expr::AttributeManifest& manifest,
+                        std::vector<std::unique_ptr<CompiledInstance>>* out) {
+    for (const auto& inst : model_.instances) {
+      auto ci = std::make_unique<CompiledInstance>();
+      ci->name = inst.name;
+      ci->short_name = inst.name.substr(0, inst.name.find('.'));
+      ci->template_name = inst.template_name;
+      if (!templateVariety(inst.template_name, &ci->variety)) {
+        errors_->push_back({inst.pos, strCat("instance '", inst.name, "': unknown template '",
+                                             inst.template_name, "'")});
+        continue;
+      }
+      if (inst.params && inst.params.IsMap()) {
+        compileFields(inst.params, inst.pos.file, strCat("instance '", inst.name, "' field "),
+                      manifest, &ci->fields);
+      } else if (inst.params && !inst.params.IsNull()) {
+        errors_->push_back({markPos(inst.pos.file, inst.params),
+                            strCat("instance '", inst.name, "': params must be a map")});
+      }
+      by_name_[ci->name] = ci.get();
+      out->push_back(std::move(ci));
+    }
+  }
+
+  // Validates every handler's params with its adapter; creates the handlers only when the whole
+  // configuration is free of errors (so a rejected configuration has no side effects).
+  struct PendingHandler {
+    const config::Handler* decl;
+    std::shared_ptr<const adapter_host::LoadedAdapter> adapter;
+    adapter_host::Value params;
+  };
+
+  void validateHandlers(std::vector<PendingHandler>* out) {
+    for (const auto& h : model_.handlers) {
+      auto adapter = adapters_.find(h.adapter);
+      if (!adapter) {
+        std::string loaded;
+        for (const auto& a : adapters_.adapters()) {
+          loaded += strCat(loaded.empty() ? "" : ", ", a->info().name);
+        }
+        errors_->push_back({h.pos, strCat("handler '", h.name, "': unknown adapter '", h.adapter,
+                                          "' (loaded: ", loaded.empty() ? "none" : loaded, ")")});
+        continue;
+      }
+      std::vector<adapter_host::ParamError> perrs;
+      adapter_host::Value params =
+          h.params ? adapter_host::valueFromYaml(h.params, "params", &perrs)
+                   : adapter_host::Value::map();
+      if (perrs.empty()) {
+        perrs = adapter->validateParams(params);
+      }
+      if (!perrs.empty()) {
+        if (h.params) {
+          adapter_host::locateErrors(h.params, "params", &perrs);
+        }
+        for (const auto& e : perrs) {
+          SourcePos pos = h.pos;
+          if (e.line > 0) {
+            pos.line = e.line;
+            pos.column = e.column;
+          }
+          errors_->push_back({pos, strCat("handler '", h.name, "' (adapter ", h.adapter, "): ",
+                                          e.path, ": ", e.message)});
+        }
+        continue;
+      }
+      handler_adapters_[h.name] = adapter.get();
+      out->push_back({&h, adapter, std::move(params)});
+    }
+  }
+
+  void compileRules(const expr::AttributeManifest& manifest, const attribute::Vocabulary& vocabulary,
+                    std::vector<std::unique_ptr<CompiledRule>>* out) {
+    vocabulary_ = &vocabulary;
+    for (const auto& rule : model_.rules) {
+      auto cr = std::make_unique<CompiledRule>();
+      cr->order = out->size();
+      cr->name = rule.name;
+      cr->ns = rule.ns;
+      expr::CompileOptions options;
+      options.dialect = rule.lang == "cel" ? expr::Dialect::kCel : expr::Dialect::kCexl;
+      options.expected_type = expr::ValueType::kBool;
+      std::string match = rule.match;
+      if (!match.empty() && match != "true") {
+        expr::ParseOptions popts;
+        popts.dialect = options.dialect;
+        if (auto ast = expr::parse(match, popts); ast.ok()) {
+          findIndexTerm(**ast, *vocabulary_, &cr->index_attribute, &cr->index_value);
+        }
+        auto p = expr::compile(match, manifest, options);
+        if (!p.ok()) {
+          errors_->push_back(expressionError(rule.match_pos, false, std::string(p.status().message()),
+                                             strCat("rule '", rule.name, "' match")));
+        } else {
+          cr->match = *p;
+        }
+      }
+      for (const auto& action : rule.actions) {
+        compileAction(rule, action, cr.get());
+      }
+      options.expected_type = expr::ValueType::kUnspecified;
+      compileHeaderOps(rule, rule.request_header_operations, manifest, options,
+                       &cr->request_header_operations);
+      compileHeaderOps(rule, rule.response_header_operations, manifest, options,
+                       &cr->response_header_operations);
+      out->push_back(std::move(cr));
+    }
+  }
+
+  void bindHandlers(std::vector<std::unique_ptr<CompiledRule>>* rules,
+                    const std::map<std::string, adapter_host::Handler*>& handlers) {
+    for (auto& rule : *rules) {
+      for (auto* list : {&rule->check_actions, &rule->quota_actions, &rule->report_actions}) {
+        for (auto& a : *list) {
+          a.handler = handlers.at(a.handler_name);
+        }
+      }
+    }
+  }
+
+ private:
+
+  void compileFields(const YAML::Node& map, const std::string& file, const std::string& what,
+                     const expr::AttributeManifest& manifest, std::vector<FieldProgram>* out) {
+    for (const auto& kv : map) {
+      FieldProgram f;
+      f.key = kv.first.as<std::string>("");
+      const YAML::Node& v = kv.second;
+      if (v.IsMap()) {
+        compileFields(v, file, strCat(what, f.key, "."), manifest, &f.children);
+      } else if (v.IsScalar()) {
+        auto p = expr::compile(v.Scalar(), manifest, {});
+        if (!p.ok()) {
+          errors_->push_back(expressionError(markPos(file, v), isQuoted(v), std::string(p.status().message()),
+                                             strCat(what, "'", f.key, "'")));
+          continue;
+        }
+        f.program = *p;
+      } else if (v.IsNull()) {
+        continue;  // an absent field
+      } else {
+        errors_->push_back({markPos(file, v), strCat(what, "'", f.key,
+                                                     "': want an expression or a map of them")});
+        continue;
+      }
+      out->push_back(std::move(f));
+    }
+  }
+
+  void compileAction(const config::Rule& rule, const config::Action& action, CompiledRule* cr) {
+    auto ha = handler_adapters_.find(action.handler);
+    if (ha == handler_adapters_.end()) {
+      // A dangling reference (the loader reports those) or a handler with errors of its own.
+      return;
+    }
+    const auto& info = ha->second->info();
+    CompiledAction by_variety[3];
+    for (const auto& name : action.instances) {
+      auto it = by_name_.find(name);
+      if (it == by_name_.end()) {
+        continue;  // dangling (reported by the loader) or an instance with errors of its own
+      }
+      const CompiledInstance* inst = it->second;
+      if (std::find(info.templates.begin(), info.templates.end(), inst->template_name) ==
+          info.templates.end()) {
+        errors_->push_back({action.pos, strCat("rule '", rule.name, "': handler '", action.handler,
+                                               "' (adapter ", info.name,
+                                               ") does not serve template '", inst->template_name,
+                                               "' of instance '", name, "'")});
+        continue;
+      }
+      auto& a = by_variety[static_cast<int>(inst->variety)];
+      a.handler_name = action.handler;
+      a.instances.push_back(inst);
+    }
+    if (!by_variety[0].instances.empty()) {
+      cr->check_actions.push_back(std::move(by_variety[0]));
+    }
+    if (!by_variety[1].instances.empty()) {
+      cr->quota_actions.push_back(std::move(by_variety[1]));
+    }
+    if (!by_variety[2].instances.empty()) {
+      cr->report_actions.push_back(std::move(by_variety[2]));
+    }
+  }
+
+  void compileHeaderOps(const config::Rule& rule,
+                        const std::vector<config::HeaderOperation>& ops,
+                        const expr::AttributeManifest& manifest, const expr::CompileOptions& options,
+                        std::vector<CompiledHeaderOperation>* out) {
+    for (const auto& op : ops) {
+      CompiledHeaderOperation c;
+      c.name = op.name;
+      c.op = op.op;
+      for (const auto& v : op.values) {
+        auto p = expr::compile(v, manifest, options);
+        if (!p.ok()) {
+          errors_->push_back(expressionError(op.pos, false, std::string(p.status().message()),
+                                             strCat("rule '", rule.name, "' header '", op.name,
+                                                    "' value")));
+          continue;
+        }
+        c.values.push_back(*p);
+      }
+      out->push_back(std::move(c));
+    }
+  }
+
+  const config::ConfigModel& model_;
+  const adapter_host::AdapterRegistry& adapters_;
+  std::vector<ConfigError>* errors_;
+  std::map<std::string, const CompiledInstance*> by_name_;
+  std::map<std::string, const adapter_host::LoadedAdapter*> handler_adapters_;
+  const attribute::Vocabulary* vocabulary_ = nullptr;
+};
+
+void addRule(const CompiledRule* r, const attribute::Vocabulary& vocabulary, RuleSet* set) {
+  ++set->size;
+  if (r->index_attribute == attribute::kNoAttribute) {
+    set->unindexed.push_back(r);
+    return;
+  }
+  auto it = std::find_if(set->indexes.begin(), set->indexes.end(),
+                         [&](const RuleSet::Index& i) { return i.attribute == r->index_attribute; });
+  if (it == set->indexes.end()) {
+    set->indexes.push_back({r->index_attribute, vocabulary.name(r->index_attribute), {}});
+    it = set->indexes.end() - 1;
+  }
+  it->by_value[r->index_value].push_back(r);
+}
+
+}  // namespace
+
+bool templateVariety(std::string_view template_name, Variety* out) {
+  const std::string t = lower(template_name);
+  for (const auto& info : kTemplates) {
+    if (info.name == t) {
+      *out = info.variety;
+      return true;
+    }
+  }
+  return false;
+}
+
+ConfigSnapshot::~ConfigSnapshot() {
+  // Rules point at handlers; close handlers (flushing adapters) before anything else goes.
+  for (auto& h : handlers_) {
+    h->close();
+  }
+}
+
+const RuleSet& ConfigSnapshot::rulesFor(std::string_view ns) const {
+  for (const auto& [name, rules] : namespace_rules_) {
+    if (name == ns) {
+      return rules;
+    }
+  }
+  return default_rules_;
+}
+
+std::shared_ptr<const ConfigSnapshot> ConfigSnapshot::empty(
+    attribute::VocabularyConstSharedPtr vocabulary, uint64_t generation) {
+  auto s = std::shared_ptr<ConfigSnapshot>(new ConfigSnapshot());
+  s->generation_ = generation;
+  s->vocabulary_ = std::move(vocabulary);
+  s->manifest_ = manifestFor(*s->vocabulary_);
+  return s;
+}
+
+ConfigSnapshotConstSharedPtr compileSnapshot(const config::ConfigModel& model,
+                                             const adapter_host::AdapterRegistry& adapters,
+                                             const attribute::VocabularyConstSharedPtr& base,
+                                             uint64_t generation,
+                                             std::vector<ConfigError>* errors) {
+  // Errors the loader found are already in `errors`: compile anyway to report the rest, but
+  // never produce a snapshot.
+  const bool model_has_errors = !errors->empty();
+  auto s = std::shared_ptr<ConfigSnapshot>(new ConfigSnapshot());
+  s->generation_ = generation;
+  s->default_namespace_ = model.default_namespace;
+  Compiler c(model, adapters, errors);
+  if (!c.compileVocabulary(base, &s->vocabulary_)) {
+    return nullptr;
+  }
+  s->manifest_ = manifestFor(*s->vocabulary_);
+  c.compileInstances(*s->manifest_, &s->instances_);
+  std::vector<Compiler::PendingHandler> pending;
+  c.validateHandlers(&pending);
+  c.compileRules(*s->manifest_, *s->vocabulary_, &s->rules_);
+  if (!errors->empty() || model_has_errors) {
+    return nullptr;
+  }
+  std::map<std::string, adapter_host::Handler*> handlers;
+  for (auto& p : pending) {
+    auto h = p.adapter->createHandler(p.decl->name, p.params);
+    if (!h.ok()) {
+      errors->push_back({p.decl->pos, strCat("handler '", p.decl->name, "': ", h.status().message())});
+      continue;
+    }
+    handlers[p.decl->name] = h->get();
+    s->handlers_.push_back(*std::move(h));
+  }
+  if (!errors->empty()) {
+    return nullptr;
+  }
+  c.bindHandlers(&s->rules_, handlers);
+
+  for (const auto& r : s->rules_) {
+    if (r->ns == s->default_namespace_) {
+      addRule(r.get(), *s->vocabulary_, &s->default_rules_);
+    }
+  }
+  for (const auto& r : s->rules_) {
+    if (r->ns == s->default_namespace_) {
+      continue;
+    }
+    auto it = std::find_if(s->namespace_rules_.begin(), s->namespace_rules_.end(),
+                           [&](const auto& e) { return e.first == r->ns; });
+    if (it == s->namespace_rules_.end()) {
+      s->namespace_rules_.push_back({r->ns, {}});
+      it = s->namespace_rules_.end() - 1;
+      for (const auto& d : s->rules_) {
+        if (d->ns == s->default_namespace_) {
+          addRule(d.get(), *s->vocabulary_, &it->second);
+        }
+      }
+    }
+    addRule(r.get(), *s->vocabulary_, &it->second);
+  }
+  return s;
+}
+
+}  // namespace mixer::runtime

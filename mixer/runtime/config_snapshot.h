@@ -1,0 +1,142 @@
+// ConfigSnapshot: one compiled, immutable configuration, as the request path uses it.
+//
+// Compiling a ConfigModel (config/model.h) resolves every attribute name to an id, compiles every
+// expression (rule matches, instance fields, header values) to a Program, creates a handler per
+// configured handler through the adapter host, and files each rule's actions by variety (check,
+// quota, report) so that a request only looks at what applies to it. Compilation collects every
+// error with its source position; a snapshot with errors is never served.
+//
+// Thread-safe: immutable after compileSnapshot(); shared by all request threads through
+// ConfigSnapshotConstSharedPtr. Its handlers are closed when the last reference goes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "config/model.h"
+#include "expr/manifest.h"
+#include "expr/program.h"
+#include "mixer/adapter_host/adapter_registry.h"
+#include "mixer/adapter_host/handler.h"
+#include "mixer/attribute/vocabulary.h"
+
+namespace mixer::runtime {
+
+// What kind of call a template's instances go to.
+enum class Variety { Check, Quota, Report };
+
+// A template field as compiled: a leaf expression, or a map of named fields.
+struct FieldProgram {
+  std::string key;                      // the field name within its parent map
+  expr::ProgramConstSharedPtr program;  // set for leaves
+  std::vector<FieldProgram> children;   // set for maps
+};
+
+struct CompiledInstance {
+  std::string name;        // fully qualified
+  std::string short_name;  // the part before the first '.', which quota requests name
+  std::string template_name;
+  Variety variety = Variety::Check;
+  std::vector<FieldProgram> fields;
+};
+
+struct CompiledAction {
+  adapter_host::Handler* handler = nullptr;  // OWNERSHIP: the snapshot
+  std::string handler_name;
+  std::vector<const CompiledInstance*> instances;
+};
+
+struct CompiledHeaderOperation {
+  std::string name;
+  std::vector<expr::ProgramConstSharedPtr> values;
+  config::HeaderOperation::Op op = config::HeaderOperation::Op::Replace;
+};
+
+struct CompiledRule {
+  std::string name;
+  std::string ns;
+  size_t order = 0;                   // position in the configuration
+  expr::ProgramConstSharedPtr match;  // null: always
+  // When the match is a conjunction with a term `attribute == "constant"` (a STRING attribute),
+  // the first such term: the rule can only apply to requests where the attribute has that value,
+  // so requests find it through an index instead of evaluating it.
+  attribute::AttributeId index_attribute = attribute::kNoAttribute;
+  std::string index_value;
+  std::vector<CompiledAction> check_actions;
+  std::vector<CompiledAction> quota_actions;
+  std::vector<CompiledAction> report_actions;
+  std::vector<CompiledHeaderOperation> request_header_operations;
+  std::vector<CompiledHeaderOperation> response_header_operations;
+};
+
+// The rules that apply to one namespace, organised for lookup: rules with an index term are
+// found by one hash lookup per indexed attribute; the others are always evaluated.
+struct RuleSet {
+  struct Index {
+    attribute::AttributeId attribute = attribute::kNoAttribute;
+    std::string_view name;  // the attribute's name (the vocabulary's storage)
+    absl::flat_hash_map<std::string, std::vector<const CompiledRule*>> by_value;
+  };
+  std::vector<const CompiledRule*> unindexed;  // in configuration order
+  std::vector<Index> indexes;
+  size_t size = 0;
+};
+
+class ConfigSnapshot {
+ public:
+  ~ConfigSnapshot();
+
+  uint64_t generation() const { return generation_; }
+  const attribute::VocabularyConstSharedPtr& vocabulary() const { return vocabulary_; }
+  const expr::AttributeManifest& manifest() const { return *manifest_; }
+  const std::string& defaultNamespace() const { return default_namespace_; }
+
+  // Rules of the default namespace (they apply to every request) and of `ns` (when not the
+  // default).
+  const RuleSet& rulesFor(std::string_view ns) const;
+
+  size_t ruleCount() const { return rules_.size(); }
+  size_t handlerCount() const { return handlers_.size(); }
+  size_t instanceCount() const { return instances_.size(); }
+
+  // An empty snapshot over `vocabulary`: no rules (Istio's defaults apply).
+  static std::shared_ptr<const ConfigSnapshot> empty(attribute::VocabularyConstSharedPtr vocabulary,
+                                                     uint64_t generation = 0);
+
+ private:
+  friend std::shared_ptr<const ConfigSnapshot> compileSnapshot(
+      const config::ConfigModel&, const adapter_host::AdapterRegistry&,
+      const attribute::VocabularyConstSharedPtr&, uint64_t, std::vector<config::ConfigError>*);
+
+  uint64_t generation_ = 0;
+  attribute::VocabularyConstSharedPtr vocabulary_;
+  std::shared_ptr<const expr::AttributeManifest> manifest_;
+  std::string default_namespace_ = "istio-system";
+  std::vector<std::unique_ptr<CompiledInstance>> instances_;
+  std::vector<std::unique_ptr<CompiledRule>> rules_;
+  std::vector<adapter_host::HandlerPtr> handlers_;
+  RuleSet default_rules_;
+  // Per namespace: the default namespace's rules and the namespace's own.
+  std::vector<std::pair<std::string, RuleSet>> namespace_rules_;
+};
+
+using ConfigSnapshotConstSharedPtr = std::shared_ptr<const ConfigSnapshot>;
+
+// Compiles `model`. Attributes it declares extend `base_vocabulary` (Istio's built-in manifests
+// for the server). Returns nullptr when `errors` is not empty afterwards (errors already in it,
+// e.g. the loader's, also prevent a snapshot, but compilation still runs to report the rest);
+// every error carries the source position of what it is about. Dangling references are the
+// loader's to report.
+ConfigSnapshotConstSharedPtr compileSnapshot(const config::ConfigModel& model,
+                                             const adapter_host::AdapterRegistry& adapters,
+                                             const attribute::VocabularyConstSharedPtr& base_vocabulary,
+                                             uint64_t generation,
+                                             std::vector<config::ConfigError>* errors);
+
+// The variety of a template (checknothing, listentry, quota, metric, ...); false when unknown.
+bool templateVariety(std::string_view template_name, Variety* out);
+
+}  // namespace mixer::runtime

@@ -1,0 +1,256 @@
+#include "mixer/runtime/config_store.h"
+
+#include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "mixer/common/log.h"
+#include "mixer/common/str_cat.h"
+
+namespace mixer::runtime {
+
+std::string_view embeddedDefaultConfig() {
+  // Istio's default access log: every HTTP or gRPC request reported to mixs is written to stdout
+  // as one JSON line by the stdio adapter.
+  static constexpr std::string_view kYaml = R"yaml(
+apiVersion: config.istio.io/v1alpha2
+kind: stdio
+metadata: {name: handler, namespace: istio-system}
+spec:
+  outputAsJson: true
+---
+apiVersion: config.istio.io/v1alpha2
+kind: logentry
+metadata: {name: accesslog, namespace: istio-system}
+spec:
+  severity: '"Info"'
+  timestamp: request.time | context.time | timestamp("1970-01-01T00:00:00Z")
+  variables:
+    sourceIp: source.ip | ip("0.0.0.0")
+    sourceWorkload: source.workload.name | "unknown"
+    destinationService: destination.service.host | destination.service | "unknown"
+    destinationWorkload: destination.workload.name | "unknown"
+    method: request.method | ""
+    url: request.path | ""
+    protocol: context.protocol | "unknown"
+    responseCode: response.code | 0
+    responseSize: response.size | 0
+    latency: response.duration | "0ms"
+    requestId: request.id | ""
+    userAgent: request.useragent | ""
+    reporter: conditional((context.reporter.kind | "inbound") == "outbound", "source", "destination")
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: stdio, namespace: istio-system}
+spec:
+  match: context.protocol == "http" || context.protocol == "grpc"
+  actions:
+  - handler: handler.stdio
+    instances: [accesslog.logentry]
+)yaml";
+  return kYaml;
+}
+
+LoadedConfig loadConfig(const std::string& dir, const adapter_host::AdapterRegistry& adapters,
+                        const attribute::VocabularyConstSharedPtr& base, uint64_t generation) {
+  config::LoadResult loaded;
+  if (dir.empty()) {
+    config::loadText(embeddedDefaultConfig(), "<embedded default configuration>", &loaded);
+    config::resolve(&loaded);
+  } else {
+    loaded = config::loadDirectory(dir);
+  }
+  LoadedConfig out;
+  out.files = loaded.files;
+  out.documents = loaded.documents;
+  out.errors = std::move(loaded.errors);
+  // Compiled even when the loader found errors, to report every error at once.
+  out.snapshot = compileSnapshot(loaded.model, adapters, base, generation, &out.errors);
+  return out;
+}
+
+ConfigStore::ConfigStore(Options options) : options_(std::move(options)) {
+  if (options_.registry) {
+    auto& r = *options_.registry;
+    errors_total_ = &prometheus::BuildCounter()
+                         .Name("mixer_config_errors_total")
+                         .Help("Configuration errors found by reloads (the old config kept serving).")
+                         .Register(r)
+                         .Add({});
+    auto& reloads = prometheus::BuildCounter()
+                        .Name("mixer_config_reloads_total")
+                        .Help("Configuration reload attempts, by result.")
+                        .Register(r);
+    reloads_ok_ = &reloads.Add({{"result", "ok"}});
+    reloads_error_ = &reloads.Add({{"result", "error"}});
+    generation_gauge_ = &prometheus::BuildGauge()
+                             .Name("mixer_config_generation")
+                             .Help("Generation of the configuration being served (1 = the first).")
+                             .Register(r)
+                             .Add({});
+    batches_dropped_ = &prometheus::BuildCounter()
+                            .Name("mixer_report_batches_dropped_total")
+                            .Help("Report batches dropped because the report queue was full.")
+                            .Register(r)
+                            .Add({});
+    instances_dropped_ = &prometheus::BuildCounter()
+                              .Name("mixer_report_instances_dropped_total")
+                              .Help("Report instances dropped because the report queue was full.")
+                              .Register(r)
+                              .Add({});
+    handler_errors_ = &prometheus::BuildCounter()
+                           .Name("mixer_report_handler_errors_total")
+                           .Help("Report batches a handler failed to take.")
+                           .Register(r)
+                           .Add({});
+  }
+  reports_ = std::make_unique<ReportQueue>(options_.report_queue_batches, options_.adapter_timeout,
+                                           static_cast<ReportQueue::Counters*>(this));
+}
+
+absl::StatusOr<std::unique_ptr<ConfigStore>> ConfigStore::create(
+    Options options, std::vector<config::ConfigError>* errors) {
+  std::unique_ptr<ConfigStore> store(new ConfigStore(std::move(options)));
+  LoadedConfig loaded = loadConfig(store->options_.config_dir, *store->options_.adapters,
+                                   store->options_.base_vocabulary, store->next_generation_);
+  if (!loaded.snapshot) {
+    *errors = std::move(loaded.errors);
+    return absl::InvalidArgumentError(
+        strCat(errors->size(), " configuration error(s) in ",
+               store->options_.config_dir.empty() ? std::string("the embedded configuration")
+                                                  : store->options_.config_dir));
+  }
+  ++store->next_generation_;
+  store->current_.store(std::make_shared<const Dispatcher>(
+      loaded.snapshot, store->reports_.get(), store->options_.adapter_timeout));
+  if (store->generation_gauge_ != nullptr) {
+    store->generation_gauge_->Set(static_cast<double>(loaded.snapshot->generation()));
+  }
+  return store;
+}
+
+ConfigStore::~ConfigStore() { shutdown(); }
+
+std::vector<config::ConfigError> ConfigStore::reload() {
+  std::lock_guard<std::mutex> lock(reload_mu_);
+  LoadedConfig loaded = loadConfig(options_.config_dir, *options_.adapters,
+                                   options_.base_vocabulary, next_generation_);
+  if (!loaded.snapshot) {
+    if (reloads_error_ != nullptr) {
+      reloads_error_->Increment();
+      errors_total_->Increment(static_cast<double>(loaded.errors.size()));
+    }
+    MIXER_LOG(Error) << "configuration in " << options_.config_dir << " rejected ("
+                     << loaded.errors.size() << " errors); still serving generation "
+                     << generation();
+    for (const auto& e : loaded.errors) {
+      MIXER_LOG(Error) << e.str();
+    }
+    return loaded.errors;
+  }
+  ++next_generation_;
+  current_.store(std::make_shared<const Dispatcher>(loaded.snapshot, reports_.get(),
+                                                    options_.adapter_timeout),
+                 std::memory_order_release);
+  if (reloads_ok_ != nullptr) {
+    reloads_ok_->Increment();
+    generation_gauge_->Set(static_cast<double>(loaded.snapshot->generation()));
+  }
+  MIXER_LOG(Info) << "configuration generation " << loaded.snapshot->generation() << " serving: "
+                  << loaded.snapshot->ruleCount() << " rules, " << loaded.snapshot->handlerCount()
+                  << " handlers, " << loaded.snapshot->instanceCount() << " instances from "
+                  << loaded.files << " files";
+  return {};
+}
+
+absl::Status ConfigStore::startWatching() {
+  if (options_.config_dir.empty() || watcher_.joinable()) {
+    return absl::OkStatus();
+  }
+  inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (inotify_fd_ < 0 || pipe(stop_pipe_) != 0) {
+    return absl::InternalError("cannot watch the configuration directory (inotify)");
+  }
+  constexpr uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
+                             IN_DELETE_SELF | IN_MODIFY | IN_ATTRIB;
+  std::error_code ec;
+  inotify_add_watch(inotify_fd_, options_.config_dir.c_str(), kMask);
+  for (auto it = std::filesystem::recursive_directory_iterator(options_.config_dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory(ec)) {
+      inotify_add_watch(inotify_fd_, it->path().c_str(), kMask);
+    }
+  }
+  watcher_ = std::thread([this] { watch(); });
+  return absl::OkStatus();
+}
+
+void ConfigStore::watch() {
+  const int debounce_ms = static_cast<int>(absl::ToInt64Milliseconds(options_.debounce));
+  bool dirty = false;
+  char buf[16 * 1024];
+  while (true) {
+    pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+    const int n = poll(fds, 2, dirty ? debounce_ms : -1);
+    if (n < 0) {
+      continue;
+    }
+    if (fds[1].revents != 0) {
+      return;
+    }
+    if (n == 0) {
+      // Quiet for the debounce interval: load what is there now.
+      dirty = false;
+      // New subdirectories need watches too.
+      std::error_code ec;
+      for (auto it = std::filesystem::recursive_directory_iterator(options_.config_dir, ec);
+           !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        if (it->is_directory(ec)) {
+          inotify_add_watch(inotify_fd_, it->path().c_str(),
+                            IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
+                                IN_MODIFY | IN_ATTRIB);
+        }
+      }
+      reload();
+      continue;
+    }
+    while (read(inotify_fd_, buf, sizeof(buf)) > 0) {
+    }
+    dirty = true;
+  }
+}
+
+void ConfigStore::shutdown() {
+  if (watcher_.joinable()) {
+    const char c = 'x';
+    (void)!write(stop_pipe_[1], &c, 1);
+    watcher_.join();
+  }
+  for (int* fd : {&inotify_fd_, &stop_pipe_[0], &stop_pipe_[1]}) {
+    if (*fd >= 0) {
+      close(*fd);
+      *fd = -1;
+    }
+  }
+  if (reports_) {
+    reports_->shutdown();
+  }
+}
+
+void ConfigStore::dropped(size_t instances) {
+  if (batches_dropped_ != nullptr) {
+    batches_dropped_->Increment();
+    instances_dropped_->Increment(static_cast<double>(instances));
+  }
+}
+
+void ConfigStore::failed(const std::string& handler) {
+  if (handler_errors_ != nullptr) {
+    handler_errors_->Increment();
+  }
+}
+
+}  // namespace mixer::runtime

@@ -1,0 +1,79 @@
+#include "mixer/runtime/report_queue.h"
+
+#include "mixer/common/log.h"
+
+namespace mixer::runtime {
+
+ReportQueue::ReportQueue(size_t max_batches, absl::Duration call_timeout, Counters* counters)
+    : max_batches_(max_batches), call_timeout_(call_timeout), counters_(counters) {
+  worker_ = std::thread([this] { run(); });
+}
+
+ReportQueue::~ReportQueue() { shutdown(); }
+
+bool ReportQueue::submit(ReportBatch batch) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_ && queue_.size() < max_batches_) {
+      queue_.push_back(std::move(batch));
+      cv_.notify_one();
+      return true;
+    }
+  }
+  if (counters_ != nullptr) {
+    counters_->dropped(batch.instances.size());
+  }
+  return false;
+}
+
+void ReportQueue::shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ && !worker_.joinable()) {
+      return;
+    }
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  if (worker_.joinable()) {
+    worker_.join();
+  }
+}
+
+size_t ReportQueue::queued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+
+void ReportQueue::run() {
+  while (true) {
+    ReportBatch batch;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) {
+        return;  // stopping, and everything was delivered
+      }
+      batch = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    std::vector<const adapter_host::Instance*> ptrs;
+    ptrs.reserve(batch.instances.size());
+    for (const auto& i : batch.instances) {
+      ptrs.push_back(&i);
+    }
+    const absl::Status s = batch.handler->reportAndWait(ptrs, call_timeout_);
+    if (!s.ok()) {
+      if (counters_ != nullptr) {
+        counters_->failed(batch.handler->name());
+      }
+      static std::atomic<uint64_t> logs{0};
+      if (logSampled(logs)) {
+        MIXER_LOG(Warn) << "report to handler '" << batch.handler->name()
+                        << "' failed: " << s.ToString();
+      }
+    }
+  }
+}
+
+}  // namespace mixer::runtime

@@ -1,0 +1,87 @@
+// The param helpers of the C++ SDK layer (adapter.h), used by every adapter's validate().
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "mixer/adapter_host/value.h"
+#include "mixer/adapter_sdk/adapter.h"
+
+namespace mixer::adapter_sdk {
+namespace {
+
+using adapter_host::EncodedValue;
+using adapter_host::Value;
+using ::testing::ElementsAre;
+
+TEST(ParseDurationTest, AcceptsGoDurations) {
+  struct Case {
+    const char* text;
+    int64_t ns;
+  };
+  for (const Case& c :
+       {Case{"0", 0}, Case{"5s", 5'000'000'000}, Case{"1.5ms", 1'500'000}, Case{"250us", 250'000},
+        Case{"250\xc2\xb5s", 250'000}, Case{"7ns", 7}, Case{"1m30s", 90'000'000'000},
+        Case{"2h", 7'200'000'000'000}, Case{"1h0m0.5s", 3'600'500'000'000}}) {
+    int64_t ns = -1;
+    EXPECT_TRUE(parseDuration(c.text, &ns)) << c.text;
+    EXPECT_EQ(ns, c.ns) << c.text;
+  }
+}
+
+TEST(ParseDurationTest, RejectsMalformedAndNegativeDurations) {
+  for (const char* text :
+       {"", "5", "s", "-1s", "1d", "1s5", "1..5s", "five seconds", "1e3s", "999999999999h"}) {
+    int64_t ns = 0;
+    EXPECT_FALSE(parseDuration(text, &ns)) << text;
+  }
+}
+
+class CollectingSink {
+ public:
+  CollectingSink() : sink_{sizeof(mixer_error_sink), 0, this, &CollectingSink::add} {}
+  const mixer_error_sink* get() const { return &sink_; }
+  std::vector<std::string> errors;
+
+ private:
+  static void add(void* ctx, const char* path, const char* message) {
+    static_cast<CollectingSink*>(ctx)->errors.push_back(std::string(path) + ": " + message);
+  }
+  mixer_error_sink sink_;
+};
+
+TEST(ParamHelpersTest, ReportEveryErrorWithItsPath) {
+  const Value params = Value::map({{"count", Value::int64(500)},
+                                   {"ttl", Value::string("soon")},
+                                   {"interval", Value::int64(5)},
+                                   {"colour", Value::string("red")}});
+  EncodedValue encoded(params);
+  ValueView view(encoded.get());
+  CollectingSink collected;
+  ErrorSink errors(collected.get());
+  int64_t count = 1, ttl = 0, interval = 0, absent = 42;
+  checkKnownKeys(view, {"count", "ttl", "interval", "absent"}, "", errors);
+  EXPECT_FALSE(readInt(view.find("count"), "count", 0, 100, errors, &count));
+  EXPECT_FALSE(readDuration(view.find("ttl"), "ttl", errors, &ttl));
+  EXPECT_FALSE(readDuration(view.find("interval"), "interval", errors, &interval));
+  EXPECT_TRUE(readInt(view.find("absent"), "absent", 0, 100, errors, &absent));
+  EXPECT_EQ(absent, 42);  // absent params keep their default
+  EXPECT_EQ(count, 1);
+  EXPECT_EQ(errors.count(), 4);
+  EXPECT_THAT(
+      collected.errors,
+      ElementsAre("colour: unknown field 'colour'", "count: must be between 0 and 100, got 500",
+                  "ttl: invalid duration 'soon' (expected e.g. \"5s\", \"100ms\")",
+                  "interval: expected a duration, got int64"));
+  EXPECT_EQ(joinPath(indexPath("quotas", 2), "max_amount"), "quotas[2].max_amount");
+  EXPECT_EQ(joinPath("", "x"), "x");
+}
+
+TEST(ParamHelpersTest, DurationValuesAreAccepted) {
+  const Value params = Value::map({{"ttl", Value::durationNs(3'000)}});
+  EncodedValue encoded(params);
+  ErrorSink errors(nullptr);
+  int64_t ttl = 0;
+  EXPECT_TRUE(readDuration(ValueView(encoded.get()).find("ttl"), "ttl", errors, &ttl));
+  EXPECT_EQ(ttl, 3'000);
+}
+
+}  // namespace
+}  // namespace mixer::adapter_sdk

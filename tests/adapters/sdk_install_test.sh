@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs the adapter SDK into a temporary prefix, builds docs/examples/adapter-hello against that
+# prefix alone (from a copy outside the source tree), then loads the result the way mixs does and
+# exercises it.  usage: sdk_install_test.sh <build dir> <source dir> <adapter_probe>
+set -euo pipefail
+build=$1 src=$2 probe=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+cmake --install "$build" --component sdk --prefix "$work/prefix" >"$work/install.log"
+for f in include/mixer/adapter_sdk/mixer_adapter.h include/mixer/adapter_sdk/adapter.h; do
+  [[ -f "$work/prefix/$f" ]] || fail "$f was not installed"
+done
+config=$(find "$work/prefix" -name MixerAdapterSDKConfig.cmake)
+[[ -n "$config" ]] || fail "MixerAdapterSDKConfig.cmake was not installed"
+
+cp -r "$src/docs/examples/adapter-hello" "$work/hello-src"
+cmake -S "$work/hello-src" -B "$work/hello-build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >"$work/configure.log" \
+  || { cat "$work/configure.log"; fail "configuring the example against the installed SDK"; }
+cmake --build "$work/hello-build" >"$work/build.log" \
+  || { cat "$work/build.log"; fail "building the example"; }
+if grep -q "$src/adapters" "$work/hello-build/compile_commands.json"; then
+  fail "the example compiled against the source tree, not the installed SDK"
+fi
+[[ -f "$work/hello-build/hello.so" ]] || fail "hello.so was not built"
+exported=$(nm -D --defined-only "$work/hello-build/hello.so" | awk '{print $3}')
+[[ "$exported" == "mixer_adapter_entry" ]] || fail "hello.so exports more than the entry: $exported"
+
+"$probe" --adapter-dir "$work/hello-build" --list >"$work/list.out" 2>"$work/list.err"
+grep -Eq '^hello +1\.0\.0 +1\.0 +check,report +checknothing,reportnothing' "$work/list.out" \
+  || { cat "$work/list.out" "$work/list.err"; fail "hello is not listed"; }
+grep -q "loaded 1 adapter: hello 1.0.0" "$work/list.err" || fail "no load summary"
+
+out=$("$probe" --adapter-dir "$work/hello-build" --adapter hello \
+  --params "$work/hello-src/handler.yaml" --field user=mallory --check)
+[[ "$out" == 'check: PERMISSION_DENIED "no entry for mallory" valid_duration=10s valid_use_count=100' ]] \
+  || fail "unexpected denial: $out"
+out=$("$probe" --adapter-dir "$work/hello-build" --adapter hello \
+  --params "$work/hello-src/handler.yaml" --field user=alice --check --template checknothing)
+[[ "$out" == 'check: OK "" valid_duration=10s valid_use_count=100' ]] || fail "unexpected allow: $out"
+out=$("$probe" --adapter-dir "$work/hello-build" --adapter hello \
+  --params "$work/hello-src/handler.yaml" --template reportnothing --report)
+[[ "$out" == 'report: OK' ]] || fail "unexpected report: $out"
+
+# Invalid params are rejected with their paths.
+printf 'deny: [1]\n' >"$work/bad.yaml"
+if "$probe" --adapter-dir "$work/hello-build" --adapter hello --params "$work/bad.yaml" \
+  --check 2>"$work/bad.err"; then
+  fail "bad params were accepted"
+fi
+grep -q "params.greeting: required" "$work/bad.err" || fail "no greeting error: $(cat "$work/bad.err")"
+grep -q "params.deny\[0\]: expected a string" "$work/bad.err" || fail "no deny[0] error"
+# The installed in-tree adapters are found next to an installed binary, wherever the prefix is.
+cmake --install "$build" --component adapters --prefix "$work/relocated" >>"$work/install.log"
+mkdir -p "$work/relocated/bin"
+cp "$probe" "$work/relocated/bin/"
+env -u MIXER_ADAPTER_DIR "$work/relocated/bin/$(basename "$probe")" --list >"$work/relocated.out" \
+  2>"$work/relocated.err"
+grep -q "($work/relocated/lib.*/mixer/adapters/denier.so)" "$work/relocated.out" \
+  || { cat "$work/relocated.out" "$work/relocated.err"; fail "relocated install: no denier"; }
+echo "PASS"

@@ -1,0 +1,208 @@
+// Configuration end to end: real mixs processes serving configuration directories, driven by
+// mixc; hot reload under load; `mixs validate`.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "tests/testing/subprocess.h"
+
+namespace mixer {
+namespace {
+
+using testing::binDir;
+using testing::httpGet;
+using testing::runCommand;
+using testing::Subprocess;
+
+namespace fs = std::filesystem;
+
+class ConfigDir {
+ public:
+  ConfigDir() {
+    static int n = 0;
+    path_ = ::testing::TempDir() + "/mixs-config-" + std::to_string(getpid()) + "-" +
+            std::to_string(n++);
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~ConfigDir() { fs::remove_all(path_); }
+  // Writes atomically (rename), as configuration management tools do.
+  void write(const std::string& name, const std::string& text) {
+    const fs::path target(path_ + "/" + name);
+    fs::create_directories(target.parent_path());
+    const std::string tmp = (target.parent_path() / ("." + target.filename().string() + ".tmp"));
+    std::ofstream(tmp) << text;
+    fs::rename(tmp, target);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A deny rule for requests to `service`, in Istio's 1.x model.
+std::string denyConfig(const std::string& service) {
+  return R"(apiVersion: config.istio.io/v1alpha2
+kind: denier
+metadata:
+  name: denyall
+  namespace: istio-system
+spec:
+  status:
+    code: 7
+    message: Not allowed
+---
+apiVersion: config.istio.io/v1alpha2
+kind: checknothing
+metadata:
+  name: denyrequest
+  namespace: istio-system
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata:
+  name: deny
+  namespace: istio-system
+spec:
+  match: destination.service == ")" +
+         service + R"("
+  actions:
+  - handler: denyall.denier
+    instances: [denyrequest.checknothing]
+)";
+}
+
+class MixsConfigTest : public ::testing::Test {
+ protected:
+  void start(const std::string& dir) {
+    ASSERT_TRUE(mixs_.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
+                             "--monitoring-port", "0", "--config-dir", dir}));
+    auto m = mixs_.waitFor(R"(on 127\.0\.0\.1:(\d+))");
+    ASSERT_TRUE(m) << mixs_.output();
+    address_ = "127.0.0.1:" + (*m)[1].str();
+    auto mon = mixs_.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
+    ASSERT_TRUE(mon) << mixs_.output();
+    monitoring_port_ = std::stoi((*mon)[1].str());
+  }
+  std::string check(const std::string& service) {
+    return runCommand({binDir() + "/mixc", "check", "-m", address_, "-s",
+                       "destination.service=" + service})
+        .second;
+  }
+  static bool denied(const std::string& out) {
+    return out.find("Check status was PERMISSION_DENIED") != std::string::npos;
+  }
+  // Waits until `service` is denied (or allowed) as wanted.
+  bool eventually(const std::string& service, bool want_denied) {
+    for (int i = 0; i < 250; ++i) {
+      if (denied(check(service)) == want_denied) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+  double metric(const std::string& name) {
+    const auto [code, body] = httpGet(monitoring_port_, "/metrics");
+    const auto pos = body.find("\n" + name + " ");
+    return pos == std::string::npos ? -1 : std::stod(body.substr(pos + name.size() + 2));
+  }
+
+  Subprocess mixs_;
+  std::string address_;
+  int monitoring_port_ = 0;
+};
+
+TEST_F(MixsConfigTest, ServesTheDirectoryAndDeniesAsConfigured) {
+  ConfigDir dir;
+  dir.write("deny.yaml", denyConfig("blocked.svc"));
+  start(dir.path());
+  const std::string out = check("blocked.svc");
+  EXPECT_TRUE(denied(out)) << out;
+  EXPECT_NE(out.find("denyall.denier.istio-system:Not allowed"), std::string::npos) << out;
+  EXPECT_NE(out.find("destination.service                      EXACT"), std::string::npos) << out;
+  EXPECT_FALSE(denied(check("open.svc")));
+  EXPECT_EQ(metric("mixer_config_generation"), 1);
+}
+
+TEST_F(MixsConfigTest, HotReloadUnderLoadFollowsValidVersionsAndKeepsServing) {
+  ConfigDir dir;
+  dir.write("deny.yaml", denyConfig("svc-0"));
+  start(dir.path());
+  ASSERT_TRUE(denied(check("svc-0")));
+
+  // Closed-loop load for the whole test: every call must succeed.
+  Subprocess load;
+  ASSERT_TRUE(load.start({binDir() + "/mixc", "check", "-m", address_, "-s",
+                          "destination.service=svc-x", "-c", "4", "--duration", "60s", "--json"}));
+  int valid = 0, invalid = 0;
+  for (int i = 1; i <= 20; ++i) {
+    if (i % 4 == 0) {
+      // Invalid: an unknown attribute. The previous version must keep serving.
+      dir.write("deny.yaml", denyConfig("svc-" + std::to_string(i)) + "  # broken below\n" +
+                                 "---\napiVersion: config.istio.io/v1alpha2\nkind: rule\n"
+                                 "metadata: {name: bad, namespace: istio-system}\n"
+                                 "spec: {match: request.headerz == \"x\", actions: []}\n");
+      ++invalid;
+      std::this_thread::sleep_for(std::chrono::milliseconds(400));
+      EXPECT_TRUE(denied(check("svc-" + std::to_string(i - 1)))) << "version " << i;
+      EXPECT_FALSE(denied(check("svc-" + std::to_string(i)))) << "version " << i;
+      continue;
+    }
+    dir.write("deny.yaml", denyConfig("svc-" + std::to_string(i)));
+    ++valid;
+    EXPECT_TRUE(eventually("svc-" + std::to_string(i), true)) << "version " << i;
+    EXPECT_FALSE(denied(check("svc-" + std::to_string(i - 1)))) << "version " << i;
+  }
+  EXPECT_GE(metric("mixer_config_generation"), 1 + valid);
+  EXPECT_GE(metric("mixer_config_errors_total"), invalid);
+
+  // SIGINT ends the load early; mixc then prints its summary.
+  const int status = load.stop(SIGINT);
+  const std::string summary = load.output();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << summary;
+  EXPECT_NE(summary.find("\"errors\":{}"), std::string::npos) << summary;
+  EXPECT_EQ(summary.find("\"calls\":0,"), std::string::npos) << summary;
+  EXPECT_NE(mixs_.output().find("rejected"), std::string::npos);
+}
+
+TEST(MixsValidateTest, ReportsEveryErrorWithPositionAndExitsNonZero) {
+  ConfigDir dir;
+  dir.write("good.yaml", denyConfig("x"));
+  dir.write("sub/bad.yaml",
+            "apiVersion: config.istio.io/v1alpha2\nkind: rule\n"
+            "metadata: {name: r1, namespace: istio-system}\n"
+            "spec:\n  match: request.headerz == \"x\"\n"
+            "  actions:\n  - handler: missing.denier\n    instances: [denyrequest.checknothing]\n");
+  auto [code, out] = runCommand({binDir() + "/mixs", "validate", dir.path()});
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("sub/bad.yaml:"), std::string::npos) << out;
+  EXPECT_NE(out.find("missing.denier"), std::string::npos) << out;
+
+  ConfigDir good;
+  good.write("deny.yaml", denyConfig("x"));
+  std::tie(code, out) = runCommand({binDir() + "/mixs", "validate", good.path()});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("valid: 1 files, 3 documents, 1 rules, 1 handlers, 1 instances"),
+            std::string::npos)
+      << out;
+}
+
+TEST(MixsStartTest, InvalidInitialConfigurationIsFatalWithErrors) {
+  ConfigDir dir;
+  dir.write("r.yaml", "apiVersion: config.istio.io/v1alpha2\nkind: rule\n"
+                      "metadata: {name: r, namespace: istio-system}\n"
+                      "spec:\n  match: request.headerz == \"x\"\n  actions: []\n");
+  const auto [code, out] = runCommand({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
+                                       "--config-dir", dir.path()});
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("r.yaml:5:"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace mixer

@@ -1,0 +1,333 @@
+// The compiled runtime end to end, without the network: configuration models (built here as
+// data, as the loader would produce them) compiled against the real in-tree adapters (.so files
+// of this build), then Check / quota / Report decisions and compile errors.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "mixer/adapter_host/adapter_host.h"
+#include "mixer/runtime/config_snapshot.h"
+#include "mixer/runtime/dispatcher.h"
+
+namespace mixer::runtime {
+namespace {
+
+using attribute::AttributeBag;
+using attribute::AttributeReferences;
+using attribute::Value;
+
+config::SourcePos at(int line) { return {"test.yaml", line, 1}; }
+
+config::Handler handler(std::string name, std::string adapter, const std::string& params_yaml) {
+  config::Handler h;
+  h.name = std::move(name);
+  h.ns = h.name.substr(h.name.rfind('.') + 1);
+  h.adapter = std::move(adapter);
+  h.params = YAML::Load(params_yaml);
+  h.pos = at(1);
+  return h;
+}
+
+config::Instance instance(std::string name, std::string tmpl, const std::string& params_yaml) {
+  config::Instance i;
+  i.name = std::move(name);
+  i.ns = i.name.substr(i.name.rfind('.') + 1);
+  i.template_name = std::move(tmpl);
+  i.params = YAML::Load(params_yaml);
+  i.pos = at(2);
+  return i;
+}
+
+config::Rule rule(std::string name, std::string match, std::string handler_name,
+                  std::vector<std::string> instances) {
+  config::Rule r;
+  r.name = std::move(name);
+  r.ns = r.name.substr(r.name.rfind('.') + 1);
+  r.match = std::move(match);
+  r.match_pos = at(3);
+  r.actions.push_back({std::move(handler_name), std::move(instances), "", at(4)});
+  r.pos = at(3);
+  return r;
+}
+
+std::vector<std::string> refsText(const AttributeReferences& refs) {
+  std::vector<std::string> out;
+  for (const auto& r : refs.items()) {
+    std::string s = (r.present ? "" : "-") + std::string(r.name);
+    if (r.has_map_key) {
+      s += "[" + std::string(r.map_key) + "]";
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+class RuntimeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { host_ = new adapter_host::AdapterHost({}); }
+  static void TearDownTestSuite() {
+    delete host_;
+    host_ = nullptr;
+  }
+
+  ConfigSnapshotConstSharedPtr compile(const config::ConfigModel& model) {
+    errors_.clear();
+    return compileSnapshot(model, host_->registry(), attribute::Vocabulary::builtin(), 1, &errors_);
+  }
+
+  std::string errorsText() const {
+    std::string out;
+    for (const auto& e : errors_) {
+      out += e.str() + "\n";
+    }
+    return out;
+  }
+
+  // The bookinfo "deny reviews v3 calling ratings" sample, in the default namespace.
+  config::ConfigModel denyModel() {
+    config::ConfigModel m;
+    m.handlers.push_back(handler("denyreviewsv3handler.denier.istio-system", "denier",
+                                 "status: {code: 7, message: Not allowed}"));
+    m.instances.push_back(instance("denyreviewsv3request.checknothing.istio-system", "checknothing", "{}"));
+    m.rules.push_back(rule("denyreviewsv3.rule.istio-system",
+                           R"(destination.labels["app"] == "ratings" && source.labels["app"] == "reviews" && source.labels["version"] == "v3")",
+                           "denyreviewsv3handler.denier.istio-system",
+                           {"denyreviewsv3request.checknothing.istio-system"}));
+    return m;
+  }
+
+  static adapter_host::AdapterHost* host_;
+  std::vector<config::ConfigError> errors_;
+};
+
+adapter_host::AdapterHost* RuntimeTest::host_ = nullptr;
+
+TEST_F(RuntimeTest, DenyByLabelSample) {
+  auto snapshot = compile(denyModel());
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  const attribute::StringMapEntry dst[] = {{"app", "ratings"}};
+  const attribute::StringMapEntry src[] = {{"app", "reviews"}, {"version", "v3"}};
+  bag.set("destination.labels", bag.makeStringMap(dst));
+  bag.set("source.labels", bag.makeStringMap(src));
+  AttributeReferences refs;
+  CheckResult r = d.check(bag, &refs);
+  EXPECT_EQ(r.status_code, 7);
+  EXPECT_EQ(r.status_message, "denyreviewsv3handler.denier.istio-system:Not allowed");
+  // The denier's defaults: 5s, 1000 uses.
+  EXPECT_EQ(r.valid_duration.seconds, 5);
+  EXPECT_EQ(r.valid_use_count, 1000);
+  const auto text = refsText(refs);
+  for (const char* want : {"destination.labels[app]", "source.labels[app]", "source.labels[version]",
+                           "-context.reporter.kind", "-destination.namespace"}) {
+    EXPECT_NE(std::find(text.begin(), text.end(), want), text.end()) << want;
+  }
+
+  // v2 is allowed, with Istio's defaults, and only the keys read are referenced.
+  const attribute::StringMapEntry v2[] = {{"app", "reviews"}, {"version", "v2"}};
+  bag.set("source.labels", bag.makeStringMap(v2));
+  refs.clear();
+  r = d.check(bag, &refs);
+  EXPECT_EQ(r.status_code, 0);
+  EXPECT_EQ(r.valid_duration.seconds, 60);
+  EXPECT_EQ(r.valid_use_count, 10000);
+}
+
+TEST_F(RuntimeTest, RulesOfOtherNamespacesApplyOnlyThere) {
+  config::ConfigModel m;
+  m.handlers.push_back(handler("deny.denier.bookinfo", "denier", "status: {code: 7}"));
+  m.instances.push_back(instance("nothing.checknothing.bookinfo", "checknothing", "{}"));
+  m.rules.push_back(rule("r.rule.bookinfo", "", "deny.denier.bookinfo",
+                         {"nothing.checknothing.bookinfo"}));
+  auto snapshot = compile(m);
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  AttributeReferences refs;
+  EXPECT_EQ(d.check(bag, &refs).status_code, 0);  // no namespace: only default rules
+  bag.set("destination.namespace", Value::string("bookinfo"));
+  EXPECT_EQ(d.check(bag, &refs).status_code, 7);
+  bag.set("context.reporter.kind", Value::string("outbound"));  // now source.namespace counts
+  EXPECT_EQ(d.check(bag, &refs).status_code, 0);
+}
+
+TEST_F(RuntimeTest, QuotaGoesToTheInstanceNamedByTheRequest) {
+  config::ConfigModel m;
+  m.handlers.push_back(handler("h.denier.istio-system", "denier", "{}"));
+  m.instances.push_back(instance("requestcount.quota.istio-system", "quota",
+                                 "dimensions: {destination: destination.service.host | \"unknown\"}"));
+  m.rules.push_back(rule("q.rule.istio-system", "", "h.denier.istio-system",
+                         {"requestcount.quota.istio-system"}));
+  auto snapshot = compile(m);
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  AttributeReferences refs;
+  QuotaResult q = d.quota(bag, {"RequestCount", 5, false, "id"}, &refs);
+  EXPECT_TRUE(q.matched);
+  EXPECT_EQ(q.granted_amount, 0);  // the denier grants nothing
+  const auto text = refsText(refs);
+  EXPECT_NE(std::find(text.begin(), text.end(), "-destination.service.host"), text.end());
+  q = d.quota(bag, {"other", 5, false, "id"}, &refs);
+  EXPECT_FALSE(q.matched);
+}
+
+TEST_F(RuntimeTest, HeaderOperationsBecomeTheRouteDirective) {
+  config::ConfigModel m = denyModel();
+  m.rules[0].match = "false";
+  config::Rule r;
+  r.name = "headers.rule.istio-system";
+  r.ns = "istio-system";
+  r.request_header_operations.push_back(
+      {"x-user", {"request.headers[\"user\"] | \"anonymous\""}, config::HeaderOperation::Op::Replace, at(9)});
+  r.response_header_operations.push_back({"x-powered-by", {}, config::HeaderOperation::Op::Remove, at(10)});
+  m.rules.push_back(r);
+  auto snapshot = compile(m);
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  AttributeReferences refs;
+  const CheckResult c = d.check(bag, &refs);
+  ASSERT_EQ(c.request_header_operations.size(), 1u);
+  EXPECT_EQ(c.request_header_operations[0].name, "x-user");
+  EXPECT_EQ(c.request_header_operations[0].value, "anonymous");
+  ASSERT_EQ(c.response_header_operations.size(), 1u);
+  EXPECT_EQ(c.response_header_operations[0].op, config::HeaderOperation::Op::Remove);
+}
+
+TEST_F(RuntimeTest, ReportsReachTheStdioAdapterOffTheRequestThread) {
+  const std::string path = ::testing::TempDir() + "/runtime-test-access.log";
+  std::filesystem::remove(path);
+  config::ConfigModel m;
+  m.handlers.push_back(handler("log.stdio.istio-system", "stdio",
+                               "{log_stream: FILE, output_path: " + path + ", outputAsJson: true}"));
+  m.instances.push_back(instance("access.logentry.istio-system", "logentry",
+                                 "severity: '\"Info\"'\n"
+                                 "timestamp: request.time\n"
+                                 "variables: {code: response.code | 0, path: request.path}\n"));
+  m.rules.push_back(rule("log.rule.istio-system", "context.protocol == \"http\"",
+                         "log.stdio.istio-system", {"access.logentry.istio-system"}));
+  auto snapshot = compile(m);
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  {
+    ReportQueue queue(100, absl::Seconds(1), nullptr);
+    Dispatcher d(snapshot, &queue);
+    AttributeBag bag(snapshot->vocabulary());
+    PendingReports pending;
+    for (int i = 0; i < 3; ++i) {
+      bag.clear();
+      bag.set("context.protocol", Value::string(i == 1 ? "tcp" : "http"));
+      bag.set("request.time", Value::timestamp({1700000000, 0}));
+      bag.set("request.path", Value::string(i == 0 ? "/a" : "/c"));
+      bag.set("response.code", Value::int64(200 + i));
+      d.report(bag, &pending);
+    }
+    EXPECT_EQ(d.flushReports(&pending), 0u);
+    queue.shutdown();
+  }
+  snapshot.reset();  // closes the handler, which flushes its output
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string out = text.str();
+  EXPECT_NE(out.find("\"path\":\"/a\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"code\":202"), std::string::npos) << out;
+  EXPECT_EQ(out.find("\"code\":201"), std::string::npos) << out;  // tcp: the rule did not match
+}
+
+TEST_F(RuntimeTest, CompileErrorsNameTheirPlace) {
+  config::ConfigModel m = denyModel();
+  m.rules[0].match = "destination.labelz[\"app\"] == \"x\"";
+  m.rules[0].match_pos = {"rules.yaml", 14, 10};
+  m.handlers.push_back(handler("bad.denier.istio-system", "denier", "status: {code: 99}"));
+  m.handlers.push_back(handler("nope.nosuch.istio-system", "nosuchadapter", "{}"));
+  m.instances.push_back(instance("m.metric.istio-system", "metric", "value: request.size +"));
+  m.rules.push_back(rule("wrong.rule.istio-system", "", "denyreviewsv3handler.denier.istio-system",
+                         {"m.metric.istio-system"}));
+  m.instances.push_back(instance("ok.metric.istio-system", "metric", "value: \"1\""));
+  m.rules.push_back(rule("tmpl.rule.istio-system", "", "denyreviewsv3handler.denier.istio-system",
+                         {"ok.metric.istio-system"}));
+  EXPECT_EQ(compile(m), nullptr);
+  const std::string text = errorsText();
+  EXPECT_NE(text.find("rules.yaml:14:10: rule 'denyreviewsv3.rule.istio-system' match: unknown "
+                      "attribute destination.labelz"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("handler 'bad.denier.istio-system' (adapter denier): params.status.code"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("unknown adapter 'nosuchadapter' (loaded: denier, stdio"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("instance 'm.metric.istio-system' field 'value'"), std::string::npos) << text;
+  EXPECT_NE(text.find("(adapter denier) does not serve template 'metric' of instance "
+                      "'ok.metric.istio-system'"),
+            std::string::npos)
+      << text;
+}
+
+}  // namespace
+}  // namespace mixer::runtime
+
+namespace mixer::runtime {
+namespace {
+
+TEST_F(RuntimeTest, IndexedRulesApplyExactlyAsEvaluatedOnesAndKeepConfigurationOrder) {
+  config::ConfigModel m;
+  m.handlers.push_back(handler("d1.denier.istio-system", "denier", "status: {code: 7, message: one}"));
+  m.handlers.push_back(handler("d2.denier.istio-system", "denier", "status: {code: 16, message: two}"));
+  m.handlers.push_back(handler("d3.denier.istio-system", "denier", "status: {code: 9, message: three}"));
+  m.instances.push_back(instance("n.checknothing.istio-system", "checknothing", "{}"));
+  // Indexed (a conjunct compares a STRING attribute with a literal), unindexed, indexed.
+  m.rules.push_back(rule("a.rule.istio-system",
+                         R"(request.method == "GET" && destination.service.host == "a")",
+                         "d1.denier.istio-system", {"n.checknothing.istio-system"}));
+  m.rules.push_back(rule("any.rule.istio-system", R"(request.path.startsWith("/deny"))",
+                         "d2.denier.istio-system", {"n.checknothing.istio-system"}));
+  m.rules.push_back(rule("b.rule.istio-system", R"("b" == destination.service.host)",
+                         "d3.denier.istio-system", {"n.checknothing.istio-system"}));
+  auto snapshot = compile(m);
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  const RuleSet& set = snapshot->rulesFor("");
+  EXPECT_EQ(set.unindexed.size(), 1u);
+  // a is found through its first index term (request.method), b through destination.service.host.
+  ASSERT_EQ(set.indexes.size(), 2u);
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  AttributeReferences refs;
+
+  bag.set("destination.service.host", Value::string("a"));
+  bag.set("request.method", Value::string("GET"));
+  bag.set("request.path", Value::string("/deny/x"));
+  CheckResult r = d.check(bag, &refs);
+  EXPECT_EQ(r.status_code, 7);  // rule a comes first in the configuration
+  EXPECT_EQ(r.status_message, "d1.denier.istio-system:one, d2.denier.istio-system:two");
+
+  bag.set("destination.service.host", Value::string("b"));
+  refs.clear();
+  r = d.check(bag, &refs);
+  EXPECT_EQ(r.status_code, 16);
+  EXPECT_EQ(r.status_message, "d2.denier.istio-system:two, d3.denier.istio-system:three");
+
+  // No indexed value matches: the index read is the reference that stands for rules a and b.
+  bag.clear();
+  bag.set("destination.service.host", Value::string("zzz"));
+  refs.clear();
+  r = d.check(bag, &refs);
+  EXPECT_EQ(r.status_code, 0);
+  auto text = refsText(refs);
+  EXPECT_NE(std::find(text.begin(), text.end(), "destination.service.host"), text.end());
+  EXPECT_NE(std::find(text.begin(), text.end(), "-request.path"), text.end());
+
+  bag.clear();
+  refs.clear();
+  r = d.check(bag, &refs);
+  EXPECT_EQ(r.status_code, 0);
+  text = refsText(refs);
+  EXPECT_NE(std::find(text.begin(), text.end(), "-destination.service.host"), text.end());
+}
+
+}  // namespace
+}  // namespace mixer::runtime
