@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
@@ -678,6 +679,44 @@ TEST(CanonicalReferenceTest, AsIstioQualifiesNames) {
   EXPECT_EQ(canonicalReference("h.denier", "handler", "ns1"), "h.denier.ns1");
   EXPECT_EQ(canonicalReference("h.denier.ns2", "handler", "ns1"), "h.denier.ns2");
   EXPECT_EQ(canonicalReference("i", "instance", "default"), "i.instance.default");
+}
+
+// Every example of docs/configuration.md (the ```yaml blocks starting with "# file: <path>")
+// loads, both models together in one directory, with no error.
+TEST(DocumentationTest, ExamplesLoadWithoutErrors) {
+  const char* source_dir = std::getenv("MIXER_SOURCE_DIR");
+  if (source_dir == nullptr) {
+    GTEST_SKIP() << "MIXER_SOURCE_DIR is not set";
+  }
+  std::ifstream in(fs::path(source_dir) / "docs" / "configuration.md");
+  ASSERT_TRUE(in) << "docs/configuration.md";
+  Files files;
+  std::string line;
+  bool in_block = false;
+  while (std::getline(in, line)) {
+    if (!in_block && line == "```yaml") {
+      in_block = true;
+      files.emplace_back("", "");
+    } else if (in_block && line == "```") {
+      in_block = false;
+    } else if (in_block) {
+      if (files.back().first.empty() && line.rfind("# file: ", 0) == 0) {
+        files.back().first = line.substr(8);
+      }
+      files.back().second += line + "\n";
+    }
+  }
+  std::erase_if(files, [](const auto& f) { return f.first.empty(); });
+  ASSERT_EQ(files.size(), 8u);
+  ConfigDir dir(files);
+  LoadResult r = dir.load();
+  EXPECT_THAT(dir.errors(r), IsEmpty());
+  EXPECT_EQ(r.skipped_documents, 1u);  // the QuotaSpec
+  // Istio model: 5 handlers, 5 instances, 5 rules; aspect model: 5 adapters, 5 instances, 3 rules.
+  EXPECT_EQ(r.model.handlers.size(), 10u);
+  EXPECT_EQ(r.model.instances.size(), 10u);
+  EXPECT_EQ(r.model.rules.size(), 8u);
+  EXPECT_EQ(r.model.attributes.size(), 2u);  // request.colour is declared twice, alike
 }
 
 // ---------------------------------------------------------------------------------------------
