@@ -95,7 +95,7 @@ std::string metricKindName(const YAML::Node& kind) {
 // Descriptor buckets ({explicit_buckets|explicit: {bounds}}, linear, exponential) in the
 // prometheus adapter's spelling.
 YAML::Node convertBuckets(const YAML::Node& buckets) {
-  YAML::Node out = snakeKeys(buckets);
+  YAML::Node out = snakeKeys(buckets, 2);
   if (out.IsMap()) {
     for (std::string_view kind : {"explicit", "linear", "exponential"}) {
       const std::string key(kind);

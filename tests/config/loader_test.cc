@@ -674,6 +674,19 @@ metadata:
   EXPECT_EQ(r.model.instances[0].pos.str(), "multi.yaml:14:9");
 }
 
+// yaml-cpp 0.7 alone loops forever on a line starting with ',' in block context.
+TEST(LoadTextTest, StrayCommaIsASyntaxErrorNotAHang) {
+  LoadResult r;
+  loadText(
+      "apiVersion: config.istio.io/v1alpha2\nkind: checknothing\nmetadata: {name: a}\n---\n,\n",
+      "comma.yaml", &r);
+  resolve(&r);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].str(), "comma.yaml:5:1: YAML syntax error: unexpected character");
+  ASSERT_EQ(r.model.instances.size(), 1u);
+  EXPECT_EQ(r.model.instances[0].name, "a.checknothing.istio-system");
+}
+
 TEST(CanonicalReferenceTest, AsIstioQualifiesNames) {
   EXPECT_EQ(canonicalReference("h", "handler", "ns1"), "h.handler.ns1");
   EXPECT_EQ(canonicalReference("h.denier", "handler", "ns1"), "h.denier.ns1");
