@@ -372,9 +372,11 @@ class AspectTranslator {
   template <typename Add>
   void translateList(const YAML::Node& params, AdapterBlock* adapter, const SourcePos& pos,
                      DocumentReader* reader, Add& add) {
-    if (params.IsMap()) {
-      reader->checkKeys(params, {"blacklist", "checkExpression"}, "the params of a lists aspect");
+    if (!params.IsMap()) {
+      reader->error(pos, "a lists aspect needs params with a checkExpression");
+      return;
     }
+    reader->checkKeys(params, {"blacklist", "checkExpression"}, "the params of a lists aspect");
     std::optional<std::string> expression =
         reader->requiredScalar(params, "checkExpression", "checkExpression of a lists aspect");
     if (!expression) {
