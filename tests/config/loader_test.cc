@@ -604,6 +604,99 @@ TEST(AspectModelTest, TranslatesAdaptersAspectsDescriptorsAndNestedRules) {
   EXPECT_EQ(r.model.attributes[1].type, attribute::ValueType::Int64);
 }
 
+TEST(AspectModelTest, ParamsTranslationAndDescriptorDefaults) {
+  ConfigDir dir({{"aspects.yaml", R"(adapters:
+- name: ips
+  kind: lists
+  impl: ipListChecker
+  params: {provider_url: "http://lists", ttl: 300s}
+- {name: default, kind: quotas, impl: redisQuota, params: {redis_server_url: "localhost:6379"}}
+- {name: default, kind: metrics, impl: prometheus}
+- {name: default, kind: application-logs, impl: stdioLogger}
+- {name: custom, kind: denials, impl: myOwnDenier}
+quotas:
+- {name: rq, rateLimit: 10, expiration: 2s}
+metrics:
+- name: latency
+  kind: 3
+  buckets:
+    linear: {numFiniteBuckets: 3, width: 0.5, offset: 0}
+rules:
+- aspects:
+  - kind: lists
+    adapter: ips
+    params: {check_expression: source.ip}
+  - kind: quotas
+    params: {quotas: [{descriptorName: rq}]}
+  - kind: metrics
+    params:
+      metrics: [{descriptorName: latency, value: response.duration, labels: {code: response.code}}]
+  - kind: application-logs
+    params:
+      logName: app
+      logs:
+      - {descriptorName: a, severity: '"ERROR"', timestamp: request.time, labels: {p: request.path}}
+      - {descriptorName: b}
+  - {kind: denials, adapter: custom}
+)"}});
+  LoadResult r = dir.load();
+  EXPECT_THAT(dir.errors(r), IsEmpty());
+  const Handler* ips = findHandler(r.model, "ips.adapter.lists");
+  ASSERT_NE(ips, nullptr);
+  EXPECT_EQ(ips->params["entry_type"].as<std::string>(), "IP_ADDRESSES");
+  EXPECT_EQ(ips->params["provider_url"].as<std::string>(), "http://lists");
+  EXPECT_FALSE(ips->params["blacklist"].as<bool>());
+  const Handler* quota = findHandler(r.model, "default.adapter.quotas");
+  ASSERT_NE(quota, nullptr);
+  EXPECT_EQ(quota->adapter, "redisquota");
+  EXPECT_EQ(quota->params["quotas"][0]["max_amount"].as<int>(), 10);  // the descriptor's
+  EXPECT_EQ(quota->params["quotas"][0]["valid_duration"].as<std::string>(), "2s");
+  const Handler* prom = findHandler(r.model, "default.adapter.metrics");
+  ASSERT_NE(prom, nullptr);
+  const YAML::Node metric = prom->params["metrics"][0];
+  EXPECT_EQ(metric["kind"].as<std::string>(), "DISTRIBUTION");
+  EXPECT_EQ(metric["buckets"]["linear_buckets"]["num_finite_buckets"].as<int>(), 3);
+  // The descriptor declares no labels: the aspect's label names are used.
+  ASSERT_EQ(metric["label_names"].size(), 1u);
+  EXPECT_EQ(metric["label_names"][0].as<std::string>(), "code");
+  const Instance* app = findInstance(r.model, "app.logentry.istio-system");
+  ASSERT_NE(app, nullptr);
+  EXPECT_EQ(app->params["severity"].as<std::string>(), "\"ERROR\"");
+  EXPECT_EQ(app->params["variables"]["p"].as<std::string>(), "request.path");
+  const Instance* app2 = findInstance(r.model, "app-2.logentry.istio-system");
+  ASSERT_NE(app2, nullptr);
+  EXPECT_EQ(app2->params["severity"].as<std::string>(), "\"INFO\"");
+  const Handler* custom = findHandler(r.model, "custom.adapter.denials");
+  ASSERT_NE(custom, nullptr);
+  EXPECT_EQ(custom->adapter, "myOwnDenier");  // left for the runtime to report as unknown
+  ASSERT_EQ(r.model.rules.size(), 1u);
+  EXPECT_EQ(r.model.rules[0].actions.size(), 5u);
+}
+
+TEST(IstioModelTest, CompatLanguageAndOtherApisSkipped) {
+  ConfigDir dir({{"c.yaml", R"(apiVersion: config.istio.io/v1alpha2
+kind: listentry
+metadata:
+  name: e
+  annotations: {policy.istio.io/lang: COMPAT}
+spec: {value: source.ip}
+---
+apiVersion: rbac.istio.io/v1alpha1
+kind: ServiceRole
+metadata: {name: viewer}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: HTTPAPISpec
+metadata: {name: api}
+)"}});
+  LoadResult r = dir.load();
+  EXPECT_THAT(dir.errors(r), IsEmpty());
+  EXPECT_EQ(r.documents, 3u);
+  EXPECT_EQ(r.skipped_documents, 2u);
+  ASSERT_EQ(r.model.instances.size(), 1u);
+  EXPECT_EQ(r.model.instances[0].lang, "cexl");
+}
+
 TEST(MixedModelsTest, BothModelsInOneDirectory) {
   ConfigDir dir({{"a-istio.yaml", kDenyLabel},
                  {"b-aspects.yaml", std::string(kAspectAdapters) + "---\n" + kAspectDescriptors +
@@ -890,6 +983,17 @@ rules:
 )"}},
        {"b.yaml:3:11: unknown aspect kind 'metric' (expected access-logs",
         "b.yaml:7:26: metric descriptor 'nope' not found (declare it under metrics:)"}},
+      {"AspectListUsedAsBlacklistAndWhitelist",
+       {{"c.yaml", R"(adapters: [{name: l, kind: lists, impl: list}]
+rules:
+- aspects:
+  - {kind: lists, adapter: l, params: {checkExpression: a}}
+  - {kind: lists, adapter: l, params: {checkExpression: b, blacklist: true}}
+)"}},
+       {"c.yaml:5:71: adapter 'l' is used as a blacklist here but as a whitelist at c.yaml:4:5"}},
+      {"AspectSyntaxError",
+       {{"c.yaml", "adapters:\n- {name: d, kind: denials, impl: denier\nrules: []\n"}},
+       {"c.yaml:"}},
       {"AspectUnknownValueTypeInManifest",
        {{"c.yaml", "manifests:\n- name: m\n  attributes:\n    a.b: {value_type: TEXT}\n"}},
        {"c.yaml:4:23: unknown valueType 'TEXT' of attribute 'a.b'"}},
