@@ -95,7 +95,7 @@ std::string metricKindName(const YAML::Node& kind) {
 // Descriptor buckets ({explicit_buckets|explicit: {bounds}}, linear, exponential) in the
 // prometheus adapter's spelling.
 YAML::Node convertBuckets(const YAML::Node& buckets) {
-  YAML::Node out = snakeKeys(buckets);
+  YAML::Node out = snakeKeys(buckets, 2);
   if (out.IsMap()) {
     for (std::string_view kind : {"explicit", "linear", "exponential"}) {
       const std::string key(kind);
@@ -372,9 +372,11 @@ class AspectTranslator {
   template <typename Add>
   void translateList(const YAML::Node& params, AdapterBlock* adapter, const SourcePos& pos,
                      DocumentReader* reader, Add& add) {
-    if (params.IsMap()) {
-      reader->checkKeys(params, {"blacklist", "checkExpression"}, "the params of a lists aspect");
+    if (!params.IsMap()) {
+      reader->error(pos, "a lists aspect needs params with a checkExpression");
+      return;
     }
+    reader->checkKeys(params, {"blacklist", "checkExpression"}, "the params of a lists aspect");
     std::optional<std::string> expression =
         reader->requiredScalar(params, "checkExpression", "checkExpression of a lists aspect");
     if (!expression) {

@@ -32,23 +32,46 @@ std::string camelToSnake(std::string_view name) {
   return out;
 }
 
-YAML::Node snakeKeys(const YAML::Node& node) {
+namespace {
+
+// Renames the keys of `node` and of the maps `levels - 1` below it to snake_case, in place.
+// Bounded by depth because aliases may share one node many times over.
+void renameKeys(YAML::Node node, int levels) {
+  if (levels <= 0) {
+    return;
+  }
   if (node.IsMap()) {
-    YAML::Node out(YAML::NodeType::Map);
-    for (const auto& entry : node) {
-      const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : std::string();
-      out[camelToSnake(key)] = snakeKeys(entry.second);
+    std::vector<std::pair<std::string, YAML::Node>> renamed;
+    std::vector<YAML::Node> values;
+    for (auto entry : node) {
+      values.push_back(entry.second);
+      if (entry.first.IsScalar()) {
+        std::string snake = camelToSnake(entry.first.Scalar());
+        if (snake != entry.first.Scalar()) {
+          renamed.emplace_back(entry.first.Scalar(), entry.second);
+        }
+      }
     }
-    return out;
-  }
-  if (node.IsSequence()) {
-    YAML::Node out(YAML::NodeType::Sequence);
-    for (const auto& item : node) {
-      out.push_back(snakeKeys(item));
+    for (auto& [key, value] : renamed) {
+      node.remove(key);
+      node[camelToSnake(key)] = value;
     }
-    return out;
+    for (YAML::Node& value : values) {
+      renameKeys(value, levels - 1);
+    }
+  } else if (node.IsSequence()) {
+    for (auto item : node) {
+      renameKeys(item, levels - 1);
+    }
   }
-  return YAML::Clone(node);
+}
+
+}  // namespace
+
+YAML::Node snakeKeys(const YAML::Node& node, int levels) {
+  YAML::Node out = YAML::Clone(node);
+  renameKeys(out, levels);
+  return out;
 }
 
 DocumentReader::DocumentReader(std::string file, std::shared_ptr<const std::string> text,

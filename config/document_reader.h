@@ -19,9 +19,9 @@ namespace mixer::config {
 // "checkExpression" -> "check_expression".
 std::string camelToSnake(std::string_view name);
 
-// A deep copy of `node` with every map key spelled in snake_case. Only for nodes whose keys are
-// all field names (never for user-defined maps such as labels).
-YAML::Node snakeKeys(const YAML::Node& node);
+// A deep copy of `node` with the map keys of its first `levels` levels spelled in snake_case.
+// Only for nodes whose keys are all field names (never for user-defined maps such as labels).
+YAML::Node snakeKeys(const YAML::Node& node, int levels);
 
 class DocumentReader {
  public:

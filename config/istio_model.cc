@@ -190,8 +190,9 @@ void loadRule(const YAML::Node& spec, const Metadata& meta, const SourcePos& doc
           }
         }
       }
-      if (action.instances.empty() && !(instances.IsSequence() && instances.size() > 0)) {
-        const bool written = instances.IsDefined() && !instances.IsNull();
+      const bool written = instances.IsDefined() && !instances.IsNull();
+      if (action.instances.empty() &&
+          (!written || (instances.IsSequence() && instances.size() == 0))) {
         reader->error(written ? reader->pos(instances) : action.pos,
                       strCat("an action of ", where, " has no instances"));
       }
@@ -221,7 +222,9 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
   const YAML::Node kind_node = DocumentReader::field(doc, "kind");
   std::optional<std::string> kind_value = reader->scalar(kind_node, "kind");
   if (!kind_value || kind_value->empty()) {
-    reader->error(reader->pos(doc), "kind is required");
+    if (!kind_node.IsDefined() || kind_node.IsNull() || kind_node.IsScalar()) {
+      reader->error(reader->pos(doc), "kind is required");
+    }
     return;
   }
   const std::string& kind = *kind_value;

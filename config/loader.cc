@@ -2,6 +2,8 @@
 // translation, duplicate names and rule references.
 #include "config/loader.h"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -67,6 +69,49 @@ void loadDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult* res
                 "logs)");
 }
 
+// Walks the document events of `text` without building nodes, to protect YAML::LoadAll: on some
+// malformed input (e.g. a line starting with ',' in block context) yaml-cpp 0.7 reports an
+// endless series of empty documents without consuming input. A document starting where the
+// previous one started is reported as the syntax error it is.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (documents_ > 0 && mark.pos == last_.pos && mark.line == last_.line &&
+        mark.column == last_.column) {
+      throw YAML::ParserException(mark, "unexpected character");
+    }
+    last_ = mark;
+    ++documents_;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  size_t documents_ = 0;
+  YAML::Mark last_;
+};
+
+// YAML::LoadAll, throwing YAML::ParserException instead of looping on the input above.
+std::vector<YAML::Node> loadAll(const std::string& text) {
+  {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentCounter counter;
+    while (parser.HandleNextDocument(counter)) {
+    }
+  }
+  return YAML::LoadAll(text);
+}
+
 // True when `line` is a document start marker ("---" alone or followed by blanks or content).
 bool isDocumentMarker(std::string_view line) {
   return line.size() >= 3 && line.substr(0, 3) == "---" &&
@@ -101,7 +146,7 @@ std::vector<YAML::Node> loadDocumentsOneByOne(const std::string& text, DocumentR
     std::string chunk(starts[i], '\n');
     chunk.append(text, offsets[i], offsets[i + 1] - offsets[i]);
     try {
-      for (YAML::Node& doc : YAML::LoadAll(chunk)) {
+      for (YAML::Node& doc : loadAll(chunk)) {
         docs.push_back(std::move(doc));
       }
     } catch (const YAML::Exception& e) {
@@ -200,7 +245,7 @@ void loadText(std::string_view yaml, const std::string& file_name, LoadResult* r
   DocumentReader reader(file_name, text, &result->errors);
   std::vector<YAML::Node> docs;
   try {
-    docs = YAML::LoadAll(*text);
+    docs = loadAll(*text);
   } catch (const YAML::Exception&) {
     docs = loadDocumentsOneByOne(*text, &reader);
   }
