@@ -188,6 +188,22 @@ int runCheck(const CommonOptions& o, const mixer::attribute::AttributeBag& bag) 
   std::printf("  Valid use count: %d, valid duration: %s\n", p.valid_use_count(),
               durationText(p.valid_duration()).c_str());
   printReferenced(p.referenced_attributes(), "  ");
+  if (p.has_route_directive()) {
+    const auto& rd = p.route_directive();
+    for (const auto& [ops, what] :
+         {std::pair{&rd.request_header_operations(), "Request"},
+          std::pair{&rd.response_header_operations(), "Response"}}) {
+      for (const auto& op : *ops) {
+        std::printf("  %s header %s %s%s\n", what,
+                    istio::mixer::v1::HeaderOperation::Operation_Name(op.operation()).c_str(),
+                    op.name().c_str(), op.value().empty() ? "" : (": " + op.value()).c_str());
+      }
+    }
+    if (rd.direct_response_code() != 0) {
+      std::printf("  Direct response %u: %s\n", rd.direct_response_code(),
+                  rd.direct_response_body().c_str());
+    }
+  }
   std::vector<std::string> names;
   for (const auto& [name, q] : resp.quotas()) {
     names.push_back(name);
