@@ -2,9 +2,9 @@
 
 #include <bit>
 
-#include "mixer/common/str_cat.h"
 #include "mixer/api/global_dictionary.h"
 #include "mixer/api/wire_reader.h"
+#include "mixer/common/str_cat.h"
 
 namespace mixer::api {
 namespace {
@@ -205,7 +205,7 @@ class AttributeDecoder {
       if (type != WireType::Len) {
         return malformed("CompressedAttributes",
                          strCat("field ", field, " (", fieldName(field), ") has wire type ",
-                                      static_cast<int>(type), ", want 2"));
+                                static_cast<int>(type), ", want 2"));
       }
       std::string_view bytes;
       if (!r.readLen(&bytes)) {
@@ -249,15 +249,14 @@ class AttributeDecoder {
   absl::Status wordError(int32_t index, std::string_view role) const {
     if (index >= 0) {
       return absl::InvalidArgumentError(strCat(role, ": word index ", index,
-                                                     " is out of range: the global dictionary "
-                                                     "has ",
-                                                     kGlobalWordCount, " words"));
+                                               " is out of range: the global dictionary "
+                                               "has ",
+                                               kGlobalWordCount, " words"));
     }
     const uint64_t k = -static_cast<int64_t>(index) - 1;
     return absl::InvalidArgumentError(strCat(role, ": word index ", index,
-                                                   " refers to message word ", k,
-                                                   ", but the message has ", words_.size(),
-                                                   " words"));
+                                             " refers to message word ", k,
+                                             ", but the message has ", words_.size(), " words"));
   }
 
   absl::Status name(int32_t index, Name* out) const {
@@ -287,8 +286,8 @@ class AttributeDecoder {
                                : category(declared) == field;
     if (!ok) {
       return absl::InvalidArgumentError(strCat(quoted(n.text), " is declared ",
-                                                     attribute::valueTypeName(declared),
-                                                     " but was sent as ", categoryTypeName(field)));
+                                               attribute::valueTypeName(declared),
+                                               " but was sent as ", categoryTypeName(field)));
     }
     *out = declared;
     return absl::OkStatus();
@@ -358,8 +357,8 @@ class AttributeDecoder {
         if (ts.seconds < kMinTimestampSeconds || ts.seconds > kMaxTimestampSeconds ||
             ts.nanos < 0 || ts.nanos > 999999999) {
           return absl::InvalidArgumentError(
-              strCat(quoted(n.text), ": timestamp (seconds=", ts.seconds,
-                           ", nanos=", ts.nanos, ") is outside 0001-01-01..9999-12-31"));
+              strCat(quoted(n.text), ": timestamp (seconds=", ts.seconds, ", nanos=", ts.nanos,
+                     ") is outside 0001-01-01..9999-12-31"));
         }
         return set(n, 6, Value::timestamp(ts));
       }
@@ -385,8 +384,8 @@ class AttributeDecoder {
           return s;
         }
         if (type == ValueType::IpAddress && e.len.size() != 4 && e.len.size() != 16) {
-          return absl::InvalidArgumentError(strCat(quoted(n.text), " (IP_ADDRESS) has ",
-                                                         e.len.size(), " bytes, want 4 or 16"));
+          return absl::InvalidArgumentError(
+              strCat(quoted(n.text), " (IP_ADDRESS) has ", e.len.size(), " bytes, want 4 or 16"));
         }
         return set(n, 8, Value::bytes(e.len, type));
       }
@@ -484,8 +483,8 @@ absl::Status collectWords(std::string_view message, std::vector<std::string_view
       }
       words->push_back(w);
     } else if (!r.skip(type)) {
-      return malformed("CompressedAttributes", strCat("truncated field ", field, " (",
-                                                            fieldName(field), ")"));
+      return malformed("CompressedAttributes",
+                       strCat("truncated field ", field, " (", fieldName(field), ")"));
     }
   }
   return absl::OkStatus();
@@ -633,8 +632,8 @@ absl::Status parseReportRequest(std::string_view request, ReportRequestView* vie
       case 2: {
         std::string_view v;
         if (type != WireType::Len || !r.readLen(&v)) {
-          return malformed("ReportRequest", field == 1 ? "bad field 1 (attributes)"
-                                                       : "bad field 2 (default_words)");
+          return malformed("ReportRequest",
+                           field == 1 ? "bad field 1 (attributes)" : "bad field 2 (default_words)");
         }
         (field == 1 ? view->records : view->default_words).push_back(v);
         break;
@@ -643,17 +642,18 @@ absl::Status parseReportRequest(std::string_view request, ReportRequestView* vie
       case 4: {
         uint64_t v;
         if (type != WireType::Varint || !r.readVarint(&v)) {
-          return malformed("ReportRequest", field == 3 ? "bad field 3 (global_word_count)"
-                                                       : "bad field 4 (repeated_attributes_semantics)");
+          return malformed("ReportRequest", field == 3
+                                                ? "bad field 3 (global_word_count)"
+                                                : "bad field 4 (repeated_attributes_semantics)");
         }
         if (field == 3) {
           view->global_word_count = static_cast<uint32_t>(v);
         } else if (v == 0 || v == 1) {
           view->semantics = static_cast<ReportRequestView::Semantics>(v);
         } else {
-          return absl::InvalidArgumentError(strCat(
-              "unknown repeated_attributes_semantics ", v,
-              " (want 0 DELTA_ENCODING or 1 INDEPENDENT_ENCODING)"));
+          return absl::InvalidArgumentError(
+              strCat("unknown repeated_attributes_semantics ", v,
+                     " (want 0 DELTA_ENCODING or 1 INDEPENDENT_ENCODING)"));
         }
         break;
       }

@@ -15,9 +15,9 @@ absl::StatusOr<std::shared_ptr<const Vocabulary>> Vocabulary::create(
     auto [it, inserted] = seen.emplace(d.name, d.type);
     if (!inserted) {
       if (it->second != d.type) {
-        return absl::InvalidArgumentError(
-            strCat("attribute '", d.name, "' is declared both as ",
-                         valueTypeName(it->second), " and as ", valueTypeName(d.type)));
+        return absl::InvalidArgumentError(strCat("attribute '", d.name, "' is declared both as ",
+                                                 valueTypeName(it->second), " and as ",
+                                                 valueTypeName(d.type)));
       }
       continue;
     }
@@ -77,8 +77,9 @@ absl::StatusOr<std::vector<AttributeDecl>> parseAttributeManifests(std::string_v
     }
     if (!attrs.IsMap()) {
       return absl::InvalidArgumentError(
-          strCat(where(attrs), ": spec.attributes must be a map of attribute name to "
-                                     "{valueType: TYPE}"));
+          strCat(where(attrs),
+                 ": spec.attributes must be a map of attribute name to "
+                 "{valueType: TYPE}"));
     }
     for (const auto& kv : attrs) {
       const auto name = kv.first.as<std::string>("");
@@ -92,8 +93,8 @@ absl::StatusOr<std::vector<AttributeDecl>> parseAttributeManifests(std::string_v
       if (!type || *type == ValueType::Bytes || *type == ValueType::Unspecified) {
         return absl::InvalidArgumentError(
             strCat(where(vt), ": attribute '", name, "' has unknown valueType '", type_name,
-                         "' (want one of STRING, INT64, DOUBLE, BOOL, TIMESTAMP, IP_ADDRESS, "
-                         "EMAIL_ADDRESS, URI, DNS_NAME, DURATION, STRING_MAP)"));
+                   "' (want one of STRING, INT64, DOUBLE, BOOL, TIMESTAMP, IP_ADDRESS, "
+                   "EMAIL_ADDRESS, URI, DNS_NAME, DURATION, STRING_MAP)"));
       }
       out.push_back({name, *type});
     }

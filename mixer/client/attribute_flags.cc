@@ -101,8 +101,7 @@ bool parseHexBytes(std::string_view s, std::string* out) {
 absl::Status parseAs(ValueType type, std::string_view name, std::string_view text,
                      AttributeBag* bag, Value* out) {
   auto bad = [&](std::string_view what) {
-    return absl::InvalidArgumentError(
-        strCat("attribute '", name, "': '", text, "' is not ", what));
+    return absl::InvalidArgumentError(strCat("attribute '", name, "': '", text, "' is not ", what));
   };
   switch (type) {
     case ValueType::String:
@@ -153,8 +152,8 @@ absl::Status parseAs(ValueType type, std::string_view name, std::string_view tex
     }
     case ValueType::IpAddress: {
       std::string bytes;
-      if (!parseIp(text, &bytes) && !(parseHexBytes(text, &bytes) &&
-                                      (bytes.size() == 4 || bytes.size() == 16))) {
+      if (!parseIp(text, &bytes) &&
+          !(parseHexBytes(text, &bytes) && (bytes.size() == 4 || bytes.size() == 16))) {
         return bad("an IP_ADDRESS (dotted IPv4, IPv6, or 4/16 colon-separated hex bytes)");
       }
       *out = Value::bytes(bag->own(std::move(bytes)), ValueType::IpAddress);
@@ -224,8 +223,7 @@ absl::Status addAll(const std::vector<std::string>& specs, std::string_view flag
       }
       const auto eq = pair.find('=');
       if (eq == std::string_view::npos || eq == 0) {
-        return absl::InvalidArgumentError(
-            strCat(flag, ": '", pair, "' is not name=value"));
+        return absl::InvalidArgumentError(strCat(flag, ": '", pair, "' is not name=value"));
       }
       const std::string_view name = bag->own(std::string(pair.substr(0, eq)));
       const std::string_view text = pair.substr(eq + 1);

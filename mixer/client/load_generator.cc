@@ -130,8 +130,8 @@ LoadResult runLoad(const std::shared_ptr<grpc::Channel>& channel, const std::str
     }
     void* tag;
     bool ok;
-    const auto status = cq.AsyncNext(&tag, &ok, std::chrono::system_clock::now() +
-                                                    std::chrono::milliseconds(50));
+    const auto status =
+        cq.AsyncNext(&tag, &ok, std::chrono::system_clock::now() + std::chrono::milliseconds(50));
     if (status != grpc::CompletionQueue::GOT_EVENT) {
       continue;
     }
@@ -170,8 +170,8 @@ LoadResult runLoad(const std::shared_ptr<grpc::Channel>& channel, const std::str
 std::string LoadResult::text(const LoadOptions& o) const {
   std::string out;
   char buf[256];
-  std::snprintf(buf, sizeof(buf), "%s: %lld calls in %.3f s: %.1f calls/s (%s)\n",
-                o.method.c_str(), static_cast<long long>(sent), elapsed_seconds,
+  std::snprintf(buf, sizeof(buf), "%s: %lld calls in %.3f s: %.1f calls/s (%s)\n", o.method.c_str(),
+                static_cast<long long>(sent), elapsed_seconds,
                 elapsed_seconds > 0 ? static_cast<double>(sent) / elapsed_seconds : 0.0,
                 o.rate > 0 ? strCat("open loop at ", o.rate, "/s").c_str()
                            : strCat("closed loop, concurrency ", o.concurrency).c_str());
@@ -193,16 +193,16 @@ std::string LoadResult::json(const LoadOptions& o) const {
   for (const auto& [code, n] : errors) {
     errs += strCat(errs.empty() ? "" : ",", "\"", code, "\":", n);
   }
-  std::snprintf(buf, sizeof(buf),
-                "{\"method\":\"%s\",\"calls\":%lld,\"ok\":%lld,\"errors\":{%s},"
-                "\"elapsed_seconds\":%.6f,\"rate\":%.3f,\"target_rate\":%.3f,\"concurrency\":%d,"
-                "\"latency_us\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}}",
-                o.method.c_str(), static_cast<long long>(sent), static_cast<long long>(ok),
-                errs.c_str(), elapsed_seconds,
-                elapsed_seconds > 0 ? static_cast<double>(sent) / elapsed_seconds : 0.0, o.rate,
-                o.concurrency, percentileMicros(50), percentileMicros(90), percentileMicros(99),
-                percentileMicros(99.9),
-                latencies_ns.empty() ? 0.0 : static_cast<double>(latencies_ns.back()) / 1000.0);
+  std::snprintf(
+      buf, sizeof(buf),
+      "{\"method\":\"%s\",\"calls\":%lld,\"ok\":%lld,\"errors\":{%s},"
+      "\"elapsed_seconds\":%.6f,\"rate\":%.3f,\"target_rate\":%.3f,\"concurrency\":%d,"
+      "\"latency_us\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}}",
+      o.method.c_str(), static_cast<long long>(sent), static_cast<long long>(ok), errs.c_str(),
+      elapsed_seconds, elapsed_seconds > 0 ? static_cast<double>(sent) / elapsed_seconds : 0.0,
+      o.rate, o.concurrency, percentileMicros(50), percentileMicros(90), percentileMicros(99),
+      percentileMicros(99.9),
+      latencies_ns.empty() ? 0.0 : static_cast<double>(latencies_ns.back()) / 1000.0);
   return buf;
 }
 

@@ -190,9 +190,8 @@ int runCheck(const CommonOptions& o, const mixer::attribute::AttributeBag& bag) 
   printReferenced(p.referenced_attributes(), "  ");
   if (p.has_route_directive()) {
     const auto& rd = p.route_directive();
-    for (const auto& [ops, what] :
-         {std::pair{&rd.request_header_operations(), "Request"},
-          std::pair{&rd.response_header_operations(), "Response"}}) {
+    for (const auto& [ops, what] : {std::pair{&rd.request_header_operations(), "Request"},
+                                    std::pair{&rd.response_header_operations(), "Response"}}) {
       for (const auto& op : *ops) {
         std::printf("  %s header %s %s%s\n", what,
                     istio::mixer::v1::HeaderOperation::Operation_Name(op.operation()).c_str(),
@@ -211,12 +210,11 @@ int runCheck(const CommonOptions& o, const mixer::attribute::AttributeBag& bag) 
   std::sort(names.begin(), names.end());
   for (const auto& name : names) {
     const auto& q = resp.quotas().at(name);
-    std::printf("  Quota '%s': granted %lld, valid duration %s%s\n", name.c_str(),
-                static_cast<long long>(q.granted_amount()),
-                durationText(q.valid_duration()).c_str(),
-                q.has_status() && q.status().code() != 0
-                    ? (", status " + statusText(q.status())).c_str()
-                    : "");
+    std::printf(
+        "  Quota '%s': granted %lld, valid duration %s%s\n", name.c_str(),
+        static_cast<long long>(q.granted_amount()), durationText(q.valid_duration()).c_str(),
+        q.has_status() && q.status().code() != 0 ? (", status " + statusText(q.status())).c_str()
+                                                 : "");
     printReferenced(q.referenced_attributes(), "    ");
   }
   return 0;

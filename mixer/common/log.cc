@@ -26,7 +26,8 @@ const char* levelName(LogLevel l) {
 }  // namespace
 
 std::optional<LogLevel> parseLogLevel(std::string_view name) {
-  for (auto l : {LogLevel::Debug, LogLevel::Info, LogLevel::Warn, LogLevel::Error, LogLevel::None}) {
+  for (auto l :
+       {LogLevel::Debug, LogLevel::Info, LogLevel::Warn, LogLevel::Error, LogLevel::None}) {
     if (name == levelName(l)) {
       return l;
     }

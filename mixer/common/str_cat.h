@@ -22,8 +22,7 @@ inline void appendPiece(std::string& out, const std::string& s) { out.append(s);
 inline void appendPiece(std::string& out, char c) { out.push_back(c); }
 inline void appendPiece(std::string& out, bool b) { out.append(b ? "true" : "false"); }
 template <std::integral T>
-  requires(!std::same_as<T, bool> && !std::same_as<T, char>)
-void appendPiece(std::string& out, T v) {
+requires(!std::same_as<T, bool> && !std::same_as<T, char>) void appendPiece(std::string& out, T v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof(buf), v);
   out.append(buf, r.ptr);

@@ -4,7 +4,8 @@ namespace mixer::runtime {
 
 using attribute::ValueType;
 
-std::shared_ptr<const expr::AttributeManifest> manifestFor(const attribute::Vocabulary& vocabulary) {
+std::shared_ptr<const expr::AttributeManifest> manifestFor(
+    const attribute::Vocabulary& vocabulary) {
   auto m = std::make_shared<expr::AttributeManifest>();
   for (size_t i = 0; i < vocabulary.size(); ++i) {
     const auto id = static_cast<attribute::AttributeId>(i);

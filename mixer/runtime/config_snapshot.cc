@@ -22,10 +22,10 @@ struct TemplateInfo {
 
 // Istio 1.4's templates (mixer/template) by variety.
 constexpr TemplateInfo kTemplates[] = {
-    {"checknothing", Variety::Check}, {"listentry", Variety::Check},
-    {"authorization", Variety::Check}, {"apikey", Variety::Check},
-    {"quota", Variety::Quota},        {"metric", Variety::Report},
-    {"logentry", Variety::Report},    {"tracespan", Variety::Report},
+    {"checknothing", Variety::Check},   {"listentry", Variety::Check},
+    {"authorization", Variety::Check},  {"apikey", Variety::Check},
+    {"quota", Variety::Quota},          {"metric", Variety::Report},
+    {"logentry", Variety::Report},      {"tracespan", Variety::Report},
     {"reportnothing", Variety::Report}, {"edge", Variety::Report},
 };
 
@@ -126,10 +126,10 @@ class Compiler {
     for (const auto& a : model_.attributes) {
       const auto existing = base->find(a.name);
       if (existing && base->type(*existing) != a.type) {
-        errors_->push_back(
-            {a.pos, strCat("attribute '", a.name, "' is declared ", attribute::valueTypeName(a.type),
-                           " but the built-in vocabulary declares it ",
-                           attribute::valueTypeName(base->type(*existing)))});
+        errors_->push_back({a.pos, strCat("attribute '", a.name, "' is declared ",
+                                          attribute::valueTypeName(a.type),
+                                          " but the built-in vocabulary declares it ",
+                                          attribute::valueTypeName(base->type(*existing)))});
         continue;
       }
       decls.push_back({a.name, a.type});
@@ -188,9 +188,9 @@ class Compiler {
         continue;
       }
       std::vector<adapter_host::ParamError> perrs;
-      adapter_host::Value params =
-          h.params ? adapter_host::valueFromYaml(h.params, "params", &perrs)
-                   : adapter_host::Value::map();
+      adapter_host::Value params = h.params
+                                       ? adapter_host::valueFromYaml(h.params, "params", &perrs)
+                                       : adapter_host::Value::map();
       if (perrs.empty()) {
         perrs = adapter->validateParams(params);
       }
@@ -204,8 +204,8 @@ class Compiler {
             pos.line = e.line;
             pos.column = e.column;
           }
-          errors_->push_back({pos, strCat("handler '", h.name, "' (adapter ", h.adapter, "): ",
-                                          e.path, ": ", e.message)});
+          errors_->push_back({pos, strCat("handler '", h.name, "' (adapter ", h.adapter,
+                                          "): ", e.path, ": ", e.message)});
         }
         continue;
       }
@@ -214,7 +214,8 @@ class Compiler {
     }
   }
 
-  void compileRules(const expr::AttributeManifest& manifest, const attribute::Vocabulary& vocabulary,
+  void compileRules(const expr::AttributeManifest& manifest,
+                    const attribute::Vocabulary& vocabulary,
                     std::vector<std::unique_ptr<CompiledRule>>* out) {
     vocabulary_ = &vocabulary;
     for (const auto& rule : model_.rules) {
@@ -234,7 +235,8 @@ class Compiler {
         }
         auto p = expr::compile(match, manifest, options);
         if (!p.ok()) {
-          errors_->push_back(expressionError(rule.match_pos, false, std::string(p.status().message()),
+          errors_->push_back(expressionError(rule.match_pos, false,
+                                             std::string(p.status().message()),
                                              strCat("rule '", rule.name, "' match")));
         } else {
           cr->match = *p;
@@ -264,7 +266,6 @@ class Compiler {
   }
 
  private:
-
   void compileFields(const YAML::Node& map, const std::string& file, const std::string& what,
                      const expr::AttributeManifest& manifest, std::vector<FieldProgram>* out) {
     for (const auto& kv : map) {
@@ -276,7 +277,8 @@ class Compiler {
       } else if (v.IsScalar()) {
         auto p = expr::compile(v.Scalar(), manifest, {});
         if (!p.ok()) {
-          errors_->push_back(expressionError(markPos(file, v), isQuoted(v), std::string(p.status().message()),
+          errors_->push_back(expressionError(markPos(file, v), isQuoted(v),
+                                             std::string(p.status().message()),
                                              strCat(what, "'", f.key, "'")));
           continue;
         }
@@ -284,8 +286,8 @@ class Compiler {
       } else if (v.IsNull()) {
         continue;  // an absent field
       } else {
-        errors_->push_back({markPos(file, v), strCat(what, "'", f.key,
-                                                     "': want an expression or a map of them")});
+        errors_->push_back(
+            {markPos(file, v), strCat(what, "'", f.key, "': want an expression or a map of them")});
         continue;
       }
       out->push_back(std::move(f));
@@ -308,10 +310,10 @@ class Compiler {
       const CompiledInstance* inst = it->second;
       if (std::find(info.templates.begin(), info.templates.end(), inst->template_name) ==
           info.templates.end()) {
-        errors_->push_back({action.pos, strCat("rule '", rule.name, "': handler '", action.handler,
-                                               "' (adapter ", info.name,
-                                               ") does not serve template '", inst->template_name,
-                                               "' of instance '", name, "'")});
+        errors_->push_back(
+            {action.pos, strCat("rule '", rule.name, "': handler '", action.handler, "' (adapter ",
+                                info.name, ") does not serve template '", inst->template_name,
+                                "' of instance '", name, "'")});
         continue;
       }
       auto& a = by_variety[static_cast<int>(inst->variety)];
@@ -329,9 +331,9 @@ class Compiler {
     }
   }
 
-  void compileHeaderOps(const config::Rule& rule,
-                        const std::vector<config::HeaderOperation>& ops,
-                        const expr::AttributeManifest& manifest, const expr::CompileOptions& options,
+  void compileHeaderOps(const config::Rule& rule, const std::vector<config::HeaderOperation>& ops,
+                        const expr::AttributeManifest& manifest,
+                        const expr::CompileOptions& options,
                         std::vector<CompiledHeaderOperation>* out) {
     for (const auto& op : ops) {
       CompiledHeaderOperation c;
@@ -340,9 +342,9 @@ class Compiler {
       for (const auto& v : op.values) {
         auto p = expr::compile(v, manifest, options);
         if (!p.ok()) {
-          errors_->push_back(expressionError(op.pos, false, std::string(p.status().message()),
-                                             strCat("rule '", rule.name, "' header '", op.name,
-                                                    "' value")));
+          errors_->push_back(
+              expressionError(op.pos, false, std::string(p.status().message()),
+                              strCat("rule '", rule.name, "' header '", op.name, "' value")));
           continue;
         }
         c.values.push_back(*p);
@@ -365,8 +367,9 @@ void addRule(const CompiledRule* r, const attribute::Vocabulary& vocabulary, Rul
     set->unindexed.push_back(r);
     return;
   }
-  auto it = std::find_if(set->indexes.begin(), set->indexes.end(),
-                         [&](const RuleSet::Index& i) { return i.attribute == r->index_attribute; });
+  auto it = std::find_if(set->indexes.begin(), set->indexes.end(), [&](const RuleSet::Index& i) {
+    return i.attribute == r->index_attribute;
+  });
   if (it == set->indexes.end()) {
     set->indexes.push_back({r->index_attribute, vocabulary.name(r->index_attribute), {}});
     it = set->indexes.end() - 1;
@@ -439,7 +442,8 @@ ConfigSnapshotConstSharedPtr compileSnapshot(const config::ConfigModel& model,
   for (auto& p : pending) {
     auto h = p.adapter->createHandler(p.decl->name, p.params);
     if (!h.ok()) {
-      errors->push_back({p.decl->pos, strCat("handler '", p.decl->name, "': ", h.status().message())});
+      errors->push_back(
+          {p.decl->pos, strCat("handler '", p.decl->name, "': ", h.status().message())});
       continue;
     }
     handlers[p.decl->name] = h->get();

@@ -130,11 +130,10 @@ using ConfigSnapshotConstSharedPtr = std::shared_ptr<const ConfigSnapshot>;
 // e.g. the loader's, also prevent a snapshot, but compilation still runs to report the rest);
 // every error carries the source position of what it is about. Dangling references are the
 // loader's to report.
-ConfigSnapshotConstSharedPtr compileSnapshot(const config::ConfigModel& model,
-                                             const adapter_host::AdapterRegistry& adapters,
-                                             const attribute::VocabularyConstSharedPtr& base_vocabulary,
-                                             uint64_t generation,
-                                             std::vector<config::ConfigError>* errors);
+ConfigSnapshotConstSharedPtr compileSnapshot(
+    const config::ConfigModel& model, const adapter_host::AdapterRegistry& adapters,
+    const attribute::VocabularyConstSharedPtr& base_vocabulary, uint64_t generation,
+    std::vector<config::ConfigError>* errors);
 
 // The variety of a template (checknothing, listentry, quota, metric, ...); false when unknown.
 bool templateVariety(std::string_view template_name, Variety* out);

@@ -75,11 +75,12 @@ LoadedConfig loadConfig(const std::string& dir, const adapter_host::AdapterRegis
 ConfigStore::ConfigStore(Options options) : options_(std::move(options)) {
   if (options_.registry) {
     auto& r = *options_.registry;
-    errors_total_ = &prometheus::BuildCounter()
-                         .Name("mixer_config_errors_total")
-                         .Help("Configuration errors found by reloads (the old config kept serving).")
-                         .Register(r)
-                         .Add({});
+    errors_total_ =
+        &prometheus::BuildCounter()
+             .Name("mixer_config_errors_total")
+             .Help("Configuration errors found by reloads (the old config kept serving).")
+             .Register(r)
+             .Add({});
     auto& reloads = prometheus::BuildCounter()
                         .Name("mixer_config_reloads_total")
                         .Help("Configuration reload attempts, by result.")
@@ -118,14 +119,14 @@ absl::StatusOr<std::unique_ptr<ConfigStore>> ConfigStore::create(
                                    store->options_.base_vocabulary, store->next_generation_);
   if (!loaded.snapshot) {
     *errors = std::move(loaded.errors);
-    return absl::InvalidArgumentError(
-        strCat(errors->size(), " configuration error(s) in ",
-               store->options_.config_dir.empty() ? std::string("the embedded configuration")
-                                                  : store->options_.config_dir));
+    return absl::InvalidArgumentError(strCat(errors->size(), " configuration error(s) in ",
+                                             store->options_.config_dir.empty()
+                                                 ? std::string("the embedded configuration")
+                                                 : store->options_.config_dir));
   }
   ++store->next_generation_;
-  store->current_.store(std::make_shared<const Dispatcher>(
-      loaded.snapshot, store->reports_.get(), store->options_.adapter_timeout));
+  store->current_.store(std::make_shared<const Dispatcher>(loaded.snapshot, store->reports_.get(),
+                                                           store->options_.adapter_timeout));
   if (store->generation_gauge_ != nullptr) {
     store->generation_gauge_->Set(static_cast<double>(loaded.snapshot->generation()));
   }
@@ -152,17 +153,18 @@ std::vector<config::ConfigError> ConfigStore::reload() {
     return loaded.errors;
   }
   ++next_generation_;
-  current_.store(std::make_shared<const Dispatcher>(loaded.snapshot, reports_.get(),
-                                                    options_.adapter_timeout),
-                 std::memory_order_release);
+  current_.store(
+      std::make_shared<const Dispatcher>(loaded.snapshot, reports_.get(), options_.adapter_timeout),
+      std::memory_order_release);
   if (reloads_ok_ != nullptr) {
     reloads_ok_->Increment();
     generation_gauge_->Set(static_cast<double>(loaded.snapshot->generation()));
   }
-  MIXER_LOG(Info) << "configuration generation " << loaded.snapshot->generation() << " serving: "
-                  << loaded.snapshot->ruleCount() << " rules, " << loaded.snapshot->handlerCount()
-                  << " handlers, " << loaded.snapshot->instanceCount() << " instances from "
-                  << loaded.files << " files";
+  MIXER_LOG(Info) << "configuration generation " << loaded.snapshot->generation()
+                  << " serving: " << loaded.snapshot->ruleCount() << " rules, "
+                  << loaded.snapshot->handlerCount() << " handlers, "
+                  << loaded.snapshot->instanceCount() << " instances from " << loaded.files
+                  << " files";
   return {};
 }
 

@@ -9,7 +9,8 @@
 //   mixer_config_errors_total     configuration errors found by reloads
 //   mixer_config_reloads_total    reload attempts, by result (ok|error)
 //   mixer_config_generation       generation of the configuration being served (1 = first)
-//   mixer_report_batches_dropped_total, mixer_report_instances_dropped_total, mixer_report_handler_errors_total
+//   mixer_report_batches_dropped_total, mixer_report_instances_dropped_total,
+//   mixer_report_handler_errors_total
 //
 // Thread-safe.
 #pragma once
@@ -57,8 +58,8 @@ class ConfigStore final : public DispatcherSource, private ReportQueue::Counters
   };
 
   // Loads the initial configuration; fails (with every error) when it does not compile.
-  static absl::StatusOr<std::unique_ptr<ConfigStore>> create(Options options,
-                                                             std::vector<config::ConfigError>* errors);
+  static absl::StatusOr<std::unique_ptr<ConfigStore>> create(
+      Options options, std::vector<config::ConfigError>* errors);
   ~ConfigStore() override;
 
   DispatcherConstSharedPtr current() const override {
@@ -66,7 +67,8 @@ class ConfigStore final : public DispatcherSource, private ReportQueue::Counters
   }
   uint64_t generation() const { return current()->snapshot().generation(); }
 
-  // Loads and compiles the directory now; swaps it in if valid. Returns the errors (empty: swapped).
+  // Loads and compiles the directory now; swaps it in if valid. Returns the errors (empty:
+  // swapped).
   std::vector<config::ConfigError> reload();
 
   // Starts watching the config directory (no-op for the embedded configuration).

@@ -54,8 +54,7 @@ expr::Value evaluate(const expr::Program& program, const AttributeBag& bag,
 }
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -197,7 +196,7 @@ std::string_view Dispatcher::identityNamespace(const AttributeBag& bag,
     ns = read(bag, source_namespace_, kSourceNamespace, refs);
   }
   return ns != nullptr && attribute::isStringLike(ns->type()) ? ns->stringValue()
-                                                             : std::string_view();
+                                                              : std::string_view();
 }
 
 const std::vector<const CompiledRule*>& Dispatcher::candidates(const AttributeBag& bag,
@@ -294,9 +293,9 @@ CheckResult Dispatcher::check(const AttributeBag& bag, AttributeReferences* refs
         }
       }
     }
-    for (auto [ops, out] : {std::pair{&rule->request_header_operations, &r.request_header_operations},
-                            std::pair{&rule->response_header_operations,
-                                      &r.response_header_operations}}) {
+    for (auto [ops, out] :
+         {std::pair{&rule->request_header_operations, &r.request_header_operations},
+          std::pair{&rule->response_header_operations, &r.response_header_operations}}) {
       for (const auto& op : *ops) {
         for (const auto& p : op.values) {
           out->push_back({op.name, text(evaluate(*p, bag, vocabulary, refs)), op.op});

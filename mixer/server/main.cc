@@ -103,8 +103,9 @@ int main(int argc, char** argv) {
   mixer::server::ServerOptions options;
   std::string log_level = "info";
   auto* server = app.add_subcommand("server", "Serve Check and Report over gRPC");
-  server->add_option("--address", options.address,
-                     "gRPC listen address host:port (port 0 picks a free port)")
+  server
+      ->add_option("--address", options.address,
+                   "gRPC listen address host:port (port 0 picks a free port)")
       ->capture_default_str();
   server
       ->add_option("--monitoring-port", options.monitoring_port,
@@ -128,14 +129,16 @@ int main(int argc, char** argv) {
                    "Print the adapters found in the adapter directories and exit");
 
   std::vector<std::string> adapter_dirs;
-  auto* adapters = app.add_subcommand("adapters", "List the loadable adapters with versions and kinds");
+  auto* adapters =
+      app.add_subcommand("adapters", "List the loadable adapters with versions and kinds");
   adapters->add_option("--adapter-dir", adapter_dirs,
                        "Directory of adapter shared objects (repeatable; default: the build's or "
                        "install's adapter directory)");
 
   std::string validate_dir;
   std::vector<std::string> validate_adapter_dirs;
-  auto* validate = app.add_subcommand("validate", "Check a configuration directory and print every error");
+  auto* validate =
+      app.add_subcommand("validate", "Check a configuration directory and print every error");
   validate->add_option("dir", validate_dir, "Configuration directory")->required();
   validate->add_option("--adapter-dir", validate_adapter_dirs,
                        "Directory of adapter shared objects (repeatable)");

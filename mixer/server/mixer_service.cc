@@ -2,11 +2,11 @@
 
 #include <chrono>
 
-#include "mixer/common/str_cat.h"
 #include "mixer/api/attribute_encoder.h"
 #include "mixer/api/global_dictionary.h"
 #include "mixer/api/request_decoder.h"
 #include "mixer/common/log.h"
+#include "mixer/common/str_cat.h"
 
 namespace mixer::server {
 namespace {
@@ -51,7 +51,7 @@ grpc::Status dictionaryMismatch(uint32_t words) {
   // Istio answers INTERNAL here; its clients react by retrying with a shorter global dictionary.
   return grpc::Status(grpc::StatusCode::INTERNAL,
                       strCat("inconsistent global dictionary versions used: mixer knows ",
-                                   api::kGlobalWordCount, " words, caller knows ", words));
+                             api::kGlobalWordCount, " words, caller knows ", words));
 }
 
 void setDuration(const attribute::Duration& d, google::protobuf::Duration* out) {
@@ -89,17 +89,15 @@ class CallTimer {
 
 MixerService::MixerService(const runtime::DispatcherSource* dispatchers, ServerMetrics* metrics,
                            size_t max_message_size)
-    : dispatchers_(dispatchers),
-      metrics_(metrics),
-      max_message_size_(max_message_size) {}
+    : dispatchers_(dispatchers), metrics_(metrics), max_message_size_(max_message_size) {}
 
 grpc::Status MixerService::checkSize(size_t size, ServerMetrics::Method method) {
   if (size <= max_message_size_) {
     return grpc::Status::OK;
   }
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                      strCat("request is ", size, " bytes, over the limit of ",
-                                   max_message_size_, " bytes (--max-message-size)"));
+                      strCat("request is ", size, " bytes, over the limit of ", max_message_size_,
+                             " bytes (--max-message-size)"));
 }
 
 grpc::Status MixerService::handleCheck(std::string_view request, std::string* response_bytes) {
@@ -192,8 +190,7 @@ grpc::Status MixerService::handleReport(std::string_view request) {
   attribute::AttributeBag& bag = ts.bagFor(dispatcher->snapshot().vocabulary());
   bag.clear();
   ts.pending.batches.clear();
-  const bool independent =
-      ts.report.semantics == api::ReportRequestView::Semantics::Independent;
+  const bool independent = ts.report.semantics == api::ReportRequestView::Semantics::Independent;
   for (size_t i = 0; i < ts.report.records.size(); ++i) {
     if (independent && i > 0) {
       bag.clear();

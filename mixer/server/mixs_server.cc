@@ -5,8 +5,8 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/numbers.h"
-#include "mixer/common/str_cat.h"
 #include "mixer/common/log.h"
+#include "mixer/common/str_cat.h"
 #include "mixer/runtime/dispatcher.h"
 
 namespace mixer::server {
@@ -57,18 +57,17 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   if (auto w = s->config_->startWatching(); !w.ok()) {
     return w;
   }
-  s->service_ = std::make_unique<MixerService>(s->config_.get(), &s->metrics_,
-                                               options.max_message_size);
+  s->service_ =
+      std::make_unique<MixerService>(s->config_.get(), &s->metrics_, options.max_message_size);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   const bool all_interfaces = host.empty() || host == "0.0.0.0" || host == "::";
   const std::string listen =
-      strCat(all_interfaces ? "0.0.0.0" : (host.find(':') != std::string::npos
-                                                      ? strCat("[", host, "]")
-                                                      : host),
-                   ":", port);
+      strCat(all_interfaces ? "0.0.0.0"
+                            : (host.find(':') != std::string::npos ? strCat("[", host, "]") : host),
+             ":", port);
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &s->grpc_port_);
   builder.RegisterService(s->service_.get());
   // gRPC itself refuses only far larger messages, so that an oversized request gets the
@@ -79,8 +78,8 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   if (!s->grpc_ || s->grpc_port_ == 0) {
     return absl::UnavailableError(strCat("cannot listen on ", listen, " for gRPC"));
   }
-  s->grpc_address_ = strCat(all_interfaces ? "0.0.0.0" : listen.substr(0, listen.rfind(':')),
-                                  ":", s->grpc_port_);
+  s->grpc_address_ =
+      strCat(all_interfaces ? "0.0.0.0" : listen.substr(0, listen.rfind(':')), ":", s->grpc_port_);
   auto* health = s->grpc_->GetHealthCheckService();
   if (health != nullptr) {
     health->SetServingStatus("istio.mixer.v1.Mixer", true);
@@ -89,8 +88,9 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   if (options.monitoring_port >= 0) {
     s->monitoring_host_ = all_interfaces ? "" : host;
     MixsServer* raw = s.get();
-    auto mon = MonitoringServer::start(s->monitoring_host_, options.monitoring_port,
-                                       s->metrics_.registry(), [raw] { return raw->ready_.load(); });
+    auto mon =
+        MonitoringServer::start(s->monitoring_host_, options.monitoring_port,
+                                s->metrics_.registry(), [raw] { return raw->ready_.load(); });
     if (!mon.ok()) {
       s->grpc_->Shutdown();
       return mon.status();

@@ -14,9 +14,10 @@ namespace {
 
 void reply(struct mg_connection* conn, int code, const char* content_type,
            const std::string& body) {
-  mg_printf(conn,
-            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-            code, mg_get_response_code_text(conn, code), content_type, body.size());
+  mg_printf(
+      conn,
+      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+      code, mg_get_response_code_text(conn, code), content_type, body.size());
   mg_write(conn, body.data(), body.size());
 }
 
@@ -76,7 +77,7 @@ int MonitoringServer::handle(struct mg_connection* conn, void* self_ptr) {
   if (uri == "/version") {
     reply(conn, 200, "application/json",
           strCat("{\"version\":\"", kVersion, "\",\"api\":\"istio.mixer.v1\",\"istio\":\"",
-                       kIstioApiVersion, "\",\"globalWordCount\":222}\n"));
+                 kIstioApiVersion, "\",\"globalWordCount\":222}\n"));
     return 200;
   }
   reply(conn, 404, "text/plain", "not found: try /metrics, /healthz, /readyz, /version\n");

@@ -10,8 +10,8 @@
 #include <memory>
 #include <string>
 
-#include "absl/status/statusor.h"
 #include <prometheus/registry.h>
+#include "absl/status/statusor.h"
 
 struct mg_context;
 struct mg_connection;

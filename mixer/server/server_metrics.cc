@@ -4,10 +4,10 @@ namespace mixer::server {
 namespace {
 
 constexpr const char* kCodeNames[] = {
-    "OK",        "Canceled",         "Unknown",           "InvalidArgument", "DeadlineExceeded",
-    "NotFound",  "AlreadyExists",    "PermissionDenied",  "ResourceExhausted",
-    "FailedPrecondition",            "Aborted",           "OutOfRange",      "Unimplemented",
-    "Internal",  "Unavailable",      "DataLoss",          "Unauthenticated"};
+    "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+    "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+    "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+    "DataLoss", "Unauthenticated"};
 
 constexpr const char* kMethodNames[] = {"Check", "Report"};
 constexpr const char* kService = "istio.mixer.v1.Mixer";
@@ -32,8 +32,8 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
                       .Help("Requests rejected as malformed (INVALID_ARGUMENT), by method.")
                       .Register(*registry_);
   const prometheus::Histogram::BucketBoundaries buckets = {
-      0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-      0.05,    0.1,      0.25,    0.5,    1,       2.5,    5,     10};
+      0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+      0.025,   0.05,     0.1,     0.25,   0.5,     1,      2.5,   5,      10};
   for (int m = 0; m < kMethodCount; ++m) {
     for (int c = 0; c < kCodeCount; ++c) {
       handled_[m][c] = &handled.Add({{"grpc_service", kService},

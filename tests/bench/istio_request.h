@@ -30,7 +30,8 @@ inline void fillIstioRequest(attribute::AttributeBag& bag, bool report) {
   bag.set("request.time", Value::timestamp({1700000000, 123000000}));
   bag.set("context.protocol", Value::string("http"));
   bag.set("context.reporter.kind", Value::string("inbound"));
-  bag.set("context.reporter.uid", Value::string("kubernetes://reviews-v2-7d79d5bd5d-4lqhk.default"));
+  bag.set("context.reporter.uid",
+          Value::string("kubernetes://reviews-v2-7d79d5bd5d-4lqhk.default"));
   bag.set("connection.mtls", Value::boolean(true));
   static const attribute::StringMapEntry headers[] = {
       {":authority", "reviews:9080"},
@@ -55,12 +56,9 @@ inline void fillIstioRequest(attribute::AttributeBag& bag, bool report) {
     bag.set("response.time", Value::timestamp({1700000000, 131000000}));
     bag.set("response.duration", Value::duration({0, 8000000}));
     static const attribute::StringMapEntry rheaders[] = {
-        {":status", "200"},
-        {"content-type", "application/json"},
-        {"content-length", "379"},
-        {"date", "Wed, 22 Nov 2026 05:00:00 GMT"},
-        {"server", "istio-envoy"},
-        {"x-envoy-upstream-service-time", "7"},
+        {":status", "200"},        {"content-type", "application/json"},
+        {"content-length", "379"}, {"date", "Wed, 22 Nov 2026 05:00:00 GMT"},
+        {"server", "istio-envoy"}, {"x-envoy-upstream-service-time", "7"},
     };
     bag.set("response.headers", bag.makeStringMap(rheaders));
   }

@@ -61,8 +61,8 @@ class ServiceFixture {
  public:
   ServiceFixture()
       : vocab_(attribute::Vocabulary::builtin()),
-        source_(std::make_shared<runtime::Dispatcher>(runtime::ConfigSnapshot::empty(vocab_),
-                                                      nullptr)),
+        source_(
+            std::make_shared<runtime::Dispatcher>(runtime::ConfigSnapshot::empty(vocab_), nullptr)),
         service_(&source_, &metrics_, 1 << 20) {}
   server::MixerService& service() { return service_; }
 

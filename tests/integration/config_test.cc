@@ -195,11 +195,12 @@ TEST(MixsValidateTest, ReportsEveryErrorWithPositionAndExitsNonZero) {
 
 TEST(MixsStartTest, InvalidInitialConfigurationIsFatalWithErrors) {
   ConfigDir dir;
-  dir.write("r.yaml", "apiVersion: config.istio.io/v1alpha2\nkind: rule\n"
-                      "metadata: {name: r, namespace: istio-system}\n"
-                      "spec:\n  match: request.headerz == \"x\"\n  actions: []\n");
-  const auto [code, out] = runCommand({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
-                                       "--config-dir", dir.path()});
+  dir.write("r.yaml",
+            "apiVersion: config.istio.io/v1alpha2\nkind: rule\n"
+            "metadata: {name: r, namespace: istio-system}\n"
+            "spec:\n  match: request.headerz == \"x\"\n  actions: []\n");
+  const auto [code, out] = runCommand(
+      {binDir() + "/mixs", "server", "--address", "127.0.0.1:0", "--config-dir", dir.path()});
   EXPECT_EQ(code, 1) << out;
   EXPECT_NE(out.find("r.yaml:5:"), std::string::npos) << out;
 }

@@ -48,9 +48,9 @@ TEST(MixcEvalTest, CompileErrorsCarryPositions) {
 }
 
 TEST(MixcEvalTest, CelDialect) {
-  const auto [code, out] = eval({"--lang", "cel", "--json", "-e",
-                                 R"(size(request.path) > 2 ? "long" : "short")", "-s",
-                                 "request.path=/abc"});
+  const auto [code, out] =
+      eval({"--lang", "cel", "--json", "-e", R"(size(request.path) > 2 ? "long" : "short")", "-s",
+            "request.path=/abc"});
   EXPECT_EQ(code, 0);
   EXPECT_EQ(out, "{\"type\":\"STRING\",\"value\":\"long\",\"referenced\":[\"request.path\"]}\n");
 }

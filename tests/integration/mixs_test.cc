@@ -27,7 +27,7 @@ class MixsTest : public ::testing::Test {
   void SetUp() override { startMixs({}); }
 
   void startMixs(std::vector<std::string> extra) {
-    std::vector<std::string> argv = {binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
+    std::vector<std::string> argv = {binDir() + "/mixs",  "server", "--address", "127.0.0.1:0",
                                      "--monitoring-port", "0"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     mixs_ = std::make_unique<Subprocess>();
@@ -95,13 +95,13 @@ TEST_F(MixsTest, MixcCheckAnswersOkWithIstioDefaults) {
       << out;
   EXPECT_NE(out.find("Valid use count: 10000, valid duration: 1m0s"), std::string::npos) << out;
   EXPECT_NE(out.find("context.reporter.kind"), std::string::npos) << out;
-  EXPECT_NE(out.find("destination.namespace                    ABSENCE"), std::string::npos)
-      << out;
+  EXPECT_NE(out.find("destination.namespace                    ABSENCE"), std::string::npos) << out;
 }
 
 TEST_F(MixsTest, MixcCheckWithQuotaPrintsTheGrant) {
-  const auto [code, out] = mixc({"check", "-a", "context.reporter.kind=outbound,source.namespace=ns",
-                                 "-q", "requestcount=3"});
+  const auto [code, out] =
+      mixc({"check", "-a", "context.reporter.kind=outbound,source.namespace=ns", "-q",
+            "requestcount=3"});
   EXPECT_EQ(code, 0) << out;
   EXPECT_NE(out.find("Quota 'requestcount': granted 0, valid duration 0s"), std::string::npos)
       << out;
@@ -114,8 +114,8 @@ TEST_F(MixsTest, MixcReportAndLoadMode) {
   EXPECT_EQ(code, 0) << out;
   EXPECT_NE(out.find("Report RPC returned OK"), std::string::npos) << out;
 
-  std::tie(code, out) = mixc({"check", "-s", "destination.service=x", "-r", "200", "-c", "4",
-                              "--json"});
+  std::tie(code, out) =
+      mixc({"check", "-s", "destination.service=x", "-r", "200", "-c", "4", "--json"});
   EXPECT_EQ(code, 0) << out;
   EXPECT_NE(out.find("\"calls\":200,\"ok\":200,\"errors\":{}"), std::string::npos) << out;
 
@@ -150,7 +150,8 @@ TEST_F(MixsTest, MalformedRequestsGetInvalidArgumentWithAReason) {
            .lenField(1, WireBuilder().lenField(2, "\x08\xb0\x02\x10\x09").bytes())
            .bytes(),
        "report entry 1: value of attribute 'destination.service': word index -5"},
-      {"Report", WireBuilder().varintField(4, 9).bytes(), "unknown repeated_attributes_semantics 9"},
+      {"Report", WireBuilder().varintField(4, 9).bytes(),
+       "unknown repeated_attributes_semantics 9"},
   };
   for (const auto& c : cases) {
     const auto s = rawCall("/istio.mixer.v1.Mixer/" + c.method, c.bytes);
@@ -282,9 +283,9 @@ TEST(MixsAdaptersTest, ABadSharedObjectIsReportedAndTheServerStillServes) {
   std::ofstream(dir + "/broken.so") << "not an ELF file";
   Subprocess mixs;
   // The build's adapters too: the embedded configuration uses stdio.
-  ASSERT_TRUE(mixs.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
-                          "--monitoring-port", "-1", "--adapter-dir", dir, "--adapter-dir",
-                          binDir() + "/../adapters"}));
+  ASSERT_TRUE(
+      mixs.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0", "--monitoring-port",
+                  "-1", "--adapter-dir", dir, "--adapter-dir", binDir() + "/../adapters"}));
   ASSERT_TRUE(mixs.waitFor(R"(on 127\.0\.0\.1:\d+)")) << mixs.output();
   EXPECT_NE(mixs.output().find("broken.so"), std::string::npos) << mixs.output();
   EXPECT_EQ(WEXITSTATUS(mixs.stop(SIGTERM)), 0);

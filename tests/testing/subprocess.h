@@ -44,8 +44,9 @@ class Subprocess {
 };
 
 // Runs a command to completion; returns {exit code (or -1), combined output}.
-std::pair<int, std::string> runCommand(const std::vector<std::string>& argv,
-                                       std::chrono::milliseconds timeout = std::chrono::seconds(60));
+std::pair<int, std::string> runCommand(
+    const std::vector<std::string>& argv,
+    std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 // The directory of the build's executables (MIXER_BUILD_DIR/bin).
 std::string binDir();

@@ -56,13 +56,16 @@ class RequestDecoderTest : public ::testing::Test {
 // "a.b.svc", message word 0 (index -1); request.path (global word 17) is "/x", message word 1 (-2).
 TEST_F(RequestDecoderTest, DecodesHandWrittenGoldenCheckRequest) {
   const std::string golden(
-      "\x0a\x1a"                  // CheckRequest.attributes, 26 bytes
-      "\x0a\x07" "a.b.svc"        //   words[0]
-      "\x0a\x02" "/x"             //   words[1]
+      "\x0a\x1a"  // CheckRequest.attributes, 26 bytes
+      "\x0a\x07"
+      "a.b.svc"  //   words[0]
+      "\x0a\x02"
+      "/x"                            //   words[1]
       "\x12\x05\x08\xb0\x02\x10\x01"  // strings {152 (zigzag 304): -1 (zigzag 1)}
-      "\x12\x04\x08\x22\x10\x03"  //   strings {17 (zigzag 34): -2 (zigzag 3)}
-      "\x10\xde\x01"              // global_word_count 222
-      "\x1a\x02" "d1",            // deduplication_id "d1"
+      "\x12\x04\x08\x22\x10\x03"      //   strings {17 (zigzag 34): -2 (zigzag 3)}
+      "\x10\xde\x01"                  // global_word_count 222
+      "\x1a\x02"
+      "d1",  // deduplication_id "d1"
       35);
   ASSERT_TRUE(decodeCheck(golden).ok()) << decodeCheck(golden);
   EXPECT_EQ(view_.global_word_count, 222u);
@@ -80,8 +83,8 @@ TEST_F(RequestDecoderTest, DecodesHandWrittenGoldenCheckRequest) {
 }
 
 TEST_F(RequestDecoderTest, StringsAreViewsIntoTheRequest) {
-  const std::string bytes =
-      checkRequest(WireBuilder().lenField(1, "svc").lenField(2, sintEntry(kDestinationService, -1)).bytes());
+  const std::string bytes = checkRequest(
+      WireBuilder().lenField(1, "svc").lenField(2, sintEntry(kDestinationService, -1)).bytes());
   ASSERT_TRUE(decodeCheck(bytes).ok());
   const Value* v = bag_.find("destination.service");
   ASSERT_NE(v, nullptr);
@@ -96,8 +99,8 @@ TEST_F(RequestDecoderTest, DecodesEveryValueType) {
   memcpy(&dbits, &d, 8);
   const std::string ip("\x0a\x00\x00\x01", 4);
   const std::string map = WireBuilder()
-                              .lenField(1, sintEntry(-2, -3))  // "x-a": "1"
-                              .lenField(1, sintEntry(-4, 136)) // "x-b": "200" (global)
+                              .lenField(1, sintEntry(-2, -3))   // "x-a": "1"
+                              .lenField(1, sintEntry(-4, 136))  // "x-b": "200" (global)
                               .bytes();
   const std::string attrs =
       WireBuilder()
@@ -222,7 +225,7 @@ struct MalformedCase {
 };
 
 class MalformedTest : public RequestDecoderTest,
-                          public ::testing::WithParamInterface<MalformedCase> {};
+                      public ::testing::WithParamInterface<MalformedCase> {};
 
 TEST_P(MalformedTest, IsRejectedWithAReason) {
   const auto s = decodeCheck(checkRequest(GetParam().attributes));
@@ -259,37 +262,47 @@ INSTANTIATE_TEST_SUITE_P(
                       WireBuilder().lenField(8, lenEntry(kSourceIp, "abc")).bytes(),
                       "attribute 'source.ip' (IP_ADDRESS) has 3 bytes, want 4 or 16"},
         MalformedCase{"timestamp_nanos_out_of_range",
-                      WireBuilder().lenField(6, lenEntry(g("request.time"), secondsNanos(0, 1000000000))).bytes(),
+                      WireBuilder()
+                          .lenField(6, lenEntry(g("request.time"), secondsNanos(0, 1000000000)))
+                          .bytes(),
                       "attribute 'request.time': timestamp (seconds=0, nanos=1000000000) is "
                       "outside"},
         MalformedCase{"duration_sign_mismatch",
-                      WireBuilder().lenField(7, lenEntry(g("response.duration"), secondsNanos(5, -1))).bytes(),
+                      WireBuilder()
+                          .lenField(7, lenEntry(g("response.duration"), secondsNanos(5, -1)))
+                          .bytes(),
                       "attribute 'response.duration': invalid duration"},
-        MalformedCase{"map_key_missing",
-                      WireBuilder()
-                          .lenField(9, lenEntry(g("request.headers"),
-                                                WireBuilder().lenField(1, sintEntry(-9, 136)).bytes()))
-                          .bytes(),
-                      "key of attribute 'request.headers': word index -9"},
-        MalformedCase{"map_value_missing",
-                      WireBuilder()
-                          .lenField(1, "k")
-                          .lenField(9, lenEntry(g("request.headers"),
-                                                WireBuilder().lenField(1, sintEntry(-1, 500)).bytes()))
-                          .bytes(),
-                      "value of attribute 'request.headers'[k]: word index 500"},
-        MalformedCase{"map_wrong_type", WireBuilder().lenField(9, lenEntry(kRequestPath, "")).bytes(),
+        MalformedCase{
+            "map_key_missing",
+            WireBuilder()
+                .lenField(9, lenEntry(g("request.headers"),
+                                      WireBuilder().lenField(1, sintEntry(-9, 136)).bytes()))
+                .bytes(),
+            "key of attribute 'request.headers': word index -9"},
+        MalformedCase{
+            "map_value_missing",
+            WireBuilder()
+                .lenField(1, "k")
+                .lenField(9, lenEntry(g("request.headers"),
+                                      WireBuilder().lenField(1, sintEntry(-1, 500)).bytes()))
+                .bytes(),
+            "value of attribute 'request.headers'[k]: word index 500"},
+        MalformedCase{"map_wrong_type",
+                      WireBuilder().lenField(9, lenEntry(kRequestPath, "")).bytes(),
                       "attribute 'request.path' is declared STRING but was sent as a STRING_MAP"},
         MalformedCase{"truncated_field", std::string("\x12\x09\x08\x01", 4),
                       "truncated field 2 (strings)"},
         MalformedCase{"wrong_wire_type", WireBuilder().varintField(2, 1).bytes(),
                       "field 2 (strings) has wire type 0, want 2"},
-        MalformedCase{"bad_entry_value_type",
-                      WireBuilder().lenField(3, WireBuilder().sint32Field(1, kResponseCode)
-                                                    .lenField(2, "x").bytes()).bytes(),
-                      "bad map entry in field 3 (int64s)"},
+        MalformedCase{
+            "bad_entry_value_type",
+            WireBuilder()
+                .lenField(3, WireBuilder().sint32Field(1, kResponseCode).lenField(2, "x").bytes())
+                .bytes(),
+            "bad map entry in field 3 (int64s)"},
         MalformedCase{"group_wire_type", std::string("\x0b", 1), "bad field tag"},
-        MalformedCase{"overlong_varint", std::string("\x12\x0b\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 13),
+        MalformedCase{"overlong_varint",
+                      std::string("\x12\x0b\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 13),
                       "bad map entry"}),
     [](const auto& info) { return std::string(info.param.name); });
 
@@ -350,7 +363,10 @@ TEST_F(ReportDecoderTest, IndependentEncodingStartsEachEntryEmpty) {
 TEST_F(ReportDecoderTest, EntryWordsTakePrecedenceOverDefaultWords) {
   const std::string bytes =
       WireBuilder()
-          .lenField(1, WireBuilder().lenField(1, "own").lenField(2, sintEntry(kDestinationService, -1)).bytes())
+          .lenField(1, WireBuilder()
+                           .lenField(1, "own")
+                           .lenField(2, sintEntry(kDestinationService, -1))
+                           .bytes())
           .lenField(1, WireBuilder().lenField(2, sintEntry(kDestinationService, -1)).bytes())
           .lenField(2, "default")
           .varintField(4, 1)
@@ -369,8 +385,9 @@ TEST_F(ReportDecoderTest, ErrorsNameTheEntry) {
   ASSERT_TRUE(decodeReportRecord(&view, 0, &bag_).ok());
   const auto s = decodeReportRecord(&view, 1, &bag_);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(std::string(s.message()).find("report entry 1: value of attribute "
-                                          "'destination.service': word index -4"),
+  EXPECT_NE(std::string(s.message())
+                .find("report entry 1: value of attribute "
+                      "'destination.service': word index -4"),
             std::string::npos)
       << s;
 }

@@ -90,11 +90,13 @@ class RuntimeTest : public ::testing::Test {
     config::ConfigModel m;
     m.handlers.push_back(handler("denyreviewsv3handler.denier.istio-system", "denier",
                                  "status: {code: 7, message: Not allowed}"));
-    m.instances.push_back(instance("denyreviewsv3request.checknothing.istio-system", "checknothing", "{}"));
-    m.rules.push_back(rule("denyreviewsv3.rule.istio-system",
-                           R"(destination.labels["app"] == "ratings" && source.labels["app"] == "reviews" && source.labels["version"] == "v3")",
-                           "denyreviewsv3handler.denier.istio-system",
-                           {"denyreviewsv3request.checknothing.istio-system"}));
+    m.instances.push_back(
+        instance("denyreviewsv3request.checknothing.istio-system", "checknothing", "{}"));
+    m.rules.push_back(rule(
+        "denyreviewsv3.rule.istio-system",
+        R"(destination.labels["app"] == "ratings" && source.labels["app"] == "reviews" && source.labels["version"] == "v3")",
+        "denyreviewsv3handler.denier.istio-system",
+        {"denyreviewsv3request.checknothing.istio-system"}));
     return m;
   }
 
@@ -121,8 +123,9 @@ TEST_F(RuntimeTest, DenyByLabelSample) {
   EXPECT_EQ(r.valid_duration.seconds, 5);
   EXPECT_EQ(r.valid_use_count, 1000);
   const auto text = refsText(refs);
-  for (const char* want : {"destination.labels[app]", "source.labels[app]", "source.labels[version]",
-                           "-context.reporter.kind", "-destination.namespace"}) {
+  for (const char* want :
+       {"destination.labels[app]", "source.labels[app]", "source.labels[version]",
+        "-context.reporter.kind", "-destination.namespace"}) {
     EXPECT_NE(std::find(text.begin(), text.end(), want), text.end()) << want;
   }
 
@@ -140,8 +143,8 @@ TEST_F(RuntimeTest, RulesOfOtherNamespacesApplyOnlyThere) {
   config::ConfigModel m;
   m.handlers.push_back(handler("deny.denier.bookinfo", "denier", "status: {code: 7}"));
   m.instances.push_back(instance("nothing.checknothing.bookinfo", "checknothing", "{}"));
-  m.rules.push_back(rule("r.rule.bookinfo", "", "deny.denier.bookinfo",
-                         {"nothing.checknothing.bookinfo"}));
+  m.rules.push_back(
+      rule("r.rule.bookinfo", "", "deny.denier.bookinfo", {"nothing.checknothing.bookinfo"}));
   auto snapshot = compile(m);
   ASSERT_NE(snapshot, nullptr) << errorsText();
   Dispatcher d(snapshot, nullptr);
@@ -157,8 +160,9 @@ TEST_F(RuntimeTest, RulesOfOtherNamespacesApplyOnlyThere) {
 TEST_F(RuntimeTest, QuotaGoesToTheInstanceNamedByTheRequest) {
   config::ConfigModel m;
   m.handlers.push_back(handler("h.denier.istio-system", "denier", "{}"));
-  m.instances.push_back(instance("requestcount.quota.istio-system", "quota",
-                                 "dimensions: {destination: destination.service.host | \"unknown\"}"));
+  m.instances.push_back(
+      instance("requestcount.quota.istio-system", "quota",
+               "dimensions: {destination: destination.service.host | \"unknown\"}"));
   m.rules.push_back(rule("q.rule.istio-system", "", "h.denier.istio-system",
                          {"requestcount.quota.istio-system"}));
   auto snapshot = compile(m);
@@ -181,9 +185,12 @@ TEST_F(RuntimeTest, HeaderOperationsBecomeTheRouteDirective) {
   config::Rule r;
   r.name = "headers.rule.istio-system";
   r.ns = "istio-system";
-  r.request_header_operations.push_back(
-      {"x-user", {"request.headers[\"user\"] | \"anonymous\""}, config::HeaderOperation::Op::Replace, at(9)});
-  r.response_header_operations.push_back({"x-powered-by", {}, config::HeaderOperation::Op::Remove, at(10)});
+  r.request_header_operations.push_back({"x-user",
+                                         {"request.headers[\"user\"] | \"anonymous\""},
+                                         config::HeaderOperation::Op::Replace,
+                                         at(9)});
+  r.response_header_operations.push_back(
+      {"x-powered-by", {}, config::HeaderOperation::Op::Remove, at(10)});
   m.rules.push_back(r);
   auto snapshot = compile(m);
   ASSERT_NE(snapshot, nullptr) << errorsText();
@@ -202,8 +209,9 @@ TEST_F(RuntimeTest, ReportsReachTheStdioAdapterOffTheRequestThread) {
   const std::string path = ::testing::TempDir() + "/runtime-test-access.log";
   std::filesystem::remove(path);
   config::ConfigModel m;
-  m.handlers.push_back(handler("log.stdio.istio-system", "stdio",
-                               "{log_stream: FILE, output_path: " + path + ", outputAsJson: true}"));
+  m.handlers.push_back(
+      handler("log.stdio.istio-system", "stdio",
+              "{log_stream: FILE, output_path: " + path + ", outputAsJson: true}"));
   m.instances.push_back(instance("access.logentry.istio-system", "logentry",
                                  "severity: '\"Info\"'\n"
                                  "timestamp: request.time\n"
@@ -276,9 +284,12 @@ namespace {
 
 TEST_F(RuntimeTest, IndexedRulesApplyExactlyAsEvaluatedOnesAndKeepConfigurationOrder) {
   config::ConfigModel m;
-  m.handlers.push_back(handler("d1.denier.istio-system", "denier", "status: {code: 7, message: one}"));
-  m.handlers.push_back(handler("d2.denier.istio-system", "denier", "status: {code: 16, message: two}"));
-  m.handlers.push_back(handler("d3.denier.istio-system", "denier", "status: {code: 9, message: three}"));
+  m.handlers.push_back(
+      handler("d1.denier.istio-system", "denier", "status: {code: 7, message: one}"));
+  m.handlers.push_back(
+      handler("d2.denier.istio-system", "denier", "status: {code: 16, message: two}"));
+  m.handlers.push_back(
+      handler("d3.denier.istio-system", "denier", "status: {code: 9, message: three}"));
   m.instances.push_back(instance("n.checknothing.istio-system", "checknothing", "{}"));
   // Indexed (a conjunct compares a STRING attribute with a literal), unindexed, indexed.
   m.rules.push_back(rule("a.rule.istio-system",

@@ -19,8 +19,8 @@ class MixerServiceTest : public ::testing::Test {
  protected:
   MixerServiceTest()
       : vocab_(attribute::Vocabulary::builtin()),
-        source_(std::make_shared<runtime::Dispatcher>(runtime::ConfigSnapshot::empty(vocab_),
-                                                      nullptr)),
+        source_(
+            std::make_shared<runtime::Dispatcher>(runtime::ConfigSnapshot::empty(vocab_), nullptr)),
         service_(&source_, &metrics_, 4096) {}
 
   CheckRequest request(std::initializer_list<std::pair<std::string, std::string>> strings) {
@@ -102,7 +102,9 @@ TEST_F(MixerServiceTest, MalformedCheckIsInvalidArgumentWithReason) {
   std::string out;
   const auto s = service_.handleCheck(std::string("\x0a\x04\x12\x02\x08\x00", 6), &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(s.error_message().find("attribute 'source.ip' is declared IP_ADDRESS but was sent as a string"), std::string::npos)
+  EXPECT_NE(s.error_message().find(
+                "attribute 'source.ip' is declared IP_ADDRESS but was sent as a string"),
+            std::string::npos)
       << s.error_message();
 }
 
