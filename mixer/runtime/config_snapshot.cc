@@ -156,8 +156,10 @@ class Compiler {
         continue;
       }
       if (inst.params && inst.params.IsMap()) {
+        expr::CompileOptions options;
+        options.dialect = inst.lang == "cel" ? expr::Dialect::kCel : expr::Dialect::kCexl;
         compileFields(inst.params, inst.pos.file, strCat("instance '", inst.name, "' field "),
-                      manifest, &ci->fields);
+                      manifest, options, &ci->fields);
       } else if (inst.params && !inst.params.IsNull()) {
         errors_->push_back({markPos(inst.pos.file, inst.params),
                             strCat("instance '", inst.name, "': params must be a map")});
@@ -267,15 +269,16 @@ class Compiler {
 
  private:
   void compileFields(const YAML::Node& map, const std::string& file, const std::string& what,
-                     const expr::AttributeManifest& manifest, std::vector<FieldProgram>* out) {
+                     const expr::AttributeManifest& manifest, const expr::CompileOptions& options,
+                     std::vector<FieldProgram>* out) {
     for (const auto& kv : map) {
       FieldProgram f;
       f.key = kv.first.as<std::string>("");
       const YAML::Node& v = kv.second;
       if (v.IsMap()) {
-        compileFields(v, file, strCat(what, f.key, "."), manifest, &f.children);
+        compileFields(v, file, strCat(what, f.key, "."), manifest, options, &f.children);
       } else if (v.IsScalar()) {
-        auto p = expr::compile(v.Scalar(), manifest, {});
+        auto p = expr::compile(v.Scalar(), manifest, options);
         if (!p.ok()) {
           errors_->push_back(expressionError(markPos(file, v), isQuoted(v),
                                              std::string(p.status().message()),
