@@ -155,6 +155,7 @@ class Compiler {
                                              inst.template_name, "'")});
         continue;
       }
+      fields_seen_ = 0;
       if (inst.params && inst.params.IsMap()) {
         expr::CompileOptions options;
         options.dialect = inst.lang == "cel" ? expr::Dialect::kCel : expr::Dialect::kCexl;
@@ -270,13 +271,26 @@ class Compiler {
  private:
   void compileFields(const YAML::Node& map, const std::string& file, const std::string& what,
                      const expr::AttributeManifest& manifest, const expr::CompileOptions& options,
-                     std::vector<FieldProgram>* out) {
+                     std::vector<FieldProgram>* out, int depth = 0) {
+    // YAML aliases can make a small file name a huge tree: bound what one instance may expand to.
+    constexpr int kMaxDepth = 32;
+    if (depth > kMaxDepth) {
+      errors_->push_back({markPos(file, map), strCat(what, "nests deeper than ", kMaxDepth,
+                                                     " levels")});
+      return;
+    }
     for (const auto& kv : map) {
+      if (++fields_seen_ > kMaxFields) {
+        errors_->push_back({markPos(file, map), strCat(what, "has more than ", kMaxFields,
+                                                       " fields")});
+        return;
+      }
       FieldProgram f;
       f.key = kv.first.as<std::string>("");
       const YAML::Node& v = kv.second;
       if (v.IsMap()) {
-        compileFields(v, file, strCat(what, f.key, "."), manifest, options, &f.children);
+        compileFields(v, file, strCat(what, f.key, "."), manifest, options, &f.children,
+                      depth + 1);
       } else if (v.IsScalar()) {
         auto p = expr::compile(v.Scalar(), manifest, options);
         if (!p.ok()) {
@@ -362,6 +376,8 @@ class Compiler {
   std::map<std::string, const CompiledInstance*> by_name_;
   std::map<std::string, const adapter_host::LoadedAdapter*> handler_adapters_;
   const attribute::Vocabulary* vocabulary_ = nullptr;
+  static constexpr int kMaxFields = 10000;
+  int fields_seen_ = 0;
 };
 
 void addRule(const CompiledRule* r, const attribute::Vocabulary& vocabulary, RuleSet* set) {
