@@ -6,7 +6,10 @@
 // what a server built the conventional way does before any policy logic.
 #include <benchmark/benchmark.h>
 
+#include "config/loader.h"
+#include "mixer/adapter_host/adapter_host.h"
 #include "mixer/api/request_decoder.h"
+#include "mixer/runtime/config_store.h"
 #include "mixer/server/mixer_service.h"
 #include "tests/bench/alloc_counter.h"
 #include "tests/bench/istio_request.h"
@@ -105,6 +108,97 @@ void BM_HandleReport(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * records);
 }
 BENCHMARK(BM_HandleReport)->Arg(1)->Arg(100);
+
+// A configuration compiled in-process from YAML, with the build's adapters.
+class ConfiguredService {
+ public:
+  explicit ConfiguredService(const std::string& yaml) {
+    config::LoadResult loaded;
+    config::loadText(yaml, "bench.yaml", &loaded);
+    config::resolve(&loaded);
+    std::vector<config::ConfigError> errors = loaded.errors;
+    auto snapshot = runtime::compileSnapshot(loaded.model, host_.registry(),
+                                             attribute::Vocabulary::builtin(), 1, &errors);
+    if (!snapshot) {
+      for (const auto& e : errors) {
+        std::fprintf(stderr, "%s\n", e.str().c_str());
+      }
+      std::abort();
+    }
+    source_ = std::make_unique<runtime::FixedDispatcherSource>(
+        std::make_shared<runtime::Dispatcher>(snapshot, &queue_));
+    service_ = std::make_unique<server::MixerService>(source_.get(), &metrics_, 1 << 20);
+  }
+  ~ConfiguredService() { queue_.shutdown(); }
+  server::MixerService& service() { return *service_; }
+
+ private:
+  adapter_host::AdapterHost host_{{}};
+  runtime::ReportQueue queue_{100000, absl::Seconds(1), nullptr};
+  server::ServerMetrics metrics_;
+  std::unique_ptr<runtime::FixedDispatcherSource> source_;
+  std::unique_ptr<server::MixerService> service_;
+};
+
+// N rules, one matching the request (a denier answering OK), as tests/bench/gen_rules.py writes.
+std::string rulesYaml(int n) {
+  std::string y =
+      "apiVersion: config.istio.io/v1alpha2\nkind: denier\nmetadata: {name: allow, namespace: "
+      "istio-system}\nspec: {status: {code: 0}, validDuration: 10s, validUseCount: 100}\n---\n"
+      "apiVersion: config.istio.io/v1alpha2\nkind: checknothing\nmetadata: {name: nothing, "
+      "namespace: istio-system}\n";
+  for (int i = 0; i < n; ++i) {
+    const std::string svc =
+        i == 0 ? "reviews.default.svc.cluster.local" : "svc" + std::to_string(i) + ".default";
+    y += "---\napiVersion: config.istio.io/v1alpha2\nkind: rule\nmetadata: {name: rule" +
+         std::to_string(i) +
+         ", namespace: istio-system}\nspec:\n  match: "
+         "destination.service.host == \"" +
+         svc +
+         "\" && request.method == \"GET\"\n"
+         "  actions:\n  - handler: allow.denier\n    instances: [nothing.checknothing]\n";
+  }
+  return y;
+}
+
+void BM_HandleCheckWithRules(benchmark::State& state) {
+  ConfiguredService f(rulesYaml(static_cast<int>(state.range(0))));
+  const std::string bytes = istioCheckRequest();
+  std::string out;
+  for (int i = 0; i < 10; ++i) {
+    (void)f.service().handleCheck(bytes, &out);
+  }
+  const uint64_t before = allocations();
+  for (auto _ : state) {
+    auto s = f.service().handleCheck(bytes, &out);
+    benchmark::DoNotOptimize(s);
+  }
+  reportAllocations(state, before);
+}
+BENCHMARK(BM_HandleCheckWithRules)->Arg(10)->Arg(100)->Arg(1000);
+
+// The embedded default configuration (an access log per record through the stdio adapter),
+// written to /dev/null.
+void BM_HandleReportAccessLog(benchmark::State& state) {
+  std::string yaml(runtime::embeddedDefaultConfig());
+  const std::string from = "outputAsJson: true";
+  yaml.replace(yaml.find(from), from.size(),
+               "{outputAsJson: true, logStream: FILE, outputPath: /dev/null}");
+  ConfiguredService f(yaml);
+  const int records = static_cast<int>(state.range(0));
+  const std::string bytes = istioReportRequest(records);
+  for (int i = 0; i < 10; ++i) {
+    (void)f.service().handleReport(bytes);
+  }
+  const uint64_t before = allocations();
+  for (auto _ : state) {
+    auto s = f.service().handleReport(bytes);
+    benchmark::DoNotOptimize(s);
+  }
+  reportAllocations(state, before);
+  state.SetItemsProcessed(state.iterations() * records);
+}
+BENCHMARK(BM_HandleReportAccessLog)->Arg(1)->Arg(100);
 
 }  // namespace
 }  // namespace mixer::bench
