@@ -292,6 +292,12 @@ std::string formatDuration(int64_t ns) {
 
 std::string formatIp(std::string_view raw) {
   char buf[INET6_ADDRSTRLEN] = {0};
+  // An IPv4 address in IPv6 form (::ffff:a.b.c.d, as ip("a.b.c.d") yields) prints dotted, as Go's
+  // net.IP.String() does.
+  static constexpr char kV4Prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '\xff', '\xff'};
+  if (raw.size() == 16 && raw.substr(0, 12) == std::string_view(kV4Prefix, 12)) {
+    raw = raw.substr(12);
+  }
   if (raw.size() == 4 && inet_ntop(AF_INET, raw.data(), buf, sizeof(buf)) != nullptr) {
     return buf;
   }

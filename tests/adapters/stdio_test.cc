@@ -105,6 +105,22 @@ TEST_F(StdioTest, WritesLogEntriesAsJsonLinesToAFile) {
   EXPECT_THAT(out[1], MatchesRegex(R"(\{"level":"error",.*"method":"POST".*\})"));
 }
 
+TEST_F(StdioTest, PrintsIpv4InIpv6FormDottedAndIpv6AsIs) {
+  HandlerPtr h = handler("log_stream: FILE\noutput_path: " + path_);
+  Instance i{"accesslog.logentry", "logentry", Value::map()};
+  i.fields.set("severity", Value::string("info"));
+  i.fields.set("variables",
+               Value::map({{"mapped", Value::ipAddress(std::string(
+                                          "\0\0\0\0\0\0\0\0\0\0\xff\xff\x0a\x00\x00\x02", 16))},
+                           {"v6", Value::ipAddress(std::string(
+                                      "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16))}}));
+  ASSERT_TRUE(h->reportAndWait({&i}, absl::Seconds(1)).ok());
+  h->close();
+  std::vector<std::string> out = lines();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_THAT(out[0], MatchesRegex(R"(.*"mapped":"10\.0\.0\.2".*"v6":"2001:db8::1".*)"));
+}
+
 TEST_F(StdioTest, WritesMetricsWithTheirValueAndDimensions) {
   HandlerPtr h = handler("log_stream: FILE\noutput_path: " + path_ + "\nmetric_level: WARNING");
   Instance metric{"requestcount.metric", "metric", Value::map()};
