@@ -1,25 +1,12 @@
-// Counts heap allocations of the whole process (global operator new), so benchmarks report
-// allocations per operation as measured, not as believed. Include in exactly one .cc file.
+// Counts heap allocations of the whole process (global operator new), so benchmarks and tests
+// report allocations per operation as measured, not as believed. Link alloc_counter.cc into the
+// program (it replaces the global operator new/delete).
 #pragma once
 
 #include <atomic>
-#include <cstdlib>
-#include <new>
+#include <cstdint>
 
 namespace mixer::bench {
-inline std::atomic<uint64_t> g_allocations{0};
+extern std::atomic<uint64_t> g_allocations;
 inline uint64_t allocations() { return g_allocations.load(std::memory_order_relaxed); }
 }  // namespace mixer::bench
-
-void* operator new(std::size_t n) {
-  mixer::bench::g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) {
-    return p;
-  }
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
