@@ -45,6 +45,58 @@ out=$("$probe" --adapter-dir "$work/hello-build" --adapter hello \
   --params "$work/hello-src/handler.yaml" --template reportnothing --report)
 [[ "$out" == 'report: OK' ]] || fail "unexpected report: $out"
 
+# Loaded into a running mixs with a rule that uses it, and exercised with mixc.
+mkdir -p "$work/config"
+cat >"$work/config/hello.yaml" <<'YAML'
+apiVersion: config.istio.io/v1alpha2
+kind: handler
+metadata: {name: greeter, namespace: istio-system}
+spec:
+  compiledAdapter: hello
+  params:
+    greeting: Hello
+    deny: [mallory, trudy]
+    valid_duration: 10s
+---
+apiVersion: config.istio.io/v1alpha2
+kind: instance
+metadata: {name: caller, namespace: istio-system}
+spec:
+  compiledTemplate: checknothing
+  params:
+    user: request.auth.principal | ""
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: greet, namespace: istio-system}
+spec:
+  actions:
+  - handler: greeter.handler
+    instances: [caller.instance]
+YAML
+"$build/bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 \
+  --adapter-dir "$work/hello-build" --adapter-dir "$build/adapters" \
+  --config-dir "$work/config" >"$work/mixs.out" 2>&1 &
+mixs_pid=$!
+trap 'kill $mixs_pid 2>/dev/null || true' EXIT
+address=""
+for _ in $(seq 200); do
+  address=$(grep -o '127\.0\.0\.1:[0-9]*' "$work/mixs.out" | head -1 || true)
+  [ -n "$address" ] && break
+  sleep 0.05
+done
+[ -n "$address" ] || fail "mixs did not start with the hello adapter: $(cat "$work/mixs.out")"
+grep -q "hello 1.0.0" "$work/mixs.out" || fail "mixs did not report loading hello: $(cat "$work/mixs.out")"
+out=$("$build/bin/mixc" check -m "$address" -s request.auth.principal=mallory)
+grep -q "Check status was PERMISSION_DENIED (greeter.handler.istio-system:no entry for mallory)" \
+  <<<"$out" || fail "mixs + hello did not deny mallory: $out"
+out=$("$build/bin/mixc" check -m "$address" -s request.auth.principal=alice)
+grep -q "Check status was OK" <<<"$out" || fail "mixs + hello did not allow alice: $out"
+grep -q "valid duration: 10s" <<<"$out" || fail "hello's valid duration not used: $out"
+kill "$mixs_pid"
+wait "$mixs_pid" 2>/dev/null || true
+trap - EXIT
+
 # Invalid params are rejected with their paths.
 printf 'deny: [1]\n' >"$work/bad.yaml"
 if "$probe" --adapter-dir "$work/hello-build" --adapter hello --params "$work/bad.yaml" \
