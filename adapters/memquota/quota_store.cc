@@ -88,8 +88,10 @@ struct QuotaStore::Window {
 struct QuotaStore::Shard {
   std::mutex mu;
   std::unordered_map<std::string, Window> windows;
-  std::unordered_map<std::string, Grant> recent_dedup;
-  std::unordered_map<std::string, Grant> old_dedup;
+  // Keyed by a 64-bit hash of the id (no allocation for the key; a collision between two ids
+  // within 2x min_deduplication_duration, ~n^2/2^65, is accepted).
+  std::unordered_map<uint64_t, Grant> recent_dedup;
+  std::unordered_map<uint64_t, Grant> old_dedup;
   int64_t last_swap_ns = INT64_MIN;
 };
 
@@ -145,17 +147,18 @@ Grant QuotaStore::alloc(const QuotaSpec& quota, const Dimensions& dims, int64_t 
   Shard& shard = *shards_[std::hash<std::string>()(key) % kShards];
   std::lock_guard<std::mutex> lock(shard.mu);
 
+  const uint64_t dedup_hash = dedup_id.empty() ? 0 : std::hash<std::string>()(dedup_id);
   if (!dedup_id.empty()) {
     if (shard.last_swap_ns == INT64_MIN || now_ns - shard.last_swap_ns >= min_dedup_ns_) {
-      shard.old_dedup = std::move(shard.recent_dedup);
-      shard.recent_dedup.clear();
+      shard.old_dedup.swap(shard.recent_dedup);
+      shard.recent_dedup.clear();  // keeps its buckets: the next window has a similar size
       shard.last_swap_ns = now_ns;
     }
-    auto it = shard.recent_dedup.find(dedup_id);
+    auto it = shard.recent_dedup.find(dedup_hash);
     if (it != shard.recent_dedup.end()) {
       return it->second;
     }
-    it = shard.old_dedup.find(dedup_id);
+    it = shard.old_dedup.find(dedup_hash);
     if (it != shard.old_dedup.end()) {
       return it->second;
     }
@@ -184,7 +187,7 @@ Grant QuotaStore::alloc(const QuotaSpec& quota, const Dimensions& dims, int64_t 
     }
   }
   if (!dedup_id.empty()) {
-    shard.recent_dedup.emplace(dedup_id, grant);
+    shard.recent_dedup.emplace(dedup_hash, grant);
   }
   return grant;
 }
