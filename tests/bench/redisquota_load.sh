@@ -37,6 +37,15 @@ rb=$(redis-benchmark -p "$port" -n "$calls" -c "$conc" -P 1 -q \
 rbd=$(redis-benchmark -p "$port" -n "$calls" -c "$conc" -P 1 -q \
   EVALSHA "$sha" 2 bench2.meta bench2.data 1000000000000 3600000 0 0 1 "$now_ms" "mixc-dedup" | tr '\r' '\n' |
   grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
+# A fresh dedup id per call (the script's full path: it also writes the dedup hash).
+rbu=$(redis-benchmark -p "$port" -n "$calls" -c "$conc" -P 1 -q -r 1000000000 \
+  EVALSHA "$sha" 2 bench3.meta bench3.data 1000000000000 3600000 0 0 1 "$now_ms" "d-__rand_int__" | tr '\r' '\n' |
+  grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
+# The adapter alone (loaded by the host library, no gRPC), a fresh dedup id per call.
+ad=$("$bin/redisquota_adapter_load" "$port" "$calls" "$conc" "${POOL:-4}" |
+  /usr/bin/python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['rate']:.0f}\")")
+ad128=$("$bin/redisquota_adapter_load" "$port" "$calls" 128 "${POOL:-4}" |
+  /usr/bin/python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['rate']:.0f}\")")
 rbp=$(redis-benchmark -p "$port" -n "$calls" -c "$conc" -P 16 -q \
   EVALSHA "$sha" 2 bench.meta bench.data 1000000000000 3600000 0 0 1 "$now_ms" "" | tr '\r' '\n' |
   grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
@@ -95,6 +104,9 @@ echo "|---|---|"
 echo "| redis-benchmark EVALSHA fixed-window script, -c $conc, no pipelining | $rb |"
 echo "| redis-benchmark EVALSHA fixed-window script, -c $conc, -P 16 | $rbp |"
 echo "| redis-benchmark EVALSHA, one dedup id (mixc's load shape), -c $conc, no pipelining | $rbd |"
+echo "| redis-benchmark EVALSHA, a fresh dedup id per call, -c $conc, no pipelining | $rbu |"
+echo "| redisquota adapter alone (host library), fresh dedup ids, $conc in flight, pool ${POOL:-4} | $ad |"
+echo "| redisquota adapter alone (host library), fresh dedup ids, 128 in flight, pool ${POOL:-4} | $ad128 |"
 echo "| mixc Check without quota -> mixs (the Check path alone), -c $conc | $nq_rate |"
 echo "| mixc Check + quota -> mixs -> redisquota (pool ${POOL:-4}), -c $conc | $mixs_rate |"
 echo
