@@ -39,6 +39,7 @@ class RedisServer {
   }
   void kill() { process_.stop(SIGKILL); }
   int port() const { return port_; }
+  pid_t pid() const { return process_.pid(); }
   std::string output() const { return process_.output(); }
 
  private:

@@ -3,6 +3,8 @@
 // deduplication, NOSCRIPT recovery, Redis killed (failure policy) and restarted (recovery).
 #include <hiredis/hiredis.h>
 
+#include <signal.h>
+
 #include <chrono>
 #include <thread>
 
@@ -238,6 +240,33 @@ TEST_F(RedisQuotaAdapterTest, RedisKilledAppliesTheFailurePolicyThenRecoversOnRe
   ASSERT_TRUE(recovered);
   EXPECT_EQ(granted(closed, 2), 0);  // 4 of 5 used: 2 more is all or nothing
   EXPECT_EQ(granted(open, 1), 1);
+}
+
+// A Redis that accepts but never answers (stopped with SIGSTOP): the call is answered by the
+// failure policy after the adapter's timeout, well before the host's deadline; after SIGCONT the
+// handler reconnects and grants again.
+TEST_F(RedisQuotaAdapterTest, AHungRedisTimesOutIntoTheFailurePolicy) {
+  auto& h = handler("timeout: 200ms\nfailurePolicy: FAIL_CLOSED");
+  EXPECT_EQ(granted(h, 1), 1);
+  ASSERT_EQ(::kill(redis_.pid(), SIGSTOP), 0);
+  using mixer::adapter_host::Value;
+  mixer::adapter_host::Instance i{
+      "requestcount.quota.istio-system", "quota",
+      Value::map({{"dimensions", Value::map({{"user", Value::string("u")}})}})};
+  auto r = h.quotaAndWait(i, {1, false, "hung"}, absl::Seconds(10));
+  ::kill(redis_.pid(), SIGCONT);
+  ASSERT_TRUE(r.ok()) << r.status();  // answered by the adapter, not by the host's deadline
+  EXPECT_EQ(r->status.code(), absl::StatusCode::kUnavailable) << r->status;
+  EXPECT_GE(counter("fail_closed_denials"), 1);
+  bool recovered = false;
+  for (int n = 0; n < 100 && !recovered; ++n) {
+    auto again = quota(h, 1, "again-" + std::to_string(n));
+    recovered = again.ok() && again->status.ok() && again->granted_amount == 1;
+    if (!recovered) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_TRUE(recovered);
 }
 
 TEST_F(RedisQuotaAdapterTest, ValidationReportsEveryErrorWithItsPath) {

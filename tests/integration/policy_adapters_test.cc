@@ -79,6 +79,20 @@ class Mixs {
     auto m = process_.waitFor(R"(on 127\.0\.0\.1:(\d+))");
     ASSERT_TRUE(m) << process_.output();
     address_ = "127.0.0.1:" + (*m)[1].str();
+    auto mon = process_.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
+    ASSERT_TRUE(mon) << process_.output();
+    monitoring_port_ = std::stoi((*mon)[1].str());
+  }
+  // The value of a counter on /metrics (summed over its label sets), -1 when absent.
+  double metric(const std::string& name) {
+    const std::string body = testing::httpGet(monitoring_port_, "/metrics").second;
+    double total = -1;
+    std::regex line("\n" + name + "(\\{[^}]*\\})? ([0-9.e+]+)");
+    for (auto it = std::sregex_iterator(body.begin(), body.end(), line);
+         it != std::sregex_iterator(); ++it) {
+      total = (total < 0 ? 0 : total) + std::stod((*it)[2].str());
+    }
+    return total;
   }
   // One Check with a quota request; the mixc output.
   std::string checkQuota(const std::string& service, int amount) {
@@ -105,6 +119,7 @@ class Mixs {
  private:
   Subprocess process_;
   std::string address_;
+  int monitoring_port_ = 0;
 };
 
 TEST(PolicyAdaptersTest, MemquotaLimitsEachDestinationInMixs) {
@@ -215,6 +230,8 @@ TEST(PolicyAdaptersTest, RedisquotaIsOneLimitAcrossTwoMixsAndSurvivesRedisRestar
   std::string out;
   EXPECT_EQ(a.granted("other.svc", 1, &out), 0) << out;
   EXPECT_NE(out.find("UNAVAILABLE"), std::string::npos) << out;
+  EXPECT_GE(a.metric("mixer_adapter_redisquota_fail_closed_denials_total"), 1);
+  EXPECT_GE(a.metric("mixer_adapter_redisquota_redis_errors_total"), 1);
   EXPECT_TRUE(a.running());
   EXPECT_TRUE(b.running());
 
