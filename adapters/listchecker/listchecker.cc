@@ -139,6 +139,12 @@ class ListHandler : public sdk::Handler {
     sdk::ValueView value = instance.field("value");
     bool raw = value.type() == MIXER_VALUE_IP_ADDRESS;
     std::string_view v = value.stringValue();
+    std::string text;
+    if (raw && config_.entry_type != EntryType::kIpAddresses) {
+      text = displayValue(v, true);  // an IP_ADDRESS value against a string list: its text form
+      v = text;
+      raw = false;
+    }
     std::shared_ptr<const ListMatcher> provider = std::atomic_load(&provider_);
     bool hit = overrides_->contains(v, raw) || (provider != nullptr && provider->contains(v, raw));
     sdk::CheckResult result;

@@ -196,6 +196,20 @@ TEST_F(ListProviderTest, BlacklistOfCidrsDeniesHitsAllowsMisses) {
   EXPECT_EQ(std::string(r->status.message()), "10.0.0.1 is blacklisted");
 }
 
+TEST_F(ListProviderTest, AnIpAddressValueMatchesAStringListByItsTextForm) {
+  writeList("10.0.0.1\n");
+  auto handler = adapter_->createHandler("h", params(""));
+  ASSERT_TRUE(handler.ok());
+  ASSERT_TRUE(eventually([&] { return check(**handler, "10.0.0.1") == kOk; }));
+  using mixer::adapter_host::Value;
+  mixer::adapter_host::Instance raw{
+      "v.listentry", "listentry",
+      Value::map({{"value", Value::ipAddress(std::string("\x0a\x00\x00\x01", 4))}})};
+  auto r = (*handler)->checkAndWait(raw, absl::Seconds(2));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->status.ok()) << r->status;
+}
+
 TEST_F(ListProviderTest, AChangedListIsPickedUpAnUnchangedOneIsNotReparsed) {
   writeList("alice\n");
   auto handler = adapter_->createHandler("h", params(""));
