@@ -113,9 +113,10 @@ class ListProviderTest : public ::testing::Test {
     std::ofstream(tmp) << body;
     std::filesystem::rename(tmp, dir_ + "/list.txt");
   }
-  mixer::adapter_host::Value params(const std::string& extra) {
+  mixer::adapter_host::Value params(const std::string& extra, const std::string& ttl = "3s") {
     std::string text = "providerUrl: http://127.0.0.1:" + std::to_string(port_) +
-                       "/list.txt\nrefreshInterval: 1s\nttl: 3s\ncachingInterval: 5s\n"
+                       "/list.txt\nrefreshInterval: 1s\nttl: " + ttl +
+                       "\ncachingInterval: 5s\n"
                        "cachingUseCount: 7\n" +
                        extra;
     std::vector<mixer::adapter_host::ParamError> errors;
@@ -225,7 +226,9 @@ TEST_F(ListProviderTest, AChangedListIsPickedUpAnUnchangedOneIsNotReparsed) {
 
 TEST_F(ListProviderTest, ProviderDownServesTheLastListUntilTtlThenPurgesAndRecovers) {
   writeList("alice\n");
-  auto handler = adapter_->createHandler("h", params(""));
+  // ttl 6s: the first failed fetch comes ~1s after the server stops, leaving seconds of margin
+  // to observe the last good list still serving.
+  auto handler = adapter_->createHandler("h", params("", "6s"));
   ASSERT_TRUE(handler.ok());
   ASSERT_TRUE(eventually([&] { return check(**handler, "alice") == kOk; }));
   int port = port_;
