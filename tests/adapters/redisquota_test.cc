@@ -1,0 +1,291 @@
+// redisquota: the Lua scripts run on a real redis-server with explicit times (window edges are
+// exact), then the adapter loaded from the build's adapter folder against that server: limits,
+// deduplication, NOSCRIPT recovery, Redis killed (failure policy) and restarted (recovery).
+#include <hiredis/hiredis.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+#include "adapters/redisquota/redis_scripts.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "mixer/adapter_host/adapter_registry.h"
+#include "mixer/adapter_host/host_services.h"
+#include "mixer/adapter_host/yaml_params.h"
+#include "tests/adapters/redis_server.h"
+
+namespace {
+
+using mixer::testing::RedisServer;
+
+class RedisScriptTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(redis_.start()) << redis_.output();
+    ctx_ = redisConnect("127.0.0.1", redis_.port());
+    ASSERT_TRUE(ctx_ != nullptr && ctx_->err == 0);
+  }
+  void TearDown() override {
+    if (ctx_ != nullptr) {
+      redisFree(ctx_);
+    }
+    redis_.kill();
+  }
+  // Runs a script; returns {granted, ttl_ms}.
+  std::pair<long long, long long> run(const char* script, int64_t credit, int64_t window_ms,
+                                      int64_t bucket_ms, bool best_effort, int64_t amount,
+                                      int64_t now_ms, const std::string& dedup = "") {
+    std::string args[] = {std::to_string(credit),
+                          std::to_string(window_ms),
+                          std::to_string(bucket_ms),
+                          best_effort ? "1" : "0",
+                          std::to_string(amount),
+                          std::to_string(now_ms),
+                          dedup};
+    const char* argv[12] = {"EVAL", script, "2", "q.meta", "q.data"};
+    size_t lens[12] = {4, strlen(script), 1, 6, 6};
+    for (int i = 0; i < 7; ++i) {
+      argv[5 + i] = args[i].c_str();
+      lens[5 + i] = args[i].size();
+    }
+    auto* r = static_cast<redisReply*>(redisCommandArgv(ctx_, 12, argv, lens));
+    EXPECT_TRUE(r != nullptr && r->type == REDIS_REPLY_ARRAY && r->elements == 2)
+        << (r != nullptr && r->type == REDIS_REPLY_ERROR ? r->str : "");
+    std::pair<long long, long long> out{-1, -1};
+    if (r != nullptr && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+      out = {r->element[0]->integer, r->element[1]->integer};
+    }
+    freeReplyObject(r);
+    return out;
+  }
+  long long fixed(int64_t credit, int64_t amount, int64_t now, bool best_effort = false,
+                  const std::string& dedup = "") {
+    return run(redisquota::kFixedWindowScript, credit, 1000, 0, best_effort, amount, now, dedup)
+        .first;
+  }
+  long long rolling(int64_t amount, int64_t now, const std::string& dedup = "") {
+    return run(redisquota::kRollingWindowScript, 10, 1000, 100, false, amount, now, dedup).first;
+  }
+
+  RedisServer redis_;
+  redisContext* ctx_ = nullptr;
+};
+
+// A Unix time in ms, as the adapter passes (13 digits: exact in Redis' Lua number formatting).
+constexpr int64_t kT0 = 1'700'000'000'000;
+
+TEST_F(RedisScriptTest, FixedWindowIsExactAtItsEdge) {
+  EXPECT_EQ(run(redisquota::kFixedWindowScript, 3, 1000, 0, false, 3, kT0).second, 1000);
+  EXPECT_EQ(fixed(3, 1, kT0 + 999), 0);
+  EXPECT_EQ(run(redisquota::kFixedWindowScript, 3, 1000, 0, false, 1, kT0 + 999).second, 1);
+  EXPECT_EQ(fixed(3, 3, kT0 + 1000), 3);  // the window started at kT0 ended at kT0 + 1000
+  EXPECT_EQ(fixed(3, 1, kT0 + 1999), 0);
+  EXPECT_EQ(fixed(3, 1, kT0 + 2000), 1);
+}
+
+TEST_F(RedisScriptTest, FixedWindowBestEffortAndDeduplication) {
+  EXPECT_EQ(fixed(5, 3, kT0, false, "a"), 3);
+  EXPECT_EQ(fixed(5, 3, kT0 + 10, false, "a"), 3);  // the same answer, not charged again
+  EXPECT_EQ(fixed(5, 3, kT0 + 20, false, "b"), 0);
+  EXPECT_EQ(fixed(5, 3, kT0 + 30, true, "c"), 2);
+  EXPECT_EQ(fixed(5, 1, kT0 + 40, true, "d"), 0);
+  EXPECT_EQ(fixed(5, 3, kT0 + 1000, false, "a"), 3);  // its window is over: a new decision
+}
+
+TEST_F(RedisScriptTest, RollingWindowReturnsABucketOneWindowAfterItStarted) {
+  EXPECT_EQ(rolling(6, kT0), 6);
+  EXPECT_EQ(rolling(4, kT0 + 500), 4);
+  EXPECT_EQ(rolling(1, kT0 + 999), 0);
+  EXPECT_EQ(rolling(7, kT0 + 1000), 0);  // only the 6 of the kT0 bucket came back
+  EXPECT_EQ(rolling(6, kT0 + 1000), 6);
+  EXPECT_EQ(rolling(1, kT0 + 1499), 0);
+  EXPECT_EQ(rolling(4, kT0 + 1500), 4);
+  EXPECT_EQ(rolling(1, kT0 + 1500), 0);
+}
+
+TEST_F(RedisScriptTest, RollingWindowDeduplicates) {
+  EXPECT_EQ(rolling(10, kT0, "x"), 10);
+  EXPECT_EQ(rolling(10, kT0 + 100, "x"), 10);
+  EXPECT_EQ(rolling(1, kT0 + 200, "y"), 0);
+}
+
+// The adapter through the ABI, as mixs runs it.
+class RedisQuotaAdapterTest : public ::testing::Test {
+ protected:
+  RedisQuotaAdapterTest() : services_(&counters_, &executor_, nullptr), registry_(&services_) {}
+  ~RedisQuotaAdapterTest() override {
+    handlers_.clear();
+    executor_.shutdown();
+    redis_.kill();
+  }
+  void SetUp() override {
+    ASSERT_TRUE(redis_.start()) << redis_.output();
+    ASSERT_TRUE(registry_.loadFile(std::string(ADAPTER_DIR) + "/redisquota.so").ok());
+    adapter_ = registry_.find("redisquota");
+    ASSERT_NE(adapter_, nullptr);
+  }
+  mixer::adapter_host::Handler& handler(const std::string& extra) {
+    std::string text = "redisServerUrl: 127.0.0.1:" + std::to_string(redis_.port()) +
+                       "\nconnectionPoolSize: 2\n" + extra +
+                       "\nquotas:\n- name: requestcount\n  maxAmount: 5\n  validDuration: 1h\n"
+                       "  overrides: [{dimensions: {user: vip}, maxAmount: 8}]\n";
+    std::vector<mixer::adapter_host::ParamError> errors;
+    auto v = mixer::adapter_host::valueFromYaml(YAML::Load(text), "params", &errors);
+    EXPECT_TRUE(adapter_->validateParams(v).empty());
+    auto h = adapter_->createHandler("h", v);
+    EXPECT_TRUE(h.ok()) << h.status();
+    handlers_.push_back(std::move(*h));
+    return *handlers_.back();
+  }
+  absl::StatusOr<mixer::adapter_host::QuotaResult> quota(mixer::adapter_host::Handler& h,
+                                                         int64_t amount,
+                                                         const std::string& dedup = "",
+                                                         const std::string& user = "u") {
+    using mixer::adapter_host::Value;
+    mixer::adapter_host::Instance i{
+        "requestcount.quota.istio-system", "quota",
+        Value::map({{"dimensions", Value::map({{"user", Value::string(user)}})}})};
+    return h.quotaAndWait(i, {amount, false, dedup}, absl::Seconds(3));
+  }
+  int64_t granted(mixer::adapter_host::Handler& h, int64_t amount, const std::string& dedup = "",
+                  const std::string& user = "u") {
+    auto r = quota(h, amount, dedup, user);
+    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(!r.ok() || r->status.ok()) << r->status;
+    return r.ok() && r->status.ok() ? r->granted_amount : -1;
+  }
+  void redisCommandOnce(const std::string& command) {
+    redisContext* c = redisConnect("127.0.0.1", redis_.port());
+    ASSERT_TRUE(c != nullptr && c->err == 0);
+    freeReplyObject(redisCommand(c, command.c_str()));
+    redisFree(c);
+  }
+  double counter(const std::string& name) {
+    return counters_.total("mixer_adapter_redisquota_" + name + "_total");
+  }
+
+  RedisServer redis_;
+  mixer::adapter_host::InMemoryCounterRegistry counters_;
+  mixer::adapter_host::BackgroundExecutor executor_{1};
+  mixer::adapter_host::HostServices services_;
+  mixer::adapter_host::AdapterRegistry registry_;
+  std::shared_ptr<const mixer::adapter_host::LoadedAdapter> adapter_;
+  std::vector<std::unique_ptr<mixer::adapter_host::Handler>> handlers_;
+};
+
+TEST_F(RedisQuotaAdapterTest, GrantsUpToTheLimitPerDimensionsWithOverridesAndDedup) {
+  auto& h = handler("");
+  EXPECT_EQ(granted(h, 3, "a"), 3);
+  EXPECT_EQ(granted(h, 3, "a"), 3);  // deduplicated
+  EXPECT_EQ(granted(h, 3, "b"), 0);
+  EXPECT_EQ(granted(h, 2, "c"), 2);
+  EXPECT_EQ(granted(h, 8, "d", "vip"), 8);  // its own key and the override's limit
+  EXPECT_EQ(granted(h, 1, "e", "vip"), 0);
+  auto r = quota(h, 0);
+  ASSERT_TRUE(r.ok());
+  EXPECT_GT(r->valid_duration, absl::Minutes(59));
+}
+
+TEST_F(RedisQuotaAdapterTest, TwoHandlersShareOneLimitThroughRedis) {
+  auto& a = handler("");
+  auto& b = handler("");
+  EXPECT_EQ(granted(a, 3), 3);
+  EXPECT_EQ(granted(b, 3), 0);
+  EXPECT_EQ(granted(b, 2), 2);
+  EXPECT_EQ(granted(a, 1), 0);
+}
+
+TEST_F(RedisQuotaAdapterTest, FlushedScriptCacheFallsBackToEval) {
+  auto& h = handler("");
+  EXPECT_EQ(granted(h, 1), 1);
+  redisCommandOnce("SCRIPT FLUSH");
+  EXPECT_EQ(granted(h, 1), 1);
+  EXPECT_EQ(granted(h, 1), 1);
+  EXPECT_EQ(counter("redis_errors"), 0);
+}
+
+TEST_F(RedisQuotaAdapterTest, RedisKilledAppliesTheFailurePolicyThenRecoversOnRestart) {
+  auto& closed = handler("failurePolicy: FAIL_CLOSED");
+  auto& open = handler("failurePolicy: FAIL_OPEN\ntimeout: 200ms");
+  EXPECT_EQ(granted(closed, 5), 5);
+  EXPECT_EQ(granted(open, 1), 0);  // the same key: the limit is shared
+  int port = redis_.port();
+  redis_.kill();
+  for (int i = 0; i < 5; ++i) {
+    auto r = quota(closed, 1);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status.code(), absl::StatusCode::kUnavailable) << r->status;
+    EXPECT_EQ(r->granted_amount, 0);
+    auto o = quota(open, 2);
+    ASSERT_TRUE(o.ok()) << o.status();
+    EXPECT_TRUE(o->status.ok());
+    EXPECT_EQ(o->granted_amount, 2);
+  }
+  EXPECT_EQ(counter("fail_closed_denials"), 5);
+  EXPECT_EQ(counter("fail_open_grants"), 5);
+  EXPECT_GE(counter("redis_errors"), 1);
+  ASSERT_TRUE(redis_.start(port)) << redis_.output();
+  // A fresh Redis: the limit starts over once the handlers have reconnected (within their
+  // backoff, at most 2s).
+  bool recovered = false;
+  for (int i = 0; i < 100 && !recovered; ++i) {
+    auto r = quota(closed, 4, "after-" + std::to_string(i));
+    recovered = r.ok() && r->status.ok() && r->granted_amount == 4;
+    if (!recovered) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  ASSERT_TRUE(recovered);
+  EXPECT_EQ(granted(closed, 2), 0);  // 4 of 5 used: 2 more is all or nothing
+  EXPECT_EQ(granted(open, 1), 1);
+}
+
+// A Redis that accepts but never answers (stopped with SIGSTOP): the call is answered by the
+// failure policy after the adapter's timeout, well before the host's deadline; after SIGCONT the
+// handler reconnects and grants again.
+TEST_F(RedisQuotaAdapterTest, AHungRedisTimesOutIntoTheFailurePolicy) {
+  auto& h = handler("timeout: 200ms\nfailurePolicy: FAIL_CLOSED");
+  EXPECT_EQ(granted(h, 1), 1);
+  ASSERT_EQ(::kill(redis_.pid(), SIGSTOP), 0);
+  using mixer::adapter_host::Value;
+  mixer::adapter_host::Instance i{
+      "requestcount.quota.istio-system", "quota",
+      Value::map({{"dimensions", Value::map({{"user", Value::string("u")}})}})};
+  auto r = h.quotaAndWait(i, {1, false, "hung"}, absl::Seconds(10));
+  ::kill(redis_.pid(), SIGCONT);
+  ASSERT_TRUE(r.ok()) << r.status();  // answered by the adapter, not by the host's deadline
+  EXPECT_EQ(r->status.code(), absl::StatusCode::kUnavailable) << r->status;
+  EXPECT_GE(counter("fail_closed_denials"), 1);
+  bool recovered = false;
+  for (int n = 0; n < 100 && !recovered; ++n) {
+    auto again = quota(h, 1, "again-" + std::to_string(n));
+    recovered = again.ok() && again->status.ok() && again->granted_amount == 1;
+    if (!recovered) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_TRUE(recovered);
+}
+
+TEST_F(RedisQuotaAdapterTest, ValidationReportsEveryErrorWithItsPath) {
+  std::vector<mixer::adapter_host::ParamError> errors;
+  auto v = mixer::adapter_host::valueFromYaml(
+      YAML::Load("redisServerUrl: nohost\nconnectionPoolSize: 0\nfailurePolicy: MAYBE\n"
+                 "quotas:\n- name: q\n  maxAmount: 1\n  validDuration: 1s\n"
+                 "  rateLimitAlgorithm: ROLLING_WINDOW\n  bucketDuration: 2s\n"),
+      "params", &errors);
+  std::vector<std::string> got;
+  for (const auto& e : adapter_->validateParams(v)) {
+    got.push_back(e.toString());
+  }
+  EXPECT_THAT(got, ::testing::UnorderedElementsAre(
+                       "params.redis_server_url: required: host:port",
+                       "params.connection_pool_size: must be between 1 and 64, got 0",
+                       "params.failure_policy: expected FAIL_CLOSED or FAIL_OPEN",
+                       "params.quotas[0].bucket_duration: ROLLING_WINDOW needs 1ms <= "
+                       "bucket_duration < valid_duration"));
+}
+
+}  // namespace

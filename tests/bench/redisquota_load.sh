@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# redisquota under load, side by side in one run on one box:
+#   1. redis-benchmark running the adapter's FIXED_WINDOW script with EVALSHA (the same script,
+#      the same argument shape, one key) against a fresh redis-server: the Redis ceiling;
+#   2. mixc Check load (each call carrying one quota request) against mixs whose rule sends the
+#      quota to a redisquota handler on that same redis-server.
+# The limit is set so high that every call is granted (a denial would be cheaper).
+# Usage: redisquota_load.sh BUILD_DIR [CALLS] [CONCURRENCY]
+set -euo pipefail
+build=${1:-build/release}
+calls=${2:-50000}
+conc=${3:-16}
+bin=$build/bin
+src=$(cd "$(dirname "$0")/../.." && pwd)
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+/usr/bin/redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no >"$work/redis.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q "Ready to accept" "$work/redis.log" && break; sleep 0.05; done
+
+# The script text, from the header the adapter compiles.
+sed -n '/kFixedWindowScript\[\] = R"lua(/,/)lua";/p' "$src/adapters/redisquota/redis_scripts.h" \
+  | sed '1d;$d' >"$work/fixed.lua"
+sha=$(redis-cli -p "$port" SCRIPT LOAD "$(cat "$work/fixed.lua")")
+now_ms=$(( $(date +%s) * 1000 ))
+
+rb=$(redis-benchmark -p "$port" -n "$calls" -c "$conc" -P 1 -q \
+  EVALSHA "$sha" 2 bench.meta bench.data 1000000000000 3600000 0 0 1 "$now_ms" "" | tr '\r' '\n' |
+  grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
+# mixc's load mode repeats one request, so one deduplication id: after the first call the
+# script answers from the dedup hash. The same shape for redis-benchmark:
+rbd=$(redis-benchmark -p "$port" -n "$calls" -c "$conc" -P 1 -q \
+  EVALSHA "$sha" 2 bench2.meta bench2.data 1000000000000 3600000 0 0 1 "$now_ms" "mixc-dedup" | tr '\r' '\n' |
+  grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
+# A fresh dedup id per call (the script's full path: it also writes the dedup hash).
+rbu=$(redis-benchmark -p "$port" -n "$calls" -c "$conc" -P 1 -q -r 1000000000 \
+  EVALSHA "$sha" 2 bench3.meta bench3.data 1000000000000 3600000 0 0 1 "$now_ms" "d-__rand_int__" | tr '\r' '\n' |
+  grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
+# The adapter alone (loaded by the host library, no gRPC), a fresh dedup id per call.
+ad=$("$bin/redisquota_adapter_load" "$port" "$calls" "$conc" "${POOL:-4}" |
+  /usr/bin/python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['rate']:.0f}\")")
+ad128=$("$bin/redisquota_adapter_load" "$port" "$calls" 128 "${POOL:-4}" |
+  /usr/bin/python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['rate']:.0f}\")")
+rbp=$(redis-benchmark -p "$port" -n "$calls" -c "$conc" -P 16 -q \
+  EVALSHA "$sha" 2 bench.meta bench.data 1000000000000 3600000 0 0 1 "$now_ms" "" | tr '\r' '\n' |
+  grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
+
+mkdir -p "$work/config"
+cat >"$work/config/quota.yaml" <<YAML
+apiVersion: config.istio.io/v1alpha2
+kind: redisquota
+metadata: {name: handler, namespace: istio-system}
+spec:
+  redisServerUrl: 127.0.0.1:$port
+  connectionPoolSize: ${POOL:-4}
+  quotas:
+  - name: requestcount.quota.istio-system
+    maxAmount: 1000000000000
+    validDuration: 1h
+---
+apiVersion: config.istio.io/v1alpha2
+kind: quota
+metadata: {name: requestcount, namespace: istio-system}
+spec:
+  dimensions:
+    destination: destination.service | "unknown"
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: quota, namespace: istio-system}
+spec:
+  actions:
+  - handler: handler.redisquota
+    instances: [requestcount.quota]
+YAML
+"$bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error \
+  --config-dir "$work/config" >"$work/mixs.log" 2>&1 &
+pids+=($!)
+addr=""
+for _ in $(seq 200); do
+  addr=$(grep -o '127\.0\.0\.1:[0-9]*' "$work/mixs.log" | head -1 || true)
+  [ -n "$addr" ] && break
+  sleep 0.05
+done
+[ -n "$addr" ] || { echo "mixs did not start: $(cat "$work/mixs.log")" >&2; exit 1; }
+one=$("$bin/mixc" check -m "$addr" -s destination.service=bench.svc -q requestcount=1)
+echo "$one" | grep -q "Quota 'requestcount': granted 1" || { echo "quota not granted: $one" >&2; exit 1; }
+"$bin/mixc" check -m "$addr" -s destination.service=bench.svc -q requestcount=1 -r 2000 -c "$conc" >/dev/null
+mixc_json=$("$bin/mixc" check -m "$addr" -s destination.service=bench.svc -q requestcount=1 \
+  -r "$calls" -c "$conc" --json)
+echo "$mixc_json" >"$work/mixc.json"
+nq_json=$("$bin/mixc" check -m "$addr" -s destination.service=bench.svc -r "$calls" -c "$conc" --json)
+nq_rate=$(echo "$nq_json" | /usr/bin/python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['rate']:.0f}\")")
+mixs_rate=$(/usr/bin/python3 -c "import json,sys; d=json.load(open('$work/mixc.json')); print(f\"{d.get('rate', d.get('qps', 0)):.0f}\")" 2>/dev/null || echo "?")
+granted=$(redis-cli -p "$port" HGET "requestcount.quota.istio-system;destination=bench.svc.meta" token)
+
+echo "| measurement | calls/s |"
+echo "|---|---|"
+echo "| redis-benchmark EVALSHA fixed-window script, -c $conc, no pipelining | $rb |"
+echo "| redis-benchmark EVALSHA fixed-window script, -c $conc, -P 16 | $rbp |"
+echo "| redis-benchmark EVALSHA, one dedup id (mixc's load shape), -c $conc, no pipelining | $rbd |"
+echo "| redis-benchmark EVALSHA, a fresh dedup id per call, -c $conc, no pipelining | $rbu |"
+echo "| redisquota adapter alone (host library), fresh dedup ids, $conc in flight, pool ${POOL:-4} | $ad |"
+echo "| redisquota adapter alone (host library), fresh dedup ids, 128 in flight, pool ${POOL:-4} | $ad128 |"
+echo "| mixc Check without quota -> mixs (the Check path alone), -c $conc | $nq_rate |"
+echo "| mixc Check + quota -> mixs -> redisquota (pool ${POOL:-4}), -c $conc | $mixs_rate |"
+echo
+echo "mixc summary: $mixc_json"
+echo "tokens charged in Redis by the mixs runs (one per distinct dedup id): $granted"

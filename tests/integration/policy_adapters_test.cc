@@ -1,0 +1,259 @@
+// The policy adapters in real mixs processes, driven by mixc: memquota, listchecker against a
+// real HTTP server, and redisquota shared by two mixs through one real redis-server (Redis
+// killed: the failure policy applies and mixs stays up; restarted: quotas work again).
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "tests/adapters/redis_server.h"
+#include "tests/testing/subprocess.h"
+
+namespace mixer {
+namespace {
+
+using testing::binDir;
+using testing::RedisServer;
+using testing::runCommand;
+using testing::Subprocess;
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    static int n = 0;
+    path_ =
+        ::testing::TempDir() + "/policy-" + std::to_string(getpid()) + "-" + std::to_string(n++);
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  void write(const std::string& name, const std::string& text) {
+    const std::string tmp = path_ + "/." + name + ".tmp";
+    std::ofstream(tmp) << text;
+    fs::rename(tmp, path_ + "/" + name);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A quota handler `spec` of adapter `kind`, the requestcount quota instance (dimension: the
+// destination service) and a rule sending every request's quota to the handler.
+std::string quotaConfig(const std::string& kind, const std::string& spec) {
+  return "apiVersion: config.istio.io/v1alpha2\nkind: " + kind +
+         "\nmetadata:\n  name: handler\n  namespace: istio-system\nspec:\n" + spec + R"(
+---
+apiVersion: config.istio.io/v1alpha2
+kind: quota
+metadata:
+  name: requestcount
+  namespace: istio-system
+spec:
+  dimensions:
+    destination: destination.service | "unknown"
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata:
+  name: quota
+  namespace: istio-system
+spec:
+  actions:
+  - handler: handler.)" +
+         kind + R"(
+    instances: [requestcount.quota]
+)";
+}
+
+class Mixs {
+ public:
+  void start(const std::string& config_dir) {
+    ASSERT_TRUE(process_.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
+                                "--monitoring-port", "0", "--config-dir", config_dir}));
+    auto m = process_.waitFor(R"(on 127\.0\.0\.1:(\d+))");
+    ASSERT_TRUE(m) << process_.output();
+    address_ = "127.0.0.1:" + (*m)[1].str();
+    auto mon = process_.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
+    ASSERT_TRUE(mon) << process_.output();
+    monitoring_port_ = std::stoi((*mon)[1].str());
+  }
+  // The value of a counter on /metrics (summed over its label sets), -1 when absent.
+  double metric(const std::string& name) {
+    const std::string body = testing::httpGet(monitoring_port_, "/metrics").second;
+    double total = -1;
+    std::regex line("\n" + name + "(\\{[^}]*\\})? ([0-9.e+]+)");
+    for (auto it = std::sregex_iterator(body.begin(), body.end(), line);
+         it != std::sregex_iterator(); ++it) {
+      total = (total < 0 ? 0 : total) + std::stod((*it)[2].str());
+    }
+    return total;
+  }
+  // One Check with a quota request; the mixc output.
+  std::string checkQuota(const std::string& service, int amount) {
+    return runCommand({binDir() + "/mixc", "check", "-m", address_, "-s",
+                       "destination.service=" + service, "-q",
+                       "requestcount=" + std::to_string(amount)})
+        .second;
+  }
+  // The amount granted, or -1 when mixc printed no grant.
+  int granted(const std::string& service, int amount, std::string* out = nullptr) {
+    std::string text = checkQuota(service, amount);
+    if (out != nullptr) {
+      *out = text;
+    }
+    std::smatch m;
+    if (!std::regex_search(text, m, std::regex("Quota 'requestcount': granted (\\d+)"))) {
+      return -1;
+    }
+    return std::stoi(m[1].str());
+  }
+  bool running() { return process_.running(); }
+  std::string output() const { return process_.output(); }
+
+ private:
+  Subprocess process_;
+  std::string address_;
+  int monitoring_port_ = 0;
+};
+
+TEST(PolicyAdaptersTest, MemquotaLimitsEachDestinationInMixs) {
+  TempDir config;
+  config.write("quota.yaml", quotaConfig("memquota", R"(  quotas:
+  - name: requestcount.quota.istio-system
+    maxAmount: 3
+    validDuration: 1h
+    overrides:
+    - dimensions: {destination: vip.svc}
+      maxAmount: 5
+)"));
+  Mixs mixs;
+  mixs.start(config.path());
+  int total = 0;
+  for (int i = 0; i < 5; ++i) {
+    total += mixs.granted("a.svc", 1);
+  }
+  EXPECT_EQ(total, 3);
+  total = 0;
+  for (int i = 0; i < 7; ++i) {
+    total += mixs.granted("vip.svc", 1);
+  }
+  EXPECT_EQ(total, 5);
+}
+
+TEST(PolicyAdaptersTest, ListcheckerWhitelistFromAnHttpProviderInMixs) {
+  TempDir lists;
+  lists.write("services.txt", "good.svc\n");
+  Subprocess http;
+  ASSERT_TRUE(http.start({"/usr/bin/python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1",
+                          "--directory", lists.path()}));
+  auto port = http.waitFor("port (\\d+)");
+  ASSERT_TRUE(port) << http.output();
+  TempDir config;
+  config.write("list.yaml", R"(apiVersion: config.istio.io/v1alpha2
+kind: listchecker
+metadata:
+  name: whitelist
+  namespace: istio-system
+spec:
+  providerUrl: http://127.0.0.1:)" +
+                                (*port)[1].str() + R"(/services.txt
+  refreshInterval: 1s
+  ttl: 30s
+---
+apiVersion: config.istio.io/v1alpha2
+kind: listentry
+metadata:
+  name: destination
+  namespace: istio-system
+spec:
+  value: destination.service | ""
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata:
+  name: checkwl
+  namespace: istio-system
+spec:
+  actions:
+  - handler: whitelist.listchecker
+    instances: [destination.listentry]
+)");
+  Mixs mixs;
+  mixs.start(config.path());
+  auto denied = [&](const std::string& service) {
+    std::string out = mixs.checkQuota(service, 0);
+    return out.find("PERMISSION_DENIED") != std::string::npos;
+  };
+  bool allowed = false;
+  for (int i = 0; i < 100 && !allowed; ++i) {  // the first fetch is in the background
+    allowed = !denied("good.svc");
+    if (!allowed) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_TRUE(allowed) << mixs.output();
+  EXPECT_TRUE(denied("evil.svc"));
+  http.stop(SIGTERM);
+}
+
+TEST(PolicyAdaptersTest, RedisquotaIsOneLimitAcrossTwoMixsAndSurvivesRedisRestarts) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.start()) << redis.output();
+  TempDir config;
+  config.write("quota.yaml", quotaConfig("redisquota", R"(  redisServerUrl: 127.0.0.1:)" +
+                                                           std::to_string(redis.port()) + R"(
+  connectionPoolSize: 2
+  failurePolicy: FAIL_CLOSED
+  quotas:
+  - name: requestcount.quota.istio-system
+    maxAmount: 6
+    validDuration: 1h
+)"));
+  Mixs a;
+  Mixs b;
+  a.start(config.path());
+  b.start(config.path());
+  int total = 0;
+  for (int i = 0; i < 6; ++i) {
+    total += a.granted("shared.svc", 1) + b.granted("shared.svc", 1);
+  }
+  EXPECT_EQ(total, 6);  // one global limit, not 6 per process
+
+  int port = redis.port();
+  redis.kill();
+  std::string out;
+  EXPECT_EQ(a.granted("other.svc", 1, &out), 0) << out;
+  EXPECT_NE(out.find("UNAVAILABLE"), std::string::npos) << out;
+  EXPECT_GE(a.metric("mixer_adapter_redisquota_fail_closed_denials_total"), 1);
+  EXPECT_GE(a.metric("mixer_adapter_redisquota_redis_errors_total"), 1);
+  EXPECT_TRUE(a.running());
+  EXPECT_TRUE(b.running());
+
+  ASSERT_TRUE(redis.start(port)) << redis.output();
+  bool recovered = false;
+  for (int i = 0; i < 100 && !recovered; ++i) {
+    recovered = a.granted("other.svc", 1) == 1;
+    if (!recovered) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_TRUE(recovered) << a.output();
+  recovered = false;
+  for (int i = 0; i < 100 && !recovered; ++i) {
+    recovered = b.granted("other.svc", 1) == 1;
+    if (!recovered) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_TRUE(recovered) << b.output();
+  redis.kill();
+}
+
+}  // namespace
+}  // namespace mixer
