@@ -599,6 +599,10 @@ class PrometheusHandler : public sdk::Handler {
       b.instance_name = mc.instance_name;
       b.family = server_->family(mc);
       b.label_count = mc.label_names.size();
+      b.hints = std::make_unique<std::atomic<uint32_t>[]>(b.label_count);
+      for (size_t i = 0; i < b.label_count; ++i) {
+        b.hints[i].store(static_cast<uint32_t>(i), std::memory_order_relaxed);
+      }
       bound_.push_back(std::move(b));
     }
     if (expiry_ns_ > 0) {
@@ -635,7 +639,7 @@ class PrometheusHandler : public sdk::Handler {
         size_t offsets[kMaxLabels];
         const size_t n = std::min<size_t>(names.size(), kMaxLabels);
         for (size_t i = 0; i < n; ++i) {
-          appendLabelValue(dims.find(names[i]), &values_text);
+          appendLabelValue(findDimension(dims, names[i], &b.hints[i]), &values_text);
           offsets[i] = values_text.size();
         }
         values.clear();
@@ -680,7 +684,26 @@ class PrometheusHandler : public sdk::Handler {
     std::string instance_name;
     std::shared_ptr<MetricFamily> family;
     size_t label_count = 0;
+    // Per label, where the dimension was found last time: instances of one config lay out their
+    // dimensions the same way, so the first comparison usually hits.
+    std::unique_ptr<std::atomic<uint32_t>[]> hints;
   };
+
+  // dims.find(name), trying the remembered position first.
+  static ValueView findDimension(ValueView dims, const std::string& name,
+                                 std::atomic<uint32_t>* hint) {
+    const uint32_t at = hint->load(std::memory_order_relaxed);
+    if (at < dims.size() && dims.keyAt(at) == name) {
+      return dims.valueAt(at);
+    }
+    for (size_t i = 0; i < dims.size(); ++i) {
+      if (sdk::fieldNameMatches(dims.keyAt(i), name)) {
+        hint->store(static_cast<uint32_t>(i), std::memory_order_relaxed);
+        return dims.valueAt(i);
+      }
+    }
+    return ValueView();
+  }
   struct SweepState {
     std::mutex mu;
     bool closed = false;

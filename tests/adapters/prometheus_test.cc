@@ -162,6 +162,24 @@ TEST_F(PrometheusTest, CountsPerLabelValues) {
   EXPECT_THAT(body, HasSubstr("# TYPE istio_requests_total counter"));
 }
 
+TEST_F(PrometheusTest, DimensionsInAnyOrderOrAbsentFindTheirLabels) {
+  HandlerPtr h = handler(kStandardParams);
+  report(
+      *h,
+      {metric("requestcount.metric.istio-system", Value::int64(1),
+              {{"destination_service", Value::string("a")}, {"response_code", Value::int64(200)}}),
+       metric("requestcount.metric.istio-system", Value::int64(1),
+              {{"response_code", Value::int64(200)},
+               {"extra", Value::string("x")},
+               {"destination_service", Value::string("a")}}),
+       metric("requestcount.metric.istio-system", Value::int64(1),
+              {{"response_code", Value::int64(200)}})});
+  const std::string body = scrape();
+  EXPECT_EQ(sample(body, R"(istio_requests_total{destination_service="a",response_code="200"})"),
+            2);
+  EXPECT_EQ(sample(body, R"(istio_requests_total{destination_service="",response_code="200"})"), 1);
+}
+
 TEST_F(PrometheusTest, DurationsAreObservedInSecondsWithExplicitBuckets) {
   HandlerPtr h = handler(kStandardParams);
   report(*h, {metric("requestduration.metric.istio-system", Value::durationNs(20'000'000),

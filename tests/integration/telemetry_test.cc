@@ -219,6 +219,73 @@ TEST_F(TelemetryTest, PrometheusScrapesExactlyTheReportsSentByLabel) {
   prometheus.stop(SIGTERM);
 }
 
+// The aspect model (0.1): metric descriptors and a metrics aspect reach the same adapter.
+constexpr char kAspectConfig[] = R"(subject: namespace:ns
+revision: "2022"
+metrics:
+- name: request_count
+  kind: COUNTER
+  value: INT64
+  labels: {destination_service: 1, response_code: 2}
+- name: request_duration
+  kind: DISTRIBUTION
+  value: DURATION
+  labels: {destination_service: 1}
+  buckets:
+    exponential_buckets: {num_finite_buckets: 3, scale: 0.01, growth_factor: 10}
+adapters:
+- name: prometheus
+  kind: metrics
+  impl: prometheus
+  params: {address: "127.0.0.1:0"}
+rules:
+- selector: "true"
+  aspects:
+  - kind: metrics
+    adapter: prometheus
+    params:
+      metrics:
+      - descriptorName: request_count
+        value: "1"
+        labels:
+          destination_service: destination.service | "unknown"
+          response_code: response.code | 200
+      - descriptorName: request_duration
+        value: response.duration | "0ms"
+        labels:
+          destination_service: destination.service | "unknown"
+)";
+
+TEST_F(TelemetryTest, AspectModelDescriptorsBecomePrometheusMetrics) {
+  TempDir config("mixs-aspect");
+  config.write("aspect.yaml", kAspectConfig);
+  startMixs(config.path());
+  auto served = mixs_.waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
+  ASSERT_TRUE(served) << mixs_.output();
+  const int port = std::stoi((*served)[1].str());
+  auto [code, out] = report({"-s", "destination.service=reviews", "-i", "response.code=404",
+                             "--duration_attributes", "response.duration=50ms", "-r", "4"});
+  ASSERT_EQ(code, 0) << out;
+  const std::string count =
+      R"(istio_request_count{destination_service="reviews",response_code="404"})";
+  std::string body;
+  for (int i = 0; i < 200 && sample(body, count) < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    body = httpGet(port, "/metrics").second;
+  }
+  EXPECT_EQ(sample(body, count), 4) << body;
+  // Bounds 0.01, 0.1, 1, 10: 50ms falls in le="0.1".
+  EXPECT_EQ(
+      sample(body, R"(istio_request_duration_bucket{destination_service="reviews",le="0.01"})"), 0)
+      << body;
+  EXPECT_EQ(
+      sample(body, R"(istio_request_duration_bucket{destination_service="reviews",le="0.1"})"), 4)
+      << body;
+  EXPECT_NE(body.find(R"(istio_request_duration_bucket{destination_service="reviews",le="10"})"),
+            std::string::npos)
+      << body;
+}
+
 // Istio's tracespan instance (its default config, trimmed), sent to an in-test collector.
 std::string zipkinConfig(int collector_port) {
   return R"(apiVersion: config.istio.io/v1alpha2
