@@ -219,6 +219,73 @@ TEST_F(TelemetryTest, PrometheusScrapesExactlyTheReportsSentByLabel) {
   prometheus.stop(SIGTERM);
 }
 
+// Istio's standard metrics as docs/adapters.md gives them for the embedded default
+// configuration: a bare `mixc report` must show all four with the "unknown" defaults.
+std::string standardConfigFromDocs() {
+  const char* source = std::getenv("MIXER_SOURCE_DIR");
+  std::ifstream in(std::string(source == nullptr ? "." : source) + "/docs/adapters.md");
+  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t heading = doc.find("### Istio's standard HTTP metrics");
+  const size_t start = doc.find("```yaml\n", heading);
+  const size_t end = doc.find("```", start + 8);
+  if (heading == std::string::npos || start == std::string::npos || end == std::string::npos) {
+    return "";
+  }
+  std::string yaml = doc.substr(start + 8, end - start - 8);
+  const std::string spec =
+      "kind: prometheus\nmetadata:\n  name: handler\n  namespace: istio-system\nspec:\n";
+  const size_t at = yaml.find(spec);
+  if (at == std::string::npos) {
+    return "";
+  }
+  return yaml.insert(at + spec.size(), "  address: \"127.0.0.1:0\"\n");
+}
+
+TEST_F(TelemetryTest, StandardMetricsSnippetShowsAllFourMetricsForABareReport) {
+  const std::string yaml = standardConfigFromDocs();
+  ASSERT_NE(yaml, "");
+  TempDir config("mixs-standard");
+  config.write("standard.yaml", yaml);
+  startMixs(config.path());
+  auto served = mixs_.waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
+  ASSERT_TRUE(served) << mixs_.output();
+  const int port = std::stoi((*served)[1].str());
+  auto [code, out] = report({"-r", "3"});
+  ASSERT_EQ(code, 0) << out;
+  const std::string labels =
+      R"({reporter="destination",source_workload="unknown",source_workload_namespace="unknown",)"
+      R"(source_principal="unknown",source_app="unknown",source_version="unknown",)"
+      R"(destination_workload="unknown",destination_workload_namespace="unknown",)"
+      R"(destination_principal="unknown",destination_app="unknown",destination_version="unknown",)"
+      R"(destination_service="unknown",destination_service_name="unknown",)"
+      R"(destination_service_namespace="unknown",request_protocol="unknown",response_code="200",)"
+      R"(connection_security_policy="none"})";
+  // prometheus-cpp writes labels sorted by name.
+  std::map<std::string, std::string> sorted;
+  std::regex pair(R"re(([a-z_]+)="([^"]*)")re");
+  for (auto it = std::sregex_iterator(labels.begin(), labels.end(), pair);
+       it != std::sregex_iterator(); ++it) {
+    sorted[(*it)[1].str()] = (*it)[2].str();
+  }
+  std::string sorted_labels;
+  for (const auto& [k, v] : sorted) {
+    sorted_labels += (sorted_labels.empty() ? "{" : ",") + k + "=\"" + v + "\"";
+  }
+  sorted_labels += "}";
+  std::string body;
+  for (int i = 0; i < 200 && sample(body, "istio_requests_total" + sorted_labels) < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    body = httpGet(port, "/metrics").second;
+  }
+  EXPECT_EQ(sample(body, "istio_requests_total" + sorted_labels), 3) << body;
+  for (const char* histogram :
+       {"istio_request_duration_seconds", "istio_request_bytes", "istio_response_bytes"}) {
+    EXPECT_EQ(sample(body, std::string(histogram) + "_count" + sorted_labels), 3)
+        << histogram << "\n"
+        << body;
+  }
+}
+
 // The aspect model (0.1): metric descriptors and a metrics aspect reach the same adapter.
 constexpr char kAspectConfig[] = R"(subject: namespace:ns
 revision: "2022"
