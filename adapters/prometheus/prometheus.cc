@@ -1,0 +1,825 @@
+// prometheus: Istio's `prometheus` adapter. `metric` instances update counters, gauges and
+// histograms that are exposed for scraping on their own HTTP endpoint (default :42422/metrics),
+// separate from mixs' self-monitoring /metrics.
+//
+// Params (Istio names): metrics[]{namespace, name, instance_name, description, kind
+// GAUGE|COUNTER|DISTRIBUTION, buckets {linear_buckets | exponential_buckets | explicit_buckets},
+// label_names}, metrics_expiration_policy {metrics_expiry_duration,
+// expiry_check_interval_duration}; and, beyond Istio, `address` (host:port of the exposition,
+// default ":42422"; port 0 picks a free port, which is logged).
+//
+// The aspect model's metric descriptors arrive here already translated into `metrics` entries by
+// the config loader, so one code path serves both models.
+//
+// Threads: serving HTTP needs a listener, so the exposition runs prometheus-cpp's Exposer
+// (civetweb worker threads). One Exposer serves each address and is shared by the handlers that
+// name it: it starts with the first such handler and stops when the last one is closed. Metric
+// families live in that shared registry, so a configuration change that keeps a metric's
+// definition keeps its values. Nothing else runs outside the host's executor: the expiry sweep is
+// a host timer.
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "mixer/adapter_sdk/adapter.h"
+
+namespace prometheus_adapter {
+
+namespace sdk = mixer::adapter_sdk;
+using sdk::AdapterInfo;
+using sdk::CallContext;
+using sdk::Code;
+using sdk::ErrorSink;
+using sdk::Host;
+using sdk::InstanceView;
+using sdk::ReportCompletion;
+using sdk::ReportResult;
+using sdk::ValueView;
+
+enum class Kind { kGauge = 1, kCounter = 2, kDistribution = 3 };
+
+constexpr char kDefaultAddress[] = ":42422";
+constexpr char kDefaultNamespace[] = "istio";
+constexpr size_t kMaxLabels = 64;
+
+struct MetricConfig {
+  std::string full_name;  // namespace_name
+  std::string instance_name;
+  std::string description;
+  Kind kind = Kind::kCounter;
+  std::vector<double> bounds;  // DISTRIBUTION only
+  std::vector<std::string> label_names;
+
+  // Two handlers may share a family only when everything that shapes it is equal.
+  std::string signature() const {
+    std::string s = std::to_string(static_cast<int>(kind)) + "|" + description + "|";
+    for (const std::string& l : label_names) {
+      s += l + ",";
+    }
+    s += "|";
+    for (double b : bounds) {
+      s += std::to_string(b) + ",";
+    }
+    return s;
+  }
+};
+
+struct Config {
+  std::vector<MetricConfig> metrics;
+  std::string address = kDefaultAddress;
+  int64_t expiry_ns = 0;        // 0: series never expire
+  int64_t expiry_check_ns = 0;  // 0: expiry_ns / 2 (Istio's default)
+};
+
+bool validMetricName(std::string_view name) {
+  if (name.empty()) {
+    return false;
+  }
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+    if (!alpha && !(i > 0 && c >= '0' && c <= '9')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool validLabelName(std::string_view name) {
+  return validMetricName(name) && name.find(':') == std::string_view::npos &&
+         name.substr(0, 2) != "__";
+}
+
+std::optional<double> readNumber(ValueView v) {
+  if (v.type() == MIXER_VALUE_INT64) {
+    return static_cast<double>(v.int64Value());
+  }
+  if (v.type() == MIXER_VALUE_DOUBLE) {
+    return v.doubleValue();
+  }
+  return std::nullopt;
+}
+
+double readNumberParam(ValueView v, const std::string& path, ErrorSink& errors, double def) {
+  if (v.isNull()) {
+    return def;
+  }
+  std::optional<double> d = readNumber(v);
+  if (!d) {
+    errors.add(path, std::string("expected a number, got ") + sdk::valueTypeName(v.type()));
+    return def;
+  }
+  return *d;
+}
+
+// Istio: explicit bounds as given; linear and exponential with num_finite_buckets + 1 bounds
+// (prometheus' LinearBuckets(offset, width, n+1) and ExponentialBuckets(scale, growth, n+1)).
+std::vector<double> readBuckets(ValueView buckets, const std::string& path, ErrorSink& errors) {
+  std::vector<double> bounds;
+  if (!buckets.isMap()) {
+    errors.add(path,
+               "expected a map with one of linear_buckets, exponential_buckets, "
+               "explicit_buckets");
+    return bounds;
+  }
+  sdk::checkKnownKeys(buckets, {"linear_buckets", "exponential_buckets", "explicit_buckets"}, path,
+                      errors);
+  int defined = 0;
+  if (ValueView lin = buckets.find("linear_buckets"); !lin.isNull()) {
+    ++defined;
+    const std::string p = sdk::joinPath(path, "linear_buckets");
+    sdk::checkKnownKeys(lin, {"num_finite_buckets", "width", "offset"}, p, errors);
+    int64_t n = 0;
+    sdk::readInt(lin.find("num_finite_buckets"), sdk::joinPath(p, "num_finite_buckets"), 1, 100000,
+                 errors, &n);
+    const double width = readNumberParam(lin.find("width"), sdk::joinPath(p, "width"), errors, 0);
+    const double offset =
+        readNumberParam(lin.find("offset"), sdk::joinPath(p, "offset"), errors, 0);
+    if (n <= 0) {
+      errors.add(sdk::joinPath(p, "num_finite_buckets"), "must be > 0");
+    }
+    if (!(width > 0)) {
+      errors.add(sdk::joinPath(p, "width"), "must be > 0");
+    }
+    for (int64_t i = 0; i <= n && width > 0; ++i) {
+      bounds.push_back(offset + width * static_cast<double>(i));
+    }
+  }
+  if (ValueView exp = buckets.find("exponential_buckets"); !exp.isNull()) {
+    ++defined;
+    const std::string p = sdk::joinPath(path, "exponential_buckets");
+    sdk::checkKnownKeys(exp, {"num_finite_buckets", "growth_factor", "scale"}, p, errors);
+    int64_t n = 0;
+    sdk::readInt(exp.find("num_finite_buckets"), sdk::joinPath(p, "num_finite_buckets"), 1, 10000,
+                 errors, &n);
+    const double growth =
+        readNumberParam(exp.find("growth_factor"), sdk::joinPath(p, "growth_factor"), errors, 0);
+    const double scale = readNumberParam(exp.find("scale"), sdk::joinPath(p, "scale"), errors, 0);
+    if (n <= 0) {
+      errors.add(sdk::joinPath(p, "num_finite_buckets"), "must be > 0");
+    }
+    if (!(growth > 1)) {
+      errors.add(sdk::joinPath(p, "growth_factor"), "must be > 1");
+    }
+    if (!(scale > 0)) {
+      errors.add(sdk::joinPath(p, "scale"), "must be > 0");
+    }
+    double bound = scale;
+    for (int64_t i = 0; i <= n && growth > 1 && scale > 0; ++i, bound *= growth) {
+      bounds.push_back(bound);
+    }
+  }
+  if (ValueView ex = buckets.find("explicit_buckets"); !ex.isNull()) {
+    ++defined;
+    const std::string p = sdk::joinPath(path, "explicit_buckets");
+    sdk::checkKnownKeys(ex, {"bounds"}, p, errors);
+    ValueView list = ex.find("bounds");
+    if (!list.isList() || list.size() == 0) {
+      errors.add(sdk::joinPath(p, "bounds"), "expected a non-empty list of numbers");
+    }
+    for (size_t i = 0; i < list.size(); ++i) {
+      std::optional<double> d = readNumber(list.at(i));
+      if (!d) {
+        errors.add(sdk::indexPath(sdk::joinPath(p, "bounds"), i), "expected a number");
+        continue;
+      }
+      if (!bounds.empty() && *d <= bounds.back()) {
+        errors.add(sdk::indexPath(sdk::joinPath(p, "bounds"), i),
+                   "bounds must be strictly increasing");
+      }
+      bounds.push_back(*d);
+    }
+  }
+  if (defined != 1) {
+    errors.add(path,
+               "exactly one of linear_buckets, exponential_buckets, explicit_buckets is "
+               "required");
+  }
+  return bounds;
+}
+
+Config readParams(ValueView params, ErrorSink& errors) {
+  Config config;
+  sdk::checkKnownKeys(params, {"metrics", "metrics_expiration_policy", "address"}, "", errors);
+  if (ValueView address = params.find("address"); !address.isNull()) {
+    if (address.type() != MIXER_VALUE_STRING ||
+        address.stringValue().find(':') == std::string_view::npos) {
+      errors.add("address", "expected \"host:port\" or \":port\"");
+    } else {
+      config.address = std::string(address.stringValue());
+    }
+  }
+  ValueView metrics = params.find("metrics");
+  if (!metrics.isNull() && !metrics.isList()) {
+    errors.add("metrics", "expected a list");
+  }
+  std::map<std::string, size_t> seen;
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    const std::string path = sdk::indexPath("metrics", i);
+    ValueView m = metrics.at(i);
+    if (!m.isMap()) {
+      errors.add(path, "expected a map");
+      continue;
+    }
+    sdk::checkKnownKeys(
+        m, {"namespace", "name", "instance_name", "description", "kind", "buckets", "label_names"},
+        path, errors);
+    MetricConfig mc;
+    const std::string name(m.find("name").stringValue());
+    std::string ns(m.find("namespace").stringValue());
+    if (ns.empty()) {
+      ns = kDefaultNamespace;
+    }
+    mc.full_name = ns + "_" + name;
+    if (name.empty()) {
+      errors.add(sdk::joinPath(path, "name"), "required: a non-empty string");
+    } else if (!validMetricName(mc.full_name)) {
+      errors.add(sdk::joinPath(path, "name"),
+                 "'" + mc.full_name + "' is not a valid prometheus metric name");
+    } else if (auto [it, inserted] = seen.emplace(mc.full_name, i); !inserted) {
+      errors.add(sdk::joinPath(path, "name"), "duplicate metric '" + mc.full_name +
+                                                  "' (also metrics[" + std::to_string(it->second) +
+                                                  "])");
+    }
+    mc.instance_name = std::string(m.find("instance_name").stringValue());
+    if (mc.instance_name.empty()) {
+      errors.add(sdk::joinPath(path, "instance_name"), "required: the metric instance's name");
+    }
+    mc.description = std::string(m.find("description").stringValue());
+    if (mc.description.empty()) {  // Prometheus' linters want help text on every metric
+      mc.description = "Istio metric " + mc.instance_name;
+    }
+    ValueView kind = m.find("kind");
+    if (kind.type() == MIXER_VALUE_STRING && kind.stringValue() == "GAUGE") {
+      mc.kind = Kind::kGauge;
+    } else if (kind.type() == MIXER_VALUE_STRING && kind.stringValue() == "COUNTER") {
+      mc.kind = Kind::kCounter;
+    } else if (kind.type() == MIXER_VALUE_STRING && kind.stringValue() == "DISTRIBUTION") {
+      mc.kind = Kind::kDistribution;
+    } else if (kind.type() == MIXER_VALUE_INT64 && kind.int64Value() >= 1 &&
+               kind.int64Value() <= 3) {
+      mc.kind = static_cast<Kind>(kind.int64Value());
+    } else {
+      errors.add(sdk::joinPath(path, "kind"), "required: GAUGE, COUNTER or DISTRIBUTION");
+    }
+    ValueView labels = m.find("label_names");
+    if (!labels.isNull() && !labels.isList()) {
+      errors.add(sdk::joinPath(path, "label_names"), "expected a list of label names");
+    }
+    for (size_t j = 0; j < labels.size(); ++j) {
+      const std::string label(labels.at(j).stringValue());
+      if (!validLabelName(label)) {
+        errors.add(sdk::indexPath(sdk::joinPath(path, "label_names"), j),
+                   "'" + label + "' is not a valid prometheus label name");
+      } else if (std::find(mc.label_names.begin(), mc.label_names.end(), label) !=
+                 mc.label_names.end()) {
+        errors.add(sdk::indexPath(sdk::joinPath(path, "label_names"), j),
+                   "duplicate label '" + label + "'");
+      }
+      mc.label_names.push_back(label);
+    }
+    if (mc.label_names.size() > kMaxLabels) {
+      errors.add(sdk::joinPath(path, "label_names"),
+                 "at most " + std::to_string(kMaxLabels) + " labels");
+    }
+    ValueView buckets = m.find("buckets");
+    if (mc.kind == Kind::kDistribution) {
+      if (buckets.isNull()) {
+        errors.add(sdk::joinPath(path, "buckets"), "required for a DISTRIBUTION");
+      } else {
+        mc.bounds = readBuckets(buckets, sdk::joinPath(path, "buckets"), errors);
+      }
+    }
+    config.metrics.push_back(std::move(mc));
+  }
+  ValueView policy = params.find("metrics_expiration_policy");
+  if (!policy.isNull()) {
+    const std::string p = "metrics_expiration_policy";
+    sdk::checkKnownKeys(policy, {"metrics_expiry_duration", "expiry_check_interval_duration"}, p,
+                        errors);
+    sdk::readDuration(policy.find("metrics_expiry_duration"),
+                      sdk::joinPath(p, "metrics_expiry_duration"), errors, &config.expiry_ns);
+    sdk::readDuration(policy.find("expiry_check_interval_duration"),
+                      sdk::joinPath(p, "expiry_check_interval_duration"), errors,
+                      &config.expiry_check_ns);
+    if (config.expiry_ns <= 0) {
+      errors.add(sdk::joinPath(p, "metrics_expiry_duration"), "must be > 0");
+    }
+    if (config.expiry_check_ns == 0) {
+      config.expiry_check_ns = config.expiry_ns / 2;
+    }
+    if (config.expiry_ns > 0 && config.expiry_check_ns < 1'000'000) {
+      errors.add(sdk::joinPath(p, "expiry_check_interval_duration"), "must be at least 1ms");
+    }
+  }
+  return config;
+}
+
+// ---- label values ----
+
+std::string formatIp(std::string_view raw) {
+  char buf[INET6_ADDRSTRLEN] = {0};
+  if (raw.size() == 4 && inet_ntop(AF_INET, raw.data(), buf, sizeof(buf)) != nullptr) {
+    return buf;
+  }
+  if (raw.size() == 16 && inet_ntop(AF_INET6, raw.data(), buf, sizeof(buf)) != nullptr) {
+    return buf;
+  }
+  return std::string(raw);
+}
+
+// Appends the text of a dimension value (absent: empty, as Istio's adapter leaves it).
+void appendLabelValue(ValueView v, std::string* out) {
+  char buf[32];
+  switch (v.type()) {
+    case MIXER_VALUE_IP_ADDRESS:
+      out->append(formatIp(v.stringValue()));
+      return;
+    case MIXER_VALUE_INT64:
+    case MIXER_VALUE_TIMESTAMP:
+    case MIXER_VALUE_DURATION: {
+      auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v.int64Value());
+      out->append(buf, end);
+      return;
+    }
+    case MIXER_VALUE_DOUBLE: {
+      auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v.doubleValue());
+      out->append(buf, ec == std::errc() ? end : buf);
+      return;
+    }
+    case MIXER_VALUE_BOOL:
+      out->append(v.boolValue() ? "true" : "false");
+      return;
+    default:
+      out->append(v.stringValue());
+  }
+}
+
+// The metric's value: INT64 and DOUBLE as is, DURATION in seconds, a numeric string parsed.
+std::optional<double> metricValue(ValueView v) {
+  switch (v.type()) {
+    case MIXER_VALUE_INT64:
+      return static_cast<double>(v.int64Value());
+    case MIXER_VALUE_DOUBLE:
+      return v.doubleValue();
+    case MIXER_VALUE_DURATION:
+      return static_cast<double>(v.int64Value()) / 1e9;
+    case MIXER_VALUE_BOOL:
+      return v.boolValue() ? 1.0 : 0.0;
+    case MIXER_VALUE_STRING: {
+      const std::string_view s = v.stringValue();
+      double d = 0;
+      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+      if (ec == std::errc() && end == s.data() + s.size()) {
+        return d;
+      }
+      return std::nullopt;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+// ---- families and series ----
+
+// One metric family in the shared registry, with a cache from label values to its series so
+// that a report finds its series with one hash lookup and no allocation once the series exists.
+class MetricFamily {
+ public:
+  MetricFamily(const MetricConfig& config, prometheus::Registry& registry)
+      : config_(config), signature_(config.signature()) {
+    switch (config.kind) {
+      case Kind::kCounter:
+        counter_ = &prometheus::BuildCounter()
+                        .Name(config.full_name)
+                        .Help(config.description)
+                        .Register(registry);
+        break;
+      case Kind::kGauge:
+        gauge_ = &prometheus::BuildGauge()
+                      .Name(config.full_name)
+                      .Help(config.description)
+                      .Register(registry);
+        break;
+      case Kind::kDistribution:
+        histogram_ = &prometheus::BuildHistogram()
+                          .Name(config.full_name)
+                          .Help(config.description)
+                          .Register(registry);
+        break;
+    }
+  }
+
+  const std::string& signature() const { return signature_; }
+  const MetricConfig& config() const { return config_; }
+
+  // Records `value` under the label values in `key` (label values joined by '\xff', which a
+  // string from a UTF-8 config never contains); `values` are the same values, split.
+  void record(const std::string& key, const std::vector<std::string_view>& values, double value,
+              int64_t now_ns) {
+    {
+      std::shared_lock<std::shared_mutex> lock(mu_);
+      auto it = series_.find(key);
+      if (it != series_.end()) {
+        update(it->second, value, now_ns);
+        return;
+      }
+    }
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    auto it = series_.find(key);
+    if (it == series_.end()) {
+      prometheus::Labels labels;
+      for (size_t i = 0; i < config_.label_names.size(); ++i) {
+        labels.emplace(config_.label_names[i], std::string(values[i]));
+      }
+      Series s;
+      switch (config_.kind) {
+        case Kind::kCounter:
+          s.metric = &counter_->Add(labels);
+          break;
+        case Kind::kGauge:
+          s.metric = &gauge_->Add(labels);
+          break;
+        case Kind::kDistribution:
+          s.metric = &histogram_->Add(labels, config_.bounds);
+          break;
+      }
+      it = series_.emplace(key, s).first;
+    }
+    update(it->second, value, now_ns);
+  }
+
+  // Removes the series not updated since `cutoff_ns`; returns how many.
+  size_t expire(int64_t cutoff_ns) {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    size_t removed = 0;
+    for (auto it = series_.begin(); it != series_.end();) {
+      if (it->second.last_update_ns->load(std::memory_order_relaxed) < cutoff_ns) {
+        switch (config_.kind) {
+          case Kind::kCounter:
+            counter_->Remove(static_cast<prometheus::Counter*>(it->second.metric));
+            break;
+          case Kind::kGauge:
+            gauge_->Remove(static_cast<prometheus::Gauge*>(it->second.metric));
+            break;
+          case Kind::kDistribution:
+            histogram_->Remove(static_cast<prometheus::Histogram*>(it->second.metric));
+            break;
+        }
+        it = series_.erase(it);
+        ++removed;
+      } else {
+        ++it;
+      }
+    }
+    return removed;
+  }
+
+  void removeFrom(prometheus::Registry& registry) {
+    if (counter_ != nullptr) {
+      registry.Remove(*counter_);
+    } else if (gauge_ != nullptr) {
+      registry.Remove(*gauge_);
+    } else if (histogram_ != nullptr) {
+      registry.Remove(*histogram_);
+    }
+  }
+
+ private:
+  struct Series {
+    void* metric = nullptr;
+    std::shared_ptr<std::atomic<int64_t>> last_update_ns =
+        std::make_shared<std::atomic<int64_t>>(0);
+  };
+
+  // Called with mu_ held (shared or exclusive): the series cannot be removed meanwhile.
+  void update(Series& s, double value, int64_t now_ns) {
+    switch (config_.kind) {
+      case Kind::kCounter:
+        if (value > 0) {  // a counter only goes up
+          static_cast<prometheus::Counter*>(s.metric)->Increment(value);
+        }
+        break;
+      case Kind::kGauge:
+        static_cast<prometheus::Gauge*>(s.metric)->Set(value);
+        break;
+      case Kind::kDistribution:
+        static_cast<prometheus::Histogram*>(s.metric)->Observe(value);
+        break;
+    }
+    s.last_update_ns->store(now_ns, std::memory_order_relaxed);
+  }
+
+  const MetricConfig config_;
+  const std::string signature_;
+  prometheus::Family<prometheus::Counter>* counter_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* gauge_ = nullptr;
+  prometheus::Family<prometheus::Histogram>* histogram_ = nullptr;
+  std::shared_mutex mu_;
+  std::unordered_map<std::string, Series> series_;
+};
+
+// The exposition of one address: an Exposer and the registry it serves, shared by the handlers
+// configured with that address.
+class Server {
+ public:
+  Server(const std::string& address, Host host)
+      : registry_(std::make_shared<prometheus::Registry>()) {
+    std::string bind = address;
+    if (!bind.empty() && bind[0] == ':') {
+      bind = bind.substr(1);  // civetweb: a bare port listens on every interface
+    }
+    exposer_ = std::make_unique<prometheus::Exposer>(bind, /*num_threads=*/2);
+    exposer_->RegisterCollectable(registry_, "/metrics");
+    const std::vector<int> ports = exposer_->GetListeningPorts();
+    port_ = ports.empty() ? 0 : ports[0];
+    host.info("serving /metrics on " + address.substr(0, address.rfind(':') + 1) +
+              std::to_string(port_));
+  }
+
+  int port() const { return port_; }
+
+  // The family for `config`: the existing one when its definition is unchanged, else a new one
+  // that replaces it.
+  std::shared_ptr<MetricFamily> family(const MetricConfig& config) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& slot = families_[config.full_name];
+    if (auto existing = slot.lock(); existing && existing->signature() == config.signature()) {
+      return existing;
+    } else if (existing) {
+      existing->removeFrom(*registry_);
+    }
+    auto fresh = std::shared_ptr<MetricFamily>(new MetricFamily(config, *registry_),
+                                               [registry = registry_](MetricFamily* f) {
+                                                 f->removeFrom(*registry);
+                                                 delete f;
+                                               });
+    slot = fresh;
+    return fresh;
+  }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  int port_ = 0;
+  std::mutex mu_;
+  std::map<std::string, std::weak_ptr<MetricFamily>> families_;
+};
+
+// ---- handler ----
+
+class PrometheusHandler : public sdk::Handler {
+ public:
+  PrometheusHandler(const Config& config, std::shared_ptr<Server> server, Host host,
+                    Host::Counter unknown_instances)
+      : server_(std::move(server)),
+        host_(host),
+        unknown_instances_(unknown_instances),
+        expiry_ns_(config.expiry_ns),
+        expiry_check_ns_(config.expiry_check_ns) {
+    for (const MetricConfig& mc : config.metrics) {
+      Bound b;
+      b.instance_name = mc.instance_name;
+      b.family = server_->family(mc);
+      b.label_count = mc.label_names.size();
+      b.hints = std::make_unique<std::atomic<uint32_t>[]>(b.label_count);
+      for (size_t i = 0; i < b.label_count; ++i) {
+        b.hints[i].store(static_cast<uint32_t>(i), std::memory_order_relaxed);
+      }
+      bound_.push_back(std::move(b));
+    }
+    if (expiry_ns_ > 0) {
+      state_ = std::make_shared<SweepState>();
+      scheduleSweep();
+    }
+  }
+  ~PrometheusHandler() override { close(); }
+
+  void report(const std::vector<InstanceView>& instances, const CallContext&,
+              ReportCompletion done) override {
+    thread_local std::string key;
+    thread_local std::string values_text;
+    thread_local std::vector<std::string_view> values;
+    const int64_t now = host_.monotonicNs();
+    size_t skipped = 0;
+    for (const InstanceView& instance : instances) {
+      bool matched = false;
+      for (Bound& b : bound_) {
+        if (!nameMatches(b.instance_name, instance.name())) {
+          continue;
+        }
+        matched = true;
+        std::optional<double> value = metricValue(instance.field("value"));
+        if (!value) {
+          ++skipped;
+          continue;
+        }
+        ValueView dims = instance.field("dimensions");
+        const auto& names = b.family->config().label_names;
+        // Label values are formatted into one buffer; `key` joins them for the series lookup.
+        key.clear();
+        values_text.clear();
+        size_t offsets[kMaxLabels];
+        const size_t n = std::min<size_t>(names.size(), kMaxLabels);
+        for (size_t i = 0; i < n; ++i) {
+          appendLabelValue(findDimension(dims, names[i], &b.hints[i]), &values_text);
+          offsets[i] = values_text.size();
+        }
+        values.clear();
+        size_t start = 0;
+        for (size_t i = 0; i < n; ++i) {
+          values.emplace_back(values_text.data() + start, offsets[i] - start);
+          key.append(values.back());
+          key.push_back('\xff');
+          start = offsets[i];
+        }
+        b.family->record(key, values, *value, now);
+      }
+      if (!matched) {
+        ++skipped;
+      }
+    }
+    if (skipped > 0) {
+      unknown_instances_.add(static_cast<double>(skipped));
+    }
+    done.respond(ReportResult{});
+  }
+
+  void close() override {
+    std::shared_ptr<SweepState> state;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_) {
+        return;
+      }
+      closed_ = true;
+      state = state_;
+    }
+    if (state) {
+      std::lock_guard<std::mutex> lock(state->mu);
+      state->closed = true;
+      host_.cancel(state->timer);
+    }
+  }
+
+ private:
+  struct Bound {
+    std::string instance_name;
+    std::shared_ptr<MetricFamily> family;
+    size_t label_count = 0;
+    // Per label, where the dimension was found last time: instances of one config lay out their
+    // dimensions the same way, so the first comparison usually hits.
+    std::unique_ptr<std::atomic<uint32_t>[]> hints;
+  };
+
+  // dims.find(name), trying the remembered position first.
+  static ValueView findDimension(ValueView dims, const std::string& name,
+                                 std::atomic<uint32_t>* hint) {
+    const uint32_t at = hint->load(std::memory_order_relaxed);
+    if (at < dims.size() && dims.keyAt(at) == name) {
+      return dims.valueAt(at);
+    }
+    for (size_t i = 0; i < dims.size(); ++i) {
+      if (sdk::fieldNameMatches(dims.keyAt(i), name)) {
+        hint->store(static_cast<uint32_t>(i), std::memory_order_relaxed);
+        return dims.valueAt(i);
+      }
+    }
+    return ValueView();
+  }
+  struct SweepState {
+    std::mutex mu;
+    bool closed = false;
+    Host::Timer timer;
+    std::vector<std::weak_ptr<MetricFamily>> families;
+  };
+
+  // Istio names instances "<name>.<template>.<namespace>"; a config may also write the short
+  // "<name>.<template>" form.
+  static bool nameMatches(std::string_view configured, std::string_view actual) {
+    if (configured == actual) {
+      return true;
+    }
+    if (actual.size() > configured.size() && actual.substr(0, configured.size()) == configured &&
+        actual[configured.size()] == '.') {
+      return true;
+    }
+    return false;
+  }
+
+  void scheduleSweep() {
+    for (const Bound& b : bound_) {
+      state_->families.push_back(b.family);
+    }
+    armSweep(state_, host_, expiry_ns_, expiry_check_ns_);
+  }
+
+  // The sweep holds only weak references, so it never keeps a closed handler's families alive.
+  static void armSweep(const std::shared_ptr<SweepState>& state, Host host, int64_t expiry_ns,
+                       int64_t check_ns) {
+    std::lock_guard<std::mutex> lock(state->mu);
+    if (state->closed) {
+      return;
+    }
+    std::weak_ptr<SweepState> weak = state;
+    state->timer = host.schedule(check_ns, [weak, host, expiry_ns, check_ns] {
+      auto s = weak.lock();
+      if (!s) {
+        return;
+      }
+      const int64_t cutoff = host.monotonicNs() - expiry_ns;
+      std::vector<std::shared_ptr<MetricFamily>> families;
+      {
+        std::lock_guard<std::mutex> lock(s->mu);
+        if (s->closed) {
+          return;
+        }
+        for (const auto& f : s->families) {
+          if (auto family = f.lock()) {
+            families.push_back(family);
+          }
+        }
+      }
+      for (const auto& family : families) {
+        family->expire(cutoff);
+      }
+      armSweep(s, host, expiry_ns, check_ns);
+    });
+  }
+
+  std::shared_ptr<Server> server_;
+  Host host_;
+  Host::Counter unknown_instances_;
+  std::vector<Bound> bound_;
+  const int64_t expiry_ns_;
+  const int64_t expiry_check_ns_;
+  std::mutex mu_;
+  bool closed_ = false;
+  std::shared_ptr<SweepState> state_;
+};
+
+class PrometheusAdapter : public sdk::Adapter {
+ public:
+  static AdapterInfo info() {
+    return AdapterInfo{"prometheus",
+                       "1.0.0",
+                       "Exposes metric instances for Prometheus to scrape",
+                       MIXER_KIND_REPORT,
+                       {"metric"}};
+  }
+
+  void validate(ValueView params, ErrorSink& errors) const override { readParams(params, errors); }
+
+  std::unique_ptr<sdk::Handler> createHandler(const std::string& name, ValueView params) override {
+    ErrorSink ignored(nullptr);
+    Config config = readParams(params, ignored);
+    std::shared_ptr<Server> server;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto& slot = servers_[config.address];
+      server = slot.lock();
+      if (!server) {
+        try {
+          server = std::make_shared<Server>(config.address, host());
+        } catch (const std::exception& e) {
+          host().error("handler '" + name + "': cannot serve on " + config.address + ": " +
+                       e.what());
+          return nullptr;
+        }
+        slot = server;
+      }
+    }
+    // Declared per handler (the host returns the same counter for the same name), so the counter
+    // always belongs to the services table this handler uses.
+    Host::Counter skipped = host().declareCounter(
+        "prometheus_skipped_instances",
+        "Metric instances the prometheus adapter could not record (no metric configured for "
+        "the instance, or a non-numeric value).");
+    return std::make_unique<PrometheusHandler>(config, std::move(server), host(), skipped);
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::weak_ptr<Server>> servers_;
+};
+
+}  // namespace prometheus_adapter
+
+MIXER_DEFINE_ADAPTER(prometheus_adapter::PrometheusAdapter);
