@@ -275,22 +275,21 @@ class Compiler {
     // YAML aliases can make a small file name a huge tree: bound what one instance may expand to.
     constexpr int kMaxDepth = 32;
     if (depth > kMaxDepth) {
-      errors_->push_back({markPos(file, map), strCat(what, "nests deeper than ", kMaxDepth,
-                                                     " levels")});
+      errors_->push_back(
+          {markPos(file, map), strCat(what, "nests deeper than ", kMaxDepth, " levels")});
       return;
     }
     for (const auto& kv : map) {
       if (++fields_seen_ > kMaxFields) {
-        errors_->push_back({markPos(file, map), strCat(what, "has more than ", kMaxFields,
-                                                       " fields")});
+        errors_->push_back(
+            {markPos(file, map), strCat(what, "has more than ", kMaxFields, " fields")});
         return;
       }
       FieldProgram f;
       f.key = kv.first.as<std::string>("");
       const YAML::Node& v = kv.second;
       if (v.IsMap()) {
-        compileFields(v, file, strCat(what, f.key, "."), manifest, options, &f.children,
-                      depth + 1);
+        compileFields(v, file, strCat(what, f.key, "."), manifest, options, &f.children, depth + 1);
       } else if (v.IsScalar()) {
         auto p = expr::compile(v.Scalar(), manifest, options);
         if (!p.ok()) {
@@ -437,8 +436,8 @@ std::shared_ptr<const ConfigSnapshot> ConfigSnapshot::empty(
 ConfigSnapshotConstSharedPtr compileSnapshot(const config::ConfigModel& model,
                                              const adapter_host::AdapterRegistry& adapters,
                                              const attribute::VocabularyConstSharedPtr& base,
-                                             uint64_t generation,
-                                             std::vector<ConfigError>* errors) {
+                                             uint64_t generation, std::vector<ConfigError>* errors,
+                                             bool validate_only) {
   // Errors the loader found are already in `errors`: compile anyway to report the rest, but
   // never produce a snapshot.
   const bool model_has_errors = !errors->empty();
@@ -456,6 +455,11 @@ ConfigSnapshotConstSharedPtr compileSnapshot(const config::ConfigModel& model,
   c.compileRules(*s->manifest_, *s->vocabulary_, &s->rules_);
   if (!errors->empty() || model_has_errors) {
     return nullptr;
+  }
+  s->handler_count_ = pending.size();
+  if (validate_only) {
+    s->validate_only_ = true;
+    return s;
   }
   std::map<std::string, adapter_host::Handler*> handlers;
   for (auto& p : pending) {

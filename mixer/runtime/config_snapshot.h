@@ -99,7 +99,10 @@ class ConfigSnapshot {
   const RuleSet& rulesFor(std::string_view ns) const;
 
   size_t ruleCount() const { return rules_.size(); }
-  size_t handlerCount() const { return handlers_.size(); }
+  // Handlers declared and validated (created, unless compiled with validate_only).
+  size_t handlerCount() const { return handler_count_; }
+  // True when compiled with validate_only: checked but not servable (no handler exists).
+  bool validateOnly() const { return validate_only_; }
   size_t instanceCount() const { return instances_.size(); }
 
   // An empty snapshot over `vocabulary`: no rules (Istio's defaults apply).
@@ -109,7 +112,8 @@ class ConfigSnapshot {
  private:
   friend std::shared_ptr<const ConfigSnapshot> compileSnapshot(
       const config::ConfigModel&, const adapter_host::AdapterRegistry&,
-      const attribute::VocabularyConstSharedPtr&, uint64_t, std::vector<config::ConfigError>*);
+      const attribute::VocabularyConstSharedPtr&, uint64_t, std::vector<config::ConfigError>*,
+      bool);
 
   uint64_t generation_ = 0;
   attribute::VocabularyConstSharedPtr vocabulary_;
@@ -118,6 +122,8 @@ class ConfigSnapshot {
   std::vector<std::unique_ptr<CompiledInstance>> instances_;
   std::vector<std::unique_ptr<CompiledRule>> rules_;
   std::vector<adapter_host::HandlerPtr> handlers_;
+  size_t handler_count_ = 0;
+  bool validate_only_ = false;
   RuleSet default_rules_;
   // Per namespace: the default namespace's rules and the namespace's own.
   std::vector<std::pair<std::string, RuleSet>> namespace_rules_;
@@ -129,11 +135,13 @@ using ConfigSnapshotConstSharedPtr = std::shared_ptr<const ConfigSnapshot>;
 // for the server). Returns nullptr when `errors` is not empty afterwards (errors already in it,
 // e.g. the loader's, also prevent a snapshot, but compilation still runs to report the rest);
 // every error carries the source position of what it is about. Dangling references are the
-// loader's to report.
+// loader's to report. With `validate_only`, handler params are validated but no handler is
+// created (nothing starts, no port is bound): the result only answers "is it valid?" and must not
+// serve (`mixs validate`).
 ConfigSnapshotConstSharedPtr compileSnapshot(
     const config::ConfigModel& model, const adapter_host::AdapterRegistry& adapters,
     const attribute::VocabularyConstSharedPtr& base_vocabulary, uint64_t generation,
-    std::vector<config::ConfigError>* errors);
+    std::vector<config::ConfigError>* errors, bool validate_only = false);
 
 // The variety of a template (checknothing, listentry, quota, metric, ...); false when unknown.
 bool templateVariety(std::string_view template_name, Variety* out);

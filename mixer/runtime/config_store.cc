@@ -11,54 +11,25 @@
 
 namespace mixer::runtime {
 
-std::string_view embeddedDefaultConfig() {
-  // Istio's default access log: every HTTP or gRPC request reported to mixs is written to stdout
-  // as one JSON line by the stdio adapter.
-  static constexpr std::string_view kYaml = R"yaml(
-apiVersion: config.istio.io/v1alpha2
-kind: stdio
-metadata: {name: handler, namespace: istio-system}
-spec:
-  outputAsJson: true
----
-apiVersion: config.istio.io/v1alpha2
-kind: logentry
-metadata: {name: accesslog, namespace: istio-system}
-spec:
-  severity: '"Info"'
-  timestamp: request.time | context.time | timestamp("1970-01-01T00:00:00Z")
-  variables:
-    sourceIp: source.ip | ip("0.0.0.0")
-    sourceWorkload: source.workload.name | "unknown"
-    destinationService: destination.service.host | destination.service | "unknown"
-    destinationWorkload: destination.workload.name | "unknown"
-    method: request.method | ""
-    url: request.path | ""
-    protocol: context.protocol | "unknown"
-    responseCode: response.code | 0
-    responseSize: response.size | 0
-    latency: response.duration | "0ms"
-    requestId: request.id | ""
-    userAgent: request.useragent | ""
-    reporter: conditional((context.reporter.kind | "inbound") == "outbound", "source", "destination")
----
-apiVersion: config.istio.io/v1alpha2
-kind: rule
-metadata: {name: stdio, namespace: istio-system}
-spec:
-  match: context.protocol == "http" || context.protocol == "grpc"
-  actions:
-  - handler: handler.stdio
-    instances: [accesslog.logentry]
-)yaml";
-  return kYaml;
+std::string embeddedDefaultConfig(std::string_view prometheus_address) {
+  std::string yaml(embeddedDefaultConfig());
+  if (!prometheus_address.empty()) {
+    static constexpr std::string_view kDefault = "address: \":42422\"";
+    const size_t at = yaml.find(kDefault);
+    if (at != std::string::npos) {
+      yaml.replace(at, kDefault.size(), strCat("address: \"", prometheus_address, "\""));
+    }
+  }
+  return yaml;
 }
 
 LoadedConfig loadConfig(const std::string& dir, const adapter_host::AdapterRegistry& adapters,
-                        const attribute::VocabularyConstSharedPtr& base, uint64_t generation) {
+                        const attribute::VocabularyConstSharedPtr& base, uint64_t generation,
+                        const LoadOptions& options) {
   config::LoadResult loaded;
   if (dir.empty()) {
-    config::loadText(embeddedDefaultConfig(), "<embedded default configuration>", &loaded);
+    config::loadText(embeddedDefaultConfig(options.prometheus_address),
+                     "<embedded default configuration>", &loaded);
     config::resolve(&loaded);
   } else {
     loaded = config::loadDirectory(dir);
@@ -68,7 +39,8 @@ LoadedConfig loadConfig(const std::string& dir, const adapter_host::AdapterRegis
   out.documents = loaded.documents;
   out.errors = std::move(loaded.errors);
   // Compiled even when the loader found errors, to report every error at once.
-  out.snapshot = compileSnapshot(loaded.model, adapters, base, generation, &out.errors);
+  out.snapshot =
+      compileSnapshot(loaded.model, adapters, base, generation, &out.errors, options.validate_only);
   return out;
 }
 
@@ -115,8 +87,11 @@ ConfigStore::ConfigStore(Options options) : options_(std::move(options)) {
 absl::StatusOr<std::unique_ptr<ConfigStore>> ConfigStore::create(
     Options options, std::vector<config::ConfigError>* errors) {
   std::unique_ptr<ConfigStore> store(new ConfigStore(std::move(options)));
-  LoadedConfig loaded = loadConfig(store->options_.config_dir, *store->options_.adapters,
-                                   store->options_.base_vocabulary, store->next_generation_);
+  LoadOptions load_options;
+  load_options.prometheus_address = store->options_.prometheus_address;
+  LoadedConfig loaded =
+      loadConfig(store->options_.config_dir, *store->options_.adapters,
+                 store->options_.base_vocabulary, store->next_generation_, load_options);
   if (!loaded.snapshot) {
     *errors = std::move(loaded.errors);
     return absl::InvalidArgumentError(strCat(errors->size(), " configuration error(s) in ",

@@ -31,8 +31,11 @@
 
 namespace mixer::runtime {
 
-// The YAML of the configuration served when no --config-dir is given (see docs/configuration.md).
+// The YAML of the configuration served when no --config-dir is given (see docs/configuration.md;
+// the source is mixer/runtime/embedded_config.yaml).
 std::string_view embeddedDefaultConfig();
+// The same with its prometheus handler serving on `prometheus_address` (empty: ":42422").
+std::string embeddedDefaultConfig(std::string_view prometheus_address);
 
 struct LoadedConfig {
   ConfigSnapshotConstSharedPtr snapshot;  // null when there were errors
@@ -41,14 +44,21 @@ struct LoadedConfig {
   size_t documents = 0;
 };
 
+struct LoadOptions {
+  bool validate_only = false;      // see compileSnapshot(): check only, create no handler
+  std::string prometheus_address;  // for the embedded configuration; empty: ":42422"
+};
+
 // Loads and compiles a directory (or, when `dir` is empty, the embedded default configuration).
 LoadedConfig loadConfig(const std::string& dir, const adapter_host::AdapterRegistry& adapters,
-                        const attribute::VocabularyConstSharedPtr& base, uint64_t generation);
+                        const attribute::VocabularyConstSharedPtr& base, uint64_t generation,
+                        const LoadOptions& options = {});
 
 class ConfigStore final : public DispatcherSource, private ReportQueue::Counters {
  public:
   struct Options {
-    std::string config_dir;  // empty: the embedded default configuration, never reloaded
+    std::string config_dir;          // empty: the embedded default configuration, never reloaded
+    std::string prometheus_address;  // the embedded configuration's /metrics; empty: ":42422"
     const adapter_host::AdapterRegistry* adapters = nullptr;  // OWNERSHIP: borrowed
     attribute::VocabularyConstSharedPtr base_vocabulary;
     std::shared_ptr<prometheus::Registry> registry;  // for the counters above; may be null

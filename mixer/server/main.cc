@@ -28,8 +28,11 @@ int runValidate(const std::string& dir, const std::vector<std::string>& adapter_
     std::cerr << "mixs validate: " << dir << ": not a directory\n";
     return 2;
   }
-  auto loaded = mixer::runtime::loadConfig(dir, adapters.registry(),
-                                           mixer::attribute::Vocabulary::builtin(), 1);
+  // Validation checks every handler's params but creates none: nothing starts, no port is bound.
+  mixer::runtime::LoadOptions load_options;
+  load_options.validate_only = true;
+  auto loaded = mixer::runtime::loadConfig(
+      dir, adapters.registry(), mixer::attribute::Vocabulary::builtin(), 1, load_options);
   for (const auto& e : loaded.errors) {
     std::printf("%s\n", e.str().c_str());
   }
@@ -114,6 +117,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   server->add_option("--config-dir", options.config_dir,
                      "Directory of configuration files (default: the embedded configuration)");
+  server->add_option("--prometheus-address", options.prometheus_address,
+                     "host:port of the embedded configuration's Prometheus exposition (default "
+                     "\":42422\"; port 0 picks a free port; ignored with --config-dir)");
   server->add_option("--adapter-dir", options.adapter_dirs,
                      "Directory of adapter shared objects (repeatable; default: the build's or "
                      "install's adapter directory)");

@@ -46,6 +46,7 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
 
   runtime::ConfigStore::Options config_options;
   config_options.config_dir = options.config_dir;
+  config_options.prometheus_address = options.prometheus_address;
   config_options.adapters = &s->adapters_->registry();
   config_options.base_vocabulary = attribute::Vocabulary::builtin();
   config_options.registry = s->metrics_.registry();

@@ -28,6 +28,8 @@ struct ServerOptions {
   // Monitoring port, on the same host as `address`; 0 picks a free port, -1 disables.
   int monitoring_port = 9093;
   std::string config_dir;
+  // Where the embedded configuration's prometheus handler serves /metrics (empty: ":42422").
+  std::string prometheus_address;
   // Directories of adapter .so files; empty: the build's or install's adapter directory.
   std::vector<std::string> adapter_dirs;
   // Requests larger than this get INVALID_ARGUMENT (Istio's mixs default: 1 MiB).

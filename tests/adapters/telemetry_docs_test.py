@@ -3,7 +3,9 @@
 
 usage: telemetry_docs_test.py <source dir> <mixs binary>
 - Every YAML example under `## prometheus` and `## zipkin` in docs/adapters.md passes
-  `mixs validate` (a prometheus handler is pointed at 127.0.0.1:0, as validation starts it).
+  `mixs validate` (which creates no handler, so no port is bound).
+- The standard-metrics example is exactly what mixer/runtime/embedded_config.yaml (the embedded
+  default configuration) contains.
 - docs/grafana/mixer-telemetry.json is a dashboard whose every PromQL expression passes
   `promtool check rules` (Grafana's variables replaced by sample values).
 """
@@ -45,6 +47,20 @@ def main():
                 r = subprocess.run([mixs, "validate", tmp], capture_output=True, text=True)
                 if r.returncode != 0 or "valid:" not in r.stdout + r.stderr:
                     failures.append("%s example %d: %s%s" % (heading, examples, r.stdout, r.stderr))
+    marker = "### Istio's standard HTTP metrics (the embedded default configuration)"
+    standard = list(yaml.safe_load_all(
+        re.search(r"```yaml\n(.*?)```", doc[doc.index(marker):], re.S).group(1)))
+    with open(os.path.join(source, "mixer/runtime/embedded_config.yaml")) as f:
+        embedded = [d for d in yaml.safe_load_all(f) if d]
+    for d in embedded:
+        if d.get("kind") == "prometheus":
+            d["spec"].pop("address", None)
+    for d in standard:
+        if d not in embedded:
+            failures.append("standard metrics example: %s %s is not in the embedded configuration"
+                            % (d.get("kind"), d.get("metadata", {}).get("name")))
+    if len(standard) < 6:
+        failures.append("standard metrics example: expected 6 documents, found %d" % len(standard))
     if examples < 4:
         failures.append("expected at least 4 examples, found %d" % examples)
 

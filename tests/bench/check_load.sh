@@ -31,7 +31,8 @@ start_server() {  # name [config dir] -> sets ADDR and PID
     "$bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error \
       --config-dir "$2" >"$out" 2>&1 &
   else
-    "$bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error >"$out" 2>&1 &
+    "$bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error \
+      --prometheus-address 127.0.0.1:0 >"$out" 2>&1 &
   fi
   PID=$!
   pids+=("$PID")

@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "mixer/v1/mixer.pb.h"
 #include "tests/testing/subprocess.h"
@@ -27,12 +29,14 @@ class MixsTest : public ::testing::Test {
   void SetUp() override { startMixs({}); }
 
   void startMixs(std::vector<std::string> extra) {
-    std::vector<std::string> argv = {binDir() + "/mixs",  "server", "--address", "127.0.0.1:0",
-                                     "--monitoring-port", "0"};
+    // The embedded configuration's prometheus handler on a free port: tests run in parallel.
+    std::vector<std::string> argv = {
+        binDir() + "/mixs",     "server",     "--address", "127.0.0.1:0", "--monitoring-port", "0",
+        "--prometheus-address", "127.0.0.1:0"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     mixs_ = std::make_unique<Subprocess>();
     ASSERT_TRUE(mixs_->start(argv));
-    auto grpc_match = mixs_->waitFor(R"(on 127\.0\.0\.1:(\d+))");
+    auto grpc_match = mixs_->waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
     ASSERT_TRUE(grpc_match) << mixs_->output();
     address_ = "127.0.0.1:" + (*grpc_match)[1].str();
     auto mon = mixs_->waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
@@ -256,6 +260,66 @@ TEST_F(MixsTest, MonitoringEndpoints) {
   EXPECT_EQ(code, 404);
 }
 
+// `make run` + `mixc report` shows Istio's standard metrics: the embedded configuration's
+// prometheus handler counts every reported request by its standard labels.
+TEST_F(MixsTest, EmbeddedConfigurationServesTheStandardMetrics) {
+  auto m = mixs_->waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
+  ASSERT_TRUE(m) << mixs_->output();
+  const int port = std::stoi((*m)[1].str());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(mixc({"report", "-s",
+                    "destination.service.host=reviews.default.svc.cluster.local,"
+                    "context.protocol=http",
+                    "-i", "response.code=503,request.size=300"})
+                  .first,
+              0);
+  }
+  // Reports are delivered off the request thread: wait for the third.
+  std::string line;
+  for (int attempt = 0; attempt < 100 && line.empty(); ++attempt) {
+    auto [code, body] = httpGet(port, "/metrics");
+    ASSERT_EQ(code, 200);
+    std::istringstream in(body);
+    for (std::string l; std::getline(in, l);) {
+      if (l.rfind("istio_requests_total{", 0) == 0 &&
+          l.find("destination_service=\"reviews.default.svc.cluster.local\"") !=
+              std::string::npos &&
+          l.find("response_code=\"503\"") != std::string::npos &&
+          l.find("request_protocol=\"http\"") != std::string::npos &&
+          l.substr(l.rfind(' ') + 1) == "3") {
+        line = l;
+      }
+    }
+    if (line.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  EXPECT_FALSE(line.empty()) << httpGet(port, "/metrics").second;
+  const std::string body = httpGet(port, "/metrics").second;
+  EXPECT_NE(body.find("istio_request_bytes_sum{"), std::string::npos);
+  EXPECT_NE(body.find("istio_request_duration_seconds_bucket{"), std::string::npos);
+  EXPECT_NE(body.find("istio_response_bytes_count{"), std::string::npos);
+}
+
+// Validation creates no handler: a prometheus handler whose port is taken is still valid.
+TEST_F(MixsTest, ValidateStartsNoHandler) {
+  const std::string dir = ::testing::TempDir() + "/mixs-validate-noports";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/prom.yaml") << "apiVersion: config.istio.io/v1alpha2\n"
+                                       "kind: prometheus\n"
+                                       "metadata: {name: handler, namespace: istio-system}\n"
+                                       "spec:\n"
+                                       "  address: \"127.0.0.1:"
+                                    << monitoring_port_ << "\"\n"
+                                    << "  metrics:\n"
+                                       "  - {name: c, instance_name: c.metric.istio-system, kind: "
+                                       "COUNTER}\n";
+  const auto [code, out] = runCommand({binDir() + "/mixs", "validate", dir});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("valid: 1 files, 1 documents, 0 rules, 1 handlers"), std::string::npos) << out;
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(MixsTest, SigtermStopsGracefullyUnderLoad) {
   Subprocess load;
   ASSERT_TRUE(load.start({binDir() + "/mixc", "check", "-m", address_, "-s",
@@ -283,10 +347,10 @@ TEST(MixsAdaptersTest, ABadSharedObjectIsReportedAndTheServerStillServes) {
   std::ofstream(dir + "/broken.so") << "not an ELF file";
   Subprocess mixs;
   // The build's adapters too: the embedded configuration uses stdio.
-  ASSERT_TRUE(
-      mixs.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0", "--monitoring-port",
-                  "-1", "--adapter-dir", dir, "--adapter-dir", binDir() + "/../adapters"}));
-  ASSERT_TRUE(mixs.waitFor(R"(on 127\.0\.0\.1:\d+)")) << mixs.output();
+  ASSERT_TRUE(mixs.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
+                          "--monitoring-port", "-1", "--prometheus-address", "127.0.0.1:0",
+                          "--adapter-dir", dir, "--adapter-dir", binDir() + "/../adapters"}));
+  ASSERT_TRUE(mixs.waitFor(R"(API\) on 127\.0\.0\.1:\d+)")) << mixs.output();
   EXPECT_NE(mixs.output().find("broken.so"), std::string::npos) << mixs.output();
   EXPECT_EQ(WEXITSTATUS(mixs.stop(SIGTERM)), 0);
   const auto [code, out] = runCommand({binDir() + "/mixs", "adapters", "--adapter-dir", dir});

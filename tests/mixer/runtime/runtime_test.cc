@@ -47,7 +47,11 @@ config::Rule rule(std::string name, std::string match, std::string handler_name,
   r.ns = r.name.substr(r.name.rfind('.') + 1);
   r.match = std::move(match);
   r.match_pos = at(3);
-  r.actions.push_back({std::move(handler_name), std::move(instances), "", at(4)});
+  config::Action a;
+  a.handler = std::move(handler_name);
+  a.instances = std::move(instances);
+  a.pos = at(4);
+  r.actions.push_back(std::move(a));
   r.pos = at(3);
   return r;
 }
