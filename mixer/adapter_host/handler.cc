@@ -439,4 +439,25 @@ absl::Status Handler::reportAndWait(const std::vector<const Instance*>& instance
       absl::DeadlineExceededError("report: no result"));
 }
 
+absl::StatusOr<CheckResult> Handler::checkAndWait(const mixer_instance& instance,
+                                                  absl::Duration timeout) {
+  return waitFor<absl::StatusOr<CheckResult>>(
+      timeout, [&](CheckCallback cb) { check(instance, timeout, std::move(cb)); },
+      absl::DeadlineExceededError("check: no result"));
+}
+
+absl::StatusOr<QuotaResult> Handler::quotaAndWait(const mixer_instance& instance,
+                                                  const QuotaArgs& args, absl::Duration timeout) {
+  return waitFor<absl::StatusOr<QuotaResult>>(
+      timeout, [&](QuotaCallback cb) { quota(instance, args, timeout, std::move(cb)); },
+      absl::DeadlineExceededError("quota: no result"));
+}
+
+absl::Status Handler::reportAndWait(const mixer_instance* const* instances, size_t count,
+                                    absl::Duration timeout) {
+  return waitFor<absl::Status>(
+      timeout, [&](ReportCallback cb) { report(instances, count, timeout, std::move(cb)); },
+      absl::DeadlineExceededError("report: no result"));
+}
+
 }  // namespace mixer::adapter_host

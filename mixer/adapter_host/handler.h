@@ -84,6 +84,12 @@ class Handler {
   absl::StatusOr<QuotaResult> quotaAndWait(const Instance& instance, const QuotaArgs& args,
                                            absl::Duration timeout);
   absl::Status reportAndWait(const std::vector<const Instance*>& instances, absl::Duration timeout);
+  // The same on instances the caller encoded itself. OWNERSHIP: borrowed for the call.
+  absl::StatusOr<CheckResult> checkAndWait(const mixer_instance& instance, absl::Duration timeout);
+  absl::StatusOr<QuotaResult> quotaAndWait(const mixer_instance& instance, const QuotaArgs& args,
+                                           absl::Duration timeout);
+  absl::Status reportAndWait(const mixer_instance* const* instances, size_t count,
+                             absl::Duration timeout);
 
   // Waits for hooks that are running, then lets the adapter flush and free the handler. Later
   // calls fail with FAILED_PRECONDITION. Idempotent.

@@ -1,6 +1,6 @@
 // mixc: a command-line client of istio.mixer.v1, flag-compatible with Istio's mixc.
 //   mixc check  [attribute flags] [-q name=amount,...]   one Check, printed
-//   mixc report [attribute flags]                        one Report
+//   mixc report [attribute flags] [--records N]          one Report (of N records)
 // With -r/--repeat > 1, --duration or --rate, the same request is sent as a load test and a summary
 // (rate, errors by code, latency percentiles; --json for one JSON object) is printed instead.
 #include <CLI/CLI.hpp>
@@ -36,6 +36,7 @@ struct CommonOptions {
   std::string duration;
   bool json = false;
   int timeout_ms = 10000;
+  int records = 1;  // report: records per ReportRequest
 };
 
 void addAttributeFlags(CLI::App* cmd, mixer::client::AttributeFlags* attrs) {
@@ -222,9 +223,13 @@ int runCheck(const CommonOptions& o, const mixer::attribute::AttributeBag& bag) 
 
 int runReport(const CommonOptions& o, const mixer::attribute::AttributeBag& bag) {
   ReportRequest req;
-  // One entry, encoded as Istio's client batches are: words in default_words, INDEPENDENT.
+  // `records` entries (the same attributes each time), encoded as Istio's client batches are:
+  // words in default_words, INDEPENDENT.
   mixer::api::MessageDictionary dict(mixer::api::kGlobalWordCount);
   mixer::api::encodeAttributes(bag, &dict, req.add_attributes());
+  for (int i = 1; i < o.records; ++i) {
+    *req.add_attributes() = req.attributes(0);
+  }
   for (const auto& w : dict.words()) {
     req.add_default_words(w);
   }
@@ -262,6 +267,11 @@ int main(int argc, char** argv) {
   CommonOptions report_opts;
   auto* report = app.add_subcommand("report", "Send a Report (telemetry) request");
   addCommonFlags(report, &report_opts);
+  report
+      ->add_option("--records", report_opts.records,
+                   "Records per Report, as a proxy's batch (the same attributes in each)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
 
   mixer::client::EvalOptions eval_opts;
   auto* eval = app.add_subcommand("eval", "Evaluate an expression over attributes, locally");

@@ -72,89 +72,57 @@ std::string text(const expr::Value& v) {
   }
 }
 
-// The ABI value of an evaluated field.
-adapter_host::Value toAdapterValue(const expr::Value& v) {
-  using adapter_host::Value;
-  switch (v.type) {
-    case expr::ValueType::kString:
-      return Value::string(std::string(v.stringView()));
-    case expr::ValueType::kDnsName:
-      return Value::dnsName(std::string(v.stringView()));
-    case expr::ValueType::kEmailAddress:
-      return Value::emailAddress(std::string(v.stringView()));
-    case expr::ValueType::kUri:
-      return Value::uri(std::string(v.stringView()));
-    case expr::ValueType::kIpAddress:
-      return Value::ipAddress(std::string(v.stringView()));
-    case expr::ValueType::kBytes:
-      return Value::bytes(std::string(v.stringView()));
-    case expr::ValueType::kInt64:
-      return Value::int64(v.int_value);
-    case expr::ValueType::kUint64:
-      return Value::int64(static_cast<int64_t>(v.uint_value));
-    case expr::ValueType::kDouble:
-      return Value::float64(v.double_value);
-    case expr::ValueType::kBool:
-      return Value::boolean(v.bool_value);
-    case expr::ValueType::kTimestamp:
-      return Value::timestampNs(v.timestamp.seconds * 1000000000 + v.timestamp.nanos);
-    case expr::ValueType::kDuration:
-      return Value::durationNs(v.int_value);
-    case expr::ValueType::kStringMap: {
-      std::vector<std::pair<std::string, std::string>> entries;
-      for (size_t i = 0; i < v.string_map->size(); ++i) {
-        std::string_view k, val;
-        v.string_map->entry(i, &k, &val);
-        entries.emplace_back(k, val);
-      }
-      return Value::stringMap(entries);
-    }
-    case expr::ValueType::kList: {
-      Value::List items;
-      for (size_t i = 0; i < v.list->size; ++i) {
-        items.push_back(toAdapterValue(v.list->elements[i]));
-      }
-      return Value::list(std::move(items));
-    }
-    default:
-      return Value();
-  }
-}
-
-// Builds an instance; false (with `error`) when a field fails to evaluate.
-bool buildFields(const std::vector<FieldProgram>& fields, const AttributeBag& bag,
-                 const attribute::Vocabulary& vocabulary, AttributeReferences* refs,
-                 adapter_host::Value* out, std::string* error) {
-  for (const auto& f : fields) {
+// Encodes the fields of an instance (or of a nested map) into the entries base .. base + n - 1;
+// false (with `error`) when a field fails to evaluate.
+bool encodeFields(const std::vector<FieldProgram>& fields, size_t base, const AttributeBag& bag,
+                  const attribute::Vocabulary& vocabulary, AttributeReferences* refs,
+                  EncodedInstances* out, std::string* error) {
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const FieldProgram& f = fields[i];
+    out->setKey(base + i, f.key);
+    const EncodedInstances::Slot slot{false, base + i};
     if (f.program) {
       const expr::Value v = evaluate(*f.program, bag, vocabulary, refs);
       if (v.isError()) {
         *error = strCat("field '", f.key, "': ", v.stringView());
         return false;
       }
-      out->set(f.key, toAdapterValue(v));
-    } else {
-      adapter_host::Value child = adapter_host::Value::map();
-      if (!buildFields(f.children, bag, vocabulary, refs, &child, error)) {
-        return false;
-      }
-      out->set(f.key, std::move(child));
+      out->setValue(slot, v);
+    } else if (!encodeFields(f.children, out->setMap(slot, f.children.size()), bag, vocabulary,
+                             refs, out, error)) {
+      return false;
     }
   }
   return true;
 }
 
-bool buildInstance(const CompiledInstance& ci, const AttributeBag& bag,
-                   const attribute::Vocabulary& vocabulary, AttributeReferences* refs,
-                   adapter_host::Instance* out, std::string* error) {
-  out->name = ci.name;
-  out->template_name = ci.template_name;
-  out->fields = adapter_host::Value::map();
-  if (!buildFields(ci.fields, bag, vocabulary, refs, &out->fields, error)) {
+// Appends an instance to `out`; false (with `error`, and `out` unchanged) when a field fails to
+// evaluate.
+bool encodeInstance(const CompiledInstance& ci, const AttributeBag& bag,
+                    const attribute::Vocabulary& vocabulary, AttributeReferences* refs,
+                    EncodedInstances* out, std::string* error) {
+  const EncodedInstances::Mark mark = out->mark();
+  const size_t base = out->addInstance(ci.name, ci.template_name, ci.fields.size());
+  if (!encodeFields(ci.fields, base, bag, vocabulary, refs, out, error)) {
+    out->rollback(mark);
     *error = strCat("instance '", ci.name, "': ", *error);
     return false;
   }
   return true;
+}
+
+// The one instance of a check or quota call, encoded into per-thread storage reused across
+// requests (adapters borrow it for the duration of the call only).
+const mixer_instance* encodeOne(const CompiledInstance& ci, const AttributeBag& bag,
+                                const attribute::Vocabulary& vocabulary, AttributeReferences* refs,
+                                std::string* error) {
+  thread_local EncodedInstances scratch;
+  scratch.clear();
+  if (!encodeInstance(ci, bag, vocabulary, refs, &scratch, error)) {
+    return nullptr;
+  }
+  scratch.finalize();
+  return scratch.instances()[0];
 }
 
 attribute::Duration toDuration(absl::Duration d) {
@@ -264,13 +232,13 @@ CheckResult Dispatcher::check(const AttributeBag& bag, AttributeReferences* refs
     }
     for (const CompiledAction& action : rule->check_actions) {
       for (const CompiledInstance* ci : action.instances) {
-        adapter_host::Instance instance;
         std::string error;
-        if (!buildInstance(*ci, bag, vocabulary, refs, &instance, &error)) {
+        const mixer_instance* instance = encodeOne(*ci, bag, vocabulary, refs, &error);
+        if (instance == nullptr) {
           fail(kInternal, action.handler_name, error);
           continue;
         }
-        auto result = action.handler->checkAndWait(instance, adapter_timeout_);
+        auto result = action.handler->checkAndWait(*instance, adapter_timeout_);
         if (!result.ok()) {
           fail(static_cast<int32_t>(result.status().code()), action.handler_name,
                std::string(result.status().message()));
@@ -331,9 +299,9 @@ QuotaResult Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args,
         if (!equalsIgnoreCase(ci->short_name, args.name)) {
           continue;
         }
-        adapter_host::Instance instance;
         std::string error;
-        if (!buildInstance(*ci, bag, vocabulary, refs, &instance, &error)) {
+        const mixer_instance* instance = encodeOne(*ci, bag, vocabulary, refs, &error);
+        if (instance == nullptr) {
           if (!r.matched) {
             r.matched = true;
             r.status_code = kInternal;
@@ -348,7 +316,7 @@ QuotaResult Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args,
         qa.amount = args.amount;
         qa.best_effort = args.best_effort;
         qa.deduplication_id = strCat(args.deduplication_id, args.name);
-        auto result = action.handler->quotaAndWait(instance, qa, adapter_timeout_);
+        auto result = action.handler->quotaAndWait(*instance, qa, adapter_timeout_);
         r.matched = true;
         if (!result.ok()) {
           r.status_code = static_cast<int32_t>(result.status().code());
@@ -382,16 +350,13 @@ void Dispatcher::report(const AttributeBag& bag, PendingReports* pending) const 
         it = pending->batches.end() - 1;
       }
       for (const CompiledInstance* ci : action.instances) {
-        adapter_host::Instance instance;
         std::string error;
-        if (!buildInstance(*ci, bag, vocabulary, nullptr, &instance, &error)) {
+        if (!encodeInstance(*ci, bag, vocabulary, nullptr, &it->second, &error)) {
           static std::atomic<uint64_t> logs{0};
           if (logSampled(logs)) {
             MIXER_LOG(Warn) << "report to '" << action.handler_name << "' skipped: " << error;
           }
-          continue;
         }
-        it->second.push_back(std::move(instance));
       }
     }
   }

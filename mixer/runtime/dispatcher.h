@@ -31,6 +31,7 @@
 #include "mixer/attribute/attribute_bag.h"
 #include "mixer/attribute/references.h"
 #include "mixer/runtime/config_snapshot.h"
+#include "mixer/runtime/encoded_instances.h"
 #include "mixer/runtime/report_queue.h"
 
 namespace mixer::runtime {
@@ -71,7 +72,7 @@ struct QuotaResult {
 
 // Report instances collected over the records of one Report call, per handler.
 struct PendingReports {
-  std::vector<std::pair<adapter_host::Handler*, std::vector<adapter_host::Instance>>> batches;
+  std::vector<std::pair<adapter_host::Handler*, EncodedInstances>> batches;
   bool empty() const { return batches.empty(); }
 };
 

@@ -57,12 +57,9 @@ void ReportQueue::run() {
       batch = std::move(queue_.front());
       queue_.pop_front();
     }
-    std::vector<const adapter_host::Instance*> ptrs;
-    ptrs.reserve(batch.instances.size());
-    for (const auto& i : batch.instances) {
-      ptrs.push_back(&i);
-    }
-    const absl::Status s = batch.handler->reportAndWait(ptrs, call_timeout_);
+    batch.instances.finalize();  // in its final place now
+    const absl::Status s = batch.handler->reportAndWait(batch.instances.instances(),
+                                                        batch.instances.size(), call_timeout_);
     if (!s.ok()) {
       if (counters_ != nullptr) {
         counters_->failed(batch.handler->name());

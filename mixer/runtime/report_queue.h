@@ -17,13 +17,14 @@
 
 #include "absl/time/time.h"
 #include "mixer/adapter_host/handler.h"
+#include "mixer/runtime/encoded_instances.h"
 
 namespace mixer::runtime {
 
 struct ReportBatch {
   adapter_host::Handler* handler = nullptr;  // kept alive by `owner`
   std::shared_ptr<const void> owner;         // what owns the handler (the config snapshot)
-  std::vector<adapter_host::Instance> instances;
+  EncodedInstances instances;                // finalized by the worker, just before the call
 };
 
 class ReportQueue {
