@@ -315,7 +315,12 @@ QuotaResult Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args,
         adapter_host::QuotaArgs qa;
         qa.amount = args.amount;
         qa.best_effort = args.best_effort;
-        qa.deduplication_id = strCat(args.deduplication_id, args.name);
+        // Istio's id is the request's id followed by the quota name. A request without an id
+        // asks for no deduplication: the quota name alone would make every such request a
+        // repeat of the first.
+        if (!args.deduplication_id.empty()) {
+          qa.deduplication_id = strCat(args.deduplication_id, args.name);
+        }
         auto result = action.handler->quotaAndWait(*instance, qa, adapter_timeout_);
         r.matched = true;
         if (!result.ok()) {

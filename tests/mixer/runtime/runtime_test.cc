@@ -183,6 +183,30 @@ TEST_F(RuntimeTest, QuotaGoesToTheInstanceNamedByTheRequest) {
   EXPECT_FALSE(q.matched);
 }
 
+// Istio's quota deduplication id is the request's id plus the quota name; a request without an
+// id is not deduplicated (the quota name alone would make every such request a repeat).
+TEST_F(RuntimeTest, QuotaDeduplicationFollowsTheRequestId) {
+  config::ConfigModel m;
+  m.handlers.push_back(handler("h.memquota.istio-system", "memquota",
+                               "quotas: [{name: requestcount.quota.istio-system, maxAmount: 10, "
+                               "validDuration: 60s}]"));
+  m.instances.push_back(instance("requestcount.quota.istio-system", "quota", "dimensions: {}"));
+  m.rules.push_back(rule("q.rule.istio-system", "", "h.memquota.istio-system",
+                         {"requestcount.quota.istio-system"}));
+  auto snapshot = compile(m);
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  AttributeReferences refs;
+  // The same id twice: granted once, the repeat answered from the deduplication window.
+  EXPECT_EQ(d.quota(bag, {"requestcount", 4, false, "req-1"}, &refs).granted_amount, 4);
+  EXPECT_EQ(d.quota(bag, {"requestcount", 4, false, "req-1"}, &refs).granted_amount, 4);
+  // No id: each call counts, so 4 + 4 + 4 exhausts the 10.
+  EXPECT_EQ(d.quota(bag, {"requestcount", 4, false, ""}, &refs).granted_amount, 4);
+  EXPECT_EQ(d.quota(bag, {"requestcount", 4, false, ""}, &refs).granted_amount, 0);
+  EXPECT_EQ(d.quota(bag, {"requestcount", 2, false, ""}, &refs).granted_amount, 2);
+}
+
 TEST_F(RuntimeTest, HeaderOperationsBecomeTheRouteDirective) {
   config::ConfigModel m = denyModel();
   m.rules[0].match = "false";
