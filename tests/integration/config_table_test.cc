@@ -99,6 +99,76 @@ spec:
     operation: REMOVE
 )";
 
+// Istio's bookinfo samples: a whitelist of versions, and a rate limit with an override.
+const char* kListCheck = R"(apiVersion: config.istio.io/v1alpha2
+kind: listchecker
+metadata: {name: whitelist, namespace: istio-system}
+spec:
+  overrides: ["v1", "v2"]
+  blacklist: false
+---
+apiVersion: config.istio.io/v1alpha2
+kind: listentry
+metadata: {name: appversion, namespace: istio-system}
+spec:
+  value: source.labels["version"]
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: checkversion, namespace: istio-system}
+spec:
+  match: destination.labels["app"] == "ratings"
+  actions:
+  - handler: whitelist.listchecker
+    instances:
+    - appversion.listentry
+)";
+
+const char* kRateLimit = R"(apiVersion: config.istio.io/v1alpha2
+kind: memquota
+metadata: {name: handler, namespace: istio-system}
+spec:
+  quotas:
+  - name: requestcount.quota.istio-system
+    maxAmount: 3
+    validDuration: 60s
+    overrides:
+    - dimensions: {destination: reviews}
+      maxAmount: 1
+---
+apiVersion: config.istio.io/v1alpha2
+kind: quota
+metadata: {name: requestcount, namespace: istio-system}
+spec:
+  dimensions:
+    source: request.headers["x-forwarded-for"] | "unknown"
+    destination: destination.labels["app"] | destination.service.name | "unknown"
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: quota, namespace: istio-system}
+spec:
+  actions:
+  - handler: handler.memquota
+    instances:
+    - requestcount.quota
+)";
+
+const char* kAspectList = R"(adapters:
+- name: versions
+  kind: lists
+  impl: genericListChecker
+  params:
+    listEntries: ["v1", "v2"]
+rules:
+- selector: destination.service == "ratings.default.svc.cluster.local"
+  aspects:
+  - kind: lists
+    adapter: versions
+    params:
+      checkExpression: source.labels["version"]
+)";
+
 class ConfigTableTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ConfigTableTest, DecisionsFollowTheConfiguration) {
@@ -115,7 +185,7 @@ TEST_P(ConfigTableTest, DecisionsFollowTheConfiguration) {
   Subprocess mixs;
   ASSERT_TRUE(mixs.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
                           "--monitoring-port", "-1", "--config-dir", dir}));
-  auto m = mixs.waitFor(R"(on 127\.0\.0\.1:(\d+))");
+  auto m = mixs.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
   ASSERT_TRUE(m) << mixs.output();
   const std::string address = "127.0.0.1:" + (*m)[1].str();
   for (const Request& r : c.requests) {
@@ -173,6 +243,40 @@ INSTANTIATE_TEST_SUITE_P(
               {{"check", "-s", "destination.namespace=default"},
                {kOk},
                {"request.auth.principal"}}}},
+        Case{"istio_list_check_whitelist",
+             {{"list.yaml", kListCheck}},
+             {{{"check", "--stringmap_attributes",
+                "destination.labels=app:ratings,source.labels=version:v1"},
+               {kOk, "source.labels[version]"}},
+              {{"check", "--stringmap_attributes",
+                "destination.labels=app:ratings,source.labels=version:v3"},
+               {kDenied, "whitelist.listchecker.istio-system"}},
+              {{"check", "--stringmap_attributes",
+                "destination.labels=app:reviews,source.labels=version:v3"},
+               {kOk},
+               {"source.labels[version]"}}}},
+        Case{"aspect_model_list_check",
+             {{"lists.yaml", kAspectList}},
+             {{{"check", "-s", "destination.service=ratings.default.svc.cluster.local",
+                "--stringmap_attributes", "source.labels=version:v2"},
+               {kOk}},
+              {{"check", "-s", "destination.service=ratings.default.svc.cluster.local",
+                "--stringmap_attributes", "source.labels=version:v3"},
+               {kDenied}}}},
+        Case{"istio_rate_limit_with_an_override",
+             {{"quota.yaml", kRateLimit}},
+             {{{"check", "-s", "destination.service.name=ratings", "-q", "requestcount=1"},
+               {"Quota 'requestcount': granted 1"}},
+              {{"check", "-s", "destination.service.name=ratings", "-q", "requestcount=2"},
+               {"Quota 'requestcount': granted 2"}},
+              {{"check", "-s", "destination.service.name=ratings", "-q", "requestcount=1"},
+               {"Quota 'requestcount': granted 0"}},
+              {{"check", "--stringmap_attributes", "destination.labels=app:reviews", "-q",
+                "requestcount=1"},
+               {"Quota 'requestcount': granted 1", "destination.labels[app]"}},
+              {{"check", "--stringmap_attributes", "destination.labels=app:reviews", "-q",
+                "requestcount=1"},
+               {"Quota 'requestcount': granted 0"}}}},
         Case{"header_operations_become_the_route_directive",
              {{"headers.yaml", kHeaders}},
              {{{"check", "-s", "request.path=/api/v1", "--stringmap_attributes",
