@@ -291,6 +291,14 @@ class Compiler {
       if (v.IsMap()) {
         compileFields(v, file, strCat(what, f.key, "."), manifest, options, &f.children, depth + 1);
       } else if (v.IsScalar()) {
+        const std::string shared_key =
+            strCat(options.dialect == expr::Dialect::kCel ? "cel:" : "cexl:", v.Scalar());
+        if (auto known = shared_fields_.find(shared_key); known != shared_fields_.end()) {
+          f.program = known->second.first;
+          f.shared_id = known->second.second;
+          out->push_back(std::move(f));
+          continue;
+        }
         auto p = expr::compile(v.Scalar(), manifest, options);
         if (!p.ok()) {
           errors_->push_back(expressionError(markPos(file, v), isQuoted(v),
@@ -299,6 +307,8 @@ class Compiler {
           continue;
         }
         f.program = *p;
+        f.shared_id = static_cast<uint32_t>(shared_fields_.size());
+        shared_fields_.emplace(shared_key, std::make_pair(f.program, f.shared_id));
       } else if (v.IsNull()) {
         continue;  // an absent field
       } else {
@@ -377,6 +387,11 @@ class Compiler {
   const attribute::Vocabulary* vocabulary_ = nullptr;
   static constexpr int kMaxFields = 10000;
   int fields_seen_ = 0;
+  // Instance field expressions compiled so far, by dialect and text: the Program and its id.
+  std::map<std::string, std::pair<expr::ProgramConstSharedPtr, uint32_t>> shared_fields_;
+
+ public:
+  size_t sharedFieldCount() const { return shared_fields_.size(); }
 };
 
 void addRule(const CompiledRule* r, const attribute::Vocabulary& vocabulary, RuleSet* set) {
@@ -450,6 +465,7 @@ ConfigSnapshotConstSharedPtr compileSnapshot(const config::ConfigModel& model,
   }
   s->manifest_ = manifestFor(*s->vocabulary_);
   c.compileInstances(*s->manifest_, &s->instances_);
+  s->shared_field_count_ = c.sharedFieldCount();
   std::vector<Compiler::PendingHandler> pending;
   c.validateHandlers(&pending);
   c.compileRules(*s->manifest_, *s->vocabulary_, &s->rules_);

@@ -29,9 +29,14 @@ namespace mixer::runtime {
 enum class Variety { Check, Quota, Report };
 
 // A template field as compiled: a leaf expression, or a map of named fields.
+// Leaves with the same expression (and dialect) share one Program and one `shared_id`, dense
+// over the snapshot: a record evaluates such an expression once per handler batch and copies the
+// value into the other fields (Istio's standard metrics share 17 label expressions).
 struct FieldProgram {
+  static constexpr uint32_t kNoSharedId = UINT32_MAX;
   std::string key;                      // the field name within its parent map
   expr::ProgramConstSharedPtr program;  // set for leaves
+  uint32_t shared_id = kNoSharedId;     // set for leaves
   std::vector<FieldProgram> children;   // set for maps
 };
 
@@ -104,6 +109,8 @@ class ConfigSnapshot {
   // True when compiled with validate_only: checked but not servable (no handler exists).
   bool validateOnly() const { return validate_only_; }
   size_t instanceCount() const { return instances_.size(); }
+  // The number of distinct instance field expressions (FieldProgram::shared_id < this).
+  size_t sharedFieldCount() const { return shared_field_count_; }
 
   // An empty snapshot over `vocabulary`: no rules (Istio's defaults apply).
   static std::shared_ptr<const ConfigSnapshot> empty(attribute::VocabularyConstSharedPtr vocabulary,
@@ -123,6 +130,7 @@ class ConfigSnapshot {
   std::vector<std::unique_ptr<CompiledRule>> rules_;
   std::vector<adapter_host::HandlerPtr> handlers_;
   size_t handler_count_ = 0;
+  size_t shared_field_count_ = 0;
   bool validate_only_ = false;
   RuleSet default_rules_;
   // Per namespace: the default namespace's rules and the namespace's own.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "absl/synchronization/mutex.h"
 #include "expr/eval_state.h"
 #include "mixer/common/log.h"
 #include "mixer/common/str_cat.h"
@@ -72,24 +73,67 @@ std::string text(const expr::Value& v) {
   }
 }
 
+// Where the fields with a shared expression (FieldProgram::shared_id) were encoded for the
+// current record: a field whose expression was already evaluated into the same batch copies
+// that value instead of evaluating it again. Entries are valid while their stamp is the
+// current one; a new record (or a rolled-back instance) takes a new stamp. Per thread.
+struct SharedFields {
+  struct Entry {
+    uint64_t stamp = 0;
+    size_t batch = 0;  // the index of the batch (EncodedInstances) it was encoded into
+    EncodedInstances::Slot slot;
+  };
+  std::vector<Entry> entries;
+  uint64_t stamp = 0;
+  size_t batch = 0;  // the batch being encoded
+
+  void startRecord(size_t shared_field_count) {
+    if (entries.size() < shared_field_count) {
+      entries.resize(shared_field_count);
+    }
+    ++stamp;
+  }
+  const Entry* find(uint32_t id) const {
+    if (id >= entries.size()) {
+      return nullptr;
+    }
+    const Entry& e = entries[id];
+    return e.stamp == stamp && e.batch == batch ? &e : nullptr;
+  }
+  void remember(uint32_t id, EncodedInstances::Slot slot) {
+    if (id < entries.size()) {
+      entries[id] = {stamp, batch, slot};
+    }
+  }
+};
+
 // Encodes the fields of an instance (or of a nested map) into the entries base .. base + n - 1;
-// false (with `error`) when a field fails to evaluate.
+// false (with `error`) when a field fails to evaluate. `shared` may be null (no reuse).
 bool encodeFields(const std::vector<FieldProgram>& fields, size_t base, const AttributeBag& bag,
                   const attribute::Vocabulary& vocabulary, AttributeReferences* refs,
-                  EncodedInstances* out, std::string* error) {
+                  EncodedInstances* out, SharedFields* shared, std::string* error) {
   for (size_t i = 0; i < fields.size(); ++i) {
     const FieldProgram& f = fields[i];
     out->setKey(base + i, f.key);
     const EncodedInstances::Slot slot{false, base + i};
     if (f.program) {
+      if (shared != nullptr) {
+        if (const SharedFields::Entry* e = shared->find(f.shared_id)) {
+          out->copyValue(slot, e->slot);
+          continue;
+        }
+      }
       const expr::Value v = evaluate(*f.program, bag, vocabulary, refs);
       if (v.isError()) {
         *error = strCat("field '", f.key, "': ", v.stringView());
         return false;
       }
       out->setValue(slot, v);
+      if (shared != nullptr) {
+        shared->remember(f.shared_id, slot);
+      }
     } else if (!encodeFields(f.children, out->setMap(slot, f.children.size()), bag, vocabulary,
-                             refs, out, error)) {
+                             refs, out, shared, error)) {
       return false;
     }
   }
@@ -100,11 +144,14 @@ bool encodeFields(const std::vector<FieldProgram>& fields, size_t base, const At
 // evaluate.
 bool encodeInstance(const CompiledInstance& ci, const AttributeBag& bag,
                     const attribute::Vocabulary& vocabulary, AttributeReferences* refs,
-                    EncodedInstances* out, std::string* error) {
+                    EncodedInstances* out, std::string* error, SharedFields* shared = nullptr) {
   const EncodedInstances::Mark mark = out->mark();
   const size_t base = out->addInstance(ci.name, ci.template_name, ci.fields.size());
-  if (!encodeFields(ci.fields, base, bag, vocabulary, refs, out, error)) {
+  if (!encodeFields(ci.fields, base, bag, vocabulary, refs, out, shared, error)) {
     out->rollback(mark);
+    if (shared != nullptr) {
+      ++shared->stamp;  // what this instance encoded is gone
+    }
     *error = strCat("instance '", ci.name, "': ", *error);
     return false;
   }
@@ -285,11 +332,16 @@ CheckResult Dispatcher::check(const AttributeBag& bag, AttributeReferences* refs
   return r;
 }
 
-QuotaResult Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args,
-                              AttributeReferences* refs) const {
+void Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args, AttributeReferences* refs,
+                       QuotaCallback done) const {
   const auto& rules = candidates(bag, refs);
   const auto& vocabulary = *snapshot_->vocabulary();
   QuotaResult r;
+  // The adapter call to make, once every candidate rule has been looked at: Istio asks only the
+  // first instance that applies, but the later ones are still evaluated, so what they read is
+  // referenced too.
+  const CompiledAction* call_action = nullptr;
+  const mixer_instance* call_instance = nullptr;
   for (const CompiledRule* rule : rules) {
     if (rule->quota_actions.empty() || !matches(*rule, bag, refs)) {
       continue;
@@ -299,50 +351,83 @@ QuotaResult Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args,
         if (!equalsIgnoreCase(ci->short_name, args.name)) {
           continue;
         }
+        if (r.matched) {
+          // The first result counts (Istio skips later ones); a later instance is evaluated
+          // only for the attributes it reads, into storage that the call does not use.
+          std::string error;
+          thread_local EncodedInstances ignored;
+          ignored.clear();
+          encodeInstance(*ci, bag, vocabulary, refs, &ignored, &error);
+          continue;
+        }
         std::string error;
         const mixer_instance* instance = encodeOne(*ci, bag, vocabulary, refs, &error);
-        if (instance == nullptr) {
-          if (!r.matched) {
-            r.matched = true;
-            r.status_code = kInternal;
-            r.status_message = strCat(action.handler_name, ":", error);
-          }
-          continue;
-        }
-        if (r.matched) {
-          continue;  // the first result counts (Istio skips later ones)
-        }
-        adapter_host::QuotaArgs qa;
-        qa.amount = args.amount;
-        qa.best_effort = args.best_effort;
-        // Istio's id is the request's id followed by the quota name. A request without an id
-        // asks for no deduplication: the quota name alone would make every such request a
-        // repeat of the first.
-        if (!args.deduplication_id.empty()) {
-          qa.deduplication_id = strCat(args.deduplication_id, args.name);
-        }
-        auto result = action.handler->quotaAndWait(*instance, qa, adapter_timeout_);
         r.matched = true;
-        if (!result.ok()) {
-          r.status_code = static_cast<int32_t>(result.status().code());
-          r.status_message = strCat(action.handler_name, ":", result.status().message());
+        if (instance == nullptr) {
+          r.status_code = kInternal;
+          r.status_message = strCat(action.handler_name, ":", error);
           continue;
         }
-        r.granted_amount = result->granted_amount;
-        r.valid_duration = toDuration(result->valid_duration);
-        if (!result->status.ok()) {
-          r.status_code = static_cast<int32_t>(result->status.code());
-          r.status_message = strCat(action.handler_name, ":", result->status.message());
-        }
+        call_action = &action;
+        call_instance = instance;
       }
     }
   }
-  return r;
+  if (call_action == nullptr) {
+    done(std::move(r));
+    return;
+  }
+  adapter_host::QuotaArgs qa;
+  qa.amount = args.amount;
+  qa.best_effort = args.best_effort;
+  // Istio's id is the request's id followed by the quota name. A request without an id asks for
+  // no deduplication: the quota name alone would make every such request a repeat of the first.
+  if (!args.deduplication_id.empty()) {
+    qa.deduplication_id = strCat(args.deduplication_id, args.name);
+  }
+  // The instance is borrowed by the adapter for the hook only; the completion may come later,
+  // from an adapter thread, and needs nothing of this request but the handler's name.
+  call_action->handler->quota(
+      *call_instance, qa, adapter_timeout_,
+      [name = std::string_view(call_action->handler_name),
+       done = std::move(done)](absl::StatusOr<adapter_host::QuotaResult> result) {
+        QuotaResult out;
+        out.matched = true;
+        if (!result.ok()) {
+          out.status_code = static_cast<int32_t>(result.status().code());
+          out.status_message = strCat(name, ":", result.status().message());
+        } else {
+          out.granted_amount = result->granted_amount;
+          out.valid_duration = toDuration(result->valid_duration);
+          if (!result->status.ok()) {
+            out.status_code = static_cast<int32_t>(result->status.code());
+            out.status_message = strCat(name, ":", result->status.message());
+          }
+        }
+        done(std::move(out));
+      });
+}
+
+QuotaResult Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args,
+                              AttributeReferences* refs) const {
+  absl::Mutex mu;
+  bool finished = false;
+  QuotaResult out;
+  quota(bag, args, refs, [&](QuotaResult r) {
+    absl::MutexLock lock(&mu);
+    out = std::move(r);
+    finished = true;
+  });
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(&finished));
+  return out;
 }
 
 void Dispatcher::report(const AttributeBag& bag, PendingReports* pending) const {
   const auto& rules = candidates(bag, nullptr);
   const auto& vocabulary = *snapshot_->vocabulary();
+  thread_local SharedFields shared;
+  shared.startRecord(snapshot_->sharedFieldCount());
   for (const CompiledRule* rule : rules) {
     if (rule->report_actions.empty() || !matches(*rule, bag, nullptr)) {
       continue;
@@ -351,12 +436,14 @@ void Dispatcher::report(const AttributeBag& bag, PendingReports* pending) const 
       auto it = std::find_if(pending->batches.begin(), pending->batches.end(),
                              [&](const auto& b) { return b.first == action.handler; });
       if (it == pending->batches.end()) {
-        pending->batches.push_back({action.handler, {}});
+        pending->batches.push_back(
+            {action.handler, reports_ != nullptr ? reports_->acquire() : EncodedInstances{}});
         it = pending->batches.end() - 1;
       }
+      shared.batch = static_cast<size_t>(it - pending->batches.begin());
       for (const CompiledInstance* ci : action.instances) {
         std::string error;
-        if (!encodeInstance(*ci, bag, vocabulary, nullptr, &it->second, &error)) {
+        if (!encodeInstance(*ci, bag, vocabulary, nullptr, &it->second, &error, &shared)) {
           static std::atomic<uint64_t> logs{0};
           if (logSampled(logs)) {
             MIXER_LOG(Warn) << "report to '" << action.handler_name << "' skipped: " << error;

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -86,6 +87,15 @@ class Dispatcher {
   const ConfigSnapshotConstSharedPtr& snapshotPtr() const { return snapshot_; }
 
   CheckResult check(const attribute::AttributeBag& bag, attribute::AttributeReferences* refs) const;
+  // Asks the quota's adapter. Rule matching and instance evaluation happen before this returns, so
+  // `bag`, `args` and `refs` are used during the call only; `done` runs exactly once: on this
+  // thread when no rule handles the quota or the adapter answers synchronously, otherwise on an
+  // adapter or host thread, by the adapter deadline at the latest. The dispatcher must outlive
+  // `done`'s call (hold a DispatcherConstSharedPtr).
+  using QuotaCallback = std::function<void(QuotaResult)>;
+  void quota(const attribute::AttributeBag& bag, const QuotaArgs& args,
+             attribute::AttributeReferences* refs, QuotaCallback done) const;
+  // The same, waiting for the result (tests, tools).
   QuotaResult quota(const attribute::AttributeBag& bag, const QuotaArgs& args,
                     attribute::AttributeReferences* refs) const;
   // Evaluates the report instances of one record into `pending`.

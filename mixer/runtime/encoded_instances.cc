@@ -11,6 +11,10 @@ const T* offset(size_t i) {
 
 size_t offsetOf(const void* p) { return static_cast<size_t>(reinterpret_cast<uintptr_t>(p)); }
 
+// While building, a string pointer is an offset into the text buffer, or, with this bit set, the
+// address of a string outside it (user-space addresses never have the top bit set).
+constexpr uintptr_t kExternalBit = uintptr_t{1} << (sizeof(uintptr_t) * 8 - 1);
+
 bool isStringLike(uint32_t type) {
   switch (type) {
     case MIXER_VALUE_STRING:
@@ -48,12 +52,17 @@ mixer_string EncodedInstances::text(std::string_view s) {
   return out;
 }
 
+mixer_string EncodedInstances::external(std::string_view s) {
+  return {reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(s.data()) | kExternalBit),
+          s.size()};
+}
+
 size_t EncodedInstances::addInstance(std::string_view name, std::string_view template_name,
                                      size_t field_count) {
   mixer_instance& i = instances_.emplace_back();
   i.struct_size = sizeof(mixer_instance);
-  i.name = text(name);
-  i.template_name = text(template_name);
+  i.name = external(name);
+  i.template_name = external(template_name);
   const size_t base = entries_.size();
   entries_.resize(base + field_count);
   i.fields.type = MIXER_VALUE_MAP;
@@ -74,8 +83,7 @@ size_t EncodedInstances::setMap(Slot slot, size_t count) {
 }
 
 void EncodedInstances::setKey(size_t entry, std::string_view key) {
-  const mixer_string s = text(key);
-  entries_[entry].key = s;
+  entries_[entry].key = external(key);
 }
 
 void EncodedInstances::setValue(Slot slot, const expr::Value& v) {
@@ -168,7 +176,11 @@ void EncodedInstances::setValue(Slot slot, const expr::Value& v) {
 
 void EncodedInstances::finalize() {
   const char* text = text_.data();
-  auto fixString = [text](mixer_string& s) { s.data = text + offsetOf(s.data); };
+  auto fixString = [text](mixer_string& s) {
+    const uintptr_t at = reinterpret_cast<uintptr_t>(s.data);
+    s.data =
+        (at & kExternalBit) != 0 ? reinterpret_cast<const char*>(at & ~kExternalBit) : text + at;
+  };
   auto fixValue = [&](mixer_value& v) {
     if (isStringLike(v.type)) {
       fixString(v.u.string_value);

@@ -44,7 +44,9 @@ class EncodedInstances {
   void rollback(const Mark& m);
 
   // Starts an instance whose fields map has `field_count` entries; returns the index of its first
-  // entry (the entries are base .. base + field_count - 1).
+  // entry (the entries are base .. base + field_count - 1). The name strings, like setKey()'s key,
+  // are referenced, not copied: they are the configuration's, which outlives every batch.
+  // OWNERSHIP: borrowed until the instances are consumed.
   size_t addInstance(std::string_view name, std::string_view template_name, size_t field_count);
   // Allocates a run of `count` entries and makes `slot` a MIXER_VALUE_MAP of them; returns the
   // index of the first.
@@ -53,6 +55,9 @@ class EncodedInstances {
   // Encodes an evaluated value (strings, numbers, times, IP addresses, string maps, lists) into
   // `slot`; a value of another type becomes MIXER_VALUE_NULL.
   void setValue(Slot slot, const expr::Value& v);
+  // Makes `to` the value already encoded in `from` (of this object): strings, maps and lists are
+  // shared, not copied again.
+  void copyValue(Slot to, Slot from) { at(to) = at(from); }
 
   // Turns offsets into pointers. Call once, after the last change and the last move.
   void finalize();
@@ -62,6 +67,8 @@ class EncodedInstances {
  private:
   mixer_value& at(Slot slot) { return slot.item ? items_[slot.index] : entries_[slot.index].value; }
   mixer_string text(std::string_view s);
+  // A string outside the text buffer, which finalize() leaves as it is.
+  static mixer_string external(std::string_view s);
 
   std::vector<mixer_instance> instances_;
   std::vector<mixer_map_entry> entries_;

@@ -26,6 +26,16 @@ bool ReportQueue::submit(ReportBatch batch) {
   return false;
 }
 
+EncodedInstances ReportQueue::acquire() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (recycled_.empty()) {
+    return {};
+  }
+  EncodedInstances out = std::move(recycled_.back());
+  recycled_.pop_back();
+  return out;
+}
+
 void ReportQueue::shutdown() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -60,6 +70,14 @@ void ReportQueue::run() {
     batch.instances.finalize();  // in its final place now
     const absl::Status s = batch.handler->reportAndWait(batch.instances.instances(),
                                                         batch.instances.size(), call_timeout_);
+    // The adapter borrowed the instances for its hook only: the buffers serve the next batch.
+    batch.instances.clear();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (recycled_.size() < kMaxRecycled) {
+        recycled_.push_back(std::move(batch.instances));
+      }
+    }
     if (!s.ok()) {
       if (counters_ != nullptr) {
         counters_->failed(batch.handler->name());

@@ -42,6 +42,10 @@ class ReportQueue {
   // Never blocks on adapters. False when the batch was dropped (queue full or shut down).
   bool submit(ReportBatch batch);
 
+  // An empty buffer for the next batch: one a delivered batch used (cleared, its capacity kept),
+  // so that steady-state Reports do not grow fresh arrays for every batch; or a new one.
+  EncodedInstances acquire();
+
   // Stops accepting batches, delivers every queued batch, joins the worker. Idempotent.
   void shutdown();
 
@@ -56,6 +60,8 @@ class ReportQueue {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<ReportBatch> queue_;
+  std::vector<EncodedInstances> recycled_;  // at most kMaxRecycled
+  static constexpr size_t kMaxRecycled = 32;
   bool stopping_ = false;
   std::thread worker_;
 };

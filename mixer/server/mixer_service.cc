@@ -1,7 +1,9 @@
 #include "mixer/server/mixer_service.h"
 
+#include <atomic>
 #include <chrono>
 
+#include "absl/synchronization/notification.h"
 #include "mixer/api/attribute_encoder.h"
 #include "mixer/api/global_dictionary.h"
 #include "mixer/api/request_decoder.h"
@@ -100,38 +102,20 @@ grpc::Status MixerService::checkSize(size_t size, ServerMetrics::Method method) 
                              " bytes (--max-message-size)"));
 }
 
-grpc::Status MixerService::handleCheck(std::string_view request, std::string* response_bytes) {
-  ThreadState& ts = threadState();
-  ts.check.clear();
-  if (auto s = api::parseCheckRequest(request, &ts.check); !s.ok()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message()));
-  }
-  const uint32_t gwc = ts.check.global_word_count;
-  if (gwc > api::kGlobalWordCount) {
-    return dictionaryMismatch(gwc);
-  }
-  // The configuration for the whole call, even if a reload swaps it meanwhile.
-  const runtime::DispatcherConstSharedPtr dispatcher = dispatchers_->current();
-  attribute::AttributeBag& bag = ts.bagFor(dispatcher->snapshot().vocabulary());
-  bag.clear();
-  if (auto s = api::decodeCheckAttributes(&ts.check, &bag); !s.ok()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message()));
-  }
+namespace {
 
-  ts.refs.clear();
-  const size_t before_check = ts.refs.mark();
-  const runtime::CheckResult result = dispatcher->check(bag, &ts.refs);
-
-  ts.arena.Reset();
-  CheckResponse& resp = *google::protobuf::Arena::CreateMessage<CheckResponse>(&ts.arena);
-  auto* pre = resp.mutable_precondition();
+// Fills the precondition part of a Check response.
+void fillPrecondition(const runtime::CheckResult& result,
+                      const attribute::AttributeReferences& refs, uint32_t gwc,
+                      CheckResponse* resp) {
+  auto* pre = resp->mutable_precondition();
   pre->mutable_status()->set_code(result.status_code);
   if (!result.status_message.empty()) {
     pre->mutable_status()->set_message(result.status_message);
   }
   setDuration(result.valid_duration, pre->mutable_valid_duration());
   pre->set_valid_use_count(result.valid_use_count);
-  api::encodeReferences(ts.refs, gwc, pre->mutable_referenced_attributes());
+  api::encodeReferences(refs, gwc, pre->mutable_referenced_attributes());
   if (!result.request_header_operations.empty() || !result.response_header_operations.empty()) {
     auto* route = pre->mutable_route_directive();
     for (const auto& op : result.request_header_operations) {
@@ -147,34 +131,159 @@ grpc::Status MixerService::handleCheck(std::string_view request, std::string* re
       h->set_operation(static_cast<istio::mixer::v1::HeaderOperation::Operation>(op.op));
     }
   }
+}
 
-  if (result.status_code == 0) {
-    for (const api::QuotaRequest& q : ts.check.quotas) {
-      // Each quota's references start from what was read before the check, as in Istio.
-      ts.refs.restore(before_check);
-      const runtime::QuotaArgs args{q.name, q.amount, q.best_effort, ts.check.deduplication_id};
-      const runtime::QuotaResult qr = dispatcher->quota(bag, args, &ts.refs);
-      auto& out = (*resp.mutable_quotas())[std::string(q.name)];
+// A Check with quotas, from the moment its quota calls go out until the last one answers. The
+// response is built on its own arena (the thread's is reused by the next call meanwhile); each
+// adapter answer goes into its own slot, and whoever brings the outstanding count to zero (the
+// last adapter thread, or the request thread if every adapter answered at once) writes the
+// slots into the response and finishes the call. Thread-safe as described.
+struct PendingQuotas {
+  struct Slot {
+    CheckResponse::QuotaResult* out = nullptr;  // OWNERSHIP: `arena`
+    std::string_view name;                      // OWNERSHIP: `names`
+    runtime::QuotaResult result;                // written by the adapter's completion only
+  };
+
+  runtime::DispatcherConstSharedPtr dispatcher;  // keeps the handlers alive until the end
+  MixerService::CheckSink* sink = nullptr;       // OWNERSHIP: detached; lives until finish()
+  ServerMetrics* metrics = nullptr;
+  std::atomic<uint64_t>* unmatched_logs = nullptr;
+  google::protobuf::Arena arena;
+  CheckResponse* response = nullptr;
+  std::string names;  // the quota names, for the log of an unmatched one
+  std::vector<Slot> slots;
+  std::atomic<size_t> outstanding{0};
+
+  // Called once per answered quota and once by the request thread when every call is out.
+  void release() {
+    if (outstanding.fetch_sub(1, std::memory_order_acq_rel) != 1) {
+      return;
+    }
+    for (const Slot& slot : slots) {
+      const runtime::QuotaResult& qr = slot.result;
       if (qr.matched) {
-        out.set_granted_amount(qr.granted_amount);
-        setDuration(qr.valid_duration, out.mutable_valid_duration());
+        slot.out->set_granted_amount(qr.granted_amount);
+        setDuration(qr.valid_duration, slot.out->mutable_valid_duration());
         if (qr.status_code != 0) {
-          out.mutable_status()->set_code(qr.status_code);
-          out.mutable_status()->set_message(qr.status_message);
+          slot.out->mutable_status()->set_code(qr.status_code);
+          slot.out->mutable_status()->set_message(qr.status_message);
         }
       } else {
-        metrics_->quotaUnmatched().Increment();
-        if (logSampled(unmatched_quota_logs_)) {
-          MIXER_LOG(Warn) << "requested quota '" << q.name
+        metrics->quotaUnmatched().Increment();
+        if (logSampled(*unmatched_logs)) {
+          MIXER_LOG(Warn) << "requested quota '" << slot.name
                           << "' is not handled by any rule: nothing granted";
         }
       }
-      api::encodeReferences(ts.refs, gwc, out.mutable_referenced_attributes());
     }
+    std::string bytes;
+    response->SerializeToString(&bytes);
+    sink->finish(grpc::Status::OK, bytes);
+    delete this;
   }
-  response_bytes->clear();
-  resp.SerializeToString(response_bytes);
-  return grpc::Status::OK;
+};
+
+// The sink of handleCheck(): the outcome is copied out; the caller waits for it.
+class WaitingCheckSink final : public MixerService::CheckSink {
+ public:
+  explicit WaitingCheckSink(std::string* response) : response_(response) {}
+  void finish(const grpc::Status& status, std::string_view response) override {
+    status_ = status;
+    response_->assign(response);
+    done_.Notify();
+  }
+  CheckSink* detach() override { return this; }
+  grpc::Status wait() {
+    done_.WaitForNotification();
+    return status_;
+  }
+
+ private:
+  std::string* response_;
+  grpc::Status status_;
+  absl::Notification done_;
+};
+
+}  // namespace
+
+void MixerService::check(std::string_view request, CheckSink* sink) {
+  ThreadState& ts = threadState();
+  ts.check.clear();
+  if (auto s = api::parseCheckRequest(request, &ts.check); !s.ok()) {
+    sink->finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message())), {});
+    return;
+  }
+  const uint32_t gwc = ts.check.global_word_count;
+  if (gwc > api::kGlobalWordCount) {
+    sink->finish(dictionaryMismatch(gwc), {});
+    return;
+  }
+  // The configuration for the whole call, even if a reload swaps it meanwhile.
+  const runtime::DispatcherConstSharedPtr dispatcher = dispatchers_->current();
+  attribute::AttributeBag& bag = ts.bagFor(dispatcher->snapshot().vocabulary());
+  bag.clear();
+  if (auto s = api::decodeCheckAttributes(&ts.check, &bag); !s.ok()) {
+    sink->finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message())), {});
+    return;
+  }
+
+  ts.refs.clear();
+  const size_t before_check = ts.refs.mark();
+  const runtime::CheckResult result = dispatcher->check(bag, &ts.refs);
+
+  if (result.status_code != 0 || ts.check.quotas.empty()) {
+    // No quota to ask: the whole answer is known now, built on the thread's arena.
+    ts.arena.Reset();
+    CheckResponse& resp = *google::protobuf::Arena::CreateMessage<CheckResponse>(&ts.arena);
+    fillPrecondition(result, ts.refs, gwc, &resp);
+    thread_local std::string bytes;
+    bytes.clear();
+    resp.SerializeToString(&bytes);
+    sink->finish(grpc::Status::OK, bytes);
+    return;
+  }
+
+  // Quotas may go to adapters that answer later (Redis): the call no longer holds this thread
+  // while it waits.
+  auto* pending = new PendingQuotas;
+  pending->dispatcher = dispatcher;
+  pending->sink = sink->detach();
+  pending->metrics = metrics_;
+  pending->unmatched_logs = &unmatched_quota_logs_;
+  pending->response = google::protobuf::Arena::CreateMessage<CheckResponse>(&pending->arena);
+  fillPrecondition(result, ts.refs, gwc, pending->response);
+  const size_t n = ts.check.quotas.size();
+  size_t names_size = 0;
+  for (const api::QuotaRequest& q : ts.check.quotas) {
+    names_size += q.name.size();
+  }
+  pending->names.reserve(names_size);
+  pending->slots.resize(n);
+  pending->outstanding.store(n + 1, std::memory_order_relaxed);
+  for (size_t i = 0; i < n; ++i) {
+    const api::QuotaRequest& q = ts.check.quotas[i];
+    PendingQuotas::Slot& slot = pending->slots[i];
+    slot.name = std::string_view(pending->names.data() + pending->names.size(), q.name.size());
+    pending->names.append(q.name);
+    slot.out = &(*pending->response->mutable_quotas())[std::string(q.name)];
+    // Each quota's references start from what was read before the check, as in Istio.
+    ts.refs.restore(before_check);
+    const runtime::QuotaArgs args{q.name, q.amount, q.best_effort, ts.check.deduplication_id};
+    dispatcher->quota(bag, args, &ts.refs, [pending, &slot](runtime::QuotaResult qr) {
+      slot.result = std::move(qr);
+      pending->release();
+    });
+    // What the quota read is known once the call returns; the adapter's answer may still be out.
+    api::encodeReferences(ts.refs, gwc, slot.out->mutable_referenced_attributes());
+  }
+  pending->release();
+}
+
+grpc::Status MixerService::handleCheck(std::string_view request, std::string* response_bytes) {
+  WaitingCheckSink sink(response_bytes);
+  check(request, &sink);
+  return sink.wait();
 }
 
 grpc::Status MixerService::handleReport(std::string_view request) {
@@ -208,33 +317,80 @@ grpc::Status MixerService::handleReport(std::string_view request) {
   return grpc::Status::OK;
 }
 
+namespace {
+
+// The sink of a gRPC Check: fills the response and finishes the reactor. Lives on the stack of
+// the callback unless the outcome comes later, when detach() moves it to the heap.
+class ReactorCheckSink final : public MixerService::CheckSink {
+ public:
+  ReactorCheckSink(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                   grpc::ByteBuffer* response, ServerMetrics* metrics,
+                   std::atomic<uint64_t>* invalid_logs, CallTimer timer, bool owned = false)
+      : context_(context),
+        reactor_(reactor),
+        response_(response),
+        metrics_(metrics),
+        invalid_logs_(invalid_logs),
+        timer_(timer),
+        owned_(owned) {}
+
+  void finish(const grpc::Status& status, std::string_view bytes) override {
+    if (status.ok()) {
+      grpc::Slice out(bytes.data(), bytes.size());
+      *response_ = grpc::ByteBuffer(&out, 1);
+    }
+    if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+      metrics_->invalidRequests(ServerMetrics::kCheck).Increment();
+      if (logSampled(*invalid_logs_)) {
+        MIXER_LOG(Warn) << "Check from " << context_->peer()
+                        << " rejected: " << status.error_message();
+      }
+    }
+    timer_.finish(status);
+    grpc::ServerUnaryReactor* reactor = reactor_;
+    const bool owned = owned_;
+    if (owned) {
+      delete this;  // nothing of this object is used after Finish
+    }
+    reactor->Finish(status);
+  }
+
+  CheckSink* detach() override {
+    return new ReactorCheckSink(context_, reactor_, response_, metrics_, invalid_logs_, timer_,
+                                true);
+  }
+
+ private:
+  grpc::CallbackServerContext* context_;
+  grpc::ServerUnaryReactor* reactor_;  // the context's default reactor: DefaultReactor() once only
+  grpc::ByteBuffer* response_;
+  ServerMetrics* metrics_;
+  std::atomic<uint64_t>* invalid_logs_;
+  CallTimer timer_;
+  bool owned_;
+};
+
+}  // namespace
+
 grpc::ServerUnaryReactor* MixerService::Check(grpc::CallbackServerContext* context,
                                               const grpc::ByteBuffer* request,
                                               grpc::ByteBuffer* response) {
-  CallTimer timer(metrics_, ServerMetrics::kCheck);
+  // The reactor is the context's, created here (DefaultReactor() constructs it anew on every
+  // call, so only once), before anything may call Finish on it: the sink, or its detached copy
+  // from another thread.
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  ReactorCheckSink sink(context, reactor, response, metrics_, &invalid_request_logs_,
+                        CallTimer(metrics_, ServerMetrics::kCheck));
   grpc::Status status = checkSize(request->Length(), ServerMetrics::kCheck);
   grpc::Slice slice;
   if (status.ok() && !flatten(request, &slice)) {
     status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request bytes");
   }
   if (status.ok()) {
-    thread_local std::string bytes;
-    status = handleCheck(view(slice), &bytes);
-    if (status.ok()) {
-      grpc::Slice out(bytes.data(), bytes.size());
-      *response = grpc::ByteBuffer(&out, 1);
-    }
+    check(view(slice), &sink);
+  } else {
+    sink.finish(status, {});
   }
-  if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-    metrics_->invalidRequests(ServerMetrics::kCheck).Increment();
-    if (logSampled(invalid_request_logs_)) {
-      MIXER_LOG(Warn) << "Check from " << context->peer()
-                      << " rejected: " << status.error_message();
-    }
-  }
-  timer.finish(status);
-  auto* reactor = context->DefaultReactor();
-  reactor->Finish(status);
   return reactor;
 }
 

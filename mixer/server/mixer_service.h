@@ -31,8 +31,26 @@ class MixerService final : public MixerRawService {
                                    const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override;
 
-  // The status a Check with these bytes gets, with the response bytes in `response`. Exposed for
-  // tests and benchmarks, which call it without a network.
+  // Where a Check's outcome goes. finish() is called exactly once: on the thread that called
+  // check(), or, when a quota went to an adapter that answers later, on that adapter's (or the
+  // host's deadline) thread, after detach() was called on the calling thread.
+  class CheckSink {
+   public:
+    virtual ~CheckSink() = default;
+    // OWNERSHIP: `response` is borrowed for the call.
+    virtual void finish(const grpc::Status& status, std::string_view response) = 0;
+    // The outcome will not be known before check() returns: returns the sink that will receive
+    // it (this one, or a copy that lives until its finish()).
+    virtual CheckSink* detach() = 0;
+  };
+
+  // Runs a Check on the request bytes, which are borrowed for the call only. Without quotas, or
+  // with quotas whose adapters answer at once, everything happens on this thread and allocates
+  // nothing per call beyond what the rules' adapters need.
+  void check(std::string_view request, CheckSink* sink);
+
+  // The status a Check with these bytes gets, with the response bytes in `response`, waiting for
+  // asynchronous quota adapters. Exposed for tests and benchmarks, which call it without a network.
   grpc::Status handleCheck(std::string_view request, std::string* response);
   grpc::Status handleReport(std::string_view request);
 

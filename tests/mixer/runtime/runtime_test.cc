@@ -274,6 +274,63 @@ TEST_F(RuntimeTest, ReportsReachTheStdioAdapterOffTheRequestThread) {
   EXPECT_EQ(out.find("\"code\":201"), std::string::npos) << out;  // tcp: the rule did not match
 }
 
+// The mixer_value of `key` in a MIXER_VALUE_MAP, or nullptr.
+const mixer_value* field(const mixer_value& map, std::string_view key) {
+  for (size_t i = 0; i < map.u.map_value.count; ++i) {
+    const mixer_map_entry& e = map.u.map_value.entries[i];
+    if (std::string_view(e.key.data, e.key.size) == key) {
+      return &e.value;
+    }
+  }
+  return nullptr;
+}
+
+std::string_view text(const mixer_value* v) {
+  return v == nullptr ? "<none>" : std::string_view(v->u.string_value.data, v->u.string_value.size);
+}
+
+// Instances of one record that share an expression get the value evaluated once (the same
+// encoded text, not a copy); each record has its own, and an instance that fails in between
+// does not leave the others a value that was rolled back.
+TEST_F(RuntimeTest, SharedFieldExpressionsAreEvaluatedOncePerRecord) {
+  config::ConfigModel m;
+  m.handlers.push_back(handler("log.stdio.istio-system", "stdio", "{}"));
+  const std::string shared = "severity: '\"Info\"'\nvariables: {path: request.path | \"-\"}\n";
+  m.instances.push_back(instance("a.logentry.istio-system", "logentry", shared));
+  m.instances.push_back(instance("b.logentry.istio-system", "logentry", shared));
+  m.instances.push_back(instance("c.logentry.istio-system", "logentry",
+                                 "severity: '\"Info\"'\nvariables: {ua: request.useragent}\n"));
+  m.instances.push_back(instance("d.logentry.istio-system", "logentry", shared));
+  m.rules.push_back(rule("log.rule.istio-system", "", "log.stdio.istio-system",
+                         {"a.logentry.istio-system", "b.logentry.istio-system",
+                          "c.logentry.istio-system", "d.logentry.istio-system"}));
+  auto snapshot = compile(m);
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  EXPECT_EQ(snapshot->sharedFieldCount(), 3u);  // "Info", request.path | "-", request.useragent
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  PendingReports pending;
+  for (const char* path : {"/a", "/b"}) {
+    bag.clear();
+    bag.set("request.path", Value::string(path));  // request.useragent absent: c fails
+    d.report(bag, &pending);
+  }
+  ASSERT_EQ(pending.batches.size(), 1u);
+  EncodedInstances& batch = pending.batches[0].second;
+  ASSERT_EQ(batch.size(), 6u);  // a, b, d per record; c skipped
+  batch.finalize();
+  const mixer_instance* const* in = batch.instances();
+  auto path = [&](size_t i) { return field(*field(in[i]->fields, "variables"), "path"); };
+  const std::vector<std::string_view> want = {"/a", "/a", "/a", "/b", "/b", "/b"};
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(text(path(i)), want[i]) << "instance " << i;
+  }
+  EXPECT_EQ(path(0)->u.string_value.data, path(1)->u.string_value.data);  // b reused a's value
+  EXPECT_EQ(path(3)->u.string_value.data, path(4)->u.string_value.data);
+  EXPECT_NE(path(0)->u.string_value.data, path(3)->u.string_value.data);  // a record of its own
+  pending.batches.clear();
+}
+
 TEST_F(RuntimeTest, CompileErrorsNameTheirPlace) {
   config::ConfigModel m = denyModel();
   m.rules[0].match = "destination.labelz[\"app\"] == \"x\"";
