@@ -614,9 +614,17 @@ class PrometheusHandler : public sdk::Handler {
 
   void report(const std::vector<InstanceView>& instances, const CallContext&,
               ReportCompletion done) override {
-    thread_local std::string key;
-    thread_local std::string values_text;
-    thread_local std::vector<std::string_view> values;
+    // Per-thread scratch, reused across calls. Bound to references once: in a shared object each
+    // use of a thread_local would otherwise look its address up again (__tls_get_addr).
+    struct Scratch {
+      std::string key;
+      std::string values_text;
+      std::vector<std::string_view> values;
+    };
+    thread_local Scratch scratch;
+    std::string& key = scratch.key;
+    std::string& values_text = scratch.values_text;
+    std::vector<std::string_view>& values = scratch.values;
     const int64_t now = host_.monotonicNs();
     size_t skipped = 0;
     for (const InstanceView& instance : instances) {

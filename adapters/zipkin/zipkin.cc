@@ -96,37 +96,7 @@ Config readParams(ValueView params, ErrorSink& errors) {
 
 // ---- span conversion ----
 
-void appendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out->append(buf);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
+using mixer::adapter_sdk::appendJsonString;
 
 // Lower-case hex of `width` digits (zero-padded on the left), or empty if `in` is not hex or too
 // long. A 128-bit trace ID keeps its 32 digits.

@@ -83,5 +83,20 @@ TEST(ParamHelpersTest, DurationValuesAreAccepted) {
   EXPECT_EQ(ttl, 3'000);
 }
 
+TEST(JsonStringTest, EscapesWhatJsonRequiresAndCopiesTheRest) {
+  std::string out = "x";
+  appendJsonString("plain", &out);
+  EXPECT_EQ(out, "x\"plain\"");
+  out.clear();
+  appendJsonString(std::string_view("a\"b\\c\nd\re\tf\x01g\x1f\0h", 16), &out);
+  EXPECT_EQ(out, R"("a\"b\\c\nd\re\tf\u0001g\u001f\u0000h")");
+  out.clear();
+  appendJsonString("caf\xc3\xa9 /path?q=1", &out);  // UTF-8 and '/' pass through
+  EXPECT_EQ(out, "\"caf\xc3\xa9 /path?q=1\"");
+  out.clear();
+  appendJsonString("", &out);
+  EXPECT_EQ(out, "\"\"");
+}
+
 }  // namespace
 }  // namespace mixer::adapter_sdk
