@@ -295,12 +295,27 @@ std::string base64(std::string_view in) {
   return out;
 }
 
-void appendJsonValue(ValueView v, std::string* out);
-
-// Map entries sorted by key, so lines are stable whatever the instance's order.
-std::vector<size_t> sortedEntries(ValueView map) {
-  std::vector<size_t> order(map.size());
-  for (size_t i = 0; i < order.size(); ++i) {
+// The entries of `map` in key order, so lines are stable whatever the instance's order; `depth`
+// is the map's nesting level in the line. Instances of one configuration repeat their keys, so the
+// order found last time at this depth is tried first (n - 1 comparisons confirm it) before
+// sorting again. OWNERSHIP: per thread and depth, valid until the next call at the same depth.
+const std::vector<size_t>& sortedEntries(ValueView map, size_t depth) {
+  constexpr size_t kCachedDepths = 8;
+  thread_local std::vector<size_t> cached[kCachedDepths];
+  thread_local std::vector<size_t> deeper;  // beyond kCachedDepths: sorted every time
+  std::vector<size_t>& order = depth < kCachedDepths ? cached[depth] : deeper;
+  const size_t n = map.size();
+  if (order.size() == n && depth < kCachedDepths) {
+    bool sorted = true;
+    for (size_t i = 1; i < n && sorted; ++i) {
+      sorted = map.keyAt(order[i - 1]) < map.keyAt(order[i]);
+    }
+    if (sorted) {
+      return order;
+    }
+  }
+  order.resize(n);
+  for (size_t i = 0; i < n; ++i) {
     order[i] = i;
   }
   std::sort(order.begin(), order.end(),
@@ -308,9 +323,11 @@ std::vector<size_t> sortedEntries(ValueView map) {
   return order;
 }
 
-void appendJsonFields(ValueView map, std::string* out, bool leading_comma) {
+void appendJsonValue(ValueView v, std::string* out, size_t depth = 0);
+
+void appendJsonFields(ValueView map, std::string* out, bool leading_comma, size_t depth = 0) {
   bool first = !leading_comma;
-  for (size_t i : sortedEntries(map)) {
+  for (size_t i : sortedEntries(map, depth)) {
     if (map.valueAt(i).isNull()) {
       continue;
     }
@@ -320,11 +337,11 @@ void appendJsonFields(ValueView map, std::string* out, bool leading_comma) {
     first = false;
     appendJsonString(map.keyAt(i), out);
     out->push_back(':');
-    appendJsonValue(map.valueAt(i), out);
+    appendJsonValue(map.valueAt(i), out, depth + 1);
   }
 }
 
-void appendJsonValue(ValueView v, std::string* out) {
+void appendJsonValue(ValueView v, std::string* out, size_t depth) {
   switch (v.type()) {
     case MIXER_VALUE_STRING:
     case MIXER_VALUE_EMAIL_ADDRESS:
@@ -367,14 +384,14 @@ void appendJsonValue(ValueView v, std::string* out) {
         if (i > 0) {
           out->push_back(',');
         }
-        appendJsonValue(v.at(i), out);
+        appendJsonValue(v.at(i), out, depth + 1);
       }
       out->push_back(']');
       break;
     case MIXER_VALUE_MAP:
     case MIXER_VALUE_STRING_MAP:
       out->push_back('{');
-      appendJsonFields(v, out, false);
+      appendJsonFields(v, out, false, depth);
       out->push_back('}');
       break;
     default:
@@ -382,12 +399,11 @@ void appendJsonValue(ValueView v, std::string* out) {
   }
 }
 
-// One output line: JSON {"level","time","instance",fields...} or text
+// Appends one output line to `*out`: JSON {"level","time","instance",fields...} or text
 // "<time>\t<level>\t<instance>\t{fields}" (zap's console layout).
-std::string formatLine(const Config& config, int level, int64_t time_ns, std::string_view name,
-                       ValueView fields, ValueView extra_value) {
-  std::string line;
-  line.reserve(256);
+void appendLine(const Config& config, int level, int64_t time_ns, std::string_view name,
+                ValueView fields, ValueView extra_value, std::string* out) {
+  std::string& line = *out;
   if (config.json) {
     line += "{\"level\":\"";
     line += levelName(level);
@@ -417,7 +433,6 @@ std::string formatLine(const Config& config, int level, int64_t time_ns, std::st
     appendJsonFields(fields, &line, comma);
     line += "}\n";
   }
-  return line;
 }
 
 // ---- output ----
@@ -636,15 +651,17 @@ class StdioHandler : public mixer::adapter_sdk::Handler {
 
   void report(const std::vector<InstanceView>& instances, const CallContext&,
               ReportCompletion done) override {
-    std::string lines;
+    thread_local std::string buffer;  // reused: a batch's lines are copied out by append()
+    std::string& lines = buffer;
+    lines.clear();
     size_t count = 0;
     for (const InstanceView& instance : instances) {
       if (instance.templateName() == "metric") {
         if (config_.metric_level < config_.output_level) {
           continue;
         }
-        lines += formatLine(config_, config_.metric_level, host_.nowUnixNs(), instance.name(),
-                            instance.field("dimensions"), instance.field("value"));
+        appendLine(config_, config_.metric_level, host_.nowUnixNs(), instance.name(),
+                   instance.field("dimensions"), instance.field("value"), &lines);
       } else {  // logentry
         const int level = severityLevel(instance.field("severity").stringValue());
         if (level < config_.output_level) {
@@ -653,8 +670,8 @@ class StdioHandler : public mixer::adapter_sdk::Handler {
         ValueView timestamp = instance.field("timestamp");
         const int64_t time_ns =
             timestamp.type() == MIXER_VALUE_TIMESTAMP ? timestamp.int64Value() : host_.nowUnixNs();
-        lines += formatLine(config_, level, time_ns, instance.name(), instance.field("variables"),
-                            ValueView());
+        appendLine(config_, level, time_ns, instance.name(), instance.field("variables"),
+                   ValueView(), &lines);
       }
       ++count;
     }

@@ -105,6 +105,33 @@ TEST_F(StdioTest, WritesLogEntriesAsJsonLinesToAFile) {
   EXPECT_THAT(out[1], MatchesRegex(R"(\{"level":"error",.*"method":"POST".*\})"));
 }
 
+// Keys are written sorted whatever the instance's order, also when instances with other keys
+// (or the same keys in another order) alternate in one batch.
+TEST_F(StdioTest, SortsKeysOfEveryInstanceInABatch) {
+  HandlerPtr h = handler("log_stream: FILE\noutput_path: " + path_);
+  auto entry = [](std::vector<std::pair<std::string, Value>> vars) {
+    Instance i{"e.logentry", "logentry", Value::map()};
+    i.fields.set("severity", Value::string("info"));
+    i.fields.set("timestamp", Value::timestampNs(0));
+    i.fields.set("variables", Value::map(std::move(vars)));
+    return i;
+  };
+  Instance a = entry({{"b", Value::int64(2)}, {"a", Value::int64(1)}});
+  Instance b = entry({{"z", Value::int64(26)}, {"c", Value::int64(3)}, {"m", Value::int64(13)}});
+  Instance c = entry({{"a", Value::int64(1)}, {"b", Value::int64(2)}});
+  Instance d = entry({{"y", Value::int64(25)}, {"x", Value::int64(24)}});
+  ASSERT_TRUE(h->reportAndWait({&a, &b, &a, &c, &d, &b}, absl::Seconds(1)).ok());
+  h->close();
+  std::vector<std::string> keys;
+  for (const std::string& line : lines()) {
+    const size_t at = line.find(R"("instance":"e.logentry",)");
+    ASSERT_NE(at, std::string::npos) << line;
+    keys.push_back(line.substr(at + 24));
+  }
+  EXPECT_THAT(keys, ElementsAre(R"("a":1,"b":2})", R"("c":3,"m":13,"z":26})", R"("a":1,"b":2})",
+                                R"("a":1,"b":2})", R"("x":24,"y":25})", R"("c":3,"m":13,"z":26})"));
+}
+
 TEST_F(StdioTest, PrintsIpv4InIpv6FormDottedAndIpv6AsIs) {
   HandlerPtr h = handler("log_stream: FILE\noutput_path: " + path_);
   Instance i{"accesslog.logentry", "logentry", Value::map()};

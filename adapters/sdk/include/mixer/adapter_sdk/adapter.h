@@ -469,16 +469,32 @@ struct CallContext {
 // escaped, everything else (UTF-8 included) copied in runs. For adapters that write JSON
 // (access logs, trace spans).
 inline void appendJsonString(std::string_view s, std::string* out) {
+  // True for the bytes JSON requires escaped: control characters, '"' and '\\'.
+  static constexpr auto kEscape = [] {
+    struct Table {
+      bool v[256] = {};
+    } t;
+    for (int c = 0; c < 0x20; ++c) {
+      t.v[c] = true;
+    }
+    t.v[static_cast<unsigned char>('"')] = true;
+    t.v[static_cast<unsigned char>('\\')] = true;
+    return t;
+  }();
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
-  size_t run = 0;  // start of the run of characters that need no escape
-  for (size_t i = 0; i < s.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') {
-      continue;
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  while (p < end) {
+    const char* run = p;  // a run of bytes that need no escape, copied at once
+    while (p < end && !kEscape.v[static_cast<unsigned char>(*p)]) {
+      ++p;
     }
-    out->append(s.data() + run, i - run);
-    run = i + 1;
+    out->append(run, static_cast<size_t>(p - run));
+    if (p == end) {
+      break;
+    }
+    const unsigned char c = static_cast<unsigned char>(*p++);
     switch (c) {
       case '"':
         out->append("\\\"");
@@ -501,7 +517,6 @@ inline void appendJsonString(std::string_view s, std::string* out) {
       }
     }
   }
-  out->append(s.data() + run, s.size() - run);
   out->push_back('"');
 }
 
