@@ -614,56 +614,8 @@ class PrometheusHandler : public sdk::Handler {
 
   void report(const std::vector<InstanceView>& instances, const CallContext&,
               ReportCompletion done) override {
-    // Per-thread scratch, reused across calls. Bound to references once: in a shared object each
-    // use of a thread_local would otherwise look its address up again (__tls_get_addr).
-    struct Scratch {
-      std::string key;
-      std::string values_text;
-      std::vector<std::string_view> values;
-    };
-    thread_local Scratch scratch;
-    std::string& key = scratch.key;
-    std::string& values_text = scratch.values_text;
-    std::vector<std::string_view>& values = scratch.values;
-    const int64_t now = host_.monotonicNs();
-    size_t skipped = 0;
-    for (const InstanceView& instance : instances) {
-      bool matched = false;
-      for (Bound& b : bound_) {
-        if (!nameMatches(b.instance_name, instance.name())) {
-          continue;
-        }
-        matched = true;
-        std::optional<double> value = metricValue(instance.field("value"));
-        if (!value) {
-          ++skipped;
-          continue;
-        }
-        ValueView dims = instance.field("dimensions");
-        const auto& names = b.family->config().label_names;
-        // Label values are formatted into one buffer; `key` joins them for the series lookup.
-        key.clear();
-        values_text.clear();
-        size_t offsets[kMaxLabels];
-        const size_t n = std::min<size_t>(names.size(), kMaxLabels);
-        for (size_t i = 0; i < n; ++i) {
-          appendLabelValue(findDimension(dims, names[i], &b.hints[i]), &values_text);
-          offsets[i] = values_text.size();
-        }
-        values.clear();
-        size_t start = 0;
-        for (size_t i = 0; i < n; ++i) {
-          values.emplace_back(values_text.data() + start, offsets[i] - start);
-          key.append(values.back());
-          key.push_back('\xff');
-          start = offsets[i];
-        }
-        b.family->record(key, values, *value, now);
-      }
-      if (!matched) {
-        ++skipped;
-      }
-    }
+    thread_local Scratch scratch;  // reused across calls
+    const size_t skipped = record(instances, &scratch);
     if (skipped > 0) {
       unknown_instances_.add(static_cast<double>(skipped));
     }
@@ -688,6 +640,57 @@ class PrometheusHandler : public sdk::Handler {
   }
 
  private:
+  // Per-thread buffers of report(). Passed down by pointer: in a shared object each use of a
+  // thread_local in the loop would look its address up again (__tls_get_addr).
+  struct Scratch {
+    std::string key;  // the label values, each followed by '\xff' (a series' key)
+    std::vector<std::string_view> values;  // the same values, views into `key`
+  };
+
+  // Records every instance bound to a metric; returns how many were skipped (no metric, or no
+  // numeric value).
+  [[gnu::noinline]] size_t record(const std::vector<InstanceView>& instances, Scratch* scratch) {
+    std::string& key = scratch->key;
+    std::vector<std::string_view>& values = scratch->values;
+    const int64_t now = host_.monotonicNs();
+    size_t skipped = 0;
+    for (const InstanceView& instance : instances) {
+      bool matched = false;
+      for (Bound& b : bound_) {
+        if (!nameMatches(b.instance_name, instance.name())) {
+          continue;
+        }
+        matched = true;
+        std::optional<double> value = metricValue(instance.field("value"));
+        if (!value) {
+          ++skipped;
+          continue;
+        }
+        ValueView dims = instance.field("dimensions");
+        const auto& names = b.family->config().label_names;
+        key.clear();
+        size_t ends[kMaxLabels];
+        const size_t n = std::min<size_t>(names.size(), kMaxLabels);
+        for (size_t i = 0; i < n; ++i) {
+          appendLabelValue(findDimension(dims, names[i], &b.hints[i]), &key);
+          ends[i] = key.size();
+          key.push_back('\xff');
+        }
+        values.clear();
+        size_t start = 0;
+        for (size_t i = 0; i < n; ++i) {
+          values.emplace_back(key.data() + start, ends[i] - start);
+          start = ends[i] + 1;
+        }
+        b.family->record(key, values, *value, now);
+      }
+      if (!matched) {
+        ++skipped;
+      }
+    }
+    return skipped;
+  }
+
   struct Bound {
     std::string instance_name;
     std::shared_ptr<MetricFamily> family;

@@ -181,29 +181,65 @@ Config readParams(ValueView params, ErrorSink& errors) {
 using mixer::adapter_sdk::appendJsonString;
 
 // RFC 3339 with nanoseconds, UTC: 2017-01-02T03:04:05.123456789Z.
-std::string formatTimestamp(int64_t unix_ns) {
+// Appends RFC 3339 UTC with the fraction's trailing zeros trimmed, as Go's time.RFC3339Nano
+// prints it (2023-11-14T22:13:20.5Z). Civil date from days since the epoch by Hinnant's
+// algorithm, so a line's timestamps cost no libc formatting.
+void appendTimestamp(int64_t unix_ns, std::string* out) {
   int64_t secs = unix_ns / 1'000'000'000;
   int64_t nanos = unix_ns % 1'000'000'000;
   if (nanos < 0) {
     nanos += 1'000'000'000;
     --secs;
   }
-  const time_t t = static_cast<time_t>(secs);
-  struct tm tm_utc;
-  gmtime_r(&t, &tm_utc);
-  char buf[64];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm_utc);
-  std::string out = buf;
-  if (nanos != 0) {
-    char frac[16];
-    std::snprintf(frac, sizeof(frac), ".%09lld", static_cast<long long>(nanos));
-    std::string f = frac;
-    while (f.back() == '0') {
-      f.pop_back();
-    }
-    out += f;
+  int64_t days = secs / 86400;
+  int64_t rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
   }
-  return out + "Z";
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  char buf[48];
+  char* p = buf;
+  auto two = [&p](int64_t v) {
+    *p++ = static_cast<char>('0' + v / 10);
+    *p++ = static_cast<char>('0' + v % 10);
+  };
+  if (year >= 0 && year <= 9999) {
+    two(year / 100);
+    two(year % 100);
+  } else {
+    p = std::to_chars(p, buf + 24, year).ptr;
+  }
+  *p++ = '-';
+  two(month);
+  *p++ = '-';
+  two(day);
+  *p++ = 'T';
+  two(rem / 3600);
+  *p++ = ':';
+  two(rem / 60 % 60);
+  *p++ = ':';
+  two(rem % 60);
+  if (nanos != 0) {
+    *p++ = '.';
+    char* digits = p;
+    for (int64_t unit = 100'000'000; unit > 0; unit /= 10) {
+      *p++ = static_cast<char>('0' + nanos / unit % 10);
+    }
+    while (p > digits && p[-1] == '0') {
+      --p;
+    }
+  }
+  *p++ = 'Z';
+  out->append(buf, static_cast<size_t>(p - buf));
 }
 
 // Fixed-width UTC time for rotated file names, so that names sort by time:
@@ -355,9 +391,10 @@ void appendJsonValue(ValueView v, std::string* out, size_t depth) {
     case MIXER_VALUE_BYTES:
       appendJsonString(base64(v.stringValue()), out);
       break;
-    case MIXER_VALUE_INT64:
-      out->append(std::to_string(v.int64Value()));
-      break;
+    case MIXER_VALUE_INT64: {
+      char buf[24];
+      out->append(buf, std::to_chars(buf, buf + sizeof(buf), v.int64Value()).ptr);
+    } break;
     case MIXER_VALUE_DOUBLE: {
       const double d = v.doubleValue();
       if (!std::isfinite(d)) {
@@ -373,7 +410,9 @@ void appendJsonValue(ValueView v, std::string* out, size_t depth) {
       out->append(v.boolValue() ? "true" : "false");
       break;
     case MIXER_VALUE_TIMESTAMP:
-      appendJsonString(formatTimestamp(v.int64Value()), out);
+      out->push_back('"');  // a timestamp needs no escape
+      appendTimestamp(v.int64Value(), out);
+      out->push_back('"');
       break;
     case MIXER_VALUE_DURATION:
       appendJsonString(formatDuration(v.int64Value()), out);
@@ -408,7 +447,9 @@ void appendLine(const Config& config, int level, int64_t time_ns, std::string_vi
     line += "{\"level\":\"";
     line += levelName(level);
     line += "\",\"time\":";
-    appendJsonString(formatTimestamp(time_ns), &line);
+    line.push_back('"');
+    appendTimestamp(time_ns, &line);
+    line.push_back('"');
     line += ",\"instance\":";
     appendJsonString(name, &line);
     if (!extra_value.isNull()) {
@@ -418,7 +459,7 @@ void appendLine(const Config& config, int level, int64_t time_ns, std::string_vi
     appendJsonFields(fields, &line, true);
     line += "}\n";
   } else {
-    line += formatTimestamp(time_ns);
+    appendTimestamp(time_ns, &line);
     line += '\t';
     line += levelName(level);
     line += '\t';

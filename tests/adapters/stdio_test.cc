@@ -132,6 +132,28 @@ TEST_F(StdioTest, SortsKeysOfEveryInstanceInABatch) {
                                 R"("a":1,"b":2})", R"("x":24,"y":25})", R"("c":3,"m":13,"z":26})"));
 }
 
+// Timestamps print as Go's RFC3339Nano does, across the calendar: before the epoch, leap days,
+// centuries, and the trimmed fraction.
+TEST_F(StdioTest, PrintsTimestampsInRfc3339NanoAcrossTheCalendar) {
+  HandlerPtr h = handler("log_stream: FILE\noutput_path: " + path_);
+  Instance i{"t.logentry", "logentry", Value::map()};
+  i.fields.set("severity", Value::string("info"));
+  i.fields.set("timestamp", Value::timestampNs(0));
+  i.fields.set("variables",
+               Value::map({{"a", Value::timestampNs(-1)},
+                           {"b", Value::timestampNs(951'782'400'000'001'000)},     // 2000-02-29
+                           {"c", Value::timestampNs(-2'208'988'800'000'000'000)},  // 1900-01-01
+                           {"d", Value::timestampNs(4'107'542'399'120'000'000)},   // 2100-02-28
+                           {"e", Value::timestampNs(INT64_MAX)}}));
+  ASSERT_TRUE(h->reportAndWait({&i}, absl::Seconds(1)).ok());
+  h->close();
+  ASSERT_EQ(lines().size(), 1u);
+  EXPECT_EQ(lines()[0], R"({"level":"info","time":"1970-01-01T00:00:00Z","instance":"t.logentry",)"
+                        R"("a":"1969-12-31T23:59:59.999999999Z","b":"2000-02-29T00:00:00.000001Z",)"
+                        R"("c":"1900-01-01T00:00:00Z","d":"2100-02-28T23:59:59.12Z",)"
+                        R"("e":"2262-04-11T23:47:16.854775807Z"})");
+}
+
 TEST_F(StdioTest, PrintsIpv4InIpv6FormDottedAndIpv6AsIs) {
   HandlerPtr h = handler("log_stream: FILE\noutput_path: " + path_);
   Instance i{"accesslog.logentry", "logentry", Value::map()};
