@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -326,6 +327,7 @@ class RedisQuotaHandler : public sdk::Handler {
     redisContext* ctx = nullptr;
     std::string fixed_sha;
     std::string rolling_sha;
+    std::string command;  // the RESP encoding of the call being queued, reused
     ~Connection() { reset(); }
     void reset() {
       if (ctx != nullptr) {
@@ -368,26 +370,33 @@ class RedisQuotaHandler : public sdk::Handler {
     return true;
   }
 
+  // Queues the script call on the connection's output buffer, encoded here in RESP (an array of
+  // bulk strings) rather than by redisAppendCommandArgv's general formatter: the arguments are a
+  // fixed dozen, so this is a few appends into the connection's reused buffer.
   void append(Connection* conn, const Call& c, bool eval) {
-    const char* argv[12];
-    size_t lens[12];
-    std::string script_or_sha = eval ? (c.rolling ? kRollingWindowScript : kFixedWindowScript)
-                                     : (c.rolling ? conn->rolling_sha : conn->fixed_sha);
-    argv[0] = eval ? "EVAL" : "EVALSHA";
-    lens[0] = std::strlen(argv[0]);
-    argv[1] = script_or_sha.data();
-    lens[1] = script_or_sha.size();
-    argv[2] = "2";
-    lens[2] = 1;
-    argv[3] = c.meta_key.data();
-    lens[3] = c.meta_key.size();
-    argv[4] = c.data_key.data();
-    lens[4] = c.data_key.size();
+    const std::string_view script =
+        eval ? std::string_view(c.rolling ? kRollingWindowScript : kFixedWindowScript)
+             : std::string_view(c.rolling ? conn->rolling_sha : conn->fixed_sha);
+    std::string& out = conn->command;
+    out.clear();
+    out.append("*12\r\n");
+    auto bulk = [&out](std::string_view arg) {
+      char len[24];
+      out.push_back('$');
+      out.append(len, std::to_chars(len, len + sizeof(len), arg.size()).ptr);
+      out.append("\r\n");
+      out.append(arg);
+      out.append("\r\n");
+    };
+    bulk(eval ? "EVAL" : "EVALSHA");
+    bulk(script);
+    bulk("2");
+    bulk(c.meta_key);
+    bulk(c.data_key);
     for (int i = 0; i < 7; ++i) {
-      argv[5 + i] = c.argv[i].data();
-      lens[5 + i] = c.argv[i].size();
+      bulk(c.argv[i]);
     }
-    redisAppendCommandArgv(conn->ctx, 12, argv, lens);
+    redisAppendFormattedCommand(conn->ctx, out.data(), out.size());
   }
 
   // Completes `call` from `reply`; false when the reply is NOSCRIPT (the caller retries).

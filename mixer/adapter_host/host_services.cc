@@ -84,7 +84,12 @@ uint64_t BackgroundExecutor::schedule(int64_t delay_ns, std::function<void()> ta
   const uint64_t id = next_id_++;
   tasks_.emplace(id, std::make_pair(due, std::move(task)));
   queue_.emplace(due, id);
-  cv_.notify_one();
+  // A waiting thread sleeps until the earliest task is due: only a new earliest task needs to
+  // wake one. (Every adapter call with a deadline schedules one; waking a thread for each would
+  // cost a context switch per call.)
+  if (queue_.begin()->second == id) {
+    cv_.notify_one();
+  }
   return id;
 }
 
