@@ -55,6 +55,11 @@ enum class Code : int32_t {
 // True when `key` is the protobuf field `field_name` (snake_case) in either of the spellings
 // protobuf's JSON mapping accepts: as is, or lowerCamelCase ("output_as_json" / "outputAsJson").
 inline bool fieldNameMatches(std::string_view key, std::string_view field_name) {
+  // Most comparisons are misses that differ at once: the first character is the same in both
+  // spellings (unless the field name starts with '_').
+  if (!key.empty() && !field_name.empty() && field_name[0] != '_' && key[0] != field_name[0]) {
+    return false;
+  }
   if (key == field_name) {
     return true;
   }
