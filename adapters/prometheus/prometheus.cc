@@ -334,23 +334,12 @@ Config readParams(ValueView params, ErrorSink& errors) {
 
 // ---- label values ----
 
-std::string formatIp(std::string_view raw) {
-  char buf[INET6_ADDRSTRLEN] = {0};
-  if (raw.size() == 4 && inet_ntop(AF_INET, raw.data(), buf, sizeof(buf)) != nullptr) {
-    return buf;
-  }
-  if (raw.size() == 16 && inet_ntop(AF_INET6, raw.data(), buf, sizeof(buf)) != nullptr) {
-    return buf;
-  }
-  return std::string(raw);
-}
-
 // Appends the text of a dimension value (absent: empty, as Istio's adapter leaves it).
 void appendLabelValue(ValueView v, std::string* out) {
   char buf[32];
   switch (v.type()) {
     case MIXER_VALUE_IP_ADDRESS:
-      out->append(formatIp(v.stringValue()));
+      mixer::adapter_sdk::appendIpAddress(v.stringValue(), out);
       return;
     case MIXER_VALUE_INT64:
     case MIXER_VALUE_TIMESTAMP:

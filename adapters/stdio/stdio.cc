@@ -296,23 +296,6 @@ std::string formatDuration(int64_t ns) {
   return out + decimal(u, 1'000'000'000) + "s";
 }
 
-std::string formatIp(std::string_view raw) {
-  char buf[INET6_ADDRSTRLEN] = {0};
-  // An IPv4 address in IPv6 form (::ffff:a.b.c.d, as ip("a.b.c.d") yields) prints dotted, as Go's
-  // net.IP.String() does.
-  static constexpr char kV4Prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '\xff', '\xff'};
-  if (raw.size() == 16 && raw.substr(0, 12) == std::string_view(kV4Prefix, 12)) {
-    raw = raw.substr(12);
-  }
-  if (raw.size() == 4 && inet_ntop(AF_INET, raw.data(), buf, sizeof(buf)) != nullptr) {
-    return buf;
-  }
-  if (raw.size() == 16 && inet_ntop(AF_INET6, raw.data(), buf, sizeof(buf)) != nullptr) {
-    return buf;
-  }
-  return std::string(raw);
-}
-
 std::string base64(std::string_view in) {
   static const char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
@@ -386,7 +369,13 @@ void appendJsonValue(ValueView v, std::string* out, size_t depth) {
       appendJsonString(v.stringValue(), out);
       break;
     case MIXER_VALUE_IP_ADDRESS:
-      appendJsonString(formatIp(v.stringValue()), out);
+      if (v.stringValue().size() == 4 || v.stringValue().size() == 16) {
+        out->push_back('"');  // an address's text needs no escape
+        mixer::adapter_sdk::appendIpAddress(v.stringValue(), out, /*mapped_as_v4=*/true);
+        out->push_back('"');
+      } else {
+        appendJsonString(v.stringValue(), out);
+      }
       break;
     case MIXER_VALUE_BYTES:
       appendJsonString(base64(v.stringValue()), out);

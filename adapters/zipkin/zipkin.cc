@@ -123,14 +123,9 @@ std::string textOf(ValueView v) {
   char buf[INET6_ADDRSTRLEN] = {0};
   switch (v.type()) {
     case MIXER_VALUE_IP_ADDRESS: {
-      const std::string_view raw = v.stringValue();
-      if (raw.size() == 4 && inet_ntop(AF_INET, raw.data(), buf, sizeof(buf)) != nullptr) {
-        return buf;
-      }
-      if (raw.size() == 16 && inet_ntop(AF_INET6, raw.data(), buf, sizeof(buf)) != nullptr) {
-        return buf;
-      }
-      return std::string(raw);
+      std::string out;
+      sdk::appendIpAddress(v.stringValue(), &out);
+      return out;
     }
     case MIXER_VALUE_INT64:
     case MIXER_VALUE_TIMESTAMP:

@@ -98,5 +98,22 @@ TEST(JsonStringTest, EscapesWhatJsonRequiresAndCopiesTheRest) {
   EXPECT_EQ(out, "\"\"");
 }
 
+TEST(IpAddressTest, FormatsBothFamiliesAndMappedAddressesOnRequest) {
+  auto text = [](std::string_view raw, bool mapped_as_v4 = false) {
+    std::string out;
+    appendIpAddress(raw, &out, mapped_as_v4);
+    return out;
+  };
+  EXPECT_EQ(text(std::string_view("\x0a\x2c\x01\x07", 4)), "10.44.1.7");
+  EXPECT_EQ(text(std::string_view("\x00\x00\x00\x00", 4)), "0.0.0.0");
+  EXPECT_EQ(text(std::string_view("\xff\xc8\x5f\x09", 4)), "255.200.95.9");
+  const std::string mapped("\0\0\0\0\0\0\0\0\0\0\xff\xff\xc0\xa8\x00\x01", 16);
+  EXPECT_EQ(text(mapped), "::ffff:192.168.0.1");
+  EXPECT_EQ(text(mapped, /*mapped_as_v4=*/true), "192.168.0.1");
+  const std::string v6("\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+  EXPECT_EQ(text(v6, true), "2001:db8::1");
+  EXPECT_EQ(text("abc"), "abc");  // not an address: as it is
+}
+
 }  // namespace
 }  // namespace mixer::adapter_sdk

@@ -16,6 +16,8 @@
 #ifndef MIXER_ADAPTER_SDK_ADAPTER_H_
 #define MIXER_ADAPTER_SDK_ADAPTER_H_
 
+#include <arpa/inet.h>
+
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -469,6 +471,42 @@ struct ReportResult {
 struct CallContext {
   int64_t deadline_monotonic_ns = 0;
 };
+
+// Appends the text of an IP address given as its 4 or 16 network-order bytes (how IP_ADDRESS
+// values cross the ABI): a dotted quad for IPv4, inet_ntop's form for IPv6; with `mapped_as_v4`
+// an IPv4-mapped IPv6 address (::ffff:a.b.c.d, as ip("a.b.c.d") yields) prints dotted, as Go's
+// net.IP.String() does. Bytes of another length are appended as they are.
+inline void appendIpAddress(std::string_view raw, std::string* out, bool mapped_as_v4 = false) {
+  static constexpr char kV4Prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '\xff', '\xff'};
+  if (mapped_as_v4 && raw.size() == 16 && raw.substr(0, 12) == std::string_view(kV4Prefix, 12)) {
+    raw = raw.substr(12);
+  }
+  if (raw.size() == 4) {
+    char buf[16];
+    char* p = buf;
+    for (size_t i = 0; i < 4; ++i) {
+      const unsigned v = static_cast<unsigned char>(raw[i]);
+      if (i > 0) {
+        *p++ = '.';
+      }
+      if (v >= 100) {
+        *p++ = static_cast<char>('0' + v / 100);
+      }
+      if (v >= 10) {
+        *p++ = static_cast<char>('0' + v / 10 % 10);
+      }
+      *p++ = static_cast<char>('0' + v % 10);
+    }
+    out->append(buf, static_cast<size_t>(p - buf));
+    return;
+  }
+  char buf[INET6_ADDRSTRLEN];
+  if (raw.size() == 16 && inet_ntop(AF_INET6, raw.data(), buf, sizeof(buf)) != nullptr) {
+    out->append(buf);
+    return;
+  }
+  out->append(raw);
+}
 
 // Appends `s` to `out` as a JSON string literal: quotes, backslashes and control characters
 // escaped, everything else (UTF-8 included) copied in runs. For adapters that write JSON
