@@ -197,11 +197,26 @@ std::string randomSpanId() {
 enum class Conversion { kOk, kNotSampled, kInvalid };
 
 // Converts one tracespan instance (Istio 1.x template fields) to a Zipkin v2 span.
+// Where each tracespan field was found last (tracespan instances of one configuration share a
+// layout), so a span's fields cost a comparison each instead of a scan.
+struct SpanFieldHints {
+  sdk::FieldHint trace_id, span_id, parent_span_id, client_span, rewrite_client_span_id, start_time,
+      end_time, span_name, source_name, source_ip, destination_name, destination_ip, span_tags,
+      http_status_code;
+};
+
 Conversion toZipkin(const InstanceView& span, double probability, std::string* out,
                     std::string* why) {
-  const std::string trace_id = normalizeHex(span.field("trace_id").stringValue(), 16, 32);
-  std::string id = normalizeHex(span.field("span_id").stringValue(), 16, 16);
-  std::string parent = normalizeHex(span.field("parent_span_id").stringValue(), 16, 16);
+  static SpanFieldHints hints;
+  const ValueView fields = span.fields();
+  auto field = [&fields](const sdk::FieldHint& hint, std::string_view name) {
+    return hint.find(fields, name);
+  };
+  const std::string trace_id =
+      normalizeHex(field(hints.trace_id, "trace_id").stringValue(), 16, 32);
+  std::string id = normalizeHex(field(hints.span_id, "span_id").stringValue(), 16, 16);
+  std::string parent =
+      normalizeHex(field(hints.parent_span_id, "parent_span_id").stringValue(), 16, 16);
   if (trace_id.empty() || id.empty()) {
     *why = "traceId and spanId must be 1-32 and 1-16 hex digits";
     return Conversion::kInvalid;
@@ -209,13 +224,13 @@ Conversion toZipkin(const InstanceView& span, double probability, std::string* o
   if (!sampled(trace_id, probability)) {
     return Conversion::kNotSampled;
   }
-  const bool client = span.field("client_span").boolValue();
-  if (client && span.field("rewrite_client_span_id").boolValue()) {
+  const bool client = field(hints.client_span, "client_span").boolValue();
+  if (client && field(hints.rewrite_client_span_id, "rewrite_client_span_id").boolValue()) {
     parent = id;  // the client span gets its own ID, as the child of the proxy's span
     id = randomSpanId();
   }
-  const int64_t start_ns = span.field("start_time").int64Value();
-  const int64_t end_ns = span.field("end_time").int64Value();
+  const int64_t start_ns = field(hints.start_time, "start_time").int64Value();
+  const int64_t end_ns = field(hints.end_time, "end_time").int64Value();
 
   out->append("{\"traceId\":\"");
   out->append(trace_id);
@@ -229,7 +244,7 @@ Conversion toZipkin(const InstanceView& span, double probability, std::string* o
   }
   out->append(client ? ",\"kind\":\"CLIENT\"" : ",\"kind\":\"SERVER\"");
   out->append(",\"name\":");
-  appendJsonString(span.field("span_name").stringValue(), out);
+  appendJsonString(field(hints.span_name, "span_name").stringValue(), out);
   if (start_ns > 0) {
     out->append(",\"timestamp\":");
     out->append(std::to_string(start_ns / 1000));
@@ -237,9 +252,10 @@ Conversion toZipkin(const InstanceView& span, double probability, std::string* o
     out->append(",\"duration\":");
     out->append(std::to_string(std::max<int64_t>(1, (end_ns - start_ns + 999) / 1000)));
   }
-  const std::string source = endpoint(span.field("source_name"), span.field("source_ip"));
-  const std::string destination =
-      endpoint(span.field("destination_name"), span.field("destination_ip"));
+  const std::string source =
+      endpoint(field(hints.source_name, "source_name"), field(hints.source_ip, "source_ip"));
+  const std::string destination = endpoint(field(hints.destination_name, "destination_name"),
+                                           field(hints.destination_ip, "destination_ip"));
   const std::string& local = client ? source : destination;
   const std::string& remote = client ? destination : source;
   if (!local.empty()) {
@@ -251,7 +267,7 @@ Conversion toZipkin(const InstanceView& span, double probability, std::string* o
     out->append(remote);
   }
   std::string tags;
-  ValueView span_tags = span.field("span_tags");
+  ValueView span_tags = field(hints.span_tags, "span_tags");
   for (size_t i = 0; i < span_tags.size(); ++i) {
     if (span_tags.valueAt(i).isNull()) {
       continue;
@@ -261,7 +277,7 @@ Conversion toZipkin(const InstanceView& span, double probability, std::string* o
     tags.push_back(':');
     appendJsonString(textOf(span_tags.valueAt(i)), &tags);
   }
-  const int64_t status = span.field("http_status_code").int64Value();
+  const int64_t status = field(hints.http_status_code, "http_status_code").int64Value();
   if (status != 0 && !span_tags.contains("http.status_code")) {
     tags += tags.empty() ? "" : ",";
     tags += "\"http.status_code\":\"" + std::to_string(status) + "\"";

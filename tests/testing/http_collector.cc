@@ -133,12 +133,14 @@ void HttpCollector::handle(int fd) {
   const int status = status_;
   const std::string response = "HTTP/1.1 " + std::to_string(status) +
                                " Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-  (void)::write(fd, response.data(), response.size());
+  // Recorded before the client hears the answer: a client that saw its POST accepted (and a test
+  // that waited for that client) must find the request here.
   {
     std::lock_guard<std::mutex> lock(mu_);
     requests_.push_back(std::move(r));
   }
   cv_.notify_all();
+  (void)::write(fd, response.data(), response.size());
 }
 
 int unusedPort() {

@@ -170,6 +170,30 @@ class ValueView {
   const mixer_value* value_ = nullptr;
 };
 
+// A remembered position for finding one field name in maps that usually share a layout: an
+// adapter's instances come from one configuration, so their fields stand in the same order.
+// find() tries the position where the name was found last and falls back to a scan.
+// Thread-safe: the position is a relaxed atomic; a stale one only costs the scan.
+class FieldHint {
+ public:
+  ValueView find(ValueView map, std::string_view name) const {
+    const uint32_t at = at_.load(std::memory_order_relaxed);
+    if (at < map.size() && fieldNameMatches(map.keyAt(at), name)) {
+      return map.valueAt(at);
+    }
+    for (size_t i = 0; i < map.size(); ++i) {
+      if (fieldNameMatches(map.keyAt(i), name)) {
+        at_.store(static_cast<uint32_t>(i), std::memory_order_relaxed);
+        return map.valueAt(i);
+      }
+    }
+    return ValueView();
+  }
+
+ private:
+  mutable std::atomic<uint32_t> at_{0};
+};
+
 // The name of a value type, for error messages.
 inline const char* valueTypeName(uint32_t type) {
   static const char* const kNames[] = {"null",  "string",    "int64",      "double",
