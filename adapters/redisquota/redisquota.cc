@@ -268,18 +268,25 @@ class RedisQuotaHandler : public sdk::Handler {
     call.argv[5] = std::to_string(host_.nowUnixNs() / kMsNs);
     call.argv[6] = args.deduplication_id;
     bool queued = false;
+    bool wake = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!stopping_) {
         queue_.push_back(std::move(call));
         queued = true;
+        // A connection thread in a round trip takes what is queued when it returns (pipelined in
+        // its next batch): only an idle one needs waking, which spares a thread switch per call
+        // under load.
+        wake = idle_threads_ > 0;
       }
     }
     if (!queued) {
       done.respond(sdk::QuotaResult{sdk::Code::kUnavailable, "handler closing", 0, 0});
       return;
     }
-    cv_.notify_one();
+    if (wake) {
+      cv_.notify_one();
+    }
   }
 
   void close() override {
@@ -517,11 +524,15 @@ class RedisQuotaHandler : public sdk::Handler {
           if (stopping_) {
             return;
           }
+          ++idle_threads_;
           cv_.wait_until(lock, next_attempt, [this] { return stopping_ || !queue_.empty(); });
+          --idle_threads_;
           continue;
         }
       }
+      ++idle_threads_;
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      --idle_threads_;
       if (queue_.empty()) {
         return;  // stopping
       }
@@ -530,7 +541,7 @@ class RedisQuotaHandler : public sdk::Handler {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      if (!queue_.empty()) {
+      if (!queue_.empty() && idle_threads_ > 0) {
         cv_.notify_one();  // more for another connection
       }
       lock.unlock();
@@ -558,6 +569,7 @@ class RedisQuotaHandler : public sdk::Handler {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Call> queue_;  // guarded by mu_
+  int idle_threads_ = 0;    // connection threads waiting on cv_; guarded by mu_
   bool stopping_ = false;   // guarded by mu_
   std::vector<std::thread> threads_;
 };
