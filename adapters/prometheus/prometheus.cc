@@ -21,6 +21,7 @@
 #include <atomic>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -592,6 +593,13 @@ class PrometheusHandler : public sdk::Handler {
       for (size_t i = 0; i < b.label_count; ++i) {
         b.hints[i].store(static_cast<uint32_t>(i), std::memory_order_relaxed);
       }
+      b.label_set = bound_.size();
+      for (size_t j = 0; j < bound_.size(); ++j) {
+        if (config.metrics[j].label_names == mc.label_names) {
+          b.label_set = j;
+          break;
+        }
+      }
       bound_.push_back(std::move(b));
     }
     if (expiry_ns_ > 0) {
@@ -641,6 +649,10 @@ class PrometheusHandler : public sdk::Handler {
   [[gnu::noinline]] size_t record(const std::vector<InstanceView>& instances, Scratch* scratch) {
     std::string& key = scratch->key;
     std::vector<std::string_view>& values = scratch->values;
+    // What `key` was built from: the label set and the raw dimension values.
+    size_t last_set = SIZE_MAX;
+    mixer_value last[kMaxLabels];
+    ValueView views[kMaxLabels];
     const int64_t now = host_.monotonicNs();
     size_t skipped = 0;
     for (const InstanceView& instance : instances) {
@@ -657,19 +669,33 @@ class PrometheusHandler : public sdk::Handler {
         }
         ValueView dims = instance.field("dimensions");
         const auto& names = b.family->config().label_names;
-        key.clear();
-        size_t ends[kMaxLabels];
         const size_t n = std::min<size_t>(names.size(), kMaxLabels);
+        // The runtime hands the metrics of one record the same encoded dimension values: when
+        // this metric's label names and values are bit for bit those of the previous metric,
+        // the key built for it is this one's too.
+        bool same = last_set == b.label_set;
         for (size_t i = 0; i < n; ++i) {
-          appendLabelValue(findDimension(dims, names[i], &b.hints[i]), &key);
-          ends[i] = key.size();
-          key.push_back('\xff');
+          const ValueView v = findDimension(dims, names[i], &b.hints[i]);
+          const mixer_value bits = v.raw() != nullptr ? *v.raw() : mixer_value{};
+          same = same && std::memcmp(&bits, &last[i], sizeof(bits)) == 0;
+          last[i] = bits;
+          views[i] = v;
         }
-        values.clear();
-        size_t start = 0;
-        for (size_t i = 0; i < n; ++i) {
-          values.emplace_back(key.data() + start, ends[i] - start);
-          start = ends[i] + 1;
+        if (!same) {
+          key.clear();
+          size_t ends[kMaxLabels];
+          for (size_t i = 0; i < n; ++i) {
+            appendLabelValue(views[i], &key);
+            ends[i] = key.size();
+            key.append("\xff", 1);
+          }
+          values.clear();
+          size_t start = 0;
+          for (size_t i = 0; i < n; ++i) {
+            values.emplace_back(key.data() + start, ends[i] - start);
+            start = ends[i] + 1;
+          }
+          last_set = b.label_set;
         }
         b.family->record(key, values, *value, now);
       }
@@ -684,6 +710,8 @@ class PrometheusHandler : public sdk::Handler {
     std::string instance_name;
     std::shared_ptr<MetricFamily> family;
     size_t label_count = 0;
+    // The first bound metric with the same label names (its own index when none before it).
+    size_t label_set = 0;
     // Per label, where the dimension was found last time: instances of one config lay out their
     // dimensions the same way, so the first comparison usually hits.
     std::unique_ptr<std::atomic<uint32_t>[]> hints;
