@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/synchronization/notification.h"
 #include "mixer/api/attribute_encoder.h"
 #include "mixer/api/global_dictionary.h"
@@ -149,10 +150,12 @@ struct PendingQuotas {
   MixerService::CheckSink* sink = nullptr;       // OWNERSHIP: detached; lives until finish()
   ServerMetrics* metrics = nullptr;
   std::atomic<uint64_t>* unmatched_logs = nullptr;
-  google::protobuf::Arena arena;
+  // The response's arena starts in this object: a typical response allocates nothing more.
+  alignas(16) char arena_block[2048];
+  google::protobuf::Arena arena{arenaOptions(arena_block, sizeof(arena_block))};
   CheckResponse* response = nullptr;
-  std::string names;  // the quota names, for the log of an unmatched one
-  std::vector<Slot> slots;
+  std::string names;                   // the quota names, for the log of an unmatched one
+  absl::InlinedVector<Slot, 2> slots;  // a Check rarely asks more than two quotas
   std::atomic<size_t> outstanding{0};
 
   // Called once per answered quota and once by the request thread when every call is out.
@@ -177,7 +180,8 @@ struct PendingQuotas {
         }
       }
     }
-    std::string bytes;
+    thread_local std::string bytes;  // whichever thread finishes, its buffer is reused
+    bytes.clear();
     response->SerializeToString(&bytes);
     sink->finish(grpc::Status::OK, bytes);
     delete this;
