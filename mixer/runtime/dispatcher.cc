@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
+#include <mutex>
 
-#include "absl/synchronization/mutex.h"
 #include "expr/eval_state.h"
 #include "mixer/common/log.h"
 #include "mixer/common/str_cat.h"
@@ -410,16 +411,19 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args, Attribute
 
 QuotaResult Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args,
                               AttributeReferences* refs) const {
-  absl::Mutex mu;
+  // std:: primitives rather than absl's: ThreadSanitizer sees through them.
+  std::mutex mu;
+  std::condition_variable cv;
   bool finished = false;
   QuotaResult out;
   quota(bag, args, refs, [&](QuotaResult r) {
-    absl::MutexLock lock(&mu);
+    std::lock_guard<std::mutex> lock(mu);
     out = std::move(r);
     finished = true;
+    cv.notify_all();
   });
-  absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(&finished));
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return finished; });
   return out;
 }
 

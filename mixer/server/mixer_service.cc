@@ -2,9 +2,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 
 #include "absl/container/inlined_vector.h"
-#include "absl/synchronization/notification.h"
 #include "mixer/api/attribute_encoder.h"
 #include "mixer/api/global_dictionary.h"
 #include "mixer/api/request_decoder.h"
@@ -135,13 +136,13 @@ void fillPrecondition(const runtime::CheckResult& result,
 }
 
 // A Check with quotas, from the moment its quota calls go out until the last one answers. The
-// response is built on its own arena (the thread's is reused by the next call meanwhile); each
+// response is its own (the thread's arena is reused by the next call meanwhile); each
 // adapter answer goes into its own slot, and whoever brings the outstanding count to zero (the
 // last adapter thread, or the request thread if every adapter answered at once) writes the
 // slots into the response and finishes the call. Thread-safe as described.
 struct PendingQuotas {
   struct Slot {
-    CheckResponse::QuotaResult* out = nullptr;  // OWNERSHIP: `arena`
+    CheckResponse::QuotaResult* out = nullptr;  // OWNERSHIP: `response`'s
     std::string_view name;                      // OWNERSHIP: `names`
     runtime::QuotaResult result;                // written by the adapter's completion only
   };
@@ -150,10 +151,17 @@ struct PendingQuotas {
   MixerService::CheckSink* sink = nullptr;       // OWNERSHIP: detached; lives until finish()
   ServerMetrics* metrics = nullptr;
   std::atomic<uint64_t>* unmatched_logs = nullptr;
+#if defined(__SANITIZE_THREAD__)
+  // ThreadSanitizer builds: on the heap. Debian's libprotobuf is not built for them, and a map on
+  // an arena destroyed on another thread than it was built on trips its arena code there.
+  CheckResponse response_message;
+  CheckResponse* response = &response_message;
+#else
   // The response's arena starts in this object: a typical response allocates nothing more.
   alignas(16) char arena_block[2048];
   google::protobuf::Arena arena{arenaOptions(arena_block, sizeof(arena_block))};
-  CheckResponse* response = nullptr;
+  CheckResponse* response = google::protobuf::Arena::CreateMessage<CheckResponse>(&arena);
+#endif
   std::string names;                   // the quota names, for the log of an unmatched one
   absl::InlinedVector<Slot, 2> slots;  // a Check rarely asks more than two quotas
   std::atomic<size_t> outstanding{0};
@@ -193,20 +201,26 @@ class WaitingCheckSink final : public MixerService::CheckSink {
  public:
   explicit WaitingCheckSink(std::string* response) : response_(response) {}
   void finish(const grpc::Status& status, std::string_view response) override {
+    std::lock_guard<std::mutex> lock(mu_);
     status_ = status;
     response_->assign(response);
-    done_.Notify();
+    done_ = true;
+    cv_.notify_all();
   }
   CheckSink* detach() override { return this; }
   grpc::Status wait() {
-    done_.WaitForNotification();
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return done_; });
     return status_;
   }
 
  private:
+  // std:: primitives rather than absl's: ThreadSanitizer sees through them.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
   std::string* response_;
   grpc::Status status_;
-  absl::Notification done_;
 };
 
 }  // namespace
@@ -255,7 +269,6 @@ void MixerService::check(std::string_view request, CheckSink* sink) {
   pending->sink = sink->detach();
   pending->metrics = metrics_;
   pending->unmatched_logs = &unmatched_quota_logs_;
-  pending->response = google::protobuf::Arena::CreateMessage<CheckResponse>(&pending->arena);
   fillPrecondition(result, ts.refs, gwc, pending->response);
   const size_t n = ts.check.quotas.size();
   size_t names_size = 0;

@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
+#include <condition_variable>
+#include <mutex>
 #include "mixer/adapter_host/adapter_host.h"
 #include "mixer/api/attribute_encoder.h"
 #include "mixer/api/global_dictionary.h"
@@ -57,28 +58,29 @@ config::ConfigModel lateQuotaModel(int delay_ms) {
 class RecordingSink final : public MixerService::CheckSink {
  public:
   void finish(const grpc::Status& status, std::string_view response) override {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     status_ = status;
     response_ = std::string(response);
     finished_ = true;
+    cv_.notify_all();
   }
   CheckSink* detach() override {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     detached_ = true;
     return this;
   }
   bool finished() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return finished_;
   }
   bool detached() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return detached_;
   }
   // Waits for finish() and returns the parsed response.
   CheckResponse wait() {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(&finished_));
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return finished_; });
     EXPECT_TRUE(status_.ok()) << status_.error_message();
     CheckResponse resp;
     EXPECT_TRUE(resp.ParseFromString(response_));
@@ -86,7 +88,8 @@ class RecordingSink final : public MixerService::CheckSink {
   }
 
  private:
-  absl::Mutex mu_;
+  std::mutex mu_;
+  std::condition_variable cv_;
   bool finished_ = false;
   bool detached_ = false;
   grpc::Status status_;
