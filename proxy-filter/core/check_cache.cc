@@ -1,0 +1,121 @@
+#include "proxy-filter/core/check_cache.h"
+
+#include <limits>
+#include <mutex>
+
+namespace mixer::proxy {
+
+CheckCache::CheckCache(size_t max_entries) : max_entries_(max_entries) {}
+
+bool CheckCache::lookup(const Attributes& attributes, int64_t now_ns, CheckResult* out) {
+  SharedSlotLock lock(mutex_);
+  for (const auto& key : keys_) {
+    const std::optional<uint64_t> signature = key->signature(attributes);
+    if (!signature) {
+      continue;
+    }
+    auto it = entries_.find(*signature);
+    if (it == entries_.end()) {
+      continue;
+    }
+    Entry& entry = *it->second;
+    if (entry.expire_ns <= now_ns) {
+      continue;
+    }
+    // A use is consumed only when one is left; a spent entry stays until an insert replaces or
+    // evicts it.
+    if (entry.uses_left.fetch_sub(1, std::memory_order_relaxed) <= 0) {
+      continue;
+    }
+    entry.last_used_ns.store(now_ns, std::memory_order_relaxed);
+    out->code = entry.code;
+    out->message.assign(entry.message);
+    out->route = entry.route;
+    return true;
+  }
+  return false;
+}
+
+absl::Status CheckCache::insert(const Attributes& attributes,
+                                const istio::mixer::v1::CheckResponse::PreconditionResult& result,
+                                int64_t now_ns) {
+  auto key = ReferencedKey::fromProto(result.referenced_attributes());
+  if (!key.ok()) {
+    return key.status();
+  }
+  int64_t expire_ns = std::numeric_limits<int64_t>::max();
+  if (result.has_valid_duration()) {
+    const int64_t ns =
+        result.valid_duration().seconds() * 1000000000 + result.valid_duration().nanos();
+    expire_ns = ns <= 0 ? now_ns : now_ns + ns;
+  }
+  const int64_t uses = result.valid_use_count();
+  if (uses <= 0 || expire_ns <= now_ns) {
+    return absl::OkStatus();
+  }
+  const std::optional<uint64_t> signature = key->signature(attributes);
+  if (!signature) {
+    // The server referenced as EXACT an attribute the request lacks (or the reverse): the
+    // answer cannot be keyed by this request.
+    return absl::InvalidArgumentError("referenced attributes do not match the request");
+  }
+  auto entry = std::make_unique<Entry>();
+  entry->code = static_cast<StatusCode>(result.status().code());
+  entry->message = result.status().message();
+  entry->route = RouteDirective::fromProto(result.route_directive());
+  entry->expire_ns = expire_ns;
+  entry->uses_left.store(uses);
+  entry->last_used_ns.store(now_ns);
+
+  std::lock_guard<ReaderSlotsMutex> lock(mutex_);
+  bool known = false;
+  for (const auto& k : keys_) {
+    if (*k == *key) {
+      known = true;
+      break;
+    }
+  }
+  if (!known) {
+    keys_.push_back(std::make_unique<const ReferencedKey>(*std::move(key)));
+  }
+  if (!entries_.contains(*signature) && entries_.size() >= max_entries_) {
+    evictOneLocked(now_ns);
+  }
+  entries_.insert_or_assign(*signature, std::move(entry));
+  return absl::OkStatus();
+}
+
+void CheckCache::evictOneLocked(int64_t now_ns) {
+  // Expired or spent entries first; otherwise the least recently used. A linear scan: this runs
+  // only on an insert into a full cache, after a remote Check that already cost far more.
+  auto victim = entries_.end();
+  int64_t oldest = std::numeric_limits<int64_t>::max();
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    const Entry& e = *it->second;
+    if (e.expire_ns <= now_ns || e.uses_left.load(std::memory_order_relaxed) <= 0) {
+      victim = it;
+      break;
+    }
+    const int64_t used = e.last_used_ns.load(std::memory_order_relaxed);
+    if (used < oldest) {
+      oldest = used;
+      victim = it;
+    }
+  }
+  if (victim != entries_.end()) {
+    entries_.erase(victim);
+  }
+}
+
+size_t CheckCache::size() const {
+  SharedSlotLock lock(mutex_);
+  return entries_.size();
+}
+
+void CheckCache::clear() {
+  std::lock_guard<ReaderSlotsMutex> lock(mutex_);
+  entries_.clear();
+  keys_.clear();
+}
+
+}  // namespace mixer::proxy
