@@ -87,6 +87,11 @@ class MixerClientTest : public ::testing::Test {
     client_->check(a, quotas, [done](const CheckResult& r) { done->set_value(r); });
     return done->get_future().get();
   }
+  static MixerClientOptions failOpen(bool open) {
+    MixerClientOptions o;
+    o.fail_open = open;
+    return o;
+  }
   static Attributes request(const std::string& service) {
     Attributes a;
     a.setString("destination.service", service);
@@ -140,7 +145,7 @@ TEST_F(MixerClientTest, ARejectedDictionaryFallsBackTo111WordsAndResends) {
     r->mutable_precondition()->set_valid_use_count(0);  // not cacheable: every check is sent
     return grpc::Status::OK;
   });
-  makeClient(MixerClientOptions{.fail_open = false});
+  makeClient(failOpen(false));
   EXPECT_TRUE(check(request("a")).ok());
   ASSERT_EQ(mixer_.checks().size(), 2u);
   EXPECT_EQ(mixer_.checks()[1].global_word_count(), 111u);
@@ -161,15 +166,18 @@ TEST_F(MixerClientTest, TransportFailuresAreRetriedWithBackoff) {
     r->mutable_precondition()->mutable_status()->set_code(7);
     return grpc::Status::OK;
   });
-  makeClient(MixerClientOptions{.fail_open = true},
-             GrpcTransportOptions{.max_retries = 2, .base_retry_ms = 5, .max_retry_ms = 20});
+  GrpcTransportOptions transport;
+  transport.max_retries = 2;
+  transport.base_retry_ms = 5;
+  transport.max_retry_ms = 20;
+  makeClient(failOpen(true), transport);
   // Fail open would allow: the denial proves the third attempt's answer was used.
   EXPECT_EQ(check(request("a")).code, StatusCode::kPermissionDenied);
   EXPECT_EQ(calls.load(), 3);
 }
 
 TEST(RetryDelayTest, JitteredWithinBaseAndTheCappedDoubling) {
-  GrpcTransportOptions o{.base_retry_ms = 80, .max_retry_ms = 1000};
+  GrpcTransportOptions o;  // 80 ms base, 1000 ms cap
   std::mt19937_64 random(1);
   for (int i = 0; i < 200; ++i) {
     const int retry = i % 6;
@@ -182,12 +190,13 @@ TEST(RetryDelayTest, JitteredWithinBaseAndTheCappedDoubling) {
 
 TEST_F(MixerClientTest, AnUnreachableServerFollowsTheFailPolicy) {
   server_->Shutdown();
-  GrpcTransportOptions transport{.timeout_ms = 300};
+  GrpcTransportOptions transport;
+  transport.timeout_ms = 300;
   transport.address = "127.0.0.1:" + std::to_string(port_);
-  makeClient(MixerClientOptions{.fail_open = true}, transport);
+  makeClient(failOpen(true), transport);
   EXPECT_TRUE(check(request("a")).ok());
   EXPECT_EQ(client_->stats().check_fail_open, 1u);
-  makeClient(MixerClientOptions{.fail_open = false}, transport);
+  makeClient(failOpen(false), transport);
   const CheckResult closed = check(request("a"));
   EXPECT_EQ(closed.code, StatusCode::kUnavailable);
   EXPECT_NE(closed.message.find("mixer check failed"), std::string::npos);
@@ -232,7 +241,10 @@ TEST_F(MixerClientTest, QuotaFirstGoesRemoteThenPrefetchesAndDeniesLocally) {
 }
 
 TEST_F(MixerClientTest, ReportsAreBatched) {
-  makeClient(MixerClientOptions{.report = {.max_entries = 4, .max_time_ms = 3600000}});
+  MixerClientOptions options;
+  options.report.max_entries = 4;
+  options.report.max_time_ms = 3600000;
+  makeClient(options);
   for (int i = 0; i < 8; ++i) {
     Attributes a = request("a");
     a.setInt64("response.code", 200 + i);
