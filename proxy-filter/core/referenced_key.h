@@ -48,19 +48,13 @@ class ReferencedKey {
   uint64_t id_ = 0;
 };
 
-// A 64-bit streaming hash (FNV-1a with a final avalanche), allocation-free.
+// A 64-bit streaming hash (word-at-a-time multiply-xorshift, a final avalanche), allocation-free.
+// Not cryptographic: like Istio's client, the cache trusts a 64-bit signature.
 class SignatureHasher {
  public:
   explicit SignatureHasher(uint64_t seed = 0xcbf29ce484222325ull) : state_(seed) {}
   void add(const void* data, size_t size);
-  void add(std::string_view s) {
-    add(s.data(), s.size());
-    addSeparator();
-  }
-  void addSeparator() {
-    const char zero = '\0';
-    add(&zero, 1);
-  }
+  void add(std::string_view s) { add(s.data(), s.size()); }
   uint64_t finish() const;
 
  private:
