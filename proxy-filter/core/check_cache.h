@@ -52,12 +52,16 @@ class CheckCache {
     std::atomic<int64_t> last_used_ns;
   };
 
-  void evictOneLocked(int64_t now_ns);
+  // Frees one place for `signature` in a full cache, and records it in ring_.
+  void evictOneLocked(uint64_t signature, int64_t now_ns);
 
   const size_t max_entries_;
   mutable ReaderSlotsMutex mutex_;
   std::vector<std::unique_ptr<const ReferencedKey>> keys_;         // guarded by mutex_
   absl::flat_hash_map<uint64_t, std::unique_ptr<Entry>> entries_;  // signature -> entry
+  // Every stored signature once, for eviction by sampling: a clock hand walks the ring.
+  std::vector<uint64_t> ring_;
+  size_t hand_ = 0;
 };
 
 }  // namespace mixer::proxy

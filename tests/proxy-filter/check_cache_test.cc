@@ -187,6 +187,20 @@ TEST(CheckCacheTest, FullCacheEvictsTheLeastRecentlyUsed) {
   EXPECT_TRUE(cache.lookup(request("c"), 4, &out));
 }
 
+TEST(CheckCacheTest, AFullCacheStaysAtItsSizeAndKeepsRecentlyUsedEntries) {
+  CheckCache cache(100);
+  const auto key = std::vector<Ref>{{ReferencedAttributes::EXACT, "destination.service", ""}};
+  ASSERT_TRUE(cache.insert(request("hot"), answer(0, key, 1 << 30), 0).ok());
+  CheckResult out;
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(cache.lookup(request("hot"), 1 + i, &out)) << i;  // used before every insert
+    ASSERT_TRUE(cache.insert(request("cold" + std::to_string(i)), answer(0, key), 1 + i).ok());
+    ASSERT_LE(cache.size(), 100u);
+  }
+  EXPECT_EQ(cache.size(), 100u);
+  EXPECT_TRUE(cache.lookup(request("cold999"), 2000, &out));  // the newest is kept
+}
+
 TEST(CheckCacheTest, SeveralKeySetsLiveSideBySide) {
   CheckCache cache;
   ASSERT_TRUE(cache
