@@ -71,6 +71,8 @@ struct ngx_http_mixer_result_s {
 
 typedef struct {
   ngx_http_mixer_result_t* result; /* owned; freed by the pool cleanup */
+  /* The Check's attributes, kept for the Report (owned until the log phase hands them over). */
+  mixer_proxy_attributes* attributes;
   unsigned pending : 1;
   unsigned done : 1;
 } ngx_http_mixer_ctx_t;
@@ -400,6 +402,10 @@ static void ngx_http_mixer_cleanup(void* data) {
   ngx_http_mixer_ctx_t* ctx = data;
   free(ctx->result);
   ctx->result = NULL;
+  if (ctx->attributes != NULL) {
+    mixer_proxy_attributes_destroy(ctx->attributes);
+    ctx->attributes = NULL;
+  }
 }
 
 /* The worker's wakeup: resumes every request whose Check has completed. */
@@ -568,7 +574,8 @@ static ngx_int_t ngx_http_mixer_access_handler(ngx_http_request_t* r) {
   ctx->pending = 1;
   int decided = mixer_proxy_check(ngx_http_mixer_client, a, quotas, quota_count,
                                   ngx_http_mixer_check_done, r);
-  mixer_proxy_attributes_destroy(a);
+  /* The library copied what it needs: the attributes stay with the request for its Report. */
+  ctx->attributes = a;
   if (decided) {
     ctx->pending = 0;
     if (ctx->result == NULL) {
@@ -634,10 +641,18 @@ static ngx_int_t ngx_http_mixer_log_handler(ngx_http_request_t* r) {
   if (!lcf->report || ngx_http_mixer_client == NULL || r != r->main) {
     return NGX_OK;
   }
-  mixer_proxy_attributes* a = mixer_proxy_attributes_create();
-  if (ngx_http_mixer_request_attributes(r, lcf, a) != NGX_OK) {
-    mixer_proxy_attributes_destroy(a);
-    return NGX_OK;
+  /* The Check's attributes when there was one (built once per request), else new ones. */
+  ngx_http_mixer_ctx_t* ctx = ngx_http_get_module_ctx(r, ngx_http_mixer_module);
+  mixer_proxy_attributes* a = NULL;
+  if (ctx != NULL && ctx->attributes != NULL) {
+    a = ctx->attributes;
+    ctx->attributes = NULL;
+  } else {
+    a = mixer_proxy_attributes_create();
+    if (ngx_http_mixer_request_attributes(r, lcf, a) != NGX_OK) {
+      mixer_proxy_attributes_destroy(a);
+      return NGX_OK;
+    }
   }
   mixer_proxy_attributes_set_int64(a, "response.code", 13, (int64_t)r->headers_out.status);
   mixer_proxy_attributes_set_int64(a, "response.total_size", 19, (int64_t)r->connection->sent);
