@@ -743,6 +743,16 @@ static ngx_int_t ngx_http_mixer_init_process(ngx_cycle_t* cycle) {
 
 static void ngx_http_mixer_exit_process(ngx_cycle_t* cycle) {
   if (ngx_http_mixer_client != NULL) {
+    mixer_proxy_stats st;
+    mixer_proxy_client_stats(ngx_http_mixer_client, &st);
+    ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                  "mixer: check cache hits %uL, misses %uL, remote %uL (errors %uL), fail open "
+                  "%uL, fail close %uL; quota hits %uL, misses %uL; reports %uL in %uL batches, "
+                  "dropped %uL",
+                  st.check_cache_hits, st.check_cache_misses, st.check_remote_calls,
+                  st.check_remote_errors, st.check_fail_open, st.check_fail_close,
+                  st.quota_cache_hits, st.quota_cache_misses, st.report_enqueued, st.report_batches,
+                  st.report_dropped);
     mixer_proxy_client_destroy(ngx_http_mixer_client); /* flushes queued reports */
     ngx_http_mixer_client = NULL;
   }

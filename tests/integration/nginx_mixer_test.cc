@@ -198,6 +198,20 @@ TEST_F(NginxMixerTest, AllowsDeniesLimitsAndReports) {
   EXPECT_EQ(metric("200"), 7) << httpGet(prometheus_port_, "/metrics").second;
   EXPECT_EQ(metric("403"), 2);
   EXPECT_EQ(metric("429"), 2);
+
+  // A graceful stop logs the worker's client counters: the repeated "/" was a cache hit, and no
+  // report was lost.
+  nginx_.stop(SIGQUIT);
+  std::smatch m;
+  const std::string log = errorLog();
+  ASSERT_TRUE(std::regex_search(
+      log, m,
+      std::regex(
+          R"(mixer: check cache hits (\d+), .* reports (\d+) in \d+ batches, dropped (\d+))")))
+      << log;
+  EXPECT_GE(std::stoi(m[1].str()), 1);
+  EXPECT_EQ(std::stoi(m[2].str()), 11);
+  EXPECT_EQ(std::stoi(m[3].str()), 0);
 }
 
 TEST_F(NginxMixerTest, FailPolicyWhileMixsIsDownAndRecovery) {
