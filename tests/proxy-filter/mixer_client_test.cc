@@ -75,7 +75,10 @@ class MixerClientTest : public ::testing::Test {
     client_.reset();
     server_->Shutdown();
   }
-  void makeClient(MixerClientOptions options = {}, GrpcTransportOptions transport = {}) {
+  // The default deadline is generous (10 s) so that a slow machine (or valgrind) does not turn
+  // an answer into a timeout; tests of timeouts set their own.
+  void makeClient(MixerClientOptions options = {},
+                  GrpcTransportOptions transport = longDeadline()) {
     if (transport.address.empty()) {
       transport.address = "127.0.0.1:" + std::to_string(port_);
     }
@@ -86,6 +89,11 @@ class MixerClientTest : public ::testing::Test {
     auto done = std::make_shared<std::promise<CheckResult>>();
     client_->check(a, quotas, [done](const CheckResult& r) { done->set_value(r); });
     return done->get_future().get();
+  }
+  static GrpcTransportOptions longDeadline() {
+    GrpcTransportOptions o;
+    o.timeout_ms = 10000;
+    return o;
   }
   static MixerClientOptions failOpen(bool open) {
     MixerClientOptions o;
@@ -166,7 +174,7 @@ TEST_F(MixerClientTest, TransportFailuresAreRetriedWithBackoff) {
     r->mutable_precondition()->mutable_status()->set_code(7);
     return grpc::Status::OK;
   });
-  GrpcTransportOptions transport;
+  GrpcTransportOptions transport = longDeadline();
   transport.max_retries = 2;
   transport.base_retry_ms = 5;
   transport.max_retry_ms = 20;
@@ -250,7 +258,9 @@ TEST_F(MixerClientTest, ReportsAreBatched) {
     a.setInt64("response.code", 200 + i);
     client_->report(std::move(a));
   }
-  for (int i = 0; i < 200 && mixer_.reports().size() < 2; ++i) {
+  // The server records a batch before the client sees the answer: wait for both.
+  for (int i = 0; i < 500 && (mixer_.reports().size() < 2 || client_->stats().report_batches < 2);
+       ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ASSERT_EQ(mixer_.reports().size(), 2u);
