@@ -50,6 +50,8 @@ class Attributes {
   void setStringMap(std::string_view name, StringMap value) { set(name, std::move(value)); }
   // Sets one entry of a STRING_MAP attribute, creating the map (or replacing a non-map value).
   void setMapEntry(std::string_view name, std::string_view key, std::string_view value);
+  // Room for `n` attributes without rehashing (a proxy knows about how many it sets).
+  void reserve(size_t n) { values_.reserve(n); }
   void erase(std::string_view name) { values_.erase(lookupKey(name)); }
 
   // nullptr when absent. Does not allocate.

@@ -111,7 +111,11 @@ mixer_proxy_client* mixer_proxy_client_create(const mixer_proxy_options* options
 
 void mixer_proxy_client_destroy(mixer_proxy_client* client) { delete client; }
 
-mixer_proxy_attributes* mixer_proxy_attributes_create(void) { return new mixer_proxy_attributes; }
+mixer_proxy_attributes* mixer_proxy_attributes_create(void) {
+  auto* a = new mixer_proxy_attributes;
+  a->attributes.reserve(32);  // an HTTP request's Check and Report attributes, without rehashing
+  return a;
+}
 void mixer_proxy_attributes_destroy(mixer_proxy_attributes* a) { delete a; }
 mixer_proxy_attributes* mixer_proxy_attributes_copy(const mixer_proxy_attributes* a) {
   return new mixer_proxy_attributes(*a);
