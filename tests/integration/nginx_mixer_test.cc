@@ -11,6 +11,9 @@
 #include <regex>
 #include <thread>
 
+#include <grpcpp/grpcpp.h>
+
+#include "mixer/v1/mixer.grpc.pb.h"
 #include "tests/testing/http_collector.h"
 #include "tests/testing/subprocess.h"
 
@@ -234,6 +237,47 @@ TEST_F(NginxMixerTest, FailPolicyWhileMixsIsDownAndRecovery) {
   }
   EXPECT_EQ(status, 200) << errorLog();
   EXPECT_EQ(get(front_port_, "/private/after").status, 403);
+}
+
+// mixs never sends a direct response (no adapter of ours produces one), so this test puts an
+// in-test istio.mixer.v1 server, real gRPC on loopback, where mixs would be.
+class DirectResponseMixer final : public istio::mixer::v1::Mixer::Service {
+ public:
+  grpc::Status Check(grpc::ServerContext*, const istio::mixer::v1::CheckRequest*,
+                     istio::mixer::v1::CheckResponse* response) override {
+    auto* p = response->mutable_precondition();
+    p->set_valid_use_count(100);
+    auto* route = p->mutable_route_directive();
+    route->set_direct_response_code(302);
+    route->set_direct_response_body("moved elsewhere\n");
+    auto* location = route->add_response_header_operations();
+    location->set_name("location");
+    location->set_value("http://elsewhere.example/");
+    return grpc::Status::OK;
+  }
+  grpc::Status Report(grpc::ServerContext*, const istio::mixer::v1::ReportRequest*,
+                      istio::mixer::v1::ReportResponse*) override {
+    return grpc::Status::OK;
+  }
+};
+
+TEST_F(NginxMixerTest, DirectResponsesReplaceTheUpstreamsAnswer) {
+  DirectResponseMixer service;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &mixs_port_);
+  builder.RegisterService(&service);
+  auto server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  startNginx();
+  for (int i = 0; i < 2; ++i) {  // remote, then from the cache
+    HttpAnswer a = get(front_port_, "/anything");
+    EXPECT_EQ(a.status, 302) << errorLog();
+    EXPECT_EQ(a.body, "moved elsewhere\n");
+    EXPECT_NE(a.headers.find("location: http://elsewhere.example/"), std::string::npos)
+        << a.headers;
+  }
+  nginx_.stop(SIGTERM);
+  server->Shutdown();
 }
 
 }  // namespace
