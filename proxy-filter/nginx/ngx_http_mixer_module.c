@@ -34,6 +34,8 @@ typedef struct {
   ngx_http_complex_value_t value;
 } ngx_http_mixer_attribute_t;
 
+#define NGX_HTTP_MIXER_MAX_QUOTAS 8
+
 typedef struct {
   ngx_str_t name;
   ngx_int_t amount;
@@ -225,6 +227,9 @@ static char* ngx_http_mixer_quota(ngx_conf_t* cf, ngx_command_t* cmd, void* conf
     if (lcf->quotas == NULL) {
       return NGX_CONF_ERROR;
     }
+  }
+  if (lcf->quotas->nelts >= NGX_HTTP_MIXER_MAX_QUOTAS) {
+    return "is given more than 8 times in one place";
   }
   ngx_http_mixer_quota_t* q = ngx_array_push(lcf->quotas);
   if (q == NULL) {
@@ -560,11 +565,11 @@ static ngx_int_t ngx_http_mixer_access_handler(ngx_http_request_t* r) {
     mixer_proxy_attributes_destroy(a);
     return NGX_HTTP_INTERNAL_SERVER_ERROR;
   }
-  mixer_proxy_quota quotas[8];
+  mixer_proxy_quota quotas[NGX_HTTP_MIXER_MAX_QUOTAS];
   size_t quota_count = 0;
   if (lcf->quotas != NULL) {
     ngx_http_mixer_quota_t* q = lcf->quotas->elts;
-    for (ngx_uint_t i = 0; i < lcf->quotas->nelts && quota_count < 8; i++) {
+    for (ngx_uint_t i = 0; i < lcf->quotas->nelts && quota_count < NGX_HTTP_MIXER_MAX_QUOTAS; i++) {
       quotas[quota_count].name = (const char*)q[i].name.data;
       quotas[quota_count].name_len = q[i].name.len;
       quotas[quota_count].amount = q[i].amount;

@@ -239,6 +239,28 @@ TEST_F(NginxMixerTest, FailPolicyWhileMixsIsDownAndRecovery) {
   EXPECT_EQ(get(front_port_, "/private/after").status, 403);
 }
 
+TEST_F(NginxMixerTest, BadDirectivesAreRejectedWithTheirReason) {
+  auto test = [&](const std::string& directive) {
+    const std::string conf = prefix_ + "/bad.conf";
+    std::ofstream(conf) << "load_module " << modulepath() << ";\npid " << prefix_
+                        << "/bad.pid;\nerror_log stderr;\nevents {}\nhttp {\n  server {\n    "
+                           "listen 127.0.0.1:1;\n    "
+                        << directive << "\n  }\n}\n";
+    return runCommand({"/usr/sbin/nginx", "-t", "-p", prefix_, "-c", conf});
+  };
+  auto [code, out] = test("mixer_quota requestcount -1;");
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("needs a quota name and a positive amount"), std::string::npos) << out;
+  std::tie(code, out) = test("mixer_check maybe;");
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("invalid value \"maybe\""), std::string::npos) << out;
+  std::tie(code, out) = test("mixer_server 127.0.0.1:9091;");  // http level only
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("\"mixer_server\" directive is not allowed here"), std::string::npos) << out;
+  std::tie(code, out) = test("mixer_attribute destination.service svc;");
+  EXPECT_EQ(code, 0) << out;
+}
+
 // mixs never sends a direct response (no adapter of ours produces one), so this test puts an
 // in-test istio.mixer.v1 server, real gRPC on loopback, where mixs would be.
 class DirectResponseMixer final : public istio::mixer::v1::Mixer::Service {
