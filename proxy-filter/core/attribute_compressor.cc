@@ -33,6 +33,14 @@ bool wordAt(int32_t index, const google::protobuf::RepeatedPtrField<std::string>
   return true;
 }
 
+// Saturated to the int64 nanosecond range.
+int64_t durationNs(int64_t seconds, int32_t nanos) {
+  constexpr int64_t kMaxSeconds = INT64_MAX / 1000000000 - 1;
+  if (seconds > kMaxSeconds) return INT64_MAX;
+  if (seconds < -kMaxSeconds) return INT64_MIN;
+  return seconds * 1000000000 + nanos;
+}
+
 }  // namespace
 
 int32_t MessageWords::indexOf(std::string_view word) {
@@ -132,11 +140,11 @@ bool decompressAttributes(const CompressedAttributes& in,
   }
   for (const auto& [k, v] : in.timestamps()) {
     if (!wordAt(k, words, &name)) return false;
-    out->setTimestamp(name, Timestamp(Duration(v.seconds() * 1000000000 + v.nanos())));
+    out->setTimestamp(name, Timestamp(Duration(durationNs(v.seconds(), v.nanos()))));
   }
   for (const auto& [k, v] : in.durations()) {
     if (!wordAt(k, words, &name)) return false;
-    out->setDuration(name, Duration(v.seconds() * 1000000000 + v.nanos()));
+    out->setDuration(name, Duration(durationNs(v.seconds(), v.nanos())));
   }
   for (const auto& [k, v] : in.string_maps()) {
     if (!wordAt(k, words, &name)) return false;

@@ -45,9 +45,11 @@ absl::Status CheckCache::insert(const Attributes& attributes,
   }
   int64_t expire_ns = std::numeric_limits<int64_t>::max();
   if (result.has_valid_duration()) {
-    const int64_t ns =
-        result.valid_duration().seconds() * 1000000000 + result.valid_duration().nanos();
-    expire_ns = ns <= 0 ? now_ns : now_ns + ns;
+    const int64_t ns = durationNs(result.valid_duration());
+    expire_ns = ns <= 0 ? now_ns
+                : ns > std::numeric_limits<int64_t>::max() - now_ns
+                    ? std::numeric_limits<int64_t>::max()
+                    : now_ns + ns;
   }
   const int64_t uses = result.valid_use_count();
   if (uses <= 0 || expire_ns <= now_ns) {

@@ -1,5 +1,7 @@
 #include "proxy-filter/core/check_result.h"
 
+#include <limits>
+
 namespace mixer::proxy {
 namespace {
 
@@ -27,6 +29,17 @@ std::shared_ptr<const RouteDirective> RouteDirective::fromProto(
   route->direct_response_code = proto.direct_response_code();
   route->direct_response_body = proto.direct_response_body();
   return route;
+}
+
+int64_t durationNs(const google::protobuf::Duration& d) {
+  constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1000000000 - 1;
+  if (d.seconds() > kMaxSeconds) {
+    return std::numeric_limits<int64_t>::max();
+  }
+  if (d.seconds() < -kMaxSeconds) {
+    return std::numeric_limits<int64_t>::min();
+  }
+  return d.seconds() * 1000000000 + d.nanos();
 }
 
 int httpStatusFor(StatusCode code) {

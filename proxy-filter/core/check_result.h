@@ -53,6 +53,9 @@ struct CheckResult {
   bool ok() const { return code == StatusCode::kOk; }
 };
 
+// A protobuf Duration in nanoseconds, saturated to the int64 range (servers send what they send).
+int64_t durationNs(const google::protobuf::Duration& d);
+
 // The HTTP status a proxy answers for a denied Check: 403, 429, 401; 500 for anything else
 // (hosts decide transport failures through the fail policy before asking).
 int httpStatusFor(StatusCode code);

@@ -1,5 +1,7 @@
 #include "proxy-filter/core/quota_cache.h"
 
+#include "proxy-filter/core/check_result.h"
+
 namespace mixer::proxy {
 
 QuotaCache::Decision QuotaCache::check(std::string_view quota, int64_t amount,
@@ -49,8 +51,7 @@ void QuotaCache::onResult(std::string_view quota, const Attributes& attributes,
                           const Decision& decision,
                           const istio::mixer::v1::CheckResponse::QuotaResult& result,
                           int64_t now_ns) {
-  const int64_t valid_ns =
-      result.valid_duration().seconds() * 1000000000 + result.valid_duration().nanos();
+  const int64_t valid_ns = durationNs(result.valid_duration());
   if (decision.prefetch != nullptr) {
     std::lock_guard<std::mutex> lock(decision.prefetch->mutex);
     decision.prefetch->prefetch.onGrant(decision.fetch_amount, result.granted_amount(), valid_ns,

@@ -79,7 +79,8 @@ QuotaPrefetch::Decision QuotaPrefetch::check(int64_t amount, int64_t now_ns) {
 
 void QuotaPrefetch::addGrant(int64_t amount, int64_t valid_ns, int64_t now_ns) {
   if (amount > 0) {
-    slots_.push_back({amount, valid_ns > 0 ? now_ns + valid_ns : INT64_MAX});
+    const bool finite = valid_ns > 0 && valid_ns < INT64_MAX - now_ns;
+    slots_.push_back({amount, finite ? now_ns + valid_ns : INT64_MAX});
   }
 }
 

@@ -158,6 +158,16 @@ TEST(CheckCacheTest, UseCountAndDurationExpire) {
   EXPECT_FALSE(cache.lookup(request("d"), 1, &out));
 }
 
+TEST(CheckCacheTest, DurationsPastTheNanosecondRangeSaturate) {
+  CheckCache cache;
+  const auto key = std::vector<Ref>{{ReferencedAttributes::EXACT, "destination.service", ""}};
+  ASSERT_TRUE(cache.insert(request("far"), answer(0, key, 10, INT64_MAX), 5).ok());
+  CheckResult out;
+  EXPECT_TRUE(cache.lookup(request("far"), INT64_MAX - 1, &out));  // never expires in practice
+  ASSERT_TRUE(cache.insert(request("past"), answer(0, key, 10, -18014398509481989), 5).ok());
+  EXPECT_FALSE(cache.lookup(request("past"), 6, &out));  // expired at once
+}
+
 TEST(CheckCacheTest, RouteDirectivesAreCached) {
   CheckCache cache;
   auto a = answer(0, {{ReferencedAttributes::EXACT, "destination.service", ""}});
