@@ -55,6 +55,7 @@ class ReaderSlotsMutex {
   Slot slots_[kSlots];
 };
 
+// Holds the calling thread's reader slot for a scope. Not thread-safe (one per scope, one thread).
 class SharedSlotLock {
  public:
   explicit SharedSlotLock(ReaderSlotsMutex& mutex) : mutex_(mutex), slot_(mutex_.lockShared()) {}

@@ -49,7 +49,8 @@ class ReferencedKey {
 };
 
 // A 64-bit streaming hash (word-at-a-time multiply-xorshift, a final avalanche), allocation-free.
-// Not cryptographic: like Istio's client, the cache trusts a 64-bit signature.
+// Not cryptographic: like Istio's client, the cache trusts a 64-bit signature. Not thread-safe
+// (one hasher per computation).
 class SignatureHasher {
  public:
   explicit SignatureHasher(uint64_t seed = 0xcbf29ce484222325ull) : state_(seed) {}
