@@ -525,9 +525,9 @@ static ngx_int_t ngx_http_mixer_decide(ngx_http_request_t* r, ngx_http_mixer_loc
     }
     return NGX_DECLINED;
   }
-  /* The library reports transport failures as UNAVAILABLE (it runs fail-close): the location's
-   * policy decides them. */
-  if (res->code == 14 && lcf->fail_open) {
+  /* The library runs fail-close and reports transport failures as UNAVAILABLE; like Istio's
+   * client, the fail policy also covers an INTERNAL answer. The location's policy decides. */
+  if ((res->code == 14 || res->code == 13) && lcf->fail_open) {
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                   "mixer: check failed, allowed by mixer_fail_open: %V", &res->message);
     return NGX_DECLINED;
