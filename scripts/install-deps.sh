@@ -10,7 +10,7 @@ PACKAGES=(
   libabsl-dev libre2-dev libyaml-cpp-dev libboost-dev
   prometheus-cpp-dev libhiredis-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libcivetweb-dev
-  redis-server prometheus nginx nginx-dev
+  redis-server prometheus nginx nginx-dev wrk
   python3 python3-grpcio python3-yaml python3-jsonschema curl
 )
 

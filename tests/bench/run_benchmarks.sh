@@ -9,3 +9,7 @@ for b in "$build"/bin/*_bench; do
 done
 echo "== check_load"
 bash tests/bench/check_load.sh "$build"
+if [ -f "$build/modules/ngx_http_mixer_module.so" ] && command -v wrk >/dev/null; then
+  echo "== nginx_mixer_load"
+  bash tests/bench/nginx_mixer_load.sh "$build"
+fi

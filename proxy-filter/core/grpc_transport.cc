@@ -1,0 +1,134 @@
+#include <grpcpp/alarm.h>
+
+#include <algorithm>
+
+#include "proxy-filter/core/mixer_transport.h"
+
+namespace mixer::proxy {
+
+using istio::mixer::v1::CheckRequest;
+using istio::mixer::v1::CheckResponse;
+using istio::mixer::v1::ReportRequest;
+using istio::mixer::v1::ReportResponse;
+
+int64_t retryDelayMs(const GrpcTransportOptions& options, int retry, std::mt19937_64* random) {
+  const int64_t base = std::max<int64_t>(options.base_retry_ms, 0);
+  const int64_t ceiling = std::min(options.max_retry_ms, base << std::min(retry, 20));
+  if (ceiling <= base) {
+    return base;
+  }
+  return std::uniform_int_distribution<int64_t>(base, ceiling)(*random);
+}
+
+// One RPC with its retries. It lives from check()/report() until its last event, and deletes
+// itself then; while it lives the transport counts it in flight.
+template <class Request, class Response>
+class GrpcTransport::Call : public GrpcTransport::Tag {
+ public:
+  using Done = std::function<void(const grpc::Status&, const Response&)>;
+
+  Call(GrpcTransport* owner, const Request& request, Done done)
+      : owner_(owner), request_(request), done_(std::move(done)) {
+    owner_->callStarted();
+  }
+  ~Call() override { owner_->callFinished(); }
+
+  void start() {
+    waiting_for_alarm_ = false;
+    context_ = std::make_unique<grpc::ClientContext>();
+    context_->set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::milliseconds(owner_->options_.timeout_ms));
+    response_.Clear();
+    if constexpr (std::is_same_v<Request, CheckRequest>) {
+      reader_ = owner_->stub_->AsyncCheck(context_.get(), request_, &owner_->queue_);
+    } else {
+      reader_ = owner_->stub_->AsyncReport(context_.get(), request_, &owner_->queue_);
+    }
+    reader_->Finish(&response_, &status_, this);
+  }
+
+  void fire(bool ok) override {
+    if (waiting_for_alarm_) {
+      start();
+      return;
+    }
+    const bool transient = status_.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                           status_.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+    if (transient && retries_ < owner_->options_.max_retries) {
+      const int64_t delay = owner_->nextRetryDelayMs(retries_++);
+      waiting_for_alarm_ = true;
+      alarm_.Set(&owner_->queue_,
+                 std::chrono::system_clock::now() + std::chrono::milliseconds(delay), this);
+      return;
+    }
+    done_(status_, response_);
+    delete this;
+  }
+
+ private:
+  GrpcTransport* const owner_;
+  const Request request_;
+  Response response_;
+  grpc::Status status_;
+  Done done_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> reader_;
+  grpc::Alarm alarm_;
+  bool waiting_for_alarm_ = false;
+  int retries_ = 0;
+};
+
+GrpcTransport::GrpcTransport(GrpcTransportOptions options)
+    : options_(std::move(options)),
+      channel_(grpc::CreateChannel(options_.address, grpc::InsecureChannelCredentials())),
+      stub_(istio::mixer::v1::Mixer::NewStub(channel_)),
+      random_(std::random_device{}()) {
+  poller_ = std::thread([this] { poll(); });
+}
+
+GrpcTransport::~GrpcTransport() {
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    idle_.wait(lock, [this] { return in_flight_ == 0; });
+  }
+  queue_.Shutdown();
+  poller_.join();
+}
+
+void GrpcTransport::poll() {
+  void* tag = nullptr;
+  bool ok = false;
+  while (queue_.Next(&tag, &ok)) {
+    static_cast<Tag*>(tag)->fire(ok);
+  }
+}
+
+void GrpcTransport::callStarted() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++in_flight_;
+}
+
+void GrpcTransport::callFinished() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (--in_flight_ == 0) {
+    idle_.notify_all();
+  }
+}
+
+int64_t GrpcTransport::nextRetryDelayMs(int retry) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return retryDelayMs(options_, retry, &random_);
+}
+
+void GrpcTransport::check(const CheckRequest& request, CheckDone done) {
+  (new Call<CheckRequest, CheckResponse>(this, request, std::move(done)))->start();
+}
+
+void GrpcTransport::report(const ReportRequest& request, ReportDone done) {
+  (new Call<ReportRequest, ReportResponse>(
+       this, request,
+       [done = std::move(done)](const grpc::Status& s, const ReportResponse&) { done(s); }))
+      ->start();
+}
+
+}  // namespace mixer::proxy

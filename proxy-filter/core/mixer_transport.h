@@ -1,0 +1,80 @@
+// MixerTransport: how a MixerClient reaches the server. GrpcTransport is the real one; tests of
+// the client's own logic may substitute another.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "grpcpp/grpcpp.h"
+#include "mixer/v1/mixer.grpc.pb.h"
+
+namespace mixer::proxy {
+
+// Implementations are thread-safe; `done` runs exactly once, usually on a transport thread (it
+// may run inside check()/report() when the call fails at once).
+class MixerTransport {
+ public:
+  using CheckDone =
+      std::function<void(const grpc::Status&, const istio::mixer::v1::CheckResponse&)>;
+  using ReportDone = std::function<void(const grpc::Status&)>;
+
+  virtual ~MixerTransport() = default;
+  virtual void check(const istio::mixer::v1::CheckRequest& request, CheckDone done) = 0;
+  virtual void report(const istio::mixer::v1::ReportRequest& request, ReportDone done) = 0;
+};
+
+struct GrpcTransportOptions {
+  std::string address;         // host:port
+  int64_t timeout_ms = 1000;   // deadline of each attempt
+  int max_retries = 0;         // Istio 1.4's default: no retries
+  int64_t base_retry_ms = 80;  // retry n waits uniform in [base, min(max, base * 2^n)]
+  int64_t max_retry_ms = 1000;
+};
+
+// The retry delay of attempt `retry` (0-based), jittered as above.
+int64_t retryDelayMs(const GrpcTransportOptions& options, int retry, std::mt19937_64* random);
+
+// Unary istio.mixer.v1 calls over one channel, driven by the transport's own completion queue and
+// polling thread (callbacks run there), with a per-attempt deadline and retries of transport
+// failures (UNAVAILABLE, DEADLINE_EXCEEDED) after a jittered backoff (a gRPC alarm on the same
+// queue). The destructor waits for calls in flight. Thread-safe.
+class GrpcTransport : public MixerTransport {
+ public:
+  explicit GrpcTransport(GrpcTransportOptions options);
+  ~GrpcTransport() override;
+
+  void check(const istio::mixer::v1::CheckRequest& request, CheckDone done) override;
+  void report(const istio::mixer::v1::ReportRequest& request, ReportDone done) override;
+
+  // An event on the completion queue.
+  class Tag {
+   public:
+    virtual ~Tag() = default;
+    virtual void fire(bool ok) = 0;
+  };
+
+ private:
+  template <class Request, class Response>
+  class Call;
+  void poll();
+  void callStarted();
+  void callFinished();
+  int64_t nextRetryDelayMs(int retry);
+
+  GrpcTransportOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<istio::mixer::v1::Mixer::Stub> stub_;
+  grpc::CompletionQueue queue_;
+  std::mutex mutex_;
+  std::condition_variable idle_;
+  int64_t in_flight_ = 0;
+  std::mt19937_64 random_;
+  std::thread poller_;
+};
+
+}  // namespace mixer::proxy

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# wrk against plain nginx and nginx + the mixer module, in the same run, through the same nginx
+# process and the same upstream (a static server block): two front servers proxy to it, one
+# plain, one with mixer_check and mixer_report on. A real mixs serves the policy of
+# tests/proxy-filter/testdata (list, denier, memquota rule, prometheus).
+#   cache-hit workload: the same request every time (answered from the check cache);
+#   cache-miss workload: every request a new path (a Check RPC to mixs per request).
+# A third front server runs mixer_check without mixer_report (the Check's share of the cost).
+# Each workload runs plain / module / plain / module; each run is bounded by DURATION.
+# Usage: nginx_mixer_load.sh [BUILD_DIR] [DURATION] [CONNECTIONS]
+set -euo pipefail
+build=$(cd "${1:-build/release}" && pwd)
+duration=${2:-10s}
+connections=${3:-16}
+src=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+"$build/bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error \
+  --config-dir "$src/tests/proxy-filter/testdata" >"$work/mixs.log" 2>&1 &
+pids+=($!)
+mixs_pid=$!
+for _ in $(seq 100); do
+  grep -q "API) on" "$work/mixs.log" && break
+  sleep 0.1
+done
+mixs=$(grep -o "API) on 127.0.0.1:[0-9]*" "$work/mixs.log" | cut -d' ' -f3)
+
+upstream=$(free_port); plain=$(free_port); module=$(free_port); checkonly=$(free_port)
+user=""
+if [ "$(id -u)" = 0 ]; then user="user root;"; fi
+mkdir -p "$work/logs"
+cat >"$work/nginx.conf" <<CONF
+load_module $build/modules/ngx_http_mixer_module.so;
+$user
+daemon off;
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/body; proxy_temp_path $work/proxy; fastcgi_temp_path $work/fastcgi;
+  uwsgi_temp_path $work/uwsgi; scgi_temp_path $work/scgi;
+  mixer_server $mixs;
+  upstream backend { server 127.0.0.1:$upstream; keepalive 32; }
+  server { listen 127.0.0.1:$upstream; location / { return 200 "upstream ok\n"; } }
+  server {
+    listen 127.0.0.1:$plain;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+  server {
+    listen 127.0.0.1:$module;
+    mixer_check on;
+    mixer_report on;
+    mixer_attribute destination.service productpage.default.svc.cluster.local;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+  server {
+    listen 127.0.0.1:$checkonly;
+    mixer_check on;
+    mixer_attribute destination.service productpage.default.svc.cluster.local;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+CONF
+/usr/sbin/nginx -p "$work" -c "$work/nginx.conf" >"$work/nginx.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+  curl -s -o /dev/null "http://127.0.0.1:$module/" && break
+  sleep 0.1
+done
+nginx_master=$!
+
+cat >"$work/unique.lua" <<'LUA'
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", "/miss/" .. math.random(1, 1000000000) .. "/" .. n,
+                    {["x-user"] = "alice"})
+end
+LUA
+
+tick=$(getconf CLK_TCK)
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+worker_pid() { pgrep -P "$nginx_master" | head -1; }
+
+run() {  # label port [script]
+  local args=(-t1 "-c$connections" "-d$duration" --latency -H "x-user: alice")
+  if [ -n "${3:-}" ]; then args+=(-s "$3"); fi
+  local w m0 n0 out rps p50 p99 m1 n1
+  w=$(worker_pid)
+  m0=$(cpu "$mixs_pid"); n0=$(cpu "$w")
+  out=$(wrk "${args[@]}" "http://127.0.0.1:$2/")
+  m1=$(cpu "$mixs_pid"); n1=$(cpu "$w")
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
+  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+  non2xx=$(echo "$out" | awk '/Non-2xx/ {print $5}')
+  printf "| %s | %s | %s | %s | %s | %s | %s |\n" "$1" "$rps" "$p50" "$p99" \
+    "$(( (n1 - n0) * 1000 / tick ))" "$(( (m1 - m0) * 1000 / tick ))" "${non2xx:-0}"
+}
+
+echo "nginx $(/usr/sbin/nginx -v 2>&1 | cut -d/ -f2), wrk -t1 -c$connections -d$duration, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
+echo "| workload / server | requests/s | p50 | p99 | nginx worker CPU ms | mixs CPU ms | non-2xx |"
+echo "|---|---|---|---|---|---|---|"
+for round in ${ROUNDS:-1 2}; do
+  run "cache hit / plain nginx" "$plain"
+  run "cache hit / nginx + mixer" "$module"
+  run "cache hit / nginx + mixer, check only" "$checkonly"
+done
+for round in ${ROUNDS:-1 2}; do
+  run "cache miss / plain nginx" "$plain" "$work/unique.lua"
+  run "cache miss / nginx + mixer" "$module" "$work/unique.lua"
+done
+grep -E "emerg|alert|crit" "$work/logs/error.log" | head -5 || true

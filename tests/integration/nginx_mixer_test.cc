@@ -1,0 +1,306 @@
+// End to end: a real nginx with the mixer module in front of a static upstream (a second server
+// of the same nginx), and a real mixs with a list, a denier, a memquota and prometheus
+// (tests/proxy-filter/testdata/policy.yaml). Requests are made with curl.
+#include <gtest/gtest.h>
+#include <pwd.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "mixer/v1/mixer.grpc.pb.h"
+#include "tests/testing/http_collector.h"
+#include "tests/testing/subprocess.h"
+
+namespace mixer {
+namespace {
+
+using testing::binDir;
+using testing::httpGet;
+using testing::runCommand;
+using testing::Subprocess;
+using testing::unusedPort;
+
+namespace fs = std::filesystem;
+
+std::string sourceDir() {
+  const char* source = std::getenv("MIXER_SOURCE_DIR");
+  return source == nullptr ? "." : source;
+}
+
+std::string modulepath() {
+  const char* build = std::getenv("MIXER_BUILD_DIR");
+  return std::string(build == nullptr ? "." : build) + "/modules/ngx_http_mixer_module.so";
+}
+
+struct HttpAnswer {
+  int status = 0;
+  std::string headers;  // lower-cased
+  std::string body;
+};
+
+HttpAnswer get(int port, const std::string& path, const std::string& user = "alice") {
+  auto [code, out] =
+      runCommand({"/usr/bin/curl", "-s", "-i", "--max-time", "10", "-H", "x-user: " + user,
+                  "http://127.0.0.1:" + std::to_string(port) + path});
+  HttpAnswer a;
+  std::smatch m;
+  if (code != 0 || !std::regex_search(out, m, std::regex("^HTTP/1\\.1 (\\d+)"))) {
+    return a;
+  }
+  a.status = std::stoi(m[1].str());
+  const size_t split = out.find("\r\n\r\n");
+  a.headers = out.substr(0, split);
+  std::transform(a.headers.begin(), a.headers.end(), a.headers.begin(), ::tolower);
+  a.body = split == std::string::npos ? "" : out.substr(split + 4);
+  return a;
+}
+
+class NginxMixerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    prefix_ = ::testing::TempDir() + "/nginx-mixer-" + std::to_string(getpid());
+    fs::remove_all(prefix_);
+    fs::create_directories(prefix_ + "/logs");
+  }
+  void TearDown() override {
+    if (nginx_.running()) {
+      nginx_.stop(SIGTERM);
+    }
+    if (mixs_.running()) {
+      mixs_.stop(SIGTERM);
+    }
+    fs::remove_all(prefix_);
+  }
+
+  void startMixs(const std::string& address = "127.0.0.1:0") {
+    ASSERT_TRUE(
+        mixs_.start({binDir() + "/mixs", "server", "--address", address, "--monitoring-port", "0",
+                     "--config-dir", sourceDir() + "/tests/proxy-filter/testdata"}));
+    auto m = mixs_.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
+    ASSERT_TRUE(m) << mixs_.output();
+    mixs_port_ = std::stoi((*m)[1].str());
+    auto served = mixs_.waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
+    ASSERT_TRUE(served) << mixs_.output();
+    prometheus_port_ = std::stoi((*served)[1].str());
+  }
+
+  void startNginx() {
+    upstream_port_ = unusedPort();
+    front_port_ = unusedPort();
+    std::string user;
+    if (geteuid() == 0) {
+      user = "user root;\n";  // workers keep the test's identity
+    }
+    const std::string p = prefix_;
+    std::ofstream(p + "/nginx.conf") << "load_module " << modulepath() << ";\n"
+                                     << user << "daemon off;\nworker_processes 1;\npid " << p
+                                     << "/nginx.pid;\nerror_log " << p << "/logs/error.log info;\n"
+                                     << R"(events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path )" << p << R"(/body;
+  proxy_temp_path )" << p << R"(/proxy;
+  fastcgi_temp_path )" << p << R"(/fastcgi;
+  uwsgi_temp_path )" << p << R"(/uwsgi;
+  scgi_temp_path )" << p << R"(/scgi;
+  mixer_server 127.0.0.1:)" << mixs_port_
+                                     << R"(;
+  mixer_timeout 2000ms;
+  mixer_report_batch_max_entries 10;
+  mixer_report_batch_max_time 100ms;
+  server {
+    listen 127.0.0.1:)" << upstream_port_
+                                     << R"(;
+    location / { return 200 "upstream ok user=$http_x_mixer_user\n"; }
+  }
+  server {
+    listen 127.0.0.1:)" << front_port_
+                                     << R"(;
+    mixer_check on;
+    mixer_report on;
+    mixer_fail_open off;
+    mixer_attribute destination.service productpage.default.svc.cluster.local;
+    mixer_attribute source.user $http_x_user;
+    location / { proxy_pass http://127.0.0.1:)"
+                                     << upstream_port_ << R"(; }
+    location /limited {
+      mixer_quota requestcount 1;
+      proxy_pass http://127.0.0.1:)" << upstream_port_
+                                     << R"(;
+    }
+    location /open/ {
+      mixer_fail_open on;
+      proxy_pass http://127.0.0.1:)" << upstream_port_
+                                     << R"(;
+    }
+  }
+}
+)";
+    ASSERT_TRUE(nginx_.start({"/usr/sbin/nginx", "-p", p, "-c", p + "/nginx.conf"}));
+    for (int i = 0; i < 100 && httpGet(upstream_port_, "/").first != 200; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_EQ(httpGet(upstream_port_, "/").first, 200) << nginx_.output() << errorLog();
+  }
+
+  std::string errorLog() const {
+    std::ifstream in(prefix_ + "/logs/error.log");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  double metric(const std::string& code) {
+    const std::string series =
+        "istio_requests_total{destination_service=\"productpage.default.svc.cluster.local\","
+        "response_code=\"" +
+        code + "\"} ";
+    const std::string body = httpGet(prometheus_port_, "/metrics").second;
+    const size_t pos = body.find(series);
+    return pos == std::string::npos ? 0 : std::stod(body.substr(pos + series.size()));
+  }
+
+  std::string prefix_;
+  Subprocess mixs_, nginx_;
+  int mixs_port_ = 0, prometheus_port_ = 0, upstream_port_ = 0, front_port_ = 0;
+};
+
+TEST_F(NginxMixerTest, AllowsDeniesLimitsAndReports) {
+  startMixs();
+  startNginx();
+
+  HttpAnswer ok = get(front_port_, "/");
+  EXPECT_EQ(ok.status, 200) << errorLog();
+  EXPECT_NE(ok.body.find("upstream ok"), std::string::npos) << ok.body;
+  EXPECT_EQ(get(front_port_, "/").status, 200);  // from the check cache
+
+  EXPECT_EQ(get(front_port_, "/private/area").status, 403);  // denier
+  EXPECT_EQ(get(front_port_, "/", "mallory").status, 403);   // listchecker blacklist
+
+  std::vector<int> limited;
+  for (int i = 0; i < 5; ++i) {
+    limited.push_back(get(front_port_, "/limited").status);
+  }
+  EXPECT_EQ(limited, (std::vector<int>{200, 200, 200, 429, 429}));
+
+  // The route directive: a request header for the upstream and a response header.
+  HttpAnswer tagged = get(front_port_, "/tagged", "bob");
+  EXPECT_EQ(tagged.status, 200);
+  EXPECT_NE(tagged.body.find("user=bob"), std::string::npos) << tagged.body;
+  EXPECT_NE(tagged.headers.find("x-policy: checked"), std::string::npos) << tagged.headers;
+  EXPECT_EQ(get(front_port_, "/").headers.find("x-policy"), std::string::npos);
+
+  // Reports: 7 answers of 200, 2 of 403, 2 of 429 reach Prometheus through mixs.
+  for (int i = 0; i < 200 && (metric("200") < 7 || metric("403") < 2 || metric("429") < 2); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_EQ(metric("200"), 7) << httpGet(prometheus_port_, "/metrics").second;
+  EXPECT_EQ(metric("403"), 2);
+  EXPECT_EQ(metric("429"), 2);
+
+  // A graceful stop logs the worker's client counters: the repeated "/" was a cache hit, and no
+  // report was lost.
+  nginx_.stop(SIGQUIT);
+  std::smatch m;
+  const std::string log = errorLog();
+  ASSERT_TRUE(std::regex_search(
+      log, m,
+      std::regex(
+          R"(mixer: check cache hits (\d+), .* reports (\d+) in \d+ batches, dropped (\d+))")))
+      << log;
+  EXPECT_GE(std::stoi(m[1].str()), 1);
+  EXPECT_EQ(std::stoi(m[2].str()), 11);
+  EXPECT_EQ(std::stoi(m[3].str()), 0);
+}
+
+TEST_F(NginxMixerTest, FailPolicyWhileMixsIsDownAndRecovery) {
+  startMixs();
+  startNginx();
+  EXPECT_EQ(get(front_port_, "/before").status, 200) << errorLog();
+  mixs_.stop(SIGTERM);
+
+  EXPECT_EQ(get(front_port_, "/down").status, 503);       // mixer_fail_open off
+  EXPECT_EQ(get(front_port_, "/open/down").status, 200);  // mixer_fail_open on
+  EXPECT_EQ(get(front_port_, "/before").status, 200);     // still cached
+
+  startMixs("127.0.0.1:" + std::to_string(mixs_port_));
+  int status = 0;
+  for (int i = 0; i < 100 && status != 200; ++i) {
+    status = get(front_port_, "/back-" + std::to_string(i)).status;
+    if (status != 200) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_EQ(status, 200) << errorLog();
+  EXPECT_EQ(get(front_port_, "/private/after").status, 403);
+}
+
+TEST_F(NginxMixerTest, BadDirectivesAreRejectedWithTheirReason) {
+  auto test = [&](const std::string& directive) {
+    const std::string conf = prefix_ + "/bad.conf";
+    std::ofstream(conf) << "load_module " << modulepath() << ";\npid " << prefix_
+                        << "/bad.pid;\nerror_log stderr;\nevents {}\nhttp {\n  server {\n    "
+                           "listen 127.0.0.1:1;\n    "
+                        << directive << "\n  }\n}\n";
+    return runCommand({"/usr/sbin/nginx", "-t", "-p", prefix_, "-c", conf});
+  };
+  auto [code, out] = test("mixer_quota requestcount -1;");
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("needs a quota name and a positive amount"), std::string::npos) << out;
+  std::tie(code, out) = test("mixer_check maybe;");
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("invalid value \"maybe\""), std::string::npos) << out;
+  std::tie(code, out) = test("mixer_server 127.0.0.1:9091;");  // http level only
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("\"mixer_server\" directive is not allowed here"), std::string::npos) << out;
+  std::tie(code, out) = test("mixer_attribute destination.service svc;");
+  EXPECT_EQ(code, 0) << out;
+}
+
+// mixs never sends a direct response (no adapter of ours produces one), so this test puts an
+// in-test istio.mixer.v1 server, real gRPC on loopback, where mixs would be.
+class DirectResponseMixer final : public istio::mixer::v1::Mixer::Service {
+ public:
+  grpc::Status Check(grpc::ServerContext*, const istio::mixer::v1::CheckRequest*,
+                     istio::mixer::v1::CheckResponse* response) override {
+    auto* p = response->mutable_precondition();
+    p->set_valid_use_count(100);
+    auto* route = p->mutable_route_directive();
+    route->set_direct_response_code(302);
+    route->set_direct_response_body("moved elsewhere\n");
+    auto* location = route->add_response_header_operations();
+    location->set_name("location");
+    location->set_value("http://elsewhere.example/");
+    return grpc::Status::OK;
+  }
+  grpc::Status Report(grpc::ServerContext*, const istio::mixer::v1::ReportRequest*,
+                      istio::mixer::v1::ReportResponse*) override {
+    return grpc::Status::OK;
+  }
+};
+
+TEST_F(NginxMixerTest, DirectResponsesReplaceTheUpstreamsAnswer) {
+  DirectResponseMixer service;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &mixs_port_);
+  builder.RegisterService(&service);
+  auto server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  startNginx();
+  for (int i = 0; i < 2; ++i) {  // remote, then from the cache
+    HttpAnswer a = get(front_port_, "/anything");
+    EXPECT_EQ(a.status, 302) << errorLog();
+    EXPECT_EQ(a.body, "moved elsewhere\n");
+    EXPECT_NE(a.headers.find("location: http://elsewhere.example/"), std::string::npos)
+        << a.headers;
+  }
+  nginx_.stop(SIGTERM);
+  server->Shutdown();
+}
+
+}  // namespace
+}  // namespace mixer

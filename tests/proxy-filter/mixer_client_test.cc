@@ -1,0 +1,325 @@
+// MixerClient over real gRPC on loopback, against an in-test istio.mixer.v1 server whose answers
+// each test scripts (the client's own logic: caching, quota flow, fallback, retries, fail policy).
+// tests/integration/proxy_filter_mixs_test.cc runs the client against a real mixs.
+#include "proxy-filter/core/mixer_client.h"
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "proxy-filter/core/mixer_proxy.h"
+
+namespace mixer::proxy {
+namespace {
+
+using istio::mixer::v1::CheckRequest;
+using istio::mixer::v1::CheckResponse;
+using istio::mixer::v1::ReportRequest;
+using istio::mixer::v1::ReportResponse;
+
+class ScriptedMixer final : public istio::mixer::v1::Mixer::Service {
+ public:
+  using CheckFn = std::function<grpc::Status(const CheckRequest&, CheckResponse*)>;
+
+  grpc::Status Check(grpc::ServerContext*, const CheckRequest* request,
+                     CheckResponse* response) override {
+    CheckFn fn;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      checks_.push_back(*request);
+      fn = check_;
+    }
+    return fn(*request, response);
+  }
+  grpc::Status Report(grpc::ServerContext*, const ReportRequest* request,
+                      ReportResponse*) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    reports_.push_back(*request);
+    return grpc::Status::OK;
+  }
+  void onCheck(CheckFn fn) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    check_ = std::move(fn);
+  }
+  std::vector<CheckRequest> checks() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return checks_;
+  }
+  std::vector<ReportRequest> reports() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return reports_;
+  }
+
+ private:
+  std::mutex mutex_;
+  CheckFn check_ = [](const CheckRequest&, CheckResponse* r) {
+    r->mutable_precondition()->set_valid_use_count(10000);
+    r->mutable_precondition()->mutable_valid_duration()->set_seconds(60);
+    return grpc::Status::OK;
+  };
+  std::vector<CheckRequest> checks_;
+  std::vector<ReportRequest> reports_;
+};
+
+class MixerClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(&mixer_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+  }
+  void TearDown() override {
+    client_.reset();
+    server_->Shutdown();
+  }
+  // The default deadline is generous (10 s) so that a slow machine (or valgrind) does not turn
+  // an answer into a timeout; tests of timeouts set their own.
+  void makeClient(MixerClientOptions options = {},
+                  GrpcTransportOptions transport = longDeadline()) {
+    if (transport.address.empty()) {
+      transport.address = "127.0.0.1:" + std::to_string(port_);
+    }
+    client_ = std::make_unique<MixerClient>(options, std::make_unique<GrpcTransport>(transport));
+  }
+  CheckResult check(const Attributes& a, const std::vector<QuotaRequest>& quotas = {}) {
+    // Shared: the callback may still be inside set_value() when get() returns.
+    auto done = std::make_shared<std::promise<CheckResult>>();
+    client_->check(a, quotas, [done](const CheckResult& r) { done->set_value(r); });
+    return done->get_future().get();
+  }
+  static GrpcTransportOptions longDeadline() {
+    GrpcTransportOptions o;
+    o.timeout_ms = 10000;
+    return o;
+  }
+  static MixerClientOptions failOpen(bool open) {
+    MixerClientOptions o;
+    o.fail_open = open;
+    return o;
+  }
+  static Attributes request(const std::string& service) {
+    Attributes a;
+    a.setString("destination.service", service);
+    a.setString("request.path", "/x");
+    return a;
+  }
+  // An answer referencing destination.service (global word 152) as EXACT.
+  static void keyedByService(CheckResponse* r, int code) {
+    auto* p = r->mutable_precondition();
+    p->mutable_status()->set_code(code);
+    p->set_valid_use_count(10000);
+    p->mutable_valid_duration()->set_seconds(60);
+    auto* m = p->mutable_referenced_attributes()->add_attribute_matches();
+    m->set_name(152);
+    m->set_condition(istio::mixer::v1::ReferencedAttributes::EXACT);
+  }
+
+  ScriptedMixer mixer_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::unique_ptr<MixerClient> client_;
+};
+
+TEST_F(MixerClientTest, ARepeatedCheckIsAnsweredByTheCache) {
+  mixer_.onCheck([](const CheckRequest& req, CheckResponse* r) {
+    const bool denied = req.attributes().strings().at(152) < 0;  // any non-global service
+    keyedByService(r, denied ? 7 : 0);
+    return grpc::Status::OK;
+  });
+  makeClient();
+  EXPECT_EQ(check(request("evil")).code, StatusCode::kPermissionDenied);
+  EXPECT_EQ(check(request("evil")).code, StatusCode::kPermissionDenied);
+  CheckResult cached;
+  EXPECT_TRUE(client_->checkCached(request("evil"), &cached));
+  EXPECT_EQ(mixer_.checks().size(), 1u);
+  const CheckRequest sent = mixer_.checks()[0];
+  EXPECT_EQ(sent.global_word_count(), 222u);
+  EXPECT_FALSE(sent.deduplication_id().empty());
+  const ClientStats s = client_->stats();
+  EXPECT_EQ(s.check_cache_hits, 2u);
+  EXPECT_EQ(s.check_cache_misses, 1u);
+  EXPECT_EQ(s.check_remote_calls, 1u);
+}
+
+TEST_F(MixerClientTest, ARejectedDictionaryFallsBackTo111WordsAndResends) {
+  mixer_.onCheck([](const CheckRequest& req, CheckResponse* r) {
+    if (req.global_word_count() > 111) {
+      return grpc::Status(grpc::StatusCode::INTERNAL,
+                          "inconsistent global dictionary versions used: mixer knows 111 words");
+    }
+    r->mutable_precondition()->set_valid_use_count(0);  // not cacheable: every check is sent
+    return grpc::Status::OK;
+  });
+  makeClient(failOpen(false));
+  EXPECT_TRUE(check(request("a")).ok());
+  ASSERT_EQ(mixer_.checks().size(), 2u);
+  EXPECT_EQ(mixer_.checks()[1].global_word_count(), 111u);
+  // destination.service (word 152) is now a message word.
+  EXPECT_FALSE(mixer_.checks()[1].attributes().strings().contains(152));
+  EXPECT_EQ(client_->globalWordCount(), 111u);
+  EXPECT_EQ(client_->stats().dictionary_shrinks, 1u);
+  EXPECT_TRUE(check(request("b")).ok());
+  EXPECT_EQ(mixer_.checks().size(), 3u);  // no more rejections
+}
+
+TEST_F(MixerClientTest, TransportFailuresAreRetriedWithBackoff) {
+  std::atomic<int> calls{0};
+  mixer_.onCheck([&](const CheckRequest&, CheckResponse* r) {
+    if (calls.fetch_add(1) < 2) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "busy");
+    }
+    r->mutable_precondition()->mutable_status()->set_code(7);
+    return grpc::Status::OK;
+  });
+  GrpcTransportOptions transport = longDeadline();
+  transport.max_retries = 2;
+  transport.base_retry_ms = 5;
+  transport.max_retry_ms = 20;
+  makeClient(failOpen(true), transport);
+  // Fail open would allow: the denial proves the third attempt's answer was used.
+  EXPECT_EQ(check(request("a")).code, StatusCode::kPermissionDenied);
+  EXPECT_EQ(calls.load(), 3);
+}
+
+TEST(RetryDelayTest, JitteredWithinBaseAndTheCappedDoubling) {
+  GrpcTransportOptions o;  // 80 ms base, 1000 ms cap
+  std::mt19937_64 random(1);
+  for (int i = 0; i < 200; ++i) {
+    const int retry = i % 6;
+    const int64_t d = retryDelayMs(o, retry, &random);
+    EXPECT_GE(d, 80);
+    EXPECT_LE(d, std::min<int64_t>(1000, 80 << retry));
+  }
+  EXPECT_EQ(retryDelayMs(o, 0, &random), 80);
+}
+
+TEST_F(MixerClientTest, AnUnreachableServerFollowsTheFailPolicy) {
+  server_->Shutdown();
+  GrpcTransportOptions transport;
+  transport.timeout_ms = 300;
+  transport.address = "127.0.0.1:" + std::to_string(port_);
+  makeClient(failOpen(true), transport);
+  EXPECT_TRUE(check(request("a")).ok());
+  EXPECT_EQ(client_->stats().check_fail_open, 1u);
+  makeClient(failOpen(false), transport);
+  const CheckResult closed = check(request("a"));
+  EXPECT_EQ(closed.code, StatusCode::kUnavailable);
+  EXPECT_NE(closed.message.find("mixer check failed"), std::string::npos);
+  EXPECT_EQ(client_->stats().check_fail_close, 1u);
+}
+
+TEST_F(MixerClientTest, QuotaFirstGoesRemoteThenPrefetchesAndDeniesLocally) {
+  std::atomic<int64_t> left{3};
+  mixer_.onCheck([&](const CheckRequest& req, CheckResponse* r) {
+    keyedByService(r, 0);
+    for (const auto& [name, params] : req.quotas()) {
+      int64_t granted = 0;
+      int64_t have = left.load();
+      if (have >= params.amount()) {
+        granted = params.amount();
+      } else if (params.best_effort()) {
+        granted = have;
+      }
+      left -= granted;
+      auto& q = (*r->mutable_quotas())[name];
+      q.set_granted_amount(granted);
+      q.mutable_valid_duration()->set_seconds(60);
+    }
+    return grpc::Status::OK;
+  });
+  makeClient();
+  int allowed = 0;
+  for (int i = 0; i < 8; ++i) {
+    allowed += check(request("a"), {{"requestcount", 1}}).ok();
+  }
+  EXPECT_EQ(allowed, 3);
+  const auto checks = mixer_.checks();
+  ASSERT_GE(checks.size(), 2u);
+  // The first request carries its own amount, not best effort; the next one prefetches.
+  EXPECT_EQ(checks[0].quotas().at("requestcount").amount(), 1);
+  EXPECT_FALSE(checks[0].quotas().at("requestcount").best_effort());
+  EXPECT_EQ(checks[1].quotas().at("requestcount").amount(), 10);
+  EXPECT_TRUE(checks[1].quotas().at("requestcount").best_effort());
+  // The short grant closed the prefetch: the denials after it were decided locally.
+  EXPECT_LT(checks.size(), 8u);
+  EXPECT_GT(client_->stats().quota_cache_hits, 0u);
+}
+
+TEST_F(MixerClientTest, ReportsAreBatched) {
+  MixerClientOptions options;
+  options.report.max_entries = 4;
+  options.report.max_time_ms = 3600000;
+  makeClient(options);
+  for (int i = 0; i < 8; ++i) {
+    Attributes a = request("a");
+    a.setInt64("response.code", 200 + i);
+    client_->report(std::move(a));
+  }
+  // The server records a batch before the client sees the answer: wait for both.
+  for (int i = 0; i < 500 && (mixer_.reports().size() < 2 || client_->stats().report_batches < 2);
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(mixer_.reports().size(), 2u);
+  EXPECT_EQ(mixer_.reports()[0].attributes_size(), 4);
+  EXPECT_EQ(client_->stats().report_batches, 2u);
+}
+
+struct CApiResult {
+  std::promise<int32_t> code;
+  std::string header;
+};
+
+TEST_F(MixerClientTest, CApiChecksAndReports) {
+  mixer_.onCheck([](const CheckRequest&, CheckResponse* r) {
+    keyedByService(r, 0);
+    auto* op =
+        r->mutable_precondition()->mutable_route_directive()->add_request_header_operations();
+    op->set_name("x-mixer");
+    op->set_value("checked");
+    return grpc::Status::OK;
+  });
+  const std::string address = "127.0.0.1:" + std::to_string(port_);
+  mixer_proxy_options options;
+  mixer_proxy_options_init(&options);
+  const char* error = nullptr;
+  EXPECT_EQ(mixer_proxy_client_create(&options, &error), nullptr);  // no address
+  EXPECT_NE(std::string(error).find("server_address"), std::string::npos);
+  options.server_address = address.c_str();
+  mixer_proxy_client* client = mixer_proxy_client_create(&options, &error);
+  ASSERT_NE(client, nullptr);
+  mixer_proxy_attributes* a = mixer_proxy_attributes_create();
+  mixer_proxy_attributes_set_string(a, "destination.service", 19, "svc", 3);
+  EXPECT_EQ(mixer_proxy_attributes_set_ip(a, "source.ip", 9, "127.0.0.1", 9), 1);
+  EXPECT_EQ(mixer_proxy_attributes_set_ip(a, "source.ip", 9, "bad", 3), 0);
+  auto done = [](void* context, const mixer_proxy_check_result* r) {
+    auto* out = static_cast<CApiResult*>(context);
+    if (r->request_header_operation_count == 1) {
+      out->header = std::string(r->request_header_operations[0].value.data,
+                                r->request_header_operations[0].value.len);
+    }
+    out->code.set_value(r->code);
+  };
+  CApiResult first;
+  EXPECT_EQ(mixer_proxy_check(client, a, nullptr, 0, done, &first), 0);  // remote: later
+  EXPECT_EQ(first.code.get_future().get(), 0);
+  EXPECT_EQ(first.header, "checked");
+  CApiResult second;
+  EXPECT_EQ(mixer_proxy_check(client, a, nullptr, 0, done, &second), 1);  // cached: inline
+  EXPECT_EQ(second.code.get_future().get(), 0);
+  EXPECT_EQ(second.header, "checked");
+  mixer_proxy_report(client, mixer_proxy_attributes_copy(a));
+  mixer_proxy_attributes_destroy(a);
+  mixer_proxy_stats stats;
+  mixer_proxy_client_stats(client, &stats);
+  EXPECT_EQ(stats.check_cache_hits, 1u);
+  EXPECT_EQ(stats.report_enqueued, 1u);
+  mixer_proxy_client_destroy(client);  // flushes the report
+  ASSERT_EQ(mixer_.reports().size(), 1u);
+}
+
+}  // namespace
+}  // namespace mixer::proxy
