@@ -1,0 +1,194 @@
+#include "pilot/model/yaml_reader.h"
+
+#include <charconv>
+#include <cmath>
+#include <set>
+
+namespace pilot::model {
+
+int YamlReader::lineOf(const YAML::Node& node, int fallback) {
+  if (!node.IsDefined()) return fallback;
+  const YAML::Mark mark = node.Mark();
+  return mark.line >= 0 ? mark.line + 1 : fallback;
+}
+
+void YamlReader::error(int line, std::string message) {
+  errors_->push_back(ConfigError{file_, line < 1 ? 1 : line, std::move(message)});
+}
+
+bool YamlReader::expectMap(const YAML::Node& node, std::string_view what,
+                           std::initializer_list<std::string_view> known) {
+  if (!node.IsMap()) {
+    error(node, std::string(what) + " must be a map");
+    return false;
+  }
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) {
+      error(kv.first, std::string(what) + " has a key that is not a string");
+      continue;
+    }
+    const std::string key = kv.first.Scalar();
+    bool found = false;
+    for (std::string_view k : known) {
+      if (k == key) found = true;
+    }
+    if (!found) {
+      std::string list;
+      for (std::string_view k : known) {
+        if (!list.empty()) list += ", ";
+        list += k;
+      }
+      error(kv.first, "unknown field '" + key + "' in " + std::string(what) + " (known: " + list +
+                          ")");
+    }
+  }
+  return true;
+}
+
+bool YamlReader::expectSequence(const YAML::Node& node, std::string_view what) {
+  if (!node.IsSequence()) {
+    error(node, std::string(what) + " must be a list");
+    return false;
+  }
+  return true;
+}
+
+std::optional<std::string> YamlReader::str(const YAML::Node& map, const char* key,
+                                           bool required) {
+  const YAML::Node v = map[key];
+  if (!v.IsDefined() || v.IsNull()) {
+    if (required) error(lineOf(map), std::string("missing required field '") + key + "'");
+    return std::nullopt;
+  }
+  if (!v.IsScalar()) {
+    error(v, std::string("field '") + key + "' must be a string");
+    return std::nullopt;
+  }
+  return v.Scalar();
+}
+
+std::optional<int64_t> YamlReader::integer(const YAML::Node& map, const char* key, bool required,
+                                           int64_t min, int64_t max) {
+  const std::optional<std::string> s = str(map, key, required);
+  if (!s) return std::nullopt;
+  int64_t value = 0;
+  const auto r = std::from_chars(s->data(), s->data() + s->size(), value);
+  if (r.ec != std::errc() || r.ptr != s->data() + s->size()) {
+    error(map[key], std::string("field '") + key + "' must be an integer, got '" + *s + "'");
+    return std::nullopt;
+  }
+  if (value < min || value > max) {
+    error(map[key], std::string("field '") + key + "' must be in [" + std::to_string(min) + ", " +
+                        std::to_string(max) + "], got " + std::to_string(value));
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<double> YamlReader::number(const YAML::Node& map, const char* key, bool required,
+                                         double min, double max) {
+  const std::optional<std::string> s = str(map, key, required);
+  if (!s) return std::nullopt;
+  double value = 0;
+  const auto r = std::from_chars(s->data(), s->data() + s->size(), value);
+  if (r.ec != std::errc() || r.ptr != s->data() + s->size() || !std::isfinite(value)) {
+    error(map[key], std::string("field '") + key + "' must be a number, got '" + *s + "'");
+    return std::nullopt;
+  }
+  if (value < min || value > max) {
+    error(map[key], std::string("field '") + key + "' must be in [" + std::to_string(min) + ", " +
+                        std::to_string(max) + "], got " + *s);
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<std::chrono::milliseconds> parseDuration(std::string_view text) {
+  struct Unit {
+    std::string_view suffix;
+    double ms;
+  };
+  static constexpr Unit kUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+  for (const Unit& u : kUnits) {
+    if (text.size() > u.suffix.size() && text.ends_with(u.suffix)) {
+      const std::string_view digits = text.substr(0, text.size() - u.suffix.size());
+      double value = 0;
+      const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+      if (r.ec != std::errc() || r.ptr != digits.data() + digits.size() || value < 0 ||
+          !std::isfinite(value) || value * u.ms > 1e12) {
+        return std::nullopt;
+      }
+      return std::chrono::milliseconds(static_cast<int64_t>(std::llround(value * u.ms)));
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::chrono::milliseconds> YamlReader::duration(const YAML::Node& map,
+                                                              const char* key, bool required) {
+  const std::optional<std::string> s = str(map, key, required);
+  if (!s) return std::nullopt;
+  const auto d = parseDuration(*s);
+  if (!d) {
+    error(map[key], std::string("field '") + key + "' must be a duration like 1s or 250ms, got '" +
+                        *s + "'");
+  }
+  return d;
+}
+
+std::map<std::string, std::string> YamlReader::stringMap(const YAML::Node& map, const char* key) {
+  std::map<std::string, std::string> out;
+  const YAML::Node v = map[key];
+  if (!v.IsDefined() || v.IsNull()) return out;
+  if (!v.IsMap()) {
+    error(v, std::string("field '") + key + "' must be a map of strings");
+    return out;
+  }
+  for (const auto& kv : v) {
+    if (!kv.first.IsScalar() || !kv.second.IsScalar()) {
+      error(kv.first, std::string("field '") + key + "' must map strings to strings");
+      continue;
+    }
+    out[kv.first.Scalar()] = kv.second.Scalar();
+  }
+  return out;
+}
+
+std::vector<std::string> YamlReader::stringList(const YAML::Node& map, const char* key,
+                                                bool required) {
+  std::vector<std::string> out;
+  const YAML::Node v = map[key];
+  if (!v.IsDefined() || v.IsNull()) {
+    if (required) error(lineOf(map), std::string("missing required field '") + key + "'");
+    return out;
+  }
+  if (!v.IsSequence()) {
+    error(v, std::string("field '") + key + "' must be a list of strings");
+    return out;
+  }
+  for (const auto& item : v) {
+    if (!item.IsScalar()) {
+      error(item, std::string("field '") + key + "' must be a list of strings");
+      continue;
+    }
+    out.push_back(item.Scalar());
+  }
+  if (required && out.empty()) error(v, std::string("field '") + key + "' must not be empty");
+  return out;
+}
+
+std::vector<YAML::Node> loadDocuments(std::string_view text, YamlReader* reader) {
+  try {
+    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
+    std::vector<YAML::Node> out;
+    for (YAML::Node& d : docs) {
+      if (d.IsDefined() && !d.IsNull()) out.push_back(d);
+    }
+    return out;
+  } catch (const YAML::Exception& e) {
+    reader->error(e.mark.line >= 0 ? e.mark.line + 1 : 1, "YAML syntax error: " + e.msg);
+    return {};
+  }
+}
+
+}  // namespace pilot::model
