@@ -31,12 +31,23 @@ bool reportUnsupported(const YAML::Node& map, YamlReader& r, std::string_view wh
 }
 
 std::optional<uint32_t> grpcCodeByName(std::string_view name) {
-  static constexpr std::string_view kNames[] = {
-      "OK",        "CANCELLED",         "UNKNOWN",          "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",  "ALREADY_EXISTS",   "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",       "UNAVAILABLE",      "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static constexpr std::string_view kNames[] = {"OK",
+                                                "CANCELLED",
+                                                "UNKNOWN",
+                                                "INVALID_ARGUMENT",
+                                                "DEADLINE_EXCEEDED",
+                                                "NOT_FOUND",
+                                                "ALREADY_EXISTS",
+                                                "PERMISSION_DENIED",
+                                                "RESOURCE_EXHAUSTED",
+                                                "FAILED_PRECONDITION",
+                                                "ABORTED",
+                                                "OUT_OF_RANGE",
+                                                "UNIMPLEMENTED",
+                                                "INTERNAL",
+                                                "UNAVAILABLE",
+                                                "DATA_LOSS",
+                                                "UNAUTHENTICATED"};
   for (uint32_t i = 0; i < std::size(kNames); ++i) {
     if (kNames[i] == name) return i;
   }
@@ -124,8 +135,10 @@ std::optional<FaultInjection> parseFault(const YAML::Node& node, YamlReader& r) 
         code = static_cast<uint32_t>(std::stoi(*text));
       }
       if (!code || *code == 0) {
-        r.error(a["grpcStatus"], "grpcStatus must be a non-OK gRPC status name such as "
-                                 "UNAVAILABLE (or its number), got '" + *text + "'");
+        r.error(a["grpcStatus"],
+                "grpcStatus must be a non-OK gRPC status name such as "
+                "UNAVAILABLE (or its number), got '" +
+                    *text + "'");
         return std::nullopt;
       }
       abort.grpc_status = code;
@@ -142,12 +155,12 @@ std::optional<FaultInjection> parseFault(const YAML::Node& node, YamlReader& r) 
   return fault;
 }
 
-std::optional<HttpRoute> parseHttpRoute(const YAML::Node& node, YamlReader& r,
-                                        std::string_view ns, const ParseOptions& options) {
-  if (!r.expectMap(node, "http route",
-                   {"name", "match", "route", "timeout", "retries", "fault", "redirect", "rewrite",
-                    "mirror", "mirrorPercentage", "headers", "corsPolicy", "delegate",
-                    "directResponse"})) {
+std::optional<HttpRoute> parseHttpRoute(const YAML::Node& node, YamlReader& r, std::string_view ns,
+                                        const ParseOptions& options) {
+  if (!r.expectMap(
+          node, "http route",
+          {"name", "match", "route", "timeout", "retries", "fault", "redirect", "rewrite", "mirror",
+           "mirrorPercentage", "headers", "corsPolicy", "delegate", "directResponse"})) {
     return std::nullopt;
   }
   if (reportUnsupported(node, r, "an http route",
@@ -163,8 +176,8 @@ std::optional<HttpRoute> parseHttpRoute(const YAML::Node& node, YamlReader& r,
     if (!r.expectSequence(m, "match")) return std::nullopt;
     for (const YAML::Node& item : m) {
       if (!r.expectMap(item, "match",
-                       {"name", "uri", "headers", "ignoreUriCase", "method", "authority",
-                        "port", "queryParams", "sourceLabels", "gateways", "withoutHeaders",
+                       {"name", "uri", "headers", "ignoreUriCase", "method", "authority", "port",
+                        "queryParams", "sourceLabels", "gateways", "withoutHeaders",
                         "sourceNamespace", "scheme"})) {
         ok = false;
         continue;
@@ -317,18 +330,19 @@ std::optional<HttpRoute> parseHttpRoute(const YAML::Node& node, YamlReader& r,
 
 std::optional<LoadBalancer> parseLoadBalancer(const YAML::Node& policy, YamlReader& r) {
   if (!r.expectMap(policy, "trafficPolicy",
-                   {"loadBalancer", "connectionPool", "outlierDetection", "tls", "portLevelSettings",
-                    "tunnel"})) {
+                   {"loadBalancer", "connectionPool", "outlierDetection", "tls",
+                    "portLevelSettings", "tunnel"})) {
     return std::nullopt;
   }
-  if (reportUnsupported(policy, r, "a trafficPolicy",
-                        {"connectionPool", "outlierDetection", "tls", "portLevelSettings",
-                         "tunnel"})) {
+  if (reportUnsupported(
+          policy, r, "a trafficPolicy",
+          {"connectionPool", "outlierDetection", "tls", "portLevelSettings", "tunnel"})) {
     return std::nullopt;
   }
   const YAML::Node lb = policy["loadBalancer"];
   if (!lb.IsDefined()) return std::nullopt;
-  if (!r.expectMap(lb, "loadBalancer", {"simple", "consistentHash", "localityLbSetting", "warmupDurationSecs"})) {
+  if (!r.expectMap(lb, "loadBalancer",
+                   {"simple", "consistentHash", "localityLbSetting", "warmupDurationSecs"})) {
     return std::nullopt;
   }
   if (reportUnsupported(lb, r, "a loadBalancer", {"localityLbSetting", "warmupDurationSecs"})) {
@@ -357,14 +371,14 @@ std::optional<LoadBalancer> parseLoadBalancer(const YAML::Node& policy, YamlRead
     return out;
   }
   const YAML::Node ch = lb["consistentHash"];
-  if (!r.expectMap(ch, "consistentHash", {"httpHeaderName", "minimumRingSize", "useSourceIp",
-                                          "httpCookie", "httpQueryParameterName", "ringHash",
-                                          "maglev"})) {
+  if (!r.expectMap(ch, "consistentHash",
+                   {"httpHeaderName", "minimumRingSize", "useSourceIp", "httpCookie",
+                    "httpQueryParameterName", "ringHash", "maglev"})) {
     return std::nullopt;
   }
-  if (reportUnsupported(ch, r, "consistentHash",
-                        {"useSourceIp", "httpCookie", "httpQueryParameterName", "ringHash",
-                         "maglev"})) {
+  if (reportUnsupported(
+          ch, r, "consistentHash",
+          {"useSourceIp", "httpCookie", "httpQueryParameterName", "ringHash", "maglev"})) {
     return std::nullopt;
   }
   out.kind = LoadBalancer::Kind::kRingHash;
@@ -464,8 +478,8 @@ void parseDestinationRule(const YAML::Node& spec, const Origin& origin, std::str
   if (ok) config->destination_rules.push_back(std::move(dr));
 }
 
-void parseServiceEntry(const YAML::Node& spec, const Origin& origin, std::string ns,
-                       YamlReader& r, const ParseOptions& options, RoutingConfig* config) {
+void parseServiceEntry(const YAML::Node& spec, const Origin& origin, std::string ns, YamlReader& r,
+                       const ParseOptions& options, RoutingConfig* config) {
   if (!r.expectMap(spec, "ServiceEntry spec",
                    {"hosts", "addresses", "ports", "location", "resolution", "endpoints",
                     "exportTo", "subjectAltNames", "workloadSelector"})) {
@@ -513,8 +527,9 @@ void parseServiceEntry(const YAML::Node& spec, const Origin& origin, std::string
   if (const YAML::Node eps = spec["endpoints"]; eps.IsDefined() && !eps.IsNull()) {
     if (!r.expectSequence(eps, "endpoints")) return;
     for (const YAML::Node& e : eps) {
-      if (!r.expectMap(e, "endpoint", {"address", "ports", "labels", "locality", "weight",
-                                       "network", "serviceAccount"})) {
+      if (!r.expectMap(
+              e, "endpoint",
+              {"address", "ports", "labels", "locality", "weight", "network", "serviceAccount"})) {
         return;
       }
       const auto address = r.str(e, "address", true);
@@ -541,8 +556,8 @@ void parseServiceEntry(const YAML::Node& spec, const Origin& origin, std::string
   if (res == model::Resolution::kStatic) {
     for (const auto& inst : instances) {
       if (inst.address.find_first_not_of("0123456789.:abcdefABCDEF") != std::string::npos) {
-        r.error(spec["endpoints"], "STATIC endpoint address must be an IP, got '" + inst.address +
-                                       "'");
+        r.error(spec["endpoints"],
+                "STATIC endpoint address must be an IP, got '" + inst.address + "'");
         return;
       }
     }
@@ -614,8 +629,10 @@ void parseRoutingYaml(std::string_view text, const std::string& file_name,
     if (!api->starts_with(kApiGroup) ||
         (*api != "networking.istio.io/v1alpha3" && *api != "networking.istio.io/v1beta1" &&
          *api != "networking.istio.io/v1")) {
-      r.error(doc["apiVersion"], "apiVersion must be networking.istio.io/v1alpha3, v1beta1 or "
-                                 "v1, got '" + *api + "'");
+      r.error(doc["apiVersion"],
+              "apiVersion must be networking.istio.io/v1alpha3, v1beta1 or "
+              "v1, got '" +
+                  *api + "'");
       continue;
     }
     const YAML::Node meta = doc["metadata"];
@@ -644,8 +661,8 @@ void parseRoutingYaml(std::string_view text, const std::string& file_name,
     } else if (*kind == "ServiceEntry") {
       parseServiceEntry(spec, origin, ns, r, options, config);
     } else {
-      r.error(doc["kind"], "unsupported kind '" + *kind +
-                               "' (VirtualService, DestinationRule, ServiceEntry)");
+      r.error(doc["kind"],
+              "unsupported kind '" + *kind + "' (VirtualService, DestinationRule, ServiceEntry)");
     }
   }
 }

@@ -118,9 +118,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string error;
-  auto monitoring = pilot::discovery::MonitoringServer::start(mon_host, mon_port,
-                                                              prometheus_registry, &discovery,
-                                                              &error);
+  auto monitoring = pilot::discovery::MonitoringServer::start(
+      mon_host, mon_port, prometheus_registry, &discovery, &error);
   if (monitoring == nullptr) {
     std::cerr << "pilot-discovery: " << error << "\n";
     return 1;

@@ -27,7 +27,8 @@ std::unique_ptr<MonitoringServer> MonitoringServer::start(
   std::unique_ptr<MonitoringServer> s(new MonitoringServer());
   s->registry_ = std::move(registry);
   s->discovery_ = discovery;
-  const std::string listen = host.empty() ? std::to_string(port) : host + ":" + std::to_string(port);
+  const std::string listen =
+      host.empty() ? std::to_string(port) : host + ":" + std::to_string(port);
   const char* options[] = {"listening_ports", listen.c_str(), "num_threads", "2", nullptr};
   mg_callbacks callbacks;
   std::memset(&callbacks, 0, sizeof(callbacks));

@@ -23,8 +23,8 @@ bool PushScheduler::loadInitial(std::vector<model::ConfigError>* errors) {
 bool PushScheduler::start(xds::DiscoveryServer* server, std::string* error) {
   server_ = server;
   if (!registry_->watch([this] { notify(); }, error)) return false;
-  if (!options_.config_dir.empty() &&
-      !config_watcher_.start(options_.config_dir, [this] { notify(); }, error)) {
+  if (!options_.config_dir.empty() && !config_watcher_.start(
+                                          options_.config_dir, [this] { notify(); }, error)) {
     return false;
   }
   thread_ = std::thread([this] { run(); });
@@ -101,8 +101,8 @@ std::shared_ptr<const xds::Snapshot> PushScheduler::rebuild() {
   for (size_t c : changes) total += c;
   if (total == 0) return nullptr;
   MIXER_LOG(Info) << "snapshot " << next->version << ": " << changes[0] << " clusters, "
-                  << changes[1] << " endpoint sets, " << changes[2] << " listeners, "
-                  << changes[3] << " route configs changed";
+                  << changes[1] << " endpoint sets, " << changes[2] << " listeners, " << changes[3]
+                  << " route configs changed";
   snapshot_ = next;
   return next;
 }

@@ -15,14 +15,16 @@ namespace {
 bool isIpAddress(std::string_view s) {
   if (s.empty()) return false;
   if (s.find(':') != std::string_view::npos) {  // IPv6: hex digits, colons, dots
-    return std::all_of(s.begin(), s.end(),
-                       [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'; });
+    return std::all_of(s.begin(), s.end(), [](char c) {
+      return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+    });
   }
   int parts = 0;
   size_t start = 0;
   while (true) {
     const size_t dot = s.find('.', start);
-    const std::string_view part = s.substr(start, dot == std::string_view::npos ? s.npos : dot - start);
+    const std::string_view part =
+        s.substr(start, dot == std::string_view::npos ? s.npos : dot - start);
     if (part.empty() || part.size() > 3 ||
         !std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
         std::stoi(std::string(part)) > 255) {
@@ -79,8 +81,8 @@ void parseInstances(const YAML::Node& node, YamlReader& r, Service* service) {
     inst.port = static_cast<uint32_t>(*port);
     if (const auto sp = r.integer(i, "servicePort", false, 1, 65535)) {
       if (service->findPort(static_cast<uint32_t>(*sp)) == nullptr) {
-        r.error(i["servicePort"], "servicePort " + std::to_string(*sp) + " is not a port of " +
-                                      service->hostname);
+        r.error(i["servicePort"],
+                "servicePort " + std::to_string(*sp) + " is not a port of " + service->hostname);
         continue;
       }
       inst.service_port = static_cast<uint32_t>(*sp);
@@ -196,9 +198,9 @@ bool FileRegistry::list(std::vector<Service>* services, std::vector<ConfigError>
     auto [it, inserted] = seen.emplace(s.hostname, &s);
     if (!inserted) {
       const size_t colon = s.origin.rfind(':');
-      errors->push_back(ConfigError{s.origin.substr(0, colon), std::stoi(s.origin.substr(colon + 1)),
-                                    "service " + s.hostname + " is already declared at " +
-                                        it->second->origin});
+      errors->push_back(
+          ConfigError{s.origin.substr(0, colon), std::stoi(s.origin.substr(colon + 1)),
+                      "service " + s.hostname + " is already declared at " + it->second->origin});
       ok = false;
     }
   }

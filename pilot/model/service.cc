@@ -83,9 +83,7 @@ const ServicePort* Service::findPort(uint32_t number) const {
   return nullptr;
 }
 
-std::string ConfigError::str() const {
-  return file + ":" + std::to_string(line) + ": " + message;
-}
+std::string ConfigError::str() const { return file + ":" + std::to_string(line) + ": " + message; }
 
 std::string formatErrors(const std::vector<ConfigError>& errors) {
   std::string out;

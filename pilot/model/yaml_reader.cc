@@ -38,8 +38,8 @@ bool YamlReader::expectMap(const YAML::Node& node, std::string_view what,
         if (!list.empty()) list += ", ";
         list += k;
       }
-      error(kv.first, "unknown field '" + key + "' in " + std::string(what) + " (known: " + list +
-                          ")");
+      error(kv.first,
+            "unknown field '" + key + "' in " + std::string(what) + " (known: " + list + ")");
     }
   }
   return true;
@@ -53,8 +53,7 @@ bool YamlReader::expectSequence(const YAML::Node& node, std::string_view what) {
   return true;
 }
 
-std::optional<std::string> YamlReader::str(const YAML::Node& map, const char* key,
-                                           bool required) {
+std::optional<std::string> YamlReader::str(const YAML::Node& map, const char* key, bool required) {
   const YAML::Node v = map[key];
   if (!v.IsDefined() || v.IsNull()) {
     if (required) error(lineOf(map), std::string("missing required field '") + key + "'");
@@ -130,8 +129,8 @@ std::optional<std::chrono::milliseconds> YamlReader::duration(const YAML::Node& 
   if (!s) return std::nullopt;
   const auto d = parseDuration(*s);
   if (!d) {
-    error(map[key], std::string("field '") + key + "' must be a duration like 1s or 250ms, got '" +
-                        *s + "'");
+    error(map[key],
+          std::string("field '") + key + "' must be a duration like 1s or 250ms, got '" + *s + "'");
   }
   return d;
 }

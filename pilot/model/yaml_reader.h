@@ -38,8 +38,8 @@ class YamlReader {
   bool expectSequence(const YAML::Node& node, std::string_view what);
 
   std::optional<std::string> str(const YAML::Node& map, const char* key, bool required);
-  std::optional<int64_t> integer(const YAML::Node& map, const char* key, bool required,
-                                 int64_t min, int64_t max);
+  std::optional<int64_t> integer(const YAML::Node& map, const char* key, bool required, int64_t min,
+                                 int64_t max);
   std::optional<double> number(const YAML::Node& map, const char* key, bool required, double min,
                                double max);
   // Durations in Istio's form: "1s", "250ms", "1.5s", "2m", "1h".

@@ -164,8 +164,9 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
       for (size_t i = 0; i < st.names.size(); ++i) {
         out += (i ? "," : "") + jsonQuote(st.names[i]);
       }
-      out += "],\"version_sent\":" + jsonQuote(st.version) + ",\"nonce_sent\":" +
-             jsonQuote(st.nonce) + ",\"version_acked\":" + jsonQuote(st.acked_version);
+      out += "],\"version_sent\":" + jsonQuote(st.version) +
+             ",\"nonce_sent\":" + jsonQuote(st.nonce) +
+             ",\"version_acked\":" + jsonQuote(st.acked_version);
       if (!st.nack_message.empty()) {
         out += ",\"last_nack\":{\"version\":" + jsonQuote(st.nacked_version) +
                ",\"message\":" + jsonQuote(st.nack_message) + "}";
@@ -247,8 +248,7 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
     if (star) names.erase(std::find(names.begin(), names.end(), "*"));
     // Envoy's legacy wildcard: the first LDS/CDS request names nothing.
     const bool full_state = *type == ResourceType::kListener || *type == ResourceType::kCluster;
-    const bool wildcard =
-        star || (names.empty() && full_state && (first ? true : st.wildcard));
+    const bool wildcard = star || (names.empty() && full_state && (first ? true : st.wildcard));
     const bool changed = first || names != st.names || wildcard != st.wildcard;
     st.subscribed = true;
     st.names = std::move(names);
@@ -314,7 +314,7 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
     finish_status_ = std::move(status);
     if (writing_) {
       while (queue_.size() > 1) queue_.pop_back();  // drop what is not in flight
-      return;  // OnWriteDone finishes
+      return;                                       // OnWriteDone finishes
     }
     queue_.clear();
     finished_ = true;

@@ -20,8 +20,7 @@ namespace pilot::xds {
 enum class ResourceType { kCluster = 0, kEndpoint = 1, kListener = 2, kRoute = 3 };
 inline constexpr size_t kResourceTypeCount = 4;
 inline constexpr std::array<ResourceType, kResourceTypeCount> kAllResourceTypes = {
-    ResourceType::kCluster, ResourceType::kEndpoint, ResourceType::kListener,
-    ResourceType::kRoute};
+    ResourceType::kCluster, ResourceType::kEndpoint, ResourceType::kListener, ResourceType::kRoute};
 
 std::string_view typeUrl(ResourceType type);
 std::optional<ResourceType> typeFromUrl(std::string_view type_url);

@@ -150,16 +150,16 @@ void fillMatch(const config::HttpMatch* match, route_v3::RouteMatch* out) {
   for (const auto& [name, sm] : match->headers) {
     route_v3::HeaderMatcher* h = out->add_headers();
     h->set_name(name);
-    auto* s = h->mutable_string_match();
+    // The legacy matcher fields: gRPC 1.51 rejects a route whose header matcher is string_match.
     switch (sm.kind) {
       case config::StringMatch::Kind::kExact:
-        s->set_exact(sm.value);
+        h->set_exact_match(sm.value);
         break;
       case config::StringMatch::Kind::kPrefix:
-        s->set_prefix(sm.value);
+        h->set_prefix_match(sm.value);
         break;
       case config::StringMatch::Kind::kRegex:
-        s->mutable_safe_regex()->set_regex(sm.value);
+        h->mutable_safe_regex_match()->set_regex(sm.value);
         break;
     }
   }
@@ -190,11 +190,9 @@ void fillAction(const config::HttpRoute& http, const ServiceIndex& index,
   for (const config::RouteDestination& rd : http.route) {
     if (rd.weight == 0 && http.route.size() > 1) continue;
     const uint32_t port = destinationPort(rd.destination, index, incoming_port);
-    clusters.emplace_back(clusterName(port, rd.destination.subset, rd.destination.host),
-                          rd.weight);
+    clusters.emplace_back(clusterName(port, rd.destination.subset, rd.destination.host), rd.weight);
     if (!lb) {
-      lb = loadBalancerFor(routing.destinationRuleFor(rd.destination.host),
-                           rd.destination.subset);
+      lb = loadBalancerFor(routing.destinationRuleFor(rd.destination.host), rd.destination.subset);
     }
   }
   if (clusters.size() == 1) {
@@ -209,7 +207,8 @@ void fillAction(const config::HttpRoute& http, const ServiceIndex& index,
   }
   if (http.timeout) {
     setDuration(*http.timeout, action->mutable_timeout());
-    setDuration(*http.timeout, action->mutable_max_stream_duration()->mutable_max_stream_duration());
+    setDuration(*http.timeout,
+                action->mutable_max_stream_duration()->mutable_max_stream_duration());
   }
   if (http.retries && http.retries->attempts > 0) {
     auto* retry = action->mutable_retry_policy();
@@ -256,7 +255,8 @@ route_v3::RouteConfiguration routeConfig(const model::Service& service, uint32_t
       fillMatch(http.matches.empty() ? nullptr : &http.matches[m], r->mutable_match());
       fillAction(http, index, routing, port, r->mutable_route());
       if (http.fault) {
-        packAny(faultConfig(*http.fault), &(*r->mutable_typed_per_filter_config())[kFaultFilterName]);
+        packAny(faultConfig(*http.fault),
+                &(*r->mutable_typed_per_filter_config())[kFaultFilterName]);
       }
     }
   }
@@ -289,7 +289,8 @@ void setLoadBalancer(const std::optional<config::LoadBalancer>& lb, cluster_v3::
   if (lb && lb->kind == config::LoadBalancer::Kind::kRingHash) {
     c->set_lb_policy(cluster_v3::Cluster::RING_HASH);
     auto* rh = c->mutable_ring_hash_lb_config();
-    if (lb->minimum_ring_size > 0) rh->mutable_minimum_ring_size()->set_value(lb->minimum_ring_size);
+    if (lb->minimum_ring_size > 0)
+      rh->mutable_minimum_ring_size()->set_value(lb->minimum_ring_size);
   } else {
     c->set_lb_policy(cluster_v3::Cluster::ROUND_ROBIN);
   }
