@@ -334,11 +334,9 @@ std::optional<LoadBalancer> parseLoadBalancer(const YAML::Node& policy, YamlRead
                     "portLevelSettings", "tunnel"})) {
     return std::nullopt;
   }
-  if (reportUnsupported(
-          policy, r, "a trafficPolicy",
-          {"connectionPool", "outlierDetection", "tls", "portLevelSettings", "tunnel"})) {
-    return std::nullopt;
-  }
+  // Reported, and the load balancer is still checked so that one pass shows every problem.
+  reportUnsupported(policy, r, "a trafficPolicy",
+                    {"connectionPool", "outlierDetection", "tls", "portLevelSettings", "tunnel"});
   const YAML::Node lb = policy["loadBalancer"];
   if (!lb.IsDefined()) return std::nullopt;
   if (!r.expectMap(lb, "loadBalancer",
