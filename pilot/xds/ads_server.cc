@@ -139,13 +139,18 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
       if (!st.subscribed) continue;
       const std::vector<std::string>& names =
           st.wildcard ? snapshot->wildcard_names[static_cast<size_t>(t)] : st.names;
-      bool changed = st.wildcard && names != st.sent_names;
-      for (size_t i = 0; !changed && i < names.size(); ++i) {
-        auto it = st.sent.find(names[i]);
-        const ResourceBytes now = snapshot->find(t, names[i]);
-        changed = it == st.sent.end() || it->second != now;
+      bool membership_changed = st.wildcard && names != st.sent_names;
+      std::vector<std::string> changed;
+      for (const std::string& name : names) {
+        auto it = st.sent.find(name);
+        if (it == st.sent.end() || it->second != snapshot->find(t, name)) changed.push_back(name);
       }
-      if (changed) sendLocked(t, *snapshot, /*push=*/true);
+      if (!membership_changed && changed.empty()) continue;
+      // LDS and CDS responses carry the full state; RDS and EDS responses may carry just the
+      // resources that changed, which keeps an endpoint change to one resource per client.
+      const bool partial =
+          (t == ResourceType::kRoute || t == ResourceType::kEndpoint) && !membership_changed;
+      sendLocked(t, *snapshot, /*push=*/true, partial ? &changed : nullptr);
     }
   }
 
@@ -259,41 +264,60 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
     }
   }
 
-  void sendLocked(ResourceType type, const Snapshot& snapshot, bool push) {
+  // Queues a response for `type`: the whole subscription, or only the names in `only` (RDS and
+  // EDS pushes). Names absent from the snapshot are recorded as sent-absent and not included.
+  void sendLocked(ResourceType type, const Snapshot& snapshot, bool push,
+                  const std::vector<std::string>* only = nullptr) {
     TypeState& st = types_[static_cast<size_t>(type)];
     const std::vector<std::string>& names =
         st.wildcard ? snapshot.wildcard_names[static_cast<size_t>(type)] : st.names;
-    // A response still waiting in the queue (not in flight) is replaced rather than followed.
+    // A response still waiting in the queue (not in flight) is replaced rather than followed;
+    // then the replacement carries the whole subscription, not a part.
     Pending* pending = nullptr;
     for (size_t i = writing_ ? 1 : 0; i < queue_.size(); ++i) {
       if (queue_[i].type == type) pending = &queue_[i];
+    }
+    if (pending != nullptr) only = nullptr;
+    if (only != nullptr) {
+      bool any_present = false;
+      for (const std::string& name : *only) {
+        ResourceBytes b = snapshot.find(type, name);
+        any_present = any_present || b != nullptr;
+        st.sent[name] = std::move(b);
+      }
+      if (!any_present) return;  // only removals: RDS and EDS responses cannot express them
     }
     if (pending == nullptr) {
       queue_.emplace_back();
       pending = &queue_.back();
     }
     pending->type = type;
-    if (push) {
-      pending->pushed_from = snapshot.created;
-    }
+    if (push) pending->pushed_from = snapshot.created;
     DiscoveryResponse& r = pending->response;
     r.Clear();
     r.set_version_info(snapshot.versionString());
     r.set_type_url(std::string(typeUrl(type)));
     r.set_nonce(std::to_string(++nonce_counter_));
     r.mutable_control_plane()->set_identifier("pilot-discovery");
-    st.sent.clear();
-    st.sent_names = names;
     size_t bytes = 0;
-    for (const std::string& name : names) {
-      ResourceBytes b = snapshot.find(type, name);
-      if (b != nullptr) {
-        auto* any = r.add_resources();
-        any->set_type_url(std::string(typeUrl(type)));
-        any->set_value(*b);
-        bytes += b->size();
+    auto addResource = [&](const ResourceBytes& b) {
+      auto* any = r.add_resources();
+      any->set_type_url(std::string(typeUrl(type)));
+      any->set_value(*b);
+      bytes += b->size();
+    };
+    if (only != nullptr) {
+      for (const std::string& name : *only) {
+        if (const ResourceBytes& b = st.sent[name]; b != nullptr) addResource(b);
       }
-      st.sent.emplace(name, std::move(b));
+    } else {
+      st.sent.clear();
+      st.sent_names = names;
+      for (const std::string& name : names) {
+        ResourceBytes b = snapshot.find(type, name);
+        if (b != nullptr) addResource(b);
+        st.sent.emplace(name, std::move(b));
+      }
     }
     st.version = r.version_info();
     st.nonce = r.nonce();

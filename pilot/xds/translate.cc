@@ -263,10 +263,10 @@ route_v3::RouteConfiguration routeConfig(const model::Service& service, uint32_t
   return rc;
 }
 
-listener_v3::Listener listener(const std::string& name, const model::Service& service,
-                               uint32_t port) {
+// The api_listener of a service port, shared by every name the port is dialled by.
+google::protobuf::Any apiListener(const model::Service& service, uint32_t port) {
   hcm_v3::HttpConnectionManager hcm;
-  hcm.set_stat_prefix(name);
+  hcm.set_stat_prefix(service.hostname + ":" + std::to_string(port));
   auto* rds = hcm.mutable_rds();
   setAdsSource(rds->mutable_config_source());
   rds->set_route_config_name(routeConfigName(port, service.hostname));
@@ -276,10 +276,15 @@ listener_v3::Listener listener(const std::string& name, const model::Service& se
   auto* router = hcm.add_http_filters();
   router->set_name(kRouterFilterName);
   packAny(envoy::extensions::filters::http::router::v3::Router(), router->mutable_typed_config());
+  google::protobuf::Any any;
+  packAny(hcm, &any);
+  return any;
+}
 
+listener_v3::Listener listener(const std::string& name, const google::protobuf::Any& api) {
   listener_v3::Listener l;
   l.set_name(name);
-  packAny(hcm, l.mutable_api_listener()->mutable_api_listener());
+  *l.mutable_api_listener()->mutable_api_listener() = api;
   return l;
 }
 
@@ -466,10 +471,11 @@ std::shared_ptr<Snapshot> buildSnapshot(const std::vector<model::Service>& servi
       sink.add(ResourceType::kRoute, routeConfigName(port.number, host),
                routeConfig(*service, port.number, index, routing));
       const std::vector<std::string> names = listenerNames(*service, port.number);
+      const google::protobuf::Any api = apiListener(*service, port.number);
       for (size_t i = 0; i < names.size(); ++i) {
         // Short names shared by services of different namespaces go to the first in name order.
         if (!taken_listener_names.insert(names[i]).second) continue;
-        sink.add(ResourceType::kListener, names[i], listener(names[i], *service, port.number),
+        sink.add(ResourceType::kListener, names[i], listener(names[i], api),
                  /*wildcard=*/i == 0);
       }
     }

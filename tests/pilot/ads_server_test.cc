@@ -249,6 +249,41 @@ TEST_F(AdsServerTest, PushesOnlyToStreamsWhoseResourcesChanged) {
   EXPECT_EQ(nb->version_info(), "2");
 }
 
+TEST_F(AdsServerTest, EndpointAndRoutePushesCarryOnlyWhatChangedClusterPushesEverything) {
+  AdsClient c(channel_, "n1");
+  c.request(kEds, {cluster("a"), cluster("b")});
+  auto e = c.next();
+  ASSERT_TRUE(e);
+  EXPECT_EQ(names(*e), (std::vector<std::string>{cluster("a"), cluster("b")}));
+  c.ack(*e, {cluster("a"), cluster("b")});
+  c.request(kCds, {cluster("a"), cluster("b")});
+  auto cl = c.next();
+  ASSERT_TRUE(cl);
+  c.ack(*cl, {cluster("a"), cluster("b")});
+
+  services_[1].instances[0].port = 6002;  // b's endpoints
+  server_->publish(build());
+  auto push = c.next();
+  ASSERT_TRUE(push);
+  EXPECT_EQ(push->type_url(), kEds);
+  EXPECT_EQ(names(*push), std::vector<std::string>{cluster("b")});
+
+  // A cluster change is sent as the full state of the subscription (LDS and CDS are
+  // state-of-the-world: a missing name would mean a deleted resource).
+  config::RoutingConfig routing;
+  config::DestinationRule dr;
+  dr.host = "b.default.svc.cluster.local";
+  dr.load_balancer = config::LoadBalancer{config::LoadBalancer::Kind::kRingHash, "", 0};
+  routing.destination_rules.push_back(dr);
+  auto next = buildSnapshot(services_, routing, last_.get(), ++version_);
+  last_ = next;
+  server_->publish(next);
+  auto cpush = c.next();
+  ASSERT_TRUE(cpush);
+  EXPECT_EQ(cpush->type_url(), kCds);
+  EXPECT_EQ(names(*cpush), (std::vector<std::string>{cluster("a"), cluster("b")}));
+}
+
 TEST_F(AdsServerTest, AStaleNonceIsIgnoredAndANewSubscriptionIsAnswered) {
   AdsClient c(channel_, "n1");
   c.request(kCds, {cluster("a")});
