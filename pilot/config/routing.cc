@@ -14,6 +14,7 @@ namespace {
 using model::YamlReader;
 
 constexpr std::string_view kApiGroup = "networking.istio.io/";
+constexpr size_t kMaxServiceEntryInstances = 10000;
 
 // Istio's field names that pilot-discovery knows but cannot honour for proxyless gRPC clients;
 // they are errors rather than silently dropped settings.
@@ -519,11 +520,31 @@ void parseServiceEntry(const YAML::Node& spec, const Origin& origin, std::string
       port.protocol = *parsed;
     }
     const auto target = r.integer(p, "targetPort", false, 1, 65535);
+    for (const auto& [seen, t] : ports) {
+      if (seen.number == port.number) {
+        r.error(p, "port " + std::to_string(port.number) + " is declared twice");
+        return;
+      }
+    }
     ports.emplace_back(port, target ? static_cast<uint32_t>(*target) : port.number);
+  }
+  if (hosts.size() * ports.size() > kMaxServiceEntryInstances) {
+    r.error(pl, "ServiceEntry has " + std::to_string(hosts.size() * ports.size()) +
+                    " host x port combinations, more than " +
+                    std::to_string(kMaxServiceEntryInstances));
+    return;
   }
   std::vector<model::ServiceInstance> instances;
   if (const YAML::Node eps = spec["endpoints"]; eps.IsDefined() && !eps.IsNull()) {
     if (!r.expectSequence(eps, "endpoints")) return;
+    // hosts x ports x endpoints resources: bounded so that one entry cannot exhaust memory.
+    const size_t product = std::max<size_t>(1, hosts.size()) * ports.size() * eps.size();
+    if (product > kMaxServiceEntryInstances) {
+      r.error(eps, "ServiceEntry has " + std::to_string(product) +
+                       " host x port x endpoint combinations, more than " +
+                       std::to_string(kMaxServiceEntryInstances));
+      return;
+    }
     for (const YAML::Node& e : eps) {
       if (!r.expectMap(
               e, "endpoint",

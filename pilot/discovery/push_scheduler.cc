@@ -1,6 +1,7 @@
 #include "pilot/discovery/push_scheduler.h"
 
 #include "mixer/common/log.h"
+#include "pilot/model/file_registry.h"
 #include "pilot/xds/translate.h"
 
 namespace pilot::discovery {
@@ -13,6 +14,7 @@ bool PushScheduler::loadInitial(std::vector<model::ConfigError>* errors) {
   const size_t before = errors->size();
   registry_->list(&services_, errors);
   if (!options_.config_dir.empty()) {
+    config_fingerprint_ = model::dirFingerprint(options_.config_dir);
     config::loadRoutingDir(options_.config_dir, options_.parse, &routing_, errors);
   }
   if (errors->size() != before) return false;
@@ -76,6 +78,7 @@ std::shared_ptr<const xds::Snapshot> PushScheduler::rebuild() {
   bool ok = true;
   std::vector<model::ConfigError> errors;
   std::vector<model::Service> services;
+  std::vector<model::Service> previous_services = services_;
   if (registry_->list(&services, &errors)) {
     services_ = std::move(services);
   } else {
@@ -84,18 +87,28 @@ std::shared_ptr<const xds::Snapshot> PushScheduler::rebuild() {
                      << model::formatErrors(errors);
   }
   errors.clear();
+  bool routing_unchanged = true;
   if (!options_.config_dir.empty()) {
-    config::RoutingConfig routing;
-    if (config::loadRoutingDir(options_.config_dir, options_.parse, &routing, &errors)) {
-      routing_ = std::move(routing);
-    } else {
-      ok = false;
-      MIXER_LOG(Error) << "config reload failed; serving the last good config:\n"
-                       << model::formatErrors(errors);
+    std::string fingerprint = model::dirFingerprint(options_.config_dir);
+    if (fingerprint != config_fingerprint_) {
+      routing_unchanged = false;
+      config::RoutingConfig routing;
+      if (config::loadRoutingDir(options_.config_dir, options_.parse, &routing, &errors)) {
+        routing_ = std::move(routing);
+        config_fingerprint_ = std::move(fingerprint);
+      } else {
+        ok = false;
+        MIXER_LOG(Error) << "config reload failed; serving the last good config:\n"
+                         << model::formatErrors(errors);
+      }
     }
   }
   (ok ? metrics_->config_reloads_ok : metrics_->config_reloads_failed).Increment();
-  auto next = xds::buildSnapshot(services_, routing_, snapshot_.get(), snapshot_->version + 1);
+  xds::BuildHints hints;
+  hints.previous_services = &previous_services;
+  hints.routing_unchanged = routing_unchanged;
+  auto next =
+      xds::buildSnapshot(services_, routing_, snapshot_.get(), snapshot_->version + 1, hints);
   const auto changes = xds::countChanges(*snapshot_, *next);
   size_t total = 0;
   for (size_t c : changes) total += c;

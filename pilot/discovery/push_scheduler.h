@@ -58,6 +58,7 @@ class PushScheduler {
   // Owned by the scheduler thread after start().
   std::vector<model::Service> services_;
   config::RoutingConfig routing_;
+  std::string config_fingerprint_;  // of the config directory routing_ was loaded from
   std::shared_ptr<const xds::Snapshot> snapshot_;
 
   std::mutex mu_;

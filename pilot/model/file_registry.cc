@@ -174,6 +174,21 @@ bool readFile(const std::string& path, std::string* contents, std::string* error
   return true;
 }
 
+std::string dirFingerprint(const std::string& dir) {
+  std::string error;
+  std::string out;
+  for (const std::string& f : yamlFilesIn(dir, &error)) {
+    std::string text;
+    if (!readFile(f, &text, &error)) text = "\x01unreadable";
+    out += f;
+    out += '\0';
+    out += std::to_string(text.size());
+    out += '\0';
+    out += text;
+  }
+  return error.empty() ? out : "\x01" + error;
+}
+
 bool FileRegistry::list(std::vector<Service>* services, std::vector<ConfigError>* errors) {
   std::lock_guard<std::mutex> lock(mu_);
   std::string error;

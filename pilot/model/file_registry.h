@@ -46,6 +46,9 @@ class FileRegistry : public ServiceRegistry {
 // The YAML files of `dir` in name order (hidden files and editor temporaries excluded).
 std::vector<std::string> yamlFilesIn(const std::string& dir, std::string* error);
 
+// The names and contents of the YAML files of `dir`: equal fingerprints mean nothing to reload.
+std::string dirFingerprint(const std::string& dir);
+
 // Reads a whole file; false with `error` set on failure.
 bool readFile(const std::string& path, std::string* contents, std::string* error);
 

@@ -23,6 +23,8 @@ struct ServicePort {
   std::string name;
   uint32_t number = 0;
   Protocol protocol = Protocol::kGrpc;
+
+  bool operator==(const ServicePort&) const = default;
 };
 
 enum class Health { kHealthy, kUnhealthy, kDraining, kUnknown };
@@ -50,6 +52,8 @@ struct ServiceInstance {
   std::map<std::string, std::string> labels;
   Locality locality;
   Health health = Health::kHealthy;
+
+  bool operator==(const ServiceInstance&) const = default;
 };
 
 // Where a service is resolved: instances listed by a registry (served as EDS), or a DNS name the
@@ -67,6 +71,11 @@ struct Service {
   std::string origin;
 
   const ServicePort* findPort(uint32_t number) const;
+  // Equal in everything but the instances: the same resources apart from endpoints.
+  bool sameShape(const Service& other) const {
+    return hostname == other.hostname && address == other.address && ports == other.ports &&
+           service_accounts == other.service_accounts && resolution == other.resolution;
+  }
 };
 
 // A configuration or registry problem with its position: "file:line: message".

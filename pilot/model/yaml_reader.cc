@@ -176,12 +176,45 @@ std::vector<std::string> YamlReader::stringList(const YAML::Node& map, const cha
   return out;
 }
 
+namespace {
+
+// Counts the nodes of `node` as a reader sees them (an alias counts every time it is used), up
+// to `budget`; false once the budget is exhausted.
+bool withinBudget(const YAML::Node& node, size_t* budget, int depth) {
+  if (*budget == 0 || depth > 64) return false;
+  --*budget;
+  if (node.IsSequence()) {
+    for (const YAML::Node& item : node) {
+      if (!withinBudget(item, budget, depth + 1)) return false;
+    }
+  } else if (node.IsMap()) {
+    for (const auto& kv : node) {
+      if (!withinBudget(kv.first, budget, depth + 1) ||
+          !withinBudget(kv.second, budget, depth + 1)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 std::vector<YAML::Node> loadDocuments(std::string_view text, YamlReader* reader) {
   try {
     std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
     std::vector<YAML::Node> out;
     for (YAML::Node& d : docs) {
-      if (d.IsDefined() && !d.IsNull()) out.push_back(d);
+      if (!d.IsDefined() || d.IsNull()) continue;
+      // Aliases can make a small file expand enormously; configuration is never that large.
+      size_t budget = kMaxDocumentNodes;
+      if (!withinBudget(d, &budget, 0)) {
+        reader->error(d, "document is larger than " + std::to_string(kMaxDocumentNodes) +
+                             " nodes or nested deeper than 64 levels (after expanding YAML "
+                             "aliases)");
+        continue;
+      }
+      out.push_back(d);
     }
     return out;
   } catch (const YAML::Exception& e) {

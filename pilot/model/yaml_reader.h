@@ -57,8 +57,11 @@ class YamlReader {
 // Parses "1s", "250ms", "1.5s", "2m", "1h"; nullopt when malformed or negative.
 std::optional<std::chrono::milliseconds> parseDuration(std::string_view text);
 
+inline constexpr size_t kMaxDocumentNodes = 50000;
+
 // Splits a YAML text into its documents; a syntax error is reported with its line and yields no
-// documents.
+// documents. A document with more than kMaxDocumentNodes nodes once aliases are expanded, or
+// nested deeper than 64 levels, is reported and dropped.
 std::vector<YAML::Node> loadDocuments(std::string_view text, YamlReader* reader);
 
 }  // namespace pilot::model

@@ -435,9 +435,66 @@ std::string routeConfigName(uint32_t port, std::string_view host) {
   return clusterName(port, "", host);
 }
 
+namespace {
+
+bool endpointsOnlyChange(const std::vector<model::Service>& services, const Snapshot* previous,
+                         const BuildHints& hints) {
+  if (previous == nullptr || hints.previous_services == nullptr || !hints.routing_unchanged ||
+      hints.previous_services->size() != services.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < services.size(); ++i) {
+    if (!services[i].sameShape((*hints.previous_services)[i])) return false;
+  }
+  return true;
+}
+
+// The endpoint-only build: listeners, routes and clusters are the previous ones; endpoint sets
+// are rebuilt for the services whose instances changed.
+std::shared_ptr<Snapshot> buildEndpointsOnly(const std::vector<model::Service>& services,
+                                             const config::RoutingConfig& routing,
+                                             const Snapshot& previous, uint64_t version,
+                                             const std::vector<model::Service>& before) {
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->version = version;
+  snapshot->created = std::chrono::steady_clock::now();
+  snapshot->resources = previous.resources;
+  snapshot->wildcard_names = previous.wildcard_names;
+  auto& endpoints = snapshot->resources[static_cast<size_t>(ResourceType::kEndpoint)];
+  for (size_t i = 0; i < services.size(); ++i) {
+    const model::Service& service = services[i];
+    if (service.instances == before[i].instances ||
+        service.resolution != model::Resolution::kStatic) {
+      continue;
+    }
+    const config::DestinationRule* dr = routing.destinationRuleFor(service.hostname);
+    for (const model::ServicePort& port : service.ports) {
+      auto rebuild = [&](const std::string& subset,
+                         const std::map<std::string, std::string>& labels) {
+        const std::string name = clusterName(port.number, subset, service.hostname);
+        std::string bytes = serialize(loadAssignment(name, service, port.number, labels));
+        ResourceBytes old = previous.find(ResourceType::kEndpoint, name);
+        endpoints[name] = old != nullptr && *old == bytes
+                              ? old
+                              : std::make_shared<const std::string>(std::move(bytes));
+      };
+      rebuild("", {});
+      if (dr == nullptr) continue;
+      for (const config::Subset& subset : dr->subsets) rebuild(subset.name, subset.labels);
+    }
+  }
+  return snapshot;
+}
+
+}  // namespace
+
 std::shared_ptr<Snapshot> buildSnapshot(const std::vector<model::Service>& services,
                                         const config::RoutingConfig& routing,
-                                        const Snapshot* previous, uint64_t version) {
+                                        const Snapshot* previous, uint64_t version,
+                                        const BuildHints& hints) {
+  if (endpointsOnlyChange(services, previous, hints)) {
+    return buildEndpointsOnly(services, routing, *previous, version, *hints.previous_services);
+  }
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->version = version;
   snapshot->created = std::chrono::steady_clock::now();

@@ -27,12 +27,22 @@ inline constexpr char kRouterFilterName[] = "envoy.filters.http.router";
 std::string clusterName(uint32_t port, std::string_view subset, std::string_view host);
 std::string routeConfigName(uint32_t port, std::string_view host);
 
+// What the caller knows about the change since `previous`, to translate less.
+struct BuildHints {
+  // The services `previous` was built from; with routing_unchanged, a change that only moves
+  // instances (every service the same shape) rebuilds only the endpoints of services whose
+  // instances differ, and shares every other resource with `previous`.
+  const std::vector<model::Service>* previous_services = nullptr;
+  bool routing_unchanged = false;
+};
+
 // Builds snapshot `version`. Resources whose bytes equal those in `previous` share its pointers,
 // so a connection can tell what changed by comparing pointers. Registry services win over
 // ServiceEntries with the same hostname.
 std::shared_ptr<Snapshot> buildSnapshot(const std::vector<model::Service>& services,
                                         const config::RoutingConfig& routing,
-                                        const Snapshot* previous, uint64_t version);
+                                        const Snapshot* previous, uint64_t version,
+                                        const BuildHints& hints = {});
 
 // How many resources differ (added, removed or changed) between two snapshots, per type.
 std::array<size_t, kResourceTypeCount> countChanges(const Snapshot& a, const Snapshot& b);

@@ -7,9 +7,9 @@
 // --per-client services (service 0 and others), and ACK every response. Measured:
 //   initial sync   from the first stream opening to every client holding all four types;
 //   full push      every route, cluster and endpoint set changes at once: from the start of the
-//                  snapshot build to the last client receiving its last changed type;
-//   endpoint push  one endpoint of service 0 changes: from the start of the build to the last
-//                  client receiving the new EDS;
+//                  translation to the last client receiving its last changed type;
+//   endpoint push  one endpoint of service 0 changes (the routing config does not): from the
+//                  start of the translation to the last client receiving the new EDS;
 //   memory         server RSS after the initial sync minus before the clients, per client.
 // Baseline, the same run: the serialization floor, i.e. building and serializing in memory the
 // DiscoveryResponses of a full push for every client (what no server can avoid), in the child.
@@ -67,8 +67,9 @@ struct World {
   int endpoint_changes = 0;  // changes service 0's endpoint only
 };
 
-std::shared_ptr<pilot::xds::Snapshot> build(const World& w, const pilot::xds::Snapshot* previous,
-                                            uint64_t version) {
+// The services and routing config of world `w`; translation is timed separately.
+void inputs(const World& w, std::vector<pilot::model::Service>* services_out,
+            pilot::config::RoutingConfig* routing_out) {
   std::vector<pilot::model::Service> services;
   pilot::config::RoutingConfig routing;
   services.reserve(w.services);
@@ -102,7 +103,8 @@ std::shared_ptr<pilot::xds::Snapshot> build(const World& w, const pilot::xds::Sn
         "", 0};
     routing.destination_rules.push_back(std::move(dr));
   }
-  return pilot::xds::buildSnapshot(services, routing, previous, version);
+  *services_out = std::move(services);
+  *routing_out = std::move(routing);
 }
 
 std::vector<int> servicesOf(int client, int services, int per_client) {
@@ -154,7 +156,10 @@ int serve(int services, int clients, int per_client, FILE* in, FILE* out) {
   World w;
   w.services = services;
   uint64_t version = 1;
-  auto snapshot = build(w, nullptr, version);
+  std::vector<pilot::model::Service> services_now;
+  pilot::config::RoutingConfig routing_now;
+  inputs(w, &services_now, &routing_now);
+  auto snapshot = pilot::xds::buildSnapshot(services_now, routing_now, nullptr, version);
   auto registry = std::make_shared<prometheus::Registry>();
   pilot::xds::XdsMetrics metrics(registry);
   pilot::xds::DiscoveryServer server(snapshot, &metrics);
@@ -169,13 +174,24 @@ int serve(int services, int clients, int per_client, FILE* in, FILE* out) {
   while (std::fgets(line, sizeof(line), in) != nullptr) {
     const std::string cmd(line);
     if (cmd.rfind("full", 0) == 0 || cmd.rfind("endpoint", 0) == 0) {
-      const int64_t t0 = nowNs();
-      if (cmd[0] == 'f') {
+      const bool full = cmd[0] == 'f';
+      if (full) {
         ++w.generation;
       } else {
         ++w.endpoint_changes;
       }
-      snapshot = build(w, snapshot.get(), ++version);
+      // As the server's scheduler does: the registry's services are re-listed, the routing
+      // config is re-read only when it changed (here: for the full push).
+      std::vector<pilot::model::Service> before = std::move(services_now);
+      pilot::config::RoutingConfig routing_next;
+      inputs(w, &services_now, &routing_next);
+      if (full) routing_now = std::move(routing_next);
+      const int64_t t0 = nowNs();
+      pilot::xds::BuildHints hints;
+      hints.previous_services = &before;
+      hints.routing_unchanged = !full;
+      snapshot =
+          pilot::xds::buildSnapshot(services_now, routing_now, snapshot.get(), ++version, hints);
       const int64_t built = nowNs();
       server.publish(snapshot);
       const int64_t published = nowNs();

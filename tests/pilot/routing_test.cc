@@ -268,6 +268,33 @@ spec:
   EXPECT_NE(errors.find("c.yaml:11: subset 'v1' is defined twice"), std::string::npos) << errors;
 }
 
+TEST(RoutingTest, AliasExpansionAndServiceEntrySizeAreBounded) {
+  // Nine levels of ten aliases each: a billion nodes from a few hundred bytes.
+  std::string yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 9; ++i) {
+    yaml += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) yaml += (j ? ", *a" : "*a") + std::to_string(i - 1);
+    yaml += "]\n";
+  }
+  EXPECT_NE(parseErrors(yaml).find("c.yaml:1: document is larger than 50000 nodes"),
+            std::string::npos)
+      << parseErrors(yaml);
+
+  std::string se = R"(apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: big}
+spec:
+  hosts: [)";
+  for (int i = 0; i < 200; ++i) se += (i ? ", h" : "h") + std::to_string(i) + ".example.com";
+  se += "]\n  ports: [";
+  for (int i = 0; i < 60; ++i)
+    se += (i ? ", {number: " : "{number: ") + std::to_string(i + 1) + "}";
+  se += "]\n  resolution: DNS\n";
+  EXPECT_NE(parseErrors(se).find("c.yaml:6: ServiceEntry has 12000 host x port combinations"),
+            std::string::npos)
+      << parseErrors(se);
+}
+
 TEST(DurationTest, IstioForms) {
   EXPECT_EQ(model::parseDuration("1s"), std::chrono::milliseconds(1000));
   EXPECT_EQ(model::parseDuration("250ms"), std::chrono::milliseconds(250));

@@ -260,6 +260,35 @@ TEST(TranslateTest, UnchangedResourcesShareThePreviousBytes) {
             same->find(ResourceType::kEndpoint, "outbound|9080|v1|echo.default.svc.cluster.local"));
 }
 
+TEST(TranslateTest, AnEndpointOnlyBuildEqualsAFullBuildAndSharesTheRest) {
+  const auto c = routing(kSubsets);
+  const std::vector<model::Service> before = {echoService()};
+  const auto first = buildSnapshot(before, c, nullptr, 1);
+  std::vector<model::Service> after = before;
+  after[0].instances[0].port = 7001;
+  BuildHints hints;
+  hints.previous_services = &before;
+  hints.routing_unchanged = true;
+  const auto incremental = buildSnapshot(after, c, first.get(), 2, hints);
+  const auto full = buildSnapshot(after, c, nullptr, 2);
+  for (ResourceType t : kAllResourceTypes) {
+    const auto& inc = incremental->resources[static_cast<size_t>(t)];
+    ASSERT_EQ(inc.size(), full->resources[static_cast<size_t>(t)].size());
+    for (const auto& [name, bytes] : full->resources[static_cast<size_t>(t)]) {
+      ASSERT_NE(incremental->find(t, name), nullptr) << name;
+      EXPECT_EQ(*incremental->find(t, name), *bytes) << name;
+      if (t != ResourceType::kEndpoint) EXPECT_EQ(incremental->find(t, name), first->find(t, name));
+    }
+  }
+  EXPECT_EQ(countChanges(*first, *incremental),
+            (std::array<size_t, kResourceTypeCount>{0, 2, 0, 0}));  // all-instances and v1
+  // A port change is not endpoint-only: the hint does not apply and clusters change.
+  after[0].ports[0].number = 9081;
+  const auto moved = buildSnapshot(after, c, first.get(), 3, hints);
+  EXPECT_NE(moved->find(ResourceType::kCluster, "outbound|9081||echo.default.svc.cluster.local"),
+            nullptr);
+}
+
 TEST(TranslateTest, TypeUrls) {
   EXPECT_EQ(typeUrl(ResourceType::kListener),
             "type.googleapis.com/envoy.config.listener.v3.Listener");
