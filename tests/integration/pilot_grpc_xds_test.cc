@@ -327,3 +327,21 @@ spec:
 
 }  // namespace
 }  // namespace pilot
+
+namespace pilot {
+namespace {
+
+TEST(PilotValidateTest, TheDocumentedExampleIsValid) {
+  const std::string examples =
+      std::string(std::getenv("MIXER_SOURCE_DIR")) + "/docs/examples/pilot";
+  auto [rc, out] = mixer::testing::runCommand(
+      {mixer::testing::binDir() + "/pilot-discovery", "--validate", "--registry-dir",
+       examples + "/registry", "--config-dir", examples + "/config"});
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("ok: 10 listeners, 2 route configs, 4 clusters, 4 endpoint sets"),
+            std::string::npos)
+      << out;
+}
+
+}  // namespace
+}  // namespace pilot
