@@ -200,7 +200,8 @@ std::optional<HttpRoute> parseHttpRoute(const YAML::Node& node, YamlReader& r, s
           ok = false;
         } else {
           for (const auto& kv : h) {
-            const std::string name = kv.first.as<std::string>("");
+            std::string name = kv.first.IsScalar() ? kv.first.Scalar() : "";
+            if (!model::isUtf8(name)) name = "";
             if (name.empty() || name[0] == ':') {
               r.error(kv.first, "header match needs an application header name, got '" + name +
                                     "' (pseudo-headers are not matched by gRPC clients)");
@@ -263,8 +264,18 @@ std::optional<HttpRoute> parseHttpRoute(const YAML::Node& node, YamlReader& r, s
       ok = false;
       continue;
     }
+    if (!model::isDnsName(*host)) {
+      r.error(dest["host"], "destination host '" + *host + "' is not a DNS name");
+      ok = false;
+      continue;
+    }
     rd.destination.host = expandHost(*host, ns, options);
     rd.destination.subset = r.str(dest, "subset", false).value_or("");
+    if (rd.destination.subset.find('|') != std::string::npos) {
+      r.error(dest["subset"], "subset name '" + rd.destination.subset + "' contains '|'");
+      ok = false;
+      continue;
+    }
     if (const YAML::Node p = dest["port"]; p.IsDefined()) {
       if (!r.expectMap(p, "destination port", {"number"})) {
         ok = false;
@@ -401,8 +412,8 @@ void parseVirtualService(const YAML::Node& spec, const Origin& origin, std::stri
   vs.namespace_ = std::move(ns);
   vs.origin = origin;
   for (const std::string& h : r.stringList(spec, "hosts", true)) {
-    if (h == "*" || h.find('/') != std::string::npos) {
-      r.error(spec["hosts"], "host '" + h + "' is not a service host");
+    if (!model::isDnsName(h)) {
+      r.error(spec["hosts"], "host '" + h + "' is not a service host (a DNS name)");
       return;
     }
     vs.hosts.push_back(expandHost(h, vs.namespace_, options));
@@ -437,6 +448,10 @@ void parseDestinationRule(const YAML::Node& spec, const Origin& origin, std::str
   dr.origin = origin;
   const auto host = r.str(spec, "host", true);
   if (!host) return;
+  if (!model::isDnsName(*host)) {
+    r.error(spec["host"], "host '" + *host + "' is not a DNS name");
+    return;
+  }
   dr.host = expandHost(*host, dr.namespace_, options);
   bool ok = true;
   if (spec["trafficPolicy"].IsDefined()) {
@@ -486,6 +501,12 @@ void parseServiceEntry(const YAML::Node& spec, const Origin& origin, std::string
   }
   if (reportUnsupported(spec, r, "a ServiceEntry", {"workloadSelector"})) return;
   const std::vector<std::string> hosts = r.stringList(spec, "hosts", true);
+  for (const std::string& h : hosts) {
+    if (!model::isDnsName(h)) {
+      r.error(spec["hosts"], "host '" + h + "' is not a DNS name");
+      return;
+    }
+  }
   const std::vector<std::string> addresses = r.stringList(spec, "addresses", false);
   const std::string resolution = r.str(spec, "resolution", false).value_or("NONE");
   model::Resolution res;
@@ -553,6 +574,12 @@ void parseServiceEntry(const YAML::Node& spec, const Origin& origin, std::string
       }
       const auto address = r.str(e, "address", true);
       if (!address) return;
+      if (!model::isDnsName(*address) &&
+          address->find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos) {
+        r.error(e["address"],
+                "endpoint address '" + *address + "' is neither an IP nor a DNS name");
+        return;
+      }
       const auto port_map = r.stringMap(e, "ports");
       for (const auto& [port, target] : ports) {
         model::ServiceInstance inst;
@@ -667,6 +694,10 @@ void parseRoutingYaml(std::string_view text, const std::string& file_name,
     const auto name = r.str(meta, "name", true);
     if (!name) continue;
     const std::string ns = r.str(meta, "namespace", false).value_or(options.default_namespace);
+    if (!model::isDnsName(ns) || ns.find('.') != std::string::npos) {
+      r.error(meta["namespace"], "namespace '" + ns + "' is not a DNS label");
+      continue;
+    }
     const YAML::Node spec = doc["spec"];
     if (!spec.IsDefined()) {
       r.error(doc, "missing required field 'spec'");

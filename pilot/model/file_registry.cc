@@ -126,7 +126,7 @@ bool parseRegistryYaml(std::string_view text, const std::string& file_name,
       Service service;
       const auto hostname = r.str(s, "hostname", true);
       if (!hostname) continue;
-      if (hostname->empty() || hostname->find_first_of(" /|:") != std::string::npos) {
+      if (!isDnsName(*hostname)) {
         r.error(s["hostname"], "hostname '" + *hostname + "' is not a DNS name");
         continue;
       }

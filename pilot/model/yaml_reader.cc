@@ -1,10 +1,53 @@
 #include "pilot/model/yaml_reader.h"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <set>
 
 namespace pilot::model {
+
+bool isUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t extra;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    for (size_t k = 1; k <= extra; ++k) {
+      if (i + k >= s.size()) return false;
+      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+bool isDnsName(std::string_view s) {
+  if (s.empty() || s.size() > 253 || s.front() == '.' || s.front() == '-') return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') return false;
+  }
+  return true;
+}
 
 int YamlReader::lineOf(const YAML::Node& node, int fallback) {
   if (!node.IsDefined()) return fallback;
@@ -61,6 +104,10 @@ std::optional<std::string> YamlReader::str(const YAML::Node& map, const char* ke
   }
   if (!v.IsScalar()) {
     error(v, std::string("field '") + key + "' must be a string");
+    return std::nullopt;
+  }
+  if (!isUtf8(v.Scalar())) {
+    error(v, std::string("field '") + key + "' is not valid UTF-8");
     return std::nullopt;
   }
   return v.Scalar();
@@ -148,6 +195,10 @@ std::map<std::string, std::string> YamlReader::stringMap(const YAML::Node& map, 
       error(kv.first, std::string("field '") + key + "' must map strings to strings");
       continue;
     }
+    if (!isUtf8(kv.first.Scalar()) || !isUtf8(kv.second.Scalar())) {
+      error(kv.first, std::string("field '") + key + "' is not valid UTF-8");
+      continue;
+    }
     out[kv.first.Scalar()] = kv.second.Scalar();
   }
   return out;
@@ -168,6 +219,10 @@ std::vector<std::string> YamlReader::stringList(const YAML::Node& map, const cha
   for (const auto& item : v) {
     if (!item.IsScalar()) {
       error(item, std::string("field '") + key + "' must be a list of strings");
+      continue;
+    }
+    if (!isUtf8(item.Scalar())) {
+      error(item, std::string("field '") + key + "' is not valid UTF-8");
       continue;
     }
     out.push_back(item.Scalar());

@@ -54,6 +54,12 @@ class YamlReader {
   std::vector<ConfigError>* errors_;
 };
 
+// True if `s` is well-formed UTF-8 (every string the server sends must be).
+bool isUtf8(std::string_view s);
+
+// True if `s` is a DNS name: letters, digits, '-' and '.', at most 253 characters.
+bool isDnsName(std::string_view s);
+
 // Parses "1s", "250ms", "1.5s", "2m", "1h"; nullopt when malformed or negative.
 std::optional<std::chrono::milliseconds> parseDuration(std::string_view text);
 

@@ -79,8 +79,9 @@ std::string resourceJson(ResourceType type, const std::string& bytes) {
 // and `finished_` keeps a push from starting a write after Finish.
 class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse> {
  public:
-  AdsStream(DiscoveryServer* server, uint64_t id, std::string peer)
-      : server_(server), id_(id), peer_(std::move(peer)) {}
+  // `version`: the snapshot current when the stream opened; it answers with that one or later.
+  AdsStream(DiscoveryServer* server, uint64_t id, std::string peer, uint64_t version)
+      : server_(server), id_(id), peer_(std::move(peer)), latest_version_(version) {}
 
   void start(std::shared_ptr<AdsStream> self) {
     self_ = std::move(self);
@@ -133,23 +134,42 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
     std::lock_guard<std::mutex> lock(mu_);
     if (finish_requested_ || !node_seen_) return;
     if (snapshot->version < latest_version_) return;
+    // Every subscribed resource was last sent as it is in snapshot latest_version_ (pushes keep
+    // that true), so when this snapshot lists its changes against that one, only those names
+    // need checking.
+    const bool incremental = snapshot->has_changes && snapshot->previous_version == latest_version_;
     latest_version_ = snapshot->version;
     for (ResourceType t : kAllResourceTypes) {
       TypeState& st = types_[static_cast<size_t>(t)];
       if (!st.subscribed) continue;
-      const std::vector<std::string>& names =
-          st.wildcard ? snapshot->wildcard_names[static_cast<size_t>(t)] : st.names;
-      bool membership_changed = st.wildcard && names != st.sent_names;
+      const size_t ti = static_cast<size_t>(t);
       std::vector<std::string> changed;
-      for (const std::string& name : names) {
-        auto it = st.sent.find(name);
-        if (it == st.sent.end() || it->second != snapshot->find(t, name)) changed.push_back(name);
+      bool membership_changed = false;
+      if (incremental && !st.wildcard) {
+        for (const std::string& name : snapshot->changed[ti]) {
+          const auto it = std::lower_bound(st.names.begin(), st.names.end(), name);
+          if (it == st.names.end() || *it != name) continue;
+          const size_t i = it - st.names.begin();
+          if (i >= st.sent.size() || st.sent[i] != snapshot->find(t, name)) {
+            changed.push_back(name);
+          }
+        }
+        std::sort(changed.begin(), changed.end());
+      } else {
+        const std::vector<std::string>& names =
+            st.wildcard ? snapshot->wildcard_names[ti] : st.names;
+        membership_changed = st.wildcard && names != st.wildcard_names;
+        for (size_t i = 0; !membership_changed && i < names.size(); ++i) {
+          if (i >= st.sent.size() || st.sent[i] != snapshot->find(t, names[i])) {
+            changed.push_back(names[i]);
+          }
+        }
       }
       if (!membership_changed && changed.empty()) continue;
       // LDS and CDS responses carry the full state; RDS and EDS responses may carry just the
       // resources that changed, which keeps an endpoint change to one resource per client.
-      const bool partial =
-          (t == ResourceType::kRoute || t == ResourceType::kEndpoint) && !membership_changed;
+      const bool partial = (t == ResourceType::kRoute || t == ResourceType::kEndpoint) &&
+                           !membership_changed && !st.wildcard;
       sendLocked(t, *snapshot, /*push=*/true, partial ? &changed : nullptr);
     }
   }
@@ -178,10 +198,9 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
       }
       out += ",\"resources\":[";
       bool first = true;
-      for (const std::string& name : st.sent_names) {
-        auto it = st.sent.find(name);
-        if (it == st.sent.end() || it->second == nullptr) continue;
-        out += (first ? "" : ",") + resourceJson(t, *it->second);
+      for (const ResourceBytes& b : st.sent) {
+        if (b == nullptr) continue;
+        out += (first ? "" : ",") + resourceJson(t, *b);
         first = false;
       }
       out += "]}";
@@ -193,11 +212,12 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
   struct TypeState {
     bool subscribed = false;
     bool wildcard = false;
-    std::vector<std::string> names;  // sorted, unique
-    // What the last response held: the names it answered and each one's bytes (nullptr: the
-    // snapshot had no such resource).
-    std::vector<std::string> sent_names;
-    std::unordered_map<std::string, ResourceBytes> sent;
+    std::vector<std::string> names;  // requested: sorted, unique
+    // For a wildcard subscription, the names of the last full response.
+    std::vector<std::string> wildcard_names;
+    // The bytes last sent for each answered name (names, or wildcard_names), index-aligned;
+    // nullptr: the snapshot had no such resource.
+    std::vector<ResourceBytes> sent;
     std::string version;
     std::string nonce;
     std::string acked_version;
@@ -259,7 +279,10 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
     st.names = std::move(names);
     st.wildcard = wildcard;
     if (nonce.empty() || changed) {
-      if (!st.wildcard && st.names.empty() && !first) return;  // unsubscribed from everything
+      if (!st.wildcard && st.names.empty() && !first) {  // unsubscribed from everything
+        st.sent.clear();
+        return;
+      }
       sendLocked(*type, *snapshot, /*push=*/false);
     }
   }
@@ -278,12 +301,15 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
       if (queue_[i].type == type) pending = &queue_[i];
     }
     if (pending != nullptr) only = nullptr;
-    if (only != nullptr) {
+    if (only != nullptr) {  // names of st.names, sorted
       bool any_present = false;
+      auto it = st.names.begin();
       for (const std::string& name : *only) {
+        it = std::lower_bound(it, st.names.end(), name);
         ResourceBytes b = snapshot.find(type, name);
         any_present = any_present || b != nullptr;
-        st.sent[name] = std::move(b);
+        const size_t i = it - st.names.begin();
+        if (i < st.sent.size()) st.sent[i] = std::move(b);
       }
       if (!any_present) return;  // only removals: RDS and EDS responses cannot express them
     }
@@ -308,15 +334,16 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
     };
     if (only != nullptr) {
       for (const std::string& name : *only) {
-        if (const ResourceBytes& b = st.sent[name]; b != nullptr) addResource(b);
+        if (ResourceBytes b = snapshot.find(type, name); b != nullptr) addResource(b);
       }
     } else {
+      if (st.wildcard) st.wildcard_names = names;
       st.sent.clear();
-      st.sent_names = names;
+      st.sent.reserve(names.size());
       for (const std::string& name : names) {
         ResourceBytes b = snapshot.find(type, name);
         if (b != nullptr) addResource(b);
-        st.sent.emplace(name, std::move(b));
+        st.sent.push_back(std::move(b));
       }
     }
     st.version = r.version_info();
@@ -377,7 +404,8 @@ DiscoveryServer::StreamAggregatedResources(grpc::CallbackServerContext* context)
   std::shared_ptr<AdsStream> stream;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stream = std::make_shared<AdsStream>(this, next_stream_id_++, context->peer());
+    stream =
+        std::make_shared<AdsStream>(this, next_stream_id_++, context->peer(), snapshot_->version);
     streams_.emplace(stream.get(), stream);
     metrics_->connected_clients.Set(static_cast<double>(streams_.size()));
   }

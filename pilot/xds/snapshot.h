@@ -36,6 +36,11 @@ struct Snapshot {
   std::array<std::unordered_map<std::string, ResourceBytes>, kResourceTypeCount> resources;
   // The names a wildcard subscription gets (Envoy's legacy empty-names request for LDS/CDS).
   std::array<std::vector<std::string>, kResourceTypeCount> wildcard_names;
+  // With has_changes: the names added, removed or changed since snapshot previous_version, so a
+  // stream that holds that snapshot checks only these against its subscription.
+  bool has_changes = false;
+  uint64_t previous_version = 0;
+  std::array<std::vector<std::string>, kResourceTypeCount> changed;
 
   // nullptr if the snapshot has no such resource.
   ResourceBytes find(ResourceType type, const std::string& name) const {

@@ -460,6 +460,8 @@ std::shared_ptr<Snapshot> buildEndpointsOnly(const std::vector<model::Service>& 
   snapshot->created = std::chrono::steady_clock::now();
   snapshot->resources = previous.resources;
   snapshot->wildcard_names = previous.wildcard_names;
+  snapshot->has_changes = true;
+  snapshot->previous_version = previous.version;
   auto& endpoints = snapshot->resources[static_cast<size_t>(ResourceType::kEndpoint)];
   for (size_t i = 0; i < services.size(); ++i) {
     const model::Service& service = services[i];
@@ -474,9 +476,12 @@ std::shared_ptr<Snapshot> buildEndpointsOnly(const std::vector<model::Service>& 
         const std::string name = clusterName(port.number, subset, service.hostname);
         std::string bytes = serialize(loadAssignment(name, service, port.number, labels));
         ResourceBytes old = previous.find(ResourceType::kEndpoint, name);
-        endpoints[name] = old != nullptr && *old == bytes
-                              ? old
-                              : std::make_shared<const std::string>(std::move(bytes));
+        if (old != nullptr && *old == bytes) {
+          endpoints[name] = old;
+        } else {
+          endpoints[name] = std::make_shared<const std::string>(std::move(bytes));
+          snapshot->changed[static_cast<size_t>(ResourceType::kEndpoint)].push_back(name);
+        }
       };
       rebuild("", {});
       if (dr == nullptr) continue;
@@ -534,6 +539,21 @@ std::shared_ptr<Snapshot> buildSnapshot(const std::vector<model::Service>& servi
         if (!taken_listener_names.insert(names[i]).second) continue;
         sink.add(ResourceType::kListener, names[i], listener(names[i], api),
                  /*wildcard=*/i == 0);
+      }
+    }
+  }
+  if (previous != nullptr) {
+    snapshot->has_changes = true;
+    snapshot->previous_version = previous->version;
+    for (size_t t = 0; t < kResourceTypeCount; ++t) {
+      const auto& now = snapshot->resources[t];
+      const auto& before = previous->resources[t];
+      for (const auto& [name, bytes] : now) {
+        auto it = before.find(name);
+        if (it == before.end() || it->second != bytes) snapshot->changed[t].push_back(name);
+      }
+      for (const auto& [name, bytes] : before) {
+        if (now.count(name) == 0) snapshot->changed[t].push_back(name);
       }
     }
   }

@@ -213,6 +213,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"spec:\n  hosts: [a]\n  http:\n  - fault: {}\n",
                 "c.yaml:7: http route needs a "
                 "'route' list"},
+        BadCase{"spec:\n  hosts: [a\xfe]\n", "c.yaml:5: field 'hosts' is not valid UTF-8"},
+        BadCase{"spec:\n  hosts: [a/b]\n", "c.yaml:5: host 'a/b' is not a service host"},
+        BadCase{"spec:\n  hosts: [a]\n  http:\n  - route: [{destination: {host: \"a b\"}}]\n",
+                "c.yaml:7: destination host 'a b' is not a DNS name"},
         BadCase{"spec:\n  hosts: [a]\n  tcp: []\n",
                 "c.yaml:6: field 'tcp' of a VirtualService is not supported"}));
 
