@@ -1,8 +1,8 @@
 // pilot-discovery: serves the service model and Istio routing config to xDS v3 clients (proxyless
 // gRPC, Envoy) over ADS.
 //
-//   pilot-discovery --registry-dir DIR [--config-dir DIR] [--grpc-address 0.0.0.0:15010]
-//                   [--monitoring-address 127.0.0.1:15014]
+//   pilot-discovery (--registry-dir DIR | --etcd-address HOST:PORT) [--config-dir DIR]
+//                   [--grpc-address 0.0.0.0:15010] [--monitoring-address 127.0.0.1:15014]
 //   pilot-discovery --validate --registry-dir DIR --config-dir DIR   (check and exit)
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
@@ -16,6 +16,7 @@
 #include "mixer/common/log.h"
 #include "pilot/discovery/monitoring.h"
 #include "pilot/discovery/push_scheduler.h"
+#include "pilot/model/etcd_registry.h"
 #include "pilot/model/file_registry.h"
 #include "pilot/xds/ads_server.h"
 
@@ -54,9 +55,15 @@ int main(int argc, char** argv) {
   app.add_option("--config-dir", config_dir,
                  "directory of VirtualService, DestinationRule, ServiceEntry YAML (watched)")
       ->check(CLI::ExistingDirectory);
-  app.add_option("--registry-dir", registry_dir, "directory of service registry YAML (watched)")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+  std::string etcd_address;
+  std::string etcd_prefix = "/pilot/services/";
+  auto* dir_option =
+      app.add_option("--registry-dir", registry_dir, "directory of service registry YAML (watched)")
+          ->check(CLI::ExistingDirectory);
+  auto* etcd_option = app.add_option("--etcd-address", etcd_address,
+                                     "host:port of etcd's client URL: the registry is in etcd");
+  app.add_option("--etcd-prefix", etcd_prefix, "etcd key prefix of the registry documents");
+  dir_option->excludes(etcd_option);
   app.add_option("--domain-suffix", domain_suffix, "suffix that expands short hosts");
   app.add_option("--debounce-after-ms", debounce_after_ms, "quiet period before a push")
       ->check(CLI::Range(0, 600000));
@@ -65,6 +72,10 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "debug, info, warn, error");
   app.add_flag("--validate", validate, "load both directories, report errors and exit");
   CLI11_PARSE(app, argc, argv);
+  if (registry_dir.empty() == etcd_address.empty()) {
+    std::cerr << "pilot-discovery: give one of --registry-dir and --etcd-address\n";
+    return 2;
+  }
 
   if (const auto level = mixer::parseLogLevel(log_level)) {
     mixer::setLogLevel(*level);
@@ -81,8 +92,19 @@ int main(int argc, char** argv) {
 
   auto prometheus_registry = std::make_shared<prometheus::Registry>();
   pilot::xds::XdsMetrics metrics(prometheus_registry);
-  pilot::model::FileRegistry registry(registry_dir);
-  pilot::discovery::PushScheduler scheduler(options, &registry, &metrics);
+  std::unique_ptr<pilot::model::ServiceRegistry> registry;
+  if (!etcd_address.empty()) {
+    pilot::model::EtcdOptions etcd;
+    if (!pilot::model::parseEtcdAddress(etcd_address, &etcd)) {
+      std::cerr << "pilot-discovery: --etcd-address must be host:port\n";
+      return 2;
+    }
+    etcd.prefix = etcd_prefix;
+    registry = std::make_unique<pilot::model::EtcdRegistry>(etcd);
+  } else {
+    registry = std::make_unique<pilot::model::FileRegistry>(registry_dir);
+  }
+  pilot::discovery::PushScheduler scheduler(options, registry.get(), &metrics);
   std::vector<pilot::model::ConfigError> errors;
   if (!scheduler.loadInitial(&errors)) {
     std::cerr << pilot::model::formatErrors(errors);

@@ -189,6 +189,26 @@ std::string dirFingerprint(const std::string& dir) {
   return error.empty() ? out : "\x01" + error;
 }
 
+bool mergeServices(std::vector<Service> all, bool ok, std::vector<Service>* services,
+                   std::vector<ConfigError>* errors) {
+  std::map<std::string, const Service*> seen;
+  for (const Service& s : all) {
+    auto [it, inserted] = seen.emplace(s.hostname, &s);
+    if (!inserted) {
+      const size_t colon = s.origin.rfind(':');
+      errors->push_back(
+          ConfigError{s.origin.substr(0, colon), std::stoi(s.origin.substr(colon + 1)),
+                      "service " + s.hostname + " is already declared at " + it->second->origin});
+      ok = false;
+    }
+  }
+  if (!ok) return false;
+  std::sort(all.begin(), all.end(),
+            [](const Service& a, const Service& b) { return a.hostname < b.hostname; });
+  *services = std::move(all);
+  return true;
+}
+
 bool FileRegistry::list(std::vector<Service>* services, std::vector<ConfigError>* errors) {
   std::lock_guard<std::mutex> lock(mu_);
   std::string error;
@@ -208,22 +228,7 @@ bool FileRegistry::list(std::vector<Service>* services, std::vector<ConfigError>
     }
     ok = parseRegistryYaml(text, f, &all, errors) && ok;
   }
-  std::map<std::string, const Service*> seen;
-  for (const Service& s : all) {
-    auto [it, inserted] = seen.emplace(s.hostname, &s);
-    if (!inserted) {
-      const size_t colon = s.origin.rfind(':');
-      errors->push_back(
-          ConfigError{s.origin.substr(0, colon), std::stoi(s.origin.substr(colon + 1)),
-                      "service " + s.hostname + " is already declared at " + it->second->origin});
-      ok = false;
-    }
-  }
-  if (!ok) return false;
-  std::sort(all.begin(), all.end(),
-            [](const Service& a, const Service& b) { return a.hostname < b.hostname; });
-  *services = std::move(all);
-  return true;
+  return mergeServices(std::move(all), ok, services, errors);
 }
 
 bool FileRegistry::watch(std::function<void()> on_change, std::string* error) {

@@ -28,6 +28,11 @@ namespace pilot::model {
 bool parseRegistryYaml(std::string_view text, const std::string& file_name,
                        std::vector<Service>* services, std::vector<ConfigError>* errors);
 
+// Checks that no hostname is declared twice (an error at the second declaration, naming the
+// first) and, if `ok` and no duplicates, stores `all` sorted by hostname into `services`.
+bool mergeServices(std::vector<Service> all, bool ok, std::vector<Service>* services,
+                   std::vector<ConfigError>* errors);
+
 class FileRegistry : public ServiceRegistry {
  public:
   explicit FileRegistry(std::string dir) : dir_(std::move(dir)) {}
