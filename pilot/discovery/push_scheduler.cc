@@ -30,6 +30,7 @@ bool PushScheduler::start(xds::DiscoveryServer* server, std::string* error) {
     return false;
   }
   thread_ = std::thread([this] { run(); });
+  notify();  // a change between loadInitial() and the watches starting is not lost
   return true;
 }
 
