@@ -15,6 +15,7 @@ using model::YamlReader;
 
 constexpr std::string_view kApiGroup = "networking.istio.io/";
 constexpr size_t kMaxServiceEntryInstances = 10000;
+constexpr size_t kMaxVirtualServiceCost = 20000;
 
 // Istio's field names that pilot-discovery knows but cannot honour for proxyless gRPC clients;
 // they are errors rather than silently dropped settings.
@@ -431,6 +432,20 @@ void parseVirtualService(const YAML::Node& spec, const Origin& origin, std::stri
       vs.http.push_back(std::move(*route));
     }
   }
+  // Each match becomes a route carrying its headers and destinations, once per service port:
+  // bounded so that aliases cannot turn a small file into an enormous route table.
+  size_t cost = 0;
+  for (const HttpRoute& route : vs.http) {
+    const size_t per_match = 1 + route.route.size();
+    if (route.matches.empty()) cost += per_match;
+    for (const HttpMatch& m : route.matches) cost += per_match + m.headers.size();
+  }
+  if (cost > kMaxVirtualServiceCost) {
+    r.error(spec["http"], "VirtualService has " + std::to_string(cost) +
+                              " route entries (matches x (headers + destinations)), more than " +
+                              std::to_string(kMaxVirtualServiceCost));
+    return;
+  }
   if (ok) config->virtual_services.push_back(std::move(vs));
 }
 
@@ -523,6 +538,11 @@ void parseServiceEntry(const YAML::Node& spec, const Origin& origin, std::string
   const YAML::Node pl = spec["ports"];
   if (!pl.IsDefined() || !r.expectSequence(pl, "ports")) {
     if (!pl.IsDefined()) r.error(spec, "ServiceEntry needs ports");
+    return;
+  }
+  if (pl.size() > model::kMaxPortsPerService) {
+    r.error(pl, "ServiceEntry has " + std::to_string(pl.size()) + " ports, more than " +
+                    std::to_string(model::kMaxPortsPerService));
     return;
   }
   for (const YAML::Node& p : pl) {

@@ -39,6 +39,11 @@ bool isIpAddress(std::string_view s) {
 
 void parsePorts(const YAML::Node& node, YamlReader& r, Service* service) {
   if (!r.expectSequence(node, "ports")) return;
+  if (node.size() > kMaxPortsPerService) {
+    r.error(node, "service has " + std::to_string(node.size()) + " ports, more than " +
+                      std::to_string(kMaxPortsPerService));
+    return;
+  }
   for (const YAML::Node& p : node) {
     if (!r.expectMap(p, "port", {"name", "number", "protocol"})) continue;
     ServicePort port;

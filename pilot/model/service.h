@@ -19,6 +19,10 @@ enum class Protocol { kGrpc, kHttp2, kHttp, kTcp };
 std::optional<Protocol> parseProtocol(std::string_view name);
 std::string_view protocolName(Protocol protocol);
 
+// Every port is translated into its own listeners, routes and clusters; real services have a
+// handful.
+inline constexpr size_t kMaxPortsPerService = 100;
+
 struct ServicePort {
   std::string name;
   uint32_t number = 0;

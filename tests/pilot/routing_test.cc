@@ -299,6 +299,37 @@ spec:
       << parseErrors(se);
 }
 
+TEST(RoutingTest, RouteTablesAndPortsAreBounded) {
+  // 150 matches (one alias) in each of 150 routes: 45,000 route entries from 22,500 nodes.
+  std::string vs = R"(apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: big}
+spec:
+  hosts: [a]
+  http:
+  - match: &m [)";
+  for (int i = 0; i < 150; ++i) vs += (i ? ", {}" : "{}");
+  vs += "]\n    route: [{destination: {host: a}}]\n";
+  for (int i = 1; i < 150; ++i) vs += "  - {match: *m, route: [{destination: {host: a}}]}\n";
+  EXPECT_NE(parseErrors(vs).find("c.yaml:7: VirtualService has 45000 route entries"),
+            std::string::npos)
+      << parseErrors(vs).substr(0, 300);
+
+  std::string se = R"(apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: many-ports}
+spec:
+  hosts: [h.example.com]
+  resolution: DNS
+  ports: [)";
+  for (int i = 0; i < 101; ++i)
+    se += (i ? ", {number: " : "{number: ") + std::to_string(i + 1) + "}";
+  se += "]\n";
+  EXPECT_NE(parseErrors(se).find("c.yaml:7: ServiceEntry has 101 ports, more than 100"),
+            std::string::npos)
+      << parseErrors(se);
+}
+
 TEST(DurationTest, IstioForms) {
   EXPECT_EQ(model::parseDuration("1s"), std::chrono::milliseconds(1000));
   EXPECT_EQ(model::parseDuration("250ms"), std::chrono::milliseconds(250));
