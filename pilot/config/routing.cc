@@ -773,6 +773,58 @@ void validateRouting(const RoutingConfig& config, std::vector<ConfigError>* erro
   }
 }
 
+namespace {
+
+size_t routeEntries(const VirtualService& vs) {
+  size_t cost = 0;
+  for (const HttpRoute& route : vs.http) {
+    const size_t per_match = 1 + route.route.size();
+    if (route.matches.empty()) cost += per_match;
+    for (const HttpMatch& m : route.matches) cost += per_match + m.headers.size();
+  }
+  return cost;
+}
+
+}  // namespace
+
+void validateTranslationSize(const RoutingConfig& config,
+                             const std::vector<model::Service>& services,
+                             std::vector<ConfigError>* errors) {
+  std::map<std::string, size_t> ports;
+  for (const model::Service& s : config.service_entries) ports[s.hostname] = s.ports.size();
+  for (const model::Service& s : services) ports[s.hostname] = s.ports.size();
+  size_t routes = 0;
+  for (const VirtualService& vs : config.virtual_services) {
+    size_t host_ports = 0;
+    for (const std::string& h : vs.hosts) {
+      if (auto it = ports.find(h); it != ports.end()) host_ports += it->second;
+    }
+    routes += routeEntries(vs) * host_ports;
+    if (routes > kMaxTranslatedRouteEntries) {
+      errors->push_back({vs.origin.file, vs.origin.line,
+                         "VirtualService " + vs.name +
+                             " brings the route entries across all "
+                             "service ports to more than " +
+                             std::to_string(kMaxTranslatedRouteEntries)});
+      return;
+    }
+  }
+  size_t clusters = 0;
+  for (const DestinationRule& dr : config.destination_rules) {
+    if (auto it = ports.find(dr.host); it != ports.end()) {
+      clusters += dr.subsets.size() * it->second;
+    }
+    if (clusters > kMaxTranslatedSubsetClusters) {
+      errors->push_back({dr.origin.file, dr.origin.line,
+                         "DestinationRule " + dr.name +
+                             " brings the subset clusters across all "
+                             "service ports to more than " +
+                             std::to_string(kMaxTranslatedSubsetClusters)});
+      return;
+    }
+  }
+}
+
 bool loadRoutingDir(const std::string& dir, const ParseOptions& options, RoutingConfig* config,
                     std::vector<ConfigError>* errors) {
   const size_t before = errors->size();

@@ -139,6 +139,16 @@ void parseRoutingYaml(std::string_view text, const std::string& file_name,
 // destination subsets that some DestinationRule defines, route weights.
 void validateRouting(const RoutingConfig& config, std::vector<ConfigError>* errors);
 
+// Checks what translation will produce against the services it applies to (registry services
+// and ServiceEntries): each VirtualService's routes are repeated for every port of every host
+// it names, and each DestinationRule subset is a cluster per port. Errors at the resource's
+// position when that exceeds the translation budget.
+inline constexpr size_t kMaxTranslatedRouteEntries = 200000;
+inline constexpr size_t kMaxTranslatedSubsetClusters = 100000;
+void validateTranslationSize(const RoutingConfig& config,
+                             const std::vector<model::Service>& services,
+                             std::vector<ConfigError>* errors);
+
 // Reads every *.yaml/*.yml of `dir` (name order), then validates. True if no errors.
 bool loadRoutingDir(const std::string& dir, const ParseOptions& options, RoutingConfig* config,
                     std::vector<ConfigError>* errors);

@@ -17,6 +17,7 @@ bool PushScheduler::loadInitial(std::vector<model::ConfigError>* errors) {
     config_fingerprint_ = model::dirFingerprint(options_.config_dir);
     config::loadRoutingDir(options_.config_dir, options_.parse, &routing_, errors);
   }
+  if (errors->size() == before) config::validateTranslationSize(routing_, services_, errors);
   if (errors->size() != before) return false;
   snapshot_ = xds::buildSnapshot(services_, routing_, nullptr, 1);
   return true;
@@ -80,6 +81,8 @@ std::shared_ptr<const xds::Snapshot> PushScheduler::rebuild() {
   std::vector<model::ConfigError> errors;
   std::vector<model::Service> services;
   std::vector<model::Service> previous_services = services_;
+  config::RoutingConfig previous_routing = routing_;
+  std::string previous_fingerprint = config_fingerprint_;
   if (registry_->list(&services, &errors)) {
     services_ = std::move(services);
   } else {
@@ -103,6 +106,19 @@ std::shared_ptr<const xds::Snapshot> PushScheduler::rebuild() {
                          << model::formatErrors(errors);
       }
     }
+  }
+  errors.clear();
+  config::validateTranslationSize(routing_, services_, &errors);
+  if (!errors.empty()) {
+    // The new services with the current config would translate into too much: keep serving
+    // what was served.
+    MIXER_LOG(Error) << "reload rejected; serving the last good snapshot:\n"
+                     << model::formatErrors(errors);
+    metrics_->config_reloads_failed.Increment();
+    services_ = std::move(previous_services);
+    routing_ = std::move(previous_routing);
+    config_fingerprint_ = std::move(previous_fingerprint);
+    return nullptr;
   }
   (ok ? metrics_->config_reloads_ok : metrics_->config_reloads_failed).Increment();
   xds::BuildHints hints;

@@ -1,7 +1,8 @@
 // Fuzz target: pilot's YAML parsers (Istio routing config and the file registry) and the xDS
 // translation of what they accept. The input is parsed both as a routing file and as a registry
 // file. Invariants beyond "no crash, no hang": every error has a message and a line >= 1 in the
-// named file, and a configuration without errors translates into resources that parse back, with
+// named file, and a configuration without errors (including the translation size check against
+// the services) translates into resources that parse back, with
 // route weights that gRPC accepts (sum > 0) and every route naming a cluster.
 #include <cstdint>
 #include <cstdlib>
@@ -43,6 +44,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!errors.empty()) return 0;
 
   if (!registry_ok) services.clear();
+  // The server translates only what passes the size check against its services.
+  pilot::config::validateTranslationSize(routing, services, &errors);
+  checkErrors(errors, "config.yaml");
+  if (!errors.empty()) return 0;
   const auto snapshot = pilot::xds::buildSnapshot(services, routing, nullptr, 1);
   for (const auto& [name, bytes] :
        snapshot->resources[static_cast<size_t>(pilot::xds::ResourceType::kRoute)]) {
@@ -52,7 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (const auto& r : vh.routes()) {
         if (r.route().has_weighted_clusters()) {
           uint64_t total = 0;
-          for (const auto& c : r.route().weighted_clusters().clusters()) total += c.weight().value();
+          for (const auto& c : r.route().weighted_clusters().clusters())
+            total += c.weight().value();
           if (total == 0) std::abort();
         } else if (r.route().cluster().empty()) {
           std::abort();

@@ -330,6 +330,43 @@ spec:
       << parseErrors(se);
 }
 
+TEST(RoutingTest, TranslationSizeIsCheckedAgainstTheServicesPorts) {
+  // 1,002 route entries (501 matches, one destination) on a host with 100 ports, twice: 200,400.
+  std::string vs = R"(apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: NAME}
+spec:
+  hosts: [HOST]
+  http:
+  - match: [)";
+  for (int i = 0; i < 501; ++i) vs += (i ? ", {}" : "{}");
+  vs += "]\n    route: [{destination: {host: HOST}}]\n";
+  std::string yaml;
+  for (const char* h : {"a", "b"}) {
+    std::string one = vs;
+    one.replace(one.find("NAME"), 4, h);
+    while (one.find("HOST") != std::string::npos) one.replace(one.find("HOST"), 4, h);
+    yaml += (yaml.empty() ? "" : "---\n") + one;
+  }
+  RoutingConfig config;
+  std::vector<ConfigError> errors;
+  parseRoutingYaml(yaml, "c.yaml", ParseOptions(), &config, &errors);
+  ASSERT_TRUE(errors.empty()) << model::formatErrors(errors);
+  std::vector<model::Service> services(2);
+  services[0].hostname = "a.default.svc.cluster.local";
+  services[1].hostname = "b.default.svc.cluster.local";
+  for (auto& s : services) {
+    for (uint32_t p = 1; p <= 100; ++p) s.ports.push_back({"", p, model::Protocol::kGrpc});
+  }
+  validateTranslationSize(config, {services[0]}, &errors);
+  EXPECT_TRUE(errors.empty()) << model::formatErrors(errors);  // 100,200 entries
+  validateTranslationSize(config, services, &errors);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].str(),
+            "c.yaml:12: VirtualService b brings the route entries across all "
+            "service ports to more than 200000");
+}
+
 TEST(DurationTest, IstioForms) {
   EXPECT_EQ(model::parseDuration("1s"), std::chrono::milliseconds(1000));
   EXPECT_EQ(model::parseDuration("250ms"), std::chrono::milliseconds(250));
