@@ -363,7 +363,7 @@ spec:
   validateTranslationSize(config, services, &errors);
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].str(),
-            "c.yaml:12: VirtualService b brings the route entries across all "
+            "c.yaml:10: VirtualService b brings the route entries across all "
             "service ports to more than 200000");
 }
 
