@@ -255,9 +255,45 @@ bool withinBudget(const YAML::Node& node, size_t* budget, int depth) {
 
 }  // namespace
 
+// Splits at document markers ("---" starts a document, "..." ends one, both at column 0), each
+// document with the line it starts on (0-based).
+static std::vector<std::pair<size_t, std::string_view>> splitDocuments(std::string_view text) {
+  std::vector<std::pair<size_t, std::string_view>> out;
+  size_t start = 0, start_line = 0, line = 0;
+  auto isMarker = [&](size_t at, std::string_view m) {
+    if (text.compare(at, m.size(), m) != 0) return false;
+    const size_t after = at + m.size();
+    return after >= text.size() || text[after] == ' ' || text[after] == '\n' ||
+           text[after] == '\r' || text[after] == '\t';
+  };
+  for (size_t at = 0; at <= text.size();) {
+    const size_t eol = std::min(text.find('\n', at), text.size());
+    if (at < text.size() && (isMarker(at, "---") || isMarker(at, "..."))) {
+      if (at > start) out.emplace_back(start_line, text.substr(start, at - start));
+      // A "---" line belongs to the document it opens; a "..." line to none.
+      start = isMarker(at, "---") ? at : std::min(eol + 1, text.size());
+      start_line = isMarker(at, "---") ? line : line + 1;
+    }
+    if (eol >= text.size()) break;
+    at = eol + 1;
+    ++line;
+  }
+  if (start < text.size()) out.emplace_back(start_line, text.substr(start));
+  return out;
+}
+
 std::vector<YAML::Node> loadDocuments(std::string_view text, YamlReader* reader) {
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
+    // Each document is parsed on its own (YAML::LoadAll can produce documents without end on
+    // some malformed input), preceded by as many newlines as lines before it so that positions
+    // stay those of the file.
+    std::vector<YAML::Node> docs;
+    for (const auto& [first_line, chunk] : splitDocuments(text)) {
+      if (docs.size() >= kMaxDocumentNodes) break;
+      std::string padded(first_line, '\n');
+      padded.append(chunk);
+      docs.push_back(YAML::Load(padded));
+    }
     std::vector<YAML::Node> out;
     for (YAML::Node& d : docs) {
       if (!d.IsDefined() || d.IsNull()) continue;

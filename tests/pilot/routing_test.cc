@@ -367,6 +367,17 @@ spec:
             "service ports to more than 200000");
 }
 
+TEST(RoutingTest, DocumentsAreSplitAtMarkersWithFilePositions) {
+  // YAML::LoadAll produces documents without end for this input; documents are split first.
+  EXPECT_NE(parseErrors("[ b]\n,").find("c.yaml:"), std::string::npos);
+  const std::string errors = parseErrors(
+      "--- \napiVersion: networking.istio.io/v1beta1\nkind: Gateway\nmetadata: {name: g}\n"
+      "spec: {}\n...\n---\nkind: Sidecar\n");
+  EXPECT_NE(errors.find("c.yaml:3: unsupported kind 'Gateway'"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("c.yaml:8: missing required field 'apiVersion'"), std::string::npos)
+      << errors;
+}
+
 TEST(DurationTest, IstioForms) {
   EXPECT_EQ(model::parseDuration("1s"), std::chrono::milliseconds(1000));
   EXPECT_EQ(model::parseDuration("250ms"), std::chrono::milliseconds(250));
