@@ -177,7 +177,7 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
   std::string dumpJson() const {
     std::lock_guard<std::mutex> lock(mu_);
     std::string out = "{\"stream\":" + std::to_string(id_) + ",\"peer\":" + jsonQuote(peer_) +
-                      ",\"node\":" + (node_seen_ ? messageJson(node_) : "null") + ",\"xds\":{";
+                      ",\"node\":" + (node_seen_ ? node_json_ : "null") + ",\"xds\":{";
     bool first_type = true;
     for (ResourceType t : kAllResourceTypes) {
       const TypeState& st = types_[static_cast<size_t>(t)];
@@ -238,7 +238,10 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
                                   "the first DiscoveryRequest of a stream must carry node.id"));
         return;
       }
-      node_ = request_.node();
+      // Kept as text: the dump runs on the monitoring threads and must not touch protos that
+      // gRPC's threads own.
+      node_id_ = request_.node().id();
+      node_json_ = messageJson(request_.node());
       node_seen_ = true;
     }
     const std::optional<ResourceType> type = typeFromUrl(request_.type_url());
@@ -258,7 +261,7 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
       st.nacked_version = st.version;
       st.nack_message = request_.error_detail().message();
       if (mixer::logEnabled(mixer::LogLevel::Warn)) {
-        MIXER_LOG(Warn) << "NACK from " << node_.id() << " for " << typeShortName(*type)
+        MIXER_LOG(Warn) << "NACK from " << node_id_ << " for " << typeShortName(*type)
                         << " version " << st.version << ": " << st.nack_message;
       }
     } else if (!nonce.empty()) {
@@ -379,7 +382,8 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
 
   mutable std::mutex mu_;
   DiscoveryRequest request_;
-  envoy::config::core::v3::Node node_;
+  std::string node_id_;
+  std::string node_json_;
   bool node_seen_ = false;
   std::array<TypeState, kResourceTypeCount> types_;
   std::deque<Pending> queue_;
