@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libcivetweb-dev
   redis-server prometheus nginx nginx-dev wrk
   python3 python3-grpcio python3-yaml python3-jsonschema curl
+  etcd-server
 )
 
 missing=()
@@ -32,7 +33,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts these services on install; the project's tests start their own on ephemeral ports.
-for svc in redis-server prometheus nginx; do
+for svc in redis-server prometheus nginx etcd; do
   if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl stop "$svc" >/dev/null 2>&1 || true; fi
   if command -v service >/dev/null 2>&1; then $SUDO service "$svc" stop >/dev/null 2>&1 || true; fi
 done

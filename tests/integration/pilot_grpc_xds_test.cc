@@ -1,0 +1,347 @@
+// End-to-end with real proxyless gRPC clients: three Python gRPC backends (versions v1, v2, v1),
+// a real pilot-discovery on ephemeral ports, and Debian's python3-grpcio as the xDS client
+// resolving xds:///echo:9080 through our ADS server. The test edits the routing config and the
+// registry on disk while the client keeps its channel, and checks what the client sees:
+// 100% v1; an 80/20 split over 1,000 RPCs; routing by header; an injected abort; an endpoint
+// removed from the registry; an invalid config that is reported with file:line and not served.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <thread>
+
+#include "tests/testing/subprocess.h"
+
+namespace pilot {
+namespace {
+
+using mixer::testing::binDir;
+using mixer::testing::httpGet;
+using mixer::testing::runCommand;
+using mixer::testing::Subprocess;
+
+constexpr char kPython[] = "/usr/bin/python3";
+
+std::string scriptDir() {
+  return std::string(std::getenv("MIXER_SOURCE_DIR")) + "/tests/integration/pilot";
+}
+
+void writeAtomically(const std::filesystem::path& path, const std::string& text) {
+  const std::filesystem::path tmp = path.parent_path() / ("." + path.filename().string() + ".tmp");
+  {
+    std::ofstream out(tmp);
+    out << text;
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+using Counts = std::map<std::string, int>;
+
+Counts parseCounts(const std::string& json) {
+  Counts out;
+  const std::regex item(R"re("([^"]*)": (\d+))re");
+  for (auto it = std::sregex_iterator(json.begin(), json.end(), item); it != std::sregex_iterator();
+       ++it) {
+    out[(*it)[1].str()] = std::stoi((*it)[2].str());
+  }
+  return out;
+}
+
+int countVersion(const Counts& c, const std::string& prefix) {
+  int n = 0;
+  for (const auto& [k, v] : c) {
+    if (k.rfind(prefix, 0) == 0) n += v;
+  }
+  return n;
+}
+
+std::string registryYaml(const std::vector<std::pair<std::string, int>>& instances) {
+  std::string out =
+      "services:\n"
+      "- hostname: echo.default.svc.cluster.local\n"
+      "  ports: [{name: grpc, number: 9080, protocol: GRPC}]\n"
+      "  instances:\n";
+  for (const auto& [version, port] : instances) {
+    out += "  - {address: 127.0.0.1, port: " + std::to_string(port) +
+           ", labels: {version: " + version + "}}\n";
+  }
+  return out;
+}
+
+constexpr char kDestinationRule[] = R"(apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: echo, namespace: default}
+spec:
+  host: echo
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+)";
+
+constexpr char kAllToV1[] = R"(apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: echo, namespace: default}
+spec:
+  hosts: [echo]
+  http:
+  - route:
+    - destination: {host: echo, subset: v1}
+)";
+
+constexpr char kSplit8020[] = R"(apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: echo, namespace: default}
+spec:
+  hosts: [echo]
+  http:
+  - route:
+    - {destination: {host: echo, subset: v1}, weight: 80}
+    - {destination: {host: echo, subset: v2}, weight: 20}
+)";
+
+constexpr char kHeaderAndFault[] = R"(apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: echo, namespace: default}
+spec:
+  hosts: [echo]
+  http:
+  - name: abort-on-request
+    match:
+    - headers: {x-fault: {exact: abort}}
+    fault:
+      abort: {grpcStatus: ABORTED, percentage: {value: 100}}
+    route:
+    - destination: {host: echo, subset: v1}
+  - name: v2-by-header
+    match:
+    - headers: {x-version: {exact: v2}}
+    route:
+    - destination: {host: echo, subset: v2}
+  - name: default
+    route:
+    - destination: {host: echo, subset: v1}
+)";
+
+class PilotGrpcXdsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("pilot_xds_test_" + std::to_string(getpid()));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_ / "registry");
+    std::filesystem::create_directories(dir_ / "config");
+    for (const auto& [version, id] : {std::pair{"v1", "a"}, {"v2", "b"}, {"v1", "c"}}) {
+      auto b = std::make_unique<Subprocess>();
+      ASSERT_TRUE(
+          b->start({kPython, scriptDir() + "/echo_backend.py", "--version", version, "--id", id}));
+      auto m = b->waitFor(R"(listening on (\d+))");
+      ASSERT_TRUE(m) << b->output();
+      ports_[id] = std::stoi((*m)[1].str());
+      backends_.push_back(std::move(b));
+    }
+    writeAtomically(dir_ / "registry" / "echo.yaml",
+                    registryYaml({{"v1", ports_["a"]}, {"v2", ports_["b"]}, {"v1", ports_["c"]}}));
+    writeAtomically(dir_ / "config" / "destination-rule.yaml", kDestinationRule);
+    writeAtomically(dir_ / "config" / "virtual-service.yaml", kAllToV1);
+
+    pilot_ = std::make_unique<Subprocess>();
+    ASSERT_TRUE(
+        pilot_->start({binDir() + "/pilot-discovery", "--registry-dir",
+                       (dir_ / "registry").string(), "--config-dir", (dir_ / "config").string(),
+                       "--grpc-address", "127.0.0.1:0", "--monitoring-address", "127.0.0.1:0"}));
+    auto m = pilot_->waitFor(R"(xDS on 127\.0\.0\.1:(\d+), monitoring on 127\.0\.0\.1:(\d+))");
+    ASSERT_TRUE(m) << pilot_->output();
+    const std::string xds_port = (*m)[1].str();
+    monitoring_port_ = std::stoi((*m)[2].str());
+
+    const std::string bootstrap = (dir_ / "bootstrap.json").string();
+    std::ofstream(bootstrap)
+        << R"({"xds_servers":[{"server_uri":"127.0.0.1:)" << xds_port
+        << R"(","channel_creds":[{"type":"insecure"}],"server_features":["xds_v3"]}],
+ "node":{"id":"sidecar~127.0.0.1~client.default~default.svc.cluster.local","locality":{"zone":"z1"},
+         "metadata":{"GENERATOR":"grpc","NAMESPACE":"default"}}})";
+    setenv("GRPC_XDS_BOOTSTRAP", bootstrap.c_str(), 1);
+    const std::string fifo = (dir_ / "commands").string();
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    client_ = std::make_unique<Subprocess>();
+    ASSERT_TRUE(client_->start({kPython, scriptDir() + "/xds_client.py", "--commands", fifo}));
+    ASSERT_TRUE(client_->waitFor("ready")) << client_->output();
+    commands_fd_ = open(fifo.c_str(), O_WRONLY);  // blocks until the client opens it
+    ASSERT_GE(commands_fd_, 0);
+  }
+
+  void TearDown() override {
+    if (commands_fd_ >= 0) {
+      const std::string quit = "QUIT\n";
+      [[maybe_unused]] ssize_t n = write(commands_fd_, quit.data(), quit.size());
+      close(commands_fd_);
+    }
+    if (client_) client_->stop(SIGTERM);
+    if (pilot_) pilot_->stop(SIGTERM);
+    for (auto& b : backends_) b->stop(SIGTERM);
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Makes `count` RPCs to xds:///echo:9080 with the given headers; the replies by backend.
+  Counts call(int count, const std::vector<std::string>& headers = {}) {
+    const std::string tag = "t" + std::to_string(++tag_);
+    std::string line = "CALL " + tag + " " + std::to_string(count) + " echo:9080";
+    for (const std::string& h : headers) line += " " + h;
+    line += "\n";
+    EXPECT_EQ(write(commands_fd_, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+    auto m = client_->waitFor("RESULT " + tag + R"( (\{[^\n]*\}))", std::chrono::seconds(120));
+    EXPECT_TRUE(m) << client_->output();
+    return m ? parseCounts((*m)[1].str()) : Counts{};
+  }
+
+  // Calls in small batches until `done` holds for a batch (the pushed config has arrived).
+  bool callUntil(const std::function<bool(const Counts&)>& done,
+                 const std::vector<std::string>& headers = {}) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done(call(20, headers))) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  std::string metric(const std::string& name) {
+    const auto [code, body] = httpGet(monitoring_port_, "/metrics");
+    std::smatch m;
+    const std::regex re("\n" + std::regex_replace(name, std::regex(R"([{}|"])"), R"(\$&)") +
+                        " ([0-9.e+]+)");
+    return std::regex_search(body, m, re) ? m[1].str() : "";
+  }
+
+  std::filesystem::path dir_;
+  std::map<std::string, int> ports_;
+  std::vector<std::unique_ptr<Subprocess>> backends_;
+  std::unique_ptr<Subprocess> pilot_;
+  std::unique_ptr<Subprocess> client_;
+  int commands_fd_ = -1;
+  int monitoring_port_ = 0;
+  int tag_ = 0;
+};
+
+TEST_F(PilotGrpcXdsTest, RoutesSplitsMatchesAbortsAndFollowsTheRegistry) {
+  // 1. Everything to v1: both v1 backends serve (round robin), v2 never does.
+  Counts c = call(200);
+  EXPECT_EQ(countVersion(c, "v1 "), 200) << ::testing::PrintToString(c);
+  EXPECT_GT(c["v1 a"], 0);
+  EXPECT_GT(c["v1 c"], 0);
+
+  // 2. The VirtualService changes on disk to 80/20; the same channel follows.
+  writeAtomically(dir_ / "config" / "virtual-service.yaml", kSplit8020);
+  ASSERT_TRUE(callUntil([](const Counts& c) { return countVersion(c, "v2 ") > 0; }));
+  c = call(1000);
+  const int v1 = countVersion(c, "v1 ");
+  const int v2 = countVersion(c, "v2 ");
+  EXPECT_EQ(v1 + v2, 1000) << ::testing::PrintToString(c);
+  // Chi-squared with one degree of freedom against 800/200; 10.83 is the p = 0.001 threshold,
+  // so a correct split fails this check once in a thousand runs.
+  const double chi2 = (v1 - 800.0) * (v1 - 800.0) / 800.0 + (v2 - 200.0) * (v2 - 200.0) / 200.0;
+  EXPECT_LT(chi2, 10.83) << "v1=" << v1 << " v2=" << v2;
+
+  // 3. Header routes and an injected abort.
+  writeAtomically(dir_ / "config" / "virtual-service.yaml", kHeaderAndFault);
+  ASSERT_TRUE(
+      callUntil([](const Counts& c) { return c.count("error:ABORTED") == 1; }, {"x-fault=abort"}));
+  c = call(100, {"x-version=v2"});
+  EXPECT_EQ(c["v2 b"], 100) << ::testing::PrintToString(c);
+  c = call(100);
+  EXPECT_EQ(countVersion(c, "v1 "), 100) << ::testing::PrintToString(c);
+  c = call(20, {"x-fault=abort"});
+  EXPECT_EQ(c["error:ABORTED"], 20) << ::testing::PrintToString(c);
+
+  // 4. An invalid VirtualService is reported with file:line and not served: routing stays.
+  writeAtomically(dir_ / "config" / "virtual-service.yaml",
+                  std::string(kHeaderAndFault) + "    timeout: soon\n");
+  ASSERT_TRUE(pilot_->waitFor(R"(virtual-service\.yaml:\d+: field 'timeout' must be a duration)"))
+      << pilot_->output();
+  c = call(50, {"x-version=v2"});
+  EXPECT_EQ(c["v2 b"], 50) << ::testing::PrintToString(c);
+  EXPECT_EQ(metric(R"(pilot_config_reloads_total{result="error"})"), "1");
+
+  // 5. Backend c leaves the registry; the client stops using it without restarting.
+  writeAtomically(dir_ / "registry" / "echo.yaml",
+                  registryYaml({{"v1", ports_["a"]}, {"v2", ports_["b"]}}));
+  ASSERT_TRUE(callUntil([](const Counts& c) { return c.count("v1 c") == 0; }));
+  c = call(100);
+  EXPECT_EQ(c["v1 a"], 100) << ::testing::PrintToString(c);
+
+  // The client never rejected a response, and the server saw one client.
+  for (const char* t : {"LDS", "RDS", "CDS", "EDS"}) {
+    EXPECT_EQ(metric(std::string("pilot_xds_nacks_total{type=\"") + t + "\"}"), "0") << t;
+  }
+  EXPECT_EQ(metric("pilot_xds_connected_clients"), "1");
+  const auto [code, dump] = httpGet(monitoring_port_, "/debug/config_dump");
+  EXPECT_EQ(code, 200);
+  EXPECT_NE(dump.find("sidecar~127.0.0.1~client.default~default.svc.cluster.local"),
+            std::string::npos);
+  EXPECT_NE(dump.find("outbound|9080|v1|echo.default.svc.cluster.local"), std::string::npos);
+  EXPECT_NE(dump.find("\"version_acked\""), std::string::npos);
+}
+
+TEST(PilotValidateTest, InvalidConfigFailsWithFileAndLine) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("pilot_validate_test_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir / "registry");
+  std::filesystem::create_directories(dir / "config");
+  std::ofstream(dir / "registry" / "r.yaml") << registryYaml({{"v1", 1234}});
+  std::ofstream(dir / "config" / "vs.yaml") << R"(apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: echo}
+spec:
+  hosts: [echo]
+  http:
+  - route:
+    - {destination: {host: echo, subset: v1}, weight: 70}
+    - {destination: {host: echo, subset: v2}, weight: 20}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: other}
+spec:
+  hosts: [other]
+  http:
+  - route:
+    - {destination: {host: echo, subset: v3}}
+)";
+  auto [rc, out] =
+      runCommand({binDir() + "/pilot-discovery", "--validate", "--registry-dir",
+                  (dir / "registry").string(), "--config-dir", (dir / "config").string()});
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("vs.yaml:8: route weights must add up to 100, got 90"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("vs.yaml:17: subset 'v3' of echo.default.svc.cluster.local is not defined"),
+            std::string::npos)
+      << out;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace pilot
+
+namespace pilot {
+namespace {
+
+TEST(PilotValidateTest, TheDocumentedExampleIsValid) {
+  const std::string examples =
+      std::string(std::getenv("MIXER_SOURCE_DIR")) + "/docs/examples/pilot";
+  auto [rc, out] = mixer::testing::runCommand(
+      {mixer::testing::binDir() + "/pilot-discovery", "--validate", "--registry-dir",
+       examples + "/registry", "--config-dir", examples + "/config"});
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("ok: 10 listeners, 2 route configs, 4 clusters, 4 endpoint sets"),
+            std::string::npos)
+      << out;
+}
+
+}  // namespace
+}  // namespace pilot
