@@ -589,10 +589,7 @@ class PrometheusHandler : public sdk::Handler {
       b.instance_name = mc.instance_name;
       b.family = server_->family(mc);
       b.label_count = mc.label_names.size();
-      b.hints = std::make_unique<std::atomic<uint32_t>[]>(b.label_count);
-      for (size_t i = 0; i < b.label_count; ++i) {
-        b.hints[i].store(static_cast<uint32_t>(i), std::memory_order_relaxed);
-      }
+      b.hints = std::make_unique<sdk::FieldHint[]>(b.label_count);
       b.label_set = bound_.size();
       for (size_t j = 0; j < bound_.size(); ++j) {
         if (config.metrics[j].label_names == mc.label_names) {
@@ -675,7 +672,7 @@ class PrometheusHandler : public sdk::Handler {
         // the key built for it is this one's too.
         bool same = last_set == b.label_set;
         for (size_t i = 0; i < n; ++i) {
-          const ValueView v = findDimension(dims, names[i], &b.hints[i]);
+          const ValueView v = b.hints[i].find(dims, names[i]);
           const mixer_value bits = v.raw() != nullptr ? *v.raw() : mixer_value{};
           same = same && std::memcmp(&bits, &last[i], sizeof(bits)) == 0;
           last[i] = bits;
@@ -714,24 +711,9 @@ class PrometheusHandler : public sdk::Handler {
     size_t label_set = 0;
     // Per label, where the dimension was found last time: instances of one config lay out their
     // dimensions the same way, so the first comparison usually hits.
-    std::unique_ptr<std::atomic<uint32_t>[]> hints;
+    std::unique_ptr<sdk::FieldHint[]> hints;
   };
 
-  // dims.find(name), trying the remembered position first.
-  static ValueView findDimension(ValueView dims, const std::string& name,
-                                 std::atomic<uint32_t>* hint) {
-    const uint32_t at = hint->load(std::memory_order_relaxed);
-    if (at < dims.size() && dims.keyAt(at) == name) {
-      return dims.valueAt(at);
-    }
-    for (size_t i = 0; i < dims.size(); ++i) {
-      if (sdk::fieldNameMatches(dims.keyAt(i), name)) {
-        hint->store(static_cast<uint32_t>(i), std::memory_order_relaxed);
-        return dims.valueAt(i);
-      }
-    }
-    return ValueView();
-  }
   struct SweepState {
     std::mutex mu;
     bool closed = false;

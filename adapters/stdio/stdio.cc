@@ -314,39 +314,40 @@ std::string base64(std::string_view in) {
   return out;
 }
 
-// The entries of `map` in key order, so lines are stable whatever the instance's order; `depth`
-// is the map's nesting level in the line. Instances of one configuration repeat their keys, so the
-// order found last time at this depth is tried first (n - 1 comparisons confirm it) before
-// sorting again. OWNERSHIP: per thread and depth, valid until the next call at the same depth.
-const std::vector<size_t>& sortedEntries(ValueView map, size_t depth) {
-  constexpr size_t kCachedDepths = 8;
-  thread_local std::vector<size_t> cached[kCachedDepths];
-  thread_local std::vector<size_t> deeper;  // beyond kCachedDepths: sorted every time
-  std::vector<size_t>& order = depth < kCachedDepths ? cached[depth] : deeper;
+// Puts the entries of `map` in key order into `order`, so lines are stable whatever the
+// instance's order. Instances of one configuration repeat their keys, so the order `order` holds
+// from the last map is tried first (n - 1 comparisons confirm it) before sorting again.
+void sortEntries(ValueView map, std::vector<size_t>* order) {
   const size_t n = map.size();
-  if (order.size() == n && depth < kCachedDepths) {
+  if (order->size() == n) {
     bool sorted = true;
     for (size_t i = 1; i < n && sorted; ++i) {
-      sorted = map.keyAt(order[i - 1]) < map.keyAt(order[i]);
+      sorted = map.keyAt((*order)[i - 1]) < map.keyAt((*order)[i]);
     }
     if (sorted) {
-      return order;
+      return;
     }
   }
-  order.resize(n);
+  order->resize(n);
   for (size_t i = 0; i < n; ++i) {
-    order[i] = i;
+    (*order)[i] = i;
   }
-  std::sort(order.begin(), order.end(),
+  std::sort(order->begin(), order->end(),
             [&](size_t a, size_t b) { return map.keyAt(a) < map.keyAt(b); });
-  return order;
 }
 
 void appendJsonValue(ValueView v, std::string* out, size_t depth = 0);
 
+// `depth` is the map's nesting level in the line: each level keeps its own key order per thread
+// (a nested map is written while its parent's order is being walked).
 void appendJsonFields(ValueView map, std::string* out, bool leading_comma, size_t depth = 0) {
+  constexpr size_t kCachedDepths = 8;
+  thread_local std::vector<size_t> cached[kCachedDepths];
+  std::vector<size_t> deeper;  // deeper levels (rare) sort into their own
+  std::vector<size_t>& order = depth < kCachedDepths ? cached[depth] : deeper;
+  sortEntries(map, &order);
   bool first = !leading_comma;
-  for (size_t i : sortedEntries(map, depth)) {
+  for (size_t i : order) {
     if (map.valueAt(i).isNull()) {
       continue;
     }

@@ -132,6 +132,35 @@ TEST_F(StdioTest, SortsKeysOfEveryInstanceInABatch) {
                                 R"("a":1,"b":2})", R"("x":24,"y":25})", R"("c":3,"m":13,"z":26})"));
 }
 
+// Maps nested deeper than the levels that keep their key order per thread are still written
+// whole and sorted at every level.
+TEST_F(StdioTest, SortsKeysOfDeeplyNestedMaps) {
+  HandlerPtr h = handler("log_stream: FILE\noutput_path: " + path_);
+  Value inner = Value::string("leaf");
+  std::string want = "\"leaf\"";
+  for (int level = 11; level >= 0; --level) {  // levels of 2 and of 3 keys, alternating
+    const std::string n = std::to_string(level);
+    if (level % 2 == 0) {
+      inner = Value::map({{"z", Value::int64(level)}, {"a", std::move(inner)}});
+      want = "{\"a\":" + want + ",\"z\":" + n + "}";
+    } else {
+      inner = Value::map(
+          {{"y", Value::int64(level)}, {"m", std::move(inner)}, {"c", Value::string(n)}});
+      want = "{\"c\":\"" + n + "\",\"m\":" + want + ",\"y\":" + n + "}";
+    }
+  }
+  Instance i{"n.logentry", "logentry", Value::map()};
+  i.fields.set("severity", Value::string("info"));
+  i.fields.set("timestamp", Value::timestampNs(0));
+  i.fields.set("variables", Value::map({{"m", std::move(inner)}, {"b", Value::int64(1)}}));
+  ASSERT_TRUE(h->reportAndWait({&i}, absl::Seconds(1)).ok());
+  h->close();
+  ASSERT_EQ(lines().size(), 1u);
+  EXPECT_EQ(lines()[0], R"({"level":"info","time":"1970-01-01T00:00:00Z","instance":"n.logentry",)"
+                        R"("b":1,"m":)" +
+                            want + "}");
+}
+
 // Timestamps print as Go's RFC3339Nano does, across the calendar: before the epoch, leap days,
 // centuries, and the trimmed fraction.
 TEST_F(StdioTest, PrintsTimestampsInRfc3339NanoAcrossTheCalendar) {
