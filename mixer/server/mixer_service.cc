@@ -143,7 +143,7 @@ void fillPrecondition(const runtime::CheckResult& result,
 struct PendingQuotas {
   struct Slot {
     CheckResponse::QuotaResult* out = nullptr;  // OWNERSHIP: `response`'s
-    std::string_view name;                      // OWNERSHIP: `names`
+    std::string name;                           // for the log of an unmatched quota
     runtime::QuotaResult result;                // written by the adapter's completion only
   };
 
@@ -162,7 +162,6 @@ struct PendingQuotas {
   google::protobuf::Arena arena{arenaOptions(arena_block, sizeof(arena_block))};
   CheckResponse* response = google::protobuf::Arena::CreateMessage<CheckResponse>(&arena);
 #endif
-  std::string names;                   // the quota names, for the log of an unmatched one
   absl::InlinedVector<Slot, 2> slots;  // a Check rarely asks more than two quotas
   std::atomic<size_t> outstanding{0};
 
@@ -271,19 +270,13 @@ void MixerService::check(std::string_view request, CheckSink* sink) {
   pending->unmatched_logs = &unmatched_quota_logs_;
   fillPrecondition(result, ts.refs, gwc, pending->response);
   const size_t n = ts.check.quotas.size();
-  size_t names_size = 0;
-  for (const api::QuotaRequest& q : ts.check.quotas) {
-    names_size += q.name.size();
-  }
-  pending->names.reserve(names_size);
   pending->slots.resize(n);
   pending->outstanding.store(n + 1, std::memory_order_relaxed);
   for (size_t i = 0; i < n; ++i) {
     const api::QuotaRequest& q = ts.check.quotas[i];
     PendingQuotas::Slot& slot = pending->slots[i];
-    slot.name = std::string_view(pending->names.data() + pending->names.size(), q.name.size());
-    pending->names.append(q.name);
-    slot.out = &(*pending->response->mutable_quotas())[std::string(q.name)];
+    slot.name = q.name;
+    slot.out = &(*pending->response->mutable_quotas())[slot.name];
     // Each quota's references start from what was read before the check, as in Istio.
     ts.refs.restore(before_check);
     const runtime::QuotaArgs args{q.name, q.amount, q.best_effort, ts.check.deduplication_id};

@@ -44,9 +44,10 @@ class MixerService final : public MixerRawService {
     virtual CheckSink* detach() = 0;
   };
 
-  // Runs a Check on the request bytes, which are borrowed for the call only. Without quotas, or
-  // with quotas whose adapters answer at once, everything happens on this thread and allocates
-  // nothing per call beyond what the rules' adapters need.
+  // Runs a Check on the request bytes, which are borrowed for the call only. Without quotas,
+  // everything happens on this thread and allocates nothing per call beyond what the rules'
+  // adapters need; with quotas, the call's pending state (response, one slot per quota) is
+  // allocated, because an adapter may answer on another thread after check() returned.
   void check(std::string_view request, CheckSink* sink);
 
   // The status a Check with these bytes gets, with the response bytes in `response`, waiting for
