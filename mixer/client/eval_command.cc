@@ -7,38 +7,17 @@
 
 #include "expr/format.h"
 #include "expr/program.h"
+#include "mixer/adapter_sdk/adapter.h"
 #include "mixer/runtime/bag_activation.h"
 
 namespace mixer::client {
 namespace {
 
+// A JSON string literal (the adapter SDK's escaper, which the stdio and zipkin adapters use too).
 std::string jsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+  std::string out;
+  mixer::adapter_sdk::appendJsonString(s, &out);
+  return out;
 }
 
 int fail(const EvalOptions& o, const std::string& stage, std::string_view message, int code) {
