@@ -441,12 +441,16 @@ static void ngx_http_mixer_wakeup_handler(ngx_event_t* ev) {
   }
 }
 
-static void ngx_http_mixer_apply_request_ops(ngx_http_request_t* r,
-                                             const ngx_http_mixer_result_t* res) {
-  for (size_t k = 0; k < res->request_op_count; k++) {
-    const ngx_http_mixer_header_op_t* op = &res->request_ops[k];
+/* Applies route-directive header operations to a header list (the request's or the response's):
+ * REPLACE sets the first header of that name (or adds one), APPEND adds one, REMOVE clears every
+ * one. NGX_ERROR when memory ran out. */
+static ngx_int_t ngx_http_mixer_apply_header_ops(ngx_http_request_t* r, ngx_list_t* headers,
+                                                 const ngx_http_mixer_header_op_t* ops,
+                                                 size_t count) {
+  for (size_t k = 0; k < count; k++) {
+    const ngx_http_mixer_header_op_t* op = &ops[k];
     ngx_table_elt_t* found = NULL;
-    ngx_list_part_t* part = &r->headers_in.headers.part;
+    ngx_list_part_t* part = &headers->part;
     ngx_table_elt_t* h = part->elts;
     for (ngx_uint_t i = 0;; i++) {
       if (i >= part->nelts) {
@@ -474,20 +478,21 @@ static void ngx_http_mixer_apply_request_ops(ngx_http_request_t* r,
       continue;
     }
     if (found == NULL || op->operation == MIXER_PROXY_HEADER_APPEND) {
-      found = ngx_list_push(&r->headers_in.headers);
+      found = ngx_list_push(headers);
       if (found == NULL) {
-        return;
+        return NGX_ERROR;
       }
       found->hash = 1;
       found->key = op->name;
       found->lowcase_key = ngx_pnalloc(r->pool, op->name.len);
       if (found->lowcase_key == NULL) {
-        return;
+        return NGX_ERROR;
       }
       ngx_strlow(found->lowcase_key, op->name.data, op->name.len);
     }
     found->value = op->value;
   }
+  return NGX_OK;
 }
 
 static ngx_int_t ngx_http_mixer_direct_response(ngx_http_request_t* r,
@@ -518,7 +523,10 @@ static ngx_int_t ngx_http_mixer_direct_response(ngx_http_request_t* r,
 static ngx_int_t ngx_http_mixer_decide(ngx_http_request_t* r, ngx_http_mixer_loc_conf_t* lcf,
                                        const ngx_http_mixer_result_t* res) {
   if (res->code == 0) {
-    ngx_http_mixer_apply_request_ops(r, res);
+    if (ngx_http_mixer_apply_header_ops(r, &r->headers_in.headers, res->request_ops,
+                                        res->request_op_count) != NGX_OK) {
+      return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (res->direct_code != 0) {
       ngx_http_finalize_request(r, ngx_http_mixer_direct_response(r, res));
       return NGX_DONE;
@@ -598,45 +606,9 @@ static ngx_int_t ngx_http_mixer_header_filter(ngx_http_request_t* r) {
   if (ctx == NULL || ctx->result == NULL || ctx->result->code != 0) {
     return ngx_http_next_header_filter(r);
   }
-  const ngx_http_mixer_result_t* res = ctx->result;
-  for (size_t k = 0; k < res->response_op_count; k++) {
-    const ngx_http_mixer_header_op_t* op = &res->response_ops[k];
-    ngx_table_elt_t* found = NULL;
-    ngx_list_part_t* part = &r->headers_out.headers.part;
-    ngx_table_elt_t* h = part->elts;
-    for (ngx_uint_t i = 0;; i++) {
-      if (i >= part->nelts) {
-        if (part->next == NULL) {
-          break;
-        }
-        part = part->next;
-        h = part->elts;
-        i = 0;
-        if (part->nelts == 0) {
-          continue;
-        }
-      }
-      if (h[i].hash != 0 && h[i].key.len == op->name.len &&
-          ngx_strncasecmp(h[i].key.data, op->name.data, op->name.len) == 0) {
-        if (op->operation == MIXER_PROXY_HEADER_REMOVE) {
-          h[i].hash = 0;
-        } else if (found == NULL) {
-          found = &h[i];
-        }
-      }
-    }
-    if (op->operation == MIXER_PROXY_HEADER_REMOVE) {
-      continue;
-    }
-    if (found == NULL || op->operation == MIXER_PROXY_HEADER_APPEND) {
-      found = ngx_list_push(&r->headers_out.headers);
-      if (found == NULL) {
-        return NGX_ERROR;
-      }
-      found->hash = 1;
-      found->key = op->name;
-    }
-    found->value = op->value;
+  if (ngx_http_mixer_apply_header_ops(r, &r->headers_out.headers, ctx->result->response_ops,
+                                      ctx->result->response_op_count) != NGX_OK) {
+    return NGX_ERROR;
   }
   return ngx_http_next_header_filter(r);
 }
