@@ -772,7 +772,53 @@ absl::StatusOr<ProgramConstSharedPtr> compile(std::string_view source,
   program->slot_count_ = cr.slot_count;
   Compiler c(program.get(), options);
   if (auto st = c.run(ast->get()); !st.ok()) return st;
+  program->findReadChain();
   return ProgramConstSharedPtr(std::move(program));
+}
+
+void Program::findReadChain() {
+  // Each tested read is followed by a jump to the end and fails over to the next read.
+  auto chain = std::make_unique<ReadChain>();
+  const size_t n = code_.size();
+  size_t i = 0;
+  while (i < n) {
+    const Instr& in = code_[i];
+    ReadChain::Read read;
+    if (in.op == Op::kTryLoad || in.op == Op::kTryAttrIndexConst) {
+      const bool jumps_to_end =
+          i + 1 < n && code_[i + 1].op == Op::kJump && static_cast<size_t>(code_[i + 1].a) == n;
+      if (in.depth != 0 || !jumps_to_end || static_cast<size_t>(in.b) != i + 2) return;
+      read.attribute = attributes_[in.a].id;
+      read.type = attributes_[in.a].type;
+      if (in.op == Op::kTryAttrIndexConst) {
+        if (constants_[in.c].type != ValueType::kString) return;
+        read.has_key = true;
+        read.key = constants_[in.c].stringView();
+      }
+      chain->reads.push_back(read);
+      i += 2;
+      continue;
+    }
+    if (i + 1 != n) return;
+    if (in.op == Op::kConst) {
+      chain->has_fallback = true;
+      chain->fallback = constants_[in.a];
+    } else if (in.op == Op::kLoad || in.op == Op::kAttrIndexConst) {
+      read.attribute = attributes_[in.a].id;
+      read.type = attributes_[in.a].type;
+      if (in.op == Op::kAttrIndexConst) {
+        if (constants_[in.b].type != ValueType::kString) return;
+        read.has_key = true;
+        read.key = constants_[in.b].stringView();
+      }
+      chain->reads.push_back(read);
+    } else {
+      return;
+    }
+    ++i;
+  }
+  // A lone constant is isConstant(); a chain needs at least one read.
+  if (!chain->reads.empty()) read_chain_ = std::move(chain);
 }
 
 }  // namespace expr

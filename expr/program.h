@@ -98,6 +98,25 @@ struct Instr {
   int32_t c = 0;  // third operand of some superinstructions
 };
 
+// The shape most field expressions have: presence-tested reads, `a | b["k"] | ...`, ending in a
+// constant or in one last read that is not tested. A host can do these reads itself, without the
+// interpreter: evaluate() returns the value of the first read that finds its attribute (and key)
+// with the declared type, else `fallback`. Wherever a read finds a value of another type, or the
+// last, untested read finds nothing, evaluate() produces an error instead: a host doing the reads
+// itself calls evaluate() at that point. Reads also record references; a host doing them itself
+// records none.
+struct ReadChain {
+  struct Read {
+    AttributeId attribute = 0;
+    ValueType type = ValueType::kDyn;  // the declared type: kDyn or kUnspecified accept any
+    bool has_key = false;              // reads attribute[key] of a string map
+    std::string_view key;
+  };
+  std::vector<Read> reads;
+  bool has_fallback = false;  // when false, the last read is the untested one
+  Value fallback;
+};
+
 class Program;
 using ProgramConstSharedPtr = std::shared_ptr<const Program>;
 
@@ -123,6 +142,8 @@ class Program {
   const std::vector<ResolvedAttribute>& attributes() const { return attributes_; }
   // A readable listing of the bytecode (tests, debugging).
   std::string disassemble() const;
+  // The program's reads when it has the ReadChain shape, else nullptr.
+  const ReadChain* readChain() const { return read_chain_.get(); }
   // The constant result when the whole expression folded to a constant.
   bool isConstant() const { return code_.size() == 1 && code_[0].op == Op::kConst; }
 
@@ -134,6 +155,8 @@ class Program {
   friend class Evaluator;
   Program() = default;
 
+  // Sets read_chain_ when the compiled code has that shape.
+  void findReadChain();
   // Deep-copies a value (strings, lists, maps) into storage owned by this program.
   Value intern(const Value& v);
   std::string_view internString(std::string_view s);
@@ -147,6 +170,7 @@ class Program {
   std::vector<std::unique_ptr<re2::RE2>> regexes_;
   int32_t max_stack_ = 0;
   int32_t slot_count_ = 0;
+  std::unique_ptr<ReadChain> read_chain_;
   // Owned storage behind constants.
   std::deque<std::string> strings_;
   std::deque<std::vector<Value>> value_arrays_;

@@ -24,64 +24,30 @@ bool BagActivation::find(expr::AttributeId id, expr::Value* out) const {
   if (v == nullptr) {
     return false;
   }
-  expr::Value r;
-  switch (v->type()) {
-    case ValueType::String:
-    case ValueType::DnsName:
-    case ValueType::EmailAddress:
-    case ValueType::Uri:
-    case ValueType::IpAddress:
-      r = expr::Value::makeStringLike(static_cast<expr::ValueType>(v->type()), v->stringValue());
-      break;
-    case ValueType::Bytes:
-      r = expr::Value::makeBytes(v->stringValue());
-      break;
-    case ValueType::Int64:
-      r.type = expr::ValueType::kInt64;
-      r.int_value = v->int64Value();
-      break;
-    case ValueType::Double:
-      r.type = expr::ValueType::kDouble;
-      r.double_value = v->doubleValue();
-      break;
-    case ValueType::Bool:
-      r.type = expr::ValueType::kBool;
-      r.int_value = v->boolValue() ? 1 : 0;
-      break;
-    case ValueType::Timestamp:
-      r.type = expr::ValueType::kTimestamp;
-      r.timestamp = {v->timestampValue().seconds, v->timestampValue().nanos};
-      break;
-    case ValueType::Duration:
-      r.type = expr::ValueType::kDuration;
-      r.int_value = v->durationValue().toNanos();
-      break;
-    case ValueType::StringMap: {
-      size_t slot = used_maps_;
-      for (size_t i = 0; i < used_maps_; ++i) {
-        if (map_ids_[i] == id) {
-          slot = i;
-          break;
-        }
-      }
-      if (slot == used_maps_) {
-        if (used_maps_ == kMaxMaps) {
-          // More distinct map attributes in one evaluation than kMaxMaps: vocabularies declare
-          // far fewer (Istio's declare 8), so this is a configuration defect; reads fail.
-          return false;
-        }
-        ++used_maps_;
-        map_ids_[slot] = id;
-      }
-      maps_[slot].set(*v);
-      r.type = expr::ValueType::kStringMap;
-      r.string_map = &maps_[slot];
-      r.origin = id;  // key lookups are then reported as "map[key]"
+  if (v->type() != ValueType::StringMap) {
+    return scalarValue(*v, out);
+  }
+  size_t slot = used_maps_;
+  for (size_t i = 0; i < used_maps_; ++i) {
+    if (map_ids_[i] == id) {
+      slot = i;
       break;
     }
-    case ValueType::Unspecified:
-      return false;
   }
+  if (slot == used_maps_) {
+    if (used_maps_ == kMaxMaps) {
+      // More distinct map attributes in one evaluation than kMaxMaps: vocabularies declare far
+      // fewer (Istio's declare 8), so this is a configuration defect; reads fail.
+      return false;
+    }
+    ++used_maps_;
+    map_ids_[slot] = id;
+  }
+  maps_[slot].set(*v);
+  expr::Value r;
+  r.type = expr::ValueType::kStringMap;
+  r.string_map = &maps_[slot];
+  r.origin = id;  // key lookups are then reported as "map[key]"
   *out = r;
   return true;
 }

@@ -17,6 +17,50 @@ namespace mixer::runtime {
 // The manifest expressions are compiled against: every vocabulary attribute with its id and type.
 std::shared_ptr<const expr::AttributeManifest> manifestFor(const attribute::Vocabulary& vocabulary);
 
+// The expression value of a bag value that is not a STRING_MAP (views, no copy); false for a
+// STRING_MAP or an unset value.
+inline bool scalarValue(const attribute::Value& v, expr::Value* out) {
+  using attribute::ValueType;
+  expr::Value r;
+  switch (v.type()) {
+    case ValueType::String:
+    case ValueType::DnsName:
+    case ValueType::EmailAddress:
+    case ValueType::Uri:
+    case ValueType::IpAddress:
+      r = expr::Value::makeStringLike(static_cast<expr::ValueType>(v.type()), v.stringValue());
+      break;
+    case ValueType::Bytes:
+      r = expr::Value::makeBytes(v.stringValue());
+      break;
+    case ValueType::Int64:
+      r.type = expr::ValueType::kInt64;
+      r.int_value = v.int64Value();
+      break;
+    case ValueType::Double:
+      r.type = expr::ValueType::kDouble;
+      r.double_value = v.doubleValue();
+      break;
+    case ValueType::Bool:
+      r.type = expr::ValueType::kBool;
+      r.int_value = v.boolValue() ? 1 : 0;
+      break;
+    case ValueType::Timestamp:
+      r.type = expr::ValueType::kTimestamp;
+      r.timestamp = {v.timestampValue().seconds, v.timestampValue().nanos};
+      break;
+    case ValueType::Duration:
+      r.type = expr::ValueType::kDuration;
+      r.int_value = v.durationValue().toNanos();
+      break;
+    case ValueType::StringMap:
+    case ValueType::Unspecified:
+      return false;
+  }
+  *out = r;
+  return true;
+}
+
 class BagActivation final : public expr::Activation {
  public:
   explicit BagActivation(const attribute::AttributeBag* bag = nullptr) : bag_(bag) {}

@@ -55,6 +55,42 @@ expr::Value evaluate(const expr::Program& program, const AttributeBag& bag,
   return v;
 }
 
+// The value of a program of the ReadChain shape, read straight from the bag (what evaluate()
+// returns, without the interpreter and without recording references); false where evaluate()
+// must decide: a value of another type than declared, or the last, untested read finding
+// nothing (both errors).
+bool readChain(const expr::ReadChain& chain, const AttributeBag& bag, expr::Value* out) {
+  const size_t known = bag.vocabulary().size();
+  for (const expr::ReadChain::Read& r : chain.reads) {
+    const attribute::Value* v =
+        r.attribute < known ? bag.get(static_cast<AttributeId>(r.attribute)) : nullptr;
+    if (v == nullptr) {
+      continue;
+    }
+    if (r.has_key) {
+      if (v->type() != attribute::ValueType::StringMap) {
+        return false;
+      }
+      std::string_view found;
+      if (v->mapFind(r.key, &found)) {
+        *out = expr::Value::makeString(found);
+        return true;
+      }
+      continue;
+    }
+    if (!scalarValue(*v, out)) {
+      return false;
+    }
+    return out->type == r.type || r.type == expr::ValueType::kDyn ||
+           r.type == expr::ValueType::kUnspecified;
+  }
+  if (!chain.has_fallback) {
+    return false;
+  }
+  *out = chain.fallback;
+  return true;
+}
+
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
@@ -124,7 +160,12 @@ bool encodeFields(const std::vector<FieldProgram>& fields, size_t base, const At
           continue;
         }
       }
-      const expr::Value v = evaluate(*f.program, bag, vocabulary, refs);
+      expr::Value v;
+      // Reads that record no references (reports) skip the interpreter when they can.
+      const expr::ReadChain* chain = refs == nullptr ? f.program->readChain() : nullptr;
+      if (chain == nullptr || !readChain(*chain, bag, &v)) {
+        v = evaluate(*f.program, bag, vocabulary, refs);
+      }
       if (v.isError()) {
         *error = strCat("field '", f.key, "': ", v.stringView());
         return false;

@@ -178,6 +178,43 @@ TEST_F(ProgramTest, CommonShapesCompileToSuperinstructions) {
   EXPECT_NE(l.find("attr_index_const"), std::string::npos) << l;
 }
 
+// The reads of `a | b["k"] | ... | constant` are described for hosts that do them themselves.
+TEST_F(ProgramTest, PresenceTestedReadsEndingInAConstantAreAReadChain) {
+  auto chain = [&](std::string_view src) -> std::string {
+    auto p = compile(src, manifest_, {});
+    if (!p.ok()) return "compile error: " + std::string(p.status().message());
+    program_ = *p;
+    const ReadChain* c = program_->readChain();
+    if (c == nullptr) return "none";
+    std::string out;
+    for (const ReadChain::Read& r : c->reads) {
+      out += std::to_string(r.attribute);
+      if (r.has_key) out += "[" + std::string(r.key) + "]";
+      out += " ";
+    }
+    return out + (c->has_fallback ? "| " + formatValue(c->fallback) : "(last read untested)");
+  };
+  EXPECT_EQ(chain(R"(as | "dflt")"), "1 | dflt");
+  EXPECT_EQ(chain(R"(as | bs | "dflt")"), "1 2 | dflt");
+  EXPECT_EQ(chain(R"(ar["k"] | as | "d")"), "6[k] 1 | d");
+  EXPECT_EQ(chain("ai | 7"), "3 | 7");
+  EXPECT_EQ(chain("as"), "1 (last read untested)");
+  EXPECT_EQ(chain(R"(as | ar["k"])"), "1 6[k] (last read untested)");
+  EXPECT_EQ(chain(R"(as | bs)"), "1 2 (last read untested)");
+  // Anything else goes through the interpreter.
+  EXPECT_EQ(chain(R"(as == "x")"), "none");
+  EXPECT_EQ(chain(R"((as | "a") == "x")"), "none");
+  EXPECT_EQ(chain(R"(conditional(ab | false, "y", "n"))"), "none");
+  EXPECT_EQ(chain(R"(as | bs + "x")"), "none");
+  EXPECT_EQ(chain(R"("constant")"), "none");
+  // What the chain says is what the interpreter does.
+  bag_.setString(2, "b2");
+  EXPECT_EQ(eval(R"(as | bs | "dflt")"), "b2");
+  bag_.setStringMap(6, {{"k", "v"}});
+  EXPECT_EQ(eval(R"(ar["k"] | as | "d")"), "v");
+  EXPECT_EQ(eval(R"(ar["x"] | as | "d")"), "d");
+}
+
 TEST_F(ProgramTest, CelArithmeticOverflowIsAnError) {
   EXPECT_EQ(eval("9223372036854775807 + 1", Dialect::kCel), "error: integer overflow");
   EXPECT_EQ(eval("1 / 0", Dialect::kCel), "error: division by zero");

@@ -5,9 +5,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <sstream>
 
 #include "mixer/adapter_host/adapter_host.h"
+#include "mixer/runtime/bag_activation.h"
 #include "mixer/runtime/config_snapshot.h"
 #include "mixer/runtime/dispatcher.h"
 
@@ -329,6 +332,125 @@ TEST_F(RuntimeTest, SharedFieldExpressionsAreEvaluatedOncePerRecord) {
   EXPECT_EQ(path(3)->u.string_value.data, path(4)->u.string_value.data);
   EXPECT_NE(path(0)->u.string_value.data, path(3)->u.string_value.data);  // a record of its own
   pending.batches.clear();
+}
+
+std::string encodedText(const mixer_value* v) {
+  if (v == nullptr) {
+    return "<none>";
+  }
+  switch (v->type) {
+    case MIXER_VALUE_INT64:
+      return "int " + std::to_string(v->u.int64_value);
+    case MIXER_VALUE_STRING:
+      return "string " + std::string(text(v));
+    default:
+      return "type " + std::to_string(v->type);
+  }
+}
+
+// Report fields of the shape `a | b["k"] | ... | constant` are read from the bag without the
+// interpreter: whatever the bag holds (absent, present, of the wrong type, a map without the key),
+// the encoded value, or the instance being skipped for an error, is what the interpreter gives.
+TEST_F(RuntimeTest, ReportFieldsReadWithoutTheInterpreterAreWhatItEvaluates) {
+  const std::vector<std::string> exprs = {
+      R"(request.path | "-")",
+      R"(request.useragent | request.path | "none")",
+      R"(request.headers["x-a"] | "none")",
+      R"(request.headers["x-a"])",
+      R"(request.path)",
+      R"(response.code | 0)",
+      R"(source.labels["app"] | request.headers["x-a"] | "u")",
+      R"(request.useragent | request.path)",
+  };
+  config::ConfigModel m;
+  m.handlers.push_back(handler("log.stdio.istio-system", "stdio", "{}"));
+  std::vector<std::string> names;
+  for (size_t i = 0; i < exprs.size(); ++i) {
+    names.push_back("e" + std::to_string(i) + ".logentry.istio-system");
+    YAML::Emitter e;
+    e << YAML::BeginMap << YAML::Key << "severity" << YAML::Value << "\"Info\"" << YAML::Key
+      << "variables" << YAML::Value << YAML::BeginMap << YAML::Key << "v" << YAML::Value << exprs[i]
+      << YAML::EndMap << YAML::EndMap;
+    m.instances.push_back(instance(names.back(), "logentry", e.c_str()));
+  }
+  m.rules.push_back(rule("log.rule.istio-system", "", "log.stdio.istio-system", names));
+  auto snapshot = compile(m);
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  auto manifest = manifestFor(*snapshot->vocabulary());
+
+  using Setter = std::function<void(AttributeBag&)>;
+  const std::vector<std::pair<std::string, Setter>> bags = {
+      {"empty", [](AttributeBag&) {}},
+      {"path", [](AttributeBag& b) { b.set("request.path", Value::string("/p")); }},
+      {"path of the wrong type", [](AttributeBag& b) { b.set("request.path", Value::int64(3)); }},
+      {"agent and code",
+       [](AttributeBag& b) {
+         b.set("request.useragent", Value::string("ua"));
+         b.set("response.code", Value::int64(404));
+       }},
+      {"code of the wrong type",
+       [](AttributeBag& b) { b.set("response.code", Value::string("x")); }},
+      {"headers without the key",
+       [](AttributeBag& b) {
+         static const attribute::StringMapEntry e[] = {{"y", "1"}};
+         b.set("request.headers", b.makeStringMap(e));
+       }},
+      {"headers with the key",
+       [](AttributeBag& b) {
+         static const attribute::StringMapEntry e[] = {{"y", "1"}, {"x-a", "A"}};
+         b.set("request.headers", b.makeStringMap(e));
+         b.set("request.path", Value::string("/q"));
+       }},
+      {"headers of the wrong type",
+       [](AttributeBag& b) { b.set("request.headers", Value::string("x-a")); }},
+      {"labels and headers",
+       [](AttributeBag& b) {
+         static const attribute::StringMapEntry l[] = {{"app", "reviews"}};
+         static const attribute::StringMapEntry h[] = {{"x-a", "A"}};
+         b.set("source.labels", b.makeStringMap(l));
+         b.set("request.headers", b.makeStringMap(h));
+       }},
+  };
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  size_t direct_results = 0;
+  for (const auto& [label, set] : bags) {
+    bag.clear();
+    set(bag);
+    PendingReports pending;
+    d.report(bag, &pending);
+    std::map<std::string, std::string> got;
+    if (!pending.batches.empty()) {
+      EncodedInstances& batch = pending.batches[0].second;
+      batch.finalize();
+      for (size_t i = 0; i < batch.size(); ++i) {
+        const mixer_instance* in = batch.instances()[i];
+        got[std::string(in->name.data, in->name.size)] =
+            encodedText(field(*field(in->fields, "variables"), "v"));
+      }
+    }
+    for (size_t i = 0; i < exprs.size(); ++i) {
+      auto program = expr::compile(exprs[i], *manifest);
+      ASSERT_TRUE(program.ok()) << program.status();
+      direct_results += (*program)->readChain() != nullptr;
+      BagActivation activation(&bag);
+      expr::EvalState state;
+      const expr::Value v = (*program)->evaluate(activation, &state);
+      std::string want;
+      if (v.isError()) {
+        want = "<skipped>";
+      } else if (v.type == expr::ValueType::kInt64) {
+        want = "int " + std::to_string(v.int_value);
+      } else {
+        want = "string " + std::string(v.stringView());
+      }
+      auto it = got.find(names[i]);
+      EXPECT_EQ(it == got.end() ? "<skipped>" : it->second, want)
+          << exprs[i] << " over a bag with " << label;
+    }
+    pending.batches.clear();
+  }
+  EXPECT_EQ(direct_results, exprs.size() * bags.size());  // every expression has the shape
 }
 
 TEST_F(RuntimeTest, CompileErrorsNameTheirPlace) {
