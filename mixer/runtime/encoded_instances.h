@@ -16,13 +16,75 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "expr/value.h"
 #include "mixer/adapter_sdk/mixer_adapter.h"
 
 namespace mixer::runtime {
+
+// A growable array of a trivially copyable type whose resize() leaves new elements
+// uninitialized (std::vector zeroes them): for storage whose every element is written before it
+// is read. Movable, not copyable.
+template <typename T>
+class UninitializedArray {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  UninitializedArray() = default;
+  UninitializedArray(UninitializedArray&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)),
+        size_(std::exchange(o.size_, 0)),
+        capacity_(std::exchange(o.capacity_, 0)) {}
+  UninitializedArray& operator=(UninitializedArray&& o) noexcept {
+    if (this != &o) {
+      std::free(data_);
+      data_ = std::exchange(o.data_, nullptr);
+      size_ = std::exchange(o.size_, 0);
+      capacity_ = std::exchange(o.capacity_, 0);
+    }
+    return *this;
+  }
+  ~UninitializedArray() { std::free(data_); }
+
+  void resize(size_t n) {
+    if (n > capacity_) {
+      grow(n);
+    }
+    size_ = n;
+  }
+  void clear() { size_ = 0; }
+  size_t size() const { return size_; }
+  T* data() { return data_; }
+  T& operator[](size_t i) { return data_[i]; }
+  T* begin() { return data_; }
+  T* end() { return data_ + size_; }
+
+ private:
+  void grow(size_t n) {
+    const size_t capacity = n > capacity_ * 2 ? n : capacity_ * 2;
+    T* d = static_cast<T*>(std::malloc(capacity * sizeof(T)));
+    if (d == nullptr) {
+      throw std::bad_alloc();
+    }
+    if (size_ > 0) {
+      std::memcpy(static_cast<void*>(d), data_, size_ * sizeof(T));
+    }
+    std::free(data_);
+    data_ = d;
+    capacity_ = capacity;
+  }
+
+  T* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
 
 class EncodedInstances {
  public:
@@ -71,7 +133,9 @@ class EncodedInstances {
   static mixer_string external(std::string_view s);
 
   std::vector<mixer_instance> instances_;
-  std::vector<mixer_map_entry> entries_;
+  // Every entry's key and value are written (setKey, then setValue, copyValue or setMap) before
+  // finalize() reads them, so growing the array need not zero it.
+  UninitializedArray<mixer_map_entry> entries_;
   std::vector<mixer_value> items_;
   std::vector<char> text_;
   std::vector<const mixer_instance*> pointers_;
