@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <deque>
@@ -98,86 +99,122 @@ Config readParams(ValueView params, ErrorSink& errors) {
 
 using mixer::adapter_sdk::appendJsonString;
 
-// Lower-case hex of `width` digits (zero-padded on the left), or empty if `in` is not hex or too
-// long. A 128-bit trace ID keeps its 32 digits.
-std::string normalizeHex(std::string_view in, size_t min_width, size_t max_width) {
+// Writes the lower-case hex of `width` digits (zero-padded on the left) into `out` (room for
+// max_width) and returns its length, or 0 if `in` is not hex or too long. A 128-bit trace ID keeps
+// its 32 digits.
+size_t normalizeHex(std::string_view in, size_t min_width, size_t max_width, char* out) {
   if (in.empty() || in.size() > max_width) {
-    return "";
+    return 0;
   }
-  std::string out;
   const size_t width = in.size() <= min_width ? min_width : max_width;
-  out.assign(width - in.size(), '0');
+  const size_t pad = width - in.size();
+  std::fill(out, out + pad, '0');
+  char* p = out + pad;
   for (char c : in) {
     if (c >= 'A' && c <= 'F') {
       c = static_cast<char>(c - 'A' + 'a');
     }
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      return "";
+      return 0;
     }
-    out.push_back(c);
+    *p++ = c;
   }
-  return out;
+  return width;
 }
 
-std::string textOf(ValueView v) {
-  char buf[INET6_ADDRSTRLEN] = {0};
+// A tag value or an address as text: strings as they are, numbers in decimal, IP addresses in
+// their usual notation.
+std::string_view textOf(ValueView v, char (&buf)[INET6_ADDRSTRLEN], std::string* ip_text) {
   switch (v.type()) {
-    case MIXER_VALUE_IP_ADDRESS: {
-      std::string out;
-      sdk::appendIpAddress(v.stringValue(), &out);
-      return out;
-    }
+    case MIXER_VALUE_IP_ADDRESS:
+      ip_text->clear();
+      sdk::appendIpAddress(v.stringValue(), ip_text);
+      return *ip_text;
     case MIXER_VALUE_INT64:
     case MIXER_VALUE_TIMESTAMP:
-    case MIXER_VALUE_DURATION:
-      return std::to_string(v.int64Value());
+    case MIXER_VALUE_DURATION: {
+      const auto r = std::to_chars(buf, buf + sizeof(buf), v.int64Value());
+      return {buf, static_cast<size_t>(r.ptr - buf)};
+    }
     case MIXER_VALUE_DOUBLE: {
-      std::snprintf(buf, sizeof(buf), "%g", v.doubleValue());
-      return buf;
+      const int n = std::snprintf(buf, sizeof(buf), "%g", v.doubleValue());
+      return {buf, n > 0 ? std::min(static_cast<size_t>(n), sizeof(buf) - 1) : 0};
     }
     case MIXER_VALUE_BOOL:
       return v.boolValue() ? "true" : "false";
     default:
-      return std::string(v.stringValue());
+      return v.stringValue();
   }
 }
 
-// {"serviceName":..., "ipv4"|"ipv6":...}; empty when neither is known.
-std::string endpoint(ValueView name, ValueView ip) {
-  std::string out;
-  std::string service(name.stringValue());
-  std::transform(service.begin(), service.end(), service.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+void appendDecimal(int64_t v, std::string* out) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  out->append(buf, static_cast<size_t>(r.ptr - buf));
+}
+
+// Appends `label` and {"serviceName":..., "ipv4"|"ipv6":...}; nothing when neither is known.
+void appendEndpoint(std::string_view label, ValueView name, ValueView ip, std::string* out) {
+  const size_t start = out->size();
+  out->append(label);
+  out->push_back('{');
+  const size_t open = out->size();
+  const std::string_view service = name.stringValue();
   if (!service.empty()) {
-    out += "\"serviceName\":";
-    appendJsonString(service, &out);
+    out->append("\"serviceName\":");
+    if (std::any_of(service.begin(), service.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+      std::string lower(service);
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      appendJsonString(lower, out);
+    } else {
+      appendJsonString(service, out);
+    }
   }
-  std::string address = textOf(ip);
-  in6_addr probe6;
-  in_addr probe4;
-  const char* field = nullptr;
-  if (!address.empty() && inet_pton(AF_INET, address.c_str(), &probe4) == 1) {
-    field = "ipv4";
-  } else if (!address.empty() && inet_pton(AF_INET6, address.c_str(), &probe6) == 1) {
-    field = "ipv6";
+  const std::string_view raw = ip.stringValue();
+  if (ip.type() == MIXER_VALUE_IP_ADDRESS && (raw.size() == 4 || raw.size() == 16)) {
+    // The formatted address is valid in its family and needs no JSON escape.
+    out->append(out->size() == open ? "\"" : ",\"");
+    out->append(raw.size() == 4 ? "ipv4\":\"" : "ipv6\":\"");
+    sdk::appendIpAddress(raw, out);
+    out->push_back('"');
+  } else {
+    char buf[INET6_ADDRSTRLEN];
+    std::string ip_text;
+    const std::string address(textOf(ip, buf, &ip_text));
+    in6_addr probe6;
+    in_addr probe4;
+    const char* field = nullptr;
+    if (!address.empty() && inet_pton(AF_INET, address.c_str(), &probe4) == 1) {
+      field = "ipv4";
+    } else if (!address.empty() && inet_pton(AF_INET6, address.c_str(), &probe6) == 1) {
+      field = "ipv6";
+    }
+    if (field != nullptr) {
+      out->append(out->size() == open ? "\"" : ",\"");
+      out->append(field);
+      out->append("\":");
+      appendJsonString(address, out);
+    }
   }
-  if (field != nullptr) {
-    out += out.empty() ? "\"" : ",\"";
-    out += field;
-    out += "\":";
-    appendJsonString(address, &out);
+  if (out->size() == open) {
+    out->resize(start);
+    return;
   }
-  return out.empty() ? "" : "{" + out + "}";
+  out->push_back('}');
 }
 
 // The lower 64 bits of a (normalized) trace ID, for a sampling decision shared by every span of
 // the trace.
-uint64_t traceBits(const std::string& trace_id) {
-  const std::string low = trace_id.substr(trace_id.size() - 16);
-  return std::stoull(low, nullptr, 16);
+uint64_t traceBits(std::string_view trace_id) {
+  uint64_t bits = 0;
+  for (char c : trace_id.substr(trace_id.size() - 16)) {
+    bits = bits << 4 | static_cast<uint64_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+  }
+  return bits;
 }
 
-bool sampled(const std::string& trace_id, double probability) {
+bool sampled(std::string_view trace_id, double probability) {
   if (probability >= 1) {
     return true;
   }
@@ -187,11 +224,9 @@ bool sampled(const std::string& trace_id, double probability) {
   return static_cast<double>(traceBits(trace_id) >> 11) * 0x1p-53 < probability;
 }
 
-std::string randomSpanId() {
+void randomSpanId(char (&out)[17]) {
   thread_local std::mt19937_64 rng(std::random_device{}());
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng() | 1));
-  return buf;
+  std::snprintf(out, sizeof(out), "%016llx", static_cast<unsigned long long>(rng() | 1));
 }
 
 enum class Conversion { kOk, kNotSampled, kInvalid };
@@ -212,11 +247,16 @@ Conversion toZipkin(const InstanceView& span, double probability, std::string* o
   auto field = [&fields](const sdk::FieldHint& hint, std::string_view name) {
     return hint.find(fields, name);
   };
-  const std::string trace_id =
-      normalizeHex(field(hints.trace_id, "trace_id").stringValue(), 16, 32);
-  std::string id = normalizeHex(field(hints.span_id, "span_id").stringValue(), 16, 16);
-  std::string parent =
-      normalizeHex(field(hints.parent_span_id, "parent_span_id").stringValue(), 16, 16);
+  char trace_buf[32];
+  char id_buf[17];
+  char parent_buf[17];
+  const std::string_view trace_id(
+      trace_buf, normalizeHex(field(hints.trace_id, "trace_id").stringValue(), 16, 32, trace_buf));
+  std::string_view id(id_buf,
+                      normalizeHex(field(hints.span_id, "span_id").stringValue(), 16, 16, id_buf));
+  std::string_view parent(
+      parent_buf, normalizeHex(field(hints.parent_span_id, "parent_span_id").stringValue(), 16, 16,
+                               parent_buf));
   if (trace_id.empty() || id.empty()) {
     *why = "traceId and spanId must be 1-32 and 1-16 hex digits";
     return Conversion::kInvalid;
@@ -225,9 +265,11 @@ Conversion toZipkin(const InstanceView& span, double probability, std::string* o
     return Conversion::kNotSampled;
   }
   const bool client = field(hints.client_span, "client_span").boolValue();
+  char random_id[17];
   if (client && field(hints.rewrite_client_span_id, "rewrite_client_span_id").boolValue()) {
     parent = id;  // the client span gets its own ID, as the child of the proxy's span
-    id = randomSpanId();
+    randomSpanId(random_id);
+    id = std::string_view(random_id, 16);
   }
   const int64_t start_ns = field(hints.start_time, "start_time").int64Value();
   const int64_t end_ns = field(hints.end_time, "end_time").int64Value();
@@ -247,47 +289,53 @@ Conversion toZipkin(const InstanceView& span, double probability, std::string* o
   appendJsonString(field(hints.span_name, "span_name").stringValue(), out);
   if (start_ns > 0) {
     out->append(",\"timestamp\":");
-    out->append(std::to_string(start_ns / 1000));
+    appendDecimal(start_ns / 1000, out);
     // Zipkin: durations under 1µs are rounded up to 1.
     out->append(",\"duration\":");
-    out->append(std::to_string(std::max<int64_t>(1, (end_ns - start_ns + 999) / 1000)));
+    appendDecimal(std::max<int64_t>(1, (end_ns - start_ns + 999) / 1000), out);
   }
-  const std::string source =
-      endpoint(field(hints.source_name, "source_name"), field(hints.source_ip, "source_ip"));
-  const std::string destination = endpoint(field(hints.destination_name, "destination_name"),
-                                           field(hints.destination_ip, "destination_ip"));
-  const std::string& local = client ? source : destination;
-  const std::string& remote = client ? destination : source;
-  if (!local.empty()) {
-    out->append(",\"localEndpoint\":");
-    out->append(local);
-  }
-  if (!remote.empty()) {
-    out->append(",\"remoteEndpoint\":");
-    out->append(remote);
-  }
-  std::string tags;
+  const ValueView source_name = field(hints.source_name, "source_name");
+  const ValueView source_ip = field(hints.source_ip, "source_ip");
+  const ValueView destination_name = field(hints.destination_name, "destination_name");
+  const ValueView destination_ip = field(hints.destination_ip, "destination_ip");
+  appendEndpoint(",\"localEndpoint\":", client ? source_name : destination_name,
+                 client ? source_ip : destination_ip, out);
+  appendEndpoint(",\"remoteEndpoint\":", client ? destination_name : source_name,
+                 client ? destination_ip : source_ip, out);
+  const size_t tags_start = out->size();
+  out->append(",\"tags\":{");
+  const size_t tags_open = out->size();
   ValueView span_tags = field(hints.span_tags, "span_tags");
+  char buf[INET6_ADDRSTRLEN];
+  std::string ip_text;
   for (size_t i = 0; i < span_tags.size(); ++i) {
     if (span_tags.valueAt(i).isNull()) {
       continue;
     }
-    tags += tags.empty() ? "" : ",";
-    appendJsonString(span_tags.keyAt(i), &tags);
-    tags.push_back(':');
-    appendJsonString(textOf(span_tags.valueAt(i)), &tags);
+    if (out->size() != tags_open) {
+      out->push_back(',');
+    }
+    appendJsonString(span_tags.keyAt(i), out);
+    out->push_back(':');
+    appendJsonString(textOf(span_tags.valueAt(i), buf, &ip_text), out);
   }
   const int64_t status = field(hints.http_status_code, "http_status_code").int64Value();
   if (status != 0 && !span_tags.contains("http.status_code")) {
-    tags += tags.empty() ? "" : ",";
-    tags += "\"http.status_code\":\"" + std::to_string(status) + "\"";
+    if (out->size() != tags_open) {
+      out->push_back(',');
+    }
+    out->append("\"http.status_code\":\"");
+    appendDecimal(status, out);
+    out->push_back('"');
     if (status >= 500 && !span_tags.contains("error")) {
-      tags += ",\"error\":\"" + std::to_string(status) + "\"";
+      out->append(",\"error\":\"");
+      appendDecimal(status, out);
+      out->push_back('"');
     }
   }
-  if (!tags.empty()) {
-    out->append(",\"tags\":{");
-    out->append(tags);
+  if (out->size() == tags_open) {
+    out->resize(tags_start);
+  } else {
     out->push_back('}');
   }
   out->push_back('}');
