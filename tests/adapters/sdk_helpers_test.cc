@@ -1,4 +1,6 @@
 // The param helpers of the C++ SDK layer (adapter.h), used by every adapter's validate().
+#include <cstdio>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mixer/adapter_host/value.h"
@@ -96,6 +98,50 @@ TEST(JsonStringTest, EscapesWhatJsonRequiresAndCopiesTheRest) {
   out.clear();
   appendJsonString("", &out);
   EXPECT_EQ(out, "\"\"");
+}
+
+// Long strings are scanned a word at a time: a byte to escape is found wherever it falls in or
+// across a word, and bytes just outside the escaped ranges ('!', '#', '[', ']', 0x20, 0x7f and
+// UTF-8) are copied as they are.
+TEST(JsonStringTest, FindsEveryByteToEscapeAtEveryPositionOfALongString) {
+  auto reference = [](std::string_view s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\r') {
+        out += "\\r";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if (c < 0x20) {
+        char u[8];
+        std::snprintf(u, sizeof(u), "\\u%04x", c);
+        out += u;
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return out + "\"";
+  };
+  const std::string special("\"\\\n\r\t\x01\x1f\0", 8);
+  const std::string near("!#[] \x7f\xc3\xa9\xff", 9);
+  size_t checked = 0;
+  for (size_t len : {7, 8, 9, 16, 23, 40}) {
+    for (size_t at = 0; at < len; ++at) {
+      for (char c : special + near) {
+        std::string s(len, 'a');
+        s[at] = c;
+        std::string out;
+        appendJsonString(s, &out);
+        ASSERT_EQ(out, reference(s)) << "length " << len << ", byte " << int(c) << " at " << at;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 1000u);
 }
 
 TEST(IpAddressTest, FormatsBothFamiliesAndMappedAddressesOnRequest) {
