@@ -33,6 +33,18 @@ class WireReader {
   }
 
   bool readVarint(uint64_t* out) {
+    // Tags, lengths and word indices are mostly one byte, else two.
+    if (end_ - p_ >= 2) {
+      if (p_[0] < 0x80) {
+        *out = *p_++;
+        return true;
+      }
+      if (p_[1] < 0x80) {
+        *out = (p_[0] & 0x7Fu) | static_cast<uint64_t>(p_[1]) << 7;
+        p_ += 2;
+        return true;
+      }
+    }
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       if (p_ == end_) {
