@@ -25,21 +25,22 @@ MixerClient::MixerClient(MixerClientOptions options, std::unique_ptr<MixerTransp
       check_cache_(options.check_cache_entries),
       quota_cache_(options.quota_prefetch),
       transport_(std::move(transport)),
-      batcher_(
-          options.report_batch
-              ? options.report
-              : ReportBatchOptions{1, 0,
-                                   options.report.max_queued_batches * options.report.max_entries},
-          [this](const istio::mixer::v1::ReportRequest& request, std::function<void(bool)> done) {
-            transport_->report(request, [this, done = std::move(done)](const grpc::Status& s) {
-              if (!s.ok() && isDictionaryRejection(s.error_code(), s.error_message()) &&
-                  dictionary_.shrink()) {
-                stats_.dictionary_shrinks.add();
-              }
-              done(s.ok());
-            });
-          },
-          &dictionary_, &stats_) {
+      batcher_(options.report_batch ? options.report
+                                    : ReportBatchOptions{1, 0,
+                                                         options.report.max_queued_batches *
+                                                             options.report.max_entries},
+               ReportBatcher::SendSerialized([this](std::string request,
+                                                    std::function<void(bool)> done) {
+                 transport_->reportSerialized(
+                     std::move(request), [this, done = std::move(done)](const grpc::Status& s) {
+                       if (!s.ok() && isDictionaryRejection(s.error_code(), s.error_message()) &&
+                           dictionary_.shrink()) {
+                         stats_.dictionary_shrinks.add();
+                       }
+                       done(s.ok());
+                     });
+               }),
+               &dictionary_, &stats_) {
   std::random_device random;
   dedup_prefix_ =
       absl::StrCat(absl::Hex(random(), absl::kZeroPad8), absl::Hex(random(), absl::kZeroPad8), "-");
@@ -240,5 +241,7 @@ void MixerClient::onCheckResponse(std::shared_ptr<PendingCheck> pending, const g
 }
 
 void MixerClient::report(Attributes record) { batcher_.enqueue(std::move(record)); }
+
+void MixerClient::reportSwap(Attributes* record) { batcher_.enqueueSwap(record); }
 
 }  // namespace mixer::proxy
