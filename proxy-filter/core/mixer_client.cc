@@ -81,7 +81,9 @@ void MixerClient::check(const Attributes& attributes, const std::vector<QuotaReq
     return;
   }
   const int64_t now = nowNs();
-  auto pending = std::make_shared<PendingCheck>();
+  // Created when the server is needed: a request whose quotas are all decided locally does not
+  // allocate one.
+  std::shared_ptr<PendingCheck> pending;
   std::vector<QuotaRequest> refill_quotas;
   std::vector<QuotaCache::Decision> refills;
   for (const QuotaRequest& quota : quotas) {
@@ -107,12 +109,15 @@ void MixerClient::check(const Attributes& attributes, const std::vector<QuotaReq
         break;
       case QuotaCache::Decision::Outcome::kRemote:
         stats_.quota_cache_misses.add();
+        if (pending == nullptr) {
+          pending = std::make_shared<PendingCheck>();
+        }
         pending->quotas.push_back({quota.name, d.fetch_amount});
         pending->decisions.push_back(std::move(d));
         break;
     }
   }
-  if (hit && pending->quotas.empty()) {
+  if (hit && pending == nullptr) {
     if (!refills.empty()) {
       backgroundFetches(attributes, refill_quotas, std::move(refills));
     }
@@ -120,6 +125,9 @@ void MixerClient::check(const Attributes& attributes, const std::vector<QuotaReq
     return;
   }
   // Going to the server anyway: background refills ride along.
+  if (pending == nullptr) {
+    pending = std::make_shared<PendingCheck>();
+  }
   for (size_t i = 0; i < refills.size(); ++i) {
     pending->quotas.push_back(std::move(refill_quotas[i]));
     pending->decisions.push_back(std::move(refills[i]));
