@@ -13,12 +13,15 @@ constexpr size_t kMaxRecycledEntries = 256;
 }  // namespace
 
 AttributeValue& Attributes::slot(std::string_view name) {
-  auto it = values_.find(lookupKey(name));
+  // One hash for both lookups (the two maps hash alike).
+  const absl::string_view key = lookupKey(name);
+  const size_t hash = values_.hash_function()(key);
+  auto it = values_.find(key, hash);
   if (it != values_.end()) {
     return it->second;
   }
   if (!recycled_.empty()) {
-    auto old = recycled_.find(lookupKey(name));
+    auto old = recycled_.find(key, hash);
     if (old != recycled_.end()) {
       return values_.insert(recycled_.extract(old)).position->second;
     }
