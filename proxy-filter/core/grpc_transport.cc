@@ -41,6 +41,10 @@ class GrpcTransport::Call : public GrpcTransport::Tag {
     response_.Clear();
     if constexpr (std::is_same_v<Request, CheckRequest>) {
       reader_ = owner_->stub_->AsyncCheck(context_.get(), request_, &owner_->queue_);
+    } else if constexpr (std::is_same_v<Request, grpc::ByteBuffer>) {
+      reader_ = owner_->generic_stub_.PrepareUnaryCall(
+          context_.get(), "/istio.mixer.v1.Mixer/Report", request_, &owner_->queue_);
+      reader_->StartCall();
     } else {
       reader_ = owner_->stub_->AsyncReport(context_.get(), request_, &owner_->queue_);
     }
@@ -82,6 +86,7 @@ GrpcTransport::GrpcTransport(GrpcTransportOptions options)
     : options_(std::move(options)),
       channel_(grpc::CreateChannel(options_.address, grpc::InsecureChannelCredentials())),
       stub_(istio::mixer::v1::Mixer::NewStub(channel_)),
+      generic_stub_(channel_),
       random_(std::random_device{}()) {
   poller_ = std::thread([this] { poll(); });
 }
@@ -128,6 +133,19 @@ void GrpcTransport::report(const ReportRequest& request, ReportDone done) {
   (new Call<ReportRequest, ReportResponse>(
        this, request,
        [done = std::move(done)](const grpc::Status& s, const ReportResponse&) { done(s); }))
+      ->start();
+}
+
+void GrpcTransport::reportSerialized(std::string request, ReportDone done) {
+  // The slice takes the string over (no copy); a ByteBuffer copy only shares the slice, so
+  // retries resend it as it is.
+  auto* owned = new std::string(std::move(request));
+  grpc::Slice slice(
+      owned->data(), owned->size(), [](void* p) { delete static_cast<std::string*>(p); }, owned);
+  grpc::ByteBuffer buffer(&slice, 1);
+  (new Call<grpc::ByteBuffer, grpc::ByteBuffer>(
+       this, buffer,
+       [done = std::move(done)](const grpc::Status& s, const grpc::ByteBuffer&) { done(s); }))
       ->start();
 }
 

@@ -25,21 +25,22 @@ MixerClient::MixerClient(MixerClientOptions options, std::unique_ptr<MixerTransp
       check_cache_(options.check_cache_entries),
       quota_cache_(options.quota_prefetch),
       transport_(std::move(transport)),
-      batcher_(
-          options.report_batch
-              ? options.report
-              : ReportBatchOptions{1, 0,
-                                   options.report.max_queued_batches * options.report.max_entries},
-          [this](const istio::mixer::v1::ReportRequest& request, std::function<void(bool)> done) {
-            transport_->report(request, [this, done = std::move(done)](const grpc::Status& s) {
-              if (!s.ok() && isDictionaryRejection(s.error_code(), s.error_message()) &&
-                  dictionary_.shrink()) {
-                stats_.dictionary_shrinks.add();
-              }
-              done(s.ok());
-            });
-          },
-          &dictionary_, &stats_) {
+      batcher_(options.report_batch ? options.report
+                                    : ReportBatchOptions{1, 0,
+                                                         options.report.max_queued_batches *
+                                                             options.report.max_entries},
+               ReportBatcher::SendSerialized([this](std::string request,
+                                                    std::function<void(bool)> done) {
+                 transport_->reportSerialized(
+                     std::move(request), [this, done = std::move(done)](const grpc::Status& s) {
+                       if (!s.ok() && isDictionaryRejection(s.error_code(), s.error_message()) &&
+                           dictionary_.shrink()) {
+                         stats_.dictionary_shrinks.add();
+                       }
+                       done(s.ok());
+                     });
+               }),
+               &dictionary_, &stats_) {
   std::random_device random;
   dedup_prefix_ =
       absl::StrCat(absl::Hex(random(), absl::kZeroPad8), absl::Hex(random(), absl::kZeroPad8), "-");
@@ -80,7 +81,9 @@ void MixerClient::check(const Attributes& attributes, const std::vector<QuotaReq
     return;
   }
   const int64_t now = nowNs();
-  auto pending = std::make_shared<PendingCheck>();
+  // Created when the server is needed: a request whose quotas are all decided locally does not
+  // allocate one.
+  std::shared_ptr<PendingCheck> pending;
   std::vector<QuotaRequest> refill_quotas;
   std::vector<QuotaCache::Decision> refills;
   for (const QuotaRequest& quota : quotas) {
@@ -106,12 +109,15 @@ void MixerClient::check(const Attributes& attributes, const std::vector<QuotaReq
         break;
       case QuotaCache::Decision::Outcome::kRemote:
         stats_.quota_cache_misses.add();
+        if (pending == nullptr) {
+          pending = std::make_shared<PendingCheck>();
+        }
         pending->quotas.push_back({quota.name, d.fetch_amount});
         pending->decisions.push_back(std::move(d));
         break;
     }
   }
-  if (hit && pending->quotas.empty()) {
+  if (hit && pending == nullptr) {
     if (!refills.empty()) {
       backgroundFetches(attributes, refill_quotas, std::move(refills));
     }
@@ -119,6 +125,9 @@ void MixerClient::check(const Attributes& attributes, const std::vector<QuotaReq
     return;
   }
   // Going to the server anyway: background refills ride along.
+  if (pending == nullptr) {
+    pending = std::make_shared<PendingCheck>();
+  }
   for (size_t i = 0; i < refills.size(); ++i) {
     pending->quotas.push_back(std::move(refill_quotas[i]));
     pending->decisions.push_back(std::move(refills[i]));
@@ -240,5 +249,7 @@ void MixerClient::onCheckResponse(std::shared_ptr<PendingCheck> pending, const g
 }
 
 void MixerClient::report(Attributes record) { batcher_.enqueue(std::move(record)); }
+
+void MixerClient::reportSwap(Attributes* record) { batcher_.enqueueSwap(record); }
 
 }  // namespace mixer::proxy

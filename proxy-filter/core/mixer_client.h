@@ -62,6 +62,10 @@ class MixerClient {
              bool precondition_missed = false);
 
   void report(Attributes record);
+  // Queues `*record` and leaves it empty, holding the storage of a record already sent: a host
+  // that builds each request into the set it gets back allocates nothing once records of this
+  // shape have gone out (see Attributes::clear).
+  void reportSwap(Attributes* record);
   void flushReports() { batcher_.flush(); }
 
   ClientStats stats() const { return stats_.snapshot(); }

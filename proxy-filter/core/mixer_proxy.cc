@@ -1,6 +1,9 @@
 // The C API over MixerClient.
 #include "proxy-filter/core/mixer_proxy.h"
 
+#include <arpa/inet.h>
+
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -23,12 +26,21 @@ std::string_view view(const char* data, size_t len) {
 
 mixer_proxy_string cString(const std::string& s) { return {s.data(), s.size()}; }
 
-std::vector<mixer_proxy_header_operation> cOperations(
-    const std::vector<mixer::proxy::HeaderOperation>& ops) {
-  std::vector<mixer_proxy_header_operation> out;
-  out.reserve(ops.size());
-  for (const auto& op : ops) {
-    out.push_back({cString(op.name), cString(op.value), static_cast<int32_t>(op.kind)});
+// The C view of header operations: in `stack` when they fit (no allocation on the hit path),
+// else in `heap`.
+constexpr size_t kStackOperations = 8;
+
+const mixer_proxy_header_operation* cOperations(
+    const std::vector<mixer::proxy::HeaderOperation>& ops,
+    mixer_proxy_header_operation (&stack)[kStackOperations],
+    std::vector<mixer_proxy_header_operation>* heap) {
+  mixer_proxy_header_operation* out = stack;
+  if (ops.size() > kStackOperations) {
+    heap->resize(ops.size());
+    out = heap->data();
+  }
+  for (size_t i = 0; i < ops.size(); ++i) {
+    out[i] = {cString(ops[i].name), cString(ops[i].value), static_cast<int32_t>(ops[i].kind)};
   }
   return out;
 }
@@ -38,16 +50,19 @@ void deliver(const CheckResult& result, mixer_proxy_check_done done, void* conte
   c.code = static_cast<int32_t>(result.code);
   c.http_status = mixer::proxy::httpStatusFor(result.code);
   c.message = cString(result.message);
-  std::vector<mixer_proxy_header_operation> request_ops, response_ops;
+  mixer_proxy_header_operation request_stack[kStackOperations];
+  mixer_proxy_header_operation response_stack[kStackOperations];
+  std::vector<mixer_proxy_header_operation> request_heap, response_heap;
   if (result.route != nullptr) {
-    request_ops = cOperations(result.route->request_header_operations);
-    response_ops = cOperations(result.route->response_header_operations);
-    c.request_header_operations = request_ops.data();
-    c.request_header_operation_count = request_ops.size();
-    c.response_header_operations = response_ops.data();
-    c.response_header_operation_count = response_ops.size();
-    c.direct_response_code = result.route->direct_response_code;
-    c.direct_response_body = cString(result.route->direct_response_body);
+    const auto& route = *result.route;
+    c.request_header_operations =
+        cOperations(route.request_header_operations, request_stack, &request_heap);
+    c.request_header_operation_count = route.request_header_operations.size();
+    c.response_header_operations =
+        cOperations(route.response_header_operations, response_stack, &response_heap);
+    c.response_header_operation_count = route.response_header_operations.size();
+    c.direct_response_code = route.direct_response_code;
+    c.direct_response_body = cString(route.direct_response_body);
   }
   done(context, &c);
 }
@@ -120,6 +135,7 @@ void mixer_proxy_attributes_destroy(mixer_proxy_attributes* a) { delete a; }
 mixer_proxy_attributes* mixer_proxy_attributes_copy(const mixer_proxy_attributes* a) {
   return new mixer_proxy_attributes(*a);
 }
+void mixer_proxy_attributes_clear(mixer_proxy_attributes* a) { a->attributes.clear(); }
 
 void mixer_proxy_attributes_set_string(mixer_proxy_attributes* a, const char* name, size_t name_len,
                                        const char* value, size_t value_len) {
@@ -143,11 +159,24 @@ void mixer_proxy_attributes_set_bytes(mixer_proxy_attributes* a, const char* nam
 }
 int mixer_proxy_attributes_set_ip(mixer_proxy_attributes* a, const char* name, size_t name_len,
                                   const char* text, size_t text_len) {
-  auto bytes = mixer::proxy::ipAddressBytes(view(text, text_len));
-  if (!bytes) {
+  // Parsed here rather than by ipAddressBytes(): the bytes go into the attribute's own buffer.
+  char buffer[INET6_ADDRSTRLEN];
+  unsigned char bytes[16];
+  if (text == nullptr || text_len >= sizeof(buffer)) {
     return 0;
   }
-  a->attributes.set(view(name, name_len), std::move(*bytes));
+  std::memcpy(buffer, text, text_len);
+  buffer[text_len] = '\0';
+  size_t size = 0;
+  if (inet_pton(AF_INET, buffer, bytes) == 1) {
+    size = 4;
+  } else if (inet_pton(AF_INET6, buffer, bytes) == 1) {
+    size = 16;
+  } else {
+    return 0;
+  }
+  a->attributes.setBytes(view(name, name_len),
+                         std::string_view(reinterpret_cast<const char*>(bytes), size));
   return 1;
 }
 void mixer_proxy_attributes_set_timestamp_ns(mixer_proxy_attributes* a, const char* name,
@@ -206,6 +235,10 @@ int mixer_proxy_check(mixer_proxy_client* client, const mixer_proxy_attributes* 
 void mixer_proxy_report(mixer_proxy_client* client, mixer_proxy_attributes* attributes) {
   client->client->report(std::move(attributes->attributes));
   delete attributes;
+}
+
+void mixer_proxy_report_swap(mixer_proxy_client* client, mixer_proxy_attributes* attributes) {
+  client->client->reportSwap(&attributes->attributes);
 }
 
 void mixer_proxy_client_stats(const mixer_proxy_client* client, mixer_proxy_stats* out) {

@@ -12,7 +12,8 @@
 extern "C" {
 #endif
 
-#define MIXER_PROXY_API_VERSION 1
+/* 2: mixer_proxy_attributes_clear, mixer_proxy_report_swap. */
+#define MIXER_PROXY_API_VERSION 2
 
 typedef struct mixer_proxy_client mixer_proxy_client;
 typedef struct mixer_proxy_attributes mixer_proxy_attributes;
@@ -44,6 +45,9 @@ void mixer_proxy_client_destroy(mixer_proxy_client* client);
 mixer_proxy_attributes* mixer_proxy_attributes_create(void);
 void mixer_proxy_attributes_destroy(mixer_proxy_attributes* attributes);
 mixer_proxy_attributes* mixer_proxy_attributes_copy(const mixer_proxy_attributes* attributes);
+/* Removes every attribute but keeps the storage: a host that builds each request into one reused
+ * object allocates nothing once the names and value sizes have been seen. */
+void mixer_proxy_attributes_clear(mixer_proxy_attributes* attributes);
 /* Not thread-safe on one attributes object. */
 void mixer_proxy_attributes_set_string(mixer_proxy_attributes* a, const char* name, size_t name_len,
                                        const char* value, size_t value_len);
@@ -115,6 +119,11 @@ int mixer_proxy_check(mixer_proxy_client* client, const mixer_proxy_attributes* 
 /* Queues one report record; takes ownership of `attributes`. Never blocks on the network.
  * Thread-safe. */
 void mixer_proxy_report(mixer_proxy_client* client, mixer_proxy_attributes* attributes);
+/* Queues the attributes of `attributes` as one report record and leaves `attributes` (still the
+ * caller's) empty, holding the storage of a record already sent: a host that builds its next
+ * request into it allocates nothing once records of this shape have gone out. Never blocks on
+ * the network. Thread-safe (one call per attributes object at a time). */
+void mixer_proxy_report_swap(mixer_proxy_client* client, mixer_proxy_attributes* attributes);
 
 typedef struct mixer_proxy_stats {
   uint64_t check_cache_hits, check_cache_misses, check_remote_calls, check_remote_errors,

@@ -7,16 +7,16 @@ namespace mixer::proxy {
 QuotaCache::Decision QuotaCache::check(std::string_view quota, int64_t amount,
                                        const Attributes& attributes, int64_t now_ns) {
   Decision d;
-  std::shared_ptr<Prefetch> prefetch;
+  Prefetch* prefetch = nullptr;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    SharedSlotLock lock(mutex_);
     auto it = quotas_.find(absl::string_view(quota.data(), quota.size()));
     if (it != quotas_.end()) {
       for (const auto& key : it->second.keys) {
         if (auto signature = key.signature(attributes)) {
           auto p = it->second.prefetches.find(*signature);
           if (p != it->second.prefetches.end()) {
-            prefetch = p->second;
+            prefetch = p->second.get();
             break;
           }
         }
@@ -35,7 +35,7 @@ QuotaCache::Decision QuotaCache::check(std::string_view quota, int64_t amount,
     std::lock_guard<std::mutex> lock(prefetch->mutex);
     p = prefetch->prefetch.check(amount, now_ns);
   }
-  d.prefetch = std::move(prefetch);
+  d.prefetch = prefetch;
   d.fetch_amount = p.fetch_amount;
   d.best_effort = true;
   if (p.wait_for_fetch) {
@@ -67,7 +67,7 @@ void QuotaCache::onResult(std::string_view quota, const Attributes& attributes,
   if (!signature) {
     return;
   }
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<ReaderSlotsMutex> lock(mutex_);
   PerQuota& per = quotas_[std::string(quota)];
   bool known = false;
   for (const auto& k : per.keys) {
@@ -76,7 +76,10 @@ void QuotaCache::onResult(std::string_view quota, const Attributes& attributes,
   if (!known) {
     per.keys.push_back(*std::move(key));
   }
-  per.prefetches.try_emplace(*signature, std::make_shared<Prefetch>(options_));
+  auto& slot = per.prefetches[*signature];
+  if (slot == nullptr) {
+    slot = std::make_unique<Prefetch>(options_);
+  }
 }
 
 void QuotaCache::onFailure(const Decision& decision, int64_t now_ns) {

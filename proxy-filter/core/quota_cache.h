@@ -3,8 +3,12 @@
 // its own amount and best_effort=false, as Istio's client does; later ones are decided by the
 // prefetch object.
 //
-// Thread-safe: one mutex over the whole cache (quota decisions are cheap and less frequent than
-// precondition hits; a striped map is the next step if this shows in profiles).
+// Thread-safe. The lookup of a request's prefetch object takes only the calling thread's own
+// reader slot (ReaderSlotsMutex, as CheckCache), so requests on different threads do not wait for
+// each other there; inserting a new prefetch object (after a first answer) locks every slot.
+// Prefetch objects live as long as the cache, so a decision refers to its own by a plain pointer
+// (no shared reference count bouncing between cores). Each object has its own mutex: only
+// requests charging the same quota with the same key at the same moment meet there.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +23,7 @@
 #include "mixer/v1/mixer.pb.h"
 #include "proxy-filter/core/attributes.h"
 #include "proxy-filter/core/quota_prefetch.h"
+#include "proxy-filter/core/reader_slots_mutex.h"
 #include "proxy-filter/core/referenced_key.h"
 
 namespace mixer::proxy {
@@ -40,7 +45,8 @@ class QuotaCache {
     bool best_effort = false;
     // kRemote: the request's own amount, decided by the grant.
     int64_t waiting_amount = 0;
-    std::shared_ptr<Prefetch> prefetch;  // nullptr on a first request (no prefetch yet)
+    // nullptr on a first request (no prefetch yet). Owned by the cache, valid while it lives.
+    Prefetch* prefetch = nullptr;
   };
 
   explicit QuotaCache(QuotaPrefetchOptions options = {}) : options_(options) {}
@@ -59,12 +65,12 @@ class QuotaCache {
  private:
   struct PerQuota {
     std::vector<ReferencedKey> keys;
-    absl::flat_hash_map<uint64_t, std::shared_ptr<Prefetch>> prefetches;
+    absl::flat_hash_map<uint64_t, std::unique_ptr<Prefetch>> prefetches;
   };
 
   QuotaPrefetchOptions options_;
-  std::mutex mutex_;
-  absl::flat_hash_map<std::string, PerQuota> quotas_;
+  mutable ReaderSlotsMutex mutex_;
+  absl::flat_hash_map<std::string, PerQuota> quotas_;  // guarded by mutex_
 };
 
 }  // namespace mixer::proxy

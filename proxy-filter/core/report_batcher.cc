@@ -1,18 +1,31 @@
 #include "proxy-filter/core/report_batcher.h"
 
-#include <google/protobuf/arena.h>
-
 namespace mixer::proxy {
 
 using istio::mixer::v1::ReportRequest;
 
-ReportBatcher::ReportBatcher(ReportBatchOptions options, Send send,
+ReportBatcher::ReportBatcher(ReportBatchOptions options, SendSerialized send,
                              const GlobalDictionary* dictionary, StatsCounters* stats)
     : options_(options), send_(std::move(send)), dictionary_(dictionary), stats_(stats) {
   pending_.reserve(options_.max_entries);
   spare_.reserve(options_.max_entries);
+  sent_.reserve(options_.max_entries);
   flusher_ = std::thread([this] { run(); });
 }
+
+ReportBatcher::ReportBatcher(ReportBatchOptions options, Send send,
+                             const GlobalDictionary* dictionary, StatsCounters* stats)
+    : ReportBatcher(
+          options,
+          [send = std::move(send)](std::string request, std::function<void(bool)> done) {
+            ReportRequest parsed;
+            if (!parsed.ParseFromString(request)) {
+              done(false);
+              return;
+            }
+            send(parsed, std::move(done));
+          },
+          dictionary, stats) {}
 
 ReportBatcher::~ReportBatcher() {
   {
@@ -23,22 +36,49 @@ ReportBatcher::~ReportBatcher() {
   flusher_.join();
 }
 
+bool ReportBatcher::admitLocked() {
+  if (pending_.size() >= options_.max_entries * options_.max_queued_batches) {
+    stats_->report_dropped.add();
+    return false;
+  }
+  if (pending_.empty()) {
+    deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.max_time_ms);
+  }
+  return true;
+}
+
 void ReportBatcher::enqueue(Attributes record) {
   bool notify = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (pending_.size() >= options_.max_entries * options_.max_queued_batches) {
-      stats_->report_dropped.add();
+    if (!admitLocked()) {
       return;
     }
-    if (pending_.empty()) {
-      deadline_ =
-          std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.max_time_ms);
-      notify = true;
-    }
     pending_.push_back(std::move(record));
-    notify = notify || pending_.size() == options_.max_entries;
+    notify = pending_.size() == 1 || pending_.size() == options_.max_entries;
   }
+  stats_->report_enqueued.add();
+  if (notify) {
+    wake_.notify_one();
+  }
+}
+
+void ReportBatcher::enqueueSwap(Attributes* record) {
+  bool notify = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!admitLocked()) {
+      record->clear();
+      return;
+    }
+    pending_.push_back(std::move(*record));
+    if (!sent_.empty()) {
+      *record = std::move(sent_.back());
+      sent_.pop_back();
+    }
+    notify = pending_.size() == 1 || pending_.size() == options_.max_entries;
+  }
+  record->clear();  // outside the lock: it frees what the sent record's last round left over
   stats_->report_enqueued.add();
   if (notify) {
     wake_.notify_one();
@@ -76,19 +116,28 @@ void ReportBatcher::sendLocked(std::unique_lock<std::mutex>& lock) {
     deadline_ = std::chrono::steady_clock::now();
   }
   lock.unlock();
-  // On an arena: a batch is thousands of small map entries, freed together after the send.
-  google::protobuf::Arena arena;
-  ReportRequest& request = *google::protobuf::Arena::CreateMessage<ReportRequest>(&arena);
-  buildRequest(batch, dictionary_->wordCount(), &request);
+  // Here, not in members: flush() may run this on another thread while the flusher does.
+  ReportEncoder encoder;
+  std::string wire;
+  encoder.encode(batch, dictionary_->wordCount(), &wire);
   const size_t count = batch.size();
-  batch.clear();
-  send_(request, [stats = stats_, count](bool ok) {
+  send_(std::move(wire), [stats = stats_, count](bool ok) {
     if (ok) {
       stats->report_batches.add();
     } else {
       stats->report_dropped.add(count);
     }
   });
+  lock.lock();
+  // The records are kept for enqueueSwap(), up to one batch of them.
+  for (Attributes& record : batch) {
+    if (sent_.size() >= options_.max_entries) {
+      break;
+    }
+    sent_.push_back(std::move(record));
+  }
+  lock.unlock();
+  batch.clear();  // the records sent_ had no room for are freed outside the lock
   lock.lock();
   if (spare_.capacity() == 0) {
     batch.reserve(options_.max_entries);

@@ -5,13 +5,17 @@
 // retried.
 //
 // Thread-safe. enqueue() never waits for the network: it appends under a short mutex into
-// storage reserved ahead, and the flusher thread compresses and sends.
+// storage reserved ahead, and the flusher thread encodes the batch straight into wire bytes
+// (ReportEncoder) and sends. Records of sent batches are kept for reuse: enqueueSwap() hands one
+// back to the caller in exchange for the record it queues, so a host that builds every request
+// into such a recycled set allocates nothing once its records' shape has been seen.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -19,6 +23,7 @@
 #include "proxy-filter/core/attribute_compressor.h"
 #include "proxy-filter/core/attributes.h"
 #include "proxy-filter/core/client_stats.h"
+#include "proxy-filter/core/report_encoder.h"
 
 namespace mixer::proxy {
 
@@ -30,29 +35,41 @@ struct ReportBatchOptions {
 
 class ReportBatcher {
  public:
-  // Sends one batch; `done(ok)` runs when the send ends.
+  // Sends one batch, a serialized istio.mixer.v1.ReportRequest; `done(ok)` runs when the send
+  // ends.
+  using SendSerialized =
+      std::function<void(std::string request, std::function<void(bool ok)> done)>;
+  // The same with the batch parsed back into a message (for tests and tools that inspect it).
   using Send = std::function<void(const istio::mixer::v1::ReportRequest&,
                                   std::function<void(bool ok)> done)>;
 
+  ReportBatcher(ReportBatchOptions options, SendSerialized send, const GlobalDictionary* dictionary,
+                StatsCounters* stats);
   ReportBatcher(ReportBatchOptions options, Send send, const GlobalDictionary* dictionary,
                 StatsCounters* stats);
   // Sends what is queued, then stops the flusher.
   ~ReportBatcher();
 
   void enqueue(Attributes record);
+  // Queues `*record` and leaves `*record` empty, holding the storage of a record already sent
+  // when there is one (else just empty).
+  void enqueueSwap(Attributes* record);
   // Sends everything queued now (tests, shutdown).
   void flush();
 
-  // Builds one ReportRequest of `records` (exposed for tests and benchmarks).
+  // Builds one ReportRequest of `records` as a protobuf message: the reference ReportEncoder's
+  // bytes are tested against (exposed for tests and benchmarks).
   static void buildRequest(const std::vector<Attributes>& records, uint32_t global_word_count,
                            istio::mixer::v1::ReportRequest* out);
 
  private:
   void run();
   void sendLocked(std::unique_lock<std::mutex>& lock);
+  // Whether a record may be queued now; counts it dropped when not. Under mutex_.
+  bool admitLocked();
 
   const ReportBatchOptions options_;
-  const Send send_;
+  const SendSerialized send_;
   const GlobalDictionary* const dictionary_;
   StatsCounters* const stats_;
 
@@ -60,6 +77,7 @@ class ReportBatcher {
   std::condition_variable wake_;
   std::vector<Attributes> pending_;  // guarded by mutex_
   std::vector<Attributes> spare_;    // swapped with pending_ by the flusher
+  std::vector<Attributes> sent_;     // records of sent batches, handed out by enqueueSwap()
   std::chrono::steady_clock::time_point deadline_;
   bool stop_ = false;
   std::thread flusher_;

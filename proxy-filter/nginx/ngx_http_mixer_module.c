@@ -49,7 +49,8 @@ typedef struct {
   ngx_array_t* quotas;     /* of ngx_http_mixer_quota_t */
 } ngx_http_mixer_loc_conf_t;
 
-/* A Check result copied out of the library's callback: one malloc'ed block, strings inside. */
+/* A Check result copied out of the library's callback: one block, strings inside; from the
+ * request's pool on a cache hit (the worker's thread), else malloc'ed (the library's thread). */
 typedef struct ngx_http_mixer_header_op_s {
   ngx_str_t name;
   ngx_str_t value;
@@ -69,11 +70,13 @@ struct ngx_http_mixer_result_s {
   size_t response_op_count;
   uint32_t direct_code;
   ngx_str_t direct_body;
+  unsigned malloced : 1;
 };
 
 typedef struct {
-  ngx_http_mixer_result_t* result; /* owned; freed by the pool cleanup */
-  /* The Check's attributes, kept for the Report (owned until the log phase hands them over). */
+  ngx_http_mixer_result_t* result; /* owned; freed by the pool cleanup when malloced */
+  /* The Check's attributes, kept for the Report; from the worker's spare sets, given back by the
+   * log phase or the pool cleanup. */
   mixer_proxy_attributes* attributes;
   unsigned pending : 1;
   unsigned done : 1;
@@ -154,6 +157,31 @@ static int ngx_http_mixer_eventfd = -1;
 static ngx_connection_t* ngx_http_mixer_wakeup;
 static pthread_mutex_t ngx_http_mixer_queue_mutex = PTHREAD_MUTEX_INITIALIZER;
 static ngx_http_mixer_result_t* ngx_http_mixer_queue;
+
+/* Attribute sets kept for reuse by the worker (mixer_proxy_attributes_clear keeps their
+ * storage): a request takes one for its Check and Report and gives it back when done, so
+ * building a request's attributes allocates nothing once the worker has seen its shape. As many
+ * as requests in progress at once, up to this many; beyond it sets are created and destroyed. */
+#define NGX_HTTP_MIXER_SPARE_ATTRIBUTES 256
+static mixer_proxy_attributes* ngx_http_mixer_spare[NGX_HTTP_MIXER_SPARE_ATTRIBUTES];
+static ngx_uint_t ngx_http_mixer_spare_count;
+
+static mixer_proxy_attributes* ngx_http_mixer_take_attributes(void) {
+  if (ngx_http_mixer_spare_count == 0) {
+    return mixer_proxy_attributes_create();
+  }
+  mixer_proxy_attributes* a = ngx_http_mixer_spare[--ngx_http_mixer_spare_count];
+  mixer_proxy_attributes_clear(a);
+  return a;
+}
+
+static void ngx_http_mixer_give_back_attributes(mixer_proxy_attributes* a) {
+  if (ngx_http_mixer_spare_count == NGX_HTTP_MIXER_SPARE_ATTRIBUTES) {
+    mixer_proxy_attributes_destroy(a);
+    return;
+  }
+  ngx_http_mixer_spare[ngx_http_mixer_spare_count++] = a;
+}
 
 static void* ngx_http_mixer_create_main_conf(ngx_conf_t* cf) {
   ngx_http_mixer_main_conf_t* conf = ngx_pcalloc(cf->pool, sizeof(*conf));
@@ -364,10 +392,12 @@ static void ngx_http_mixer_check_done(void* context, const mixer_proxy_check_res
       sizeof(ngx_http_mixer_result_t) + c->message.len + c->direct_response_body.len +
       ngx_http_mixer_ops_size(c->request_header_operations, c->request_header_operation_count) +
       ngx_http_mixer_ops_size(c->response_header_operations, c->response_header_operation_count);
-  ngx_http_mixer_result_t* res = calloc(1, size);
+  const int inline_call = pthread_equal(pthread_self(), ngx_http_mixer_worker_thread);
+  ngx_http_mixer_result_t* res = inline_call ? ngx_pcalloc(r->pool, size) : calloc(1, size);
   if (res == NULL) {
-    return; /* the request stays parked: nginx has no memory either */
+    return; /* inline: the access handler answers 500; else the request stays parked */
   }
+  res->malloced = !inline_call;
   res->request = r;
   res->code = c->code;
   res->http_status = c->http_status;
@@ -388,7 +418,7 @@ static void ngx_http_mixer_check_done(void* context, const mixer_proxy_check_res
   res->direct_body.len = c->direct_response_body.len;
   ngx_memcpy(strings, c->direct_response_body.data, c->direct_response_body.len);
 
-  if (pthread_equal(pthread_self(), ngx_http_mixer_worker_thread)) {
+  if (inline_call) {
     ngx_http_mixer_ctx_t* ctx = ngx_http_get_module_ctx(r, ngx_http_mixer_module);
     ctx->result = res;
     ctx->done = 1;
@@ -405,10 +435,12 @@ static void ngx_http_mixer_check_done(void* context, const mixer_proxy_check_res
 
 static void ngx_http_mixer_cleanup(void* data) {
   ngx_http_mixer_ctx_t* ctx = data;
-  free(ctx->result);
+  if (ctx->result != NULL && ctx->result->malloced) {
+    free(ctx->result);
+  }
   ctx->result = NULL;
   if (ctx->attributes != NULL) {
-    mixer_proxy_attributes_destroy(ctx->attributes);
+    ngx_http_mixer_give_back_attributes(ctx->attributes);
     ctx->attributes = NULL;
   }
 }
@@ -568,9 +600,12 @@ static ngx_int_t ngx_http_mixer_access_handler(ngx_http_request_t* r) {
   cln->data = ctx;
   ngx_http_set_ctx(r, ctx, ngx_http_mixer_module);
 
-  mixer_proxy_attributes* a = mixer_proxy_attributes_create();
+  mixer_proxy_attributes* a = ngx_http_mixer_take_attributes();
+  if (a == NULL) {
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+  }
+  ctx->attributes = a; /* given back by the log phase or the pool cleanup */
   if (ngx_http_mixer_request_attributes(r, lcf, a) != NGX_OK) {
-    mixer_proxy_attributes_destroy(a);
     return NGX_HTTP_INTERNAL_SERVER_ERROR;
   }
   mixer_proxy_quota quotas[NGX_HTTP_MIXER_MAX_QUOTAS];
@@ -588,7 +623,6 @@ static ngx_int_t ngx_http_mixer_access_handler(ngx_http_request_t* r) {
   int decided = mixer_proxy_check(ngx_http_mixer_client, a, quotas, quota_count,
                                   ngx_http_mixer_check_done, r);
   /* The library copied what it needs: the attributes stay with the request for its Report. */
-  ctx->attributes = a;
   if (decided) {
     ctx->pending = 0;
     if (ctx->result == NULL) {
@@ -625,9 +659,12 @@ static ngx_int_t ngx_http_mixer_log_handler(ngx_http_request_t* r) {
     a = ctx->attributes;
     ctx->attributes = NULL;
   } else {
-    a = mixer_proxy_attributes_create();
+    a = ngx_http_mixer_take_attributes();
+    if (a == NULL) {
+      return NGX_OK;
+    }
     if (ngx_http_mixer_request_attributes(r, lcf, a) != NGX_OK) {
-      mixer_proxy_attributes_destroy(a);
+      ngx_http_mixer_give_back_attributes(a);
       return NGX_OK;
     }
   }
@@ -641,7 +678,9 @@ static ngx_int_t ngx_http_mixer_log_handler(ngx_http_request_t* r) {
   mixer_proxy_attributes_set_duration_ns(a, "response.duration", 17,
                                          now_ns - ngx_http_mixer_start_ns(r));
   mixer_proxy_attributes_set_timestamp_ns(a, "response.time", 13, now_ns);
-  mixer_proxy_report(ngx_http_mixer_client, a); /* takes ownership; an enqueue only */
+  /* An enqueue only; `a` comes back holding the storage of a record already sent. */
+  mixer_proxy_report_swap(ngx_http_mixer_client, a);
+  ngx_http_mixer_give_back_attributes(a);
   return NGX_OK;
 }
 
@@ -732,5 +771,8 @@ static void ngx_http_mixer_exit_process(ngx_cycle_t* cycle) {
                   st.report_dropped);
     mixer_proxy_client_destroy(ngx_http_mixer_client); /* flushes queued reports */
     ngx_http_mixer_client = NULL;
+  }
+  while (ngx_http_mixer_spare_count > 0) {
+    mixer_proxy_attributes_destroy(ngx_http_mixer_spare[--ngx_http_mixer_spare_count]);
   }
 }

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 namespace mixer::proxy {
 namespace {
 
@@ -87,6 +91,59 @@ TEST(QuotaCacheTest, ANetworkFailureGrantsWhatWasAsked) {
     allowed += cache.check("q", 1, to("a"), 2 * kMs).outcome == Outcome::kAllowed;
   }
   EXPECT_EQ(allowed, 9);
+}
+
+// Threads charging one quota at once, every fetch answered at once with what it asked: each
+// request is allowed, each decision after the first answer is the prefetch object's (best effort),
+// and no unit is lost or spent twice: what was granted equals what was spent plus what is left.
+TEST(QuotaCacheTest, ConcurrentRequestsSpendExactlyWhatWasGranted) {
+  QuotaCache cache;
+  const Attributes a = to("a");
+  auto first = cache.check("q", 1, a, 0);
+  cache.onResult("q", a, first, grant(1), 0);  // the first request's own unit
+
+  constexpr int kThreads = 4;
+  constexpr int kRequests = 20000;
+  std::atomic<int64_t> granted{0}, spent{0}, denied{0}, not_prefetched{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRequests; ++i) {
+        const int64_t now = (t * kRequests + i) % 900 * kMs / 1000;  // all within 1 s
+        auto d = cache.check("q", 1, a, now);
+        not_prefetched += d.prefetch == nullptr || !d.best_effort;
+        if (d.outcome == Outcome::kDenied) {
+          ++denied;
+          continue;
+        }
+        if (d.fetch_amount > 0) {
+          cache.onResult("q", a, d, grant(d.fetch_amount), now);
+          granted += d.fetch_amount;
+        }
+        ++spent;  // allowed locally, or by its own (full) grant
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(denied.load(), 0);
+  EXPECT_EQ(not_prefetched.load(), 0);
+  EXPECT_EQ(spent.load(), int64_t{kThreads} * kRequests);
+  // Drain what is left without answering refills; the first request waiting for a fetch ends it.
+  int64_t left = 0;
+  while (true) {
+    auto d = cache.check("q", 1, a, 950 * kMs);
+    if (d.outcome != Outcome::kAllowed) {
+      cache.onAbandoned(d);
+      break;
+    }
+    if (d.fetch_amount > 0) {
+      cache.onAbandoned(d);
+    }
+    ++left;
+  }
+  EXPECT_EQ(granted.load(), spent.load() + left);
 }
 
 }  // namespace

@@ -1,0 +1,40 @@
+// ReportEncoder: encodes a batch of report records straight into the wire bytes of one
+// istio.mixer.v1.ReportRequest (INDEPENDENT_ENCODING, the batch's words as default_words,
+// global_word_count set), without building protobuf messages and maps first. The message is the
+// one ReportBatcher::buildRequest builds: words get the same indices in the same order (a global
+// word among the first global_word_count travels as its index, any other word as -(position + 1)
+// in default_words), so a server cannot tell the two apart.
+//
+// Not thread-safe; reusable (its scratch buffers are kept between batches).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "proxy-filter/core/attributes.h"
+
+namespace mixer::proxy {
+
+class ReportEncoder {
+ public:
+  // Replaces `*out` with the serialized ReportRequest of `records`.
+  void encode(const std::vector<Attributes>& records, uint32_t global_word_count, std::string* out);
+
+ private:
+  int32_t wordIndex(std::string_view word);
+  void encodeRecord(const Attributes& record);
+
+  uint32_t global_word_count_ = 0;
+  // The batch's own words; they point into the records, which outlive encode().
+  std::vector<absl::string_view> words_;
+  absl::flat_hash_map<absl::string_view, int32_t> index_;
+  std::string record_;  // one CompressedAttributes
+  std::string entry_;   // one map entry
+  std::string inner_;   // a value message inside a map entry (Timestamp, Duration, StringMap)
+};
+
+}  // namespace mixer::proxy
