@@ -116,6 +116,7 @@ t1=$(cpu_ticks); s1=$(switches)
 echo "$mixc_json" >"$work/mixc.json"
 nq_json=$("$bin/mixc" check -m "$addr" -s destination.service=bench.svc -r "$calls" -c "$conc" --json)
 t2=$(cpu_ticks); s2=$(switches)
+[ "${THREADS:-0}" = 1 ] && by_thread >"$work/threads2"
 q_cpu=$(per_call "$t0" "$t1" "1000000 / $tck"); nq_cpu=$(per_call "$t1" "$t2" "1000000 / $tck")
 q_sw=$(per_call "$s0" "$s1" 1); nq_sw=$(per_call "$s1" "$s2" 1)
 nq_rate=$(echo "$nq_json" | /usr/bin/python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['rate']:.0f}\")")
@@ -134,8 +135,8 @@ echo "| mixc Check without quota -> mixs (the Check path alone), -c $conc | $nq_
 echo "| mixc Check + quota -> mixs -> redisquota (pool ${POOL:-4}), -c $conc | $mixs_rate | $q_cpu | $q_sw |"
 if [ "${THREADS:-0}" = 1 ]; then
   echo
-  echo "mixs threads during the quota run, per call: name, CPU us, context switches"
-  /usr/bin/python3 - "$work/threads0" "$work/threads1" "$calls" "$tck" <<'PY'
+  echo "mixs threads per call (name, CPU us, context switches): the quota run, then the Check alone"
+  /usr/bin/python3 - "$work/threads0" "$work/threads1" "$calls" "$tck" "$work/threads2" <<'PY'
 import collections, sys
 def load(path):
     out = collections.defaultdict(lambda: [0, 0])
@@ -143,12 +144,14 @@ def load(path):
         name, cpu, sw = line.split()
         out[name][0] += int(cpu); out[name][1] += int(sw)
     return out
-a, b, calls, tck = load(sys.argv[1]), load(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-for name in sorted(b, key=lambda n: a[n][0] - b[n][0]):
-    cpu = (b[name][0] - a[name][0]) * 1e6 / tck / calls
-    sw = (b[name][1] - a[name][1]) / calls
-    if cpu > 0 or sw > 0.01:
-        print(f"  {name:16} {cpu:6.1f} {sw:5.2f}")
+calls, tck = int(sys.argv[3]), int(sys.argv[4])
+for a, b in ((load(sys.argv[1]), load(sys.argv[2])), (load(sys.argv[2]), load(sys.argv[5]))):
+    for name in sorted(b, key=lambda n: a[n][0] - b[n][0]):
+        cpu = (b[name][0] - a[name][0]) * 1e6 / tck / calls
+        sw = (b[name][1] - a[name][1]) / calls
+        if cpu > 0 or sw > 0.01:
+            print(f"  {name:16} {cpu:6.1f} {sw:5.2f}")
+    print("  --")
 PY
 fi
 echo
