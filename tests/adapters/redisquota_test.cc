@@ -343,6 +343,45 @@ TEST_F(RedisQuotaAdapterTest, RepliesMatchTheirCallsUnderManyConcurrentCallers) 
   EXPECT_EQ(counter("redis_errors"), 0);
 }
 
+// Calls made from completions run on the adapter's reader thread (as a host chaining calls does),
+// which then writes to a connection while it is completing that connection's replies: each call
+// still gets its own reply.
+TEST_F(RedisQuotaAdapterTest, CallsMadeFromCompletionsGetTheirOwnReplies) {
+  auto& h = handler("");
+  constexpr int kChains = 16;
+  constexpr int kPerChain = 50;
+  Answers answers(kChains * kPerChain);
+  std::function<void(int, int)> issue = [&](int chain, int i) {
+    using mixer::adapter_host::Value;
+    mixer::adapter_host::Instance inst{
+        "requestcount.quota.istio-system", "quota",
+        Value::map(
+            {{"dimensions", Value::map({{"user", Value::string("c" + std::to_string(chain) + "-" +
+                                                               std::to_string(i))}})}})};
+    const size_t index = static_cast<size_t>(chain * kPerChain + i);
+    h.quota(inst, {1 + (chain + i) % 8, false, ""}, absl::Seconds(20),
+            [&, chain, i, index](absl::StatusOr<mixer::adapter_host::QuotaResult> r) {
+              answers.set(index, std::move(r));
+              if (i + 1 < kPerChain) {
+                issue(chain, i + 1);
+              }
+            });
+  };
+  for (int chain = 0; chain < kChains; ++chain) {
+    issue(chain, 0);
+  }
+  ASSERT_TRUE(answers.waitAll());
+  for (int chain = 0; chain < kChains; ++chain) {
+    for (int i = 0; i < kPerChain; ++i) {
+      const auto& r = answers.results[static_cast<size_t>(chain * kPerChain + i)];
+      ASSERT_TRUE(r.ok()) << r.status();
+      ASSERT_TRUE(r->status.ok()) << r->status;
+      EXPECT_EQ(r->granted_amount, expectedGrant(1 + (chain + i) % 8))
+          << "chain " << chain << " call " << i;
+    }
+  }
+}
+
 // Redis killed and restarted while callers keep calls in flight: every call is answered by the
 // adapter (a grant, or the failure policy; none left to the host's deadline), the denials are
 // counted, and calls are granted again after the restart.
