@@ -6,27 +6,37 @@
 //   and, beyond Istio: timeout (500ms: connect and each reply), failure_policy
 //   (FAIL_CLOSED default: deny with UNAVAILABLE | FAIL_OPEN: grant what was asked).
 //
-// I/O: the SDK offers no I/O service and its executor is for short tasks, so each handler runs
-// `connection_pool_size` threads, each owning one hiredis connection, started by the handler and
-// joined in close(). quota() only queues the call and returns; a connection thread takes every
-// queued call (up to 128), pipelines their EVALSHAs, and completes each from the replies. A
-// NOSCRIPT reply (Redis restarted, script cache flushed) reloads the script and retries with
-// EVAL. On a connection error the thread answers its calls by the failure policy, then reconnects
-// with exponential backoff (50ms doubling to 2s); while disconnected, calls are answered by the
-// failure policy at once. Counters on /metrics: mixer_adapter_redisquota_{redis_errors,
-// reconnects,fail_open_grants,fail_closed_denials}_total.
+// I/O: the SDK offers no I/O service and its executor is for short tasks, so each handler keeps
+// `connection_pool_size` connections, each with a reader thread started by the handler and joined
+// in close(). quota() encodes the call's EVALSHA (RESP) and writes it to a connection's socket
+// itself (round robin over the connections that are up; a non-blocking send under the
+// connection's lock, which also appends the call to the connection's FIFO of awaited replies);
+// the reader thread only reads and parses replies (hiredis' redisReader) and completes the calls
+// in FIFO order, and sends what a full socket did not take. A NOSCRIPT reply (Redis restarted,
+// script cache flushed) sends the call again as EVAL. On a connection error, or when no reply
+// comes within `timeout`, the reader answers the connection's waiting calls by the failure policy
+// and reconnects with exponential backoff (at once, then 50ms doubling to 2s); when no connection
+// is up, calls are answered by the failure policy at once. Counters on /metrics:
+// mixer_adapter_redisquota_{redis_errors,reconnects,fail_open_grants,fail_closed_denials}_total.
+#include <fcntl.h>
 #include <hiredis/hiredis.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -38,7 +48,6 @@ namespace redisquota {
 namespace sdk = mixer::adapter_sdk;
 
 constexpr int64_t kMsNs = 1'000'000;
-constexpr int kMaxBatch = 128;
 
 enum class Algorithm { kFixedWindow, kRollingWindow };
 
@@ -200,17 +209,75 @@ Config readConfig(sdk::ValueView params, sdk::ErrorSink& errors) {
   return c;
 }
 
-// One queued quota call.
+// One quota call, from the moment it is written to a connection until its reply.
 struct Call {
-  std::string meta_key;
-  std::string data_key;
-  std::string argv[7];
-  bool rolling = false;
-  int64_t amount = 0;
   sdk::QuotaCompletion done;
+  int64_t amount = 0;
+  bool rolling = false;
+  bool eval = false;  // sent again as EVAL after a NOSCRIPT reply
+  std::string args;   // RESP of what follows the script: numkeys, the two keys, the seven ARGV
 };
 
-// Thread-safe: the queue is locked; each connection is owned by its thread.
+int64_t monotonicNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string errnoText(int err) { return std::error_code(err, std::system_category()).message(); }
+
+// Appends `a` followed by `b` as one RESP bulk string.
+void appendBulk(std::string& out, std::string_view a, std::string_view b = {}) {
+  char len[24];
+  out.push_back('$');
+  out.append(len, std::to_chars(len, len + sizeof(len), a.size() + b.size()).ptr);
+  out.append("\r\n");
+  out.append(a);
+  out.append(b);
+  out.append("\r\n");
+}
+
+void appendBulk(std::string& out, int64_t n) {
+  char digits[24];
+  appendBulk(out, std::string_view(digits,
+                                   std::to_chars(digits, digits + sizeof(digits), n).ptr - digits));
+}
+
+// Bytes a connection keeps for a socket that takes none (Redis not reading): past this, calls go
+// to another connection or to the failure policy instead of piling up.
+constexpr size_t kMaxUnsentBytes = size_t{64} << 20;
+
+// One pooled connection. Request threads write their calls to its socket themselves (a
+// non-blocking send under `mu`, which also appends the call to `waiting`, so replies come back in
+// the order of `waiting`); its reader thread connects and reconnects, reads and parses replies,
+// and completes the calls in that order. Thread-safe: the members under "guarded by mu" are
+// locked; the reader thread alone owns the hiredis context and reader.
+struct Connection {
+  std::mutex mu;
+  // Guarded by mu.
+  bool up = false;         // connected with the scripts loaded: calls may be written
+  bool connecting = true;  // the reader is in a connection attempt: calls may wait in `held`
+  bool stopping = false;   // close() was called: no new calls
+  std::vector<Call> held;  // calls that came during a connection attempt, written once it is up
+  int fd = -1;             // the socket, while up
+  std::string fixed_sha;
+  std::string rolling_sha;
+  std::string unsent;        // encoded calls the socket did not take yet (the reader sends them)
+  std::deque<Call> waiting;  // calls written (or in `unsent`), in the order of their replies
+  int64_t progress_ns = 0;   // when `waiting` last became non-empty or got a reply
+  std::string write_error;   // a send failed: the reader drops the connection
+  std::string last_error = "not connected";  // why it is not up
+  // Set at construction.
+  int wake_fd = -1;  // an eventfd: wakes the reader (bytes left unsent, a failed send, close())
+  std::thread reader;
+
+  void wake() const {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(wake_fd, &one, sizeof(one));
+  }
+};
+
+// Thread-safe: quota() runs on any request thread; see Connection.
 class RedisQuotaHandler : public sdk::Handler {
  public:
   RedisQuotaHandler(Config config, sdk::Host host)
@@ -225,10 +292,22 @@ class RedisQuotaHandler : public sdk::Handler {
             "redisquota_fail_closed_denials",
             "Quota denied because Redis was unreachable (failure_policy FAIL_CLOSED)")) {
     for (int64_t i = 0; i < config_.pool_size; ++i) {
-      threads_.emplace_back([this] { connectionLoop(); });
+      auto conn = std::make_unique<Connection>();
+      conn->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+      connections_.push_back(std::move(conn));
+    }
+    for (const auto& conn : connections_) {
+      conn->reader = std::thread([this, c = conn.get()] { readLoop(*c); });
     }
   }
-  ~RedisQuotaHandler() override { close(); }
+  ~RedisQuotaHandler() override {
+    close();
+    for (const auto& conn : connections_) {
+      if (conn->wake_fd >= 0) {
+        ::close(conn->wake_fd);
+      }
+    }
+  }
 
   void quota(const sdk::InstanceView& instance, const sdk::QuotaArgs& args, const sdk::CallContext&,
              sdk::QuotaCompletion done) override {
@@ -250,60 +329,79 @@ class RedisQuotaHandler : public sdk::Handler {
         break;
       }
     }
-    Call call{"", "", {}, spec->algorithm == Algorithm::kRollingWindow, args.amount, done};
-    std::string key = spec->name;
+    thread_local std::string key;
+    key = spec->name;
     for (const auto& [k, v] : dims) {
       key += ';';
       key += k;
       key += '=';
       key += v;
     }
-    call.meta_key = key + ".meta";
-    call.data_key = key + ".data";
-    call.argv[0] = std::to_string(max_amount);
-    call.argv[1] = std::to_string(spec->window_ns / kMsNs);
-    call.argv[2] = std::to_string(spec->bucket_ns / kMsNs);
-    call.argv[3] = args.best_effort ? "1" : "0";
-    call.argv[4] = std::to_string(std::max<int64_t>(0, args.amount));
-    call.argv[5] = std::to_string(host_.nowUnixNs() / kMsNs);
-    call.argv[6] = args.deduplication_id;
-    bool queued = false;
-    bool wake = false;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!stopping_) {
-        queue_.push_back(std::move(call));
-        queued = true;
-        // A connection thread in a round trip takes what is queued when it returns (pipelined in
-        // its next batch): only an idle one needs waking, which spares a thread switch per call
-        // under load.
-        wake = idle_threads_ > 0;
+    Call call{done, args.amount, spec->algorithm == Algorithm::kRollingWindow, false, {}};
+    std::string& a = call.args;
+    a.reserve(2 * key.size() + args.deduplication_id.size() + 128);
+    appendBulk(a, "2");
+    appendBulk(a, key, ".meta");
+    appendBulk(a, key, ".data");
+    appendBulk(a, max_amount);
+    appendBulk(a, spec->window_ns / kMsNs);
+    appendBulk(a, spec->bucket_ns / kMsNs);
+    appendBulk(a, args.best_effort ? "1" : "0");
+    appendBulk(a, std::max<int64_t>(0, args.amount));
+    appendBulk(a, host_.nowUnixNs() / kMsNs);
+    appendBulk(a, args.deduplication_id);
+
+    // Round robin over the pool, skipping connections that are down. With none up, the call waits
+    // for a connection attempt in progress (as at start-up), else the failure policy answers.
+    const size_t n = connections_.size();
+    const size_t first = next_connection_.fetch_add(1, std::memory_order_relaxed);
+    std::string why;
+    Connection* connecting = nullptr;
+    for (size_t i = 0; i < n; ++i) {
+      Connection& c = *connections_[(first + i) % n];
+      std::lock_guard<std::mutex> lock(c.mu);
+      if (c.stopping) {
+        done.respond(sdk::QuotaResult{sdk::Code::kUnavailable, "handler closing", 0, 0});
+        return;
+      }
+      if (writeLocked(c, call)) {
+        return;
+      }
+      if (c.connecting && connecting == nullptr) {
+        connecting = &c;
+      }
+      if (why.empty()) {
+        why = c.up ? "redis is not reading its connection" : c.last_error;
       }
     }
-    if (!queued) {
-      done.respond(sdk::QuotaResult{sdk::Code::kUnavailable, "handler closing", 0, 0});
-      return;
+    if (connecting != nullptr) {
+      std::lock_guard<std::mutex> lock(connecting->mu);
+      if (connecting->connecting && !connecting->stopping) {
+        connecting->held.push_back(std::move(call));
+        return;
+      }
+      if (writeLocked(*connecting, call)) {
+        return;
+      }
     }
-    if (wake) {
-      cv_.notify_one();
-    }
+    failByPolicy(call, why);
   }
 
+  // Stops new calls, lets each reader thread wait for the replies still due (up to the timeout),
+  // and joins the threads.
   void close() override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
+    for (const auto& conn : connections_) {
+      {
+        std::lock_guard<std::mutex> lock(conn->mu);
+        conn->stopping = true;
+      }
+      conn->wake();
     }
-    cv_.notify_all();
-    for (std::thread& t : threads_) {
-      if (t.joinable()) {
-        t.join();
+    for (const auto& conn : connections_) {
+      if (conn->reader.joinable()) {
+        conn->reader.join();
       }
     }
-    for (Call& c : queue_) {
-      c.done.respond(sdk::QuotaResult{sdk::Code::kUnavailable, "handler closed", 0, 0});
-    }
-    queue_.clear();
   }
 
  private:
@@ -329,20 +427,62 @@ class RedisQuotaHandler : public sdk::Handler {
     }
   }
 
-  // The connection's loaded script SHAs; empty when not connected.
-  struct Connection {
-    redisContext* ctx = nullptr;
-    std::string fixed_sha;
-    std::string rolling_sha;
-    std::string command;  // the RESP encoding of the call being queued, reused
-    ~Connection() { reset(); }
-    void reset() {
-      if (ctx != nullptr) {
-        redisFree(ctx);
-        ctx = nullptr;
+  // Writes `call` (EVALSHA, or EVAL once it had a NOSCRIPT reply) to `c`'s socket and appends it
+  // to `c.waiting`; `c.mu` is held. What the socket does not take at once stays in `c.unsent`
+  // for the reader thread to send, and later calls queue behind it. False, leaving `call` to the
+  // caller, when `c` cannot take calls.
+  bool writeLocked(Connection& c, Call& call) {
+    if (!c.up || !c.write_error.empty() || c.unsent.size() > kMaxUnsentBytes) {
+      return false;
+    }
+    thread_local std::string wire;
+    wire.clear();
+    wire.append("*12\r\n");
+    if (call.eval) {
+      appendBulk(wire, "EVAL");
+      appendBulk(wire, call.rolling ? kRollingWindowScript : kFixedWindowScript);
+    } else {
+      appendBulk(wire, "EVALSHA");
+      appendBulk(wire, call.rolling ? c.rolling_sha : c.fixed_sha);
+    }
+    wire.append(call.args);
+    if (c.waiting.empty()) {
+      c.progress_ns = monotonicNs();
+    }
+    c.waiting.push_back(std::move(call));
+    if (!c.unsent.empty()) {
+      c.unsent.append(wire);  // the reader is waiting for the socket to take the earlier bytes
+      return true;
+    }
+    size_t sent = 0;
+    if (!sendSome(c, wire.data(), wire.size(), &sent)) {
+      c.wake();
+      return true;
+    }
+    if (sent < wire.size()) {
+      c.unsent.assign(wire, sent);
+      c.wake();
+    }
+    return true;
+  }
+
+  // Sends what the socket takes without blocking; false (with c.write_error set) on an error.
+  static bool sendSome(Connection& c, const char* data, size_t size, size_t* sent) {
+    while (*sent < size) {
+      ssize_t n = ::send(c.fd, data + *sent, size - *sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        *sent += static_cast<size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return true;
+      } else {
+        c.write_error = n < 0 ? errnoText(errno) : "send wrote nothing";
+        return false;
       }
     }
-  };
+    return true;
+  }
 
   static bool loadScript(redisContext* ctx, const char* script, std::string* sha) {
     auto* reply = static_cast<redisReply*>(redisCommand(ctx, "SCRIPT LOAD %s", script));
@@ -356,54 +496,33 @@ class RedisQuotaHandler : public sdk::Handler {
     return ok;
   }
 
-  bool connect(Connection* conn, std::string* error) {
-    conn->reset();
+  // Connects (blocking, within the timeout), loads both scripts and makes the socket
+  // non-blocking; nullptr and `error` on failure.
+  redisContext* connect(std::string* fixed_sha, std::string* rolling_sha, std::string* error) {
     timeval tv{static_cast<time_t>(config_.timeout_ns / 1'000'000'000),
                static_cast<suseconds_t>((config_.timeout_ns % 1'000'000'000) / 1000)};
-    conn->ctx = redisConnectWithTimeout(config_.host.c_str(), config_.port, tv);
-    if (conn->ctx == nullptr || conn->ctx->err != 0) {
-      *error = conn->ctx == nullptr ? "cannot allocate a connection" : conn->ctx->errstr;
-      conn->reset();
-      return false;
+    redisContext* ctx = redisConnectWithTimeout(config_.host.c_str(), config_.port, tv);
+    if (ctx == nullptr || ctx->err != 0) {
+      *error = ctx == nullptr ? "cannot allocate a connection" : ctx->errstr;
+      if (ctx != nullptr) {
+        redisFree(ctx);
+      }
+      return nullptr;
     }
-    redisSetTimeout(conn->ctx, tv);
-    if (!loadScript(conn->ctx, kFixedWindowScript, &conn->fixed_sha) ||
-        !loadScript(conn->ctx, kRollingWindowScript, &conn->rolling_sha)) {
-      *error = conn->ctx->err != 0 ? conn->ctx->errstr : "SCRIPT LOAD failed";
-      conn->reset();
-      return false;
+    redisSetTimeout(ctx, tv);
+    if (!loadScript(ctx, kFixedWindowScript, fixed_sha) ||
+        !loadScript(ctx, kRollingWindowScript, rolling_sha)) {
+      *error = ctx->err != 0 ? ctx->errstr : "SCRIPT LOAD failed";
+      redisFree(ctx);
+      return nullptr;
     }
-    reconnects_.add();
-    return true;
-  }
-
-  // Queues the script call on the connection's output buffer, encoded here in RESP (an array of
-  // bulk strings) rather than by redisAppendCommandArgv's general formatter: the arguments are a
-  // fixed dozen, so this is a few appends into the connection's reused buffer.
-  void append(Connection* conn, const Call& c, bool eval) {
-    const std::string_view script =
-        eval ? std::string_view(c.rolling ? kRollingWindowScript : kFixedWindowScript)
-             : std::string_view(c.rolling ? conn->rolling_sha : conn->fixed_sha);
-    std::string& out = conn->command;
-    out.clear();
-    out.append("*12\r\n");
-    auto bulk = [&out](std::string_view arg) {
-      char len[24];
-      out.push_back('$');
-      out.append(len, std::to_chars(len, len + sizeof(len), arg.size()).ptr);
-      out.append("\r\n");
-      out.append(arg);
-      out.append("\r\n");
-    };
-    bulk(eval ? "EVAL" : "EVALSHA");
-    bulk(script);
-    bulk("2");
-    bulk(c.meta_key);
-    bulk(c.data_key);
-    for (int i = 0; i < 7; ++i) {
-      bulk(c.argv[i]);
+    const int flags = ::fcntl(ctx->fd, F_GETFL);
+    if (flags < 0 || ::fcntl(ctx->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+      *error = "cannot make the socket non-blocking: " + errnoText(errno);
+      redisFree(ctx);
+      return nullptr;
     }
-    redisAppendFormattedCommand(conn->ctx, out.data(), out.size());
+    return ctx;
   }
 
   // Completes `call` from `reply`; false when the reply is NOSCRIPT (the caller retries).
@@ -432,131 +551,286 @@ class RedisQuotaHandler : public sdk::Handler {
     return true;
   }
 
-  // Runs `batch` on the connection; false on a connection error (unanswered calls stay in batch).
-  bool run(Connection* conn, std::vector<Call>* batch, std::string* error) {
-    for (const Call& c : *batch) {
-      append(conn, c, /*eval=*/false);
+  // The reader thread's state of its connection.
+  struct Session {
+    redisContext* ctx = nullptr;
+    redisReader* reader = nullptr;
+  };
+
+  // Takes `c` down: the calls still waiting are answered by the failure policy (counted and
+  // logged as a connection error when `error` is not empty; then a reconnect attempt follows at
+  // once, for which new calls wait).
+  void drop(Connection& c, Session* s, const std::string& error) {
+    std::deque<Call> failed;
+    {
+      std::lock_guard<std::mutex> lock(c.mu);
+      c.up = false;
+      c.connecting = !error.empty() && !c.stopping;
+      c.fd = -1;
+      c.unsent.clear();
+      c.write_error.clear();
+      c.last_error = error.empty() ? "not connected" : error;
+      failed.swap(c.waiting);
     }
-    std::vector<Call> retry;
-    size_t answered = 0;
-    for (Call& c : *batch) {
-      void* raw = nullptr;
-      if (redisGetReply(conn->ctx, &raw) != REDIS_OK || raw == nullptr) {
-        *error = conn->ctx->errstr;
-        batch->erase(batch->begin(), batch->begin() + static_cast<ptrdiff_t>(answered));
-        batch->insert(batch->end(), std::make_move_iterator(retry.begin()),
-                      std::make_move_iterator(retry.end()));
-        return false;
-      }
-      auto* reply = static_cast<redisReply*>(raw);
-      if (!complete(c, reply)) {
-        retry.push_back(std::move(c));
-      }
-      freeReplyObject(reply);
-      ++answered;
+    // No request thread uses the socket once `up` is false.
+    redisFree(s->ctx);
+    redisReaderFree(s->reader);
+    *s = Session{};
+    if (!error.empty()) {
+      redis_errors_.add();
+      host_.error("redis " + config_.host + ":" + std::to_string(config_.port) + ": " + error);
     }
-    batch->clear();
-    // NOSCRIPT: the server lost its script cache; EVAL (which caches the script again).
-    for (Call& c : retry) {
-      append(conn, c, /*eval=*/true);
+    for (Call& call : failed) {
+      failByPolicy(call, error);
     }
-    for (size_t i = 0; i < retry.size(); ++i) {
-      void* raw = nullptr;
-      if (redisGetReply(conn->ctx, &raw) != REDIS_OK || raw == nullptr) {
-        *error = conn->ctx->errstr;
-        batch->assign(std::make_move_iterator(retry.begin() + static_cast<ptrdiff_t>(i)),
-                      std::make_move_iterator(retry.end()));
-        return false;
-      }
-      auto* reply = static_cast<redisReply*>(raw);
-      if (!complete(retry[i], reply)) {
-        retry[i].done.respond(
-            sdk::QuotaResult{sdk::Code::kInternal, "redis: script not loaded", 0, 0});
-      }
-      freeReplyObject(reply);
-    }
-    return true;
   }
 
-  void connectionLoop() {
-    Connection conn;
-    int64_t backoff_ms = 0;
-    auto next_attempt = std::chrono::steady_clock::now();
-    std::string last_error = "not connected";
-    std::unique_lock<std::mutex> lock(mu_);
+  static void drainWake(const Connection& c) {
+    uint64_t count;
+    [[maybe_unused]] ssize_t n = ::read(c.wake_fd, &count, sizeof(count));
+  }
+
+  static int pollMs(int64_t ns) {
+    return static_cast<int>(std::clamp<int64_t>((ns + kMsNs - 1) / kMsNs, 1, 60'000));
+  }
+
+  // Completes the calls at the head of `c.waiting` from `replies` (freed here). A NOSCRIPT reply
+  // sends its call again as EVAL (which caches the script again), behind what is in flight.
+  // False when Redis sent more replies than calls were written.
+  bool completeReplies(Connection& c, std::vector<redisReply*>& replies) {
+    std::vector<Call>& calls = completing_calls();
+    calls.clear();
+    {
+      std::lock_guard<std::mutex> lock(c.mu);
+      const size_t k = std::min(replies.size(), c.waiting.size());
+      for (size_t i = 0; i < k; ++i) {
+        calls.push_back(std::move(c.waiting.front()));
+        c.waiting.pop_front();
+      }
+      if (!c.waiting.empty()) {
+        c.progress_ns = monotonicNs();
+      }
+    }
+    std::vector<Call> retry;
+    for (size_t i = 0; i < calls.size(); ++i) {
+      if (!complete(calls[i], replies[i])) {
+        if (calls[i].eval) {
+          calls[i].done.respond(
+              sdk::QuotaResult{sdk::Code::kInternal, "redis: script not loaded", 0, 0});
+        } else {
+          calls[i].eval = true;
+          retry.push_back(std::move(calls[i]));
+        }
+      }
+    }
+    const bool in_step = replies.size() == calls.size();
+    for (redisReply* r : replies) {
+      freeReplyObject(r);
+    }
+    replies.clear();
+    calls.clear();
+    std::vector<Call> unwritten;
+    if (!retry.empty()) {
+      std::lock_guard<std::mutex> lock(c.mu);
+      for (Call& call : retry) {
+        if (!writeLocked(c, call)) {
+          unwritten.push_back(std::move(call));
+        }
+      }
+    }
+    for (Call& call : unwritten) {
+      failByPolicy(call, "connection lost before the script was sent again");
+    }
+    return in_step;
+  }
+
+  static std::vector<Call>& completing_calls() {
+    thread_local std::vector<Call> calls;
+    return calls;
+  }
+
+  // Reads what the socket has, parses the replies and completes their calls; false (with
+  // `error`) when the connection is lost or out of step.
+  bool readReplies(Connection& c, Session* s, std::string* error) {
+    char buf[16384];
+    bool open = true;
     while (true) {
-      if (conn.ctx == nullptr) {
-        if (std::chrono::steady_clock::now() >= next_attempt) {
-          lock.unlock();
-          std::string error;
-          bool ok = connect(&conn, &error);
-          lock.lock();
-          if (ok) {
+      ssize_t n = ::recv(s->ctx->fd, buf, sizeof(buf), MSG_DONTWAIT);
+      if (n > 0) {
+        redisReaderFeed(s->reader, buf, static_cast<size_t>(n));
+        if (static_cast<size_t>(n) < sizeof(buf)) {
+          break;
+        }
+      } else if (n == 0) {
+        *error = "connection closed by redis";
+        open = false;
+        break;
+      } else if (errno == EINTR) {
+        continue;
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        break;
+      } else {
+        *error = errnoText(errno);
+        open = false;
+        break;
+      }
+    }
+    thread_local std::vector<redisReply*> replies;
+    replies.clear();
+    while (true) {
+      void* raw = nullptr;
+      if (redisReaderGetReply(s->reader, &raw) != REDIS_OK) {
+        *error = std::string("protocol error: ") + s->reader->errstr;
+        open = false;
+        break;
+      }
+      if (raw == nullptr) {
+        break;
+      }
+      replies.push_back(static_cast<redisReply*>(raw));
+    }
+    if (!replies.empty() && !completeReplies(c, replies)) {
+      *error = "a reply without a call";
+      open = false;
+    }
+    return open;
+  }
+
+  // The reader thread of `c`: connects with backoff, waits for replies (or for the socket to take
+  // unsent bytes), completes calls, and drops the connection on an error or when no reply comes
+  // within the timeout.
+  void readLoop(Connection& c) {
+    pthread_setname_np(pthread_self(), "redisquota-read");  // 15 characters: Linux's limit
+    Session s;
+    int64_t backoff_ms = 0;
+    int64_t next_attempt = 0;
+    while (true) {
+      if (s.ctx == nullptr) {
+        std::vector<Call> held;
+        bool stopping = false;
+        {
+          std::lock_guard<std::mutex> lock(c.mu);
+          stopping = c.stopping;
+          if (stopping) {
+            c.connecting = false;
+            held.swap(c.held);  // calls that came before the first attempt
+          }
+        }
+        if (stopping) {
+          for (Call& call : held) {
+            call.done.respond(sdk::QuotaResult{sdk::Code::kUnavailable, "handler closed", 0, 0});
+          }
+          return;
+        }
+        if (monotonicNs() >= next_attempt) {
+          {
+            std::lock_guard<std::mutex> lock(c.mu);
+            c.connecting = true;
+          }
+          std::string fixed_sha, rolling_sha, error;
+          s.ctx = connect(&fixed_sha, &rolling_sha, &error);
+          if (s.ctx != nullptr) {
+            s.reader = redisReaderCreate();
+            reconnects_.add();
             if (backoff_ms > 0) {
               host_.info("reconnected to redis " + config_.host + ":" +
                          std::to_string(config_.port));
             }
             backoff_ms = 0;
-          } else {
-            if (backoff_ms == 0) {
-              host_.error("cannot connect to redis " + config_.host + ":" +
-                          std::to_string(config_.port) + ": " + error);
+            std::vector<Call> unwritten;
+            {
+              std::lock_guard<std::mutex> lock(c.mu);
+              c.fd = s.ctx->fd;
+              c.fixed_sha = std::move(fixed_sha);
+              c.rolling_sha = std::move(rolling_sha);
+              c.up = true;
+              c.connecting = false;
+              for (Call& call : c.held) {
+                if (!writeLocked(c, call)) {
+                  unwritten.push_back(std::move(call));
+                }
+              }
+              c.held.clear();
             }
-            redis_errors_.add();
-            last_error = error;
-            backoff_ms = std::min<int64_t>(backoff_ms == 0 ? 50 : backoff_ms * 2, 2000);
-            next_attempt = std::chrono::steady_clock::now() + std::chrono::milliseconds(backoff_ms);
-          }
-        }
-        if (conn.ctx == nullptr) {
-          // Disconnected: answer what is queued by the failure policy, wait for the next attempt.
-          std::vector<Call> pending(std::make_move_iterator(queue_.begin()),
-                                    std::make_move_iterator(queue_.end()));
-          queue_.clear();
-          if (!pending.empty()) {
-            lock.unlock();
-            for (Call& c : pending) {
-              failByPolicy(c, last_error);
+            for (Call& call : unwritten) {
+              failByPolicy(call, "connection lost at once");
             }
-            lock.lock();
             continue;
           }
-          if (stopping_) {
-            return;
+          if (backoff_ms == 0) {
+            host_.error("cannot connect to redis " + config_.host + ":" +
+                        std::to_string(config_.port) + ": " + error);
           }
-          ++idle_threads_;
-          cv_.wait_until(lock, next_attempt, [this] { return stopping_ || !queue_.empty(); });
-          --idle_threads_;
-          continue;
+          redis_errors_.add();
+          std::vector<Call> held;
+          {
+            std::lock_guard<std::mutex> lock(c.mu);
+            c.last_error = error;
+            c.connecting = false;
+            held.swap(c.held);
+          }
+          for (Call& call : held) {
+            failByPolicy(call, error);
+          }
+          backoff_ms = std::min<int64_t>(backoff_ms == 0 ? 50 : backoff_ms * 2, 2000);
+          next_attempt = monotonicNs() + backoff_ms * kMsNs;
         }
+        pollfd wake{c.wake_fd, POLLIN, 0};
+        if (::poll(&wake, 1, pollMs(next_attempt - monotonicNs())) > 0) {
+          drainWake(c);
+        }
+        continue;
       }
-      ++idle_threads_;
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      --idle_threads_;
-      if (queue_.empty()) {
-        return;  // stopping
-      }
-      std::vector<Call> batch;
-      while (!queue_.empty() && batch.size() < kMaxBatch) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      if (!queue_.empty() && idle_threads_ > 0) {
-        cv_.notify_one();  // more for another connection
-      }
-      lock.unlock();
+
       std::string error;
-      if (!run(&conn, &batch, &error)) {
-        redis_errors_.add();
-        host_.error("redis " + config_.host + ":" + std::to_string(config_.port) + ": " + error);
-        conn.reset();
-        last_error = error;
-        for (Call& c : batch) {
-          failByPolicy(c, error);
+      bool want_out = false;
+      bool stop = false;
+      bool stalled = false;
+      int64_t wait_ns = config_.timeout_ns;
+      {
+        std::lock_guard<std::mutex> lock(c.mu);
+        error = c.write_error;
+        want_out = !c.unsent.empty();
+        stop = c.stopping && c.waiting.empty();
+        if (!c.waiting.empty()) {
+          wait_ns = c.progress_ns + config_.timeout_ns - monotonicNs();
+          stalled = wait_ns <= 0;
         }
-        next_attempt = std::chrono::steady_clock::now();  // first reconnect at once
       }
-      lock.lock();
+      if (!error.empty()) {
+        drop(c, &s, "send: " + error);
+        next_attempt = 0;  // the first reconnect at once
+        continue;
+      }
+      if (stop) {
+        drop(c, &s, "");
+        return;
+      }
+      if (stalled) {
+        drop(c, &s, "no reply within the timeout");
+        next_attempt = 0;
+        continue;
+      }
+      pollfd fds[2] = {{s.ctx->fd, static_cast<short>(POLLIN | (want_out ? POLLOUT : 0)), 0},
+                       {c.wake_fd, POLLIN, 0}};
+      if (::poll(fds, 2, pollMs(wait_ns)) < 0 && errno != EINTR) {
+        drop(c, &s, "poll: " + errnoText(errno));
+        next_attempt = 0;
+        continue;
+      }
+      if ((fds[1].revents & POLLIN) != 0) {
+        drainWake(c);
+      }
+      if ((fds[0].revents & POLLOUT) != 0) {
+        std::lock_guard<std::mutex> lock(c.mu);
+        size_t sent = 0;
+        sendSome(c, c.unsent.data(), c.unsent.size(), &sent);
+        c.unsent.erase(0, sent);
+      }
+      if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !readReplies(c, &s, &error)) {
+        drop(c, &s, error);
+        next_attempt = 0;
+      }
     }
   }
 
@@ -566,12 +840,8 @@ class RedisQuotaHandler : public sdk::Handler {
   sdk::Host::Counter reconnects_;
   sdk::Host::Counter fail_open_;
   sdk::Host::Counter fail_closed_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Call> queue_;  // guarded by mu_
-  int idle_threads_ = 0;    // connection threads waiting on cv_; guarded by mu_
-  bool stopping_ = false;   // guarded by mu_
-  std::vector<std::thread> threads_;
+  std::vector<std::unique_ptr<Connection>> connections_;  // fixed after construction
+  std::atomic<size_t> next_connection_{0};
 };
 
 class RedisQuotaAdapter : public sdk::Adapter {

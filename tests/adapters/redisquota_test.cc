@@ -1,12 +1,19 @@
 // redisquota: the Lua scripts run on a real redis-server with explicit times (window edges are
 // exact), then the adapter loaded from the build's adapter folder against that server: limits,
-// deduplication, NOSCRIPT recovery, Redis killed (failure policy) and restarted (recovery).
+// deduplication, NOSCRIPT recovery, Redis killed (failure policy) and restarted (recovery),
+// replies matched to their calls with many callers on several threads, a restart with calls in
+// flight, and a backlog the socket does not take at once.
 #include <hiredis/hiredis.h>
 
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "adapters/redisquota/redis_scripts.h"
 #include "gmock/gmock.h"
@@ -162,6 +169,39 @@ class RedisQuotaAdapterTest : public ::testing::Test {
     freeReplyObject(redisCommand(c, command.c_str()));
     redisFree(c);
   }
+  // Calls made without waiting (the callback form mixs uses), each answer stored at its index.
+  struct Answers {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<absl::StatusOr<mixer::adapter_host::QuotaResult>> results;
+    size_t answered = 0;
+    explicit Answers(size_t n) : results(n, absl::UnknownError("not answered")) {}
+    void set(size_t i, absl::StatusOr<mixer::adapter_host::QuotaResult> r) {
+      std::lock_guard<std::mutex> lock(mu);
+      results[i] = std::move(r);
+      ++answered;
+      cv.notify_all();
+    }
+    bool waitAll() {
+      std::unique_lock<std::mutex> lock(mu);
+      return cv.wait_for(lock, std::chrono::seconds(30),
+                         [&] { return answered == results.size(); });
+    }
+  };
+  void quotaAsync(mixer::adapter_host::Handler& h, int64_t amount, const std::string& dedup,
+                  const std::string& user, Answers* answers, size_t index) {
+    using mixer::adapter_host::Value;
+    mixer::adapter_host::Instance i{
+        "requestcount.quota.istio-system", "quota",
+        Value::map({{"dimensions", Value::map({{"user", Value::string(user)}})}})};
+    h.quota(i, {amount, false, dedup}, absl::Seconds(20),
+            [answers, index](absl::StatusOr<mixer::adapter_host::QuotaResult> r) {
+              answers->set(index, std::move(r));
+            });
+  }
+  // The grant a fresh key (limit 5, all or nothing) gives for `amount`.
+  static int64_t expectedGrant(int64_t amount) { return amount <= 5 ? amount : 0; }
+
   double counter(const std::string& name) {
     return counters_.total("mixer_adapter_redisquota_" + name + "_total");
   }
@@ -267,6 +307,174 @@ TEST_F(RedisQuotaAdapterTest, AHungRedisTimesOutIntoTheFailurePolicy) {
     }
   }
   EXPECT_TRUE(recovered);
+}
+
+// Request threads write to the pooled connections themselves: with many callers on several
+// threads, each call still gets its own reply (each asks a different amount of a fresh key, so a
+// reply given to the wrong call shows as a wrong grant).
+TEST_F(RedisQuotaAdapterTest, RepliesMatchTheirCallsUnderManyConcurrentCallers) {
+  auto& h = handler("");
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 400;
+  Answers answers(kThreads * kPerThread);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int64_t amount = 1 + (t * 31 + i) % 8;
+        quotaAsync(h, amount, "", "t" + std::to_string(t) + "-" + std::to_string(i), &answers,
+                   static_cast<size_t>(t * kPerThread + i));
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  ASSERT_TRUE(answers.waitAll());
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      const auto& r = answers.results[static_cast<size_t>(t * kPerThread + i)];
+      ASSERT_TRUE(r.ok()) << r.status();
+      ASSERT_TRUE(r->status.ok()) << r->status;
+      EXPECT_EQ(r->granted_amount, expectedGrant(1 + (t * 31 + i) % 8))
+          << "thread " << t << " call " << i;
+    }
+  }
+  EXPECT_EQ(counter("redis_errors"), 0);
+}
+
+// Calls made from completions run on the adapter's reader thread (as a host chaining calls does),
+// which then writes to a connection while it is completing that connection's replies: each call
+// still gets its own reply.
+TEST_F(RedisQuotaAdapterTest, CallsMadeFromCompletionsGetTheirOwnReplies) {
+  auto& h = handler("");
+  constexpr int kChains = 16;
+  constexpr int kPerChain = 50;
+  Answers answers(kChains * kPerChain);
+  std::function<void(int, int)> issue = [&](int chain, int i) {
+    using mixer::adapter_host::Value;
+    mixer::adapter_host::Instance inst{
+        "requestcount.quota.istio-system", "quota",
+        Value::map(
+            {{"dimensions", Value::map({{"user", Value::string("c" + std::to_string(chain) + "-" +
+                                                               std::to_string(i))}})}})};
+    const size_t index = static_cast<size_t>(chain * kPerChain + i);
+    h.quota(inst, {1 + (chain + i) % 8, false, ""}, absl::Seconds(20),
+            [&, chain, i, index](absl::StatusOr<mixer::adapter_host::QuotaResult> r) {
+              answers.set(index, std::move(r));
+              if (i + 1 < kPerChain) {
+                issue(chain, i + 1);
+              }
+            });
+  };
+  for (int chain = 0; chain < kChains; ++chain) {
+    issue(chain, 0);
+  }
+  ASSERT_TRUE(answers.waitAll());
+  for (int chain = 0; chain < kChains; ++chain) {
+    for (int i = 0; i < kPerChain; ++i) {
+      const auto& r = answers.results[static_cast<size_t>(chain * kPerChain + i)];
+      ASSERT_TRUE(r.ok()) << r.status();
+      ASSERT_TRUE(r->status.ok()) << r->status;
+      EXPECT_EQ(r->granted_amount, expectedGrant(1 + (chain + i) % 8))
+          << "chain " << chain << " call " << i;
+    }
+  }
+}
+
+// Redis killed and restarted while callers keep calls in flight: every call is answered by the
+// adapter (a grant, or the failure policy; none left to the host's deadline), the denials are
+// counted, and calls are granted again after the restart.
+TEST_F(RedisQuotaAdapterTest, ARestartWithCallsInFlightAnswersEveryCall) {
+  auto& h = handler("failurePolicy: FAIL_CLOSED");
+  constexpr int kThreads = 4;
+  constexpr int kBatch = 16;
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> granted{0};
+  std::atomic<int64_t> unavailable{0};
+  std::atomic<int64_t> other{0};
+  std::atomic<int64_t> granted_after_restart{0};
+  std::atomic<bool> restarted{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; !stop.load(); ++round) {
+        Answers answers(kBatch);
+        const bool after = restarted.load();
+        for (int i = 0; i < kBatch; ++i) {
+          quotaAsync(
+              h, 1, "",
+              "r" + std::to_string(t) + "-" + std::to_string(round) + "-" + std::to_string(i),
+              &answers, static_cast<size_t>(i));
+        }
+        if (!answers.waitAll()) {
+          other += kBatch;
+          return;
+        }
+        for (const auto& r : answers.results) {
+          if (r.ok() && r->status.ok() && r->granted_amount == 1) {
+            ++granted;
+            if (after) {
+              ++granted_after_restart;
+            }
+          } else if (r.ok() && r->status.code() == absl::StatusCode::kUnavailable &&
+                     r->granted_amount == 0) {
+            ++unavailable;
+          } else {
+            ++other;
+          }
+        }
+      }
+    });
+  }
+  auto wait_until = [](const std::function<bool()>& done) {
+    for (int i = 0; i < 300 && !done(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return done();
+  };
+  EXPECT_TRUE(wait_until([&] { return granted.load() >= 200; }));
+  int port = redis_.port();
+  redis_.kill();
+  EXPECT_TRUE(wait_until([&] { return unavailable.load() >= 50; }));
+  ASSERT_TRUE(redis_.start(port)) << redis_.output();
+  restarted = true;
+  EXPECT_TRUE(wait_until([&] { return granted_after_restart.load() >= 200; }));
+  stop = true;
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_GT(unavailable.load(), 0);
+  EXPECT_EQ(counter("fail_closed_denials"), static_cast<double>(unavailable.load()));
+  EXPECT_GE(counter("redis_errors"), 1);
+}
+
+// Redis stopped (SIGSTOP) while calls carrying 64 KiB deduplication ids are written: 25 MiB is
+// more than the loopback socket takes from a reader that does not read, so writes are partial and
+// the rest waits in the connection's buffer, behind which later calls queue. After SIGCONT every
+// call gets its own answer.
+TEST_F(RedisQuotaAdapterTest, ABacklogTheSocketDoesNotTakeIsSentInOrder) {
+  auto& h = handler("timeout: 20s");
+  EXPECT_EQ(granted(h, 1, "warm-up"), 1);
+  constexpr int kCalls = 400;
+  Answers answers(kCalls);
+  ASSERT_EQ(::kill(redis_.pid(), SIGSTOP), 0);
+  for (int i = 0; i < kCalls; ++i) {
+    std::string dedup(64 * 1024, 'a' + i % 26);
+    dedup += std::to_string(i);
+    quotaAsync(h, 1 + i % 8, dedup, "b" + std::to_string(i), &answers, static_cast<size_t>(i));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(::kill(redis_.pid(), SIGCONT), 0);
+  ASSERT_TRUE(answers.waitAll());
+  for (int i = 0; i < kCalls; ++i) {
+    const auto& r = answers.results[static_cast<size_t>(i)];
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE(r->status.ok()) << r->status;
+    EXPECT_EQ(r->granted_amount, expectedGrant(1 + i % 8)) << "call " << i;
+  }
+  EXPECT_EQ(counter("redis_errors"), 0);
 }
 
 TEST_F(RedisQuotaAdapterTest, ValidationReportsEveryErrorWithItsPath) {

@@ -1,12 +1,15 @@
 // The redisquota adapter alone under load: redisquota.so loaded by the host library, against a
 // redis-server on PORT, with IN_FLIGHT calls kept in flight (callback form, as the runtime's
 // asynchronous path would) and a fresh dedup id per call (the script's full path).
-// Usage: redisquota_adapter_load PORT [CALLS] [IN_FLIGHT] [POOL]; prints calls/s.
+// Usage: redisquota_adapter_load PORT [CALLS] [IN_FLIGHT] [POOL]; prints calls/s. The adapter
+// comes from $MIXER_ADAPTER_DIR when set (to compare builds), else from the build's folder.
 #include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <string>
 
@@ -29,7 +32,8 @@ int main(int argc, char** argv) {
   BackgroundExecutor executor(1);
   HostServices services(&counters, &executor, nullptr);
   AdapterRegistry registry(&services);
-  if (!registry.loadFile(std::string(ADAPTER_DIR) + "/redisquota.so").ok()) {
+  const char* dir = std::getenv("MIXER_ADAPTER_DIR");
+  if (!registry.loadFile(std::string(dir != nullptr ? dir : ADAPTER_DIR) + "/redisquota.so").ok()) {
     std::fprintf(stderr, "cannot load redisquota.so\n");
     return 1;
   }

@@ -5,7 +5,10 @@
 #   2. mixc Check load (each call carrying one quota request) against mixs whose rule sends the
 #      quota to a redisquota handler on that same redis-server.
 # The limit is set so high that every call is granted (a denial would be cheaper).
+# mixs' CPU time and context switches per call (from /proc) are printed for both mixc runs: on a
+# shared box they compare builds better than the rates do.
 # Usage: redisquota_load.sh BUILD_DIR [CALLS] [CONCURRENCY]
+# (BUILD_DIR/bin and BUILD_DIR/adapters: a copy of another build can be measured the same way.)
 set -euo pipefail
 build=${1:-build/release}
 calls=${2:-50000}
@@ -42,6 +45,7 @@ rbu=$(redis-benchmark -p "$port" -n "$calls" -c "$conc" -P 1 -q -r 1000000000 \
   EVALSHA "$sha" 2 bench3.meta bench3.data 1000000000000 3600000 0 0 1 "$now_ms" "d-__rand_int__" | tr '\r' '\n' |
   grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
 # The adapter alone (loaded by the host library, no gRPC), a fresh dedup id per call.
+export MIXER_ADAPTER_DIR=$build/adapters
 ad=$("$bin/redisquota_adapter_load" "$port" "$calls" "$conc" "${POOL:-4}" |
   /usr/bin/python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['rate']:.0f}\")")
 ad128=$("$bin/redisquota_adapter_load" "$port" "$calls" 128 "${POOL:-4}" |
@@ -79,8 +83,14 @@ spec:
     instances: [requestcount.quota]
 YAML
 "$bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error \
-  --config-dir "$work/config" >"$work/mixs.log" 2>&1 &
-pids+=($!)
+  --adapter-dir "$build/adapters" --config-dir "$work/config" >"$work/mixs.log" 2>&1 &
+mixs_pid=$!
+pids+=($mixs_pid)
+# mixs' CPU ticks (user + system) and context switches, summed over its threads.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$mixs_pid/stat"; }
+switches() { cat /proc/$mixs_pid/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}'; }
+per_call() { /usr/bin/python3 -c "print(f'{($2 - $1) * $3 / $calls:.1f}')"; }
+tck=$(getconf CLK_TCK)
 addr=""
 for _ in $(seq 200); do
   addr=$(grep -o '127\.0\.0\.1:[0-9]*' "$work/mixs.log" | head -1 || true)
@@ -91,24 +101,59 @@ done
 one=$("$bin/mixc" check -m "$addr" -s destination.service=bench.svc -q requestcount=1)
 echo "$one" | grep -q "Quota 'requestcount': granted 1" || { echo "quota not granted: $one" >&2; exit 1; }
 "$bin/mixc" check -m "$addr" -s destination.service=bench.svc -q requestcount=1 -r 2000 -c "$conc" >/dev/null
+# With THREADS=1: mixs' CPU and context switches per quota call, by thread name.
+by_thread() {
+  for t in /proc/$mixs_pid/task/*; do
+    echo "$(tr ' ' '_' <"$t/comm") $(awk '{print $14 + $15}' "$t/stat") $(awk '/ctxt_switches/ {n += $2} END {print n}' "$t/status")"
+  done
+}
+[ "${THREADS:-0}" = 1 ] && by_thread >"$work/threads0"
+t0=$(cpu_ticks); s0=$(switches)
 mixc_json=$("$bin/mixc" check -m "$addr" -s destination.service=bench.svc -q requestcount=1 \
   -r "$calls" -c "$conc" --json)
+t1=$(cpu_ticks); s1=$(switches)
+[ "${THREADS:-0}" = 1 ] && by_thread >"$work/threads1"
 echo "$mixc_json" >"$work/mixc.json"
 nq_json=$("$bin/mixc" check -m "$addr" -s destination.service=bench.svc -r "$calls" -c "$conc" --json)
+t2=$(cpu_ticks); s2=$(switches)
+[ "${THREADS:-0}" = 1 ] && by_thread >"$work/threads2"
+q_cpu=$(per_call "$t0" "$t1" "1000000 / $tck"); nq_cpu=$(per_call "$t1" "$t2" "1000000 / $tck")
+q_sw=$(per_call "$s0" "$s1" 1); nq_sw=$(per_call "$s1" "$s2" 1)
 nq_rate=$(echo "$nq_json" | /usr/bin/python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['rate']:.0f}\")")
 mixs_rate=$(/usr/bin/python3 -c "import json,sys; d=json.load(open('$work/mixc.json')); print(f\"{d.get('rate', d.get('qps', 0)):.0f}\")" 2>/dev/null || echo "?")
 granted=$(redis-cli -p "$port" HGET "requestcount.quota.istio-system;destination=bench.svc.meta" token)
 
-echo "| measurement | calls/s |"
-echo "|---|---|"
+echo "| measurement | calls/s | mixs CPU us/call | mixs context switches/call |"
+echo "|---|---|---|---|"
 echo "| redis-benchmark EVALSHA fixed-window script, -c $conc, no pipelining | $rb |"
 echo "| redis-benchmark EVALSHA fixed-window script, -c $conc, -P 16 | $rbp |"
 echo "| redis-benchmark EVALSHA, one dedup id (mixc's load shape), -c $conc, no pipelining | $rbd |"
 echo "| redis-benchmark EVALSHA, a fresh dedup id per call, -c $conc, no pipelining | $rbu |"
 echo "| redisquota adapter alone (host library), fresh dedup ids, $conc in flight, pool ${POOL:-4} | $ad |"
 echo "| redisquota adapter alone (host library), fresh dedup ids, 128 in flight, pool ${POOL:-4} | $ad128 |"
-echo "| mixc Check without quota -> mixs (the Check path alone), -c $conc | $nq_rate |"
-echo "| mixc Check + quota -> mixs -> redisquota (pool ${POOL:-4}), -c $conc | $mixs_rate |"
+echo "| mixc Check without quota -> mixs (the Check path alone), -c $conc | $nq_rate | $nq_cpu | $nq_sw |"
+echo "| mixc Check + quota -> mixs -> redisquota (pool ${POOL:-4}), -c $conc | $mixs_rate | $q_cpu | $q_sw |"
+if [ "${THREADS:-0}" = 1 ]; then
+  echo
+  echo "mixs threads per call (name, CPU us, context switches): the quota run, then the Check alone"
+  /usr/bin/python3 - "$work/threads0" "$work/threads1" "$calls" "$tck" "$work/threads2" <<'PY'
+import collections, sys
+def load(path):
+    out = collections.defaultdict(lambda: [0, 0])
+    for line in open(path):
+        name, cpu, sw = line.split()
+        out[name][0] += int(cpu); out[name][1] += int(sw)
+    return out
+calls, tck = int(sys.argv[3]), int(sys.argv[4])
+for a, b in ((load(sys.argv[1]), load(sys.argv[2])), (load(sys.argv[2]), load(sys.argv[5]))):
+    for name in sorted(b, key=lambda n: a[n][0] - b[n][0]):
+        cpu = (b[name][0] - a[name][0]) * 1e6 / tck / calls
+        sw = (b[name][1] - a[name][1]) / calls
+        if cpu > 0 or sw > 0.01:
+            print(f"  {name:16} {cpu:6.1f} {sw:5.2f}")
+    print("  --")
+PY
+fi
 echo
 echo "mixc summary: $mixc_json"
 echo "tokens charged in Redis by the mixs runs (one per distinct dedup id): $granted"
