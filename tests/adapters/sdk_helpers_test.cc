@@ -144,6 +144,22 @@ TEST(JsonStringTest, FindsEveryByteToEscapeAtEveryPositionOfALongString) {
   EXPECT_GT(checked, 1000u);
 }
 
+// A string that views the output buffer itself (which grows while it is appended) is escaped as
+// if it were a copy.
+TEST(JsonStringTest, AppendsAViewOfItsOwnOutput) {
+  std::string out = "a \"long\" value, longer than a small string's inline buffer";
+  out.shrink_to_fit();
+  const std::string want =
+      out + R"("a \"long\" value, longer than a small string's inline buffer")";
+  appendJsonString(out, &out);
+  EXPECT_EQ(out, want);
+  std::string plain = "plain text that needs no escape at all, and is long";
+  plain.shrink_to_fit();
+  const std::string want_plain = plain + "\"" + plain + "\"";
+  appendJsonString(plain, &plain);
+  EXPECT_EQ(plain, want_plain);
+}
+
 TEST(IpAddressTest, FormatsBothFamiliesAndMappedAddressesOnRequest) {
   auto text = [](std::string_view raw, bool mapped_as_v4 = false) {
     std::string out;

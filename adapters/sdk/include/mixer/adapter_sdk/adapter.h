@@ -573,6 +573,14 @@ inline void appendJsonString(std::string_view s, std::string* out) {
              ((backslash - kOnes) & ~backslash)) &
             kHigh) == 0;
   };
+  // `s` may view `out` itself, whose buffer the resize below may move: such a string is copied.
+  const std::less<const char*> before;
+  if (!s.empty() && !before(s.data(), out->data()) &&
+      before(s.data(), out->data() + out->capacity())) {
+    const std::string copy(s);
+    appendJsonString(copy, out);
+    return;
+  }
   const char* p = s.data();
   const char* const end = p + s.size();
   // Most strings need no escape: room for them and their quotes is made at once and they are
