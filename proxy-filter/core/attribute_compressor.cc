@@ -68,8 +68,9 @@ void MessageWords::moveTo(google::protobuf::RepeatedPtrField<std::string>* out) 
 
 void compressAttributes(const Attributes& attributes, MessageWords* words,
                         CompressedAttributes* out) {
-  for (const auto& [name, value] : attributes.values()) {
-    const int32_t key = words->indexOf(name);
+  for (const Attribute& attribute : attributes.entries()) {
+    const AttributeValue& value = attribute.value;
+    const int32_t key = words->indexOf(attribute.name);
     std::visit(
         Overloaded{
             [&](const std::string& v) { (*out->mutable_strings())[key] = words->indexOf(v); },

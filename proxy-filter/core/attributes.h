@@ -10,9 +10,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
-
-#include "absl/container/node_hash_map.h"
-#include "absl/strings/string_view.h"
+#include <vector>
 
 namespace mixer::proxy {
 
@@ -30,28 +28,53 @@ using StringMap = std::map<std::string, std::string, std::less<>>;
 using AttributeValue =
     std::variant<std::string, int64_t, double, bool, Bytes, Timestamp, Duration, StringMap>;
 
+// One attribute of a set: its name (with the name's hash and its index in Istio 1.4's global
+// dictionary, both computed once when the name is stored) and its value.
+struct Attribute {
+  std::string name;
+  AttributeValue value;
+  size_t hash = 0;
+  int32_t global_word = -1;  // -1: not a global word
+};
+
 // A set of attributes. Not thread-safe for writes; concurrent const reads are safe.
 //
-// Storage reuse: clear() keeps the entries it removes (names, value buffers, map nodes) and the
-// set*() calls that follow take them back, so a host that builds every request into one reused
-// set allocates nothing once the names and value sizes it sees have been seen before.
+// Layout: a vector of entries, the set's attributes first ([0, size())), then the entries of
+// earlier rounds kept for reuse, and an open-addressing index of the live ones by name hash.
+// Every name in the vector is distinct, live or kept.
+//
+// Storage reuse: clear() keeps every entry (name, value buffers, map nodes) and only empties the
+// index, so a host that builds every request into one reused set allocates nothing once the names
+// and value sizes it sees have been seen before. A host that sets the same names in the same
+// order each round (as proxies do) also pays no hash per set: the set checks the name against the
+// entry that followed the previous one last round first.
 class Attributes {
  public:
-  // Node-based: clear() and slot() move entries between values_ and recycled_ by their node, which
-  // a flat map cannot do without copying the (const) name.
-  using Map = absl::node_hash_map<std::string, AttributeValue>;
+  // The live attributes, in the order they were first set this round.
+  class Range {
+   public:
+    Range(const Attribute* begin, const Attribute* end) : begin_(begin), end_(end) {}
+    const Attribute* begin() const { return begin_; }
+    const Attribute* end() const { return end_; }
+    size_t size() const { return static_cast<size_t>(end_ - begin_); }
+    bool empty() const { return begin_ == end_; }
+
+   private:
+    const Attribute* begin_;
+    const Attribute* end_;
+  };
 
   Attributes() = default;
   // Copies and assignments copy the attributes, not the storage kept for reuse.
-  Attributes(const Attributes& other) : values_(other.values_) {}
+  Attributes(const Attributes& other);
   Attributes& operator=(const Attributes& other) {
     if (this != &other) {
       assign(other);
     }
     return *this;
   }
-  Attributes(Attributes&&) = default;
-  Attributes& operator=(Attributes&&) = default;
+  Attributes(Attributes&& other) noexcept;
+  Attributes& operator=(Attributes&& other) noexcept;
 
   void set(std::string_view name, AttributeValue value) { slot(name) = std::move(value); }
   void setString(std::string_view name, std::string_view value);
@@ -64,9 +87,9 @@ class Attributes {
   void setStringMap(std::string_view name, StringMap value) { slot(name) = std::move(value); }
   // Sets one entry of a STRING_MAP attribute, creating the map (or replacing a non-map value).
   void setMapEntry(std::string_view name, std::string_view key, std::string_view value);
-  // Room for `n` attributes without rehashing (a proxy knows about how many it sets).
-  void reserve(size_t n) { values_.reserve(n); }
-  void erase(std::string_view name) { values_.erase(lookupKey(name)); }
+  // Room for `n` attributes without growing (a proxy knows about how many it sets).
+  void reserve(size_t n);
+  void erase(std::string_view name);
   // Removes every attribute, keeping the storage for the set*() calls that follow.
   void clear();
   // Makes this set a copy of `other`, reusing this set's storage (clear(), then set each).
@@ -74,28 +97,38 @@ class Attributes {
 
   // nullptr when absent. Does not allocate.
   const AttributeValue* find(std::string_view name) const {
-    auto it = values_.find(lookupKey(name));
-    return it == values_.end() ? nullptr : &it->second;
+    const Attribute* a = lookup(name, hashOf(name));
+    return a == nullptr ? nullptr : &a->value;
   }
-  bool contains(std::string_view name) const { return values_.contains(lookupKey(name)); }
-  size_t size() const { return values_.size(); }
-  const Map& values() const { return values_; }
+  bool contains(std::string_view name) const { return find(name) != nullptr; }
+  size_t size() const { return size_; }
+  Range entries() const { return Range(entries_.data(), entries_.data() + size_); }
   // Copies every attribute of `other` over this set's.
   void merge(const Attributes& other);
+  // The same names with equal values, in whatever order they were set.
+  bool operator==(const Attributes& other) const;
 
  private:
-  // Debian's Abseil has its own string_view type: heterogeneous lookups go through it.
-  static absl::string_view lookupKey(std::string_view s) {
-    return absl::string_view(s.data(), s.size());
-  }
-  // The value of `name`, inserted (taken back from recycled_ when it was there) when absent.
+  static size_t hashOf(std::string_view name);
+  // The live attribute `name` (whose hash is `hash`), or nullptr.
+  const Attribute* lookup(std::string_view name, size_t hash) const;
+  // The value of `name`, made live (from a kept entry when there is one) when absent.
   AttributeValue& slot(std::string_view name);
+  // Makes entries_[size_] live: counts it and indexes it.
+  AttributeValue& makeLive();
+  // Puts the live entry at `position` in the index, which has room.
+  void indexAt(size_t position);
+  // Sizes the index for the live entries, or for `room` of them if more, and fills it.
+  void rebuildIndex(size_t room);
+  // Moves the entries of the STRING_MAP `value` (if it is one) to recycled_entries_ and empties it.
+  void recycleMap(AttributeValue& value);
   // `value`'s entry `key` set to `entry`, reusing a node of recycled_entries_ when it is new.
   void setEntry(StringMap& map, std::string_view key, std::string_view entry);
 
-  Map values_;
-  Map recycled_;                // entries removed by clear(), taken back by slot()
-  StringMap recycled_entries_;  // map entries removed by clear(), taken back by setEntry()
+  std::vector<Attribute> entries_;  // [0, size_) live, then kept
+  size_t size_ = 0;
+  std::vector<uint32_t> index_;  // position + 1 of live entries, 0 when free; size a power of 2
+  StringMap recycled_entries_;   // map entries removed by clear(), taken back by setEntry()
 };
 
 // The 4 or 16 bytes of an IPv4 or IPv6 address in text form; nullopt when `text` is neither.

@@ -81,6 +81,10 @@ int32_t ReportEncoder::wordIndex(std::string_view word) {
   if (auto global = api::globalWordIndex(word, global_word_count_)) {
     return *global;
   }
+  return localWordIndex(word);
+}
+
+int32_t ReportEncoder::localWordIndex(std::string_view word) {
   const absl::string_view key(word.data(), word.size());
   auto [it, inserted] = index_.try_emplace(key, -static_cast<int32_t>(words_.size()) - 1);
   if (inserted) {
@@ -92,9 +96,16 @@ int32_t ReportEncoder::wordIndex(std::string_view word) {
 void ReportEncoder::encodeRecord(const Attributes& record) {
   record_.clear();
   // Words are looked up in the order compressAttributes() looks them up: name, then value.
-  for (const auto& [name, value] : record.values()) {
+  for (const Attribute& attribute : record.entries()) {
+    const AttributeValue& value = attribute.value;
     entry_.clear();
-    putSint32(1, wordIndex(name), &entry_);
+    // The name's global index was found when the name was stored.
+    putSint32(1,
+              attribute.global_word >= 0 &&
+                      static_cast<uint32_t>(attribute.global_word) < global_word_count_
+                  ? attribute.global_word
+                  : localWordIndex(attribute.name),
+              &entry_);
     uint32_t field = 0;
     if (const auto* s = std::get_if<std::string>(&value)) {
       field = kStrings;

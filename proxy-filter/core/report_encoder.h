@@ -26,6 +26,8 @@ class ReportEncoder {
 
  private:
   int32_t wordIndex(std::string_view word);
+  // The index of a word that is not global (in the first global_word_count_ words).
+  int32_t localWordIndex(std::string_view word);
   void encodeRecord(const Attributes& record);
 
   uint32_t global_word_count_ = 0;

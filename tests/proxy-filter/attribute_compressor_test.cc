@@ -41,7 +41,7 @@ TEST(AttributeCompressorTest, RoundTripsEveryType) {
   words.moveTo(out.mutable_words());
   Attributes back;
   ASSERT_TRUE(decompressAttributes(out, out.words(), &back));
-  EXPECT_EQ(back.values(), a.values());
+  EXPECT_EQ(back, a);
 }
 
 TEST(AttributeCompressorTest, TheFallbackDictionaryKeepsOnlyTheFirst111Words) {

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
 namespace mixer::proxy {
 namespace {
 
@@ -25,7 +30,7 @@ TEST(AttributesTest, ClearRemovesEveryAttributeAndTheNextRoundSeesOnlyItsOwn) {
   expected.setMapEntry("request.headers", "x-user", "bob");
   expected.setMapEntry("request.headers", "x-new", "v");
   expected.setInt64("request.useragent", 7);
-  EXPECT_EQ(a.values(), expected.values());
+  EXPECT_EQ(a, expected);
   EXPECT_FALSE(a.contains("request.size"));
 }
 
@@ -66,9 +71,9 @@ TEST(AttributesTest, AssignCopiesIntoReusedStorage) {
   target.setString("request.path", "/stale");
   target.setMapEntry("request.headers", "x-stale", "1");
   target.assign(source);
-  EXPECT_EQ(target.values(), source.values());
+  EXPECT_EQ(target, source);
   target.assign(source);  // a second round takes the first one's storage back
-  EXPECT_EQ(target.values(), source.values());
+  EXPECT_EQ(target, source);
 }
 
 TEST(AttributesTest, ACopyCarriesTheAttributesOnly) {
@@ -77,10 +82,143 @@ TEST(AttributesTest, ACopyCarriesTheAttributesOnly) {
   a.clear();
   a.setString("request.method", "GET");
   Attributes copy = a;
-  EXPECT_EQ(copy.values(), a.values());
+  EXPECT_EQ(copy, a);
   Attributes assigned;
   assigned = a;
-  EXPECT_EQ(assigned.values(), a.values());
+  EXPECT_EQ(assigned, a);
+}
+
+TEST(AttributesTest, NamesSetInAnotherOrderOrTwiceStayOneAttributeEach) {
+  Attributes a;
+  a.setString("a", "1");
+  a.setString("b", "2");
+  a.setString("c", "3");
+  a.clear();
+  // Round 2: another order, a name set twice, one name left out, one new.
+  a.setString("c", "x");
+  a.setString("a", "y");
+  a.setString("c", "z");
+  a.setString("d", "w");
+  EXPECT_EQ(a.size(), 3u);
+  EXPECT_EQ(std::get<std::string>(*a.find("c")), "z");
+  EXPECT_EQ(std::get<std::string>(*a.find("a")), "y");
+  EXPECT_EQ(a.find("b"), nullptr);
+  a.clear();
+  // Round 3: the first round's order again, after the set was rearranged.
+  a.setString("a", "1");
+  a.setString("b", "2");
+  a.setString("c", "3");
+  a.setString("a", "4");
+  EXPECT_EQ(a.size(), 3u);
+  EXPECT_EQ(std::get<std::string>(*a.find("a")), "4");
+  EXPECT_EQ(a.find("d"), nullptr);
+}
+
+TEST(AttributesTest, EraseRemovesOneAttributeAndItsMapEntriesDoNotComeBack) {
+  Attributes a;
+  a.setMapEntry("request.headers", "x-user", "alice");
+  a.setString("request.path", "/");
+  a.erase("request.headers");
+  EXPECT_EQ(a.find("request.headers"), nullptr);
+  EXPECT_EQ(a.size(), 1u);
+  a.setMapEntry("request.headers", "x-other", "v");
+  EXPECT_EQ(std::get<StringMap>(*a.find("request.headers")), (StringMap{{"x-other", "v"}}));
+}
+
+// Random rounds of sets, map entries, erases, clears, copies and moves, checked after each step
+// against a std::map holding what the set should hold.
+TEST(AttributesTest, RandomRoundsMatchAMapModel) {
+  std::mt19937 random(7);
+  const std::vector<std::string> names = {"request.path",
+                                          "request.headers",
+                                          "response.code",
+                                          "source.ip",
+                                          "a name longer than sixteen bytes",
+                                          "x",
+                                          "destination.service",
+                                          "request.time"};
+  std::map<std::string, AttributeValue> model;
+  Attributes a;
+  auto pick = [&](size_t n) { return static_cast<size_t>(random() % n); };
+  auto check = [&](const Attributes& set) {
+    ASSERT_EQ(set.size(), model.size());
+    for (const std::string& name : names) {
+      const AttributeValue* v = set.find(name);
+      auto it = model.find(name);
+      if (it == model.end()) {
+        EXPECT_EQ(v, nullptr) << name;
+      } else {
+        ASSERT_NE(v, nullptr) << name;
+        EXPECT_TRUE(*v == it->second) << name;
+      }
+    }
+    size_t seen = 0;
+    for (const Attribute& e : set.entries()) {
+      ++seen;
+      EXPECT_TRUE(model.count(e.name)) << e.name;
+    }
+    EXPECT_EQ(seen, model.size());
+  };
+  for (int step = 0; step < 20000; ++step) {
+    const std::string& name = names[pick(names.size())];
+    switch (pick(12)) {
+      case 0:
+        a.clear();
+        model.clear();
+        break;
+      case 1:
+        a.erase(name);
+        model.erase(name);
+        break;
+      case 2: {
+        Attributes copy = a;
+        check(copy);
+        a = std::move(copy);
+        break;
+      }
+      case 3: {
+        Attributes other;
+        other.assign(a);
+        a.clear();
+        a.assign(other);
+        break;
+      }
+      case 4:
+      case 5: {
+        const std::string key = "k" + std::to_string(pick(4));
+        const std::string value = std::string(pick(24), 'v');
+        a.setMapEntry(name, key, value);
+        auto& slot = model[name];
+        if (!std::holds_alternative<StringMap>(slot)) {
+          slot = StringMap{};
+        }
+        std::get<StringMap>(slot)[key] = value;
+        break;
+      }
+      case 6: {
+        const int64_t v = static_cast<int64_t>(pick(1000));
+        a.setInt64(name, v);
+        model[name] = v;
+        break;
+      }
+      case 7: {
+        const std::string v(pick(40), 'b');
+        a.setBytes(name, v);
+        model[name] = Bytes{v};
+        break;
+      }
+      default: {
+        const std::string v(pick(40), 's');
+        a.setString(name, v);
+        model[name] = v;
+        break;
+      }
+    }
+    check(a);
+    if (HasFatalFailure()) {
+      FAIL() << "at step " << step;
+    }
+  }
 }
 
 }  // namespace

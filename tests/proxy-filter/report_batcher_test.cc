@@ -68,7 +68,7 @@ TEST(ReportBatcherTest, AFullBatchGoesOutAtOnceIndependentlyEncoded) {
     EXPECT_EQ(r.attributes(i).words_size(), 0);
     Attributes back;
     ASSERT_TRUE(decompressAttributes(r.attributes(i), r.default_words(), &back));
-    EXPECT_EQ(back.values(), record(i).values());
+    EXPECT_EQ(back, record(i));
   }
   EXPECT_EQ(stats.snapshot().report_batches, 1u);
   EXPECT_EQ(stats.snapshot().report_enqueued, 3u);

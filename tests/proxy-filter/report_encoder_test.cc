@@ -66,7 +66,7 @@ void expectSameAsBuildRequest(const std::vector<Attributes>& batch, uint32_t glo
     Attributes back;
     ASSERT_TRUE(decompressAttributes(parsed.attributes(static_cast<int>(i)), parsed.default_words(),
                                      &back));
-    EXPECT_EQ(back.values(), batch[i].values());
+    EXPECT_EQ(back, batch[i]);
   }
 }
 
