@@ -9,7 +9,7 @@ ReportBatcher::ReportBatcher(ReportBatchOptions options, SendSerialized send,
     : options_(options), send_(std::move(send)), dictionary_(dictionary), stats_(stats) {
   pending_.reserve(options_.max_entries);
   spare_.reserve(options_.max_entries);
-  sent_.reserve(options_.max_entries);
+  sent_.reserve(2 * options_.max_entries);
   flusher_ = std::thread([this] { run(); });
 }
 
@@ -129,9 +129,10 @@ void ReportBatcher::sendLocked(std::unique_lock<std::mutex>& lock) {
     }
   });
   lock.lock();
-  // The records are kept for enqueueSwap(), up to one batch of them.
+  // The records are kept for enqueueSwap(), up to two batches of them: the records queued while
+  // this batch was encoded and sent found the previous batch's records used up.
   for (Attributes& record : batch) {
-    if (sent_.size() >= options_.max_entries) {
+    if (sent_.size() >= 2 * options_.max_entries) {
       break;
     }
     sent_.push_back(std::move(record));
