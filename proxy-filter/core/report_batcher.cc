@@ -9,7 +9,8 @@ ReportBatcher::ReportBatcher(ReportBatchOptions options, SendSerialized send,
     : options_(options), send_(std::move(send)), dictionary_(dictionary), stats_(stats) {
   pending_.reserve(options_.max_entries);
   spare_.reserve(options_.max_entries);
-  sent_.reserve(2 * options_.max_entries);
+  sent_.reserve(options_.max_entries);
+  returned_.reserve(options_.max_entries);
   flusher_ = std::thread([this] { run(); });
 }
 
@@ -72,13 +73,16 @@ void ReportBatcher::enqueueSwap(Attributes* record) {
       return;
     }
     pending_.push_back(std::move(*record));
+    if (sent_.empty()) {
+      std::swap(sent_, returned_);  // the records of the batch sent last, if not taken yet
+    }
     if (!sent_.empty()) {
       *record = std::move(sent_.back());
       sent_.pop_back();
     }
     notify = pending_.size() == 1 || pending_.size() == options_.max_entries;
   }
-  record->clear();  // outside the lock: it frees what the sent record's last round left over
+  record->clear();  // a no-op for a sent record (the flusher emptied it); outside the lock
   stats_->report_enqueued.add();
   if (notify) {
     wake_.notify_one();
@@ -128,17 +132,20 @@ void ReportBatcher::sendLocked(std::unique_lock<std::mutex>& lock) {
       stats->report_dropped.add(count);
     }
   });
-  lock.lock();
-  // The records are kept for enqueueSwap(), up to two batches of them: the records queued while
-  // this batch was encoded and sent found the previous batch's records used up.
+  // Emptied here, where they are still in cache from encoding, rather than by the thread that
+  // gets them back from enqueueSwap().
   for (Attributes& record : batch) {
-    if (sent_.size() >= 2 * options_.max_entries) {
-      break;
-    }
-    sent_.push_back(std::move(record));
+    record.clear();
+  }
+  lock.lock();
+  // The records are kept for enqueueSwap() (handed over whole: the lock is held for a swap, not
+  // a copy), unless the batch sent before is still there: the records queued while this batch
+  // was encoded and sent take those.
+  if (returned_.empty()) {
+    std::swap(returned_, batch);  // batch gets returned_'s empty, reserved buffer
   }
   lock.unlock();
-  batch.clear();  // the records sent_ had no room for are freed outside the lock
+  batch.clear();  // records returned_ had no room for are freed outside the lock
   lock.lock();
   if (spare_.capacity() == 0) {
     batch.reserve(options_.max_entries);

@@ -75,9 +75,10 @@ class ReportBatcher {
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::vector<Attributes> pending_;  // guarded by mutex_
-  std::vector<Attributes> spare_;    // swapped with pending_ by the flusher
-  std::vector<Attributes> sent_;     // records of sent batches, handed out by enqueueSwap()
+  std::vector<Attributes> pending_;   // guarded by mutex_
+  std::vector<Attributes> spare_;     // swapped with pending_ by the flusher
+  std::vector<Attributes> sent_;      // records of a sent batch, handed out by enqueueSwap()
+  std::vector<Attributes> returned_;  // the records of the batch sent last, for sent_
   std::chrono::steady_clock::time_point deadline_;
   bool stop_ = false;
   std::thread flusher_;
