@@ -7,6 +7,9 @@
 #   cache-miss workload: every request a new path (a Check RPC to mixs per request).
 # A third front server runs mixer_check without mixer_report (the Check's share of the cost).
 # Each workload runs plain / module / plain / module; each run is bounded by DURATION.
+# ROUNDS (default "1 2") and MISS_ROUNDS (default ROUNDS) set how many rounds of each workload
+# run; the summary gives each module server's throughput ratio to the plain run of its own round
+# (adjacent in time, so a load burst on a shared machine hits both), and their median.
 # Usage: nginx_mixer_load.sh [BUILD_DIR] [DURATION] [CONNECTIONS]
 set -euo pipefail
 build=$(cd "${1:-build/release}" && pwd)
@@ -106,6 +109,27 @@ run() {  # label port [script]
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $5}')
   printf "| %s | %s | %s | %s | %s | %s | %s |\n" "$1" "$rps" "$p50" "$p99" \
     "$(( (n1 - n0) * 1000 / tick ))" "$(( (m1 - m0) * 1000 / tick ))" "${non2xx:-0}"
+  echo "$round|$1|$rps" >>"$work/rps"
+}
+
+# Per round: each module server's requests/s over the plain server's of the same round.
+summary() {
+  awk -F'|' '
+    { split($2, w, " / "); key = $1 SUBSEP w[1]
+      if (w[2] == "plain nginx") plain[key] = $3; else { n++; k[n] = key; label[n] = $2; rps[n] = $3 } }
+    END {
+      for (i = 1; i <= n; i++) if (plain[k[i]] > 0) {
+        r = 100 * rps[i] / plain[k[i]]; list[label[i]] = list[label[i]] sprintf(" %.0f", r)
+        c[label[i]]++; v[label[i], c[label[i]]] = r
+      }
+      for (l in c) {
+        m = c[l]
+        for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++)
+          if (v[l, j] < v[l, i]) { t = v[l, i]; v[l, i] = v[l, j]; v[l, j] = t }
+        med = m % 2 ? v[l, (m + 1) / 2] : (v[l, m / 2] + v[l, m / 2 + 1]) / 2
+        printf "%s: ratio to plain nginx per round (%%):%s; median %.1f%%\n", l, list[l], med
+      }
+    }' "$work/rps" | sort
 }
 
 echo "nginx $(/usr/sbin/nginx -v 2>&1 | cut -d/ -f2), wrk -t1 -c$connections -d$duration, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
@@ -116,8 +140,9 @@ for round in ${ROUNDS:-1 2}; do
   run "cache hit / nginx + mixer" "$module"
   run "cache hit / nginx + mixer, check only" "$checkonly"
 done
-for round in ${ROUNDS:-1 2}; do
+for round in ${MISS_ROUNDS:-${ROUNDS:-1 2}}; do
   run "cache miss / plain nginx" "$plain" "$work/unique.lua"
   run "cache miss / nginx + mixer" "$module" "$work/unique.lua"
 done
+summary
 grep -E "emerg|alert|crit" "$work/logs/error.log" | head -5 || true
