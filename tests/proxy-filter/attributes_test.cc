@@ -88,6 +88,31 @@ TEST(AttributesTest, ACopyCarriesTheAttributesOnly) {
   EXPECT_EQ(assigned, a);
 }
 
+// The batcher moves records in and out: the moved-to set has the attributes, the moved-from one
+// is empty and takes new attributes as a new set does.
+TEST(AttributesTest, AMovedFromSetIsEmptyAndUsable) {
+  Attributes a;
+  a.setString("request.path", "/p");
+  a.setMapEntry("request.headers", "x-user", "alice");
+  Attributes moved(std::move(a));
+  EXPECT_EQ(a.size(), 0u);  // NOLINT(bugprone-use-after-move): the state after a move is the API
+  EXPECT_EQ(a.find("request.path"), nullptr);
+  a.setString("request.method", "GET");
+  ASSERT_NE(a.find("request.method"), nullptr);
+  EXPECT_EQ(a.size(), 1u);
+  ASSERT_NE(moved.find("request.path"), nullptr);
+  EXPECT_EQ(std::get<std::string>(*moved.find("request.path")), "/p");
+  Attributes assigned;
+  assigned.setString("request.scheme", "http");
+  assigned = std::move(moved);
+  EXPECT_EQ(assigned.find("request.scheme"), nullptr);
+  ASSERT_NE(assigned.find("request.headers"), nullptr);
+  EXPECT_EQ(std::get<StringMap>(*assigned.find("request.headers")).at("x-user"), "alice");
+  EXPECT_EQ(moved.size(), 0u);  // NOLINT(bugprone-use-after-move)
+  moved.setString("request.path", "/q");
+  EXPECT_EQ(std::get<std::string>(*moved.find("request.path")), "/q");
+}
+
 TEST(AttributesTest, NamesSetInAnotherOrderOrTwiceStayOneAttributeEach) {
   Attributes a;
   a.setString("a", "1");
