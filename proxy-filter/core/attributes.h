@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -41,7 +42,9 @@ struct Attribute {
 //
 // Layout: a vector of entries, the set's attributes first ([0, size())), then the entries of
 // earlier rounds kept for reuse, and an open-addressing index of the live ones by name hash.
-// Every name in the vector is distinct, live or kept.
+// Every name in the vector is distinct, live or kept. A name new this round is looked for among
+// the kept entries by their stored hashes (a scan, bounded by the largest set seen), so that it
+// gets back its own value buffers; else it renames the first kept entry.
 //
 // Storage reuse: clear() keeps every entry (name, value buffers, map nodes) and only empties the
 // index, so a host that builds every request into one reused set allocates nothing once the names
@@ -50,20 +53,6 @@ struct Attribute {
 // entry that followed the previous one last round first.
 class Attributes {
  public:
-  // The live attributes, in the order they were first set this round.
-  class Range {
-   public:
-    Range(const Attribute* begin, const Attribute* end) : begin_(begin), end_(end) {}
-    const Attribute* begin() const { return begin_; }
-    const Attribute* end() const { return end_; }
-    size_t size() const { return static_cast<size_t>(end_ - begin_); }
-    bool empty() const { return begin_ == end_; }
-
-   private:
-    const Attribute* begin_;
-    const Attribute* end_;
-  };
-
   Attributes() = default;
   // Copies and assignments copy the attributes, not the storage kept for reuse.
   Attributes(const Attributes& other);
@@ -102,7 +91,8 @@ class Attributes {
   }
   bool contains(std::string_view name) const { return find(name) != nullptr; }
   size_t size() const { return size_; }
-  Range entries() const { return Range(entries_.data(), entries_.data() + size_); }
+  // The live attributes, in the order they were first set this round.
+  std::span<const Attribute> entries() const { return {entries_.data(), size_}; }
   // Copies every attribute of `other` over this set's.
   void merge(const Attributes& other);
   // The same names with equal values, in whatever order they were set.
