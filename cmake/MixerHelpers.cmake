@@ -41,7 +41,7 @@ function(mixer_test)
   target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   add_test(NAME ${T_NAME} COMMAND ${T_NAME})
   set_tests_properties(${T_NAME} PROPERTIES
-    ENVIRONMENT "MIXER_SHARED_DIR=${MIXER_SHARED_DIR};MIXER_BUILD_DIR=${CMAKE_BINARY_DIR};MIXER_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
+    ENVIRONMENT "MIXER_BUILD_DIR=${CMAKE_BINARY_DIR};MIXER_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
     TIMEOUT 300)
   if(T_LABELS)
     set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}")

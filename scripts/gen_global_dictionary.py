@@ -4,7 +4,7 @@
 Istio's own generators copy each `- ` line literally (no YAML unquoting), so the word list keeps
 quotes: word 94 is `'200'` with its quotes. This script does the same, on purpose.
 
-Usage: gen_global_dictionary.py ../shared/reference/istio-1.4-global-dictionary.yaml > out.cc
+Usage: gen_global_dictionary.py mixer/api/data/global_dictionary.yaml > mixer/api/global_dictionary.cc
 """
 import sys
 

@@ -458,11 +458,7 @@ TEST_F(TelemetryTest, ZipkinCollectorReceivesExactlyTheReportedSpans) {
       << bodies[0];
 
   TempDir work("zipkin");
-  std::vector<std::string> argv = {
-      "/usr/bin/python3", ZIPKIN_SCHEMA_CHECK,
-      std::string(std::getenv("MIXER_SHARED_DIR") != nullptr ? std::getenv("MIXER_SHARED_DIR")
-                                                             : "") +
-          "/reference/zipkin2-api.yaml"};
+  std::vector<std::string> argv = {"/usr/bin/python3", ZIPKIN_SCHEMA_CHECK, ZIPKIN_API_SCHEMA};
   for (size_t i = 0; i < bodies.size(); ++i) {
     work.write("b" + std::to_string(i) + ".json", bodies[i]);
     argv.push_back(work.path() + "/b" + std::to_string(i) + ".json");
