@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -28,16 +29,20 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "mixer/adapter_sdk/adapter.h"
 
@@ -540,8 +545,39 @@ class Server {
     exposer_->RegisterCollectable(registry_, "/metrics");
     const std::vector<int> ports = exposer_->GetListeningPorts();
     port_ = ports.empty() ? 0 : ports[0];
+    // Where ~Server reaches the listener: its IPv4 address, or loopback for every interface.
+    const std::string bind_host =
+        bind.substr(0, bind.rfind(':') == std::string::npos ? 0 : bind.rfind(':'));
+    if (bind_host.empty() || inet_pton(AF_INET, bind_host.c_str(), &wake_ipv4_) != 1 ||
+        wake_ipv4_ == htonl(INADDR_ANY)) {
+      wake_ipv4_ = htonl(INADDR_LOOPBACK);
+    }
     host.info("serving /metrics on " + address.substr(0, address.rfind(':') + 1) +
               std::to_string(port_));
+  }
+
+  // civetweb's listener sees its stop flag only when its poll of the listening socket returns,
+  // which on an idle server takes up to 2 s: connections made while the Exposer stops wake it, so
+  // that closing the last handler (and a mixs shutdown) does not wait for that poll.
+  ~Server() {
+    std::atomic<bool> done{false};
+    std::thread waker([this, &done] {
+      sockaddr_in target{};
+      target.sin_family = AF_INET;
+      target.sin_port = htons(static_cast<uint16_t>(port_));
+      target.sin_addr.s_addr = wake_ipv4_;
+      for (; !done.load() && port_ > 0;
+           std::this_thread::sleep_for(std::chrono::milliseconds(10))) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0) {
+          (void)::connect(fd, reinterpret_cast<const sockaddr*>(&target), sizeof(target));
+          ::close(fd);
+        }
+      }
+    });
+    exposer_.reset();
+    done = true;
+    waker.join();
   }
 
   int port() const { return port_; }
@@ -569,6 +605,7 @@ class Server {
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   int port_ = 0;
+  in_addr_t wake_ipv4_ = 0;
   std::mutex mu_;
   std::map<std::string, std::weak_ptr<MetricFamily>> families_;
 };

@@ -2,11 +2,15 @@
 //   mixs server [flags]   serve istio.mixer.v1 (Check, Report) and the monitoring endpoints
 //   mixs version          print the version
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "mixer/adapter_host/adapter_host.h"
 #include "mixer/common/log.h"
@@ -46,13 +50,59 @@ int runValidate(const std::string& dir, const std::vector<std::string>& adapter_
   return 0;
 }
 
+// SIGTERM and SIGINT, taken by one thread from the first moment of `mixs server`. Before the
+// server serves (configuration loading, adapters starting; nothing accepted yet) a signal ends the
+// process at once, so an orchestrator's SIGTERM during a slow start-up does not wait for it. Once
+// it serves, a signal starts the drain: waitForStop() returns it.
+class TerminationSignals {
+ public:
+  TerminationSignals() {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGTERM);
+    sigaddset(&signals_, SIGINT);
+    // Blocked in this thread and in every thread started after it (gRPC's, adapters').
+    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+    std::thread([this] {
+      int sig = 0;
+      sigwait(&signals_, &sig);
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!serving_) {
+        MIXER_LOG(Info) << "received " << name(sig) << " during start-up: exiting";
+        std::printf("mixs: stopped during start-up\n");
+        std::fflush(stdout);
+        std::fflush(stderr);
+        _exit(0);
+      }
+      signal_ = sig;
+      cv_.notify_all();
+    }).detach();
+  }
+
+  // From now on a signal drains the server instead of ending the process.
+  void serving() {
+    std::lock_guard<std::mutex> lock(mu_);
+    serving_ = true;
+  }
+
+  int waitForStop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return signal_ != 0; });
+    return signal_;
+  }
+
+  static const char* name(int sig) { return sig == SIGTERM ? "SIGTERM" : "SIGINT"; }
+
+ private:
+  sigset_t signals_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool serving_ = false;
+  int signal_ = 0;
+};
+
 int runServer(const mixer::server::ServerOptions& options) {
-  // Block the termination signals in every thread; the main thread waits for them below.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Lives until the process exits: its thread is detached and may still be waiting.
+  static TerminationSignals* signals = new TerminationSignals();
 
   if (!options.config_dir.empty() && !std::filesystem::is_directory(options.config_dir)) {
     std::cerr << "mixs: --config-dir " << options.config_dir << ": not a directory\n";
@@ -86,11 +136,10 @@ int runServer(const mixer::server::ServerOptions& options) {
               options.config_dir.empty() ? "embedded default" : options.config_dir.c_str(),
               snapshot.ruleCount(), snapshot.handlerCount(), snapshot.instanceCount());
   std::fflush(stdout);
+  signals->serving();
 
-  int sig = 0;
-  sigwait(&signals, &sig);
-  MIXER_LOG(Info) << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
-                  << ": finishing in-flight calls";
+  const int sig = signals->waitForStop();
+  MIXER_LOG(Info) << "received " << TerminationSignals::name(sig) << ": finishing in-flight calls";
   (*server)->shutdown(std::chrono::seconds(10));
   std::printf("mixs: stopped\n");
   std::fflush(stdout);

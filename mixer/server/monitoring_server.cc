@@ -6,6 +6,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "mixer/common/listener_wake.h"
 #include "mixer/common/str_cat.h"
 #include "mixer/common/version.h"
 
@@ -32,6 +33,7 @@ absl::StatusOr<std::unique_ptr<MonitoringServer>> MonitoringServer::start(
   std::unique_ptr<MonitoringServer> s(new MonitoringServer());
   s->registry_ = std::move(registry);
   s->ready_ = std::move(ready);
+  s->host_ = host;
   const std::string listen = host.empty() ? std::to_string(port) : strCat(host, ":", port);
   const char* options[] = {"listening_ports", listen.c_str(), "num_threads", "2", nullptr};
   struct mg_callbacks callbacks;
@@ -51,7 +53,7 @@ absl::StatusOr<std::unique_ptr<MonitoringServer>> MonitoringServer::start(
 
 MonitoringServer::~MonitoringServer() {
   if (ctx_ != nullptr) {
-    mg_stop(ctx_);
+    stopWakingListener(host_, port_, [this] { mg_stop(ctx_); });
   }
 }
 

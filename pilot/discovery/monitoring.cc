@@ -6,6 +6,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "mixer/common/listener_wake.h"
+
 namespace pilot::discovery {
 namespace {
 
@@ -27,6 +29,7 @@ std::unique_ptr<MonitoringServer> MonitoringServer::start(
   std::unique_ptr<MonitoringServer> s(new MonitoringServer());
   s->registry_ = std::move(registry);
   s->discovery_ = discovery;
+  s->host_ = host;
   const std::string listen =
       host.empty() ? std::to_string(port) : host + ":" + std::to_string(port);
   const char* options[] = {"listening_ports", listen.c_str(), "num_threads", "2", nullptr};
@@ -46,7 +49,7 @@ std::unique_ptr<MonitoringServer> MonitoringServer::start(
 }
 
 MonitoringServer::~MonitoringServer() {
-  if (ctx_ != nullptr) mg_stop(ctx_);
+  if (ctx_ != nullptr) mixer::stopWakingListener(host_, port_, [this] { mg_stop(ctx_); });
 }
 
 int MonitoringServer::handle(mg_connection* conn, void* self_ptr) {

@@ -30,6 +30,7 @@ class MonitoringServer {
   static int handle(mg_connection* conn, void* self);
 
   mg_context* ctx_ = nullptr;
+  std::string host_;
   int port_ = 0;
   std::shared_ptr<prometheus::Registry> registry_;
   const xds::DiscoveryServer* discovery_ = nullptr;
