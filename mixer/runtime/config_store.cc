@@ -10,6 +10,25 @@
 #include "mixer/common/str_cat.h"
 
 namespace mixer::runtime {
+namespace {
+
+// What the watcher listens for. A file being written in place reports IN_MODIFY on every write
+// and IN_CLOSE_WRITE once, when its writer closes it: only completed changes start a reload, so a
+// writer that pauses mid-file is never loaded half-written. Write-then-rename (IN_MOVED_TO)
+// remains the recommended way to change a file. IN_CREATE counts for new directories only (a new
+// file reports IN_CLOSE_WRITE once written).
+constexpr uint32_t kWatchMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
+                                IN_DELETE | IN_DELETE_SELF | IN_ATTRIB;
+
+bool completesAChange(uint32_t mask) {
+  if (mask & IN_CREATE) {
+    return (mask & IN_ISDIR) != 0;
+  }
+  return (mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF |
+                  IN_ATTRIB | IN_Q_OVERFLOW)) != 0;
+}
+
+}  // namespace
 
 std::string embeddedDefaultConfig(std::string_view prometheus_address) {
   std::string yaml(embeddedDefaultConfig());
@@ -151,14 +170,12 @@ absl::Status ConfigStore::startWatching() {
   if (inotify_fd_ < 0 || pipe(stop_pipe_) != 0) {
     return absl::InternalError("cannot watch the configuration directory (inotify)");
   }
-  constexpr uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
-                             IN_DELETE_SELF | IN_MODIFY | IN_ATTRIB;
   std::error_code ec;
-  inotify_add_watch(inotify_fd_, options_.config_dir.c_str(), kMask);
+  inotify_add_watch(inotify_fd_, options_.config_dir.c_str(), kWatchMask);
   for (auto it = std::filesystem::recursive_directory_iterator(options_.config_dir, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     if (it->is_directory(ec)) {
-      inotify_add_watch(inotify_fd_, it->path().c_str(), kMask);
+      inotify_add_watch(inotify_fd_, it->path().c_str(), kWatchMask);
     }
   }
   watcher_ = std::thread([this] { watch(); });
@@ -168,7 +185,7 @@ absl::Status ConfigStore::startWatching() {
 void ConfigStore::watch() {
   const int debounce_ms = static_cast<int>(absl::ToInt64Milliseconds(options_.debounce));
   bool dirty = false;
-  char buf[16 * 1024];
+  alignas(inotify_event) char buf[16 * 1024];
   while (true) {
     pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
     const int n = poll(fds, 2, dirty ? debounce_ms : -1);
@@ -179,24 +196,27 @@ void ConfigStore::watch() {
       return;
     }
     if (n == 0) {
-      // Quiet for the debounce interval: load what is there now.
+      // Quiet for the debounce interval after a completed change: load what is there now.
       dirty = false;
       // New subdirectories need watches too.
       std::error_code ec;
       for (auto it = std::filesystem::recursive_directory_iterator(options_.config_dir, ec);
            !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
         if (it->is_directory(ec)) {
-          inotify_add_watch(inotify_fd_, it->path().c_str(),
-                            IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
-                                IN_MODIFY | IN_ATTRIB);
+          inotify_add_watch(inotify_fd_, it->path().c_str(), kWatchMask);
         }
       }
       reload();
       continue;
     }
-    while (read(inotify_fd_, buf, sizeof(buf)) > 0) {
+    ssize_t len;
+    while ((len = read(inotify_fd_, buf, sizeof(buf))) > 0) {
+      for (ssize_t at = 0; at < len;) {
+        const auto* event = reinterpret_cast<const inotify_event*>(buf + at);
+        at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+        dirty = dirty || completesAChange(event->mask);
+      }
     }
-    dirty = true;
   }
 }
 

@@ -2,8 +2,10 @@
 //
 // Holds the current Dispatcher (a compiled ConfigSnapshot plus the report queue); request threads
 // take it with current() — one atomic shared_ptr load, no mutex — and keep it for the request.
-// Reload: the config directory is watched with inotify (the directory tree, recursively); after
-// changes settle (debounce), the directory is loaded and compiled off the request path and, only
+// Reload: the config directory is watched with inotify (the directory tree, recursively). Only a
+// completed change counts: a file closed after writing, renamed in or out, deleted, or its
+// attributes changed (never a write to a file still open, so a slow writer is not loaded
+// half-written). After such changes settle (debounce), the directory is loaded and compiled off the request path and, only
 // if it has no error at all, swapped in atomically. On errors the old configuration keeps serving;
 // every error is logged with file:line:column, and counted:
 //   mixer_config_errors_total     configuration errors found by reloads

@@ -171,6 +171,32 @@ TEST_F(MixsConfigTest, HotReloadUnderLoadFollowsValidVersionsAndKeepsServing) {
   EXPECT_NE(mixs_.output().find("rejected"), std::string::npos);
 }
 
+// A file edited in place by a writer that pauses mid-file (the file open, half written, for longer
+// than the reload debounce) is not loaded until its writer closes it: the deny rule the old file
+// held keeps deciding meanwhile, and the new one decides after the close.
+TEST_F(MixsConfigTest, AFileHalfWrittenInPlaceIsNotLoadedUntilItsWriterClosesIt) {
+  ConfigDir dir;
+  dir.write("deny.yaml", denyConfig("svc-old"));
+  start(dir.path());
+  ASSERT_TRUE(denied(check("svc-old")));
+  const double reloads_before = metric("mixer_config_generation");
+
+  const std::string next = denyConfig("svc-new");
+  const size_t half = next.find("kind: rule");  // the new deny rule is in the second half
+  ASSERT_NE(half, std::string::npos);
+  {
+    std::ofstream out(dir.path() + "/deny.yaml", std::ios::trunc);  // in place, no rename
+    out << next.substr(0, half) << std::flush;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the writer pauses
+    EXPECT_TRUE(denied(check("svc-old"))) << "a half-written file was loaded\n" << mixs_.output();
+    EXPECT_EQ(metric("mixer_config_generation"), reloads_before);
+    out << next.substr(half) << std::flush;
+  }  // closed: the change is complete
+  EXPECT_TRUE(eventually("svc-new", true)) << mixs_.output();
+  EXPECT_FALSE(denied(check("svc-old")));
+  EXPECT_EQ(metric("mixer_config_generation"), reloads_before + 1);
+}
+
 TEST(MixsValidateTest, ReportsEveryErrorWithPositionAndExitsNonZero) {
   ConfigDir dir;
   dir.write("good.yaml", denyConfig("x"));
