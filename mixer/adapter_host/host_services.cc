@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "mixer/common/log.h"
+
 namespace mixer::adapter_host {
 
 class InMemoryCounterRegistry::Cell : public Counter {
@@ -154,8 +156,9 @@ LogSink stderrLogSink() {
   return [](int32_t severity, std::string_view adapter, std::string_view message) {
     static const char kLetters[] = {'D', 'I', 'W', 'E'};
     const char letter = severity >= 0 && severity <= 3 ? kLetters[severity] : '?';
-    std::fprintf(stderr, "%c adapter %.*s: %.*s\n", letter, static_cast<int>(adapter.size()),
-                 adapter.data(), static_cast<int>(message.size()), message.data());
+    const std::string safe = logSafe(message);  // adapters may log what clients sent
+    std::fprintf(stderr, "%c adapter %.*s: %s\n", letter, static_cast<int>(adapter.size()),
+                 adapter.data(), safe.c_str());
   };
 }
 

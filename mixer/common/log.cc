@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "mixer/adapter_sdk/utf8.h"
+
 namespace mixer {
 namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::Info)};
@@ -41,6 +43,27 @@ bool logEnabled(LogLevel level) {
   return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
 }
 
+std::string logSafe(std::string_view text) {
+  std::string valid;
+  if (!adapter_sdk::isValidUtf8(text)) {
+    adapter_sdk::appendUtf8Sanitized(text, &valid);
+    text = valid;
+  }
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      const char escaped[] = {'\\', 'x', kHex[c >> 4], kHex[c & 0xf]};
+      out.append(escaped, sizeof(escaped));
+    } else {
+      out.push_back(ch);
+    }
+  }
+  return out;
+}
+
 LogLine::~LogLine() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t t = std::chrono::system_clock::to_time_t(now);
@@ -50,7 +73,7 @@ LogLine::~LogLine() {
   gmtime_r(&t, &tm);
   char ts[32];
   std::strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-  const std::string msg = out_.str();
+  const std::string msg = logSafe(out_.str());
   // One fprintf per line keeps lines from different threads whole.
   std::fprintf(stderr, "%s.%03dZ\t%s\t%s\n", ts, static_cast<int>(ms), levelName(level_),
                msg.c_str());

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <optional>
 #include <sstream>
+#include <string>
 #include <string_view>
 
 namespace mixer {
@@ -13,6 +14,11 @@ enum class LogLevel { Debug = 0, Info = 1, Warn = 2, Error = 3, None = 4 };
 std::optional<LogLevel> parseLogLevel(std::string_view name);
 void setLogLevel(LogLevel level);
 bool logEnabled(LogLevel level);
+
+// `text` made safe to write into a log line: each byte that is not well-formed UTF-8 becomes
+// U+FFFD, and control characters (but tab) are written as \xNN, so that text from a client can
+// neither corrupt the log's encoding nor start a line of its own.
+std::string logSafe(std::string_view text);
 
 // Collects one message and writes it, with time and level, when destroyed.
 class LogLine {

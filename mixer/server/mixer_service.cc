@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "absl/container/inlined_vector.h"
+#include "mixer/adapter_sdk/utf8.h"
 #include "mixer/api/attribute_encoder.h"
 #include "mixer/api/global_dictionary.h"
 #include "mixer/api/request_decoder.h"
@@ -107,13 +108,23 @@ grpc::Status MixerService::checkSize(size_t size, ServerMetrics::Method method) 
 namespace {
 
 // Fills the precondition part of a Check response.
+// A status message may carry what a client sent (an adapter's message quoting an attribute): the
+// response's google.rpc.Status.message is a proto3 string, so ill-formed UTF-8 is replaced.
+void setStatusMessage(const std::string& message, google::rpc::Status* status) {
+  if (adapter_sdk::isValidUtf8(message)) {
+    status->set_message(message);
+  } else {
+    status->set_message(adapter_sdk::utf8Sanitized(message));
+  }
+}
+
 void fillPrecondition(const runtime::CheckResult& result,
                       const attribute::AttributeReferences& refs, uint32_t gwc,
                       CheckResponse* resp) {
   auto* pre = resp->mutable_precondition();
   pre->mutable_status()->set_code(result.status_code);
   if (!result.status_message.empty()) {
-    pre->mutable_status()->set_message(result.status_message);
+    setStatusMessage(result.status_message, pre->mutable_status());
   }
   setDuration(result.valid_duration, pre->mutable_valid_duration());
   pre->set_valid_use_count(result.valid_use_count);
@@ -177,7 +188,7 @@ struct PendingQuotas {
         setDuration(qr.valid_duration, slot.out->mutable_valid_duration());
         if (qr.status_code != 0) {
           slot.out->mutable_status()->set_code(qr.status_code);
-          slot.out->mutable_status()->set_message(qr.status_message);
+          setStatusMessage(qr.status_message, slot.out->mutable_status());
         }
       } else {
         metrics->quotaUnmatched().Increment();
@@ -230,6 +241,16 @@ void MixerService::check(std::string_view request, CheckSink* sink) {
   if (auto s = api::parseCheckRequest(request, &ts.check); !s.ok()) {
     sink->finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message())), {});
     return;
+  }
+  // Quota names are echoed as the keys of the response's quota map, a proto3 string: one that is
+  // not UTF-8 would make an invalid response (and protobuf would log it on every request).
+  for (size_t i = 0; i < ts.check.quotas.size(); ++i) {
+    if (!adapter_sdk::isValidUtf8(ts.check.quotas[i].name)) {
+      sink->finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                strCat("quotas: name #", i + 1, " is not valid UTF-8")),
+                   {});
+      return;
+    }
   }
   const uint32_t gwc = ts.check.global_word_count;
   if (gwc > api::kGlobalWordCount) {

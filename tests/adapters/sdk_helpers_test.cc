@@ -1,5 +1,8 @@
 // The param helpers of the C++ SDK layer (adapter.h), used by every adapter's validate().
 #include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -101,8 +104,9 @@ TEST(JsonStringTest, EscapesWhatJsonRequiresAndCopiesTheRest) {
 }
 
 // Long strings are scanned a word at a time: a byte to escape is found wherever it falls in or
-// across a word, and bytes just outside the escaped ranges ('!', '#', '[', ']', 0x20, 0x7f and
-// UTF-8) are copied as they are.
+// across a word, bytes just outside the escaped ranges ('!', '#', '[', ']', 0x20, 0x7f) are copied
+// as they are, and a lone byte of 0x80 or more (never well-formed UTF-8 between ASCII letters)
+// becomes \ufffd.
 TEST(JsonStringTest, FindsEveryByteToEscapeAtEveryPositionOfALongString) {
   auto reference = [](std::string_view s) {
     std::string out = "\"";
@@ -116,6 +120,8 @@ TEST(JsonStringTest, FindsEveryByteToEscapeAtEveryPositionOfALongString) {
         out += "\\r";
       } else if (c == '\t') {
         out += "\\t";
+      } else if (c >= 0x80) {
+        out += "\\ufffd";
       } else if (c < 0x20) {
         char u[8];
         std::snprintf(u, sizeof(u), "\\u%04x", c);
@@ -142,6 +148,42 @@ TEST(JsonStringTest, FindsEveryByteToEscapeAtEveryPositionOfALongString) {
     }
   }
   EXPECT_GT(checked, 1000u);
+}
+
+// JSON text is UTF-8: well-formed sequences of every length are copied, wherever they fall in a
+// long string; each byte that does not start one becomes \ufffd (the rest are then read again).
+TEST(JsonStringTest, CopiesWellFormedUtf8AndReplacesEveryIllFormedByte) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"\xc3\xa9", "\xc3\xa9"},                              // U+00E9
+      {"\xe2\x82\xac", "\xe2\x82\xac"},                      // U+20AC
+      {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},              // U+1F600
+      {"\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"},              // U+10FFFF, the last code point
+      {"\xff", "\\ufffd"},                                   // never in UTF-8
+      {"\x80", "\\ufffd"},                                   // a stray continuation byte
+      {"\xc3", "\\ufffd"},                                   // truncated
+      {"\xc0\xaf", "\\ufffd\\ufffd"},                        // overlong '/'
+      {"\xe0\x80\xaf", "\\ufffd\\ufffd\\ufffd"},             // overlong, 3 bytes
+      {"\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd"},             // a UTF-16 surrogate, U+D800
+      {"\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd"},  // above U+10FFFF
+      {"\xe2\x82", "\\ufffd\\ufffd"},                        // truncated 3-byte sequence
+  };
+  for (const auto& [in, want] : cases) {
+    for (size_t len : {0, 3, 8, 13, 30}) {
+      for (size_t at = 0; at <= len; ++at) {
+        const std::string s = std::string(at, 'a') + in + std::string(len - at, 'b');
+        std::string out;
+        appendJsonString(s, &out);
+        ASSERT_EQ(out, "\"" + std::string(at, 'a') + want + std::string(len - at, 'b') + "\"")
+            << "input bytes at " << at << " of " << len;
+      }
+    }
+  }
+  EXPECT_TRUE(isValidUtf8("caf\xc3\xa9"));
+  EXPECT_FALSE(isValidUtf8("caf\xc3"));
+  EXPECT_EQ(utf8Sanitized("a\xff"
+                          "b\xc3\xa9"),
+            "a\xef\xbf\xbd"
+            "b\xc3\xa9");
 }
 
 // A string that views the output buffer itself (which grows while it is appended) is escaped as

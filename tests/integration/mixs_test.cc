@@ -171,6 +171,42 @@ TEST_F(MixsTest, MalformedRequestsGetInvalidArgumentWithAReason) {
       << body;
 }
 
+// Text that is not UTF-8 never reaches a response, a log line or a JSON line as it came: a quota
+// name that is not UTF-8 is refused (it would be echoed as a key of the response's quota map), the
+// rejections are logged sampled, and an attribute value that is not UTF-8 is written into the
+// access log's JSON line with each bad byte as \ufffd.
+TEST_F(MixsTest, InvalidUtf8IsRefusedOrReplacedAndItsLogsAreSampled) {
+  const std::string quota_entry = WireBuilder()
+                                      .lenField(1, "bad\xff\xfe quota")
+                                      .lenField(2, WireBuilder().varintField(1, 1).bytes())
+                                      .bytes();
+  const std::string check = WireBuilder().lenField(4, quota_entry).bytes();
+  constexpr int kCalls = 2000;
+  for (int i = 0; i < kCalls; ++i) {
+    const auto s = rawCall("/istio.mixer.v1.Mixer/Check", check);
+    ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << i;
+    ASSERT_NE(s.error_message().find("quotas: name #1 is not valid UTF-8"), std::string::npos)
+        << s.error_message();
+  }
+  auto [code, out] =
+      mixc({"report", "-s",
+            std::string("context.protocol=http,request.path=/caf\xc3\xa9/\xff\xfe/end")});
+  ASSERT_EQ(code, 0) << out;
+  ASSERT_TRUE(mixs_->waitFor(R"(/end)", std::chrono::seconds(10))) << mixs_->output();
+
+  const std::string log = mixs_->output();
+  EXPECT_EQ(log.find("libprotobuf"), std::string::npos) << log;
+  size_t rejected_lines = 0;
+  for (size_t at = 0; (at = log.find("rejected: quotas: name #1", at)) != std::string::npos; ++at) {
+    ++rejected_lines;
+  }
+  EXPECT_GE(rejected_lines, 1u);
+  EXPECT_LE(rejected_lines, 12u) << "every 2^n-th of " << kCalls << " rejections is logged";
+  EXPECT_EQ(log.find("\xff"), std::string::npos) << "a raw byte reached the output";
+  // The access log's JSON line: the well-formed é is kept, each bad byte is \ufffd.
+  EXPECT_NE(log.find("/caf\xc3\xa9/\\ufffd\\ufffd/end"), std::string::npos) << log;
+}
+
 TEST_F(MixsTest, NewerGlobalDictionaryIsInternalAsInIstio) {
   const auto s = rawCall("/istio.mixer.v1.Mixer/Check", WireBuilder().varintField(2, 500).bytes());
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INTERNAL);

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "mixer/adapter_sdk/mixer_adapter.h"
+#include "mixer/adapter_sdk/utf8.h"
 
 namespace mixer::adapter_sdk {
 
@@ -549,7 +550,9 @@ inline void appendIpAddress(std::string_view raw, std::string* out, bool mapped_
 // escaped, everything else (UTF-8 included) copied in runs. For adapters that write JSON
 // (access logs, trace spans).
 inline void appendJsonString(std::string_view s, std::string* out) {
-  // True for the bytes JSON requires escaped: control characters, '"' and '\\'.
+  // True for the bytes JSON requires escaped (control characters, '"' and '\\') and for the
+  // bytes of multi-byte UTF-8, which are checked: JSON text is UTF-8, and a byte that does not
+  // start a well-formed sequence is written as \ufffd.
   static constexpr auto kEscape = [] {
     struct Table {
       bool v[256] = {};
@@ -557,20 +560,23 @@ inline void appendJsonString(std::string_view s, std::string* out) {
     for (int c = 0; c < 0x20; ++c) {
       t.v[c] = true;
     }
+    for (int c = 0x80; c < 0x100; ++c) {
+      t.v[c] = true;
+    }
     t.v[static_cast<unsigned char>('"')] = true;
     t.v[static_cast<unsigned char>('\\')] = true;
     return t;
   }();
   static constexpr char kHex[] = "0123456789abcdef";
-  // Eight bytes at a time while none of them is below 0x20, '"' or '\\' (the tests are exact: a
-  // word that passes holds no byte to escape).
+  // Eight bytes at a time while all of them are ASCII and none is below 0x20, '"' or '\\' (the
+  // tests are exact: a word that passes holds no byte to escape or check).
   constexpr uint64_t kOnes = 0x0101010101010101ULL;
   constexpr uint64_t kHigh = 0x8080808080808080ULL;
   auto clean = [](uint64_t w) {
     const uint64_t quote = w ^ (kOnes * '"');
     const uint64_t backslash = w ^ (kOnes * '\\');
     return ((((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) |
-             ((backslash - kOnes) & ~backslash)) &
+             ((backslash - kOnes) & ~backslash) | w) &
             kHigh) == 0;
   };
   // `s` may view `out` itself, whose buffer the resize below may move: such a string is copied.
@@ -624,7 +630,20 @@ inline void appendJsonString(std::string_view s, std::string* out) {
     if (p == end) {
       break;
     }
-    const unsigned char c = static_cast<unsigned char>(*p++);
+    const unsigned char c = static_cast<unsigned char>(*p);
+    if (c >= 0x80) {
+      const size_t n = utf8SequenceLength(reinterpret_cast<const unsigned char*>(p),
+                                          reinterpret_cast<const unsigned char*>(end));
+      if (n == 0) {
+        out->append("\\ufffd");
+        ++p;
+      } else {
+        out->append(p, n);
+        p += n;
+      }
+      continue;
+    }
+    ++p;
     switch (c) {
       case '"':
         out->append("\\\"");
