@@ -64,6 +64,12 @@ enum class Kind { kGauge = 1, kCounter = 2, kDistribution = 3 };
 constexpr char kDefaultAddress[] = ":42422";
 constexpr char kDefaultNamespace[] = "istio";
 constexpr size_t kMaxLabels = 64;
+// Series per metric family, by default: label values come from clients, and each new combination
+// is a new series held in memory and in every scrape. Past the cap a new combination is dropped
+// (counted and logged, sampled); existing series keep counting. `max_series_per_metric` changes
+// it, 0 removes it.
+constexpr int64_t kDefaultMaxSeriesPerMetric = 10000;
+constexpr char kDroppedSeriesMetric[] = "mixer_prometheus_series_dropped_total";
 
 struct MetricConfig {
   std::string full_name;  // namespace_name
@@ -90,8 +96,9 @@ struct MetricConfig {
 struct Config {
   std::vector<MetricConfig> metrics;
   std::string address = kDefaultAddress;
-  int64_t expiry_ns = 0;        // 0: series never expire
-  int64_t expiry_check_ns = 0;  // 0: expiry_ns / 2 (Istio's default)
+  int64_t expiry_ns = 0;                                       // 0: series never expire
+  int64_t expiry_check_ns = 0;                                 // 0: expiry_ns / 2 (Istio's default)
+  int64_t max_series_per_metric = kDefaultMaxSeriesPerMetric;  // 0: no cap
 };
 
 bool validMetricName(std::string_view name) {
@@ -223,7 +230,13 @@ std::vector<double> readBuckets(ValueView buckets, const std::string& path, Erro
 
 Config readParams(ValueView params, ErrorSink& errors) {
   Config config;
-  sdk::checkKnownKeys(params, {"metrics", "metrics_expiration_policy", "address"}, "", errors);
+  sdk::checkKnownKeys(params,
+                      {"metrics", "metrics_expiration_policy", "address", "max_series_per_metric"},
+                      "", errors);
+  if (ValueView max = params.find("max_series_per_metric"); !max.isNull()) {
+    sdk::readInt(max, "max_series_per_metric", 0, int64_t{1} << 40, errors,
+                 &config.max_series_per_metric);
+  }
   if (ValueView address = params.find("address"); !address.isNull()) {
     if (address.type() != MIXER_VALUE_STRING ||
         address.stringValue().find(':') == std::string_view::npos) {
@@ -398,8 +411,10 @@ std::optional<double> metricValue(ValueView v) {
 // that a report finds its series with one hash lookup and no allocation once the series exists.
 class MetricFamily {
  public:
-  MetricFamily(const MetricConfig& config, prometheus::Registry& registry)
-      : config_(config), signature_(config.signature()) {
+  // `dropped` counts the series refused by the cap.
+  MetricFamily(const MetricConfig& config, prometheus::Registry& registry,
+               prometheus::Counter* dropped)
+      : config_(config), signature_(config.signature()), dropped_(dropped) {
     switch (config.kind) {
       case Kind::kCounter:
         counter_ = &prometheus::BuildCounter()
@@ -425,24 +440,39 @@ class MetricFamily {
   const std::string& signature() const { return signature_; }
   const MetricConfig& config() const { return config_; }
 
+  // The cap on series (0: none); the handlers sharing the family set it, the last one wins.
+  void setMaxSeries(int64_t max) { max_series_.store(max, std::memory_order_relaxed); }
+  int64_t maxSeries() const { return max_series_.load(std::memory_order_relaxed); }
+  size_t seriesCount() {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    return series_.size();
+  }
+
   // Records `value` under the label values in `key` (label values joined by '\xff', which a
-  // string from a UTF-8 config never contains); `values` are the same values, split.
-  void record(const std::string& key, const std::vector<std::string_view>& values, double value,
+  // string from a UTF-8 config never contains); `values` are the same values, split. False when
+  // the values would make a new series past the cap: nothing is recorded, and it is counted.
+  bool record(const std::string& key, const std::vector<std::string_view>& values, double value,
               int64_t now_ns) {
     {
       std::shared_lock<std::shared_mutex> lock(mu_);
       auto it = series_.find(key);
       if (it != series_.end()) {
         update(it->second, value, now_ns);
-        return;
+        return true;
       }
     }
     std::unique_lock<std::shared_mutex> lock(mu_);
     auto it = series_.find(key);
     if (it == series_.end()) {
+      const int64_t max = max_series_.load(std::memory_order_relaxed);
+      if (max > 0 && series_.size() >= static_cast<size_t>(max)) {
+        dropped_->Increment();
+        return false;
+      }
       prometheus::Labels labels;
       for (size_t i = 0; i < config_.label_names.size(); ++i) {
-        labels.emplace(config_.label_names[i], std::string(values[i]));
+        // The exposition format is UTF-8: ill-formed bytes from a client become U+FFFD.
+        labels.emplace(config_.label_names[i], sdk::utf8Sanitized(values[i]));
       }
       Series s;
       switch (config_.kind) {
@@ -459,6 +489,7 @@ class MetricFamily {
       it = series_.emplace(key, s).first;
     }
     update(it->second, value, now_ns);
+    return true;
   }
 
   // Removes the series not updated since `cutoff_ns`; returns how many.
@@ -527,6 +558,8 @@ class MetricFamily {
   prometheus::Family<prometheus::Counter>* counter_ = nullptr;
   prometheus::Family<prometheus::Gauge>* gauge_ = nullptr;
   prometheus::Family<prometheus::Histogram>* histogram_ = nullptr;
+  prometheus::Counter* dropped_;
+  std::atomic<int64_t> max_series_{kDefaultMaxSeriesPerMetric};
   std::shared_mutex mu_;
   std::unordered_map<std::string, Series> series_;
 };
@@ -543,6 +576,12 @@ class Server {
     }
     exposer_ = std::make_unique<prometheus::Exposer>(bind, /*num_threads=*/2);
     exposer_->RegisterCollectable(registry_, "/metrics");
+    dropped_ = &prometheus::BuildCounter()
+                    .Name(kDroppedSeriesMetric)
+                    .Help(
+                        "New series refused because their metric had max_series_per_metric "
+                        "series, by metric.")
+                    .Register(*registry_);
     const std::vector<int> ports = exposer_->GetListeningPorts();
     port_ = ports.empty() ? 0 : ports[0];
     // Where ~Server reaches the listener: its IPv4 address, or loopback for every interface.
@@ -592,11 +631,12 @@ class Server {
     } else if (existing) {
       existing->removeFrom(*registry_);
     }
-    auto fresh = std::shared_ptr<MetricFamily>(new MetricFamily(config, *registry_),
-                                               [registry = registry_](MetricFamily* f) {
-                                                 f->removeFrom(*registry);
-                                                 delete f;
-                                               });
+    auto fresh = std::shared_ptr<MetricFamily>(
+        new MetricFamily(config, *registry_, &dropped_->Add({{"metric", config.full_name}})),
+        [registry = registry_](MetricFamily* f) {
+          f->removeFrom(*registry);
+          delete f;
+        });
     slot = fresh;
     return fresh;
   }
@@ -604,6 +644,7 @@ class Server {
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
+  prometheus::Family<prometheus::Counter>* dropped_ = nullptr;
   int port_ = 0;
   in_addr_t wake_ipv4_ = 0;
   std::mutex mu_;
@@ -625,6 +666,7 @@ class PrometheusHandler : public sdk::Handler {
       Bound b;
       b.instance_name = mc.instance_name;
       b.family = server_->family(mc);
+      b.family->setMaxSeries(config.max_series_per_metric);
       b.label_count = mc.label_names.size();
       b.hints = std::make_unique<sdk::FieldHint[]>(b.label_count);
       b.label_set = bound_.size();
@@ -731,7 +773,16 @@ class PrometheusHandler : public sdk::Handler {
           }
           last_set = b.label_set;
         }
-        b.family->record(key, values, *value, now);
+        if (!b.family->record(key, values, *value, now)) {
+          // Logged on the 1st, 2nd, 4th, 8th, ... drop: a client can cause one per report.
+          const uint64_t n = dropped_logs_.fetch_add(1, std::memory_order_relaxed) + 1;
+          if ((n & (n - 1)) == 0) {
+            host_.warning("metric '" + b.family->config().full_name + "' is at its cap of " +
+                          std::to_string(b.family->maxSeries()) +
+                          " series (max_series_per_metric): new series are dropped (" +
+                          std::to_string(n) + " so far)");
+          }
+        }
       }
       if (!matched) {
         ++skipped;
@@ -814,6 +865,7 @@ class PrometheusHandler : public sdk::Handler {
   std::shared_ptr<Server> server_;
   Host host_;
   Host::Counter unknown_instances_;
+  std::atomic<uint64_t> dropped_logs_{0};
   std::vector<Bound> bound_;
   const int64_t expiry_ns_;
   const int64_t expiry_check_ns_;

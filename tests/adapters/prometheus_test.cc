@@ -272,6 +272,58 @@ TEST_F(PrometheusTest, UnknownInstancesAndNonNumericValuesAreCountedNotRecorded)
   EXPECT_THAT(scrape(), Not(HasSubstr("destination_service=\"x\"")));
 }
 
+// A flood of distinct label values (a client choosing destination.service.host) grows a metric
+// only to max_series_per_metric series: new combinations past it are dropped, counted per metric
+// in the exposition and logged sampled; existing series keep counting; the scrape stays valid.
+TEST_F(PrometheusTest, ACardinalityFloodIsCappedCountedAndLoggedSampled) {
+  HandlerPtr h = handler(std::string(kStandardParams) + "max_series_per_metric: 50\n");
+  ASSERT_NE(h, nullptr);
+  constexpr int kValues = 2000;
+  for (int i = 0; i < kValues; i += 100) {
+    std::vector<Instance> batch;
+    for (int j = i; j < i + 100; ++j) {
+      batch.push_back(metric("requestcount.metric.istio-system", Value::int64(1),
+                             {{"destination_service", Value::string("host-" + std::to_string(j))},
+                              {"response_code", Value::int64(200)}}));
+    }
+    report(*h, batch);
+  }
+  // An existing series still counts.
+  report(*h, {metric("requestcount.metric.istio-system", Value::int64(5),
+                     {{"destination_service", Value::string("host-0")},
+                      {"response_code", Value::int64(200)}})});
+  const std::string body = scrape();
+  size_t series = 0;
+  for (size_t at = 0; (at = body.find("\nistio_requests_total{", at)) != std::string::npos; ++at) {
+    ++series;
+  }
+  EXPECT_EQ(series, 50u);
+  EXPECT_EQ(
+      sample(body, R"(istio_requests_total{destination_service="host-0",response_code="200"})"), 6);
+  EXPECT_EQ(sample(body, R"(mixer_prometheus_series_dropped_total{metric="istio_requests_total"})"),
+            kValues - 50);
+  size_t logged = 0;
+  {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    for (const std::string& line : log_) {
+      logged += line.find("is at its cap of 50 series") != std::string::npos;
+    }
+  }
+  EXPECT_GE(logged, 1u);
+  EXPECT_LE(logged, 12u) << "logged on the 1st, 2nd, 4th, ... drop of " << kValues - 50;
+}
+
+// The exposition is UTF-8: a label value that is not becomes U+FFFD, and promtool accepts it.
+TEST_F(PrometheusTest, LabelValuesThatAreNotUtf8AreReplaced) {
+  HandlerPtr h = handler(kStandardParams);
+  report(*h, {metric("requestcount.metric.istio-system", Value::int64(1),
+                     {{"destination_service", Value::string("caf\xc3\xa9\xff")},
+                      {"response_code", Value::int64(200)}})});
+  const std::string body = scrape();
+  EXPECT_THAT(body, HasSubstr("destination_service=\"caf\xc3\xa9\xef\xbf\xbd\""));
+  EXPECT_THAT(body, Not(HasSubstr("\xff")));
+}
+
 TEST_F(PrometheusTest, ExpiredSeriesDisappear) {
   HandlerPtr h = handler(std::string(kStandardParams) + R"(
 metrics_expiration_policy: {metrics_expiry_duration: 200ms, expiry_check_interval_duration: 20ms}
