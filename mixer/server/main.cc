@@ -14,6 +14,7 @@
 
 #include "mixer/adapter_host/adapter_host.h"
 #include "mixer/common/log.h"
+#include "mixer/common/time_format.h"
 #include "mixer/common/version.h"
 #include "mixer/server/mixs_server.h"
 
@@ -100,7 +101,30 @@ class TerminationSignals {
   int signal_ = 0;
 };
 
-int runServer(const mixer::server::ServerOptions& options) {
+// How long a stopping server may take. `drain`: calls in flight may finish (then gRPC cancels
+// them). `hard`: from the signal to the end of the process, whatever is still running then
+// (a call stuck in an adapter, reports that cannot be flushed) is abandoned.
+struct ShutdownDeadlines {
+  std::chrono::nanoseconds drain{std::chrono::seconds(10)};
+  std::chrono::nanoseconds hard{std::chrono::seconds(20)};
+};
+
+// Ends the process at `hard` after now, from a thread of its own: the log line is written from
+// yet another thread, so that a blocked stderr cannot hold the exit.
+void startShutdownWatchdog(std::chrono::nanoseconds hard) {
+  std::thread([hard] {
+    std::this_thread::sleep_for(hard);
+    std::thread([hard] {
+      MIXER_LOG(Error) << "shutdown deadline of " << mixer::formatGoDuration(hard.count())
+                       << " passed: abandoning in-flight work and unsent reports";
+      std::fflush(stderr);
+    }).detach();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    _exit(1);
+  }).detach();
+}
+
+int runServer(const mixer::server::ServerOptions& options, const ShutdownDeadlines& deadlines) {
   // Lives until the process exits: its thread is detached and may still be waiting.
   static TerminationSignals* signals = new TerminationSignals();
 
@@ -140,7 +164,8 @@ int runServer(const mixer::server::ServerOptions& options) {
 
   const int sig = signals->waitForStop();
   MIXER_LOG(Info) << "received " << TerminationSignals::name(sig) << ": finishing in-flight calls";
-  (*server)->shutdown(std::chrono::seconds(10));
+  startShutdownWatchdog(deadlines.hard);
+  (*server)->shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(deadlines.drain));
   std::printf("mixs: stopped\n");
   std::fflush(stdout);
   return 0;
@@ -177,6 +202,17 @@ int main(int argc, char** argv) {
   server
       ->add_option("--max-message-size", options.max_message_size,
                    "Largest accepted request, in bytes")
+      ->capture_default_str();
+
+  std::string drain_deadline = "10s", shutdown_deadline = "20s";
+  server
+      ->add_option("--drain-deadline", drain_deadline,
+                   "After SIGTERM, how long calls in flight may take to finish (Go duration)")
+      ->capture_default_str();
+  server
+      ->add_option("--shutdown-deadline", shutdown_deadline,
+                   "After SIGTERM, when the process ends whatever still runs (Go duration; at "
+                   "least --drain-deadline)")
       ->capture_default_str();
 
   bool list_adapters = false;
@@ -222,5 +258,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   mixer::setLogLevel(*level);
-  return runServer(options);
+  ShutdownDeadlines deadlines;
+  const auto drain = mixer::parseGoDuration(drain_deadline);
+  const auto hard = mixer::parseGoDuration(shutdown_deadline);
+  if (!drain || *drain < 0 || !hard || *hard < *drain) {
+    std::cerr << "mixs: --drain-deadline and --shutdown-deadline are Go durations (e.g. 10s), with "
+                 "0 <= drain <= shutdown\n";
+    return 2;
+  }
+  deadlines.drain = std::chrono::nanoseconds(*drain);
+  deadlines.hard = std::chrono::nanoseconds(*hard);
+  return runServer(options, deadlines);
 }

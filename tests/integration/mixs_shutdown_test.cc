@@ -6,6 +6,7 @@
 // adapter's exposition) polls for connections in 2 s quanta and checks its stop flag only between
 // them. The bound asserted here, 1 s, is the behaviour an orchestrator needs; the cost of a
 // shutdown is not measured here.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -13,6 +14,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -184,6 +187,71 @@ TEST(MixsShutdownTest, ACallInFlightAtSigtermIsFinishedBeforeExit) {
   EXPECT_NE(mixs.output().find("finishing in-flight calls"), std::string::npos) << mixs.output();
   redis.kill();
   std::filesystem::remove_all(dir);
+}
+
+// mixs whose stdout is a pipe nobody reads: once the pipe is full, the access log's writer blocks
+// for good, and so would the flush of a plain shutdown. The hard shutdown deadline ends the process
+// anyway, with status 1 and a log line saying what was abandoned.
+TEST(MixsShutdownTest, TheShutdownDeadlineEndsAServerStuckOnABlockedOutput) {
+  int out_pipe[2];
+  ASSERT_EQ(pipe(out_pipe), 0);
+  const std::string err_path = ::testing::TempDir() + "/mixs-stuck-stderr.txt";
+  std::vector<std::string> args =
+      mixsArgs({"--drain-deadline", "200ms", "--shutdown-deadline", "1s"});
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dup2(out_pipe[1], 1);
+    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(err, 2);
+    close(out_pipe[0]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  // Read stdout only until the gRPC address is printed; after that nobody reads it.
+  std::string printed;
+  std::smatch m;
+  const std::regex address(R"(API\) on (127\.0\.0\.1:\d+))");
+  char buf[256];
+  while (!std::regex_search(printed, m, address)) {
+    const ssize_t n = read(out_pipe[0], buf, sizeof(buf));
+    ASSERT_GT(n, 0) << printed;
+    printed.append(buf, static_cast<size_t>(n));
+  }
+  const std::string grpc = m[1].str();
+  // Access-log lines until the pipe (64 KiB) is full and the writer blocks.
+  auto [code, out] = runCommand({binDir() + "/mixc", "report", "-m", grpc, "-s",
+                                 "context.protocol=http,request.path=/" + std::string(400, 'p'),
+                                 "--rate", "2000", "--duration", "1s"});
+  ASSERT_EQ(code, 0) << out;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+  const auto start = Clock::now();
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = 0;
+  pid_t done = 0;
+  while ((done = waitpid(pid, &status, WNOHANG)) == 0 &&
+         Clock::now() - start < std::chrono::seconds(15)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (done == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  close(out_pipe[0]);
+  std::ifstream err_file(err_path);
+  const std::string err((std::istreambuf_iterator<char>(err_file)),
+                        std::istreambuf_iterator<char>());
+  ASSERT_NE(done, 0) << "still running 15 s after SIGTERM\n" << err;
+  ASSERT_TRUE(WIFEXITED(status)) << err;
+  EXPECT_EQ(WEXITSTATUS(status), 1) << err;
+  EXPECT_NE(err.find("shutdown deadline of 1s passed: abandoning"), std::string::npos) << err;
+  EXPECT_LT(took, std::chrono::seconds(5)) << err;
 }
 
 }  // namespace
