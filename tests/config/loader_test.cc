@@ -1123,5 +1123,38 @@ TEST(AspectModelTest, AnUnusedQuotasAdapterIsCheckedButNotInstantiated) {
   EXPECT_THAT(r.model.handlers, IsEmpty());
 }
 
+TEST(AspectModelTest, ARuleSpecWrittenAsAListOfOneIsThatRule) {
+  ConfigDir dir({{"r.yaml", std::string(kHeader) + R"(kind: rule
+metadata: {name: promcount, namespace: istio-system}
+spec:
+- match: destination.service == "*"
+  actions:
+  - handler: handler.prometheus
+    instances: [RequestCount.metric]
+---
+apiVersion: config.istio.io/v1alpha2
+kind: prometheus
+metadata: {name: handler, namespace: istio-system}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: metric
+metadata: {name: RequestCount, namespace: istio-system}
+spec: {value: "1"}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: two, namespace: istio-system}
+spec:
+- match: "true"
+- match: "false"
+)"}});
+  LoadResult r = dir.load();
+  EXPECT_THAT(dir.errors(r), ElementsAre(StartsWith("r.yaml:23:1: spec must be a mapping")));
+  ASSERT_EQ(r.model.rules.size(), 1u);
+  EXPECT_EQ(r.model.rules[0].match, "destination.service == \"*\"");
+  ASSERT_EQ(r.model.rules[0].actions.size(), 1u);
+  EXPECT_EQ(r.model.rules[0].actions[0].handler, "handler.prometheus.istio-system");
+}
+
 }  // namespace
 }  // namespace mixer::config
