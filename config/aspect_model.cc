@@ -5,6 +5,9 @@
 //   metrics/quotas descriptors                 -> merged into the params of the handlers using them
 //   manifests[]{name, attributes}              -> AttributeDecl
 // Adapters, descriptors and rules may be in different files: everything is collected first.
+#include <cctype>
+#include <cstdint>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -54,31 +57,140 @@ std::string adapterForImpl(const std::string& impl) {
   return it == kImpls.end() ? impl : it->second;
 }
 
-// Renames a key of a params map in place (either spelling of `from`), keeping its value.
-void renameKey(YAML::Node params, std::string_view from, const std::string& to) {
-  const YAML::Node value = DocumentReader::field(params, from);
-  if (!value.IsDefined()) {
-    return;
+using ParamNames = std::vector<std::pair<std::string, std::string>>;
+
+// The key of `map` spelled `key` or in snake_case, as written; empty when absent.
+std::string writtenKey(const YAML::Node& map, std::string_view key) {
+  const std::string snake = camelToSnake(key);
+  for (const auto& entry : map) {
+    if (entry.first.IsScalar() && (entry.first.Scalar() == key || entry.first.Scalar() == snake)) {
+      return entry.first.Scalar();
+    }
   }
-  const YAML::Node copy = YAML::Clone(value);
-  params.remove(std::string(from));
-  params.remove(camelToSnake(from));
-  params[to] = copy;
+  return "";
 }
 
-// The params of the 0.1 adapters, spelled as their 0.2+ successors expect.
-YAML::Node translateParams(const std::string& impl, const YAML::Node& written) {
+// Renames a key of a params map in place (either spelling of `from`), keeping its value, and
+// records {to, as written} in `names`. A key already spelled `to` wins over an alias.
+void renameKey(YAML::Node params, std::string_view from, const std::string& to, ParamNames* names) {
+  const std::string written = writtenKey(params, from);
+  if (written.empty() || written == to) {
+    return;
+  }
+  const YAML::Node copy = YAML::Clone(DocumentReader::field(params, from));
+  params.remove(written);
+  if (!DocumentReader::field(params, to).IsDefined()) {
+    params[to] = copy;
+    names->emplace_back(to, written);
+  }
+}
+
+// genericListChecker's listEntries as the 0.1 documentation wrote them: a YAML list, or one
+// scalar of blank-separated, optionally quoted entries ("400" "401" "402").
+YAML::Node listEntries(const YAML::Node& node) {
+  if (!node.IsScalar()) {
+    return node;
+  }
+  YAML::Node list(YAML::NodeType::Sequence);
+  const std::string& text = node.Scalar();
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n')) {
+      ++i;
+    }
+    if (i >= text.size()) {
+      break;
+    }
+    size_t end;
+    if (text[i] == '"' || text[i] == '\'') {
+      end = text.find(text[i], i + 1);
+      end = end == std::string::npos ? text.size() : end;
+      YAML::Node entry(text.substr(i + 1, end - i - 1));
+      entry.SetTag("!");  // a string, as a quoted scalar is
+      list.push_back(entry);
+      i = end + 1;
+    } else {
+      end = text.find_first_of(" \t\n", i);
+      end = end == std::string::npos ? text.size() : end;
+      YAML::Node entry(text.substr(i, end - i));
+      entry.SetTag("!");
+      list.push_back(entry);
+      i = end;
+    }
+  }
+  return list;
+}
+
+// Seconds in a Go duration of one unit ("60s", "5m", "1h", "1500ms"), or -1.
+double durationSeconds(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() &&
+         (std::isdigit(static_cast<unsigned char>(text[digits])) != 0 || text[digits] == '.')) {
+    ++digits;
+  }
+  if (digits == 0 || digits > 12) {
+    return -1;
+  }
+  const double n = std::atof(text.substr(0, digits).c_str());
+  const std::string unit = text.substr(digits);
+  if (unit == "s") return n;
+  if (unit == "ms") return n / 1000;
+  if (unit == "m") return n * 60;
+  if (unit == "h") return n * 3600;
+  return -1;
+}
+
+// The params of the 0.1 adapters, spelled as their 0.2+ successors expect; `names` gets the
+// renamed keys, for errors.
+YAML::Node translateParams(const std::string& impl, const YAML::Node& written, ParamNames* names) {
   YAML::Node params = written.IsMap() ? YAML::Clone(written) : YAML::Node(YAML::NodeType::Map);
   if (impl == "genericListChecker") {
-    renameKey(params, "listEntries", "overrides");
+    renameKey(params, "listEntries", "overrides", names);
+    if (params["overrides"].IsScalar()) {
+      params["overrides"] = listEntries(params["overrides"]);
+    }
   } else if (impl == "ipListChecker") {
+    // providerUrl is the field of the adapter's params; the 0.1 concept page wrote publisherUrl.
+    renameKey(params, "providerUrl", "provider_url", names);
+    renameKey(params, "publisherUrl", "provider_url", names);
+    renameKey(params, "refreshInterval", "refresh_interval", names);
+    renameKey(params, "caFile", "ca_file", names);
+    // Without a ttl, the list is kept 300s or, for a longer refreshInterval (the 0.1 page has
+    // 3600s), three intervals: the 0.1 reference asks for a ttl noticeably longer than it.
+    const YAML::Node refresh = params["refresh_interval"];
+    if (!DocumentReader::field(params, "ttl").IsDefined() && refresh.IsScalar()) {
+      const double seconds = durationSeconds(refresh.Scalar());
+      if (seconds * 3 > 300) {
+        params["ttl"] = strCat(static_cast<int64_t>(seconds * 3), "s");
+      }
+    }
     if (!DocumentReader::field(params, "entryType").IsDefined()) {
       params["entry_type"] = "IP_ADDRESSES";
     }
   } else if (impl == "denyChecker") {
-    renameKey(params, "error", "status");
+    renameKey(params, "error", "status", names);
+  } else if (impl == "redisQuota") {
+    // 0.1's redisQuota deduplicated for minDeduplicationDuration; redisquota keeps a dedup
+    // record per quota window instead. Accepted and ignored.
+    const std::string written_key = writtenKey(params, "minDeduplicationDuration");
+    if (!written_key.empty()) {
+      params.remove(written_key);
+    }
   }
   return params;
+}
+
+// "(a) && (b)", or either alone when the other is empty or `true`.
+std::string conjunction(const std::string& parent, const std::string& child) {
+  const bool no_parent = parent.empty() || parent == "true";
+  const bool no_child = child.empty() || child == "true";
+  if (no_parent) {
+    return no_child ? parent : child;
+  }
+  if (no_child) {
+    return parent;
+  }
+  return strCat("(", parent, ") && (", child, ")");
 }
 
 std::string metricKindName(const YAML::Node& kind) {
@@ -126,16 +238,28 @@ class AspectTranslator {
       collect(result_->aspect_documents[i].root, &readers[i]);
     }
     for (size_t i = 0; i < readers.size(); ++i) {
-      const YAML::Node rules = DocumentReader::field(result_->aspect_documents[i].root, "rules");
-      translateRules(rules, "", &readers[i]);
+      const YAML::Node& root = result_->aspect_documents[i].root;
+      translateRules(DocumentReader::field(root, "rules"), "", &readers[i]);
+      // Top-level aspects apply to every request: a rule whose selector is true.
+      const YAML::Node aspects = DocumentReader::field(root, "aspects");
+      if (readers[i].sequence(aspects, "aspects")) {
+        const SourcePos at = readers[i].keyPos(root, "aspects");
+        translateAspects(aspects, "true", at, at, "top-level aspects", &readers[i]);
+      }
     }
+    // A quotas adapter no aspect uses has no quota to enforce (the aspects define them, and
+    // memquota and redisquota want at least one): its block is checked, not instantiated.
+    std::erase_if(model_.handlers, [&](const Handler& h) {
+      return h.name.ends_with(".adapter.quotas") && !h.params["quotas"].IsDefined();
+    });
+    model_.aspect_model = true;
   }
 
  private:
   void collect(const YAML::Node& root, DocumentReader* reader) {
     reader->checkKeys(root,
-                      {"subject", "revision", "adapters", "rules", "manifests", "metrics", "quotas",
-                       "logs", "monitoredResources", "principals"},
+                      {"subject", "revision", "adapters", "rules", "aspects", "manifests",
+                       "metrics", "quotas", "logs", "monitoredResources", "principals"},
                       "an aspect-model document");
     const YAML::Node adapters = DocumentReader::field(root, "adapters");
     if (reader->sequence(adapters, "adapters")) {
@@ -146,6 +270,10 @@ class AspectTranslator {
     collectDescriptors(DocumentReader::field(root, "metrics"), "metric", &metrics_, reader);
     collectDescriptors(DocumentReader::field(root, "quotas"), "quota", &quotas_, reader);
     collectDescriptors(DocumentReader::field(root, "logs"), "log", &logs_, reader);
+    collectDescriptors(DocumentReader::field(root, "monitoredResources"), "monitored resource",
+                       &monitored_resources_, reader);
+    collectDescriptors(DocumentReader::field(root, "principals"), "principal", &principals_,
+                       reader);
     const YAML::Node manifests = DocumentReader::field(root, "manifests");
     if (reader->sequence(manifests, "manifests")) {
       for (const YAML::Node& manifest : manifests) {
@@ -183,15 +311,24 @@ class AspectTranslator {
     handler.name = strCat(*name, ".adapter.", *kind);
     handler.ns = model_.default_namespace;
     handler.adapter = adapterForImpl(*impl);
-    handler.params = translateParams(*impl, params);
+    handler.params = translateParams(*impl, params, &handler.param_names);
+    handler.written_params = params;
     handler.pos = pos;
+    handler.origin = strCat("adapter '", *name, "' (kind ", *kind, ", impl ", *impl, ")");
     adapters_.push_back(AdapterBlock{*name, *kind, model_.handlers.size(), pos, {}, {}});
     model_.handlers.push_back(std::move(handler));
   }
 
-  void collectDescriptors(const YAML::Node& list, std::string_view what,
+  // A single descriptor written as a mapping (as the 0.1 reference's MetricDescriptor example
+  // does) counts as a list of one.
+  void collectDescriptors(const YAML::Node& written, std::string_view what,
                           std::unordered_map<std::string, Descriptor>* out,
                           DocumentReader* reader) {
+    YAML::Node one(YAML::NodeType::Sequence);
+    if (written.IsMap()) {
+      one.push_back(written);
+    }
+    const YAML::Node list = written.IsMap() ? one : written;
     if (!reader->sequence(list, strCat(what, " descriptors"))) {
       return;
     }
@@ -225,29 +362,58 @@ class AspectTranslator {
       reader->checkKeys(item, {"selector", "aspects", "rules"}, "a rule");
       const YAML::Node selector_node = DocumentReader::field(item, "selector");
       std::string selector = reader->scalar(selector_node, "selector").value_or("");
-      if (!parent_selector.empty() && !selector.empty()) {
-        selector = strCat("(", parent_selector, ") && (", selector, ")");
-      } else if (selector.empty()) {
-        selector = parent_selector;
-      }
+      selector = conjunction(parent_selector, selector);
       const YAML::Node aspects = DocumentReader::field(item, "aspects");
-      if (reader->sequence(aspects, "aspects") && aspects.size() > 0) {
-        Rule rule;
-        rule.pos = reader->pos(item);
-        rule.name = strCat("selector@", rule.pos.str());
-        rule.ns = model_.default_namespace;
-        rule.match = selector;
-        rule.match_pos = selector_node.IsDefined() && !selector_node.IsNull()
+      if (reader->sequence(aspects, "aspects")) {
+        const SourcePos rule_pos = reader->pos(item);
+        translateAspects(aspects, selector,
+                         selector_node.IsDefined() && !selector_node.IsNull()
                              ? reader->pos(selector_node)
-                             : rule.pos;
-        for (const YAML::Node& aspect : aspects) {
-          translateAspect(aspect, reader, &rule);
-        }
-        if (!rule.actions.empty()) {
-          model_.rules.push_back(std::move(rule));
-        }
+                             : rule_pos,
+                         rule_pos, "rule selector", reader);
       }
       translateRules(DocumentReader::field(item, "rules"), selector, reader);
+    }
+  }
+
+  Rule newRule(const SourcePos& pos, const std::string& match, const SourcePos& match_pos,
+               std::string origin) {
+    Rule rule;
+    rule.pos = pos;
+    rule.name = strCat("selector@", pos.str());
+    rule.ns = model_.default_namespace;
+    rule.match = match;
+    rule.match_pos = match_pos;
+    rule.origin = std::move(origin);
+    return rule;
+  }
+
+  // The aspects of one rule (or the top-level ones): one Rule for them, and one more for each
+  // aspect with a selector of its own (the 0.1 concept page puts `selector` on an aspect), whose
+  // match is the rule's selector and the aspect's.
+  void translateAspects(const YAML::Node& aspects, const std::string& selector,
+                        const SourcePos& match_pos, const SourcePos& rule_pos,
+                        const std::string& origin, DocumentReader* reader) {
+    Rule rule = newRule(rule_pos, selector, match_pos, origin);
+    std::vector<Rule> own;
+    for (const YAML::Node& aspect : aspects) {
+      const YAML::Node aspect_selector = DocumentReader::field(aspect, "selector");
+      if (aspect.IsMap() && aspect_selector.IsDefined() && !aspect_selector.IsNull()) {
+        const std::string text = reader->scalar(aspect_selector, "selector").value_or("");
+        own.push_back(newRule(reader->pos(aspect), conjunction(selector, text),
+                              reader->pos(aspect_selector), "aspect selector"));
+        translateAspect(aspect, reader, &own.back());
+      } else {
+        translateAspect(aspect, reader, &rule);
+      }
+    }
+    if (!rule.actions.empty()) {
+      model_.rules.push_back(std::move(rule));
+    }
+    for (Rule& r : own) {
+      if (!r.actions.empty()) {
+        model_.rules.push_back(std::move(r));
+      }
     }
   }
 
@@ -280,7 +446,8 @@ class AspectTranslator {
   }
 
   std::string addInstance(const std::string& base, const std::string& template_name,
-                          YAML::Node params, const SourcePos& pos) {
+                          YAML::Node params, const SourcePos& pos, std::string origin,
+                          std::vector<std::pair<std::string, std::string>> field_names = {}) {
     const std::string suffix = strCat(".", template_name, ".", model_.default_namespace);
     std::string name = strCat(base, suffix);
     for (int n = 2; instance_names_.count(name) != 0; ++n) {
@@ -293,6 +460,8 @@ class AspectTranslator {
     instance.template_name = template_name;
     instance.params = std::move(params);
     instance.pos = pos;
+    instance.origin = std::move(origin);
+    instance.field_names = std::move(field_names);
     model_.instances.push_back(std::move(instance));
     return name;
   }
@@ -315,7 +484,7 @@ class AspectTranslator {
     if (!reader->mapping(aspect, "an aspect") || !aspect.IsMap()) {
       return;
     }
-    reader->checkKeys(aspect, {"kind", "adapter", "params", "inputs"}, "an aspect");
+    reader->checkKeys(aspect, {"kind", "adapter", "params", "inputs", "selector"}, "an aspect");
     std::optional<std::string> kind = reader->requiredScalar(aspect, "kind", "aspect kind");
     if (!kind) {
       return;
@@ -354,7 +523,9 @@ class AspectTranslator {
     };
 
     if (*kind == "denials") {
-      add(addInstance(adapter->name, "checknothing", YAML::Node(YAML::NodeType::Null), pos), pos);
+      add(addInstance(adapter->name, "checknothing", YAML::Node(YAML::NodeType::Null), pos,
+                      strCat("denials aspect of adapter '", adapter->name, "'")),
+          pos);
     } else if (*kind == "lists") {
       translateList(params, adapter, pos, reader, add);
     } else if (*kind == "quotas") {
@@ -362,7 +533,7 @@ class AspectTranslator {
     } else if (*kind == "metrics") {
       translateMetrics(params, adapter, reader, add);
     } else {
-      translateLogs(params, adapter, pos, reader, add);
+      translateLogs(*kind, params, adapter, pos, reader, add);
     }
     if (!action.instances.empty()) {
       rule->actions.push_back(std::move(action));
@@ -397,10 +568,13 @@ class AspectTranslator {
                            adapter->blacklist_pos.str(), "; declare one adapter for each"));
       return;
     }
-    YAML::Node instance_params(YAML::NodeType::Map);
-    instance_params["value"] = *expression;
+    // The written nodes (not copies), so that expression errors have their position.
     const YAML::Node expression_node = DocumentReader::field(params, "checkExpression");
-    add(addInstance(adapter->name, "listentry", instance_params, pos),
+    YAML::Node instance_params(YAML::NodeType::Map);
+    instance_params["value"] = expression_node;
+    add(addInstance(adapter->name, "listentry", instance_params, pos,
+                    strCat("lists aspect of adapter '", adapter->name, "', param"),
+                    {{"value", "checkExpression"}}),
         reader->pos(expression_node));
   }
 
@@ -435,19 +609,23 @@ class AspectTranslator {
       const YAML::Node labels = DocumentReader::field(quota, "labels");
       reader->mapping(labels, "labels");
       YAML::Node instance_params(YAML::NodeType::Map);
-      instance_params["dimensions"] =
-          labels.IsMap() ? YAML::Clone(labels) : YAML::Node(YAML::NodeType::Map);
+      instance_params["dimensions"] = labels.IsMap() ? labels : YAML::Node(YAML::NodeType::Map);
       const SourcePos at = reader->pos(name_node);
-      const std::string instance = addInstance(*descriptor_name, "quota", instance_params, at);
+      const std::string instance = addInstance(
+          *descriptor_name, "quota", instance_params, at,
+          strCat("quotas aspect of adapter '", adapter->name, "', quota '", *descriptor_name, "',"),
+          {{"dimensions", "labels"}});
       add(instance, at);
 
       YAML::Node entry(YAML::NodeType::Map);
       entry["name"] = instance;
       const YAML::Node& d = descriptor->second.node;
+      // A descriptor's rateLimit is a flag in the 0.1 API (`rate_limit: true`); older files
+      // gave the amount there.
       for (const YAML::Node& amount :
            {DocumentReader::field(quota, "maxAmount"), DocumentReader::field(d, "maxAmount"),
             DocumentReader::field(d, "rateLimit")}) {
-        if (amount.IsScalar()) {
+        if (amount.IsScalar() && amount.Scalar() != "true" && amount.Scalar() != "false") {
           entry["max_amount"] = amount.Scalar();
           break;
         }
@@ -478,16 +656,22 @@ class AspectTranslator {
       if (!reader->mapping(metric, "a metric") || !metric.IsMap()) {
         continue;
       }
-      reader->checkKeys(metric, {"descriptorName", "value", "labels"},
+      reader->checkKeys(metric, {"descriptorName", "descriptor", "value", "labels"},
                         "a metric of a metrics aspect");
+      // `descriptor` is how the 0.1 MetricDescriptor reference spelled descriptorName.
+      const std::string_view name_key =
+          DocumentReader::field(metric, "descriptorName").IsDefined() ||
+                  !DocumentReader::field(metric, "descriptor").IsDefined()
+              ? "descriptorName"
+              : "descriptor";
       std::optional<std::string> descriptor_name =
-          reader->requiredScalar(metric, "descriptorName", "descriptorName of a metric");
+          reader->requiredScalar(metric, name_key, "descriptorName of a metric");
       std::optional<std::string> value =
           reader->requiredScalar(metric, "value", "value of a metric");
       if (!descriptor_name || !value) {
         continue;
       }
-      const YAML::Node name_node = DocumentReader::field(metric, "descriptorName");
+      const YAML::Node name_node = DocumentReader::field(metric, name_key);
       auto descriptor = metrics_.find(*descriptor_name);
       if (descriptor == metrics_.end()) {
         reader->error(name_node, strCat("metric descriptor '", *descriptor_name,
@@ -497,11 +681,13 @@ class AspectTranslator {
       const YAML::Node labels = DocumentReader::field(metric, "labels");
       reader->mapping(labels, "labels");
       YAML::Node instance_params(YAML::NodeType::Map);
-      instance_params["value"] = *value;
-      instance_params["dimensions"] =
-          labels.IsMap() ? YAML::Clone(labels) : YAML::Node(YAML::NodeType::Map);
+      instance_params["value"] = DocumentReader::field(metric, "value");
+      instance_params["dimensions"] = labels.IsMap() ? labels : YAML::Node(YAML::NodeType::Map);
       const SourcePos at = reader->pos(name_node);
-      const std::string instance = addInstance(*descriptor_name, "metric", instance_params, at);
+      const std::string instance = addInstance(*descriptor_name, "metric", instance_params, at,
+                                               strCat("metrics aspect of adapter '", adapter->name,
+                                                      "', metric '", *descriptor_name, "',"),
+                                               {{"dimensions", "labels"}});
       add(instance, at);
 
       const YAML::Node& d = descriptor->second.node;
@@ -529,8 +715,8 @@ class AspectTranslator {
   }
 
   template <typename Add>
-  void translateLogs(const YAML::Node& params, AdapterBlock* adapter, const SourcePos& pos,
-                     DocumentReader* reader, Add& add) {
+  void translateLogs(const std::string& kind, const YAML::Node& params, AdapterBlock* adapter,
+                     const SourcePos& pos, DocumentReader* reader, Add& add) {
     if (params.IsMap()) {
       reader->checkKeys(params, {"logName", "log", "logs"}, "the params of a logs aspect");
     }
@@ -557,7 +743,7 @@ class AspectTranslator {
     for (const YAML::Node& entry : logs) {
       reader->checkKeys(entry,
                         {"descriptorName", "templateExpressions", "labels", "severity", "timestamp",
-                         "timestampFormat"},
+                         "timestampFormat", "timeFormat", "logFormat"},
                         "a log of a logs aspect");
       YAML::Node variables(YAML::NodeType::Map);
       for (std::string_view key : {"labels", "templateExpressions"}) {
@@ -565,7 +751,7 @@ class AspectTranslator {
         if (reader->mapping(map, key)) {
           for (const auto& item : map) {
             if (item.first.IsScalar()) {
-              variables[item.first.Scalar()] = YAML::Clone(item.second);
+              variables[item.first.Scalar()] = item.second;
             }
           }
         }
@@ -582,7 +768,10 @@ class AspectTranslator {
                    .value_or(adapter->name);
       }
       const SourcePos at = reader->pos(entry);
-      add(addInstance(base, "logentry", instance_params, at), at);
+      add(addInstance(base, "logentry", instance_params, at,
+                      strCat(kind, " aspect of adapter '", adapter->name, "', log '", base, "',"),
+                      {{"variables", "labels"}}),
+          at);
     }
   }
 
@@ -592,6 +781,8 @@ class AspectTranslator {
   std::unordered_map<std::string, Descriptor> metrics_;
   std::unordered_map<std::string, Descriptor> quotas_;
   std::unordered_map<std::string, Descriptor> logs_;
+  std::unordered_map<std::string, Descriptor> monitored_resources_;
+  std::unordered_map<std::string, Descriptor> principals_;
   std::unordered_set<std::string> instance_names_;
 };
 

@@ -248,7 +248,12 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
   if (!readMetadata(doc, model.default_namespace, reader, &meta)) {
     return;
   }
-  const YAML::Node spec = DocumentReader::field(doc, "spec");
+  // The Istio 0.2 reference's rule example writes its spec as a list of one rule: read as that
+  // rule (only then; any other list is an error).
+  const YAML::Node written_spec = DocumentReader::field(doc, "spec");
+  const bool listed_rule = kind == "rule" && written_spec.IsSequence() &&
+                           written_spec.size() == 1 && written_spec[0].IsMap();
+  const YAML::Node spec = listed_rule ? written_spec[0] : written_spec;
   if (spec.IsDefined() && !spec.IsNull() && !reader->mapping(spec, "spec")) {
     return;
   }

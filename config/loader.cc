@@ -19,9 +19,10 @@ namespace {
 
 constexpr std::string_view kIstioApiVersions[] = {"config.istio.io/v1alpha2",
                                                   "policy.istio.io/v1beta1"};
-constexpr std::string_view kAspectKeys[] = {
-    "adapters", "rules",    "manifests",          "metrics",   "quotas", "logs",
-    "subject",  "revision", "monitoredResources", "principals"};
+constexpr std::string_view kAspectKeys[] = {"adapters",   "rules",   "aspects",
+                                            "manifests",  "metrics", "quotas",
+                                            "logs",       "subject", "monitoredResources",
+                                            "principals", "revision"};
 
 SourcePos markPos(const std::string& file, const YAML::Mark& mark) {
   SourcePos pos;
@@ -65,8 +66,8 @@ void loadDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult* res
   }
   reader->error(doc,
                 "not a configuration document: expected apiVersion and kind (handler, instance, "
-                "rule, ...) or aspect-model keys (adapters, rules, manifests, metrics, quotas, "
-                "logs)");
+                "rule, ...) or aspect-model keys (adapters, aspects, rules, manifests, metrics, "
+                "quotas, logs)");
 }
 
 // Walks the document events of `text` without building nodes, to protect YAML::LoadAll: on some

@@ -17,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mixer/attribute/value_type.h"
@@ -60,6 +61,14 @@ struct Handler {
   std::string adapter;
   YAML::Node params;  // a map (or null); positions via Mark()
   SourcePos pos;
+  // Aspect model: the adapter block as the operator wrote it ("adapter 'name' (kind lists, impl
+  // ipListChecker)"), for errors; empty for 1.x handlers.
+  std::string origin;
+  // Aspect model: params renamed by the translation, {translated, as written} (e.g.
+  // {"provider_url", "publisherUrl"}), so that errors name the key the operator wrote.
+  std::vector<std::pair<std::string, std::string>> param_names;
+  // Aspect model: the params as written (positions of errors in them).
+  YAML::Node written_params;
 };
 
 struct Instance {
@@ -74,6 +83,12 @@ struct Instance {
   // "cexl" (default) or "cel": the language of the param expressions, from the
   // `policy.istio.io/lang` annotation as for rules.
   std::string lang = "cexl";
+  // Aspect model: the aspect as the operator wrote it ("lists aspect of adapter 'name'"), for
+  // errors; empty for 1.x instances.
+  std::string origin;
+  // Aspect model: template fields and the aspect params they come from ({"value",
+  // "checkExpression"}), so that errors name the param the operator wrote.
+  std::vector<std::pair<std::string, std::string>> field_names;
 };
 
 struct HeaderOperation {
@@ -107,6 +122,8 @@ struct Rule {
   std::vector<HeaderOperation> request_header_operations;
   std::vector<HeaderOperation> response_header_operations;
   SourcePos pos;
+  // Aspect model: "selector" (a rules[] entry), or "top-level aspects"; for errors.
+  std::string origin;
 };
 
 struct ConfigModel {
@@ -116,6 +133,9 @@ struct ConfigModel {
   std::vector<Handler> handlers;
   std::vector<Instance> instances;
   std::vector<Rule> rules;
+  // True when any document uses the aspect model: the Istio 0.1/0.2 attribute vocabulary
+  // (target.*, origin.*, ...) is then added to the built-in one.
+  bool aspect_model = false;
 };
 
 }  // namespace mixer::config

@@ -1,6 +1,9 @@
 // listchecker: Istio's `list` adapter (listentry template): is the instance's `value` in a list?
 // Params: provider_url, refresh_interval (60s), ttl (300s), caching_interval, caching_use_count,
-// overrides, entry_type (STRINGS | CASE_INSENSITIVE_STRINGS | IP_ADDRESSES | REGEX), blacklist.
+// overrides, entry_type (STRINGS | CASE_INSENSITIVE_STRINGS | IP_ADDRESSES | REGEX), blacklist,
+// and ca_file (this project's): the PEM CA bundle that verifies an https:// provider, else the
+// file named by the environment variable MIXER_LISTCHECKER_CA_FILE when mixs starts the handler,
+// else libcurl's default trust store.
 //
 // The provider list is fetched with libcurl on a dedicated thread per handler, started by the
 // handler and joined in close(): the SDK's executor is for short tasks and offers no I/O, and a
@@ -18,6 +21,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,19 +46,28 @@ struct Config {
   std::vector<std::string> overrides;
   EntryType entry_type = EntryType::kStrings;
   bool blacklist = false;
+  std::string ca_file;
 };
 
 Config readConfig(sdk::ValueView params, sdk::ErrorSink& errors) {
   Config c;
   sdk::checkKnownKeys(params,
                       {"provider_url", "refresh_interval", "ttl", "caching_interval",
-                       "caching_use_count", "overrides", "entry_type", "blacklist"},
+                       "caching_use_count", "overrides", "entry_type", "blacklist", "ca_file"},
                       "", errors);
   sdk::ValueView url = params.find("provider_url");
   if (!url.isNull() && url.type() != MIXER_VALUE_STRING) {
     errors.add("provider_url", "expected a string");
   }
   c.provider_url = std::string(url.stringValue());
+  sdk::ValueView ca_file = params.find("ca_file");
+  if (!ca_file.isNull() && ca_file.type() != MIXER_VALUE_STRING) {
+    errors.add("ca_file", "expected a string");
+  }
+  c.ca_file = std::string(ca_file.stringValue());
+  if (!c.ca_file.empty() && !std::ifstream(c.ca_file)) {
+    errors.add("ca_file", "cannot read '" + c.ca_file + "'");
+  }
   sdk::readDuration(params.find("refresh_interval"), "refresh_interval", errors, &c.refresh_ns);
   sdk::readDuration(params.find("ttl"), "ttl", errors, &c.ttl_ns);
   sdk::readDuration(params.find("caching_interval"), "caching_interval", errors,
@@ -207,6 +221,9 @@ class ListHandler : public sdk::Handler {
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &ListHandler::onProgress);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, this);
+    if (!config_.ca_file.empty()) {
+      curl_easy_setopt(curl, CURLOPT_CAINFO, config_.ca_file.c_str());
+    }
     CURLcode rc = curl_easy_perform(curl);
     if (rc != CURLE_OK) {
       *error = curl_easy_strerror(rc);
@@ -300,7 +317,13 @@ class ListAdapter : public sdk::Adapter {
   }
   std::unique_ptr<sdk::Handler> createHandler(const std::string&, sdk::ValueView params) override {
     sdk::ErrorSink ignored(nullptr);
-    return std::make_unique<ListHandler>(readConfig(params, ignored), host());
+    Config config = readConfig(params, ignored);
+    if (config.ca_file.empty()) {
+      if (const char* env = std::getenv("MIXER_LISTCHECKER_CA_FILE"); env != nullptr) {
+        config.ca_file = env;
+      }
+    }
+    return std::make_unique<ListHandler>(std::move(config), host());
   }
 };
 

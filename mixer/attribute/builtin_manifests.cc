@@ -1,5 +1,6 @@
 // The attribute vocabularies Istio's proxies and Kubernetes environment use (Istio's
-// istio-proxy and kubernetes attribute manifests), as attributemanifest YAML.
+// istio-proxy and kubernetes attribute manifests), as attributemanifest YAML; and the Istio
+// 0.1/0.2 vocabulary of the aspect model.
 #include "mixer/attribute/vocabulary.h"
 
 namespace mixer::attribute {
@@ -106,6 +107,63 @@ spec:
     destination.workload.uid: {valueType: STRING}
     destination.workload.name: {valueType: STRING}
     destination.workload.namespace: {valueType: STRING}
+)yaml";
+  return kYaml;
+}
+
+std::string_view aspectModelManifestYaml() {
+  // The attribute vocabulary of Istio 0.1/0.2 (the 0.1 attribute-vocabulary page and the
+  // concept pages' examples; the first 31 words of Istio's global dictionary): `target.*` where
+  // 1.x says `destination.*`, plus `origin.*` and `response.latency`. `api.name`, `api.method`
+  // and `request.count` appear only in the 0.1 documentation's examples and are kept as the
+  // documented aliases. Names also in the built-in manifests have the same type there.
+  static constexpr std::string_view kYaml = R"yaml(
+apiVersion: config.istio.io/v1alpha2
+kind: attributemanifest
+metadata: {name: istio-0.1, namespace: istio-system}
+spec:
+  attributes:
+    source.ip: {valueType: IP_ADDRESS}
+    source.port: {valueType: INT64}
+    source.name: {valueType: STRING}
+    source.uid: {valueType: STRING}
+    source.namespace: {valueType: STRING}
+    source.labels: {valueType: STRING_MAP}
+    source.user: {valueType: STRING}
+    source.service: {valueType: STRING}
+    source.domain: {valueType: STRING}
+    target.ip: {valueType: IP_ADDRESS}
+    target.port: {valueType: INT64}
+    target.service: {valueType: STRING}
+    target.name: {valueType: STRING}
+    target.uid: {valueType: STRING}
+    target.namespace: {valueType: STRING}
+    target.labels: {valueType: STRING_MAP}
+    target.user: {valueType: STRING}
+    target.domain: {valueType: STRING}
+    origin.ip: {valueType: IP_ADDRESS}
+    origin.uid: {valueType: STRING}
+    origin.user: {valueType: STRING}
+    request.headers: {valueType: STRING_MAP}
+    request.id: {valueType: STRING}
+    request.path: {valueType: STRING}
+    request.host: {valueType: STRING}
+    request.method: {valueType: STRING}
+    request.reason: {valueType: STRING}
+    request.referer: {valueType: STRING}
+    request.scheme: {valueType: STRING}
+    request.size: {valueType: INT64}
+    request.time: {valueType: TIMESTAMP}
+    request.useragent: {valueType: STRING}
+    response.headers: {valueType: STRING_MAP}
+    response.size: {valueType: INT64}
+    response.time: {valueType: TIMESTAMP}
+    response.duration: {valueType: DURATION}
+    response.latency: {valueType: DURATION}
+    response.code: {valueType: INT64}
+    api.name: {valueType: STRING}
+    api.method: {valueType: STRING}
+    request.count: {valueType: INT64}
 )yaml";
   return kYaml;
 }

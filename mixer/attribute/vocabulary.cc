@@ -49,6 +49,31 @@ std::shared_ptr<const Vocabulary> Vocabulary::builtin() {
   return v;
 }
 
+const std::vector<AttributeDecl>& aspectModelDecls() {
+  static const std::vector<AttributeDecl> decls = [] {
+    auto d = parseAttributeManifests(aspectModelManifestYaml(), "istio-0.1-manifest.yaml");
+    if (!d.ok()) {
+      abort();  // compiled in and covered by tests
+    }
+    return *std::move(d);
+  }();
+  return decls;
+}
+
+std::shared_ptr<const Vocabulary> Vocabulary::allBuiltin() {
+  static const std::shared_ptr<const Vocabulary> v = [] {
+    const auto base = builtin();
+    std::vector<AttributeDecl> decls = base->decls();
+    for (const auto& a : aspectModelDecls()) {
+      if (!base->find(a.name)) {
+        decls.push_back(a);
+      }
+    }
+    return *create(std::move(decls));
+  }();
+  return v;
+}
+
 absl::StatusOr<std::vector<AttributeDecl>> parseAttributeManifests(std::string_view yaml,
                                                                    std::string_view source_name) {
   std::vector<AttributeDecl> out;

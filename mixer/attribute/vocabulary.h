@@ -35,6 +35,9 @@ class Vocabulary {
 
   // Istio's istio-proxy and kubernetes manifests (the attributes Istio's proxies send).
   static std::shared_ptr<const Vocabulary> builtin();
+  // builtin() plus the Istio 0.1/0.2 names it lacks (aspectModelDecls()): every name of a
+  // built-in manifest (mixc's vocabulary).
+  static std::shared_ptr<const Vocabulary> allBuiltin();
 
   std::optional<AttributeId> find(std::string_view name) const {
     auto it = by_name_.find(name);
@@ -75,5 +78,10 @@ absl::StatusOr<std::vector<AttributeDecl>> parseAttributeManifests(std::string_v
 
 // The YAML text of the built-in manifests.
 std::string_view builtinManifestsYaml();
+
+// The Istio 0.1/0.2 attribute vocabulary (target.*, origin.*, source.*, request.*, response.*),
+// added to a configuration's vocabulary when it uses the aspect model.
+std::string_view aspectModelManifestYaml();
+const std::vector<AttributeDecl>& aspectModelDecls();
 
 }  // namespace mixer::attribute

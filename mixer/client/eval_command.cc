@@ -33,7 +33,13 @@ int fail(const EvalOptions& o, const std::string& stage, std::string_view messag
 }  // namespace
 
 int runEval(const EvalOptions& o) {
-  attribute::VocabularyConstSharedPtr vocabulary = attribute::Vocabulary::builtin();
+  attribute::VocabularyConstSharedPtr vocabulary = o.vocabulary == "1.x"
+                                                       ? attribute::Vocabulary::builtin()
+                                                       : attribute::Vocabulary::allBuiltin();
+  if (o.vocabulary != "all" && o.vocabulary != "1.x") {
+    std::cerr << "mixc: --vocabulary " << o.vocabulary << ": want all or 1.x\n";
+    return 2;
+  }
   if (!o.manifest_file.empty()) {
     std::ifstream in(o.manifest_file);
     if (!in) {

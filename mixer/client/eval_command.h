@@ -11,6 +11,9 @@ namespace mixer::client {
 struct EvalOptions {
   std::string lang = "cexl";  // cexl | cel
   std::string manifest_file;  // Istio attributemanifest YAML; empty: the built-in vocabularies
+  // Which built-in vocabularies type the names (without --manifest): "all" (Istio 1.x's
+  // istio-proxy and kubernetes manifests and the Istio 0.1/0.2 names: target.*, ...) or "1.x".
+  std::string vocabulary = "all";
   std::string expression;
   bool json = false;
   AttributeFlags attrs;

@@ -280,7 +280,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   eval->add_option("--manifest", eval_opts.manifest_file,
                    "Istio attributemanifest YAML typing the attributes (default: the built-in "
-                   "istio-proxy and kubernetes vocabularies)");
+                   "vocabularies)");
+  eval->add_option("--vocabulary", eval_opts.vocabulary,
+                   "Built-in vocabularies: all (Istio 1.x's istio-proxy and kubernetes manifests "
+                   "and the Istio 0.1/0.2 names such as target.service) or 1.x")
+      ->capture_default_str();
   eval->add_flag("--json", eval_opts.json, "Print one JSON object");
   addAttributeFlags(eval, &eval_opts.attrs);
 
@@ -291,7 +295,7 @@ int main(int argc, char** argv) {
   }
   const bool is_check = check->parsed();
   const CommonOptions& o = is_check ? check_opts : report_opts;
-  mixer::attribute::AttributeBag bag(mixer::attribute::Vocabulary::builtin());
+  mixer::attribute::AttributeBag bag(mixer::attribute::Vocabulary::allBuiltin());
   if (auto s = mixer::client::buildAttributes(o.attrs, &bag); !s.ok()) {
     std::cerr << "mixc: " << s.message() << "\n";
     return 2;

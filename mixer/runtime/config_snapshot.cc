@@ -114,6 +114,28 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// How errors name a handler, an instance and a rule: as the operator wrote them (aspect model:
+// the adapter block, the aspect, the selector), else by their 1.x names.
+std::string describe(const config::Handler& h) {
+  return h.origin.empty() ? strCat("handler '", h.name, "' (adapter ", h.adapter, ")") : h.origin;
+}
+std::string describe(const config::Rule& r) {
+  return r.origin.empty() ? strCat("rule '", r.name, "'") : r.origin;
+}
+
+// `path` ("params.provider_url.x") with a renamed param spelled as the operator wrote it.
+std::string writtenParamPath(const config::Handler& h, const std::string& path) {
+  for (const auto& [translated, written] : h.param_names) {
+    const std::string prefix = strCat("params.", translated);
+    if (path.compare(0, prefix.size(), prefix) == 0 &&
+        (path.size() == prefix.size() || path[prefix.size()] == '.' ||
+         path[prefix.size()] == '[')) {
+      return strCat("params.", written, path.substr(prefix.size()));
+    }
+  }
+  return path;
+}
+
 class Compiler {
  public:
   Compiler(const config::ConfigModel& model, const adapter_host::AdapterRegistry& adapters,
@@ -123,6 +145,17 @@ class Compiler {
   bool compileVocabulary(const attribute::VocabularyConstSharedPtr& base,
                          attribute::VocabularyConstSharedPtr* out) {
     std::vector<attribute::AttributeDecl> decls = base->decls();
+    if (model_.aspect_model) {
+      // The Istio 0.1/0.2 names the base lacks (target.*, ...), unless the model declares them.
+      for (const auto& a : attribute::aspectModelDecls()) {
+        const bool declared =
+            std::any_of(model_.attributes.begin(), model_.attributes.end(),
+                        [&](const config::AttributeDecl& d) { return d.name == a.name; });
+        if (!base->find(a.name) && !declared) {
+          decls.push_back(a);
+        }
+      }
+    }
     for (const auto& a : model_.attributes) {
       const auto existing = base->find(a.name);
       if (existing && base->type(*existing) != a.type) {
@@ -159,8 +192,12 @@ class Compiler {
       if (inst.params && inst.params.IsMap()) {
         expr::CompileOptions options;
         options.dialect = inst.lang == "cel" ? expr::Dialect::kCel : expr::Dialect::kCexl;
-        compileFields(inst.params, inst.pos.file, strCat("instance '", inst.name, "' field "),
+        field_names_ = &inst.field_names;
+        compileFields(inst.params, inst.pos.file,
+                      inst.origin.empty() ? strCat("instance '", inst.name, "' field ")
+                                          : strCat(inst.origin, " "),
                       manifest, options, &ci->fields);
+        field_names_ = nullptr;
       } else if (inst.params && !inst.params.IsNull()) {
         errors_->push_back({markPos(inst.pos.file, inst.params),
                             strCat("instance '", inst.name, "': params must be a map")});
@@ -186,8 +223,10 @@ class Compiler {
         for (const auto& a : adapters_.adapters()) {
           loaded += strCat(loaded.empty() ? "" : ", ", a->info().name);
         }
-        errors_->push_back({h.pos, strCat("handler '", h.name, "': unknown adapter '", h.adapter,
-                                          "' (loaded: ", loaded.empty() ? "none" : loaded, ")")});
+        errors_->push_back(
+            {h.pos, strCat(h.origin.empty() ? strCat("handler '", h.name, "'") : h.origin,
+                           ": unknown adapter '", h.adapter,
+                           "' (loaded: ", loaded.empty() ? "none" : loaded, ")")});
         continue;
       }
       std::vector<adapter_host::ParamError> perrs;
@@ -198,8 +237,12 @@ class Compiler {
         perrs = adapter->validateParams(params);
       }
       if (!perrs.empty()) {
-        if (h.params) {
-          adapter_host::locateErrors(h.params, "params", &perrs);
+        for (auto& e : perrs) {
+          e.path = writtenParamPath(h, e.path);
+        }
+        const YAML::Node& written = h.origin.empty() ? h.params : h.written_params;
+        if (written) {
+          adapter_host::locateErrors(written, "params", &perrs);
         }
         for (const auto& e : perrs) {
           SourcePos pos = h.pos;
@@ -207,8 +250,7 @@ class Compiler {
             pos.line = e.line;
             pos.column = e.column;
           }
-          errors_->push_back({pos, strCat("handler '", h.name, "' (adapter ", h.adapter,
-                                          "): ", e.path, ": ", e.message)});
+          errors_->push_back({pos, strCat(describe(h), ": ", e.path, ": ", e.message)});
         }
         continue;
       }
@@ -238,9 +280,9 @@ class Compiler {
         }
         auto p = expr::compile(match, manifest, options);
         if (!p.ok()) {
-          errors_->push_back(expressionError(rule.match_pos, false,
-                                             std::string(p.status().message()),
-                                             strCat("rule '", rule.name, "' match")));
+          errors_->push_back(expressionError(
+              rule.match_pos, false, std::string(p.status().message()),
+              rule.origin.empty() ? strCat(describe(rule), " match") : rule.origin));
         } else {
           cr->match = *p;
         }
@@ -287,9 +329,17 @@ class Compiler {
       }
       FieldProgram f;
       f.key = kv.first.as<std::string>("");
+      std::string shown = f.key;  // the field as the operator wrote it
+      if (depth == 0 && field_names_ != nullptr) {
+        for (const auto& [field, written] : *field_names_) {
+          if (field == shown) {
+            shown = written;
+          }
+        }
+      }
       const YAML::Node& v = kv.second;
       if (v.IsMap()) {
-        compileFields(v, file, strCat(what, f.key, "."), manifest, options, &f.children, depth + 1);
+        compileFields(v, file, strCat(what, shown, "."), manifest, options, &f.children, depth + 1);
       } else if (v.IsScalar()) {
         const std::string shared_key =
             strCat(options.dialect == expr::Dialect::kCel ? "cel:" : "cexl:", v.Scalar());
@@ -303,7 +353,7 @@ class Compiler {
         if (!p.ok()) {
           errors_->push_back(expressionError(markPos(file, v), isQuoted(v),
                                              std::string(p.status().message()),
-                                             strCat(what, "'", f.key, "'")));
+                                             strCat(what, "'", shown, "'")));
           continue;
         }
         f.program = *p;
@@ -313,7 +363,7 @@ class Compiler {
         continue;  // an absent field
       } else {
         errors_->push_back(
-            {markPos(file, v), strCat(what, "'", f.key, "': want an expression or a map of them")});
+            {markPos(file, v), strCat(what, "'", shown, "': want an expression or a map of them")});
         continue;
       }
       out->push_back(std::move(f));
@@ -337,7 +387,7 @@ class Compiler {
       if (std::find(info.templates.begin(), info.templates.end(), inst->template_name) ==
           info.templates.end()) {
         errors_->push_back(
-            {action.pos, strCat("rule '", rule.name, "': handler '", action.handler, "' (adapter ",
+            {action.pos, strCat(describe(rule), ": handler '", action.handler, "' (adapter ",
                                 info.name, ") does not serve template '", inst->template_name,
                                 "' of instance '", name, "'")});
         continue;
@@ -387,6 +437,8 @@ class Compiler {
   const attribute::Vocabulary* vocabulary_ = nullptr;
   static constexpr int kMaxFields = 10000;
   int fields_seen_ = 0;
+  // The instance being compiled: its template fields as the operator wrote them (aspect model).
+  const std::vector<std::pair<std::string, std::string>>* field_names_ = nullptr;
   // Instance field expressions compiled so far, by dialect and text: the Program and its id.
   std::map<std::string, std::pair<expr::ProgramConstSharedPtr, uint32_t>> shared_fields_;
 

@@ -52,6 +52,19 @@ LoadedConfig loadConfig(const std::string& dir, const adapter_host::AdapterRegis
     config::resolve(&loaded);
   } else {
     loaded = config::loadDirectory(dir);
+    // The address also serves every prometheus handler of the directory that sets none (an
+    // aspect-model `impl: prometheus` block has no params).
+    if (!options.prometheus_address.empty()) {
+      for (config::Handler& h : loaded.model.handlers) {
+        if (h.adapter == "prometheus" && (!h.params || h.params.IsNull() || h.params.IsMap()) &&
+            !h.params["address"].IsDefined()) {
+          if (!h.params.IsMap()) {
+            h.params = YAML::Node(YAML::NodeType::Map);
+          }
+          h.params["address"] = options.prometheus_address;
+        }
+      }
+    }
   }
   LoadedConfig out;
   out.files = loaded.files;

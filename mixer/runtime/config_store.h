@@ -47,8 +47,10 @@ struct LoadedConfig {
 };
 
 struct LoadOptions {
-  bool validate_only = false;      // see compileSnapshot(): check only, create no handler
-  std::string prometheus_address;  // for the embedded configuration; empty: ":42422"
+  bool validate_only = false;  // see compileSnapshot(): check only, create no handler
+  // For the embedded configuration, and every prometheus handler of a directory that sets no
+  // address; empty: ":42422" (the adapter's default).
+  std::string prometheus_address;
 };
 
 // Loads and compiles a directory (or, when `dir` is empty, the embedded default configuration).

@@ -1016,5 +1016,145 @@ TEST_P(LoaderErrorTest, ReportsPositionAndMessage) {
 INSTANTIATE_TEST_SUITE_P(All, LoaderErrorTest, ::testing::ValuesIn(errorCases()),
                          [](const auto& info) { return info.param.name; });
 
+// ---------------------------------------------------------------------------------------------
+// The aspect model as Istio 0.1's documentation wrote it.
+
+TEST(AspectModelTest, TopLevelAspectsApplyToEveryRequest) {
+  ConfigDir dir({{"a.yaml", R"(adapters:
+  - name: myListChecker
+    kind: lists
+    impl: ipListChecker
+    params:
+      publisherUrl: https://mylistserver:912
+      refreshInterval: 60s
+aspects:
+- kind: lists
+  adapter: myListChecker
+  params:
+    blacklist: true
+    checkExpression: source.ip
+)"}});
+  LoadResult r = dir.load();
+  EXPECT_THAT(dir.errors(r), IsEmpty());
+  EXPECT_TRUE(r.model.aspect_model);
+  ASSERT_EQ(r.model.rules.size(), 1u);
+  EXPECT_EQ(r.model.rules[0].match, "true");
+  ASSERT_EQ(r.model.handlers.size(), 1u);
+  const Handler& h = r.model.handlers[0];
+  EXPECT_EQ(h.adapter, "listchecker");
+  EXPECT_EQ(h.params["provider_url"].as<std::string>(), "https://mylistserver:912");
+  EXPECT_EQ(h.params["refresh_interval"].as<std::string>(), "60s");
+  EXPECT_FALSE(h.params["publisherUrl"].IsDefined());
+  EXPECT_TRUE(h.params["blacklist"].as<bool>());
+  EXPECT_EQ(h.origin, "adapter 'myListChecker' (kind lists, impl ipListChecker)");
+  EXPECT_THAT(
+      h.param_names,
+      ElementsAre(std::make_pair(std::string("provider_url"), std::string("publisherUrl")),
+                  std::make_pair(std::string("refresh_interval"), std::string("refreshInterval"))));
+  ASSERT_EQ(r.model.instances.size(), 1u);
+  EXPECT_EQ(r.model.instances[0].params["value"].as<std::string>(), "source.ip");
+}
+
+TEST(AspectModelTest, ASelectorOnAnAspectMakesARuleOfItsOwn) {
+  ConfigDir dir({{"a.yaml", R"(adapters:
+- {name: default, kind: denials, impl: denyChecker}
+rules:
+- selector: source.labels["app"] == "reviews"
+  aspects:
+  - kind: denials
+  - selector: target.service == "MyService"
+    kind: denials
+)"}});
+  LoadResult r = dir.load();
+  EXPECT_THAT(dir.errors(r), IsEmpty());
+  ASSERT_EQ(r.model.rules.size(), 2u);
+  EXPECT_EQ(r.model.rules[0].match, "source.labels[\"app\"] == \"reviews\"");
+  EXPECT_EQ(r.model.rules[1].match,
+            "(source.labels[\"app\"] == \"reviews\") && (target.service == \"MyService\")");
+}
+
+TEST(AspectModelTest, DocumentedSpellingsOfDescriptorsAndParams) {
+  ConfigDir dir({{"a.yaml", R"(adapters:
+- {name: default, kind: quotas, impl: memQuota}
+- name: slow
+  kind: lists
+  impl: ipListChecker
+  params: {providerUrl: "https://l:1/x", refreshInterval: 3600s}
+- name: codes
+  kind: lists
+  impl: genericListChecker
+  params:
+    listEntries:
+      400
+      401
+quotas:
+- name: RequestCount
+  rate_limit: true
+metrics:
+  name: responseCode
+  kind: COUNTER
+  value: INT64
+monitoredResources:
+- name: vm
+principals:
+- name: user
+aspects:
+- kind: quotas
+  params:
+    quotas:
+    - {descriptorName: RequestCount, maxAmount: 5, expiration: 1s}
+)"}});
+  LoadResult r = dir.load();
+  EXPECT_THAT(dir.errors(r), IsEmpty());
+  ASSERT_EQ(r.model.handlers.size(), 3u);
+  const YAML::Node quota = r.model.handlers[0].params["quotas"][0];
+  EXPECT_EQ(quota["max_amount"].as<std::string>(), "5");  // not rate_limit's `true`
+  EXPECT_EQ(r.model.handlers[1].params["ttl"].as<std::string>(), "10800s");
+  const YAML::Node entries = r.model.handlers[2].params["overrides"];
+  ASSERT_TRUE(entries.IsSequence());
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[1].as<std::string>(), "401");
+}
+
+TEST(AspectModelTest, AnUnusedQuotasAdapterIsCheckedButNotInstantiated) {
+  ConfigDir dir({{"a.yaml", "adapters:\n- {name: default, kind: quotas, impl: redisQuota}\n"}});
+  LoadResult r = dir.load();
+  EXPECT_THAT(dir.errors(r), IsEmpty());
+  EXPECT_THAT(r.model.handlers, IsEmpty());
+}
+
+TEST(AspectModelTest, ARuleSpecWrittenAsAListOfOneIsThatRule) {
+  ConfigDir dir({{"r.yaml", std::string(kHeader) + R"(kind: rule
+metadata: {name: promcount, namespace: istio-system}
+spec:
+- match: destination.service == "*"
+  actions:
+  - handler: handler.prometheus
+    instances: [RequestCount.metric]
+---
+apiVersion: config.istio.io/v1alpha2
+kind: prometheus
+metadata: {name: handler, namespace: istio-system}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: metric
+metadata: {name: RequestCount, namespace: istio-system}
+spec: {value: "1"}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: two, namespace: istio-system}
+spec:
+- match: "true"
+- match: "false"
+)"}});
+  LoadResult r = dir.load();
+  EXPECT_THAT(dir.errors(r), ElementsAre(StartsWith("r.yaml:23:1: spec must be a mapping")));
+  ASSERT_EQ(r.model.rules.size(), 1u);
+  EXPECT_EQ(r.model.rules[0].match, "destination.service == \"*\"");
+  ASSERT_EQ(r.model.rules[0].actions.size(), 1u);
+  EXPECT_EQ(r.model.rules[0].actions[0].handler, "handler.prometheus.istio-system");
+}
+
 }  // namespace
 }  // namespace mixer::config

@@ -74,5 +74,33 @@ spec:
   EXPECT_EQ(std::string(broken.status().message()).rfind("b.yaml:", 0), 0u) << broken.status();
 }
 
+// The Istio 0.1/0.2 vocabulary: target.* and the documented aliases are added to the built-in
+// one by allBuiltin(); a name both declare has one type.
+TEST(VocabularyTest, TheIstio01VocabularyExtendsTheBuiltinOneWithoutConflicts) {
+  const auto base = Vocabulary::builtin();
+  EXPECT_FALSE(base->find("target.service"));
+  for (const auto& decl : aspectModelDecls()) {
+    if (const auto id = base->find(decl.name)) {
+      EXPECT_EQ(base->type(*id), decl.type) << decl.name;
+    }
+  }
+  const auto all = Vocabulary::allBuiltin();
+  for (const auto& [name, type] :
+       std::vector<std::pair<std::string, ValueType>>{{"target.service", ValueType::String},
+                                                      {"target.ip", ValueType::IpAddress},
+                                                      {"target.labels", ValueType::StringMap},
+                                                      {"origin.ip", ValueType::IpAddress},
+                                                      {"response.latency", ValueType::Duration},
+                                                      {"api.name", ValueType::String}}) {
+    const auto id = all->find(name);
+    ASSERT_TRUE(id) << name;
+    EXPECT_EQ(all->type(*id), type) << name;
+  }
+  EXPECT_EQ(all->size(), base->size() + (all->size() - base->size()));
+  EXPECT_GT(all->size(), base->size());
+  // target.service is word 9 of the global dictionary: it decodes without a per-message word.
+  EXPECT_EQ(all->globalWordOf(*all->find("target.service")), 9);
+}
+
 }  // namespace
 }  // namespace mixer::attribute
