@@ -45,9 +45,11 @@ def leaves(root, base_dir, rel):
     return os.path.relpath(target, os.path.normpath(root)).startswith("..")
 
 
-def check(root, files):
+def check(root, files, skip=()):
     problems = []
     for rel in files:
+        if rel in skip:
+            continue
         path = os.path.join(root, rel)
         try:
             with open(path, "rb") as f:
@@ -111,7 +113,9 @@ def main():
     if not self_test():
         return 1
     files = tracked_files(root)
-    problems = check(root, files)
+    # This file's own examples of bad references (above, for the self-test) are not references.
+    this = os.path.relpath(os.path.abspath(__file__), os.path.abspath(root))
+    problems = check(root, files, skip={this})
     for p in problems:
         print(p)
     print(f"checked {len(files)} tracked files: {len(problems)} reference(s) outside the repository")
