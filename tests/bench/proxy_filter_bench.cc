@@ -5,6 +5,8 @@
 // Allocations per operation are counted by the global operator new hook (alloc_counter.h).
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
+
 #include "proxy-filter/core/check_cache.h"
 #include "proxy-filter/core/http_attributes.h"
 #include "proxy-filter/core/mixer_client.h"
@@ -89,6 +91,11 @@ CheckCache& sharedCache() {
   return *cache;
 }
 
+// The ctest smoke run (MIXER_BENCH_SMOKE set) proves each benchmark still runs, with one
+// repetition and few iterations, so that it fits its budget under the sanitizers too.
+const bool kSmoke = std::getenv("MIXER_BENCH_SMOKE") != nullptr;
+const int kRepetitions = kSmoke ? 1 : 5;
+
 void BM_CheckCacheHit(benchmark::State& state) {
   CheckCache& cache = sharedCache();
   const Attributes request = inboundRequest();
@@ -103,7 +110,7 @@ void BM_CheckCacheHit(benchmark::State& state) {
 BENCHMARK(BM_CheckCacheHit)
     ->ThreadRange(1, 2)
     ->UseRealTime()
-    ->Repetitions(5)
+    ->Repetitions(kRepetitions)
     ->ReportAggregatesOnly(true);
 
 // A transport that fails every call: the client under test never reaches it on a hit.
@@ -148,7 +155,7 @@ void BM_MixerClientCheckCached(benchmark::State& state) {
 BENCHMARK(BM_MixerClientCheckCached)
     ->ThreadRange(1, 2)
     ->UseRealTime()
-    ->Repetitions(5)
+    ->Repetitions(kRepetitions)
     ->ReportAggregatesOnly(true);
 
 // What the nginx module sets per request through the C API (the attributes of inboundRequest()).
@@ -195,7 +202,7 @@ void BM_BuildRequestNewSet(benchmark::State& state) {
   }
   allocationCounter(state, before);
 }
-BENCHMARK(BM_BuildRequestNewSet)->Repetitions(5)->ReportAggregatesOnly(true);
+BENCHMARK(BM_BuildRequestNewSet)->Repetitions(kRepetitions)->ReportAggregatesOnly(true);
 
 // The module now: one reused set, cleared per request.
 void BM_BuildRequestReusedSet(benchmark::State& state) {
@@ -209,7 +216,7 @@ void BM_BuildRequestReusedSet(benchmark::State& state) {
   allocationCounter(state, before);
   mixer_proxy_attributes_destroy(a);
 }
-BENCHMARK(BM_BuildRequestReusedSet)->Repetitions(5)->ReportAggregatesOnly(true);
+BENCHMARK(BM_BuildRequestReusedSet)->Repetitions(kRepetitions)->ReportAggregatesOnly(true);
 
 // A quota the prefetch object decides locally (grants far ahead of need), from 1 and 2 threads.
 void BM_QuotaCacheHit(benchmark::State& state) {
@@ -242,7 +249,7 @@ void BM_QuotaCacheHit(benchmark::State& state) {
 BENCHMARK(BM_QuotaCacheHit)
     ->ThreadRange(1, 2)
     ->UseRealTime()
-    ->Repetitions(5)
+    ->Repetitions(kRepetitions)
     ->ReportAggregatesOnly(true);
 
 // The cost of the lookup that misses (the request goes to the server after it).
@@ -277,7 +284,10 @@ void BM_ReportEnqueue(benchmark::State& state) {
   }
   allocationCounter(state, before);
 }
-BENCHMARK(BM_ReportEnqueue)->Iterations(200000)->Repetitions(5)->ReportAggregatesOnly(true);
+BENCHMARK(BM_ReportEnqueue)
+    ->Iterations(kSmoke ? 2000 : 200000)
+    ->Repetitions(kRepetitions)
+    ->ReportAggregatesOnly(true);
 
 // The flusher's work per batch: compress 100 records with one shared dictionary.
 void BM_ReportBatchBuild(benchmark::State& state) {
@@ -342,7 +352,10 @@ void BM_ReportEnqueueSwap(benchmark::State& state) {
   }
   allocationCounter(state, before);
 }
-BENCHMARK(BM_ReportEnqueueSwap)->Iterations(99000)->Repetitions(5)->ReportAggregatesOnly(true);
+BENCHMARK(BM_ReportEnqueueSwap)
+    ->Iterations(kSmoke ? 990 : 99000)
+    ->Repetitions(kRepetitions)
+    ->ReportAggregatesOnly(true);
 
 // What the flusher does per batch now: encode 100 records straight into wire bytes.
 void BM_ReportBatchEncode(benchmark::State& state) {
