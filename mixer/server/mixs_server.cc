@@ -58,8 +58,9 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   if (auto w = s->config_->startWatching(); !w.ok()) {
     return w;
   }
-  s->service_ =
-      std::make_unique<MixerService>(s->config_.get(), &s->metrics_, options.max_message_size);
+  s->service_ = std::make_unique<MixerService>(
+      s->config_.get(), &s->metrics_, std::min<size_t>(options.max_message_size, INT32_MAX),
+      options.limits);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

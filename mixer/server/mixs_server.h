@@ -34,6 +34,8 @@ struct ServerOptions {
   std::vector<std::string> adapter_dirs;
   // Requests larger than this get INVALID_ARGUMENT (Istio's mixs default: 1 MiB).
   size_t max_message_size = 1024 * 1024;
+  // What one request may carry (--max-attributes-per-request etc.; docs/limits.md).
+  api::DecodeLimits limits;
 };
 
 class MixsServer {
