@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   server
       ->add_option("--max-message-size", options.max_message_size,
-                   "Largest accepted request, in bytes")
+                   "Largest accepted request, in bytes (larger: RESOURCE_EXHAUSTED)")
       ->capture_default_str();
   server
       ->add_option("--max-attributes-per-request", options.limits.max_attributes,

@@ -102,9 +102,10 @@ grpc::Status MixerService::checkSize(size_t size, ServerMetrics::Method method) 
   if (size <= max_message_size_) {
     return grpc::Status::OK;
   }
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                      strCat("request is ", size, " bytes, over the limit of ", max_message_size_,
-                             " bytes (--max-message-size)"));
+  // gRPC's own answer and wording, should a request ever get past the transport limit.
+  return grpc::Status(
+      grpc::StatusCode::RESOURCE_EXHAUSTED,
+      strCat("Received message larger than max (", size, " vs. ", max_message_size_, ")"));
 }
 
 grpc::Status MixerService::deadlineExceeded(ServerMetrics::Method method, std::string_view where) {

@@ -6,9 +6,10 @@
 //
 // Hostile or careless clients: decoding is linear in a request's size, and api::DecodeLimits
 // bound what one request may carry (over a limit: INVALID_ARGUMENT naming the limit and its
-// flag). A call whose deadline passes, or whose client goes away, stops at the next step
-// boundary and is answered DEADLINE_EXCEEDED or CANCELLED (counted in
-// mixer_server_stopped_calls_total).
+// flag). A request larger than --max-message-size never reaches the service: gRPC refuses it
+// with RESOURCE_EXHAUSTED (MixsServer sets the transport limit to the same size). A call whose
+// deadline passes, or whose client goes away, stops at the next step boundary and is answered
+// DEADLINE_EXCEEDED or CANCELLED (counted in mixer_server_stopped_calls_total).
 #pragma once
 
 #include <atomic>
@@ -38,8 +39,9 @@ struct CallControl {
 
 class MixerService final : public MixerRawService {
  public:
-  // `max_message_size`: larger requests get INVALID_ARGUMENT. `limits` bound what one request may
-  // carry. OWNERSHIP: `dispatchers` and `metrics` are borrowed and must outlive the service.
+  // `max_message_size`: larger requests get RESOURCE_EXHAUSTED (gRPC's answer, which the
+  // server's transport limit normally gives first). `limits` bound what one request may carry.
+  // OWNERSHIP: `dispatchers` and `metrics` are borrowed and must outlive the service.
   MixerService(const runtime::DispatcherSource* dispatchers, ServerMetrics* metrics,
                size_t max_message_size, const api::DecodeLimits& limits = {});
 
