@@ -72,8 +72,8 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
              ":", port);
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &s->grpc_port_);
   builder.RegisterService(s->service_.get());
-  // gRPC refuses a larger request itself, before reading more of it than the limit, with
-  // RESOURCE_EXHAUSTED "Received message larger than max (N vs. M)": one answer whatever the size.
+  // gRPC refuses a larger request itself, before it reaches the service, with RESOURCE_EXHAUSTED
+  // "Received message larger than max (N vs. M)": one answer whatever the size.
   const size_t transport_limit = std::min<size_t>(options.max_message_size, INT32_MAX);
   builder.SetMaxReceiveMessageSize(static_cast<int>(transport_limit));
   s->grpc_ = builder.BuildAndStart();
