@@ -22,15 +22,10 @@ double threadCpuSeconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-// The least CPU of three runs of `fn` on this thread (the least is the least disturbed).
 double cpuOf(const std::function<void()>& fn) {
-  double best = 1e9;
-  for (int i = 0; i < 3; ++i) {
-    const double start = threadCpuSeconds();
-    fn();
-    best = std::min(best, threadCpuSeconds() - start);
-  }
-  return best;
+  const double start = threadCpuSeconds();
+  fn();
+  return threadCpuSeconds() - start;
 }
 
 api::DecodeLimits unlimited() {
@@ -61,8 +56,13 @@ class HostileRequestTest : public ::testing::Test {
       const grpc::Status s = report ? unlimited_.handleReport(bytes) : check(unlimited_, bytes);
       ASSERT_TRUE(s.ok()) << s.error_message();
     };
-    const double t1 = cpuOf([&] { run(small); });
-    const double t4 = cpuOf([&] { run(large); });
+    // The least of five runs each (the least disturbed), alternating so that both sizes see the
+    // same machine: other processes on a shared box slow runs down, never speed them up.
+    double t1 = 1e9, t4 = 1e9;
+    for (int i = 0; i < 5; ++i) {
+      t1 = std::min(t1, cpuOf([&] { run(small); }));
+      t4 = std::min(t4, cpuOf([&] { run(large); }));
+    }
     std::printf("%zu items: %.3f ms, %zu items: %.3f ms, ratio %.1f\n", n, t1 * 1e3, 4 * n,
                 t4 * 1e3, t4 / t1);
     return t4 / t1;
@@ -75,15 +75,15 @@ class HostileRequestTest : public ::testing::Test {
 };
 
 TEST_F(HostileRequestTest, DistinctNamesDecodeInLinearTime) {
-  EXPECT_LT(growth(distinctNamesCheck, 10000), 8.0);
+  EXPECT_LT(growth(distinctNamesCheck, 20000), 8.0);
 }
 
 TEST_F(HostileRequestTest, DistinctStringMapKeysDecodeInLinearTime) {
-  EXPECT_LT(growth(distinctMapKeysCheck, 10000), 8.0);
+  EXPECT_LT(growth(distinctMapKeysCheck, 20000), 8.0);
 }
 
 TEST_F(HostileRequestTest, ReportEntriesSharingManyWordsDecodeInLinearTime) {
-  EXPECT_LT(growth([](size_t n) { return sharedWordsReport(n, n); }, 10000, true), 8.0);
+  EXPECT_LT(growth([](size_t n) { return sharedWordsReport(n, n); }, 20000, true), 8.0);
 }
 
 TEST_F(HostileRequestTest, DistinctQuotasAreBoundedByTheirLimit) {
