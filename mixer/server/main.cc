@@ -201,7 +201,28 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   server
       ->add_option("--max-message-size", options.max_message_size,
-                   "Largest accepted request, in bytes")
+                   "Largest accepted request, in bytes (larger: RESOURCE_EXHAUSTED)")
+      ->capture_default_str();
+  server
+      ->add_option("--max-attributes-per-request", options.limits.max_attributes,
+                   "Most attribute values in one Check or one Report entry")
+      ->capture_default_str();
+  server
+      ->add_option("--max-string-map-entries", options.limits.max_string_map_entries,
+                   "Most entries in one STRING_MAP attribute value")
+      ->capture_default_str();
+  server
+      ->add_option("--max-words-per-request", options.limits.max_words,
+                   "Most words in one request dictionary (a Check's words, a Report entry's "
+                   "words, a Report's default_words)")
+      ->capture_default_str();
+  server
+      ->add_option("--max-report-records", options.limits.max_report_records,
+                   "Most entries (records) in one Report")
+      ->capture_default_str();
+  server
+      ->add_option("--max-quotas-per-check", options.limits.max_quotas,
+                   "Most quota requests in one Check")
       ->capture_default_str();
 
   std::string drain_deadline = "10s", shutdown_deadline = "20s";

@@ -58,8 +58,9 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   if (auto w = s->config_->startWatching(); !w.ok()) {
     return w;
   }
-  s->service_ =
-      std::make_unique<MixerService>(s->config_.get(), &s->metrics_, options.max_message_size);
+  s->service_ = std::make_unique<MixerService>(
+      s->config_.get(), &s->metrics_, std::min<size_t>(options.max_message_size, INT32_MAX),
+      options.limits);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -71,9 +72,9 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
              ":", port);
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &s->grpc_port_);
   builder.RegisterService(s->service_.get());
-  // gRPC itself refuses only far larger messages, so that an oversized request gets the
-  // server's INVALID_ARGUMENT with a reason rather than a bare RESOURCE_EXHAUSTED.
-  const size_t transport_limit = std::min<size_t>(options.max_message_size * 2, INT32_MAX);
+  // gRPC refuses a larger request itself, before it reaches the service, with RESOURCE_EXHAUSTED
+  // "Received message larger than max (N vs. M)": one answer whatever the size.
+  const size_t transport_limit = std::min<size_t>(options.max_message_size, INT32_MAX);
   builder.SetMaxReceiveMessageSize(static_cast<int>(transport_limit));
   s->grpc_ = builder.BuildAndStart();
   if (!s->grpc_ || s->grpc_port_ == 0) {

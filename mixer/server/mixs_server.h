@@ -32,8 +32,11 @@ struct ServerOptions {
   std::string prometheus_address;
   // Directories of adapter .so files; empty: the build's or install's adapter directory.
   std::vector<std::string> adapter_dirs;
-  // Requests larger than this get INVALID_ARGUMENT (Istio's mixs default: 1 MiB).
+  // Requests larger than this are refused by gRPC with RESOURCE_EXHAUSTED, unread (Istio's mixs
+  // default: 1 MiB).
   size_t max_message_size = 1024 * 1024;
+  // What one request may carry (--max-attributes-per-request etc.; docs/limits.md).
+  api::DecodeLimits limits;
 };
 
 class MixsServer {
