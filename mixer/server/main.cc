@@ -11,9 +11,11 @@
 #include <iostream>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "mixer/adapter_host/adapter_host.h"
 #include "mixer/common/log.h"
+#include "mixer/common/time_format.h"
 #include "mixer/common/version.h"
 #include "mixer/server/mixs_server.h"
 
@@ -179,6 +181,35 @@ int main(int argc, char** argv) {
                    "Largest accepted request, in bytes")
       ->capture_default_str();
 
+  server
+      ->add_option("--max-connections", options.max_connections,
+                   "Open gRPC connections at most; further ones wait until one closes (0: "
+                   "10000, kept well below the open-file limit)")
+      ->capture_default_str();
+  server
+      ->add_option("--max-concurrent-streams", options.max_concurrent_streams,
+                   "Calls in flight per gRPC connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS)")
+      ->capture_default_str();
+  std::string keepalive_min_time = "5m";
+  server
+      ->add_option("--keepalive-min-time", keepalive_min_time,
+                   "Pings from a client closer together than this are strikes (Go duration)")
+      ->capture_default_str();
+  server
+      ->add_option("--keepalive-max-ping-strikes", options.max_ping_strikes,
+                   "Strikes after which a connection is closed with GOAWAY (0: never)")
+      ->capture_default_str();
+  std::string max_connection_idle = "10m";
+  server
+      ->add_option("--max-connection-idle", max_connection_idle,
+                   "A connection without calls for this long is closed with GOAWAY (Go duration; "
+                   "0 never)")
+      ->capture_default_str();
+  server
+      ->add_option("--max-metadata-size", options.max_metadata_size,
+                   "Largest request metadata (HTTP/2 header list) per call, in bytes")
+      ->capture_default_str();
+
   bool list_adapters = false;
   server->add_flag("--list-adapters", list_adapters,
                    "Print the adapters found in the adapter directories and exit");
@@ -222,5 +253,22 @@ int main(int argc, char** argv) {
     return 2;
   }
   mixer::setLogLevel(*level);
+  for (auto [flag, text, out] :
+       {std::tuple{"--keepalive-min-time", &keepalive_min_time, &options.keepalive_min_time},
+        std::tuple{"--max-connection-idle", &max_connection_idle, &options.max_connection_idle}}) {
+    const auto nanos = mixer::parseGoDuration(*text);
+    if (!nanos || *nanos < 0) {
+      std::cerr << "mixs: " << flag << " " << *text << ": want a duration such as 30s or 5m\n";
+      return 2;
+    }
+    *out = std::chrono::milliseconds(*nanos / 1000000);
+  }
+  if (options.max_connections < 0 || options.max_concurrent_streams < 1 ||
+      options.max_ping_strikes < 0 || options.max_metadata_size < 1) {
+    std::cerr << "mixs: --max-connections, --max-concurrent-streams, --keepalive-max-ping-strikes "
+                 "and --max-metadata-size must be positive (--max-connections and "
+                 "--keepalive-max-ping-strikes may be 0)\n";
+    return 2;
+  }
   return runServer(options);
 }

@@ -31,6 +31,12 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
     return absl::InvalidArgumentError(
         strCat("--address '", options.address, "' is not host:port (e.g. :9091)"));
   }
+  const bool all_interfaces = host.empty() || host == "0.0.0.0" || host == "::";
+  auto bracketed = [](const std::string& h) {
+    return h.find(':') != std::string::npos ? strCat("[", h, "]") : h;
+  };
+  const std::string monitoring_host = all_interfaces ? "" : host;
+  const int monitoring_port = options.monitoring_port;
   std::unique_ptr<MixsServer> s(new MixsServer());
 
   s->adapter_counters_ =
@@ -61,38 +67,77 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   s->service_ =
       std::make_unique<MixerService>(s->config_.get(), &s->metrics_, options.max_message_size);
 
+  const long open_files = raiseOpenFileLimit();
+  s->max_connections_ =
+      options.max_connections > 0 ? options.max_connections : defaultMaxConnections(open_files);
+  if (s->max_connections_ > open_files) {
+    MIXER_LOG(Warn) << "--max-connections " << s->max_connections_
+                    << " is above the open-file limit " << open_files
+                    << ": connections beyond the limit wait until descriptors are free";
+  }
+  GrpcAcceptor::Options acceptor_options;
+  acceptor_options.host = all_interfaces && host != "::" ? "" : host;
+  acceptor_options.port = port;
+  acceptor_options.max_connections = s->max_connections_;
+  MixsServer* raw = s.get();
+  acceptor_options.on_change = [raw](bool accepting) {
+    if (auto* health = raw->health_.load()) {
+      health->SetServingStatus(accepting && raw->ready_.load());
+    }
+  };
+  auto acceptor = GrpcAcceptor::listen(std::move(acceptor_options));
+  if (!acceptor.ok()) {
+    return absl::UnavailableError(strCat(acceptor.status().message(), " (gRPC)"));
+  }
+  s->acceptor_ = *std::move(acceptor);
+  s->grpc_port_ = s->acceptor_->port();
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  const bool all_interfaces = host.empty() || host == "0.0.0.0" || host == "::";
-  const std::string listen =
-      strCat(all_interfaces ? "0.0.0.0"
-                            : (host.find(':') != std::string::npos ? strCat("[", host, "]") : host),
-             ":", port);
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &s->grpc_port_);
+  // The port's socket and accept loop are the GrpcAcceptor's; gRPC serves the connections it
+  // hands over, with these credentials.
+  s->grpc_acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
+      grpc::InsecureServerCredentials());
   builder.RegisterService(s->service_.get());
   // gRPC itself refuses only far larger messages, so that an oversized request gets the
   // server's INVALID_ARGUMENT with a reason rather than a bare RESOURCE_EXHAUSTED.
   const size_t transport_limit = std::min<size_t>(options.max_message_size * 2, INT32_MAX);
   builder.SetMaxReceiveMessageSize(static_cast<int>(transport_limit));
-  s->grpc_ = builder.BuildAndStart();
-  if (!s->grpc_ || s->grpc_port_ == 0) {
-    return absl::UnavailableError(strCat("cannot listen on ", listen, " for gRPC"));
+  auto ms = [](std::chrono::milliseconds d) {
+    return static_cast<int>(std::min<int64_t>(d.count(), INT32_MAX));
+  };
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, options.max_metadata_size);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             ms(options.keepalive_min_time));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, options.max_ping_strikes);
+  // Pings on a connection without calls are judged by the same interval (gRPC's default would
+  // allow one per two hours there).
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  if (options.max_connection_idle.count() > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, ms(options.max_connection_idle));
   }
-  s->grpc_address_ =
-      strCat(all_interfaces ? "0.0.0.0" : listen.substr(0, listen.rfind(':')), ":", s->grpc_port_);
+  s->grpc_ = builder.BuildAndStart();
+  if (!s->grpc_) {
+    return absl::UnavailableError(strCat("cannot start the gRPC server on ", options.address));
+  }
+  s->grpc_address_ = strCat(all_interfaces ? "0.0.0.0" : bracketed(host), ":", s->grpc_port_);
   auto* health = s->grpc_->GetHealthCheckService();
   if (health != nullptr) {
     health->SetServingStatus("istio.mixer.v1.Mixer", true);
   }
+  s->health_ = health;
+  s->acceptor_->start(s->grpc_acceptor_.get());
 
-  if (options.monitoring_port >= 0) {
-    s->monitoring_host_ = all_interfaces ? "" : host;
-    MixsServer* raw = s.get();
-    auto mon =
-        MonitoringServer::start(s->monitoring_host_, options.monitoring_port,
-                                s->metrics_.registry(), [raw] { return raw->ready_.load(); });
+  if (monitoring_port >= 0) {
+    s->monitoring_host_ = monitoring_host;
+    auto mon = MonitoringServer::start(
+        s->monitoring_host_, monitoring_port, s->metrics_.registry(),
+        [raw] { return raw->ready_.load() && raw->acceptor_->accepting(); });
     if (!mon.ok()) {
+      s->acceptor_->stop();
       s->grpc_->Shutdown();
       return mon.status();
     }
@@ -104,6 +149,9 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
 
 void MixsServer::shutdown(std::chrono::milliseconds grace) {
   ready_ = false;
+  if (acceptor_) {
+    acceptor_->stop();  // no new connection; the loop no longer touches the health service
+  }
   if (grpc_ && !stopped_) {
     stopped_ = true;
     if (auto* health = grpc_->GetHealthCheckService()) {

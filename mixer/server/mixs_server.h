@@ -12,13 +12,18 @@
 #include "mixer/adapter_host/adapter_host.h"
 #include "mixer/adapter_host/prometheus_counter_registry.h"
 #include "mixer/runtime/config_store.h"
+#include "mixer/server/grpc_acceptor.h"
 #include "mixer/server/mixer_service.h"
 #include "mixer/server/monitoring_server.h"
 #include "mixer/server/server_metrics.h"
 
 namespace grpc {
 class Server;
+class HealthCheckServiceInterface;
+namespace experimental {
+class ExternalConnectionAcceptor;
 }
+}  // namespace grpc
 
 namespace mixer::server {
 
@@ -34,6 +39,22 @@ struct ServerOptions {
   std::vector<std::string> adapter_dirs;
   // Requests larger than this get INVALID_ARGUMENT (Istio's mixs default: 1 MiB).
   size_t max_message_size = 1024 * 1024;
+
+  // Connection and stream limits of the gRPC port (docs/limits.md).
+  // Open connections; 0: 10,000, kept well below the open-file limit (defaultMaxConnections).
+  int max_connections = 0;
+  // Streams (calls) in flight per connection, advertised as SETTINGS_MAX_CONCURRENT_STREAMS
+  // (Istio's mixs default: 1024).
+  int max_concurrent_streams = 1024;
+  // Pings closer together than this (with or without calls in flight) are strikes; more than
+  // `max_ping_strikes` of them close the connection with GOAWAY ENHANCE_YOUR_CALM. 0 strikes:
+  // never close.
+  std::chrono::milliseconds keepalive_min_time{std::chrono::minutes(5)};
+  int max_ping_strikes = 2;
+  // A connection without calls for this long is closed with GOAWAY; 0: never.
+  std::chrono::milliseconds max_connection_idle{std::chrono::minutes(10)};
+  // Largest request header block (metadata) a call may send, in bytes.
+  int max_metadata_size = 8 * 1024;
 };
 
 class MixsServer {
@@ -48,6 +69,10 @@ class MixsServer {
   int grpcPort() const { return grpc_port_; }
   int monitoringPort() const { return monitoring_ ? monitoring_->port() : -1; }
   const std::string& monitoringHost() const { return monitoring_host_; }
+  // The connection limit in effect and whether the gRPC port accepts connections now (false at
+  // the limit or while descriptors are exhausted).
+  int maxConnections() const { return max_connections_; }
+  bool accepting() const { return acceptor_ && acceptor_->accepting(); }
 
   // Stops accepting calls and waits for in-flight calls to finish, up to `grace`; calls still
   // running then are cancelled.
@@ -65,7 +90,11 @@ class MixsServer {
   std::unique_ptr<adapter_host::AdapterHost> adapters_;
   std::unique_ptr<runtime::ConfigStore> config_;
   std::unique_ptr<MixerService> service_;
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> grpc_acceptor_;
   std::unique_ptr<grpc::Server> grpc_;
+  std::unique_ptr<GrpcAcceptor> acceptor_;
+  std::atomic<grpc::HealthCheckServiceInterface*> health_{nullptr};
+  int max_connections_ = 0;
   std::unique_ptr<MonitoringServer> monitoring_;
   std::string grpc_address_;
   std::string monitoring_host_;
