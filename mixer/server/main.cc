@@ -166,11 +166,16 @@ int main(int argc, char** argv) {
                    "Port of /metrics, /healthz, /readyz, /version, on the --address host (0 picks "
                    "a free port, -1 disables)")
       ->capture_default_str();
+  server->add_option(
+      "--monitoring-address", options.monitoring_address,
+      "host:port of the monitoring endpoints (wins over --monitoring-port; \":PORT\" "
+      "listens on every interface; default: the --address host)");
   server->add_option("--config-dir", options.config_dir,
                      "Directory of configuration files (default: the embedded configuration)");
   server->add_option("--prometheus-address", options.prometheus_address,
                      "host:port of the embedded configuration's Prometheus exposition (default "
-                     "\":42422\"; port 0 picks a free port; ignored with --config-dir)");
+                     "port 42422 on the monitoring host; port 0 picks a free port; ignored with "
+                     "--config-dir)");
   server->add_option("--adapter-dir", options.adapter_dirs,
                      "Directory of adapter shared objects (repeatable; default: the build's or "
                      "install's adapter directory)");

@@ -35,8 +35,18 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   auto bracketed = [](const std::string& h) {
     return h.find(':') != std::string::npos ? strCat("[", h, "]") : h;
   };
-  const std::string monitoring_host = all_interfaces ? "" : host;
-  const int monitoring_port = options.monitoring_port;
+  // The monitoring endpoints: --monitoring-address, else --monitoring-port on the --address host.
+  std::string monitoring_host = all_interfaces ? "" : host;
+  int monitoring_port = options.monitoring_port;
+  if (!options.monitoring_address.empty()) {
+    if (!splitHostPort(options.monitoring_address, &monitoring_host, &monitoring_port)) {
+      return absl::InvalidArgumentError(strCat("--monitoring-address '", options.monitoring_address,
+                                               "' is not host:port (e.g. 127.0.0.1:9093)"));
+    }
+    if (monitoring_host == "0.0.0.0") {
+      monitoring_host.clear();
+    }
+  }
   std::unique_ptr<MixsServer> s(new MixsServer());
 
   s->adapter_counters_ =
@@ -52,7 +62,14 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
 
   runtime::ConfigStore::Options config_options;
   config_options.config_dir = options.config_dir;
+  // The embedded configuration's prometheus exposition listens on the monitoring host (the gRPC
+  // host when monitoring is off), not on every interface, unless told otherwise.
   config_options.prometheus_address = options.prometheus_address;
+  if (config_options.prometheus_address.empty()) {
+    const std::string& h = monitoring_port >= 0 ? monitoring_host : (all_interfaces ? "" : host);
+    config_options.prometheus_address =
+        h.empty() || h == "::" ? ":42422" : strCat(bracketed(h), ":42422");
+  }
   config_options.adapters = &s->adapters_->registry();
   config_options.base_vocabulary = attribute::Vocabulary::builtin();
   config_options.registry = s->metrics_.registry();

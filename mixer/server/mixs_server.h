@@ -32,8 +32,12 @@ struct ServerOptions {
   std::string address = ":9091";
   // Monitoring port, on the same host as `address`; 0 picks a free port, -1 disables.
   int monitoring_port = 9093;
+  // host:port of the monitoring endpoints; when set, it wins over `monitoring_port` and the
+  // `address` host (":PORT" listens on every interface).
+  std::string monitoring_address;
   std::string config_dir;
-  // Where the embedded configuration's prometheus handler serves /metrics (empty: ":42422").
+  // Where the embedded configuration's prometheus handler serves /metrics (empty: port 42422 on
+  // the monitoring host, or on every interface when that host is every interface).
   std::string prometheus_address;
   // Directories of adapter .so files; empty: the build's or install's adapter directory.
   std::vector<std::string> adapter_dirs;

@@ -577,5 +577,68 @@ TEST(MixsTransportTest, MonitoringConnectionIdlePastTheReadTimeoutIsClosed) {
   close(fd);
 }
 
+// ---- Addresses ----
+
+// Local addresses ("0100007F:1F90") of the TCP sockets `pid` listens on, IPv4 and IPv6.
+std::vector<std::string> listeningAddresses(pid_t pid) {
+  std::set<std::string> inodes;
+  for (const auto& e :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    std::error_code ec;
+    const std::string target = std::filesystem::read_symlink(e.path(), ec).string();
+    if (target.rfind("socket:[", 0) == 0) {
+      inodes.insert(target.substr(8, target.size() - 9));
+    }
+  }
+  std::vector<std::string> out;
+  for (const char* table : {"tcp", "tcp6"}) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/net/" + table);
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues, timer, retr, uid, timeout, inode;
+      fields >> slot >> local >> remote >> state >> queues >> timer >> retr >> uid >> timeout >>
+          inode;
+      if (state == "0A" && inodes.count(inode) > 0) {
+        out.push_back(local);
+      }
+    }
+  }
+  return out;
+}
+
+TEST(MixsTransportTest, ALoopbackAddressKeepsEveryListenerOnLoopback) {
+  Mixs mixs;
+  // The embedded configuration's prometheus exposition on its default port, 42422.
+  if (!mixs.start({}, {}, /*prometheus_on_free_port=*/false)) {
+    if (mixs.process.output().find("42422") != std::string::npos) {
+      GTEST_SKIP() << "port 42422 is taken here: " << mixs.process.output();
+    }
+    FAIL() << mixs.process.output();
+  }
+  const auto listening = listeningAddresses(mixs.process.pid());
+  std::string all;
+  for (const auto& a : listening) {
+    all += a + " ";
+  }
+  ASSERT_GE(listening.size(), 3u) << all;  // gRPC, monitoring, prometheus
+  for (const auto& a : listening) {
+    const std::string host = a.substr(0, a.find(':'));
+    EXPECT_TRUE(host == "0100007F" || host == "00000000000000000000000001000000")
+        << "listening on " << a << " (all: " << all << ")";
+  }
+  EXPECT_NE(all.find("0100007F:A5B6"), std::string::npos) << all;  // 127.0.0.1:42422
+  EXPECT_EQ(get(42422, "/metrics").first, 200);
+}
+
+TEST(MixsTransportTest, MonitoringAddressWinsOverMonitoringPort) {
+  Mixs mixs;
+  ASSERT_TRUE(mixs.start({"--monitoring-port", "1", "--monitoring-address", "127.0.0.1:0"}))
+      << mixs.process.output();
+  EXPECT_NE(mixs.monitoring_port, 1);
+  EXPECT_EQ(get(mixs.monitoring_port, "/healthz").first, 200);
+}
+
 }  // namespace
 }  // namespace mixer
