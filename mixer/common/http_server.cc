@@ -120,7 +120,8 @@ struct HttpServer::Loop {
   int listen_fd = -1;
   int epoll_fd = -1;
   int wake_fd = -1;
-  bool listening = true;  // the listener is in the epoll set
+  bool listening = true;               // the listener is in the epoll set
+  Clock::time_point resume_listening;  // after a descriptor shortage
   std::unordered_map<int, Connection> conns;
   std::list<int> reading;  // connections still reading their request, oldest first
 
@@ -247,8 +248,9 @@ struct HttpServer::Loop {
           continue;
         }
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-          // Out of descriptors: stop polling the listener for a moment rather than spin.
+          // Out of descriptors: stop polling the listener for 100 ms rather than spin.
           setListening(false);
+          resume_listening = Clock::now() + std::chrono::milliseconds(100);
         }
         return;
       }
@@ -312,8 +314,8 @@ struct HttpServer::Loop {
         }
       }
       expire();
-      if (!listening) {
-        setListening(true);  // retry after a descriptor shortage, at most every 100 ms
+      if (!listening && Clock::now() >= resume_listening) {
+        setListening(true);
       }
     }
   }
