@@ -109,7 +109,14 @@ void GrpcAcceptor::sweep() {
       ++it;
     }
   }
-  connections_ = static_cast<int>(open_.size());
+  countChanged();
+}
+
+void GrpcAcceptor::countChanged() {
+  const int n = static_cast<int>(open_.size());
+  if (connections_.exchange(n) != n && options_.on_count) {
+    options_.on_count(n);
+  }
 }
 
 void GrpcAcceptor::setAccepting(bool on) {
@@ -199,7 +206,7 @@ void GrpcAcceptor::run() {
         last_sweep = Clock::now();
       }
       exhausted = !acceptSome();
-      connections_ = static_cast<int>(open_.size());
+      countChanged();
     }
     const bool was_full = full;
     full = static_cast<int>(open_.size()) >= options_.max_connections;

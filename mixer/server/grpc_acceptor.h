@@ -41,6 +41,7 @@ class GrpcAcceptor {
     int max_connections = 10000;
     int reserve_descriptors = 8;
     std::function<void(bool accepting)> on_change;
+    std::function<void(int connections)> on_count;  // when the count changes (loop thread)
   };
 
   // Binds and listens (so that the bound port is known before the gRPC server starts).
@@ -64,6 +65,7 @@ class GrpcAcceptor {
   bool takeReserve();
   void releaseReserve();
   void setAccepting(bool on);
+  void countChanged();
 
   Options options_;
   int listen_fd_ = -1;

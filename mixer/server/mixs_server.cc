@@ -98,10 +98,12 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   acceptor_options.max_connections = s->max_connections_;
   MixsServer* raw = s.get();
   acceptor_options.on_change = [raw](bool accepting) {
+    raw->metrics_.accepting().Set(accepting ? 1 : 0);
     if (auto* health = raw->health_.load()) {
       health->SetServingStatus(accepting && raw->ready_.load());
     }
   };
+  acceptor_options.on_count = [raw](int n) { raw->metrics_.connections().Set(n); };
   auto acceptor = GrpcAcceptor::listen(std::move(acceptor_options));
   if (!acceptor.ok()) {
     return absl::UnavailableError(strCat(acceptor.status().message(), " (gRPC)"));
@@ -146,6 +148,7 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
     health->SetServingStatus("istio.mixer.v1.Mixer", true);
   }
   s->health_ = health;
+  s->metrics_.accepting().Set(1);
   s->acceptor_->start(s->grpc_acceptor_.get());
 
   if (monitoring_port >= 0) {

@@ -28,6 +28,10 @@ class ServerMetrics {
   prometheus::Counter& reportRecords() { return *report_records_; }
   prometheus::Counter& quotaUnmatched() { return *quota_unmatched_; }
   prometheus::Counter& invalidRequests(Method m) { return *invalid_requests_[m]; }
+  // The gRPC port: open connections, and 1 while it accepts new ones (0 at --max-connections or
+  // out of descriptors).
+  prometheus::Gauge& connections() { return *connections_; }
+  prometheus::Gauge& accepting() { return *accepting_; }
 
   const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
 
@@ -41,6 +45,8 @@ class ServerMetrics {
   std::array<prometheus::Counter*, kMethodCount> invalid_requests_{};
   prometheus::Counter* report_records_ = nullptr;
   prometheus::Counter* quota_unmatched_ = nullptr;
+  prometheus::Gauge* connections_ = nullptr;
+  prometheus::Gauge* accepting_ = nullptr;
 };
 
 }  // namespace mixer::server

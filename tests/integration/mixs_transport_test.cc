@@ -242,6 +242,9 @@ TEST(MixsTransportTest, AtMaxConnectionsTheServerStopsAcceptingAndKeepsServing) 
   EXPECT_TRUE(unary(channels[0], kCheck, "").ok());
   EXPECT_EQ(mixs.readyz(), 503);
   EXPECT_EQ(healthStatus(channels[1]), 2);  // NOT_SERVING
+  const std::string metrics = get(mixs.monitoring_port, "/metrics").second;
+  EXPECT_NE(metrics.find("mixer_server_connections 3"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("mixer_server_accepting 0"), std::string::npos) << metrics;
   EXPECT_NE(mixs.process.output().find("the limit (--max-connections)"), std::string::npos)
       << mixs.process.output();
 
