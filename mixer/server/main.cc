@@ -130,8 +130,10 @@ int runServer(const mixer::server::ServerOptions& options) {
               mixer::kIstioApiVersion, (*server)->grpcAddress().c_str());
   if ((*server)->monitoringPort() >= 0) {
     const std::string& host = (*server)->monitoringHost();
+    const std::string shown =
+        host.empty() ? "0.0.0.0" : (host.find(':') != std::string::npos ? "[" + host + "]" : host);
     std::printf("mixs: monitoring on http://%s:%d (/metrics /healthz /readyz /version)\n",
-                host.empty() ? "0.0.0.0" : host.c_str(), (*server)->monitoringPort());
+                shown.c_str(), (*server)->monitoringPort());
   }
   const auto& snapshot = (*server)->config().current()->snapshot();
   std::printf("mixs: configuration %s: %zu rules, %zu handlers, %zu instances\n",

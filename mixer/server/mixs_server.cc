@@ -1,8 +1,11 @@
 #include "mixer/server/mixs_server.h"
 
+#include <arpa/inet.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <netdb.h>
+#include <netinet/in.h>
 
 #include "absl/strings/numbers.h"
 #include "mixer/common/log.h"
@@ -21,6 +24,36 @@ bool splitHostPort(const std::string& address, std::string* host, int* port) {
     *host = host->substr(1, host->size() - 2);
   }
   return absl::SimpleAtoi(address.substr(colon + 1), port) && *port >= 0 && *port <= 65535;
+}
+
+std::string defaultPrometheusAddress(const std::string& host) {
+  constexpr char kEveryInterface[] = ":42422";
+  if (host.empty() || host == "0.0.0.0" || host == "::") {
+    return kEveryInterface;
+  }
+  if (host == "::1") {
+    return "127.0.0.1:42422";  // the exposition's server (civetweb) binds IPv4 only
+  }
+  // An IPv4 address as is; a name by its first IPv4 address.
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  std::string ipv4;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) == 0 && res != nullptr) {
+    char text[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, text, sizeof(text));
+    ipv4 = text;
+  }
+  if (res != nullptr) {
+    freeaddrinfo(res);
+  }
+  if (ipv4.empty()) {
+    MIXER_LOG(Warn) << "the prometheus exposition cannot listen on " << host
+                    << " (IPv4 only): it listens on every interface; set --prometheus-address";
+    return kEveryInterface;
+  }
+  return strCat(ipv4, ":42422");
 }
 
 absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
@@ -66,9 +99,8 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   // host when monitoring is off), not on every interface, unless told otherwise.
   config_options.prometheus_address = options.prometheus_address;
   if (config_options.prometheus_address.empty()) {
-    const std::string& h = monitoring_port >= 0 ? monitoring_host : (all_interfaces ? "" : host);
-    config_options.prometheus_address =
-        h.empty() || h == "::" ? ":42422" : strCat(bracketed(h), ":42422");
+    config_options.prometheus_address = defaultPrometheusAddress(
+        monitoring_port >= 0 ? monitoring_host : (all_interfaces ? "" : host));
   }
   config_options.adapters = &s->adapters_->registry();
   config_options.base_vocabulary = attribute::Vocabulary::builtin();

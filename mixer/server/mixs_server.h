@@ -107,6 +107,10 @@ class MixsServer {
   bool stopped_ = false;
 };
 
+// The embedded configuration's prometheus address for a monitoring host: port 42422 on it
+// (IPv4: "::1" and "localhost" give 127.0.0.1:42422), ":42422" for every interface.
+std::string defaultPrometheusAddress(const std::string& host);
+
 // Splits "host:port" (host may be empty or a bracketed IPv6 address). False when malformed.
 bool splitHostPort(const std::string& address, std::string* host, int* port);
 
