@@ -212,6 +212,12 @@ int main(int argc, char** argv) {
                    "A connection without calls for this long is closed with GOAWAY (Go duration; "
                    "0 never)")
       ->capture_default_str();
+  std::string handshake_timeout = "20s";
+  server
+      ->add_option("--handshake-timeout", handshake_timeout,
+                   "A connection that has not completed its HTTP/2 handshake by then is closed "
+                   "(Go duration)")
+      ->capture_default_str();
   server
       ->add_option("--max-metadata-size", options.max_metadata_size,
                    "Largest request metadata (HTTP/2 header list) per call, in bytes")
@@ -262,7 +268,8 @@ int main(int argc, char** argv) {
   mixer::setLogLevel(*level);
   for (auto [flag, text, out] :
        {std::tuple{"--keepalive-min-time", &keepalive_min_time, &options.keepalive_min_time},
-        std::tuple{"--max-connection-idle", &max_connection_idle, &options.max_connection_idle}}) {
+        std::tuple{"--max-connection-idle", &max_connection_idle, &options.max_connection_idle},
+        std::tuple{"--handshake-timeout", &handshake_timeout, &options.handshake_timeout}}) {
     const auto nanos = mixer::parseGoDuration(*text);
     if (!nanos || *nanos < 0) {
       std::cerr << "mixs: " << flag << " " << *text << ": want a duration such as 30s or 5m\n";

@@ -57,6 +57,8 @@ struct ServerOptions {
   int max_ping_strikes = 2;
   // A connection without calls for this long is closed with GOAWAY; 0: never.
   std::chrono::milliseconds max_connection_idle{std::chrono::minutes(10)};
+  // A connection must complete its handshake (the HTTP/2 preface and settings) within this.
+  std::chrono::milliseconds handshake_timeout{std::chrono::seconds(20)};
   // Largest request header block (metadata) a call may send, in bytes.
   int max_metadata_size = 8 * 1024;
 };

@@ -499,6 +499,28 @@ TEST(MixsTransportTest, ConnectionIdlePastMaxConnectionIdleIsClosed) {
   EXPECT_TRUE(unary(channel, kCheck, "").ok());
 }
 
+TEST(MixsTransportTest, ConnectionWithoutHandshakeIsClosedAtHandshakeTimeout) {
+  Mixs mixs;
+  ASSERT_TRUE(mixs.start({"--handshake-timeout", "1s"})) << mixs.process.output();
+  const int silent = connectTo(mixs.port);
+  ASSERT_GE(silent, 0);
+  const auto start = Clock::now();
+  // The server sends its own settings at once, then closes the connection at the timeout.
+  bool closed = false;
+  while (!closed && Clock::now() - start < 5s) {
+    pollfd p{silent, POLLIN, 0};
+    char buf[256];
+    closed = poll(&p, 1, 100) == 1 && read(silent, buf, sizeof(buf)) <= 0;
+  }
+  ASSERT_TRUE(closed) << "not closed within 5 s";
+  const auto took = Clock::now() - start;
+  EXPECT_GE(took, 800ms);
+  EXPECT_LT(took, 3s);
+  close(silent);
+  // A client that completes its handshake is served as usual.
+  EXPECT_TRUE(unary(ownChannel(mixs.address), kCheck, "").ok());
+}
+
 TEST(MixsTransportTest, ConnectionsWithoutCallsStayByDefault) {
   Mixs mixs;
   ASSERT_TRUE(mixs.start({})) << mixs.process.output();
