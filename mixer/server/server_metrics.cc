@@ -67,6 +67,18 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
                           .Help("Quota requests that no rule handles (nothing granted).")
                           .Register(*registry_)
                           .Add({});
+  connections_ = &prometheus::BuildGauge()
+                      .Name("mixer_server_connections")
+                      .Help("Open connections on the gRPC port.")
+                      .Register(*registry_)
+                      .Add({});
+  accepting_ = &prometheus::BuildGauge()
+                    .Name("mixer_server_accepting")
+                    .Help(
+                        "1 while the gRPC port accepts new connections; 0 at the connection "
+                        "limit or while out of file descriptors.")
+                    .Register(*registry_)
+                    .Add({});
 }
 
 void ServerMetrics::callFinished(Method m, grpc::StatusCode code, double seconds) {

@@ -31,6 +31,10 @@ class ServerMetrics {
   // Calls whose work was stopped early because their deadline passed or their client went away.
   enum StopReason { kDeadline = 0, kCancelled = 1, kStopReasonCount = 2 };
   prometheus::Counter& stoppedCalls(Method m, StopReason r) { return *stopped_calls_[m][r]; }
+  // The gRPC port: open connections, and 1 while it accepts new ones (0 at --max-connections or
+  // out of descriptors).
+  prometheus::Gauge& connections() { return *connections_; }
+  prometheus::Gauge& accepting() { return *accepting_; }
 
   const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
 
@@ -45,6 +49,8 @@ class ServerMetrics {
   std::array<std::array<prometheus::Counter*, kStopReasonCount>, kMethodCount> stopped_calls_{};
   prometheus::Counter* report_records_ = nullptr;
   prometheus::Counter* quota_unmatched_ = nullptr;
+  prometheus::Gauge* connections_ = nullptr;
+  prometheus::Gauge* accepting_ = nullptr;
 };
 
 }  // namespace mixer::server
