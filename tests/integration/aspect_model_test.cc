@@ -95,7 +95,7 @@ class Mixs {
     argv.insert(argv.end(), args.begin(), args.end());
     return runCommand(argv);
   }
-  std::optional<std::smatch> waitFor(const std::string& pattern, std::chrono::milliseconds t) {
+  std::optional<testing::Match> waitFor(const std::string& pattern, std::chrono::milliseconds t) {
     return process_.waitFor(pattern, t);
   }
   std::string output() const { return process_.output(); }

@@ -77,21 +77,20 @@ bool Subprocess::running() {
   return true;
 }
 
-std::optional<std::smatch> Subprocess::waitFor(const std::string& pattern,
-                                               std::chrono::milliseconds timeout) {
+std::optional<Match> Subprocess::waitFor(const std::string& pattern,
+                                         std::chrono::milliseconds timeout) {
   const std::regex re(pattern);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  static thread_local std::string text;  // the smatch refers into it
   while (std::chrono::steady_clock::now() < deadline) {
-    text = output();
+    std::string text = output();
     std::smatch m;
     if (std::regex_search(text, m, re)) {
-      return m;
+      return Match(m);
     }
     if (!running()) {
       text = output();
       if (std::regex_search(text, m, re)) {
-        return m;
+        return Match(m);
       }
       return std::nullopt;
     }

@@ -12,6 +12,24 @@
 
 namespace mixer::testing {
 
+// The groups of one regex match, copied out of the text they matched (group 0 is the whole
+// match): `(*m)[1].str()` as with std::smatch, without referring into a buffer that is reused.
+class Match {
+ public:
+  struct Group {
+    std::string text;
+    const std::string& str() const { return text; }
+  };
+  explicit Match(const std::smatch& m) {
+    for (const auto& g : m) groups_.push_back({g.str()});
+  }
+  const Group& operator[](size_t i) const { return groups_.at(i); }
+  size_t size() const { return groups_.size(); }
+
+ private:
+  std::vector<Group> groups_;
+};
+
 class Subprocess {
  public:
   Subprocess() = default;
@@ -24,8 +42,8 @@ class Subprocess {
 
   // Waits until the output matches `pattern` (ECMAScript regex) and returns the first match's
   // groups (group 0 is the whole match), or nullopt on timeout or exit.
-  std::optional<std::smatch> waitFor(const std::string& pattern,
-                                     std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  std::optional<Match> waitFor(const std::string& pattern,
+                               std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
   // Everything the process printed so far.
   std::string output() const;
