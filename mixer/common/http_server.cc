@@ -17,6 +17,30 @@
 
 namespace mixer {
 
+int parseHttpRequestHead(std::string_view head, HttpRequestLine* out) {
+  const auto end = head.find("\r\n\r\n");
+  const std::string_view line = head.substr(0, head.find("\r\n"));
+  const auto sp1 = line.find(' ');
+  const auto sp2 = sp1 == std::string_view::npos ? std::string_view::npos : line.find(' ', sp1 + 1);
+  if (end == std::string_view::npos || sp1 == std::string_view::npos ||
+      sp2 == std::string_view::npos || line.substr(sp2 + 1, 5) != "HTTP/") {
+    return 400;
+  }
+  const std::string_view method = line.substr(0, sp1);
+  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  if (method != "GET" && method != "HEAD") {
+    return 405;
+  }
+  for (const char ch : target) {
+    const auto b = static_cast<unsigned char>(ch);
+    if (b <= 0x20 || b == 0x7f) return 400;  // no control character or space in a target
+  }
+  target = target.substr(0, target.find('?'));
+  out->method = std::string(method);
+  out->path = std::string(target);
+  return 0;
+}
+
 absl::StatusOr<int> listenTcp(const std::string& host, int port, int backlog, int* bound_port) {
   sockaddr_storage ss{};
   socklen_t len = 0;
@@ -192,25 +216,18 @@ struct HttpServer::Loop {
   }
 
   void handleRequest(Connection& c) {
-    const auto end = c.in.find("\r\n\r\n");
-    const std::string line = c.in.substr(0, c.in.find("\r\n"));
-    const auto sp1 = line.find(' ');
-    const auto sp2 = sp1 == std::string::npos ? std::string::npos : line.find(' ', sp1 + 1);
-    if (end == std::string::npos || sp1 == std::string::npos || sp2 == std::string::npos ||
-        line.compare(sp2 + 1, 5, "HTTP/") != 0) {
-      respond(c, {400, "text/plain", "bad request\n"}, false);
-      return;
+    HttpRequestLine request;
+    switch (parseHttpRequestHead(c.in, &request)) {
+      case 0:
+        respond(c, handler(request.path), request.method == "HEAD");
+        return;
+      case 405:
+        respond(c, {405, "text/plain", "only GET and HEAD\n"}, false);
+        return;
+      default:
+        respond(c, {400, "text/plain", "bad request\n"}, false);
+        return;
     }
-    const std::string method = line.substr(0, sp1);
-    std::string target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    if (method != "GET" && method != "HEAD") {
-      respond(c, {405, "text/plain", "only GET and HEAD\n"}, false);
-      return;
-    }
-    if (const auto q = target.find('?'); q != std::string::npos) {
-      target.resize(q);
-    }
-    respond(c, handler(target), method == "HEAD");
   }
 
   void onReadable(int fd) {

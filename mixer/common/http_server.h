@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "absl/status/statusor.h"
@@ -56,6 +57,18 @@ class HttpServer {
   std::unique_ptr<Loop> loop_;
   std::thread thread_;
 };
+
+// The request line of a request head (everything up to and including the blank line).
+struct HttpRequestLine {
+  std::string method;  // "GET" or "HEAD"
+  std::string path;    // the target without its query string
+};
+
+// Parses the head of a request: 0 with *out set, or the status to answer: 400 for a head that is
+// not "METHOD SP TARGET SP HTTP/..." followed by the header block's end (or whose target holds a
+// control character), 405 for a method other than GET and HEAD. Pure: the fuzz target
+// http_request_fuzz calls it directly.
+int parseHttpRequestHead(std::string_view head, HttpRequestLine* out);
 
 // Binds and listens on host:port (non-blocking, close-on-exec, SO_REUSEADDR). `host` "" or
 // "0.0.0.0" is every IPv4 interface; "::" every interface (dual stack); otherwise a numeric
