@@ -70,6 +70,9 @@ constexpr size_t kMaxLabels = 64;
 // it, 0 removes it.
 constexpr int64_t kDefaultMaxSeriesPerMetric = 10000;
 constexpr char kDroppedSeriesMetric[] = "mixer_prometheus_series_dropped_total";
+// The exposition's HTTP workers and how long one waits for a request's header.
+constexpr int kExpositionThreads = 8;
+constexpr int kExpositionReadTimeoutMs = 5000;
 
 struct MetricConfig {
   std::string full_name;  // namespace_name
@@ -574,7 +577,12 @@ class Server {
     if (!bind.empty() && bind[0] == ':') {
       bind = bind.substr(1);  // civetweb: a bare port listens on every interface
     }
-    exposer_ = std::make_unique<prometheus::Exposer>(bind, /*num_threads=*/2);
+    // civetweb serves each connection on a worker thread until its request arrives: idle or slow
+    // clients hold a worker each. More workers than a scrape needs, a read timeout, and no
+    // keep-alive bound how long a crowd of idle connections can keep a scrape waiting.
+    exposer_ = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+        "listening_ports", bind, "num_threads", std::to_string(kExpositionThreads),
+        "request_timeout_ms", std::to_string(kExpositionReadTimeoutMs), "enable_keep_alive", "no"});
     exposer_->RegisterCollectable(registry_, "/metrics");
     dropped_ = &prometheus::BuildCounter()
                     .Name(kDroppedSeriesMetric)
