@@ -61,6 +61,11 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   s->service_ =
       std::make_unique<MixerService>(s->config_.get(), &s->metrics_, options.max_message_size);
 
+  // The Envoy front-ends (ext_authz, rate limit, access log) on the same server and port.
+  frontends::envoy::Options envoy_options;
+  envoy_options.max_message_size = options.max_message_size;
+  s->envoy_ = std::make_unique<frontends::envoy::EnvoyFrontends>(s->config_.get(), envoy_options);
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -71,6 +76,9 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
              ":", port);
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &s->grpc_port_);
   builder.RegisterService(s->service_.get());
+  builder.RegisterService(&s->envoy_->authorization());
+  builder.RegisterService(&s->envoy_->rateLimit());
+  builder.RegisterService(&s->envoy_->accessLog());
   // gRPC itself refuses only far larger messages, so that an oversized request gets the
   // server's INVALID_ARGUMENT with a reason rather than a bare RESOURCE_EXHAUSTED.
   const size_t transport_limit = std::min<size_t>(options.max_message_size * 2, INT32_MAX);
@@ -84,6 +92,9 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   auto* health = s->grpc_->GetHealthCheckService();
   if (health != nullptr) {
     health->SetServingStatus("istio.mixer.v1.Mixer", true);
+    for (const char* name : frontends::envoy::EnvoyFrontends::kServiceNames) {
+      health->SetServingStatus(name, true);
+    }
   }
 
   if (options.monitoring_port >= 0) {
