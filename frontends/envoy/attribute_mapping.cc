@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <cstring>
+
 #include "mixer/common/str_cat.h"
 
 namespace frontends::envoy {
@@ -157,27 +159,41 @@ std::string_view AttributeMapper::keep(std::string s) {
   return kept_[kept_used_++];
 }
 
+void AttributeMapper::setIp(std::string_view text, Id ip_id, std::string_view ip_name,
+                            AttributeBag* bag) {
+  if (ips_used_ == ips_.size() || text.empty() || text.size() >= 64) return;
+  char buf[64];
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  char* out = ips_[ips_used_].data();
+  size_t n = 0;
+  if (inet_pton(AF_INET, buf, out) == 1) {
+    n = 4;
+  } else if (inet_pton(AF_INET6, buf, out) == 1) {
+    n = 16;
+  }
+  if (n != 0) {
+    ++ips_used_;
+    put(bag, ip_id, ip_name, Value::bytes(std::string_view(out, n), ValueType::IpAddress));
+  }
+}
+
 void AttributeMapper::setAddress(const ::envoy::config::core::v3::Address& a, Id ip_id,
                                  std::string_view ip_name, Id port_id, std::string_view port_name,
                                  AttributeBag* bag) {
   if (!a.has_socket_address()) return;
   const auto& sa = a.socket_address();
-  if (ips_used_ < ips_.size()) {
-    char* out = ips_[ips_used_].data();
-    size_t n = 0;
-    if (inet_pton(AF_INET, sa.address().c_str(), out) == 1) {
-      n = 4;
-    } else if (inet_pton(AF_INET6, sa.address().c_str(), out) == 1) {
-      n = 16;
-    }
-    if (n != 0) {
-      ++ips_used_;
-      put(bag, ip_id, ip_name, Value::bytes(std::string_view(out, n), ValueType::IpAddress));
-    }
-  }
+  setIp(sa.address(), ip_id, ip_name, bag);
   if (sa.port_specifier_case() == ::envoy::config::core::v3::SocketAddress::kPortValue) {
     put(bag, port_id, port_name, Value::int64(sa.port_value()));
   }
+}
+
+void AttributeMapper::setAddress(const PeerView& p, Id ip_id, std::string_view ip_name, Id port_id,
+                                 std::string_view port_name, AttributeBag* bag) {
+  if (!p.has_socket_address) return;
+  setIp(p.address, ip_id, ip_name, bag);
+  if (p.has_port) put(bag, port_id, port_name, Value::int64(p.port));
 }
 
 namespace {
@@ -205,88 +221,83 @@ absl::Status mapEntries(const Map& m, std::string_view what, const MappingLimits
 
 }  // namespace
 
-absl::Status AttributeMapper::mapCheck(const ::envoy::service::auth::v3::AttributeContext& ctx,
-                                       const AttributeIds& ids, AttributeBag* bag) {
+namespace {
+
+// The limits on one map of a request; `bytes` accumulates over the request.
+absl::Status checkEntries(const std::vector<StringMapEntry>& m, std::string_view what,
+                          const MappingLimits& limits, size_t* bytes) {
+  if (m.size() > limits.max_headers) {
+    return absl::InvalidArgumentError(
+        mixer::strCat(what, ": ", m.size(), " entries, over the limit of ", limits.max_headers));
+  }
+  for (const StringMapEntry& e : m) *bytes += e.key.size() + e.value.size();
+  if (*bytes > limits.max_header_bytes) {
+    return absl::InvalidArgumentError(
+        mixer::strCat(what, ": ", *bytes, " bytes of names and values, over the limit of ",
+                      limits.max_header_bytes));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status AttributeMapper::mapCheck(const CheckRequestView& ctx, const AttributeIds& ids,
+                                       AttributeBag* bag) {
   reset();
   size_t bytes = 0;
-  const auto& src = ctx.source();
-  const auto& dst = ctx.destination();
-  setAddress(src.address(), ids.source_ip, "source.ip", ids.source_port, "source.port", bag);
-  setAddress(dst.address(), ids.destination_ip, "destination.ip", ids.destination_port,
-             "destination.port", bag);
-  putString(bag, ids.source_principal, "source.principal", src.principal());
-  putString(bag, ids.destination_principal, "destination.principal", dst.principal());
-  putString(bag, ids.source_workload_name, "source.workload.name", src.service());
-  putString(bag, ids.destination_service_host, "destination.service.host", dst.service());
-  if (!src.labels().empty()) {
-    if (auto s = mapEntries(src.labels(), "source.labels", limits_, &bytes, &entries_); !s.ok()) {
-      return s;
-    }
-    put(bag, ids.source_labels, "source.labels", bag->makeStringMap(entries_));
+  const PeerView& src = ctx.source;
+  const PeerView& dst = ctx.destination;
+  setAddress(src, ids.source_ip, "source.ip", ids.source_port, "source.port", bag);
+  setAddress(dst, ids.destination_ip, "destination.ip", ids.destination_port, "destination.port",
+             bag);
+  putString(bag, ids.source_principal, "source.principal", src.principal);
+  putString(bag, ids.destination_principal, "destination.principal", dst.principal);
+  putString(bag, ids.source_workload_name, "source.workload.name", src.service);
+  putString(bag, ids.destination_service_host, "destination.service.host", dst.service);
+  if (!src.labels.empty()) {
+    if (auto s = checkEntries(src.labels, "source.labels", limits_, &bytes); !s.ok()) return s;
+    put(bag, ids.source_labels, "source.labels", bag->makeStringMap(src.labels));
   }
-  if (!dst.labels().empty()) {
-    if (auto s = mapEntries(dst.labels(), "destination.labels", limits_, &bytes, &entries_);
-        !s.ok()) {
+  if (!dst.labels.empty()) {
+    if (auto s = checkEntries(dst.labels, "destination.labels", limits_, &bytes); !s.ok()) {
       return s;
     }
-    put(bag, ids.destination_labels, "destination.labels", bag->makeStringMap(entries_));
+    put(bag, ids.destination_labels, "destination.labels", bag->makeStringMap(dst.labels));
   }
   // The peer presented a certificate (or the proxy authenticated it): the connection is mTLS.
   put(bag, ids.connection_mtls, "connection.mtls",
-      Value::boolean(!src.principal().empty() || !src.certificate().empty()));
-  if (ctx.has_tls_session()) {
+      Value::boolean(!src.principal.empty() || !src.certificate.empty()));
+  if (ctx.has_tls_session) {
     putString(bag, ids.connection_requested_server_name, "connection.requested_server_name",
-              ctx.tls_session().sni());
+              ctx.sni);
   }
-  if (!ctx.context_extensions().empty()) {
-    if (auto s =
-            mapEntries(ctx.context_extensions(), "context_extensions", limits_, &bytes, &entries_);
+  if (!ctx.context_extensions.empty()) {
+    if (auto s = checkEntries(ctx.context_extensions, "context_extensions", limits_, &bytes);
         !s.ok()) {
       return s;
     }
-    put(bag, ids.context_extensions, "context.extensions", bag->makeStringMap(entries_));
+    put(bag, ids.context_extensions, "context.extensions",
+        bag->makeStringMap(ctx.context_extensions));
   }
-  if (!ctx.has_request()) return absl::OkStatus();
-  const auto& req = ctx.request();
-  if (req.has_time()) {
-    put(bag, ids.request_time, "request.time", Value::timestamp(toTimestamp(req.time())));
-    put(bag, ids.context_time, "context.time", Value::timestamp(toTimestamp(req.time())));
+  if (ctx.has_time) {
+    put(bag, ids.request_time, "request.time", Value::timestamp(ctx.time));
+    put(bag, ids.context_time, "context.time", Value::timestamp(ctx.time));
   }
-  if (!req.has_http()) return absl::OkStatus();
-  const auto& http = req.http();
-  putString(bag, ids.request_id, "request.id", http.id());
-  putString(bag, ids.request_method, "request.method", http.method());
-  putString(bag, ids.request_path, "request.path", http.path());
-  putString(bag, ids.request_url_path, "request.url_path", urlPath(http.path()));
-  putString(bag, ids.request_host, "request.host", http.host());
-  putString(bag, ids.request_scheme, "request.scheme", http.scheme());
-  if (http.size() >= 0) {
-    put(bag, ids.request_size, "request.size", Value::int64(http.size()));
+  if (!ctx.has_http) return absl::OkStatus();
+  putString(bag, ids.request_id, "request.id", ctx.id);
+  putString(bag, ids.request_method, "request.method", ctx.method);
+  putString(bag, ids.request_path, "request.path", ctx.path);
+  putString(bag, ids.request_url_path, "request.url_path", urlPath(ctx.path));
+  putString(bag, ids.request_host, "request.host", ctx.host);
+  putString(bag, ids.request_scheme, "request.scheme", ctx.scheme);
+  if (ctx.size >= 0) {
+    put(bag, ids.request_size, "request.size", Value::int64(ctx.size));
   }
-  // Headers: the map, or the raw list (encode_raw_headers) whose values are bytes.
+  // Headers: the map, or the raw list (encode_raw_headers).
+  const std::vector<StringMapEntry>& headers = ctx.has_header_map ? ctx.raw_headers : ctx.headers;
+  if (auto s = checkEntries(headers, "request headers", limits_, &bytes); !s.ok()) return s;
   std::string_view content_type;
-  if (http.has_header_map()) {
-    const auto& list = http.header_map().headers();
-    if (static_cast<size_t>(list.size()) > limits_.max_headers) {
-      return absl::InvalidArgumentError(mixer::strCat(
-          "request headers: ", list.size(), " entries, over the limit of ", limits_.max_headers));
-    }
-    entries_.clear();
-    for (const auto& h : list) {
-      const std::string& v = h.raw_value().empty() ? h.value() : h.raw_value();
-      bytes += h.key().size() + v.size();
-      entries_.push_back({h.key(), v});
-    }
-    if (bytes > limits_.max_header_bytes) {
-      return absl::InvalidArgumentError(mixer::strCat(
-          "request headers: ", bytes, " bytes of names and values, over the limit of ",
-          limits_.max_header_bytes));
-    }
-  } else if (auto s = mapEntries(http.headers(), "request headers", limits_, &bytes, &entries_);
-             !s.ok()) {
-    return s;
-  }
-  for (const StringMapEntry& e : entries_) {
+  for (const StringMapEntry& e : headers) {
     if (e.key == "user-agent") {
       putString(bag, ids.request_useragent, "request.useragent", e.value);
     } else if (e.key == "referer") {
@@ -295,8 +306,8 @@ absl::Status AttributeMapper::mapCheck(const ::envoy::service::auth::v3::Attribu
       content_type = e.value;
     }
   }
-  if (!entries_.empty()) {
-    put(bag, ids.request_headers, "request.headers", bag->makeStringMap(entries_));
+  if (!headers.empty()) {
+    put(bag, ids.request_headers, "request.headers", bag->makeStringMap(headers));
   }
   put(bag, ids.context_protocol, "context.protocol", Value::string(contextProtocol(content_type)));
   return absl::OkStatus();

@@ -15,8 +15,8 @@
 
 #include "absl/status/status.h"
 #include "envoy/data/accesslog/v3/accesslog.pb.h"
-#include "envoy/service/auth/v3/attribute_context.pb.h"
 #include "envoy/service/ratelimit/v3/rls.pb.h"
+#include "frontends/envoy/authz_decoder.h"
 #include "mixer/attribute/attribute_bag.h"
 
 namespace frontends::envoy {
@@ -55,11 +55,10 @@ class AttributeMapper {
  public:
   explicit AttributeMapper(MappingLimits limits = {}) : limits_(limits) {}
 
-  // Fills `bag` (which the caller cleared) from an ext_authz AttributeContext. Fails (the reason
-  // is the message) on a request over the limits or one that is not valid UTF-8 where proto3
-  // requires it.
-  absl::Status mapCheck(const ::envoy::service::auth::v3::AttributeContext& ctx,
-                        const AttributeIds& ids, mixer::attribute::AttributeBag* bag);
+  // Fills `bag` (which the caller cleared) from an ext_authz CheckRequest's AttributeContext (as
+  // authz_decoder.h reads it). Fails (the reason is the message) on a request over the limits.
+  absl::Status mapCheck(const CheckRequestView& ctx, const AttributeIds& ids,
+                        mixer::attribute::AttributeBag* bag);
   absl::Status mapHttpEntry(const ::envoy::data::accesslog::v3::HTTPAccessLogEntry& entry,
                             const AttributeIds& ids, mixer::attribute::AttributeBag* bag);
   absl::Status mapTcpEntry(const ::envoy::data::accesslog::v3::TCPAccessLogEntry& entry,
@@ -79,6 +78,11 @@ class AttributeMapper {
   void setAddress(const ::envoy::config::core::v3::Address& a, AttributeIds::Id ip_id,
                   std::string_view ip_name, AttributeIds::Id port_id, std::string_view port_name,
                   mixer::attribute::AttributeBag* bag);
+  void setAddress(const PeerView& p, AttributeIds::Id ip_id, std::string_view ip_name,
+                  AttributeIds::Id port_id, std::string_view port_name,
+                  mixer::attribute::AttributeBag* bag);
+  void setIp(std::string_view text, AttributeIds::Id ip_id, std::string_view ip_name,
+             mixer::attribute::AttributeBag* bag);
   std::string_view keep(std::string s);
 
   MappingLimits limits_;

@@ -33,6 +33,7 @@ struct ThreadState {
   std::unique_ptr<AttributeBag> bag;
   std::unique_ptr<AttributeIds> ids;
   AttributeMapper mapper;
+  CheckRequestView authz;
   mixer::attribute::AttributeReferences refs;
   mixer::runtime::PendingReports pending;
   alignas(16) char arena_block[32 * 1024];
@@ -78,8 +79,13 @@ void addHeader(
     google::protobuf::RepeatedPtrField<::envoy::config::core::v3::HeaderValueOption>* out) {
   using ::envoy::config::core::v3::HeaderValueOption;
   auto* h = out->Add();
-  h->mutable_header()->set_key(op.name);
-  h->mutable_header()->set_value(op.value);
+  // Names and values may carry what a client sent; HeaderValue's are proto3 strings.
+  h->mutable_header()->set_key(mixer::adapter_sdk::isValidUtf8(op.name)
+                                   ? op.name
+                                   : mixer::adapter_sdk::utf8Sanitized(op.name));
+  h->mutable_header()->set_value(mixer::adapter_sdk::isValidUtf8(op.value)
+                                     ? op.value
+                                     : mixer::adapter_sdk::utf8Sanitized(op.value));
   const bool append = op.op == mixer::config::HeaderOperation::Op::Append;
   h->mutable_append()->set_value(append);
   h->set_append_action(append ? HeaderValueOption::APPEND_IF_EXISTS_OR_ADD
@@ -398,34 +404,35 @@ grpc::Status EnvoyFrontends::checkSize(size_t size) const {
 
 void EnvoyFrontends::authzCheck(std::string_view request, CallSink* sink) {
   ThreadState& ts = threadState();
-  ts.arena.Reset();
-  auto* req = google::protobuf::Arena::CreateMessage<auth::CheckRequest>(&ts.arena);
-  if (!req->ParseFromArray(request.data(), static_cast<int>(request.size()))) {
-    sink->finish(invalid("malformed envoy.service.auth.v3.CheckRequest"), {});
+  CheckRequestView& req = ts.authz;
+  if (auto s = parseAuthzCheckRequest(request, &req); !s.ok()) {
+    sink->finish(invalid(std::string(s.message())), {});
     return;
   }
   const DispatcherConstSharedPtr dispatcher = dispatchers_->current();
   AttributeBag& bag = ts.bagFor(dispatcher->snapshot().vocabulary(), options_);
-  if (auto s = ts.mapper.mapCheck(req->attributes(), *ts.ids, &bag); !s.ok()) {
+  if (auto s = ts.mapper.mapCheck(req, *ts.ids, &bag); !s.ok()) {
     sink->finish(invalid(std::string(s.message())), {});
     return;
   }
   // Quotas asked through context_extensions: "quota.<name>": "<amount>".
   absl::InlinedVector<std::pair<std::string_view, int64_t>, 2> quotas;
-  for (const auto& [key, value] : req->attributes().context_extensions()) {
-    if (!std::string_view(key).starts_with(kQuotaExtensionPrefix)) continue;
+  for (const auto& [key, value] : req.context_extensions) {
+    if (!key.starts_with(kQuotaExtensionPrefix)) continue;
     int64_t amount = 1;
-    if (!value.empty() && (!absl::SimpleAtoi(value, &amount) || amount < 0)) {
+    if (!value.empty() &&
+        (!absl::SimpleAtoi(absl::string_view(value.data(), value.size()), &amount) || amount < 0)) {
       sink->finish(invalid(strCat("context_extensions[\"", key, "\"]: '", value,
                                   "' is not a quota amount (a non-negative integer)")),
                    {});
       return;
     }
-    quotas.emplace_back(std::string_view(key).substr(kQuotaExtensionPrefix.size()), amount);
+    quotas.emplace_back(key.substr(kQuotaExtensionPrefix.size()), amount);
   }
   ts.refs.clear();
   mixer::runtime::CheckResult result = dispatcher->check(bag, &ts.refs);
   if (result.status_code != 0 || quotas.empty()) {
+    ts.arena.Reset();
     auto* resp = google::protobuf::Arena::CreateMessage<auth::CheckResponse>(&ts.arena);
     fillAuthzResponse(result, result.status_code, result.status_message, resp);
     thread_local std::string bytes;
@@ -441,7 +448,7 @@ void EnvoyFrontends::authzCheck(std::string_view request, CallSink* sink) {
   pending->check = std::move(result);
   pending->slots.resize(quotas.size());
   pending->outstanding.store(quotas.size() + 1, std::memory_order_relaxed);
-  const std::string& request_id = req->attributes().request().http().id();
+  const std::string_view request_id = req.id;
   for (size_t i = 0; i < quotas.size(); ++i) {
     QuotaSlot& slot = pending->slots[i];
     slot.name = std::string(quotas[i].first);
