@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "mixer/common/str_cat.h"
@@ -293,9 +294,26 @@ absl::Status AttributeMapper::mapCheck(const CheckRequestView& ctx, const Attrib
   if (ctx.size >= 0) {
     put(bag, ids.request_size, "request.size", Value::int64(ctx.size));
   }
-  // Headers: the map, or the raw list (encode_raw_headers).
-  const std::vector<StringMapEntry>& headers = ctx.has_header_map ? ctx.raw_headers : ctx.headers;
-  if (auto s = checkEntries(headers, "request headers", limits_, &bytes); !s.ok()) return s;
+  // Headers: the map, or the raw list (encode_raw_headers), where a repeated name is joined
+  // with "," as HTTP does (an attribute map has one value per key).
+  if (ctx.has_header_map) {
+    if (auto s = checkEntries(ctx.raw_headers, "request headers", limits_, &bytes); !s.ok()) {
+      return s;
+    }
+    entries_.clear();
+    for (const StringMapEntry& h : ctx.raw_headers) {
+      auto it = std::find_if(entries_.begin(), entries_.end(),
+                             [&](const StringMapEntry& e) { return e.key == h.key; });
+      if (it == entries_.end()) {
+        entries_.push_back(h);
+      } else {
+        it->value = keep(mixer::strCat(it->value, ",", h.value));
+      }
+    }
+  } else if (auto s = checkEntries(ctx.headers, "request headers", limits_, &bytes); !s.ok()) {
+    return s;
+  }
+  const std::vector<StringMapEntry>& headers = ctx.has_header_map ? entries_ : ctx.headers;
   std::string_view content_type;
   for (const StringMapEntry& e : headers) {
     if (e.key == "user-agent") {
