@@ -38,6 +38,20 @@ struct ThreadState {
   mixer::runtime::PendingReports pending;
   alignas(16) char arena_block[32 * 1024];
   google::protobuf::Arena arena{arenaOptions(arena_block, sizeof(arena_block))};
+  // Access log messages (Envoy batches up to ~100 entries): a larger first block, on the heap,
+  // made on the thread's first message, so that parsing one allocates nothing more.
+  std::unique_ptr<char[]> log_block;
+  std::unique_ptr<google::protobuf::Arena> log_arena;
+
+  google::protobuf::Arena& logArena() {
+    if (!log_arena) {
+      constexpr size_t kSize = 512 * 1024;
+      log_block.reset(new char[kSize]);
+      log_arena = std::make_unique<google::protobuf::Arena>(arenaOptions(log_block.get(), kSize));
+    }
+    log_arena->Reset();
+    return *log_arena;
+  }
 
   AttributeBag& bagFor(const mixer::attribute::VocabularyConstSharedPtr& v, const Options& o) {
     if (vocabulary != v) {
@@ -526,8 +540,7 @@ void EnvoyFrontends::shouldRateLimit(std::string_view request, CallSink* sink) {
 grpc::Status EnvoyFrontends::accessLogs(std::string_view message, std::string* reporter_uid,
                                         size_t* accepted) {
   ThreadState& ts = threadState();
-  ts.arena.Reset();
-  auto* msg = google::protobuf::Arena::CreateMessage<als::StreamAccessLogsMessage>(&ts.arena);
+  auto* msg = google::protobuf::Arena::CreateMessage<als::StreamAccessLogsMessage>(&ts.logArena());
   if (!msg->ParseFromArray(message.data(), static_cast<int>(message.size()))) {
     return invalid("malformed envoy.service.accesslog.v3.StreamAccessLogsMessage");
   }
