@@ -569,5 +569,20 @@ TEST_F(EnvoyFrontendsTest, AccessLogEntriesBecomeStandardMetricsAndABrokenStream
   prometheus.stop(SIGTERM);
 }
 
+TEST_F(EnvoyFrontendsTest, AccessLogEntriesBecomeStdioAccessLogLines) {
+  startMixs("");  // the embedded default configuration: stdio access log on mixs' stdout
+  const std::string out = client({"als", "--messages", "[" + httpEntries(2, 201, true) + "]"});
+  EXPECT_TRUE(has(out, R"("code": "OK")")) << out;
+  auto line = mixs_.waitFor(R"re(\{[^
+]*"responseCode":201[^
+]*\})re");
+  ASSERT_TRUE(line) << mixs_.output();
+  const std::string text = (*line)[0].str();
+  EXPECT_TRUE(has(text, R"("url":"/reviews/1")")) << text;
+  EXPECT_TRUE(has(text, R"("destinationService":"reviews.default.svc.cluster.local")")) << text;
+  EXPECT_TRUE(has(text, R"("sourceIp":"10.1.2.3")")) << text;
+  EXPECT_TRUE(has(text, R"("method":"GET")")) << text;
+}
+
 }  // namespace
 }  // namespace mixer
