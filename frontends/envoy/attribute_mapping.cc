@@ -130,6 +130,7 @@ AttributeIds::AttributeIds(const mixer::attribute::Vocabulary& v)
       context_protocol(idOf(v, "context.protocol")),
       context_time(idOf(v, "context.time")),
       context_reporter_uid(idOf(v, "context.reporter.uid")),
+      context_reporter_kind(idOf(v, "context.reporter.kind")),
       context_extensions(idOf(v, "context.extensions")),
       ratelimit_domain(idOf(v, "ratelimit.domain")),
       ratelimit_descriptor(idOf(v, "ratelimit.descriptor")) {}
@@ -333,11 +334,17 @@ absl::Status AttributeMapper::mapCheck(const CheckRequestView& ctx, const Attrib
 
 absl::Status AttributeMapper::mapCommon(const ::envoy::data::accesslog::v3::AccessLogCommon& c,
                                         const AttributeIds& ids, AttributeBag* bag) {
-  // An entry of the proxy in front of the destination: downstream is the source.
+  // Downstream is the source. The destination is the proxy's own end of the connection (an
+  // inbound listener, in front of the destination), or, when the request went out through an
+  // Istio outbound cluster, the upstream it went to: the reporter is then the source's proxy.
   setAddress(c.downstream_remote_address(), ids.source_ip, "source.ip", ids.source_port,
              "source.port", bag);
-  setAddress(c.downstream_local_address(), ids.destination_ip, "destination.ip",
-             ids.destination_port, "destination.port", bag);
+  const bool outbound = c.upstream_cluster().starts_with("outbound|");
+  setAddress(outbound ? c.upstream_remote_address() : c.downstream_local_address(),
+             ids.destination_ip, "destination.ip", ids.destination_port, "destination.port", bag);
+  if (outbound) {
+    put(bag, ids.context_reporter_kind, "context.reporter.kind", Value::string("outbound"));
+  }
   putString(bag, ids.destination_service_host, "destination.service.host",
             clusterHost(c.upstream_cluster()));
   if (c.has_tls_properties()) {

@@ -44,7 +44,8 @@ struct AttributeIds {
   Id connection_id, connection_mtls, connection_requested_server_name, connection_event,
       connection_received_bytes, connection_received_bytes_total, connection_sent_bytes,
       connection_sent_bytes_total, connection_duration;
-  Id context_protocol, context_time, context_reporter_uid, context_extensions;
+  Id context_protocol, context_time, context_reporter_uid, context_reporter_kind,
+      context_extensions;
   Id ratelimit_domain, ratelimit_descriptor;
 };
 

@@ -212,6 +212,20 @@ TEST_F(MappingTest, HttpAccessLogEntry) {
   EXPECT_EQ(str("context.protocol"), "http");
 }
 
+TEST_F(MappingTest, OutboundClusterEntryIsReportedByTheSource) {
+  data::HTTPAccessLogEntry e;
+  auto* c = e.mutable_common_properties();
+  c->mutable_downstream_local_address()->mutable_socket_address()->set_address("127.0.0.1");
+  c->mutable_upstream_remote_address()->mutable_socket_address()->set_address("10.9.9.9");
+  c->mutable_upstream_remote_address()->mutable_socket_address()->set_port_value(9080);
+  c->set_upstream_cluster("outbound|9080||ratings.default.svc.cluster.local");
+  ASSERT_TRUE(mapper_.mapHttpEntry(e, ids_, &bag_).ok());
+  EXPECT_EQ(str("context.reporter.kind"), "outbound");
+  EXPECT_EQ(str("destination.ip"), std::string("\x0a\x09\x09\x09", 4));
+  EXPECT_EQ(num("destination.port"), 9080);
+  EXPECT_EQ(str("destination.service.host"), "ratings.default.svc.cluster.local");
+}
+
 TEST_F(MappingTest, TcpAccessLogEntry) {
   data::TCPAccessLogEntry e;
   e.mutable_common_properties()->mutable_duration()->set_seconds(3);
