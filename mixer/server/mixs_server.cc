@@ -4,12 +4,28 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <google/protobuf/stubs/logging.h>
+
 #include "absl/strings/numbers.h"
 #include "mixer/common/log.h"
 #include "mixer/common/str_cat.h"
 #include "mixer/runtime/dispatcher.h"
 
 namespace mixer::server {
+namespace {
+
+// protobuf logs a line for every string field that is not UTF-8 when it parses a request (the
+// Envoy rate limit and access log services parse with it): a client could fill the log. Its
+// messages go to the server's log, sampled.
+void protobufLog(google::protobuf::LogLevel level, const char* file, int line,
+                 const std::string& message) {
+  static std::atomic<uint64_t> logs{0};
+  if (level == google::protobuf::LOGLEVEL_FATAL || logSampled(logs)) {
+    MIXER_LOG(Warn) << "protobuf (" << file << ":" << line << "): " << message;
+  }
+}
+
+}  // namespace
 
 bool splitHostPort(const std::string& address, std::string* host, int* port) {
   const auto colon = address.rfind(':');
@@ -66,6 +82,7 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   envoy_options.max_message_size = options.max_message_size;
   s->envoy_ = std::make_unique<frontends::envoy::EnvoyFrontends>(s->config_.get(), envoy_options);
 
+  google::protobuf::SetLogHandler(&protobufLog);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
