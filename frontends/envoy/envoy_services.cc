@@ -287,9 +287,16 @@ class WaitingSink final : public CallSink {
 // The sink of a gRPC unary call: fills the response and finishes the reactor.
 class ReactorSink final : public CallSink {
  public:
-  ReactorSink(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-              grpc::ByteBuffer* response, const char* method, bool owned = false)
-      : context_(context), reactor_(reactor), response_(response), method_(method), owned_(owned) {}
+  ReactorSink(EnvoyFrontends* f, int service, grpc::CallbackServerContext* context,
+              grpc::ServerUnaryReactor* reactor, grpc::ByteBuffer* response, const char* method,
+              bool owned = false)
+      : f_(f),
+        service_(service),
+        context_(context),
+        reactor_(reactor),
+        response_(response),
+        method_(method),
+        owned_(owned) {}
 
   void finish(const grpc::Status& status, std::string_view bytes) override {
     if (status.ok()) {
@@ -302,15 +309,18 @@ class ReactorSink final : public CallSink {
                         << " rejected: " << status.error_message();
       }
     }
+    f_->countCall(service_, status.error_code());
     grpc::ServerUnaryReactor* reactor = reactor_;
     if (owned_) delete this;
     reactor->Finish(status);
   }
   CallSink* detach() override {
-    return new ReactorSink(context_, reactor_, response_, method_, true);
+    return new ReactorSink(f_, service_, context_, reactor_, response_, method_, true);
   }
 
  private:
+  EnvoyFrontends* f_;
+  int service_;
   grpc::CallbackServerContext* context_;
   grpc::ServerUnaryReactor* reactor_;
   grpc::ByteBuffer* response_;
@@ -319,12 +329,12 @@ class ReactorSink final : public CallSink {
 };
 
 template <typename Fn>
-grpc::ServerUnaryReactor* runUnary(EnvoyFrontends* f, const char* method,
+grpc::ServerUnaryReactor* runUnary(EnvoyFrontends* f, int service, const char* method,
                                    grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
                                    Fn&& fn) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  ReactorSink sink(context, reactor, response, method);
+  ReactorSink sink(f, service, context, reactor, response, method);
   grpc::Status status = f->checkSize(request->Length());
   grpc::Slice slice;
   if (status.ok() && !flatten(request, &slice)) {
@@ -352,6 +362,7 @@ class AccessLogReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> 
     if (!ok) {  // the client closed its side: the stream is done
       grpc::Slice empty;
       *response_ = grpc::ByteBuffer(&empty, 1);
+      f_->countCall(2, grpc::StatusCode::OK);
       Finish(grpc::Status::OK);
       return;
     }
@@ -364,6 +375,7 @@ class AccessLogReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> 
       size_t accepted = 0;
       status = f_->accessLogs(view(slice), &reporter_uid_, &accepted);
       entries_ += accepted;
+      f_->countAccessLogEntries(accepted);
       ++messages_;
     }
     message_.Clear();
@@ -374,6 +386,7 @@ class AccessLogReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> 
                         << " ended: " << status.error_message() << " (" << entries_
                         << " earlier entries were accepted)";
       }
+      f_->countCall(2, status.error_code());
       Finish(grpc::Status(status.error_code(),
                           strCat(status.error_message(), " (message #", messages_, "; ", entries_,
                                  " earlier entries were accepted)")));
@@ -408,7 +421,34 @@ int httpStatusForCode(int32_t code) {
 }
 
 EnvoyFrontends::EnvoyFrontends(const mixer::runtime::DispatcherSource* dispatchers, Options options)
-    : dispatchers_(dispatchers), options_(options) {}
+    : dispatchers_(dispatchers), options_(std::move(options)) {
+  if (!options_.registry) return;
+  // The family mixs' Mixer API counts into (merged by name), with the go-grpc-prometheus labels.
+  auto& handled = prometheus::BuildCounter()
+                      .Name("grpc_server_handled_total")
+                      .Help("Total number of RPCs completed on the server, regardless of success.")
+                      .Register(*options_.registry);
+  static constexpr const char* kMethods[] = {"Check", "ShouldRateLimit", "StreamAccessLogs"};
+  static constexpr const char* kTypes[] = {"unary", "unary", "client_stream"};
+  static constexpr const char* kCodeNames[] = {
+      "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+      "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+      "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+      "DataLoss", "Unauthenticated"};
+  for (int s = 0; s < 3; ++s) {
+    for (int c = 0; c < kCodeCount; ++c) {
+      handled_[s][c] = &handled.Add({{"grpc_service", kServiceNames[s]},
+                                     {"grpc_method", kMethods[s]},
+                                     {"grpc_type", kTypes[s]},
+                                     {"grpc_code", kCodeNames[c]}});
+    }
+  }
+  log_entries_ = &prometheus::BuildCounter()
+                      .Name("mixer_envoy_access_log_entries_total")
+                      .Help("HTTP and TCP entries accepted on Envoy access log streams.")
+                      .Register(*options_.registry)
+                      .Add({});
+}
 
 grpc::Status EnvoyFrontends::checkSize(size_t size) const {
   if (size <= options_.max_message_size) return grpc::Status::OK;
@@ -595,7 +635,7 @@ grpc::Status EnvoyFrontends::handleRateLimit(std::string_view request, std::stri
 grpc::ServerUnaryReactor* AuthorizationService::Check(grpc::CallbackServerContext* context,
                                                       const grpc::ByteBuffer* request,
                                                       grpc::ByteBuffer* response) {
-  return runUnary(f_, "ext_authz Check", context, request, response,
+  return runUnary(f_, 0, "ext_authz Check", context, request, response,
                   [this](std::string_view bytes, CallSink* sink) { f_->authzCheck(bytes, sink); });
 }
 
@@ -603,7 +643,7 @@ grpc::ServerUnaryReactor* RateLimitService::ShouldRateLimit(grpc::CallbackServer
                                                             const grpc::ByteBuffer* request,
                                                             grpc::ByteBuffer* response) {
   return runUnary(
-      f_, "ShouldRateLimit", context, request, response,
+      f_, 1, "ShouldRateLimit", context, request, response,
       [this](std::string_view bytes, CallSink* sink) { f_->shouldRateLimit(bytes, sink); });
 }
 

@@ -15,6 +15,11 @@
 #include <string>
 #include <string_view>
 
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include <array>
+
 #include "envoy/service/accesslog/v3/als.grpc.pb.h"
 #include "envoy/service/auth/v3/external_auth.grpc.pb.h"
 #include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
@@ -27,6 +32,9 @@ struct Options {
   MappingLimits limits;
   // Larger requests (or stream messages) get INVALID_ARGUMENT, as for the Mixer API.
   size_t max_message_size = 1024 * 1024;
+  // Where the calls are counted (grpc_server_handled_total, as for the Mixer API, and
+  // mixer_envoy_access_log_entries_total); null: not counted.
+  std::shared_ptr<prometheus::Registry> registry;
 };
 
 // Where the outcome of a unary call goes. finish() is called exactly once: on the calling
@@ -111,9 +119,23 @@ class EnvoyFrontends {
   const Options& options() const { return options_; }
   grpc::Status checkSize(size_t size) const;
 
+  // Counts a finished call of service `service` (index in kServiceNames).
+  void countCall(int service, grpc::StatusCode code) {
+    if (handled_[service][0] != nullptr && code >= 0 && code < kCodeCount) {
+      handled_[service][code]->Increment();
+    }
+  }
+  void countAccessLogEntries(size_t n) {
+    if (log_entries_ != nullptr) log_entries_->Increment(static_cast<double>(n));
+  }
+
  private:
+  static constexpr int kCodeCount = 17;
+
   const mixer::runtime::DispatcherSource* dispatchers_;
   Options options_;
+  std::array<std::array<prometheus::Counter*, kCodeCount>, 3> handled_{};
+  prometheus::Counter* log_entries_ = nullptr;
   AuthorizationService authorization_{this};
   RateLimitService rate_limit_{this};
   AccessLogService access_log_{this};

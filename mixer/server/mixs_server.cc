@@ -80,6 +80,7 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   // The Envoy front-ends (ext_authz, rate limit, access log) on the same server and port.
   frontends::envoy::Options envoy_options;
   envoy_options.max_message_size = options.max_message_size;
+  envoy_options.registry = s->metrics_.registry();
   s->envoy_ = std::make_unique<frontends::envoy::EnvoyFrontends>(s->config_.get(), envoy_options);
 
   google::protobuf::SetLogHandler(&protobufLog);

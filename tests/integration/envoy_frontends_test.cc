@@ -196,6 +196,9 @@ class EnvoyFrontendsTest : public ::testing::Test {
     auto m = mixs_.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
     ASSERT_TRUE(m) << mixs_.output();
     address_ = "127.0.0.1:" + (*m)[1].str();
+    auto mon = mixs_.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
+    ASSERT_TRUE(mon) << mixs_.output();
+    monitoring_port_ = std::stoi((*mon)[1].str());
   }
   void TearDown() override {
     if (mixs_.running()) mixs_.stop(SIGKILL);
@@ -219,6 +222,7 @@ class EnvoyFrontendsTest : public ::testing::Test {
   static TempDir* gen_;
   Subprocess mixs_;
   std::string address_;
+  int monitoring_port_ = 0;
 };
 
 TempDir* EnvoyFrontendsTest::gen_ = nullptr;
@@ -445,6 +449,13 @@ TEST_F(EnvoyFrontendsTest, RateLimitHitsItsLimitAtExactlyTheConfiguredCount) {
       {"ratelimit", "--request",
        R"({"domain": "envoy", "hits_addend": 6, "descriptors": [{"entries": [{"key": "generic_key", "value": "big"}]}]})"});
   EXPECT_TRUE(has(big, R"("overall_code": "OVER_LIMIT")")) << big;
+  // Counted on the monitoring port as the Mixer API's calls are.
+  const std::string metrics = httpGet(monitoring_port_, "/metrics").second;
+  EXPECT_TRUE(has(metrics,
+                  R"(grpc_server_handled_total{grpc_code="OK",grpc_method="ShouldRateLimit",)"
+                  R"(grpc_service="envoy.service.ratelimit.v3.RateLimitService",)"
+                  R"(grpc_type="unary"} 39)"))
+      << metrics;
 }
 
 TEST_F(EnvoyFrontendsTest, MalformedAndOversizedRequestsAreInvalidArgument) {
@@ -530,6 +541,13 @@ TEST_F(EnvoyFrontendsTest, AccessLogEntriesBecomeStandardMetricsAndABrokenStream
                 R"([{"tcp_logs": {"log_entry": [{"common_properties": {"duration": "1s"},
                     "connection_properties": {"received_bytes": 10, "sent_bytes": 20}}]}}])"});
   EXPECT_TRUE(has(out, R"("code": "OK")")) << out;
+  const std::string self = httpGet(monitoring_port_, "/metrics").second;
+  EXPECT_TRUE(has(self, "\nmixer_envoy_access_log_entries_total 10\n")) << self;
+  EXPECT_TRUE(has(self, R"(grpc_server_handled_total{grpc_code="InvalidArgument",)"
+                        R"(grpc_method="StreamAccessLogs",)"
+                        R"(grpc_service="envoy.service.accesslog.v3.AccessLogService",)"
+                        R"(grpc_type="client_stream"} 1)"))
+      << self;
 
   // A real Prometheus scrapes the standard metrics: 7 requests answered 200, 2 answered 503,
   // none 404, all for destination_service reviews.default.svc.cluster.local.
