@@ -9,6 +9,10 @@ CTEST_ARGS ?=
 
 CMAKE_CONFIGURE = cmake -S . -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON $(CMAKE_ARGS)
 
+# ccache keys on paths relative to the checkout, so two checkouts (a clone, CI's) share the cache.
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= 1
+
 .PHONY: deps build run test asan tsan fuzz bench format lint check-format clean
 
 deps:
@@ -26,7 +30,8 @@ run: build
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
-# Sanitizer builds: the same tests under AddressSanitizer+UBSan, or ThreadSanitizer.
+# Sanitizer builds: the same tests under AddressSanitizer+UBSan (CI runs this after `make test`),
+# or ThreadSanitizer. A sanitizer report fails the test that triggered it.
 asan: deps
 	$(CMAKE_CONFIGURE) -B build/asan -DCMAKE_BUILD_TYPE=Debug -DMIXER_SANITIZE=asan
 	cmake --build build/asan -j $(JOBS)

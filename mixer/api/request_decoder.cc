@@ -2,6 +2,8 @@
 
 #include <bit>
 
+#include "absl/container/flat_hash_map.h"
+
 #include "mixer/api/global_dictionary.h"
 #include "mixer/api/wire_reader.h"
 #include "mixer/common/str_cat.h"
@@ -25,6 +27,15 @@ constexpr int64_t kMaxDurationSeconds = 315576000000;
 absl::Status malformed(std::string_view message, std::string_view what) {
   return absl::InvalidArgumentError(strCat("malformed ", message, ": ", what));
 }
+
+// The error for a request over one of the DecodeLimits; `flag` is the mixs flag that sets it.
+absl::Status overLimit(std::string_view what, uint32_t limit, std::string_view flag) {
+  return absl::InvalidArgumentError(
+      strCat(what, ": more than ", limit, ", the limit set by --", flag));
+}
+
+// Up to this many entries, a string map's repeated keys are found by scanning; beyond, by hashing.
+constexpr uint32_t kScannedMapEntries = 16;
 
 const char* fieldName(uint32_t field) {
   switch (field) {
@@ -185,8 +196,9 @@ bool readSecondsNanos(std::string_view bytes, int64_t* seconds, int32_t* nanos) 
 
 class AttributeDecoder {
  public:
-  AttributeDecoder(const std::vector<std::string_view>& words, AttributeBag* bag)
-      : words_(words), bag_(bag), vocab_(bag->vocabulary()) {}
+  AttributeDecoder(const std::vector<std::string_view>& words, AttributeBag* bag,
+                   const DecodeLimits& limits)
+      : words_(words), bag_(bag), vocab_(bag->vocabulary()), limits_(limits) {}
 
   absl::Status decode(std::string_view message) {
     WireReader r(message);
@@ -305,6 +317,10 @@ class AttributeDecoder {
   }
 
   absl::Status decodeEntry(uint32_t field, std::string_view bytes) {
+    if (++attributes_ > limits_.max_attributes) {
+      return overLimit("attributes of the request", limits_.max_attributes,
+                       "max-attributes-per-request");
+    }
     const WireType value_wire = field == 4   ? WireType::Fixed64
                                 : field >= 6 ? WireType::Len
                                              : WireType::Varint;
@@ -415,7 +431,10 @@ class AttributeDecoder {
           if (!r.readLen(&skip)) {
             return malformed("StringMap", strCat("truncated entry in ", quoted(n.text)));
           }
-          ++count;
+          if (++count > limits_.max_string_map_entries) {
+            return overLimit(strCat("entries of ", quoted(n.text)), limits_.max_string_map_entries,
+                             "max-string-map-entries");
+          }
         } else if (field == 1 || !r.skip(type)) {
           return malformed("StringMap", strCat("bad entry in ", quoted(n.text)));
         }
@@ -423,6 +442,12 @@ class AttributeDecoder {
     }
     StringMapEntry* entries = bag_->allocateMapEntries(count);
     uint32_t used = 0;
+    // Positions of the keys so far, for maps too long to scan for each key.
+    thread_local absl::flat_hash_map<std::string_view, uint32_t> positions;
+    const bool hashed = count > kScannedMapEntries;
+    if (hashed) {
+      positions.clear();
+    }
     WireReader r(bytes);
     while (!r.done()) {
       uint32_t field = 0;
@@ -447,6 +472,15 @@ class AttributeDecoder {
         return wordError(value_index, strCat("value of ", quoted(n.text), "[", key, "]"));
       }
       // A repeated key replaces the earlier value, as protobuf maps do.
+      if (hashed) {
+        auto [it, inserted] = positions.try_emplace(key, used);
+        if (inserted) {
+          entries[used++] = {key, value};
+        } else {
+          entries[it->second].value = value;
+        }
+        continue;
+      }
       bool replaced = false;
       for (uint32_t i = 0; i < used; ++i) {
         if (entries[i].key == key) {
@@ -465,10 +499,13 @@ class AttributeDecoder {
   const std::vector<std::string_view>& words_;
   AttributeBag* bag_;
   const attribute::Vocabulary& vocab_;
+  const DecodeLimits& limits_;
+  uint32_t attributes_ = 0;  // attribute values decoded so far
 };
 
 // Appends the `words` (field 1) of a CompressedAttributes message.
-absl::Status collectWords(std::string_view message, std::vector<std::string_view>* words) {
+absl::Status collectWords(std::string_view message, std::vector<std::string_view>* words,
+                          const DecodeLimits& limits) {
   WireReader r(message);
   while (!r.done()) {
     uint32_t field = 0;
@@ -480,6 +517,9 @@ absl::Status collectWords(std::string_view message, std::vector<std::string_view
       std::string_view w;
       if (type != WireType::Len || !r.readLen(&w)) {
         return malformed("CompressedAttributes", "bad entry in field 1 (words)");
+      }
+      if (words->size() >= limits.max_words) {
+        return overLimit("words of the request", limits.max_words, "max-words-per-request");
       }
       words->push_back(w);
     } else if (!r.skip(type)) {
@@ -544,8 +584,10 @@ bool readQuotaEntry(std::string_view bytes, QuotaRequest* q) {
 
 }  // namespace
 
-absl::Status parseCheckRequest(std::string_view request, CheckRequestView* view) {
+absl::Status parseCheckRequest(std::string_view request, CheckRequestView* view,
+                               const DecodeLimits& limits) {
   WireReader r(request);
+  uint32_t quota_entries = 0;
   while (!r.done()) {
     uint32_t field = 0;
     WireType type = WireType::Varint;
@@ -581,6 +623,10 @@ absl::Status parseCheckRequest(std::string_view request, CheckRequestView* view)
         if (type != WireType::Len || !r.readLen(&v) || !readQuotaEntry(v, &q)) {
           return malformed("CheckRequest", "bad entry in field 4 (quotas)");
         }
+        // The limit bounds this scan too: at most max_quotas^2 comparisons.
+        if (++quota_entries > limits.max_quotas) {
+          return overLimit("quotas of the Check", limits.max_quotas, "max-quotas-per-check");
+        }
         bool replaced = false;
         for (auto& existing : view->quotas) {
           if (existing.name == q.name) {
@@ -602,15 +648,16 @@ absl::Status parseCheckRequest(std::string_view request, CheckRequestView* view)
   return absl::OkStatus();
 }
 
-absl::Status decodeCheckAttributes(CheckRequestView* view, AttributeBag* bag) {
+absl::Status decodeCheckAttributes(CheckRequestView* view, AttributeBag* bag,
+                                   const DecodeLimits& limits) {
   // A message field sent more than once is merged, as protobuf does: the word lists concatenate.
   view->words.clear();
   for (auto span : view->attribute_spans) {
-    if (auto s = collectWords(span, &view->words); !s.ok()) {
+    if (auto s = collectWords(span, &view->words, limits); !s.ok()) {
       return s;
     }
   }
-  AttributeDecoder decoder(view->words, bag);
+  AttributeDecoder decoder(view->words, bag, limits);
   for (auto span : view->attribute_spans) {
     if (auto s = decoder.decode(span); !s.ok()) {
       return s;
@@ -619,7 +666,8 @@ absl::Status decodeCheckAttributes(CheckRequestView* view, AttributeBag* bag) {
   return absl::OkStatus();
 }
 
-absl::Status parseReportRequest(std::string_view request, ReportRequestView* view) {
+absl::Status parseReportRequest(std::string_view request, ReportRequestView* view,
+                                const DecodeLimits& limits) {
   WireReader r(request);
   while (!r.done()) {
     uint32_t field = 0;
@@ -634,6 +682,14 @@ absl::Status parseReportRequest(std::string_view request, ReportRequestView* vie
         if (type != WireType::Len || !r.readLen(&v)) {
           return malformed("ReportRequest",
                            field == 1 ? "bad field 1 (attributes)" : "bad field 2 (default_words)");
+        }
+        if (field == 1 && view->records.size() >= limits.max_report_records) {
+          return overLimit("entries of the Report", limits.max_report_records,
+                           "max-report-records");
+        }
+        if (field == 2 && view->default_words.size() >= limits.max_words) {
+          return overLimit("default_words of the Report", limits.max_words,
+                           "max-words-per-request");
         }
         (field == 1 ? view->records : view->default_words).push_back(v);
         break;
@@ -666,16 +722,16 @@ absl::Status parseReportRequest(std::string_view request, ReportRequestView* vie
   return absl::OkStatus();
 }
 
-absl::Status decodeReportRecord(ReportRequestView* view, size_t index, AttributeBag* bag) {
+absl::Status decodeReportRecord(ReportRequestView* view, size_t index, AttributeBag* bag,
+                                const DecodeLimits& limits) {
   const std::string_view record = view->records[index];
   view->words.clear();
-  if (auto s = collectWords(record, &view->words); !s.ok()) {
+  if (auto s = collectWords(record, &view->words, limits); !s.ok()) {
     return absl::InvalidArgumentError(strCat("report entry ", index, ": ", s.message()));
   }
-  if (view->words.empty()) {
-    view->words.assign(view->default_words.begin(), view->default_words.end());
-  }
-  AttributeDecoder decoder(view->words, bag);
+  // The shared words are used in place: copying them for every entry would make a Report of
+  // many short entries quadratic.
+  AttributeDecoder decoder(view->words.empty() ? view->default_words : view->words, bag, limits);
   if (auto s = decoder.decode(record); !s.ok()) {
     return absl::InvalidArgumentError(strCat("report entry ", index, ": ", s.message()));
   }
@@ -684,12 +740,12 @@ absl::Status decodeReportRecord(ReportRequestView* view, size_t index, Attribute
 
 absl::Status decodeCompressedAttributes(std::string_view message,
                                         std::vector<std::string_view>* words_scratch,
-                                        AttributeBag* bag) {
+                                        AttributeBag* bag, const DecodeLimits& limits) {
   words_scratch->clear();
-  if (auto s = collectWords(message, words_scratch); !s.ok()) {
+  if (auto s = collectWords(message, words_scratch, limits); !s.ok()) {
     return s;
   }
-  AttributeDecoder decoder(*words_scratch, bag);
+  AttributeDecoder decoder(*words_scratch, bag, limits);
   return decoder.decode(message);
 }
 

@@ -60,6 +60,9 @@ void AttributeBag::clear() {
   }
   present_.clear();
   extras_.clear();
+  if (!extras_index_.empty()) {
+    extras_index_.clear();
+  }
   for (size_t i = 0; i <= map_chunk_ && i < map_chunks_.size(); ++i) {
     map_chunks_[i].used = 0;
   }
@@ -71,12 +74,21 @@ const Value* AttributeBag::find(std::string_view name) const {
   if (auto id = vocabulary_->find(name)) {
     return get(*id);
   }
-  for (const auto& e : extras_) {
-    if (e.name == name) {
-      return &e.value;
+  const ptrdiff_t i = findExtra(name);
+  return i < 0 ? nullptr : &extras_[i].value;
+}
+
+ptrdiff_t AttributeBag::findExtra(std::string_view name) const {
+  if (extras_.size() > kScannedExtras) {
+    auto it = extras_index_.find(name);
+    return it == extras_index_.end() ? -1 : static_cast<ptrdiff_t>(it->second);
+  }
+  for (size_t i = 0; i < extras_.size(); ++i) {
+    if (extras_[i].name == name) {
+      return static_cast<ptrdiff_t>(i);
     }
   }
-  return nullptr;
+  return -1;
 }
 
 void AttributeBag::set(std::string_view name, const Value& v) {
@@ -84,13 +96,21 @@ void AttributeBag::set(std::string_view name, const Value& v) {
     set(*id, v);
     return;
   }
-  for (auto& e : extras_) {
-    if (e.name == name) {
-      e.value = v;
-      return;
-    }
+  if (const ptrdiff_t i = findExtra(name); i >= 0) {
+    extras_[i].value = v;
+    return;
   }
   extras_.push_back({name, v});
+  if (extras_.size() > kScannedExtras) {
+    if (extras_index_.empty()) {
+      // The list just outgrew scanning: index every name so far.
+      for (size_t i = 0; i < extras_.size(); ++i) {
+        extras_index_.emplace(extras_[i].name, static_cast<uint32_t>(i));
+      }
+    } else {
+      extras_index_.emplace(name, static_cast<uint32_t>(extras_.size() - 1));
+    }
+  }
 }
 
 StringMapEntry* AttributeBag::allocateMapEntries(uint32_t n) {

@@ -2,8 +2,10 @@
 //
 // Values are views (see Value): decoding a request copies no string. Attributes the vocabulary
 // knows are stored in a dense array indexed by AttributeId, so get(id) is O(1); attributes it does
-// not know are kept by name in a short side list. clear() is O(1) (an epoch bump), and storage is
-// reused, so a bag that lives per thread stops allocating after warm-up.
+// not know are kept by name in a side list, searched by scanning while it is short and through a
+// hash index once it is not, so setting n undeclared names costs O(n), not O(n^2). clear() is O(1)
+// (an epoch bump), and storage is reused, so a bag that lives per thread stops allocating after
+// warm-up.
 //
 // Not thread-safe: one bag belongs to one request at a time.
 #pragma once
@@ -15,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "mixer/attribute/value.h"
 #include "mixer/attribute/vocabulary.h"
 
@@ -88,6 +91,11 @@ class AttributeBag {
     std::string_view name;
     Value value;
   };
+  // Up to this many undeclared names are found by scanning; beyond, through extras_index_.
+  static constexpr size_t kScannedExtras = 16;
+
+  // The position of undeclared name `name` in extras_, or -1.
+  ptrdiff_t findExtra(std::string_view name) const;
   // Map entries live in fixed-size chunks so that pointers handed out stay valid as more are
   // allocated; chunks are kept across clear().
   struct MapChunk {
@@ -100,6 +108,7 @@ class AttributeBag {
   std::vector<Slot> slots_;
   std::vector<AttributeId> present_;
   std::vector<Extra> extras_;
+  absl::flat_hash_map<std::string_view, uint32_t> extras_index_;  // empty while scanning suffices
   std::vector<MapChunk> map_chunks_;
   size_t map_chunk_ = 0;
   std::deque<std::string> owned_;

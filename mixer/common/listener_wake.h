@@ -3,7 +3,9 @@
 // civetweb (1.15, Debian 12) checks its stop flag only between polls of its listening sockets, and
 // each poll waits up to 2 s for a connection: mg_stop() on an idle server blocks until that poll
 // times out. With two such servers in one process (mixs' monitoring port and the prometheus
-// adapter's exposition), an idle mixs took up to 4 s to exit after SIGTERM.
+// adapter's exposition), an idle mixs took up to 4 s to exit after SIGTERM. The monitoring ports
+// now use mixer/common/http_server.h, which stops at once; the prometheus adapter's Exposer
+// (civetweb) still needs this.
 #pragma once
 
 #include <functional>

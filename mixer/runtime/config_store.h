@@ -5,9 +5,9 @@
 // Reload: the config directory is watched with inotify (the directory tree, recursively). Only a
 // completed change counts: a file closed after writing, renamed in or out, deleted, or its
 // attributes changed (never a write to a file still open, so a slow writer is not loaded
-// half-written). After such changes settle (debounce), the directory is loaded and compiled off the request path and, only
-// if it has no error at all, swapped in atomically. On errors the old configuration keeps serving;
-// every error is logged with file:line:column, and counted:
+// half-written). After such changes settle (debounce), the directory is loaded and compiled off the
+// request path and, only if it has no error at all, swapped in atomically. On errors the old
+// configuration keeps serving; every error is logged with file:line:column, and counted:
 //   mixer_config_errors_total     configuration errors found by reloads
 //   mixer_config_reloads_total    reload attempts, by result (ok|error)
 //   mixer_config_generation       generation of the configuration being served (1 = first)

@@ -17,6 +17,7 @@ constexpr std::string_view kReporterKind = "context.reporter.kind";
 constexpr std::string_view kDestinationNamespace = "destination.namespace";
 constexpr std::string_view kSourceNamespace = "source.namespace";
 constexpr int32_t kInternal = 13;
+constexpr int32_t kDeadlineExceeded = 4;
 
 using attribute::AttributeBag;
 using attribute::AttributeId;
@@ -298,7 +299,8 @@ bool Dispatcher::matches(const CompiledRule& rule, const AttributeBag& bag,
   return v.type == expr::ValueType::kBool && v.bool_value;
 }
 
-CheckResult Dispatcher::check(const AttributeBag& bag, AttributeReferences* refs) const {
+CheckResult Dispatcher::check(const AttributeBag& bag, AttributeReferences* refs,
+                              const CallDeadline& deadline) const {
   const auto& rules = candidates(bag, refs);
   const auto& vocabulary = *snapshot_->vocabulary();
   CheckResult r;
@@ -316,6 +318,10 @@ CheckResult Dispatcher::check(const AttributeBag& bag, AttributeReferences* refs
         rule->response_header_operations.empty()) {
       continue;
     }
+    if (deadline.passed()) {
+      r.deadline_exceeded = true;
+      return r;
+    }
     if (!matches(*rule, bag, refs)) {
       continue;
     }
@@ -326,6 +332,10 @@ CheckResult Dispatcher::check(const AttributeBag& bag, AttributeReferences* refs
         if (instance == nullptr) {
           fail(kInternal, action.handler_name, error);
           continue;
+        }
+        if (deadline.passed()) {
+          r.deadline_exceeded = true;
+          return r;
         }
         auto result = action.handler->checkAndWait(*instance, adapter_timeout_);
         if (!result.ok()) {
@@ -419,6 +429,12 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args, Attribute
     done(std::move(r));
     return;
   }
+  if (args.deadline.passed()) {
+    r.status_code = kDeadlineExceeded;
+    r.status_message = strCat(call_action->handler_name, ":the call's deadline passed");
+    done(std::move(r));
+    return;
+  }
   adapter_host::QuotaArgs qa;
   qa.amount = args.amount;
   qa.best_effort = args.best_effort;
@@ -471,13 +487,20 @@ QuotaResult Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args,
   return out;
 }
 
-void Dispatcher::report(const AttributeBag& bag, PendingReports* pending) const {
+bool Dispatcher::report(const AttributeBag& bag, PendingReports* pending,
+                        const CallDeadline& deadline) const {
   const auto& rules = candidates(bag, nullptr);
   const auto& vocabulary = *snapshot_->vocabulary();
   thread_local SharedFields shared;
   shared.startRecord(snapshot_->sharedFieldCount());
   for (const CompiledRule* rule : rules) {
-    if (rule->report_actions.empty() || !matches(*rule, bag, nullptr)) {
+    if (rule->report_actions.empty()) {
+      continue;
+    }
+    if (deadline.passed()) {
+      return false;
+    }
+    if (!matches(*rule, bag, nullptr)) {
       continue;
     }
     for (const CompiledAction& action : rule->report_actions) {
@@ -500,6 +523,7 @@ void Dispatcher::report(const AttributeBag& bag, PendingReports* pending) const 
       }
     }
   }
+  return true;
 }
 
 size_t Dispatcher::flushReports(PendingReports* pending) const {

@@ -18,6 +18,8 @@
 // handler; flushReports() hands them to the ReportQueue (off the request thread).
 //
 // Every attribute read (present or absent) and every map key looked up is recorded in `refs`.
+// With a CallDeadline, check and report look at it before each rule that may apply and before
+// each adapter call, and stop there once it has passed.
 // Thread-safe: immutable; per-request state is per thread.
 #pragma once
 
@@ -31,6 +33,7 @@
 
 #include "mixer/attribute/attribute_bag.h"
 #include "mixer/attribute/references.h"
+#include "mixer/runtime/call_deadline.h"
 #include "mixer/runtime/config_snapshot.h"
 #include "mixer/runtime/encoded_instances.h"
 #include "mixer/runtime/report_queue.h"
@@ -53,6 +56,9 @@ struct CheckResult {
   int32_t valid_use_count = 0;
   std::vector<HeaderOp> request_header_operations;
   std::vector<HeaderOp> response_header_operations;
+  // The call's deadline passed during the decision: the rest was skipped and this result is
+  // incomplete (the caller answers DEADLINE_EXCEEDED instead).
+  bool deadline_exceeded = false;
 };
 
 struct QuotaArgs {
@@ -60,6 +66,8 @@ struct QuotaArgs {
   int64_t amount = 0;
   bool best_effort = false;
   std::string_view deduplication_id;
+  // Once passed, the adapter is not asked: the result is DEADLINE_EXCEEDED.
+  CallDeadline deadline;
 };
 
 struct QuotaResult {
@@ -91,7 +99,8 @@ class Dispatcher {
   const ConfigSnapshot& snapshot() const { return *snapshot_; }
   const ConfigSnapshotConstSharedPtr& snapshotPtr() const { return snapshot_; }
 
-  CheckResult check(const attribute::AttributeBag& bag, attribute::AttributeReferences* refs) const;
+  CheckResult check(const attribute::AttributeBag& bag, attribute::AttributeReferences* refs,
+                    const CallDeadline& deadline = {}) const;
   // Asks the quota's adapter. Rule matching and instance evaluation happen before this returns, so
   // `bag`, `args` and `refs` are used during the call only; `done` runs exactly once: on this
   // thread when no rule handles the quota or the adapter answers synchronously, otherwise on an
@@ -103,8 +112,10 @@ class Dispatcher {
   // The same, waiting for the result (tests, tools).
   QuotaResult quota(const attribute::AttributeBag& bag, const QuotaArgs& args,
                     attribute::AttributeReferences* refs) const;
-  // Evaluates the report instances of one record into `pending`.
-  void report(const attribute::AttributeBag& bag, PendingReports* pending) const;
+  // Evaluates the report instances of one record into `pending`. False when the deadline passed
+  // before every applying rule was evaluated (`pending` then holds what was).
+  bool report(const attribute::AttributeBag& bag, PendingReports* pending,
+              const CallDeadline& deadline = {}) const;
   // Submits `pending` to the report queue and clears it. Returns the number of instances dropped.
   size_t flushReports(PendingReports* pending) const;
 

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "mixer/adapter_host/adapter_host.h"
 #include "mixer/common/log.h"
@@ -152,8 +153,10 @@ int runServer(const mixer::server::ServerOptions& options, const ShutdownDeadlin
               mixer::kIstioApiVersion, (*server)->grpcAddress().c_str());
   if ((*server)->monitoringPort() >= 0) {
     const std::string& host = (*server)->monitoringHost();
+    const std::string shown =
+        host.empty() ? "0.0.0.0" : (host.find(':') != std::string::npos ? "[" + host + "]" : host);
     std::printf("mixs: monitoring on http://%s:%d (/metrics /healthz /readyz /version)\n",
-                host.empty() ? "0.0.0.0" : host.c_str(), (*server)->monitoringPort());
+                shown.c_str(), (*server)->monitoringPort());
   }
   const auto& snapshot = (*server)->config().current()->snapshot();
   std::printf("mixs: configuration %s: %zu rules, %zu handlers, %zu instances\n",
@@ -189,11 +192,16 @@ int main(int argc, char** argv) {
                    "Port of /metrics, /healthz, /readyz, /version, on the --address host (0 picks "
                    "a free port, -1 disables)")
       ->capture_default_str();
+  server->add_option(
+      "--monitoring-address", options.monitoring_address,
+      "host:port of the monitoring endpoints (wins over --monitoring-port; \":PORT\" "
+      "listens on every interface; default: the --address host)");
   server->add_option("--config-dir", options.config_dir,
                      "Directory of configuration files (default: the embedded configuration)");
   server->add_option("--prometheus-address", options.prometheus_address,
                      "host:port of the embedded configuration's Prometheus exposition (default "
-                     "\":42422\"; port 0 picks a free port; ignored with --config-dir)");
+                     "port 42422 on the monitoring host; port 0 picks a free port; ignored with "
+                     "--config-dir)");
   server->add_option("--adapter-dir", options.adapter_dirs,
                      "Directory of adapter shared objects (repeatable; default: the build's or "
                      "install's adapter directory)");
@@ -201,7 +209,28 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   server
       ->add_option("--max-message-size", options.max_message_size,
-                   "Largest accepted request, in bytes")
+                   "Largest accepted request, in bytes (larger: RESOURCE_EXHAUSTED)")
+      ->capture_default_str();
+  server
+      ->add_option("--max-attributes-per-request", options.limits.max_attributes,
+                   "Most attribute values in one Check or one Report entry")
+      ->capture_default_str();
+  server
+      ->add_option("--max-string-map-entries", options.limits.max_string_map_entries,
+                   "Most entries in one STRING_MAP attribute value")
+      ->capture_default_str();
+  server
+      ->add_option("--max-words-per-request", options.limits.max_words,
+                   "Most words in one request dictionary (a Check's words, a Report entry's "
+                   "words, a Report's default_words)")
+      ->capture_default_str();
+  server
+      ->add_option("--max-report-records", options.limits.max_report_records,
+                   "Most entries (records) in one Report")
+      ->capture_default_str();
+  server
+      ->add_option("--max-quotas-per-check", options.limits.max_quotas,
+                   "Most quota requests in one Check")
       ->capture_default_str();
 
   std::string drain_deadline = "10s", shutdown_deadline = "20s";
@@ -213,6 +242,41 @@ int main(int argc, char** argv) {
       ->add_option("--shutdown-deadline", shutdown_deadline,
                    "After SIGTERM, when the process ends whatever still runs (Go duration; at "
                    "least --drain-deadline)")
+      ->capture_default_str();
+
+  server
+      ->add_option("--max-connections", options.max_connections,
+                   "Open gRPC connections at most; further ones wait until one closes (0: "
+                   "10000, kept well below the open-file limit)")
+      ->capture_default_str();
+  server
+      ->add_option("--max-concurrent-streams", options.max_concurrent_streams,
+                   "Calls in flight per gRPC connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS)")
+      ->capture_default_str();
+  std::string keepalive_min_time = "5m";
+  server
+      ->add_option("--keepalive-min-time", keepalive_min_time,
+                   "Pings from a client closer together than this are strikes (Go duration)")
+      ->capture_default_str();
+  server
+      ->add_option("--keepalive-max-ping-strikes", options.max_ping_strikes,
+                   "Strikes after which a connection is closed with GOAWAY (0: never)")
+      ->capture_default_str();
+  std::string max_connection_idle = "10m";
+  server
+      ->add_option("--max-connection-idle", max_connection_idle,
+                   "A connection without calls for this long is closed with GOAWAY (Go duration; "
+                   "0 never)")
+      ->capture_default_str();
+  std::string handshake_timeout = "20s";
+  server
+      ->add_option("--handshake-timeout", handshake_timeout,
+                   "A connection that has not completed its HTTP/2 handshake by then is closed "
+                   "(Go duration)")
+      ->capture_default_str();
+  server
+      ->add_option("--max-metadata-size", options.max_metadata_size,
+                   "Largest request metadata (HTTP/2 header list) per call, in bytes")
       ->capture_default_str();
 
   bool list_adapters = false;
@@ -258,6 +322,24 @@ int main(int argc, char** argv) {
     return 2;
   }
   mixer::setLogLevel(*level);
+  for (auto [flag, text, out] :
+       {std::tuple{"--keepalive-min-time", &keepalive_min_time, &options.keepalive_min_time},
+        std::tuple{"--max-connection-idle", &max_connection_idle, &options.max_connection_idle},
+        std::tuple{"--handshake-timeout", &handshake_timeout, &options.handshake_timeout}}) {
+    const auto nanos = mixer::parseGoDuration(*text);
+    if (!nanos || *nanos < 0) {
+      std::cerr << "mixs: " << flag << " " << *text << ": want a duration such as 30s or 5m\n";
+      return 2;
+    }
+    *out = std::chrono::milliseconds(*nanos / 1000000);
+  }
+  if (options.max_connections < 0 || options.max_concurrent_streams < 1 ||
+      options.max_ping_strikes < 0 || options.max_metadata_size < 1) {
+    std::cerr << "mixs: --max-connections, --max-concurrent-streams, --keepalive-max-ping-strikes "
+                 "and --max-metadata-size must be positive (--max-connections and "
+                 "--keepalive-max-ping-strikes may be 0)\n";
+    return 2;
+  }
   ShutdownDeadlines deadlines;
   const auto drain = mixer::parseGoDuration(drain_deadline);
   const auto hard = mixer::parseGoDuration(shutdown_deadline);

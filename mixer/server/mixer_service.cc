@@ -93,16 +93,39 @@ class CallTimer {
 }  // namespace
 
 MixerService::MixerService(const runtime::DispatcherSource* dispatchers, ServerMetrics* metrics,
-                           size_t max_message_size)
-    : dispatchers_(dispatchers), metrics_(metrics), max_message_size_(max_message_size) {}
+                           size_t max_message_size, const api::DecodeLimits& limits)
+    : dispatchers_(dispatchers),
+      metrics_(metrics),
+      max_message_size_(max_message_size),
+      limits_(limits) {}
 
 grpc::Status MixerService::checkSize(size_t size, ServerMetrics::Method method) {
   if (size <= max_message_size_) {
     return grpc::Status::OK;
   }
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                      strCat("request is ", size, " bytes, over the limit of ", max_message_size_,
-                             " bytes (--max-message-size)"));
+  // gRPC's own answer and wording, should a request ever get past the transport limit.
+  return grpc::Status(
+      grpc::StatusCode::RESOURCE_EXHAUSTED,
+      strCat("Received message larger than max (", size, " vs. ", max_message_size_, ")"));
+}
+
+grpc::Status MixerService::deadlineExceeded(ServerMetrics::Method method, std::string_view where) {
+  metrics_->stoppedCalls(method, ServerMetrics::kDeadline).Increment();
+  return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                      strCat("the call's deadline passed; stopped ", where));
+}
+
+grpc::Status MixerService::stopped(const CallControl& call, bool ask_client,
+                                   ServerMetrics::Method method, std::string_view where) {
+  if (call.deadline.passed()) {
+    return deadlineExceeded(method, where);
+  }
+  if (ask_client && call.context != nullptr && call.context->IsCancelled()) {
+    metrics_->stoppedCalls(method, ServerMetrics::kCancelled).Increment();
+    return grpc::Status(grpc::StatusCode::CANCELLED,
+                        strCat("the client cancelled the call; stopped ", where));
+  }
+  return grpc::Status::OK;
 }
 
 namespace {
@@ -235,10 +258,10 @@ class WaitingCheckSink final : public MixerService::CheckSink {
 
 }  // namespace
 
-void MixerService::check(std::string_view request, CheckSink* sink) {
+void MixerService::check(std::string_view request, CheckSink* sink, const CallControl& call) {
   ThreadState& ts = threadState();
   ts.check.clear();
-  if (auto s = api::parseCheckRequest(request, &ts.check); !s.ok()) {
+  if (auto s = api::parseCheckRequest(request, &ts.check, limits_); !s.ok()) {
     sink->finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message())), {});
     return;
   }
@@ -261,14 +284,24 @@ void MixerService::check(std::string_view request, CheckSink* sink) {
   const runtime::DispatcherConstSharedPtr dispatcher = dispatchers_->current();
   attribute::AttributeBag& bag = ts.bagFor(dispatcher->snapshot().vocabulary());
   bag.clear();
-  if (auto s = api::decodeCheckAttributes(&ts.check, &bag); !s.ok()) {
+  if (auto s = api::decodeCheckAttributes(&ts.check, &bag, limits_); !s.ok()) {
     sink->finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message())), {});
+    return;
+  }
+  if (auto stop = stopped(call, request.size() >= kCancelProbeBytes, ServerMetrics::kCheck,
+                          "after decoding");
+      !stop.ok()) {
+    sink->finish(stop, {});
     return;
   }
 
   ts.refs.clear();
   const size_t before_check = ts.refs.mark();
-  const runtime::CheckResult result = dispatcher->check(bag, &ts.refs);
+  const runtime::CheckResult result = dispatcher->check(bag, &ts.refs, call.deadline);
+  if (result.deadline_exceeded) {
+    sink->finish(deadlineExceeded(ServerMetrics::kCheck, "during the check"), {});
+    return;
+  }
 
   if (result.status_code != 0 || ts.check.quotas.empty()) {
     // No quota to ask: the whole answer is known now, built on the thread's arena.
@@ -300,7 +333,8 @@ void MixerService::check(std::string_view request, CheckSink* sink) {
     slot.out = &(*pending->response->mutable_quotas())[slot.name];
     // Each quota's references start from what was read before the check, as in Istio.
     ts.refs.restore(before_check);
-    const runtime::QuotaArgs args{q.name, q.amount, q.best_effort, ts.check.deduplication_id};
+    const runtime::QuotaArgs args{q.name, q.amount, q.best_effort, ts.check.deduplication_id,
+                                  call.deadline};
     dispatcher->quota(bag, args, &ts.refs, [pending, &slot](runtime::QuotaResult qr) {
       slot.result = std::move(qr);
       pending->release();
@@ -311,16 +345,17 @@ void MixerService::check(std::string_view request, CheckSink* sink) {
   pending->release();
 }
 
-grpc::Status MixerService::handleCheck(std::string_view request, std::string* response_bytes) {
+grpc::Status MixerService::handleCheck(std::string_view request, std::string* response_bytes,
+                                       const CallControl& call) {
   WaitingCheckSink sink(response_bytes);
-  check(request, &sink);
+  check(request, &sink, call);
   return sink.wait();
 }
 
-grpc::Status MixerService::handleReport(std::string_view request) {
+grpc::Status MixerService::handleReport(std::string_view request, const CallControl& call) {
   ThreadState& ts = threadState();
   ts.report.clear();
-  if (auto s = api::parseReportRequest(request, &ts.report); !s.ok()) {
+  if (auto s = api::parseReportRequest(request, &ts.report, limits_); !s.ok()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message()));
   }
   if (ts.report.global_word_count > api::kGlobalWordCount) {
@@ -335,13 +370,26 @@ grpc::Status MixerService::handleReport(std::string_view request) {
     if (independent && i > 0) {
       bag.clear();
     }
-    if (auto s = api::decodeReportRecord(&ts.report, i, &bag); !s.ok()) {
+    if (auto s = api::decodeReportRecord(&ts.report, i, &bag, limits_); !s.ok()) {
       // Entries before this one were evaluated: deliver them, then reject the rest.
       dispatcher->flushReports(&ts.pending);
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           strCat(s.message(), " (", i, " earlier entries were accepted)"));
     }
-    dispatcher->report(bag, &ts.pending);
+    // The first boundary comes after the first entry is decoded, so that a client over a limit
+    // in any entry hears of it rather than of its deadline.
+    const bool ask_client =
+        i % kCancelProbeRecords == 0 && (i > 0 || request.size() >= kCancelProbeBytes);
+    grpc::Status stop = stopped(call, ask_client, ServerMetrics::kReport, "between entries");
+    if (stop.ok() && !dispatcher->report(bag, &ts.pending, call.deadline)) {
+      stop = deadlineExceeded(ServerMetrics::kReport, "during an entry");
+    }
+    if (!stop.ok()) {
+      // As for a bad entry: what was evaluated is delivered, the rest is not.
+      dispatcher->flushReports(&ts.pending);
+      return grpc::Status(stop.error_code(),
+                          strCat(stop.error_message(), " (", i, " earlier entries were accepted)"));
+    }
     metrics_->reportRecords().Increment();
   }
   dispatcher->flushReports(&ts.pending);
@@ -418,7 +466,7 @@ grpc::ServerUnaryReactor* MixerService::Check(grpc::CallbackServerContext* conte
     status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request bytes");
   }
   if (status.ok()) {
-    check(view(slice), &sink);
+    check(view(slice), &sink, CallControl{runtime::CallDeadline(context->deadline()), context});
   } else {
     sink.finish(status, {});
   }
@@ -435,7 +483,8 @@ grpc::ServerUnaryReactor* MixerService::Report(grpc::CallbackServerContext* cont
     status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request bytes");
   }
   if (status.ok()) {
-    status = handleReport(view(slice));
+    status =
+        handleReport(view(slice), CallControl{runtime::CallDeadline(context->deadline()), context});
     if (status.ok()) {
       grpc::Slice out;  // ReportResponse is empty: zero bytes
       *response = grpc::ByteBuffer(&out, 1);

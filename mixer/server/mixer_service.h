@@ -3,11 +3,19 @@
 // Both methods take the raw request bytes (gRPC's raw callback API) and decode them straight into
 // a per-thread AttributeBag, so no protobuf request message is built and no string is copied.
 // Thread-safe: all per-request state is per thread and reused across calls.
+//
+// Hostile or careless clients: decoding is linear in a request's size, and api::DecodeLimits
+// bound what one request may carry (over a limit: INVALID_ARGUMENT naming the limit and its
+// flag). A request larger than --max-message-size never reaches the service: gRPC refuses it
+// with RESOURCE_EXHAUSTED (MixsServer sets the transport limit to the same size). A call whose
+// deadline passes, or whose client goes away, stops at the next step boundary and is answered
+// DEADLINE_EXCEEDED or CANCELLED (counted in mixer_server_stopped_calls_total).
 #pragma once
 
 #include <atomic>
 #include <memory>
 
+#include "mixer/api/request_decoder.h"
 #include "mixer/runtime/dispatcher.h"
 #include "mixer/server/server_metrics.h"
 #include "mixer/v1/mixer.grpc.pb.h"
@@ -17,12 +25,30 @@ namespace mixer::server {
 using MixerRawService = istio::mixer::v1::Mixer::WithRawCallbackMethod_Check<
     istio::mixer::v1::Mixer::WithRawCallbackMethod_Report<istio::mixer::v1::Mixer::Service>>;
 
+// What stops a call's work early. The default stops nothing (tests, benchmarks).
+struct CallControl {
+  // Looked at after decoding, before each rule that may apply and each adapter call, between
+  // Report entries.
+  runtime::CallDeadline deadline;
+  // The call's context, asked whether the client went away. Asking takes a lock inside gRPC, so
+  // it is asked only where the work may have been long: after decoding a request of
+  // MixerService::kCancelProbeBytes or more, and every kCancelProbeRecords Report entries. May
+  // be null.
+  const grpc::ServerContextBase* context = nullptr;
+};
+
 class MixerService final : public MixerRawService {
  public:
-  // `max_message_size`: larger requests get INVALID_ARGUMENT.
+  // `max_message_size`: larger requests get RESOURCE_EXHAUSTED (gRPC's answer, which the
+  // server's transport limit normally gives first). `limits` bound what one request may carry.
   // OWNERSHIP: `dispatchers` and `metrics` are borrowed and must outlive the service.
   MixerService(const runtime::DispatcherSource* dispatchers, ServerMetrics* metrics,
-               size_t max_message_size);
+               size_t max_message_size, const api::DecodeLimits& limits = {});
+
+  using CallControl = server::CallControl;
+  // Where the client is asked whether it went away (see CallControl).
+  static constexpr size_t kCancelProbeBytes = 64 * 1024;
+  static constexpr size_t kCancelProbeRecords = 64;
 
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
                                   const grpc::ByteBuffer* request,
@@ -48,19 +74,26 @@ class MixerService final : public MixerRawService {
   // everything happens on this thread and allocates nothing per call beyond what the rules'
   // adapters need; with quotas, the call's pending state (response, one slot per quota) is
   // allocated, because an adapter may answer on another thread after check() returned.
-  void check(std::string_view request, CheckSink* sink);
+  void check(std::string_view request, CheckSink* sink, const CallControl& call = {});
 
   // The status a Check with these bytes gets, with the response bytes in `response`, waiting for
   // asynchronous quota adapters. Exposed for tests and benchmarks, which call it without a network.
-  grpc::Status handleCheck(std::string_view request, std::string* response);
-  grpc::Status handleReport(std::string_view request);
+  grpc::Status handleCheck(std::string_view request, std::string* response,
+                           const CallControl& call = {});
+  grpc::Status handleReport(std::string_view request, const CallControl& call = {});
 
  private:
   grpc::Status checkSize(size_t size, ServerMetrics::Method method);
+  // OK, or the answer to a call that should stop now (counted); `where` says at which step.
+  // `ask_client`: also ask the context whether the client went away.
+  grpc::Status stopped(const CallControl& call, bool ask_client, ServerMetrics::Method method,
+                       std::string_view where);
+  grpc::Status deadlineExceeded(ServerMetrics::Method method, std::string_view where);
 
   const runtime::DispatcherSource* dispatchers_;
   ServerMetrics* metrics_;
   size_t max_message_size_;
+  api::DecodeLimits limits_;
   std::atomic<uint64_t> unmatched_quota_logs_{0};
   std::atomic<uint64_t> invalid_request_logs_{0};
 };

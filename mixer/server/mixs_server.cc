@@ -1,8 +1,11 @@
 #include "mixer/server/mixs_server.h"
 
+#include <arpa/inet.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <netdb.h>
+#include <netinet/in.h>
 
 #include <google/protobuf/stubs/logging.h>
 
@@ -39,6 +42,36 @@ bool splitHostPort(const std::string& address, std::string* host, int* port) {
   return absl::SimpleAtoi(address.substr(colon + 1), port) && *port >= 0 && *port <= 65535;
 }
 
+std::string defaultPrometheusAddress(const std::string& host) {
+  constexpr char kEveryInterface[] = ":42422";
+  if (host.empty() || host == "0.0.0.0" || host == "::") {
+    return kEveryInterface;
+  }
+  if (host == "::1") {
+    return "127.0.0.1:42422";  // the exposition's server (civetweb) binds IPv4 only
+  }
+  // An IPv4 address as is; a name by its first IPv4 address.
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  std::string ipv4;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) == 0 && res != nullptr) {
+    char text[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, text, sizeof(text));
+    ipv4 = text;
+  }
+  if (res != nullptr) {
+    freeaddrinfo(res);
+  }
+  if (ipv4.empty()) {
+    MIXER_LOG(Warn) << "the prometheus exposition cannot listen on " << host
+                    << " (IPv4 only): it listens on every interface; set --prometheus-address";
+    return kEveryInterface;
+  }
+  return strCat(ipv4, ":42422");
+}
+
 absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
     const ServerOptions& options, std::vector<config::ConfigError>* config_errors) {
   std::string host;
@@ -46,6 +79,22 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   if (!splitHostPort(options.address, &host, &port)) {
     return absl::InvalidArgumentError(
         strCat("--address '", options.address, "' is not host:port (e.g. :9091)"));
+  }
+  const bool all_interfaces = host.empty() || host == "0.0.0.0" || host == "::";
+  auto bracketed = [](const std::string& h) {
+    return h.find(':') != std::string::npos ? strCat("[", h, "]") : h;
+  };
+  // The monitoring endpoints: --monitoring-address, else --monitoring-port on the --address host.
+  std::string monitoring_host = all_interfaces ? "" : host;
+  int monitoring_port = options.monitoring_port;
+  if (!options.monitoring_address.empty()) {
+    if (!splitHostPort(options.monitoring_address, &monitoring_host, &monitoring_port)) {
+      return absl::InvalidArgumentError(strCat("--monitoring-address '", options.monitoring_address,
+                                               "' is not host:port (e.g. 127.0.0.1:9093)"));
+    }
+    if (monitoring_host == "0.0.0.0") {
+      monitoring_host.clear();
+    }
   }
   std::unique_ptr<MixsServer> s(new MixsServer());
 
@@ -62,7 +111,13 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
 
   runtime::ConfigStore::Options config_options;
   config_options.config_dir = options.config_dir;
+  // The embedded configuration's prometheus exposition listens on the monitoring host (the gRPC
+  // host when monitoring is off), not on every interface, unless told otherwise.
   config_options.prometheus_address = options.prometheus_address;
+  if (config_options.prometheus_address.empty()) {
+    config_options.prometheus_address = defaultPrometheusAddress(
+        monitoring_port >= 0 ? monitoring_host : (all_interfaces ? "" : host));
+  }
   config_options.adapters = &s->adapters_->registry();
   config_options.base_vocabulary = attribute::Vocabulary::builtin();
   config_options.registry = s->metrics_.registry();
@@ -74,8 +129,36 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   if (auto w = s->config_->startWatching(); !w.ok()) {
     return w;
   }
-  s->service_ =
-      std::make_unique<MixerService>(s->config_.get(), &s->metrics_, options.max_message_size);
+  s->service_ = std::make_unique<MixerService>(
+      s->config_.get(), &s->metrics_, std::min<size_t>(options.max_message_size, INT32_MAX),
+      options.limits);
+
+  const long open_files = raiseOpenFileLimit();
+  s->max_connections_ =
+      options.max_connections > 0 ? options.max_connections : defaultMaxConnections(open_files);
+  if (s->max_connections_ > open_files) {
+    MIXER_LOG(Warn) << "--max-connections " << s->max_connections_
+                    << " is above the open-file limit " << open_files
+                    << ": connections beyond the limit wait until descriptors are free";
+  }
+  GrpcAcceptor::Options acceptor_options;
+  acceptor_options.host = all_interfaces && host != "::" ? "" : host;
+  acceptor_options.port = port;
+  acceptor_options.max_connections = s->max_connections_;
+  MixsServer* raw = s.get();
+  acceptor_options.on_change = [raw](bool accepting) {
+    raw->metrics_.accepting().Set(accepting ? 1 : 0);
+    if (auto* health = raw->health_.load()) {
+      health->SetServingStatus(accepting && raw->ready_.load());
+    }
+  };
+  acceptor_options.on_count = [raw](int n) { raw->metrics_.connections().Set(n); };
+  auto acceptor = GrpcAcceptor::listen(std::move(acceptor_options));
+  if (!acceptor.ok()) {
+    return absl::UnavailableError(strCat(acceptor.status().message(), " (gRPC)"));
+  }
+  s->acceptor_ = *std::move(acceptor);
+  s->grpc_port_ = s->acceptor_->port();
 
   // The Envoy front-ends (ext_authz, rate limit, access log) on the same server and port.
   frontends::envoy::Options envoy_options;
@@ -87,26 +170,39 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  const bool all_interfaces = host.empty() || host == "0.0.0.0" || host == "::";
-  const std::string listen =
-      strCat(all_interfaces ? "0.0.0.0"
-                            : (host.find(':') != std::string::npos ? strCat("[", host, "]") : host),
-             ":", port);
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &s->grpc_port_);
+  // The port's socket and accept loop are the GrpcAcceptor's; gRPC serves the connections it
+  // hands over, with these credentials.
+  s->grpc_acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
+      grpc::InsecureServerCredentials());
   builder.RegisterService(s->service_.get());
   builder.RegisterService(&s->envoy_->authorization());
   builder.RegisterService(&s->envoy_->rateLimit());
   builder.RegisterService(&s->envoy_->accessLog());
-  // gRPC itself refuses only far larger messages, so that an oversized request gets the
-  // server's INVALID_ARGUMENT with a reason rather than a bare RESOURCE_EXHAUSTED.
-  const size_t transport_limit = std::min<size_t>(options.max_message_size * 2, INT32_MAX);
+  // gRPC refuses a larger request itself, before it reaches the service, with RESOURCE_EXHAUSTED
+  // "Received message larger than max (N vs. M)": one answer whatever the size.
+  const size_t transport_limit = std::min<size_t>(options.max_message_size, INT32_MAX);
   builder.SetMaxReceiveMessageSize(static_cast<int>(transport_limit));
-  s->grpc_ = builder.BuildAndStart();
-  if (!s->grpc_ || s->grpc_port_ == 0) {
-    return absl::UnavailableError(strCat("cannot listen on ", listen, " for gRPC"));
+  auto ms = [](std::chrono::milliseconds d) {
+    return static_cast<int>(std::min<int64_t>(d.count(), INT32_MAX));
+  };
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, options.max_metadata_size);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, ms(options.handshake_timeout));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             ms(options.keepalive_min_time));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, options.max_ping_strikes);
+  // Pings on a connection without calls are judged by the same interval (gRPC's default would
+  // allow one per two hours there).
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  if (options.max_connection_idle.count() > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, ms(options.max_connection_idle));
   }
-  s->grpc_address_ =
-      strCat(all_interfaces ? "0.0.0.0" : listen.substr(0, listen.rfind(':')), ":", s->grpc_port_);
+  s->grpc_ = builder.BuildAndStart();
+  if (!s->grpc_) {
+    return absl::UnavailableError(strCat("cannot start the gRPC server on ", options.address));
+  }
+  s->grpc_address_ = strCat(all_interfaces ? "0.0.0.0" : bracketed(host), ":", s->grpc_port_);
   auto* health = s->grpc_->GetHealthCheckService();
   if (health != nullptr) {
     health->SetServingStatus("istio.mixer.v1.Mixer", true);
@@ -114,14 +210,17 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
       health->SetServingStatus(name, true);
     }
   }
+  s->health_ = health;
+  s->metrics_.accepting().Set(1);
+  s->acceptor_->start(s->grpc_acceptor_.get());
 
-  if (options.monitoring_port >= 0) {
-    s->monitoring_host_ = all_interfaces ? "" : host;
-    MixsServer* raw = s.get();
-    auto mon =
-        MonitoringServer::start(s->monitoring_host_, options.monitoring_port,
-                                s->metrics_.registry(), [raw] { return raw->ready_.load(); });
+  if (monitoring_port >= 0) {
+    s->monitoring_host_ = monitoring_host;
+    auto mon = MonitoringServer::start(
+        s->monitoring_host_, monitoring_port, s->metrics_.registry(),
+        [raw] { return raw->ready_.load() && raw->acceptor_->accepting(); });
     if (!mon.ok()) {
+      s->acceptor_->stop();
       s->grpc_->Shutdown();
       return mon.status();
     }
@@ -133,6 +232,9 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
 
 void MixsServer::shutdown(std::chrono::milliseconds grace) {
   ready_ = false;
+  if (acceptor_) {
+    acceptor_->stop();  // no new connection; the loop no longer touches the health service
+  }
   if (grpc_ && !stopped_) {
     stopped_ = true;
     if (auto* health = grpc_->GetHealthCheckService()) {

@@ -13,13 +13,18 @@
 #include "mixer/adapter_host/adapter_host.h"
 #include "mixer/adapter_host/prometheus_counter_registry.h"
 #include "mixer/runtime/config_store.h"
+#include "mixer/server/grpc_acceptor.h"
 #include "mixer/server/mixer_service.h"
 #include "mixer/server/monitoring_server.h"
 #include "mixer/server/server_metrics.h"
 
 namespace grpc {
 class Server;
+class HealthCheckServiceInterface;
+namespace experimental {
+class ExternalConnectionAcceptor;
 }
+}  // namespace grpc
 
 namespace mixer::server {
 
@@ -28,13 +33,38 @@ struct ServerOptions {
   std::string address = ":9091";
   // Monitoring port, on the same host as `address`; 0 picks a free port, -1 disables.
   int monitoring_port = 9093;
+  // host:port of the monitoring endpoints; when set, it wins over `monitoring_port` and the
+  // `address` host (":PORT" listens on every interface).
+  std::string monitoring_address;
   std::string config_dir;
-  // Where the embedded configuration's prometheus handler serves /metrics (empty: ":42422").
+  // Where the embedded configuration's prometheus handler serves /metrics (empty: port 42422 on
+  // the monitoring host, or on every interface when that host is every interface).
   std::string prometheus_address;
   // Directories of adapter .so files; empty: the build's or install's adapter directory.
   std::vector<std::string> adapter_dirs;
-  // Requests larger than this get INVALID_ARGUMENT (Istio's mixs default: 1 MiB).
+  // Requests larger than this are refused by gRPC with RESOURCE_EXHAUSTED, unread (Istio's mixs
+  // default: 1 MiB).
   size_t max_message_size = 1024 * 1024;
+  // What one request may carry (--max-attributes-per-request etc.; docs/limits.md).
+  api::DecodeLimits limits;
+
+  // Connection and stream limits of the gRPC port (docs/limits.md).
+  // Open connections; 0: 10,000, kept well below the open-file limit (defaultMaxConnections).
+  int max_connections = 0;
+  // Streams (calls) in flight per connection, advertised as SETTINGS_MAX_CONCURRENT_STREAMS
+  // (Istio's mixs default: 1024).
+  int max_concurrent_streams = 1024;
+  // Pings closer together than this (with or without calls in flight) are strikes; more than
+  // `max_ping_strikes` of them close the connection with GOAWAY ENHANCE_YOUR_CALM. 0 strikes:
+  // never close.
+  std::chrono::milliseconds keepalive_min_time{std::chrono::minutes(5)};
+  int max_ping_strikes = 2;
+  // A connection without calls for this long is closed with GOAWAY; 0: never.
+  std::chrono::milliseconds max_connection_idle{std::chrono::minutes(10)};
+  // A connection must complete its handshake (the HTTP/2 preface and settings) within this.
+  std::chrono::milliseconds handshake_timeout{std::chrono::seconds(20)};
+  // Largest request header block (metadata) a call may send, in bytes.
+  int max_metadata_size = 8 * 1024;
 };
 
 class MixsServer {
@@ -49,6 +79,10 @@ class MixsServer {
   int grpcPort() const { return grpc_port_; }
   int monitoringPort() const { return monitoring_ ? monitoring_->port() : -1; }
   const std::string& monitoringHost() const { return monitoring_host_; }
+  // The connection limit in effect and whether the gRPC port accepts connections now (false at
+  // the limit or while descriptors are exhausted).
+  int maxConnections() const { return max_connections_; }
+  bool accepting() const { return acceptor_ && acceptor_->accepting(); }
 
   // Stops accepting calls and waits for in-flight calls to finish, up to `grace`; calls still
   // running then are cancelled.
@@ -67,7 +101,11 @@ class MixsServer {
   std::unique_ptr<runtime::ConfigStore> config_;
   std::unique_ptr<MixerService> service_;
   std::unique_ptr<frontends::envoy::EnvoyFrontends> envoy_;
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> grpc_acceptor_;
   std::unique_ptr<grpc::Server> grpc_;
+  std::unique_ptr<GrpcAcceptor> acceptor_;
+  std::atomic<grpc::HealthCheckServiceInterface*> health_{nullptr};
+  int max_connections_ = 0;
   std::unique_ptr<MonitoringServer> monitoring_;
   std::string grpc_address_;
   std::string monitoring_host_;
@@ -75,6 +113,10 @@ class MixsServer {
   std::atomic<bool> ready_{false};
   bool stopped_ = false;
 };
+
+// The embedded configuration's prometheus address for a monitoring host: port 42422 on it
+// (IPv4: "::1" and "localhost" give 127.0.0.1:42422), ":42422" for every interface.
+std::string defaultPrometheusAddress(const std::string& host);
 
 // Splits "host:port" (host may be empty or a bracketed IPv6 address). False when malformed.
 bool splitHostPort(const std::string& address, std::string* host, int* port);

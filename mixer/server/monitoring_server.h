@@ -1,9 +1,10 @@
 // MonitoringServer: mixs' self-monitoring HTTP endpoints on the monitoring port:
 //   /metrics  Prometheus text exposition of the server's registry
 //   /healthz  200 while the process serves
-//   /readyz   200 once the server is ready (config loaded, gRPC listening), else 503
+//   /readyz   200 while the server is ready (config loaded, gRPC accepting), else 503
 //   /version  the build version as JSON
-// Runs on its own small thread pool, never on gRPC threads. Thread-safe.
+// Served by one event-loop thread (mixer/common/http_server.h), never on gRPC threads, so idle or
+// slow clients cannot starve the probes. Thread-safe.
 #pragma once
 
 #include <functional>
@@ -12,9 +13,7 @@
 
 #include <prometheus/registry.h>
 #include "absl/status/statusor.h"
-
-struct mg_context;
-struct mg_connection;
+#include "mixer/common/http_server.h"
 
 namespace mixer::server {
 
@@ -26,17 +25,15 @@ class MonitoringServer {
       std::function<bool()> ready);
   ~MonitoringServer();
 
-  int port() const { return port_; }
+  int port() const { return http_->port(); }
 
  private:
   MonitoringServer() = default;
-  static int handle(::mg_connection* conn, void* self);
+  HttpResponse handle(const std::string& path) const;
 
-  mg_context* ctx_ = nullptr;
-  std::string host_;
-  int port_ = 0;
   std::shared_ptr<prometheus::Registry> registry_;
   std::function<bool()> ready_;
+  std::unique_ptr<HttpServer> http_;
 };
 
 }  // namespace mixer::server

@@ -31,6 +31,12 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
                       .Name("mixer_server_invalid_requests_total")
                       .Help("Requests rejected as malformed (INVALID_ARGUMENT), by method.")
                       .Register(*registry_);
+  auto& stopped = prometheus::BuildCounter()
+                      .Name("mixer_server_stopped_calls_total")
+                      .Help(
+                          "Calls whose work stopped early: their deadline passed (reason "
+                          "\"deadline\") or their client went away (\"cancelled\").")
+                      .Register(*registry_);
   const prometheus::Histogram::BucketBoundaries buckets = {
       0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
       0.025,   0.05,     0.1,     0.25,   0.5,     1,      2.5,   5,      10};
@@ -46,6 +52,10 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
         buckets);
     in_flight_[m] = &in_flight.Add({{"grpc_method", kMethodNames[m]}});
     invalid_requests_[m] = &invalid.Add({{"grpc_method", kMethodNames[m]}});
+    stopped_calls_[m][kDeadline] =
+        &stopped.Add({{"grpc_method", kMethodNames[m]}, {"reason", "deadline"}});
+    stopped_calls_[m][kCancelled] =
+        &stopped.Add({{"grpc_method", kMethodNames[m]}, {"reason", "cancelled"}});
   }
   report_records_ = &prometheus::BuildCounter()
                          .Name("mixer_report_records_total")
@@ -57,6 +67,18 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
                           .Help("Quota requests that no rule handles (nothing granted).")
                           .Register(*registry_)
                           .Add({});
+  connections_ = &prometheus::BuildGauge()
+                      .Name("mixer_server_connections")
+                      .Help("Open connections on the gRPC port.")
+                      .Register(*registry_)
+                      .Add({});
+  accepting_ = &prometheus::BuildGauge()
+                    .Name("mixer_server_accepting")
+                    .Help(
+                        "1 while the gRPC port accepts new connections; 0 at the connection "
+                        "limit or while out of file descriptors.")
+                    .Register(*registry_)
+                    .Add({});
 }
 
 void ServerMetrics::callFinished(Method m, grpc::StatusCode code, double seconds) {

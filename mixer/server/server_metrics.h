@@ -28,6 +28,13 @@ class ServerMetrics {
   prometheus::Counter& reportRecords() { return *report_records_; }
   prometheus::Counter& quotaUnmatched() { return *quota_unmatched_; }
   prometheus::Counter& invalidRequests(Method m) { return *invalid_requests_[m]; }
+  // Calls whose work was stopped early because their deadline passed or their client went away.
+  enum StopReason { kDeadline = 0, kCancelled = 1, kStopReasonCount = 2 };
+  prometheus::Counter& stoppedCalls(Method m, StopReason r) { return *stopped_calls_[m][r]; }
+  // The gRPC port: open connections, and 1 while it accepts new ones (0 at --max-connections or
+  // out of descriptors).
+  prometheus::Gauge& connections() { return *connections_; }
+  prometheus::Gauge& accepting() { return *accepting_; }
 
   const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
 
@@ -39,8 +46,11 @@ class ServerMetrics {
   std::array<prometheus::Histogram*, kMethodCount> latency_{};
   std::array<prometheus::Gauge*, kMethodCount> in_flight_{};
   std::array<prometheus::Counter*, kMethodCount> invalid_requests_{};
+  std::array<std::array<prometheus::Counter*, kStopReasonCount>, kMethodCount> stopped_calls_{};
   prometheus::Counter* report_records_ = nullptr;
   prometheus::Counter* quota_unmatched_ = nullptr;
+  prometheus::Gauge* connections_ = nullptr;
+  prometheus::Gauge* accepting_ = nullptr;
 };
 
 }  // namespace mixer::server

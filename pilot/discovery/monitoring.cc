@@ -1,77 +1,44 @@
 #include "pilot/discovery/monitoring.h"
 
-#include <civetweb.h>
 #include <prometheus/text_serializer.h>
 
-#include <cstring>
-#include <mutex>
-
-#include "mixer/common/listener_wake.h"
-
 namespace pilot::discovery {
-namespace {
-
-void reply(mg_connection* conn, int code, const char* content_type, const std::string& body) {
-  mg_printf(conn,
-            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: "
-            "close\r\n\r\n",
-            code, mg_get_response_code_text(conn, code), content_type, body.size());
-  mg_write(conn, body.data(), body.size());
-}
-
-}  // namespace
 
 std::unique_ptr<MonitoringServer> MonitoringServer::start(
     const std::string& host, int port, std::shared_ptr<prometheus::Registry> registry,
     const xds::DiscoveryServer* discovery, std::string* error) {
-  static std::once_flag init;
-  std::call_once(init, [] { mg_init_library(0); });
   std::unique_ptr<MonitoringServer> s(new MonitoringServer());
   s->registry_ = std::move(registry);
   s->discovery_ = discovery;
-  s->host_ = host;
-  const std::string listen =
-      host.empty() ? std::to_string(port) : host + ":" + std::to_string(port);
-  const char* options[] = {"listening_ports", listen.c_str(), "num_threads", "2", nullptr};
-  mg_callbacks callbacks;
-  std::memset(&callbacks, 0, sizeof(callbacks));
-  callbacks.log_message = [](const mg_connection*, const char*) { return 1; };
-  s->ctx_ = mg_start(&callbacks, nullptr, options);
-  if (s->ctx_ == nullptr) {
-    *error = "cannot listen on " + listen + " for the monitoring endpoints";
+  mixer::HttpServer::Options options;
+  options.host = host;
+  options.port = port;
+  const MonitoringServer* raw = s.get();
+  auto http = mixer::HttpServer::start(
+      std::move(options), [raw](const std::string& path) { return raw->handle(path); });
+  if (!http.ok()) {
+    *error = std::string(http.status().message()) + " (the monitoring endpoints)";
     return nullptr;
   }
-  mg_set_request_handler(s->ctx_, "/", &MonitoringServer::handle, s.get());
-  mg_server_port ports[4];
-  const int n = mg_get_server_ports(s->ctx_, 4, ports);
-  s->port_ = n > 0 ? ports[0].port : port;
+  s->http_ = *std::move(http);
   return s;
 }
 
-MonitoringServer::~MonitoringServer() {
-  if (ctx_ != nullptr) mixer::stopWakingListener(host_, port_, [this] { mg_stop(ctx_); });
-}
+MonitoringServer::~MonitoringServer() = default;
 
-int MonitoringServer::handle(mg_connection* conn, void* self_ptr) {
-  auto* self = static_cast<MonitoringServer*>(self_ptr);
-  const mg_request_info* info = mg_get_request_info(conn);
-  const std::string uri = info->local_uri != nullptr ? info->local_uri : "";
-  if (uri == "/metrics") {
+mixer::HttpResponse MonitoringServer::handle(const std::string& path) const {
+  if (path == "/metrics") {
     prometheus::TextSerializer serializer;
-    reply(conn, 200, "text/plain; version=0.0.4; charset=utf-8",
-          serializer.Serialize(self->registry_->Collect()));
-    return 200;
+    return {200, "text/plain; version=0.0.4; charset=utf-8",
+            serializer.Serialize(registry_->Collect())};
   }
-  if (uri == "/debug/config_dump") {
-    reply(conn, 200, "application/json", self->discovery_->configDumpJson());
-    return 200;
+  if (path == "/debug/config_dump") {
+    return {200, "application/json", discovery_->configDumpJson()};
   }
-  if (uri == "/healthz") {
-    reply(conn, 200, "text/plain", "ok\n");
-    return 200;
+  if (path == "/healthz") {
+    return {200, "text/plain", "ok\n"};
   }
-  reply(conn, 404, "text/plain", "not found: try /metrics, /debug/config_dump, /healthz\n");
-  return 404;
+  return {404, "text/plain", "not found: try /metrics, /debug/config_dump, /healthz\n"};
 }
 
 }  // namespace pilot::discovery

@@ -1,6 +1,6 @@
 // pilot-discovery's HTTP monitoring endpoints: /metrics (Prometheus text), /debug/config_dump
-// (what each connected node subscribed to and was sent), /healthz. Thread-safe: civetweb serves
-// requests on its own threads; the handlers only read thread-safe objects.
+// (what each connected node subscribed to and was sent), /healthz. Served by one event-loop thread
+// (mixer/common/http_server.h); the handlers only read thread-safe objects.
 #pragma once
 
 #include <memory>
@@ -8,10 +8,8 @@
 
 #include <prometheus/registry.h>
 
+#include "mixer/common/http_server.h"
 #include "pilot/xds/ads_server.h"
-
-struct mg_context;
-struct mg_connection;
 
 namespace pilot::discovery {
 
@@ -23,17 +21,15 @@ class MonitoringServer {
                                                  const xds::DiscoveryServer* discovery,
                                                  std::string* error);
   ~MonitoringServer();
-  int port() const { return port_; }
+  int port() const { return http_->port(); }
 
  private:
   MonitoringServer() = default;
-  static int handle(mg_connection* conn, void* self);
+  mixer::HttpResponse handle(const std::string& path) const;
 
-  mg_context* ctx_ = nullptr;
-  std::string host_;
-  int port_ = 0;
   std::shared_ptr<prometheus::Registry> registry_;
   const xds::DiscoveryServer* discovery_ = nullptr;
+  std::unique_ptr<mixer::HttpServer> http_;
 };
 
 }  // namespace pilot::discovery

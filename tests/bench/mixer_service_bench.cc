@@ -77,14 +77,15 @@ class ServiceFixture {
 };
 
 // Warms up, then times handleCheck on `bytes`, reporting allocations per call.
-void runChecks(benchmark::State& state, server::MixerService& service, const std::string& bytes) {
+void runChecks(benchmark::State& state, server::MixerService& service, const std::string& bytes,
+               const server::CallControl& call = {}) {
   std::string out;
   for (int i = 0; i < 10; ++i) {
-    (void)service.handleCheck(bytes, &out);
+    (void)service.handleCheck(bytes, &out, call);
   }
   const uint64_t before = allocations();
   for (auto _ : state) {
-    auto s = service.handleCheck(bytes, &out);
+    auto s = service.handleCheck(bytes, &out, call);
     benchmark::DoNotOptimize(s);
   }
   reportAllocations(state, before);
@@ -96,6 +97,18 @@ void BM_HandleCheck(benchmark::State& state) {
   runChecks(state, f.service(), bytes);
 }
 BENCHMARK(BM_HandleCheck);
+
+// A deadline an hour away, as a gRPC call with a timeout has: every step boundary reads the clock.
+server::CallControl distantDeadline() {
+  return server::CallControl{
+      runtime::CallDeadline(std::chrono::system_clock::now() + std::chrono::hours(1))};
+}
+
+void BM_HandleCheckWithDeadline(benchmark::State& state) {
+  ServiceFixture f;
+  runChecks(state, f.service(), istioCheckRequest(), distantDeadline());
+}
+BENCHMARK(BM_HandleCheckWithDeadline);
 
 void BM_HandleReport(benchmark::State& state) {
   ServiceFixture f;
@@ -172,6 +185,12 @@ void BM_HandleCheckWithRules(benchmark::State& state) {
   runChecks(state, f.service(), bytes);
 }
 BENCHMARK(BM_HandleCheckWithRules)->Arg(10)->Arg(100)->Arg(1000);
+
+void BM_HandleCheckWithRulesAndDeadline(benchmark::State& state) {
+  ConfiguredService f(rulesYaml(static_cast<int>(state.range(0))));
+  runChecks(state, f.service(), istioCheckRequest(), distantDeadline());
+}
+BENCHMARK(BM_HandleCheckWithRulesAndDeadline)->Arg(10)->Arg(100)->Arg(1000);
 
 // A Check carrying one quota that a memquota handler grants (its limit is never reached): the
 // cost of the quota path, including the per-call state an asynchronous adapter answer needs.

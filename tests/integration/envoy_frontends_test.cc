@@ -471,6 +471,10 @@ TEST_F(EnvoyFrontendsTest, MalformedAndOversizedRequestsAreInvalidArgument) {
               std::string("\xff\xff\xff", 3), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(has(s.error_message(), "malformed envoy.service.ratelimit.v3.RateLimitRequest"));
+  // Over --max-message-size (1 MiB): refused by gRPC, as a Mixer request is.
+  s = rawCall(address_, "/envoy.service.auth.v3.Authorization/Check",
+              WireBuilder().lenField(1, std::string(1100000, 'x')).bytes(), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
   // Through the generated client: an RLS request without a domain.
   std::string out = client({"ratelimit", "--request",
                             R"({"descriptors": [{"entries": [{"key": "a", "value": "b"}]}]})"});

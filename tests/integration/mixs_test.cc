@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "mixer/v1/mixer.pb.h"
+#include "tests/testing/hostile_requests.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/wire_builder.h"
 
@@ -60,11 +61,12 @@ class MixsTest : public ::testing::Test {
 
   // A unary call with raw request bytes.
   grpc::Status rawCall(const std::string& method, const std::string& bytes,
-                       std::string* response = nullptr) {
+                       std::string* response = nullptr,
+                       std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
     grpc::GenericStub stub(channel_);
     grpc::CompletionQueue cq;
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ctx.set_deadline(std::chrono::system_clock::now() + deadline);
     grpc::Slice slice(bytes.data(), bytes.size());
     grpc::ByteBuffer req(&slice, 1);
     auto call = stub.PrepareUnaryCall(&ctx, method, req, &cq);
@@ -213,15 +215,104 @@ TEST_F(MixsTest, NewerGlobalDictionaryIsInternalAsInIstio) {
   EXPECT_NE(s.error_message().find("inconsistent global dictionary versions"), std::string::npos);
 }
 
-TEST_F(MixsTest, OversizedRequestIsInvalidArgument) {
+// One answer to an oversized request, whatever its size: gRPC's RESOURCE_EXHAUSTED, before the
+// server reads more than the limit. (The server once let gRPC accept up to twice the limit and
+// answered INVALID_ARGUMENT itself below that, RESOURCE_EXHAUSTED above.)
+TEST_F(MixsTest, OversizedRequestIsResourceExhaustedWhateverItsSize) {
   mixs_->stop(SIGTERM);
   startMixs({"--max-message-size", "1000"});
-  const std::string big =
-      WireBuilder().lenField(1, WireBuilder().lenField(1, std::string(1500, 'x')).bytes()).bytes();
-  const auto s = rawCall("/istio.mixer.v1.Mixer/Check", big);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(s.error_message().find("over the limit of 1000 bytes"), std::string::npos)
-      << s.error_message();
+  for (const size_t size : {1001, 1500, 3000, 100000}) {
+    std::string big;
+    for (size_t padding = size - 6; big.empty() || big.size() > size; --padding) {
+      big = WireBuilder()
+                .lenField(1, WireBuilder().lenField(1, std::string(padding, 'x')).bytes())
+                .bytes();
+    }
+    ASSERT_EQ(big.size(), size);
+    const auto s = rawCall("/istio.mixer.v1.Mixer/Check", big);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << size;
+    EXPECT_NE(s.error_message().find("Received message larger than max (" + std::to_string(size) +
+                                     " vs. 1000)"),
+              std::string::npos)
+        << s.error_message();
+  }
+  const std::string at_limit =
+      WireBuilder().lenField(1, WireBuilder().lenField(1, std::string(994, 'x')).bytes()).bytes();
+  ASSERT_EQ(at_limit.size(), 1000u);
+  EXPECT_TRUE(rawCall("/istio.mixer.v1.Mixer/Check", at_limit).ok());
+}
+
+// docs/limits.md, "Requests": each limit at its default, just over and at it.
+TEST_F(MixsTest, RequestLimitsAreInvalidArgumentNamingTheirFlags) {
+  using testing::distinctMapKeysCheck;
+  using testing::distinctNamesCheck;
+  using testing::distinctQuotasCheck;
+  using testing::distinctWordsCheck;
+  using testing::sharedWordsReport;
+  struct Case {
+    std::string method;
+    std::string over;
+    std::string at;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {"Check", distinctNamesCheck(4097), distinctNamesCheck(4096),
+       "attributes of the request: more than 4096, the limit set by --max-attributes-per-request"},
+      {"Check", distinctMapKeysCheck(4097), distinctMapKeysCheck(4096),
+       "entries of attribute 'request.headers': more than 4096, the limit set by "
+       "--max-string-map-entries"},
+      {"Check", distinctWordsCheck(65537), distinctWordsCheck(65536),
+       "words of the request: more than 65536, the limit set by --max-words-per-request"},
+      {"Report", sharedWordsReport(65537, 1), sharedWordsReport(65536, 1),
+       "default_words of the Report: more than 65536, the limit set by --max-words-per-request"},
+      {"Report", sharedWordsReport(1, 10001), sharedWordsReport(1, 10000),
+       "entries of the Report: more than 10000, the limit set by --max-report-records"},
+      {"Check", distinctQuotasCheck(65), distinctQuotasCheck(64),
+       "quotas of the Check: more than 64, the limit set by --max-quotas-per-check"},
+  };
+  for (const auto& c : cases) {
+    const auto s = rawCall("/istio.mixer.v1.Mixer/" + c.method, c.over);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.reason;
+    EXPECT_EQ(s.error_message(), c.reason);
+    const auto at = rawCall("/istio.mixer.v1.Mixer/" + c.method, c.at);
+    EXPECT_TRUE(at.ok()) << c.reason << ": " << at.error_message();
+  }
+
+  // A raised limit is honoured.
+  mixs_->stop(SIGTERM);
+  startMixs({"--max-attributes-per-request", "5000"});
+  EXPECT_TRUE(rawCall("/istio.mixer.v1.Mixer/Check", distinctNamesCheck(4097)).ok());
+}
+
+// Eight ~1 MiB Checks of distinct names, abandoned by their clients after 100 ms, must not keep
+// a valid Check from being answered within its own 1 s deadline: once with the default limits
+// (the flood is refused at the attribute limit), once with limits raised so that every flood
+// request is decoded in full.
+TEST_F(MixsTest, AbandonedCallsDoNotDelayAValidCheck) {
+  const std::string flood = testing::distinctNamesCheck(54000);
+  ASSERT_GT(flood.size(), 900u * 1024);
+  auto run = [&] {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 8; ++i) {
+      threads.emplace_back([&] {
+        (void)rawCall("/istio.mixer.v1.Mixer/Check", flood, nullptr,
+                      std::chrono::milliseconds(100));
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const auto start = std::chrono::steady_clock::now();
+    const auto s = rawCall("/istio.mixer.v1.Mixer/Check", WireBuilder().varintField(2, 222).bytes(),
+                           nullptr, std::chrono::seconds(1));
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    for (auto& t : threads) {
+      t.join();
+    }
+    EXPECT_TRUE(s.ok()) << s.error_message() << " after " << took.count() << " s";
+  };
+  run();
+  mixs_->stop(SIGTERM);
+  startMixs({"--max-attributes-per-request", "1000000", "--max-words-per-request", "1000000"});
+  run();
 }
 
 TEST_F(MixsTest, HealthServiceReportsServing) {

@@ -146,6 +146,46 @@ TEST_F(RuntimeTest, DenyByLabelSample) {
   EXPECT_EQ(r.valid_use_count, 10000);
 }
 
+// A passed deadline stops the decision before the rule's adapter is asked: no denial, the result
+// marked incomplete; quota and report stop the same way. A deadline still ahead changes nothing.
+TEST_F(RuntimeTest, APassedDeadlineStopsBeforeRulesAndAdapterCalls) {
+  config::ConfigModel m;
+  m.handlers.push_back(handler("deny.denier.istio-system", "denier", "status: {code: 7}"));
+  m.instances.push_back(instance("nothing.checknothing.istio-system", "checknothing", "{}"));
+  m.instances.push_back(instance("requestcount.quota.istio-system", "quota", "dimensions: {}"));
+  m.rules.push_back(rule("r.rule.istio-system", "", "deny.denier.istio-system",
+                         {"nothing.checknothing.istio-system"}));
+  m.rules.push_back(rule("q.rule.istio-system", "", "deny.denier.istio-system",
+                         {"requestcount.quota.istio-system"}));
+  auto snapshot = compile(m);
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  AttributeReferences refs;
+  const CallDeadline passed(std::chrono::system_clock::now() - std::chrono::milliseconds(1));
+  const CallDeadline ahead(std::chrono::system_clock::now() + std::chrono::hours(1));
+
+  CheckResult r = d.check(bag, &refs, passed);
+  EXPECT_TRUE(r.deadline_exceeded);
+  EXPECT_EQ(r.status_code, 0);
+  r = d.check(bag, &refs, ahead);
+  EXPECT_FALSE(r.deadline_exceeded);
+  EXPECT_EQ(r.status_code, 7);
+
+  QuotaArgs args{"requestcount", 1, false, "id"};
+  args.deadline = passed;
+  QuotaResult q = d.quota(bag, args, &refs);
+  EXPECT_TRUE(q.matched);
+  EXPECT_EQ(q.status_code, 4);  // DEADLINE_EXCEEDED
+  EXPECT_EQ(q.status_message, "deny.denier.istio-system:the call's deadline passed");
+  args.deadline = ahead;
+  q = d.quota(bag, args, &refs);
+  EXPECT_EQ(q.status_code, 0);
+
+  PendingReports pending;
+  EXPECT_TRUE(d.report(bag, &pending, passed));  // no rule reports: nothing to stop
+}
+
 TEST_F(RuntimeTest, RulesOfOtherNamespacesApplyOnlyThere) {
   config::ConfigModel m;
   m.handlers.push_back(handler("deny.denier.bookinfo", "denier", "status: {code: 7}"));

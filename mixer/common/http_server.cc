@@ -1,0 +1,358 @@
+#include "mixer/common/http_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <list>
+#include <unordered_map>
+
+#include "mixer/common/log.h"
+
+namespace mixer {
+
+absl::StatusOr<int> listenTcp(const std::string& host, int port, int backlog, int* bound_port) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  const std::string where = host + ":" + std::to_string(port);
+  if (host.empty() || host == "0.0.0.0") {
+    auto* in = reinterpret_cast<sockaddr_in*>(&ss);
+    in->sin_family = AF_INET;
+    in->sin_addr.s_addr = htonl(INADDR_ANY);
+    in->sin_port = htons(static_cast<uint16_t>(port));
+    len = sizeof(*in);
+  } else {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* res = nullptr;
+    const std::string service = std::to_string(port);
+    const int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
+    if (rc != 0 || res == nullptr) {
+      return absl::InvalidArgumentError("cannot resolve " + host + ": " + gai_strerror(rc));
+    }
+    std::memcpy(&ss, res->ai_addr, res->ai_addrlen);
+    len = res->ai_addrlen;
+    freeaddrinfo(res);
+  }
+  const int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return absl::UnavailableError("cannot listen on " + where + ": socket: " + strerror(errno));
+  }
+  const int one = 1;
+  const int zero = 0;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (ss.ss_family == AF_INET6) {
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, backlog) != 0) {
+    const int err = errno;
+    close(fd);
+    return absl::UnavailableError("cannot listen on " + where + ": " + strerror(err));
+  }
+  sockaddr_storage bound{};
+  socklen_t bound_len = sizeof(bound);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
+  *bound_port = bound.ss_family == AF_INET6
+                    ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                    : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  return fd;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const char* reason(int code) {
+  switch (code) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
+  }
+}
+
+std::string render(const HttpResponse& r, bool head) {
+  std::string out = "HTTP/1.1 " + std::to_string(r.code) + " " + reason(r.code) +
+                    "\r\nContent-Type: " + r.content_type +
+                    "\r\nContent-Length: " + std::to_string(r.body.size()) +
+                    "\r\nConnection: close\r\n\r\n";
+  if (!head) {
+    out += r.body;
+  }
+  return out;
+}
+
+struct Connection {
+  int fd = -1;
+  bool writing = false;
+  std::string in;
+  std::string out;
+  size_t written = 0;
+  Clock::time_point deadline;
+  std::list<int>::iterator reading_pos;  // position in the reading order while reading
+};
+
+}  // namespace
+
+struct HttpServer::Loop {
+  Options options;
+  Handler handler;
+  int listen_fd = -1;
+  int epoll_fd = -1;
+  int wake_fd = -1;
+  bool listening = true;               // the listener is in the epoll set
+  Clock::time_point resume_listening;  // after a descriptor shortage
+  std::unordered_map<int, Connection> conns;
+  std::list<int> reading;  // connections still reading their request, oldest first
+
+  ~Loop() {
+    for (auto& [fd, c] : conns) {
+      close(fd);
+    }
+    for (int fd : {listen_fd, epoll_fd, wake_fd}) {
+      if (fd >= 0) {
+        close(fd);
+      }
+    }
+  }
+
+  void closeConn(int fd) {
+    auto it = conns.find(fd);
+    if (it == conns.end()) {
+      return;
+    }
+    if (!it->second.writing) {
+      reading.erase(it->second.reading_pos);
+    }
+    epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+    close(fd);
+    conns.erase(it);
+  }
+
+  void setListening(bool on) {
+    if (on == listening) {
+      return;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = listen_fd;
+    epoll_ctl(epoll_fd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, listen_fd, &ev);
+    listening = on;
+  }
+
+  void respond(Connection& c, const HttpResponse& r, bool head) {
+    reading.erase(c.reading_pos);
+    c.writing = true;
+    c.out = render(r, head);
+    c.written = 0;
+    c.in.clear();
+    c.deadline = Clock::now() + options.write_timeout;
+    epoll_event ev{};
+    ev.events = EPOLLOUT;
+    ev.data.fd = c.fd;
+    epoll_ctl(epoll_fd, EPOLL_CTL_MOD, c.fd, &ev);
+    flush(c.fd);
+  }
+
+  void flush(int fd) {
+    Connection& c = conns[fd];
+    while (c.written < c.out.size()) {
+      const ssize_t n = send(fd, c.out.data() + c.written, c.out.size() - c.written, MSG_NOSIGNAL);
+      if (n > 0) {
+        c.written += static_cast<size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return;
+      } else {
+        break;
+      }
+    }
+    closeConn(fd);
+  }
+
+  void handleRequest(Connection& c) {
+    const auto end = c.in.find("\r\n\r\n");
+    const std::string line = c.in.substr(0, c.in.find("\r\n"));
+    const auto sp1 = line.find(' ');
+    const auto sp2 = sp1 == std::string::npos ? std::string::npos : line.find(' ', sp1 + 1);
+    if (end == std::string::npos || sp1 == std::string::npos || sp2 == std::string::npos ||
+        line.compare(sp2 + 1, 5, "HTTP/") != 0) {
+      respond(c, {400, "text/plain", "bad request\n"}, false);
+      return;
+    }
+    const std::string method = line.substr(0, sp1);
+    std::string target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    if (method != "GET" && method != "HEAD") {
+      respond(c, {405, "text/plain", "only GET and HEAD\n"}, false);
+      return;
+    }
+    if (const auto q = target.find('?'); q != std::string::npos) {
+      target.resize(q);
+    }
+    respond(c, handler(target), method == "HEAD");
+  }
+
+  void onReadable(int fd) {
+    Connection& c = conns[fd];
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+      if (n > 0) {
+        c.in.append(buf, static_cast<size_t>(n));
+        const auto end = c.in.find("\r\n\r\n");
+        if (end != std::string::npos && end + 4 <= options.max_header_bytes) {
+          handleRequest(c);
+          return;
+        }
+        if (end != std::string::npos || c.in.size() > options.max_header_bytes) {
+          respond(c, {431, "text/plain", "request header too large\n"}, false);
+          return;
+        }
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return;
+      } else {
+        closeConn(fd);  // end of stream or error before a whole request
+        return;
+      }
+    }
+  }
+
+  void acceptAll() {
+    for (;;) {
+      const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) {
+          continue;
+        }
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          // Out of descriptors: stop polling the listener for 100 ms rather than spin.
+          setListening(false);
+          resume_listening = Clock::now() + std::chrono::milliseconds(100);
+        }
+        return;
+      }
+      if (static_cast<int>(conns.size()) >= options.max_connections) {
+        if (reading.empty()) {
+          close(fd);  // every slot is writing a response; the client retries
+          continue;
+        }
+        closeConn(reading.front());
+      }
+      Connection& c = conns[fd];
+      c.fd = fd;
+      c.deadline = Clock::now() + options.read_timeout;
+      c.reading_pos = reading.insert(reading.end(), fd);
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLRDHUP;
+      ev.data.fd = fd;
+      epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+    }
+  }
+
+  void expire() {
+    const auto now = Clock::now();
+    std::vector<int> late;
+    for (auto& [fd, c] : conns) {
+      if (c.deadline <= now) {
+        late.push_back(fd);
+      }
+    }
+    for (int fd : late) {
+      Connection& c = conns[fd];
+      if (!c.writing && !c.in.empty()) {
+        respond(c, {408, "text/plain", "request timeout\n"}, false);
+      } else {
+        closeConn(fd);
+      }
+    }
+  }
+
+  void run() {
+    epoll_event events[64];
+    for (;;) {
+      const int n = epoll_wait(epoll_fd, events, 64, 100);
+      for (int i = 0; i < n; ++i) {
+        const int fd = events[i].data.fd;
+        if (fd == wake_fd) {
+          return;
+        }
+        if (fd == listen_fd) {
+          acceptAll();
+          continue;
+        }
+        auto it = conns.find(fd);
+        if (it == conns.end()) {
+          continue;
+        }
+        if (it->second.writing) {
+          flush(fd);
+        } else {
+          onReadable(fd);
+        }
+      }
+      expire();
+      if (!listening && Clock::now() >= resume_listening) {
+        setListening(true);
+      }
+    }
+  }
+};
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::start(Options options, Handler handler) {
+  std::unique_ptr<HttpServer> s(new HttpServer());
+  auto loop = std::make_unique<Loop>();
+  auto fd = listenTcp(options.host, options.port, 128, &s->port_);
+  if (!fd.ok()) {
+    return fd.status();
+  }
+  loop->listen_fd = *fd;
+  loop->options = std::move(options);
+  loop->handler = std::move(handler);
+  loop->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  loop->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (loop->epoll_fd < 0 || loop->wake_fd < 0) {
+    return absl::UnavailableError(std::string("epoll: ") + strerror(errno));
+  }
+  for (int f : {loop->listen_fd, loop->wake_fd}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = f;
+    epoll_ctl(loop->epoll_fd, EPOLL_CTL_ADD, f, &ev);
+  }
+  s->loop_ = std::move(loop);
+  s->thread_ = std::thread([l = s->loop_.get()] { l->run(); });
+  return s;
+}
+
+HttpServer::~HttpServer() {
+  if (thread_.joinable()) {
+    const uint64_t one = 1;
+    (void)!write(loop_->wake_fd, &one, sizeof(one));
+    thread_.join();
+  }
+}
+
+}  // namespace mixer
