@@ -1,8 +1,13 @@
-# mixer_proto_library(NAME <target> ROOT <import root> PROTOS <files relative to ROOT> [GRPC])
+# mixer_proto_library(NAME <target> ROOT <import root> PROTOS <files relative to ROOT> [GRPC]
+#                     [IMPORTS <more import roots>] [DEPS <proto libraries those roots belong to>])
 # Generates C++ (and gRPC stubs when GRPC is given) into the build tree, keeping the import paths,
 # so `#include "mixer/v1/mixer.pb.h"` works for the library's users.
 function(mixer_proto_library)
-  cmake_parse_arguments(P "GRPC" "NAME;ROOT" "PROTOS;DEPS" ${ARGN})
+  cmake_parse_arguments(P "GRPC" "NAME;ROOT" "PROTOS;DEPS;IMPORTS" ${ARGN})
+  set(import_args)
+  foreach(dir ${P_IMPORTS})
+    list(APPEND import_args -I ${dir})
+  endforeach()
   set(out_dir ${CMAKE_CURRENT_BINARY_DIR}/gen)
   file(MAKE_DIRECTORY ${out_dir})
   set(srcs)
@@ -21,7 +26,7 @@ function(mixer_proto_library)
     endif()
     add_custom_command(
       OUTPUT ${outputs}
-      COMMAND protobuf::protoc --cpp_out=${out_dir} ${plugin_args} -I ${P_ROOT} -I /usr/include ${P_ROOT}/${proto}
+      COMMAND protobuf::protoc --cpp_out=${out_dir} ${plugin_args} -I ${P_ROOT} ${import_args} -I /usr/include ${P_ROOT}/${proto}
       DEPENDS ${P_ROOT}/${proto} protobuf::protoc
       COMMENT "protoc ${proto}"
       VERBATIM)

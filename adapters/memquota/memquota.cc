@@ -148,7 +148,11 @@ class MemQuotaHandler : public sdk::Handler {
     Dimensions dims = readDimensions(instance.field("dimensions"));
     Grant g = store_.alloc(*spec, dims, args.amount, args.best_effort, args.deduplication_id,
                            host_.monotonicNs());
-    done.respond(sdk::QuotaResult{sdk::Code::kOk, "", g.granted, g.valid_duration_ns});
+    sdk::QuotaResult r{sdk::Code::kOk, "", g.granted, g.valid_duration_ns};
+    r.limit = g.limit;
+    r.remaining = g.remaining;
+    r.window_ns = g.valid_duration_ns;
+    done.respond(r);
   }
 
  private:

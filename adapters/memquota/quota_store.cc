@@ -186,6 +186,8 @@ Grant QuotaStore::alloc(const QuotaSpec& quota, const Dimensions& dims, int64_t 
       w.charge(grant.granted);
     }
   }
+  grant.limit = limit.max_amount;
+  grant.remaining = std::max<int64_t>(0, limit.max_amount - w.used);
   if (!dedup_id.empty()) {
     shard.recent_dedup.emplace(dedup_hash, grant);
   }

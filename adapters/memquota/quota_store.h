@@ -53,6 +53,8 @@ struct QuotaSpec {
 struct Grant {
   int64_t granted = 0;
   int64_t valid_duration_ns = 0;
+  int64_t limit = -1;      // the max_amount that applied
+  int64_t remaining = -1;  // what is left of it after this allocation
 };
 
 constexpr int64_t kTickNs = 100'000'000;  // 10 ticks per second, as Istio's memquota

@@ -216,6 +216,9 @@ struct Call {
   bool rolling = false;
   bool eval = false;  // sent again as EVAL after a NOSCRIPT reply
   std::string args;   // RESP of what follows the script: numkeys, the two keys, the seven ARGV
+  int64_t limit =
+      -1;  // the max_amount that applied (ABI 1.1 result; the script tells no remainder)
+  int64_t window_ns = 0;
 };
 
 int64_t monotonicNs() {
@@ -338,6 +341,8 @@ class RedisQuotaHandler : public sdk::Handler {
       key += v;
     }
     Call call{done, args.amount, spec->algorithm == Algorithm::kRollingWindow, false, {}};
+    call.limit = max_amount;
+    call.window_ns = spec->window_ns;
     std::string& a = call.args;
     a.reserve(2 * key.size() + args.deduplication_id.size() + 128);
     appendBulk(a, "2");
@@ -546,8 +551,11 @@ class RedisQuotaHandler : public sdk::Handler {
       return true;
     }
     int64_t granted = std::min<int64_t>(reply->element[0]->integer, call.amount);
-    call.done.respond(sdk::QuotaResult{sdk::Code::kOk, "", std::max<int64_t>(0, granted),
-                                       reply->element[1]->integer * kMsNs});
+    sdk::QuotaResult r{sdk::Code::kOk, "", std::max<int64_t>(0, granted),
+                       reply->element[1]->integer * kMsNs};
+    r.limit = call.limit;
+    r.window_ns = call.window_ns;
+    call.done.respond(r);
     return true;
   }
 

@@ -30,6 +30,8 @@ constexpr uint32_t kCheckResultSizeV1 =
     offsetof(mixer_check_result, valid_use_count) + sizeof(int32_t);
 constexpr uint32_t kQuotaResultSizeV1 =
     offsetof(mixer_quota_result, valid_duration_ns) + sizeof(int64_t);
+// ABI 1.1 appended the limit fields to the quota result.
+constexpr uint32_t kQuotaResultSizeV1_1 = offsetof(mixer_quota_result, window_ns) + sizeof(int64_t);
 constexpr uint32_t kReportResultSizeV1 = offsetof(mixer_report_result, message) + sizeof(void*);
 
 constexpr int32_t kMaxRpcCode = 16;  // google.rpc.Code UNAUTHENTICATED
@@ -187,6 +189,11 @@ Outcome<absl::StatusOr<QuotaResult>> quotaOutcome(mixer_result result, const mix
   out.status = rpcStatus(r->status_code, r->message);
   out.granted_amount = r->granted_amount;
   out.valid_duration = absl::Nanoseconds(r->valid_duration_ns);
+  if (r->struct_size >= kQuotaResultSizeV1_1) {
+    out.limit = r->limit < 0 ? -1 : r->limit;
+    out.remaining = r->remaining < 0 ? -1 : r->remaining;
+    out.window = absl::Nanoseconds(std::max<int64_t>(r->window_ns, 0));
+  }
   return {std::move(out)};
 }
 

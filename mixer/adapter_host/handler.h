@@ -42,6 +42,10 @@ struct QuotaResult {
   absl::Status status;
   int64_t granted_amount = 0;
   absl::Duration valid_duration = absl::ZeroDuration();
+  // ABI 1.1 (-1, -1, 0 when the adapter does not tell): the limit, what is left, its window.
+  int64_t limit = -1;
+  int64_t remaining = -1;
+  absl::Duration window = absl::ZeroDuration();
 };
 
 // A handler created by LoadedAdapter::createHandler. Thread-safe: calls may be made from any

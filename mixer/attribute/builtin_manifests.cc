@@ -107,6 +107,18 @@ spec:
     destination.workload.uid: {valueType: STRING}
     destination.workload.name: {valueType: STRING}
     destination.workload.namespace: {valueType: STRING}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: attributemanifest
+metadata: {name: envoy, namespace: istio-system}
+spec:
+  attributes:
+    # What Envoy's ext_authz and rate limit service requests carry beyond Istio's vocabulary
+    # (frontends/envoy, docs/envoy.md).
+    source.port: {valueType: INT64}
+    context.extensions: {valueType: STRING_MAP}
+    ratelimit.domain: {valueType: STRING}
+    ratelimit.descriptor: {valueType: STRING_MAP}
 )yaml";
   return kYaml;
 }

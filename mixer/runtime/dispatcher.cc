@@ -457,6 +457,9 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args, Attribute
         } else {
           out.granted_amount = result->granted_amount;
           out.valid_duration = toDuration(result->valid_duration);
+          out.limit = result->limit;
+          out.remaining = result->remaining;
+          out.window = toDuration(result->window);
           if (!result->status.ok()) {
             out.status_code = static_cast<int32_t>(result->status.code());
             out.status_message = strCat(name, ":", result->status.message());

@@ -77,6 +77,11 @@ struct QuotaResult {
   std::string status_message;
   int64_t granted_amount = 0;
   attribute::Duration valid_duration{};
+  // What the adapter tells of the limit it applied, when it does (-1 and zero otherwise): the
+  // limit, what is left of it after this request, and its window.
+  int64_t limit = -1;
+  int64_t remaining = -1;
+  attribute::Duration window{};
 };
 
 // Report instances collected over the records of one Report call, per handler.

@@ -7,12 +7,28 @@
 #include <netdb.h>
 #include <netinet/in.h>
 
+#include <google/protobuf/stubs/logging.h>
+
 #include "absl/strings/numbers.h"
 #include "mixer/common/log.h"
 #include "mixer/common/str_cat.h"
 #include "mixer/runtime/dispatcher.h"
 
 namespace mixer::server {
+namespace {
+
+// protobuf logs a line for every string field that is not UTF-8 when it parses a request (the
+// Envoy rate limit and access log services parse with it): a client could fill the log. Its
+// messages go to the server's log, sampled.
+void protobufLog(google::protobuf::LogLevel level, const char* file, int line,
+                 const std::string& message) {
+  static std::atomic<uint64_t> logs{0};
+  if (level == google::protobuf::LOGLEVEL_FATAL || logSampled(logs)) {
+    MIXER_LOG(Warn) << "protobuf (" << file << ":" << line << "): " << message;
+  }
+}
+
+}  // namespace
 
 bool splitHostPort(const std::string& address, std::string* host, int* port) {
   const auto colon = address.rfind(':');
@@ -144,6 +160,13 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   s->acceptor_ = *std::move(acceptor);
   s->grpc_port_ = s->acceptor_->port();
 
+  // The Envoy front-ends (ext_authz, rate limit, access log) on the same server and port.
+  frontends::envoy::Options envoy_options;
+  envoy_options.max_message_size = options.max_message_size;
+  envoy_options.registry = s->metrics_.registry();
+  s->envoy_ = std::make_unique<frontends::envoy::EnvoyFrontends>(s->config_.get(), envoy_options);
+
+  google::protobuf::SetLogHandler(&protobufLog);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -153,6 +176,9 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
       grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
       grpc::InsecureServerCredentials());
   builder.RegisterService(s->service_.get());
+  builder.RegisterService(&s->envoy_->authorization());
+  builder.RegisterService(&s->envoy_->rateLimit());
+  builder.RegisterService(&s->envoy_->accessLog());
   // gRPC refuses a larger request itself, before it reaches the service, with RESOURCE_EXHAUSTED
   // "Received message larger than max (N vs. M)": one answer whatever the size.
   const size_t transport_limit = std::min<size_t>(options.max_message_size, INT32_MAX);
@@ -180,6 +206,9 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   auto* health = s->grpc_->GetHealthCheckService();
   if (health != nullptr) {
     health->SetServingStatus("istio.mixer.v1.Mixer", true);
+    for (const char* name : frontends::envoy::EnvoyFrontends::kServiceNames) {
+      health->SetServingStatus(name, true);
+    }
   }
   s->health_ = health;
   s->metrics_.accepting().Set(1);

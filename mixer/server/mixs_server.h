@@ -1,5 +1,5 @@
-// MixsServer: the mixs process' servers: istio.mixer.v1 over gRPC (with the gRPC health service
-// and server reflection) and the self-monitoring HTTP endpoints.
+// MixsServer: the mixs process' servers: istio.mixer.v1 and the Envoy front-ends over gRPC (with
+// the gRPC health service and server reflection) and the self-monitoring HTTP endpoints.
 #pragma once
 
 #include <atomic>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "frontends/envoy/envoy_services.h"
 #include "mixer/adapter_host/adapter_host.h"
 #include "mixer/adapter_host/prometheus_counter_registry.h"
 #include "mixer/runtime/config_store.h"
@@ -99,6 +100,7 @@ class MixsServer {
   std::unique_ptr<adapter_host::AdapterHost> adapters_;
   std::unique_ptr<runtime::ConfigStore> config_;
   std::unique_ptr<MixerService> service_;
+  std::unique_ptr<frontends::envoy::EnvoyFrontends> envoy_;
   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> grpc_acceptor_;
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<GrpcAcceptor> acceptor_;

@@ -95,6 +95,22 @@ TEST(QuotaStoreTest, OverridesMatchByDimensionsFirstMatchWinsAndKeysAreSeparate)
   EXPECT_EQ(store.alloc(s, other, 5, false, "", kT0).granted, 5);  // its own key, default limit
 }
 
+TEST(QuotaStoreTest, GrantsTellTheLimitThatAppliedAndWhatIsLeft) {
+  QuotaSpec q = spec(3, 10 * kSec);
+  q.overrides.push_back({{{"source", "vip"}}, {10, 10 * kSec, Algorithm::kRollingWindow}});
+  QuotaStore store({q}, kSec);
+  const QuotaSpec& s = *store.find("requestcount");
+  memquota::Grant g = store.alloc(s, {}, 2, false, "", kT0);
+  EXPECT_EQ(g.limit, 3);
+  EXPECT_EQ(g.remaining, 1);
+  g = store.alloc(s, {}, 2, false, "", kT0);  // refused: nothing charged
+  EXPECT_EQ(g.granted, 0);
+  EXPECT_EQ(g.remaining, 1);
+  g = store.alloc(s, {{"source", "vip"}}, 4, false, "", kT0);
+  EXPECT_EQ(g.limit, 10);
+  EXPECT_EQ(g.remaining, 6);
+}
+
 TEST(QuotaStoreTest, DeduplicationIdReturnsTheFirstAnswerWithinTheWindow) {
   QuotaStore store({spec(3, 0)}, 1 * kSec);
   const QuotaSpec& q = *store.find("requestcount");

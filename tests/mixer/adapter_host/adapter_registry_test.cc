@@ -26,7 +26,7 @@ TEST(AdapterRegistryTest, LoadsEveryAdapterOfADirectory) {
   ASSERT_NE(raw, nullptr);
   EXPECT_EQ(raw->info().version, "0.1.0");
   EXPECT_EQ(raw->info().kindsString(), "check,quota,report");
-  EXPECT_EQ(raw->info().abiVersionString(), "1.0");
+  EXPECT_EQ(raw->info().abiVersionString(), "1.1");
   EXPECT_THAT(raw->info().templates, ElementsAre("checknothing", "quota", "reportnothing"));
   EXPECT_EQ(raw->info().path, fixtureDir("good") + "/raw.so");
   auto kit = host.registry().find("sdkkit");

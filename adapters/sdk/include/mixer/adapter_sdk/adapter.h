@@ -501,6 +501,10 @@ struct QuotaResult {
   std::string message;
   int64_t granted_amount = 0;
   int64_t valid_duration_ns = 0;
+  // ABI 1.1 (optional): the limit that applied, what is left of it, its window.
+  int64_t limit = -1;
+  int64_t remaining = -1;
+  int64_t window_ns = 0;
 };
 struct ReportResult {
   Code code = Code::kOk;
@@ -696,6 +700,9 @@ struct CallbackTraits<QuotaResult> {
     c.message = r.message.c_str();
     c.granted_amount = r.granted_amount;
     c.valid_duration_ns = r.valid_duration_ns;
+    c.limit = r.limit;
+    c.remaining = r.remaining;
+    c.window_ns = r.window_ns;
     fn(ctx, MIXER_OK, &c);
   }
 };

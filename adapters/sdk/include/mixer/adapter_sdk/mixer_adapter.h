@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 #define MIXER_ADAPTER_ABI_VERSION_MAJOR 1
-#define MIXER_ADAPTER_ABI_VERSION_MINOR 0
+#define MIXER_ADAPTER_ABI_VERSION_MINOR 1
 #define MIXER_ADAPTER_ABI_VERSION \
   ((uint32_t)((MIXER_ADAPTER_ABI_VERSION_MAJOR << 16) | MIXER_ADAPTER_ABI_VERSION_MINOR))
 #define MIXER_ADAPTER_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -213,6 +213,11 @@ typedef struct mixer_quota_result {
   const char* message;       /* OWNERSHIP: borrowed for the callback; NUL-terminated; may be NULL */
   int64_t granted_amount;    /* 0 <= granted <= requested; < requested only with best_effort */
   int64_t valid_duration_ns; /* >= 0 */
+  /* ABI 1.1: the limit that applied, for callers that report it (Envoy's rate limit service).
+   * Readers check struct_size first; an adapter that does not know them sets -1, -1, 0. */
+  int64_t limit;     /* the limit (max_amount) that applied, or -1 when unknown */
+  int64_t remaining; /* what is left of it after this request, or -1 when unknown */
+  int64_t window_ns; /* the limit's window, or 0 when none or unknown */
 } mixer_quota_result;
 
 typedef struct mixer_report_result {
