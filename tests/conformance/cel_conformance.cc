@@ -272,57 +272,18 @@ constexpr const char* kUsage =
     "Exit status: 0 all as listed, 1 a case off the list, 2 this usage shown (--help, bad\n"
     "usage or unreadable input).\n";
 
-int usageError(const std::string& why) {
-  std::cerr << "cel_conformance: " << why << "\n" << kUsage;
-  return 2;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  int min_pass = 0;
-  std::vector<fs::path> inputs;
-  fs::path known_file;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      std::cout << kUsage;
-      return 2;
-    } else if (a == "-v") {
-      verbose = true;
-    } else if (a == "--min-pass" && i + 1 < argc) {
-      min_pass = std::atoi(argv[++i]);
-    } else if (a == "--known-failures" && i + 1 < argc) {
-      known_file = argv[++i];
-    } else if (a.starts_with("-")) {
-      return usageError("unknown or incomplete option " + a);
-    } else {
-      inputs.emplace_back(a);
-    }
-  }
-  if (inputs.empty()) inputs.emplace_back(CEL_CONFORMANCE_DATA);
+  conformance::HarnessArgs args;
   conformance::KnownFailures known;
-  if (!known_file.empty()) {
-    std::string error;
-    if (!known.load(known_file, &error)) return usageError(error);
+  if (int code = conformance::parseHarnessArgs(argc, argv, "cel_conformance", kUsage,
+                                               CEL_CONFORMANCE_DATA, ".json", &args, &known);
+      code >= 0) {
+    return code;
   }
-  std::vector<fs::path> files;
-  for (const auto& in : inputs) {
-    std::error_code ec;
-    if (fs::is_directory(in, ec)) {
-      std::vector<fs::path> here;
-      for (const auto& e : fs::directory_iterator(in)) {
-        if (e.path().extension() == ".json") here.push_back(e.path());
-      }
-      std::sort(here.begin(), here.end());
-      if (here.empty()) return usageError(in.string() + ": no *.json suite files");
-      files.insert(files.end(), here.begin(), here.end());
-    } else if (fs::is_regular_file(in, ec)) {
-      files.push_back(in);
-    } else {
-      return usageError(in.string() + ": no such file or directory");
-    }
-  }
+  verbose = args.verbose;
+  const std::vector<fs::path>& files = args.files;
   // The core CEL files (no extensions): the figure the 90% target applies to.
   static const std::set<std::string> kCore = {
       "basic", "comparisons", "conversions", "fields",   "fp_math", "integer_math", "lists",
@@ -336,7 +297,8 @@ int main(int argc, char** argv) {
     try {
       doc = YAML::Load(decodeSurrogatePairs(text.str()));
     } catch (const YAML::Exception& e) {
-      return usageError(f.string() + ": " + e.what());
+      std::cerr << "cel_conformance: " << f.string() << ": " << e.what() << "\n";
+      return 2;
     }
     const std::string fname = f.stem().string();
     const int passed0 = known.passed(), failed0 = known.failed(), known0 = known.known(),
@@ -370,20 +332,5 @@ int main(int argc, char** argv) {
     std::cout << "core files: " << core_passed << " of " << core_run << " pass ("
               << 100.0 * core_passed / core_run << "%)\n";
   }
-  const int stale = known.staleEntries();
-  std::cout << known.passed() << " passed, " << known.failed() + stale << " failed, "
-            << known.known() + known.skipped() << " skipped\n";
-  if (known.failed() + stale > 0) {
-    std::cout << "FAIL: the outcomes differ from "
-              << (known_file.empty() ? std::string("an empty known-failures list")
-                                     : known_file.string())
-              << " (lines above); fix the regression or update the list\n";
-    return 1;
-  }
-  if (known.passed() < min_pass) {
-    std::cout << "FAIL: pass count " << known.passed() << " is below the recorded minimum "
-              << min_pass << "\n";
-    return 1;
-  }
-  return 0;
+  return conformance::finishHarness(known, known.known() + known.skipped(), args);
 }

@@ -258,76 +258,26 @@ constexpr const char* kUsage =
     "Exit status: 0 all as listed, 1 a case off the list, 2 this usage shown (--help, bad\n"
     "usage or unreadable input).\n";
 
-int usageError(const std::string& why) {
-  std::cerr << "cexl_conformance: " << why << "\n" << kUsage;
-  return 2;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  int min_pass = 0;
-  std::vector<fs::path> inputs;
-  fs::path known_file;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      std::cout << kUsage;
-      return 2;
-    } else if (a == "-v") {
-      verbose = true;
-    } else if (a == "--min-pass" && i + 1 < argc) {
-      min_pass = std::atoi(argv[++i]);
-    } else if (a == "--known-failures" && i + 1 < argc) {
-      known_file = argv[++i];
-    } else if (a.starts_with("-")) {
-      return usageError("unknown or incomplete option " + a);
-    } else {
-      inputs.emplace_back(a);
-    }
-  }
-  if (inputs.empty()) inputs.emplace_back(CEXL_CONFORMANCE_DATA);
+  conformance::HarnessArgs args;
   conformance::KnownFailures known;
-  if (!known_file.empty()) {
-    std::string error;
-    if (!known.load(known_file, &error)) return usageError(error);
+  if (int code = conformance::parseHarnessArgs(argc, argv, "cexl_conformance", kUsage,
+                                               CEXL_CONFORMANCE_DATA, ".yaml", &args, &known);
+      code >= 0) {
+    return code;
   }
-  std::vector<fs::path> files;
-  for (const auto& in : inputs) {
-    std::error_code ec;
-    if (fs::is_directory(in, ec)) {
-      std::vector<fs::path> here;
-      for (const auto& e : fs::directory_iterator(in)) {
-        if (e.path().extension() == ".yaml") here.push_back(e.path());
-      }
-      std::sort(here.begin(), here.end());
-      if (here.empty()) return usageError(in.string() + ": no *.yaml suite files");
-      files.insert(files.end(), here.begin(), here.end());
-    } else if (fs::is_regular_file(in, ec)) {
-      files.push_back(in);
-    } else {
-      return usageError(in.string() + ": no such file or directory");
-    }
-  }
+  verbose = args.verbose;
+  const std::vector<fs::path>& files = args.files;
   int upstream_skipped = 0;
   for (const auto& f : files) {
     std::string error;
-    if (!runFile(f, &known, &upstream_skipped, &error)) return usageError(error);
+    if (!runFile(f, &known, &upstream_skipped, &error)) {
+      std::cerr << "cexl_conformance: " << error << "\n";
+      return 2;
+    }
   }
-  const int stale = known.staleEntries();
-  std::cout << known.passed() << " passed, " << known.failed() + stale << " failed, "
-            << known.known() + known.skipped() + upstream_skipped << " skipped\n";
-  if (known.failed() + stale > 0) {
-    std::cout << "FAIL: the outcomes differ from "
-              << (known_file.empty() ? std::string("an empty known-failures list")
-                                     : known_file.string())
-              << " (lines above); fix the regression or update the list\n";
-    return 1;
-  }
-  if (known.passed() < min_pass) {
-    std::cout << "FAIL: pass count " << known.passed() << " is below the recorded minimum "
-              << min_pass << "\n";
-    return 1;
-  }
-  return 0;
+  return conformance::finishHarness(known, known.known() + known.skipped() + upstream_skipped,
+                                    args);
 }

@@ -11,11 +11,15 @@
 //                    tested): they are not run, and are reported as skipped.
 #pragma once
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <set>
 #include <string>
+#include <system_error>
+#include <vector>
 
 #include "yaml-cpp/yaml.h"
 
@@ -135,6 +139,88 @@ inline std::string b64decode(const std::string& in) {
     }
   }
   return out;
+}
+
+// The command line both harnesses take: [-v] [--known-failures FILE] [--min-pass N] [--help]
+// [FILE_OR_DIR...]; a directory stands for its files ending in `extension`, sorted.
+struct HarnessArgs {
+  bool verbose = false;
+  int min_pass = 0;
+  std::filesystem::path known_file;
+  std::vector<std::filesystem::path> files;
+};
+
+// Parses the command line into *args and loads the known-failures list into *known. Returns -1
+// when the harness should run, else the exit status (2), having printed the usage: on --help,
+// and with the reason on a bad flag, a missing path or an unreadable list.
+inline int parseHarnessArgs(int argc, char** argv, const std::string& name, const char* usage,
+                            const std::filesystem::path& default_input,
+                            const std::string& extension, HarnessArgs* args, KnownFailures* known) {
+  namespace fs = std::filesystem;
+  auto usageError = [&](const std::string& why) {
+    std::cerr << name << ": " << why << "\n" << usage;
+    return 2;
+  };
+  std::vector<fs::path> inputs;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::cout << usage;
+      return 2;
+    } else if (a == "-v") {
+      args->verbose = true;
+    } else if (a == "--min-pass" && i + 1 < argc) {
+      args->min_pass = std::atoi(argv[++i]);
+    } else if (a == "--known-failures" && i + 1 < argc) {
+      args->known_file = argv[++i];
+    } else if (a.starts_with("-")) {
+      return usageError("unknown or incomplete option " + a);
+    } else {
+      inputs.emplace_back(a);
+    }
+  }
+  if (inputs.empty()) inputs.push_back(default_input);
+  if (!args->known_file.empty()) {
+    std::string error;
+    if (!known->load(args->known_file, &error)) return usageError(error);
+  }
+  for (const auto& in : inputs) {
+    std::error_code ec;
+    if (fs::is_directory(in, ec)) {
+      std::vector<fs::path> here;
+      for (const auto& e : fs::directory_iterator(in)) {
+        if (e.path().extension() == extension) here.push_back(e.path());
+      }
+      std::sort(here.begin(), here.end());
+      if (here.empty()) return usageError(in.string() + ": no *" + extension + " suite files");
+      args->files.insert(args->files.end(), here.begin(), here.end());
+    } else if (fs::is_regular_file(in, ec)) {
+      args->files.push_back(in);
+    } else {
+      return usageError(in.string() + ": no such file or directory");
+    }
+  }
+  return -1;
+}
+
+// The closing line and the exit status of a run (0, or 1 when anything was off the list).
+inline int finishHarness(const KnownFailures& known, int skipped, const HarnessArgs& args) {
+  const int stale = known.staleEntries();
+  std::cout << known.passed() << " passed, " << known.failed() + stale << " failed, " << skipped
+            << " skipped\n";
+  if (known.failed() + stale > 0) {
+    std::cout << "FAIL: the outcomes differ from "
+              << (args.known_file.empty() ? std::string("an empty known-failures list")
+                                          : args.known_file.string())
+              << " (lines above); fix the regression or update the list\n";
+    return 1;
+  }
+  if (known.passed() < args.min_pass) {
+    std::cout << "FAIL: pass count " << known.passed() << " is below the recorded minimum "
+              << args.min_pass << "\n";
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace conformance
