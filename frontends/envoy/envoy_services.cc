@@ -259,31 +259,6 @@ struct PendingCall {
   }
 };
 
-class WaitingSink final : public CallSink {
- public:
-  explicit WaitingSink(std::string* response) : response_(response) {}
-  void finish(const grpc::Status& status, std::string_view response) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    status_ = status;
-    response_->assign(response);
-    done_ = true;
-    cv_.notify_all();
-  }
-  CallSink* detach() override { return this; }
-  grpc::Status wait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return done_; });
-    return status_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::string* response_;
-  grpc::Status status_;
-};
-
 // The sink of a gRPC unary call: fills the response and finishes the reactor.
 class ReactorSink final : public CallSink {
  public:
@@ -621,13 +596,13 @@ grpc::Status EnvoyFrontends::accessLogs(std::string_view message, std::string* r
 }
 
 grpc::Status EnvoyFrontends::handleAuthzCheck(std::string_view request, std::string* response) {
-  WaitingSink sink(response);
+  mixer::server::WaitingCallSink sink(response);
   authzCheck(request, &sink);
   return sink.wait();
 }
 
 grpc::Status EnvoyFrontends::handleRateLimit(std::string_view request, std::string* response) {
-  WaitingSink sink(response);
+  mixer::server::WaitingCallSink sink(response);
   shouldRateLimit(request, &sink);
   return sink.wait();
 }

@@ -25,6 +25,7 @@
 #include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
 #include "frontends/envoy/attribute_mapping.h"
 #include "mixer/runtime/dispatcher.h"
+#include "mixer/server/call_sink.h"
 
 namespace frontends::envoy {
 
@@ -37,14 +38,7 @@ struct Options {
   std::shared_ptr<prometheus::Registry> registry;
 };
 
-// Where the outcome of a unary call goes. finish() is called exactly once: on the calling
-// thread, or on an adapter's thread after detach() when a quota answers later.
-class CallSink {
- public:
-  virtual ~CallSink() = default;
-  virtual void finish(const grpc::Status& status, std::string_view response) = 0;
-  virtual CallSink* detach() = 0;
-};
+using mixer::server::CallSink;  // where the outcome of a unary call goes (mixer/server/call_sink.h)
 
 using AuthorizationRaw = ::envoy::service::auth::v3::Authorization::WithRawCallbackMethod_Check<
     ::envoy::service::auth::v3::Authorization::Service>;

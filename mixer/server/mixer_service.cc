@@ -229,33 +229,6 @@ struct PendingQuotas {
   }
 };
 
-// The sink of handleCheck(): the outcome is copied out; the caller waits for it.
-class WaitingCheckSink final : public MixerService::CheckSink {
- public:
-  explicit WaitingCheckSink(std::string* response) : response_(response) {}
-  void finish(const grpc::Status& status, std::string_view response) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    status_ = status;
-    response_->assign(response);
-    done_ = true;
-    cv_.notify_all();
-  }
-  CheckSink* detach() override { return this; }
-  grpc::Status wait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return done_; });
-    return status_;
-  }
-
- private:
-  // std:: primitives rather than absl's: ThreadSanitizer sees through them.
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::string* response_;
-  grpc::Status status_;
-};
-
 }  // namespace
 
 void MixerService::check(std::string_view request, CheckSink* sink, const CallControl& call) {
@@ -347,7 +320,7 @@ void MixerService::check(std::string_view request, CheckSink* sink, const CallCo
 
 grpc::Status MixerService::handleCheck(std::string_view request, std::string* response_bytes,
                                        const CallControl& call) {
-  WaitingCheckSink sink(response_bytes);
+  WaitingCallSink sink(response_bytes);
   check(request, &sink, call);
   return sink.wait();
 }
@@ -434,7 +407,7 @@ class ReactorCheckSink final : public MixerService::CheckSink {
     reactor->Finish(status);
   }
 
-  CheckSink* detach() override {
+  CallSink* detach() override {
     return new ReactorCheckSink(context_, reactor_, response_, metrics_, invalid_logs_, timer_,
                                 true);
   }

@@ -17,6 +17,7 @@
 
 #include "mixer/api/request_decoder.h"
 #include "mixer/runtime/dispatcher.h"
+#include "mixer/server/call_sink.h"
 #include "mixer/server/server_metrics.h"
 #include "mixer/v1/mixer.grpc.pb.h"
 
@@ -57,18 +58,8 @@ class MixerService final : public MixerRawService {
                                    const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override;
 
-  // Where a Check's outcome goes. finish() is called exactly once: on the thread that called
-  // check(), or, when a quota went to an adapter that answers later, on that adapter's (or the
-  // host's deadline) thread, after detach() was called on the calling thread.
-  class CheckSink {
-   public:
-    virtual ~CheckSink() = default;
-    // OWNERSHIP: `response` is borrowed for the call.
-    virtual void finish(const grpc::Status& status, std::string_view response) = 0;
-    // The outcome will not be known before check() returns: returns the sink that will receive
-    // it (this one, or a copy that lives until its finish()).
-    virtual CheckSink* detach() = 0;
-  };
+  // Where a Check's outcome goes (call_sink.h).
+  using CheckSink = CallSink;
 
   // Runs a Check on the request bytes, which are borrowed for the call only. Without quotas,
   // everything happens on this thread and allocates nothing per call beyond what the rules'

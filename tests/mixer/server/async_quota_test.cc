@@ -64,7 +64,7 @@ class RecordingSink final : public MixerService::CheckSink {
     finished_ = true;
     cv_.notify_all();
   }
-  CheckSink* detach() override {
+  CallSink* detach() override {
     std::lock_guard<std::mutex> lock(mu_);
     detached_ = true;
     return this;
