@@ -1,5 +1,6 @@
 #include "frontends/envoy/forward_auth.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/numbers.h"
@@ -64,6 +65,51 @@ void addHeaders(const std::vector<mixer::runtime::HeaderOp>& ops, HttpResponse* 
   }
 }
 
+// How long a proxy's cache may keep this answer, and which of the original request's headers it
+// depends on beyond the URI, method, host, scheme and client address (which a cache key must
+// hold): Cache-Control and Vary from the attributes the decision read.
+void addCacheHeaders(const mixer::attribute::AttributeReferences& refs,
+                     mixer::attribute::Duration valid, bool cacheable, HttpResponse* r) {
+  std::vector<std::string_view> vary;
+  auto varyOn = [&vary](std::string_view h) {
+    if (std::find(vary.begin(), vary.end(), h) == vary.end()) vary.push_back(h);
+  };
+  for (const auto& ref : refs.items()) {
+    if (ref.name == "request.headers") {
+      // A reference without a key is the map's presence (every lookup records it), as for the
+      // referenced attributes of a Mixer Check.
+      if (!ref.has_map_key) continue;
+      if (mixer::isHttpToken(ref.map_key)) {
+        varyOn(ref.map_key);
+      } else {
+        cacheable = false;
+      }
+    } else if (ref.name == "request.time" || ref.name == "context.time" ||
+               ref.name == "request.id") {
+      cacheable = false;  // different for every request
+    } else if (ref.name == "request.useragent") {
+      varyOn("user-agent");
+    } else if (ref.name == "request.referer") {
+      varyOn("referer");
+    } else if (ref.name == "context.protocol") {
+      varyOn("content-type");
+    }
+  }
+  if (!cacheable || valid.seconds <= 0) {
+    r->headers.emplace_back("Cache-Control", "no-store");
+    return;
+  }
+  r->headers.emplace_back("Cache-Control", strCat("max-age=", valid.seconds));
+  if (!vary.empty()) {
+    std::string v;
+    for (std::string_view h : vary) {
+      if (!v.empty()) v += ", ";
+      v += h;
+    }
+    r->headers.emplace_back("Vary", std::move(v));
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<ForwardAuthQuota> parseForwardAuthQuota(std::string_view flag) {
@@ -113,12 +159,14 @@ HttpResponse ForwardAuth::handle(const mixer::HttpRequest& request) {
   mixer::runtime::CheckResult result = dispatcher->check(bag, &ts.refs);
   int32_t code = result.status_code;
   std::string message = result.status_message;
+  bool quota_asked = false;  // a quota's answer is for this request only: not to be cached
   for (size_t i = 0; code == 0 && i < options_.quotas.size(); ++i) {
     const ForwardAuthQuota& q = options_.quotas[i];
     // No deduplication id: a forward-auth call's request id is the client's to choose.
     const mixer::runtime::QuotaArgs args{q.name, q.amount, false, {}};
     const mixer::runtime::QuotaResult r = dispatcher->quota(bag, args, &ts.refs);
     if (!r.matched) continue;  // a quota no rule handles constrains nothing
+    quota_asked = true;
     if (r.status_code != 0) {
       code = r.status_code;
       message = strCat("quota ", q.name, ": ", r.status_message);
@@ -131,12 +179,14 @@ HttpResponse ForwardAuth::handle(const mixer::HttpRequest& request) {
   if (code == 0) {
     HttpResponse r = text(200, "OK");
     addHeaders(result.request_header_operations, &r);
+    addCacheHeaders(ts.refs, result.valid_duration, !quota_asked, &r);
     count(200);
     return r;
   }
   const int status = httpStatusForCode(code);
   HttpResponse r = text(status, message.empty() ? "denied" : message);
   addHeaders(result.response_header_operations, &r);
+  addCacheHeaders(ts.refs, result.valid_duration, !quota_asked && result.status_code == code, &r);
   count(status);
   return r;
 }

@@ -76,6 +76,8 @@ metadata: {name: blockedusers, namespace: istio-system}
 spec:
   overrides: [mallory]
   blacklist: true
+  cachingInterval: 30s
+  cachingUseCount: 100
 ---
 apiVersion: config.istio.io/v1alpha2
 kind: listentry
@@ -188,11 +190,14 @@ class ForwardAuthTest : public ::testing::Test {
   void startMixs() {
     ASSERT_TRUE(
         mixs_.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0", "--monitoring-port",
-                     "-1", "--config-dir", dir_ + "/config", "--forward-auth-address",
-                     "127.0.0.1:0", "--forward-auth-quota", "requestcount"}));
+                     "0", "--config-dir", dir_ + "/config", "--forward-auth-address", "127.0.0.1:0",
+                     "--forward-auth-quota", "requestcount"}));
     auto m = mixs_.waitFor(R"(forward-auth on http://127\.0\.0\.1:(\d+))");
     ASSERT_TRUE(m) << mixs_.output();
     auth_port_ = std::stoi((*m)[1].str());
+    auto mon = mixs_.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
+    ASSERT_TRUE(mon) << mixs_.output();
+    monitoring_port_ = std::stoi((*mon)[1].str());
     ASSERT_TRUE(mixs_.waitFor("configuration .*: 5 rules")) << mixs_.output();
   }
 
@@ -212,10 +217,20 @@ class ForwardAuthTest : public ::testing::Test {
     }
   }
 
-  void startNginx() {
+  // Forward-auth calls mixs answered with `code`.
+  int answered(int code) {
+    const std::string series =
+        "mixer_forward_auth_requests_total{code=\"" + std::to_string(code) + "\"} ";
+    const std::string body = httpGet(monitoring_port_, "/metrics").second;
+    const size_t pos = body.find(series);
+    return pos == std::string::npos ? 0 : std::stoi(body.substr(pos + series.size()));
+  }
+
+  void startNginx(const std::string& heading = "### nginx auth_request\n") {
     auto replace = replacements();
     replace.emplace_back("listen 8000;", "listen 127.0.0.1:" + std::to_string(front_port_) + ";");
-    const std::string servers = docBlock("### nginx auth_request", "nginx", replace);
+    replace.emplace_back("/var/cache/nginx/mixs", dir_ + "/cache");
+    const std::string servers = docBlock(heading, "nginx", replace);
     ASSERT_FALSE(servers.empty()) << "no nginx block in docs/envoy.md";
     const std::string p = dir_;
     std::ofstream(p + "/nginx.conf")
@@ -280,13 +295,42 @@ class ForwardAuthTest : public ::testing::Test {
 
   std::string dir_;
   Subprocess mixs_, proxy_;
-  int auth_port_ = 0, front_port_ = 0, upstream_port_ = 0;
+  int auth_port_ = 0, monitoring_port_ = 0, front_port_ = 0, upstream_port_ = 0;
 };
 
 TEST_F(ForwardAuthTest, NginxAuthRequest) {
   startMixs();
   startNginx();
   expectPolicy();
+}
+
+// The cached variant: nginx keeps mixs' answers as Cache-Control and Vary say; quota'd requests
+// are asked every time.
+TEST_F(ForwardAuthTest, NginxAuthRequestCached) {
+  startMixs();
+  startNginx("### nginx auth_request, cached\n");
+  const int base = answered(200);  // the start-up probe's
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(get(front_port_, "/index.html", {"x-user: alice"}).status, 200) << log();
+  }
+  EXPECT_EQ(answered(200), base + 1);
+  // Another user and the deny header are other variants (Vary: x-deny, x-user, ...).
+  EXPECT_EQ(get(front_port_, "/index.html", {"x-user: bob"}).status, 200);
+  EXPECT_EQ(get(front_port_, "/index.html", {"x-user: alice", "x-deny: yes"}).status, 403);
+  EXPECT_EQ(get(front_port_, "/index.html", {"x-user: mallory"}).status, 403);
+  EXPECT_EQ(answered(200), base + 2);
+  EXPECT_EQ(get(front_port_, "/index.html", {"x-user: bob"}).status, 200);
+  EXPECT_EQ(answered(200), base + 2);
+  // Header operations come from the cached answer too.
+  for (int i = 0; i < 2; ++i) {
+    HttpAnswer echo = get(front_port_, "/echo/a", {"x-user: carol"});
+    EXPECT_EQ(echo.status, 200);
+    EXPECT_NE(echo.body.find("user=carol checked=http"), std::string::npos) << echo.body;
+  }
+  EXPECT_EQ(answered(200), base + 3);
+  std::vector<int> limited;
+  for (int i = 0; i < 5; ++i) limited.push_back(get(front_port_, "/limited").status);
+  EXPECT_EQ(limited, (std::vector<int>{200, 200, 200, 429, 429})) << log();
 }
 
 TEST_F(ForwardAuthTest, CaddyForwardAuth) {
