@@ -7,6 +7,8 @@
 // Answers: 200 to allow, the rule's request header operations as response headers (the proxy
 // copies them onto the forwarded request); 403, 401 or 429 to deny (httpStatusForCode), with the
 // reason as the body; 400 with the reason for a call that does not describe an original request.
+// Allows and denials carry Cache-Control (the decision's valid duration, or no-store when a quota
+// was asked) and Vary (the request headers the rules read), for a proxy-side cache.
 #pragma once
 
 #include <memory>

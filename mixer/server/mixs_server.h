@@ -1,5 +1,6 @@
 // MixsServer: the mixs process' servers: istio.mixer.v1 and the Envoy front-ends over gRPC (with
-// the gRPC health service and server reflection) and the self-monitoring HTTP endpoints.
+// the gRPC health service and server reflection), the self-monitoring HTTP endpoints and, when
+// asked, HTTP forward-auth.
 #pragma once
 
 #include <atomic>
