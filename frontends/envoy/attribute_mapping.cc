@@ -332,6 +332,148 @@ absl::Status AttributeMapper::mapCheck(const CheckRequestView& ctx, const Attrib
   return absl::OkStatus();
 }
 
+namespace {
+
+// The value of the one header `name` in `headers`: absent (nullopt-like: *found false), or
+// INVALID_ARGUMENT when it is repeated (a proxy sets these once; two are a client's doing).
+absl::Status singleHeader(const HeaderList& headers, std::string_view name, std::string_view* value,
+                          bool* found) {
+  *found = false;
+  for (const StringMapEntry& h : headers) {
+    if (h.key != name) continue;
+    if (*found) {
+      return absl::InvalidArgumentError(
+          mixer::strCat("the original-request header ", name, " is repeated"));
+    }
+    *found = true;
+    *value = h.value;
+  }
+  return absl::OkStatus();
+}
+
+std::string_view trimBlanks(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool isToken(std::string_view s) {
+  if (s.empty()) return false;
+  for (const char ch : s) {
+    const auto b = static_cast<unsigned char>(ch);
+    const bool alnum = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z');
+    if (!alnum && std::strchr("!#$%&'*+-.^_`|~", ch) == nullptr) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::Status AttributeMapper::mapForwardAuth(const HeaderList& headers,
+                                             mixer::attribute::Timestamp now,
+                                             const AttributeIds& ids, AttributeBag* bag,
+                                             ForwardAuthConvention* convention) {
+  reset();
+  size_t bytes = 0;
+  if (auto s = checkEntries(headers, "request headers", limits_, &bytes); !s.ok()) return s;
+  struct Field {
+    explicit Field(std::string_view n) : name(n) {}
+    std::string_view name;
+    std::string_view value;
+    bool found = false;
+  };
+  Field original_uri{"x-original-uri"}, forwarded_uri{"x-forwarded-uri"};
+  for (Field* f : {&original_uri, &forwarded_uri}) {
+    if (auto s = singleHeader(headers, f->name, &f->value, &f->found); !s.ok()) return s;
+  }
+  if (original_uri.found && forwarded_uri.found) {
+    return absl::InvalidArgumentError(
+        "both X-Original-URI (nginx auth_request) and X-Forwarded-Uri (Traefik, Caddy) are "
+        "present: the proxy must send the headers of one convention");
+  }
+  if (!original_uri.found && !forwarded_uri.found) {
+    return absl::InvalidArgumentError(
+        "missing the original request: neither X-Original-URI (nginx auth_request) nor "
+        "X-Forwarded-Uri (Traefik ForwardAuth, Caddy forward_auth) is present");
+  }
+  const bool nginx = original_uri.found;
+  if (convention != nullptr) {
+    *convention = nginx ? ForwardAuthConvention::kNginx : ForwardAuthConvention::kForwarded;
+  }
+  const std::string_view uri = nginx ? original_uri.value : forwarded_uri.value;
+  const std::string_view uri_name = nginx ? "X-Original-URI" : "X-Forwarded-Uri";
+  if (uri.empty() || uri.front() != '/') {
+    return absl::InvalidArgumentError(
+        mixer::strCat(uri_name, " '", uri, "' is not a request path (it must start with '/')"));
+  }
+  Field method{nginx ? "x-original-method" : "x-forwarded-method"};
+  Field host{"x-forwarded-host"}, plain_host{"host"}, proto{"x-forwarded-proto"};
+  Field real_ip{"x-real-ip"};
+  for (Field* f : {&method, &host, &plain_host, &proto, &real_ip}) {
+    if (auto s = singleHeader(headers, f->name, &f->value, &f->found); !s.ok()) return s;
+  }
+  if (!method.found) {
+    return absl::InvalidArgumentError(mixer::strCat(
+        "missing the original request's method: ", nginx ? "X-Original-Method (with X-Original-URI)"
+                                                         : "X-Forwarded-Method (with "
+                                                           "X-Forwarded-Uri)"));
+  }
+  if (!isToken(method.value)) {
+    return absl::InvalidArgumentError(
+        mixer::strCat("the original request's method '", method.value, "' is not a token"));
+  }
+  // X-Forwarded-For: the last address is the one the proxy saw (earlier ones are the client's
+  // word); repeated fields are one list.
+  std::string_view client;
+  if (nginx && real_ip.found) {
+    client = trimBlanks(real_ip.value);
+  } else {
+    for (const StringMapEntry& h : headers) {
+      if (h.key != "x-forwarded-for") continue;
+      const size_t comma = h.value.rfind(',');
+      const std::string_view last =
+          trimBlanks(comma == std::string_view::npos ? h.value : h.value.substr(comma + 1));
+      if (!last.empty()) client = last;
+    }
+  }
+  setIp(client, ids.source_ip, "source.ip", bag);
+  putString(bag, ids.request_method, "request.method", method.value);
+  putString(bag, ids.request_path, "request.path", uri);
+  putString(bag, ids.request_url_path, "request.url_path", urlPath(uri));
+  putString(bag, ids.request_host, "request.host", host.found ? host.value : plain_host.value);
+  putString(bag, ids.request_scheme, "request.scheme", proto.found ? proto.value : "http");
+  put(bag, ids.request_time, "request.time", Value::timestamp(now));
+  put(bag, ids.context_time, "context.time", Value::timestamp(now));
+  // Every header, as ext_authz's header map: a repeated name joined with ",".
+  entries_.clear();
+  std::string_view content_type;
+  for (const StringMapEntry& h : headers) {
+    auto it = std::find_if(entries_.begin(), entries_.end(),
+                           [&](const StringMapEntry& e) { return e.key == h.key; });
+    if (it == entries_.end()) {
+      entries_.push_back(h);
+    } else {
+      it->value = keep(mixer::strCat(it->value, ",", h.value));
+    }
+  }
+  for (const StringMapEntry& e : entries_) {
+    if (e.key == "user-agent") {
+      putString(bag, ids.request_useragent, "request.useragent", e.value);
+    } else if (e.key == "referer") {
+      putString(bag, ids.request_referer, "request.referer", e.value);
+    } else if (e.key == "x-request-id") {
+      putString(bag, ids.request_id, "request.id", e.value);
+    } else if (e.key == "content-type") {
+      content_type = e.value;
+    }
+  }
+  if (!entries_.empty()) {
+    put(bag, ids.request_headers, "request.headers", bag->makeStringMap(entries_));
+  }
+  put(bag, ids.context_protocol, "context.protocol", Value::string(contextProtocol(content_type)));
+  return absl::OkStatus();
+}
+
 absl::Status AttributeMapper::mapCommon(const ::envoy::data::accesslog::v3::AccessLogCommon& c,
                                         const AttributeIds& ids, AttributeBag* bag) {
   // Downstream is the source. The destination is the proxy's own end of the connection (an

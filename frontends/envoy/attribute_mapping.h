@@ -1,6 +1,7 @@
-// The one mapping from Envoy's v3 request descriptions to Istio's attribute vocabulary, used by
-// every Envoy front-end: ext_authz's AttributeContext, the rate limit service's descriptors and
-// the access log service's HTTP and TCP entries. docs/envoy.md has the table.
+// The one mapping from proxies' request descriptions to Istio's attribute vocabulary, used by
+// every front-end: ext_authz's AttributeContext, the rate limit service's descriptors, the access
+// log service's HTTP and TCP entries, and the headers of an HTTP forward-auth call (nginx
+// auth_request, Traefik ForwardAuth, Caddy forward_auth). docs/envoy.md has the table.
 //
 // Values are views into the decoded message (strings are not copied) or into the mapper's own
 // per-call storage (IP addresses as raw bytes, computed strings); both must outlive the bag's
@@ -52,6 +53,16 @@ struct AttributeIds {
 // Prefix of the ext_authz context_extensions keys that ask for a quota: "quota.<name>": "<amount>".
 inline constexpr std::string_view kQuotaExtensionPrefix = "quota.";
 
+// The headers of a forward-auth call: names lower-cased, in the order received (repeated names
+// allowed), as mixer::parseHttpRequest gives them.
+using HeaderList = std::vector<mixer::attribute::StringMapEntry>;
+
+// Which convention a forward-auth call follows, by its URI header.
+enum class ForwardAuthConvention {
+  kNginx,      // X-Original-URI, X-Original-Method, X-Real-IP or X-Forwarded-For
+  kForwarded,  // X-Forwarded-Uri, -Method, -Proto, -Host, -For (Traefik, Caddy)
+};
+
 class AttributeMapper {
  public:
   explicit AttributeMapper(MappingLimits limits = {}) : limits_(limits) {}
@@ -69,6 +80,14 @@ class AttributeMapper {
       std::string_view domain,
       const ::envoy::extensions::common::ratelimit::v3::RateLimitDescriptor& descriptor,
       const AttributeIds& ids, mixer::attribute::AttributeBag* bag);
+
+  // Fills `bag` from the headers of a forward-auth call that describe the original request (the
+  // request's time is `now`). Fails with INVALID_ARGUMENT, the reason as the message, when the
+  // original-request headers are missing, repeated or of both conventions, or over the limits:
+  // such a call is answered 400, never allowed. `convention` (optional) receives the one read.
+  absl::Status mapForwardAuth(const HeaderList& headers, mixer::attribute::Timestamp now,
+                              const AttributeIds& ids, mixer::attribute::AttributeBag* bag,
+                              ForwardAuthConvention* convention = nullptr);
 
   // Forgets the per-call storage (IP bytes, computed strings). Call before reusing a bag.
   void reset();

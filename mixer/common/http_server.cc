@@ -41,6 +41,75 @@ int parseHttpRequestHead(std::string_view head, HttpRequestLine* out) {
   return 0;
 }
 
+bool isHttpToken(std::string_view name) {
+  if (name.empty()) return false;
+  for (const char ch : name) {
+    const auto b = static_cast<unsigned char>(ch);
+    const bool alnum = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z');
+    if (!alnum && std::strchr("!#$%&'*+-.^_`|~", ch) == nullptr) return false;
+  }
+  return true;
+}
+
+std::string httpHeaderValue(std::string_view value) {
+  std::string out(value);
+  for (char& ch : out) {
+    const auto b = static_cast<unsigned char>(ch);
+    if ((b < 0x20 && b != '\t') || b == 0x7f) ch = ' ';
+  }
+  return out;
+}
+
+int parseHttpRequest(std::string* head, bool any_method, HttpRequest* out) {
+  const size_t end = head->find("\r\n\r\n");
+  if (end == std::string::npos) return 400;
+  const std::string_view all(head->data(), end + 2);  // every line with its CRLF
+  const size_t line_end = all.find("\r\n");
+  const std::string_view line = all.substr(0, line_end);
+  const auto sp1 = line.find(' ');
+  const auto sp2 = sp1 == std::string_view::npos ? std::string_view::npos : line.find(' ', sp1 + 1);
+  if (sp1 == std::string_view::npos || sp2 == std::string_view::npos ||
+      line.substr(sp2 + 1, 5) != "HTTP/") {
+    return 400;
+  }
+  const std::string_view method = line.substr(0, sp1);
+  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  if (!isHttpToken(method)) return 400;
+  if (!any_method && method != "GET" && method != "HEAD") return 405;
+  for (const char ch : target) {
+    const auto b = static_cast<unsigned char>(ch);
+    if (b <= 0x20 || b == 0x7f) return 400;
+  }
+  out->method = method;
+  out->path = target.substr(0, target.find('?'));
+  out->headers.clear();
+  size_t pos = line_end + 2;
+  while (pos < all.size()) {
+    const size_t eol = all.find("\r\n", pos);
+    const std::string_view field = all.substr(pos, eol - pos);
+    const size_t colon = field.find(':');
+    if (colon == std::string_view::npos || !isHttpToken(field.substr(0, colon))) {
+      return 400;  // also an obsolete line folding (a line starting with a blank)
+    }
+    std::string_view value = field.substr(colon + 1);
+    for (const char ch : value) {
+      const auto b = static_cast<unsigned char>(ch);
+      if ((b < 0x20 && b != '\t') || b == 0x7f) return 400;  // bare CR or LF among them
+    }
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+      value.remove_prefix(1);
+    }
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    char* name = head->data() + pos;
+    for (size_t i = 0; i < colon; ++i) {
+      if (name[i] >= 'A' && name[i] <= 'Z') name[i] = static_cast<char>(name[i] - 'A' + 'a');
+    }
+    out->headers.emplace_back(std::string_view(name, colon), value);
+    pos = eol + 2;
+  }
+  return 0;
+}
+
 absl::StatusOr<int> listenTcp(const std::string& host, int port, int backlog, int* bound_port) {
   sockaddr_storage ss{};
   socklen_t len = 0;
@@ -100,6 +169,14 @@ const char* reason(int code) {
       return "OK";
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
     case 404:
       return "Not Found";
     case 405:
@@ -119,7 +196,14 @@ std::string render(const HttpResponse& r, bool head) {
   std::string out = "HTTP/1.1 " + std::to_string(r.code) + " " + reason(r.code) +
                     "\r\nContent-Type: " + r.content_type +
                     "\r\nContent-Length: " + std::to_string(r.body.size()) +
-                    "\r\nConnection: close\r\n\r\n";
+                    "\r\nConnection: close\r\n";
+  for (const auto& [name, value] : r.headers) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  out += "\r\n";
   if (!head) {
     out += r.body;
   }
@@ -140,7 +224,9 @@ struct Connection {
 
 struct HttpServer::Loop {
   Options options;
-  Handler handler;
+  Handler handler;                 // by path (monitoring)
+  RequestHandler request_handler;  // or with the whole head
+  HttpRequest request;             // reused
   int listen_fd = -1;
   int epoll_fd = -1;
   int wake_fd = -1;
@@ -216,6 +302,18 @@ struct HttpServer::Loop {
   }
 
   void handleRequest(Connection& c) {
+    if (request_handler) {
+      const int rc = parseHttpRequest(&c.in, options.any_method, &request);
+      if (rc == 0) {
+        const bool head = request.method == "HEAD";
+        respond(c, request_handler(request), head);
+      } else if (rc == 405) {
+        respond(c, {405, "text/plain", "only GET and HEAD\n"}, false);
+      } else {
+        respond(c, {400, "text/plain", "bad request\n"}, false);
+      }
+      return;
+    }
     HttpRequestLine request;
     switch (parseHttpRequestHead(c.in, &request)) {
       case 0:
@@ -339,6 +437,16 @@ struct HttpServer::Loop {
 };
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::start(Options options, Handler handler) {
+  return start(std::move(options), std::move(handler), nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::start(Options options,
+                                                              RequestHandler handler) {
+  return start(std::move(options), nullptr, std::move(handler));
+}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::start(Options options, Handler handler,
+                                                              RequestHandler request_handler) {
   std::unique_ptr<HttpServer> s(new HttpServer());
   auto loop = std::make_unique<Loop>();
   auto fd = listenTcp(options.host, options.port, 128, &s->port_);
@@ -348,6 +456,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::start(Options options, H
   loop->listen_fd = *fd;
   loop->options = std::move(options);
   loop->handler = std::move(handler);
+  loop->request_handler = std::move(request_handler);
   loop->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   loop->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (loop->epoll_fd < 0 || loop->wake_fd < 0) {

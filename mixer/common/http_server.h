@@ -1,6 +1,7 @@
-// HttpServer: a small HTTP/1.1 server for monitoring endpoints (GET and HEAD only, one request per
-// connection, "Connection: close"). One thread runs an epoll loop over non-blocking sockets, so
-// idle or slow clients cost a descriptor and a buffer each, never a thread:
+// HttpServer: a small HTTP/1.1 server for monitoring endpoints and forward-auth (GET and HEAD only
+// unless `any_method`, one request per connection, "Connection: close", request bodies unread). One
+// thread runs an epoll loop over non-blocking sockets, so idle or slow clients cost a descriptor
+// and a buffer each, never a thread:
 //   - a request's header must arrive whole within `read_timeout` of the accept, else the
 //     connection is closed (408 when some bytes came);
 //   - a header larger than `max_header_bytes` gets 431 and the connection is closed;
@@ -17,21 +18,41 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
 namespace mixer {
 
 struct HttpResponse {
+  HttpResponse() = default;
+  HttpResponse(int c, std::string type, std::string b)
+      : code(c), content_type(std::move(type)), body(std::move(b)) {}
+
   int code = 200;
   std::string content_type = "text/plain";
   std::string body;
+  // Further response headers, written as given: names must be tokens and values free of control
+  // characters (httpHeaderValue() makes one so).
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// One request as a RequestHandler sees it: views into the connection's buffer, valid for the
+// handler's call.
+struct HttpRequest {
+  std::string_view method;
+  std::string_view path;  // the target without its query string
+  // In the order received; names lower-cased, values without surrounding blanks.
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
 };
 
 class HttpServer {
  public:
   // `path` is the request target without its query string.
   using Handler = std::function<HttpResponse(const std::string& path)>;
+  // The whole request head (forward-auth).
+  using RequestHandler = std::function<HttpResponse(const HttpRequest& request)>;
 
   struct Options {
     std::string host;  // "" or "0.0.0.0": every IPv4 interface; "::": every interface
@@ -40,9 +61,13 @@ class HttpServer {
     std::chrono::milliseconds read_timeout{5000};
     std::chrono::milliseconds write_timeout{10000};
     size_t max_header_bytes = 8192;
+    // Every method token is handed to the handler (else 405 for all but GET and HEAD). The body
+    // of a request is never read: the response comes after the head, and the connection closes.
+    bool any_method = false;
   };
 
   static absl::StatusOr<std::unique_ptr<HttpServer>> start(Options options, Handler handler);
+  static absl::StatusOr<std::unique_ptr<HttpServer>> start(Options options, RequestHandler handler);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -52,6 +77,8 @@ class HttpServer {
  private:
   struct Loop;
   HttpServer() = default;
+  static absl::StatusOr<std::unique_ptr<HttpServer>> start(Options options, Handler handler,
+                                                           RequestHandler request_handler);
 
   int port_ = 0;
   std::unique_ptr<Loop> loop_;
@@ -69,6 +96,19 @@ struct HttpRequestLine {
 // control character), 405 for a method other than GET and HEAD. Pure: the fuzz target
 // http_request_fuzz calls it directly.
 int parseHttpRequestHead(std::string_view head, HttpRequestLine* out);
+
+// Parses a whole request head, header fields included, lower-casing the header names in place in
+// `head` (which *out then views): 0, or 400 for a malformed head (a request line as above, a
+// field line without a token name and ':', an obsolete line folding, a bare CR or LF, a control
+// character in a value), or 405 for a method other than GET and HEAD unless `any_method`. Pure:
+// the fuzz target forward_auth_fuzz calls it.
+int parseHttpRequest(std::string* head, bool any_method, HttpRequest* out);
+
+// `value` as a response header value: control characters (CR and LF among them) become spaces.
+std::string httpHeaderValue(std::string_view value);
+
+// Whether `name` is an HTTP token (a valid header name or method).
+bool isHttpToken(std::string_view name);
 
 // Binds and listens on host:port (non-blocking, close-on-exec, SO_REUSEADDR). `host` "" or
 // "0.0.0.0" is every IPv4 interface; "::" every interface (dual stack); otherwise a numeric

@@ -158,6 +158,12 @@ int runServer(const mixer::server::ServerOptions& options, const ShutdownDeadlin
     std::printf("mixs: monitoring on http://%s:%d (/metrics /healthz /readyz /version)\n",
                 shown.c_str(), (*server)->monitoringPort());
   }
+  if ((*server)->forwardAuthPort() >= 0) {
+    const std::string& a = options.forward_auth_address;
+    std::string host = a.substr(0, a.rfind(':'));
+    if (host.empty()) host = "0.0.0.0";
+    std::printf("mixs: forward-auth on http://%s:%d\n", host.c_str(), (*server)->forwardAuthPort());
+  }
   const auto& snapshot = (*server)->config().current()->snapshot();
   std::printf("mixs: configuration %s: %zu rules, %zu handlers, %zu instances\n",
               options.config_dir.empty() ? "embedded default" : options.config_dir.c_str(),
@@ -196,6 +202,12 @@ int main(int argc, char** argv) {
       "--monitoring-address", options.monitoring_address,
       "host:port of the monitoring endpoints (wins over --monitoring-port; \":PORT\" "
       "listens on every interface; default: the --address host)");
+  server->add_option("--forward-auth-address", options.forward_auth_address,
+                     "host:port of HTTP forward-auth (nginx auth_request, Traefik ForwardAuth, "
+                     "Caddy forward_auth; port 0 picks a free port; default: off)");
+  server->add_option("--forward-auth-quota", options.forward_auth_quotas,
+                     "NAME[=AMOUNT]: a quota asked on every forward-auth check (AMOUNT 1 by "
+                     "default; repeatable)");
   server->add_option("--config-dir", options.config_dir,
                      "Directory of configuration files (default: the embedded configuration)");
   server->add_option("--prometheus-address", options.prometheus_address,

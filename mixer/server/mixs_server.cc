@@ -96,6 +96,24 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
       monitoring_host.clear();
     }
   }
+  // Forward-auth: off unless --forward-auth-address.
+  std::string forward_auth_host;
+  int forward_auth_port = -1;
+  frontends::envoy::ForwardAuthOptions forward_auth_options;
+  if (!options.forward_auth_address.empty()) {
+    if (!splitHostPort(options.forward_auth_address, &forward_auth_host, &forward_auth_port)) {
+      return absl::InvalidArgumentError(strCat("--forward-auth-address '",
+                                               options.forward_auth_address,
+                                               "' is not host:port (e.g. 127.0.0.1:9094)"));
+    }
+    for (const std::string& q : options.forward_auth_quotas) {
+      auto quota = frontends::envoy::parseForwardAuthQuota(q);
+      if (!quota.ok()) return quota.status();
+      forward_auth_options.quotas.push_back(*std::move(quota));
+    }
+  } else if (!options.forward_auth_quotas.empty()) {
+    return absl::InvalidArgumentError("--forward-auth-quota needs --forward-auth-address");
+  }
   std::unique_ptr<MixsServer> s(new MixsServer());
 
   s->adapter_counters_ =
@@ -226,12 +244,32 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
     }
     s->monitoring_ = *std::move(mon);
   }
+  if (forward_auth_port >= 0) {
+    forward_auth_options.registry = s->metrics_.registry();
+    s->forward_auth_ = std::make_unique<frontends::envoy::ForwardAuth>(
+        s->config_.get(), std::move(forward_auth_options));
+    HttpServer::Options http;
+    http.host = forward_auth_host == "0.0.0.0" ? "" : forward_auth_host;
+    http.port = forward_auth_port;
+    http.any_method = true;  // Traefik sends the original method; nginx's subrequest keeps it
+    http.max_connections = 1024;
+    http.max_header_bytes = 64 * 1024;  // the original request's headers come along
+    auto fa = HttpServer::start(
+        http, [f = s->forward_auth_.get()](const HttpRequest& r) { return f->handle(r); });
+    if (!fa.ok()) {
+      s->acceptor_->stop();
+      s->grpc_->Shutdown();
+      return fa.status();
+    }
+    s->forward_auth_http_ = *std::move(fa);
+  }
   s->ready_ = true;
   return s;
 }
 
 void MixsServer::shutdown(std::chrono::milliseconds grace) {
   ready_ = false;
+  forward_auth_http_.reset();  // stops its loop: no forward-auth call is running after this
   if (acceptor_) {
     acceptor_->stop();  // no new connection; the loop no longer touches the health service
   }

@@ -1,5 +1,6 @@
 // MixsServer: the mixs process' servers: istio.mixer.v1 and the Envoy front-ends over gRPC (with
-// the gRPC health service and server reflection) and the self-monitoring HTTP endpoints.
+// the gRPC health service and server reflection), the self-monitoring HTTP endpoints and, when
+// asked, HTTP forward-auth.
 #pragma once
 
 #include <atomic>
@@ -10,8 +11,10 @@
 
 #include "absl/status/statusor.h"
 #include "frontends/envoy/envoy_services.h"
+#include "frontends/envoy/forward_auth.h"
 #include "mixer/adapter_host/adapter_host.h"
 #include "mixer/adapter_host/prometheus_counter_registry.h"
+#include "mixer/common/http_server.h"
 #include "mixer/runtime/config_store.h"
 #include "mixer/server/grpc_acceptor.h"
 #include "mixer/server/mixer_service.h"
@@ -65,6 +68,12 @@ struct ServerOptions {
   std::chrono::milliseconds handshake_timeout{std::chrono::seconds(20)};
   // Largest request header block (metadata) a call may send, in bytes.
   int max_metadata_size = 8 * 1024;
+
+  // HTTP forward-auth (nginx auth_request, Traefik ForwardAuth, Caddy forward_auth) on this
+  // host:port; empty: off. docs/envoy.md, "HTTP forward-auth".
+  std::string forward_auth_address;
+  // Quotas asked on every forward-auth check, "NAME" or "NAME=AMOUNT" (--forward-auth-quota).
+  std::vector<std::string> forward_auth_quotas;
 };
 
 class MixsServer {
@@ -79,6 +88,8 @@ class MixsServer {
   int grpcPort() const { return grpc_port_; }
   int monitoringPort() const { return monitoring_ ? monitoring_->port() : -1; }
   const std::string& monitoringHost() const { return monitoring_host_; }
+  // The forward-auth port, or -1 when it is off.
+  int forwardAuthPort() const { return forward_auth_http_ ? forward_auth_http_->port() : -1; }
   // The connection limit in effect and whether the gRPC port accepts connections now (false at
   // the limit or while descriptors are exhausted).
   int maxConnections() const { return max_connections_; }
@@ -107,6 +118,8 @@ class MixsServer {
   std::atomic<grpc::HealthCheckServiceInterface*> health_{nullptr};
   int max_connections_ = 0;
   std::unique_ptr<MonitoringServer> monitoring_;
+  std::unique_ptr<frontends::envoy::ForwardAuth> forward_auth_;
+  std::unique_ptr<HttpServer> forward_auth_http_;  // stopped before forward_auth_ goes
   std::string grpc_address_;
   std::string monitoring_host_;
   int grpc_port_ = 0;

@@ -251,5 +251,93 @@ TEST(EnvoyResponse, HttpStatusFromCode) {
   EXPECT_EQ(clusterHost("plain"), "");
 }
 
+class ForwardAuthMappingTest : public MappingTest {
+ protected:
+  absl::Status map(std::vector<std::pair<std::string, std::string>> headers,
+                   ForwardAuthConvention* convention = nullptr) {
+    headers_ = std::move(headers);
+    list_.clear();
+    for (const auto& [k, v] : headers_) list_.push_back({k, v});
+    bag_.clear();
+    return mapper_.mapForwardAuth(list_, {1700000000, 5}, ids_, &bag_, convention);
+  }
+  std::vector<std::pair<std::string, std::string>> headers_;
+  HeaderList list_;
+};
+
+TEST_F(ForwardAuthMappingTest, NginxConvention) {
+  ForwardAuthConvention c;
+  ASSERT_TRUE(map({{"host", "127.0.0.1:9094"},
+                   {"x-original-uri", "/shop/cart?id=7"},
+                   {"x-original-method", "POST"},
+                   {"x-real-ip", "10.0.0.9"},
+                   {"x-forwarded-for", "1.1.1.1, 10.0.0.8"},
+                   {"x-forwarded-host", "shop.example"},
+                   {"x-forwarded-proto", "https"},
+                   {"user-agent", "curl/8"},
+                   {"x-request-id", "r-1"},
+                   {"accept", "a"},
+                   {"accept", "b"}},
+                  &c)
+                  .ok());
+  EXPECT_EQ(c, ForwardAuthConvention::kNginx);
+  EXPECT_EQ(str("request.path"), "/shop/cart?id=7");
+  EXPECT_EQ(str("request.url_path"), "/shop/cart");
+  EXPECT_EQ(str("request.method"), "POST");
+  EXPECT_EQ(str("request.host"), "shop.example");
+  EXPECT_EQ(str("request.scheme"), "https");
+  EXPECT_EQ(str("request.useragent"), "curl/8");
+  EXPECT_EQ(str("request.id"), "r-1");
+  EXPECT_EQ(str("context.protocol"), "http");
+  EXPECT_EQ(str("source.ip"), std::string("\x0a\x00\x00\x09", 4));
+  EXPECT_EQ(header("request.headers", "accept"), "a,b");
+  EXPECT_EQ(header("request.headers", "x-original-method"), "POST");
+  EXPECT_EQ(bag_.find("request.time")->timestampValue().seconds, 1700000000);
+}
+
+TEST_F(ForwardAuthMappingTest, ForwardedConventionTakesTheLastForwardedForAndIgnoresRealIp) {
+  ForwardAuthConvention c;
+  ASSERT_TRUE(map({{"host", "auth"},
+                   {"x-forwarded-uri", "/a"},
+                   {"x-forwarded-method", "GET"},
+                   {"x-real-ip", "6.6.6.6"},
+                   {"x-forwarded-for", "6.6.6.6"},
+                   {"x-forwarded-for", "2001:db8::1, 192.168.1.2"}},
+                  &c)
+                  .ok());
+  EXPECT_EQ(c, ForwardAuthConvention::kForwarded);
+  EXPECT_EQ(str("source.ip"), std::string("\xc0\xa8\x01\x02", 4));
+  EXPECT_EQ(str("request.host"), "auth");
+  EXPECT_EQ(str("request.scheme"), "http");
+  // The nginx method header does not count in the forwarded convention.
+  EXPECT_FALSE(map({{"x-forwarded-uri", "/a"}, {"x-original-method", "GET"}}).ok());
+}
+
+TEST_F(ForwardAuthMappingTest, WithoutTheOriginalRequestFailsWithAReason) {
+  auto message = [&](std::vector<std::pair<std::string, std::string>> h) {
+    auto s = map(std::move(h));
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    return std::string(s.message());
+  };
+  EXPECT_NE(message({{"host", "x"}}).find("missing the original request"), std::string::npos);
+  EXPECT_NE(message({{"x-original-uri", "/"}}).find("X-Original-Method"), std::string::npos);
+  EXPECT_NE(message({{"x-forwarded-uri", "/"}}).find("X-Forwarded-Method"), std::string::npos);
+  EXPECT_NE(message({{"x-original-uri", "/"}, {"x-forwarded-uri", "/"}}).find("one convention"),
+            std::string::npos);
+  EXPECT_NE(
+      message({{"x-original-uri", "/a"}, {"x-original-uri", "/b"}, {"x-original-method", "GET"}})
+          .find("repeated"),
+      std::string::npos);
+  EXPECT_NE(message({{"x-original-uri", "http://h/"}, {"x-original-method", "GET"}})
+                .find("must start with '/'"),
+            std::string::npos);
+  EXPECT_NE(message({{"x-original-uri", "/"}, {"x-original-method", "G T"}}).find("not a token"),
+            std::string::npos);
+  std::vector<std::pair<std::string, std::string>> many(300, {"x-a", "b"});
+  many.push_back({"x-original-uri", "/"});
+  many.push_back({"x-original-method", "GET"});
+  EXPECT_NE(message(many).find("over the limit"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace frontends::envoy

@@ -99,6 +99,53 @@ TEST(HttpServerTest, AnswersGetAndHeadAndRefusesOtherMethods) {
   EXPECT_EQ(request(s->port(), "garbage\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
 }
 
+TEST(HttpServerTest, ParsesHeaderFieldsLowerCasedAndTrimmed) {
+  std::string head =
+      "POST /auth?q=1 HTTP/1.1\r\nHost: a:1\r\nX-Original-URI:  /p?x \r\nX-A: 1\r\nx-a:2\r\n\r\n";
+  HttpRequest r;
+  ASSERT_EQ(parseHttpRequest(&head, true, &r), 0);
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.path, "/auth");
+  ASSERT_EQ(r.headers.size(), 4u);
+  EXPECT_EQ(r.headers[0], (std::pair<std::string_view, std::string_view>("host", "a:1")));
+  EXPECT_EQ(r.headers[1],
+            (std::pair<std::string_view, std::string_view>("x-original-uri", "/p?x")));
+  EXPECT_EQ(r.headers[2].first, "x-a");
+  EXPECT_EQ(r.headers[3], (std::pair<std::string_view, std::string_view>("x-a", "2")));
+  head = "POST / HTTP/1.1\r\n\r\n";
+  EXPECT_EQ(parseHttpRequest(&head, false, &r), 405);
+  for (std::string bad :
+       {"GET / HTTP/1.1\r\nno colon\r\n\r\n", "GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n",
+        "GET / HTTP/1.1\r\nBad Name: b\r\n\r\n", "GET / HTTP/1.1\r\nA: b\nc\r\n\r\n",
+        "GET / HTTP/1.1\r\nA: b\rc\r\n\r\n", "G(T / HTTP/1.1\r\n\r\n",
+        "GET / HTTP/1.1\r\nA: b\r\n"}) {
+    EXPECT_EQ(parseHttpRequest(&bad, true, &r), 400) << bad;
+  }
+  EXPECT_EQ(httpHeaderValue("a\r\nSet-Cookie: x\x01"), "a  Set-Cookie: x ");
+  EXPECT_TRUE(isHttpToken("X-Mixer-User"));
+  EXPECT_FALSE(isHttpToken("x y"));
+  EXPECT_FALSE(isHttpToken(""));
+}
+
+TEST(HttpServerTest, RequestHandlerSeesHeadersAnyMethodAndSetsResponseHeaders) {
+  HttpServer::Options options;
+  options.host = "127.0.0.1";
+  options.any_method = true;
+  auto s = HttpServer::start(options, [](const HttpRequest& r) {
+    HttpResponse out(200, "text/plain", std::string(r.method) + "\n");
+    for (const auto& [name, value] : r.headers) {
+      if (name == "x-in") out.headers.emplace_back("X-Out", std::string(value));
+    }
+    return out;
+  });
+  ASSERT_TRUE(s.ok()) << s.status();
+  const std::string a = request((*s)->port(), "PUT /x HTTP/1.1\r\nX-In: v\r\n\r\n");
+  EXPECT_EQ(a.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << a;
+  EXPECT_NE(a.find("\r\nX-Out: v\r\n"), std::string::npos) << a;
+  EXPECT_NE(a.find("\r\n\r\nPUT\n"), std::string::npos) << a;
+  EXPECT_EQ(request((*s)->port(), "GET / HTTP/1.1\r\nbad\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
+}
+
 TEST(HttpServerTest, HundredIdleConnectionsAndASlowClientDoNotDelayAProbe) {
   auto s = startServer();  // the defaults: 64 connections, 5 s read timeout
   ASSERT_TRUE(s);

@@ -1,0 +1,365 @@
+// HTTP forward-auth end to end: a real mixs (--forward-auth-address) asked by stock Debian nginx
+// (its built-in auth_request) and by Debian's Caddy 2 (forward_auth), each in front of static
+// content and of an upstream that echoes the headers the proxy copied from mixs' answer. The
+// proxy configurations are the ones docs/envoy.md gives, with the test's ports and paths.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "tests/testing/http_collector.h"
+#include "tests/testing/subprocess.h"
+
+namespace mixer {
+namespace {
+
+using testing::binDir;
+using testing::httpGet;
+using testing::runCommand;
+using testing::Subprocess;
+using testing::unusedPort;
+
+namespace fs = std::filesystem;
+
+std::string sourceDir() {
+  const char* source = std::getenv("MIXER_SOURCE_DIR");
+  return source == nullptr ? "." : source;
+}
+
+// A header deny (x-deny: yes), a user blacklist (listchecker on x-user), a login denier on
+// /private (UNAUTHENTICATED), a memquota of 3 on /limited (asked with --forward-auth-quota) and
+// header operations on /echo/.
+constexpr char kPolicy[] = R"(apiVersion: config.istio.io/v1alpha2
+kind: denier
+metadata: {name: headerdeny, namespace: istio-system}
+spec:
+  status: {code: 7, message: denied by header}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: denier
+metadata: {name: login, namespace: istio-system}
+spec:
+  status: {code: 16, message: log in first}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: denier
+metadata: {name: allow, namespace: istio-system}
+spec:
+  status: {code: 0}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: checknothing
+metadata: {name: nothing, namespace: istio-system}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: headerdeny, namespace: istio-system}
+spec:
+  match: (request.headers["x-deny"] | "") == "yes"
+  actions: [{handler: headerdeny.denier, instances: [nothing.checknothing]}]
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: login, namespace: istio-system}
+spec:
+  match: request.url_path == "/private" && (request.headers["authorization"] | "") == ""
+  actions: [{handler: login.denier, instances: [nothing.checknothing]}]
+---
+apiVersion: config.istio.io/v1alpha2
+kind: listchecker
+metadata: {name: blockedusers, namespace: istio-system}
+spec:
+  overrides: [mallory]
+  blacklist: true
+  cachingInterval: 30s
+  cachingUseCount: 100
+---
+apiVersion: config.istio.io/v1alpha2
+kind: listentry
+metadata: {name: user, namespace: istio-system}
+spec:
+  value: request.headers["x-user"] | ""
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: blockusers, namespace: istio-system}
+spec:
+  actions: [{handler: blockedusers.listchecker, instances: [user.listentry]}]
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: echo, namespace: istio-system}
+spec:
+  match: request.url_path.startsWith("/echo/") && request.method == "GET"
+  actions: [{handler: allow.denier, instances: [nothing.checknothing]}]
+  requestHeaderOperations:
+  - {name: x-mixer-user, values: ['request.headers["x-user"] | "anonymous"']}
+  - {name: x-mixer-checked, values: ['request.scheme + " " + request.host + " " + request.path']}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: memquota
+metadata: {name: quota, namespace: istio-system}
+spec:
+  quotas:
+  - name: requestcount.quota.istio-system
+    maxAmount: 3
+    validDuration: 1h
+---
+apiVersion: config.istio.io/v1alpha2
+kind: quota
+metadata: {name: requestcount, namespace: istio-system}
+spec:
+  dimensions:
+    path: request.url_path
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: quota, namespace: istio-system}
+spec:
+  match: request.url_path == "/limited"
+  actions: [{handler: quota.memquota, instances: [requestcount.quota]}]
+)";
+
+struct HttpAnswer {
+  int status = 0;
+  std::string body;
+};
+
+HttpAnswer get(int port, const std::string& path, std::vector<std::string> headers = {}) {
+  std::vector<std::string> argv = {"/usr/bin/curl",  "-s",         "-o", "-", "-w",
+                                   "\n%{http_code}", "--max-time", "10"};
+  for (const auto& h : headers) {
+    argv.push_back("-H");
+    argv.push_back(h);
+  }
+  argv.push_back("http://127.0.0.1:" + std::to_string(port) + path);
+  auto [code, out] = runCommand(argv);
+  HttpAnswer a;
+  const size_t nl = out.rfind('\n');
+  if (code != 0 || nl == std::string::npos) return a;
+  a.status = std::atoi(out.c_str() + nl + 1);
+  a.body = out.substr(0, nl);
+  return a;
+}
+
+// The fenced block (```<lang>) after `heading` in docs/envoy.md, with the documented ports and
+// paths replaced.
+std::string docBlock(const std::string& heading, const std::string& lang,
+                     const std::vector<std::pair<std::string, std::string>>& replace) {
+  std::ifstream in(sourceDir() + "/docs/envoy.md");
+  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t h = doc.find(heading);
+  const std::string fence = "```" + lang + "\n";
+  const size_t start = h == std::string::npos ? h : doc.find(fence, h);
+  const size_t end = start == std::string::npos ? start : doc.find("```", start + fence.size());
+  if (end == std::string::npos) return "";
+  std::string block = doc.substr(start + fence.size(), end - start - fence.size());
+  for (const auto& [from, to] : replace) {
+    for (size_t p = block.find(from); p != std::string::npos; p = block.find(from, p + to.size())) {
+      block.replace(p, from.size(), to);
+    }
+  }
+  return block;
+}
+
+class ForwardAuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/forward-auth-" + std::to_string(getpid());
+    fs::remove_all(dir_);
+    for (const char* d : {"/config", "/html", "/logs", "/home"}) fs::create_directories(dir_ + d);
+    std::ofstream(dir_ + "/config/policy.yaml") << kPolicy;
+    std::ofstream(dir_ + "/html/index.html") << "static ok\n";
+    std::ofstream(dir_ + "/html/limited") << "limited ok\n";
+    std::ofstream(dir_ + "/html/private") << "private ok\n";
+    front_port_ = unusedPort();
+    upstream_port_ = unusedPort();
+    while (upstream_port_ == front_port_) upstream_port_ = unusedPort();
+  }
+  void TearDown() override {
+    if (proxy_.running()) proxy_.stop(SIGTERM);
+    if (mixs_.running()) mixs_.stop(SIGTERM);
+    fs::remove_all(dir_);
+  }
+
+  void startMixs() {
+    ASSERT_TRUE(
+        mixs_.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0", "--monitoring-port",
+                     "0", "--config-dir", dir_ + "/config", "--forward-auth-address", "127.0.0.1:0",
+                     "--forward-auth-quota", "requestcount"}));
+    auto m = mixs_.waitFor(R"(forward-auth on http://127\.0\.0\.1:(\d+))");
+    ASSERT_TRUE(m) << mixs_.output();
+    auth_port_ = std::stoi((*m)[1].str());
+    auto mon = mixs_.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
+    ASSERT_TRUE(mon) << mixs_.output();
+    monitoring_port_ = std::stoi((*mon)[1].str());
+    ASSERT_TRUE(mixs_.waitFor("configuration .*: 5 rules")) << mixs_.output();
+  }
+
+  std::vector<std::pair<std::string, std::string>> replacements() const {
+    return {{"127.0.0.1:9094", "127.0.0.1:" + std::to_string(auth_port_)},
+            {"127.0.0.1:8080", "127.0.0.1:" + std::to_string(upstream_port_)},
+            {"/srv/www", dir_ + "/html"}};
+  }
+
+  void waitUp() {
+    for (int i = 0; i < 100 && httpGet(upstream_port_, "/echo/up").first != 200; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_EQ(httpGet(upstream_port_, "/echo/up").first, 200) << proxy_.output() << log();
+    for (int i = 0; i < 100 && httpGet(front_port_, "/index.html").first == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+  // Forward-auth calls mixs answered with `code`.
+  int answered(int code) {
+    const std::string series =
+        "mixer_forward_auth_requests_total{code=\"" + std::to_string(code) + "\"} ";
+    const std::string body = httpGet(monitoring_port_, "/metrics").second;
+    const size_t pos = body.find(series);
+    return pos == std::string::npos ? 0 : std::stoi(body.substr(pos + series.size()));
+  }
+
+  void startNginx(const std::string& heading = "### nginx auth_request\n") {
+    auto replace = replacements();
+    replace.emplace_back("listen 8000;", "listen 127.0.0.1:" + std::to_string(front_port_) + ";");
+    replace.emplace_back("/var/cache/nginx/mixs", dir_ + "/cache");
+    const std::string servers = docBlock(heading, "nginx", replace);
+    ASSERT_FALSE(servers.empty()) << "no nginx block in docs/envoy.md";
+    const std::string p = dir_;
+    std::ofstream(p + "/nginx.conf")
+        << (geteuid() == 0 ? "user root;\n" : "") << "daemon off;\nworker_processes 1;\npid " << p
+        << "/nginx.pid;\nerror_log " << p << "/logs/error.log info;\n"
+        << "events { worker_connections 256; }\nhttp {\n  access_log off;\n"
+        << "  client_body_temp_path " << p << "/body;\n  proxy_temp_path " << p << "/proxy;\n"
+        << "  fastcgi_temp_path " << p << "/fastcgi;\n  uwsgi_temp_path " << p << "/uwsgi;\n"
+        << "  scgi_temp_path " << p << "/scgi;\n"
+        << "  server {\n    listen 127.0.0.1:" << upstream_port_ << ";\n"
+        << "    location / { return 200 \"upstream $request_uri user=$http_x_mixer_user "
+           "checked=$http_x_mixer_checked\\n\"; }\n  }\n"
+        << servers << "}\n";
+    ASSERT_TRUE(proxy_.start({"/usr/sbin/nginx", "-p", p, "-c", p + "/nginx.conf"}));
+    waitUp();
+  }
+
+  void startCaddy() {
+    auto replace = replacements();
+    replace.emplace_back(":8000 {", "http://127.0.0.1:" + std::to_string(front_port_) + " {");
+    const std::string site = docBlock("### Caddy forward_auth", "caddyfile", replace);
+    ASSERT_FALSE(site.empty()) << "no caddyfile block in docs/envoy.md";
+    std::ofstream(dir_ + "/Caddyfile")
+        << "{\n\tadmin off\n\tauto_https off\n}\n"
+        << "http://127.0.0.1:" << upstream_port_
+        << " {\n\trespond \"upstream {uri} user={header.X-Mixer-User} "
+           "checked={header.X-Mixer-Checked}\n\"\n}\n"
+        << site;
+    const std::string home = dir_ + "/home";
+    ASSERT_TRUE(proxy_.start({"/usr/bin/env", "HOME=" + home, "XDG_DATA_HOME=" + home,
+                              "XDG_CONFIG_HOME=" + home, "/usr/bin/caddy", "run", "--config",
+                              dir_ + "/Caddyfile", "--adapter", "caddyfile"}));
+    waitUp();
+  }
+
+  std::string log() const {
+    std::ifstream in(dir_ + "/logs/error.log");
+    return std::string(std::istreambuf_iterator<char>(in), {}) + mixs_.output();
+  }
+
+  // What a user of either proxy sees.
+  void expectPolicy() {
+    HttpAnswer ok = get(front_port_, "/index.html", {"x-user: alice"});
+    EXPECT_EQ(ok.status, 200) << log();
+    EXPECT_EQ(ok.body, "static ok\n");
+    EXPECT_EQ(get(front_port_, "/index.html", {"x-deny: yes"}).status, 403);      // header deny
+    EXPECT_EQ(get(front_port_, "/index.html", {"x-user: mallory"}).status, 403);  // list
+    EXPECT_EQ(get(front_port_, "/private").status, 401);                          // login
+    EXPECT_EQ(get(front_port_, "/private", {"authorization: Basic eDp5"}).status, 200);
+    std::vector<int> limited;
+    for (int i = 0; i < 5; ++i) limited.push_back(get(front_port_, "/limited").status);
+    EXPECT_EQ(limited, (std::vector<int>{200, 200, 200, 429, 429})) << log();
+
+    // The allow path's header operations reach the upstream.
+    HttpAnswer echo = get(front_port_, "/echo/hi?x=1", {"x-user: bob"});
+    EXPECT_EQ(echo.status, 200) << log();
+    const std::string host = "127.0.0.1:" + std::to_string(front_port_);
+    EXPECT_EQ(echo.body, "upstream /echo/hi?x=1 user=bob checked=http " + host + " /echo/hi?x=1\n")
+        << log();
+    EXPECT_EQ(get(front_port_, "/echo/hi", {"x-user: mallory"}).status, 403);
+  }
+
+  std::string dir_;
+  Subprocess mixs_, proxy_;
+  int auth_port_ = 0, monitoring_port_ = 0, front_port_ = 0, upstream_port_ = 0;
+};
+
+TEST_F(ForwardAuthTest, NginxAuthRequest) {
+  startMixs();
+  startNginx();
+  expectPolicy();
+}
+
+// The cached variant: nginx keeps mixs' answers as Cache-Control and Vary say; quota'd requests
+// are asked every time.
+TEST_F(ForwardAuthTest, NginxAuthRequestCached) {
+  startMixs();
+  startNginx("### nginx auth_request, cached\n");
+  const int base = answered(200);  // the start-up probe's
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(get(front_port_, "/index.html", {"x-user: alice"}).status, 200) << log();
+  }
+  EXPECT_EQ(answered(200), base + 1);
+  // Another user and the deny header are other variants (Vary: x-deny, x-user, ...).
+  EXPECT_EQ(get(front_port_, "/index.html", {"x-user: bob"}).status, 200);
+  EXPECT_EQ(get(front_port_, "/index.html", {"x-user: alice", "x-deny: yes"}).status, 403);
+  EXPECT_EQ(get(front_port_, "/index.html", {"x-user: mallory"}).status, 403);
+  EXPECT_EQ(answered(200), base + 2);
+  EXPECT_EQ(get(front_port_, "/index.html", {"x-user: bob"}).status, 200);
+  EXPECT_EQ(answered(200), base + 2);
+  // Header operations come from the cached answer too.
+  for (int i = 0; i < 2; ++i) {
+    HttpAnswer echo = get(front_port_, "/echo/a", {"x-user: carol"});
+    EXPECT_EQ(echo.status, 200);
+    EXPECT_NE(echo.body.find("user=carol checked=http"), std::string::npos) << echo.body;
+  }
+  EXPECT_EQ(answered(200), base + 3);
+  std::vector<int> limited;
+  for (int i = 0; i < 5; ++i) limited.push_back(get(front_port_, "/limited").status);
+  EXPECT_EQ(limited, (std::vector<int>{200, 200, 200, 429, 429})) << log();
+}
+
+TEST_F(ForwardAuthTest, CaddyForwardAuth) {
+  startMixs();
+  startCaddy();
+  expectPolicy();
+}
+
+TEST_F(ForwardAuthTest, WithoutTheOriginalRequestIs400WithAReason) {
+  startMixs();
+  HttpAnswer a = get(auth_port_, "/");
+  EXPECT_EQ(a.status, 400);
+  EXPECT_NE(a.body.find("missing the original request"), std::string::npos) << a.body;
+  a = get(auth_port_, "/", {"X-Original-URI: /index.html"});
+  EXPECT_EQ(a.status, 400);
+  EXPECT_NE(a.body.find("X-Original-Method"), std::string::npos) << a.body;
+  a = get(auth_port_, "/",
+          {"X-Forwarded-Uri: /a", "X-Forwarded-Method: GET", "X-Original-URI: /b",
+           "X-Original-Method: GET"});
+  EXPECT_EQ(a.status, 400);
+  EXPECT_NE(a.body.find("one convention"), std::string::npos) << a.body;
+  // Both conventions, directly.
+  EXPECT_EQ(get(auth_port_, "/", {"X-Original-URI: /index.html", "X-Original-Method: GET"}).status,
+            200);
+  EXPECT_EQ(get(auth_port_, "/",
+                {"X-Forwarded-Uri: /index.html", "X-Forwarded-Method: GET", "x-deny: yes"})
+                .status,
+            403);
+}
+
+}  // namespace
+}  // namespace mixer
