@@ -1,7 +1,9 @@
 // The redisquota Lua scripts, shaped as Istio's (KEYS = {meta, data}; ARGV = {credit, window,
-// bucket, best_effort, amount, now, dedup_id}; reply {granted, ttl}) but in milliseconds rather
-// than nanoseconds: Redis converts Lua numbers to strings with "%.14g", which keeps millisecond
-// Unix times (13 digits) exact and would round nanosecond ones.
+// bucket, best_effort, amount, now, dedup_id}) but in milliseconds rather than nanoseconds: Redis
+// converts Lua numbers to strings with "%.14g", which keeps millisecond Unix times (13 digits)
+// exact and would round nanosecond ones. The reply is {granted, ttl, remaining}: Istio's two,
+// and what is left of the limit after this call (-1 for an answer repeated for a deduplication
+// id, whose remainder is not kept).
 #ifndef MIXER_ADAPTERS_REDISQUOTA_REDIS_SCRIPTS_H_
 #define MIXER_ADAPTERS_REDISQUOTA_REDIS_SCRIPTS_H_
 
@@ -24,7 +26,7 @@ if dedup ~= "" then
   local d_token = tonumber(d[1])
   local d_expire = tonumber(d[2])
   if d_token ~= nil and d_expire ~= nil and d_expire > now then
-    return {d_token, d_expire - now}
+    return {d_token, d_expire - now, -1}
   end
 end
 local info = redis.call("HMGET", key_meta, "token", "expire")
@@ -51,7 +53,7 @@ if dedup ~= "" then
   redis.call("HMSET", dedup_key, "token", granted, "expire", expire)
   redis.call("PEXPIRE", dedup_key, expire - now)
 end
-return {granted, expire - now}
+return {granted, expire - now, math.max(0, credit - used - granted)}
 )lua";
 
 // Rolling window: meta = {token (in the window), bucket.token, bucket.timestamp, key (sequence)};
@@ -74,7 +76,7 @@ if dedup ~= "" then
   local d_token = tonumber(d[1])
   local d_expire = tonumber(d[2])
   if d_token ~= nil and d_expire ~= nil and d_expire > now then
-    return {d_token, d_expire - now}
+    return {d_token, d_expire - now, -1}
   end
 end
 local info = redis.call("HMGET", key_meta, "token", "bucket.token", "bucket.timestamp", "key")
@@ -119,7 +121,7 @@ if dedup ~= "" then
   redis.call("HMSET", dedup_key, "token", granted, "expire", now + window)
   redis.call("PEXPIRE", dedup_key, window)
 end
-return {granted, window}
+return {granted, window, math.max(0, credit - used)}
 )lua";
 
 }  // namespace redisquota

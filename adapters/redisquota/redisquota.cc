@@ -214,10 +214,9 @@ struct Call {
   sdk::QuotaCompletion done;
   int64_t amount = 0;
   bool rolling = false;
-  bool eval = false;  // sent again as EVAL after a NOSCRIPT reply
-  std::string args;   // RESP of what follows the script: numkeys, the two keys, the seven ARGV
-  int64_t limit =
-      -1;  // the max_amount that applied (ABI 1.1 result; the script tells no remainder)
+  bool eval = false;   // sent again as EVAL after a NOSCRIPT reply
+  std::string args;    // RESP of what follows the script: numkeys, the two keys, the seven ARGV
+  int64_t limit = -1;  // the max_amount that applied (ABI 1.1 result, with the script's remainder)
   int64_t window_ns = 0;
 };
 
@@ -542,9 +541,10 @@ class RedisQuotaHandler : public sdk::Handler {
       call.done.respond(sdk::QuotaResult{sdk::Code::kInternal, "redis: " + message, 0, 0});
       return true;
     }
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
         reply->element[0]->type != REDIS_REPLY_INTEGER ||
-        reply->element[1]->type != REDIS_REPLY_INTEGER) {
+        reply->element[1]->type != REDIS_REPLY_INTEGER ||
+        reply->element[2]->type != REDIS_REPLY_INTEGER) {
       redis_errors_.add();
       call.done.respond(
           sdk::QuotaResult{sdk::Code::kInternal, "redis: unexpected script reply", 0, 0});
@@ -554,6 +554,7 @@ class RedisQuotaHandler : public sdk::Handler {
     sdk::QuotaResult r{sdk::Code::kOk, "", std::max<int64_t>(0, granted),
                        reply->element[1]->integer * kMsNs};
     r.limit = call.limit;
+    r.remaining = reply->element[2]->integer;  // -1: not known (a deduplicated answer)
     r.window_ns = call.window_ns;
     call.done.respond(r);
     return true;

@@ -40,7 +40,8 @@ class RedisScriptTest : public ::testing::Test {
     }
     redis_.kill();
   }
-  // Runs a script; returns {granted, ttl_ms}.
+  // Runs a script; returns {granted, ttl_ms}; the reply's third element, the remainder, is kept
+  // in remaining_.
   std::pair<long long, long long> run(const char* script, int64_t credit, int64_t window_ms,
                                       int64_t bucket_ms, bool best_effort, int64_t amount,
                                       int64_t now_ms, const std::string& dedup = "") {
@@ -58,11 +59,13 @@ class RedisScriptTest : public ::testing::Test {
       lens[5 + i] = args[i].size();
     }
     auto* r = static_cast<redisReply*>(redisCommandArgv(ctx_, 12, argv, lens));
-    EXPECT_TRUE(r != nullptr && r->type == REDIS_REPLY_ARRAY && r->elements == 2)
+    EXPECT_TRUE(r != nullptr && r->type == REDIS_REPLY_ARRAY && r->elements == 3)
         << (r != nullptr && r->type == REDIS_REPLY_ERROR ? r->str : "");
     std::pair<long long, long long> out{-1, -1};
-    if (r != nullptr && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+    remaining_ = -2;
+    if (r != nullptr && r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
       out = {r->element[0]->integer, r->element[1]->integer};
+      remaining_ = r->element[2]->integer;
     }
     freeReplyObject(r);
     return out;
@@ -78,6 +81,7 @@ class RedisScriptTest : public ::testing::Test {
 
   RedisServer redis_;
   redisContext* ctx_ = nullptr;
+  long long remaining_ = -2;
 };
 
 // A Unix time in ms, as the adapter passes (13 digits: exact in Redis' Lua number formatting).
@@ -110,6 +114,32 @@ TEST_F(RedisScriptTest, RollingWindowReturnsABucketOneWindowAfterItStarted) {
   EXPECT_EQ(rolling(1, kT0 + 1499), 0);
   EXPECT_EQ(rolling(4, kT0 + 1500), 4);
   EXPECT_EQ(rolling(1, kT0 + 1500), 0);
+}
+
+// The third element of the reply: what is left of the limit after the call (what an Envoy rate
+// limit answer carries as limit_remaining); -1 for an answer repeated for a deduplication id.
+TEST_F(RedisScriptTest, RepliesCarryWhatIsLeftOfTheLimit) {
+  EXPECT_EQ(fixed(5, 2, kT0), 2);
+  EXPECT_EQ(remaining_, 3);
+  EXPECT_EQ(fixed(5, 3, kT0 + 1), 3);
+  EXPECT_EQ(remaining_, 0);
+  EXPECT_EQ(fixed(5, 1, kT0 + 2), 0);
+  EXPECT_EQ(remaining_, 0);
+  EXPECT_EQ(fixed(5, 1, kT0 + 1000), 1);  // a new window
+  EXPECT_EQ(remaining_, 4);
+  EXPECT_EQ(fixed(5, 1, kT0 + 1001, false, "z"), 1);
+  EXPECT_EQ(remaining_, 3);
+  EXPECT_EQ(fixed(5, 1, kT0 + 1002, false, "z"), 1);  // deduplicated: the remainder is not kept
+  EXPECT_EQ(remaining_, -1);
+}
+
+TEST_F(RedisScriptTest, RollingRepliesCarryWhatIsLeftOfTheLimit) {
+  EXPECT_EQ(rolling(4, kT0), 4);
+  EXPECT_EQ(remaining_, 6);
+  EXPECT_EQ(rolling(6, kT0 + 500), 6);
+  EXPECT_EQ(remaining_, 0);
+  EXPECT_EQ(rolling(4, kT0 + 1000), 4);  // the kT0 bucket came back
+  EXPECT_EQ(remaining_, 0);
 }
 
 TEST_F(RedisScriptTest, RollingWindowDeduplicates) {
@@ -226,6 +256,13 @@ TEST_F(RedisQuotaAdapterTest, GrantsUpToTheLimitPerDimensionsWithOverridesAndDed
   auto r = quota(h, 0);
   ASSERT_TRUE(r.ok());
   EXPECT_GT(r->valid_duration, absl::Minutes(59));
+  // The limit that applied and what is left of it come back with the grant.
+  auto f = quota(h, 1, "f", "fresh");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->granted_amount, 1);
+  EXPECT_EQ(f->limit, 5);
+  EXPECT_EQ(f->remaining, 4);
+  EXPECT_GT(f->window, absl::ZeroDuration());
 }
 
 TEST_F(RedisQuotaAdapterTest, TwoHandlersShareOneLimitThroughRedis) {
