@@ -313,12 +313,13 @@ CheckResult Dispatcher::check(const AttributeBag& bag, AttributeReferences* refs
     }
     failures += strCat(failures.empty() ? "" : ", ", who, ":", message);
   };
+  uint32_t step = 0;
   for (const CompiledRule* rule : rules) {
     if (rule->check_actions.empty() && rule->request_header_operations.empty() &&
         rule->response_header_operations.empty()) {
       continue;
     }
-    if (deadline.passed()) {
+    if (deadline.passedEvery32(&step)) {
       r.deadline_exceeded = true;
       return r;
     }
@@ -493,11 +494,12 @@ bool Dispatcher::report(const AttributeBag& bag, PendingReports* pending,
   const auto& vocabulary = *snapshot_->vocabulary();
   thread_local SharedFields shared;
   shared.startRecord(snapshot_->sharedFieldCount());
+  uint32_t step = 0;
   for (const CompiledRule* rule : rules) {
     if (rule->report_actions.empty()) {
       continue;
     }
-    if (deadline.passed()) {
+    if (deadline.passedEvery32(&step)) {
       return false;
     }
     if (!matches(*rule, bag, nullptr)) {

@@ -18,8 +18,9 @@
 // handler; flushReports() hands them to the ReportQueue (off the request thread).
 //
 // Every attribute read (present or absent) and every map key looked up is recorded in `refs`.
-// With a CallDeadline, check and report look at it before each rule that may apply and before
-// each adapter call, and stop there once it has passed.
+// With a CallDeadline, check and report look at it every 32 rules that may apply (a clock read per
+// selector would cost more than the selector) and before each adapter call, and stop there once
+// it has passed.
 // Thread-safe: immutable; per-request state is per thread.
 #pragma once
 

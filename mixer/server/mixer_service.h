@@ -28,7 +28,7 @@ using MixerRawService = istio::mixer::v1::Mixer::WithRawCallbackMethod_Check<
 
 // What stops a call's work early. The default stops nothing (tests, benchmarks).
 struct CallControl {
-  // Looked at after decoding, before each rule that may apply and each adapter call, between
+  // Looked at after decoding, every 32 rules that may apply, before each adapter call, between
   // Report entries.
   runtime::CallDeadline deadline;
   // The call's context, asked whether the client went away. Asking takes a lock inside gRPC, so
