@@ -28,24 +28,26 @@ bool readVarint(WireReader& r, WireType t, uint64_t* out) {
   return r.readVarint(out);
 }
 
-// A map<string, string> entry; a repeated key keeps its last value.
-bool readMapEntry(std::string_view bytes, std::vector<StringMapEntry>* out) {
+// Reads each field of the message in `bytes`: field(reader, number, wire type) reads or skips the
+// field's value and returns false when it is malformed. False when a tag or a field is malformed.
+template <class Field>
+bool forEachField(std::string_view bytes, Field field) {
   WireReader r(bytes);
-  StringMapEntry e;
   while (!r.done()) {
     uint32_t f;
     WireType t;
-    if (!r.readTag(&f, &t)) return false;
-    bool ok;
-    if (f == 1) {
-      ok = readString(r, t, &e.key);
-    } else if (f == 2) {
-      ok = readString(r, t, &e.value);
-    } else {
-      ok = r.skip(t);
-    }
-    if (!ok) return false;
+    if (!r.readTag(&f, &t) || !field(r, f, t)) return false;
   }
+  return true;
+}
+
+// A map<string, string> entry; a repeated key keeps its last value.
+bool readMapEntry(std::string_view bytes, std::vector<StringMapEntry>* out) {
+  StringMapEntry e;
+  const bool ok = forEachField(bytes, [&](WireReader& r, uint32_t f, WireType t) {
+    return f == 1 ? readString(r, t, &e.key) : f == 2 ? readString(r, t, &e.value) : r.skip(t);
+  });
+  if (!ok) return false;
   // Past the largest map a request may have, the request will be refused anyway: entries are
   // only counted, not compared (a scan per entry would be quadratic in a hostile request).
   if (out->size() <= kMaxScannedEntries) {
@@ -61,11 +63,7 @@ bool readMapEntry(std::string_view bytes, std::vector<StringMapEntry>* out) {
 }
 
 bool readSocketAddress(std::string_view bytes, PeerView* p) {
-  WireReader r(bytes);
-  while (!r.done()) {
-    uint32_t f;
-    WireType t;
-    if (!r.readTag(&f, &t)) return false;
+  return forEachField(bytes, [&](WireReader& r, uint32_t f, WireType t) {
     bool ok = true;
     uint64_t v;
     std::string_view ignored;
@@ -87,17 +85,12 @@ bool readSocketAddress(std::string_view bytes, PeerView* p) {
       default:
         ok = r.skip(t);
     }
-    if (!ok) return false;
-  }
-  return true;
+    return ok;
+  });
 }
 
 bool readAddress(std::string_view bytes, PeerView* p) {
-  WireReader r(bytes);
-  while (!r.done()) {
-    uint32_t f;
-    WireType t;
-    if (!r.readTag(&f, &t)) return false;
+  return forEachField(bytes, [&](WireReader& r, uint32_t f, WireType t) {
     if (t == WireType::Len && f >= 1 && f <= 3) {
       std::string_view sub;
       if (!r.readLen(&sub)) return false;
@@ -118,16 +111,12 @@ bool readAddress(std::string_view bytes, PeerView* p) {
     } else if (!r.skip(t)) {
       return false;
     }
-  }
-  return true;
+    return true;
+  });
 }
 
 bool readPeer(std::string_view bytes, PeerView* p) {
-  WireReader r(bytes);
-  while (!r.done()) {
-    uint32_t f;
-    WireType t;
-    if (!r.readTag(&f, &t)) return false;
+  return forEachField(bytes, [&](WireReader& r, uint32_t f, WireType t) {
     bool ok = true;
     std::string_view sub;
     switch (f) {
@@ -149,17 +138,12 @@ bool readPeer(std::string_view bytes, PeerView* p) {
       default:
         ok = r.skip(t);
     }
-    if (!ok) return false;
-  }
-  return true;
+    return ok;
+  });
 }
 
 bool readTimestamp(std::string_view bytes, mixer::attribute::Timestamp* ts) {
-  WireReader r(bytes);
-  while (!r.done()) {
-    uint32_t f;
-    WireType t;
-    if (!r.readTag(&f, &t)) return false;
+  return forEachField(bytes, [&](WireReader& r, uint32_t f, WireType t) {
     uint64_t v;
     bool ok = true;
     if (f == 1) {
@@ -171,53 +155,39 @@ bool readTimestamp(std::string_view bytes, mixer::attribute::Timestamp* ts) {
     } else {
       ok = r.skip(t);
     }
-    if (!ok) return false;
-  }
-  return true;
+    return ok;
+  });
 }
 
 bool readHeaderMap(std::string_view bytes, CheckRequestView* out) {
-  WireReader r(bytes);
-  while (!r.done()) {
-    uint32_t f;
-    WireType t;
-    if (!r.readTag(&f, &t)) return false;
+  return forEachField(bytes, [&](WireReader& r, uint32_t f, WireType t) {
     if (f != 1 || t != WireType::Len) {
-      if (!r.skip(t)) return false;
-      continue;
+      return r.skip(t);
     }
     std::string_view hv;
     if (!r.readLen(&hv)) return false;
     // HeaderValue{key = 1, value = 2, raw_value = 3}: raw_value when set, else value.
-    WireReader h(hv);
     std::string_view key, value, raw;
-    while (!h.done()) {
-      uint32_t hf;
-      WireType ht;
-      if (!h.readTag(&hf, &ht)) return false;
-      bool ok;
-      if (hf == 1) {
-        ok = readString(h, ht, &key);
-      } else if (hf == 2) {
-        ok = readString(h, ht, &value);
-      } else if (hf == 3) {
-        ok = readString(h, ht, &raw);
-      } else {
-        ok = h.skip(ht);
+    const bool ok = forEachField(hv, [&](WireReader& h, uint32_t hf, WireType ht) {
+      switch (hf) {
+        case 1:
+          return readString(h, ht, &key);
+        case 2:
+          return readString(h, ht, &value);
+        case 3:
+          return readString(h, ht, &raw);
+        default:
+          return h.skip(ht);
       }
-      if (!ok) return false;
-    }
+    });
+    if (!ok) return false;
     out->raw_headers.push_back({key, raw.empty() ? value : raw});
-  }
-  return true;
+    return true;
+  });
 }
 
 bool readHttp(std::string_view bytes, CheckRequestView* out) {
-  WireReader r(bytes);
-  while (!r.done()) {
-    uint32_t f;
-    WireType t;
-    if (!r.readTag(&f, &t)) return false;
+  return forEachField(bytes, [&](WireReader& r, uint32_t f, WireType t) {
     bool ok = true;
     std::string_view sub;
     uint64_t v;
@@ -257,17 +227,12 @@ bool readHttp(std::string_view bytes, CheckRequestView* out) {
       default:
         ok = r.skip(t);
     }
-    if (!ok) return false;
-  }
-  return true;
+    return ok;
+  });
 }
 
 bool readRequest(std::string_view bytes, CheckRequestView* out) {
-  WireReader r(bytes);
-  while (!r.done()) {
-    uint32_t f;
-    WireType t;
-    if (!r.readTag(&f, &t)) return false;
+  return forEachField(bytes, [&](WireReader& r, uint32_t f, WireType t) {
     std::string_view sub;
     bool ok = true;
     if ((f == 1 || f == 2) && t == WireType::Len) {
@@ -282,31 +247,20 @@ bool readRequest(std::string_view bytes, CheckRequestView* out) {
     } else {
       ok = r.skip(t);
     }
-    if (!ok) return false;
-  }
-  return true;
+    return ok;
+  });
 }
 
 bool readTlsSession(std::string_view bytes, CheckRequestView* out) {
-  WireReader r(bytes);
-  while (!r.done()) {
-    uint32_t f;
-    WireType t;
-    if (!r.readTag(&f, &t)) return false;
-    if (!(f == 1 ? readString(r, t, &out->sni) : r.skip(t))) return false;
-  }
-  return true;
+  return forEachField(bytes, [&](WireReader& r, uint32_t f, WireType t) {
+    return f == 1 ? readString(r, t, &out->sni) : r.skip(t);
+  });
 }
 
 bool readAttributes(std::string_view bytes, CheckRequestView* out) {
-  WireReader r(bytes);
-  while (!r.done()) {
-    uint32_t f;
-    WireType t;
-    if (!r.readTag(&f, &t)) return false;
+  return forEachField(bytes, [&](WireReader& r, uint32_t f, WireType t) {
     if (t != WireType::Len) {
-      if (!r.skip(t)) return false;
-      continue;
+      return r.skip(t);
     }
     std::string_view sub;
     if (!r.readLen(&sub)) return false;
@@ -331,9 +285,8 @@ bool readAttributes(std::string_view bytes, CheckRequestView* out) {
       default:
         break;  // metadata, unknown fields: skipped
     }
-    if (!ok) return false;
-  }
-  return true;
+    return ok;
+  });
 }
 
 }  // namespace
