@@ -314,13 +314,21 @@ absl::Status AttributeMapper::mapCheck(const CheckRequestView& ctx, const Attrib
   } else if (auto s = checkEntries(ctx.headers, "request headers", limits_, &bytes); !s.ok()) {
     return s;
   }
-  const std::vector<StringMapEntry>& headers = ctx.has_header_map ? entries_ : ctx.headers;
+  // The request id is a field of its own in ext_authz, not the x-request-id header.
+  putHeaders(ctx.has_header_map ? entries_ : ctx.headers, /*request_id_header=*/false, ids, bag);
+  return absl::OkStatus();
+}
+
+void AttributeMapper::putHeaders(const std::vector<StringMapEntry>& headers, bool request_id_header,
+                                 const AttributeIds& ids, AttributeBag* bag) {
   std::string_view content_type;
   for (const StringMapEntry& e : headers) {
     if (e.key == "user-agent") {
       putString(bag, ids.request_useragent, "request.useragent", e.value);
     } else if (e.key == "referer") {
       putString(bag, ids.request_referer, "request.referer", e.value);
+    } else if (request_id_header && e.key == "x-request-id") {
+      putString(bag, ids.request_id, "request.id", e.value);
     } else if (e.key == "content-type") {
       content_type = e.value;
     }
@@ -329,7 +337,6 @@ absl::Status AttributeMapper::mapCheck(const CheckRequestView& ctx, const Attrib
     put(bag, ids.request_headers, "request.headers", bag->makeStringMap(headers));
   }
   put(bag, ids.context_protocol, "context.protocol", Value::string(contextProtocol(content_type)));
-  return absl::OkStatus();
 }
 
 namespace {
@@ -446,7 +453,6 @@ absl::Status AttributeMapper::mapForwardAuth(const HeaderList& headers,
   put(bag, ids.context_time, "context.time", Value::timestamp(now));
   // Every header, as ext_authz's header map: a repeated name joined with ",".
   entries_.clear();
-  std::string_view content_type;
   for (const StringMapEntry& h : headers) {
     auto it = std::find_if(entries_.begin(), entries_.end(),
                            [&](const StringMapEntry& e) { return e.key == h.key; });
@@ -456,21 +462,7 @@ absl::Status AttributeMapper::mapForwardAuth(const HeaderList& headers,
       it->value = keep(mixer::strCat(it->value, ",", h.value));
     }
   }
-  for (const StringMapEntry& e : entries_) {
-    if (e.key == "user-agent") {
-      putString(bag, ids.request_useragent, "request.useragent", e.value);
-    } else if (e.key == "referer") {
-      putString(bag, ids.request_referer, "request.referer", e.value);
-    } else if (e.key == "x-request-id") {
-      putString(bag, ids.request_id, "request.id", e.value);
-    } else if (e.key == "content-type") {
-      content_type = e.value;
-    }
-  }
-  if (!entries_.empty()) {
-    put(bag, ids.request_headers, "request.headers", bag->makeStringMap(entries_));
-  }
-  put(bag, ids.context_protocol, "context.protocol", Value::string(contextProtocol(content_type)));
+  putHeaders(entries_, /*request_id_header=*/true, ids, bag);
   return absl::OkStatus();
 }
 

@@ -93,6 +93,12 @@ class AttributeMapper {
   void reset();
 
  private:
+  // The request headers as request.headers, and the attributes some of them carry: user agent,
+  // referer, the request id (x-request-id, when `request_id_header`), and context.protocol from
+  // the content type.
+  void putHeaders(const std::vector<mixer::attribute::StringMapEntry>& headers,
+                  bool request_id_header, const AttributeIds& ids,
+                  mixer::attribute::AttributeBag* bag);
   absl::Status mapCommon(const ::envoy::data::accesslog::v3::AccessLogCommon& c,
                          const AttributeIds& ids, mixer::attribute::AttributeBag* bag);
   void setAddress(const ::envoy::config::core::v3::Address& a, AttributeIds::Id ip_id,
