@@ -186,6 +186,27 @@ TEST_F(RuntimeTest, APassedDeadlineStopsBeforeRulesAndAdapterCalls) {
   EXPECT_TRUE(d.report(bag, &pending, passed));  // no rule reports: nothing to stop
 }
 
+// Among many rules that may apply, none of which matches (so no adapter call is ever reached),
+// a passed deadline still stops the check: the clock is read every 32 rules.
+TEST_F(RuntimeTest, APassedDeadlineStopsALongRunOfSelectors) {
+  config::ConfigModel m;
+  m.handlers.push_back(handler("deny.denier.istio-system", "denier", "status: {code: 7}"));
+  m.instances.push_back(instance("nothing.checknothing.istio-system", "checknothing", "{}"));
+  for (int i = 0; i < 40; ++i) {
+    m.rules.push_back(rule("r" + std::to_string(i) + ".rule.istio-system",
+                           "(request.size | 0) > " + std::to_string(1000 + i),
+                           "deny.denier.istio-system", {"nothing.checknothing.istio-system"}));
+  }
+  auto snapshot = compile(m);
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  AttributeReferences refs;
+  const CallDeadline passed(std::chrono::system_clock::now() - std::chrono::milliseconds(1));
+  EXPECT_TRUE(d.check(bag, &refs, passed).deadline_exceeded);
+  EXPECT_FALSE(d.check(bag, &refs).deadline_exceeded);
+}
+
 TEST_F(RuntimeTest, RulesOfOtherNamespacesApplyOnlyThere) {
   config::ConfigModel m;
   m.handlers.push_back(handler("deny.denier.bookinfo", "denier", "status: {code: 7}"));
