@@ -11,14 +11,18 @@
 #include <atomic>
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "mixer/common/log.h"
+#include "mixer/common/time_format.h"
 #include "pilot/discovery/monitoring.h"
 #include "pilot/discovery/push_scheduler.h"
 #include "pilot/model/etcd_registry.h"
 #include "pilot/model/file_registry.h"
 #include "pilot/xds/ads_server.h"
+#include "security/tls/caller_gate.h"
+#include "security/tls/credentials.h"
 
 namespace {
 
@@ -71,6 +75,23 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 600000));
   app.add_option("--log-level", log_level, "debug, info, warn, error");
   app.add_flag("--validate", validate, "load both directories, report errors and exit");
+  security::tls::TlsFiles tls;
+  app.add_option("--tls-cert", tls.cert,
+                 "PEM certificate chain of the xDS port (with --tls-key: TLS; re-read on change)");
+  app.add_option("--tls-key", tls.key, "PEM private key of --tls-cert");
+  app.add_option("--tls-client-ca", tls.ca,
+                 "PEM CA bundle client certificates must chain to (mTLS: required and verified)");
+  std::string tls_refresh = "60s";
+  app.add_option("--tls-refresh-interval", tls_refresh,
+                 "how often the TLS files are re-read (Go duration, at least 1s)");
+  std::string callers_file;
+  app.add_option("--callers", callers_file,
+                 "YAML file of which caller identities may fetch xDS (docs/security.md; needs "
+                 "--tls-client-ca)");
+  bool debug_views = false;
+  app.add_flag("--debug-views", debug_views,
+               "serve /debug/config_dump on the monitoring address (off: it shows every "
+               "client's configuration to whoever reaches that port)");
   CLI11_PARSE(app, argc, argv);
   if (registry_dir.empty() == etcd_address.empty()) {
     std::cerr << "pilot-discovery: give one of --registry-dir and --etcd-address\n";
@@ -120,10 +141,51 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // Transport security: a bad file or policy is an error before anything listens.
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  const bool tls_on = !tls.cert.empty() || !tls.key.empty() || !tls.ca.empty();
+  const bool mtls = tls_on && !tls.ca.empty();
+  if (tls_on) {
+    const auto refresh = mixer::parseGoDuration(tls_refresh);
+    if (!refresh || *refresh < 1000000000) {
+      std::cerr << "pilot-discovery: --tls-refresh-interval " << tls_refresh
+                << ": want a duration of at least 1s\n";
+      return 2;
+    }
+    tls.refresh = std::chrono::seconds(*refresh / 1000000000);
+    if (!mtls) tls.client_cert = security::tls::ClientCertMode::kNone;
+    auto c = security::tls::serverCredentials(tls);
+    if (!c.ok()) {
+      std::cerr << "pilot-discovery: " << c.status().message() << "\n";
+      return 2;
+    }
+    credentials = *std::move(c);
+  }
+  std::optional<security::tls::CallerPolicy> callers;
+  if (!callers_file.empty()) {
+    if (!mtls) {
+      std::cerr << "pilot-discovery: --callers needs mTLS (--tls-cert, --tls-key, "
+                   "--tls-client-ca): without client certificates no caller has an identity\n";
+      return 2;
+    }
+    auto policy = security::tls::CallerPolicy::load(callers_file);
+    if (!policy.ok()) {
+      std::cerr << "pilot-discovery: " << policy.status().message() << "\n";
+      return 2;
+    }
+    callers = *std::move(policy);
+  }
+  std::unique_ptr<security::tls::CallerGate> gate;
+  if (callers) {
+    gate = std::make_unique<security::tls::CallerGate>(std::move(callers), prometheus_registry,
+                                                       "pilot_callers_denied_total");
+  }
+
   pilot::xds::DiscoveryServer discovery(snapshot, &metrics);
+  discovery.setCallerGate(gate.get());
   grpc::ServerBuilder builder;
   int grpc_port = 0;
-  builder.AddListeningPort(grpc_address, grpc::InsecureServerCredentials(), &grpc_port);
+  builder.AddListeningPort(grpc_address, credentials, &grpc_port);
   builder.RegisterService(&discovery);
   // Proxyless clients keep their ADS stream open; keepalive pings find dead peers.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
@@ -141,7 +203,7 @@ int main(int argc, char** argv) {
   }
   std::string error;
   auto monitoring = pilot::discovery::MonitoringServer::start(
-      mon_host, mon_port, prometheus_registry, &discovery, &error);
+      mon_host, mon_port, prometheus_registry, debug_views ? &discovery : nullptr, &error);
   if (monitoring == nullptr) {
     std::cerr << "pilot-discovery: " << error << "\n";
     return 1;
@@ -151,9 +213,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string host = grpc_address.substr(0, grpc_address.rfind(':'));
-  std::cout << "pilot-discovery: xDS on " << host << ":" << grpc_port << ", monitoring on "
-            << mon_host << ":" << monitoring->port() << ", snapshot " << snapshot->version
-            << std::endl;
+  std::cout << "pilot-discovery: xDS"
+            << (mtls     ? " (mTLS)"
+                : tls_on ? " (TLS)"
+                         : "")
+            << " on " << host << ":" << grpc_port << ", monitoring on " << mon_host << ":"
+            << monitoring->port() << ", snapshot " << snapshot->version << std::endl;
 
   signal(SIGINT, [](int) { g_stop = true; });
   signal(SIGTERM, [](int) { g_stop = true; });

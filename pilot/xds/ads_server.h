@@ -19,6 +19,7 @@
 #include "envoy/service/discovery/v3/ads.grpc.pb.h"
 #include "pilot/xds/snapshot.h"
 #include "pilot/xds/xds_metrics.h"
+#include "security/tls/caller_gate.h"
 
 namespace pilot::xds {
 
@@ -29,6 +30,10 @@ class DiscoveryServer final
  public:
   DiscoveryServer(std::shared_ptr<const Snapshot> initial, XdsMetrics* metrics);
   ~DiscoveryServer() override;
+
+  // Who may open an ADS stream (security::tls::Api::kXds); null: everyone the transport lets in.
+  // OWNERSHIP: borrowed; set before serving.
+  void setCallerGate(const security::tls::CallerGate* gate) { gate_ = gate; }
 
   // Makes `snapshot` current and pushes it to the streams whose resources changed.
   void publish(std::shared_ptr<const Snapshot> snapshot);
@@ -47,6 +52,7 @@ class DiscoveryServer final
   void remove(AdsStream* stream);
 
   XdsMetrics* metrics_;
+  const security::tls::CallerGate* gate_ = nullptr;
   mutable std::mutex mu_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::unordered_map<AdsStream*, std::shared_ptr<AdsStream>> streams_;
