@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "tests/testing/http_collector.h"
@@ -271,6 +273,24 @@ class ForwardAuthTest : public ::testing::Test {
     return std::string(std::istreambuf_iterator<char>(in), {}) + mixs_.output();
   }
 
+  // Established connections accepted on mixs' forward-auth port (/proc/net/tcp, loopback IPv4):
+  // a proxy keeping its connections alive leaves some open between requests.
+  int establishedToMixs() const {
+    std::ifstream in("/proc/net/tcp");
+    std::string line;
+    std::getline(in, line);  // the heading
+    int n = 0;
+    char want[8];
+    std::snprintf(want, sizeof(want), ":%04X", auth_port_);
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state;
+      fields >> slot >> local >> remote >> state;
+      if (local.size() > 5 && local.substr(local.size() - 5) == want && state == "01") ++n;
+    }
+    return n;
+  }
+
   // What a user of either proxy sees.
   void expectPolicy() {
     HttpAnswer ok = get(front_port_, "/index.html", {"x-user: alice"});
@@ -291,6 +311,8 @@ class ForwardAuthTest : public ::testing::Test {
     EXPECT_EQ(echo.body, "upstream /echo/hi?x=1 user=bob checked=http " + host + " /echo/hi?x=1\n")
         << log();
     EXPECT_EQ(get(front_port_, "/echo/hi", {"x-user: mallory"}).status, 403);
+    // The proxy reused its connections to mixs (kept alive) rather than one per request.
+    EXPECT_GE(establishedToMixs(), 1) << log();
   }
 
   std::string dir_;
