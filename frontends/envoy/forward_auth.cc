@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 
 #include "absl/strings/numbers.h"
 #include "frontends/envoy/envoy_services.h"
@@ -130,6 +131,10 @@ absl::StatusOr<ForwardAuthQuota> parseForwardAuthQuota(std::string_view flag) {
   return q;
 }
 
+namespace {
+constexpr int kCodes[] = {200, 400, 401, 403, 429};  // as by_code_
+}  // namespace
+
 ForwardAuth::ForwardAuth(const mixer::runtime::DispatcherSource* dispatchers,
                          ForwardAuthOptions options)
     : dispatchers_(dispatchers), options_(std::move(options)) {
@@ -138,11 +143,21 @@ ForwardAuth::ForwardAuth(const mixer::runtime::DispatcherSource* dispatchers,
                     .Name("mixer_forward_auth_requests_total")
                     .Help("Forward-auth calls answered, by HTTP status.")
                     .Register(*options_.registry);
+    for (size_t i = 0; i < std::size(kCodes); ++i) {
+      by_code_[i] = &answers_->Add({{"code", std::to_string(kCodes[i])}});
+    }
   }
 }
 
 void ForwardAuth::count(int code) {
-  if (answers_ != nullptr) answers_->Add({{"code", std::to_string(code)}}).Increment();
+  if (answers_ == nullptr) return;
+  for (size_t i = 0; i < std::size(kCodes); ++i) {
+    if (kCodes[i] == code) {
+      by_code_[i]->Increment();
+      return;
+    }
+  }
+  answers_->Add({{"code", std::to_string(code)}}).Increment();
 }
 
 HttpResponse ForwardAuth::handle(const mixer::HttpRequest& request) {

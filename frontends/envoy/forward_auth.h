@@ -56,6 +56,8 @@ class ForwardAuth {
   const mixer::runtime::DispatcherSource* dispatchers_;
   ForwardAuthOptions options_;
   prometheus::Family<prometheus::Counter>* answers_ = nullptr;
+  // The series of the answers mixs gives (200, 400, 401, 403, 429), looked up once.
+  prometheus::Counter* by_code_[5] = {};
 };
 
 }  // namespace frontends::envoy

@@ -76,7 +76,7 @@ struct ServerOptions {
   std::vector<std::string> forward_auth_quotas;
   // Event-loop threads of the forward-auth port (--forward-auth-threads): a check that waits on
   // a quota adapter (redisquota) holds only its own loop's connections.
-  int forward_auth_threads = 2;
+  int forward_auth_threads = 1;
 };
 
 class MixsServer {
