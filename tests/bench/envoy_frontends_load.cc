@@ -9,7 +9,9 @@
 //   als     envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs, messages of --entries
 //           HTTP entries, one stream per call in flight
 // Prints "MODE calls=N errors=E seconds=S" (for als and report, calls are messages). With
-// --print-config, prints the configuration the check, authz and rls modes are meant for.
+// --print-config, prints the configuration the check, authz and rls modes are meant for; with
+// --print-default-config, the embedded default configuration with its access log to /dev/null
+// (for report and als).
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
@@ -131,7 +133,8 @@ int64_t accessLogLoad(const std::shared_ptr<grpc::Channel>& channel, const std::
 
 int usage() {
   std::fprintf(stderr,
-               "usage: envoy_frontends_load --print-config | --address HOST:PORT --mode "
+               "usage: envoy_frontends_load --print-config | --print-default-config | --address "
+               "HOST:PORT --mode "
                "check|authz|rls|report|als [--calls N] [--inflight K] [--entries E]\n");
   return 2;
 }
@@ -150,6 +153,9 @@ int main(int argc, char** argv) {
     const bool has_value = i + 1 < argc;
     if (a == "--print-config") {
       std::fputs(configYaml().c_str(), stdout);
+      return 0;
+    } else if (a == "--print-default-config") {
+      std::fputs(defaultConfig().c_str(), stdout);
       return 0;
     } else if (a == "--address" && has_value) {
       address = argv[++i];

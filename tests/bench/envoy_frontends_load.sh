@@ -9,7 +9,10 @@
 #     --print-config` (10 rules, one matching, and the memquota rule of the domain);
 #   - Mixer Report of ENTRIES records and StreamAccessLogs messages of ENTRIES HTTP entries (one
 #     stream per call in flight), on a second mixs serving the embedded default configuration
-#     (stdio to /dev/null, the standard Prometheus metrics).
+#     (the stdio access log, to /dev/null, and the standard Prometheus metrics), whose adapters
+#     run on mixs' report threads and are counted too;
+#   - StreamAccessLogs again on a third mixs with an empty configuration: transport, decoding,
+#     attribute mapping and the report path with no rule to run.
 # Each round runs every case once, in that order; ratios are to the Mixer Check (or Report) of the
 # same round.
 # Usage: envoy_frontends_load.sh [BUILD_DIR] [CALLS] [INFLIGHT] [ROUNDS] [ENTRIES]
@@ -61,14 +64,20 @@ mkdir -p "$work/policy"
 "$bin/envoy_frontends_load" --print-config >"$work/policy/policy.yaml"
 start_mixs policy --config-dir "$work/policy"
 policy_pid=$PID policy_addr=$ADDR
-start_mixs default --prometheus-address 127.0.0.1:0
+mkdir -p "$work/default"
+"$bin/envoy_frontends_load" --print-default-config >"$work/default/default.yaml"
+start_mixs default --config-dir "$work/default"
 default_pid=$PID default_addr=$ADDR
+mkdir -p "$work/empty"
+start_mixs empty --config-dir "$work/empty"
+empty_pid=$PID empty_addr=$ADDR
 batch_calls=$((calls * 4 / entries))
 [ "$batch_calls" -gt 0 ] || batch_calls=1
 
 # Warm-up, unrecorded.
 for mode in check authz rls; do run "$policy_pid" "$policy_addr" "$mode" 2000 1 >/dev/null; done
 for mode in report als; do run "$default_pid" "$default_addr" "$mode" 50 "$entries" >/dev/null; done
+run "$empty_pid" "$empty_addr" als 50 "$entries" >/dev/null
 
 echo "round case mixs_cpu_us_per_unit calls_per_s ratio"
 for r in $(seq "$rounds"); do
@@ -86,5 +95,8 @@ for r in $(seq "$rounds"); do
   res=$(run "$default_pid" "$default_addr" als "$batch_calls" "$entries")
   read -r us rate <<<"$res"
   echo "$r als_per_entry $us $rate $(awk -v a="$us" -v b="$report_us" 'BEGIN { printf "%.2f", a / b }')"
+  res=$(run "$empty_pid" "$empty_addr" als "$batch_calls" "$entries")
+  read -r us rate <<<"$res"
+  echo "$r als_per_entry_no_rules $us $rate -"
 done
 echo "inflight=$inflight calls=$calls entries=$entries load average: $(cut -d' ' -f1-3 /proc/loadavg)"
