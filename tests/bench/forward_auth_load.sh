@@ -7,7 +7,8 @@
 # subrequest). A real mixs serves the policy of tests/proxy-filter/testdata (list, denier,
 # memquota rules). Each round runs plain, auth, auth_noka, cached for DURATION each; the summary
 # gives each one's throughput ratio to the plain run of its round, and the CPU (utime+stime from
-# /proc) of nginx and of mixs per request.
+# /proc) of nginx and of mixs per request. A last run per round sends wrk's calls straight to mixs'
+# forward-auth port (the headers nginx would send, kept-alive connections): mixs' own CPU per call.
 # Usage: forward_auth_load.sh [BUILD_DIR] [DURATION] [CONNECTIONS] [ROUNDS]
 # FORWARD_AUTH_THREADS sets mixs' --forward-auth-threads (default: mixs' default).
 set -euo pipefail
@@ -100,15 +101,16 @@ nginx_master=$!
 sleep 0.5
 nginx_worker=$(pgrep -P "$nginx_master" | head -1)
 
-run() {  # $1 name, $2 port: prints "name rate nginx_us mixs_us non2xx"
-  local n0 m0 out rate reqs non2xx n1 m1
+run() {  # $1 name, $2 port, [wrk options]: prints "name rate nginx_us mixs_us non2xx"
+  local name=$1 port=$2 n0 m0 out rate reqs non2xx n1 m1
+  shift 2
   n0=$(cpu_ticks "$nginx_worker"); m0=$(cpu_ticks "$mixs_pid")
-  out=$(wrk -t1 -c"$connections" -d"$duration" "http://127.0.0.1:$2/")
+  out=$(wrk -t1 -c"$connections" -d"$duration" "$@" "http://127.0.0.1:$port/")
   n1=$(cpu_ticks "$nginx_worker"); m1=$(cpu_ticks "$mixs_pid")
   rate=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   reqs=$(echo "$out" | awk '/requests in/ {print $1}')
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $5}')
-  awk -v name="$1" -v rate="$rate" -v reqs="$reqs" -v dn=$((n1 - n0)) -v dm=$((m1 - m0)) \
+  awk -v name="$name" -v rate="$rate" -v reqs="$reqs" -v dn=$((n1 - n0)) -v dm=$((m1 - m0)) \
     -v hz="$ticks_per_second" -v bad="${non2xx:-0}" \
     'BEGIN { printf "%s %.0f %.2f %.2f %d\n", name, rate, dn / hz * 1e6 / reqs, dm / hz * 1e6 / reqs, bad }'
 }
@@ -125,5 +127,9 @@ for r in $(seq "$rounds"); do
     awk -v r="$r" -v n="$n" -v rate="$rate" -v nus="$nus" -v mus="$mus" -v bad="$bad" -v base="$base" \
       'BEGIN { printf "%s %s %s %s %s %s %.3f\n", r, n, rate, nus, mus, bad, rate / base }'
   done
+  # mixs alone: wrk sends the calls nginx would, on kept-alive connections (no nginx involved).
+  read -r n rate nus mus bad < <(run mixs_direct "$fa" -H "X-Original-URI: /index.html" \
+    -H "X-Original-Method: GET" -H "X-Real-IP: 127.0.0.1" -H "X-Forwarded-For: 127.0.0.1")
+  echo "$r $n $rate - $mus $bad -"
 done
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
