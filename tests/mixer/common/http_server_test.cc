@@ -372,6 +372,29 @@ TEST(HttpServerTest, KeepAliveClosesForHttp10ABodyOrAnIdleConnection) {
   close(idle);
 }
 
+TEST(HttpServerTest, KeepAliveNextRequestHasTheReadTimeoutFromItsFirstByte) {
+  std::atomic<int> calls{0};
+  HttpServer::Options options;
+  options.read_timeout = std::chrono::milliseconds(300);
+  options.keep_alive_timeout = std::chrono::seconds(30);
+  auto s = startKeepAliveServer(options, &calls);
+  ASSERT_TRUE(s);
+  const int fd = connectTo(s->port());
+  ASSERT_GE(fd, 0);
+  send(fd, "GET /first HTTP/1.1\r\n\r\n");
+  std::string pending;
+  EXPECT_NE(readResponse(fd, &pending).find("/first #1"), std::string::npos);
+  // Idle longer than the read timeout: still open (the keep-alive timeout applies)...
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  send(fd, "GET /sec");
+  // ...but the started request must come whole within the read timeout: 408, closed.
+  auto [out, closed] = readAll(fd, std::chrono::seconds(3));
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(out.rfind("HTTP/1.1 408", 0), 0u) << out;
+  EXPECT_EQ(calls.load(), 1);
+  close(fd);
+}
+
 TEST(HttpServerTest, KeepAliveConnectionIsTheFirstEvictedAtTheLimitAndHeaderLimitsHold) {
   std::atomic<int> calls{0};
   HttpServer::Options options;
