@@ -168,7 +168,8 @@ bool httpKeepAlive(const HttpRequest& request) {
   return true;
 }
 
-absl::StatusOr<int> listenTcp(const std::string& host, int port, int backlog, int* bound_port) {
+absl::StatusOr<int> listenTcp(const std::string& host, int port, int backlog, int* bound_port,
+                              bool reuse_port) {
   sockaddr_storage ss{};
   socklen_t len = 0;
   const std::string where = host + ":" + std::to_string(port);
@@ -200,6 +201,9 @@ absl::StatusOr<int> listenTcp(const std::string& host, int port, int backlog, in
   const int one = 1;
   const int zero = 0;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (reuse_port) {
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  }
   if (ss.ss_family == AF_INET6) {
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
   }
@@ -297,7 +301,7 @@ struct HttpServer::Loop {
   RequestHandler request_handler;  // or with the whole head
   HttpRequest request;             // reused
   int max_connections = 64;        // this loop's share of options.max_connections
-  int listen_fd = -1;              // shared; owned by the HttpServer
+  int listen_fd = -1;              // this loop's; owned by the HttpServer
   int wake_fd = -1;                // shared; owned by the HttpServer
   int epoll_fd = -1;
   bool listening = true;               // the listener is in the epoll set
@@ -316,8 +320,7 @@ struct HttpServer::Loop {
 
   void watchListener() {
     epoll_event ev{};
-    // Several loops may wait on the listener: wake one of them per connection, not all.
-    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.events = EPOLLIN;
     ev.data.fd = listen_fd;
     epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listen_fd, &ev);
   }
@@ -614,23 +617,28 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::start(Options options,
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::start(Options options, Handler handler,
                                                               RequestHandler request_handler) {
   std::unique_ptr<HttpServer> s(new HttpServer());
-  auto fd = listenTcp(options.host, options.port, 128, &s->port_);
-  if (!fd.ok()) {
-    return fd.status();
-  }
-  s->listen_fd_ = *fd;
   s->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (s->wake_fd_ < 0) {
     return absl::UnavailableError(std::string("eventfd: ") + strerror(errno));
   }
   const int threads = std::max(1, options.threads);
   for (int i = 0; i < threads; ++i) {
+    // The first socket picks the port (when 0); the others listen on the same one.
+    int bound = 0;
+    auto fd = listenTcp(options.host, i == 0 ? options.port : s->port_, 128, &bound, threads > 1);
+    if (!fd.ok()) {
+      return fd.status();
+    }
+    s->listen_fds_.push_back(*fd);
+    if (i == 0) {
+      s->port_ = bound;
+    }
     auto loop = std::make_unique<Loop>();
     loop->options = options;
     loop->handler = handler;
     loop->request_handler = request_handler;
     loop->max_connections = std::max(1, (options.max_connections + threads - 1) / threads);
-    loop->listen_fd = s->listen_fd_;
+    loop->listen_fd = *fd;
     loop->wake_fd = s->wake_fd_;
     loop->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     if (loop->epoll_fd < 0) {
@@ -658,10 +666,11 @@ HttpServer::~HttpServer() {
     }
   }
   loops_.clear();
-  for (int fd : {listen_fd_, wake_fd_}) {
-    if (fd >= 0) {
-      close(fd);
-    }
+  for (int fd : listen_fds_) {
+    close(fd);
+  }
+  if (wake_fd_ >= 0) {
+    close(wake_fd_);
   }
 }
 

@@ -3,8 +3,8 @@
 // answered with "Connection: close"; with `keep_alive`, a connection serves request after request
 // (pipelined or not) until the client says `Connection: close`, speaks HTTP/1.0, sends a body, or
 // stays idle past `keep_alive_timeout`. Event loops over non-blocking sockets (one thread each,
-// `threads` of them sharing the listener), so idle or slow clients cost a descriptor and a buffer
-// each, never a thread:
+// `threads` of them, each with its own listening socket on the port), so idle or slow clients cost
+// a descriptor and a buffer each, never a thread:
 //   - a request's header must arrive whole within `read_timeout` of the accept (or, on a kept-alive
 //     connection, of its first byte), else the connection is closed (408 when some bytes came);
 //   - a header larger than `max_header_bytes` gets 431 and the connection is closed;
@@ -77,8 +77,9 @@ class HttpServer {
     bool keep_alive = false;
     // How long a kept-alive connection may wait for its next request.
     std::chrono::milliseconds keep_alive_timeout{75000};
-    // Event loops (threads) sharing the listening socket; each accepted connection stays on the
-    // loop that accepted it. A handler that blocks holds only its own loop's connections.
+    // Event loops (threads), each with its own listening socket on the port (SO_REUSEPORT: the
+    // kernel spreads new connections over them); a connection stays on the loop that accepted
+    // it. A handler that blocks holds only its own loop's connections.
     int threads = 1;
   };
 
@@ -97,7 +98,7 @@ class HttpServer {
                                                            RequestHandler request_handler);
 
   int port_ = 0;
-  int listen_fd_ = -1;
+  std::vector<int> listen_fds_;  // one per loop
   int wake_fd_ = -1;
   std::vector<std::unique_ptr<Loop>> loops_;
   std::vector<std::thread> threads_;
@@ -133,9 +134,12 @@ std::string httpHeaderValue(std::string_view value);
 // Whether `name` is an HTTP token (a valid header name or method).
 bool isHttpToken(std::string_view name);
 
-// Binds and listens on host:port (non-blocking, close-on-exec, SO_REUSEADDR). `host` "" or
-// "0.0.0.0" is every IPv4 interface; "::" every interface (dual stack); otherwise a numeric
-// address or a name resolved with getaddrinfo. Returns the descriptor and sets *bound_port.
-absl::StatusOr<int> listenTcp(const std::string& host, int port, int backlog, int* bound_port);
+// Binds and listens on host:port (non-blocking, close-on-exec, SO_REUSEADDR; with `reuse_port`
+// also SO_REUSEPORT, so that further sockets of this process can listen on the same port and the
+// kernel spreads connections over them). `host` "" or "0.0.0.0" is every IPv4 interface; "::"
+// every interface (dual stack); otherwise a numeric address or a name resolved with getaddrinfo.
+// Returns the descriptor and sets *bound_port.
+absl::StatusOr<int> listenTcp(const std::string& host, int port, int backlog, int* bound_port,
+                              bool reuse_port = false);
 
 }  // namespace mixer
