@@ -161,6 +161,16 @@ void ForwardAuth::count(int code) {
 }
 
 HttpResponse ForwardAuth::handle(const mixer::HttpRequest& request) {
+  security::tls::Caller caller;
+  if (options_.gate != nullptr) {
+    std::string refusal;
+    if (!options_.gate->admitIdentity(!request.peer_principal.empty(), request.peer_principal,
+                                      security::tls::Api::kForwardAuth, &caller, "forward-auth",
+                                      &refusal)) {
+      count(403);
+      return text(403, refusal);
+    }
+  }
   ThreadState& ts = threadState();
   ts.headers.clear();
   for (const auto& [name, value] : request.headers) ts.headers.push_back({name, value});
@@ -171,6 +181,9 @@ HttpResponse ForwardAuth::handle(const mixer::HttpRequest& request) {
       !s.ok()) {
     count(400);
     return text(400, std::string(s.message()));
+  }
+  if (options_.gate != nullptr) {
+    security::tls::applyCaller(caller, &bag);
   }
   ts.refs.clear();
   mixer::runtime::CheckResult result = dispatcher->check(bag, &ts.refs);

@@ -24,6 +24,7 @@
 #include "frontends/envoy/attribute_mapping.h"
 #include "mixer/common/http_server.h"
 #include "mixer/runtime/dispatcher.h"
+#include "security/tls/caller_gate.h"
 
 namespace frontends::envoy {
 
@@ -41,6 +42,9 @@ struct ForwardAuthOptions {
   std::vector<ForwardAuthQuota> quotas;
   // Where the answers are counted (mixer_forward_auth_requests_total{code}); null: not counted.
   std::shared_ptr<prometheus::Registry> registry;
+  // Over mTLS: who may call forward-auth (the API forward_auth) and whose identity claims are
+  // believed (docs/security.md). Null: everyone, claims as sent. OWNERSHIP: borrowed.
+  const security::tls::CallerGate* gate = nullptr;
 };
 
 class ForwardAuth {

@@ -291,6 +291,8 @@ struct Connection {
   size_t written = 0;
   Clock::time_point deadline;
   std::list<int>::iterator reading_pos;  // position in the reading order while reading
+  std::unique_ptr<HttpTlsSession> tls;   // over TLS
+  bool tls_wants_write = false;          // the session waits for the socket to take bytes
 };
 
 }  // namespace
@@ -334,8 +336,50 @@ struct HttpServer::Loop {
       reading.erase(it->second.reading_pos);
     }
     epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+    if (it->second.tls) {
+      it->second.tls->close();
+    }
     close(fd);
     conns.erase(it);
+  }
+
+  // recv() or send() through the connection's TLS session, if any. A session that needs the
+  // socket writable while reading is watched for output too (and the other way round).
+  ssize_t readSome(Connection& c, char* buf, size_t size) {
+    if (!c.tls) {
+      return recv(c.fd, buf, size, 0);
+    }
+    bool want_write = false;
+    const ssize_t n = c.tls->read(buf, size, &want_write);
+    setTlsWantsWrite(c, n < 0 && errno == EAGAIN && want_write);
+    return n;
+  }
+
+  ssize_t writeSome(Connection& c, const char* buf, size_t size) {
+    if (!c.tls) {
+      return send(c.fd, buf, size, MSG_NOSIGNAL);
+    }
+    bool want_write = true;
+    const ssize_t n = c.tls->write(buf, size, &want_write);
+    if (n < 0 && errno == EAGAIN && !want_write) {
+      // The session must read first (a TLS 1.3 key update): wait for input as well.
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLOUT;
+      ev.data.fd = c.fd;
+      epoll_ctl(epoll_fd, EPOLL_CTL_MOD, c.fd, &ev);
+    }
+    return n;
+  }
+
+  void setTlsWantsWrite(Connection& c, bool wants) {
+    if (wants == c.tls_wants_write) {
+      return;
+    }
+    c.tls_wants_write = wants;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | (wants ? EPOLLOUT : 0);
+    ev.data.fd = c.fd;
+    epoll_ctl(epoll_fd, EPOLL_CTL_MOD, c.fd, &ev);
   }
 
   void setListening(bool on) {
@@ -375,7 +419,7 @@ struct HttpServer::Loop {
   void flush(int fd, bool fresh) {
     Connection& c = conns[fd];
     while (c.written < c.out.size()) {
-      const ssize_t n = send(fd, c.out.data() + c.written, c.out.size() - c.written, MSG_NOSIGNAL);
+      const ssize_t n = writeSome(c, c.out.data() + c.written, c.out.size() - c.written);
       if (n > 0) {
         c.written += static_cast<size_t>(n);
       } else if (n < 0 && errno == EINTR) {
@@ -400,9 +444,13 @@ struct HttpServer::Loop {
     if (c.close_after) {
       // Closing with unread input would reset the connection, and the client could lose the
       // answer: shut the write side and read until the client ends (or a short deadline).
+      if (c.tls) {
+        c.tls->close();
+      }
       shutdown(fd, SHUT_WR);
       c.writing = false;
       c.draining = true;
+      c.tls_wants_write = false;
       c.in.clear();
       c.reading_pos = reading.insert(reading.end(), fd);
       c.deadline =
@@ -414,6 +462,7 @@ struct HttpServer::Loop {
       return;
     }
     // Kept alive: back to reading, for a pipelined request already here or the next one.
+    c.tls_wants_write = false;
     c.writing = false;
     c.written = 0;
     c.out.clear();
@@ -439,6 +488,7 @@ struct HttpServer::Loop {
   void handleRequest(Connection& c, size_t head_size) {
     if (request_handler || options.keep_alive) {
       const int rc = parseHttpRequest(&c.in, options.any_method, &request);
+      request.peer_principal = c.tls ? c.tls->peerPrincipal() : std::string_view();
       if (rc == 0) {
         const bool head = request.method == "HEAD";
         const bool keep = options.keep_alive && httpKeepAlive(request);
@@ -493,7 +543,7 @@ struct HttpServer::Loop {
     Connection& c = conns[fd];
     char buf[4096];
     for (int reads = 0;; ++reads) {
-      const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+      const ssize_t n = readSome(c, buf, sizeof(buf));
       if (n > 0 && c.draining) {
         c.drained += static_cast<size_t>(n);
         if (c.drained > (1u << 20)) {
@@ -509,6 +559,10 @@ struct HttpServer::Loop {
           c.deadline = Clock::now() + options.read_timeout;
         }
         c.in.append(buf, static_cast<size_t>(n));
+        if (c.tls && c.in.size() <= 4 * options.max_header_bytes) {
+          // Decrypted bytes the session holds raise no event: take everything there is first.
+          continue;
+        }
         if (c.in.find("\r\n\r\n") != std::string::npos || c.in.size() > options.max_header_bytes) {
           processInput(fd);  // answers (possibly closing fd) and may read on later
           return;
@@ -516,6 +570,11 @@ struct HttpServer::Loop {
       } else if (n < 0 && errno == EINTR) {
         continue;
       } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (c.tls && !c.draining &&
+            (c.in.find("\r\n\r\n") != std::string::npos ||
+             c.in.size() > options.max_header_bytes)) {
+          processInput(fd);
+        }
         return;
       } else {
         closeConn(fd);  // end of stream or error before a whole request
@@ -545,8 +604,17 @@ struct HttpServer::Loop {
         }
         closeConn(reading.front());
       }
+      std::unique_ptr<HttpTlsSession> session;
+      if (options.tls) {
+        session = options.tls->accept(fd);
+        if (!session) {
+          close(fd);
+          continue;
+        }
+      }
       Connection& c = conns[fd];
       c.fd = fd;
+      c.tls = std::move(session);
       c.deadline = Clock::now() + options.read_timeout;
       c.reading_pos = reading.insert(reading.end(), fd);
       epoll_event ev{};
@@ -594,7 +662,7 @@ struct HttpServer::Loop {
         if (it->second.writing) {
           flush(fd, false);
         } else {
-          onReadable(fd);
+          onReadable(fd);  // also when a TLS session waited for the socket to be writable
         }
       }
       expire();

@@ -20,6 +20,8 @@
 // closes every connection.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -46,12 +48,40 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// TLS on an HttpServer's connections. The server sees only this interface; security/tls/
+// http_tls.h implements it with OpenSSL over certificate files.
+class HttpTlsSession {
+ public:
+  virtual ~HttpTlsSession() = default;
+  // Like recv() and send() on the non-blocking socket the session was made for: bytes moved, 0
+  // for the end of the stream (read only), or -1 with errno EAGAIN when the socket must become
+  // readable (*want_write false) or writable (*want_write true) first, or another errno when the
+  // session failed (the handshake included: the session logs why).
+  virtual ssize_t read(char* buf, size_t size, bool* want_write) = 0;
+  virtual ssize_t write(const char* buf, size_t size, bool* want_write) = 0;
+  // Sends close_notify (best effort).
+  virtual void close() = 0;
+  // The verified peer's identity (its SPIFFE ID or first DNS SAN); "" without a verified
+  // client certificate.
+  virtual std::string_view peerPrincipal() const = 0;
+};
+
+class HttpTls {
+ public:
+  virtual ~HttpTls() = default;
+  // A server-side session over `fd` (non-blocking, connected); null when none can be made.
+  // Called on the accepting loop's thread; must be thread-safe across loops.
+  virtual std::unique_ptr<HttpTlsSession> accept(int fd) = 0;
+};
+
 // One request as a RequestHandler sees it: views into the connection's buffer, valid for the
 // handler's call.
 struct HttpRequest {
   std::string_view method;
   std::string_view path;     // the target without its query string
   std::string_view version;  // "HTTP/1.1", "HTTP/1.0", ... as sent
+  // Over TLS with a verified client certificate: the client's identity (HttpTlsSession).
+  std::string_view peer_principal;
   // In the order received; names lower-cased, values without surrounding blanks.
   std::vector<std::pair<std::string_view, std::string_view>> headers;
 };
@@ -81,6 +111,8 @@ class HttpServer {
     // kernel spreads new connections over them); a connection stays on the loop that accepted
     // it. A handler that blocks holds only its own loop's connections.
     int threads = 1;
+    // TLS on every connection; null: plain HTTP.
+    std::shared_ptr<HttpTls> tls;
   };
 
   static absl::StatusOr<std::unique_ptr<HttpServer>> start(Options options, Handler handler);

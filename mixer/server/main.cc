@@ -162,7 +162,9 @@ int runServer(const mixer::server::ServerOptions& options, const ShutdownDeadlin
     const std::string& a = options.forward_auth_address;
     std::string host = a.substr(0, a.rfind(':'));
     if (host.empty()) host = "0.0.0.0";
-    std::printf("mixs: forward-auth on http://%s:%d\n", host.c_str(), (*server)->forwardAuthPort());
+    const bool tls = !options.tls.cert.empty();
+    std::printf("mixs: forward-auth on %s://%s:%d\n", tls ? "https" : "http", host.c_str(),
+                (*server)->forwardAuthPort());
   }
   const auto& snapshot = (*server)->config().current()->snapshot();
   std::printf("mixs: configuration %s: %zu rules, %zu handlers, %zu instances\n",

@@ -13,6 +13,7 @@
 #include "mixer/common/log.h"
 #include "mixer/common/str_cat.h"
 #include "mixer/runtime/dispatcher.h"
+#include "security/tls/http_tls.h"
 
 namespace mixer::server {
 namespace {
@@ -273,6 +274,7 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   }
   if (forward_auth_port >= 0) {
     forward_auth_options.registry = s->metrics_.registry();
+    forward_auth_options.gate = s->gate_.get();
     s->forward_auth_ = std::make_unique<frontends::envoy::ForwardAuth>(
         s->config_.get(), std::move(forward_auth_options));
     HttpServer::Options http;
@@ -283,6 +285,18 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
     http.max_header_bytes = 64 * 1024;  // the original request's headers come along
     http.keep_alive = true;  // nginx upstream keepalive, Traefik's and Caddy's HTTP clients
     http.threads = options.forward_auth_threads;
+    if (tls) {
+      // The same certificates and client CA as the gRPC port.
+      security::tls::TlsFiles files = options.tls;
+      if (!mtls) files.client_cert = security::tls::ClientCertMode::kNone;
+      auto https = security::tls::httpServerTls(files);
+      if (!https.ok()) {
+        s->acceptor_->stop();
+        s->grpc_->Shutdown();
+        return https.status();
+      }
+      http.tls = *std::move(https);
+    }
     auto fa = HttpServer::start(
         http, [f = s->forward_auth_.get()](const HttpRequest& r) { return f->handle(r); });
     if (!fa.ok()) {

@@ -49,19 +49,27 @@ grpc::Status CallerGate::admit(const grpc::ServerContextBase& context, Api api,
   if (decide(peer.authenticated, peer.principal, api, caller)) {
     return grpc::Status::OK;
   }
+  std::string message;
+  admitIdentity(peer.authenticated, peer.principal, api, caller, context.peer(), &message);
+  return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, std::move(message));
+}
+
+bool CallerGate::admitIdentity(bool authenticated, std::string_view principal, Api api,
+                               Caller* caller, std::string_view peer, std::string* refusal) const {
+  if (decide(authenticated, principal, api, caller)) {
+    return true;
+  }
   const size_t i = static_cast<size_t>(api);
   if (denied_[i] != nullptr) {
     denied_[i]->Increment();
   }
-  const std::string who = peer.authenticated
-                              ? mixer::strCat("caller \"", peer.principal, "\"")
-                              : std::string("a caller without a verified certificate");
-  std::string message =
-      mixer::strCat(who, " may not call ", apiName(api), " (the server's caller policy)");
+  const std::string who = authenticated ? mixer::strCat("caller \"", principal, "\"")
+                                        : std::string("a caller without a verified certificate");
+  *refusal = mixer::strCat(who, " may not call ", apiName(api), " (the server's caller policy)");
   if (mixer::logSampled(denied_logs_)) {
-    MIXER_LOG(Warn) << "refused: " << message << " from " << context.peer();
+    MIXER_LOG(Warn) << "refused: " << *refusal << " from " << peer;
   }
-  return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, std::move(message));
+  return false;
 }
 
 uint64_t CallerGate::denied(Api api) const {

@@ -43,7 +43,11 @@ class CallerGate {
 
   // OK with *caller filled, or PERMISSION_DENIED naming the caller and the API.
   grpc::Status admit(const grpc::ServerContextBase& context, Api api, Caller* caller) const;
-  // The same decision for an identity already known (tests, the HTTP front-end).
+  // The same for an identity already known (the HTTP front-end): true with *caller filled, or
+  // false (counted and logged) with the reason in *refusal. `peer` names the connection in logs.
+  bool admitIdentity(bool authenticated, std::string_view principal, Api api, Caller* caller,
+                     std::string_view peer, std::string* refusal) const;
+  // The decision alone: nothing counted or logged.
   bool decide(bool authenticated, std::string_view principal, Api api, Caller* caller) const;
 
   uint64_t denied(Api api) const;

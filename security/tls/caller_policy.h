@@ -12,9 +12,10 @@
 //
 // A principal pattern is exact, "*" (any verified identity), "prefix*" or "*suffix", as in
 // Istio's AuthorizationPolicy. APIs: check, report (istio.mixer.v1), ext_authz, ratelimit,
-// accesslog (Envoy), xds, certificates (pilot-discovery), or "*". A call is allowed when some
-// entry names both its API and a pattern its caller matches; a caller without a verified
-// certificate matches no pattern. Without a policy every caller the transport let in is allowed.
+// accesslog (Envoy), forward_auth (HTTP), xds, certificates (pilot-discovery), or "*". A call is
+// allowed when some entry names both its API and a pattern its caller matches; a caller without a
+// verified certificate matches no pattern. Without a policy every caller the transport let in is
+// allowed.
 #pragma once
 
 #include <array>
@@ -30,8 +31,17 @@ class AuthContext;
 
 namespace security::tls {
 
-enum class Api { kCheck, kReport, kExtAuthz, kRateLimit, kAccessLog, kXds, kCertificates };
-inline constexpr size_t kApiCount = 7;
+enum class Api {
+  kCheck,
+  kReport,
+  kExtAuthz,
+  kRateLimit,
+  kAccessLog,
+  kXds,
+  kCertificates,
+  kForwardAuth
+};
+inline constexpr size_t kApiCount = 8;
 // "check", "report", ...: the names the policy file uses.
 std::string_view apiName(Api api);
 

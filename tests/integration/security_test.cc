@@ -90,7 +90,7 @@ spec:
 // believed when it reports other workloads' identities.
 constexpr char kCallers[] = R"(callers:
 - principals: ["spiffe://cluster.local/ns/default/*"]
-  apis: [check]
+  apis: [check, forward_auth]
 - principals: ["spiffe://cluster.local/ns/default/sa/client", "spiffe://cluster.local/ns/default/sa/admin"]
   apis: [report]
 - principals: ["spiffe://cluster.local/ns/istio-system/sa/ingress"]
@@ -386,6 +386,56 @@ TEST_F(SecurityTest, BadFilesAndPoliciesStopTheServerWithTheirReason) {
     EXPECT_NE(code, 0) << out;
     EXPECT_NE(out.find(c.says), std::string::npos) << out;
   }
+}
+
+// HTTP forward-auth on the same certificates: curl as the proxy, over mTLS, with keep-alive.
+TEST_F(SecurityTest, ForwardAuthSpeaksMutualTlsWithTheSameCertificatesAndPolicy) {
+  startMixs({"--forward-auth-address", "127.0.0.1:0"});
+  auto m = mixs_.waitFor(R"(forward-auth on https://127\.0\.0\.1:(\d+))");
+  ASSERT_TRUE(m) << mixs_.output();
+  const std::string url = "https://127.0.0.1:" + (*m)[1].str() + "/";
+  auto curl = [&](const std::string& who, int requests) {
+    std::vector<std::string> argv = {"/usr/bin/curl",
+                                     "-s",
+                                     "--max-time",
+                                     "10",
+                                     "--cacert",
+                                     pem("ca"),
+                                     "-H",
+                                     "X-Forwarded-Method: GET",
+                                     "-H",
+                                     "X-Forwarded-Proto: https",
+                                     "-H",
+                                     "X-Forwarded-Host: web.default.svc.cluster.local",
+                                     "-H",
+                                     "X-Forwarded-Uri: /index.html",
+                                     "-w",
+                                     "[%{http_code} %{num_connects}]"};
+    if (!who.empty()) argv.insert(argv.end(), {"--cert", pem(who), "--key", key(who)});
+    for (int i = 0; i < requests; ++i) argv.push_back(url);
+    return runCommand(argv);
+  };
+  // Two requests on one connection: the second makes no new connection.
+  auto [code, ok] = curl("client", 2);
+  EXPECT_EQ(code, 0) << ok;
+  EXPECT_NE(ok.find("[200 1]"), std::string::npos) << ok << mixs_.output();
+  EXPECT_NE(ok.find("[200 0]"), std::string::npos) << ok;
+  // The policy: another namespace may not call forward_auth.
+  auto [c2, intruder] = curl("intruder", 1);
+  EXPECT_NE(intruder.find("may not call forward_auth"), std::string::npos) << intruder;
+  EXPECT_NE(intruder.find("[403 1]"), std::string::npos) << intruder;
+  EXPECT_EQ(metric(monitoring_port_, R"(mixer_callers_denied_total{api="forward_auth"})"), 1);
+  // No certificate, a certificate from another CA: the handshake fails, and mixs says why.
+  for (const std::string who : {"", "rogue"}) {
+    auto [c3, refused] = curl(who, 1);
+    EXPECT_NE(c3, 0) << who << ": " << refused;
+    EXPECT_EQ(refused.find("[200"), std::string::npos) << who << ": " << refused;
+  }
+  EXPECT_TRUE(mixs_.waitFor("TLS handshake failed", std::chrono::seconds(5))) << mixs_.output();
+  // Plain HTTP on the TLS port gets no answer.
+  auto [c4, plain] = runCommand({"/usr/bin/curl", "-s", "--max-time", "5", "-w", "[%{http_code}]",
+                                 "http://127.0.0.1:" + (*m)[1].str() + "/"});
+  EXPECT_EQ(plain.find("[200]"), std::string::npos) << plain;
 }
 
 // pilot-discovery's xDS over mTLS, fetched by Python's grpcio with stubs generated from the

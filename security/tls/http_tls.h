@@ -1,0 +1,20 @@
+// TLS for the project's HTTP servers (mixs' forward-auth port), with OpenSSL, from the same PEM
+// files and the same rules as the gRPC ports (credentials.h): TLS 1.2 or later; with a client CA,
+// client certificates verified (kRequire: required); the files re-read when they change, checked
+// at most every `refresh` (a new handshake uses the new files, an established session keeps its
+// own).
+#pragma once
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "mixer/common/http_server.h"
+#include "security/tls/credentials.h"
+
+namespace security::tls {
+
+// An HttpTls over `files` (checked now with checkFiles(); an error names the file). The process
+// ignores SIGPIPE from then on (OpenSSL writes to sockets with write()).
+absl::StatusOr<std::shared_ptr<mixer::HttpTls>> httpServerTls(const TlsFiles& files);
+
+}  // namespace security::tls
