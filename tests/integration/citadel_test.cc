@@ -1,0 +1,296 @@
+// pilot-discovery as the mesh's CA, end to end: a real pilot-discovery on ephemeral ports with a
+// self-signed root and a join-token file, asked by a client generated from the project's protos
+// (protoc and grpc_python_plugin, Debian's python3-grpcio). CSRs are made and certificates checked
+// with the openssl command-line tool (`openssl verify` against the root pilot wrote out).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "tests/testing/subprocess.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using mixer::testing::binDir;
+using mixer::testing::httpGet;
+using mixer::testing::runCommand;
+using mixer::testing::Subprocess;
+
+constexpr char kPython[] = "/usr/bin/python3";
+constexpr char kOpenssl[] = "/usr/bin/openssl";
+
+std::string sourceDir() { return std::getenv("MIXER_SOURCE_DIR"); }
+
+std::string readAll(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void writeAtomically(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.parent_path() / ("." + path.filename().string() + ".tmp");
+  std::ofstream(tmp) << text;
+  fs::rename(tmp, path);
+}
+
+// The first JSON string value of "key" in `json` (the client's output), unescaped enough for
+// PEM (\n).
+std::string jsonString(const std::string& json, const std::string& key) {
+  const std::regex re("\"" + key + "\": \"((?:[^\"\\\\]|\\\\.)*)\"");
+  std::smatch m;
+  if (!std::regex_search(json, m, re)) return "";
+  return std::regex_replace(m[1].str(), std::regex(R"(\\n)"), "\n");
+}
+
+std::vector<std::string> jsonStrings(const std::string& json) {
+  std::vector<std::string> out;
+  const std::regex re(R"re("((?:[^"\\]|\\.)*)")re");
+  for (auto it = std::sregex_iterator(json.begin(), json.end(), re); it != std::sregex_iterator();
+       ++it) {
+    out.push_back(std::regex_replace((*it)[1].str(), std::regex(R"(\\n)"), "\n"));
+  }
+  return out;
+}
+
+// The cert_chain of a CreateCertificate answer.
+std::vector<std::string> certChain(const std::string& out) {
+  const size_t at = out.find("\"cert_chain\": [");
+  if (at == std::string::npos) return {};
+  return jsonStrings(out.substr(at + 15));
+}
+
+constexpr char kTokens[] = R"(- token: reviews-token-0123456789
+  spiffe_id: spiffe://cluster.local/ns/default/sa/reviews
+  expires: "2099-01-01T00:00:00Z"
+- token: ratings-token-0123456789
+  spiffe_id: spiffe://cluster.local/ns/default/sa/ratings
+  expires: "2099-01-01T00:00:00Z"
+- token: details-token-0123456789
+  spiffe_id: spiffe://cluster.local/ns/default/sa/details
+  expires: "2099-01-01T00:00:00Z"
+- token: old-token-0123456789
+  spiffe_id: spiffe://cluster.local/ns/default/sa/old
+  expires: "2001-01-01T00:00:00Z"
+)";
+
+class CitadelTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    gen_ = new std::string(::testing::TempDir() + "/citadel-client-" + std::to_string(getpid()));
+    fs::remove_all(*gen_);
+    fs::create_directories(*gen_);
+    std::vector<std::string> argv = {"/usr/bin/protoc",
+                                     "-I" + sourceDir() + "/security/ca/api",
+                                     "-I" + sourceDir() + "/pilot/api",
+                                     "-I/usr/include",
+                                     "--python_out=" + *gen_,
+                                     "--grpc_python_out=" + *gen_,
+                                     "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin"};
+    for (const std::string root : {"/security/ca/api", "/pilot/api"}) {
+      for (const auto& e : fs::recursive_directory_iterator(sourceDir() + root)) {
+        if (e.path().extension() == ".proto") argv.push_back(e.path().string());
+      }
+    }
+    auto [code, out] = runCommand(argv);
+    ASSERT_EQ(code, 0) << out;
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*gen_);
+    delete gen_;
+  }
+
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("citadel_test_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "registry");
+    writeAtomically(dir_ / "tokens.yaml", kTokens);
+    ASSERT_TRUE(
+        pilot_.start({binDir() + "/pilot-discovery", "--registry-dir", (dir_ / "registry").string(),
+                      "--grpc-address", "127.0.0.1:0", "--monitoring-address", "127.0.0.1:0",
+                      "--ca-self-signed", "--ca-root-out", path("root.pem"), "--join-tokens",
+                      path("tokens.yaml"), "--workload-cert-ttl", "1h"}));
+    auto m = pilot_.waitFor(R"(xDS on 127\.0\.0\.1:(\d+), monitoring on 127\.0\.0\.1:(\d+))");
+    ASSERT_TRUE(m) << pilot_.output();
+    address_ = "127.0.0.1:" + (*m)[1].str();
+    monitoring_port_ = std::stoi((*m)[2].str());
+    ASSERT_TRUE(pilot_.waitFor("CA for trust domain cluster.local, join tokens: 4"))
+        << pilot_.output();
+  }
+  void TearDown() override {
+    pilot_.stop(SIGTERM);
+    fs::remove_all(dir_);
+  }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  std::pair<int, std::string> openssl(std::vector<std::string> args) {
+    args.insert(args.begin(), kOpenssl);
+    return runCommand(args);
+  }
+
+  // A key and CSR made by openssl (`newkey` as for `req -newkey`), asking for `san`.
+  std::string makeCsr(const std::string& name, const std::string& newkey,
+                      const std::string& san = "spiffe://cluster.local/ns/kube-system/sa/admin") {
+    auto [rc, out] = openssl({"req", "-new", "-newkey", newkey, "-nodes", "-keyout",
+                              path(name + "-key.pem"), "-subj", "/CN=" + name, "-addext",
+                              "subjectAltName=URI:" + san, "-out", path(name + ".csr")});
+    EXPECT_EQ(rc, 0) << out;
+    return path(name + ".csr");
+  }
+
+  std::string client(std::vector<std::string> args, const std::string& token = "") {
+    std::vector<std::string> argv = {
+        "/usr/bin/env", "PYTHONPATH=" + *gen_,
+        kPython,        sourceDir() + "/tests/integration/citadel/citadel_client.py",
+        "--addr",       address_};
+    if (!token.empty()) {
+      argv.push_back("--token");
+      argv.push_back(token);
+    }
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto [code, out] = runCommand(argv);
+    EXPECT_EQ(code, 0) << out;
+    return out;
+  }
+
+  std::string metric(const std::string& name) {
+    const auto [code, body] = httpGet(monitoring_port_, "/metrics");
+    std::smatch m;
+    const std::regex re("\n" + std::regex_replace(name, std::regex(R"([{}|"])"), R"(\$&)") +
+                        " ([0-9.e+]+)");
+    return std::regex_search(body, m, re) ? m[1].str() : "";
+  }
+
+  std::string certText(const std::string& pem) {
+    std::ofstream(path("c.pem")) << pem;
+    auto [rc, out] = openssl({"x509", "-in", path("c.pem"), "-noout", "-text"});
+    EXPECT_EQ(rc, 0) << out;
+    return out;
+  }
+
+  std::pair<int, std::string> verify(const std::string& leaf_pem) {
+    std::ofstream(path("leaf.pem")) << leaf_pem;
+    return openssl({"verify", "-CAfile", path("root.pem"), path("leaf.pem")});
+  }
+
+  static std::string* gen_;
+  fs::path dir_;
+  Subprocess pilot_;
+  std::string address_;
+  int monitoring_port_ = 0;
+};
+
+std::string* CitadelTest::gen_ = nullptr;
+
+TEST_F(CitadelTest, JoinTokenGivesACertificateForItsSpiffeIdOnlyOnce) {
+  const std::string csr = makeCsr(
+      "reviews", "ec:" + [&] {
+        openssl({"ecparam", "-name", "prime256v1", "-out", path("p256.pem")});
+        return path("p256.pem");
+      }());
+  std::string out = client({"create", "--csr", csr}, "reviews-token-0123456789");
+  ASSERT_NE(out.find("\"code\": \"OK\""), std::string::npos) << out;
+  const std::vector<std::string> chain = certChain(out);
+  ASSERT_EQ(chain.size(), 2u) << out;  // the leaf, the root
+  const std::string leaf = chain[0];
+  EXPECT_EQ(chain[1], readAll(path("root.pem")));
+  auto [rc, verified] = verify(leaf);
+  EXPECT_EQ(rc, 0) << verified;
+  const std::string text = certText(leaf);
+  EXPECT_NE(text.find("URI:spiffe://cluster.local/ns/default/sa/reviews"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("kube-system"), std::string::npos) << text;
+  EXPECT_EQ(metric(R"(pilot_ca_certificates_issued_total{auth="token"})"), "1");
+
+  // The same token again: used.
+  out = client({"create", "--csr", csr}, "reviews-token-0123456789");
+  EXPECT_NE(out.find("UNAUTHENTICATED"), std::string::npos) << out;
+  EXPECT_NE(out.find("token_used"), std::string::npos) << out;
+  // A forged token, an expired one, none at all.
+  out = client({"create", "--csr", csr}, "reviews-token-0123456780");
+  EXPECT_NE(out.find("UNAUTHENTICATED"), std::string::npos) << out;
+  EXPECT_NE(out.find("token_unknown"), std::string::npos) << out;
+  out = client({"create", "--csr", csr}, "old-token-0123456789");
+  EXPECT_NE(out.find("token_expired"), std::string::npos) << out;
+  out = client({"create", "--csr", csr});
+  EXPECT_NE(out.find("UNAUTHENTICATED"), std::string::npos) << out;
+  EXPECT_NE(out.find("no_credentials"), std::string::npos) << out;
+
+  EXPECT_EQ(metric(R"(pilot_ca_rejected_total{reason="token_used"})"), "1");
+  EXPECT_EQ(metric(R"(pilot_ca_rejected_total{reason="token_unknown"})"), "1");
+  EXPECT_EQ(metric(R"(pilot_ca_rejected_total{reason="token_expired"})"), "1");
+  EXPECT_EQ(metric(R"(pilot_ca_rejected_total{reason="no_credentials"})"), "1");
+  EXPECT_NE(pilot_.output().find("UNAUTHENTICATED (token_used)"), std::string::npos)
+      << pilot_.output();
+}
+
+TEST_F(CitadelTest, WeakOrMalformedCsrIsRefusedWithoutUsingTheToken) {
+  std::string out =
+      client({"create", "--csr", makeCsr("weak", "rsa:1024")}, "ratings-token-0123456789");
+  EXPECT_NE(out.find("UNAUTHENTICATED"), std::string::npos) << out;
+  EXPECT_NE(out.find("csr_weak_key"), std::string::npos) << out;
+  std::ofstream(path("junk.csr")) << "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n"
+                                     "-----END CERTIFICATE REQUEST-----\n";
+  out = client({"create", "--csr", path("junk.csr")}, "ratings-token-0123456789");
+  EXPECT_NE(out.find("csr_malformed"), std::string::npos) << out;
+  EXPECT_EQ(metric(R"(pilot_ca_rejected_total{reason="csr_weak_key"})"), "1");
+  EXPECT_EQ(metric(R"(pilot_ca_rejected_total{reason="csr_malformed"})"), "1");
+  // The token is still good, and an RSA 2048 key is accepted; the request's validity is honoured
+  // below the TTL.
+  out = client({"create", "--csr", makeCsr("rsa", "rsa:2048"), "--validity", "600"},
+               "ratings-token-0123456789");
+  ASSERT_NE(out.find("\"code\": \"OK\""), std::string::npos) << out;
+  const std::string leaf = certChain(out)[0];
+  EXPECT_EQ(verify(leaf).first, 0);
+  EXPECT_NE(certText(leaf).find("URI:spiffe://cluster.local/ns/default/sa/ratings"),
+            std::string::npos);
+}
+
+TEST_F(CitadelTest, TokenFileIsReloadedOnChange) {
+  const std::string csr = makeCsr("new", "rsa:2048");
+  std::string out = client({"create", "--csr", csr}, "productpage-token-0123456789");
+  EXPECT_NE(out.find("token_unknown"), std::string::npos) << out;
+  writeAtomically(dir_ / "tokens.yaml", std::string(kTokens) +
+                                            "- token: productpage-token-0123456789\n"
+                                            "  spiffe_id: spiffe://cluster.local/ns/shop/sa/pp\n"
+                                            "  expires: \"2099-01-01T00:00:00Z\"\n");
+  out = client({"create", "--csr", csr}, "productpage-token-0123456789");
+  ASSERT_NE(out.find("\"code\": \"OK\""), std::string::npos) << out;
+  EXPECT_NE(certText(certChain(out)[0]).find("URI:spiffe://cluster.local/ns/shop/sa/pp"),
+            std::string::npos);
+}
+
+TEST_F(CitadelTest, SdsServesDefaultAndRootcaOnEveryApi) {
+  const std::vector<std::pair<std::string, std::string>> vias = {
+      {"fetch", "reviews-token-0123456789"},
+      {"stream", "ratings-token-0123456789"},
+      {"ads", "details-token-0123456789"}};
+  for (const auto& [via, token] : vias) {
+    const std::string out = client({"sds", "--via", via, "--names", "default,ROOTCA"}, token);
+    ASSERT_NE(out.find("\"code\": \"OK\""), std::string::npos) << via << ": " << out;
+    EXPECT_NE(out.find("envoy.extensions.transport_sockets.tls.v3.Secret"), std::string::npos);
+    EXPECT_EQ(jsonString(out, "trusted_ca"), readAll(path("root.pem"))) << via;
+    const std::string chain = jsonString(out, "certificate_chain");
+    const std::string key = jsonString(out, "private_key");
+    ASSERT_FALSE(chain.empty()) << out;
+    EXPECT_EQ(verify(chain).first, 0) << via;
+    // The key is the certificate's.
+    std::ofstream(path("sds-key.pem")) << key;
+    std::ofstream(path("sds-cert.pem")) << chain;
+    auto [rc1, pub_from_key] = openssl({"pkey", "-in", path("sds-key.pem"), "-pubout"});
+    auto [rc2, pub_from_cert] = openssl({"x509", "-in", path("sds-cert.pem"), "-noout", "-pubkey"});
+    EXPECT_EQ(rc1, 0);
+    EXPECT_EQ(pub_from_key, pub_from_cert) << via;
+    // The same token again is refused.
+    const std::string again = client({"sds", "--via", via}, token);
+    EXPECT_NE(again.find("UNAUTHENTICATED"), std::string::npos) << via << ": " << again;
+  }
+  EXPECT_EQ(metric(R"(pilot_ca_certificates_issued_total{auth="token"})"), "3");
+}
+
+}  // namespace
