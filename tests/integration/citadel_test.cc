@@ -4,6 +4,7 @@
 // with the openssl command-line tool (`openssl verify` against the root pilot wrote out).
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -291,6 +292,74 @@ TEST_F(CitadelTest, SdsServesDefaultAndRootcaOnEveryApi) {
     EXPECT_NE(again.find("UNAUTHENTICATED"), std::string::npos) << via << ": " << again;
   }
   EXPECT_EQ(metric(R"(pilot_ca_certificates_issued_total{auth="token"})"), "3");
+}
+
+TEST_F(CitadelTest, AgentWritesTheFilesAndKeepsThemAcrossARestart) {
+  fs::create_directories(dir_ / "certs");
+  std::ofstream(path("token")) << "details-token-0123456789\n";
+  const std::vector<std::string> agent = {binDir() + "/pilot-agent",
+                                          "--ca-address",
+                                          address_,
+                                          "--out-dir",
+                                          path("certs"),
+                                          "--token-file",
+                                          path("token"),
+                                          "--once"};
+  auto [rc, out] = runCommand(agent);
+  ASSERT_EQ(rc, 0) << out;
+  for (const char* name : {"cert-chain.pem", "key.pem", "root-cert.pem"}) {
+    EXPECT_TRUE(fs::exists(dir_ / "certs" / name)) << name;
+  }
+  struct stat st {};
+  ASSERT_EQ(stat(path("certs/key.pem").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(readAll(path("certs/root-cert.pem")), readAll(path("root.pem")));
+  auto [vrc, vout] =
+      openssl({"verify", "-CAfile", path("certs/root-cert.pem"), path("certs/cert-chain.pem")});
+  EXPECT_EQ(vrc, 0) << vout;
+  EXPECT_NE(certText(readAll(path("certs/cert-chain.pem")))
+                .find("URI:spiffe://cluster.local/ns/default/sa/details"),
+            std::string::npos);
+  auto [krc, key_pub] = openssl({"pkey", "-in", path("certs/key.pem"), "-pubout"});
+  auto [crc, cert_pub] =
+      openssl({"x509", "-in", path("certs/cert-chain.pem"), "-noout", "-pubkey"});
+  EXPECT_EQ(key_pub, cert_pub);
+  // No temporary file is left behind.
+  for (const auto& e : fs::directory_iterator(dir_ / "certs")) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+  }
+
+  // Started again, it keeps the valid certificate (the token, used, would be refused).
+  const std::string before = readAll(path("certs/cert-chain.pem"));
+  auto [rc2, out2] = runCommand(agent);
+  EXPECT_EQ(rc2, 0) << out2;
+  EXPECT_EQ(readAll(path("certs/cert-chain.pem")), before);
+  EXPECT_EQ(metric(R"(pilot_ca_certificates_issued_total{auth="token"})"), "1");
+}
+
+TEST_F(CitadelTest, AgentBacksOffWhileTheCaIsAway) {
+  fs::create_directories(dir_ / "certs");
+  std::ofstream(path("token")) << "reviews-token-0123456789\n";
+  // A port nothing listens on: pilot's monitoring port speaks HTTP/1, not gRPC.
+  Subprocess agent;
+  ASSERT_TRUE(agent.start({binDir() + "/pilot-agent", "--ca-address",
+                           "127.0.0.1:" + std::to_string(monitoring_port_), "--out-dir",
+                           path("certs"), "--token-file", path("token"), "--backoff-initial",
+                           "50ms", "--backoff-max", "200ms"}));
+  // Delays double up to the cap (plus up to a quarter of jitter).
+  ASSERT_TRUE(agent.waitFor(R"(retrying in (\d+) ms[\s\S]*retrying in (\d+) ms[\s\S]*)"
+                            R"(retrying in (\d+) ms[\s\S]*retrying in (\d+) ms)"))
+      << agent.output();
+  auto m = agent.waitFor(R"(retrying in (\d+) ms[\s\S]*retrying in (\d+) ms[\s\S]*)"
+                         R"(retrying in (\d+) ms[\s\S]*retrying in (\d+) ms)");
+  const int d1 = std::stoi((*m)[1].str()), d2 = std::stoi((*m)[2].str()),
+            d3 = std::stoi((*m)[3].str()), d4 = std::stoi((*m)[4].str());
+  EXPECT_TRUE(d1 >= 50 && d1 <= 62) << d1;
+  EXPECT_TRUE(d2 >= 100 && d2 <= 125) << d2;
+  EXPECT_TRUE(d3 >= 200 && d3 <= 250) << d3;
+  EXPECT_TRUE(d4 >= 200 && d4 <= 250) << d4;
+  EXPECT_FALSE(fs::exists(dir_ / "certs" / "cert-chain.pem"));
+  EXPECT_EQ(agent.stop(SIGTERM), 0);
 }
 
 }  // namespace
