@@ -49,6 +49,7 @@ void Agent::loadExisting() {
   not_after_ = ca::notAfter(leaf);
   const auto start = ca::notBefore(leaf);
   renew_at_ = start + (not_after_ - start) / 2;
+  key_ = std::move(*pkey);
   MIXER_LOG(Info) << "using the certificate in " << cert_path_ << " (" << spiffe_id_ << ")";
 }
 
@@ -89,8 +90,11 @@ absl::Status Agent::obtainOnce() {
   }
   auto channel = grpc::CreateCustomChannel(options_.ca_address, creds, args);
 
-  ca::KeyPtr key = ca::generateEcP256Key();
-  auto csr = ca::createCsrPem(key.get(), spiffe_id_);
+  const bool new_key = key_ == nullptr || !renewing;
+  ca::KeyPtr made;
+  if (new_key) made = ca::generateEcP256Key();
+  EVP_PKEY* key = new_key ? made.get() : key_.get();
+  auto csr = ca::createCsrPem(key, spiffe_id_);
   if (!csr.ok()) return csr.status();
   istio::v1::auth::IstioCertificateRequest request;
   request.set_csr(*csr);
@@ -117,11 +121,11 @@ absl::Status Agent::obtainOnce() {
   std::string bundle = response.cert_chain(response.cert_chain_size() - 1);
   auto leaf = ca::parseCertificates(response.cert_chain(0));
   if (!leaf.ok()) return leaf.status();
-  if (X509_check_private_key((*leaf)[0].get(), key.get()) != 1) {
+  if (X509_check_private_key((*leaf)[0].get(), key) != 1) {
     ca::takeOpenSslErrors();
     return absl::InternalError("the CA signed a different key");
   }
-  const std::string key_pem = ca::privateKeyPem(key.get());
+  const std::string key_pem = ca::privateKeyPem(key);
 
   // The whole trust bundle (all roots during a rotation), as SDS's ROOTCA, with the new
   // certificate.
@@ -153,14 +157,18 @@ absl::Status Agent::obtainOnce() {
   }
 
   if (auto s = ca::writeFileAtomically(root_path_, bundle, 0644); !s.ok()) return s;
-  if (auto s = ca::writeFileAtomically(key_path_, key_pem, 0600); !s.ok()) return s;
+  if (new_key) {
+    if (auto s = ca::writeFileAtomically(key_path_, key_pem, 0600); !s.ok()) return s;
+    key_ = std::move(made);
+  }
   if (auto s = ca::writeFileAtomically(cert_path_, chain, 0644); !s.ok()) return s;
 
   const auto uris = ca::uriSans((*leaf)[0].get());
   spiffe_id_ = uris.empty() ? "" : uris[0];
   not_after_ = ca::notAfter((*leaf)[0].get());
-  const auto start = ca::notBefore((*leaf)[0].get());
-  renew_at_ = start + (not_after_ - start) / 2;
+  // Half of the life left: the CA back-dates notBefore for clock skew.
+  const auto received = Clock::now();
+  renew_at_ = received + (not_after_ - received) / 2;
   MIXER_LOG(Info)
       << (renewing ? "renewed " : "obtained ") << spiffe_id_ << ", valid until "
       << std::chrono::duration_cast<std::chrono::seconds>(not_after_.time_since_epoch()).count()

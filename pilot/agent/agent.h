@@ -1,17 +1,20 @@
 // pilot-agent's work: obtain a workload certificate from pilot-discovery's CA and keep it fresh
 // as three files in a directory,
 //   cert-chain.pem  the workload certificate and any intermediates (leaf first),
-//   key.pem         its private key (mode 0600), a new ECDSA P-256 key each time,
+//   key.pem         its private key (mode 0600), ECDSA P-256,
 //   root-cert.pem   the trust bundle (the CA's ROOTCA secret; the chain's root if SDS is not
 //                   reachable),
 // each written atomically (a temporary file in the directory, fsync, rename); root-cert.pem
-// first, so that peers trust a new root before certificates it signed appear, then the key and
-// the chain back to back. These are the files gRPC's file_watcher certificate provider and the
-// --tls-* flags of mixs, mixc and pilot-discovery read.
+// first, so that peers trust a new root before certificates it signed appear. The key is made
+// once, with the first certificate, and renewals certify the same key: then a renewal replaces
+// cert-chain.pem alone, and a reader never sees a key and a certificate that do not belong
+// together (the two files cannot be replaced in one step). These are the files gRPC's
+// file_watcher certificate provider and the --tls-* flags of mixs, mixc and pilot-discovery read.
 //
 // The first certificate is paid for with a join token; later ones are renewals over mutual TLS
 // with the current certificate. Certificates already in the directory and still valid are
-// reused when the agent restarts. The agent renews at half of the certificate's life and, when
+// reused when the agent restarts. The agent renews when half of the certificate's remaining
+// life (from when it was received) has passed and, when
 // the CA cannot be reached or refuses, retries with exponential backoff (doubling from
 // backoff_initial up to backoff_max). Thread-compatible; run() may be stopped from another thread.
 #pragma once
@@ -21,6 +24,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "security/ca/x509.h"
 
 namespace pilot::agent {
 
@@ -61,6 +65,7 @@ class Agent {
   std::chrono::system_clock::time_point not_after_{};
   std::chrono::system_clock::time_point renew_at_{};
   bool token_used_ = false;
+  security::ca::KeyPtr key_;  // the workload's key, once made or loaded
 };
 
 }  // namespace pilot::agent

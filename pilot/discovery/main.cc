@@ -103,6 +103,13 @@ int main(int argc, char** argv) {
                  "(reloaded on change)");
   app.add_option("--join-tokens-used", join_tokens_used,
                  "file recording used tokens (SHA-256), so that they stay used across restarts");
+  // TLS on the gRPC port.
+  std::string tls_cert, tls_key, tls_client_ca;
+  app.add_option("--tls-cert", tls_cert, "PEM certificate chain of the gRPC port (with --tls-key)");
+  app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
+  app.add_option("--tls-client-ca", tls_client_ca,
+                 "PEM roots client certificates must chain to (with the CA: asked for and "
+                 "verified if sent, the CA's roots added; without: required)");
   ca_cert_option->needs(ca_key_option);
   ca_key_option->needs(ca_cert_option);
   self_signed_option->excludes(ca_cert_option);
@@ -166,8 +173,8 @@ int main(int argc, char** argv) {
     security::ca::CaOptions ca_options;
     ca_options.trust_domain = trust_domain;
     absl::Duration ttl;
-    if (!absl::ParseDuration(workload_cert_ttl, &ttl) || ttl < absl::Seconds(60)) {
-      std::cerr << "pilot-discovery: --workload-cert-ttl must be a duration of a minute or more\n";
+    if (!absl::ParseDuration(workload_cert_ttl, &ttl) || ttl < absl::Seconds(1)) {
+      std::cerr << "pilot-discovery: --workload-cert-ttl must be a duration of a second or more\n";
       return 2;
     }
     ca_options.workload_ttl = std::chrono::seconds(absl::ToInt64Seconds(ttl));
@@ -220,9 +227,32 @@ int main(int argc, char** argv) {
 
   pilot::xds::DiscoveryServer discovery(snapshot, &metrics);
   std::unique_ptr<pilot::xds::SecretDiscoveryServer> sds;
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!tls_cert.empty() || !tls_key.empty()) {
+    auto cert = security::ca::readFile(tls_cert);
+    auto key = security::ca::readFile(tls_key);
+    absl::StatusOr<std::string> client_ca = std::string();
+    if (!tls_client_ca.empty()) client_ca = security::ca::readFile(tls_client_ca);
+    for (const auto* s : {&cert.status(), &key.status(), &client_ca.status()}) {
+      if (!s->ok()) {
+        std::cerr << "pilot-discovery: " << s->message() << "\n";
+        return 2;
+      }
+    }
+    std::string roots = *client_ca;
+    // The CA's workloads renew with certificates it issued: its roots verify them.
+    if (ca != nullptr) roots += ca->trustBundlePem();
+    grpc::SslServerCredentialsOptions ssl(
+        roots.empty()   ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+        : ca != nullptr ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
+                        : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    ssl.pem_root_certs = roots;
+    ssl.pem_key_cert_pairs.push_back({*key, *cert});
+    credentials = grpc::SslServerCredentials(ssl);
+  }
   grpc::ServerBuilder builder;
   int grpc_port = 0;
-  builder.AddListeningPort(grpc_address, grpc::InsecureServerCredentials(), &grpc_port);
+  builder.AddListeningPort(grpc_address, credentials, &grpc_port);
   builder.RegisterService(&discovery);
   if (ca != nullptr) {
     discovery.setSecretProvider(secret_provider.get());

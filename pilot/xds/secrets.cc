@@ -28,7 +28,8 @@ absl::Status SecretProvider::issue(Session* session) {
   for (size_t i = 0; i + 1 < chain->size(); ++i) pem += (*chain)[i];
   auto leaf = security::ca::parseCertificates((*chain)[0]);
   if (!leaf.ok()) return leaf.status();
-  const auto start = security::ca::notBefore((*leaf)[0].get());
+  // Half of the life left: the CA back-dates notBefore for clock skew.
+  const auto start = std::chrono::system_clock::now();
   const auto end = security::ca::notAfter((*leaf)[0].get());
   session->chain_pem = std::move(pem);
   session->key_pem = security::ca::privateKeyPem(key.get());

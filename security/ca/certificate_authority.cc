@@ -209,6 +209,17 @@ absl::StatusOr<std::vector<std::string>> CertificateAuthority::sign(
   ASN1_STRING_set(value, uri.data(), static_cast<int>(uri.size()));
   GENERAL_NAME_set0_value(name, GEN_URI, value);
   sk_GENERAL_NAME_push(names, name);
+  for (const std::string& dns : id.dns_names) {
+    if (!validDnsName(dns)) {
+      GENERAL_NAMES_free(names);
+      return absl::InvalidArgumentError("bad DNS name '" + dns + "'");
+    }
+    GENERAL_NAME* n = GENERAL_NAME_new();
+    ASN1_IA5STRING* v = ASN1_IA5STRING_new();
+    ASN1_STRING_set(v, dns.data(), static_cast<int>(dns.size()));
+    GENERAL_NAME_set0_value(n, GEN_DNS, v);
+    sk_GENERAL_NAME_push(names, n);
+  }
   const bool san_ok =
       X509_add1_ext_i2d(cert.get(), NID_subject_alt_name, names, 1, X509V3_ADD_DEFAULT) == 1;
   GENERAL_NAMES_free(names);
@@ -271,6 +282,7 @@ absl::StatusOr<WorkloadId> CertificateAuthority::verifyWorkloadCertificate(
     return absl::UnauthenticatedError("SPIFFE ID " + uris[0] + " is not in trust domain " +
                                       options_.trust_domain);
   }
+  id->dns_names = dnsSans(cert);
   return *id;
 }
 

@@ -2,8 +2,9 @@
 // intermediate whose chain up to a root is given), verifies the certificates workloads present
 // when they renew, and holds the trust bundle.
 //
-// A workload certificate has an empty subject and exactly one subject alternative name, the
-// workload's SPIFFE ID (a critical URI SAN); it is for TLS client and server authentication, is
+// A workload certificate has an empty subject and exactly one URI subject alternative name, the
+// workload's SPIFFE ID (critical SANs), beside the DNS names of the WorkloadId, if any (never
+// names from the CSR); it is for TLS client and server authentication, is
 // not a CA, and is valid from a minute ago (clock skew) until the earliest of the requested
 // validity, the workload TTL and the signing certificate's own expiry.
 // Thread-safe: every method is const after construction.

@@ -64,6 +64,19 @@ absl::StatusOr<std::vector<JoinToken>> parseJoinTokens(std::string_view yaml, st
       for (const auto& kv : item) {
         if (!kv.first.IsScalar()) return lineError(file, kv.first, "expected a field name");
         const std::string key = kv.first.Scalar();
+        if (key == "dns_names") {
+          if (!kv.second.IsSequence()) {
+            return lineError(file, kv.second, "dns_names must be a list of DNS names");
+          }
+          for (const YAML::Node& n : kv.second) {
+            if (!n.IsScalar() || !validDnsName(n.Scalar())) {
+              return lineError(file, n, "not a DNS name (letters, digits, '-' and '.')");
+            }
+            t.id.dns_names.push_back(n.Scalar());
+          }
+          if (t.id.dns_names.size() > 16) return lineError(file, kv.second, "at most 16 names");
+          continue;
+        }
         if (!kv.second.IsScalar()) return lineError(file, kv.second, key + " must be a string");
         const std::string value = kv.second.Scalar();
         if (key == "token") {
@@ -84,6 +97,7 @@ absl::StatusOr<std::vector<JoinToken>> parseJoinTokens(std::string_view yaml, st
             return lineError(file, kv.second,
                              value + " is not in trust domain " + std::string(trust_domain));
           }
+          id->dns_names = std::move(t.id.dns_names);
           t.id = std::move(*id);
           has_id = true;
         } else if (key == "expires") {

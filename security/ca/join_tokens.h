@@ -3,6 +3,7 @@
 //   - token: 3f9c1b0e8a7d4c21a6e5f0b9d8c7a6e5     # at least 16 characters
 //     spiffe_id: spiffe://cluster.local/ns/default/sa/reviews
 //     expires: "2026-12-31T23:59:59Z"            # RFC 3339
+//     dns_names: [reviews.default.svc]           # optional: DNS SANs for a workload that serves
 //
 // and hands each token to one workload, which sends it once as `authorization: Bearer <token>`.
 // A token is good for one certificate: redeeming it marks it used for the life of the process

@@ -19,6 +19,26 @@ bool pathChar(char c) {
 
 }  // namespace
 
+bool validDnsName(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = name.find('.', start);
+    const std::string_view label =
+        name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+      return false;
+    }
+    for (char c : label) {
+      const bool ok =
+          (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+      if (!ok) return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
 bool validTrustDomain(std::string_view domain) {
   if (domain.empty() || domain.size() > 255) return false;
   for (char c : domain) {
@@ -61,7 +81,7 @@ absl::StatusOr<WorkloadId> parseWorkloadId(std::string_view uri) {
     if (end == std::string_view::npos) break;
     i = end;
   }
-  return WorkloadId{std::string(domain), std::string(path)};
+  return WorkloadId{std::string(domain), std::string(path), {}};
 }
 
 }  // namespace security::ca

@@ -116,21 +116,26 @@ absl::StatusOr<std::string> createCsrPem(EVP_PKEY* key, std::string_view uri_san
   return bioString(bio.get());
 }
 
-std::vector<std::string> uriSans(X509* cert) {
+namespace {
+std::vector<std::string> sansOfType(X509* cert, int type) {
   std::vector<std::string> out;
   auto* names =
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (names == nullptr) return out;
   for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
-    if (name->type != GEN_URI) continue;
-    const ASN1_IA5STRING* uri = name->d.uniformResourceIdentifier;
-    out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
-                     static_cast<size_t>(ASN1_STRING_length(uri)));
+    if (name->type != type) continue;
+    const ASN1_IA5STRING* value = name->d.ia5;
+    out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+                     static_cast<size_t>(ASN1_STRING_length(value)));
   }
   GENERAL_NAMES_free(names);
   return out;
 }
+}  // namespace
+
+std::vector<std::string> uriSans(X509* cert) { return sansOfType(cert, GEN_URI); }
+std::vector<std::string> dnsSans(X509* cert) { return sansOfType(cert, GEN_DNS); }
 
 std::chrono::system_clock::time_point notBefore(X509* cert) {
   return asn1Time(X509_get0_notBefore(cert));

@@ -46,6 +46,7 @@ absl::StatusOr<std::string> createCsrPem(EVP_PKEY* key, std::string_view uri_san
 
 // The URI subject alternative names of `cert`.
 std::vector<std::string> uriSans(X509* cert);
+std::vector<std::string> dnsSans(X509* cert);
 std::chrono::system_clock::time_point notBefore(X509* cert);
 std::chrono::system_clock::time_point notAfter(X509* cert);
 bool isCa(X509* cert);

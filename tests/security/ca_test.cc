@@ -93,6 +93,27 @@ TEST_F(CaTest, SignedCertificateVerifiesAgainstTheRootAndCarriesOnlyTheCallersId
             std::chrono::hours(24) + std::chrono::minutes(1));
 }
 
+TEST_F(CaTest, OperatorGivenDnsNamesAreAddedAndKeptOnRenewal) {
+  auto ca = CertificateAuthority::selfSigned(CaOptions{});
+  ASSERT_TRUE(ca.ok());
+  WorkloadId id = reviews();
+  id.dns_names = {"reviews.default.svc", "localhost"};
+  KeyPtr key = generateEcP256Key();
+  auto chain = (*ca)->sign(key.get(), id, std::chrono::seconds(0));
+  ASSERT_TRUE(chain.ok()) << chain.status();
+  write("leaf.pem", (*chain)[0]);
+  auto [rc, text] = openssl({"x509", "-in", path("leaf.pem"), "-noout", "-ext", "subjectAltName"});
+  EXPECT_NE(text.find("URI:spiffe://cluster.local/ns/default/sa/reviews, "
+                      "DNS:reviews.default.svc, DNS:localhost"),
+            std::string::npos)
+      << text;
+  auto verified = (*ca)->verifyWorkloadCertificate((*chain)[0], "");
+  ASSERT_TRUE(verified.ok());
+  EXPECT_EQ(verified->dns_names, id.dns_names);
+  id.dns_names = {"bad_name"};
+  EXPECT_FALSE((*ca)->sign(key.get(), id, std::chrono::seconds(0)).ok());
+}
+
 TEST_F(CaTest, ValidityIsCappedByTheTtlAndTheRequest) {
   CaOptions options;
   options.workload_ttl = std::chrono::hours(2);

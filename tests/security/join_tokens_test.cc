@@ -30,6 +30,15 @@ TEST(JoinTokensParseTest, ReadsTheList) {
   EXPECT_EQ((*tokens)[1].line, 4);
   EXPECT_LT((*tokens)[1].expires, Clock::now());
   EXPECT_TRUE(parseJoinTokens("", "t.yaml", "cluster.local").ok());
+  auto with_dns = parseJoinTokens(
+      "- dns_names: [mixs.istio-system.svc, localhost]\n  token: aaaaaaaaaaaaaaaaaaaa\n"
+      "  spiffe_id: spiffe://cluster.local/ns/istio-system/sa/mixs\n"
+      "  expires: 2099-01-01T00:00:00Z\n",
+      "t.yaml", "cluster.local");
+  ASSERT_TRUE(with_dns.ok()) << with_dns.status();
+  EXPECT_EQ((*with_dns)[0].id.dns_names,
+            (std::vector<std::string>{"mixs.istio-system.svc", "localhost"}));
+  EXPECT_EQ((*with_dns)[0].id.uri(), "spiffe://cluster.local/ns/istio-system/sa/mixs");
 }
 
 TEST(JoinTokensParseTest, ErrorsNameFileAndLine) {
@@ -58,6 +67,9 @@ TEST(JoinTokensParseTest, ErrorsNameFileAndLine) {
                 "spiffe://cluster.local/b\n  expires: 2099-01-01T00:00:00Z\n",
                 "t.yaml:4: duplicate token"},
            Case{"- [unclosed", "t.yaml:"},
+           Case{"- token: aaaaaaaaaaaaaaaaaaaa\n  spiffe_id: spiffe://cluster.local/a\n  expires: "
+                "2099-01-01T00:00:00Z\n  dns_names: [ok.svc, -bad]\n",
+                "t.yaml:4: not a DNS name"},
        }) {
     auto r = parseJoinTokens(c.yaml, "t.yaml", "cluster.local");
     ASSERT_FALSE(r.ok()) << c.yaml;
