@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include "tests/testing/subprocess.h"
 
@@ -104,30 +105,52 @@ class CitadelTest : public ::testing::Test {
   }
 
   void SetUp() override {
+    makeDir("citadel_test_");
+    writeAtomically(dir_ / "tokens.yaml", kTokens);
+    startPilot();
+  }
+
+  void makeDir(const std::string& prefix) {
     dir_ = fs::temp_directory_path() /
-           ("citadel_test_" + std::to_string(getpid()) + "_" +
+           (prefix + std::to_string(getpid()) + "_" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "registry");
-    writeAtomically(dir_ / "tokens.yaml", kTokens);
-    ASSERT_TRUE(
-        pilot_.start({binDir() + "/pilot-discovery", "--registry-dir", (dir_ / "registry").string(),
-                      "--grpc-address", "127.0.0.1:0", "--monitoring-address", "127.0.0.1:0",
-                      "--ca-self-signed", "--ca-root-out", path("root.pem"), "--join-tokens",
-                      path("tokens.yaml"), "--workload-cert-ttl", "1h"}));
-    auto m = pilot_.waitFor(R"(xDS on 127\.0\.0\.1:(\d+), monitoring on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(m) << pilot_.output();
+  }
+
+  void startPilot() {
+    if (pilot_ != nullptr) pilot_->stop(SIGTERM);
+    pilot_ = std::make_unique<Subprocess>();
+    std::vector<std::string> argv = {binDir() + "/pilot-discovery",
+                                     "--registry-dir",
+                                     (dir_ / "registry").string(),
+                                     "--grpc-address",
+                                     "127.0.0.1:0",
+                                     "--monitoring-address",
+                                     "127.0.0.1:0",
+                                     "--join-tokens",
+                                     path("tokens.yaml")};
+    const std::vector<std::string> more = pilotArgs();
+    argv.insert(argv.end(), more.begin(), more.end());
+    ASSERT_TRUE(pilot_->start(argv));
+    auto m = pilot_->waitFor(R"(xDS on 127\.0\.0\.1:(\d+), monitoring on 127\.0\.0\.1:(\d+))");
+    ASSERT_TRUE(m) << pilot_->output();
     address_ = "127.0.0.1:" + (*m)[1].str();
     monitoring_port_ = std::stoi((*m)[2].str());
-    ASSERT_TRUE(pilot_.waitFor("CA for trust domain cluster.local, join tokens: 4"))
-        << pilot_.output();
+    ASSERT_TRUE(pilot_->waitFor("CA for trust domain cluster.local, join tokens: "))
+        << pilot_->output();
   }
   void TearDown() override {
-    pilot_.stop(SIGTERM);
+    pilot_->stop(SIGTERM);
     fs::remove_all(dir_);
   }
 
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // The CA's flags: a self-signed root, written to root.pem.
+  virtual std::vector<std::string> pilotArgs() {
+    return {"--ca-self-signed", "--ca-root-out", path("root.pem"), "--workload-cert-ttl", "1h"};
+  }
 
   std::pair<int, std::string> openssl(std::vector<std::string> args) {
     args.insert(args.begin(), kOpenssl);
@@ -149,6 +172,7 @@ class CitadelTest : public ::testing::Test {
         "/usr/bin/env", "PYTHONPATH=" + *gen_,
         kPython,        sourceDir() + "/tests/integration/citadel/citadel_client.py",
         "--addr",       address_};
+    argv.insert(argv.end(), client_tls_.begin(), client_tls_.end());
     if (!token.empty()) {
       argv.push_back("--token");
       argv.push_back(token);
@@ -181,9 +205,10 @@ class CitadelTest : public ::testing::Test {
 
   static std::string* gen_;
   fs::path dir_;
-  Subprocess pilot_;
+  std::unique_ptr<Subprocess> pilot_;
   std::string address_;
   int monitoring_port_ = 0;
+  std::vector<std::string> client_tls_;  // the client's TLS flags, if any
 };
 
 std::string* CitadelTest::gen_ = nullptr;
@@ -226,8 +251,8 @@ TEST_F(CitadelTest, JoinTokenGivesACertificateForItsSpiffeIdOnlyOnce) {
   EXPECT_EQ(metric(R"(pilot_ca_rejected_total{reason="token_unknown"})"), "1");
   EXPECT_EQ(metric(R"(pilot_ca_rejected_total{reason="token_expired"})"), "1");
   EXPECT_EQ(metric(R"(pilot_ca_rejected_total{reason="no_credentials"})"), "1");
-  EXPECT_NE(pilot_.output().find("UNAUTHENTICATED (token_used)"), std::string::npos)
-      << pilot_.output();
+  EXPECT_NE(pilot_->output().find("UNAUTHENTICATED (token_used)"), std::string::npos)
+      << pilot_->output();
 }
 
 TEST_F(CitadelTest, WeakOrMalformedCsrIsRefusedWithoutUsingTheToken) {
@@ -360,6 +385,180 @@ TEST_F(CitadelTest, AgentBacksOffWhileTheCaIsAway) {
   EXPECT_TRUE(d4 >= 200 && d4 <= 250) << d4;
   EXPECT_FALSE(fs::exists(dir_ / "certs" / "cert-chain.pem"));
   EXPECT_EQ(agent.stop(SIGTERM), 0);
+}
+
+// The same CA with an operator's root (made by openssl) and TLS on pilot's port: renewal over
+// mutual TLS, the agent's rotation, and workloads talking mTLS with the agent's files.
+class CitadelMtlsTest : public CitadelTest {
+ protected:
+  void SetUp() override {
+    makeDir("citadel_mtls_");
+    writeAtomically(dir_ / "tokens.yaml", kTokens);
+    makeRoot("root", "mesh root");
+    makeRoot("other", "another CA");
+    // pilot's serving certificate, from the mesh root; a workload certificate from the other CA.
+    issue("root", "pilot",
+          "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth");
+    issue("other", "intruder",
+          "subjectAltName=URI:spiffe://cluster.local/ns/default/sa/reviews\n"
+          "extendedKeyUsage=clientAuth,serverAuth");
+    startPilot();
+    client_tls_ = {"--root", path("root.pem"), "--server-name", "localhost"};
+  }
+
+  std::vector<std::string> pilotArgs() override {
+    // The port trusts the other CA too (for some other use): the CA itself must refuse it.
+    return {"--ca-cert",          path("root.pem"),      "--ca-key",
+            path("root-key.pem"), "--tls-cert",          path("pilot.pem"),
+            "--tls-key",          path("pilot-key.pem"), "--tls-client-ca",
+            path("other.pem"),    "--workload-cert-ttl", ttl_};
+  }
+
+  void makeRoot(const std::string& name, const std::string& cn) {
+    auto [rc, out] = openssl(
+        {"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days",
+         "30", "-subj", "/O=cluster.local/CN=" + cn, "-keyout", path(name + "-key.pem"), "-out",
+         path(name + ".pem"), "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+         "keyUsage=critical,keyCertSign,cRLSign"});
+    ASSERT_EQ(rc, 0) << out;
+  }
+  void issue(const std::string& ca, const std::string& name, const std::string& ext) {
+    std::ofstream(path(name + ".ext")) << ext << "\n";
+    auto [rc, out] = openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                              "-nodes", "-subj", "/O=test", "-keyout", path(name + "-key.pem"),
+                              "-out", path(name + ".csr")});
+    ASSERT_EQ(rc, 0) << out;
+    auto [rc2, out2] =
+        openssl({"x509", "-req", "-in", path(name + ".csr"), "-CA", path(ca + ".pem"), "-CAkey",
+                 path(ca + "-key.pem"), "-CAcreateserial", "-days", "2", "-extfile",
+                 path(name + ".ext"), "-out", path(name + ".pem")});
+    ASSERT_EQ(rc2, 0) << out2;
+  }
+
+  // Starts pilot-agent for `token` into dir_/<name>, and waits for its files.
+  std::unique_ptr<Subprocess> startAgent(const std::string& name, const std::string& token) {
+    fs::create_directories(dir_ / name);
+    std::ofstream(path(name + ".token")) << token << "\n";
+    auto agent = std::make_unique<Subprocess>();
+    EXPECT_TRUE(agent->start({binDir() + "/pilot-agent", "--ca-address", address_, "--out-dir",
+                              path(name), "--token-file", path(name + ".token"), "--ca-root",
+                              path("root.pem"), "--server-name", "localhost", "--backoff-initial",
+                              "100ms", "--backoff-max", "1s"}));
+    EXPECT_TRUE(agent->waitFor("obtained spiffe://")) << agent->output();
+    return agent;
+  }
+
+  // Waits (up to a minute) until `file` differs from `before`; returns its content.
+  std::string waitForChange(const std::string& file, const std::string& before) {
+    for (int i = 0; i < 600; ++i) {
+      const std::string now = readAll(file);
+      if (!now.empty() && now != before) return now;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return before;
+  }
+
+  std::string ttl_ = "1h";
+};
+
+constexpr char kServingTokens[] = R"(- token: reviews-token-0123456789
+  spiffe_id: spiffe://cluster.local/ns/default/sa/reviews
+  expires: "2099-01-01T00:00:00Z"
+  dns_names: [localhost]
+- token: ratings-token-0123456789
+  spiffe_id: spiffe://cluster.local/ns/default/sa/ratings
+  expires: "2099-01-01T00:00:00Z"
+  dns_names: [localhost]
+)";
+
+TEST_F(CitadelMtlsTest, RenewalWithTheCurrentCertificateKeepsTheSpiffeId) {
+  const std::string csr = makeCsr("first", "rsa:2048");
+  std::string out = client({"create", "--csr", csr}, "reviews-token-0123456789");
+  ASSERT_NE(out.find("\"code\": \"OK\""), std::string::npos) << out;
+  const std::vector<std::string> chain = certChain(out);
+  ASSERT_EQ(chain.size(), 2u);
+  std::ofstream(path("first.pem")) << chain[0];
+  EXPECT_EQ(verify(chain[0]).first, 0);
+
+  // Renewal: a new key, a CSR asking for another identity, the old certificate over mTLS.
+  const std::string renew_csr =
+      makeCsr("second", "rsa:2048", "spiffe://cluster.local/ns/default/sa/admin");
+  client_tls_.insert(client_tls_.end(),
+                     {"--cert", path("first.pem"), "--key", path("first-key.pem")});
+  out = client({"create", "--csr", renew_csr});
+  ASSERT_NE(out.find("\"code\": \"OK\""), std::string::npos) << out;
+  const std::string renewed = certChain(out)[0];
+  EXPECT_NE(renewed, chain[0]);
+  EXPECT_EQ(verify(renewed).first, 0);
+  const std::string text = certText(renewed);
+  EXPECT_NE(text.find("URI:spiffe://cluster.local/ns/default/sa/reviews"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("sa/admin"), std::string::npos) << text;
+  EXPECT_EQ(metric(R"(pilot_ca_certificates_issued_total{auth="certificate"})"), "1");
+
+  // SDS over mTLS with the certificate alone.
+  out = client({"sds", "--via", "stream"});
+  ASSERT_NE(out.find("\"code\": \"OK\""), std::string::npos) << out;
+  EXPECT_NE(certText(jsonString(out, "certificate_chain"))
+                .find("URI:spiffe://cluster.local/ns/default/sa/reviews"),
+            std::string::npos);
+
+  // A certificate from another CA (which the TLS port trusts) is refused by the CA.
+  client_tls_.resize(4);
+  client_tls_.insert(client_tls_.end(),
+                     {"--cert", path("intruder.pem"), "--key", path("intruder-key.pem")});
+  out = client({"create", "--csr", renew_csr});
+  EXPECT_NE(out.find("UNAUTHENTICATED"), std::string::npos) << out;
+  EXPECT_NE(out.find("certificate_untrusted"), std::string::npos) << out;
+  EXPECT_EQ(metric(R"(pilot_ca_rejected_total{reason="certificate_untrusted"})"), "1");
+}
+
+TEST_F(CitadelMtlsTest, AgentFilesRotateKeepingIdentityAndKey) {
+  ttl_ = "6s";
+  writeAtomically(dir_ / "tokens.yaml", kServingTokens);
+  startPilot();
+  auto agent = startAgent("reviews", "reviews-token-0123456789");
+  const std::string cert = path("reviews/cert-chain.pem");
+  const std::string key = readAll(path("reviews/key.pem"));
+  std::string current = readAll(cert);
+  EXPECT_EQ(readAll(path("reviews/root-cert.pem")), readAll(path("root.pem")));
+  for (int rotation = 1; rotation <= 2; ++rotation) {
+    const std::string next = waitForChange(cert, current);
+    ASSERT_NE(next, current) << "rotation " << rotation << "\n" << agent->output();
+    current = next;
+    auto [rc, out] = openssl({"verify", "-CAfile", path("reviews/root-cert.pem"), cert});
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(certText(current).find("URI:spiffe://cluster.local/ns/default/sa/reviews"),
+              std::string::npos);
+    EXPECT_EQ(readAll(path("reviews/key.pem")), key);
+  }
+  EXPECT_NE(agent->output().find("renewed spiffe://cluster.local/ns/default/sa/reviews"),
+            std::string::npos);
+  EXPECT_EQ(agent->stop(SIGTERM), 0);
+}
+
+TEST_F(CitadelMtlsTest, PythonClientAndServerTalkMtlsAcrossRotations) {
+  ttl_ = "8s";
+  writeAtomically(dir_ / "tokens.yaml", kServingTokens);
+  startPilot();
+  auto server_agent = startAgent("reviews", "reviews-token-0123456789");
+  auto client_agent = startAgent("ratings", "ratings-token-0123456789");
+  auto [rc, out] = runCommand(
+      {kPython, sourceDir() + "/tests/integration/citadel/mtls_pair.py", "--server-dir",
+       path("reviews"), "--client-dir", path("ratings"), "--rotations", "3", "--timeout", "150"},
+      std::chrono::seconds(200));
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("\"failures\": []"), std::string::npos) << out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex(R"("client_certs_seen": (\d+))"))) << out;
+  EXPECT_GE(std::stoi(m[1].str()), 3) << out;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex(R"("server_config_loads": (\d+))"))) << out;
+  EXPECT_GE(std::stoi(m[1].str()), 2) << out;
+  EXPECT_NE(out.find(R"("peers": ["spiffe://cluster.local/ns/default/sa/ratings"])"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(server_agent->stop(SIGTERM), 0);
+  EXPECT_EQ(client_agent->stop(SIGTERM), 0);
 }
 
 }  // namespace
