@@ -513,6 +513,30 @@ TEST_F(CitadelMtlsTest, RenewalWithTheCurrentCertificateKeepsTheSpiffeId) {
   EXPECT_EQ(metric(R"(pilot_ca_rejected_total{reason="certificate_untrusted"})"), "1");
 }
 
+TEST_F(CitadelMtlsTest, SdsStreamSendsAFreshDefaultAtHalfLife) {
+  ttl_ = "4s";
+  startPilot();
+  const std::string out =
+      client({"sds", "--via", "ads", "--names", "default,ROOTCA", "--responses", "2"},
+             "details-token-0123456789");
+  ASSERT_NE(out.find("\"code\": \"OK\""), std::string::npos) << out;
+  const std::regex chain_re(R"re("certificate_chain": "((?:[^"\\]|\\.)*)")re");
+  std::vector<std::string> chains;
+  for (auto it = std::sregex_iterator(out.begin(), out.end(), chain_re);
+       it != std::sregex_iterator(); ++it) {
+    chains.push_back(std::regex_replace((*it)[1].str(), std::regex(R"(\\n)"), "\n"));
+  }
+  ASSERT_EQ(chains.size(), 2u) << out;
+  EXPECT_NE(chains[0], chains[1]);
+  for (const std::string& c : chains) {
+    EXPECT_EQ(verify(c).first, 0);
+    EXPECT_NE(certText(c).find("URI:spiffe://cluster.local/ns/default/sa/details"),
+              std::string::npos);
+  }
+  EXPECT_NE(out.find("\"version\": \"2\""), std::string::npos) << out;
+  EXPECT_EQ(metric(R"(pilot_ca_certificates_issued_total{auth="token"})"), "2");
+}
+
 TEST_F(CitadelMtlsTest, AgentFilesRotateKeepingIdentityAndKey) {
   ttl_ = "6s";
   writeAtomically(dir_ / "tokens.yaml", kServingTokens);
