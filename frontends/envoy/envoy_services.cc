@@ -303,6 +303,9 @@ class ReactorSink final : public CallSink {
   bool owned_;
 };
 
+constexpr security::tls::Api kServiceApis[] = {
+    security::tls::Api::kExtAuthz, security::tls::Api::kRateLimit, security::tls::Api::kAccessLog};
+
 template <typename Fn>
 grpc::ServerUnaryReactor* runUnary(EnvoyFrontends* f, int service, const char* method,
                                    grpc::CallbackServerContext* context,
@@ -311,12 +314,17 @@ grpc::ServerUnaryReactor* runUnary(EnvoyFrontends* f, int service, const char* m
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   ReactorSink sink(f, service, context, reactor, response, method);
   grpc::Status status = f->checkSize(request->Length());
+  security::tls::Caller caller;
+  const security::tls::CallerGate* gate = f->callerGate();
+  if (status.ok() && gate != nullptr) {
+    status = gate->admit(*context, kServiceApis[service], &caller);
+  }
   grpc::Slice slice;
   if (status.ok() && !flatten(request, &slice)) {
     status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request bytes");
   }
   if (status.ok()) {
-    fn(view(slice), &sink);
+    fn(view(slice), &sink, gate != nullptr ? &caller : nullptr);
   } else {
     sink.finish(status, {});
   }
@@ -330,6 +338,16 @@ class AccessLogReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> 
   AccessLogReactor(EnvoyFrontends* f, grpc::CallbackServerContext* context,
                    grpc::ByteBuffer* response)
       : f_(f), context_(context), response_(response) {
+    if (const security::tls::CallerGate* gate = f_->callerGate()) {
+      // A refused stream is answered before any of its messages is read.
+      grpc::Status admitted = gate->admit(*context, security::tls::Api::kAccessLog, &caller_);
+      if (!admitted.ok()) {
+        f_->countCall(2, admitted.error_code());
+        Finish(admitted);
+        return;
+      }
+      gated_ = true;
+    }
     StartRead(&message_);
   }
 
@@ -348,7 +366,7 @@ class AccessLogReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> 
     }
     if (status.ok()) {
       size_t accepted = 0;
-      status = f_->accessLogs(view(slice), &reporter_uid_, &accepted);
+      status = f_->accessLogs(view(slice), &reporter_uid_, &accepted, gated_ ? &caller_ : nullptr);
       entries_ += accepted;
       f_->countAccessLogEntries(accepted);
       ++messages_;
@@ -378,6 +396,8 @@ class AccessLogReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> 
   grpc::ByteBuffer* response_;
   grpc::ByteBuffer message_;
   std::string reporter_uid_;
+  security::tls::Caller caller_;
+  bool gated_ = false;
   size_t entries_ = 0;
   size_t messages_ = 0;
 };
@@ -431,7 +451,8 @@ grpc::Status EnvoyFrontends::checkSize(size_t size) const {
                         options_.max_message_size, " bytes (--max-message-size)"));
 }
 
-void EnvoyFrontends::authzCheck(std::string_view request, CallSink* sink) {
+void EnvoyFrontends::authzCheck(std::string_view request, CallSink* sink,
+                                const security::tls::Caller* caller) {
   ThreadState& ts = threadState();
   CheckRequestView& req = ts.authz;
   if (auto s = parseAuthzCheckRequest(request, &req); !s.ok()) {
@@ -443,6 +464,9 @@ void EnvoyFrontends::authzCheck(std::string_view request, CallSink* sink) {
   if (auto s = ts.mapper.mapCheck(req, *ts.ids, &bag); !s.ok()) {
     sink->finish(invalid(std::string(s.message())), {});
     return;
+  }
+  if (caller != nullptr) {
+    security::tls::applyCaller(*caller, &bag);
   }
   // Quotas asked through context_extensions: "quota.<name>": "<amount>".
   absl::InlinedVector<std::pair<std::string_view, int64_t>, 2> quotas;
@@ -491,7 +515,8 @@ void EnvoyFrontends::authzCheck(std::string_view request, CallSink* sink) {
   pending->release();
 }
 
-void EnvoyFrontends::shouldRateLimit(std::string_view request, CallSink* sink) {
+void EnvoyFrontends::shouldRateLimit(std::string_view request, CallSink* sink,
+                                     const security::tls::Caller* caller) {
   ThreadState& ts = threadState();
   ts.arena.Reset();
   auto* req = google::protobuf::Arena::CreateMessage<rls::RateLimitRequest>(&ts.arena);
@@ -536,6 +561,9 @@ void EnvoyFrontends::shouldRateLimit(std::string_view request, CallSink* sink) {
     const auto& d = req->descriptors(static_cast<int>(i));
     bag.clear();
     (void)ts.mapper.mapDescriptor(req->domain(), d, *ts.ids, &bag);  // checked above
+    if (caller != nullptr) {
+      security::tls::applyCaller(*caller, &bag);
+    }
     QuotaSlot& slot = pending->slots[i];
     slot.name = req->domain();
     slot.amount = d.has_hits_addend()
@@ -553,7 +581,7 @@ void EnvoyFrontends::shouldRateLimit(std::string_view request, CallSink* sink) {
 }
 
 grpc::Status EnvoyFrontends::accessLogs(std::string_view message, std::string* reporter_uid,
-                                        size_t* accepted) {
+                                        size_t* accepted, const security::tls::Caller* caller) {
   ThreadState& ts = threadState();
   auto* msg = google::protobuf::Arena::CreateMessage<als::StreamAccessLogsMessage>(&ts.logArena());
   if (!msg->ParseFromArray(message.data(), static_cast<int>(message.size()))) {
@@ -577,6 +605,9 @@ grpc::Status EnvoyFrontends::accessLogs(std::string_view message, std::string* r
         if (reporter != mixer::attribute::kNoAttribute) {
           bag.set(reporter, mixer::attribute::Value::string(*reporter_uid));
         }
+      }
+      if (caller != nullptr) {
+        security::tls::applyCaller(*caller, &bag);
       }
       dispatcher->report(bag, &ts.pending);
       if (accepted != nullptr) ++*accepted;
@@ -610,8 +641,11 @@ grpc::Status EnvoyFrontends::handleRateLimit(std::string_view request, std::stri
 grpc::ServerUnaryReactor* AuthorizationService::Check(grpc::CallbackServerContext* context,
                                                       const grpc::ByteBuffer* request,
                                                       grpc::ByteBuffer* response) {
-  return runUnary(f_, 0, "ext_authz Check", context, request, response,
-                  [this](std::string_view bytes, CallSink* sink) { f_->authzCheck(bytes, sink); });
+  return runUnary(
+      f_, 0, "ext_authz Check", context, request, response,
+      [this](std::string_view bytes, CallSink* sink, const security::tls::Caller* caller) {
+        f_->authzCheck(bytes, sink, caller);
+      });
 }
 
 grpc::ServerUnaryReactor* RateLimitService::ShouldRateLimit(grpc::CallbackServerContext* context,
@@ -619,7 +653,9 @@ grpc::ServerUnaryReactor* RateLimitService::ShouldRateLimit(grpc::CallbackServer
                                                             grpc::ByteBuffer* response) {
   return runUnary(
       f_, 1, "ShouldRateLimit", context, request, response,
-      [this](std::string_view bytes, CallSink* sink) { f_->shouldRateLimit(bytes, sink); });
+      [this](std::string_view bytes, CallSink* sink, const security::tls::Caller* caller) {
+        f_->shouldRateLimit(bytes, sink, caller);
+      });
 }
 
 grpc::ServerReadReactor<grpc::ByteBuffer>* AccessLogService::StreamAccessLogs(

@@ -26,6 +26,7 @@
 #include "frontends/envoy/attribute_mapping.h"
 #include "mixer/runtime/dispatcher.h"
 #include "mixer/server/call_sink.h"
+#include "security/tls/caller_gate.h"
 
 namespace frontends::envoy {
 
@@ -97,14 +98,23 @@ class EnvoyFrontends {
                                                   "envoy.service.ratelimit.v3.RateLimitService",
                                                   "envoy.service.accesslog.v3.AccessLogService"};
 
-  // An ext_authz Check or a ShouldRateLimit on request bytes (borrowed for the call).
-  void authzCheck(std::string_view request, CallSink* sink);
-  void shouldRateLimit(std::string_view request, CallSink* sink);
+  // Who may call each API, and whose identity claims are believed (docs/security.md). Null (the
+  // default): every caller, claims as sent. OWNERSHIP: borrowed; set before serving.
+  void setCallerGate(const security::tls::CallerGate* gate) { gate_ = gate; }
+  const security::tls::CallerGate* callerGate() const { return gate_; }
+
+  // An ext_authz Check or a ShouldRateLimit on request bytes (borrowed for the call). `caller`:
+  // the caller's proven identity, written into the attributes (may be null).
+  void authzCheck(std::string_view request, CallSink* sink,
+                  const security::tls::Caller* caller = nullptr);
+  void shouldRateLimit(std::string_view request, CallSink* sink,
+                       const security::tls::Caller* caller = nullptr);
   // One StreamAccessLogsMessage of a stream: its entries become Report records, handed to the
   // report queue before this returns. `reporter_uid` carries the stream's identifier (sent in
   // its first message only) from one message to the next.
   grpc::Status accessLogs(std::string_view message, std::string* reporter_uid,
-                          size_t* accepted = nullptr);
+                          size_t* accepted = nullptr,
+                          const security::tls::Caller* caller = nullptr);
 
   // The same, waiting for asynchronous quota adapters (tests, benchmarks).
   grpc::Status handleAuthzCheck(std::string_view request, std::string* response);
@@ -128,6 +138,7 @@ class EnvoyFrontends {
 
   const mixer::runtime::DispatcherSource* dispatchers_;
   Options options_;
+  const security::tls::CallerGate* gate_ = nullptr;
   std::array<std::array<prometheus::Counter*, kCodeCount>, 3> handled_{};
   prometheus::Counter* log_entries_ = nullptr;
   AuthorizationService authorization_{this};

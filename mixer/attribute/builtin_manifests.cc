@@ -1,5 +1,6 @@
 // The attribute vocabularies Istio's proxies and Kubernetes environment use (Istio's
-// istio-proxy and kubernetes attribute manifests), as attributemanifest YAML; and the Istio
+// istio-proxy and kubernetes attribute manifests) and the project's own (the caller's verified
+// identity), as attributemanifest YAML; and the Istio
 // 0.1/0.2 vocabulary of the aspect model.
 #include "mixer/attribute/vocabulary.h"
 
@@ -75,6 +76,14 @@ spec:
     check.error_message: {valueType: STRING}
     check.cache_hit: {valueType: BOOL}
     quota.cache_hit: {valueType: BOOL}
+---
+# The project's own, which mixs sets from what the transport proved (docs/security.md).
+apiVersion: config.istio.io/v1alpha2
+kind: attributemanifest
+metadata: {name: mixs, namespace: istio-system}
+spec:
+  attributes:
+    context.reporter.principal: {valueType: STRING}
 ---
 apiVersion: config.istio.io/v1alpha2
 kind: attributemanifest

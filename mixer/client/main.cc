@@ -17,6 +17,7 @@
 #include "mixer/common/str_cat.h"
 #include "mixer/common/time_format.h"
 #include "mixer/v1/mixer.grpc.pb.h"
+#include "security/tls/credentials.h"
 
 namespace {
 
@@ -36,8 +37,26 @@ struct CommonOptions {
   std::string duration;
   bool json = false;
   int timeout_ms = 10000;
-  int records = 1;  // report: records per ReportRequest
+  int records = 1;              // report: records per ReportRequest
+  security::tls::TlsFiles tls;  // --tls-ca, --tls-cert, --tls-key: TLS to the server
+  std::string tls_server_name;
 };
+
+// The channel to the server: plain text, or TLS when a CA or a client certificate is given.
+// Null (after printing why) when the TLS files are unusable.
+std::shared_ptr<grpc::Channel> makeChannel(const CommonOptions& o) {
+  if (o.tls.ca.empty() && o.tls.cert.empty() && o.tls.key.empty()) {
+    return grpc::CreateChannel(o.mixer, grpc::InsecureChannelCredentials());
+  }
+  auto credentials = security::tls::channelCredentials(o.tls);
+  if (!credentials.ok()) {
+    std::cerr << "mixc: " << credentials.status().message() << "\n";
+    return nullptr;
+  }
+  grpc::ChannelArguments args;
+  if (!o.tls_server_name.empty()) args.SetSslTargetNameOverride(o.tls_server_name);
+  return grpc::CreateCustomChannel(o.mixer, *credentials, args);
+}
 
 void addAttributeFlags(CLI::App* cmd, mixer::client::AttributeFlags* attrs) {
   auto& a = *attrs;
@@ -66,6 +85,11 @@ void addCommonFlags(CLI::App* cmd, CommonOptions* o) {
   cmd->add_option("--duration", o->duration, "Load for this long (Go syntax: 10s, 1m)");
   cmd->add_flag("--json", o->json, "Print the load summary as one JSON object");
   cmd->add_option("--timeout-ms", o->timeout_ms, "Per-call deadline")->capture_default_str();
+  cmd->add_option("--tls-ca", o->tls.ca, "PEM CA bundle that verifies the server (TLS)");
+  cmd->add_option("--tls-cert", o->tls.cert, "PEM client certificate (mTLS)");
+  cmd->add_option("--tls-key", o->tls.key, "PEM key of --tls-cert");
+  cmd->add_option("--tls-server-name", o->tls_server_name,
+                  "Name the server's certificate must carry (default: the --mixer host)");
 }
 
 std::string wordOrIndex(int32_t index, const google::protobuf::RepeatedPtrField<std::string>& w) {
@@ -169,7 +193,8 @@ int runCheck(const CommonOptions& o, const mixer::attribute::AttributeBag& bag) 
       q.set_best_effort(false);
     }
   }
-  auto channel = grpc::CreateChannel(o.mixer, grpc::InsecureChannelCredentials());
+  auto channel = makeChannel(o);
+  if (!channel) return 2;
   if (isLoad(o)) {
     return runLoadMode(channel, "/istio.mixer.v1.Mixer/Check", req.SerializeAsString(), o);
   }
@@ -235,7 +260,8 @@ int runReport(const CommonOptions& o, const mixer::attribute::AttributeBag& bag)
   }
   req.set_global_word_count(mixer::api::kGlobalWordCount);
   req.set_repeated_attributes_semantics(ReportRequest::INDEPENDENT_ENCODING);
-  auto channel = grpc::CreateChannel(o.mixer, grpc::InsecureChannelCredentials());
+  auto channel = makeChannel(o);
+  if (!channel) return 2;
   if (isLoad(o)) {
     return runLoadMode(channel, "/istio.mixer.v1.Mixer/Report", req.SerializeAsString(), o);
   }

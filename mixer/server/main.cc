@@ -291,6 +291,22 @@ int main(int argc, char** argv) {
                    "Largest request metadata (HTTP/2 header list) per call, in bytes")
       ->capture_default_str();
 
+  server->add_option("--tls-cert", options.tls.cert,
+                     "PEM certificate chain of the gRPC port (with --tls-key: TLS; default: plain "
+                     "text). Re-read when it changes");
+  server->add_option("--tls-key", options.tls.key, "PEM private key of --tls-cert");
+  server->add_option("--tls-client-ca", options.tls.ca,
+                     "PEM CA bundle that client certificates must chain to (mTLS: a client "
+                     "without a valid certificate is refused)");
+  std::string tls_refresh = "60s";
+  server
+      ->add_option("--tls-refresh-interval", tls_refresh,
+                   "How often the TLS files are re-read for rotation (Go duration, at least 1s)")
+      ->capture_default_str();
+  server->add_option("--callers", options.callers_file,
+                     "YAML file of which caller identities may call which API and whose "
+                     "identity claims are believed (docs/security.md; needs --tls-client-ca)");
+
   bool list_adapters = false;
   server->add_flag("--list-adapters", list_adapters,
                    "Print the adapters found in the adapter directories and exit");
@@ -344,6 +360,13 @@ int main(int argc, char** argv) {
       return 2;
     }
     *out = std::chrono::milliseconds(*nanos / 1000000);
+  }
+  if (const auto nanos = mixer::parseGoDuration(tls_refresh); !nanos || *nanos < 1000000000) {
+    std::cerr << "mixs: --tls-refresh-interval " << tls_refresh
+              << ": want a duration of at least 1s, such as 60s\n";
+    return 2;
+  } else {
+    options.tls.refresh = std::chrono::seconds(*nanos / 1000000000);
   }
   if (options.max_connections < 0 || options.max_concurrent_streams < 1 ||
       options.max_ping_strikes < 0 || options.max_metadata_size < 1) {

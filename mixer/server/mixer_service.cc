@@ -261,6 +261,9 @@ void MixerService::check(std::string_view request, CheckSink* sink, const CallCo
     sink->finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message())), {});
     return;
   }
+  if (call.caller != nullptr) {
+    security::tls::applyCaller(*call.caller, &bag);
+  }
   if (auto stop = stopped(call, request.size() >= kCancelProbeBytes, ServerMetrics::kCheck,
                           "after decoding");
       !stop.ok()) {
@@ -349,6 +352,9 @@ grpc::Status MixerService::handleReport(std::string_view request, const CallCont
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           strCat(s.message(), " (", i, " earlier entries were accepted)"));
     }
+    if (call.caller != nullptr) {
+      security::tls::applyCaller(*call.caller, &bag);
+    }
     // The first boundary comes after the first entry is decoded, so that a client over a limit
     // in any entry hears of it rather than of its deadline.
     const bool ask_client =
@@ -434,12 +440,18 @@ grpc::ServerUnaryReactor* MixerService::Check(grpc::CallbackServerContext* conte
   ReactorCheckSink sink(context, reactor, response, metrics_, &invalid_request_logs_,
                         CallTimer(metrics_, ServerMetrics::kCheck));
   grpc::Status status = checkSize(request->Length(), ServerMetrics::kCheck);
+  security::tls::Caller caller;
+  if (status.ok() && gate_ != nullptr) {
+    status = gate_->admit(*context, security::tls::Api::kCheck, &caller);
+  }
   grpc::Slice slice;
   if (status.ok() && !flatten(request, &slice)) {
     status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request bytes");
   }
   if (status.ok()) {
-    check(view(slice), &sink, CallControl{runtime::CallDeadline(context->deadline()), context});
+    check(view(slice), &sink,
+          CallControl{runtime::CallDeadline(context->deadline()), context,
+                      gate_ != nullptr ? &caller : nullptr});
   } else {
     sink.finish(status, {});
   }
@@ -451,13 +463,18 @@ grpc::ServerUnaryReactor* MixerService::Report(grpc::CallbackServerContext* cont
                                                grpc::ByteBuffer* response) {
   CallTimer timer(metrics_, ServerMetrics::kReport);
   grpc::Status status = checkSize(request->Length(), ServerMetrics::kReport);
+  security::tls::Caller caller;
+  if (status.ok() && gate_ != nullptr) {
+    // A refused Report reaches no adapter: it is answered before its bytes are read.
+    status = gate_->admit(*context, security::tls::Api::kReport, &caller);
+  }
   grpc::Slice slice;
   if (status.ok() && !flatten(request, &slice)) {
     status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request bytes");
   }
   if (status.ok()) {
-    status =
-        handleReport(view(slice), CallControl{runtime::CallDeadline(context->deadline()), context});
+    status = handleReport(view(slice), CallControl{runtime::CallDeadline(context->deadline()),
+                                                   context, gate_ != nullptr ? &caller : nullptr});
     if (status.ok()) {
       grpc::Slice out;  // ReportResponse is empty: zero bytes
       *response = grpc::ByteBuffer(&out, 1);

@@ -20,6 +20,7 @@
 #include "mixer/server/call_sink.h"
 #include "mixer/server/server_metrics.h"
 #include "mixer/v1/mixer.grpc.pb.h"
+#include "security/tls/caller_gate.h"
 
 namespace mixer::server {
 
@@ -36,6 +37,9 @@ struct CallControl {
   // MixerService::kCancelProbeBytes or more, and every kCancelProbeRecords Report entries. May
   // be null.
   const grpc::ServerContextBase* context = nullptr;
+  // The caller's proven identity, written into the request's attributes after decoding
+  // (security::tls::applyCaller). May be null: the request's attributes are taken as sent.
+  const security::tls::Caller* caller = nullptr;
 };
 
 class MixerService final : public MixerRawService {
@@ -45,6 +49,11 @@ class MixerService final : public MixerRawService {
   // OWNERSHIP: `dispatchers` and `metrics` are borrowed and must outlive the service.
   MixerService(const runtime::DispatcherSource* dispatchers, ServerMetrics* metrics,
                size_t max_message_size, const api::DecodeLimits& limits = {});
+
+  // Who may call Check and Report, and whose identity claims are believed (docs/security.md).
+  // Null (the default): every caller, claims as sent. OWNERSHIP: borrowed; must outlive the
+  // service. Set before serving.
+  void setCallerGate(const security::tls::CallerGate* gate) { gate_ = gate; }
 
   using CallControl = server::CallControl;
   // Where the client is asked whether it went away (see CallControl).
@@ -85,6 +94,7 @@ class MixerService final : public MixerRawService {
   ServerMetrics* metrics_;
   size_t max_message_size_;
   api::DecodeLimits limits_;
+  const security::tls::CallerGate* gate_ = nullptr;
   std::atomic<uint64_t> unmatched_quota_logs_{0};
   std::atomic<uint64_t> invalid_request_logs_{0};
 };

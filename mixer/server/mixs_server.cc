@@ -114,6 +114,28 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   } else if (!options.forward_auth_quotas.empty()) {
     return absl::InvalidArgumentError("--forward-auth-quota needs --forward-auth-address");
   }
+  // Transport security, checked before anything starts: a bad file is an error now.
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  const bool tls = !options.tls.cert.empty() || !options.tls.key.empty() || !options.tls.ca.empty();
+  const bool mtls = tls && !options.tls.ca.empty();
+  if (tls) {
+    security::tls::TlsFiles files = options.tls;
+    if (!mtls) files.client_cert = security::tls::ClientCertMode::kNone;
+    auto c = security::tls::serverCredentials(files);
+    if (!c.ok()) return c.status();
+    credentials = *std::move(c);
+  }
+  std::optional<security::tls::CallerPolicy> callers;
+  if (!options.callers_file.empty()) {
+    if (!mtls) {
+      return absl::InvalidArgumentError(
+          "--callers needs mTLS (--tls-cert, --tls-key, --tls-client-ca): without client "
+          "certificates no caller has an identity");
+    }
+    auto policy = security::tls::CallerPolicy::load(options.callers_file);
+    if (!policy.ok()) return policy.status();
+    callers = *std::move(policy);
+  }
   std::unique_ptr<MixsServer> s(new MixsServer());
 
   s->adapter_counters_ =
@@ -150,6 +172,11 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   s->service_ = std::make_unique<MixerService>(
       s->config_.get(), &s->metrics_, std::min<size_t>(options.max_message_size, INT32_MAX),
       options.limits);
+  if (mtls) {
+    s->gate_ = std::make_unique<security::tls::CallerGate>(
+        std::move(callers), s->metrics_.registry(), "mixer_callers_denied_total");
+    s->service_->setCallerGate(s->gate_.get());
+  }
 
   const long open_files = raiseOpenFileLimit();
   s->max_connections_ =
@@ -183,6 +210,7 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   envoy_options.max_message_size = options.max_message_size;
   envoy_options.registry = s->metrics_.registry();
   s->envoy_ = std::make_unique<frontends::envoy::EnvoyFrontends>(s->config_.get(), envoy_options);
+  s->envoy_->setCallerGate(s->gate_.get());
 
   google::protobuf::SetLogHandler(&protobufLog);
   grpc::EnableDefaultHealthCheckService(true);
@@ -191,8 +219,7 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   // The port's socket and accept loop are the GrpcAcceptor's; gRPC serves the connections it
   // hands over, with these credentials.
   s->grpc_acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
-      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
-      grpc::InsecureServerCredentials());
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, credentials);
   builder.RegisterService(s->service_.get());
   builder.RegisterService(&s->envoy_->authorization());
   builder.RegisterService(&s->envoy_->rateLimit());

@@ -20,6 +20,8 @@
 #include "mixer/server/mixer_service.h"
 #include "mixer/server/monitoring_server.h"
 #include "mixer/server/server_metrics.h"
+#include "security/tls/caller_gate.h"
+#include "security/tls/credentials.h"
 
 namespace grpc {
 class Server;
@@ -69,6 +71,12 @@ struct ServerOptions {
   // Largest request header block (metadata) a call may send, in bytes.
   int max_metadata_size = 8 * 1024;
 
+  // TLS on the gRPC port (docs/security.md): --tls-cert, --tls-key and, for mTLS, --tls-client-ca
+  // (client certificates then required and verified). No certificate: plain text.
+  security::tls::TlsFiles tls;
+  // Who may call which API, and whose identity claims are believed (--callers; needs mTLS).
+  std::string callers_file;
+
   // HTTP forward-auth (nginx auth_request, Traefik ForwardAuth, Caddy forward_auth) on this
   // host:port; empty: off. docs/envoy.md, "HTTP forward-auth".
   std::string forward_auth_address;
@@ -110,6 +118,7 @@ class MixsServer {
   std::unique_ptr<adapter_host::PrometheusCounterRegistry> adapter_counters_;
   std::unique_ptr<adapter_host::AdapterHost> adapters_;
   std::unique_ptr<runtime::ConfigStore> config_;
+  std::unique_ptr<security::tls::CallerGate> gate_;  // null: no caller identities
   std::unique_ptr<MixerService> service_;
   std::unique_ptr<frontends::envoy::EnvoyFrontends> envoy_;
   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> grpc_acceptor_;

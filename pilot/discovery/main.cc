@@ -15,10 +15,12 @@
 #include <atomic>
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "absl/time/time.h"
 #include "mixer/common/log.h"
+#include "mixer/common/time_format.h"
 #include "pilot/discovery/monitoring.h"
 #include "pilot/discovery/push_scheduler.h"
 #include "pilot/model/etcd_registry.h"
@@ -28,6 +30,8 @@
 #include "security/ca/ca_server.h"
 #include "security/ca/certificate_authority.h"
 #include "security/ca/join_tokens.h"
+#include "security/tls/caller_gate.h"
+#include "security/tls/credentials.h"
 
 namespace {
 
@@ -43,6 +47,28 @@ bool splitHostPort(const std::string& address, std::string* host, int* port) {
     return false;
   }
   return *port >= 0 && *port <= 65535;
+}
+
+// The CA's roots must be among the client CAs of the port, or renewing workloads could not
+// present the certificates it issued.
+absl::Status checkHoldsRoots(const std::string& client_ca_path,
+                             const security::ca::CertificateAuthority& ca) {
+  auto text = security::ca::readFile(client_ca_path);
+  if (!text.ok()) return text.status();
+  auto have = security::ca::parseCertificates(*text);
+  auto want = security::ca::parseCertificates(ca.trustBundlePem());
+  if (!have.ok()) return have.status();
+  if (!want.ok()) return want.status();
+  for (const auto& root : *want) {
+    bool found = false;
+    for (const auto& c : *have) found = found || X509_cmp(c.get(), root.get()) == 0;
+    if (!found) {
+      return absl::InvalidArgumentError(
+          "--tls-client-ca " + client_ca_path +
+          " must hold the CA's roots (its trust bundle, e.g. the --ca-root-out file)");
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -103,16 +129,27 @@ int main(int argc, char** argv) {
                  "(reloaded on change)");
   app.add_option("--join-tokens-used", join_tokens_used,
                  "file recording used tokens (SHA-256), so that they stay used across restarts");
-  // TLS on the gRPC port.
-  std::string tls_cert, tls_key, tls_client_ca;
-  app.add_option("--tls-cert", tls_cert, "PEM certificate chain of the gRPC port (with --tls-key)");
-  app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
-  app.add_option("--tls-client-ca", tls_client_ca,
-                 "PEM roots client certificates must chain to (with the CA: asked for and "
-                 "verified if sent, the CA's roots added; without: required)");
   ca_cert_option->needs(ca_key_option);
   ca_key_option->needs(ca_cert_option);
   self_signed_option->excludes(ca_cert_option);
+  security::tls::TlsFiles tls;
+  app.add_option("--tls-cert", tls.cert,
+                 "PEM certificate chain of the xDS port (with --tls-key: TLS; re-read on change)");
+  app.add_option("--tls-key", tls.key, "PEM private key of --tls-cert");
+  app.add_option("--tls-client-ca", tls.ca,
+                 "PEM CA bundle client certificates must chain to (mTLS: required and verified; "
+                 "with the CA: asked for and verified if sent, and the CA's roots must be in it)");
+  std::string tls_refresh = "60s";
+  app.add_option("--tls-refresh-interval", tls_refresh,
+                 "how often the TLS files are re-read (Go duration, at least 1s)");
+  std::string callers_file;
+  app.add_option("--callers", callers_file,
+                 "YAML file of which caller identities may fetch xDS (docs/security.md; needs "
+                 "--tls-client-ca)");
+  bool debug_views = false;
+  app.add_flag("--debug-views", debug_views,
+               "serve /debug/config_dump on the monitoring address (off: it shows every "
+               "client's configuration to whoever reaches that port)");
   CLI11_PARSE(app, argc, argv);
   if (registry_dir.empty() == etcd_address.empty()) {
     std::cerr << "pilot-discovery: give one of --registry-dir and --etcd-address\n";
@@ -225,31 +262,58 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  pilot::xds::DiscoveryServer discovery(snapshot, &metrics);
-  std::unique_ptr<pilot::xds::SecretDiscoveryServer> sds;
+  // Transport security: a bad file or policy is an error before anything listens.
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
-  if (!tls_cert.empty() || !tls_key.empty()) {
-    auto cert = security::ca::readFile(tls_cert);
-    auto key = security::ca::readFile(tls_key);
-    absl::StatusOr<std::string> client_ca = std::string();
-    if (!tls_client_ca.empty()) client_ca = security::ca::readFile(tls_client_ca);
-    for (const auto* s : {&cert.status(), &key.status(), &client_ca.status()}) {
-      if (!s->ok()) {
-        std::cerr << "pilot-discovery: " << s->message() << "\n";
+  const bool tls_on = !tls.cert.empty() || !tls.key.empty() || !tls.ca.empty();
+  const bool mtls = tls_on && !tls.ca.empty();
+  if (tls_on) {
+    const auto refresh = mixer::parseGoDuration(tls_refresh);
+    if (!refresh || *refresh < 1000000000) {
+      std::cerr << "pilot-discovery: --tls-refresh-interval " << tls_refresh
+                << ": want a duration of at least 1s\n";
+      return 2;
+    }
+    tls.refresh = std::chrono::seconds(*refresh / 1000000000);
+    if (!mtls) tls.client_cert = security::tls::ClientCertMode::kNone;
+    if (ca != nullptr && mtls) {
+      // Join-token holders have no certificate yet; renewing workloads present the one the CA
+      // issued, so the CA's roots must verify it.
+      tls.client_cert = security::tls::ClientCertMode::kOptional;
+      if (auto s = checkHoldsRoots(tls.ca, *ca); !s.ok()) {
+        std::cerr << "pilot-discovery: " << s.message() << "\n";
         return 2;
       }
     }
-    std::string roots = *client_ca;
-    // The CA's workloads renew with certificates it issued: its roots verify them.
-    if (ca != nullptr) roots += ca->trustBundlePem();
-    grpc::SslServerCredentialsOptions ssl(
-        roots.empty()   ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-        : ca != nullptr ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
-                        : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-    ssl.pem_root_certs = roots;
-    ssl.pem_key_cert_pairs.push_back({*key, *cert});
-    credentials = grpc::SslServerCredentials(ssl);
+    auto c = security::tls::serverCredentials(tls);
+    if (!c.ok()) {
+      std::cerr << "pilot-discovery: " << c.status().message() << "\n";
+      return 2;
+    }
+    credentials = *std::move(c);
   }
+  std::optional<security::tls::CallerPolicy> callers;
+  if (!callers_file.empty()) {
+    if (!mtls) {
+      std::cerr << "pilot-discovery: --callers needs mTLS (--tls-cert, --tls-key, "
+                   "--tls-client-ca): without client certificates no caller has an identity\n";
+      return 2;
+    }
+    auto policy = security::tls::CallerPolicy::load(callers_file);
+    if (!policy.ok()) {
+      std::cerr << "pilot-discovery: " << policy.status().message() << "\n";
+      return 2;
+    }
+    callers = *std::move(policy);
+  }
+  std::unique_ptr<security::tls::CallerGate> gate;
+  if (callers) {
+    gate = std::make_unique<security::tls::CallerGate>(std::move(callers), prometheus_registry,
+                                                       "pilot_callers_denied_total");
+  }
+
+  pilot::xds::DiscoveryServer discovery(snapshot, &metrics);
+  discovery.setCallerGate(gate.get());
+  std::unique_ptr<pilot::xds::SecretDiscoveryServer> sds;
   grpc::ServerBuilder builder;
   int grpc_port = 0;
   builder.AddListeningPort(grpc_address, credentials, &grpc_port);
@@ -276,7 +340,7 @@ int main(int argc, char** argv) {
   }
   std::string error;
   auto monitoring = pilot::discovery::MonitoringServer::start(
-      mon_host, mon_port, prometheus_registry, &discovery, &error);
+      mon_host, mon_port, prometheus_registry, debug_views ? &discovery : nullptr, &error);
   if (monitoring == nullptr) {
     std::cerr << "pilot-discovery: " << error << "\n";
     return 1;
@@ -286,9 +350,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string host = grpc_address.substr(0, grpc_address.rfind(':'));
-  std::cout << "pilot-discovery: xDS on " << host << ":" << grpc_port << ", monitoring on "
-            << mon_host << ":" << monitoring->port() << ", snapshot " << snapshot->version
-            << std::endl;
+  std::cout << "pilot-discovery: xDS"
+            << (mtls     ? " (mTLS)"
+                : tls_on ? " (TLS)"
+                         : "")
+            << " on " << host << ":" << grpc_port << ", monitoring on " << mon_host << ":"
+            << monitoring->port() << ", snapshot " << snapshot->version << std::endl;
   if (ca != nullptr) {
     std::cout << "pilot-discovery: CA for trust domain " << trust_domain
               << (tokens != nullptr ? ", join tokens: " + std::to_string(tokens->size()) : "")

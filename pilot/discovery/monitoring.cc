@@ -33,6 +33,11 @@ mixer::HttpResponse MonitoringServer::handle(const std::string& path) const {
             serializer.Serialize(registry_->Collect())};
   }
   if (path == "/debug/config_dump") {
+    if (discovery_ == nullptr) {
+      return {404, "text/plain",
+              "the debug views are off: start pilot-discovery with --debug-views to serve "
+              "/debug/config_dump\n"};
+    }
     return {200, "application/json", discovery_->configDumpJson()};
   }
   if (path == "/healthz") {

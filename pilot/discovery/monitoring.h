@@ -15,7 +15,8 @@ namespace pilot::discovery {
 
 class MonitoringServer {
  public:
-  // Listens on host:port (port 0 picks one); nullptr with `error` set on failure.
+  // Listens on host:port (port 0 picks one); nullptr with `error` set on failure. `discovery`:
+  // the server whose state /debug/config_dump shows; null: the debug views are off (404).
   static std::unique_ptr<MonitoringServer> start(const std::string& host, int port,
                                                  std::shared_ptr<prometheus::Registry> registry,
                                                  const xds::DiscoveryServer* discovery,

@@ -73,6 +73,13 @@ std::string resourceJson(ResourceType type, const std::string& bytes) {
   return messageJson(*m);
 }
 
+// An ADS stream refused before it starts (the caller may not fetch xDS): answered at once.
+class RefusedStream final : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse> {
+ public:
+  explicit RefusedStream(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
 }  // namespace
 
 // One ADS stream. Lives until gRPC calls OnDone; the server's map and pushes hold shared_ptrs,
@@ -489,10 +496,20 @@ DiscoveryServer::~DiscoveryServer() = default;
 
 grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse>*
 DiscoveryServer::StreamAggregatedResources(grpc::CallbackServerContext* context) {
+  if (gate_ != nullptr) {
+    security::tls::Caller caller;
+    grpc::Status admitted = gate_->admit(*context, security::tls::Api::kXds, &caller);
+    if (!admitted.ok()) {
+      return new RefusedStream(std::move(admitted));
+    }
+  }
   return open(context, /*secrets_only=*/false);
 }
 
-AdsStream* DiscoveryServer::open(grpc::CallbackServerContext* context, bool secrets_only) {
+// SecretDiscoveryService streams are not subject to the xDS caller gate: the CA authenticates
+// them (secrets.h).
+grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse>* DiscoveryServer::open(
+    grpc::CallbackServerContext* context, bool secrets_only) {
   // The credentials are read now: the context is not to be touched from other threads later.
   security::ca::CallerCredentials creds;
   if (secrets_ != nullptr) {

@@ -25,6 +25,7 @@
 #include "pilot/xds/secrets.h"
 #include "pilot/xds/snapshot.h"
 #include "pilot/xds/xds_metrics.h"
+#include "security/tls/caller_gate.h"
 
 namespace pilot::xds {
 
@@ -35,6 +36,10 @@ class DiscoveryServer final
  public:
   DiscoveryServer(std::shared_ptr<const Snapshot> initial, XdsMetrics* metrics);
   ~DiscoveryServer() override;
+
+  // Who may open an ADS stream (security::tls::Api::kXds); null: everyone the transport lets in.
+  // OWNERSHIP: borrowed; set before serving.
+  void setCallerGate(const security::tls::CallerGate* gate) { gate_ = gate; }
 
   // Makes `snapshot` current and pushes it to the streams whose resources changed.
   void publish(std::shared_ptr<const Snapshot> snapshot);
@@ -57,10 +62,13 @@ class DiscoveryServer final
   friend class AdsStream;
   friend class SecretDiscoveryServer;
   void remove(AdsStream* stream);
-  AdsStream* open(grpc::CallbackServerContext* context, bool secrets_only);
+  grpc::ServerBidiReactor<envoy::service::discovery::v3::DiscoveryRequest,
+                          envoy::service::discovery::v3::DiscoveryResponse>*
+  open(grpc::CallbackServerContext* context, bool secrets_only);
 
   XdsMetrics* metrics_;
   SecretProvider* secrets_ = nullptr;
+  const security::tls::CallerGate* gate_ = nullptr;
   mutable std::mutex mu_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::unordered_map<AdsStream*, std::shared_ptr<AdsStream>> streams_;

@@ -82,9 +82,24 @@ class GrpcTransport::Call : public GrpcTransport::Tag {
   int retries_ = 0;
 };
 
+namespace {
+
+std::shared_ptr<grpc::Channel> makeChannel(const GrpcTransportOptions& options) {
+  if (!options.credentials) {
+    return grpc::CreateChannel(options.address, grpc::InsecureChannelCredentials());
+  }
+  grpc::ChannelArguments args;
+  if (!options.server_name.empty()) {
+    args.SetSslTargetNameOverride(options.server_name);
+  }
+  return grpc::CreateCustomChannel(options.address, options.credentials, args);
+}
+
+}  // namespace
+
 GrpcTransport::GrpcTransport(GrpcTransportOptions options)
     : options_(std::move(options)),
-      channel_(grpc::CreateChannel(options_.address, grpc::InsecureChannelCredentials())),
+      channel_(makeChannel(options_)),
       stub_(istio::mixer::v1::Mixer::NewStub(channel_)),
       generic_stub_(channel_),
       random_(std::random_device{}()) {

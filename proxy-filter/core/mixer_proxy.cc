@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "proxy-filter/core/mixer_client.h"
+#include "security/tls/credentials.h"
 
 struct mixer_proxy_client {
   std::unique_ptr<mixer::proxy::MixerClient> client;
@@ -107,6 +108,21 @@ mixer_proxy_client* mixer_proxy_client_create(const mixer_proxy_options* options
   transport.max_retries = options->max_retries;
   transport.base_retry_ms = options->base_retry_ms > 0 ? options->base_retry_ms : 80;
   transport.max_retry_ms = options->max_retry_ms > 0 ? options->max_retry_ms : 1000;
+  auto set = [](const char* s) { return s != nullptr && s[0] != '\0'; };
+  if (set(options->tls_ca) || set(options->tls_cert) || set(options->tls_key)) {
+    security::tls::TlsFiles files;
+    files.ca = set(options->tls_ca) ? options->tls_ca : "";
+    files.cert = set(options->tls_cert) ? options->tls_cert : "";
+    files.key = set(options->tls_key) ? options->tls_key : "";
+    auto credentials = security::tls::channelCredentials(files);
+    if (!credentials.ok()) {
+      thread_local std::string message;
+      message = std::string(credentials.status().message());
+      return fail(message.c_str());
+    }
+    transport.credentials = *std::move(credentials);
+    if (set(options->tls_server_name)) transport.server_name = options->tls_server_name;
+  }
   mixer::proxy::MixerClientOptions client;
   client.fail_open = options->fail_open != 0;
   client.check_cache = options->disable_check_cache == 0;

@@ -12,8 +12,8 @@
 extern "C" {
 #endif
 
-/* 2: mixer_proxy_attributes_clear, mixer_proxy_report_swap. */
-#define MIXER_PROXY_API_VERSION 2
+/* 2: mixer_proxy_attributes_clear, mixer_proxy_report_swap. 3: TLS options. */
+#define MIXER_PROXY_API_VERSION 3
 
 typedef struct mixer_proxy_client mixer_proxy_client;
 typedef struct mixer_proxy_attributes mixer_proxy_attributes;
@@ -31,12 +31,22 @@ typedef struct mixer_proxy_options {
   int32_t disable_report_batch;
   int64_t report_batch_max_entries; /* 0 = 100 */
   int64_t report_batch_max_time_ms; /* 0 = 1000 */
+  /* TLS to the server (NUL-terminated PEM file paths; NULL or "" = unset). With tls_ca, the
+   * connection is TLS and the server's certificate is verified against it; with tls_cert and
+   * tls_key too, the client presents its own certificate (mTLS). The files are re-read when
+   * they change. tls_server_name: the name the server's certificate must carry when it is not
+   * server_address' host. */
+  const char* tls_ca;
+  const char* tls_cert;
+  const char* tls_key;
+  const char* tls_server_name;
 } mixer_proxy_options;
 
 /* Fills `options` with the defaults (Istio 1.4's) and sets options->size. */
 void mixer_proxy_options_init(mixer_proxy_options* options);
 
-/* Returns NULL on bad options; *error (if error is not NULL) then gets a static message. */
+/* Returns NULL on bad options; *error (if error is not NULL) then gets a message that stays valid
+ * until the next call of this function on the same thread. */
 mixer_proxy_client* mixer_proxy_client_create(const mixer_proxy_options* options,
                                               const char** error);
 /* Flushes queued reports and waits for RPCs in flight. */

@@ -40,7 +40,11 @@ class MixerTransport {
 };
 
 struct GrpcTransportOptions {
-  std::string address;         // host:port
+  std::string address;  // host:port
+  // TLS to the server (security/tls/credentials.h); null: plain text.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // The name the server's certificate must carry, when it is not the address' host.
+  std::string server_name;
   int64_t timeout_ms = 1000;   // deadline of each attempt
   int max_retries = 0;         // Istio 1.4's default: no retries
   int64_t base_retry_ms = 80;  // retry n waits uniform in [base, min(max, base * 2^n)]

@@ -8,7 +8,10 @@
  * in init_process.
  *
  * Directives (http level): mixer_server host:port; mixer_timeout ms;
- *   mixer_report_batch_max_entries n; mixer_report_batch_max_time ms; mixer_check_cache on|off.
+ *   mixer_report_batch_max_entries n; mixer_report_batch_max_time ms; mixer_check_cache on|off;
+ *   mixer_ssl_trusted_certificate file (TLS to mixs, verified against this CA);
+ *   mixer_ssl_certificate file; mixer_ssl_certificate_key file (mTLS: the worker's certificate);
+ *   mixer_ssl_name name (the name mixs' certificate must carry, if not mixer_server's host).
  * (http, server, location): mixer_check on|off; mixer_report on|off; mixer_fail_open on|off;
  *   mixer_attribute NAME VALUE (VALUE may hold variables); mixer_quota NAME AMOUNT.
  */
@@ -27,6 +30,10 @@ typedef struct {
   ngx_int_t batch_max_entries;
   ngx_msec_t batch_max_time;
   ngx_flag_t check_cache;
+  ngx_str_t ssl_trusted_certificate;
+  ngx_str_t ssl_certificate;
+  ngx_str_t ssl_certificate_key;
+  ngx_str_t ssl_name;
 } ngx_http_mixer_main_conf_t;
 
 typedef struct {
@@ -104,6 +111,17 @@ static ngx_command_t ngx_http_mixer_commands[] = {
      offsetof(ngx_http_mixer_main_conf_t, batch_max_time), NULL},
     {ngx_string("mixer_check_cache"), NGX_HTTP_MAIN_CONF | NGX_CONF_FLAG, ngx_conf_set_flag_slot,
      NGX_HTTP_MAIN_CONF_OFFSET, offsetof(ngx_http_mixer_main_conf_t, check_cache), NULL},
+    {ngx_string("mixer_ssl_trusted_certificate"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_str_slot, NGX_HTTP_MAIN_CONF_OFFSET,
+     offsetof(ngx_http_mixer_main_conf_t, ssl_trusted_certificate), NULL},
+    {ngx_string("mixer_ssl_certificate"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_str_slot, NGX_HTTP_MAIN_CONF_OFFSET,
+     offsetof(ngx_http_mixer_main_conf_t, ssl_certificate), NULL},
+    {ngx_string("mixer_ssl_certificate_key"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_str_slot, NGX_HTTP_MAIN_CONF_OFFSET,
+     offsetof(ngx_http_mixer_main_conf_t, ssl_certificate_key), NULL},
+    {ngx_string("mixer_ssl_name"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_str_slot,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(ngx_http_mixer_main_conf_t, ssl_name), NULL},
     {ngx_string("mixer_check"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_FLAG,
      ngx_conf_set_flag_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_mixer_loc_conf_t, check),
@@ -701,6 +719,20 @@ static ngx_int_t ngx_http_mixer_init(ngx_conf_t* cf) {
   return NGX_OK;
 }
 
+/* `s` NUL-terminated in `pool`, or NULL when unset or out of memory. */
+static const char* ngx_http_mixer_cstr(ngx_pool_t* pool, const ngx_str_t* s) {
+  if (s->len == 0) {
+    return NULL;
+  }
+  u_char* out = ngx_pnalloc(pool, s->len + 1);
+  if (out == NULL) {
+    return NULL;
+  }
+  ngx_memcpy(out, s->data, s->len);
+  out[s->len] = '\0';
+  return (const char*)out;
+}
+
 static ngx_int_t ngx_http_mixer_init_process(ngx_cycle_t* cycle) {
   ngx_http_mixer_main_conf_t* mcf =
       ngx_http_cycle_get_module_main_conf(cycle, ngx_http_mixer_module);
@@ -731,6 +763,10 @@ static ngx_int_t ngx_http_mixer_init_process(ngx_cycle_t* cycle) {
   if (mcf->check_cache == 0) {
     options.disable_check_cache = 1;
   }
+  options.tls_ca = ngx_http_mixer_cstr(cycle->pool, &mcf->ssl_trusted_certificate);
+  options.tls_cert = ngx_http_mixer_cstr(cycle->pool, &mcf->ssl_certificate);
+  options.tls_key = ngx_http_mixer_cstr(cycle->pool, &mcf->ssl_certificate_key);
+  options.tls_server_name = ngx_http_mixer_cstr(cycle->pool, &mcf->ssl_name);
 
   ngx_http_mixer_worker_thread = pthread_self();
   ngx_http_mixer_eventfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

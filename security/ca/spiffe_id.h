@@ -1,7 +1,6 @@
-// SPIFFE IDs as the CA issues and accepts them: spiffe://<trust-domain>/<path>, the trust domain
-// lower-case letters, digits, '.', '-' and '_', the path one or more segments of letters, digits,
-// '.', '-' and '_' (no empty, '.' or '..' segment), at most 2048 bytes in all. Istio's workload
-// IDs are spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>.
+// Workload identities as the CA issues and accepts them: a SPIFFE ID as security/tls/spiffe.h
+// parses it, with a path (spiffe://<trust-domain>/<path>; Istio's workload IDs are
+// spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>).
 #pragma once
 
 #include <string>

@@ -133,7 +133,8 @@ class CitadelTest : public ::testing::Test {
     const std::vector<std::string> more = pilotArgs();
     argv.insert(argv.end(), more.begin(), more.end());
     ASSERT_TRUE(pilot_->start(argv));
-    auto m = pilot_->waitFor(R"(xDS on 127\.0\.0\.1:(\d+), monitoring on 127\.0\.0\.1:(\d+))");
+    auto m = pilot_->waitFor(
+        R"(xDS(?: \(m?TLS\))? on 127\.0\.0\.1:(\d+), monitoring on 127\.0\.0\.1:(\d+))");
     ASSERT_TRUE(m) << pilot_->output();
     address_ = "127.0.0.1:" + (*m)[1].str();
     monitoring_port_ = std::stoi((*m)[2].str());
@@ -402,16 +403,17 @@ class CitadelMtlsTest : public CitadelTest {
     issue("other", "intruder",
           "subjectAltName=URI:spiffe://cluster.local/ns/default/sa/reviews\n"
           "extendedKeyUsage=clientAuth,serverAuth");
+    // The port trusts the other CA too (for some other use): the CA itself must refuse it.
+    std::ofstream(path("client-ca.pem")) << readAll(path("root.pem")) << readAll(path("other.pem"));
     startPilot();
     client_tls_ = {"--root", path("root.pem"), "--server-name", "localhost"};
   }
 
   std::vector<std::string> pilotArgs() override {
-    // The port trusts the other CA too (for some other use): the CA itself must refuse it.
-    return {"--ca-cert",          path("root.pem"),      "--ca-key",
-            path("root-key.pem"), "--tls-cert",          path("pilot.pem"),
-            "--tls-key",          path("pilot-key.pem"), "--tls-client-ca",
-            path("other.pem"),    "--workload-cert-ttl", ttl_};
+    return {"--ca-cert",           path("root.pem"),      "--ca-key",
+            path("root-key.pem"),  "--tls-cert",          path("pilot.pem"),
+            "--tls-key",           path("pilot-key.pem"), "--tls-client-ca",
+            path("client-ca.pem"), "--workload-cert-ttl", ttl_};
   }
 
   void makeRoot(const std::string& name, const std::string& cn) {

@@ -78,10 +78,15 @@ class NginxMixerTest : public ::testing::Test {
     fs::remove_all(prefix_);
   }
 
-  void startMixs(const std::string& address = "127.0.0.1:0") {
-    ASSERT_TRUE(
-        mixs_.start({binDir() + "/mixs", "server", "--address", address, "--monitoring-port", "0",
-                     "--config-dir", sourceDir() + "/tests/proxy-filter/testdata"}));
+  void startMixs(const std::string& address = "127.0.0.1:0",
+                 const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {
+        binDir() + "/mixs",  "server",
+        "--address",         address,
+        "--monitoring-port", "0",
+        "--config-dir",      sourceDir() + "/tests/proxy-filter/testdata"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    ASSERT_TRUE(mixs_.start(argv));
     auto m = mixs_.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
     ASSERT_TRUE(m) << mixs_.output();
     mixs_port_ = std::stoi((*m)[1].str());
@@ -90,7 +95,8 @@ class NginxMixerTest : public ::testing::Test {
     prometheus_port_ = std::stoi((*served)[1].str());
   }
 
-  void startNginx() {
+  // `http_extra`: more directives for the http block.
+  void startNginx(const std::string& http_extra = "") {
     upstream_port_ = unusedPort();
     front_port_ = unusedPort();
     std::string user;
@@ -114,6 +120,7 @@ http {
   mixer_timeout 2000ms;
   mixer_report_batch_max_entries 10;
   mixer_report_batch_max_time 100ms;
+)" << http_extra << R"(
   server {
     listen 127.0.0.1:)" << upstream_port_
                                      << R"(;
@@ -215,6 +222,35 @@ TEST_F(NginxMixerTest, AllowsDeniesLimitsAndReports) {
   EXPECT_GE(std::stoi(m[1].str()), 1);
   EXPECT_EQ(std::stoi(m[2].str()), 11);
   EXPECT_EQ(std::stoi(m[3].str()), 0);
+}
+
+// The module reaches mixs over mTLS (mixer_ssl_* directives): mixs requires client certificates,
+// and its caller policy trusts the nginx workload's identity to report on its clients.
+TEST_F(NginxMixerTest, ReachesMixsOverMutualTls) {
+  const std::string certs = prefix_ + "/certs";
+  auto [code, out] = runCommand({"/bin/sh", sourceDir() + "/tests/testing/make_test_certs.sh",
+                                 certs, "nginx=istio-system/nginx"});
+  ASSERT_EQ(code, 0) << out;
+  std::ofstream(prefix_ + "/callers.yaml")
+      << "callers:\n- principals: [\"spiffe://cluster.local/ns/istio-system/sa/nginx\"]\n"
+         "  apis: [check, report]\n  trusted: true\n";
+  startMixs("127.0.0.1:0",
+            {"--tls-cert", certs + "/server.pem", "--tls-key", certs + "/server.key",
+             "--tls-client-ca", certs + "/ca.pem", "--callers", prefix_ + "/callers.yaml"});
+  startNginx("  mixer_ssl_trusted_certificate " + certs + "/ca.pem;\n" +
+             "  mixer_ssl_certificate " + certs + "/nginx.pem;\n" + "  mixer_ssl_certificate_key " +
+             certs + "/nginx.key;\n");
+
+  EXPECT_EQ(get(front_port_, "/").status, 200) << errorLog() << mixs_.output();
+  EXPECT_EQ(get(front_port_, "/private/area").status, 403);  // denier
+  EXPECT_EQ(get(front_port_, "/", "mallory").status, 403);   // listchecker blacklist
+  for (int i = 0; i < 200 && (metric("200") < 1 || metric("403") < 2); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_EQ(metric("200"), 1) << httpGet(prometheus_port_, "/metrics").second;
+  EXPECT_EQ(metric("403"), 2);
+  // Nothing was refused, and the connection was TLS: mixs saw no plain-text handshake.
+  EXPECT_EQ(mixs_.output().find("Handshake failed"), std::string::npos) << mixs_.output();
 }
 
 TEST_F(NginxMixerTest, FailPolicyWhileMixsIsDownAndRecovery) {

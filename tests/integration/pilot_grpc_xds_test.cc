@@ -151,10 +151,10 @@ class PilotGrpcXdsTest : public ::testing::Test {
     writeAtomically(dir_ / "config" / "virtual-service.yaml", kAllToV1);
 
     pilot_ = std::make_unique<Subprocess>();
-    ASSERT_TRUE(
-        pilot_->start({binDir() + "/pilot-discovery", "--registry-dir",
-                       (dir_ / "registry").string(), "--config-dir", (dir_ / "config").string(),
-                       "--grpc-address", "127.0.0.1:0", "--monitoring-address", "127.0.0.1:0"}));
+    ASSERT_TRUE(pilot_->start({binDir() + "/pilot-discovery", "--registry-dir",
+                               (dir_ / "registry").string(), "--config-dir",
+                               (dir_ / "config").string(), "--grpc-address", "127.0.0.1:0",
+                               "--monitoring-address", "127.0.0.1:0", "--debug-views"}));
     auto m = pilot_->waitFor(R"(xDS on 127\.0\.0\.1:(\d+), monitoring on 127\.0\.0\.1:(\d+))");
     ASSERT_TRUE(m) << pilot_->output();
     const std::string xds_port = (*m)[1].str();
