@@ -587,4 +587,50 @@ TEST_F(CitadelMtlsTest, PythonClientAndServerTalkMtlsAcrossRotations) {
   EXPECT_EQ(client_agent->stop(SIGTERM), 0);
 }
 
+TEST_F(CitadelMtlsTest, MixsServesCheckOverMtlsWithAgentFiles) {
+  writeAtomically(dir_ / "tokens.yaml",
+                  std::string(kServingTokens) +
+                      "- token: mixs-token-0123456789\n"
+                      "  spiffe_id: spiffe://cluster.local/ns/istio-system/sa/mixs\n"
+                      "  expires: \"2099-01-01T00:00:00Z\"\n"
+                      "  dns_names: [localhost]\n");
+  auto mixs_agent = startAgent("mixs", "mixs-token-0123456789");
+  auto client_agent = startAgent("ratings", "ratings-token-0123456789");
+  Subprocess mixs;
+  ASSERT_TRUE(mixs.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
+                          "--monitoring-port", "0", "--prometheus-address", "127.0.0.1:0",
+                          "--tls-cert", path("mixs/cert-chain.pem"), "--tls-key",
+                          path("mixs/key.pem"), "--tls-client-ca", path("mixs/root-cert.pem")}));
+  auto m = mixs.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
+  ASSERT_TRUE(m) << mixs.output();
+  const std::string address = "localhost:" + (*m)[1].str();
+  auto check = [&](bool with_cert) {
+    std::vector<std::string> argv = {binDir() + "/mixc",
+                                     "check",
+                                     "-m",
+                                     address,
+                                     "--tls-ca",
+                                     path("ratings/root-cert.pem"),
+                                     "--timeout-ms",
+                                     "5000",
+                                     "-s",
+                                     "destination.service=reviews.default.svc"};
+    if (with_cert) {
+      argv.insert(argv.end(), {"--tls-cert", path("ratings/cert-chain.pem"), "--tls-key",
+                               path("ratings/key.pem")});
+    }
+    return runCommand(argv);
+  };
+  auto [rc, out] = check(true);
+  EXPECT_EQ(rc, 0) << out << mixs.output();
+  EXPECT_NE(out.find("Check RPC completed successfully"), std::string::npos) << out;
+  // Without a workload certificate mixs does not let the client in.
+  auto [rc2, out2] = check(false);
+  EXPECT_NE(rc2, 0) << out2;
+  EXPECT_EQ(out2.find("Check RPC completed successfully"), std::string::npos) << out2;
+  mixs.stop(SIGTERM);
+  EXPECT_EQ(mixs_agent->stop(SIGTERM), 0);
+  EXPECT_EQ(client_agent->stop(SIGTERM), 0);
+}
+
 }  // namespace
