@@ -125,7 +125,7 @@ class CitadelTest : public ::testing::Test {
                                      "--registry-dir",
                                      (dir_ / "registry").string(),
                                      "--grpc-address",
-                                     "127.0.0.1:0",
+                                     grpc_address_,
                                      "--monitoring-address",
                                      "127.0.0.1:0",
                                      "--join-tokens",
@@ -209,7 +209,8 @@ class CitadelTest : public ::testing::Test {
   std::unique_ptr<Subprocess> pilot_;
   std::string address_;
   int monitoring_port_ = 0;
-  std::vector<std::string> client_tls_;  // the client's TLS flags, if any
+  std::vector<std::string> client_tls_;       // the client's TLS flags, if any
+  std::string grpc_address_ = "127.0.0.1:0";  // pilot's: a restart may keep the port
 };
 
 std::string* CitadelTest::gen_ = nullptr;
@@ -410,10 +411,22 @@ class CitadelMtlsTest : public CitadelTest {
   }
 
   std::vector<std::string> pilotArgs() override {
-    return {"--ca-cert",           path("root.pem"),      "--ca-key",
-            path("root-key.pem"),  "--tls-cert",          path("pilot.pem"),
-            "--tls-key",           path("pilot-key.pem"), "--tls-client-ca",
-            path("client-ca.pem"), "--workload-cert-ttl", ttl_};
+    std::vector<std::string> args = {"--ca-cert",
+                                     path(signer_ + ".pem"),
+                                     "--ca-key",
+                                     path(signer_ + "-key.pem"),
+                                     "--tls-cert",
+                                     path("pilot.pem"),
+                                     "--tls-key",
+                                     path("pilot-key.pem"),
+                                     "--tls-client-ca",
+                                     path("client-ca.pem"),
+                                     "--workload-cert-ttl",
+                                     ttl_};
+    if (!trust_bundle_.empty()) {
+      args.insert(args.end(), {"--ca-trust-bundle", path(trust_bundle_ + ".pem")});
+    }
+    return args;
   }
 
   void makeRoot(const std::string& name, const std::string& cn) {
@@ -461,6 +474,8 @@ class CitadelMtlsTest : public CitadelTest {
   }
 
   std::string ttl_ = "1h";
+  std::string signer_ = "root";  // the CA's signing root: root.pem or other.pem
+  std::string trust_bundle_;     // extra roots (a rotation's overlap), or none
 };
 
 constexpr char kServingTokens[] = R"(- token: reviews-token-0123456789
@@ -631,6 +646,45 @@ TEST_F(CitadelMtlsTest, MixsServesCheckOverMtlsWithAgentFiles) {
   mixs.stop(SIGTERM);
   EXPECT_EQ(mixs_agent->stop(SIGTERM), 0);
   EXPECT_EQ(client_agent->stop(SIGTERM), 0);
+}
+
+// docs/citadel.md's root rotation, with "other" as the new root: both roots are served first,
+// then the new root signs while the old one stays trusted; the agent keeps renewing throughout
+// and its bundle holds both roots.
+TEST_F(CitadelMtlsTest, RootRotationWithOverlappingBundles) {
+  ttl_ = "6s";
+  writeAtomically(dir_ / "tokens.yaml", kServingTokens);
+  startPilot();
+  auto agent = startAgent("reviews", "reviews-token-0123456789");
+  const std::string cert = path("reviews/cert-chain.pem");
+  const std::string old_root = readAll(path("root.pem"));
+  const std::string new_root = readAll(path("other.pem"));
+  EXPECT_EQ(readAll(path("reviews/root-cert.pem")), old_root);
+
+  // Step 2: the old root signs, the new root is served beside it. Pilot restarts on its port.
+  grpc_address_ = address_;
+  trust_bundle_ = "other";
+  startPilot();
+  std::string current = waitForChange(cert, readAll(cert));
+  current = waitForChange(cert, current);  // a renewal that certainly fetched the new bundle
+  EXPECT_EQ(readAll(path("reviews/root-cert.pem")), old_root + new_root) << agent->output();
+  auto [rc, out] = openssl({"verify", "-CAfile", path("root.pem"), cert});
+  EXPECT_EQ(rc, 0) << out;
+
+  // Step 3: the new root signs; the old root stays trusted, so the agent's old-root certificate
+  // still renews.
+  signer_ = "other";
+  trust_bundle_ = "root";
+  startPilot();
+  current = waitForChange(cert, current);
+  auto [rc2, out2] = openssl({"verify", "-CAfile", path("other.pem"), cert});
+  EXPECT_EQ(rc2, 0) << out2 << agent->output();
+  EXPECT_NE(certText(current).find("URI:spiffe://cluster.local/ns/default/sa/reviews"),
+            std::string::npos);
+  current = waitForChange(cert, current);  // and renews with the new-root certificate
+  EXPECT_EQ(openssl({"verify", "-CAfile", path("other.pem"), cert}).first, 0);
+  EXPECT_EQ(readAll(path("reviews/root-cert.pem")), new_root + old_root);
+  EXPECT_EQ(agent->stop(SIGTERM), 0);
 }
 
 }  // namespace
