@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 
 #include "absl/strings/numbers.h"
 #include "frontends/envoy/envoy_services.h"
@@ -130,6 +131,10 @@ absl::StatusOr<ForwardAuthQuota> parseForwardAuthQuota(std::string_view flag) {
   return q;
 }
 
+namespace {
+constexpr int kCodes[] = {200, 400, 401, 403, 429};  // as by_code_
+}  // namespace
+
 ForwardAuth::ForwardAuth(const mixer::runtime::DispatcherSource* dispatchers,
                          ForwardAuthOptions options)
     : dispatchers_(dispatchers), options_(std::move(options)) {
@@ -138,11 +143,21 @@ ForwardAuth::ForwardAuth(const mixer::runtime::DispatcherSource* dispatchers,
                     .Name("mixer_forward_auth_requests_total")
                     .Help("Forward-auth calls answered, by HTTP status.")
                     .Register(*options_.registry);
+    for (size_t i = 0; i < std::size(kCodes); ++i) {
+      by_code_[i] = &answers_->Add({{"code", std::to_string(kCodes[i])}});
+    }
   }
 }
 
 void ForwardAuth::count(int code) {
-  if (answers_ != nullptr) answers_->Add({{"code", std::to_string(code)}}).Increment();
+  if (answers_ == nullptr) return;
+  for (size_t i = 0; i < std::size(kCodes); ++i) {
+    if (kCodes[i] == code) {
+      by_code_[i]->Increment();
+      return;
+    }
+  }
+  answers_->Add({{"code", std::to_string(code)}}).Increment();
 }
 
 HttpResponse ForwardAuth::handle(const mixer::HttpRequest& request) {
@@ -151,7 +166,9 @@ HttpResponse ForwardAuth::handle(const mixer::HttpRequest& request) {
   for (const auto& [name, value] : request.headers) ts.headers.push_back({name, value});
   const mixer::runtime::DispatcherConstSharedPtr dispatcher = dispatchers_->current();
   AttributeBag& bag = ts.bagFor(dispatcher->snapshot().vocabulary(), options_.limits);
-  if (auto s = ts.mapper.mapForwardAuth(ts.headers, nowTimestamp(), *ts.ids, &bag); !s.ok()) {
+  ForwardAuthConvention convention = ForwardAuthConvention::kNginx;
+  if (auto s = ts.mapper.mapForwardAuth(ts.headers, nowTimestamp(), *ts.ids, &bag, &convention);
+      !s.ok()) {
     count(400);
     return text(400, std::string(s.message()));
   }
@@ -177,14 +194,24 @@ HttpResponse ForwardAuth::handle(const mixer::HttpRequest& request) {
     }
   }
   if (code == 0) {
-    HttpResponse r = text(200, "OK");
+    // No body: the proxy forwards the original request and drops this answer's body, and nginx
+    // keeps its upstream connection for the next auth subrequest only after an answer without
+    // one (auth_request reads the status and headers alone).
+    HttpResponse r(200, "text/plain", "");
     addHeaders(result.request_header_operations, &r);
     addCacheHeaders(ts.refs, result.valid_duration, !quota_asked, &r);
     count(200);
     return r;
   }
   const int status = httpStatusForCode(code);
-  HttpResponse r = text(status, message.empty() ? "denied" : message);
+  const std::string reason = message.empty() ? "denied" : message;
+  // Traefik and Caddy answer the client with this answer, body included; nginx's auth_request
+  // shows the client its own error page and, after a body, closes the upstream connection: the
+  // reason is a header there (auth_request_set can log it).
+  HttpResponse r = convention == ForwardAuthConvention::kNginx
+                       ? HttpResponse(status, "text/plain", "")
+                       : text(status, reason);
+  r.headers.emplace_back("X-Mixer-Reason", mixer::httpHeaderValue(reason));
   addHeaders(result.response_header_operations, &r);
   addCacheHeaders(ts.refs, result.valid_duration, !quota_asked && result.status_code == code, &r);
   count(status);

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <list>
 #include <unordered_map>
@@ -82,6 +83,7 @@ int parseHttpRequest(std::string* head, bool any_method, HttpRequest* out) {
   }
   out->method = method;
   out->path = target.substr(0, target.find('?'));
+  out->version = line.substr(sp2 + 1);
   out->headers.clear();
   size_t pos = line_end + 2;
   while (pos < all.size()) {
@@ -110,7 +112,64 @@ int parseHttpRequest(std::string* head, bool any_method, HttpRequest* out) {
   return 0;
 }
 
-absl::StatusOr<int> listenTcp(const std::string& host, int port, int backlog, int* bound_port) {
+namespace {
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (x != b[i]) return false;
+  }
+  return true;
+}
+
+std::string_view trimmed(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+}  // namespace
+
+namespace {
+
+// Whether a request says a body follows its head.
+bool announcesBody(const HttpRequest& request) {
+  for (const auto& [name, value] : request.headers) {
+    if (name == "transfer-encoding") return true;
+    if (name == "content-length") {
+      const std::string_view n = trimmed(value);
+      if (n.empty() || n.find_first_not_of('0') != std::string_view::npos) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool httpKeepAlive(const HttpRequest& request) {
+  // HTTP/1.1 and later 1.x minor versions persist by default; 1.0 (and anything else) does not.
+  const std::string_view v = request.version;
+  if (v.size() < 8 || v.substr(0, 7) != "HTTP/1." || v.substr(7) == "0") return false;
+  for (const char ch : v.substr(7)) {
+    if (ch < '0' || ch > '9') return false;
+  }
+  if (announcesBody(request)) return false;
+  for (const auto& [name, value] : request.headers) {
+    if (name != "connection") continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      if (equalsIgnoreCase(trimmed(rest.substr(0, comma)), "close")) return false;
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+  return true;
+}
+
+absl::StatusOr<int> listenTcp(const std::string& host, int port, int backlog, int* bound_port,
+                              bool reuse_port) {
   sockaddr_storage ss{};
   socklen_t len = 0;
   const std::string where = host + ":" + std::to_string(port);
@@ -142,6 +201,9 @@ absl::StatusOr<int> listenTcp(const std::string& host, int port, int backlog, in
   const int one = 1;
   const int zero = 0;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (reuse_port) {
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  }
   if (ss.ss_family == AF_INET6) {
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
   }
@@ -192,11 +254,18 @@ const char* reason(int code) {
   }
 }
 
-std::string render(const HttpResponse& r, bool head) {
-  std::string out = "HTTP/1.1 " + std::to_string(r.code) + " " + reason(r.code) +
-                    "\r\nContent-Type: " + r.content_type +
-                    "\r\nContent-Length: " + std::to_string(r.body.size()) +
-                    "\r\nConnection: close\r\n";
+void render(const HttpResponse& r, bool head, bool keep_alive, std::string* out_buffer) {
+  std::string& out = *out_buffer;
+  out.clear();
+  out += "HTTP/1.1 ";
+  out += std::to_string(r.code);
+  out += ' ';
+  out += reason(r.code);
+  out += "\r\nContent-Type: ";
+  out += r.content_type;
+  out += "\r\nContent-Length: ";
+  out += std::to_string(r.body.size());
+  out += keep_alive ? "\r\n" : "\r\nConnection: close\r\n";
   for (const auto& [name, value] : r.headers) {
     out += name;
     out += ": ";
@@ -207,12 +276,16 @@ std::string render(const HttpResponse& r, bool head) {
   if (!head) {
     out += r.body;
   }
-  return out;
 }
 
 struct Connection {
   int fd = -1;
   bool writing = false;
+  bool idle = false;        // kept alive, between requests: no byte of the next one yet
+  bool close_after = true;  // close once the response is written
+  bool drain = false;       // and first read (and drop) what the client still sends
+  bool draining = false;    // written, write side shut: waiting for the client's end
+  size_t drained = 0;       // bytes dropped while draining
   std::string in;
   std::string out;
   size_t written = 0;
@@ -227,9 +300,10 @@ struct HttpServer::Loop {
   Handler handler;                 // by path (monitoring)
   RequestHandler request_handler;  // or with the whole head
   HttpRequest request;             // reused
-  int listen_fd = -1;
+  int max_connections = 64;        // this loop's share of options.max_connections
+  int listen_fd = -1;              // this loop's; owned by the HttpServer
+  int wake_fd = -1;                // shared; owned by the HttpServer
   int epoll_fd = -1;
-  int wake_fd = -1;
   bool listening = true;               // the listener is in the epoll set
   Clock::time_point resume_listening;  // after a descriptor shortage
   std::unordered_map<int, Connection> conns;
@@ -239,11 +313,16 @@ struct HttpServer::Loop {
     for (auto& [fd, c] : conns) {
       close(fd);
     }
-    for (int fd : {listen_fd, epoll_fd, wake_fd}) {
-      if (fd >= 0) {
-        close(fd);
-      }
+    if (epoll_fd >= 0) {
+      close(epoll_fd);
     }
+  }
+
+  void watchListener() {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = listen_fd;
+    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listen_fd, &ev);
   }
 
   void closeConn(int fd) {
@@ -263,28 +342,37 @@ struct HttpServer::Loop {
     if (on == listening) {
       return;
     }
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = listen_fd;
-    epoll_ctl(epoll_fd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, listen_fd, &ev);
+    if (on) {
+      watchListener();
+    } else {
+      epoll_ctl(epoll_fd, EPOLL_CTL_DEL, listen_fd, nullptr);
+    }
     listening = on;
   }
 
-  void respond(Connection& c, const HttpResponse& r, bool head) {
+  // Answers the request at the head of c.in; `consumed` bytes of c.in are its head (the rest, a
+  // pipelined request, stays). `keep` says whether the connection may serve another request.
+  // `drain`: the client may still be sending (a body, or requests after a closing one).
+  void respond(Connection& c, const HttpResponse& r, bool head, bool keep, size_t consumed,
+               bool drain = false) {
     reading.erase(c.reading_pos);
     c.writing = true;
-    c.out = render(r, head);
+    c.close_after = !keep;
+    c.drain = drain || (!keep && c.in.size() > consumed);
+    render(r, head, keep, &c.out);
     c.written = 0;
-    c.in.clear();
+    if (keep) {
+      c.in.erase(0, consumed);
+    } else {
+      c.in.clear();
+    }
     c.deadline = Clock::now() + options.write_timeout;
-    epoll_event ev{};
-    ev.events = EPOLLOUT;
-    ev.data.fd = c.fd;
-    epoll_ctl(epoll_fd, EPOLL_CTL_MOD, c.fd, &ev);
-    flush(c.fd);
+    flush(c.fd, true);
   }
 
-  void flush(int fd) {
+  // Writes what is pending; `fresh`: the response was just rendered (the socket is still watched
+  // for input, and is switched to output only when the kernel does not take it all at once).
+  void flush(int fd, bool fresh) {
     Connection& c = conns[fd];
     while (c.written < c.out.size()) {
       const ssize_t n = send(fd, c.out.data() + c.written, c.out.size() - c.written, MSG_NOSIGNAL);
@@ -293,55 +381,136 @@ struct HttpServer::Loop {
       } else if (n < 0 && errno == EINTR) {
         continue;
       } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (fresh) {
+          epoll_event ev{};
+          ev.events = EPOLLOUT;
+          ev.data.fd = fd;
+          epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &ev);
+        }
         return;
       } else {
-        break;
+        closeConn(fd);
+        return;
       }
     }
-    closeConn(fd);
+    if (c.close_after && !c.drain) {
+      closeConn(fd);
+      return;
+    }
+    if (c.close_after) {
+      // Closing with unread input would reset the connection, and the client could lose the
+      // answer: shut the write side and read until the client ends (or a short deadline).
+      shutdown(fd, SHUT_WR);
+      c.writing = false;
+      c.draining = true;
+      c.in.clear();
+      c.reading_pos = reading.insert(reading.end(), fd);
+      c.deadline =
+          Clock::now() + std::min<Clock::duration>(options.read_timeout, std::chrono::seconds(2));
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLRDHUP;
+      ev.data.fd = fd;
+      epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &ev);
+      return;
+    }
+    // Kept alive: back to reading, for a pipelined request already here or the next one.
+    c.writing = false;
+    c.written = 0;
+    c.out.clear();
+    c.reading_pos = reading.insert(reading.end(), fd);
+    if (!fresh) {
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLRDHUP;
+      ev.data.fd = fd;
+      epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &ev);
+    }
+    if (c.in.empty()) {
+      c.idle = true;
+      c.deadline = Clock::now() + options.keep_alive_timeout;
+    } else {
+      c.idle = false;  // a pipelined request is here already
+      c.deadline = Clock::now() + options.read_timeout;
+      if (!fresh) {
+        processInput(fd);  // else the caller, processInput, goes on with it
+      }
+    }
   }
 
-  void handleRequest(Connection& c) {
-    if (request_handler) {
+  void handleRequest(Connection& c, size_t head_size) {
+    if (request_handler || options.keep_alive) {
       const int rc = parseHttpRequest(&c.in, options.any_method, &request);
       if (rc == 0) {
         const bool head = request.method == "HEAD";
-        respond(c, request_handler(request), head);
+        const bool keep = options.keep_alive && httpKeepAlive(request);
+        const bool body = announcesBody(request);
+        if (request_handler) {
+          respond(c, request_handler(request), head, keep, head_size, body);
+        } else {
+          respond(c, handler(std::string(request.path)), head, keep, head_size, body);
+        }
       } else if (rc == 405) {
-        respond(c, {405, "text/plain", "only GET and HEAD\n"}, false);
+        respond(c, {405, "text/plain", "only GET and HEAD\n"}, false, false, head_size);
       } else {
-        respond(c, {400, "text/plain", "bad request\n"}, false);
+        respond(c, {400, "text/plain", "bad request\n"}, false, false, head_size);
       }
       return;
     }
     HttpRequestLine request;
     switch (parseHttpRequestHead(c.in, &request)) {
       case 0:
-        respond(c, handler(request.path), request.method == "HEAD");
+        respond(c, handler(request.path), request.method == "HEAD", false, head_size);
         return;
       case 405:
-        respond(c, {405, "text/plain", "only GET and HEAD\n"}, false);
+        respond(c, {405, "text/plain", "only GET and HEAD\n"}, false, false, head_size);
         return;
       default:
-        respond(c, {400, "text/plain", "bad request\n"}, false);
+        respond(c, {400, "text/plain", "bad request\n"}, false, false, head_size);
         return;
+    }
+  }
+
+  // Answers the requests in c.in whose heads are whole, one after the other, until one leaves
+  // the connection writing or closed.
+  void processInput(int fd) {
+    for (;;) {
+      auto it = conns.find(fd);
+      if (it == conns.end() || it->second.writing) {
+        return;
+      }
+      Connection& c = it->second;
+      const auto end = c.in.find("\r\n\r\n");
+      if (end != std::string::npos && end + 4 <= options.max_header_bytes) {
+        handleRequest(c, end + 4);
+      } else if (end != std::string::npos || c.in.size() > options.max_header_bytes) {
+        respond(c, {431, "text/plain", "request header too large\n"}, false, false, 0);
+      } else {
+        return;
+      }
     }
   }
 
   void onReadable(int fd) {
     Connection& c = conns[fd];
     char buf[4096];
-    for (;;) {
+    for (int reads = 0;; ++reads) {
       const ssize_t n = recv(fd, buf, sizeof(buf), 0);
-      if (n > 0) {
-        c.in.append(buf, static_cast<size_t>(n));
-        const auto end = c.in.find("\r\n\r\n");
-        if (end != std::string::npos && end + 4 <= options.max_header_bytes) {
-          handleRequest(c);
+      if (n > 0 && c.draining) {
+        c.drained += static_cast<size_t>(n);
+        if (c.drained > (1u << 20)) {
+          closeConn(fd);  // enough: whatever it sends is not read
           return;
         }
-        if (end != std::string::npos || c.in.size() > options.max_header_bytes) {
-          respond(c, {431, "text/plain", "request header too large\n"}, false);
+        if (reads >= 16) return;  // the other connections' turn; level-triggered, it comes back
+        continue;
+      }
+      if (n > 0) {
+        if (c.idle) {
+          c.idle = false;  // the next request has begun: it has read_timeout to arrive whole
+          c.deadline = Clock::now() + options.read_timeout;
+        }
+        c.in.append(buf, static_cast<size_t>(n));
+        if (c.in.find("\r\n\r\n") != std::string::npos || c.in.size() > options.max_header_bytes) {
+          processInput(fd);  // answers (possibly closing fd) and may read on later
           return;
         }
       } else if (n < 0 && errno == EINTR) {
@@ -369,7 +538,7 @@ struct HttpServer::Loop {
         }
         return;
       }
-      if (static_cast<int>(conns.size()) >= options.max_connections) {
+      if (static_cast<int>(conns.size()) >= max_connections) {
         if (reading.empty()) {
           close(fd);  // every slot is writing a response; the client retries
           continue;
@@ -397,10 +566,10 @@ struct HttpServer::Loop {
     }
     for (int fd : late) {
       Connection& c = conns[fd];
-      if (!c.writing && !c.in.empty()) {
-        respond(c, {408, "text/plain", "request timeout\n"}, false);
+      if (!c.writing && !c.draining && !c.in.empty()) {
+        respond(c, {408, "text/plain", "request timeout\n"}, false, false, 0);
       } else {
-        closeConn(fd);
+        closeConn(fd);  // silent, idle between requests, or not taking its response
       }
     }
   }
@@ -423,7 +592,7 @@ struct HttpServer::Loop {
           continue;
         }
         if (it->second.writing) {
-          flush(fd);
+          flush(fd, false);
         } else {
           onReadable(fd);
         }
@@ -448,36 +617,60 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::start(Options options,
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::start(Options options, Handler handler,
                                                               RequestHandler request_handler) {
   std::unique_ptr<HttpServer> s(new HttpServer());
-  auto loop = std::make_unique<Loop>();
-  auto fd = listenTcp(options.host, options.port, 128, &s->port_);
-  if (!fd.ok()) {
-    return fd.status();
+  s->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (s->wake_fd_ < 0) {
+    return absl::UnavailableError(std::string("eventfd: ") + strerror(errno));
   }
-  loop->listen_fd = *fd;
-  loop->options = std::move(options);
-  loop->handler = std::move(handler);
-  loop->request_handler = std::move(request_handler);
-  loop->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-  loop->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (loop->epoll_fd < 0 || loop->wake_fd < 0) {
-    return absl::UnavailableError(std::string("epoll: ") + strerror(errno));
-  }
-  for (int f : {loop->listen_fd, loop->wake_fd}) {
+  const int threads = std::max(1, options.threads);
+  for (int i = 0; i < threads; ++i) {
+    // The first socket picks the port (when 0); the others listen on the same one.
+    int bound = 0;
+    auto fd = listenTcp(options.host, i == 0 ? options.port : s->port_, 128, &bound, threads > 1);
+    if (!fd.ok()) {
+      return fd.status();
+    }
+    s->listen_fds_.push_back(*fd);
+    if (i == 0) {
+      s->port_ = bound;
+    }
+    auto loop = std::make_unique<Loop>();
+    loop->options = options;
+    loop->handler = handler;
+    loop->request_handler = request_handler;
+    loop->max_connections = std::max(1, (options.max_connections + threads - 1) / threads);
+    loop->listen_fd = *fd;
+    loop->wake_fd = s->wake_fd_;
+    loop->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (loop->epoll_fd < 0) {
+      return absl::UnavailableError(std::string("epoll: ") + strerror(errno));
+    }
+    loop->watchListener();
     epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = f;
-    epoll_ctl(loop->epoll_fd, EPOLL_CTL_ADD, f, &ev);
+    ev.events = EPOLLIN;  // level-triggered and never read: one write wakes every loop
+    ev.data.fd = s->wake_fd_;
+    epoll_ctl(loop->epoll_fd, EPOLL_CTL_ADD, s->wake_fd_, &ev);
+    s->loops_.push_back(std::move(loop));
   }
-  s->loop_ = std::move(loop);
-  s->thread_ = std::thread([l = s->loop_.get()] { l->run(); });
+  for (auto& loop : s->loops_) {
+    s->threads_.emplace_back([l = loop.get()] { l->run(); });
+  }
   return s;
 }
 
 HttpServer::~HttpServer() {
-  if (thread_.joinable()) {
+  if (!threads_.empty()) {
     const uint64_t one = 1;
-    (void)!write(loop_->wake_fd, &one, sizeof(one));
-    thread_.join();
+    (void)!write(wake_fd_, &one, sizeof(one));
+    for (auto& t : threads_) {
+      t.join();
+    }
+  }
+  loops_.clear();
+  for (int fd : listen_fds_) {
+    close(fd);
+  }
+  if (wake_fd_ >= 0) {
+    close(wake_fd_);
   }
 }
 

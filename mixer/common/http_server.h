@@ -1,15 +1,23 @@
 // HttpServer: a small HTTP/1.1 server for monitoring endpoints and forward-auth (GET and HEAD only
-// unless `any_method`, one request per connection, "Connection: close", request bodies unread). One
-// thread runs an epoll loop over non-blocking sockets, so idle or slow clients cost a descriptor
-// and a buffer each, never a thread:
-//   - a request's header must arrive whole within `read_timeout` of the accept, else the
-//     connection is closed (408 when some bytes came);
+// unless `any_method`; request bodies are never read). By default one request per connection,
+// answered with "Connection: close"; with `keep_alive`, a connection serves request after request
+// (pipelined or not) until the client says `Connection: close`, speaks HTTP/1.0, sends a body, or
+// stays idle past `keep_alive_timeout`. Event loops over non-blocking sockets (one thread each,
+// `threads` of them, each with its own listening socket on the port), so idle or slow clients cost
+// a descriptor and a buffer each, never a thread:
+//   - a request's header must arrive whole within `read_timeout` of the accept (or, on a kept-alive
+//     connection, of its first byte), else the connection is closed (408 when some bytes came);
 //   - a header larger than `max_header_bytes` gets 431 and the connection is closed;
-//   - at `max_connections`, a new connection evicts the oldest one still waiting for its request,
-//     so a crowd of idle connections cannot keep a health probe out;
-//   - a response must be written within `write_timeout`.
-// Handlers run on the loop thread: they must be quick (serialising a registry is). The destructor
-// stops the loop at once (an eventfd wakes it) and closes every connection.
+//   - at `max_connections` (split evenly over the loops), a new connection evicts the oldest one
+//     still waiting for a request (kept-alive connections between requests included), so a crowd
+//     of idle connections cannot keep a health probe out;
+//   - a response must be written within `write_timeout`;
+//   - a request announcing a body (Content-Length other than 0, or Transfer-Encoding) is answered
+//     and its connection closed: the body is never read, so it could not be told from the next
+//     request.
+// Handlers run on the loop threads: they must be quick (serialising a registry is), and with more
+// than one loop, thread-safe. The destructor stops the loops at once (an eventfd wakes them) and
+// closes every connection.
 #pragma once
 
 #include <chrono>
@@ -42,7 +50,8 @@ struct HttpResponse {
 // handler's call.
 struct HttpRequest {
   std::string_view method;
-  std::string_view path;  // the target without its query string
+  std::string_view path;     // the target without its query string
+  std::string_view version;  // "HTTP/1.1", "HTTP/1.0", ... as sent
   // In the order received; names lower-cased, values without surrounding blanks.
   std::vector<std::pair<std::string_view, std::string_view>> headers;
 };
@@ -64,6 +73,14 @@ class HttpServer {
     // Every method token is handed to the handler (else 405 for all but GET and HEAD). The body
     // of a request is never read: the response comes after the head, and the connection closes.
     bool any_method = false;
+    // Persistent connections (HTTP/1.1 keep-alive): see above. Off: every response closes.
+    bool keep_alive = false;
+    // How long a kept-alive connection may wait for its next request.
+    std::chrono::milliseconds keep_alive_timeout{75000};
+    // Event loops (threads), each with its own listening socket on the port (SO_REUSEPORT: the
+    // kernel spreads new connections over them); a connection stays on the loop that accepted
+    // it. A handler that blocks holds only its own loop's connections.
+    int threads = 1;
   };
 
   static absl::StatusOr<std::unique_ptr<HttpServer>> start(Options options, Handler handler);
@@ -81,8 +98,10 @@ class HttpServer {
                                                            RequestHandler request_handler);
 
   int port_ = 0;
-  std::unique_ptr<Loop> loop_;
-  std::thread thread_;
+  std::vector<int> listen_fds_;  // one per loop
+  int wake_fd_ = -1;
+  std::vector<std::unique_ptr<Loop>> loops_;
+  std::vector<std::thread> threads_;
 };
 
 // The request line of a request head (everything up to and including the blank line).
@@ -104,15 +123,23 @@ int parseHttpRequestHead(std::string_view head, HttpRequestLine* out);
 // the fuzz target forward_auth_fuzz calls it.
 int parseHttpRequest(std::string* head, bool any_method, HttpRequest* out);
 
+// Whether the connection of a parsed request may serve another request after this one's answer:
+// an HTTP/1.1 (or later) request without a `Connection: close` token and without a body
+// (`Content-Length` absent or 0, no `Transfer-Encoding`). Pure.
+bool httpKeepAlive(const HttpRequest& request);
+
 // `value` as a response header value: control characters (CR and LF among them) become spaces.
 std::string httpHeaderValue(std::string_view value);
 
 // Whether `name` is an HTTP token (a valid header name or method).
 bool isHttpToken(std::string_view name);
 
-// Binds and listens on host:port (non-blocking, close-on-exec, SO_REUSEADDR). `host` "" or
-// "0.0.0.0" is every IPv4 interface; "::" every interface (dual stack); otherwise a numeric
-// address or a name resolved with getaddrinfo. Returns the descriptor and sets *bound_port.
-absl::StatusOr<int> listenTcp(const std::string& host, int port, int backlog, int* bound_port);
+// Binds and listens on host:port (non-blocking, close-on-exec, SO_REUSEADDR; with `reuse_port`
+// also SO_REUSEPORT, so that further sockets of this process can listen on the same port and the
+// kernel spreads connections over them). `host` "" or "0.0.0.0" is every IPv4 interface; "::"
+// every interface (dual stack); otherwise a numeric address or a name resolved with getaddrinfo.
+// Returns the descriptor and sets *bound_port.
+absl::StatusOr<int> listenTcp(const std::string& host, int port, int backlog, int* bound_port,
+                              bool reuse_port = false);
 
 }  // namespace mixer

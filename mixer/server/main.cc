@@ -208,6 +208,12 @@ int main(int argc, char** argv) {
   server->add_option("--forward-auth-quota", options.forward_auth_quotas,
                      "NAME[=AMOUNT]: a quota asked on every forward-auth check (AMOUNT 1 by "
                      "default; repeatable)");
+  server
+      ->add_option("--forward-auth-threads", options.forward_auth_threads,
+                   "Event-loop threads of the forward-auth port (a check waiting on a quota "
+                   "adapter holds only its own thread's connections)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   server->add_option("--config-dir", options.config_dir,
                      "Directory of configuration files (default: the embedded configuration)");
   server->add_option("--prometheus-address", options.prometheus_address,

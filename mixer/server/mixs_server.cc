@@ -281,6 +281,8 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
     http.any_method = true;  // Traefik sends the original method; nginx's subrequest keeps it
     http.max_connections = 1024;
     http.max_header_bytes = 64 * 1024;  // the original request's headers come along
+    http.keep_alive = true;  // nginx upstream keepalive, Traefik's and Caddy's HTTP clients
+    http.threads = options.forward_auth_threads;
     auto fa = HttpServer::start(
         http, [f = s->forward_auth_.get()](const HttpRequest& r) { return f->handle(r); });
     if (!fa.ok()) {

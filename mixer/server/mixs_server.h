@@ -82,6 +82,9 @@ struct ServerOptions {
   std::string forward_auth_address;
   // Quotas asked on every forward-auth check, "NAME" or "NAME=AMOUNT" (--forward-auth-quota).
   std::vector<std::string> forward_auth_quotas;
+  // Event-loop threads of the forward-auth port (--forward-auth-threads): a check that waits on
+  // a quota adapter (redisquota) holds only its own loop's connections.
+  int forward_auth_threads = 1;
 };
 
 class MixsServer {

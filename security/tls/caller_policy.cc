@@ -37,13 +37,15 @@ bool principalMatches(std::string_view pattern, std::string_view principal) {
 }
 
 absl::StatusOr<CallerPolicy> CallerPolicy::parse(std::string_view text, std::string_view source) {
-  YAML::Node root;
+  YAML::Node loaded;
   try {
-    root = YAML::Load(std::string(text));
+    loaded = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         mixer::strCat(source, ":", e.mark.line + 1, ": not YAML: ", e.msg));
   }
+  // Read through a const node: yaml-cpp's non-const operator[] may keep a reference to its key.
+  const YAML::Node& root = loaded;
   CallerPolicy policy;
   if (!root.IsMap() || !root["callers"]) {
     return absl::InvalidArgumentError(mixer::strCat(source, ":1: expected a map with \"callers\""));
@@ -67,7 +69,7 @@ absl::StatusOr<CallerPolicy> CallerPolicy::parse(std::string_view text, std::str
       bool has_principals = false, has_apis = false;
       for (auto f = item.begin(); f != item.end(); ++f) {
         const std::string field = f->first.as<std::string>();
-        const YAML::Node& value = f->second;
+        const YAML::Node value = f->second;  // a copy: the iterator's pair is a temporary
         if (field == "principals" || field == "apis") {
           if (!value.IsSequence() || value.size() == 0) {
             return errorAt(source, value,

@@ -1,6 +1,7 @@
 // Fuzz target: a forward-auth call's decoding, from its request head (mixer::parseHttpRequest)
 // to the attributes (AttributeMapper::mapForwardAuth). Invariants beyond "no crash": the parser
-// answers 0 or 400 (any method is accepted); header names come out lower-case tokens; the mapping
+// answers 0 or 400 (any method is accepted); header names come out lower-case tokens; only an
+// HTTP/1.x request may keep its connection alive (mixer::httpKeepAlive); the mapping
 // either fails with INVALID_ARGUMENT (a 400 to the proxy, never an allow) or sets request.path
 // (starting with '/') and request.method.
 #include <cstdint>
@@ -23,6 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int code = mixer::parseHttpRequest(&head, true, &request);
   if (code != 0 && code != 400) std::abort();
   if (code != 0) return 0;
+  // Keep-alive only for HTTP/1.1 and later 1.x requests without a body.
+  if (mixer::httpKeepAlive(request) && request.version.substr(0, 7) != "HTTP/1.") std::abort();
   frontends::envoy::HeaderList headers;
   for (const auto& [name, value] : request.headers) {
     if (!mixer::isHttpToken(name)) std::abort();

@@ -456,6 +456,53 @@ TEST_F(EnvoyFrontendsTest, RateLimitHitsItsLimitAtExactlyTheConfiguredCount) {
                   R"(grpc_service="envoy.service.ratelimit.v3.RateLimitService",)"
                   R"(grpc_type="unary"} 39)"))
       << metrics;
+
+  // A descriptor's own hits_addend wins over the request's: through the generated client...
+  const std::string own = client(
+      {"ratelimit", "--request",
+       R"({"domain": "envoy", "hits_addend": 1, "descriptors": [{"entries": [{"key": "generic_key", "value": "own"}], "hits_addend": 6}]})"});
+  EXPECT_TRUE(has(own, R"("overall_code": "OVER_LIMIT")")) << own;
+  // ...and encoded here by hand at the numbers of Envoy's published v3 API, not through the
+  // project's protos: RateLimitRequest {domain 1, descriptors 2, hits_addend 3 (uint32)},
+  // RateLimitDescriptor {entries 1, hits_addend 3 (google.protobuf.UInt64Value {value 1})}.
+  auto descriptor = [](const std::string& value, uint64_t hits) {
+    WireBuilder d;
+    d.lenField(1, WireBuilder().lenField(1, "generic_key").lenField(2, value).bytes());
+    if (hits > 0) d.lenField(3, WireBuilder().varintField(1, hits).bytes());
+    return d.bytes();
+  };
+  const std::string method = "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit";
+  std::string resp;
+  // Request 1, descriptor 6 on a fresh key: over the limit of 5 (overall_code 2).
+  ASSERT_TRUE(rawCall(address_, method,
+                      WireBuilder()
+                          .lenField(1, "envoy")
+                          .lenField(2, descriptor("wire6", 6))
+                          .varintField(3, 1)
+                          .bytes(),
+                      &resp)
+                  .ok());
+  EXPECT_EQ(resp.substr(0, 2), std::string("\x08\x02", 2));
+  // Request 6, descriptor 2: within the limit (overall_code 1).
+  ASSERT_TRUE(rawCall(address_, method,
+                      WireBuilder()
+                          .lenField(1, "envoy")
+                          .lenField(2, descriptor("wire2", 2))
+                          .varintField(3, 6)
+                          .bytes(),
+                      &resp)
+                  .ok());
+  EXPECT_EQ(resp.substr(0, 2), std::string("\x08\x01", 2));
+  // The request's hits_addend (field 3) alone: 6, over.
+  ASSERT_TRUE(rawCall(address_, method,
+                      WireBuilder()
+                          .lenField(1, "envoy")
+                          .lenField(2, descriptor("wirereq", 0))
+                          .varintField(3, 6)
+                          .bytes(),
+                      &resp)
+                  .ok());
+  EXPECT_EQ(resp.substr(0, 2), std::string("\x08\x02", 2));
 }
 
 TEST_F(EnvoyFrontendsTest, MalformedAndOversizedRequestsAreInvalidArgument) {

@@ -154,7 +154,7 @@ class SecurityTest : public ::testing::Test {
   std::pair<int, std::string> mixc(const std::string& cmd, const std::string& who,
                                    std::vector<std::string> args) {
     std::vector<std::string> argv = {
-        binDir() + "/mixc", cmd,       "-m",           "localhost:" + std::to_string(port_),
+        binDir() + "/mixc", cmd,       "-m",           "127.0.0.1:" + std::to_string(port_),
         "--tls-ca",         pem("ca"), "--timeout-ms", "5000"};
     if (!who.empty()) {
       argv.insert(argv.end(), {"--tls-cert", pem(who), "--tls-key", key(who)});
@@ -240,7 +240,7 @@ TEST_F(SecurityTest, IdentitiesThePolicyDoesNotAllowArePermissionDeniedAndCounte
        "f=ch.unary_unary('/envoy.service.auth.v3.Authorization/Check')\n"
        "try:\n  f(b'',timeout=5); print('OK')\n"
        "except grpc.RpcError as e: print(e.code().name, e.details())\n",
-       pem("ca"), key("intruder"), pem("intruder"), "localhost:" + std::to_string(port_)});
+       pem("ca"), key("intruder"), pem("intruder"), "127.0.0.1:" + std::to_string(port_)});
   EXPECT_NE(authz.find("PERMISSION_DENIED"), std::string::npos) << authz;
   EXPECT_EQ(metric(monitoring_port_, R"(mixer_callers_denied_total{api="ext_authz"})"), 1);
 }
@@ -312,7 +312,7 @@ TEST_F(SecurityTest, ARotatedServerCertificateLosesNoCall) {
   // Load on one long-lived connection while new connections come and go.
   Subprocess load;
   ASSERT_TRUE(
-      load.start({binDir() + "/mixc", "check", "-m", "localhost:" + std::to_string(port_),
+      load.start({binDir() + "/mixc", "check", "-m", "127.0.0.1:" + std::to_string(port_),
                   "--tls-ca", pem("ca"), "--tls-cert", pem("client"), "--tls-key", key("client"),
                   "-c", "4", "--duration", "6s", "--json", "-s", "destination.service=x"}));
   int fresh_ok = 0, fresh = 0;
@@ -347,7 +347,7 @@ TEST_F(SecurityTest, ARotatedServerCertificateLosesNoCall) {
   EXPECT_NE(now, first) << "mixs still serves the old certificate";
   // New connections verify the new certificate against the bundle.
   auto [c2, rotated] =
-      runCommand({binDir() + "/mixc", "check", "-m", "localhost:" + std::to_string(port_),
+      runCommand({binDir() + "/mixc", "check", "-m", "127.0.0.1:" + std::to_string(port_),
                   "--tls-ca", live + "/bundle.pem", "--tls-cert", pem("client"), "--tls-key",
                   key("client"), "-s", "destination.service=x"});
   EXPECT_NE(rotated.find(kCheckOk), std::string::npos) << rotated;
@@ -419,7 +419,7 @@ TEST_F(SecurityTest, PilotServesXdsOverMutualTlsToAllowedCallersOnly) {
        key("server"), "--tls-client-ca", pem("ca"), "--callers", *dir_ + "/xds-callers.yaml"}));
   auto m = pilot.waitFor(R"(xDS \(mTLS\) on 127\.0\.0\.1:(\d+), monitoring on 127\.0\.0\.1:(\d+))");
   ASSERT_TRUE(m) << pilot.output();
-  const std::string addr = "localhost:" + (*m)[1].str();
+  const std::string addr = "127.0.0.1:" + (*m)[1].str();
   const int monitoring = std::stoi((*m)[2].str());
 
   auto fetch = [&](const std::string& who) {
