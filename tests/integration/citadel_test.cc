@@ -618,7 +618,8 @@ TEST_F(CitadelMtlsTest, MixsServesCheckOverMtlsWithAgentFiles) {
                           path("mixs/key.pem"), "--tls-client-ca", path("mixs/root-cert.pem")}));
   auto m = mixs.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
   ASSERT_TRUE(m) << mixs.output();
-  const std::string address = "localhost:" + (*m)[1].str();
+  // 127.0.0.1, not a name a resolver must find; the certificate's name is checked as localhost.
+  const std::string address = "127.0.0.1:" + (*m)[1].str();
   auto check = [&](bool with_cert) {
     std::vector<std::string> argv = {binDir() + "/mixc",
                                      "check",
@@ -626,6 +627,8 @@ TEST_F(CitadelMtlsTest, MixsServesCheckOverMtlsWithAgentFiles) {
                                      address,
                                      "--tls-ca",
                                      path("ratings/root-cert.pem"),
+                                     "--tls-server-name",
+                                     "localhost",
                                      "--timeout-ms",
                                      "5000",
                                      "-s",
