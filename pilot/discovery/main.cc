@@ -4,6 +4,10 @@
 //   pilot-discovery (--registry-dir DIR | --etcd-address HOST:PORT) [--config-dir DIR]
 //                   [--grpc-address 0.0.0.0:15010] [--monitoring-address 127.0.0.1:15014]
 //   pilot-discovery --validate --registry-dir DIR --config-dir DIR   (check and exit)
+//
+// With --ca-cert/--ca-key or --ca-self-signed it is also the mesh's CA (docs/citadel.md): Istio's
+// IstioCertificateService and SDS (SecretDiscoveryService, and secrets on the ADS stream) on the
+// gRPC port.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
@@ -14,6 +18,7 @@
 #include <optional>
 #include <thread>
 
+#include "absl/time/time.h"
 #include "mixer/common/log.h"
 #include "mixer/common/time_format.h"
 #include "pilot/discovery/monitoring.h"
@@ -21,6 +26,10 @@
 #include "pilot/model/etcd_registry.h"
 #include "pilot/model/file_registry.h"
 #include "pilot/xds/ads_server.h"
+#include "pilot/xds/secrets.h"
+#include "security/ca/ca_server.h"
+#include "security/ca/certificate_authority.h"
+#include "security/ca/join_tokens.h"
 #include "security/tls/caller_gate.h"
 #include "security/tls/credentials.h"
 
@@ -38,6 +47,28 @@ bool splitHostPort(const std::string& address, std::string* host, int* port) {
     return false;
   }
   return *port >= 0 && *port <= 65535;
+}
+
+// The CA's roots must be among the client CAs of the port, or renewing workloads could not
+// present the certificates it issued.
+absl::Status checkHoldsRoots(const std::string& client_ca_path,
+                             const security::ca::CertificateAuthority& ca) {
+  auto text = security::ca::readFile(client_ca_path);
+  if (!text.ok()) return text.status();
+  auto have = security::ca::parseCertificates(*text);
+  auto want = security::ca::parseCertificates(ca.trustBundlePem());
+  if (!have.ok()) return have.status();
+  if (!want.ok()) return want.status();
+  for (const auto& root : *want) {
+    bool found = false;
+    for (const auto& c : *have) found = found || X509_cmp(c.get(), root.get()) == 0;
+    if (!found) {
+      return absl::InvalidArgumentError(
+          "--tls-client-ca " + client_ca_path +
+          " must hold the CA's roots (its trust bundle, e.g. the --ca-root-out file)");
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -75,12 +106,39 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 600000));
   app.add_option("--log-level", log_level, "debug, info, warn, error");
   app.add_flag("--validate", validate, "load both directories, report errors and exit");
+  // The CA.
+  std::string ca_cert, ca_key, ca_trust_bundle, ca_root_out, join_tokens, join_tokens_used;
+  bool ca_self_signed = false;
+  std::string trust_domain = "cluster.local";
+  std::string workload_cert_ttl = "24h";
+  auto* ca_cert_option = app.add_option(
+      "--ca-cert", ca_cert,
+      "CA signing certificate, PEM (a root, or an intermediate followed by its chain to the root)");
+  auto* ca_key_option = app.add_option("--ca-key", ca_key, "private key of --ca-cert, PEM");
+  app.add_option("--ca-trust-bundle", ca_trust_bundle,
+                 "more trusted roots, PEM: served with the CA's root (root rotation)");
+  auto* self_signed_option =
+      app.add_flag("--ca-self-signed", ca_self_signed,
+                   "generate a root for a trial (its key lives in memory only); see --ca-root-out");
+  app.add_option("--ca-root-out", ca_root_out, "write the generated root certificate here");
+  app.add_option("--trust-domain", trust_domain, "the SPIFFE trust domain of the mesh");
+  app.add_option("--workload-cert-ttl", workload_cert_ttl,
+                 "longest validity of a workload certificate (e.g. 24h, 90m)");
+  app.add_option("--join-tokens", join_tokens,
+                 "YAML list of {token, spiffe_id, expires}: single-use tokens for first issue "
+                 "(reloaded on change)");
+  app.add_option("--join-tokens-used", join_tokens_used,
+                 "file recording used tokens (SHA-256), so that they stay used across restarts");
+  ca_cert_option->needs(ca_key_option);
+  ca_key_option->needs(ca_cert_option);
+  self_signed_option->excludes(ca_cert_option);
   security::tls::TlsFiles tls;
   app.add_option("--tls-cert", tls.cert,
                  "PEM certificate chain of the xDS port (with --tls-key: TLS; re-read on change)");
   app.add_option("--tls-key", tls.key, "PEM private key of --tls-cert");
   app.add_option("--tls-client-ca", tls.ca,
-                 "PEM CA bundle client certificates must chain to (mTLS: required and verified)");
+                 "PEM CA bundle client certificates must chain to (mTLS: required and verified; "
+                 "with the CA: asked for and verified if sent, and the CA's roots must be in it)");
   std::string tls_refresh = "60s";
   app.add_option("--tls-refresh-interval", tls_refresh,
                  "how often the TLS files are re-read (Go duration, at least 1s)");
@@ -141,6 +199,69 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // The CA, when asked for.
+  std::unique_ptr<security::ca::CertificateAuthority> ca;
+  std::unique_ptr<security::ca::JoinTokenStore> tokens;
+  std::unique_ptr<security::ca::CaMetrics> ca_metrics;
+  std::unique_ptr<security::ca::WorkloadAuthenticator> authenticator;
+  std::unique_ptr<security::ca::CertificateService> certificate_service;
+  std::unique_ptr<pilot::xds::SecretProvider> secret_provider;
+  if (!ca_cert.empty() || ca_self_signed) {
+    security::ca::CaOptions ca_options;
+    ca_options.trust_domain = trust_domain;
+    absl::Duration ttl;
+    if (!absl::ParseDuration(workload_cert_ttl, &ttl) || ttl < absl::Seconds(1)) {
+      std::cerr << "pilot-discovery: --workload-cert-ttl must be a duration of a second or more\n";
+      return 2;
+    }
+    ca_options.workload_ttl = std::chrono::seconds(absl::ToInt64Seconds(ttl));
+    absl::StatusOr<std::unique_ptr<security::ca::CertificateAuthority>> made;
+    if (ca_self_signed) {
+      made = security::ca::CertificateAuthority::selfSigned(ca_options);
+    } else {
+      auto cert = security::ca::readFile(ca_cert);
+      auto key = security::ca::readFile(ca_key);
+      absl::StatusOr<std::string> bundle = std::string();
+      if (!ca_trust_bundle.empty()) bundle = security::ca::readFile(ca_trust_bundle);
+      for (const auto* s : {&cert.status(), &key.status(), &bundle.status()}) {
+        if (!s->ok()) {
+          std::cerr << "pilot-discovery: " << s->message() << "\n";
+          return 1;
+        }
+      }
+      made = security::ca::CertificateAuthority::fromPem(*cert, *key, *bundle, ca_options);
+    }
+    if (!made.ok()) {
+      std::cerr << "pilot-discovery: CA: " << made.status().message() << "\n";
+      return 1;
+    }
+    ca = std::move(*made);
+    if (!ca_root_out.empty()) {
+      if (auto s = security::ca::writeFileAtomically(ca_root_out, ca->trustBundlePem(), 0644);
+          !s.ok()) {
+        std::cerr << "pilot-discovery: " << s.message() << "\n";
+        return 1;
+      }
+    }
+    if (!join_tokens.empty()) {
+      tokens = std::make_unique<security::ca::JoinTokenStore>(join_tokens, trust_domain,
+                                                              join_tokens_used);
+      if (auto s = tokens->load(); !s.ok()) {
+        std::cerr << "pilot-discovery: --join-tokens: " << s.message() << "\n";
+        return 1;
+      }
+    }
+    ca_metrics = std::make_unique<security::ca::CaMetrics>(*prometheus_registry);
+    authenticator = std::make_unique<security::ca::WorkloadAuthenticator>(ca.get(), tokens.get(),
+                                                                          ca_metrics.get());
+    certificate_service = std::make_unique<security::ca::CertificateService>(authenticator.get());
+    secret_provider = std::make_unique<pilot::xds::SecretProvider>(authenticator.get());
+  } else if (!ca_root_out.empty() || !join_tokens.empty()) {
+    std::cerr << "pilot-discovery: --ca-root-out and --join-tokens need --ca-cert or "
+                 "--ca-self-signed\n";
+    return 2;
+  }
+
   // Transport security: a bad file or policy is an error before anything listens.
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   const bool tls_on = !tls.cert.empty() || !tls.key.empty() || !tls.ca.empty();
@@ -154,6 +275,15 @@ int main(int argc, char** argv) {
     }
     tls.refresh = std::chrono::seconds(*refresh / 1000000000);
     if (!mtls) tls.client_cert = security::tls::ClientCertMode::kNone;
+    if (ca != nullptr && mtls) {
+      // Join-token holders have no certificate yet; renewing workloads present the one the CA
+      // issued, so the CA's roots must verify it.
+      tls.client_cert = security::tls::ClientCertMode::kOptional;
+      if (auto s = checkHoldsRoots(tls.ca, *ca); !s.ok()) {
+        std::cerr << "pilot-discovery: " << s.message() << "\n";
+        return 2;
+      }
+    }
     auto c = security::tls::serverCredentials(tls);
     if (!c.ok()) {
       std::cerr << "pilot-discovery: " << c.status().message() << "\n";
@@ -183,10 +313,17 @@ int main(int argc, char** argv) {
 
   pilot::xds::DiscoveryServer discovery(snapshot, &metrics);
   discovery.setCallerGate(gate.get());
+  std::unique_ptr<pilot::xds::SecretDiscoveryServer> sds;
   grpc::ServerBuilder builder;
   int grpc_port = 0;
   builder.AddListeningPort(grpc_address, credentials, &grpc_port);
   builder.RegisterService(&discovery);
+  if (ca != nullptr) {
+    discovery.setSecretProvider(secret_provider.get());
+    sds = std::make_unique<pilot::xds::SecretDiscoveryServer>(&discovery, secret_provider.get());
+    builder.RegisterService(certificate_service.get());
+    builder.RegisterService(sds.get());
+  }
   // Proxyless clients keep their ADS stream open; keepalive pings find dead peers.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
@@ -219,10 +356,18 @@ int main(int argc, char** argv) {
                          : "")
             << " on " << host << ":" << grpc_port << ", monitoring on " << mon_host << ":"
             << monitoring->port() << ", snapshot " << snapshot->version << std::endl;
+  if (ca != nullptr) {
+    std::cout << "pilot-discovery: CA for trust domain " << trust_domain
+              << (tokens != nullptr ? ", join tokens: " + std::to_string(tokens->size()) : "")
+              << std::endl;
+  }
 
   signal(SIGINT, [](int) { g_stop = true; });
   signal(SIGTERM, [](int) { g_stop = true; });
-  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int tick = 1; !g_stop; ++tick) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (tick % 10 == 0) discovery.refreshSecrets();
+  }
 
   scheduler.stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

@@ -87,8 +87,14 @@ class RefusedStream final : public grpc::ServerBidiReactor<DiscoveryRequest, Dis
 class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse> {
  public:
   // `version`: the snapshot current when the stream opened; it answers with that one or later.
-  AdsStream(DiscoveryServer* server, uint64_t id, std::string peer, uint64_t version)
-      : server_(server), id_(id), peer_(std::move(peer)), latest_version_(version) {}
+  AdsStream(DiscoveryServer* server, uint64_t id, security::ca::CallerCredentials creds,
+            uint64_t version, bool secrets_only)
+      : server_(server),
+        id_(id),
+        peer_(creds.peer),
+        creds_(std::move(creds)),
+        secrets_only_(secrets_only),
+        latest_version_(version) {}
 
   void start(std::shared_ptr<AdsStream> self) {
     self_ = std::move(self);
@@ -135,6 +141,14 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
     std::shared_ptr<AdsStream> self = std::move(self_);
     server_->remove(this);
     // `self` may be the last reference: this is deleted when it goes out of scope.
+  }
+
+  // Re-sends the secrets when the stream's certificate is due.
+  void onSecretTick() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finish_requested_ || secret_session_ == nullptr || secret_names_.empty()) return;
+    if (!SecretProvider::due(*secret_session_, std::chrono::system_clock::now())) return;
+    sendSecretsLocked();
   }
 
   void onSnapshot(const std::shared_ptr<const Snapshot>& snapshot) {
@@ -234,7 +248,8 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
 
   struct Pending {
     DiscoveryResponse response;
-    ResourceType type;
+    ResourceType type = ResourceType::kCluster;
+    bool secret = false;  // an SDS response (type unused)
     std::optional<std::chrono::steady_clock::time_point> pushed_from;
   };
 
@@ -251,8 +266,20 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
       node_json_ = messageJson(request_.node());
       node_seen_ = true;
     }
-    const std::optional<ResourceType> type = typeFromUrl(request_.type_url());
+    if (request_.type_url() == kSecretTypeUrl && server_->secrets_ != nullptr) {
+      handleSecretRequestLocked();
+      return;
+    }
+    const std::optional<ResourceType> type =
+        secrets_only_ ? std::nullopt : typeFromUrl(request_.type_url());
     if (!type) {
+      if (secrets_only_) {
+        finishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                  "unsupported type_url '" + request_.type_url() +
+                                      "': SecretDiscoveryService serves " +
+                                      std::string(kSecretTypeUrl)));
+        return;
+      }
       finishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                 "unsupported type_url '" + request_.type_url() +
                                     "': this server serves LDS, RDS, CDS and EDS (v3)"));
@@ -297,6 +324,55 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
     }
   }
 
+  void handleSecretRequestLocked() {
+    const std::string& nonce = request_.response_nonce();
+    if (!nonce.empty() && nonce != secret_nonce_) return;  // superseded
+    if (request_.has_error_detail()) {
+      if (mixer::logEnabled(mixer::LogLevel::Warn)) {
+        MIXER_LOG(Warn) << "NACK from " << node_id_ << " for SDS version " << secret_version_
+                        << ": " << request_.error_detail().message();
+      }
+    }
+    std::vector<std::string> names(request_.resource_names().begin(),
+                                   request_.resource_names().end());
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    const bool changed = names != secret_names_ || !secret_subscribed_;
+    secret_subscribed_ = true;
+    secret_names_ = std::move(names);
+    if (!nonce.empty() && !changed) return;  // an ACK or NACK of what was sent
+    if (secret_names_.empty()) return;
+    if (secret_session_ == nullptr) {
+      auto session = server_->secrets_->open(creds_);
+      if (!session.ok()) {
+        finishLocked(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                  std::string(session.status().message())));
+        return;
+      }
+      secret_session_ = std::move(*session);
+    }
+    sendSecretsLocked();
+  }
+
+  void sendSecretsLocked() {
+    queue_.emplace_back();
+    Pending& pending = queue_.back();
+    pending.secret = true;
+    DiscoveryResponse& r = pending.response;
+    const absl::Status s = server_->secrets_->respond(secret_session_.get(), secret_names_, &r);
+    if (!s.ok()) {
+      queue_.pop_back();
+      MIXER_LOG(Error) << "SDS for " << secret_session_->id.uri() << ": " << s;
+      finishLocked(grpc::Status(grpc::StatusCode::INTERNAL, std::string(s.message())));
+      return;
+    }
+    r.set_nonce(std::to_string(++nonce_counter_));
+    r.mutable_control_plane()->set_identifier("pilot-discovery");
+    secret_version_ = r.version_info();
+    secret_nonce_ = r.nonce();
+    startWriteLocked();
+  }
+
   // Queues a response for `type`: the whole subscription, or only the names in `only` (RDS and
   // EDS pushes). Names absent from the snapshot are recorded as sent-absent and not included.
   void sendLocked(ResourceType type, const Snapshot& snapshot, bool push,
@@ -308,7 +384,7 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
     // then the replacement carries the whole subscription, not a part.
     Pending* pending = nullptr;
     for (size_t i = writing_ ? 1 : 0; i < queue_.size(); ++i) {
-      if (queue_[i].type == type) pending = &queue_[i];
+      if (queue_[i].type == type && !queue_[i].secret) pending = &queue_[i];
     }
     if (pending != nullptr) only = nullptr;
     if (only != nullptr) {  // names of st.names, sorted
@@ -385,6 +461,8 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
   DiscoveryServer* const server_;
   const uint64_t id_;
   const std::string peer_;
+  const security::ca::CallerCredentials creds_;
+  const bool secrets_only_;
   std::shared_ptr<AdsStream> self_;
 
   mutable std::mutex mu_;
@@ -401,6 +479,12 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
   grpc::Status finish_status_;
   uint64_t nonce_counter_ = 0;
   uint64_t latest_version_ = 0;
+  // SDS: the subscribed secret names, the authenticated caller, what was last sent.
+  bool secret_subscribed_ = false;
+  std::vector<std::string> secret_names_;
+  std::unique_ptr<SecretProvider::Session> secret_session_;
+  std::string secret_version_;
+  std::string secret_nonce_;
 };
 
 DiscoveryServer::DiscoveryServer(std::shared_ptr<const Snapshot> initial, XdsMetrics* metrics)
@@ -419,11 +503,25 @@ DiscoveryServer::StreamAggregatedResources(grpc::CallbackServerContext* context)
       return new RefusedStream(std::move(admitted));
     }
   }
+  return open(context, /*secrets_only=*/false);
+}
+
+// SecretDiscoveryService streams are not subject to the xDS caller gate: the CA authenticates
+// them (secrets.h).
+grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse>* DiscoveryServer::open(
+    grpc::CallbackServerContext* context, bool secrets_only) {
+  // The credentials are read now: the context is not to be touched from other threads later.
+  security::ca::CallerCredentials creds;
+  if (secrets_ != nullptr) {
+    creds = security::ca::credentialsOf(*context);
+  } else {
+    creds.peer = context->peer();
+  }
   std::shared_ptr<AdsStream> stream;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stream =
-        std::make_shared<AdsStream>(this, next_stream_id_++, context->peer(), snapshot_->version);
+    stream = std::make_shared<AdsStream>(this, next_stream_id_++, std::move(creds),
+                                         snapshot_->version, secrets_only);
     streams_.emplace(stream.get(), stream);
     metrics_->connected_clients.Set(static_cast<double>(streams_.size()));
   }
@@ -453,6 +551,49 @@ void DiscoveryServer::publish(std::shared_ptr<const Snapshot> snapshot) {
   }
   metrics_->snapshot_version.Set(static_cast<double>(snapshot->version));
   for (const auto& s : streams) s->onSnapshot(snapshot);
+}
+
+void DiscoveryServer::refreshSecrets() {
+  if (secrets_ == nullptr) return;
+  std::vector<std::shared_ptr<AdsStream>> streams;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [raw, s] : streams_) streams.push_back(s);
+  }
+  for (const auto& s : streams) s->onSecretTick();
+}
+
+grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse>* SecretDiscoveryServer::StreamSecrets(
+    grpc::CallbackServerContext* context) {
+  return discovery_->open(context, /*secrets_only=*/true);
+}
+
+grpc::ServerUnaryReactor* SecretDiscoveryServer::FetchSecrets(grpc::CallbackServerContext* context,
+                                                              const DiscoveryRequest* request,
+                                                              DiscoveryResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  if (request->type_url() != kSecretTypeUrl) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "FetchSecrets serves " + std::string(kSecretTypeUrl)));
+    return reactor;
+  }
+  auto session = secrets_->open(security::ca::credentialsOf(*context));
+  if (!session.ok()) {
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(session.status().message())));
+    return reactor;
+  }
+  std::vector<std::string> names(request->resource_names().begin(),
+                                 request->resource_names().end());
+  const absl::Status s = secrets_->respond(session->get(), names, response);
+  if (!s.ok()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL, std::string(s.message())));
+    return reactor;
+  }
+  response->set_nonce("1");
+  response->mutable_control_plane()->set_identifier("pilot-discovery");
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 std::shared_ptr<const Snapshot> DiscoveryServer::current() const {
