@@ -57,7 +57,7 @@ run() {  # pid address mode calls divisor -> prints "us_per_unit calls_per_secon
     --inflight "$inflight" --entries "$entries")
   t1=$(cpu_ticks "$pid")
   awk -v d=$((t1 - t0)) -v hz="$tick" -v units="$((n * divisor))" -v out="$out" -v n="$n" 'BEGIN {
-    split(out, f, "seconds="); printf "%.2f %.0f\n", d / hz * 1e6 / units, n / f[2] }'
+    split(out, f, "seconds="); printf "%.2f %.0f\n", d / hz * 1e6 / units, (f[2] > 0 ? n / f[2] : 0) }'
 }
 
 mkdir -p "$work/policy"
@@ -87,14 +87,14 @@ for r in $(seq "$rounds"); do
   for mode in authz rls; do
     res=$(run "$policy_pid" "$policy_addr" "$mode" "$calls" 1)
     read -r us rate <<<"$res"
-    echo "$r $mode $us $rate $(awk -v a="$us" -v b="$check_us" 'BEGIN { printf "%.2f", a / b }')"
+    echo "$r $mode $us $rate $(awk -v a="$us" -v b="$check_us" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
   done
   res=$(run "$default_pid" "$default_addr" report "$batch_calls" "$entries")
   read -r report_us report_rate <<<"$res"
   echo "$r mixer_report_per_record $report_us $report_rate 1.00"
   res=$(run "$default_pid" "$default_addr" als "$batch_calls" "$entries")
   read -r us rate <<<"$res"
-  echo "$r als_per_entry $us $rate $(awk -v a="$us" -v b="$report_us" 'BEGIN { printf "%.2f", a / b }')"
+  echo "$r als_per_entry $us $rate $(awk -v a="$us" -v b="$report_us" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
   res=$(run "$empty_pid" "$empty_addr" als "$batch_calls" "$entries")
   read -r us rate <<<"$res"
   echo "$r als_per_entry_no_rules $us $rate -"
