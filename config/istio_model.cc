@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "aspects/aspect.h"
 #include "config/document_reader.h"
 #include "mixer/common/str_cat.h"
 
@@ -16,10 +17,6 @@ namespace {
 // Handler kinds named after the adapter that serves them (the spec is the adapter's params).
 constexpr std::array<std::string_view, 7> kAdapterKinds = {
     "denier", "listchecker", "memquota", "redisquota", "prometheus", "stdio", "zipkin"};
-// Instance kinds named after their template (the spec is the template's params).
-constexpr std::array<std::string_view, 10> kTemplateKinds = {
-    "checknothing", "listentry", "quota",         "metric",        "logentry",
-    "tracespan",    "edge",      "reportnothing", "authorization", "apikey"};
 // config.istio.io kinds that configure the proxy, not Mixer: skipped.
 constexpr std::array<std::string_view, 4> kProxySideKinds = {"QuotaSpec", "QuotaSpecBinding",
                                                              "HTTPAPISpec", "HTTPAPISpecBinding"};
@@ -34,6 +31,25 @@ std::string joined(const std::array<std::string_view, N>& list) {
   std::string out;
   for (std::string_view s : list) {
     out = out.empty() ? std::string(s) : strCat(out, ", ", s);
+  }
+  return out;
+}
+
+// Instance kinds named after their template (the spec is the template's params): every aspect
+// kind aspects/ declares.
+bool isTemplateKind(std::string_view kind) {
+  for (const aspects::Aspect* a : aspects::all()) {
+    if (a->name == kind) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string templateKinds() {
+  std::string out;
+  for (const aspects::Aspect* a : aspects::all()) {
+    out = out.empty() ? std::string(a->name) : strCat(out, ", ", a->name);
   }
   return out;
 }
@@ -234,13 +250,13 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
   }
   const bool known = kind == "handler" || kind == "instance" || kind == "rule" ||
                      kind == "attributemanifest" || contains(kAdapterKinds, kind) ||
-                     contains(kTemplateKinds, kind);
+                     isTemplateKind(kind);
   if (!known) {
-    reader->error(kind_node, strCat("unknown kind '", kind,
-                                    "' (expected handler, instance, rule, attributemanifest, an "
-                                    "adapter kind (",
-                                    joined(kAdapterKinds), ") or a template kind (",
-                                    joined(kTemplateKinds), "))"));
+    reader->error(kind_node,
+                  strCat("unknown kind '", kind,
+                         "' (expected handler, instance, rule, attributemanifest, an "
+                         "adapter kind (",
+                         joined(kAdapterKinds), ") or a template kind (", templateKinds(), "))"));
     return;
   }
   ConfigModel& model = result->model;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "aspects/aspect.h"
 #include "expr/parser.h"
 #include "mixer/adapter_host/loaded_adapter.h"
 #include "mixer/adapter_host/yaml_params.h"
@@ -15,19 +16,24 @@ namespace {
 using config::ConfigError;
 using config::SourcePos;
 
-struct TemplateInfo {
-  std::string_view name;
-  Variety variety;
-};
-
-// Istio 1.4's templates (mixer/template) by variety.
-constexpr TemplateInfo kTemplates[] = {
-    {"checknothing", Variety::Check},   {"listentry", Variety::Check},
-    {"authorization", Variety::Check},  {"apikey", Variety::Check},
-    {"quota", Variety::Quota},          {"metric", Variety::Report},
-    {"logentry", Variety::Report},      {"tracespan", Variety::Report},
-    {"reportnothing", Variety::Report}, {"edge", Variety::Report},
-};
+// The call an aspect's instances go to; false for attribute generation, which the request path
+// does not run (yet).
+bool runtimeVariety(aspects::Variety v, Variety* out) {
+  switch (v) {
+    case aspects::Variety::Check:
+      *out = Variety::Check;
+      return true;
+    case aspects::Variety::Quota:
+      *out = Variety::Quota;
+      return true;
+    case aspects::Variety::Report:
+      *out = Variety::Report;
+      return true;
+    case aspects::Variety::AttributeGeneration:
+      break;
+  }
+  return false;
+}
 
 SourcePos markPos(const std::string& file, const YAML::Node& node) {
   const YAML::Mark m = node.Mark();
@@ -105,13 +111,6 @@ bool findIndexTerm(const expr::Node& n, const attribute::Vocabulary& vocabulary,
     }
   }
   return false;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 // How errors name a handler, an instance and a rule: as the operator wrote them (aspect model:
@@ -465,14 +464,11 @@ void addRule(const CompiledRule* r, const attribute::Vocabulary& vocabulary, Rul
 }  // namespace
 
 bool templateVariety(std::string_view template_name, Variety* out) {
-  const std::string t = lower(template_name);
-  for (const auto& info : kTemplates) {
-    if (info.name == t) {
-      *out = info.variety;
-      return true;
-    }
+  const aspects::Aspect* aspect = aspects::find(template_name);
+  if (aspect == nullptr || !runtimeVariety(aspect->variety, out)) {
+    return false;
   }
-  return false;
+  return true;
 }
 
 ConfigSnapshot::~ConfigSnapshot() {
