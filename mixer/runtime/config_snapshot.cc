@@ -182,25 +182,34 @@ class Compiler {
       ci->name = inst.name;
       ci->short_name = inst.name.substr(0, inst.name.find('.'));
       ci->template_name = inst.template_name;
-      if (!templateVariety(inst.template_name, &ci->variety)) {
+      const aspects::Aspect* aspect = aspects::find(inst.template_name);
+      if (aspect == nullptr) {
         errors_->push_back({inst.pos, strCat("instance '", inst.name, "': unknown template '",
                                              inst.template_name, "'")});
         continue;
       }
+      if (!aspect->served) {
+        errors_->push_back({inst.pos, strCat("instance '", inst.name, "': template '", aspect->name,
+                                             "' (", aspects::varietyName(aspect->variety),
+                                             ") is declared but not served by this build")});
+        continue;
+      }
+      runtimeVariety(aspect->variety, &ci->variety);
       fields_seen_ = 0;
+      const std::string what = inst.origin.empty() ? strCat("instance '", inst.name, "' field ")
+                                                   : strCat(inst.origin, " ");
+      field_names_ = &inst.field_names;
       if (inst.params && inst.params.IsMap()) {
         expr::CompileOptions options;
         options.dialect = inst.lang == "cel" ? expr::Dialect::kCel : expr::Dialect::kCexl;
-        field_names_ = &inst.field_names;
-        compileFields(inst.params, inst.pos.file,
-                      inst.origin.empty() ? strCat("instance '", inst.name, "' field ")
-                                          : strCat(inst.origin, " "),
-                      manifest, options, &ci->fields);
-        field_names_ = nullptr;
+        compileFields(inst.params, inst.pos.file, what, manifest, options, &ci->fields,
+                      aspect->fields, aspect->name);
       } else if (inst.params && !inst.params.IsNull()) {
         errors_->push_back({markPos(inst.pos.file, inst.params),
                             strCat("instance '", inst.name, "': params must be a map")});
       }
+      requireFields(inst.params, inst.pos, what, aspect->fields, aspect->name);
+      field_names_ = nullptr;
       by_name_[ci->name] = ci.get();
       out->push_back(std::move(ci));
     }
@@ -310,9 +319,51 @@ class Compiler {
   }
 
  private:
+  // The name of template field `key` as the operator wrote it (aspect model: the aspect param it
+  // came from).
+  std::string writtenField(const std::string& key, int depth) const {
+    if (depth == 0 && field_names_ != nullptr) {
+      for (const auto& [field, written] : *field_names_) {
+        if (field == key) {
+          return written;
+        }
+      }
+    }
+    return key;
+  }
+
+  // Reports each required field of `schema` that `map` (a map, or absent) does not set.
+  void requireFields(const YAML::Node& map, const SourcePos& pos, const std::string& what,
+                     std::span<const aspects::Field> schema, std::string_view template_name,
+                     int depth = 0) {
+    for (const aspects::Field& field : schema) {
+      if (!field.required) {
+        continue;
+      }
+      bool set = false;
+      if (map && map.IsMap()) {
+        for (const auto& kv : map) {
+          if (aspects::findField(std::span(&field, 1), kv.first.as<std::string>("")) != nullptr &&
+              !kv.second.IsNull()) {
+            set = true;
+          }
+        }
+      }
+      if (!set) {
+        errors_->push_back(
+            {pos, strCat(what, "'", writtenField(std::string(field.name), depth),
+                         "' is required by template '", template_name, "' and is not set")});
+      }
+    }
+  }
+
+  // Compiles the fields of `map`. With a `schema` (the template's fields, or a nested message's),
+  // every key must be one of its fields and every expression must fit its field's type; inside
+  // map fields (`dimensions`, ...) keys are the operator's and any expression fits.
   void compileFields(const YAML::Node& map, const std::string& file, const std::string& what,
                      const expr::AttributeManifest& manifest, const expr::CompileOptions& options,
-                     std::vector<FieldProgram>* out, int depth = 0) {
+                     std::vector<FieldProgram>* out, std::span<const aspects::Field> schema,
+                     std::string_view template_name, bool validate = true, int depth = 0) {
     // YAML aliases can make a small file name a huge tree: bound what one instance may expand to.
     constexpr int kMaxDepth = 32;
     if (depth > kMaxDepth) {
@@ -328,21 +379,49 @@ class Compiler {
       }
       FieldProgram f;
       f.key = kv.first.as<std::string>("");
-      std::string shown = f.key;  // the field as the operator wrote it
-      if (depth == 0 && field_names_ != nullptr) {
-        for (const auto& [field, written] : *field_names_) {
-          if (field == shown) {
-            shown = written;
-          }
+      const std::string shown = writtenField(f.key, depth);  // as the operator wrote it
+      const YAML::Node& v = kv.second;
+      const aspects::Field* field = nullptr;
+      if (validate) {
+        field = aspects::findField(schema, f.key);
+        if (field == nullptr) {
+          errors_->push_back(
+              {markPos(file, kv.first),
+               strCat(what, "'", shown, "': template '", template_name,
+                      "' has no such field (its fields: ", aspects::fieldNames(schema), ")")});
+          continue;
         }
       }
-      const YAML::Node& v = kv.second;
+      const bool message = field != nullptr && field->type == aspects::FieldType::kMessage;
+      const bool map_field = field != nullptr && (field->type == aspects::FieldType::kValueMap ||
+                                                  field->type == aspects::FieldType::kStringMap);
       if (v.IsMap()) {
-        compileFields(v, file, strCat(what, shown, "."), manifest, options, &f.children, depth + 1);
+        if (field != nullptr && !message && !map_field) {
+          errors_->push_back(
+              {markPos(file, v), strCat(what, "'", shown, "': want an expression of type ",
+                                        aspects::fieldTypeName(field->type), ", not a map")});
+          continue;
+        }
+        compileFields(v, file, strCat(what, shown, "."), manifest, options, &f.children,
+                      message ? field->children : std::span<const aspects::Field>(), template_name,
+                      message, depth + 1);
+        if (message) {
+          requireFields(v, markPos(file, v), strCat(what, shown, "."), field->children,
+                        template_name, depth + 1);
+        }
       } else if (v.IsScalar()) {
+        if (message) {
+          errors_->push_back(
+              {markPos(file, v), strCat(what, "'", shown, "': want a map of its fields (",
+                                        aspects::fieldNames(field->children), ")")});
+          continue;
+        }
         const std::string shared_key =
             strCat(options.dialect == expr::Dialect::kCel ? "cel:" : "cexl:", v.Scalar());
         if (auto known = shared_fields_.find(shared_key); known != shared_fields_.end()) {
+          if (field != nullptr && !fits(*field, *known->second.first, file, v, what, shown)) {
+            continue;
+          }
           f.program = known->second.first;
           f.shared_id = known->second.second;
           out->push_back(std::move(f));
@@ -353,6 +432,9 @@ class Compiler {
           errors_->push_back(expressionError(markPos(file, v), isQuoted(v),
                                              std::string(p.status().message()),
                                              strCat(what, "'", shown, "'")));
+          continue;
+        }
+        if (field != nullptr && !fits(*field, **p, file, v, what, shown)) {
           continue;
         }
         f.program = *p;
@@ -367,6 +449,20 @@ class Compiler {
       }
       out->push_back(std::move(f));
     }
+  }
+
+  // Reports (and returns false) when `program`'s type does not fit `field` (Istio's type check of
+  // instance fields at load time).
+  bool fits(const aspects::Field& field, const expr::Program& program, const std::string& file,
+            const YAML::Node& v, const std::string& what, const std::string& shown) {
+    if (aspects::fits(field.type, program.resultType())) {
+      return true;
+    }
+    errors_->push_back(
+        {markPos(file, v), strCat(what, "'", shown, "': the expression is of type ",
+                                  expr::valueTypeName(program.resultType()), " but the field is ",
+                                  aspects::fieldTypeName(field.type))});
+    return false;
   }
 
   void compileAction(const config::Rule& rule, const config::Action& action, CompiledRule* cr) {

@@ -219,6 +219,66 @@ TEST(MixsValidateTest, ReportsEveryErrorWithPositionAndExitsNonZero) {
       << out;
 }
 
+// Instances that do not fit their template's schema: a misspelled field, an expression of the
+// wrong type, a missing required field.
+constexpr char kSchemaErrors[] = R"(apiVersion: config.istio.io/v1alpha2
+kind: metric
+metadata: {name: requestcount, namespace: istio-system}
+spec:
+  valeu: "1"
+  dimensions:
+    path: request.path
+---
+apiVersion: config.istio.io/v1alpha2
+kind: tracespan
+metadata: {name: span, namespace: istio-system}
+spec:
+  traceId: request.headers["x-b3-traceid"] | ""
+  httpStatusCode: request.path
+)";
+
+TEST(MixsValidateTest, InstanceFieldsOutsideTheTemplateSchemaAreErrorsWithTheirPlace) {
+  ConfigDir dir;
+  dir.write("deny.yaml", denyConfig("x"));
+  dir.write("telemetry/instances.yaml", kSchemaErrors);
+  auto [code, out] = runCommand({binDir() + "/mixs", "validate", dir.path()});
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("telemetry/instances.yaml:5:3: instance 'requestcount.metric.istio-system' "
+                     "field 'valeu': template 'metric' has no such field"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("telemetry/instances.yaml:3:18: instance 'requestcount.metric.istio-system' "
+                     "field 'value' is required by template 'metric' and is not set"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("telemetry/instances.yaml:14:19: instance 'span.tracespan.istio-system' "
+                     "field 'httpStatusCode': the expression is of type STRING but the field is "
+                     "INT64"),
+            std::string::npos)
+      << out;
+}
+
+// A reload with a schema error is rejected with the error's place, and the previous configuration
+// keeps serving.
+TEST_F(MixsConfigTest, AReloadWithASchemaErrorKeepsThePreviousConfiguration) {
+  ConfigDir dir;
+  dir.write("deny.yaml", denyConfig("svc-old"));
+  start(dir.path());
+  ASSERT_TRUE(denied(check("svc-old")));
+  const double errors_before = metric("mixer_config_errors_total");
+  dir.write("deny.yaml", denyConfig("svc-new") + "---\n" + kSchemaErrors);
+  for (int i = 0; i < 250 && metric("mixer_config_errors_total") == errors_before; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GT(metric("mixer_config_errors_total"), errors_before) << mixs_.output();
+  EXPECT_TRUE(denied(check("svc-old")));
+  EXPECT_FALSE(denied(check("svc-new")));
+  EXPECT_NE(mixs_.output().find("deny.yaml:32:3: instance 'requestcount.metric.istio-system' "
+                                "field 'valeu'"),
+            std::string::npos)
+      << mixs_.output();
+}
+
 TEST(MixsStartTest, InvalidInitialConfigurationIsFatalWithErrors) {
   ConfigDir dir;
   dir.write("r.yaml",

@@ -544,6 +544,67 @@ TEST_F(RuntimeTest, CompileErrorsNameTheirPlace) {
       << text;
 }
 
+// Instance fields are checked against the template's schema (aspects/) at load time: a field the
+// template lacks, an expression of the wrong type and a missing required field are errors at
+// their place, as in Istio, instead of instances that silently drop every report.
+TEST_F(RuntimeTest, InstanceFieldsAreValidatedAgainstTheTemplateSchema) {
+  config::ConfigModel m;
+  m.instances.push_back(instance("misspelled.metric.istio-system", "metric",
+                                 "valeu: request.size\ndimensions: {path: request.path}"));
+  m.instances.push_back(instance("typed.tracespan.istio-system", "tracespan",
+                                 "trace_id: request.path\nhttp_status_code: request.path"));
+  m.instances.push_back(instance("nested.authorization.istio-system", "authorization",
+                                 "subject:\n  usr: request.path\naction: request.path"));
+  m.instances.push_back(instance("novalue.metric.istio-system", "metric", "dimensions: {}"));
+  EXPECT_EQ(compile(m), nullptr);
+  const std::string text = errorsText();
+  EXPECT_NE(text.find("test.yaml:1:1: instance 'misspelled.metric.istio-system' field 'valeu': "
+                      "template 'metric' has no such field (its fields: value, dimensions, "),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("test.yaml:2:1: instance 'misspelled.metric.istio-system' field 'value' is "
+                      "required by template 'metric' and is not set"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("test.yaml:2:19: instance 'typed.tracespan.istio-system' field "
+                      "'http_status_code': the expression is of type STRING but the field is "
+                      "INT64"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("field 'trace_id'"), std::string::npos) << text;
+  EXPECT_NE(text.find("test.yaml:2:3: instance 'nested.authorization.istio-system' field "
+                      "subject.'usr': template 'authorization' has no such field"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("test.yaml:3:9: instance 'nested.authorization.istio-system' field "
+                      "'action': want a map of its fields (namespace, service, method, path, "
+                      "properties)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("test.yaml:2:1: instance 'novalue.metric.istio-system' field 'value' is "
+                      "required"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(errors_.size(), 6u) << text;
+}
+
+TEST_F(RuntimeTest, SchemaValidFieldsInEitherSpellingCompile) {
+  config::ConfigModel m;
+  m.instances.push_back(instance("span.tracespan.istio-system", "tracespan",
+                                 "traceId: request.headers[\"x-b3-traceid\"] | \"\"\n"
+                                 "httpStatusCode: response.code | 0\n"
+                                 "startTime: request.time\n"
+                                 "sourceIp: source.ip | ip(\"0.0.0.0\")\n"
+                                 "clientSpan: \"true\"\n"
+                                 "spanTags: {path: request.path | \"\"}"));
+  m.instances.push_back(instance("authz.authorization.istio-system", "authorization",
+                                 "subject: {user: source.user | \"\", properties: {a: \"1\"}}\n"
+                                 "action: {path: request.path, method: request.method}"));
+  m.instances.push_back(instance("m.metric.istio-system", "metric",
+                                 "value: \"1\"\nmonitoredResourceType: '\"UNSPECIFIED\"'"));
+  EXPECT_NE(compile(m), nullptr) << errorsText();
+}
+
 }  // namespace
 }  // namespace mixer::runtime
 
