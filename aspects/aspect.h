@@ -57,8 +57,9 @@ struct Aspect {
   std::span<const Field> fields;
   // Attribute generators: the output fields `$out.<name>` of `attribute_bindings`.
   std::span<const Field> outputs = {};
-  // False when this build declares the schema but has no runtime for it (instances of it are
-  // an error at compile time instead of an unknown kind).
+  // False when this build declares the schema but has no runtime for it: instances of it are
+  // validated, and only an unavailable handler (mixer/runtime/unavailable_handlers.h) may take
+  // them.
   bool served = true;
 };
 

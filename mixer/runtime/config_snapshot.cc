@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 #include "aspects/aspect.h"
 #include "expr/parser.h"
@@ -9,6 +10,7 @@
 #include "mixer/adapter_host/yaml_params.h"
 #include "mixer/common/str_cat.h"
 #include "mixer/runtime/bag_activation.h"
+#include "mixer/runtime/unavailable_handlers.h"
 
 namespace mixer::runtime {
 namespace {
@@ -188,13 +190,10 @@ class Compiler {
                                              inst.template_name, "'")});
         continue;
       }
-      if (!aspect->served) {
-        errors_->push_back({inst.pos, strCat("instance '", inst.name, "': template '", aspect->name,
-                                             "' (", aspects::varietyName(aspect->variety),
-                                             ") is declared but not served by this build")});
-        continue;
-      }
-      runtimeVariety(aspect->variety, &ci->variety);
+      // An aspect kind this build declares but does not serve (attribute generation): its
+      // fields are validated, and the instance is only usable by an unavailable handler, whose
+      // rules are skipped.
+      const bool served = aspect->served && runtimeVariety(aspect->variety, &ci->variety);
       fields_seen_ = 0;
       const std::string what = inst.origin.empty() ? strCat("instance '", inst.name, "' field ")
                                                    : strCat(inst.origin, " ");
@@ -210,6 +209,10 @@ class Compiler {
       }
       requireFields(inst.params, inst.pos, what, aspect->fields, aspect->name);
       field_names_ = nullptr;
+      if (!served) {
+        unserved_[ci->name] = aspect;
+        continue;
+      }
       by_name_[ci->name] = ci.get();
       out->push_back(std::move(ci));
     }
@@ -226,6 +229,10 @@ class Compiler {
   void validateHandlers(std::vector<PendingHandler>* out) {
     for (const auto& h : model_.handlers) {
       auto adapter = adapters_.find(h.adapter);
+      if (!adapter && unavailableAdapter(h.adapter)) {
+        unavailable_.insert(h.name);  // reported by unavailableHandlers(); its rules are skipped
+        continue;
+      }
       if (!adapter) {
         std::string loaded;
         for (const auto& a : adapters_.adapters()) {
@@ -272,6 +279,10 @@ class Compiler {
                     std::vector<std::unique_ptr<CompiledRule>>* out) {
     vocabulary_ = &vocabulary;
     for (const auto& rule : model_.rules) {
+      if (std::any_of(rule.actions.begin(), rule.actions.end(),
+                      [&](const config::Action& a) { return unavailable_.count(a.handler) > 0; })) {
+        continue;  // uses an unavailable handler: skipped
+      }
       auto cr = std::make_unique<CompiledRule>();
       cr->order = out->size();
       cr->name = rule.name;
@@ -476,6 +487,14 @@ class Compiler {
     for (const auto& name : action.instances) {
       auto it = by_name_.find(name);
       if (it == by_name_.end()) {
+        if (auto u = unserved_.find(name); u != unserved_.end()) {
+          errors_->push_back(
+              {action.pos,
+               strCat(describe(rule), ": handler '", action.handler, "' (adapter ", info.name,
+                      ") does not serve template '", u->second->name, "' of instance '", name,
+                      "' (", aspects::varietyName(u->second->variety),
+                      ", not served by this mixs)")});
+        }
         continue;  // dangling (reported by the loader) or an instance with errors of its own
       }
       const CompiledInstance* inst = it->second;
@@ -528,6 +547,10 @@ class Compiler {
   const adapter_host::AdapterRegistry& adapters_;
   std::vector<ConfigError>* errors_;
   std::map<std::string, const CompiledInstance*> by_name_;
+  // Instances of aspect kinds declared but not served (validated, not compiled into the snapshot).
+  std::map<std::string, const aspects::Aspect*> unserved_;
+  // Handlers whose adapter is unavailable (unavailable_handlers.h): their rules are skipped.
+  std::set<std::string> unavailable_;
   std::map<std::string, const adapter_host::LoadedAdapter*> handler_adapters_;
   const attribute::Vocabulary* vocabulary_ = nullptr;
   static constexpr int kMaxFields = 10000;

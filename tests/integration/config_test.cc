@@ -1,5 +1,7 @@
 // Configuration end to end: real mixs processes serving configuration directories, driven by
 // mixc; hot reload under load; `mixs validate`.
+#include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/duration.pb.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -9,6 +11,7 @@
 #include <map>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "tests/testing/subprocess.h"
 
 namespace mixer {
@@ -276,6 +279,87 @@ TEST_F(MixsConfigTest, AReloadWithASchemaErrorKeepsThePreviousConfiguration) {
   EXPECT_NE(mixs_.output().find("deny.yaml:32:3: instance 'requestcount.metric.istio-system' "
                                 "field 'valeu'"),
             std::string::npos)
+      << mixs_.output();
+}
+
+// Istio 1.x resources mixs does not serve but must load: an out-of-process template and adapter
+// (their descriptors are checked), and the kubernetesenv attribute generator with its instance and
+// rule (reported unavailable; its rule skipped).
+std::string istioExtrasConfig() {
+  google::protobuf::FileDescriptorSet set;
+  google::protobuf::Duration::descriptor()->file()->CopyTo(set.add_file());
+  const std::string descriptor = absl::Base64Escape(set.SerializeAsString());
+  return "apiVersion: config.istio.io/v1alpha2\nkind: template\n"
+         "metadata: {name: sample, namespace: istio-system}\n"
+         "spec:\n  descriptor: \"" +
+         descriptor +
+         "\"\n---\n"
+         "apiVersion: config.istio.io/v1alpha2\nkind: adapter\n"
+         "metadata: {name: sampleadapter, namespace: istio-system}\n"
+         "spec:\n  description: out of process\n  session_based: false\n"
+         "  templates: [sample]\n  config: " +
+         descriptor + "\n" + R"(---
+apiVersion: config.istio.io/v1alpha2
+kind: kubernetesenv
+metadata:
+  name: handler
+  namespace: istio-system
+spec: {}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: kubernetes
+metadata:
+  name: attributes
+  namespace: istio-system
+spec:
+  source_uid: source.uid | ""
+  source_ip: source.ip | ip("0.0.0.0")
+  destination_uid: destination.uid | ""
+  destination_port: destination.port | 0
+  attribute_bindings:
+    source.ip: $out.source_pod_ip | ip("0.0.0.0")
+    source.labels: $out.source_labels | emptyStringMap()
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata:
+  name: kubeattrgenrulerule
+  namespace: istio-system
+spec:
+  actions:
+  - handler: handler.kubernetesenv
+    instances: [attributes.kubernetes]
+)";
+}
+
+TEST(MixsValidateTest, ShowsUnavailableHandlersAndCountsDescriptorDocuments) {
+  ConfigDir dir;
+  dir.write("deny.yaml", denyConfig("x"));
+  dir.write("istio/extras.yaml", istioExtrasConfig());
+  auto [code, out] = runCommand({binDir() + "/mixs", "validate", dir.path()});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("istio/extras.yaml:19:9: handler 'handler.kubernetesenv.istio-system' "
+                     "(adapter kubernetesenv) is unavailable: it needs a Kubernetes API, which "
+                     "this mixs does not use; its rules are skipped: "
+                     "kubeattrgenrulerule.rule.istio-system"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("valid: 2 files, 8 documents, 1 rules, 1 handlers, 1 instances, 2 "
+                     "template/adapter descriptors, 1 unavailable handler(s) whose rules are "
+                     "skipped"),
+            std::string::npos)
+      << out;
+}
+
+TEST_F(MixsConfigTest, AnUnavailableHandlerIsLoggedAndCountedAndTheRestServes) {
+  ConfigDir dir;
+  dir.write("deny.yaml", denyConfig("blocked.svc"));
+  dir.write("istio/extras.yaml", istioExtrasConfig());
+  start(dir.path());
+  EXPECT_TRUE(denied(check("blocked.svc")));
+  EXPECT_FALSE(denied(check("open.svc")));
+  EXPECT_EQ(metric("mixer_config_unavailable_handlers"), 1);
+  EXPECT_NE(mixs_.output().find("(adapter kubernetesenv) is unavailable"), std::string::npos)
       << mixs_.output();
 }
 

@@ -13,6 +13,7 @@
 #include "mixer/runtime/bag_activation.h"
 #include "mixer/runtime/config_snapshot.h"
 #include "mixer/runtime/dispatcher.h"
+#include "mixer/runtime/unavailable_handlers.h"
 
 namespace mixer::runtime {
 namespace {
@@ -610,6 +611,63 @@ TEST_F(RuntimeTest, SchemaValidFieldsInEitherSpellingCompile) {
 
 namespace mixer::runtime {
 namespace {
+
+// Istio's attribute generation configuration (a kubernetesenv handler, a kubernetes instance and
+// their rule) loads without a Kubernetes API: the handler is reported unavailable, its rule is
+// skipped, and the rest serves. The instance's fields are still checked against the schema.
+TEST_F(RuntimeTest, AnUnavailableKubernetesenvHandlerSkipsItsRulesAndTheRestServes) {
+  config::ConfigModel m = denyModel();
+  m.handlers.push_back(handler("handler.kubernetesenv.istio-system", "kubernetesenv", "{}"));
+  m.instances.push_back(instance("attributes.kubernetes.istio-system", "kubernetes",
+                                 "source_uid: source.uid | \"\"\n"
+                                 "destination_port: destination.port | 0"));
+  m.rules.push_back(rule("kubeattrgen.rule.istio-system", "", "handler.kubernetesenv.istio-system",
+                         {"attributes.kubernetes.istio-system"}));
+  auto snapshot = compile(m);
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  EXPECT_EQ(snapshot->ruleCount(), 1u);  // the deny rule only
+  const auto unavailable = unavailableHandlers(m);
+  ASSERT_EQ(unavailable.size(), 1u);
+  EXPECT_EQ(unavailable[0].str(),
+            "test.yaml:1:1: handler 'handler.kubernetesenv.istio-system' (adapter kubernetesenv) "
+            "is unavailable: it needs a Kubernetes API, which this mixs does not use; its rules "
+            "are skipped: kubeattrgen.rule.istio-system");
+
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  const attribute::StringMapEntry dst[] = {{"app", "ratings"}};
+  const attribute::StringMapEntry src[] = {{"app", "reviews"}, {"version", "v3"}};
+  bag.set("destination.labels", bag.makeStringMap(dst));
+  bag.set("source.labels", bag.makeStringMap(src));
+  AttributeReferences refs;
+  EXPECT_EQ(d.check(bag, &refs).status_code, 7);
+
+  // The generator's instance is validated, and no served handler may take it.
+  m.instances.back().params = YAML::Load("source_uid: source.uid | \"\"\nsource_port: \"1\"");
+  m.rules.push_back(rule("wrong.rule.istio-system", "", "denyreviewsv3handler.denier.istio-system",
+                         {"attributes.kubernetes.istio-system"}));
+  EXPECT_EQ(compile(m), nullptr);
+  const std::string text = errorsText();
+  EXPECT_NE(text.find("instance 'attributes.kubernetes.istio-system' field 'source_port': "
+                      "template 'kubernetes' has no such field"),
+            std::string::npos)
+      << text;
+}
+
+TEST_F(RuntimeTest, AServedHandlerCannotTakeAnAttributeGeneratorInstance) {
+  config::ConfigModel m = denyModel();
+  m.instances.push_back(instance("attributes.kubernetes.istio-system", "kubernetes", "{}"));
+  m.rules.push_back(rule("wrong.rule.istio-system", "", "denyreviewsv3handler.denier.istio-system",
+                         {"attributes.kubernetes.istio-system"}));
+  EXPECT_EQ(compile(m), nullptr);
+  const std::string text = errorsText();
+  EXPECT_NE(text.find("handler 'denyreviewsv3handler.denier.istio-system' (adapter denier) does "
+                      "not serve template 'kubernetes' of instance "
+                      "'attributes.kubernetes.istio-system' (attribute generation, not served by "
+                      "this mixs)"),
+            std::string::npos)
+      << text;
+}
 
 TEST_F(RuntimeTest, IndexedRulesApplyExactlyAsEvaluatedOnesAndKeepConfigurationOrder) {
   config::ConfigModel m;
