@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "aspects/aspect.h"
+#include "config/descriptor_set.h"
 #include "config/document_reader.h"
 #include "mixer/common/str_cat.h"
 
@@ -14,12 +16,10 @@ namespace mixer::config {
 namespace {
 
 // Handler kinds named after the adapter that serves them (the spec is the adapter's params).
-constexpr std::array<std::string_view, 7> kAdapterKinds = {
-    "denier", "listchecker", "memquota", "redisquota", "prometheus", "stdio", "zipkin"};
-// Instance kinds named after their template (the spec is the template's params).
-constexpr std::array<std::string_view, 10> kTemplateKinds = {
-    "checknothing", "listentry", "quota",         "metric",        "logentry",
-    "tracespan",    "edge",      "reportnothing", "authorization", "apikey"};
+// `kubernetesenv` loads, and the runtime reports it unavailable (mixer/runtime/config_snapshot.cc).
+constexpr std::array<std::string_view, 8> kAdapterKinds = {"denier",     "listchecker",  "memquota",
+                                                           "redisquota", "prometheus",   "stdio",
+                                                           "zipkin",     "kubernetesenv"};
 // config.istio.io kinds that configure the proxy, not Mixer: skipped.
 constexpr std::array<std::string_view, 4> kProxySideKinds = {"QuotaSpec", "QuotaSpecBinding",
                                                              "HTTPAPISpec", "HTTPAPISpecBinding"};
@@ -34,6 +34,25 @@ std::string joined(const std::array<std::string_view, N>& list) {
   std::string out;
   for (std::string_view s : list) {
     out = out.empty() ? std::string(s) : strCat(out, ", ", s);
+  }
+  return out;
+}
+
+// Instance kinds named after their template (the spec is the template's params): every aspect
+// kind aspects/ declares.
+bool isTemplateKind(std::string_view kind) {
+  for (const aspects::Aspect* a : aspects::all()) {
+    if (a->name == kind) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string templateKinds() {
+  std::string out;
+  for (const aspects::Aspect* a : aspects::all()) {
+    out = out.empty() ? std::string(a->name) : strCat(out, ", ", a->name);
   }
   return out;
 }
@@ -216,6 +235,72 @@ void loadRule(const YAML::Node& spec, const Metadata& meta, const SourcePos& doc
   model->rules.push_back(std::move(rule));
 }
 
+// A `kind: template` (spec.descriptor: the template's FileDescriptorSet, base64) or `kind:
+// adapter` (spec: description, session_based, templates[], config: the adapter config's
+// FileDescriptorSet) document of an out-of-process adapter: checked (the descriptors decode and
+// build) and counted. This build does not call out-of-process adapters.
+void loadDescriptorDocument(const std::string& kind, const YAML::Node& spec,
+                            const std::string& full_name, const Metadata& meta,
+                            DocumentReader* reader, LoadResult* result) {
+  const std::string where = strCat(kind, " '", full_name, "'");
+  if (!spec.IsMap()) {
+    reader->error(meta.pos, strCat(where, " has no spec"));
+    return;
+  }
+  std::string_view descriptor_key = "descriptor";
+  if (kind == "template") {
+    reader->checkKeys(spec, {"descriptor"}, strCat("the spec of ", where));
+  } else {
+    reader->checkKeys(spec, {"name", "description", "sessionBased", "templates", "config"},
+                      strCat("the spec of ", where));
+    descriptor_key = "config";
+    const YAML::Node templates = DocumentReader::field(spec, "templates");
+    if (reader->sequence(templates, "templates")) {
+      for (const YAML::Node& t : templates) {
+        reader->scalar(t, "a template name");
+      }
+    }
+  }
+  const YAML::Node descriptor = DocumentReader::field(spec, descriptor_key);
+  std::optional<std::string> text;
+  if (kind == "template") {
+    text = reader->requiredScalar(spec, descriptor_key, strCat("spec.descriptor of ", where));
+    if (!text) {
+      return;
+    }
+  } else {
+    text = reader->scalar(descriptor, "config");
+  }
+  if (text && !text->empty()) {
+    std::vector<std::string> messages;
+    std::string error;
+    if (!checkDescriptorSet(*text, &messages, &error)) {
+      reader->error(descriptor, strCat(where, ": spec.", descriptor_key, ": ", error));
+      return;
+    }
+  }
+  ++result->descriptor_documents;
+}
+
+// The spec of an attribute generator's instance (`kind: kubernetes`) without its
+// `attribute_bindings`, which are not template fields: the outputs ($out.<field>) become
+// attributes, which this build does not generate yet.
+YAML::Node withoutAttributeBindings(std::string_view kind, const YAML::Node& params) {
+  const aspects::Aspect* aspect = aspects::find(kind);
+  if (aspect == nullptr || aspect->variety != aspects::Variety::AttributeGeneration ||
+      !params.IsMap()) {
+    return params;
+  }
+  YAML::Node out(YAML::NodeType::Map);
+  for (const auto& kv : params) {
+    const std::string key = kv.first.as<std::string>("");
+    if (key != "attribute_bindings" && key != "attributeBindings") {
+      out.force_insert(kv.first, kv.second);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult* result) {
@@ -233,14 +318,15 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
     return;
   }
   const bool known = kind == "handler" || kind == "instance" || kind == "rule" ||
-                     kind == "attributemanifest" || contains(kAdapterKinds, kind) ||
-                     contains(kTemplateKinds, kind);
+                     kind == "attributemanifest" || kind == "template" || kind == "adapter" ||
+                     contains(kAdapterKinds, kind) || isTemplateKind(kind);
   if (!known) {
-    reader->error(kind_node, strCat("unknown kind '", kind,
-                                    "' (expected handler, instance, rule, attributemanifest, an "
-                                    "adapter kind (",
-                                    joined(kAdapterKinds), ") or a template kind (",
-                                    joined(kTemplateKinds), "))"));
+    reader->error(
+        kind_node,
+        strCat("unknown kind '", kind,
+               "' (expected handler, instance, rule, attributemanifest, template, adapter, an "
+               "adapter kind (",
+               joined(kAdapterKinds), ") or a template kind (", templateKinds(), "))"));
     return;
   }
   ConfigModel& model = result->model;
@@ -259,7 +345,9 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
   }
   const std::string full_name = strCat(meta.name, ".", kind, ".", meta.ns);
 
-  if (kind == "attributemanifest") {
+  if (kind == "template" || kind == "adapter") {
+    loadDescriptorDocument(kind, spec, full_name, meta, reader, result);
+  } else if (kind == "attributemanifest") {
     if (spec.IsMap()) {
       reader->checkKeys(spec, {"attributes", "name", "revision"},
                         strCat("the spec of attributemanifest '", full_name, "'"));
@@ -319,7 +407,7 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
       instance.params = paramsOf(DocumentReader::field(spec, "params"), "params", reader);
     } else {
       instance.template_name = kind;
-      instance.params = paramsOf(spec, "spec", reader);
+      instance.params = withoutAttributeBindings(kind, paramsOf(spec, "spec", reader));
     }
     model.instances.push_back(std::move(instance));
   }

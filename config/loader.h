@@ -28,6 +28,9 @@ struct LoadResult {
   // Documents of other APIs (e.g. networking.istio.io, or the proxy-side QuotaSpec kinds) that
   // the loader skips on purpose.
   size_t skipped_documents = 0;
+  // `kind: template` / `kind: adapter` documents of out-of-process adapters: their descriptors
+  // are checked (config/descriptor_set.h); this build does not call such adapters.
+  size_t descriptor_documents = 0;
   // Filled by loadText, emptied by resolve().
   std::vector<AspectDocument> aspect_documents;
 };

@@ -82,8 +82,8 @@ class Handler {
   void report(const mixer_instance* const* instances, size_t count, absl::Duration timeout,
               ReportCallback done);
 
-  // Blocking forms, for start-up paths and tests; they wait at most `timeout` (plus scheduling
-  // slack). The request path uses the callback forms.
+  // Blocking forms: at most `timeout` (plus scheduling slack). The dispatcher's Check actions use
+  // checkAndWait, its quotas the callback form; the report queue's threads use reportAndWait.
   absl::StatusOr<CheckResult> checkAndWait(const Instance& instance, absl::Duration timeout);
   absl::StatusOr<QuotaResult> quotaAndWait(const Instance& instance, const QuotaArgs& args,
                                            absl::Duration timeout);

@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
+#include "aspects/aspect.h"
 #include "expr/parser.h"
 #include "mixer/adapter_host/loaded_adapter.h"
 #include "mixer/adapter_host/yaml_params.h"
 #include "mixer/common/str_cat.h"
 #include "mixer/runtime/bag_activation.h"
+#include "mixer/runtime/unavailable_handlers.h"
 
 namespace mixer::runtime {
 namespace {
@@ -15,19 +18,24 @@ namespace {
 using config::ConfigError;
 using config::SourcePos;
 
-struct TemplateInfo {
-  std::string_view name;
-  Variety variety;
-};
-
-// Istio 1.4's templates (mixer/template) by variety.
-constexpr TemplateInfo kTemplates[] = {
-    {"checknothing", Variety::Check},   {"listentry", Variety::Check},
-    {"authorization", Variety::Check},  {"apikey", Variety::Check},
-    {"quota", Variety::Quota},          {"metric", Variety::Report},
-    {"logentry", Variety::Report},      {"tracespan", Variety::Report},
-    {"reportnothing", Variety::Report}, {"edge", Variety::Report},
-};
+// The call an aspect's instances go to; false for attribute generation, which the request path
+// does not run (yet).
+bool runtimeVariety(aspects::Variety v, Variety* out) {
+  switch (v) {
+    case aspects::Variety::Check:
+      *out = Variety::Check;
+      return true;
+    case aspects::Variety::Quota:
+      *out = Variety::Quota;
+      return true;
+    case aspects::Variety::Report:
+      *out = Variety::Report;
+      return true;
+    case aspects::Variety::AttributeGeneration:
+      break;
+  }
+  return false;
+}
 
 SourcePos markPos(const std::string& file, const YAML::Node& node) {
   const YAML::Mark m = node.Mark();
@@ -107,13 +115,6 @@ bool findIndexTerm(const expr::Node& n, const attribute::Vocabulary& vocabulary,
   return false;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 // How errors name a handler, an instance and a rule: as the operator wrote them (aspect model:
 // the adapter block, the aspect, the selector), else by their 1.x names.
 std::string describe(const config::Handler& h) {
@@ -183,24 +184,34 @@ class Compiler {
       ci->name = inst.name;
       ci->short_name = inst.name.substr(0, inst.name.find('.'));
       ci->template_name = inst.template_name;
-      if (!templateVariety(inst.template_name, &ci->variety)) {
+      const aspects::Aspect* aspect = aspects::find(inst.template_name);
+      if (aspect == nullptr) {
         errors_->push_back({inst.pos, strCat("instance '", inst.name, "': unknown template '",
                                              inst.template_name, "'")});
         continue;
       }
+      // An aspect kind this build declares but does not serve (attribute generation): its
+      // fields are validated, and the instance is only usable by an unavailable handler, whose
+      // rules are skipped.
+      const bool served = aspect->served && runtimeVariety(aspect->variety, &ci->variety);
       fields_seen_ = 0;
+      const std::string what = inst.origin.empty() ? strCat("instance '", inst.name, "' field ")
+                                                   : strCat(inst.origin, " ");
+      field_names_ = &inst.field_names;
       if (inst.params && inst.params.IsMap()) {
         expr::CompileOptions options;
         options.dialect = inst.lang == "cel" ? expr::Dialect::kCel : expr::Dialect::kCexl;
-        field_names_ = &inst.field_names;
-        compileFields(inst.params, inst.pos.file,
-                      inst.origin.empty() ? strCat("instance '", inst.name, "' field ")
-                                          : strCat(inst.origin, " "),
-                      manifest, options, &ci->fields);
-        field_names_ = nullptr;
+        compileFields(inst.params, inst.pos.file, what, manifest, options, &ci->fields,
+                      aspect->fields, aspect->name);
       } else if (inst.params && !inst.params.IsNull()) {
         errors_->push_back({markPos(inst.pos.file, inst.params),
                             strCat("instance '", inst.name, "': params must be a map")});
+      }
+      requireFields(inst.params, inst.pos, what, aspect->fields, aspect->name);
+      field_names_ = nullptr;
+      if (!served) {
+        unserved_[ci->name] = aspect;
+        continue;
       }
       by_name_[ci->name] = ci.get();
       out->push_back(std::move(ci));
@@ -218,6 +229,10 @@ class Compiler {
   void validateHandlers(std::vector<PendingHandler>* out) {
     for (const auto& h : model_.handlers) {
       auto adapter = adapters_.find(h.adapter);
+      if (!adapter && unavailableAdapter(h.adapter)) {
+        unavailable_.insert(h.name);  // reported by unavailableHandlers(); its rules are skipped
+        continue;
+      }
       if (!adapter) {
         std::string loaded;
         for (const auto& a : adapters_.adapters()) {
@@ -264,6 +279,10 @@ class Compiler {
                     std::vector<std::unique_ptr<CompiledRule>>* out) {
     vocabulary_ = &vocabulary;
     for (const auto& rule : model_.rules) {
+      if (std::any_of(rule.actions.begin(), rule.actions.end(),
+                      [&](const config::Action& a) { return unavailable_.count(a.handler) > 0; })) {
+        continue;  // uses an unavailable handler: skipped
+      }
       auto cr = std::make_unique<CompiledRule>();
       cr->order = out->size();
       cr->name = rule.name;
@@ -311,9 +330,51 @@ class Compiler {
   }
 
  private:
+  // The name of template field `key` as the operator wrote it (aspect model: the aspect param it
+  // came from).
+  std::string writtenField(const std::string& key, int depth) const {
+    if (depth == 0 && field_names_ != nullptr) {
+      for (const auto& [field, written] : *field_names_) {
+        if (field == key) {
+          return written;
+        }
+      }
+    }
+    return key;
+  }
+
+  // Reports each required field of `schema` that `map` (a map, or absent) does not set.
+  void requireFields(const YAML::Node& map, const SourcePos& pos, const std::string& what,
+                     std::span<const aspects::Field> schema, std::string_view template_name,
+                     int depth = 0) {
+    for (const aspects::Field& field : schema) {
+      if (!field.required) {
+        continue;
+      }
+      bool set = false;
+      if (map && map.IsMap()) {
+        for (const auto& kv : map) {
+          if (aspects::findField(std::span(&field, 1), kv.first.as<std::string>("")) != nullptr &&
+              !kv.second.IsNull()) {
+            set = true;
+          }
+        }
+      }
+      if (!set) {
+        errors_->push_back(
+            {pos, strCat(what, "'", writtenField(std::string(field.name), depth),
+                         "' is required by template '", template_name, "' and is not set")});
+      }
+    }
+  }
+
+  // Compiles the fields of `map`. With a `schema` (the template's fields, or a nested message's),
+  // every key must be one of its fields and every expression must fit its field's type; inside
+  // map fields (`dimensions`, ...) keys are the operator's and any expression fits.
   void compileFields(const YAML::Node& map, const std::string& file, const std::string& what,
                      const expr::AttributeManifest& manifest, const expr::CompileOptions& options,
-                     std::vector<FieldProgram>* out, int depth = 0) {
+                     std::vector<FieldProgram>* out, std::span<const aspects::Field> schema,
+                     std::string_view template_name, bool validate = true, int depth = 0) {
     // YAML aliases can make a small file name a huge tree: bound what one instance may expand to.
     constexpr int kMaxDepth = 32;
     if (depth > kMaxDepth) {
@@ -329,21 +390,49 @@ class Compiler {
       }
       FieldProgram f;
       f.key = kv.first.as<std::string>("");
-      std::string shown = f.key;  // the field as the operator wrote it
-      if (depth == 0 && field_names_ != nullptr) {
-        for (const auto& [field, written] : *field_names_) {
-          if (field == shown) {
-            shown = written;
-          }
+      const std::string shown = writtenField(f.key, depth);  // as the operator wrote it
+      const YAML::Node& v = kv.second;
+      const aspects::Field* field = nullptr;
+      if (validate) {
+        field = aspects::findField(schema, f.key);
+        if (field == nullptr) {
+          errors_->push_back(
+              {markPos(file, kv.first),
+               strCat(what, "'", shown, "': template '", template_name,
+                      "' has no such field (its fields: ", aspects::fieldNames(schema), ")")});
+          continue;
         }
       }
-      const YAML::Node& v = kv.second;
+      const bool message = field != nullptr && field->type == aspects::FieldType::kMessage;
+      const bool map_field = field != nullptr && (field->type == aspects::FieldType::kValueMap ||
+                                                  field->type == aspects::FieldType::kStringMap);
       if (v.IsMap()) {
-        compileFields(v, file, strCat(what, shown, "."), manifest, options, &f.children, depth + 1);
+        if (field != nullptr && !message && !map_field) {
+          errors_->push_back(
+              {markPos(file, v), strCat(what, "'", shown, "': want an expression of type ",
+                                        aspects::fieldTypeName(field->type), ", not a map")});
+          continue;
+        }
+        compileFields(v, file, strCat(what, shown, "."), manifest, options, &f.children,
+                      message ? field->children : std::span<const aspects::Field>(), template_name,
+                      message, depth + 1);
+        if (message) {
+          requireFields(v, markPos(file, v), strCat(what, shown, "."), field->children,
+                        template_name, depth + 1);
+        }
       } else if (v.IsScalar()) {
+        if (message) {
+          errors_->push_back(
+              {markPos(file, v), strCat(what, "'", shown, "': want a map of its fields (",
+                                        aspects::fieldNames(field->children), ")")});
+          continue;
+        }
         const std::string shared_key =
             strCat(options.dialect == expr::Dialect::kCel ? "cel:" : "cexl:", v.Scalar());
         if (auto known = shared_fields_.find(shared_key); known != shared_fields_.end()) {
+          if (field != nullptr && !fits(*field, *known->second.first, file, v, what, shown)) {
+            continue;
+          }
           f.program = known->second.first;
           f.shared_id = known->second.second;
           out->push_back(std::move(f));
@@ -354,6 +443,9 @@ class Compiler {
           errors_->push_back(expressionError(markPos(file, v), isQuoted(v),
                                              std::string(p.status().message()),
                                              strCat(what, "'", shown, "'")));
+          continue;
+        }
+        if (field != nullptr && !fits(*field, **p, file, v, what, shown)) {
           continue;
         }
         f.program = *p;
@@ -370,6 +462,20 @@ class Compiler {
     }
   }
 
+  // Reports (and returns false) when `program`'s type does not fit `field` (Istio's type check of
+  // instance fields at load time).
+  bool fits(const aspects::Field& field, const expr::Program& program, const std::string& file,
+            const YAML::Node& v, const std::string& what, const std::string& shown) {
+    if (aspects::fits(field.type, program.resultType())) {
+      return true;
+    }
+    errors_->push_back(
+        {markPos(file, v), strCat(what, "'", shown, "': the expression is of type ",
+                                  expr::valueTypeName(program.resultType()), " but the field is ",
+                                  aspects::fieldTypeName(field.type))});
+    return false;
+  }
+
   void compileAction(const config::Rule& rule, const config::Action& action, CompiledRule* cr) {
     auto ha = handler_adapters_.find(action.handler);
     if (ha == handler_adapters_.end()) {
@@ -381,6 +487,14 @@ class Compiler {
     for (const auto& name : action.instances) {
       auto it = by_name_.find(name);
       if (it == by_name_.end()) {
+        if (auto u = unserved_.find(name); u != unserved_.end()) {
+          errors_->push_back(
+              {action.pos,
+               strCat(describe(rule), ": handler '", action.handler, "' (adapter ", info.name,
+                      ") does not serve template '", u->second->name, "' of instance '", name,
+                      "' (", aspects::varietyName(u->second->variety),
+                      ", not served by this mixs)")});
+        }
         continue;  // dangling (reported by the loader) or an instance with errors of its own
       }
       const CompiledInstance* inst = it->second;
@@ -433,6 +547,10 @@ class Compiler {
   const adapter_host::AdapterRegistry& adapters_;
   std::vector<ConfigError>* errors_;
   std::map<std::string, const CompiledInstance*> by_name_;
+  // Instances of aspect kinds declared but not served (validated, not compiled into the snapshot).
+  std::map<std::string, const aspects::Aspect*> unserved_;
+  // Handlers whose adapter is unavailable (unavailable_handlers.h): their rules are skipped.
+  std::set<std::string> unavailable_;
   std::map<std::string, const adapter_host::LoadedAdapter*> handler_adapters_;
   const attribute::Vocabulary* vocabulary_ = nullptr;
   static constexpr int kMaxFields = 10000;
@@ -465,14 +583,11 @@ void addRule(const CompiledRule* r, const attribute::Vocabulary& vocabulary, Rul
 }  // namespace
 
 bool templateVariety(std::string_view template_name, Variety* out) {
-  const std::string t = lower(template_name);
-  for (const auto& info : kTemplates) {
-    if (info.name == t) {
-      *out = info.variety;
-      return true;
-    }
+  const aspects::Aspect* aspect = aspects::find(template_name);
+  if (aspect == nullptr || !runtimeVariety(aspect->variety, out)) {
+    return false;
   }
-  return false;
+  return true;
 }
 
 ConfigSnapshot::~ConfigSnapshot() {

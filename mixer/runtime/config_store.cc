@@ -8,6 +8,7 @@
 
 #include "mixer/common/log.h"
 #include "mixer/common/str_cat.h"
+#include "mixer/runtime/unavailable_handlers.h"
 
 namespace mixer::runtime {
 namespace {
@@ -69,7 +70,9 @@ LoadedConfig loadConfig(const std::string& dir, const adapter_host::AdapterRegis
   LoadedConfig out;
   out.files = loaded.files;
   out.documents = loaded.documents;
+  out.descriptor_documents = loaded.descriptor_documents;
   out.errors = std::move(loaded.errors);
+  out.unavailable = unavailableHandlers(loaded.model);
   // Compiled even when the loader found errors, to report every error at once.
   out.snapshot =
       compileSnapshot(loaded.model, adapters, base, generation, &out.errors, options.validate_only);
@@ -91,6 +94,14 @@ ConfigStore::ConfigStore(Options options) : options_(std::move(options)) {
                         .Register(r);
     reloads_ok_ = &reloads.Add({{"result", "ok"}});
     reloads_error_ = &reloads.Add({{"result", "error"}});
+    unavailable_gauge_ =
+        &prometheus::BuildGauge()
+             .Name("mixer_config_unavailable_handlers")
+             .Help(
+                 "Handlers of the serving configuration reported unavailable (their rules are "
+                 "skipped), e.g. kubernetesenv without a Kubernetes API.")
+             .Register(r)
+             .Add({});
     generation_gauge_ = &prometheus::BuildGauge()
                              .Name("mixer_config_generation")
                              .Help("Generation of the configuration being served (1 = the first).")
@@ -137,6 +148,7 @@ absl::StatusOr<std::unique_ptr<ConfigStore>> ConfigStore::create(
   if (store->generation_gauge_ != nullptr) {
     store->generation_gauge_->Set(static_cast<double>(loaded.snapshot->generation()));
   }
+  store->reportUnavailable(loaded);
   return store;
 }
 
@@ -172,7 +184,17 @@ std::vector<config::ConfigError> ConfigStore::reload() {
                   << loaded.snapshot->handlerCount() << " handlers, "
                   << loaded.snapshot->instanceCount() << " instances from " << loaded.files
                   << " files";
+  reportUnavailable(loaded);
   return {};
+}
+
+void ConfigStore::reportUnavailable(const LoadedConfig& loaded) {
+  if (unavailable_gauge_ != nullptr) {
+    unavailable_gauge_->Set(static_cast<double>(loaded.unavailable.size()));
+  }
+  for (const auto& w : loaded.unavailable) {
+    MIXER_LOG(Warn) << w.str();
+  }
 }
 
 absl::Status ConfigStore::startWatching() {

@@ -10,6 +10,8 @@
 // configuration keeps serving; every error is logged with file:line:column, and counted:
 //   mixer_config_errors_total     configuration errors found by reloads
 //   mixer_config_reloads_total    reload attempts, by result (ok|error)
+//   mixer_config_unavailable_handlers  handlers of the serving configuration reported
+//                                 unavailable (unavailable_handlers.h)
 //   mixer_config_generation       generation of the configuration being served (1 = first)
 //   mixer_report_batches_dropped_total, mixer_report_instances_dropped_total,
 //   mixer_report_handler_errors_total
@@ -42,6 +44,10 @@ std::string embeddedDefaultConfig(std::string_view prometheus_address);
 struct LoadedConfig {
   ConfigSnapshotConstSharedPtr snapshot;  // null when there were errors
   std::vector<config::ConfigError> errors;
+  // Handlers reported unavailable (unavailable_handlers.h): not errors; their rules are skipped.
+  std::vector<config::ConfigError> unavailable;
+  // `kind: template` and `kind: adapter` documents (checked, not used by this mixs).
+  size_t descriptor_documents = 0;
   size_t files = 0;
   size_t documents = 0;
 };
@@ -95,6 +101,8 @@ class ConfigStore final : public DispatcherSource, private ReportQueue::Counters
   void watch();
   void dropped(size_t instances) override;
   void failed(const std::string& handler) override;
+  // Logs the unavailable handlers of the configuration now serving and sets the gauge.
+  void reportUnavailable(const LoadedConfig& loaded);
 
   Options options_;
   std::unique_ptr<ReportQueue> reports_;
@@ -110,6 +118,7 @@ class ConfigStore final : public DispatcherSource, private ReportQueue::Counters
   prometheus::Counter* reloads_ok_ = nullptr;
   prometheus::Counter* reloads_error_ = nullptr;
   prometheus::Gauge* generation_gauge_ = nullptr;
+  prometheus::Gauge* unavailable_gauge_ = nullptr;
   prometheus::Counter* batches_dropped_ = nullptr;
   prometheus::Counter* instances_dropped_ = nullptr;
   prometheus::Counter* handler_errors_ = nullptr;

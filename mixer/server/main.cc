@@ -42,13 +42,23 @@ int runValidate(const std::string& dir, const std::vector<std::string>& adapter_
   for (const auto& e : loaded.errors) {
     std::printf("%s\n", e.str().c_str());
   }
+  for (const auto& w : loaded.unavailable) {
+    std::printf("%s\n", w.str().c_str());
+  }
   if (!loaded.snapshot) {
     std::printf("%s: %zu error(s)\n", dir.c_str(), loaded.errors.size());
     return 1;
   }
-  std::printf("%s: valid: %zu files, %zu documents, %zu rules, %zu handlers, %zu instances\n",
+  std::printf("%s: valid: %zu files, %zu documents, %zu rules, %zu handlers, %zu instances",
               dir.c_str(), loaded.files, loaded.documents, loaded.snapshot->ruleCount(),
               loaded.snapshot->handlerCount(), loaded.snapshot->instanceCount());
+  if (loaded.descriptor_documents > 0) {
+    std::printf(", %zu template/adapter descriptors", loaded.descriptor_documents);
+  }
+  if (!loaded.unavailable.empty()) {
+    std::printf(", %zu unavailable handler(s) whose rules are skipped", loaded.unavailable.size());
+  }
+  std::printf("\n");
   return 0;
 }
 

@@ -30,16 +30,16 @@ exported=$(nm -D --defined-only "$work/hello-build/hello.so" | awk '{print $3}')
 [[ "$exported" == "mixer_adapter_entry" ]] || fail "hello.so exports more than the entry: $exported"
 
 "$probe" --adapter-dir "$work/hello-build" --list >"$work/list.out" 2>"$work/list.err"
-grep -Eq '^hello +1\.0\.0 +1\.[0-9]+ +check,report +checknothing,reportnothing' "$work/list.out" \
+grep -Eq '^hello +1\.0\.0 +1\.[0-9]+ +check,report +listentry,reportnothing' "$work/list.out" \
   || { cat "$work/list.out" "$work/list.err"; fail "hello is not listed"; }
 grep -q "loaded 1 adapter: hello 1.0.0" "$work/list.err" || fail "no load summary"
 
 out=$("$probe" --adapter-dir "$work/hello-build" --adapter hello \
-  --params "$work/hello-src/handler.yaml" --field user=mallory --check)
+  --params "$work/hello-src/handler.yaml" --field value=mallory --check --template listentry)
 [[ "$out" == 'check: PERMISSION_DENIED "no entry for mallory" valid_duration=10s valid_use_count=100' ]] \
   || fail "unexpected denial: $out"
 out=$("$probe" --adapter-dir "$work/hello-build" --adapter hello \
-  --params "$work/hello-src/handler.yaml" --field user=alice --check --template checknothing)
+  --params "$work/hello-src/handler.yaml" --field value=alice --check --template listentry)
 [[ "$out" == 'check: OK "" valid_duration=10s valid_use_count=100' ]] || fail "unexpected allow: $out"
 out=$("$probe" --adapter-dir "$work/hello-build" --adapter hello \
   --params "$work/hello-src/handler.yaml" --template reportnothing --report)
@@ -62,9 +62,9 @@ apiVersion: config.istio.io/v1alpha2
 kind: instance
 metadata: {name: caller, namespace: istio-system}
 spec:
-  compiledTemplate: checknothing
+  compiledTemplate: listentry
   params:
-    user: request.auth.principal | ""
+    value: request.auth.principal | ""
 ---
 apiVersion: config.istio.io/v1alpha2
 kind: rule

@@ -1,5 +1,7 @@
 // Configuration end to end: real mixs processes serving configuration directories, driven by
 // mixc; hot reload under load; `mixs validate`.
+#include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/duration.pb.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -9,6 +11,7 @@
 #include <map>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "tests/testing/subprocess.h"
 
 namespace mixer {
@@ -217,6 +220,143 @@ TEST(MixsValidateTest, ReportsEveryErrorWithPositionAndExitsNonZero) {
   EXPECT_NE(out.find("valid: 1 files, 3 documents, 1 rules, 1 handlers, 1 instances"),
             std::string::npos)
       << out;
+}
+
+// Instances that do not fit their template's schema: a misspelled field, an expression of the
+// wrong type, a missing required field.
+constexpr char kSchemaErrors[] = R"(apiVersion: config.istio.io/v1alpha2
+kind: metric
+metadata: {name: requestcount, namespace: istio-system}
+spec:
+  valeu: "1"
+  dimensions:
+    path: request.path
+---
+apiVersion: config.istio.io/v1alpha2
+kind: tracespan
+metadata: {name: span, namespace: istio-system}
+spec:
+  traceId: request.headers["x-b3-traceid"] | ""
+  httpStatusCode: request.path
+)";
+
+TEST(MixsValidateTest, InstanceFieldsOutsideTheTemplateSchemaAreErrorsWithTheirPlace) {
+  ConfigDir dir;
+  dir.write("deny.yaml", denyConfig("x"));
+  dir.write("telemetry/instances.yaml", kSchemaErrors);
+  auto [code, out] = runCommand({binDir() + "/mixs", "validate", dir.path()});
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("telemetry/instances.yaml:5:3: instance 'requestcount.metric.istio-system' "
+                     "field 'valeu': template 'metric' has no such field"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("telemetry/instances.yaml:3:18: instance 'requestcount.metric.istio-system' "
+                     "field 'value' is required by template 'metric' and is not set"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("telemetry/instances.yaml:14:19: instance 'span.tracespan.istio-system' "
+                     "field 'httpStatusCode': the expression is of type STRING but the field is "
+                     "INT64"),
+            std::string::npos)
+      << out;
+}
+
+// A reload with a schema error is rejected with the error's place, and the previous configuration
+// keeps serving.
+TEST_F(MixsConfigTest, AReloadWithASchemaErrorKeepsThePreviousConfiguration) {
+  ConfigDir dir;
+  dir.write("deny.yaml", denyConfig("svc-old"));
+  start(dir.path());
+  ASSERT_TRUE(denied(check("svc-old")));
+  const double errors_before = metric("mixer_config_errors_total");
+  dir.write("deny.yaml", denyConfig("svc-new") + "---\n" + kSchemaErrors);
+  // The rejection is logged after it is counted: wait for the log line itself.
+  EXPECT_TRUE(mixs_.waitFor(
+      R"(deny\.yaml:32:3: instance 'requestcount\.metric\.istio-system' field 'valeu')"))
+      << mixs_.output();
+  EXPECT_GT(metric("mixer_config_errors_total"), errors_before) << mixs_.output();
+  EXPECT_TRUE(denied(check("svc-old")));
+  EXPECT_FALSE(denied(check("svc-new")));
+}
+
+// Istio 1.x resources mixs does not serve but must load: an out-of-process template and adapter
+// (their descriptors are checked), and the kubernetesenv attribute generator with its instance and
+// rule (reported unavailable; its rule skipped).
+std::string istioExtrasConfig() {
+  google::protobuf::FileDescriptorSet set;
+  google::protobuf::Duration::descriptor()->file()->CopyTo(set.add_file());
+  const std::string descriptor = absl::Base64Escape(set.SerializeAsString());
+  return "apiVersion: config.istio.io/v1alpha2\nkind: template\n"
+         "metadata: {name: sample, namespace: istio-system}\n"
+         "spec:\n  descriptor: \"" +
+         descriptor +
+         "\"\n---\n"
+         "apiVersion: config.istio.io/v1alpha2\nkind: adapter\n"
+         "metadata: {name: sampleadapter, namespace: istio-system}\n"
+         "spec:\n  description: out of process\n  session_based: false\n"
+         "  templates: [sample]\n  config: " +
+         descriptor + "\n" + R"(---
+apiVersion: config.istio.io/v1alpha2
+kind: kubernetesenv
+metadata:
+  name: handler
+  namespace: istio-system
+spec: {}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: kubernetes
+metadata:
+  name: attributes
+  namespace: istio-system
+spec:
+  source_uid: source.uid | ""
+  source_ip: source.ip | ip("0.0.0.0")
+  destination_uid: destination.uid | ""
+  destination_port: destination.port | 0
+  attribute_bindings:
+    source.ip: $out.source_pod_ip | ip("0.0.0.0")
+    source.labels: $out.source_labels | emptyStringMap()
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata:
+  name: kubeattrgenrulerule
+  namespace: istio-system
+spec:
+  actions:
+  - handler: handler.kubernetesenv
+    instances: [attributes.kubernetes]
+)";
+}
+
+TEST(MixsValidateTest, ShowsUnavailableHandlersAndCountsDescriptorDocuments) {
+  ConfigDir dir;
+  dir.write("deny.yaml", denyConfig("x"));
+  dir.write("istio/extras.yaml", istioExtrasConfig());
+  auto [code, out] = runCommand({binDir() + "/mixs", "validate", dir.path()});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("istio/extras.yaml:19:9: handler 'handler.kubernetesenv.istio-system' "
+                     "(adapter kubernetesenv) is unavailable: it needs a Kubernetes API, which "
+                     "this mixs does not use; its rules are skipped: "
+                     "kubeattrgenrulerule.rule.istio-system"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("valid: 2 files, 8 documents, 1 rules, 1 handlers, 1 instances, 2 "
+                     "template/adapter descriptors, 1 unavailable handler(s) whose rules are "
+                     "skipped"),
+            std::string::npos)
+      << out;
+}
+
+TEST_F(MixsConfigTest, AnUnavailableHandlerIsLoggedAndCountedAndTheRestServes) {
+  ConfigDir dir;
+  dir.write("deny.yaml", denyConfig("blocked.svc"));
+  dir.write("istio/extras.yaml", istioExtrasConfig());
+  start(dir.path());
+  EXPECT_TRUE(denied(check("blocked.svc")));
+  EXPECT_FALSE(denied(check("open.svc")));
+  EXPECT_EQ(metric("mixer_config_unavailable_handlers"), 1);
+  EXPECT_TRUE(mixs_.waitFor(R"(\(adapter kubernetesenv\) is unavailable)")) << mixs_.output();
 }
 
 TEST(MixsStartTest, InvalidInitialConfigurationIsFatalWithErrors) {

@@ -1,5 +1,6 @@
 // hello: a small example adapter. It serves check (denies the users listed in its params, and
-// greets the others in the status message) and report (counts and logs what it receives).
+// greets the others in the status message; the user is the `value` of a `listentry` instance)
+// and report (counts and logs what it receives).
 //
 // Handler params:
 //   greeting: "Hello"          # required
@@ -53,7 +54,7 @@ class HelloHandler : public sdk::Handler {
 
   void check(const sdk::InstanceView& instance, const sdk::CallContext&,
              sdk::CheckCompletion done) override {
-    const std::string user(instance.field("user").stringValue());
+    const std::string user(instance.field("value").stringValue());
     sdk::CheckResult result;
     result.valid_duration_ns = config_.valid_duration_ns;
     result.valid_use_count = 100;
@@ -92,7 +93,7 @@ class HelloAdapter : public sdk::Adapter {
                             "1.0.0",
                             "Greets allowed users, denies listed ones",
                             MIXER_KIND_CHECK | MIXER_KIND_REPORT,
-                            {"checknothing", "reportnothing"}};
+                            {"listentry", "reportnothing"}};
   }
 
   void validate(sdk::ValueView params, sdk::ErrorSink& errors) const override {

@@ -13,6 +13,7 @@
 #include "mixer/runtime/bag_activation.h"
 #include "mixer/runtime/config_snapshot.h"
 #include "mixer/runtime/dispatcher.h"
+#include "mixer/runtime/unavailable_handlers.h"
 
 namespace mixer::runtime {
 namespace {
@@ -544,11 +545,129 @@ TEST_F(RuntimeTest, CompileErrorsNameTheirPlace) {
       << text;
 }
 
+// Instance fields are checked against the template's schema (aspects/) at load time: a field the
+// template lacks, an expression of the wrong type and a missing required field are errors at
+// their place, as in Istio, instead of instances that silently drop every report.
+TEST_F(RuntimeTest, InstanceFieldsAreValidatedAgainstTheTemplateSchema) {
+  config::ConfigModel m;
+  m.instances.push_back(instance("misspelled.metric.istio-system", "metric",
+                                 "valeu: request.size\ndimensions: {path: request.path}"));
+  m.instances.push_back(instance("typed.tracespan.istio-system", "tracespan",
+                                 "trace_id: request.path\nhttp_status_code: request.path"));
+  m.instances.push_back(instance("nested.authorization.istio-system", "authorization",
+                                 "subject:\n  usr: request.path\naction: request.path"));
+  m.instances.push_back(instance("novalue.metric.istio-system", "metric", "dimensions: {}"));
+  EXPECT_EQ(compile(m), nullptr);
+  const std::string text = errorsText();
+  EXPECT_NE(text.find("test.yaml:1:1: instance 'misspelled.metric.istio-system' field 'valeu': "
+                      "template 'metric' has no such field (its fields: value, dimensions, "),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("test.yaml:2:1: instance 'misspelled.metric.istio-system' field 'value' is "
+                      "required by template 'metric' and is not set"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("test.yaml:2:19: instance 'typed.tracespan.istio-system' field "
+                      "'http_status_code': the expression is of type STRING but the field is "
+                      "INT64"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("field 'trace_id'"), std::string::npos) << text;
+  EXPECT_NE(text.find("test.yaml:2:3: instance 'nested.authorization.istio-system' field "
+                      "subject.'usr': template 'authorization' has no such field"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("test.yaml:3:9: instance 'nested.authorization.istio-system' field "
+                      "'action': want a map of its fields (namespace, service, method, path, "
+                      "properties)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("test.yaml:2:1: instance 'novalue.metric.istio-system' field 'value' is "
+                      "required"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(errors_.size(), 6u) << text;
+}
+
+TEST_F(RuntimeTest, SchemaValidFieldsInEitherSpellingCompile) {
+  config::ConfigModel m;
+  m.instances.push_back(instance("span.tracespan.istio-system", "tracespan",
+                                 "traceId: request.headers[\"x-b3-traceid\"] | \"\"\n"
+                                 "httpStatusCode: response.code | 0\n"
+                                 "startTime: request.time\n"
+                                 "sourceIp: source.ip | ip(\"0.0.0.0\")\n"
+                                 "clientSpan: \"true\"\n"
+                                 "spanTags: {path: request.path | \"\"}"));
+  m.instances.push_back(instance("authz.authorization.istio-system", "authorization",
+                                 "subject: {user: source.user | \"\", properties: {a: \"1\"}}\n"
+                                 "action: {path: request.path, method: request.method}"));
+  m.instances.push_back(instance("m.metric.istio-system", "metric",
+                                 "value: \"1\"\nmonitoredResourceType: '\"UNSPECIFIED\"'"));
+  EXPECT_NE(compile(m), nullptr) << errorsText();
+}
+
 }  // namespace
 }  // namespace mixer::runtime
 
 namespace mixer::runtime {
 namespace {
+
+// Istio's attribute generation configuration (a kubernetesenv handler, a kubernetes instance and
+// their rule) loads without a Kubernetes API: the handler is reported unavailable, its rule is
+// skipped, and the rest serves. The instance's fields are still checked against the schema.
+TEST_F(RuntimeTest, AnUnavailableKubernetesenvHandlerSkipsItsRulesAndTheRestServes) {
+  config::ConfigModel m = denyModel();
+  m.handlers.push_back(handler("handler.kubernetesenv.istio-system", "kubernetesenv", "{}"));
+  m.instances.push_back(instance("attributes.kubernetes.istio-system", "kubernetes",
+                                 "source_uid: source.uid | \"\"\n"
+                                 "destination_port: destination.port | 0"));
+  m.rules.push_back(rule("kubeattrgen.rule.istio-system", "", "handler.kubernetesenv.istio-system",
+                         {"attributes.kubernetes.istio-system"}));
+  auto snapshot = compile(m);
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  EXPECT_EQ(snapshot->ruleCount(), 1u);  // the deny rule only
+  const auto unavailable = unavailableHandlers(m);
+  ASSERT_EQ(unavailable.size(), 1u);
+  EXPECT_EQ(unavailable[0].str(),
+            "test.yaml:1:1: handler 'handler.kubernetesenv.istio-system' (adapter kubernetesenv) "
+            "is unavailable: it needs a Kubernetes API, which this mixs does not use; its rules "
+            "are skipped: kubeattrgen.rule.istio-system");
+
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  const attribute::StringMapEntry dst[] = {{"app", "ratings"}};
+  const attribute::StringMapEntry src[] = {{"app", "reviews"}, {"version", "v3"}};
+  bag.set("destination.labels", bag.makeStringMap(dst));
+  bag.set("source.labels", bag.makeStringMap(src));
+  AttributeReferences refs;
+  EXPECT_EQ(d.check(bag, &refs).status_code, 7);
+
+  // The generator's instance is validated, and no served handler may take it.
+  m.instances.back().params = YAML::Load("source_uid: source.uid | \"\"\nsource_port: \"1\"");
+  m.rules.push_back(rule("wrong.rule.istio-system", "", "denyreviewsv3handler.denier.istio-system",
+                         {"attributes.kubernetes.istio-system"}));
+  EXPECT_EQ(compile(m), nullptr);
+  const std::string text = errorsText();
+  EXPECT_NE(text.find("instance 'attributes.kubernetes.istio-system' field 'source_port': "
+                      "template 'kubernetes' has no such field"),
+            std::string::npos)
+      << text;
+}
+
+TEST_F(RuntimeTest, AServedHandlerCannotTakeAnAttributeGeneratorInstance) {
+  config::ConfigModel m = denyModel();
+  m.instances.push_back(instance("attributes.kubernetes.istio-system", "kubernetes", "{}"));
+  m.rules.push_back(rule("wrong.rule.istio-system", "", "denyreviewsv3handler.denier.istio-system",
+                         {"attributes.kubernetes.istio-system"}));
+  EXPECT_EQ(compile(m), nullptr);
+  const std::string text = errorsText();
+  EXPECT_NE(text.find("handler 'denyreviewsv3handler.denier.istio-system' (adapter denier) does "
+                      "not serve template 'kubernetes' of instance "
+                      "'attributes.kubernetes.istio-system' (attribute generation, not served by "
+                      "this mixs)"),
+            std::string::npos)
+      << text;
+}
 
 TEST_F(RuntimeTest, IndexedRulesApplyExactlyAsEvaluatedOnesAndKeepConfigurationOrder) {
   config::ConfigModel m;

@@ -1,0 +1,19 @@
+// logentry: one log entry (stdio). Variety report.
+#include "aspects/units.h"
+
+namespace mixer::aspects {
+namespace {
+
+constexpr Field kFields[] = {
+    {"variables", FieldType::kValueMap},
+    {"timestamp", FieldType::kTimestamp},
+    {"severity", FieldType::kString},
+    {"monitored_resource_type", FieldType::kString},
+    {"monitored_resource_dimensions", FieldType::kValueMap},
+};
+constexpr Aspect kAspect{"logentry", Variety::Report, kFields};
+}  // namespace
+
+const Aspect& logentryAspect() { return kAspect; }
+
+}  // namespace mixer::aspects
