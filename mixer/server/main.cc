@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+
+#include "absl/synchronization/mutex.h"
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -195,6 +197,10 @@ int runServer(const mixer::server::ServerOptions& options, const ShutdownDeadlin
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Debian builds Abseil without NDEBUG, which leaves absl::Mutex's deadlock detection on: every
+  // lock gRPC takes then updates a lock graph (and records stack traces), about 5% of mixs' CPU
+  // per Check (docs/performance.md). It is a debugging aid; the sanitizer builds keep their own.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"mixs: policy and telemetry server speaking Istio's istio.mixer.v1 API"};
   app.require_subcommand(1);
 
