@@ -67,7 +67,7 @@ for f in /usr/bin/mixs /usr/bin/mixc /usr/bin/pilot-discovery /usr/bin/pilot-age
   /etc/mixer/config/quota.yaml /etc/default/mixs /etc/default/pilot-discovery \
   /etc/pilot/config/reviews.yaml /etc/pilot/registry/reviews.yaml \
   /lib/systemd/system/mixs.service /lib/systemd/system/pilot-discovery.service \
-  /usr/share/doc/$PKG/adapters.md; do
+  /usr/share/doc/$PKG/operations.md; do
   [ -e "$f" ] || fail "$f was not installed"
 done
 dpkg-query --showformat='${Conffiles}\n' --show "$PKG" >"$work/conffiles"
