@@ -23,7 +23,7 @@ install(FILES ${pkg}/systemd/mixs.service ${pkg}/systemd/pilot-discovery.service
   DESTINATION /lib/systemd/system COMPONENT config)
 
 set(MIXER_PACKAGE_NAME mixer-engine)
-file(GLOB mixer_docs ${PROJECT_SOURCE_DIR}/docs/*.md)
+file(GLOB mixer_docs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES ${mixer_docs} ${PROJECT_SOURCE_DIR}/README.md
   DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/${MIXER_PACKAGE_NAME} COMPONENT docs)
 

@@ -40,6 +40,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# A command that fails outside a `|| fail` says where.
+trap 'echo "FAIL: line $LINENO: $BASH_COMMAND exited $?" >&2' ERR
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -92,6 +94,7 @@ exec_start=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/mixs.service)
   || fail "unexpected ExecStart: $exec_start"
 # shellcheck disable=SC1091
 MIXS_ARGS=$(. /etc/default/mixs && echo "$MIXS_ARGS")
+: >"$work/mixs.out"  # exists before the background shell opens it
 # shellcheck disable=SC2086
 env -u MIXER_ADAPTER_DIR ${exec_start%\$MIXS_ARGS} $MIXS_ARGS --address 127.0.0.1:0 \
   --monitoring-port 0 >"$work/mixs.out" 2>&1 &
@@ -99,19 +102,21 @@ mixs_pid=$!
 address=""
 for _ in $(seq 400); do
   address=$(sed -n 's/^mixs .*: serving istio.mixer.v1 .* on \(127\.0\.0\.1:[0-9]*\)$/\1/p' \
-    "$work/mixs.out" | head -1)
+    "$work/mixs.out" | head -1 || true)
   [ -n "$address" ] && break
   kill -0 "$mixs_pid" 2>/dev/null || break
   sleep 0.05
 done
 [ -n "$address" ] || fail "the installed mixs did not start: $(cat "$work/mixs.out")"
-out=$(/usr/bin/mixc check -m "$address" -s request.auth.principal=alice -q requestcount=1)
+out=$(/usr/bin/mixc check -m "$address" -s request.auth.principal=alice -q requestcount=1 2>&1) \
+  || fail "mixc check: $out; mixs: $(cat "$work/mixs.out")"
 grep -q "Check status was OK" <<<"$out" || fail "alice was not allowed: $out"
 grep -q "Quota 'requestcount': granted 1," <<<"$out" || fail "no quota granted: $out"
-out=$(/usr/bin/mixc check -m "$address" -s request.auth.principal=blocked-client)
+out=$(/usr/bin/mixc check -m "$address" -s request.auth.principal=blocked-client 2>&1) \
+  || fail "mixc check: $out"
 grep -q "PERMISSION_DENIED" <<<"$out" || fail "the installed denylist did not deny: $out"
 grep -q "blocked-client is blacklisted" <<<"$out" || fail "unexpected denial: $out"
-kill "$mixs_pid"
+kill "$mixs_pid" || fail "mixs exited on its own: $(cat "$work/mixs.out")"
 wait "$mixs_pid" 2>/dev/null || true
 mixs_pid=""
 
@@ -166,7 +171,7 @@ if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -q "installed"; then
   fail "$PKG is still known to dpkg after the purge"
 fi
 while read -r f; do
-  [ -f "$f" ] && fail "the purge left $f"
+  if [ -f "$f" ]; then fail "the purge left $f"; fi
 done <"$work/files"
 for d in /etc/mixer /etc/pilot /usr/lib/mixer /usr/include/mixer /usr/lib/cmake/MixerAdapterSDK \
   /usr/share/doc/$PKG; do
