@@ -7,7 +7,7 @@
  * enqueue in the log phase. The client (and its gRPC channel) is created per worker, after fork,
  * in init_process.
  *
- * Directives (http level): mixer_server host:port; mixer_timeout ms;
+ * Directives (http level): mixer_server host:port (or IP:port,IP:port,...); mixer_timeout ms;
  *   mixer_report_batch_max_entries n; mixer_report_batch_max_time ms; mixer_check_cache on|off;
  *   mixer_ssl_trusted_certificate file (TLS to mixs, verified against this CA);
  *   mixer_ssl_certificate file; mixer_ssl_certificate_key file (mTLS: the worker's certificate);
@@ -739,7 +739,7 @@ static ngx_int_t ngx_http_mixer_init_process(ngx_cycle_t* cycle) {
   if (mcf == NULL || mcf->server.len == 0) {
     return NGX_OK;
   }
-  char address[256];
+  char address[1024]; /* one host:port, or a list of IP:port replicas */
   if (mcf->server.len >= sizeof(address)) {
     ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "mixer_server \"%V\" is too long", &mcf->server);
     return NGX_ERROR;
