@@ -2,11 +2,14 @@
 // Checks and Reports are spread over all three (gRPC round_robin), counted at each replica's own
 // /metrics; after one replica is killed (SIGKILL), calls go to the two left (client-side health
 // checking and retries of calls that found it gone), every record reported after the kill is
-// counted by a live replica, and no Check fails. Address lists the library cannot use are
-// rejected when the client is created.
+// counted by a live replica, and no Check fails. A redisquota limit holds across the replicas.
+// Address lists the library cannot use are rejected when the client is created.
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <regex>
@@ -16,6 +19,7 @@
 
 #include "proxy-filter/core/mixer_client.h"
 #include "proxy-filter/core/mixer_proxy.h"
+#include "tests/adapters/redis_server.h"
 #include "tests/testing/subprocess.h"
 
 namespace mixer::proxy {
@@ -52,11 +56,16 @@ double metricSum(int port, const std::string& name, const std::string& label) {
 
 class ProxyFilterReplicasTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void TearDown() override {
+    if (!config_dir_.empty()) {
+      std::filesystem::remove_all(config_dir_);
+    }
+  }
+  void startReplicas(const std::string& config_dir = configDir()) {
     for (int i = 0; i < 3; ++i) {
       auto r = std::make_unique<Replica>();
       ASSERT_TRUE(r->process.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
-                                    "--monitoring-port", "0", "--config-dir", configDir()}));
+                                    "--monitoring-port", "0", "--config-dir", config_dir}));
       auto m = r->process.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
       ASSERT_TRUE(m) << r->process.output();
       r->port = std::stoi((*m)[1].str());
@@ -77,6 +86,7 @@ class ProxyFilterReplicasTest : public ::testing::Test {
     MixerClientOptions options;
     options.fail_open = false;
     options.check_cache = false;  // every Check reaches a replica
+    options.quota_cache = false;  // every quota too
     options.report.max_entries = 10;
     options.report.max_time_ms = 50;
     GrpcTransportOptions transport;
@@ -85,14 +95,15 @@ class ProxyFilterReplicasTest : public ::testing::Test {
     transport.max_retries = 3;  // a call that finds its replica gone goes to another
     return std::make_unique<MixerClient>(options, std::make_unique<GrpcTransport>(transport));
   }
-  static CheckResult check(MixerClient* client, int i) {
+  static CheckResult check(MixerClient* client, int i,
+                           const std::vector<QuotaRequest>& quotas = {}) {
     Attributes a;
     a.setString("destination.service", "productpage.default.svc.cluster.local");
     a.setString("request.path", "/r" + std::to_string(i));
     a.setString("request.url_path", "/r" + std::to_string(i));
     a.setMapEntry("request.headers", "x-user", "alice");
     auto done = std::make_shared<std::promise<CheckResult>>();
-    client->check(a, {}, [done](const CheckResult& r) { done->set_value(r); });
+    client->check(a, quotas, [done](const CheckResult& r) { done->set_value(r); });
     return done->get_future().get();
   }
   double checks(const Replica& r) {
@@ -103,9 +114,11 @@ class ProxyFilterReplicasTest : public ::testing::Test {
   }
 
   std::vector<std::unique_ptr<Replica>> replicas_;
+  std::string config_dir_;
 };
 
 TEST_F(ProxyFilterReplicasTest, CallsAreSpreadOverTheReplicasAndLeaveOneThatDies) {
+  ASSERT_NO_FATAL_FAILURE(startReplicas());
   auto client = makeClient();
   int failed = 0;
   for (int i = 0; i < 300; ++i) {
@@ -142,6 +155,75 @@ TEST_F(ProxyFilterReplicasTest, CallsAreSpreadOverTheReplicasAndLeaveOneThatDies
   std::cout << "after the kill: " << delivered << " of " << kAfter
             << " records counted by the live replicas\n";
   EXPECT_EQ(delivered, kAfter);
+}
+
+// One limit for the three replicas: a redisquota of 500 per 30s window on one redis-server. 2,000
+// quota Checks from 8 threads, spread over the replicas, get 500 grants (within 5%), not 500 per
+// replica.
+TEST_F(ProxyFilterReplicasTest, ARedisQuotaHoldsAcrossTheReplicas) {
+  mixer::testing::RedisServer redis;
+  ASSERT_TRUE(redis.start()) << redis.output();
+  char tmpl[] = "/tmp/mixs-replicas-config-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  config_dir_ = tmpl;
+  std::ofstream(config_dir_ + "/quota.yaml") << R"(apiVersion: config.istio.io/v1alpha2
+kind: redisquota
+metadata: {name: shared, namespace: istio-system}
+spec:
+  redisServerUrl: 127.0.0.1:)" << redis.port()
+                                             << R"(
+  connectionPoolSize: 2
+  failurePolicy: FAIL_CLOSED
+  quotas:
+  - name: requestcount.quota.istio-system
+    maxAmount: 500
+    validDuration: 30s
+---
+apiVersion: config.istio.io/v1alpha2
+kind: quota
+metadata: {name: requestcount, namespace: istio-system}
+spec:
+  dimensions:
+    destination: destination.service | "unknown"
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: quota, namespace: istio-system}
+spec:
+  actions:
+  - handler: shared.redisquota
+    instances: [requestcount.quota]
+)";
+  ASSERT_NO_FATAL_FAILURE(startReplicas(config_dir_));
+  auto client = makeClient();
+  std::atomic<int> granted{0}, exhausted{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 250; ++i) {
+        const CheckResult r = check(client.get(), t * 1000 + i, {{"requestcount", 1}});
+        if (r.ok()) {
+          ++granted;
+        } else if (r.code == StatusCode::kResourceExhausted) {
+          ++exhausted;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  std::cout << "redisquota across 3 replicas: " << granted << " granted, " << exhausted
+            << " exhausted of 2000 (limit 500)\n";
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_GE(granted.load(), 475);
+  EXPECT_LE(granted.load(), 525);
+  EXPECT_EQ(granted + exhausted, 2000);
+  for (const auto& r : replicas_) {  // each replica answered quota calls
+    EXPECT_GE(checks(*r), 100);
+  }
 }
 
 TEST_F(ProxyFilterReplicasTest, AddressListsThatCannotBeUsedAreRejected) {
