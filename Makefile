@@ -13,7 +13,7 @@ CMAKE_CONFIGURE = cmake -S . -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON $(CMAKE
 export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= 1
 
-.PHONY: deps build run test asan tsan fuzz bench format lint check-format clean
+.PHONY: deps build run test package asan tsan fuzz bench format lint check-format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -32,6 +32,11 @@ run: build
 CTEST_REPEAT ?= --repeat until-pass:2
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) $(CTEST_REPEAT) $(CTEST_ARGS)
+
+# The Debian package (CPack): $(BUILD_DIR)/mixer-engine_<version>_<arch>.deb. Install it with
+# `dpkg -i` (or `apt install ./<file>.deb`); docs/operations.md describes what it installs.
+package: build
+	cmake --build $(BUILD_DIR) --target package
 
 # Sanitizer builds: the same tests under AddressSanitizer+UBSan (CI runs this after `make test`),
 # or ThreadSanitizer. A sanitizer report fails the test that triggered it.

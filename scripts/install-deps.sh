@@ -10,7 +10,7 @@ PACKAGES=(
   libabsl-dev libre2-dev libyaml-cpp-dev libboost-dev
   prometheus-cpp-dev libhiredis-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libcivetweb-dev
-  redis-server prometheus nginx nginx-dev caddy wrk
+  redis-server redis-sentinel prometheus nginx nginx-dev caddy wrk
   python3 python3-grpcio python3-protobuf python3-yaml python3-jsonschema curl openssl
   etcd-server
 )
@@ -33,7 +33,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts these services on install; the project's tests start their own on ephemeral ports.
-for svc in redis-server prometheus nginx caddy etcd; do
+for svc in redis-server redis-sentinel prometheus nginx caddy etcd; do
   if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl stop "$svc" >/dev/null 2>&1 || true; fi
   if command -v service >/dev/null 2>&1; then $SUDO service "$svc" stop >/dev/null 2>&1 || true; fi
 done

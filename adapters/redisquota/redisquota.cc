@@ -4,7 +4,19 @@
 //   (FIXED_WINDOW default | ROLLING_WINDOW), overrides[]{dimensions, max_amount}},
 //   redis_server_url ("host:port" or "redis://host:port"), connection_pool_size (10),
 //   and, beyond Istio: timeout (500ms: connect and each reply), failure_policy
-//   (FAIL_CLOSED default: deny with UNAVAILABLE | FAIL_OPEN: grant what was asked).
+//   (FAIL_CLOSED default: deny with UNAVAILABLE | FAIL_OPEN: grant what was asked),
+//   sentinels (a list of "host:port") with master_name, instead of redis_server_url: the master
+//   is found through Redis Sentinel.
+//
+// Sentinel: every connection attempt asks the sentinels in turn for the master's address
+// (SENTINEL get-master-addr-by-name; the first that answers moves to the front of the list, as
+// the Redis clients' Sentinel protocol has it), connects there and checks with ROLE that the
+// server is a master; an answer that is not (a sentinel behind a failover) fails the attempt,
+// which is retried with the backoff below. A connection to a master that was demoted is closed
+// by the sentinels when they reconfigure it, and a READONLY reply drops it too, so after a
+// failover every connection comes back to the promoted replica without a restart; the calls in
+// between are answered by the failure policy. A changed master address is counted
+// (mixer_adapter_redisquota_master_switches_total).
 //
 // I/O: the SDK offers no I/O service and its executor is for short tasks, so each handler keeps
 // `connection_pool_size` connections, each with a reader thread started by the handler and joined
@@ -17,7 +29,8 @@
 // comes within `timeout`, the reader answers the connection's waiting calls by the failure policy
 // and reconnects with exponential backoff (at once, then 50ms doubling to 2s); when no connection
 // is up, calls are answered by the failure policy at once. Counters on /metrics:
-// mixer_adapter_redisquota_{redis_errors,reconnects,fail_open_grants,fail_closed_denials}_total.
+// mixer_adapter_redisquota_{redis_errors,reconnects,fail_open_grants,fail_closed_denials,
+// master_switches}_total.
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <poll.h>
@@ -67,10 +80,18 @@ struct QuotaSpec {
   std::vector<QuotaOverride> overrides;
 };
 
+struct Endpoint {
+  std::string host;
+  int port = 0;
+  std::string text() const { return host + ":" + std::to_string(port); }
+  bool operator==(const Endpoint& o) const { return host == o.host && port == o.port; }
+};
+
 struct Config {
   std::vector<QuotaSpec> quotas;
-  std::string host = "localhost";
-  int port = 6379;
+  Endpoint server{"localhost", 6379};  // without sentinels
+  std::vector<Endpoint> sentinels;     // with master_name: the master is asked of these
+  std::string master_name;
   int64_t pool_size = 10;
   int64_t timeout_ns = 500 * kMsNs;
   bool fail_open = false;
@@ -127,12 +148,42 @@ bool parseServerUrl(std::string_view url, std::string* host, int* port) {
 
 Config readConfig(sdk::ValueView params, sdk::ErrorSink& errors) {
   Config c;
-  sdk::checkKnownKeys(
-      params, {"quotas", "redis_server_url", "connection_pool_size", "timeout", "failure_policy"},
-      "", errors);
+  sdk::checkKnownKeys(params,
+                      {"quotas", "redis_server_url", "connection_pool_size", "timeout",
+                       "failure_policy", "sentinels", "master_name"},
+                      "", errors);
   sdk::ValueView url = params.find("redis_server_url");
-  if (url.type() != MIXER_VALUE_STRING || !parseServerUrl(url.stringValue(), &c.host, &c.port)) {
-    errors.add("redis_server_url", "required: host:port");
+  sdk::ValueView sentinels = params.find("sentinels");
+  sdk::ValueView master = params.find("master_name");
+  if (!sentinels.isNull()) {
+    if (!url.isNull()) {
+      errors.add("redis_server_url", "give either redis_server_url or sentinels, not both");
+    }
+    if (!sentinels.isList() || sentinels.size() == 0) {
+      errors.add("sentinels", "expected a non-empty list of host:port");
+    }
+    for (size_t i = 0; i < sentinels.size(); ++i) {
+      Endpoint e;
+      if (sentinels.at(i).type() != MIXER_VALUE_STRING ||
+          !parseServerUrl(sentinels.at(i).stringValue(), &e.host, &e.port)) {
+        errors.add(sdk::indexPath("sentinels", i), "expected host:port");
+        continue;
+      }
+      c.sentinels.push_back(std::move(e));
+    }
+    if (master.type() != MIXER_VALUE_STRING || master.stringValue().empty()) {
+      errors.add("master_name", "required with sentinels: the name the sentinels monitor");
+    } else {
+      c.master_name = std::string(master.stringValue());
+    }
+  } else {
+    if (url.type() != MIXER_VALUE_STRING ||
+        !parseServerUrl(url.stringValue(), &c.server.host, &c.server.port)) {
+      errors.add("redis_server_url", "required: host:port (or sentinels and master_name)");
+    }
+    if (!master.isNull()) {
+      errors.add("master_name", "only with sentinels");
+    }
   }
   sdk::readInt(params.find("connection_pool_size"), "connection_pool_size", 1, 64, errors,
                &c.pool_size);
@@ -292,7 +343,11 @@ class RedisQuotaHandler : public sdk::Handler {
                                        "Quota granted without Redis (failure_policy FAIL_OPEN)")),
         fail_closed_(host.declareCounter(
             "redisquota_fail_closed_denials",
-            "Quota denied because Redis was unreachable (failure_policy FAIL_CLOSED)")) {
+            "Quota denied because Redis was unreachable (failure_policy FAIL_CLOSED)")),
+        master_switches_(host.declareCounter(
+            "redisquota_master_switches",
+            "Times the sentinels named another master than before (a failover)")),
+        sentinel_order_(config_.sentinels) {
     for (int64_t i = 0; i < config_.pool_size; ++i) {
       auto conn = std::make_unique<Connection>();
       conn->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -500,12 +555,15 @@ class RedisQuotaHandler : public sdk::Handler {
     return ok;
   }
 
-  // Connects (blocking, within the timeout), loads both scripts and makes the socket
-  // non-blocking; nullptr and `error` on failure.
-  redisContext* connect(std::string* fixed_sha, std::string* rolling_sha, std::string* error) {
-    timeval tv{static_cast<time_t>(config_.timeout_ns / 1'000'000'000),
-               static_cast<suseconds_t>((config_.timeout_ns % 1'000'000'000) / 1000)};
-    redisContext* ctx = redisConnectWithTimeout(config_.host.c_str(), config_.port, tv);
+  timeval timeout() const {
+    return timeval{static_cast<time_t>(config_.timeout_ns / 1'000'000'000),
+                   static_cast<suseconds_t>((config_.timeout_ns % 1'000'000'000) / 1000)};
+  }
+
+  // A blocking connection to `e` within the timeout; nullptr and `error` on failure.
+  redisContext* connectTo(const Endpoint& e, std::string* error) const {
+    const timeval tv = timeout();
+    redisContext* ctx = redisConnectWithTimeout(e.host.c_str(), e.port, tv);
     if (ctx == nullptr || ctx->err != 0) {
       *error = ctx == nullptr ? "cannot allocate a connection" : ctx->errstr;
       if (ctx != nullptr) {
@@ -514,6 +572,121 @@ class RedisQuotaHandler : public sdk::Handler {
       return nullptr;
     }
     redisSetTimeout(ctx, tv);
+    return ctx;
+  }
+
+  // Asks one sentinel for the master's address; false with `error` when it cannot say.
+  bool askSentinel(const Endpoint& sentinel, Endpoint* master, std::string* error) const {
+    redisContext* ctx = connectTo(sentinel, error);
+    if (ctx == nullptr) {
+      return false;
+    }
+    auto* reply = static_cast<redisReply*>(redisCommand(ctx, "SENTINEL get-master-addr-by-name %b",
+                                                        config_.master_name.data(),
+                                                        config_.master_name.size()));
+    bool ok = false;
+    if (reply == nullptr) {
+      *error = ctx->errstr;
+    } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+               reply->element[0]->type == REDIS_REPLY_STRING &&
+               reply->element[1]->type == REDIS_REPLY_STRING) {
+      master->host.assign(reply->element[0]->str, reply->element[0]->len);
+      std::string port(reply->element[1]->str, reply->element[1]->len);
+      int p = 0;
+      auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+      ok = ec == std::errc() && end == port.data() + port.size() && p > 0 && p <= 65535;
+      master->port = p;
+      if (!ok) {
+        *error = "a malformed master port '" + port + "'";
+      }
+    } else if (reply->type == REDIS_REPLY_ERROR) {
+      *error = std::string(reply->str, reply->len);
+    } else {
+      *error = "no master named '" + config_.master_name + "'";
+    }
+    if (reply != nullptr) {
+      freeReplyObject(reply);
+    }
+    redisFree(ctx);
+    return ok;
+  }
+
+  // The master's address: the configured one, or the first answer of the sentinels asked in
+  // turn (that sentinel then moves to the front). False with `error` when none answers.
+  bool locateMaster(Endpoint* master, std::string* error) {
+    if (config_.sentinels.empty()) {
+      *master = config_.server;
+      return true;
+    }
+    std::vector<Endpoint> order;
+    {
+      std::lock_guard<std::mutex> lock(sentinel_mu_);
+      order = sentinel_order_;
+    }
+    std::string errors;
+    for (const Endpoint& sentinel : order) {
+      std::string why;
+      if (askSentinel(sentinel, master, &why)) {
+        std::lock_guard<std::mutex> lock(sentinel_mu_);
+        auto it = std::find(sentinel_order_.begin(), sentinel_order_.end(), sentinel);
+        if (it != sentinel_order_.end()) {
+          std::rotate(sentinel_order_.begin(), it, it + 1);
+        }
+        if (!(last_master_ == *master)) {
+          if (!last_master_.host.empty()) {
+            master_switches_.add();
+            host_.info("redis master '" + config_.master_name + "' moved from " +
+                       last_master_.text() + " to " + master->text());
+          }
+          last_master_ = *master;
+        }
+        return true;
+      }
+      errors += (errors.empty() ? "" : "; ") + ("sentinel " + sentinel.text() + ": " + why);
+    }
+    *error = "no sentinel named the master '" + config_.master_name + "' (" + errors + ")";
+    return false;
+  }
+
+  // With sentinels, true when the server `ctx` is connected to is a master (ROLE).
+  bool isMaster(redisContext* ctx, std::string* error) const {
+    auto* reply = static_cast<redisReply*>(redisCommand(ctx, "ROLE"));
+    bool ok = reply != nullptr && reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+              reply->element[0]->type == REDIS_REPLY_STRING &&
+              std::string_view(reply->element[0]->str, reply->element[0]->len) == "master";
+    if (!ok) {
+      *error = reply == nullptr ? std::string(ctx->errstr)
+               : reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+                       reply->element[0]->type == REDIS_REPLY_STRING
+                   ? "not a master (ROLE " + std::string(reply->element[0]->str) +
+                         "): the sentinels have not seen a failover yet"
+                   : "ROLE failed";
+    }
+    if (reply != nullptr) {
+      freeReplyObject(reply);
+    }
+    return ok;
+  }
+
+  // Finds the master (through the sentinels, if any), connects (blocking, within the timeout),
+  // loads both scripts and makes the socket non-blocking; nullptr and `error` on failure.
+  // `address` is the server it tried.
+  redisContext* connect(std::string* fixed_sha, std::string* rolling_sha, std::string* address,
+                        std::string* error) {
+    Endpoint master;
+    if (!locateMaster(&master, error)) {
+      *address = "master '" + config_.master_name + "'";
+      return nullptr;
+    }
+    *address = master.text();
+    redisContext* ctx = connectTo(master, error);
+    if (ctx == nullptr) {
+      return nullptr;
+    }
+    if (!config_.sentinels.empty() && !isMaster(ctx, error)) {
+      redisFree(ctx);
+      return nullptr;
+    }
     if (!loadScript(ctx, kFixedWindowScript, fixed_sha) ||
         !loadScript(ctx, kRollingWindowScript, rolling_sha)) {
       *error = ctx->err != 0 ? ctx->errstr : "SCRIPT LOAD failed";
@@ -529,12 +702,19 @@ class RedisQuotaHandler : public sdk::Handler {
     return ctx;
   }
 
-  // Completes `call` from `reply`; false when the reply is NOSCRIPT (the caller retries).
-  bool complete(Call& call, redisReply* reply) {
+  // Completes `call` from `reply`; false when the reply is NOSCRIPT (the caller retries). A
+  // READONLY reply (the server is now a replica) answers the call by the failure policy and sets
+  // `lost`: the connection is dropped, and the next attempt finds the master again.
+  bool complete(Call& call, redisReply* reply, std::string* lost) {
     if (reply->type == REDIS_REPLY_ERROR) {
       std::string message(reply->str, reply->len);
       if (message.rfind("NOSCRIPT", 0) == 0) {
         return false;
+      }
+      if (message.rfind("READONLY", 0) == 0) {
+        *lost = "no longer the master: " + message;
+        failByPolicy(call, *lost);
+        return true;
       }
       redis_errors_.add();
       host_.error("redis script error: " + message);
@@ -564,6 +744,7 @@ class RedisQuotaHandler : public sdk::Handler {
   struct Session {
     redisContext* ctx = nullptr;
     redisReader* reader = nullptr;
+    std::string address;  // host:port of the server connected to
   };
 
   // Takes `c` down: the calls still waiting are answered by the failure policy (counted and
@@ -584,10 +765,11 @@ class RedisQuotaHandler : public sdk::Handler {
     // No request thread uses the socket once `up` is false.
     redisFree(s->ctx);
     redisReaderFree(s->reader);
+    const std::string address = std::move(s->address);
     *s = Session{};
     if (!error.empty()) {
       redis_errors_.add();
-      host_.error("redis " + config_.host + ":" + std::to_string(config_.port) + ": " + error);
+      host_.error("redis " + address + ": " + error);
     }
     for (Call& call : failed) {
       failByPolicy(call, error);
@@ -605,8 +787,9 @@ class RedisQuotaHandler : public sdk::Handler {
 
   // Completes the calls at the head of `c.waiting` from `replies` (freed here). A NOSCRIPT reply
   // sends its call again as EVAL (which caches the script again), behind what is in flight.
-  // False when Redis sent more replies than calls were written.
-  bool completeReplies(Connection& c, std::vector<redisReply*>& replies) {
+  // False (with `error`) when Redis sent more replies than calls were written, or is no longer
+  // the master.
+  bool completeReplies(Connection& c, std::vector<redisReply*>& replies, std::string* error) {
     std::vector<Call>& calls = completing_calls();
     calls.clear();
     {
@@ -621,8 +804,9 @@ class RedisQuotaHandler : public sdk::Handler {
       }
     }
     std::vector<Call> retry;
+    std::string lost;
     for (size_t i = 0; i < calls.size(); ++i) {
-      if (!complete(calls[i], replies[i])) {
+      if (!complete(calls[i], replies[i], &lost)) {
         if (calls[i].eval) {
           calls[i].done.respond(
               sdk::QuotaResult{sdk::Code::kInternal, "redis: script not loaded", 0, 0});
@@ -633,6 +817,11 @@ class RedisQuotaHandler : public sdk::Handler {
       }
     }
     const bool in_step = replies.size() == calls.size();
+    if (!in_step) {
+      *error = "a reply without a call";
+    } else if (!lost.empty()) {
+      *error = lost;
+    }
     for (redisReply* r : replies) {
       freeReplyObject(r);
     }
@@ -650,7 +839,7 @@ class RedisQuotaHandler : public sdk::Handler {
     for (Call& call : unwritten) {
       failByPolicy(call, "connection lost before the script was sent again");
     }
-    return in_step;
+    return in_step && lost.empty();
   }
 
   static std::vector<Call>& completing_calls() {
@@ -698,8 +887,7 @@ class RedisQuotaHandler : public sdk::Handler {
       }
       replies.push_back(static_cast<redisReply*>(raw));
     }
-    if (!replies.empty() && !completeReplies(c, replies)) {
-      *error = "a reply without a call";
+    if (!replies.empty() && !completeReplies(c, replies, error)) {
       open = false;
     }
     return open;
@@ -736,14 +924,14 @@ class RedisQuotaHandler : public sdk::Handler {
             std::lock_guard<std::mutex> lock(c.mu);
             c.connecting = true;
           }
-          std::string fixed_sha, rolling_sha, error;
-          s.ctx = connect(&fixed_sha, &rolling_sha, &error);
+          std::string fixed_sha, rolling_sha, address, error;
+          s.ctx = connect(&fixed_sha, &rolling_sha, &address, &error);
           if (s.ctx != nullptr) {
             s.reader = redisReaderCreate();
+            s.address = address;
             reconnects_.add();
             if (backoff_ms > 0) {
-              host_.info("reconnected to redis " + config_.host + ":" +
-                         std::to_string(config_.port));
+              host_.info("reconnected to redis " + address);
             }
             backoff_ms = 0;
             std::vector<Call> unwritten;
@@ -767,8 +955,7 @@ class RedisQuotaHandler : public sdk::Handler {
             continue;
           }
           if (backoff_ms == 0) {
-            host_.error("cannot connect to redis " + config_.host + ":" +
-                        std::to_string(config_.port) + ": " + error);
+            host_.error("cannot connect to redis " + address + ": " + error);
           }
           redis_errors_.add();
           std::vector<Call> held;
@@ -849,6 +1036,10 @@ class RedisQuotaHandler : public sdk::Handler {
   sdk::Host::Counter reconnects_;
   sdk::Host::Counter fail_open_;
   sdk::Host::Counter fail_closed_;
+  sdk::Host::Counter master_switches_;
+  std::mutex sentinel_mu_;
+  std::vector<Endpoint> sentinel_order_;  // guarded by sentinel_mu_: the one that answered first
+  Endpoint last_master_;                  // guarded by sentinel_mu_: empty before the first answer
   std::vector<std::unique_ptr<Connection>> connections_;  // fixed after construction
   std::atomic<size_t> next_connection_{0};
 };

@@ -1,4 +1,6 @@
+#include <arpa/inet.h>
 #include <grpcpp/alarm.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 
@@ -82,20 +84,95 @@ class GrpcTransport::Call : public GrpcTransport::Tag {
   int retries_ = 0;
 };
 
+const char kMixerServiceConfig[] = R"({"loadBalancingConfig":[{"round_robin":{}}],)"
+                                   R"("healthCheckConfig":{"serviceName":"istio.mixer.v1.Mixer"}})";
+
 namespace {
 
+// An IP literal with its port: "1.2.3.4:80" (4) or "[::1]:80" (6); 0 for anything else.
+int ipFamily(std::string_view entry) {
+  const size_t colon = entry.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == entry.size() ||
+      entry.find_first_not_of("0123456789", colon + 1) != std::string_view::npos) {
+    return 0;
+  }
+  std::string host(entry.substr(0, colon));
+  unsigned char buf[sizeof(in6_addr)];
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    return inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), buf) == 1 ? 6 : 0;
+  }
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 ? 4 : 0;
+}
+
+std::string trim(std::string_view s) {
+  const size_t b = s.find_first_not_of(" \t");
+  if (b == std::string_view::npos) {
+    return "";
+  }
+  const size_t e = s.find_last_not_of(" \t");
+  return std::string(s.substr(b, e - b + 1));
+}
+
 std::shared_ptr<grpc::Channel> makeChannel(const GrpcTransportOptions& options) {
-  if (!options.credentials) {
-    return grpc::CreateChannel(options.address, grpc::InsecureChannelCredentials());
+  std::string error;
+  std::string target = grpcTarget(options.address, &error);
+  if (target.empty()) {
+    target = options.address;  // gRPC reports it unusable: every call fails by the fail policy
   }
   grpc::ChannelArguments args;
+  args.SetServiceConfigJSON(kMixerServiceConfig);
+  // The resolver's own service config (DNS TXT records) does not replace this one.
+  args.SetInt(GRPC_ARG_SERVICE_CONFIG_DISABLE_RESOLUTION, 1);
+  if (!options.credentials) {
+    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  }
   if (!options.server_name.empty()) {
     args.SetSslTargetNameOverride(options.server_name);
   }
-  return grpc::CreateCustomChannel(options.address, options.credentials, args);
+  return grpc::CreateCustomChannel(target, options.credentials, args);
 }
 
 }  // namespace
+
+std::string grpcTarget(const std::string& address, std::string* error) {
+  // One address, or a target that already has its scheme: as it is.
+  if (address.find(',') == std::string::npos || address.rfind("ipv4:", 0) == 0 ||
+      address.rfind("ipv6:", 0) == 0) {
+    return trim(address);
+  }
+  std::string list;
+  int family = 0;
+  size_t start = 0;
+  while (start <= address.size()) {
+    size_t comma = address.find(',', start);
+    if (comma == std::string::npos) {
+      comma = address.size();
+    }
+    const std::string entry = trim(std::string_view(address).substr(start, comma - start));
+    start = comma + 1;
+    if (entry.empty()) {
+      continue;
+    }
+    const int f = ipFamily(entry);
+    if (f == 0) {
+      *error = "'" + entry +
+               "': several mixs addresses must be IP:port ([IPv6]:port); for names, give one DNS "
+               "name that resolves to every replica";
+      return "";
+    }
+    if (family != 0 && f != family) {
+      *error = "several mixs addresses must be all IPv4 or all IPv6";
+      return "";
+    }
+    family = f;
+    list += (list.empty() ? "" : ",") + entry;
+  }
+  if (list.empty()) {
+    *error = "no mixs address";
+    return "";
+  }
+  return (family == 4 ? "ipv4:" : "ipv6:") + list;
+}
 
 GrpcTransport::GrpcTransport(GrpcTransportOptions options)
     : options_(std::move(options)),

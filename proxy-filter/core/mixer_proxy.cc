@@ -104,6 +104,14 @@ mixer_proxy_client* mixer_proxy_client_create(const mixer_proxy_options* options
   }
   mixer::proxy::GrpcTransportOptions transport;
   transport.address = options->server_address;
+  {
+    thread_local std::string message;
+    message.clear();
+    if (mixer::proxy::grpcTarget(transport.address, &message).empty()) {
+      message = "mixer_proxy_options: server_address: " + message;
+      return fail(message.c_str());
+    }
+  }
   transport.timeout_ms = options->timeout_ms > 0 ? options->timeout_ms : 1000;
   transport.max_retries = options->max_retries;
   transport.base_retry_ms = options->base_retry_ms > 0 ? options->base_retry_ms : 80;

@@ -20,7 +20,8 @@ typedef struct mixer_proxy_attributes mixer_proxy_attributes;
 
 typedef struct mixer_proxy_options {
   size_t size;                /* sizeof(mixer_proxy_options): set by the caller */
-  const char* server_address; /* host:port, NUL-terminated */
+  const char* server_address; /* host:port (a DNS name: every address it resolves to), or
+                               * IP:port,IP:port,...: replicas, round robin over the healthy */
   int64_t timeout_ms;         /* per attempt; 0 = 1000 */
   int32_t max_retries;        /* default 0 */
   int64_t base_retry_ms;      /* 0 = 80 */

@@ -40,7 +40,11 @@ class MixerTransport {
 };
 
 struct GrpcTransportOptions {
-  std::string address;  // host:port
+  // host:port (a DNS name that resolves to several mixs replicas uses them all, re-resolved by
+  // gRPC), or several comma-separated IP:port replicas ("10.0.0.1:9091,10.0.0.2:9091"), or a gRPC
+  // target with a scheme (dns:///, ipv4:, ipv6:, unix:). Calls are spread over the healthy
+  // replicas (see grpcTarget).
+  std::string address;
   // TLS to the server (security/tls/credentials.h); null: plain text.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   // The name the server's certificate must carry, when it is not the address' host.
@@ -50,6 +54,16 @@ struct GrpcTransportOptions {
   int64_t base_retry_ms = 80;  // retry n waits uniform in [base, min(max, base * 2^n)]
   int64_t max_retry_ms = 1000;
 };
+
+// The gRPC target for `address` (see GrpcTransportOptions): one host:port or a target with a
+// scheme as it is, several comma-separated IP:port entries as gRPC's ipv4: or ipv6: target. Empty,
+// with `error` set, when a list mixes address families or holds a name (give a DNS name alone).
+std::string grpcTarget(const std::string& address, std::string* error);
+
+// The channel's service config: gRPC's round_robin over every address the target resolves to,
+// with client-side health checking (grpc.health.v1.Health, service istio.mixer.v1.Mixer, which
+// mixs serves): a replica that is down, or reports NOT_SERVING, gets no calls until it is back.
+extern const char kMixerServiceConfig[];
 
 // The retry delay of attempt `retry` (0-based), jittered as above.
 int64_t retryDelayMs(const GrpcTransportOptions& options, int retry, std::mt19937_64* random);

@@ -7,7 +7,8 @@
  * enqueue in the log phase. The client (and its gRPC channel) is created per worker, after fork,
  * in init_process.
  *
- * Directives (http level): mixer_server host:port; mixer_timeout ms;
+ * Directives (http level): mixer_server host:port (or IP:port,IP:port,...); mixer_timeout ms;
+ *   mixer_max_retries n (a call that failed to reach a replica is sent again, to another one);
  *   mixer_report_batch_max_entries n; mixer_report_batch_max_time ms; mixer_check_cache on|off;
  *   mixer_ssl_trusted_certificate file (TLS to mixs, verified against this CA);
  *   mixer_ssl_certificate file; mixer_ssl_certificate_key file (mTLS: the worker's certificate);
@@ -27,6 +28,7 @@
 typedef struct {
   ngx_str_t server;
   ngx_msec_t timeout;
+  ngx_int_t max_retries;
   ngx_int_t batch_max_entries;
   ngx_msec_t batch_max_time;
   ngx_flag_t check_cache;
@@ -103,6 +105,8 @@ static ngx_command_t ngx_http_mixer_commands[] = {
      NGX_HTTP_MAIN_CONF_OFFSET, offsetof(ngx_http_mixer_main_conf_t, server), NULL},
     {ngx_string("mixer_timeout"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_msec_slot,
      NGX_HTTP_MAIN_CONF_OFFSET, offsetof(ngx_http_mixer_main_conf_t, timeout), NULL},
+    {ngx_string("mixer_max_retries"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_num_slot,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(ngx_http_mixer_main_conf_t, max_retries), NULL},
     {ngx_string("mixer_report_batch_max_entries"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
      ngx_conf_set_num_slot, NGX_HTTP_MAIN_CONF_OFFSET,
      offsetof(ngx_http_mixer_main_conf_t, batch_max_entries), NULL},
@@ -207,6 +211,7 @@ static void* ngx_http_mixer_create_main_conf(ngx_conf_t* cf) {
     return NULL;
   }
   conf->timeout = NGX_CONF_UNSET_MSEC;
+  conf->max_retries = NGX_CONF_UNSET;
   conf->batch_max_entries = NGX_CONF_UNSET;
   conf->batch_max_time = NGX_CONF_UNSET_MSEC;
   conf->check_cache = NGX_CONF_UNSET;
@@ -739,7 +744,7 @@ static ngx_int_t ngx_http_mixer_init_process(ngx_cycle_t* cycle) {
   if (mcf == NULL || mcf->server.len == 0) {
     return NGX_OK;
   }
-  char address[256];
+  char address[1024]; /* one host:port, or a list of IP:port replicas */
   if (mcf->server.len >= sizeof(address)) {
     ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "mixer_server \"%V\" is too long", &mcf->server);
     return NGX_ERROR;
@@ -753,6 +758,13 @@ static ngx_int_t ngx_http_mixer_init_process(ngx_cycle_t* cycle) {
   options.fail_open = 0; /* decided per location by mixer_fail_open */
   if (mcf->timeout != NGX_CONF_UNSET_MSEC) {
     options.timeout_ms = (int64_t)mcf->timeout;
+  }
+  if (mcf->max_retries != NGX_CONF_UNSET) {
+    if (mcf->max_retries < 0 || mcf->max_retries > 10) {
+      ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "mixer_max_retries must be between 0 and 10");
+      return NGX_ERROR;
+    }
+    options.max_retries = (int32_t)mcf->max_retries;
   }
   if (mcf->batch_max_entries != NGX_CONF_UNSET) {
     options.report_batch_max_entries = mcf->batch_max_entries;

@@ -525,12 +525,13 @@ TEST_F(RedisQuotaAdapterTest, ValidationReportsEveryErrorWithItsPath) {
   for (const auto& e : adapter_->validateParams(v)) {
     got.push_back(e.toString());
   }
-  EXPECT_THAT(got, ::testing::UnorderedElementsAre(
-                       "params.redis_server_url: required: host:port",
-                       "params.connection_pool_size: must be between 1 and 64, got 0",
-                       "params.failure_policy: expected FAIL_CLOSED or FAIL_OPEN",
-                       "params.quotas[0].bucket_duration: ROLLING_WINDOW needs 1ms <= "
-                       "bucket_duration < valid_duration"));
+  EXPECT_THAT(got,
+              ::testing::UnorderedElementsAre(
+                  "params.redis_server_url: required: host:port (or sentinels and master_name)",
+                  "params.connection_pool_size: must be between 1 and 64, got 0",
+                  "params.failure_policy: expected FAIL_CLOSED or FAIL_OPEN",
+                  "params.quotas[0].bucket_duration: ROLLING_WINDOW needs 1ms <= "
+                  "bucket_duration < valid_duration"));
 }
 
 }  // namespace

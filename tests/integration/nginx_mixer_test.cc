@@ -115,7 +115,10 @@ http {
   fastcgi_temp_path )" << p << R"(/fastcgi;
   uwsgi_temp_path )" << p << R"(/uwsgi;
   scgi_temp_path )" << p << R"(/scgi;
-  mixer_server 127.0.0.1:)" << mixs_port_
+  mixer_server )"
+                                     << (mixer_server_.empty()
+                                             ? "127.0.0.1:" + std::to_string(mixs_port_)
+                                             : mixer_server_)
                                      << R"(;
   mixer_timeout 2000ms;
   mixer_report_batch_max_entries 10;
@@ -172,6 +175,7 @@ http {
   }
 
   std::string prefix_;
+  std::string mixer_server_;  // the mixer_server directive's value; empty: mixs_'s address
   Subprocess mixs_, nginx_;
   int mixs_port_ = 0, prometheus_port_ = 0, upstream_port_ = 0, front_port_ = 0;
 };
@@ -273,6 +277,98 @@ TEST_F(NginxMixerTest, FailPolicyWhileMixsIsDownAndRecovery) {
   }
   EXPECT_EQ(status, 200) << errorLog();
   EXPECT_EQ(get(front_port_, "/private/after").status, 403);
+}
+
+// mixer_server with three replicas: requests are checked and reported by all three (each
+// replica's own Check count and istio_requests_total); one replica killed (SIGKILL), the next
+// requests are all served, checked by the two left (mixer_max_retries sends a call that found the
+// dead replica to another one).
+TEST_F(NginxMixerTest, SpreadsOverSeveralMixsReplicasAndLeavesADeadOne) {
+  startMixs();
+  struct Replica {
+    Subprocess process;
+    int port = 0, monitoring = 0, prometheus = 0;
+  };
+  Replica replicas[3];
+  for (int i = 0; i < 3; ++i) {
+    Replica& r = replicas[i];
+    ASSERT_TRUE(r.process.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
+                                 "--monitoring-port", "0", "--config-dir",
+                                 sourceDir() + "/tests/proxy-filter/testdata"}));
+    auto m = r.process.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
+    ASSERT_TRUE(m) << r.process.output();
+    r.port = std::stoi((*m)[1].str());
+    auto mon = r.process.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
+    ASSERT_TRUE(mon) << r.process.output();
+    r.monitoring = std::stoi((*mon)[1].str());
+    auto served = r.process.waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
+    ASSERT_TRUE(served) << r.process.output();
+    r.prometheus = std::stoi((*served)[1].str());
+    mixer_server_ += (i == 0 ? "" : ",") + ("127.0.0.1:" + std::to_string(r.port));
+  }
+  startNginx("  mixer_max_retries 2;\n  mixer_check_cache off;\n");
+  auto checks = [](const Replica& r) {
+    const std::string body = httpGet(r.monitoring, "/metrics").second;
+    std::regex line(R"(grpc_server_handled_total\{[^}]*grpc_method="Check"[^}]*\} (\d+))");
+    double n = 0;
+    for (auto it = std::sregex_iterator(body.begin(), body.end(), line);
+         it != std::sregex_iterator(); ++it) {
+      n += std::stod((*it)[1].str());
+    }
+    return n;
+  };
+  auto reported = [](const Replica& r) {  // records counted, all series
+    const std::string body = httpGet(r.prometheus, "/metrics").second;
+    std::regex line(R"(istio_requests_total\{[^}]*\} (\d+))");
+    double n = 0;
+    for (auto it = std::sregex_iterator(body.begin(), body.end(), line);
+         it != std::sregex_iterator(); ++it) {
+      n += std::stod((*it)[1].str());
+    }
+    return n;
+  };
+  // Waits until the replicas in `live` have counted `want` records (batches go out within
+  // 100ms), and returns what they counted.
+  auto counted = [&](std::initializer_list<int> live, double want) {
+    double n = 0;
+    for (int i = 0; i < 100; ++i) {
+      n = 0;
+      for (int r : live) {
+        n += reported(replicas[r]);
+      }
+      if (n >= want) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return n;
+  };
+  int served = 0;
+  for (int i = 0; i < 60; ++i) {
+    served += get(front_port_, "/r" + std::to_string(i)).status == 200;
+  }
+  EXPECT_EQ(served, 60) << errorLog();
+  double before[3];
+  for (int i = 0; i < 3; ++i) {
+    before[i] = checks(replicas[i]);
+    EXPECT_GE(before[i], 5) << "replica " << i << " checked " << before[i] << " of 60";
+  }
+  EXPECT_EQ(before[0] + before[1] + before[2], 60);
+  EXPECT_EQ(counted({0, 1, 2}, 60), 60);  // every request reported once, wherever
+  const double reported_before = counted({1, 2}, 0);
+
+  replicas[0].process.stop(SIGKILL);
+  served = 0;
+  for (int i = 0; i < 60; ++i) {
+    served += get(front_port_, "/after" + std::to_string(i)).status == 200;
+  }
+  EXPECT_EQ(served, 60) << errorLog();
+  EXPECT_EQ(checks(replicas[1]) + checks(replicas[2]) - before[1] - before[2], 60);
+  // No report lost: the 60 records went to the two replicas left.
+  EXPECT_EQ(counted({1, 2}, reported_before + 60) - reported_before, 60);
+  for (Replica& r : replicas) {
+    r.process.stop(SIGTERM);
+  }
 }
 
 TEST_F(NginxMixerTest, BadDirectivesAreRejectedWithTheirReason) {

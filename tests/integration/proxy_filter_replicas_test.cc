@@ -1,0 +1,250 @@
+// The proxy-filter client library against three real mixs replicas given as one address list:
+// Checks and Reports are spread over all three (gRPC round_robin), counted at each replica's own
+// /metrics; after one replica is killed (SIGKILL), calls go to the two left (client-side health
+// checking and retries of calls that found it gone), every record reported after the kill is
+// counted by a live replica, and no Check fails. A redisquota limit holds across the replicas.
+// Address lists the library cannot use are rejected when the client is created.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <memory>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "proxy-filter/core/mixer_client.h"
+#include "proxy-filter/core/mixer_proxy.h"
+#include "tests/adapters/redis_server.h"
+#include "tests/testing/subprocess.h"
+
+namespace mixer::proxy {
+namespace {
+
+using testing::binDir;
+using testing::httpGet;
+using testing::Subprocess;
+
+std::string configDir() {
+  const char* source = std::getenv("MIXER_SOURCE_DIR");
+  return std::string(source == nullptr ? "." : source) + "/tests/proxy-filter/testdata";
+}
+
+struct Replica {
+  Subprocess process;
+  int port = 0;
+  int monitoring_port = 0;
+};
+
+// The sum of a metric's samples whose labels contain `label` ("" for all), from /metrics.
+double metricSum(int port, const std::string& name, const std::string& label) {
+  const std::string body = httpGet(port, "/metrics").second;
+  const std::regex line("^" + name + R"((\{[^}]*\})? ([0-9.e+]+)$)", std::regex::multiline);
+  double sum = 0;
+  for (auto it = std::sregex_iterator(body.begin(), body.end(), line); it != std::sregex_iterator();
+       ++it) {
+    if (label.empty() || (*it)[1].str().find(label) != std::string::npos) {
+      sum += std::stod((*it)[2].str());
+    }
+  }
+  return sum;
+}
+
+class ProxyFilterReplicasTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (!config_dir_.empty()) {
+      std::filesystem::remove_all(config_dir_);
+    }
+  }
+  void startReplicas(const std::string& config_dir = configDir()) {
+    for (int i = 0; i < 3; ++i) {
+      auto r = std::make_unique<Replica>();
+      ASSERT_TRUE(r->process.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
+                                    "--monitoring-port", "0", "--config-dir", config_dir}));
+      auto m = r->process.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
+      ASSERT_TRUE(m) << r->process.output();
+      r->port = std::stoi((*m)[1].str());
+      auto mon = r->process.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
+      ASSERT_TRUE(mon) << r->process.output();
+      r->monitoring_port = std::stoi((*mon)[1].str());
+      replicas_.push_back(std::move(r));
+    }
+  }
+  std::string addressList() const {
+    std::string list;
+    for (const auto& r : replicas_) {
+      list += (list.empty() ? "" : ",") + ("127.0.0.1:" + std::to_string(r->port));
+    }
+    return list;
+  }
+  std::unique_ptr<MixerClient> makeClient() {
+    MixerClientOptions options;
+    options.fail_open = false;
+    options.check_cache = false;  // every Check reaches a replica
+    options.quota_cache = false;  // every quota too
+    options.report.max_entries = 10;
+    options.report.max_time_ms = 50;
+    GrpcTransportOptions transport;
+    transport.address = addressList();
+    transport.timeout_ms = 2000;
+    transport.max_retries = 3;  // a call that finds its replica gone goes to another
+    return std::make_unique<MixerClient>(options, std::make_unique<GrpcTransport>(transport));
+  }
+  static CheckResult check(MixerClient* client, int i,
+                           const std::vector<QuotaRequest>& quotas = {}) {
+    Attributes a;
+    a.setString("destination.service", "productpage.default.svc.cluster.local");
+    a.setString("request.path", "/r" + std::to_string(i));
+    a.setString("request.url_path", "/r" + std::to_string(i));
+    a.setMapEntry("request.headers", "x-user", "alice");
+    auto done = std::make_shared<std::promise<CheckResult>>();
+    client->check(a, quotas, [done](const CheckResult& r) { done->set_value(r); });
+    return done->get_future().get();
+  }
+  double checks(const Replica& r) {
+    return metricSum(r.monitoring_port, "grpc_server_handled_total", R"(grpc_method="Check")");
+  }
+  double records(const Replica& r) {
+    return metricSum(r.monitoring_port, "mixer_report_records_total", "");
+  }
+
+  std::vector<std::unique_ptr<Replica>> replicas_;
+  std::string config_dir_;
+};
+
+TEST_F(ProxyFilterReplicasTest, CallsAreSpreadOverTheReplicasAndLeaveOneThatDies) {
+  ASSERT_NO_FATAL_FAILURE(startReplicas());
+  auto client = makeClient();
+  int failed = 0;
+  for (int i = 0; i < 300; ++i) {
+    failed += !check(client.get(), i).ok();
+  }
+  EXPECT_EQ(failed, 0);
+  double before[3];
+  for (int r = 0; r < 3; ++r) {
+    before[r] = checks(*replicas_[r]);
+    EXPECT_GE(before[r], 50) << "replica " << r << " got " << before[r] << " of 300 Checks";
+  }
+  EXPECT_EQ(before[0] + before[1] + before[2], 300);
+
+  replicas_[0]->process.stop(SIGKILL);
+  const double records_before = records(*replicas_[1]) + records(*replicas_[2]);
+  constexpr int kAfter = 300;
+  for (int i = 0; i < kAfter; ++i) {
+    failed += !check(client.get(), 1000 + i).ok();
+    Attributes record;
+    record.setString("destination.service", "productpage.default.svc.cluster.local");
+    record.setInt64("response.code", 200);
+    client->report(std::move(record));
+  }
+  std::cout << "after the kill: " << failed << " of " << kAfter << " Checks failed\n";
+  EXPECT_EQ(failed, 0);  // retried on a live replica
+  const double after1 = checks(*replicas_[1]) - before[1];
+  const double after2 = checks(*replicas_[2]) - before[2];
+  EXPECT_EQ(after1 + after2, kAfter);
+  EXPECT_GE(after1, 50);
+  EXPECT_GE(after2, 50);
+
+  client.reset();  // flushes the last batch and waits for it
+  const double delivered = records(*replicas_[1]) + records(*replicas_[2]) - records_before;
+  std::cout << "after the kill: " << delivered << " of " << kAfter
+            << " records counted by the live replicas\n";
+  EXPECT_EQ(delivered, kAfter);
+}
+
+// One limit for the three replicas: a redisquota of 500 per 30s window on one redis-server. 2,000
+// quota Checks from 8 threads, spread over the replicas, get 500 grants (within 5%), not 500 per
+// replica.
+TEST_F(ProxyFilterReplicasTest, ARedisQuotaHoldsAcrossTheReplicas) {
+  mixer::testing::RedisServer redis;
+  ASSERT_TRUE(redis.start()) << redis.output();
+  char tmpl[] = "/tmp/mixs-replicas-config-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  config_dir_ = tmpl;
+  std::ofstream(config_dir_ + "/quota.yaml") << R"(apiVersion: config.istio.io/v1alpha2
+kind: redisquota
+metadata: {name: shared, namespace: istio-system}
+spec:
+  redisServerUrl: 127.0.0.1:)" << redis.port()
+                                             << R"(
+  connectionPoolSize: 2
+  failurePolicy: FAIL_CLOSED
+  quotas:
+  - name: requestcount.quota.istio-system
+    maxAmount: 500
+    validDuration: 30s
+---
+apiVersion: config.istio.io/v1alpha2
+kind: quota
+metadata: {name: requestcount, namespace: istio-system}
+spec:
+  dimensions:
+    destination: destination.service | "unknown"
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: quota, namespace: istio-system}
+spec:
+  actions:
+  - handler: shared.redisquota
+    instances: [requestcount.quota]
+)";
+  ASSERT_NO_FATAL_FAILURE(startReplicas(config_dir_));
+  auto client = makeClient();
+  std::atomic<int> granted{0}, exhausted{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 250; ++i) {
+        const CheckResult r = check(client.get(), t * 1000 + i, {{"requestcount", 1}});
+        if (r.ok()) {
+          ++granted;
+        } else if (r.code == StatusCode::kResourceExhausted) {
+          ++exhausted;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  std::cout << "redisquota across 3 replicas: " << granted << " granted, " << exhausted
+            << " exhausted of 2000 (limit 500)\n";
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_GE(granted.load(), 475);
+  EXPECT_LE(granted.load(), 525);
+  EXPECT_EQ(granted + exhausted, 2000);
+  for (const auto& r : replicas_) {  // each replica answered quota calls
+    EXPECT_GE(checks(*r), 100);
+  }
+}
+
+TEST_F(ProxyFilterReplicasTest, AddressListsThatCannotBeUsedAreRejected) {
+  std::string error;
+  EXPECT_EQ(grpcTarget("127.0.0.1:1,127.0.0.2:2", &error), "ipv4:127.0.0.1:1,127.0.0.2:2");
+  EXPECT_EQ(grpcTarget(" [::1]:1 , [::2]:2 ", &error), "ipv6:[::1]:1,[::2]:2");
+  EXPECT_EQ(grpcTarget("mixs.example:9091", &error), "mixs.example:9091");
+  EXPECT_EQ(grpcTarget("dns:///mixs.example:9091", &error), "dns:///mixs.example:9091");
+  EXPECT_EQ(grpcTarget("127.0.0.1:1,[::1]:2", &error), "");
+  EXPECT_NE(error.find("all IPv4 or all IPv6"), std::string::npos) << error;
+  EXPECT_EQ(grpcTarget("a.example:1,b.example:2", &error), "");
+  EXPECT_NE(error.find("one DNS name"), std::string::npos) << error;
+
+  mixer_proxy_options options;
+  mixer_proxy_options_init(&options);
+  options.server_address = "127.0.0.1:1,mixs.example:2";
+  const char* message = nullptr;
+  EXPECT_EQ(mixer_proxy_client_create(&options, &message), nullptr);
+  ASSERT_NE(message, nullptr);
+  EXPECT_NE(std::string(message).find("server_address"), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace mixer::proxy
