@@ -794,6 +794,8 @@ attribute_bindings:
   m.rules.push_back(rule("denyreviewsv2.rule.istio-system",
                          R"(source.workload.name == "reviews-v2")", "deny.denier.istio-system",
                          {"deny.checknothing.istio-system"}));
+  m.rules.push_back(rule("denyold.rule.istio-system", R"(source.labels["version"] == "v0")",
+                         "deny.denier.istio-system", {"deny.checknothing.istio-system"}));
   return m;
 }
 
@@ -845,6 +847,9 @@ TEST_F(RuntimeTest, AGeneratedAttributeDecidesARuleAndItsInputsAreReferenced) {
   EXPECT_TRUE(hasRef(refs, "-destination.port"));
   EXPECT_TRUE(hasRef(refs, "-source.workload.name"));
   EXPECT_FALSE(hasRef(refs, "source.workload.name"));
+  // A key of a generated map is not the request's either: its absence stands for it.
+  EXPECT_TRUE(hasRef(refs, "-source.labels"));
+  EXPECT_FALSE(hasRef(refs, "source.labels[version]"));
 }
 
 TEST_F(RuntimeTest, AWorkloadTheRegistryDoesNotKnowGetsTheBindingsDefaults) {
