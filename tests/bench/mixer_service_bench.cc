@@ -200,7 +200,9 @@ BENCHMARK(BM_HandleCheckWithRulesAndDeadline)->Arg(10)->Arg(100)->Arg(1000);
 // (a registry directory of 100 services, the request's source.ip among them) whose bindings add
 // the source workload's name, namespace and labels before the check rules run.
 void BM_HandleCheckWithGenerator(benchmark::State& state) {
-  const std::string dir = "/tmp/mixer_service_bench_registry_" + std::to_string(::getpid());
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("mixer_service_bench_registry_" + std::to_string(::getpid())))
+                              .string();
   std::filesystem::create_directories(dir);
   {
     std::ofstream out(dir + "/services.yaml");

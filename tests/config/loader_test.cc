@@ -1169,7 +1169,7 @@ TEST(IstioModelTest, AttributeBindingsAreKeptAndRegistryenvIsAHandlerKind) {
   ConfigDir dir({{"generate.yaml", R"(apiVersion: config.istio.io/v1alpha2
 kind: registryenv
 metadata: {name: handler, namespace: istio-system}
-spec: {directory: /registry}
+spec: {directory: registry-dir}
 ---
 apiVersion: config.istio.io/v1alpha2
 kind: kubernetes
@@ -1193,7 +1193,7 @@ spec:
   EXPECT_THAT(dir.errors(r), IsEmpty());
   ASSERT_EQ(r.model.handlers.size(), 1u);
   EXPECT_EQ(r.model.handlers[0].adapter, "registryenv");
-  EXPECT_EQ(r.model.handlers[0].params["directory"].as<std::string>(), "/registry");
+  EXPECT_EQ(r.model.handlers[0].params["directory"].as<std::string>(), "registry-dir");
   const Instance* a = findInstance(r.model, "attributes.kubernetes.istio-system");
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(a->params["attribute_bindings"]["source.workload.name"].as<std::string>(),
