@@ -1,6 +1,7 @@
 // kubernetes: the attribute generator of Istio's kubernetesenv adapter. Its inputs identify the
 // two workloads of a request; its outputs (`$out.<field>` in attribute_bindings) describe them.
-// Declared for validation; this build has no generator runtime, so it is not served.
+// No adapter serves it: the runtime's in-process generator does (a `registryenv` handler,
+// mixer/runtime/attribute_generator.h). The last three outputs are this build's, not Istio's.
 #include "aspects/units.h"
 
 namespace mixer::aspects {
@@ -35,6 +36,9 @@ constexpr Field kOutputs[] = {
     {"destination_workload_uid", FieldType::kString},
     {"destination_workload_name", FieldType::kString},
     {"destination_workload_namespace", FieldType::kString},
+    {"destination_service_host", FieldType::kString},
+    {"destination_service_name", FieldType::kString},
+    {"destination_service_namespace", FieldType::kString},
 };
 constexpr Aspect kAspect{"kubernetes", Variety::AttributeGeneration, kFields, kOutputs, false};
 }  // namespace

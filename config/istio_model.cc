@@ -16,10 +16,11 @@ namespace mixer::config {
 namespace {
 
 // Handler kinds named after the adapter that serves them (the spec is the adapter's params).
-// `kubernetesenv` loads, and the runtime reports it unavailable (mixer/runtime/config_snapshot.cc).
-constexpr std::array<std::string_view, 8> kAdapterKinds = {"denier",     "listchecker",  "memquota",
-                                                           "redisquota", "prometheus",   "stdio",
-                                                           "zipkin",     "kubernetesenv"};
+// `kubernetesenv` loads, and the runtime reports it unavailable (mixer/runtime/config_snapshot.cc);
+// `registryenv` is the runtime's in-process attribute generator (attribute_generator.h).
+constexpr std::array<std::string_view, 9> kAdapterKinds = {
+    "denier", "listchecker", "memquota",      "redisquota", "prometheus",
+    "stdio",  "zipkin",      "kubernetesenv", "registryenv"};
 // config.istio.io kinds that configure the proxy, not Mixer: skipped.
 constexpr std::array<std::string_view, 4> kProxySideKinds = {"QuotaSpec", "QuotaSpecBinding",
                                                              "HTTPAPISpec", "HTTPAPISpecBinding"};
@@ -282,25 +283,6 @@ void loadDescriptorDocument(const std::string& kind, const YAML::Node& spec,
   ++result->descriptor_documents;
 }
 
-// The spec of an attribute generator's instance (`kind: kubernetes`) without its
-// `attribute_bindings`, which are not template fields: the outputs ($out.<field>) become
-// attributes, which this build does not generate yet.
-YAML::Node withoutAttributeBindings(std::string_view kind, const YAML::Node& params) {
-  const aspects::Aspect* aspect = aspects::find(kind);
-  if (aspect == nullptr || aspect->variety != aspects::Variety::AttributeGeneration ||
-      !params.IsMap()) {
-    return params;
-  }
-  YAML::Node out(YAML::NodeType::Map);
-  for (const auto& kv : params) {
-    const std::string key = kv.first.as<std::string>("");
-    if (key != "attribute_bindings" && key != "attributeBindings") {
-      out.force_insert(kv.first, kv.second);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult* result) {
@@ -405,9 +387,22 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
       }
       instance.template_name = *name;
       instance.params = paramsOf(DocumentReader::field(spec, "params"), "params", reader);
+      // An attribute generator's bindings sit beside its params; the runtime takes them from
+      // the params, as in the template-kind form (`kind: kubernetes`).
+      const YAML::Node bindings = DocumentReader::field(spec, "attributeBindings");
+      if (bindings.IsDefined() && !bindings.IsNull()) {
+        YAML::Node params(YAML::NodeType::Map);
+        if (instance.params.IsMap()) {
+          for (const auto& kv : instance.params) {
+            params.force_insert(kv.first, kv.second);
+          }
+        }
+        params.force_insert(YAML::Node("attribute_bindings"), bindings);
+        instance.params.reset(params);
+      }
     } else {
       instance.template_name = kind;
-      instance.params = withoutAttributeBindings(kind, paramsOf(spec, "spec", reader));
+      instance.params = paramsOf(spec, "spec", reader);
     }
     model.instances.push_back(std::move(instance));
   }

@@ -483,6 +483,7 @@ void EnvoyFrontends::authzCheck(std::string_view request, CallSink* sink,
     quotas.emplace_back(key.substr(kQuotaExtensionPrefix.size()), amount);
   }
   ts.refs.clear();
+  dispatcher->generate(&bag, &ts.refs);
   mixer::runtime::CheckResult result = dispatcher->check(bag, &ts.refs);
   if (result.status_code != 0 || quotas.empty()) {
     ts.arena.Reset();
@@ -609,6 +610,7 @@ grpc::Status EnvoyFrontends::accessLogs(std::string_view message, std::string* r
       if (caller != nullptr) {
         security::tls::applyCaller(*caller, &bag);
       }
+      dispatcher->generate(&bag, nullptr);
       dispatcher->report(bag, &ts.pending);
       if (accepted != nullptr) ++*accepted;
     }

@@ -186,6 +186,7 @@ HttpResponse ForwardAuth::handle(const mixer::HttpRequest& request) {
     security::tls::applyCaller(caller, &bag);
   }
   ts.refs.clear();
+  dispatcher->generate(&bag, &ts.refs);
   mixer::runtime::CheckResult result = dispatcher->check(bag, &ts.refs);
   int32_t code = result.status_code;
   std::string message = result.status_message;

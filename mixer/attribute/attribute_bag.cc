@@ -91,6 +91,15 @@ ptrdiff_t AttributeBag::findExtra(std::string_view name) const {
   return -1;
 }
 
+void AttributeBag::erase(AttributeId id) {
+  Slot& s = slots_[id];
+  if (s.epoch != epoch_) {
+    return;
+  }
+  s.epoch = epoch_ - 1;  // no later epoch equals it before clear() wraps and resets every slot
+  present_.erase(std::find(present_.begin(), present_.end(), id));
+}
+
 void AttributeBag::set(std::string_view name, const Value& v) {
   if (auto id = vocabulary_->find(name)) {
     set(*id, v);

@@ -55,6 +55,9 @@ class AttributeBag {
     s.value = v;
   }
 
+  // Removes attribute `id` (a known one). O(number of attributes present).
+  void erase(AttributeId id);
+
   // Sets the attribute named `name` (known or not). `name` must outlive the bag's contents.
   void set(std::string_view name, const Value& v);
 

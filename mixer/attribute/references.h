@@ -45,8 +45,16 @@ class AttributeReferences {
  private:
   void insert(const AttributeReference& r) {
     for (const auto& e : items_) {
-      if (e.sameTarget(r)) {
+      if (e.name != r.name) {
+        continue;
+      }
+      if (e.has_map_key == r.has_map_key && e.map_key == r.map_key) {
         return;  // the first read decides presence; a later read sees the same bag
+      }
+      if (r.has_map_key && !e.has_map_key && !e.present) {
+        // The map was recorded absent: its keys are too. (A map an attribute generator added
+        // after its absence was recorded is not the request's: the proxy keys on the absence.)
+        return;
       }
     }
     items_.push_back(r);

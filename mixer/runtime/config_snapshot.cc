@@ -8,6 +8,7 @@
 #include "expr/parser.h"
 #include "mixer/adapter_host/loaded_adapter.h"
 #include "mixer/adapter_host/yaml_params.h"
+#include "mixer/common/log.h"
 #include "mixer/common/str_cat.h"
 #include "mixer/runtime/bag_activation.h"
 #include "mixer/runtime/unavailable_handlers.h"
@@ -71,6 +72,41 @@ ConfigError expressionError(const SourcePos& at, bool quoted, std::string_view m
 }
 
 bool isQuoted(const YAML::Node& node) { return node.Tag() == "!"; }
+
+bool isBindingsKey(const std::string& key) {
+  return key == "attribute_bindings" || key == "attributeBindings";
+}
+
+// An attribute binding's expression with `$out.` (outside string literals) spelled `_out.`, the
+// name the outputs are compiled under (the same length: error columns stay right).
+std::string outputNames(std::string_view text) {
+  std::string out(text);
+  char quote = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const char c = out[i];
+    if (quote != 0) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == quote) {
+        quote = 0;
+      }
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '$' && out.compare(i + 1, 4, "out.") == 0) {
+      out[i] = '_';
+    }
+  }
+  return out;
+}
+
+// An error message about a binding expression, with its output names spelled as written.
+std::string writtenOutputNames(std::string message) {
+  for (size_t at = message.find("_out."); at != std::string::npos;
+       at = message.find("_out.", at + 1)) {
+    message[at] = '$';
+  }
+  return message;
+}
 
 // The dotted name a select chain spells ("destination.service.host"), or "" when the node is not
 // one (CEXL attribute names are such chains; so are CEL's for dotted attributes).
@@ -198,11 +234,26 @@ class Compiler {
       const std::string what = inst.origin.empty() ? strCat("instance '", inst.name, "' field ")
                                                    : strCat(inst.origin, " ");
       field_names_ = &inst.field_names;
+      const bool generator = aspect->variety == aspects::Variety::AttributeGeneration;
       if (inst.params && inst.params.IsMap()) {
         expr::CompileOptions options;
         options.dialect = inst.lang == "cel" ? expr::Dialect::kCel : expr::Dialect::kCexl;
-        compileFields(inst.params, inst.pos.file, what, manifest, options, &ci->fields,
-                      aspect->fields, aspect->name);
+        YAML::Node fields = inst.params;
+        if (generator) {
+          // attribute_bindings are not template fields.
+          YAML::Node without(YAML::NodeType::Map);
+          for (const auto& kv : inst.params) {
+            if (!isBindingsKey(kv.first.as<std::string>(""))) {
+              without.force_insert(kv.first, kv.second);
+            }
+          }
+          fields.reset(without);  // (assignment would overwrite the instance's params)
+        }
+        compileFields(fields, inst.pos.file, what, manifest, options, &ci->fields, aspect->fields,
+                      aspect->name);
+        if (generator) {
+          compileGenerator(inst, *aspect, manifest, options, *ci);
+        }
       } else if (inst.params && !inst.params.IsNull()) {
         errors_->push_back({markPos(inst.pos.file, inst.params),
                             strCat("instance '", inst.name, "': params must be a map")});
@@ -218,6 +269,79 @@ class Compiler {
     }
   }
 
+  // An attribute generator instance: its compiled input fields, by the aspect's field order, and
+  // its attribute_bindings.
+  void compileGenerator(const config::Instance& inst, const aspects::Aspect& aspect,
+                        const expr::AttributeManifest& manifest, expr::CompileOptions options,
+                        const CompiledInstance& fields) {
+    auto gi = std::make_unique<CompiledGeneratorInstance>();
+    gi->name = inst.name;
+    gi->aspect = &aspect;
+    gi->inputs.resize(aspect.fields.size());
+    for (const FieldProgram& f : fields.fields) {
+      if (const aspects::Field* field = aspects::findField(aspect.fields, f.key)) {
+        gi->inputs[field - aspect.fields.data()] = f.program;
+      }
+    }
+    gi->outputs = outputVocabulary(aspect);
+    gi->output_base = manifest.entries().size();
+    expr::AttributeManifest with_outputs = manifest;
+    for (size_t i = 0; i < gi->outputs->size(); ++i) {
+      const auto id = static_cast<attribute::AttributeId>(i);
+      with_outputs.add(gi->outputs->name(id), static_cast<expr::AttributeId>(gi->output_base + i),
+                       static_cast<expr::ValueType>(gi->outputs->type(id)));
+    }
+    const std::string what = strCat("instance '", inst.name, "' attribute_bindings");
+    for (const auto& kv : inst.params) {
+      if (!isBindingsKey(kv.first.as<std::string>(""))) {
+        continue;
+      }
+      if (!kv.second.IsMap()) {
+        if (!kv.second.IsNull()) {
+          errors_->push_back({markPos(inst.pos.file, kv.second),
+                              strCat(what, ": want a map of attribute: expression")});
+        }
+        continue;
+      }
+      for (const auto& b : kv.second) {
+        const std::string attr = b.first.as<std::string>("");
+        const auto id = vocabulary_->find(attr);
+        if (!id) {
+          errors_->push_back({markPos(inst.pos.file, b.first),
+                              strCat(what, ": '", attr, "' is not a known attribute")});
+          continue;
+        }
+        if (!b.second.IsScalar()) {
+          errors_->push_back({markPos(inst.pos.file, b.second),
+                              strCat(what, " '", attr, "': want an expression")});
+          continue;
+        }
+        auto p = expr::compile(outputNames(b.second.Scalar()), with_outputs, options);
+        if (!p.ok()) {
+          errors_->push_back(expressionError(markPos(inst.pos.file, b.second), isQuoted(b.second),
+                                             writtenOutputNames(std::string(p.status().message())),
+                                             strCat(what, " '", attr, "'")));
+          continue;
+        }
+        const auto want = static_cast<expr::ValueType>(vocabulary_->type(*id));
+        const expr::ValueType got = (*p)->resultType();
+        const bool dynamic = got == expr::ValueType::kDyn || got == expr::ValueType::kUnspecified;
+        if (!dynamic && got != want &&
+            !(vocabulary_->type(*id) == attribute::ValueType::Bytes &&
+              got == expr::ValueType::kBytes)) {
+          errors_->push_back(
+              {markPos(inst.pos.file, b.second),
+               strCat(what, " '", attr, "': the expression is of type ", expr::valueTypeName(got),
+                      " but the attribute is ", attribute::valueTypeName(vocabulary_->type(*id)))});
+          continue;
+        }
+        gi->bindings.push_back({*id, vocabulary_->name(*id), *p});
+      }
+    }
+    generator_by_name_[gi->name] = gi.get();
+    generator_instances_.push_back(std::move(gi));
+  }
+
   // Validates every handler's params with its adapter; creates the handlers only when the whole
   // configuration is free of errors (so a rejected configuration has no side effects).
   struct PendingHandler {
@@ -228,6 +352,19 @@ class Compiler {
 
   void validateHandlers(std::vector<PendingHandler>* out) {
     for (const auto& h : model_.handlers) {
+      if (inProcessGenerator(h.adapter)) {
+        std::string warning, error;
+        auto g = makeRegistryGenerator(h.params, &warning, &error);
+        if (!g) {
+          errors_->push_back({h.pos, strCat(describe(h), ": ", error)});
+          continue;
+        }
+        if (!warning.empty()) {
+          warnings_.push_back({h.pos, strCat(describe(h), ": ", warning)});
+        }
+        generators_[h.name] = std::move(g);
+        continue;
+      }
       auto adapter = adapters_.find(h.adapter);
       if (!adapter && unavailableAdapter(h.adapter)) {
         unavailable_.insert(h.name);  // reported by unavailableHandlers(); its rules are skipped
@@ -273,6 +410,8 @@ class Compiler {
       out->push_back({&h, adapter, std::move(params)});
     }
   }
+
+  void setVocabulary(const attribute::Vocabulary& vocabulary) { vocabulary_ = &vocabulary; }
 
   void compileRules(const expr::AttributeManifest& manifest,
                     const attribute::Vocabulary& vocabulary,
@@ -477,6 +616,29 @@ class Compiler {
   }
 
   void compileAction(const config::Rule& rule, const config::Action& action, CompiledRule* cr) {
+    if (auto g = generators_.find(action.handler); g != generators_.end()) {
+      CompiledGenerateAction a;
+      a.generator = g->second.get();
+      a.handler_name = action.handler;
+      for (const auto& name : action.instances) {
+        auto it = generator_by_name_.find(name);
+        if (it != generator_by_name_.end() && it->second->aspect == &g->second->aspect()) {
+          a.instances.push_back(it->second);
+          continue;
+        }
+        if (it != generator_by_name_.end() || by_name_.count(name) > 0) {
+          errors_->push_back({action.pos, strCat(describe(rule), ": handler '", action.handler,
+                                                 "' (adapter registryenv) generates attributes "
+                                                 "for template 'kubernetes' only, not for "
+                                                 "instance '",
+                                                 name, "'")});
+        }
+      }
+      if (!a.instances.empty()) {
+        cr->generate_actions.push_back(std::move(a));
+      }
+      return;
+    }
     auto ha = handler_adapters_.find(action.handler);
     if (ha == handler_adapters_.end()) {
       // A dangling reference (the loader reports those) or a handler with errors of its own.
@@ -553,6 +715,7 @@ class Compiler {
   std::set<std::string> unavailable_;
   std::map<std::string, const adapter_host::LoadedAdapter*> handler_adapters_;
   const attribute::Vocabulary* vocabulary_ = nullptr;
+  std::map<std::string, const CompiledGeneratorInstance*> generator_by_name_;
   static constexpr int kMaxFields = 10000;
   int fields_seen_ = 0;
   // The instance being compiled: its template fields as the operator wrote them (aspect model).
@@ -562,6 +725,11 @@ class Compiler {
 
  public:
   size_t sharedFieldCount() const { return shared_fields_.size(); }
+  // In-process attribute generators by handler name, and their compiled instances.
+  std::map<std::string, std::unique_ptr<AttributeGenerator>> generators_;
+  std::vector<std::unique_ptr<CompiledGeneratorInstance>> generator_instances_;
+  // Problems that do not stop the configuration from serving (logged).
+  std::vector<ConfigError> warnings_;
 };
 
 void addRule(const CompiledRule* r, const attribute::Vocabulary& vocabulary, RuleSet* set) {
@@ -631,6 +799,7 @@ ConfigSnapshotConstSharedPtr compileSnapshot(const config::ConfigModel& model,
     return nullptr;
   }
   s->manifest_ = manifestFor(*s->vocabulary_);
+  c.setVocabulary(*s->vocabulary_);
   c.compileInstances(*s->manifest_, &s->instances_);
   s->shared_field_count_ = c.sharedFieldCount();
   std::vector<Compiler::PendingHandler> pending;
@@ -659,6 +828,15 @@ ConfigSnapshotConstSharedPtr compileSnapshot(const config::ConfigModel& model,
     return nullptr;
   }
   c.bindHandlers(&s->rules_, handlers);
+  for (const auto& w : c.warnings_) {
+    MIXER_LOG(Warn) << w.str();
+  }
+  for (auto& [name, g] : c.generators_) {
+    s->generators_.push_back(std::move(g));
+  }
+  s->generator_instances_ = std::move(c.generator_instances_);
+  s->has_generators_ = std::any_of(s->rules_.begin(), s->rules_.end(),
+                                   [](const auto& r) { return !r->generate_actions.empty(); });
 
   for (const auto& r : s->rules_) {
     if (r->ns == s->default_namespace_) {

@@ -22,6 +22,7 @@
 #include "mixer/adapter_host/adapter_registry.h"
 #include "mixer/adapter_host/handler.h"
 #include "mixer/attribute/vocabulary.h"
+#include "mixer/runtime/attribute_generator.h"
 
 namespace mixer::runtime {
 
@@ -54,6 +55,32 @@ struct CompiledAction {
   std::vector<const CompiledInstance*> instances;
 };
 
+// An instance of an attribute generator template (`kubernetes`): its input fields and its
+// attribute_bindings (attribute <- expression over the request's attributes and the generator's
+// outputs `$out.<field>`).
+struct CompiledGeneratorInstance {
+  struct Binding {
+    attribute::AttributeId attribute = attribute::kNoAttribute;
+    std::string_view name;  // the attribute's (the vocabulary's storage)
+    expr::ProgramConstSharedPtr program;
+  };
+  std::string name;
+  const aspects::Aspect* aspect = nullptr;
+  // Per field of the aspect's schema (aspect->fields), its program; null when not set.
+  std::vector<expr::ProgramConstSharedPtr> inputs;
+  std::vector<Binding> bindings;
+  // The outputs as attributes (outputVocabulary(*aspect)); binding programs read output i as
+  // attribute id `output_base + i`.
+  attribute::VocabularyConstSharedPtr outputs;
+  size_t output_base = 0;
+};
+
+struct CompiledGenerateAction {
+  const AttributeGenerator* generator = nullptr;  // OWNERSHIP: the snapshot
+  std::string handler_name;
+  std::vector<const CompiledGeneratorInstance*> instances;
+};
+
 struct CompiledHeaderOperation {
   std::string name;
   std::vector<expr::ProgramConstSharedPtr> values;
@@ -73,6 +100,8 @@ struct CompiledRule {
   std::vector<CompiledAction> check_actions;
   std::vector<CompiledAction> quota_actions;
   std::vector<CompiledAction> report_actions;
+  // Attribute generation: run before check, quota and report (Dispatcher::generate).
+  std::vector<CompiledGenerateAction> generate_actions;
   std::vector<CompiledHeaderOperation> request_header_operations;
   std::vector<CompiledHeaderOperation> response_header_operations;
 };
@@ -111,6 +140,8 @@ class ConfigSnapshot {
   size_t instanceCount() const { return instances_.size(); }
   // The number of distinct instance field expressions (FieldProgram::shared_id < this).
   size_t sharedFieldCount() const { return shared_field_count_; }
+  // True when some rule has an attribute generator action (Dispatcher::generate has work).
+  bool hasGenerators() const { return has_generators_; }
 
   // An empty snapshot over `vocabulary`: no rules (Istio's defaults apply).
   static std::shared_ptr<const ConfigSnapshot> empty(attribute::VocabularyConstSharedPtr vocabulary,
@@ -132,6 +163,9 @@ class ConfigSnapshot {
   size_t handler_count_ = 0;
   size_t shared_field_count_ = 0;
   bool validate_only_ = false;
+  bool has_generators_ = false;
+  std::vector<std::unique_ptr<CompiledGeneratorInstance>> generator_instances_;
+  std::vector<std::unique_ptr<AttributeGenerator>> generators_;
   RuleSet default_rules_;
   // Per namespace: the default namespace's rules and the namespace's own.
   std::vector<std::pair<std::string, RuleSet>> namespace_rules_;

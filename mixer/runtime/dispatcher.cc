@@ -34,12 +34,12 @@ EvalContext& evalContext() {
   return ctx;
 }
 
-// Evaluates `program` over the bag and records what it read.
-expr::Value evaluate(const expr::Program& program, const AttributeBag& bag,
-                     const attribute::Vocabulary& vocabulary, AttributeReferences* refs) {
+// Evaluates `program` over `activation` and records what it read of the vocabulary's
+// attributes (ids beyond it, a generator's outputs, are not the request's).
+expr::Value evaluateWith(const expr::Program& program, const expr::Activation& activation,
+                         const attribute::Vocabulary& vocabulary, AttributeReferences* refs) {
   EvalContext& ctx = evalContext();
-  ctx.activation.reset(&bag);
-  const expr::Value v = program.evaluate(ctx.activation, &ctx.state);
+  const expr::Value v = program.evaluate(activation, &ctx.state);
   if (refs != nullptr) {
     for (const expr::Reference& r : ctx.state.references()) {
       if (r.id >= vocabulary.size()) {
@@ -54,6 +54,96 @@ expr::Value evaluate(const expr::Program& program, const AttributeBag& bag,
     }
   }
   return v;
+}
+
+// Evaluates `program` over the bag and records what it read.
+expr::Value evaluate(const expr::Program& program, const AttributeBag& bag,
+                     const attribute::Vocabulary& vocabulary, AttributeReferences* refs) {
+  EvalContext& ctx = evalContext();
+  ctx.activation.reset(&bag);
+  return evaluateWith(program, ctx.activation, vocabulary, refs);
+}
+
+// The request's attributes and, from id `base` on, an attribute generator's outputs.
+class BindingActivation final : public expr::Activation {
+ public:
+  BindingActivation(const AttributeBag* request, const AttributeBag* outputs, size_t base)
+      : request_(request), outputs_(outputs), base_(base) {}
+  bool find(expr::AttributeId id, expr::Value* out) const override {
+    if (id < base_) {
+      return request_.find(id, out);
+    }
+    if (!outputs_.find(id - base_, out)) {
+      return false;
+    }
+    if (out->origin != expr::kNoAttribute) {
+      out->origin = id;  // key lookups name the output, which is not the request's
+    }
+    return true;
+  }
+
+ private:
+  BagActivation request_;
+  BagActivation outputs_;
+  size_t base_;
+};
+
+// `v` as a value of attribute type `type`, its strings copied into `bag`; false when `v` is not
+// of that type.
+bool bagValue(const expr::Value& v, attribute::ValueType type, AttributeBag* bag,
+              attribute::Value* out) {
+  using attribute::ValueType;
+  switch (type) {
+    case ValueType::String:
+    case ValueType::DnsName:
+    case ValueType::EmailAddress:
+    case ValueType::Uri:
+    case ValueType::IpAddress:
+    case ValueType::Bytes:
+      if (v.type != static_cast<expr::ValueType>(type) &&
+          !(type == ValueType::Bytes && v.type == expr::ValueType::kBytes) &&
+          !(type == ValueType::IpAddress && v.type == expr::ValueType::kBytes)) {
+        return false;
+      }
+      *out = attribute::Value::string(bag->own(std::string(v.stringView())), type);
+      return true;
+    case ValueType::Int64:
+      if (v.type != expr::ValueType::kInt64) return false;
+      *out = attribute::Value::int64(v.int_value);
+      return true;
+    case ValueType::Double:
+      if (v.type != expr::ValueType::kDouble) return false;
+      *out = attribute::Value::doubleValue(v.double_value);
+      return true;
+    case ValueType::Bool:
+      if (v.type != expr::ValueType::kBool) return false;
+      *out = attribute::Value::boolean(v.bool_value);
+      return true;
+    case ValueType::Timestamp:
+      if (v.type != expr::ValueType::kTimestamp) return false;
+      *out = attribute::Value::timestamp({v.timestamp.seconds, v.timestamp.nanos});
+      return true;
+    case ValueType::Duration:
+      if (v.type != expr::ValueType::kDuration) return false;
+      *out = attribute::Value::duration(
+          {v.int_value / 1000000000, static_cast<int32_t>(v.int_value % 1000000000)});
+      return true;
+    case ValueType::StringMap: {
+      if (v.type != expr::ValueType::kStringMap || v.string_map == nullptr) return false;
+      const auto n = static_cast<uint32_t>(v.string_map->size());
+      attribute::StringMapEntry* entries = bag->allocateMapEntries(n);
+      for (uint32_t i = 0; i < n; ++i) {
+        std::string_view key, value;
+        v.string_map->entry(i, &key, &value);
+        entries[i] = {bag->own(std::string(key)), bag->own(std::string(value))};
+      }
+      *out = attribute::Value::stringMap(entries, n);
+      return true;
+    }
+    case ValueType::Unspecified:
+      break;
+  }
+  return false;
 }
 
 // The value of a program of the ReadChain shape, read straight from the bag (what evaluate()
@@ -229,6 +319,83 @@ Dispatcher::Dispatcher(ConfigSnapshotConstSharedPtr snapshot, ReportQueue* repor
   reporter_kind_ = v.find(kReporterKind).value_or(attribute::kNoAttribute);
   destination_namespace_ = v.find(kDestinationNamespace).value_or(attribute::kNoAttribute);
   source_namespace_ = v.find(kSourceNamespace).value_or(attribute::kNoAttribute);
+}
+
+void Dispatcher::runGenerators(AttributeBag* bag, AttributeReferences* refs,
+                               std::vector<AttributeId>* added) const {
+  const auto& vocabulary = *snapshot_->vocabulary();
+  // Per thread, reused: input values (strings copied, as evaluation storage is reused between
+  // inputs), the outputs' bag, the bindings' values before they are merged.
+  thread_local std::vector<expr::Value> inputs;
+  thread_local std::vector<std::string> input_text;
+  thread_local std::unique_ptr<AttributeBag> outputs;
+  thread_local std::vector<std::pair<const CompiledGeneratorInstance::Binding*, attribute::Value>>
+      values;
+  const auto& rules = candidates(*bag, refs);
+  for (const CompiledRule* rule : rules) {
+    if (rule->generate_actions.empty() || !matches(*rule, *bag, refs)) {
+      continue;
+    }
+    for (const CompiledGenerateAction& action : rule->generate_actions) {
+      for (const CompiledGeneratorInstance* gi : action.instances) {
+        inputs.assign(gi->inputs.size(), expr::Value());
+        input_text.resize(gi->inputs.size());
+        for (size_t i = 0; i < gi->inputs.size(); ++i) {
+          if (!gi->inputs[i]) {
+            continue;
+          }
+          expr::Value v = evaluate(*gi->inputs[i], *bag, vocabulary, refs);
+          if (v.isError()) {
+            continue;  // absent: the generator looks up by what is there
+          }
+          if (v.type == expr::ValueType::kString || v.type == expr::ValueType::kIpAddress ||
+              v.type == expr::ValueType::kBytes || v.type == expr::ValueType::kDnsName ||
+              v.type == expr::ValueType::kEmailAddress || v.type == expr::ValueType::kUri) {
+            input_text[i].assign(v.stringView());
+            v = expr::Value::makeStringLike(v.type, input_text[i]);
+          } else if (v.type == expr::ValueType::kStringMap) {
+            continue;  // no generator input is a map
+          }
+          inputs[i] = v;
+        }
+        if (!outputs || outputs->vocabularyPtr() != gi->outputs) {
+          outputs = std::make_unique<AttributeBag>(gi->outputs);
+        }
+        outputs->clear();
+        action.generator->generate(inputs, outputs.get());
+        const BindingActivation activation(bag, outputs.get(), gi->output_base);
+        values.clear();
+        bool failed = false;
+        for (const auto& b : gi->bindings) {
+          const expr::Value v = evaluateWith(*b.program, activation, vocabulary, refs);
+          attribute::Value out;
+          if (v.isError() || !bagValue(v, vocabulary.type(b.attribute), bag, &out)) {
+            static std::atomic<uint64_t> logs{0};
+            if (logSampled(logs)) {
+              MIXER_LOG(Warn) << "attribute generation by instance '" << gi->name
+                              << "' adds nothing: binding of '" << b.name << "': "
+                              << (v.isError() ? v.stringView() : "a value of another type");
+            }
+            failed = true;
+            break;
+          }
+          values.emplace_back(&b, out);
+        }
+        if (failed) {
+          continue;
+        }
+        for (const auto& [b, value] : values) {
+          // What the request (or an earlier generator) has is kept, as Istio merges.
+          if (read(*bag, b->attribute, b->name, refs) == nullptr) {
+            bag->set(b->attribute, value);
+            if (added != nullptr) {
+              added->push_back(b->attribute);
+            }
+          }
+        }
+      }
+    }
+  }
 }
 
 const attribute::Value* Dispatcher::read(const AttributeBag& bag, AttributeId id,

@@ -98,6 +98,21 @@ class Dispatcher {
              absl::Duration adapter_timeout = absl::Seconds(1));
 
   const ConfigSnapshot& snapshot() const { return *snapshot_; }
+
+  // Attribute generation (Istio's preprocessing), to run on a request's bag before check, quota
+  // and report: every applying rule's generator instances are evaluated (recording what they
+  // read in `refs`, which may be null), their generator fills the outputs, and each
+  // attribute_binding whose attribute the bag does not already have adds it (the presence test is
+  // a reference too, so a proxy's cache keys on the generator's inputs, not on what it
+  // generated). An instance with a binding that fails to evaluate adds nothing, as in Istio. The
+  // ids added are appended to `added` when not null (a delta-encoded Report takes them out again
+  // before the next record). Inline no-op when the configuration has no generator rule.
+  void generate(attribute::AttributeBag* bag, attribute::AttributeReferences* refs,
+                std::vector<attribute::AttributeId>* added = nullptr) const {
+    if (snapshot_->hasGenerators()) {
+      runGenerators(bag, refs, added);
+    }
+  }
   const ConfigSnapshotConstSharedPtr& snapshotPtr() const { return snapshot_; }
 
   CheckResult check(const attribute::AttributeBag& bag, attribute::AttributeReferences* refs,
@@ -125,6 +140,8 @@ class Dispatcher {
                                      attribute::AttributeReferences* refs) const;
 
  private:
+  void runGenerators(attribute::AttributeBag* bag, attribute::AttributeReferences* refs,
+                     std::vector<attribute::AttributeId>* added) const;
   const attribute::Value* read(const attribute::AttributeBag& bag, attribute::AttributeId id,
                                std::string_view name, attribute::AttributeReferences* refs) const;
   bool matches(const CompiledRule& rule, const attribute::AttributeBag& bag,

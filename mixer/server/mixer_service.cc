@@ -35,6 +35,7 @@ struct ThreadState {
   api::ReportRequestView report;
   attribute::AttributeReferences refs;
   runtime::PendingReports pending;
+  std::vector<attribute::AttributeId> generated;  // by the current Report record
   alignas(16) char arena_block[16 * 1024];
   google::protobuf::Arena arena{arenaOptions(arena_block, sizeof(arena_block))};
 
@@ -272,6 +273,7 @@ void MixerService::check(std::string_view request, CheckSink* sink, const CallCo
   }
 
   ts.refs.clear();
+  dispatcher->generate(&bag, &ts.refs);
   const size_t before_check = ts.refs.mark();
   const runtime::CheckResult result = dispatcher->check(bag, &ts.refs, call.deadline);
   if (result.deadline_exceeded) {
@@ -360,8 +362,16 @@ grpc::Status MixerService::handleReport(std::string_view request, const CallCont
     const bool ask_client =
         i % kCancelProbeRecords == 0 && (i > 0 || request.size() >= kCancelProbeBytes);
     grpc::Status stop = stopped(call, ask_client, ServerMetrics::kReport, "between entries");
-    if (stop.ok() && !dispatcher->report(bag, &ts.pending, call.deadline)) {
-      stop = deadlineExceeded(ServerMetrics::kReport, "during an entry");
+    if (stop.ok()) {
+      dispatcher->generate(&bag, nullptr, &ts.generated);
+      if (!dispatcher->report(bag, &ts.pending, call.deadline)) {
+        stop = deadlineExceeded(ServerMetrics::kReport, "during an entry");
+      }
+      // The next record is a delta over what was decoded, not over what was generated.
+      for (const attribute::AttributeId id : ts.generated) {
+        bag.erase(id);
+      }
+      ts.generated.clear();
     }
     if (!stop.ok()) {
       // As for a bad entry: what was evaluated is delivered, the rest is not.

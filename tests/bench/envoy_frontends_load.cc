@@ -111,13 +111,15 @@ int64_t accessLogLoad(const std::shared_ptr<grpc::Channel>& channel, const std::
   for (int s = 0; s < streams; ++s) {
     const int64_t share = total / streams + (s < total % streams ? 1 : 0);
     threads.emplace_back([&, share] {
+      // Each stream its own copy: it changes the message after the first write.
+      als::StreamAccessLogsMessage own = msg;
       auto stub = als::AccessLogService::NewStub(channel);
       grpc::ClientContext ctx;
       als::StreamAccessLogsResponse resp;
       auto writer = stub->StreamAccessLogs(&ctx, &resp);
       for (int64_t i = 0; i < share; ++i) {
-        if (!writer->Write(msg)) break;
-        if (i == 0) msg.clear_identifier();  // only the first message of a stream carries it
+        if (!writer->Write(own)) break;
+        if (i == 0) own.clear_identifier();  // only the first message of a stream carries it
       }
       writer->WritesDone();
       const grpc::Status status = writer->Finish();

@@ -1158,3 +1158,52 @@ spec:
 
 }  // namespace
 }  // namespace mixer::config
+
+namespace mixer::config {
+namespace {
+
+// An attribute generator's bindings reach the runtime in the instance's params, in both forms:
+// the template kind (`kind: kubernetes`, bindings in the spec) and `kind: instance` (bindings
+// beside the params). `registryenv` is a handler kind.
+TEST(IstioModelTest, AttributeBindingsAreKeptAndRegistryenvIsAHandlerKind) {
+  ConfigDir dir({{"generate.yaml", R"(apiVersion: config.istio.io/v1alpha2
+kind: registryenv
+metadata: {name: handler, namespace: istio-system}
+spec: {directory: registry-dir}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: kubernetes
+metadata: {name: attributes, namespace: istio-system}
+spec:
+  source_ip: source.ip | ip("0.0.0.0")
+  attribute_bindings:
+    source.workload.name: $out.source_workload_name | "unknown"
+---
+apiVersion: config.istio.io/v1alpha2
+kind: instance
+metadata: {name: generic, namespace: istio-system}
+spec:
+  compiledTemplate: kubernetes
+  params:
+    source_ip: source.ip | ip("0.0.0.0")
+  attributeBindings:
+    source.namespace: $out.source_namespace | "default"
+)"}});
+  LoadResult r = dir.load();
+  EXPECT_THAT(dir.errors(r), IsEmpty());
+  ASSERT_EQ(r.model.handlers.size(), 1u);
+  EXPECT_EQ(r.model.handlers[0].adapter, "registryenv");
+  EXPECT_EQ(r.model.handlers[0].params["directory"].as<std::string>(), "registry-dir");
+  const Instance* a = findInstance(r.model, "attributes.kubernetes.istio-system");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->params["attribute_bindings"]["source.workload.name"].as<std::string>(),
+            "$out.source_workload_name | \"unknown\"");
+  const Instance* g = findInstance(r.model, "generic.instance.istio-system");
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->params["source_ip"].as<std::string>(), "source.ip | ip(\"0.0.0.0\")");
+  EXPECT_EQ(g->params["attribute_bindings"]["source.namespace"].as<std::string>(),
+            "$out.source_namespace | \"default\"");
+}
+
+}  // namespace
+}  // namespace mixer::config

@@ -359,6 +359,94 @@ TEST_F(MixsConfigTest, AnUnavailableHandlerIsLoggedAndCountedAndTheRestServes) {
   EXPECT_TRUE(mixs_.waitFor(R"(\(adapter kubernetesenv\) is unavailable)")) << mixs_.output();
 }
 
+// Istio's attribute generation configuration with a registryenv handler: workload attributes
+// come from a service registry directory, looked up by the request's source.ip, and decide a rule.
+std::string registryenvConfig(const std::string& registry_dir) {
+  return R"(apiVersion: config.istio.io/v1alpha2
+kind: registryenv
+metadata: {name: handler, namespace: istio-system}
+spec:
+  directory: )" +
+         registry_dir +
+         R"(
+---
+apiVersion: config.istio.io/v1alpha2
+kind: kubernetes
+metadata: {name: attributes, namespace: istio-system}
+spec:
+  source_uid: source.uid | ""
+  source_ip: source.ip | ip("0.0.0.0")
+  attribute_bindings:
+    source.workload.name: $out.source_workload_name | "unknown"
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: kubeattrgenrulerule, namespace: istio-system}
+spec:
+  actions:
+  - handler: handler.registryenv
+    instances: [attributes.kubernetes]
+---
+apiVersion: config.istio.io/v1alpha2
+kind: denier
+metadata: {name: denyv2, namespace: istio-system}
+spec:
+  status: {code: 7, message: reviews-v2 is not allowed}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: checknothing
+metadata: {name: denyv2request, namespace: istio-system}
+spec: {}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: denyreviewsv2, namespace: istio-system}
+spec:
+  match: source.workload.name == "reviews-v2"
+  actions:
+  - handler: denyv2.denier
+    instances: [denyv2request.checknothing]
+)";
+}
+
+TEST_F(MixsConfigTest, ARegistryGeneratedWorkloadNameDecidesACheck) {
+  ConfigDir registry;
+  registry.write("services.yaml", R"(services:
+- hostname: reviews.default.svc.cluster.local
+  ports: [{name: http, number: 9080, protocol: HTTP}]
+  instances:
+  - {address: 10.1.0.2, port: 9080, labels: {app: reviews, version: v2}}
+)");
+  ConfigDir dir;
+  dir.write("generate.yaml", registryenvConfig(registry.path()));
+  start(dir.path());
+  auto checkFrom = [&](const std::string& ip) {
+    return runCommand({binDir() + "/mixc", "check", "-m", address_, "--bytes_attributes",
+                       "source.ip=" + ip})
+        .second;
+  };
+  const std::string reviews = checkFrom("0a:01:00:02");
+  EXPECT_TRUE(denied(reviews)) << reviews;
+  // The proxy's cache keys on what the generator read, not on what it generated.
+  EXPECT_NE(reviews.find("source.ip"), std::string::npos) << reviews;
+  EXPECT_NE(reviews.find("source.workload.name                     ABSENCE"), std::string::npos)
+      << reviews;
+  EXPECT_EQ(reviews.find("source.workload.name                     EXACT"), std::string::npos)
+      << reviews;
+  const std::string other = checkFrom("0a:09:09:09");
+  EXPECT_FALSE(denied(other)) << other;
+}
+
+TEST_F(MixsConfigTest, AMissingRegistryDirectoryLeavesTheRestServing) {
+  ConfigDir dir;
+  dir.write("generate.yaml", registryenvConfig(dir.path() + "/no-such-registry"));
+  dir.write("deny.yaml", denyConfig("blocked.svc"));
+  start(dir.path());
+  EXPECT_TRUE(denied(check("blocked.svc")));
+  EXPECT_FALSE(denied(check("open.svc")));
+  EXPECT_TRUE(mixs_.waitFor(R"(no-such-registry' does not exist)")) << mixs_.output();
+}
+
 TEST(MixsStartTest, InvalidInitialConfigurationIsFatalWithErrors) {
   ConfigDir dir;
   dir.write("r.yaml",

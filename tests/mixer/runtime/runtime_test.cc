@@ -9,6 +9,8 @@
 #include <map>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "mixer/adapter_host/adapter_host.h"
 #include "mixer/runtime/bag_activation.h"
 #include "mixer/runtime/config_snapshot.h"
@@ -725,6 +727,223 @@ TEST_F(RuntimeTest, IndexedRulesApplyExactlyAsEvaluatedOnesAndKeepConfigurationO
   EXPECT_EQ(r.status_code, 0);
   text = refsText(refs);
   EXPECT_NE(std::find(text.begin(), text.end(), "-destination.service.host"), text.end());
+}
+
+}  // namespace
+}  // namespace mixer::runtime
+
+namespace mixer::runtime {
+namespace {
+
+// A service registry directory (pilot/model's format) for the registryenv generator.
+class RegistryDir {
+ public:
+  RegistryDir() {
+    path_ = std::filesystem::temp_directory_path() /
+            ("registryenv-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    std::filesystem::create_directories(path_);
+    std::ofstream(path_ / "services.yaml") << R"(services:
+- hostname: reviews.default.svc.cluster.local
+  ports: [{name: http, number: 9080, protocol: HTTP}]
+  serviceAccounts: [spiffe://cluster.local/ns/default/sa/bookinfo-reviews]
+  instances:
+  - {address: 10.1.0.2, port: 9080, labels: {app: reviews, version: v2}}
+- hostname: ratings.default.svc.cluster.local
+  ports: [{name: http, number: 9080, protocol: HTTP}]
+  instances:
+  - {address: 10.1.0.7, port: 9080, labels: {app: ratings, version: v1}}
+)";
+  }
+  ~RegistryDir() { std::filesystem::remove_all(path_); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  static inline int counter_ = 0;
+  std::filesystem::path path_;
+};
+
+std::string ipv4(unsigned char a, unsigned char b, unsigned char c, unsigned char d) {
+  const char bytes[4] = {static_cast<char>(a), static_cast<char>(b), static_cast<char>(c),
+                         static_cast<char>(d)};
+  return std::string(bytes, 4);
+}
+
+// Istio's attribute generation configuration with a registryenv handler in place of
+// kubernetesenv, and a denier deciding on a generated attribute.
+config::ConfigModel generatorModel(const std::string& registry_dir) {
+  config::ConfigModel m;
+  m.handlers.push_back(
+      handler("handler.registryenv.istio-system", "registryenv", "directory: " + registry_dir));
+  m.instances.push_back(instance("attributes.kubernetes.istio-system", "kubernetes",
+                                 R"(source_uid: source.uid | ""
+source_ip: source.ip | ip("0.0.0.0")
+destination_ip: destination.ip | ip("0.0.0.0")
+destination_port: destination.port | 0
+attribute_bindings:
+  source.workload.name: $out.source_workload_name | "unknown"
+  source.namespace: $out.source_namespace | "default"
+  source.labels: $out.source_labels | emptyStringMap()
+  destination.service.host: $out.destination_service_host | "unknown"
+  destination.workload.name: $out.destination_workload_name | "unknown"
+)"));
+  m.rules.push_back(rule("kubeattrgen.rule.istio-system", "", "handler.registryenv.istio-system",
+                         {"attributes.kubernetes.istio-system"}));
+  m.handlers.push_back(
+      handler("deny.denier.istio-system", "denier", "status: {code: 7, message: Not allowed}"));
+  m.instances.push_back(instance("deny.checknothing.istio-system", "checknothing", "{}"));
+  m.rules.push_back(rule("denyreviewsv2.rule.istio-system",
+                         R"(source.workload.name == "reviews-v2")", "deny.denier.istio-system",
+                         {"deny.checknothing.istio-system"}));
+  m.rules.push_back(rule("denyold.rule.istio-system", R"(source.labels["version"] == "v0")",
+                         "deny.denier.istio-system", {"deny.checknothing.istio-system"}));
+  return m;
+}
+
+bool hasRef(const AttributeReferences& refs, const std::string& text) {
+  const auto all = refsText(refs);
+  return std::find(all.begin(), all.end(), text) != all.end();
+}
+
+std::string stringAttr(const AttributeBag& bag, std::string_view name) {
+  const Value* v = bag.find(name);
+  return v == nullptr ? "<absent>" : std::string(v->stringValue());
+}
+
+TEST_F(RuntimeTest, AGeneratedAttributeDecidesARuleAndItsInputsAreReferenced) {
+  RegistryDir dir;
+  auto snapshot = compile(generatorModel(dir.path()));
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  EXPECT_TRUE(snapshot->hasGenerators());
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  const std::string source_ip = ipv4(10, 1, 0, 2);
+  const std::string destination_ip = ipv4(10, 1, 0, 7);
+  bag.set("source.ip", Value::bytes(source_ip, attribute::ValueType::IpAddress));
+  bag.set("destination.ip", Value::bytes(destination_ip, attribute::ValueType::IpAddress));
+
+  // Without generation the request only has IP addresses: the denier's rule does not apply.
+  AttributeReferences plain;
+  EXPECT_EQ(d.check(bag, &plain).status_code, 0);
+
+  AttributeReferences refs;
+  d.generate(&bag, &refs);
+  EXPECT_EQ(stringAttr(bag, "source.workload.name"), "reviews-v2");
+  EXPECT_EQ(stringAttr(bag, "source.namespace"), "default");
+  EXPECT_EQ(stringAttr(bag, "destination.service.host"), "ratings.default.svc.cluster.local");
+  EXPECT_EQ(stringAttr(bag, "destination.workload.name"), "ratings-v1");
+  const Value* labels = bag.find("source.labels");
+  ASSERT_NE(labels, nullptr);
+  std::string_view version;
+  EXPECT_TRUE(labels->mapFind("version", &version));
+  EXPECT_EQ(version, "v2");
+
+  const CheckResult r = d.check(bag, &refs);
+  EXPECT_EQ(r.status_code, 7) << r.status_message;
+  // What the generator read is referenced (its inputs, and the absence of what it added); what
+  // it generated is not the request's, so no proxy cache keys on its value.
+  EXPECT_TRUE(hasRef(refs, "source.ip"));
+  EXPECT_TRUE(hasRef(refs, "destination.ip"));
+  EXPECT_TRUE(hasRef(refs, "-source.uid"));
+  EXPECT_TRUE(hasRef(refs, "-destination.port"));
+  EXPECT_TRUE(hasRef(refs, "-source.workload.name"));
+  EXPECT_FALSE(hasRef(refs, "source.workload.name"));
+  // A key of a generated map is not the request's either: its absence stands for it.
+  EXPECT_TRUE(hasRef(refs, "-source.labels"));
+  EXPECT_FALSE(hasRef(refs, "source.labels[version]"));
+}
+
+TEST_F(RuntimeTest, AWorkloadTheRegistryDoesNotKnowGetsTheBindingsDefaults) {
+  RegistryDir dir;
+  auto snapshot = compile(generatorModel(dir.path()));
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  const std::string ip = ipv4(10, 9, 9, 9);
+  bag.set("source.ip", Value::bytes(ip, attribute::ValueType::IpAddress));
+  AttributeReferences refs;
+  d.generate(&bag, &refs);
+  EXPECT_EQ(stringAttr(bag, "source.workload.name"), "unknown");
+  EXPECT_EQ(stringAttr(bag, "source.namespace"), "default");
+  ASSERT_NE(bag.find("source.labels"), nullptr);
+  EXPECT_EQ(bag.find("source.labels")->mapSize(), 0u);
+  EXPECT_EQ(d.check(bag, &refs).status_code, 0);
+}
+
+TEST_F(RuntimeTest, WhatTheRequestCarriesIsKeptOverWhatIsGenerated) {
+  RegistryDir dir;
+  auto snapshot = compile(generatorModel(dir.path()));
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  const std::string ip = ipv4(10, 1, 0, 2);
+  bag.set("source.ip", Value::bytes(ip, attribute::ValueType::IpAddress));
+  bag.set("source.workload.name", Value::string("productpage-v1"));
+  AttributeReferences refs;
+  std::vector<attribute::AttributeId> added;
+  d.generate(&bag, &refs, &added);
+  EXPECT_EQ(stringAttr(bag, "source.workload.name"), "productpage-v1");
+  EXPECT_TRUE(hasRef(refs, "source.workload.name"));
+  EXPECT_EQ(d.check(bag, &refs).status_code, 0);
+  // What was added can be taken out again (a delta-encoded Report's next record).
+  EXPECT_FALSE(added.empty());
+  for (auto id : added) {
+    bag.erase(id);
+  }
+  EXPECT_EQ(bag.find("source.namespace"), nullptr);
+  EXPECT_EQ(stringAttr(bag, "source.workload.name"), "productpage-v1");
+}
+
+TEST_F(RuntimeTest, AMissingRegistryGivesDefaultsAndTheRestServes) {
+  const std::string missing =
+      (std::filesystem::temp_directory_path() / "registryenv-no-such-directory").string();
+  auto snapshot = compile(generatorModel(missing));
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  const std::string ip = ipv4(10, 1, 0, 2);
+  bag.set("source.ip", Value::bytes(ip, attribute::ValueType::IpAddress));
+  bag.set("source.workload.name", Value::string("reviews-v2"));
+  AttributeReferences refs;
+  d.generate(&bag, &refs);
+  EXPECT_EQ(stringAttr(bag, "source.namespace"), "default");
+  EXPECT_EQ(d.check(bag, &refs).status_code, 7);  // the denier still serves
+}
+
+TEST_F(RuntimeTest, AttributeBindingsAreCheckedAtLoadTime) {
+  RegistryDir dir;
+  config::ConfigModel m = generatorModel(dir.path());
+  m.instances[0].params = YAML::Load(R"(source_ip: source.ip | ip("0.0.0.0")
+attribute_bindings:
+  source.workload.nam: $out.source_workload_name | "unknown"
+  source.namespace: $out.source_namespac | "default"
+  source.labels: $out.source_workload_name | "x"
+)");
+  EXPECT_EQ(compile(m), nullptr);
+  const std::string text = errorsText();
+  EXPECT_NE(text.find("'source.workload.nam' is not a known attribute"), std::string::npos) << text;
+  EXPECT_NE(text.find("$out.source_namespac"), std::string::npos) << text;
+  EXPECT_NE(text.find("'source.labels': the expression is of type STRING but the attribute is "
+                      "STRING_MAP"),
+            std::string::npos)
+      << text;
+  // Without a registry directory the handler is an error.
+  m = generatorModel(dir.path());
+  m.handlers[0].params = YAML::Load("{}");
+  EXPECT_EQ(compile(m), nullptr);
+  EXPECT_NE(errorsText().find("params.directory is required"), std::string::npos) << errorsText();
+}
+
+// A configuration without generator rules has nothing to generate: the bag is left alone.
+TEST_F(RuntimeTest, WithoutGeneratorRulesGenerateAddsNothing) {
+  auto snapshot = compile(denyModel());
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  EXPECT_FALSE(snapshot->hasGenerators());
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  AttributeReferences refs;
+  d.generate(&bag, &refs);
+  EXPECT_EQ(bag.size(), 0u);
+  EXPECT_TRUE(refs.empty());
 }
 
 }  // namespace

@@ -1,0 +1,307 @@
+#include "mixer/runtime/attribute_generator.h"
+
+#include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <map>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "mixer/common/str_cat.h"
+#include "pilot/model/file_registry.h"
+
+namespace mixer::runtime {
+namespace {
+
+using attribute::AttributeId;
+using attribute::ValueType;
+
+ValueType outputType(aspects::FieldType t) {
+  switch (t) {
+    case aspects::FieldType::kString:
+      return ValueType::String;
+    case aspects::FieldType::kInt64:
+      return ValueType::Int64;
+    case aspects::FieldType::kDouble:
+      return ValueType::Double;
+    case aspects::FieldType::kBool:
+      return ValueType::Bool;
+    case aspects::FieldType::kTimestamp:
+      return ValueType::Timestamp;
+    case aspects::FieldType::kDuration:
+      return ValueType::Duration;
+    case aspects::FieldType::kIpAddress:
+      return ValueType::IpAddress;
+    case aspects::FieldType::kValueMap:
+    case aspects::FieldType::kStringMap:
+      return ValueType::StringMap;
+    case aspects::FieldType::kValue:
+    case aspects::FieldType::kMessage:
+      break;
+  }
+  return ValueType::Unspecified;
+}
+
+// The raw bytes (4 or 16) of an IP address written as text; "" when it is not one.
+std::string ipBytes(const std::string& text) {
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, text.c_str(), buf) == 1) {
+    return std::string(reinterpret_cast<char*>(buf), 4);
+  }
+  if (inet_pton(AF_INET6, text.c_str(), buf) == 1) {
+    return std::string(reinterpret_cast<char*>(buf), 16);
+  }
+  return "";
+}
+
+// One workload endpoint of the registry: an instance of a service, with what the registry says
+// (or its naming conventions imply) about the workload behind it.
+struct Workload {
+  std::string ip;  // raw bytes
+  uint32_t port = 0;
+  uint32_t service_port = 0;
+  std::vector<std::pair<std::string, std::string>> label_storage;
+  std::vector<attribute::StringMapEntry> labels;
+  std::string ns;               // "" when unknown
+  std::string workload_name;    // "" when unknown
+  std::string workload_uid;     // "" when unknown
+  std::string service_account;  // "" when unknown
+  std::string service_host;
+  std::string service_name;
+};
+
+// "reviews" and "default" of "reviews.default.svc.cluster.local" (Kubernetes service names);
+// only the first for other host names.
+void splitHost(const std::string& host, std::string* name, std::string* ns) {
+  const size_t dot = host.find('.');
+  *name = host.substr(0, dot);
+  ns->clear();
+  if (dot == std::string::npos) {
+    return;
+  }
+  const size_t dot2 = host.find('.', dot + 1);
+  if (dot2 != std::string::npos && host.compare(dot2 + 1, 3, "svc") == 0 &&
+      (dot2 + 4 == host.size() || host[dot2 + 4] == '.')) {
+    *ns = host.substr(dot + 1, dot2 - dot - 1);
+  }
+}
+
+// The service account name of "spiffe://TRUST_DOMAIN/ns/NAMESPACE/sa/NAME".
+std::string serviceAccountName(const std::string& identity) {
+  const size_t sa = identity.rfind("/sa/");
+  return identity.starts_with("spiffe://") && sa != std::string::npos ? identity.substr(sa + 4)
+                                                                      : "";
+}
+
+class RegistryGenerator final : public AttributeGenerator {
+ public:
+  explicit RegistryGenerator(const std::vector<pilot::model::Service>& services) {
+    const aspects::Aspect& a = aspect();
+    auto input = [&](std::string_view name) {
+      for (size_t i = 0; i < a.fields.size(); ++i) {
+        if (a.fields[i].name == name) {
+          return static_cast<int>(i);
+        }
+      }
+      return -1;
+    };
+    source_ip_ = input("source_ip");
+    destination_ip_ = input("destination_ip");
+    destination_port_ = input("destination_port");
+    for (const char* side : {"source_", "destination_"}) {
+      Side& s = side[0] == 's' ? source_ : destination_;
+      s.pod_ip = output(side, "pod_ip");
+      s.labels = output(side, "labels");
+      s.ns = output(side, "namespace");
+      s.service_account = output(side, "service_account_name");
+      s.workload_name = output(side, "workload_name");
+      s.workload_namespace = output(side, "workload_namespace");
+      s.workload_uid = output(side, "workload_uid");
+      s.service_host = output(side, "service_host");
+      s.service_name = output(side, "service_name");
+      s.service_namespace = output(side, "service_namespace");
+    }
+    for (const auto& svc : services) {
+      std::string name, ns;
+      splitHost(svc.hostname, &name, &ns);
+      std::string account;
+      if (svc.service_accounts.size() == 1) {
+        account = serviceAccountName(svc.service_accounts[0]);
+      }
+      for (const auto& inst : svc.instances) {
+        Workload w;
+        w.ip = ipBytes(inst.address);
+        if (w.ip.empty()) {
+          continue;
+        }
+        w.port = inst.port;
+        w.service_port = inst.service_port;
+        w.label_storage.assign(inst.labels.begin(), inst.labels.end());
+        w.ns = ns;
+        auto version = inst.labels.find("version");
+        w.workload_name = version == inst.labels.end() ? name : strCat(name, "-", version->second);
+        if (!ns.empty()) {
+          w.workload_uid = strCat("istio://", ns, "/workloads/", w.workload_name);
+        }
+        w.service_account = account;
+        w.service_host = svc.hostname;
+        w.service_name = name;
+        workloads_.push_back(std::move(w));
+      }
+    }
+    for (size_t i = 0; i < workloads_.size(); ++i) {
+      Workload& w = workloads_[i];
+      for (const auto& [k, v] : w.label_storage) {
+        w.labels.push_back({k, v});
+      }
+      by_ip_[w.ip].push_back(i);
+    }
+  }
+
+  const aspects::Aspect& aspect() const override { return *aspects::find("kubernetes"); }
+
+  void generate(std::span<const expr::Value> inputs,
+                attribute::AttributeBag* outputs) const override {
+    const int64_t port =
+        destination_port_ >= 0 && inputs[destination_port_].type == expr::ValueType::kInt64
+            ? inputs[destination_port_].int_value
+            : -1;
+    if (const Workload* w = find(inputs, source_ip_, -1)) {
+      fill(source_, *w, outputs);
+    }
+    if (const Workload* w = find(inputs, destination_ip_, port)) {
+      fill(destination_, *w, outputs);
+    }
+  }
+
+ private:
+  struct Side {
+    AttributeId pod_ip, labels, ns, service_account, workload_name, workload_namespace,
+        workload_uid, service_host, service_name, service_namespace;
+  };
+
+  AttributeId output(std::string_view side, std::string_view field) const {
+    const std::string name = strCat(side, field);
+    const auto& outs = aspect().outputs;
+    for (size_t i = 0; i < outs.size(); ++i) {
+      if (outs[i].name == name) {
+        return static_cast<AttributeId>(i);
+      }
+    }
+    return attribute::kNoAttribute;
+  }
+
+  // The workload at the IP address of input `field`; with several (one IP in several services),
+  // the one whose instance or service port is `port`, else the first.
+  const Workload* find(std::span<const expr::Value> inputs, int field, int64_t port) const {
+    if (field < 0 || inputs[field].type != expr::ValueType::kIpAddress) {
+      return nullptr;
+    }
+    const std::string_view ip = inputs[field].stringView();
+    auto it = by_ip_.find(absl::string_view(ip.data(), ip.size()));
+    if (it == by_ip_.end()) {
+      return nullptr;
+    }
+    for (size_t i : it->second) {
+      const Workload& w = workloads_[i];
+      if (port >= 0 && (w.port == port || w.service_port == port)) {
+        return &w;
+      }
+    }
+    return &workloads_[it->second.front()];
+  }
+
+  static void setString(AttributeId id, const std::string& s, attribute::AttributeBag* out) {
+    if (id != attribute::kNoAttribute && !s.empty()) {
+      out->set(id, attribute::Value::string(s));
+    }
+  }
+
+  static void fill(const Side& s, const Workload& w, attribute::AttributeBag* out) {
+    if (s.pod_ip != attribute::kNoAttribute) {
+      out->set(s.pod_ip, attribute::Value::bytes(w.ip, ValueType::IpAddress));
+    }
+    if (s.labels != attribute::kNoAttribute) {
+      out->set(s.labels, attribute::Value::stringMap(w.labels.data(),
+                                                     static_cast<uint32_t>(w.labels.size())));
+    }
+    setString(s.ns, w.ns, out);
+    setString(s.service_account, w.service_account, out);
+    setString(s.workload_name, w.workload_name, out);
+    setString(s.workload_namespace, w.ns, out);
+    setString(s.workload_uid, w.workload_uid, out);
+    setString(s.service_host, w.service_host, out);
+    setString(s.service_name, w.service_name, out);
+    setString(s.service_namespace, w.ns, out);
+  }
+
+  int source_ip_ = -1, destination_ip_ = -1, destination_port_ = -1;
+  Side source_{}, destination_{};
+  std::vector<Workload> workloads_;
+  absl::flat_hash_map<std::string, std::vector<size_t>> by_ip_;
+};
+
+}  // namespace
+
+attribute::VocabularyConstSharedPtr outputVocabulary(const aspects::Aspect& aspect) {
+  static std::mutex mu;
+  static std::map<const aspects::Aspect*, attribute::VocabularyConstSharedPtr> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& v = cache[&aspect];
+  if (!v) {
+    std::vector<attribute::AttributeDecl> decls;
+    for (const aspects::Field& f : aspect.outputs) {
+      decls.push_back({strCat("_out.", f.name), outputType(f.type)});
+    }
+    v = *attribute::Vocabulary::create(std::move(decls));
+  }
+  return v;
+}
+
+bool inProcessGenerator(std::string_view adapter) { return adapter == "registryenv"; }
+
+std::unique_ptr<AttributeGenerator> makeRegistryGenerator(const YAML::Node& params,
+                                                          std::string* warning,
+                                                          std::string* error) {
+  std::string directory;
+  if (params && params.IsMap()) {
+    for (const auto& kv : params) {
+      const std::string key = kv.first.as<std::string>("");
+      if (key != "directory") {
+        *error = strCat("params: unknown field '", key, "' (registryenv takes: directory)");
+        return nullptr;
+      }
+      if (!kv.second.IsScalar() || kv.second.Scalar().empty()) {
+        *error = "params.directory: want the path of a service registry directory";
+        return nullptr;
+      }
+      directory = kv.second.Scalar();
+    }
+  } else if (params && !params.IsNull()) {
+    *error = "params: want a map";
+    return nullptr;
+  }
+  if (directory.empty()) {
+    *error = "params.directory is required (the service registry directory)";
+    return nullptr;
+  }
+  std::vector<pilot::model::Service> services;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(directory, ec)) {
+    *warning = strCat("service registry directory '", directory,
+                      "' does not exist: no workload is found (the bindings' defaults apply)");
+  } else {
+    pilot::model::FileRegistry registry(directory);
+    std::vector<pilot::model::ConfigError> errors;
+    if (!registry.list(&services, &errors)) {
+      services.clear();
+      *warning = strCat("service registry directory '", directory,
+                        "' has errors: no workload is found (the bindings' defaults apply): ",
+                        pilot::model::formatErrors(errors));
+    }
+  }
+  return std::make_unique<RegistryGenerator>(services);
+}
+
+}  // namespace mixer::runtime
