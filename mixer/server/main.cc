@@ -6,7 +6,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include "absl/synchronization/mutex.h"
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +13,7 @@
 #include <mutex>
 #include <thread>
 #include <tuple>
+#include "absl/synchronization/mutex.h"
 
 #include "mixer/adapter_host/adapter_host.h"
 #include "mixer/common/log.h"

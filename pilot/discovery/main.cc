@@ -18,8 +18,8 @@
 #include <optional>
 #include <thread>
 
-#include "absl/time/time.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "mixer/common/log.h"
 #include "mixer/common/time_format.h"
 #include "pilot/discovery/monitoring.h"
