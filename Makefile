@@ -65,6 +65,10 @@ fuzz: deps
 bench: build
 	bash tests/bench/run_benchmarks.sh $(BUILD_DIR)
 
+# The charts of docs/performance.md, from the recorded results in docs/perf-data/*.csv.
+perf-charts: deps
+	/usr/bin/python3 tests/bench/perf_charts.py docs/perf-data
+
 SOURCES = $(shell git ls-files '*.cc' '*.h' '*.proto' | grep -v '^third_party/')
 
 format:

@@ -11,7 +11,7 @@ PACKAGES=(
   prometheus-cpp-dev libhiredis-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libcivetweb-dev
   redis-server redis-sentinel prometheus nginx nginx-dev caddy wrk
-  python3 python3-grpcio python3-protobuf python3-yaml python3-jsonschema curl openssl
+  python3 python3-grpcio python3-protobuf python3-yaml python3-jsonschema python3-matplotlib curl openssl
   etcd-server
 )
 

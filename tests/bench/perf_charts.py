@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""Renders the charts docs/performance.md shows from the recorded results in docs/perf-data/*.csv
+(Debian's python3-matplotlib). `make perf-charts` runs it; it writes PNG files beside the CSVs."""
+import csv
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(line for line in f if not line.startswith("#")))
+
+
+def server_cpu(data, out):
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    ref = [r for r in data if r["run"].startswith("reference")]
+    ops = sorted({r["operation"] for r in ref}, key=lambda o: o != "Check")
+    servers = ["Istio 1.1 mixs", "mixs"]
+    width = 0.35
+    for i, server in enumerate(servers):
+        vals = []
+        errs = []
+        for op in ops:
+            r = next(x for x in ref if x["operation"] == op and x["server"] == server)
+            lo, hi = float(r["us_low"]), float(r["us_high"])
+            vals.append((lo + hi) / 2)
+            errs.append((hi - lo) / 2)
+        xs = [j + (i - 0.5) * width for j in range(len(ops))]
+        axes[0].bar(xs, vals, width, yerr=errs, label=server, capsize=3)
+    axes[0].set_xticks(range(len(ops)), ops)
+    axes[0].set_ylabel("server CPU per operation (µs)")
+    axes[0].set_title("Side by side with Istio 1.1 (reference run)")
+    axes[0].legend()
+    same = [r for r in data if not r["run"].startswith("reference")]
+    names = [r["server"] for r in same]
+    lows = [float(r["us_low"]) for r in same]
+    highs = [float(r["us_high"]) for r in same]
+    axes[1].bar(names, [(a + b) / 2 for a, b in zip(lows, highs)],
+                yerr=[(b - a) / 2 for a, b in zip(lows, highs)], capsize=3,
+                color=["#999999", "#1f77b4"])
+    axes[1].set_ylabel("server CPU per Check (µs)")
+    axes[1].set_title("Against the bare gRPC server, same run")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def quota(data, out):
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    names = [r["case"] for r in data]
+    axes[0].bar(names, [float(r["mixs_us_per_call"]) for r in data], color=["#1f77b4", "#d62728"])
+    axes[0].set_ylabel("mixs CPU per call (µs)")
+    axes[0].axhline(float(data[0]["mixs_us_per_call"]) * 1.3, ls="--", color="gray",
+                    label="goal: 1.3x the plain Check")
+    axes[0].legend(fontsize=8)
+    axes[1].bar(names, [float(r["context_switches_per_call"]) for r in data],
+                color=["#1f77b4", "#d62728"])
+    axes[1].axhline(0.5, ls="--", color="gray", label="goal: 0.5")
+    axes[1].set_ylabel("context switches per call")
+    axes[1].legend(fontsize=8)
+    fig.suptitle("A quota Check against a plain one (same run)")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def latency(data, out):
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ok = [r for r in data if float(r["achieved_rate"]) >= 0.98 * float(r["target_rate"])]
+    for fraction, color in (("0.5", "#1f77b4"), ("0.9", "#ff7f0e")):
+        sel = [r for r in ok if r["fraction"] == fraction]
+        ax.scatter([float(r["achieved_rate"]) for r in sel], [float(r["p99_us"]) / 1000 for r in sel],
+                   color=color, label=f"p99 at {int(float(fraction) * 100)}% of the maximum")
+        ax.scatter([float(r["achieved_rate"]) for r in sel], [float(r["p50_us"]) / 1000 for r in sel],
+                   color=color, marker="x", label=f"p50 at {int(float(fraction) * 100)}%")
+    ax.axhline(1.0, ls="--", color="gray", label="goal: p99 1 ms at 50%")
+    ax.set_yscale("log")
+    ax.set_xlabel("Checks per second (open loop)")
+    ax.set_ylabel("latency (ms)")
+    ax.legend(fontsize=7)
+    ax.set_title("Check latency under load")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def tls(data, out):
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    rounds = [r["round"] for r in data]
+    width = 0.27
+    for i, (key, label) in enumerate((("plain_us", "plain text"), ("tls_us", "TLS"),
+                                      ("mtls_us", "mTLS + caller policy"))):
+        ax.bar([j + (i - 1) * width for j in range(len(rounds))], [float(r[key]) for r in data],
+               width, label=label)
+    ax.set_xticks(range(len(rounds)), [f"round {r}" for r in rounds])
+    ax.set_ylabel("mixs CPU per Check (µs)")
+    ax.set_title("Transport security (same run, alternating)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def main():
+    d = sys.argv[1] if len(sys.argv) > 1 else "docs/perf-data"
+    charts = {"server_cpu": server_cpu, "quota_check": quota, "check_latency": latency,
+              "tls_check": tls}
+    for name, draw in charts.items():
+        draw(rows(os.path.join(d, name + ".csv")), os.path.join(d, name + ".png"))
+        print(os.path.join(d, name + ".png"))
+
+
+if __name__ == "__main__":
+    main()
