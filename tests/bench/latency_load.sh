@@ -3,7 +3,8 @@
 # with a closed loop (mixc, 8 in flight), then mixc --rate at 50% and at 90% of that rate, each
 # for DURATION; latency counts from each call's scheduled start, so queueing is included. Prints
 # CSV rows: date,load_average,fraction,target_rate,achieved_rate,p50_us,p90_us,p99_us,p999_us.
-# Usage: latency_load.sh BUILD_DIR [DURATION] [ROUNDS]
+# With PIN=1, mixs runs on CPU 0 and mixc on CPU 1 (taskset), so they do not preempt each other.
+# Usage: [PIN=1] latency_load.sh BUILD_DIR [DURATION] [ROUNDS]
 set -euo pipefail
 build=${1:-build/release}
 duration=${2:-10s}
@@ -17,7 +18,11 @@ trap cleanup EXIT
 attrs='source.ip=10.44.1.7,source.uid=kubernetes://productpage-v1-6b746f74dc-9stvs.default,source.namespace=default,destination.uid=kubernetes://reviews-v2-7d79d5bd5d-4lqhk.default,destination.service.host=reviews.default.svc.cluster.local,destination.service.name=reviews,destination.service.namespace=default,destination.namespace=default,destination.port=9080,request.host=reviews:9080,request.method=GET,request.path=/reviews/0,request.scheme=http,request.useragent=python-requests/2.18.4,request.time=2026-11-22T05:00:00Z,context.protocol=http,context.reporter.kind=inbound,connection.mtls=true'
 headers='request.headers=x-tenant:t0;accept:*/*;user-agent:python-requests/2.18.4;x-request-id:2c0a8d6e-6f3a-9c7b-a1f5-0e3b2d4c6a8f;x-b3-traceid:8a3c1e2f0b4d5a6c;x-b3-spanid:0f5e1e1a4c0b1d2e;x-b3-sampled:1;x-forwarded-proto:http'
 
-"$bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error \
+server_cpu=() client_cpu=()
+if [ "${PIN:-0}" = 1 ]; then
+  server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
+fi
+"${server_cpu[@]}" "$bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error \
   --prometheus-address 127.0.0.1:0 >"$work/mixs.log" 2>&1 &
 pid=$!
 addr=
@@ -29,7 +34,7 @@ done
 [ -n "$addr" ] || { echo "mixs did not start: $(cat "$work/mixs.log")" >&2; exit 1; }
 
 field() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d'+sys.argv[1]))" "$1"; }
-check() { "$bin/mixc" check -m "$addr" -a "$attrs" --stringmap_attributes "$headers" "$@"; }
+check() { "${client_cpu[@]}" "$bin/mixc" check -m "$addr" -a "$attrs" --stringmap_attributes "$headers" "$@"; }
 
 check -r 20000 -c 8 >/dev/null  # warm-up
 echo "date,load_average,fraction,target_rate,achieved_rate,p50_us,p90_us,p99_us,p999_us"
