@@ -49,9 +49,9 @@ grpc::Status CallerGate::admit(const grpc::ServerContextBase& context, Api api,
   if (decide(peer.authenticated, peer.principal, api, caller)) {
     return grpc::Status::OK;
   }
-  std::string message;
-  admitIdentity(peer.authenticated, peer.principal, api, caller, context.peer(), &message);
-  return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, std::move(message));
+  // The peer's address is asked for (a string built by gRPC) only for a refusal.
+  return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                      refuse(peer.authenticated, peer.principal, api, context.peer()));
 }
 
 bool CallerGate::admitIdentity(bool authenticated, std::string_view principal, Api api,
@@ -59,17 +59,24 @@ bool CallerGate::admitIdentity(bool authenticated, std::string_view principal, A
   if (decide(authenticated, principal, api, caller)) {
     return true;
   }
+  *refusal = refuse(authenticated, principal, api, peer);
+  return false;
+}
+
+std::string CallerGate::refuse(bool authenticated, std::string_view principal, Api api,
+                               std::string_view peer) const {
   const size_t i = static_cast<size_t>(api);
   if (denied_[i] != nullptr) {
     denied_[i]->Increment();
   }
   const std::string who = authenticated ? mixer::strCat("caller \"", principal, "\"")
                                         : std::string("a caller without a verified certificate");
-  *refusal = mixer::strCat(who, " may not call ", apiName(api), " (the server's caller policy)");
+  std::string refusal =
+      mixer::strCat(who, " may not call ", apiName(api), " (the server's caller policy)");
   if (mixer::logSampled(denied_logs_)) {
-    MIXER_LOG(Warn) << "refused: " << *refusal << " from " << peer;
+    MIXER_LOG(Warn) << "refused: " << refusal << " from " << peer;
   }
-  return false;
+  return refusal;
 }
 
 uint64_t CallerGate::denied(Api api) const {

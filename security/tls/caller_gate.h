@@ -53,6 +53,10 @@ class CallerGate {
   uint64_t denied(Api api) const;
 
  private:
+  // Counts and logs a refused call; returns its reason.
+  std::string refuse(bool authenticated, std::string_view principal, Api api,
+                     std::string_view peer) const;
+
   std::optional<CallerPolicy> policy_;
   std::array<prometheus::Counter*, kApiCount> denied_{};
   mutable std::atomic<uint64_t> denied_logs_{0};

@@ -12,7 +12,8 @@
 //
 // A principal pattern is exact, "*" (any verified identity), "prefix*" or "*suffix", as in
 // Istio's AuthorizationPolicy. APIs: check, report (istio.mixer.v1), ext_authz, ratelimit,
-// accesslog (Envoy), forward_auth (HTTP), xds, certificates (pilot-discovery), or "*". A call is
+// accesslog (Envoy), forward_auth (HTTP), xds (pilot-discovery), or "*". pilot's certificate
+// service is not gated here: the CA authenticates its callers itself (docs/citadel.md). A call is
 // allowed when some entry names both its API and a pattern its caller matches; a caller without a
 // verified certificate matches no pattern. Without a policy every caller the transport let in is
 // allowed.
@@ -31,17 +32,8 @@ class AuthContext;
 
 namespace security::tls {
 
-enum class Api {
-  kCheck,
-  kReport,
-  kExtAuthz,
-  kRateLimit,
-  kAccessLog,
-  kXds,
-  kCertificates,
-  kForwardAuth
-};
-inline constexpr size_t kApiCount = 8;
+enum class Api { kCheck, kReport, kExtAuthz, kRateLimit, kAccessLog, kXds, kForwardAuth };
+inline constexpr size_t kApiCount = 7;
 // "check", "report", ...: the names the policy file uses.
 std::string_view apiName(Api api);
 
