@@ -296,13 +296,17 @@ TEST_F(SecurityTest, ARotatedServerCertificateLosesNoCall) {
   fs::copy_file(key("server"), live + "/v1/key.pem");
   fs::create_directory_symlink("v1", live + "/current");
   startMixs({"--tls-cert", live + "/current/cert.pem", "--tls-key", live + "/current/key.pem",
-             "--tls-refresh-interval", "1s"});
+             "--tls-refresh-interval", "1s", "--forward-auth-address", "127.0.0.1:0"});
+  auto fa = mixs_.waitFor(R"(forward-auth on https://127\.0\.0\.1:(\d+))");
+  ASSERT_TRUE(fa) << mixs_.output();
+  const int forward_auth_port = std::stoi((*fa)[1].str());
 
-  auto fingerprint = [&]() {
+  // The certificate a new connection to `port` gets (the gRPC port by default).
+  auto fingerprint = [&](int port = 0) {
     auto [code, out] =
         runCommand({"/bin/sh", "-c",
-                    "openssl s_client -connect 127.0.0.1:" + std::to_string(port_) + " -cert " +
-                        pem("client") + " -key " + key("client") +
+                    "openssl s_client -connect 127.0.0.1:" + std::to_string(port ? port : port_) +
+                        " -cert " + pem("client") + " -key " + key("client") +
                         " </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256"});
     return out;
   };
@@ -345,6 +349,14 @@ TEST_F(SecurityTest, ARotatedServerCertificateLosesNoCall) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_NE(now, first) << "mixs still serves the old certificate";
+  // The forward-auth port (its own OpenSSL reload) moves to the new certificate too.
+  std::string forward_auth_now;
+  for (int i = 0; i < 100; ++i) {
+    forward_auth_now = fingerprint(forward_auth_port);
+    if (forward_auth_now == now) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(forward_auth_now, now) << "forward-auth still serves the old certificate";
   // New connections verify the new certificate against the bundle.
   auto [c2, rotated] =
       runCommand({binDir() + "/mixc", "check", "-m", "127.0.0.1:" + std::to_string(port_),
