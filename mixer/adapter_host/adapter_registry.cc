@@ -30,6 +30,8 @@ namespace {
 
 // The descriptor size in ABI 1.0; later minor versions only append.
 constexpr uint32_t kAdapterStructSizeV1 = offsetof(mixer_adapter, report) + sizeof(void*);
+// ABI 1.2 appended the `generate` hook.
+constexpr uint32_t kAdapterStructSizeV1_2 = offsetof(mixer_adapter, generate) + sizeof(void*);
 
 bool validAdapterName(const char* name) {
   if (name == nullptr || *name == '\0') {
@@ -46,6 +48,16 @@ bool validAdapterName(const char* name) {
 }
 
 std::string text(const char* s) { return s == nullptr ? std::string() : std::string(s); }
+
+// The kinds a descriptor declares that its struct can serve: MIXER_KIND_GENERATE only from a
+// descriptor that has the 1.2 `generate` field (an older adapter never meant that bit).
+uint32_t declaredKinds(const mixer_adapter* d) {
+  uint32_t kinds = d->kinds;
+  if (d->struct_size < kAdapterStructSizeV1_2) {
+    kinds &= ~MIXER_KIND_GENERATE;
+  }
+  return kinds;
+}
 
 // Checks a descriptor an adapter returned; empty when usable.
 std::string descriptorProblem(const mixer_adapter* d) {
@@ -71,13 +83,17 @@ std::string descriptorProblem(const mixer_adapter* d) {
     return absl::StrCat("adapter '", d->name,
                         "' lacks validate_params, create_handler or close_handler");
   }
-  if (((d->kinds & MIXER_KIND_CHECK) != 0 && d->check == nullptr) ||
-      ((d->kinds & MIXER_KIND_QUOTA) != 0 && d->quota == nullptr) ||
-      ((d->kinds & MIXER_KIND_REPORT) != 0 && d->report == nullptr)) {
+  const uint32_t kinds = declaredKinds(d);
+  if (((kinds & MIXER_KIND_CHECK) != 0 && d->check == nullptr) ||
+      ((kinds & MIXER_KIND_QUOTA) != 0 && d->quota == nullptr) ||
+      ((kinds & MIXER_KIND_REPORT) != 0 && d->report == nullptr) ||
+      ((kinds & MIXER_KIND_GENERATE) != 0 && d->generate == nullptr)) {
     return absl::StrCat("adapter '", d->name, "' declares a kind whose hook is NULL");
   }
-  if ((d->kinds & (MIXER_KIND_CHECK | MIXER_KIND_QUOTA | MIXER_KIND_REPORT)) == 0) {
-    return absl::StrCat("adapter '", d->name, "' serves no kind (check, quota or report)");
+  if ((kinds & (MIXER_KIND_CHECK | MIXER_KIND_QUOTA | MIXER_KIND_REPORT | MIXER_KIND_GENERATE)) ==
+      0) {
+    return absl::StrCat("adapter '", d->name,
+                        "' serves no kind (check, quota, report or generate)");
   }
   if (d->template_count > 0 && d->templates == nullptr) {
     return absl::StrCat("adapter '", d->name, "' has template_count but no templates");
@@ -139,7 +155,7 @@ absl::Status AdapterRegistry::loadFile(const std::string& path) {
   info.version = text(descriptor->version);
   info.description = text(descriptor->description);
   info.path = path;
-  info.kinds = descriptor->kinds;
+  info.kinds = declaredKinds(descriptor);
   info.abi_version = descriptor->abi_version;
   for (size_t i = 0; i < descriptor->template_count; ++i) {
     info.templates.push_back(text(descriptor->templates[i]));

@@ -215,6 +215,20 @@ Outcome<absl::Status> reportOutcome(mixer_result result, const mixer_report_resu
   return {rpcStatus(r->status_code, r->message)};
 }
 
+Outcome<absl::StatusOr<Value>> generateOutcome(mixer_result result, const mixer_value* outputs,
+                                               const std::string& prefix) {
+  if (result != MIXER_OK) {
+    return failure<absl::StatusOr<Value>>(result, prefix);
+  }
+  if (outputs == nullptr) {
+    return invalid<absl::StatusOr<Value>>(prefix, "null outputs");
+  }
+  if (outputs->type != MIXER_VALUE_MAP) {
+    return invalid<absl::StatusOr<Value>>(prefix, "outputs are not a map");
+  }
+  return {Value::fromAbi(outputs)};
+}
+
 template <class Result>
 using StatePtr = std::shared_ptr<CallState<Result>>;
 
@@ -239,6 +253,14 @@ void onReportDone(void* ctx, mixer_result result, const mixer_report_result* r) 
   std::unique_ptr<StatePtr<absl::Status>> holder(static_cast<StatePtr<absl::Status>*>(ctx));
   auto& state = *holder;
   auto outcome = reportOutcome(result, r, state->prefix());
+  state->complete(std::move(outcome.value), outcome.error_reason);
+}
+
+void onGenerateDone(void* ctx, mixer_result result, const mixer_value* outputs) {
+  std::unique_ptr<StatePtr<absl::StatusOr<Value>>> holder(
+      static_cast<StatePtr<absl::StatusOr<Value>>*>(ctx));
+  auto& state = *holder;
+  auto outcome = generateOutcome(result, outputs, state->prefix());
   state->complete(std::move(outcome.value), outcome.error_reason);
 }
 
@@ -425,6 +447,28 @@ void Handler::report(const mixer_instance* const* instances, size_t count, absl:
   });
 }
 
+void Handler::generate(const mixer_instance& instance, absl::Duration timeout,
+                       GenerateCallback done) {
+  auto state = newState<absl::StatusOr<Value>>(site_, "generate", std::move(done));
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (closed_) {
+    state->claim();
+    state->callback(absl::FailedPreconditionError(state->prefix() + "handler is closed"));
+    return;
+  }
+  // The registry admits MIXER_KIND_GENERATE only from a descriptor that has the field.
+  if (!adapter_->serves(MIXER_KIND_GENERATE)) {
+    state->claim();
+    state->callback(absl::UnimplementedError(state->prefix() + "adapter does not serve generate"));
+    return;
+  }
+  const int64_t deadline = monotonicNowNs() + absl::ToInt64Nanoseconds(timeout);
+  mixer_call_context ctx{sizeof(mixer_call_context), 0, deadline};
+  dispatch(state, deadline, [&](void* done_ctx) {
+    return adapter_->api().generate(raw_, &instance, &ctx, &onGenerateDone, done_ctx);
+  });
+}
+
 absl::StatusOr<CheckResult> Handler::checkAndWait(const Instance& instance,
                                                   absl::Duration timeout) {
   return waitFor<absl::StatusOr<CheckResult>>(
@@ -465,6 +509,13 @@ absl::Status Handler::reportAndWait(const mixer_instance* const* instances, size
   return waitFor<absl::Status>(
       timeout, [&](ReportCallback cb) { report(instances, count, timeout, std::move(cb)); },
       absl::DeadlineExceededError("report: no result"));
+}
+
+absl::StatusOr<Value> Handler::generateAndWait(const mixer_instance& instance,
+                                               absl::Duration timeout) {
+  return waitFor<absl::StatusOr<Value>>(
+      timeout, [&](GenerateCallback cb) { generate(instance, timeout, std::move(cb)); },
+      absl::DeadlineExceededError("generate: no result"));
 }
 
 }  // namespace mixer::adapter_host

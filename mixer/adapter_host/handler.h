@@ -59,6 +59,8 @@ class Handler {
   using CheckCallback = std::function<void(absl::StatusOr<CheckResult>)>;
   using QuotaCallback = std::function<void(absl::StatusOr<QuotaResult>)>;
   using ReportCallback = std::function<void(absl::Status)>;
+  // ABI 1.2: the generator's outputs, a map from output field names to values.
+  using GenerateCallback = std::function<void(absl::StatusOr<Value>)>;
 
   Handler(std::shared_ptr<const LoadedAdapter> adapter, std::string name, void* raw);
   ~Handler();  // close()
@@ -81,9 +83,12 @@ class Handler {
              QuotaCallback done);
   void report(const mixer_instance* const* instances, size_t count, absl::Duration timeout,
               ReportCallback done);
+  // Attribute generation (adapters serving MIXER_KIND_GENERATE). OWNERSHIP: borrowed for the call.
+  void generate(const mixer_instance& instance, absl::Duration timeout, GenerateCallback done);
 
   // Blocking forms: at most `timeout` (plus scheduling slack). The dispatcher's Check actions use
-  // checkAndWait, its quotas the callback form; the report queue's threads use reportAndWait.
+  // checkAndWait, its quotas the callback form; the report queue's threads use reportAndWait;
+  // attribute generation uses generateAndWait.
   absl::StatusOr<CheckResult> checkAndWait(const Instance& instance, absl::Duration timeout);
   absl::StatusOr<QuotaResult> quotaAndWait(const Instance& instance, const QuotaArgs& args,
                                            absl::Duration timeout);
@@ -94,6 +99,8 @@ class Handler {
                                            absl::Duration timeout);
   absl::Status reportAndWait(const mixer_instance* const* instances, size_t count,
                              absl::Duration timeout);
+  // Attribute generators run before the request's rules, so the dispatcher waits for them.
+  absl::StatusOr<Value> generateAndWait(const mixer_instance& instance, absl::Duration timeout);
 
   // Waits for hooks that are running, then lets the adapter flush and free the handler. Later
   // calls fail with FAILED_PRECONDITION. Idempotent.

@@ -19,6 +19,9 @@ std::string AdapterInfo::kindsString() const {
   if ((kinds & MIXER_KIND_REPORT) != 0) {
     kinds_served.push_back("report");
   }
+  if ((kinds & MIXER_KIND_GENERATE) != 0) {
+    kinds_served.push_back("generate");
+  }
   return absl::StrJoin(kinds_served, ",");
 }
 

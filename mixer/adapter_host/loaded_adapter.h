@@ -27,7 +27,7 @@ struct AdapterInfo {
   uint32_t abi_version = 0;  // the ABI version the adapter was built against
   std::vector<std::string> templates;
 
-  // "check,quota,report" (the kinds served, in that order).
+  // "check,quota,report,generate" (the kinds served, in that order).
   std::string kindsString() const;
   // "1.0"
   std::string abiVersionString() const;

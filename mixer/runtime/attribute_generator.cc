@@ -3,12 +3,16 @@
 #include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "mixer/adapter_host/handler.h"
+#include "mixer/common/log.h"
 #include "mixer/common/str_cat.h"
+#include "mixer/runtime/encoded_instances.h"
 #include "pilot/model/file_registry.h"
 
 namespace mixer::runtime {
@@ -161,7 +165,7 @@ class RegistryGenerator final : public AttributeGenerator {
 
   const aspects::Aspect& aspect() const override { return *aspects::find("kubernetes"); }
 
-  void generate(std::span<const expr::Value> inputs,
+  void generate(const GenerateCall& /*call*/, std::span<const expr::Value> inputs,
                 attribute::AttributeBag* outputs) const override {
     const int64_t port =
         destination_port_ >= 0 && inputs[destination_port_].type == expr::ValueType::kInt64
@@ -260,6 +264,138 @@ attribute::VocabularyConstSharedPtr outputVocabulary(const aspects::Aspect& aspe
 }
 
 bool inProcessGenerator(std::string_view adapter) { return adapter == "registryenv"; }
+
+const aspects::Aspect* generatorAspect(std::span<const std::string> templates) {
+  for (const std::string& t : templates) {
+    const aspects::Aspect* a = aspects::find(t);
+    if (a != nullptr && a->variety == aspects::Variety::AttributeGeneration) {
+      return a;
+    }
+  }
+  return nullptr;
+}
+
+namespace {
+
+bool isText(uint32_t type) {
+  return type == MIXER_VALUE_STRING || type == MIXER_VALUE_URI || type == MIXER_VALUE_DNS_NAME ||
+         type == MIXER_VALUE_EMAIL_ADDRESS;
+}
+
+// Sets output `id` of type `type` from a value an adapter answered; false when it does not fit.
+bool setOutput(AttributeId id, aspects::FieldType type, const adapter_host::Value& v,
+               attribute::AttributeBag* out) {
+  switch (type) {
+    case aspects::FieldType::kString:
+      if (!isText(v.type())) return false;
+      out->set(id, attribute::Value::string(out->own(v.stringValue())));
+      return true;
+    case aspects::FieldType::kIpAddress: {
+      std::string raw;
+      if (v.type() == MIXER_VALUE_IP_ADDRESS || v.type() == MIXER_VALUE_BYTES) {
+        raw = v.stringValue();
+      } else if (v.type() == MIXER_VALUE_STRING) {
+        raw = ipBytes(v.stringValue());
+      }
+      if (raw.size() != 4 && raw.size() != 16) return false;
+      out->set(id, attribute::Value::bytes(out->own(std::move(raw)), ValueType::IpAddress));
+      return true;
+    }
+    case aspects::FieldType::kInt64:
+      if (v.type() != MIXER_VALUE_INT64) return false;
+      out->set(id, attribute::Value::int64(v.int64Value()));
+      return true;
+    case aspects::FieldType::kDouble:
+      if (v.type() == MIXER_VALUE_INT64) {
+        out->set(id, attribute::Value::doubleValue(static_cast<double>(v.int64Value())));
+        return true;
+      }
+      if (v.type() != MIXER_VALUE_DOUBLE) return false;
+      out->set(id, attribute::Value::doubleValue(v.doubleValue()));
+      return true;
+    case aspects::FieldType::kBool:
+      if (v.type() != MIXER_VALUE_BOOL) return false;
+      out->set(id, attribute::Value::boolean(v.boolValue()));
+      return true;
+    case aspects::FieldType::kTimestamp: {
+      if (v.type() != MIXER_VALUE_TIMESTAMP) return false;
+      const int64_t ns = v.int64Value();
+      int64_t seconds = ns / 1000000000;
+      int64_t nanos = ns % 1000000000;
+      if (nanos < 0) {
+        --seconds;
+        nanos += 1000000000;
+      }
+      out->set(id, attribute::Value::timestamp({seconds, static_cast<int32_t>(nanos)}));
+      return true;
+    }
+    case aspects::FieldType::kDuration: {
+      if (v.type() != MIXER_VALUE_DURATION) return false;
+      const int64_t ns = v.int64Value();
+      out->set(
+          id, attribute::Value::duration({ns / 1000000000, static_cast<int32_t>(ns % 1000000000)}));
+      return true;
+    }
+    case aspects::FieldType::kStringMap:
+    case aspects::FieldType::kValueMap: {
+      if (!v.isMap()) return false;
+      const auto& entries = v.mapValue();
+      for (const auto& [key, value] : entries) {
+        if (!isText(value.type())) return false;
+      }
+      attribute::StringMapEntry* e = out->allocateMapEntries(static_cast<uint32_t>(entries.size()));
+      for (size_t i = 0; i < entries.size(); ++i) {
+        e[i] = {out->own(entries[i].first), out->own(entries[i].second.stringValue())};
+      }
+      out->set(id, attribute::Value::stringMap(e, static_cast<uint32_t>(entries.size())));
+      return true;
+    }
+    case aspects::FieldType::kValue:
+    case aspects::FieldType::kMessage:
+      break;
+  }
+  return false;
+}
+
+}  // namespace
+
+void AdapterGenerator::generate(const GenerateCall& call, std::span<const expr::Value> inputs,
+                                attribute::AttributeBag* outputs) const {
+  if (handler_ == nullptr) {
+    return;
+  }
+  // Per thread, reused: the instance crosses the ABI from these arrays without allocating once
+  // they have grown.
+  thread_local EncodedInstances encoded;
+  encoded.clear();
+  const size_t base = encoded.addInstance(call.instance, aspect_.name, aspect_.fields.size());
+  for (size_t i = 0; i < aspect_.fields.size(); ++i) {
+    encoded.setKey(base + i, aspect_.fields[i].name);
+    encoded.setValue({false, base + i}, i < inputs.size() ? inputs[i] : expr::Value());
+  }
+  encoded.finalize();
+  absl::StatusOr<adapter_host::Value> answer =
+      handler_->generateAndWait(*encoded.instances()[0], call.timeout);
+  static std::atomic<uint64_t> logs{0};
+  if (!answer.ok()) {
+    if (logSampled(logs)) {
+      MIXER_LOG(Warn) << "attribute generation by instance '" << call.instance
+                      << "' failed: " << answer.status().message();
+    }
+    return;
+  }
+  for (const auto& [name, value] : answer->mapValue()) {
+    const aspects::Field* field = aspects::findField(aspect_.outputs, name);
+    if (field == nullptr || value.isNull()) {
+      continue;
+    }
+    const auto id = static_cast<AttributeId>(field - aspect_.outputs.data());
+    if (!setOutput(id, field->type, value, outputs) && logSampled(logs)) {
+      MIXER_LOG(Warn) << "attribute generation by instance '" << call.instance << "': output '"
+                      << name << "' is not of type " << aspects::fieldTypeName(field->type);
+    }
+  }
+}
 
 std::unique_ptr<AttributeGenerator> makeRegistryGenerator(const YAML::Node& params,
                                                           std::string* warning,

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <set>
 
+#include "absl/strings/str_join.h"
 #include "aspects/aspect.h"
 #include "expr/parser.h"
 #include "mixer/adapter_host/loaded_adapter.h"
@@ -406,6 +407,19 @@ class Compiler {
         }
         continue;
       }
+      if (adapter->serves(MIXER_KIND_GENERATE)) {
+        const aspects::Aspect* aspect = generatorAspect(adapter->info().templates);
+        if (aspect == nullptr) {
+          errors_->push_back({h.pos, strCat(describe(h), ": adapter '", adapter->info().name,
+                                            "' serves generate but none of its templates (",
+                                            absl::StrJoin(adapter->info().templates, ", "),
+                                            ") generates attributes")});
+          continue;
+        }
+        auto g = std::make_unique<AdapterGenerator>(*aspect);
+        adapter_generators_[h.name] = g.get();
+        generators_[h.name] = std::move(g);
+      }
       handler_adapters_[h.name] = adapter.get();
       out->push_back({&h, adapter, std::move(params)});
     }
@@ -627,11 +641,10 @@ class Compiler {
           continue;
         }
         if (it != generator_by_name_.end() || by_name_.count(name) > 0) {
-          errors_->push_back({action.pos, strCat(describe(rule), ": handler '", action.handler,
-                                                 "' (adapter registryenv) generates attributes "
-                                                 "for template 'kubernetes' only, not for "
-                                                 "instance '",
-                                                 name, "'")});
+          errors_->push_back(
+              {action.pos, strCat(describe(rule), ": handler '", action.handler,
+                                  "' generates attributes for template '", g->second->aspect().name,
+                                  "' only, not for instance '", name, "'")});
         }
       }
       if (!a.instances.empty()) {
@@ -725,8 +738,10 @@ class Compiler {
 
  public:
   size_t sharedFieldCount() const { return shared_fields_.size(); }
-  // In-process attribute generators by handler name, and their compiled instances.
+  // Attribute generators by handler name, and their compiled instances.
   std::map<std::string, std::unique_ptr<AttributeGenerator>> generators_;
+  // Those of them that call an adapter (bound to their handlers once created).
+  std::map<std::string, AdapterGenerator*> adapter_generators_;
   std::vector<std::unique_ptr<CompiledGeneratorInstance>> generator_instances_;
   // Problems that do not stop the configuration from serving (logged).
   std::vector<ConfigError> warnings_;
@@ -828,6 +843,9 @@ ConfigSnapshotConstSharedPtr compileSnapshot(const config::ConfigModel& model,
     return nullptr;
   }
   c.bindHandlers(&s->rules_, handlers);
+  for (auto& [name, g] : c.adapter_generators_) {
+    g->bind(handlers.at(name));
+  }
   for (const auto& w : c.warnings_) {
     MIXER_LOG(Warn) << w.str();
   }

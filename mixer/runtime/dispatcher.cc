@@ -362,7 +362,7 @@ void Dispatcher::runGenerators(AttributeBag* bag, AttributeReferences* refs,
           outputs = std::make_unique<AttributeBag>(gi->outputs);
         }
         outputs->clear();
-        action.generator->generate(inputs, outputs.get());
+        action.generator->generate({gi->name, adapter_timeout_}, inputs, outputs.get());
         const BindingActivation activation(bag, outputs.get(), gi->output_base);
         values.clear();
         bool failed = false;

@@ -83,5 +83,47 @@ TEST_P(AbiFixtureTest, LoadsValidatesChecksAndReports) {
 
 INSTANTIATE_TEST_SUITE_P(Builds, AbiFixtureTest, ::testing::Values("abi_v1_0", "abi_current"));
 
+// ABI 1.2's generate hook: an adapter built against 1.0 does not serve it (its descriptor ends
+// before the field); one built for 1.2 is called and its outputs cross back.
+TEST_F(AbiFixtureTest, OnlyAnAdapterBuiltForOneTwoServesGenerate) {
+  ASSERT_TRUE(registry_.loadFile(std::string(ABI_FIXTURE_DIR) + "/abi_v1_0.so").ok());
+  ASSERT_TRUE(registry_.loadFile(std::string(ABI_FIXTURE_DIR) + "/abi_generator.so").ok());
+  auto old = registry_.find("abi_v1_0");
+  ASSERT_NE(old, nullptr);
+  EXPECT_FALSE(old->serves(MIXER_KIND_GENERATE));
+  auto old_handler = old->createHandler("h", Value::map({{"deny_user", Value::string("mallory")}}));
+  ASSERT_TRUE(old_handler.ok()) << old_handler.status();
+  Instance in{"i.kubernetes", "kubernetes", Value::map()};
+  EncodedInstance encoded_in(in);
+  auto refused = (*old_handler)->generateAndWait(*encoded_in.get(), absl::Seconds(1));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnimplemented) << refused.status();
+
+  auto gen = registry_.find("abi_generator");
+  ASSERT_NE(gen, nullptr);
+  EXPECT_EQ(gen->info().kindsString(), "generate");
+  EXPECT_EQ(gen->info().abiVersionString(), "1.2");
+  auto handler = gen->createHandler(
+      "g", Value::map({{"labels", Value::map({{"app", Value::string("reviews")}})}}));
+  ASSERT_TRUE(handler.ok()) << handler.status();
+  Instance instance{
+      "attributes.kubernetes", "kubernetes",
+      Value::map({{"source_uid", Value::string("kubernetes://reviews-v2.prod")},
+                  {"source_ip", Value::ipAddress(std::string("\x0a\x01\x00\x02", 4))}})};
+  EncodedInstance encoded(instance);
+  auto outputs = (*handler)->generateAndWait(*encoded.get(), absl::Seconds(1));
+  ASSERT_TRUE(outputs.ok()) << outputs.status();
+  ASSERT_NE(outputs->find("source_pod_name"), nullptr);
+  EXPECT_EQ(outputs->find("source_pod_name")->stringValue(), "reviews-v2");
+  EXPECT_EQ(outputs->find("source_namespace")->stringValue(), "prod");
+  EXPECT_EQ(outputs->find("source_pod_ip")->stringValue(), std::string("\x0a\x01\x00\x02", 4));
+  ASSERT_NE(outputs->find("source_labels"), nullptr);
+  EXPECT_EQ(outputs->find("source_labels")->find("app")->stringValue(), "reviews");
+
+  auto failing = gen->createHandler("f", Value::map({{"fail", Value::boolean(true)}}));
+  ASSERT_TRUE(failing.ok()) << failing.status();
+  auto failed = (*failing)->generateAndWait(*encoded.get(), absl::Seconds(1));
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable) << failed.status();
+}
+
 }  // namespace
 }  // namespace mixer::adapter_host

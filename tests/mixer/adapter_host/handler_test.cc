@@ -75,6 +75,28 @@ TEST_F(HandlerTest, SdkAdapterVerdictAndAdapterCounter) {
             2);
 }
 
+// ABI 1.2 through the C++ SDK: the generator's outputs cross back as a map of typed values; an
+// exception becomes an error result.
+TEST_F(HandlerTest, SdkGeneratorAnswersItsOutputs) {
+  HandlerPtr h = handler("sdkkit", Value::map());
+  Instance in{"attributes.kubernetes", "kubernetes",
+              Value::map({{"source_uid", Value::string("kubernetes://a.b")}})};
+  EncodedInstance encoded(in);
+  auto outputs = h->generateAndWait(*encoded.get(), absl::Seconds(2));
+  ASSERT_TRUE(outputs.ok()) << outputs.status();
+  ASSERT_NE(outputs->find("source_workload_name"), nullptr);
+  EXPECT_EQ(outputs->find("source_workload_name")->stringValue(), "kit-kubernetes://a.b");
+  ASSERT_NE(outputs->find("source_labels"), nullptr);
+  EXPECT_EQ(outputs->find("source_labels")->type(), MIXER_VALUE_STRING_MAP);
+  EXPECT_EQ(outputs->find("source_labels")->find("app")->stringValue(), "kit");
+  EXPECT_EQ(outputs->find("destination_port_seen")->int64Value(), 1);
+
+  HandlerPtr failing = handler("sdkkit", Value::map({{"mode", Value::string("throw")}}));
+  auto failed = failing->generateAndWait(*encoded.get(), absl::Seconds(2));
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kInternal) << failed.status();
+  EXPECT_THAT(host_.logs(), ::testing::Contains(HasSubstr("exception in generate")));
+}
+
 TEST_F(HandlerTest, QuotaPassesAmountBestEffortAndDeduplicationId) {
   HandlerPtr h = rawHandler("ok");
   auto all = h->quotaAndWait(instance(), QuotaArgs{10, false, "dedup-1"}, absl::Seconds(2));

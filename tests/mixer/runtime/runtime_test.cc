@@ -852,6 +852,82 @@ TEST_F(RuntimeTest, AGeneratedAttributeDecidesARuleAndItsInputsAreReferenced) {
   EXPECT_FALSE(hasRef(refs, "source.labels[version]"));
 }
 
+// An attribute generator behind the adapter ABI (1.2's generate hook, a plain C adapter): what it
+// answers decides a rule; an output of the wrong type is dropped (its binding's default applies);
+// a failing generator leaves every binding at its default and the request is decided on that.
+config::ConfigModel adapterGeneratorModel(const std::string& params) {
+  config::ConfigModel m;
+  m.handlers.push_back(handler("gen.handler.istio-system", "abi_generator", params));
+  m.instances.push_back(instance("attributes.kubernetes.istio-system", "kubernetes",
+                                 R"(source_uid: source.uid | ""
+source_ip: source.ip | ip("0.0.0.0")
+attribute_bindings:
+  source.workload.name: $out.source_pod_name | "unknown"
+  source.namespace: $out.source_namespace | "default"
+  source.labels: $out.source_labels | emptyStringMap()
+  destination.ip: $out.source_host_ip | ip("9.9.9.9")
+)"));
+  m.rules.push_back(rule("gen.rule.istio-system", "", "gen.handler.istio-system",
+                         {"attributes.kubernetes.istio-system"}));
+  m.handlers.push_back(
+      handler("deny.denier.istio-system", "denier", "status: {code: 7, message: Not allowed}"));
+  m.instances.push_back(instance("deny.checknothing.istio-system", "checknothing", "{}"));
+  m.rules.push_back(rule("denyfrontend.rule.istio-system",
+                         R"(source.labels["tier"] == "frontend" && source.namespace == "shop")",
+                         "deny.denier.istio-system", {"deny.checknothing.istio-system"}));
+  return m;
+}
+
+TEST_F(RuntimeTest, AnAdapterGeneratorsOutputsDecideARule) {
+  ASSERT_TRUE(host_->registry().loadFile(GENERATOR_ADAPTER).ok() ||
+              host_->registry().find("abi_generator") != nullptr);
+  auto snapshot = compile(adapterGeneratorModel("labels: {tier: frontend}"));
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  EXPECT_TRUE(snapshot->hasGenerators());
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  bag.set("source.uid", Value::string("kubernetes://cart-7f9.shop"));
+  const std::string ip = ipv4(10, 2, 0, 9);
+  bag.set("source.ip", Value::bytes(ip, attribute::ValueType::IpAddress));
+  AttributeReferences plain;
+  EXPECT_EQ(d.check(bag, &plain).status_code, 0);
+
+  AttributeReferences refs;
+  d.generate(&bag, &refs);
+  EXPECT_EQ(stringAttr(bag, "source.workload.name"), "cart-7f9");
+  EXPECT_EQ(stringAttr(bag, "source.namespace"), "shop");
+  // source_host_ip came back as an INT64: dropped, so the binding's default applies.
+  ASSERT_NE(bag.find("destination.ip"), nullptr);
+  // ip("9.9.9.9") is the IPv4-mapped IPv6 form.
+  EXPECT_EQ(bag.find("destination.ip")->stringValue(),
+            std::string(10, '\0') + "\xff\xff" + ipv4(9, 9, 9, 9));
+  const CheckResult r = d.check(bag, &refs);
+  EXPECT_EQ(r.status_code, 7) << r.status_message;
+  EXPECT_TRUE(hasRef(refs, "source.uid"));
+
+  // The same request in another namespace is not denied: the rule reads what was generated.
+  AttributeBag other(snapshot->vocabulary());
+  other.set("source.uid", Value::string("kubernetes://cart-7f9.staging"));
+  AttributeReferences refs2;
+  d.generate(&other, &refs2);
+  EXPECT_EQ(d.check(other, &refs2).status_code, 0);
+}
+
+TEST_F(RuntimeTest, AFailingAdapterGeneratorLeavesTheBindingsDefaults) {
+  ASSERT_TRUE(host_->registry().loadFile(GENERATOR_ADAPTER).ok() ||
+              host_->registry().find("abi_generator") != nullptr);
+  auto snapshot = compile(adapterGeneratorModel("{labels: {tier: frontend}, fail: true}"));
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  bag.set("source.uid", Value::string("kubernetes://cart-7f9.shop"));
+  AttributeReferences refs;
+  d.generate(&bag, &refs);
+  EXPECT_EQ(stringAttr(bag, "source.workload.name"), "unknown");
+  EXPECT_EQ(stringAttr(bag, "source.namespace"), "default");
+  EXPECT_EQ(d.check(bag, &refs).status_code, 0);
+}
+
 TEST_F(RuntimeTest, AWorkloadTheRegistryDoesNotKnowGetsTheBindingsDefaults) {
   RegistryDir dir;
   auto snapshot = compile(generatorModel(dir.path()));

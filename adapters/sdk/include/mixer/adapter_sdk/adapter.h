@@ -514,6 +514,44 @@ struct CallContext {
   int64_t deadline_monotonic_ns = 0;
 };
 
+// ABI 1.2: what an attribute generator answers, by output field name of its template (e.g.
+// "source_workload_name" of `kubernetes`). Outputs left unset are absent for the host.
+class GenerateResult {
+ public:
+  void setString(std::string name, std::string value) {
+    add(std::move(name), MIXER_VALUE_STRING).text = std::move(value);
+  }
+  // `raw`: the address's 4 or 16 network-order bytes.
+  void setIpAddress(std::string name, std::string raw) {
+    add(std::move(name), MIXER_VALUE_IP_ADDRESS).text = std::move(raw);
+  }
+  void setInt64(std::string name, int64_t value) {
+    add(std::move(name), MIXER_VALUE_INT64).number = value;
+  }
+  void setBool(std::string name, bool value) {
+    add(std::move(name), MIXER_VALUE_BOOL).number = value ? 1 : 0;
+  }
+  void setStringMap(std::string name, std::vector<std::pair<std::string, std::string>> entries) {
+    add(std::move(name), MIXER_VALUE_STRING_MAP).entries = std::move(entries);
+  }
+
+  struct Output {
+    std::string name;
+    uint32_t type = MIXER_VALUE_NULL;
+    std::string text;
+    int64_t number = 0;
+    std::vector<std::pair<std::string, std::string>> entries;
+  };
+  const std::vector<Output>& outputs() const { return outputs_; }
+
+ private:
+  Output& add(std::string name, uint32_t type) {
+    outputs_.push_back(Output{std::move(name), type, {}, 0, {}});
+    return outputs_.back();
+  }
+  std::vector<Output> outputs_;
+};
+
 // Appends the text of an IP address given as its 4 or 16 network-order bytes (how IP_ADDRESS
 // values cross the ABI): a dotted quad for IPv4, inet_ntop's form for IPv6; with `mapped_as_v4`
 // an IPv4-mapped IPv6 address (::ffff:a.b.c.d, as ip("a.b.c.d") yields) prints dotted, as Go's
@@ -718,6 +756,53 @@ struct CallbackTraits<ReportResult> {
   }
 };
 
+template <>
+struct CallbackTraits<GenerateResult> {
+  using Fn = mixer_generate_done_fn;
+  static mixer_string view(const std::string& s) { return mixer_string{s.data(), s.size()}; }
+  static void complete(Fn fn, void* ctx, const GenerateResult& r) {
+    const auto& outputs = r.outputs();
+    std::vector<mixer_map_entry> entries(outputs.size());
+    std::vector<std::vector<mixer_map_entry>> maps(outputs.size());
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const GenerateResult::Output& o = outputs[i];
+      mixer_map_entry& e = entries[i];
+      e.key = view(o.name);
+      e.value.type = o.type;
+      switch (o.type) {
+        case MIXER_VALUE_STRING:
+        case MIXER_VALUE_IP_ADDRESS:
+          e.value.u.string_value = view(o.text);
+          break;
+        case MIXER_VALUE_INT64:
+          e.value.u.int64_value = o.number;
+          break;
+        case MIXER_VALUE_BOOL:
+          e.value.u.bool_value = static_cast<int32_t>(o.number);
+          break;
+        case MIXER_VALUE_STRING_MAP:
+          for (const auto& [key, value] : o.entries) {
+            mixer_map_entry m{};
+            m.key = view(key);
+            m.value.type = MIXER_VALUE_STRING;
+            m.value.u.string_value = view(value);
+            maps[i].push_back(m);
+          }
+          e.value.u.map_value.entries = maps[i].data();
+          e.value.u.map_value.count = maps[i].size();
+          break;
+        default:
+          e.value.type = MIXER_VALUE_NULL;
+      }
+    }
+    mixer_value root{};
+    root.type = MIXER_VALUE_MAP;
+    root.u.map_value.entries = entries.data();
+    root.u.map_value.count = entries.size();
+    fn(ctx, MIXER_OK, &root);
+  }
+};
+
 }  // namespace internal
 
 // The completion of one call. Copyable (copies share one completion) and thread-safe: the first
@@ -757,6 +842,7 @@ class Completion {
 using CheckCompletion = Completion<CheckResult>;
 using QuotaCompletion = Completion<QuotaResult>;
 using ReportCompletion = Completion<ReportResult>;
+using GenerateCompletion = Completion<GenerateResult>;
 
 // One configured handler. Methods may be called concurrently from several host threads; complete
 // each call through its Completion, now or later (e.g. from a host timer or posted task). Methods
@@ -775,6 +861,12 @@ class Handler {
   }
   virtual void report(const std::vector<InstanceView>& instances, const CallContext& ctx,
                       ReportCompletion done) {
+    done.fail(MIXER_ERR_UNSUPPORTED);
+  }
+  // ABI 1.2 (kinds MIXER_KIND_GENERATE): the outputs of an attribute generation instance. The
+  // host waits for the answer, so answer from memory, now.
+  virtual void generate(const InstanceView& instance, const CallContext& ctx,
+                        GenerateCompletion done) {
     done.fail(MIXER_ERR_UNSUPPORTED);
   }
   // Flushes pending work; called once before the handler is destroyed. After it returns the
@@ -953,6 +1045,24 @@ inline mixer_result report(void* handler, const mixer_instance* const* instances
   }
 }
 
+inline mixer_result generate(void* handler, const mixer_instance* instance,
+                             const mixer_call_context* ctx, mixer_generate_done_fn done,
+                             void* done_ctx) {
+  try {
+    GenerateCompletion completion(done, done_ctx);
+    try {
+      static_cast<Handler*>(handler)->generate(InstanceView(instance), callContext(ctx),
+                                               completion);
+    } catch (...) {
+      logException("generate");
+      completion.fail(MIXER_ERR_INTERNAL);
+    }
+    return MIXER_OK;
+  } catch (...) {
+    return MIXER_ERR_RESOURCE_EXHAUSTED;
+  }
+}
+
 template <class AdapterClass>
 mixer_result entry(const mixer_host_api* host, const mixer_adapter** out) {
   if (host == nullptr || out == nullptr ||
@@ -987,6 +1097,7 @@ mixer_result entry(const mixer_host_api* host, const mixer_adapter** out) {
       d.check = (r.info.kinds & MIXER_KIND_CHECK) != 0 ? &check : nullptr;
       d.quota = (r.info.kinds & MIXER_KIND_QUOTA) != 0 ? &quota : nullptr;
       d.report = (r.info.kinds & MIXER_KIND_REPORT) != 0 ? &report : nullptr;
+      d.generate = (r.info.kinds & MIXER_KIND_GENERATE) != 0 ? &generate : nullptr;
     }
     *out = &r.descriptor;
     return MIXER_OK;

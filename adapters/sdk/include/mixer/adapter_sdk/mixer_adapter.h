@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 #define MIXER_ADAPTER_ABI_VERSION_MAJOR 1
-#define MIXER_ADAPTER_ABI_VERSION_MINOR 1
+#define MIXER_ADAPTER_ABI_VERSION_MINOR 2
 #define MIXER_ADAPTER_ABI_VERSION \
   ((uint32_t)((MIXER_ADAPTER_ABI_VERSION_MAJOR << 16) | MIXER_ADAPTER_ABI_VERSION_MINOR))
 #define MIXER_ADAPTER_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -68,6 +68,8 @@ typedef int32_t mixer_result;
 #define MIXER_KIND_CHECK 0x1u
 #define MIXER_KIND_QUOTA 0x2u
 #define MIXER_KIND_REPORT 0x4u
+/* ABI 1.2: attribute generation (Istio's TEMPLATE_VARIETY_ATTRIBUTE_GENERATOR); see `generate`. */
+#define MIXER_KIND_GENERATE 0x8u
 
 /* ---- Values: the one typed record shape for instances and params ------------------------------
  * Type codes 0..11 are Istio's ValueType numbers; BYTES, LIST and MAP extend them. A mixer_value is
@@ -236,6 +238,12 @@ typedef void (*mixer_quota_done_fn)(void* done_ctx, mixer_result result,
                                     const mixer_quota_result* r);
 typedef void (*mixer_report_done_fn)(void* done_ctx, mixer_result result,
                                      const mixer_report_result* r);
+/* ABI 1.2. `outputs` is a MIXER_VALUE_MAP from output field names of the template (e.g.
+ * "source_workload_name" of `kubernetes`) to their values; an output the adapter cannot fill is
+ * left out (or NULL-typed). Unknown names and values of another type than the template's are
+ * ignored by the host. OWNERSHIP: `outputs` is borrowed for the duration of the callback. */
+typedef void (*mixer_generate_done_fn)(void* done_ctx, mixer_result result,
+                                       const mixer_value* outputs);
 
 /* ---- Validation and handler configuration ---------------------------------------------------- */
 
@@ -297,6 +305,18 @@ typedef struct mixer_adapter {
   /* OWNERSHIP: `instances` is an array of `count` borrowed pointers. */
   mixer_result (*report)(void* handler, const mixer_instance* const* instances, size_t count,
                          const mixer_call_context* ctx, mixer_report_done_fn done, void* done_ctx);
+
+  /* ABI 1.2: attribute generation, served when `kinds` has MIXER_KIND_GENERATE (NULL otherwise).
+   * Hosts read it only when `struct_size` covers it, so a 1.0 or 1.1 descriptor (which ends at
+   * `report`) keeps loading. Called before the request's check, quota and report rules, with an
+   * instance of one of `templates` whose variety is attribute generation: `instance->fields` holds
+   * its input fields; the adapter answers the template's output fields through `done`, which the
+   * host turns into request attributes with the instance's attribute_bindings. The host waits for
+   * the answer up to the call's deadline, so a generator should answer synchronously from memory.
+   * OWNERSHIP: `instance` and `ctx` borrowed for the duration of the hook. */
+  mixer_result (*generate)(void* handler, const mixer_instance* instance,
+                           const mixer_call_context* ctx, mixer_generate_done_fn done,
+                           void* done_ctx);
 } mixer_adapter;
 
 /* The entry point, exported as MIXER_ADAPTER_ENTRY_SYMBOL. The host calls it once after dlopen.
