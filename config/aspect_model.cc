@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "aspects/aspect.h"
 #include "config/document_reader.h"
 #include "mixer/common/str_cat.h"
 
@@ -52,6 +53,11 @@ std::string adapterForImpl(const std::string& impl) {
       {"prometheus", "prometheus"},
       {"stdioLogger", "stdio"},
       {"stdio", "stdio"},
+      // Attribute generators: 0.1's Kubernetes adapter (reported unavailable, as Istio 1.x's
+      // kubernetesenv is) and the registry-backed one.
+      {"kubernetes", "kubernetesenv"},
+      {"kubernetesenv", "kubernetesenv"},
+      {"registryenv", "registryenv"},
   };
   auto it = kImpls.find(impl);
   return it == kImpls.end() ? impl : it->second;
@@ -491,17 +497,11 @@ class AspectTranslator {
     }
     const YAML::Node kind_node = DocumentReader::field(aspect, "kind");
     static const std::unordered_set<std::string> kKinds = {
-        "access-logs", "application-logs", "denials", "lists", "metrics", "quotas"};
+        "access-logs", "application-logs", "attributes", "denials", "lists", "metrics", "quotas"};
     if (kKinds.count(*kind) == 0) {
-      if (*kind == "attributes") {
-        reader->error(kind_node,
-                      "aspect kind 'attributes' is not supported (attribute generation is done by "
-                      "the proxy)");
-      } else {
-        reader->error(kind_node, strCat("unknown aspect kind '", *kind,
-                                        "' (expected access-logs, application-logs, denials, "
-                                        "lists, metrics or quotas)"));
-      }
+      reader->error(kind_node, strCat("unknown aspect kind '", *kind,
+                                      "' (expected access-logs, application-logs, attributes, "
+                                      "denials, lists, metrics or quotas)"));
       return;
     }
     AdapterBlock* adapter = findAdapter(aspect, *kind, reader);
@@ -532,12 +532,72 @@ class AspectTranslator {
       translateQuotas(params, adapter, reader, add);
     } else if (*kind == "metrics") {
       translateMetrics(params, adapter, reader, add);
+    } else if (*kind == "attributes") {
+      translateAttributes(params, adapter, pos, reader, add);
     } else {
       translateLogs(*kind, params, adapter, pos, reader, add);
     }
     if (!action.instances.empty()) {
       rule->actions.push_back(std::move(action));
     }
+  }
+
+  // attributes{inputExpressions, attributeBindings}: one instance of the attribute generation
+  // template `kubernetes` (its fields: the input expressions; its attribute_bindings: the
+  // bindings). A binding written as a bare output name (`sourceService`, `source_service_host`)
+  // reads that output, as `$out.<name>` does.
+  template <typename Add>
+  void translateAttributes(const YAML::Node& params, AdapterBlock* adapter, const SourcePos& pos,
+                           DocumentReader* reader, Add& add) {
+    if (!params.IsMap()) {
+      reader->error(pos,
+                    "an attributes aspect needs params with inputExpressions and "
+                    "attributeBindings");
+      return;
+    }
+    reader->checkKeys(
+        params,
+        {"inputExpressions", "input_expressions", "attributeBindings", "attribute_bindings"},
+        "the params of an attributes aspect");
+    YAML::Node inputs = DocumentReader::field(params, "inputExpressions");
+    if (!inputs.IsDefined() || inputs.IsNull()) {
+      inputs = DocumentReader::field(params, "input_expressions");
+    }
+    YAML::Node bindings = DocumentReader::field(params, "attributeBindings");
+    if (!bindings.IsDefined() || bindings.IsNull()) {
+      bindings = DocumentReader::field(params, "attribute_bindings");
+    }
+    if (!reader->mapping(bindings, "attributeBindings of an attributes aspect") ||
+        !bindings.IsMap() || bindings.size() == 0) {
+      reader->error(bindings.IsDefined() ? reader->pos(bindings) : pos,
+                    "an attributes aspect needs attributeBindings (attribute: output)");
+      return;
+    }
+    YAML::Node instance(YAML::NodeType::Map);
+    if (inputs.IsDefined() && !inputs.IsNull()) {
+      if (!reader->mapping(inputs, "inputExpressions of an attributes aspect")) {
+        return;
+      }
+      for (const auto& kv : inputs) {
+        instance.force_insert(kv.first, kv.second);
+      }
+    }
+    const aspects::Aspect& generator = *aspects::find("kubernetes");
+    YAML::Node out(YAML::NodeType::Map);
+    for (const auto& kv : bindings) {
+      YAML::Node value = kv.second;
+      if (value.IsScalar()) {
+        const std::string& written = value.Scalar();
+        if (const aspects::Field* output = aspects::findField(generator.outputs, written)) {
+          value = strCat("$out.", output->name);  // in place: keeps the written position
+        }
+      }
+      out.force_insert(kv.first, value);
+    }
+    instance.force_insert(YAML::Node("attribute_bindings"), out);
+    add(addInstance(adapter->name, std::string(generator.name), instance, pos,
+                    strCat("attributes aspect of adapter '", adapter->name, "'")),
+        pos);
   }
 
   template <typename Add>

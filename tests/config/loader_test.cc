@@ -1055,6 +1055,56 @@ aspects:
   EXPECT_EQ(r.model.instances[0].params["value"].as<std::string>(), "source.ip");
 }
 
+TEST(AspectModelTest, AnAttributesAspectBecomesAKubernetesGeneratorInstance) {
+  ConfigDir dir({{"a.yaml", R"(adapters:
+- {name: kube, kind: attributes, impl: kubernetes}
+- {name: registry, kind: attributes, impl: registryenv, params: {directory: /srv/registry}}
+aspects:
+- kind: attributes
+  adapter: registry
+  params:
+    inputExpressions:
+      sourceUid: source.uid | ""
+    attributeBindings:
+      source.workload.name: sourceWorkloadName
+      source.labels: $out.source_labels | emptyStringMap()
+- kind: attributes
+  adapter: kube
+  params:
+    input_expressions: {source_ip: source.ip}
+    attribute_bindings: {source.namespace: source_namespace}
+)"}});
+  LoadResult r = dir.load();
+  EXPECT_THAT(dir.errors(r), IsEmpty());
+  ASSERT_EQ(r.model.handlers.size(), 2u);
+  EXPECT_EQ(r.model.handlers[0].adapter, "kubernetesenv");  // reported unavailable at run time
+  EXPECT_EQ(r.model.handlers[1].adapter, "registryenv");
+  ASSERT_EQ(r.model.instances.size(), 2u);
+  const Instance& i = r.model.instances[0];
+  EXPECT_EQ(i.template_name, "kubernetes");
+  EXPECT_EQ(i.params["sourceUid"].as<std::string>(), "source.uid | \"\"");
+  EXPECT_EQ(i.params["attribute_bindings"]["source.workload.name"].as<std::string>(),
+            "$out.source_workload_name");
+  EXPECT_EQ(i.params["attribute_bindings"]["source.labels"].as<std::string>(),
+            "$out.source_labels | emptyStringMap()");
+  EXPECT_EQ(r.model.instances[1].params["attribute_bindings"]["source.namespace"].as<std::string>(),
+            "$out.source_namespace");
+  ASSERT_EQ(r.model.rules.size(), 1u);
+  ASSERT_EQ(r.model.rules[0].actions.size(), 2u);
+  EXPECT_EQ(r.model.rules[0].actions[0].handler, "registry.adapter.attributes");
+
+  ConfigDir bad({{"a.yaml", R"(adapters:
+- {name: registry, kind: attributes, impl: registryenv}
+aspects:
+- kind: attributes
+  adapter: registry
+  params: {inputExpressions: {sourceUid: source.uid}}
+)"}});
+  LoadResult rb = bad.load();
+  EXPECT_THAT(bad.errors(rb),
+              ElementsAre(::testing::HasSubstr("an attributes aspect needs attributeBindings")));
+}
+
 TEST(AspectModelTest, ASelectorOnAnAspectMakesARuleOfItsOwn) {
   ConfigDir dir({{"a.yaml", R"(adapters:
 - {name: default, kind: denials, impl: denyChecker}

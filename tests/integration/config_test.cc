@@ -437,6 +437,52 @@ TEST_F(MixsConfigTest, ARegistryGeneratedWorkloadNameDecidesACheck) {
   EXPECT_FALSE(denied(other)) << other;
 }
 
+// Istio 0.1's aspect model: an `attributes` aspect on an adapter of kind attributes (impl
+// registryenv) generates the workload name that a denials aspect's selector decides on.
+TEST_F(MixsConfigTest, TheAspectModelsAttributesAspectFeedsASelector) {
+  ConfigDir registry;
+  registry.write("services.yaml", R"(services:
+- hostname: reviews.default.svc.cluster.local
+  ports: [{name: http, number: 9080, protocol: HTTP}]
+  instances:
+  - {address: 10.1.0.2, port: 9080, labels: {app: reviews, version: v2}}
+)");
+  ConfigDir dir;
+  dir.write("global.yaml", R"(adapters:
+- name: registry
+  kind: attributes
+  impl: registryenv
+  params: {directory: )" + registry.path() +
+                               R"(}
+- name: default
+  kind: denials
+  impl: denyChecker
+  params: {status: {code: 7, message: reviews-v2 is not allowed}}
+aspects:
+- kind: attributes
+  adapter: registry
+  params:
+    inputExpressions:
+      sourceIp: source.ip | ip("0.0.0.0")
+    attributeBindings:
+      source.workload.name: sourceWorkloadName
+rules:
+- selector: source.workload.name == "reviews-v2"
+  aspects:
+  - kind: denials
+)");
+  start(dir.path());
+  auto checkFrom = [&](const std::string& ip) {
+    return runCommand({binDir() + "/mixc", "check", "-m", address_, "--bytes_attributes",
+                       "source.ip=" + ip})
+        .second;
+  };
+  const std::string reviews = checkFrom("0a:01:00:02");
+  EXPECT_TRUE(denied(reviews)) << reviews;
+  const std::string other = checkFrom("0a:09:09:09");
+  EXPECT_FALSE(denied(other)) << other;
+}
+
 TEST_F(MixsConfigTest, AMissingRegistryDirectoryLeavesTheRestServing) {
   ConfigDir dir;
   dir.write("generate.yaml", registryenvConfig(dir.path() + "/no-such-registry"));
