@@ -1,10 +1,21 @@
 // The floor for the Check load benchmark: a minimal gRPC server built from the same protos that
 // answers every Check with an empty OK CheckResponse (and every Report with an empty response),
 // doing no decoding and no policy work. What mixs costs above this is the cost of our code.
+//
+// Two server styles, to compare what gRPC C++ itself costs per call:
+//   check_floor_server [ADDRESS]                 the callback API (what mixs uses)
+//   check_floor_server ADDRESS --async THREADS   the asynchronous completion-queue API, one
+//                                                completion queue per thread, each thread polling
+//                                                its own queue and answering on it
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <thread>
+#include <vector>
 
 #include "mixer/v1/mixer.grpc.pb.h"
 
@@ -27,29 +38,95 @@ class FloorService final : public istio::mixer::v1::Mixer::CallbackService {
   }
 };
 
+using AsyncFloor = istio::mixer::v1::Mixer::WithRawMethod_Check<
+    istio::mixer::v1::Mixer::WithRawMethod_Report<istio::mixer::v1::Mixer::Service>>;
+
+// One pending call of the async server: requested, then answered, then deleted.
+struct AsyncCall {
+  AsyncCall(AsyncFloor* service, grpc::ServerCompletionQueue* cq, bool check)
+      : service(service), cq(cq), check(check), responder(&ctx) {
+    if (check) {
+      service->RequestCheck(&ctx, &request, &responder, cq, cq, this);
+    } else {
+      service->RequestReport(&ctx, &request, &responder, cq, cq, this);
+    }
+  }
+  void proceed(bool ok) {
+    if (answered || !ok) {
+      delete this;
+      return;
+    }
+    new AsyncCall(service, cq, check);  // the next call of this method on this queue
+    answered = true;
+    responder.Finish(grpc::ByteBuffer(), grpc::Status::OK, this);
+  }
+
+  AsyncFloor* service;
+  grpc::ServerCompletionQueue* cq;
+  bool check;
+  bool answered = false;
+  grpc::ServerContext ctx;
+  grpc::ByteBuffer request;
+  grpc::ServerAsyncResponseWriter<grpc::ByteBuffer> responder;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string address = argc > 1 ? argv[1] : "127.0.0.1:0";
+  const int async_threads =
+      argc > 3 && std::strcmp(argv[2], "--async") == 0 ? std::atoi(argv[3]) : 0;
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   FloorService service;
+  AsyncFloor async_service;
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
+  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues;
+  if (async_threads > 0) {
+    builder.RegisterService(&async_service);
+    for (int i = 0; i < async_threads; ++i) {
+      queues.push_back(builder.AddCompletionQueue());
+    }
+  } else {
+    builder.RegisterService(&service);
+  }
   auto server = builder.BuildAndStart();
   if (!server) {
     std::fprintf(stderr, "check_floor_server: cannot listen on %s\n", address.c_str());
     return 1;
   }
-  std::printf("check_floor_server listening on 127.0.0.1:%d\n", port);
+  std::vector<std::thread> threads;
+  for (auto& q : queues) {
+    grpc::ServerCompletionQueue* cq = q.get();
+    // A few outstanding requests per method per queue, so that calls arriving together find one.
+    for (int i = 0; i < 8; ++i) {
+      new AsyncCall(&async_service, cq, true);
+      new AsyncCall(&async_service, cq, false);
+    }
+    threads.emplace_back([cq] {
+      void* tag;
+      bool ok;
+      while (cq->Next(&tag, &ok)) {
+        static_cast<AsyncCall*>(tag)->proceed(ok);
+      }
+    });
+  }
+  std::printf("check_floor_server listening on 127.0.0.1:%d (%s)\n", port,
+              async_threads > 0 ? "async completion queues" : "callback API");
   std::fflush(stdout);
   int sig;
   sigwait(&signals, &sig);
   server->Shutdown();
+  for (auto& q : queues) {
+    q->Shutdown();
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
   return 0;
 }
