@@ -74,23 +74,6 @@ std::string_view view(const grpc::Slice& s) {
   return {reinterpret_cast<const char*>(s.begin()), s.size()};
 }
 
-class CallTimer {
- public:
-  CallTimer(ServerMetrics* metrics, ServerMetrics::Method m)
-      : metrics_(metrics), method_(m), start_(std::chrono::steady_clock::now()) {
-    metrics_->callStarted(m);
-  }
-  void finish(const grpc::Status& s) {
-    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start_;
-    metrics_->callFinished(method_, s.error_code(), elapsed.count());
-  }
-
- private:
-  ServerMetrics* metrics_;
-  ServerMetrics::Method method_;
-  std::chrono::steady_clock::time_point start_;
-};
-
 }  // namespace
 
 MixerService::MixerService(const runtime::DispatcherSource* dispatchers, ServerMetrics* metrics,
@@ -387,18 +370,17 @@ grpc::Status MixerService::handleReport(std::string_view request, const CallCont
 
 namespace {
 
-// The sink of a gRPC Check: fills the response and finishes the reactor. Lives on the stack of
-// the callback unless the outcome comes later, when detach() moves it to the heap.
+// The sink of a gRPC Check (callback API): fills the response and finishes the reactor. Lives on
+// the stack of the callback unless the outcome comes later, when detach() moves it to the heap.
 class ReactorCheckSink final : public MixerService::CheckSink {
  public:
-  ReactorCheckSink(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-                   grpc::ByteBuffer* response, ServerMetrics* metrics,
-                   std::atomic<uint64_t>* invalid_logs, CallTimer timer, bool owned = false)
-      : context_(context),
+  ReactorCheckSink(MixerService* service, grpc::CallbackServerContext* context,
+                   grpc::ServerUnaryReactor* reactor, grpc::ByteBuffer* response, CallTimer timer,
+                   bool owned = false)
+      : service_(service),
+        context_(context),
         reactor_(reactor),
         response_(response),
-        metrics_(metrics),
-        invalid_logs_(invalid_logs),
         timer_(timer),
         owned_(owned) {}
 
@@ -407,13 +389,7 @@ class ReactorCheckSink final : public MixerService::CheckSink {
       grpc::Slice out(bytes.data(), bytes.size());
       *response_ = grpc::ByteBuffer(&out, 1);
     }
-    if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-      metrics_->invalidRequests(ServerMetrics::kCheck).Increment();
-      if (logSampled(*invalid_logs_)) {
-        MIXER_LOG(Warn) << "Check from " << context_->peer()
-                        << " rejected: " << status.error_message();
-      }
-    }
+    service_->noteInvalid(ServerMetrics::kCheck, *context_, status);
     timer_.finish(status);
     grpc::ServerUnaryReactor* reactor = reactor_;
     const bool owned = owned_;
@@ -424,21 +400,71 @@ class ReactorCheckSink final : public MixerService::CheckSink {
   }
 
   CallSink* detach() override {
-    return new ReactorCheckSink(context_, reactor_, response_, metrics_, invalid_logs_, timer_,
-                                true);
+    return new ReactorCheckSink(service_, context_, reactor_, response_, timer_, true);
   }
 
  private:
+  MixerService* service_;
   grpc::CallbackServerContext* context_;
   grpc::ServerUnaryReactor* reactor_;  // the context's default reactor: DefaultReactor() once only
   grpc::ByteBuffer* response_;
-  ServerMetrics* metrics_;
-  std::atomic<uint64_t>* invalid_logs_;
   CallTimer timer_;
   bool owned_;
 };
 
 }  // namespace
+
+void MixerService::noteInvalid(ServerMetrics::Method method, const grpc::ServerContextBase& context,
+                               const grpc::Status& status) {
+  if (status.error_code() != grpc::StatusCode::INVALID_ARGUMENT) {
+    return;
+  }
+  metrics_->invalidRequests(method).Increment();
+  if (logSampled(invalid_request_logs_)) {
+    MIXER_LOG(Warn) << (method == ServerMetrics::kCheck ? "Check" : "Report") << " from "
+                    << context.peer() << " rejected: " << status.error_message();
+  }
+}
+
+void MixerService::serveCheck(const grpc::ServerContextBase& context,
+                              const grpc::ByteBuffer& request, CheckSink* sink) {
+  grpc::Status status = checkSize(request.Length(), ServerMetrics::kCheck);
+  security::tls::Caller caller;
+  if (status.ok() && gate_ != nullptr) {
+    status = gate_->admit(context, security::tls::Api::kCheck, &caller);
+  }
+  grpc::Slice slice;
+  if (status.ok() && !flatten(&request, &slice)) {
+    status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request bytes");
+  }
+  if (status.ok()) {
+    check(view(slice), sink,
+          CallControl{runtime::CallDeadline(context.deadline()), &context,
+                      gate_ != nullptr ? &caller : nullptr});
+  } else {
+    sink->finish(status, {});
+  }
+}
+
+grpc::Status MixerService::serveReport(const grpc::ServerContextBase& context,
+                                       const grpc::ByteBuffer& request) {
+  grpc::Status status = checkSize(request.Length(), ServerMetrics::kReport);
+  security::tls::Caller caller;
+  if (status.ok() && gate_ != nullptr) {
+    // A refused Report reaches no adapter: it is answered before its bytes are read.
+    status = gate_->admit(context, security::tls::Api::kReport, &caller);
+  }
+  grpc::Slice slice;
+  if (status.ok() && !flatten(&request, &slice)) {
+    status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request bytes");
+  }
+  if (status.ok()) {
+    status = handleReport(view(slice), CallControl{runtime::CallDeadline(context.deadline()),
+                                                   &context, gate_ != nullptr ? &caller : nullptr});
+  }
+  noteInvalid(ServerMetrics::kReport, context, status);
+  return status;
+}
 
 grpc::ServerUnaryReactor* MixerService::Check(grpc::CallbackServerContext* context,
                                               const grpc::ByteBuffer* request,
@@ -447,24 +473,9 @@ grpc::ServerUnaryReactor* MixerService::Check(grpc::CallbackServerContext* conte
   // call, so only once), before anything may call Finish on it: the sink, or its detached copy
   // from another thread.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  ReactorCheckSink sink(context, reactor, response, metrics_, &invalid_request_logs_,
+  ReactorCheckSink sink(this, context, reactor, response,
                         CallTimer(metrics_, ServerMetrics::kCheck));
-  grpc::Status status = checkSize(request->Length(), ServerMetrics::kCheck);
-  security::tls::Caller caller;
-  if (status.ok() && gate_ != nullptr) {
-    status = gate_->admit(*context, security::tls::Api::kCheck, &caller);
-  }
-  grpc::Slice slice;
-  if (status.ok() && !flatten(request, &slice)) {
-    status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request bytes");
-  }
-  if (status.ok()) {
-    check(view(slice), &sink,
-          CallControl{runtime::CallDeadline(context->deadline()), context,
-                      gate_ != nullptr ? &caller : nullptr});
-  } else {
-    sink.finish(status, {});
-  }
+  serveCheck(*context, *request, &sink);
   return reactor;
 }
 
@@ -472,30 +483,10 @@ grpc::ServerUnaryReactor* MixerService::Report(grpc::CallbackServerContext* cont
                                                const grpc::ByteBuffer* request,
                                                grpc::ByteBuffer* response) {
   CallTimer timer(metrics_, ServerMetrics::kReport);
-  grpc::Status status = checkSize(request->Length(), ServerMetrics::kReport);
-  security::tls::Caller caller;
-  if (status.ok() && gate_ != nullptr) {
-    // A refused Report reaches no adapter: it is answered before its bytes are read.
-    status = gate_->admit(*context, security::tls::Api::kReport, &caller);
-  }
-  grpc::Slice slice;
-  if (status.ok() && !flatten(request, &slice)) {
-    status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request bytes");
-  }
+  const grpc::Status status = serveReport(*context, *request);
   if (status.ok()) {
-    status = handleReport(view(slice), CallControl{runtime::CallDeadline(context->deadline()),
-                                                   context, gate_ != nullptr ? &caller : nullptr});
-    if (status.ok()) {
-      grpc::Slice out;  // ReportResponse is empty: zero bytes
-      *response = grpc::ByteBuffer(&out, 1);
-    }
-  }
-  if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-    metrics_->invalidRequests(ServerMetrics::kReport).Increment();
-    if (logSampled(invalid_request_logs_)) {
-      MIXER_LOG(Warn) << "Report from " << context->peer()
-                      << " rejected: " << status.error_message();
-    }
+    grpc::Slice out;  // ReportResponse is empty: zero bytes
+    *response = grpc::ByteBuffer(&out, 1);
   }
   timer.finish(status);
   auto* reactor = context->DefaultReactor();

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 
 #include "mixer/api/request_decoder.h"
@@ -26,6 +27,25 @@ namespace mixer::server {
 
 using MixerRawService = istio::mixer::v1::Mixer::WithRawCallbackMethod_Check<
     istio::mixer::v1::Mixer::WithRawCallbackMethod_Report<istio::mixer::v1::Mixer::Service>>;
+
+// A call's place in the server metrics: counted as started when made, as finished (with its code
+// and duration) by finish().
+class CallTimer {
+ public:
+  CallTimer(ServerMetrics* metrics, ServerMetrics::Method m)
+      : metrics_(metrics), method_(m), start_(std::chrono::steady_clock::now()) {
+    metrics_->callStarted(m);
+  }
+  void finish(const grpc::Status& s) {
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start_;
+    metrics_->callFinished(method_, s.error_code(), elapsed.count());
+  }
+
+ private:
+  ServerMetrics* metrics_;
+  ServerMetrics::Method method_;
+  std::chrono::steady_clock::time_point start_;
+};
 
 // What stops a call's work early. The default stops nothing (tests, benchmarks).
 struct CallControl {
@@ -60,6 +80,7 @@ class MixerService final : public MixerRawService {
   static constexpr size_t kCancelProbeBytes = 64 * 1024;
   static constexpr size_t kCancelProbeRecords = 64;
 
+  // The gRPC methods (callback API).
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
                                   const grpc::ByteBuffer* request,
                                   grpc::ByteBuffer* response) override;
@@ -69,6 +90,16 @@ class MixerService final : public MixerRawService {
 
   // Where a Check's outcome goes (call_sink.h).
   using CheckSink = CallSink;
+
+  // What either gRPC API (callback, or the completion-queue one: async_mixer_service.h) does with
+  // a call: size limit, caller policy, then the Check or the Report. serveCheck answers through
+  // `sink`; serveReport returns the answer. Both count and log (sampled) invalid requests.
+  void serveCheck(const grpc::ServerContextBase& context, const grpc::ByteBuffer& request,
+                  CheckSink* sink);
+  grpc::Status serveReport(const grpc::ServerContextBase& context, const grpc::ByteBuffer& request);
+  // Counts (and logs, sampled) a call refused as INVALID_ARGUMENT; nothing for other statuses.
+  void noteInvalid(ServerMetrics::Method method, const grpc::ServerContextBase& context,
+                   const grpc::Status& status);
 
   // Runs a Check on the request bytes, which are borrowed for the call only. Without quotas,
   // everything happens on this thread and allocates nothing per call beyond what the rules'
