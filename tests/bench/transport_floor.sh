@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Where a Check's server CPU goes below the policy work: the same closed-loop Check (mixc, 8 in
+# flight on one connection, Istio-shaped attributes) against four servers, one after the other
+# in each round, so that a busy moment of the box hits them alike:
+#   grpc-callback  check_floor_server: gRPC C++'s callback API, an empty OK answer (the floor mixs
+#                  is built on)
+#   grpc-async     check_floor_server --async 1: the completion-queue API, one thread polling and
+#                  answering
+#   nghttp2        h2_floor_server: libnghttp2 on one epoll thread, no gRPC library
+#   mixs           mixs on its embedded configuration (callback API, decoding and policy)
+# Server CPU per call = utime+stime from /proc/PID/stat around the run, divided by the calls;
+# context switches per call from /proc/PID/task/*/status.
+# Usage: transport_floor.sh BUILD_DIR [CALLS] [ROUNDS]
+set -euo pipefail
+build=${1:-build/release}
+calls=${2:-40000}
+rounds=${3:-3}
+bin=$build/bin
+tick=$(getconf CLK_TCK)
+work=$(mktemp -d)
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+attrs='source.ip=10.44.1.7,source.uid=kubernetes://productpage-v1-6b746f74dc-9stvs.default,destination.uid=kubernetes://reviews-v2-7d79d5bd5d-4lqhk.default,destination.service.host=reviews.default.svc.cluster.local,request.path=/reviews/0,request.method=GET,context.protocol=http,connection.mtls=true'
+
+switches() { cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ {s += $2} END {print s}'; }
+
+echo "| round | server | server CPU µs per Check | context switches per Check | calls/s |"
+echo "|---|---|---|---|---|"
+for round in $(seq "$rounds"); do
+  for server in grpc-callback grpc-async nghttp2 mixs; do
+    case $server in
+      grpc-callback) "$bin/check_floor_server" 127.0.0.1:0 >"$work/out" 2>&1 & ;;
+      grpc-async) "$bin/check_floor_server" 127.0.0.1:0 --async 1 >"$work/out" 2>&1 & ;;
+      nghttp2) "$bin/h2_floor_server" 127.0.0.1:0 >"$work/out" 2>&1 & ;;
+      mixs) "$bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error \
+              --prometheus-address 127.0.0.1:0 >"$work/out" 2>&1 & ;;
+    esac
+    pid=$!
+    port=""
+    for _ in $(seq 100); do
+      if [ $server = mixs ]; then
+        port=$(grep -oE 'API\) on 127\.0\.0\.1:[0-9]+' "$work/out" | grep -oE '[0-9]+$' | head -1 || true)
+      else
+        port=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$work/out" | grep -oE '[0-9]+$' | head -1 || true)
+      fi
+      [ -n "$port" ] && break
+      sleep 0.05
+    done
+    [ -n "$port" ] || { echo "$server did not start: $(cat "$work/out")" >&2; exit 1; }
+    "$bin/mixc" check -m "127.0.0.1:$port" -a "$attrs" -r $((calls / 8 + 1)) -c 8 >/dev/null
+    cpu0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+    cs0=$(switches "$pid")
+    out=$("$bin/mixc" check -m "127.0.0.1:$port" -a "$attrs" -r "$calls" -c 8 --json)
+    cpu1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+    cs1=$(switches "$pid")
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    pid=""
+    read -r ok rate < <(echo "$out" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], int(d["rate"]))')
+    [ "$ok" = "$calls" ] || { echo "round $round $server: only $ok of $calls calls succeeded" >&2; exit 1; }
+    /usr/bin/python3 -c "print(f'| $round | $server | {($cpu1-$cpu0)*1e6/$tick/$calls:.1f} | {($cs1-$cs0)/$calls:.2f} | $rate |')"
+  done
+done
