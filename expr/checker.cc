@@ -227,7 +227,7 @@ std::string goQuote(std::string_view s) {
 
 class Checker {
  public:
-  Checker(const AttributeManifest& manifest, const CheckOptions& options, CheckResult* result)
+  Checker(const AttributeManifest& manifest, const CheckOptions& options, TypeCheckResult* result)
       : manifest_(manifest),
         options_(options),
         result_(result),
@@ -554,7 +554,7 @@ class Checker {
 
   const AttributeManifest& manifest_;
   const CheckOptions& options_;
-  CheckResult* result_;
+  TypeCheckResult* result_;
   bool cexl_;
   std::string error_;
   absl::flat_hash_map<std::string, int32_t, StringViewHash, StringViewEq> attr_index_;
@@ -565,7 +565,7 @@ class Checker {
 }  // namespace
 
 absl::Status check(Node* root, const AttributeManifest& manifest, const CheckOptions& options,
-                   CheckResult* result) {
+                   TypeCheckResult* result) {
   Checker c(manifest, options, result);
   return c.run(root);
 }

@@ -24,14 +24,15 @@ struct CheckOptions {
   bool strict = true;
 };
 
-struct CheckResult {
+// What the type checker found: the attributes the expression reads and its comprehension slots.
+struct TypeCheckResult {
   std::vector<ResolvedAttribute> attributes;
   int32_t slot_count = 0;  // comprehension slots needed
 };
 
 // Annotates `root` in place. Errors are InvalidArgument "LINE:COLUMN: message".
 absl::Status check(Node* root, const AttributeManifest& manifest, const CheckOptions& options,
-                   CheckResult* result);
+                   TypeCheckResult* result);
 
 // Whether a string parses as a Go duration ("10s", "1h30m", "0"); sets *nanos.
 bool parseGoDuration(std::string_view s, int64_t* nanos);

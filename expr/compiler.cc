@@ -740,7 +740,7 @@ absl::StatusOr<ProgramConstSharedPtr> compile(std::string_view source,
   co.dialect = options.dialect;
   // Type names are resolved after checking, so the checker runs lenient on them.
   co.strict = false;
-  CheckResult cr;
+  TypeCheckResult cr;
   if (auto st = check(ast->get(), manifest, co, &cr); !st.ok()) return st;
   if (options.dialect == Dialect::kCel) {
     resolveTypeNames(ast->get());

@@ -23,7 +23,7 @@ class CheckerTest : public ::testing::Test {
     if (!ast.ok()) return "parse error";
     CheckOptions co;
     co.dialect = d;
-    CheckResult r;
+    TypeCheckResult r;
     auto st = check(ast->get(), manifest_, co, &r);
     if (!st.ok()) return "error: " + std::string(st.message());
     last_ = std::move(r);
@@ -31,7 +31,7 @@ class CheckerTest : public ::testing::Test {
   }
 
   AttributeManifest manifest_;
-  CheckResult last_;
+  TypeCheckResult last_;
 };
 
 TEST_F(CheckerTest, FlattensDottedNamesToAttributes) {
