@@ -418,7 +418,6 @@ ApiResponse RulesApi::put(const ApiRequest& request, const Target& target, bool 
       const std::string m = field.empty() && e.file != kRequestSource ? e.str() : e.message;
       c["message"] = text(m);
       c["field"] = text(field);
-      if (e.file == kRequestSource) c["line"] = e.line;
       s["details"]["causes"].push_back(c);
       message += (i ? "; " : "") + (field.empty() ? m : field + ": " + m);
     }
