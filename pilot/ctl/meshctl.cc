@@ -459,14 +459,14 @@ int cmdProxyStatus(const Options& o) {
       const YAML::Node xds = at(c, "xds");
       const std::string name = scalarAt(at(c, "node"), "id");
       std::string version;
-      for (const char* t : {"lds", "rds", "cds", "eds"}) {
+      for (const char* t : {"LDS", "RDS", "CDS", "EDS"}) {
         if (version.empty()) version = scalarAt(at(xds, t), "version_acked");
       }
       rows.push_back({name.empty() ? "<stream " + scalarAt(c, "stream") + ">" : name,
-                      scalarAt(c, "peer"), syncState(at(xds, "cds")), syncState(at(xds, "lds")),
-                      syncState(at(xds, "eds")), syncState(at(xds, "rds")),
+                      scalarAt(c, "peer"), syncState(at(xds, "CDS")), syncState(at(xds, "LDS")),
+                      syncState(at(xds, "EDS")), syncState(at(xds, "RDS")),
                       version.empty() ? "-" : version, snapshot});
-      for (const char* t : {"cds", "lds", "eds", "rds"}) {
+      for (const char* t : {"CDS", "LDS", "EDS", "RDS"}) {
         const YAML::Node nack = at(at(xds, t), "last_nack");
         if (nack.IsMap()) {
           nacks.push_back(name + " " + t + " NACKed version " + scalarAt(nack, "version") +
