@@ -1,6 +1,8 @@
 #include "pilot/ctl/http_client.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <openssl/x509v3.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
@@ -34,7 +36,7 @@ class Conn {
   }
 
   bool open(const Endpoint& e, bool tls, const std::string& host, const std::string& port,
-            std::string* error) {
+            bool stream, std::string* error) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -49,6 +51,7 @@ class Conn {
       if (fd_ < 0) continue;
       timeval tv{e.timeout_ms / 1000, (e.timeout_ms % 1000) * 1000};
       setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+      if (!stream) setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
       if (::connect(fd_, a->ai_addr, a->ai_addrlen) == 0) break;
       last = std::strerror(errno);
       ::close(fd_);
@@ -80,8 +83,13 @@ class Conn {
     }
     ssl_ = SSL_new(ctx_);
     const std::string name = e.server_name.empty() ? host : e.server_name;
-    SSL_set_tlsext_host_name(ssl_, name.c_str());
-    SSL_set1_host(ssl_, name.c_str());
+    unsigned char ip[16];
+    if (inet_pton(AF_INET, name.c_str(), ip) == 1 || inet_pton(AF_INET6, name.c_str(), ip) == 1) {
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), name.c_str());  // an IP SAN
+    } else {
+      SSL_set_tlsext_host_name(ssl_, name.c_str());
+      SSL_set1_host(ssl_, name.c_str());
+    }
     SSL_set_fd(ssl_, fd_);
     if (SSL_connect(ssl_) != 1) {
       *error = "TLS handshake with " + host + ":" + port + " failed: " + sslError();
@@ -155,7 +163,7 @@ bool httpCall(const Endpoint& endpoint, const std::string& method, const std::st
     host = host.substr(1, host.size() - 2);
   }
   Conn conn;
-  if (!conn.open(endpoint, tls, host, port, error)) return false;
+  if (!conn.open(endpoint, tls, host, port, static_cast<bool>(on_body), error)) return false;
   std::string request = method + " " + prefix + path + " HTTP/1.1\r\nHost: " + url +
                         "\r\nUser-Agent: meshctl\r\nConnection: close\r\n";
   if (!accept.empty()) request += "Accept: " + accept + "\r\n";

@@ -256,6 +256,14 @@ void RulesServer::acceptLoop() {
 }
 
 void RulesServer::serve(std::shared_ptr<Connection> c) {
+  serveRequest(c);
+  // Done: the peer sees the end now; the descriptor is closed when the worker is reaped (so
+  // that the destructor's shutdown() can never hit a reused descriptor).
+  if (c->tls) c->tls->close();
+  ::shutdown(c->fd, SHUT_RDWR);
+}
+
+void RulesServer::serveRequest(const std::shared_ptr<Connection>& c) {
   const auto deadline = std::chrono::steady_clock::now() + options_.read_timeout;
   std::string raw;
   ApiRequest request;

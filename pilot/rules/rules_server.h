@@ -42,6 +42,7 @@ class RulesServer {
   RulesServer() = default;
   void acceptLoop();
   void serve(std::shared_ptr<Connection> c);
+  void serveRequest(const std::shared_ptr<Connection>& c);
 
   Options options_;
   RulesApi* api_ = nullptr;

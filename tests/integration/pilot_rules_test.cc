@@ -409,6 +409,84 @@ TEST_P(PilotRulesTest, ApplyReachesTheClientInvalidIsRefusedRacesConflictWatchRe
   EXPECT_EQ(out.find("NACK"), std::string::npos) << out;
 }
 
+// The Rules API behind pilot-discovery's TLS flags and caller policy: mTLS required, reads for
+// every verified identity the policy lets read, writes only for the allow-listed one.
+TEST(PilotRulesSecurityTest, MtlsAndTheCallerPolicyGuardWrites) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("pilot_rules_tls_" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "registry");
+  std::filesystem::create_directories(dir / "config");
+  const std::string certs = (dir / "certs").string();
+  auto [rc, out] = runCommand({"/bin/sh",
+                               std::string(std::getenv("MIXER_SOURCE_DIR")) +
+                                   "/tests/testing/make_test_certs.sh",
+                               certs, "admin=ops/admin", "client=default/client"});
+  ASSERT_EQ(rc, 0) << out;
+  std::ofstream(dir / "registry" / "echo.yaml")
+      << "services:\n- hostname: echo.default.svc.cluster.local\n"
+         "  ports: [{name: grpc, number: 9080}]\n";
+  std::ofstream(dir / "callers.yaml") << R"(callers:
+- principals: ["spiffe://cluster.local/ns/ops/*"]
+  apis: [xds, rules, rules_write]
+- principals: ["*"]
+  apis: [xds, rules]
+)";
+  const std::string vs = (dir / "vs.yaml").string();
+  std::ofstream(vs) << "apiVersion: networking.istio.io/v1beta1\nkind: VirtualService\n"
+                       "metadata: {name: echo}\nspec:\n  hosts: [echo]\n  http:\n"
+                       "  - route:\n    - destination: {host: echo}\n";
+  Subprocess pilot;
+  ASSERT_TRUE(pilot.start({binDir() + "/pilot-discovery", "--registry-dir",
+                           (dir / "registry").string(), "--config-dir", (dir / "config").string(),
+                           "--grpc-address", "127.0.0.1:0", "--monitoring-address", "127.0.0.1:0",
+                           "--rules-address", "127.0.0.1:0", "--tls-cert", certs + "/server.pem",
+                           "--tls-key", certs + "/server.key", "--tls-client-ca",
+                           certs + "/ca.pem", "--callers", (dir / "callers.yaml").string()}));
+  auto m = pilot.waitFor(R"(rules API \(mTLS\) on 127\.0\.0\.1:(\d+))");
+  ASSERT_TRUE(m) << pilot.output();
+  const std::string server = "https://127.0.0.1:" + (*m)[1].str();
+  const auto as = [&](const std::string& who, std::vector<std::string> args) {
+    std::vector<std::string> argv = {binDir() + "/meshctl", "--server", server, "--cacert",
+                                     certs + "/ca.pem"};
+    if (!who.empty()) {
+      argv.insert(argv.end(), {"--cert", certs + "/" + who + ".pem", "--key",
+                               certs + "/" + who + ".key"});
+    }
+    argv.insert(argv.end(), args.begin(), args.end());
+    return runCommand(argv);
+  };
+  // No DestinationRule is needed: the route names no subset.
+  std::tie(rc, out) = as("admin", {"apply", "-f", vs});
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("virtualservice.networking.istio.io/echo created"), std::string::npos) << out;
+  std::tie(rc, out) = as("client", {"get", "vs"});
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("echo"), std::string::npos) << out;
+  std::tie(rc, out) = as("client", {"delete", "vs", "echo"});
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("Forbidden"), std::string::npos) << out;
+  EXPECT_NE(out.find("may not call rules_write"), std::string::npos) << out;
+  std::tie(rc, out) = as("", {"get", "vs"});  // no client certificate: no handshake
+  EXPECT_EQ(rc, 1) << out;
+  std::tie(rc, out) = runCommand({binDir() + "/meshctl", "--server",
+                                  "http://127.0.0.1:" + (*m)[1].str(), "get", "vs"});
+  EXPECT_EQ(rc, 1) << out;
+  std::tie(rc, out) = as("admin", {"delete", "vs", "echo"});
+  EXPECT_EQ(rc, 0) << out;
+  pilot.stop(SIGTERM);
+
+  // Without TLS the Rules API stays on loopback unless told otherwise.
+  std::tie(rc, out) = runCommand({binDir() + "/pilot-discovery", "--registry-dir",
+                                  (dir / "registry").string(), "--config-dir",
+                                  (dir / "config").string(), "--grpc-address", "127.0.0.1:0",
+                                  "--monitoring-address", "127.0.0.1:0", "--rules-address",
+                                  "0.0.0.0:0"});
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("--rules-allow-plaintext"), std::string::npos) << out;
+  std::filesystem::remove_all(dir);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, PilotRulesTest, ::testing::Values(Store::kDir, Store::kEtcd),
                          [](const auto& info) {
                            return info.param == Store::kDir ? "ConfigDir" : "Etcd";
