@@ -66,6 +66,10 @@ bool readsAsOther(std::string_view s) {
 void emitNode(YAML::Emitter& out, const YAML::Node& n) {
   switch (n.Type()) {
     case YAML::NodeType::Map:
+      if (n.size() == 0) {
+        out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
+        break;
+      }
       out << YAML::BeginMap;
       for (const auto& kv : n) {
         out << YAML::Key;
@@ -76,6 +80,10 @@ void emitNode(YAML::Emitter& out, const YAML::Node& n) {
       out << YAML::EndMap;
       break;
     case YAML::NodeType::Sequence:
+      if (n.size() == 0) {
+        out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
+        break;
+      }
       out << YAML::BeginSeq;
       for (const YAML::Node& item : n) emitNode(out, item);
       out << YAML::EndSeq;
