@@ -2,9 +2,9 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
-#include <openssl/x509v3.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -103,10 +103,10 @@ class Conn {
   bool writeAll(const std::string& data) {
     size_t done = 0;
     while (done < data.size()) {
-      const int n = ssl_ != nullptr
-                        ? SSL_write(ssl_, data.data() + done, static_cast<int>(data.size() - done))
-                        : static_cast<int>(::send(fd_, data.data() + done, data.size() - done,
-                                                  MSG_NOSIGNAL));
+      const int n =
+          ssl_ != nullptr
+              ? SSL_write(ssl_, data.data() + done, static_cast<int>(data.size() - done))
+              : static_cast<int>(::send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL));
       if (n <= 0) return false;
       done += static_cast<size_t>(n);
     }
@@ -199,8 +199,8 @@ bool httpCall(const Endpoint& endpoint, const std::string& method, const std::st
   size_t pos = head.find("\r\n");
   while (pos != std::string::npos && pos < head.size()) {
     const size_t next = head.find("\r\n", pos + 2);
-    std::string line = head.substr(pos + 2, (next == std::string::npos ? head.size() : next) -
-                                                pos - 2);
+    std::string line =
+        head.substr(pos + 2, (next == std::string::npos ? head.size() : next) - pos - 2);
     const size_t colon = line.find(':');
     if (colon != std::string::npos) {
       std::string name = line.substr(0, colon);

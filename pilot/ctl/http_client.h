@@ -10,9 +10,9 @@
 namespace meshctl {
 
 struct Endpoint {
-  std::string url;          // http://host:port or https://host:port (a path prefix is allowed)
-  std::string ca_file;      // https: trusted roots (empty: the system's)
-  std::string cert_file;    // https: client certificate (mTLS)
+  std::string url;        // http://host:port or https://host:port (a path prefix is allowed)
+  std::string ca_file;    // https: trusted roots (empty: the system's)
+  std::string cert_file;  // https: client certificate (mTLS)
   std::string key_file;
   std::string server_name;  // https: the name to verify (empty: the URL's host)
   int timeout_ms = 30000;

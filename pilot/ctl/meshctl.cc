@@ -326,8 +326,8 @@ int cmdGet(const Options& o, const std::string& kind_arg, const std::vector<std:
   }
   const YAML::Node items = at(list, "items");
   if (!items.IsSequence() || items.size() == 0) {
-    std::cerr << "No resources found"
-              << (o.all_namespaces ? "" : " in " + o.ns + " namespace") << ".\n";
+    std::cerr << "No resources found" << (o.all_namespaces ? "" : " in " + o.ns + " namespace")
+              << ".\n";
     return 0;
   }
   std::vector<std::vector<std::string>> rows{header(*kind, o.all_namespaces)};
@@ -469,8 +469,8 @@ int cmdProxyStatus(const Options& o) {
       for (const char* t : {"CDS", "LDS", "EDS", "RDS"}) {
         const YAML::Node nack = at(at(xds, t), "last_nack");
         if (nack.IsMap()) {
-          nacks.push_back(name + " " + t + " NACKed version " + scalarAt(nack, "version") +
-                          ": " + scalarAt(nack, "message"));
+          nacks.push_back(name + " " + t + " NACKed version " + scalarAt(nack, "version") + ": " +
+                          scalarAt(nack, "message"));
         }
       }
     }

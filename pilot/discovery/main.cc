@@ -408,10 +408,8 @@ int main(int argc, char** argv) {
       return 2;
     }
     const std::string store_name = store->describe();
-    rules_api = std::make_unique<pilot::rules::RulesApi>(std::move(store), options.parse,
-                                                         gate.get(), [&scheduler] {
-                                                           scheduler.notify();
-                                                         });
+    rules_api = std::make_unique<pilot::rules::RulesApi>(
+        std::move(store), options.parse, gate.get(), [&scheduler] { scheduler.notify(); });
     pilot::rules::RulesServer::Options rules_options;
     rules_options.host = rules_host;
     rules_options.port = rules_port;
@@ -429,7 +427,10 @@ int main(int argc, char** argv) {
       return 1;
     }
     rules_server = *std::move(started);
-    std::cout << "pilot-discovery: rules API" << (mtls ? " (mTLS)" : tls_on ? " (TLS)" : "")
+    std::cout << "pilot-discovery: rules API"
+              << (mtls     ? " (mTLS)"
+                  : tls_on ? " (TLS)"
+                           : "")
               << " on " << rules_host << ":" << rules_server->port() << ", writing to "
               << store_name << std::endl;
   }

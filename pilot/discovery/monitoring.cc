@@ -6,8 +6,7 @@ namespace pilot::discovery {
 
 std::unique_ptr<MonitoringServer> MonitoringServer::start(
     const std::string& host, int port, std::shared_ptr<prometheus::Registry> registry,
-    const xds::DiscoveryServer* discovery, std::string* error,
-    const xds::DiscoveryServer* sync) {
+    const xds::DiscoveryServer* discovery, std::string* error, const xds::DiscoveryServer* sync) {
   std::unique_ptr<MonitoringServer> s(new MonitoringServer());
   s->sync_ = sync;
   s->registry_ = std::move(registry);
@@ -50,7 +49,8 @@ mixer::HttpResponse MonitoringServer::handle(const std::string& path) const {
   if (path == "/healthz") {
     return {200, "text/plain", "ok\n"};
   }
-  return {404, "text/plain", "not found: try /metrics, /debug/config_dump, /debug/syncz, /healthz\n"};
+  return {404, "text/plain",
+          "not found: try /metrics, /debug/config_dump, /debug/syncz, /healthz\n"};
 }
 
 }  // namespace pilot::discovery

@@ -293,8 +293,8 @@ bool decodeDocument(std::string_view body, YAML::Node* doc, std::string* error) 
                             [](const YAML::Node& d) { return !d.IsDefined() || d.IsNull(); }),
              docs.end());
   if (docs.size() != 1) {
-    *error = "the body must hold exactly one object, got " + std::to_string(docs.size()) +
-             " documents";
+    *error =
+        "the body must hold exactly one object, got " + std::to_string(docs.size()) + " documents";
     return false;
   }
   if (!docs[0].IsMap()) {
@@ -373,7 +373,8 @@ std::string fieldPath(const YAML::Node& doc, const model::ConfigError& error) {
   std::string path;
   bool found = false;
   if (error.column > 0) {
-    const bool about_key = msg.rfind("unknown field", 0) == 0 || msg.find("has a key") != std::string::npos;
+    const bool about_key =
+        msg.rfind("unknown field", 0) == 0 || msg.find("has a key") != std::string::npos;
     int best = -1;
     for (size_t i = 0; i < places.size(); ++i) {
       const Place& p = places[i];

@@ -18,9 +18,9 @@ namespace pilot::rules {
 inline constexpr std::string_view kGroup = "networking.istio.io";
 
 struct KindInfo {
-  std::string_view kind;      // "VirtualService"
-  std::string_view plural;    // "virtualservices": the path segment
-  std::string_view singular;  // "virtualservice"
+  std::string_view kind;        // "VirtualService"
+  std::string_view plural;      // "virtualservices": the path segment
+  std::string_view singular;    // "virtualservice"
   std::string_view short_name;  // "vs", as istioctl and kubectl accept
 };
 

@@ -64,7 +64,9 @@ ApiResponse statusResponse(int code, const std::string& reason, const std::strin
 
 RulesApi::RulesApi(std::unique_ptr<RulesStore> store, config::ParseOptions parse,
                    const security::tls::CallerGate* gate, std::function<void()> on_write)
-    : store_(std::move(store)), parse_(std::move(parse)), gate_(gate),
+    : store_(std::move(store)),
+      parse_(std::move(parse)),
+      gate_(gate),
       on_write_(std::move(on_write)) {
   poller_ = std::thread([this] { poll(); });
 }
@@ -113,7 +115,8 @@ bool RulesApi::parseTarget(const std::string& path, Target* t, ApiResponse* erro
     return notFound("not found: the Rules API is under /apis/networking.istio.io/v1beta1/");
   }
   if (!isVersion(parts[2])) {
-    return notFound("unknown version " + parts[2] + " of networking.istio.io (v1alpha3, v1beta1, v1)");
+    return notFound("unknown version " + parts[2] +
+                    " of networking.istio.io (v1alpha3, v1beta1, v1)");
   }
   t->version = parts[2];
   if (parts.size() == 3) {
@@ -211,9 +214,9 @@ ApiResponse RulesApi::handle(const ApiRequest& request) {
     }
     if (request.method == "POST") {
       if (target.ns.empty()) {
-        return statusResponse(405, "MethodNotAllowed",
-                              "POST to .../namespaces/{namespace}/" +
-                                  std::string(target.kind->plural));
+        return statusResponse(
+            405, "MethodNotAllowed",
+            "POST to .../namespaces/{namespace}/" + std::string(target.kind->plural));
       }
       return put(request, target, true);
     }
@@ -224,8 +227,9 @@ ApiResponse RulesApi::handle(const ApiRequest& request) {
   if (request.method == "PUT") return put(request, target, false);
   if (request.method == "DELETE") return remove(request, target);
   return statusResponse(405, "MethodNotAllowed",
-                        request.method + " is not supported (GET, PUT, DELETE; PATCH is not: "
-                                         "replace the object with PUT)");
+                        request.method +
+                            " is not supported (GET, PUT, DELETE; PATCH is not: "
+                            "replace the object with PUT)");
 }
 
 ApiResponse RulesApi::list(const ApiRequest& request, const Target& target) {
@@ -316,8 +320,8 @@ ApiResponse RulesApi::put(const ApiRequest& request, const Target& target, bool 
   std::string name = scalarAt(meta, "name");
   if (create) {
     if (name.empty()) {
-      ApiResponse r = statusResponse(422, "Invalid",
-                                     what + " is invalid: metadata.name: Required value");
+      ApiResponse r =
+          statusResponse(422, "Invalid", what + " is invalid: metadata.name: Required value");
       return r;
     }
   } else {
@@ -332,7 +336,8 @@ ApiResponse RulesApi::put(const ApiRequest& request, const Target& target, bool 
   }
   if (!isObjectName(name)) {
     return statusResponse(422, "Invalid",
-                          what + " \"" + name + "\" is invalid: metadata.name: Invalid value: "
+                          what + " \"" + name +
+                              "\" is invalid: metadata.name: Invalid value: "
                               "a lowercase RFC 1123 subdomain must consist of lower case "
                               "alphanumeric characters, '-' or '.', and must start and end with "
                               "an alphanumeric character");
@@ -358,8 +363,7 @@ ApiResponse RulesApi::put(const ApiRequest& request, const Target& target, bool 
     if (o.kind == target.kind && o.ns == target.ns && o.name == name) existing = &o;
   }
   if (create && existing != nullptr) {
-    return statusResponse(409, "AlreadyExists",
-                          what + " \"" + name + "\" already exists");
+    return statusResponse(409, "AlreadyExists", what + " \"" + name + "\" already exists");
   }
   if (!create && existing == nullptr) {
     return statusResponse(404, "NotFound", what + " \"" + name + "\" not found");
@@ -439,9 +443,8 @@ ApiResponse RulesApi::put(const ApiRequest& request, const Target& target, bool 
         store_->write(target_object, &stored_text, &version, &error);
     if (outcome == RulesStore::Outcome::kConflict) {
       return statusResponse(409, "Conflict",
-                            "Operation cannot be fulfilled on " +
-                                std::string(target.kind->plural) + "." + std::string(kGroup) +
-                                " \"" + name + "\": " + error +
+                            "Operation cannot be fulfilled on " + std::string(target.kind->plural) +
+                                "." + std::string(kGroup) + " \"" + name + "\": " + error +
                                 "; please apply your changes to the latest version and try again");
     }
     if (outcome == RulesStore::Outcome::kError) {
@@ -516,9 +519,8 @@ ApiResponse RulesApi::remove(const ApiRequest& request, const Target& target) {
     const RulesStore::Outcome outcome = store_->write(*existing, nullptr, &version, &error);
     if (outcome == RulesStore::Outcome::kConflict) {
       return statusResponse(409, "Conflict",
-                            "Operation cannot be fulfilled on " +
-                                std::string(target.kind->plural) + "." + std::string(kGroup) +
-                                " \"" + target.name + "\": " + error);
+                            "Operation cannot be fulfilled on " + std::string(target.kind->plural) +
+                                "." + std::string(kGroup) + " \"" + target.name + "\": " + error);
     }
     if (outcome == RulesStore::Outcome::kError) {
       return statusResponse(500, "InternalError", store_->describe() + ": " + error);
@@ -554,6 +556,8 @@ void RulesApi::refreshLocked() {
   if (!ok) return;
   std::map<std::string, StoredObject> now;
   for (StoredObject& o : objects) {
+    o.text = emitYaml(o.doc);
+    o.doc = YAML::Node();
     std::string key = objectKey(o.kind, o.ns, o.name);
     now.emplace(std::move(key), std::move(o));  // the first definition wins, as in listing
   }
@@ -607,7 +611,13 @@ void RulesApi::watch(const ApiRequest& request,
   const auto matches = [&](const StoredObject& o) {
     return o.kind == target.kind && (target.ns.empty() || o.ns == target.ns);
   };
-  const auto eventLine = [&](const std::string& type, const StoredObject& o) {
+  const auto eventLine = [&](const std::string& type, const StoredObject& shared) {
+    StoredObject o = shared;
+    try {
+      o.doc = YAML::Load(shared.text);  // a private copy of the document
+    } catch (const std::exception&) {
+      o.doc = YAML::Node(YAML::NodeType::Map);
+    }
     YAML::Node e;
     e["type"] = text(type);
     e["object"] = present(o, target.version);
@@ -647,9 +657,8 @@ void RulesApi::watch(const ApiRequest& request,
   }
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
-    cv_.wait_for(lock, std::chrono::seconds(1), [&] {
-      return stopping_ || (!events_.empty() && events_.back().seq >= next);
-    });
+    cv_.wait_for(lock, std::chrono::seconds(1),
+                 [&] { return stopping_ || (!events_.empty() && events_.back().seq >= next); });
     if (stopping_) break;
     if (!events_.empty() && events_.front().seq > next && next < next_seq_) {
       lock.unlock();

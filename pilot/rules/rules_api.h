@@ -37,8 +37,8 @@ namespace pilot::rules {
 
 struct ApiRequest {
   std::string method;
-  std::string path;   // without the query
-  std::string query;  // after '?', undecoded
+  std::string path;                                          // without the query
+  std::string query;                                         // after '?', undecoded
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
   std::string body;
   bool authenticated = false;  // a verified client certificate

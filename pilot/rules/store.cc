@@ -102,8 +102,8 @@ RulesStore::Outcome DirStore::write(const StoredObject& target, const std::strin
   std::lock_guard<std::mutex> lock(mu_);
   std::string path = target.location;
   if (path.empty()) {
-    path = (std::filesystem::path(dir_) / (std::string(target.kind->plural) + "_" + target.ns +
-                                           "_" + target.name + ".yaml"))
+    path = (std::filesystem::path(dir_) /
+            (std::string(target.kind->plural) + "_" + target.ns + "_" + target.name + ".yaml"))
                .string();
     if (std::filesystem::exists(path)) {
       *error = path + " exists already";

@@ -32,6 +32,9 @@ struct StoredObject {
   YAML::Node doc;
   std::string location;  // the file path or etcd key holding it
   bool shared = false;   // its file or key holds other documents too
+  // The document as text, for copies shared across threads (yaml-cpp nodes share their data
+  // and are not safe to read concurrently); set by the watcher, which drops `doc`.
+  std::string text;
 };
 
 // A file or key of routing config, as the loader reads it.
@@ -65,8 +68,8 @@ class DirStore : public RulesStore {
   std::string describe() const override { return "config directory " + dir_; }
   bool load(const std::string& default_namespace, std::vector<StoredObject>* objects,
             std::vector<Source>* sources, std::string* error) override;
-  Outcome write(const StoredObject& target, const std::string* text,
-                std::string* resource_version, std::string* error) override;
+  Outcome write(const StoredObject& target, const std::string* text, std::string* resource_version,
+                std::string* error) override;
 
  private:
   const std::string dir_;
@@ -79,8 +82,8 @@ class EtcdStore : public RulesStore {
   std::string describe() const override;
   bool load(const std::string& default_namespace, std::vector<StoredObject>* objects,
             std::vector<Source>* sources, std::string* error) override;
-  Outcome write(const StoredObject& target, const std::string* text,
-                std::string* resource_version, std::string* error) override;
+  Outcome write(const StoredObject& target, const std::string* text, std::string* resource_version,
+                std::string* error) override;
 
  private:
   const model::EtcdOptions options_;

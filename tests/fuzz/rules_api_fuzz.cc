@@ -70,7 +70,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (pilot::rules::RulesApi::isWatch(request)) return 0;  // a stream: not decoding
   const pilot::rules::ApiResponse r = api->handle(request);
   switch (r.code) {
-    case 200: case 201: case 400: case 403: case 404: case 405: case 409: case 422: case 503:
+    case 200:
+    case 201:
+    case 400:
+    case 403:
+    case 404:
+    case 405:
+    case 409:
+    case 422:
+    case 503:
       break;
     default:
       std::abort();

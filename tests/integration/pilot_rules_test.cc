@@ -103,9 +103,9 @@ enum class Store { kDir, kEtcd };
 class PilotRulesTest : public ::testing::TestWithParam<Store> {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("pilot_rules_test_" + std::to_string(getpid()) +
-            (GetParam() == Store::kEtcd ? "_etcd" : "_dir"));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("pilot_rules_test_" + std::to_string(getpid()) +
+                                                  (GetParam() == Store::kEtcd ? "_etcd" : "_dir"));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_ / "registry");
     std::filesystem::create_directories(dir_ / "config");
@@ -200,9 +200,14 @@ class PilotRulesTest : public ::testing::TestWithParam<Store> {
   std::unique_ptr<Subprocess> startPilot(const std::vector<std::string>& source, int* rules,
                                          int* xds, int* monitoring) {
     auto p = std::make_unique<Subprocess>();
-    std::vector<std::string> argv = {binDir() + "/pilot-discovery", "--grpc-address",
-                                     "127.0.0.1:0", "--monitoring-address", "127.0.0.1:0",
-                                     "--rules-address", "127.0.0.1:0", "--debounce-after-ms",
+    std::vector<std::string> argv = {binDir() + "/pilot-discovery",
+                                     "--grpc-address",
+                                     "127.0.0.1:0",
+                                     "--monitoring-address",
+                                     "127.0.0.1:0",
+                                     "--rules-address",
+                                     "127.0.0.1:0",
+                                     "--debounce-after-ms",
                                      "20"};
     argv.insert(argv.end(), source.begin(), source.end());
     EXPECT_TRUE(p->start(argv));
@@ -229,8 +234,7 @@ class PilotRulesTest : public ::testing::TestWithParam<Store> {
   Counts call(int count) {
     const std::string tag = "t" + std::to_string(++tag_);
     const std::string line = "CALL " + tag + " " + std::to_string(count) + " echo:9080\n";
-    EXPECT_EQ(::write(commands_fd_, line.data(), line.size()),
-              static_cast<ssize_t>(line.size()));
+    EXPECT_EQ(::write(commands_fd_, line.data(), line.size()), static_cast<ssize_t>(line.size()));
     auto m = client_->waitFor("RESULT " + tag + R"( (\{[^\n]*\}))", std::chrono::seconds(120));
     EXPECT_TRUE(m) << client_->output();
     return m ? parseCounts((*m)[1].str()) : Counts{};
@@ -248,8 +252,7 @@ class PilotRulesTest : public ::testing::TestWithParam<Store> {
   std::string snapshotVersion() {
     const auto [code, body] = mixer::testing::httpGet(monitoring_port_, "/debug/syncz");
     std::smatch m;
-    return std::regex_search(body, m, std::regex(R"("snapshot_version":(\d+))")) ? m[1].str()
-                                                                                 : "";
+    return std::regex_search(body, m, std::regex(R"("snapshot_version":(\d+))")) ? m[1].str() : "";
   }
 
   meshctl::HttpResult request(int port, const std::string& method, const std::string& path,
@@ -289,8 +292,8 @@ TEST_P(PilotRulesTest, ApplyReachesTheClientInvalidIsRefusedRacesConflictWatchRe
 
   // A watch from before the changes.
   watch_ = std::make_unique<Subprocess>();
-  ASSERT_TRUE(watch_->start({binDir() + "/meshctl", "--server", server_, "get", "vs", "--watch",
-                             "-o", "json"}));
+  ASSERT_TRUE(watch_->start(
+      {binDir() + "/meshctl", "--server", server_, "get", "vs", "--watch", "-o", "json"}));
   ASSERT_TRUE(watch_->waitFor(R"("type":"ADDED","object":\{[^\n]*"name":"echo")"))
       << watch_->output();
 
@@ -412,16 +415,16 @@ TEST_P(PilotRulesTest, ApplyReachesTheClientInvalidIsRefusedRacesConflictWatchRe
 // The Rules API behind pilot-discovery's TLS flags and caller policy: mTLS required, reads for
 // every verified identity the policy lets read, writes only for the allow-listed one.
 TEST(PilotRulesSecurityTest, MtlsAndTheCallerPolicyGuardWrites) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("pilot_rules_tls_" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("pilot_rules_tls_" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir / "registry");
   std::filesystem::create_directories(dir / "config");
   const std::string certs = (dir / "certs").string();
-  auto [rc, out] = runCommand({"/bin/sh",
-                               std::string(std::getenv("MIXER_SOURCE_DIR")) +
-                                   "/tests/testing/make_test_certs.sh",
-                               certs, "admin=ops/admin", "client=default/client"});
+  auto [rc, out] = runCommand(
+      {"/bin/sh",
+       std::string(std::getenv("MIXER_SOURCE_DIR")) + "/tests/testing/make_test_certs.sh", certs,
+       "admin=ops/admin", "client=default/client"});
   ASSERT_EQ(rc, 0) << out;
   std::ofstream(dir / "registry" / "echo.yaml")
       << "services:\n- hostname: echo.default.svc.cluster.local\n"
@@ -441,8 +444,8 @@ TEST(PilotRulesSecurityTest, MtlsAndTheCallerPolicyGuardWrites) {
                            (dir / "registry").string(), "--config-dir", (dir / "config").string(),
                            "--grpc-address", "127.0.0.1:0", "--monitoring-address", "127.0.0.1:0",
                            "--rules-address", "127.0.0.1:0", "--tls-cert", certs + "/server.pem",
-                           "--tls-key", certs + "/server.key", "--tls-client-ca",
-                           certs + "/ca.pem", "--callers", (dir / "callers.yaml").string()}));
+                           "--tls-key", certs + "/server.key", "--tls-client-ca", certs + "/ca.pem",
+                           "--callers", (dir / "callers.yaml").string()}));
   auto m = pilot.waitFor(R"(rules API \(mTLS\) on 127\.0\.0\.1:(\d+))");
   ASSERT_TRUE(m) << pilot.output();
   const std::string server = "https://127.0.0.1:" + (*m)[1].str();
@@ -450,8 +453,8 @@ TEST(PilotRulesSecurityTest, MtlsAndTheCallerPolicyGuardWrites) {
     std::vector<std::string> argv = {binDir() + "/meshctl", "--server", server, "--cacert",
                                      certs + "/ca.pem"};
     if (!who.empty()) {
-      argv.insert(argv.end(), {"--cert", certs + "/" + who + ".pem", "--key",
-                               certs + "/" + who + ".key"});
+      argv.insert(argv.end(),
+                  {"--cert", certs + "/" + who + ".pem", "--key", certs + "/" + who + ".key"});
     }
     argv.insert(argv.end(), args.begin(), args.end());
     return runCommand(argv);
@@ -469,19 +472,18 @@ TEST(PilotRulesSecurityTest, MtlsAndTheCallerPolicyGuardWrites) {
   EXPECT_NE(out.find("may not call rules_write"), std::string::npos) << out;
   std::tie(rc, out) = as("", {"get", "vs"});  // no client certificate: no handshake
   EXPECT_EQ(rc, 1) << out;
-  std::tie(rc, out) = runCommand({binDir() + "/meshctl", "--server",
-                                  "http://127.0.0.1:" + (*m)[1].str(), "get", "vs"});
+  std::tie(rc, out) = runCommand(
+      {binDir() + "/meshctl", "--server", "http://127.0.0.1:" + (*m)[1].str(), "get", "vs"});
   EXPECT_EQ(rc, 1) << out;
   std::tie(rc, out) = as("admin", {"delete", "vs", "echo"});
   EXPECT_EQ(rc, 0) << out;
   pilot.stop(SIGTERM);
 
   // Without TLS the Rules API stays on loopback unless told otherwise.
-  std::tie(rc, out) = runCommand({binDir() + "/pilot-discovery", "--registry-dir",
-                                  (dir / "registry").string(), "--config-dir",
-                                  (dir / "config").string(), "--grpc-address", "127.0.0.1:0",
-                                  "--monitoring-address", "127.0.0.1:0", "--rules-address",
-                                  "0.0.0.0:0"});
+  std::tie(rc, out) =
+      runCommand({binDir() + "/pilot-discovery", "--registry-dir", (dir / "registry").string(),
+                  "--config-dir", (dir / "config").string(), "--grpc-address", "127.0.0.1:0",
+                  "--monitoring-address", "127.0.0.1:0", "--rules-address", "0.0.0.0:0"});
   EXPECT_EQ(rc, 2) << out;
   EXPECT_NE(out.find("--rules-allow-plaintext"), std::string::npos) << out;
   std::filesystem::remove_all(dir);

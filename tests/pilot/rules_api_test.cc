@@ -59,8 +59,8 @@ class RulesApiTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  ApiResponse call(const std::string& method, const std::string& path,
-                   const std::string& body = "", const std::string& accept = "") {
+  ApiResponse call(const std::string& method, const std::string& path, const std::string& body = "",
+                   const std::string& accept = "") {
     ApiRequest r;
     r.method = method;
     const size_t q = path.find('?');
@@ -118,7 +118,8 @@ TEST_F(RulesApiTest, CreatesGetsListsReplacesAndDeletes) {
   // Replace with the current version, in JSON.
   r = call("PUT", std::string(kBase) + "virtualservices/echo",
            R"({"apiVersion":"networking.istio.io/v1beta1","kind":"VirtualService",
-               "metadata":{"name":"echo","resourceVersion":")" + v1 + R"("},
+               "metadata":{"name":"echo","resourceVersion":")" +
+               v1 + R"("},
                "spec":{"hosts":["echo"],"http":[{"route":[{"destination":{"host":"echo","subset":"v2"}}]}]}})");
   ASSERT_EQ(r.code, 200) << r.body;
   const std::string v2 = versionOf(r.body);
@@ -159,15 +160,16 @@ TEST_F(RulesApiTest, InvalidObjectsAreRefusedWithFieldPaths) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "virtualservices_default_echo.yaml"));
 
   // JSON on one line: the path still names the field.
-  r = call("POST", std::string(kBase) + "virtualservices",
-           R"({"apiVersion":"networking.istio.io/v1beta1","kind":"VirtualService","metadata":{"name":"x"},"spec":{"hosts":["x"],"http":[{"route":[{"destination":{"host":"echo"},"weight":100}],"timeout":"soon"}]}})");
+  r = call(
+      "POST", std::string(kBase) + "virtualservices",
+      R"({"apiVersion":"networking.istio.io/v1beta1","kind":"VirtualService","metadata":{"name":"x"},"spec":{"hosts":["x"],"http":[{"route":[{"destination":{"host":"echo"},"weight":100}],"timeout":"soon"}]}})");
   EXPECT_EQ(r.code, 422) << r.body;
   EXPECT_NE(r.body.find("\"field\":\"spec.http[0].timeout\""), std::string::npos) << r.body;
-  r = call("POST", std::string(kBase) + "virtualservices",
-           R"({"apiVersion":"networking.istio.io/v1beta1","kind":"VirtualService","metadata":{"name":"x"},"spec":{"hosts":["x"],"http":[{"route":[{"destination":{"host":"echo"},"weight":"heavy"}]}]}})");
+  r = call(
+      "POST", std::string(kBase) + "virtualservices",
+      R"({"apiVersion":"networking.istio.io/v1beta1","kind":"VirtualService","metadata":{"name":"x"},"spec":{"hosts":["x"],"http":[{"route":[{"destination":{"host":"echo"},"weight":"heavy"}]}]}})");
   EXPECT_EQ(r.code, 422) << r.body;
-  EXPECT_NE(r.body.find("\"field\":\"spec.http[0].route[0].weight\""), std::string::npos)
-      << r.body;
+  EXPECT_NE(r.body.find("\"field\":\"spec.http[0].route[0].weight\""), std::string::npos) << r.body;
 
   // Unknown and missing fields.
   r = call("POST", std::string(kBase) + "destinationrules",
@@ -236,7 +238,8 @@ TEST_F(RulesApiTest, RacingReplacesHaveOneWinner) {
   ApiResponse r = call("POST", std::string(kBase) + "virtualservices", virtualService(80, 20));
   ASSERT_EQ(r.code, 201) << r.body;
   for (int round = 0; round < 10; ++round) {
-    const std::string version = versionOf(call("GET", std::string(kBase) + "virtualservices/echo").body);
+    const std::string version =
+        versionOf(call("GET", std::string(kBase) + "virtualservices/echo").body);
     std::atomic<int> ok{0}, conflict{0};
     std::vector<std::thread> threads;
     for (int i = 0; i < 4; ++i) {
@@ -329,8 +332,9 @@ TEST_F(RulesApiTest, WatchReportsAddsChangesAndDeletes) {
   };
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ASSERT_EQ(call("POST", std::string(kBase) + "virtualservices", virtualService(80, 20)).code, 201);
-  EXPECT_TRUE(waitFor("{\"type\":\"ADDED\",\"object\":{\"apiVersion\":\"networking.istio.io/"
-                      "v1beta1\",\"kind\":\"VirtualService\""));
+  EXPECT_TRUE(
+      waitFor("{\"type\":\"ADDED\",\"object\":{\"apiVersion\":\"networking.istio.io/"
+              "v1beta1\",\"kind\":\"VirtualService\""));
   ASSERT_EQ(call("PUT", std::string(kBase) + "virtualservices/echo", virtualService(70, 30)).code,
             200);
   EXPECT_TRUE(waitFor("\"type\":\"MODIFIED\""));
@@ -350,8 +354,8 @@ TEST(RulesResourceTest, FieldPaths) {
     const YAML::Node doc = YAML::Load(text);
     return fieldPath(doc, model::ConfigError{"request", line, message, column});
   };
-  const std::string text = emitYaml(YAML::Load(
-      "{spec: {hosts: [a], http: [{route: [{destination: {host: a}, weight: 5}]}]}}"));
+  const std::string text = emitYaml(
+      YAML::Load("{spec: {hosts: [a], http: [{route: [{destination: {host: a}, weight: 5}]}]}}"));
   // spec:/hosts:/- a/http:/- route:/- destination:/host: a/weight: 5
   EXPECT_EQ(pathOf(text, 3, 7, "host 'a' is not a DNS name"), "spec.hosts[0]");
   EXPECT_EQ(pathOf(text, 8, 19, "field 'weight' must be in"), "spec.http[0].route[0].weight");
@@ -407,8 +411,9 @@ TEST_F(RulesApiTest, ServesOverHttp) {
   EXPECT_EQ(r.code, 201) << r.body;
   // A watch streams the object, then ends when the consumer stops.
   std::string streamed;
-  ASSERT_TRUE(meshctl::httpCall(e, "GET", std::string(kBase) + "virtualservices?watch=true", "",
-                                "", "", &r, &error, [&](std::string_view data) {
+  ASSERT_TRUE(meshctl::httpCall(e, "GET", std::string(kBase) + "virtualservices?watch=true", "", "",
+                                "", &r, &error,
+                                [&](std::string_view data) {
                                   streamed.append(data);
                                   return streamed.find('\n') == std::string::npos;
                                 }))
