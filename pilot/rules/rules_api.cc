@@ -205,6 +205,13 @@ ApiResponse RulesApi::handle(const ApiRequest& request) {
     return ApiResponse{200, wantsYaml(request) ? "application/yaml" : "application/json",
                        render(request, list)};
   }
+  for (const char* selector : {"labelSelector", "fieldSelector"}) {
+    if (!queryParam(request.query, selector).empty()) {
+      // Ignoring a selector would answer with more than was asked for.
+      return statusResponse(400, "BadRequest",
+                            std::string(selector) + " is not supported by this server");
+    }
+  }
   if (target.name.empty()) {
     if (request.method == "GET") {
       if (isWatch(request)) {

@@ -214,6 +214,7 @@ TEST_F(RulesApiTest, PathsAndMethods) {
   EXPECT_EQ(call("GET", std::string(kBase) + "virtualservices/Bad_Name").code, 404);
   EXPECT_EQ(call("PATCH", std::string(kBase) + "virtualservices/echo").code, 405);
   EXPECT_EQ(call("DELETE", std::string(kBase) + "virtualservices").code, 405);
+  EXPECT_EQ(call("GET", std::string(kBase) + "virtualservices?labelSelector=app%3Dx").code, 400);
   const ApiResponse r = call("GET", "/apis/networking.istio.io/v1beta1");
   EXPECT_EQ(r.code, 200);
   EXPECT_NE(r.body.find("serviceentries"), std::string::npos);
