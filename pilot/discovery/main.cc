@@ -343,6 +343,33 @@ int main(int argc, char** argv) {
                                                        "pilot_callers_denied_total");
   }
 
+  // The Rules API's address, checked before anything listens.
+  std::string rules_host;
+  int rules_port = 0;
+  if (!rules_address.empty()) {
+    if (!splitHostPort(rules_address, &rules_host, &rules_port)) {
+      std::cerr << "pilot-discovery: --rules-address must be host:port\n";
+      return 2;
+    }
+    if (rules_host.size() > 2 && rules_host.front() == '[' && rules_host.back() == ']') {
+      rules_host = rules_host.substr(1, rules_host.size() - 2);  // [::1]:15016
+    }
+    const bool loopback = rules_host == "localhost" || rules_host == "::1" ||
+                          rules_host.rfind("127.", 0) == 0;
+    if (!loopback && !tls_on && !rules_allow_plaintext) {
+      std::cerr << "pilot-discovery: the Rules API on " << rules_address
+                << " would take routing changes from anyone who reaches it: turn on TLS "
+                   "(--tls-cert, --tls-key, --tls-client-ca), bind it to loopback, or pass "
+                   "--rules-allow-plaintext\n";
+      return 2;
+    }
+    if (config_dir.empty() && !options.config_etcd) {
+      std::cerr << "pilot-discovery: --rules-address needs a config store: --config-dir or "
+                   "--etcd-address\n";
+      return 2;
+    }
+  }
+
   pilot::xds::DiscoveryServer discovery(snapshot, &metrics);
   discovery.setCallerGate(gate.get());
   std::unique_ptr<pilot::xds::SecretDiscoveryServer> sds;
@@ -382,24 +409,6 @@ int main(int argc, char** argv) {
   std::unique_ptr<pilot::rules::RulesApi> rules_api;
   std::unique_ptr<pilot::rules::RulesServer> rules_server;
   if (!rules_address.empty()) {
-    std::string rules_host;
-    int rules_port = 0;
-    if (!splitHostPort(rules_address, &rules_host, &rules_port)) {
-      std::cerr << "pilot-discovery: --rules-address must be host:port\n";
-      return 2;
-    }
-    if (rules_host.size() > 2 && rules_host.front() == '[' && rules_host.back() == ']') {
-      rules_host = rules_host.substr(1, rules_host.size() - 2);  // [::1]:15016
-    }
-    const bool loopback = rules_host == "localhost" || rules_host == "::1" ||
-                          rules_host.rfind("127.", 0) == 0;
-    if (!loopback && !tls_on && !rules_allow_plaintext) {
-      std::cerr << "pilot-discovery: the Rules API on " << rules_address
-                << " would take routing changes from anyone who reaches it: turn on TLS "
-                   "(--tls-cert, --tls-key, --tls-client-ca), bind it to loopback, or pass "
-                   "--rules-allow-plaintext\n";
-      return 2;
-    }
     std::unique_ptr<pilot::rules::RulesStore> store;
     if (!config_dir.empty()) {
       store = std::make_unique<pilot::rules::DirStore>(config_dir);
