@@ -288,7 +288,8 @@ constexpr char kPath[] = "/apis/networking.istio.io/v1beta1/namespaces/default/v
 
 TEST_P(PilotRulesTest, ApplyReachesTheClientInvalidIsRefusedRacesConflictWatchReports) {
   // 0. The applied config is served: everything to v1.
-  ASSERT_TRUE(callUntil([](const Counts& c) { return countVersion(c, "v1 ") == 20; }));
+  ASSERT_TRUE(callUntil([](const Counts& c) { return countVersion(c, "v1 ") == 20; }))
+      << client_->output() << pilot_->output();
 
   // A watch from before the changes.
   watch_ = std::make_unique<Subprocess>();
