@@ -1,11 +1,11 @@
 # The Debian package (`make package`, or `cmake --build <dir> --target package`): mixs, mixc,
-# pilot-discovery and pilot-agent in /usr/bin; the in-tree adapters in /usr/lib/mixer/adapters,
+# pilot-discovery, pilot-agent and meshctl in /usr/bin; the in-tree adapters in /usr/lib/mixer/adapters,
 # where an installed mixs looks by default (<prefix>/bin/mixs finds <prefix>/lib/mixer/adapters);
 # the adapter SDK (headers and its CMake package); an example configuration under /etc; hardened
 # systemd units; the docs. docs/operations.md describes the layout.
 include(GNUInstallDirs)
 
-install(TARGETS mixs mixc pilot-discovery pilot-agent
+install(TARGETS mixs mixc pilot-discovery pilot-agent meshctl
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
 
 # Absolute destinations: a package's configuration and units live there whatever its prefix.

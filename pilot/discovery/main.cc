@@ -5,6 +5,9 @@
 //                   [--grpc-address 0.0.0.0:15010] [--monitoring-address 127.0.0.1:15014]
 //   pilot-discovery --validate --registry-dir DIR --config-dir DIR   (check and exit)
 //
+// With --rules-address, the Rules API (pilot/rules/rules_api.h) lets meshctl and other tools
+// list, create, replace and delete routing config in the store it is loaded from.
+//
 // With --ca-cert/--ca-key or --ca-self-signed it is also the mesh's CA (docs/citadel.md): Istio's
 // IstioCertificateService and SDS (SecretDiscoveryService, and secrets on the ADS stream) on the
 // gRPC port.
@@ -26,6 +29,8 @@
 #include "pilot/discovery/push_scheduler.h"
 #include "pilot/model/etcd_registry.h"
 #include "pilot/model/file_registry.h"
+#include "pilot/rules/rules_api.h"
+#include "pilot/rules/rules_server.h"
 #include "pilot/xds/ads_server.h"
 #include "pilot/xds/secrets.h"
 #include "security/ca/ca_server.h"
@@ -33,6 +38,7 @@
 #include "security/ca/join_tokens.h"
 #include "security/tls/caller_gate.h"
 #include "security/tls/credentials.h"
+#include "security/tls/http_tls.h"
 
 namespace {
 
@@ -150,6 +156,19 @@ int main(int argc, char** argv) {
   app.add_option("--callers", callers_file,
                  "YAML file of which caller identities may fetch xDS (docs/security.md; needs "
                  "--tls-client-ca)");
+  std::string rules_address;
+  app.add_option("--rules-address", rules_address,
+                 "host:port of the Rules API (REST for VirtualService, DestinationRule, "
+                 "ServiceEntry; docs/pilot.md). Off unless given; use a loopback address "
+                 "(127.0.0.1:15016) unless TLS is on");
+  bool rules_allow_plaintext = false;
+  app.add_flag("--rules-allow-plaintext", rules_allow_plaintext,
+               "let the Rules API listen on a non-loopback address without TLS (anyone who "
+               "reaches it can change the routing)");
+  std::string config_etcd_prefix = "/pilot/config/";
+  app.add_option("--config-etcd-prefix", config_etcd_prefix,
+                 "with --etcd-address and no --config-dir: the etcd key prefix of the routing "
+                 "config (one document per key)");
   bool debug_views = false;
   app.add_flag("--debug-views", debug_views,
                "serve /debug/config_dump on the monitoring address (off: it shows every "
@@ -169,6 +188,15 @@ int main(int argc, char** argv) {
 
   pilot::discovery::SchedulerOptions options;
   options.config_dir = config_dir;
+  if (config_dir.empty() && !etcd_address.empty()) {
+    pilot::model::EtcdOptions config_etcd;
+    if (!pilot::model::parseEtcdAddress(etcd_address, &config_etcd)) {
+      std::cerr << "pilot-discovery: --etcd-address must be host:port\n";
+      return 2;
+    }
+    config_etcd.prefix = config_etcd_prefix;
+    options.config_etcd = config_etcd;
+  }
   options.parse.domain_suffix = domain_suffix;
   options.debounce_after = std::chrono::milliseconds(debounce_after_ms);
   options.debounce_max = std::chrono::milliseconds(debounce_max_ms);
@@ -315,6 +343,33 @@ int main(int argc, char** argv) {
                                                        "pilot_callers_denied_total");
   }
 
+  // The Rules API's address, checked before anything listens.
+  std::string rules_host;
+  int rules_port = 0;
+  if (!rules_address.empty()) {
+    if (!splitHostPort(rules_address, &rules_host, &rules_port)) {
+      std::cerr << "pilot-discovery: --rules-address must be host:port\n";
+      return 2;
+    }
+    if (rules_host.size() > 2 && rules_host.front() == '[' && rules_host.back() == ']') {
+      rules_host = rules_host.substr(1, rules_host.size() - 2);  // [::1]:15016
+    }
+    const bool loopback = rules_host == "localhost" || rules_host == "::1" ||
+                          rules_host.rfind("127.", 0) == 0;
+    if (!loopback && !tls_on && !rules_allow_plaintext) {
+      std::cerr << "pilot-discovery: the Rules API on " << rules_address
+                << " would take routing changes from anyone who reaches it: turn on TLS "
+                   "(--tls-cert, --tls-key, --tls-client-ca), bind it to loopback, or pass "
+                   "--rules-allow-plaintext\n";
+      return 2;
+    }
+    if (config_dir.empty() && !options.config_etcd) {
+      std::cerr << "pilot-discovery: --rules-address needs a config store: --config-dir or "
+                   "--etcd-address\n";
+      return 2;
+    }
+  }
+
   pilot::xds::DiscoveryServer discovery(snapshot, &metrics);
   discovery.setCallerGate(gate.get());
   std::unique_ptr<pilot::xds::SecretDiscoveryServer> sds;
@@ -344,10 +399,52 @@ int main(int argc, char** argv) {
   }
   std::string error;
   auto monitoring = pilot::discovery::MonitoringServer::start(
-      mon_host, mon_port, prometheus_registry, debug_views ? &discovery : nullptr, &error);
+      mon_host, mon_port, prometheus_registry, debug_views ? &discovery : nullptr, &error,
+      &discovery);
   if (monitoring == nullptr) {
     std::cerr << "pilot-discovery: " << error << "\n";
     return 1;
+  }
+  // The Rules API: writes go to the store the scheduler loads from.
+  std::unique_ptr<pilot::rules::RulesApi> rules_api;
+  std::unique_ptr<pilot::rules::RulesServer> rules_server;
+  if (!rules_address.empty()) {
+    std::unique_ptr<pilot::rules::RulesStore> store;
+    if (!config_dir.empty()) {
+      store = std::make_unique<pilot::rules::DirStore>(config_dir);
+    } else if (options.config_etcd) {
+      store = std::make_unique<pilot::rules::EtcdStore>(*options.config_etcd);
+    } else {
+      std::cerr << "pilot-discovery: --rules-address needs a config store: --config-dir or "
+                   "--etcd-address\n";
+      return 2;
+    }
+    const std::string store_name = store->describe();
+    rules_api = std::make_unique<pilot::rules::RulesApi>(
+        std::move(store), options.parse, gate.get(), [&scheduler] { scheduler.notify(); });
+    pilot::rules::RulesServer::Options rules_options;
+    rules_options.host = rules_host;
+    rules_options.port = rules_port;
+    if (tls_on) {
+      auto http_tls = security::tls::httpServerTls(tls);
+      if (!http_tls.ok()) {
+        std::cerr << "pilot-discovery: " << http_tls.status().message() << "\n";
+        return 2;
+      }
+      rules_options.tls = *std::move(http_tls);
+    }
+    auto started = pilot::rules::RulesServer::start(std::move(rules_options), rules_api.get());
+    if (!started.ok()) {
+      std::cerr << "pilot-discovery: " << started.status().message() << " (the Rules API)\n";
+      return 1;
+    }
+    rules_server = *std::move(started);
+    std::cout << "pilot-discovery: rules API"
+              << (mtls     ? " (mTLS)"
+                  : tls_on ? " (TLS)"
+                           : "")
+              << " on " << rules_host << ":" << rules_server->port() << ", writing to "
+              << store_name << std::endl;
   }
   if (!scheduler.start(&discovery, &error)) {
     std::cerr << "pilot-discovery: " << error << "\n";
@@ -373,6 +470,9 @@ int main(int argc, char** argv) {
     if (tick % 10 == 0) discovery.refreshSecrets();
   }
 
+  if (rules_api) rules_api->stop();
+  rules_server.reset();
+  rules_api.reset();
   scheduler.stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   monitoring.reset();

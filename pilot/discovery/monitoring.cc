@@ -6,8 +6,9 @@ namespace pilot::discovery {
 
 std::unique_ptr<MonitoringServer> MonitoringServer::start(
     const std::string& host, int port, std::shared_ptr<prometheus::Registry> registry,
-    const xds::DiscoveryServer* discovery, std::string* error) {
+    const xds::DiscoveryServer* discovery, std::string* error, const xds::DiscoveryServer* sync) {
   std::unique_ptr<MonitoringServer> s(new MonitoringServer());
+  s->sync_ = sync;
   s->registry_ = std::move(registry);
   s->discovery_ = discovery;
   mixer::HttpServer::Options options;
@@ -40,10 +41,16 @@ mixer::HttpResponse MonitoringServer::handle(const std::string& path) const {
     }
     return {200, "application/json", discovery_->configDumpJson()};
   }
+  if (path == "/debug/syncz") {
+    // Versions only (no configuration): served without --debug-views, for meshctl proxy-status.
+    if (sync_ == nullptr) return {404, "text/plain", "no discovery server\n"};
+    return {200, "application/json", sync_->syncJson()};
+  }
   if (path == "/healthz") {
     return {200, "text/plain", "ok\n"};
   }
-  return {404, "text/plain", "not found: try /metrics, /debug/config_dump, /healthz\n"};
+  return {404, "text/plain",
+          "not found: try /metrics, /debug/config_dump, /debug/syncz, /healthz\n"};
 }
 
 }  // namespace pilot::discovery

@@ -1,5 +1,6 @@
 // pilot-discovery's HTTP monitoring endpoints: /metrics (Prometheus text), /debug/config_dump
-// (what each connected node subscribed to and was sent), /healthz. Served by one event-loop thread
+// (what each connected node subscribed to and was sent), /debug/syncz (the same without the
+// resources: versions sent, ACKed, NACKed; `sync`), /healthz. Served by one event-loop thread
 // (mixer/common/http_server.h); the handlers only read thread-safe objects.
 #pragma once
 
@@ -20,7 +21,8 @@ class MonitoringServer {
   static std::unique_ptr<MonitoringServer> start(const std::string& host, int port,
                                                  std::shared_ptr<prometheus::Registry> registry,
                                                  const xds::DiscoveryServer* discovery,
-                                                 std::string* error);
+                                                 std::string* error,
+                                                 const xds::DiscoveryServer* sync = nullptr);
   ~MonitoringServer();
   int port() const { return http_->port(); }
 
@@ -30,6 +32,7 @@ class MonitoringServer {
 
   std::shared_ptr<prometheus::Registry> registry_;
   const xds::DiscoveryServer* discovery_ = nullptr;
+  const xds::DiscoveryServer* sync_ = nullptr;  // /debug/syncz, always on
   std::unique_ptr<mixer::HttpServer> http_;
 };
 

@@ -2,6 +2,7 @@
 
 #include "mixer/common/log.h"
 #include "pilot/model/file_registry.h"
+#include "pilot/rules/store.h"
 #include "pilot/xds/translate.h"
 
 namespace pilot::discovery {
@@ -16,6 +17,9 @@ bool PushScheduler::loadInitial(std::vector<model::ConfigError>* errors) {
   if (!options_.config_dir.empty()) {
     config_fingerprint_ = model::dirFingerprint(options_.config_dir);
     config::loadRoutingDir(options_.config_dir, options_.parse, &routing_, errors);
+  } else if (options_.config_etcd) {
+    rules::loadRoutingEtcd(*options_.config_etcd, options_.parse, &routing_, errors,
+                           &config_fingerprint_);
   }
   if (errors->size() == before) config::validateTranslationSize(routing_, services_, errors);
   if (errors->size() != before) return false;
@@ -105,6 +109,28 @@ std::shared_ptr<const xds::Snapshot> PushScheduler::rebuild() {
         MIXER_LOG(Error) << "config reload failed; serving the last good config:\n"
                          << model::formatErrors(errors);
       }
+    }
+  } else if (options_.config_etcd) {
+    config::RoutingConfig routing;
+    std::string fingerprint;
+    const bool loaded = rules::loadRoutingEtcd(*options_.config_etcd, options_.parse, &routing,
+                                               &errors, &fingerprint);
+    if (!fingerprint.empty() || loaded) {
+      if (fingerprint != config_fingerprint_) {
+        routing_unchanged = false;
+        if (loaded) {
+          routing_ = std::move(routing);
+          config_fingerprint_ = std::move(fingerprint);
+        } else {
+          ok = false;
+          MIXER_LOG(Error) << "config reload failed; serving the last good config:\n"
+                           << model::formatErrors(errors);
+        }
+      }
+    } else {
+      ok = false;
+      MIXER_LOG(Error) << "config reload failed; serving the last good config:\n"
+                       << model::formatErrors(errors);
     }
   }
   errors.clear();

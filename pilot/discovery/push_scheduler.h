@@ -10,19 +10,24 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "pilot/config/routing.h"
 #include "pilot/model/dir_watcher.h"
+#include "pilot/model/etcd_registry.h"
 #include "pilot/model/service.h"
 #include "pilot/xds/ads_server.h"
 
 namespace pilot::discovery {
 
 struct SchedulerOptions {
-  std::string config_dir;  // "" = no routing config
+  std::string config_dir;  // "" = no routing config (unless config_etcd)
+  // Routing config in etcd keys under config_etcd->prefix (docs/pilot.md); changes are found by
+  // the etcd registry's polling of the store revision, which notify()s.
+  std::optional<model::EtcdOptions> config_etcd;
   config::ParseOptions parse;
   std::chrono::milliseconds debounce_after{100};
   std::chrono::milliseconds debounce_max{10000};

@@ -155,6 +155,61 @@ bool etcdRange(const EtcdOptions& o, std::vector<std::pair<std::string, std::str
   return true;
 }
 
+bool etcdRangeKvs(const EtcdOptions& o, std::vector<EtcdKv>* kvs, int64_t* revision,
+                  std::string* error) {
+  std::string response;
+  if (!post(o, "/v3/kv/range",
+            "{\"key\":\"" + base64Encode(o.prefix) + "\",\"range_end\":\"" +
+                base64Encode(rangeEnd(o.prefix)) + "\"}",
+            &response, error)) {
+    return false;
+  }
+  try {
+    const YAML::Node root = YAML::Load(response);
+    *revision = std::stoll(root["header"]["revision"].as<std::string>("0"));
+    kvs->clear();
+    for (const YAML::Node& kv : root["kvs"]) {
+      EtcdKv out;
+      if (!base64Decode(kv["key"].as<std::string>(""), &out.key) ||
+          !base64Decode(kv["value"].as<std::string>(""), &out.value)) {
+        *error = where(o) + " sent a key or value that is not base64";
+        return false;
+      }
+      out.mod_revision = std::stoll(kv["mod_revision"].as<std::string>("0"));
+      kvs->push_back(std::move(out));
+    }
+  } catch (const std::exception& e) {
+    *error = where(o) + " sent an unreadable range response: " + e.what();
+    return false;
+  }
+  return true;
+}
+
+bool etcdCompareAndSwap(const EtcdOptions& o, const std::string& key, const std::string* value,
+                        int64_t expected, bool* swapped, int64_t* revision, std::string* error) {
+  const std::string k = base64Encode(key);
+  std::string op;
+  if (value != nullptr) {
+    op = "{\"request_put\":{\"key\":\"" + k + "\",\"value\":\"" + base64Encode(*value) + "\"}}";
+  } else {
+    op = "{\"request_delete_range\":{\"key\":\"" + k + "\"}}";
+  }
+  const std::string body = "{\"compare\":[{\"key\":\"" + k +
+                           "\",\"target\":\"MOD\",\"result\":\"EQUAL\",\"mod_revision\":\"" +
+                           std::to_string(expected) + "\"}],\"success\":[" + op + "]}";
+  std::string response;
+  if (!post(o, "/v3/kv/txn", body, &response, error)) return false;
+  try {
+    const YAML::Node root = YAML::Load(response);
+    *revision = std::stoll(root["header"]["revision"].as<std::string>("0"));
+    *swapped = root["succeeded"].IsDefined() && root["succeeded"].as<std::string>("") == "true";
+  } catch (const std::exception& e) {
+    *error = where(o) + " sent an unreadable txn response: " + e.what();
+    return false;
+  }
+  return true;
+}
+
 bool EtcdRegistry::list(std::vector<Service>* services, std::vector<ConfigError>* errors) {
   std::vector<std::pair<std::string, std::string>> kvs;
   int64_t revision = 0;

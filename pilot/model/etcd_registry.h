@@ -33,6 +33,22 @@ bool etcdDelete(const EtcdOptions& options, const std::string& key, std::string*
 bool etcdRange(const EtcdOptions& options, std::vector<std::pair<std::string, std::string>>* kvs,
                int64_t* revision, std::string* error);
 
+// A key with its value and the store revision that last modified it.
+struct EtcdKv {
+  std::string key;
+  std::string value;
+  int64_t mod_revision = 0;
+};
+// The keys under options.prefix with their modification revisions, and the store revision.
+bool etcdRangeKvs(const EtcdOptions& options, std::vector<EtcdKv>* kvs, int64_t* revision,
+                  std::string* error);
+// Compare-and-swap in one etcd transaction: puts key = value (or, with `value` null, deletes the
+// key) only if the key's mod_revision is `expected` (0: the key does not exist). True when etcd
+// answered; *swapped says whether the compare held, *revision is the store revision after.
+bool etcdCompareAndSwap(const EtcdOptions& options, const std::string& key,
+                        const std::string* value, int64_t expected, bool* swapped,
+                        int64_t* revision, std::string* error);
+
 class EtcdRegistry : public ServiceRegistry {
  public:
   explicit EtcdRegistry(EtcdOptions options) : options_(std::move(options)) {}

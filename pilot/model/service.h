@@ -87,6 +87,9 @@ struct ConfigError {
   std::string file;
   int line = 0;
   std::string message;
+  // 1-based column of the node the error is about; 0 when only the line is known (the Rules API
+  // turns the position into a field path).
+  int column = 0;
 
   std::string str() const;
 };

@@ -59,6 +59,11 @@ void YamlReader::error(int line, std::string message) {
   errors_->push_back(ConfigError{file_, line < 1 ? 1 : line, std::move(message)});
 }
 
+void YamlReader::error(const YAML::Node& at, std::string message) {
+  error(lineOf(at), std::move(message));
+  if (at.IsDefined() && at.Mark().column >= 0) errors_->back().column = at.Mark().column + 1;
+}
+
 bool YamlReader::expectMap(const YAML::Node& node, std::string_view what,
                            std::initializer_list<std::string_view> known) {
   if (!node.IsMap()) {

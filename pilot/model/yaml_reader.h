@@ -29,7 +29,7 @@ class YamlReader {
   static int lineOf(const YAML::Node& node, int fallback = 1);
 
   void error(int line, std::string message);
-  void error(const YAML::Node& at, std::string message) { error(lineOf(at), std::move(message)); }
+  void error(const YAML::Node& at, std::string message);
 
   // True if `node` is a map whose keys are all in `known`; reports what is wrong otherwise.
   // Unknown keys are reported but do not make the result false.

@@ -195,7 +195,7 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
     }
   }
 
-  std::string dumpJson() const {
+  std::string dumpJson(bool with_resources = true) const {
     std::lock_guard<std::mutex> lock(mu_);
     std::string out = "{\"stream\":" + std::to_string(id_) + ",\"peer\":" + jsonQuote(peer_) +
                       ",\"node\":" + (node_seen_ ? node_json_ : "null") + ",\"xds\":{";
@@ -216,6 +216,10 @@ class AdsStream : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResp
       if (!st.nack_message.empty()) {
         out += ",\"last_nack\":{\"version\":" + jsonQuote(st.nacked_version) +
                ",\"message\":" + jsonQuote(st.nack_message) + "}";
+      }
+      if (!with_resources) {
+        out += "}";
+        continue;
       }
       out += ",\"resources\":[";
       bool first = true;
@@ -606,7 +610,11 @@ size_t DiscoveryServer::connectedClients() const {
   return streams_.size();
 }
 
-std::string DiscoveryServer::configDumpJson() const {
+std::string DiscoveryServer::configDumpJson() const { return dumpJson(true); }
+
+std::string DiscoveryServer::syncJson() const { return dumpJson(false); }
+
+std::string DiscoveryServer::dumpJson(bool with_resources) const {
   std::vector<std::shared_ptr<AdsStream>> streams;
   uint64_t version;
   {
@@ -616,7 +624,7 @@ std::string DiscoveryServer::configDumpJson() const {
   }
   std::string out = "{\"snapshot_version\":" + std::to_string(version) + ",\"clients\":[";
   for (size_t i = 0; i < streams.size(); ++i) {
-    out += (i ? "," : "") + streams[i]->dumpJson();
+    out += (i ? "," : "") + streams[i]->dumpJson(with_resources);
   }
   return out + "]}\n";
 }

@@ -52,6 +52,9 @@ class DiscoveryServer final
 
   // What each connected node subscribed to, was sent (resources as JSON), ACKed and NACKed.
   std::string configDumpJson() const;
+  // The same without the resources: each node's subscriptions and the versions it was sent,
+  // ACKed and NACKed (meshctl proxy-status).
+  std::string syncJson() const;
   size_t connectedClients() const;
 
   grpc::ServerBidiReactor<envoy::service::discovery::v3::DiscoveryRequest,
@@ -62,6 +65,7 @@ class DiscoveryServer final
   friend class AdsStream;
   friend class SecretDiscoveryServer;
   void remove(AdsStream* stream);
+  std::string dumpJson(bool with_resources) const;
   grpc::ServerBidiReactor<envoy::service::discovery::v3::DiscoveryRequest,
                           envoy::service::discovery::v3::DiscoveryResponse>*
   open(grpc::CallbackServerContext* context, bool secrets_only);

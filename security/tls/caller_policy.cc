@@ -11,7 +11,8 @@ namespace security::tls {
 namespace {
 
 constexpr std::array<std::string_view, kApiCount> kApiNames = {
-    "check", "report", "ext_authz", "ratelimit", "accesslog", "xds", "forward_auth"};
+    "check", "report",       "ext_authz", "ratelimit",  "accesslog",
+    "xds",   "forward_auth", "rules",     "rules_write"};
 
 absl::Status errorAt(std::string_view source, const YAML::Node& node, std::string_view what) {
   return absl::InvalidArgumentError(mixer::strCat(source, ":", node.Mark().line + 1, ": ", what));
@@ -100,7 +101,7 @@ absl::StatusOr<CallerPolicy> CallerPolicy::parse(std::string_view text, std::str
               return errorAt(source, v,
                              mixer::strCat("unknown API \"", s,
                                            "\" (check, report, ext_authz, ratelimit, accesslog, "
-                                           "forward_auth, xds or *)"));
+                                           "forward_auth, xds, rules, rules_write or *)"));
             }
           }
         } else if (field == "trusted") {

@@ -12,7 +12,8 @@
 //
 // A principal pattern is exact, "*" (any verified identity), "prefix*" or "*suffix", as in
 // Istio's AuthorizationPolicy. APIs: check, report (istio.mixer.v1), ext_authz, ratelimit,
-// accesslog (Envoy), forward_auth (HTTP), xds (pilot-discovery), or "*". pilot's certificate
+// accesslog (Envoy), forward_auth (HTTP), xds (pilot-discovery), rules and rules_write
+// (pilot-discovery's Rules API: reading, and writing), or "*". pilot's certificate
 // service is not gated here: the CA authenticates its callers itself (docs/citadel.md). A call is
 // allowed when some entry names both its API and a pattern its caller matches; a caller without a
 // verified certificate matches no pattern. Without a policy every caller the transport let in is
@@ -32,8 +33,18 @@ class AuthContext;
 
 namespace security::tls {
 
-enum class Api { kCheck, kReport, kExtAuthz, kRateLimit, kAccessLog, kXds, kForwardAuth };
-inline constexpr size_t kApiCount = 7;
+enum class Api {
+  kCheck,
+  kReport,
+  kExtAuthz,
+  kRateLimit,
+  kAccessLog,
+  kXds,
+  kForwardAuth,
+  kRules,       // pilot-discovery's Rules API: list, get, watch
+  kRulesWrite,  // pilot-discovery's Rules API: create, replace, delete
+};
+inline constexpr size_t kApiCount = 9;
 // "check", "report", ...: the names the policy file uses.
 std::string_view apiName(Api api);
 

@@ -58,7 +58,7 @@ dpkg-deb --contents "$deb" >"$work/contents"
 # 2. Install it.
 installed=1
 dpkg -i "$deb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -i"; }
-for f in /usr/bin/mixs /usr/bin/mixc /usr/bin/pilot-discovery /usr/bin/pilot-agent \
+for f in /usr/bin/mixs /usr/bin/mixc /usr/bin/pilot-discovery /usr/bin/pilot-agent /usr/bin/meshctl \
   /usr/lib/mixer/adapters/redisquota.so /usr/lib/mixer/adapters/memquota.so \
   /usr/lib/mixer/adapters/listchecker.so /usr/lib/mixer/adapters/stdio.so \
   /usr/lib/mixer/adapters/prometheus.so /usr/lib/mixer/adapters/denier.so \
