@@ -10,7 +10,7 @@ PACKAGES=(
   libabsl-dev libre2-dev libyaml-cpp-dev libboost-dev
   prometheus-cpp-dev libhiredis-dev libcurl4-openssl-dev libnghttp2-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libcivetweb-dev
-  redis-server redis-sentinel prometheus nginx nginx-dev caddy wrk
+  redis-server redis-sentinel prometheus nginx nginx-dev caddy wrk chromium
   python3 python3-grpcio python3-protobuf python3-yaml python3-jsonschema python3-matplotlib curl openssl
   etcd-server
 )

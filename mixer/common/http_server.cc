@@ -82,7 +82,11 @@ int parseHttpRequest(std::string* head, bool any_method, HttpRequest* out) {
     if (b <= 0x20 || b == 0x7f) return 400;
   }
   out->method = method;
-  out->path = target.substr(0, target.find('?'));
+  const size_t question = target.find('?');
+  out->path = target.substr(0, question);
+  out->query =
+      question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+  out->body = {};
   out->version = line.substr(sp2 + 1);
   out->headers.clear();
   size_t pos = line_end + 2;
@@ -229,6 +233,8 @@ const char* reason(int code) {
   switch (code) {
     case 200:
       return "OK";
+    case 303:
+      return "See Other";
     case 400:
       return "Bad Request";
     case 401:
@@ -245,6 +251,10 @@ const char* reason(int code) {
       return "Method Not Allowed";
     case 408:
       return "Request Timeout";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Content Too Large";
     case 431:
       return "Request Header Fields Too Large";
     case 503:
@@ -485,7 +495,9 @@ struct HttpServer::Loop {
     }
   }
 
-  void handleRequest(Connection& c, size_t head_size) {
+  // Answers the request whose head is the first `head_size` bytes of c.in; false when its body
+  // (max_body_bytes) has yet to arrive whole.
+  bool handleRequest(Connection& c, size_t head_size) {
     if (request_handler || options.keep_alive) {
       const int rc = parseHttpRequest(&c.in, options.any_method, &request);
       request.peer_principal = c.tls ? c.tls->peerPrincipal() : std::string_view();
@@ -493,6 +505,9 @@ struct HttpServer::Loop {
         const bool head = request.method == "HEAD";
         const bool keep = options.keep_alive && httpKeepAlive(request);
         const bool body = announcesBody(request);
+        if (request_handler && body && options.max_body_bytes > 0) {
+          return handleWithBody(c, head_size, head);
+        }
         if (request_handler) {
           respond(c, request_handler(request), head, keep, head_size, body);
         } else {
@@ -503,20 +518,46 @@ struct HttpServer::Loop {
       } else {
         respond(c, {400, "text/plain", "bad request\n"}, false, false, head_size);
       }
-      return;
+      return true;
     }
     HttpRequestLine request;
     switch (parseHttpRequestHead(c.in, &request)) {
       case 0:
         respond(c, handler(request.path), request.method == "HEAD", false, head_size);
-        return;
+        return true;
       case 405:
         respond(c, {405, "text/plain", "only GET and HEAD\n"}, false, false, head_size);
-        return;
+        return true;
       default:
         respond(c, {400, "text/plain", "bad request\n"}, false, false, head_size);
-        return;
+        return true;
     }
+  }
+
+  // A parsed request that announces a body, with max_body_bytes: answered once the body is here.
+  bool handleWithBody(Connection& c, size_t head_size, bool head) {
+    std::string_view length;
+    for (const auto& [name, value] : request.headers) {
+      if (name == "transfer-encoding") {
+        respond(c, {411, "text/plain", "a body needs Content-Length\n"}, false, false, head_size,
+                true);
+        return true;
+      }
+      if (name == "content-length") length = trimmed(value);
+    }
+    size_t n = 0;
+    if (length.empty() || length.size() > 12 ||
+        length.find_first_not_of("0123456789") != std::string_view::npos ||
+        (n = std::stoul(std::string(length))) > options.max_body_bytes) {
+      respond(c, {413, "text/plain", "request body too large\n"}, false, false, head_size, true);
+      return true;
+    }
+    if (c.in.size() < head_size + n) {
+      return false;  // more to come, within read_timeout of the request's start
+    }
+    request.body = std::string_view(c.in.data() + head_size, n);
+    respond(c, request_handler(request), head, false, head_size + n);
+    return true;
   }
 
   // Answers the requests in c.in whose heads are whole, one after the other, until one leaves
@@ -530,7 +571,9 @@ struct HttpServer::Loop {
       Connection& c = it->second;
       const auto end = c.in.find("\r\n\r\n");
       if (end != std::string::npos && end + 4 <= options.max_header_bytes) {
-        handleRequest(c, end + 4);
+        if (!handleRequest(c, end + 4)) {
+          return;  // its body is still coming
+        }
       } else if (end != std::string::npos || c.in.size() > options.max_header_bytes) {
         respond(c, {431, "text/plain", "request header too large\n"}, false, false, 0);
       } else {

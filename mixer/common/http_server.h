@@ -1,10 +1,10 @@
 // HttpServer: a small HTTP/1.1 server for monitoring endpoints and forward-auth (GET and HEAD only
-// unless `any_method`; request bodies are never read). By default one request per connection,
-// answered with "Connection: close"; with `keep_alive`, a connection serves request after request
-// (pipelined or not) until the client says `Connection: close`, speaks HTTP/1.0, sends a body, or
-// stays idle past `keep_alive_timeout`. Event loops over non-blocking sockets (one thread each,
-// `threads` of them, each with its own listening socket on the port), so idle or slow clients cost
-// a descriptor and a buffer each, never a thread:
+// unless `any_method`; request bodies are never read unless `max_body_bytes`). By default one
+// request per connection, answered with "Connection: close"; with `keep_alive`, a connection serves
+// request after request (pipelined or not) until the client says `Connection: close`, speaks
+// HTTP/1.0, sends a body, or stays idle past `keep_alive_timeout`. Event loops over non-blocking
+// sockets (one thread each, `threads` of them, each with its own listening socket on the port), so
+// idle or slow clients cost a descriptor and a buffer each, never a thread:
 //   - a request's header must arrive whole within `read_timeout` of the accept (or, on a kept-alive
 //     connection, of its first byte), else the connection is closed (408 when some bytes came);
 //   - a header larger than `max_header_bytes` gets 431 and the connection is closed;
@@ -79,11 +79,14 @@ class HttpTls {
 struct HttpRequest {
   std::string_view method;
   std::string_view path;     // the target without its query string
+  std::string_view query;    // what follows the target's '?' ("" without one)
   std::string_view version;  // "HTTP/1.1", "HTTP/1.0", ... as sent
   // Over TLS with a verified client certificate: the client's identity (HttpTlsSession).
   std::string_view peer_principal;
   // In the order received; names lower-cased, values without surrounding blanks.
   std::vector<std::pair<std::string_view, std::string_view>> headers;
+  // The body, with Options::max_body_bytes only (else always empty).
+  std::string_view body;
 };
 
 class HttpServer {
@@ -103,6 +106,10 @@ class HttpServer {
     // Every method token is handed to the handler (else 405 for all but GET and HEAD). The body
     // of a request is never read: the response comes after the head, and the connection closes.
     bool any_method = false;
+    // With a RequestHandler: a request with `Content-Length` up to this many bytes has its body
+    // read (within `read_timeout`) and handed to the handler in HttpRequest::body; a larger one
+    // gets 413. The connection closes after the answer. 0: bodies are never read (above).
+    size_t max_body_bytes = 0;
     // Persistent connections (HTTP/1.1 keep-alive): see above. Off: every response closes.
     bool keep_alive = false;
     // How long a kept-alive connection may wait for its next request.

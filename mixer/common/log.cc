@@ -10,7 +10,9 @@ namespace mixer {
 namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::Info)};
 
-const char* levelName(LogLevel l) {
+}  // namespace
+
+const char* logLevelName(LogLevel l) {
   switch (l) {
     case LogLevel::Debug:
       return "debug";
@@ -25,17 +27,18 @@ const char* levelName(LogLevel l) {
   }
   return "none";
 }
-}  // namespace
 
 std::optional<LogLevel> parseLogLevel(std::string_view name) {
   for (auto l :
        {LogLevel::Debug, LogLevel::Info, LogLevel::Warn, LogLevel::Error, LogLevel::None}) {
-    if (name == levelName(l)) {
+    if (name == logLevelName(l)) {
       return l;
     }
   }
   return std::nullopt;
 }
+
+LogLevel logLevel() { return static_cast<LogLevel>(g_level.load(std::memory_order_relaxed)); }
 
 void setLogLevel(LogLevel level) { g_level.store(static_cast<int>(level)); }
 
@@ -75,7 +78,7 @@ LogLine::~LogLine() {
   std::strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
   const std::string msg = logSafe(out_.str());
   // One fprintf per line keeps lines from different threads whole.
-  std::fprintf(stderr, "%s.%03dZ\t%s\t%s\n", ts, static_cast<int>(ms), levelName(level_),
+  std::fprintf(stderr, "%s.%03dZ\t%s\t%s\n", ts, static_cast<int>(ms), logLevelName(level_),
                msg.c_str());
 }
 

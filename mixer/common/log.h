@@ -14,6 +14,9 @@ enum class LogLevel { Debug = 0, Info = 1, Warn = 2, Error = 3, None = 4 };
 std::optional<LogLevel> parseLogLevel(std::string_view name);
 void setLogLevel(LogLevel level);
 bool logEnabled(LogLevel level);
+// The level in effect, and a level's name as parseLogLevel() reads it ("debug" ... "none").
+LogLevel logLevel();
+const char* logLevelName(LogLevel level);
 
 // `text` made safe to write into a log line: each byte that is not well-formed UTF-8 becomes
 // U+FFFD, and control characters (but tab) are written as \xNN, so that text from a client can

@@ -440,6 +440,7 @@ class Compiler {
       cr->order = out->size();
       cr->name = rule.name;
       cr->ns = rule.ns;
+      cr->match_text = rule.match;
       expr::CompileOptions options;
       options.dialect = rule.lang == "cel" ? expr::Dialect::kCel : expr::Dialect::kCexl;
       options.expected_type = expr::ValueType::kBool;

@@ -10,6 +10,7 @@
 // ConfigSnapshotConstSharedPtr. Its handlers are closed when the last reference goes.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -87,6 +88,17 @@ struct CompiledHeaderOperation {
   config::HeaderOperation::Op op = config::HeaderOperation::Op::Replace;
 };
 
+// How often a rule applied, and how often applying it failed (its match or an instance did not
+// evaluate, or its adapter call failed: not a denial), for the status page. Relaxed counters
+// bumped on the request path, without a lock; on a cache line of their own, so that bumping them
+// does not evict the rule's read-only fields from the other cores' caches.
+struct alignas(64) RuleCounters {
+  mutable std::atomic<uint64_t> hits{0};
+  mutable std::atomic<uint64_t> errors{0};
+  void hit() const { hits.fetch_add(1, std::memory_order_relaxed); }
+  void error() const { errors.fetch_add(1, std::memory_order_relaxed); }
+};
+
 struct CompiledRule {
   std::string name;
   std::string ns;
@@ -104,6 +116,8 @@ struct CompiledRule {
   std::vector<CompiledGenerateAction> generate_actions;
   std::vector<CompiledHeaderOperation> request_header_operations;
   std::vector<CompiledHeaderOperation> response_header_operations;
+  std::string match_text;  // the match as configured ("" for always)
+  RuleCounters counters;
 };
 
 // The rules that apply to one namespace, organised for lookup: rules with an index term are
@@ -133,6 +147,9 @@ class ConfigSnapshot {
   const RuleSet& rulesFor(std::string_view ns) const;
 
   size_t ruleCount() const { return rules_.size(); }
+  // Every rule, in configuration order, and every handler created (the status page).
+  const std::vector<std::unique_ptr<CompiledRule>>& rules() const { return rules_; }
+  const std::vector<adapter_host::HandlerPtr>& handlers() const { return handlers_; }
   // Handlers declared and validated (created, unless compiled with validate_only).
   size_t handlerCount() const { return handler_count_; }
   // True when compiled with validate_only: checked but not servable (no handler exists).

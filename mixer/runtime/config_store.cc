@@ -8,6 +8,7 @@
 
 #include "mixer/common/log.h"
 #include "mixer/common/str_cat.h"
+#include "mixer/runtime/status_log.h"
 #include "mixer/runtime/unavailable_handlers.h"
 
 namespace mixer::runtime {
@@ -149,6 +150,7 @@ absl::StatusOr<std::unique_ptr<ConfigStore>> ConfigStore::create(
     store->generation_gauge_->Set(static_cast<double>(loaded.snapshot->generation()));
   }
   store->reportUnavailable(loaded);
+  store->noteLoaded(loaded, false);
   return store;
 }
 
@@ -169,6 +171,7 @@ std::vector<config::ConfigError> ConfigStore::reload() {
     for (const auto& e : loaded.errors) {
       MIXER_LOG(Error) << e.str();
     }
+    noteRejected(loaded);
     return loaded.errors;
   }
   ++next_generation_;
@@ -185,7 +188,54 @@ std::vector<config::ConfigError> ConfigStore::reload() {
                   << loaded.snapshot->instanceCount() << " instances from " << loaded.files
                   << " files";
   reportUnavailable(loaded);
+  noteLoaded(loaded, true);
   return {};
+}
+
+namespace {
+int64_t nowUnixMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+void ConfigStore::noteLoaded(const LoadedConfig& loaded, bool reload) {
+  std::lock_guard<std::mutex> lock(status_mu_);
+  status_.source =
+      options_.config_dir.empty() ? "embedded default configuration" : options_.config_dir;
+  status_.loaded_unix_millis = nowUnixMillis();
+  status_.files = loaded.files;
+  status_.documents = loaded.documents;
+  status_.unavailable.clear();
+  for (const auto& u : loaded.unavailable) {
+    const size_t q1 = u.message.find('\'');
+    const size_t q2 = q1 == std::string::npos ? q1 : u.message.find('\'', q1 + 1);
+    status_.unavailable.emplace_back(
+        q2 == std::string::npos ? std::string() : u.message.substr(q1 + 1, q2 - q1 - 1), u.str());
+  }
+  if (reload) {
+    status_.last_reload_unix_millis = status_.loaded_unix_millis;
+    status_.last_reload_ok = true;
+    status_.last_reload_errors.clear();
+    ++status_.reloads_ok;
+  }
+}
+
+void ConfigStore::noteRejected(const LoadedConfig& loaded) {
+  std::lock_guard<std::mutex> lock(status_mu_);
+  status_.last_reload_unix_millis = nowUnixMillis();
+  status_.last_reload_ok = false;
+  status_.last_reload_errors.clear();
+  for (const auto& e : loaded.errors) {
+    status_.last_reload_errors.push_back(e.str());
+  }
+  ++status_.reloads_failed;
+}
+
+ConfigStatus ConfigStore::status() const {
+  std::lock_guard<std::mutex> lock(status_mu_);
+  return status_;
 }
 
 void ConfigStore::reportUnavailable(const LoadedConfig& loaded) {
@@ -283,6 +333,7 @@ void ConfigStore::failed(const std::string& handler) {
   if (handler_errors_ != nullptr) {
     handler_errors_->Increment();
   }
+  HandlerErrors::global().failed(handler, "a report batch failed");
 }
 
 }  // namespace mixer::runtime

@@ -64,6 +64,22 @@ LoadedConfig loadConfig(const std::string& dir, const adapter_host::AdapterRegis
                         const attribute::VocabularyConstSharedPtr& base, uint64_t generation,
                         const LoadOptions& options = {});
 
+// What the status page shows of the configuration (ConfigStore::status()).
+struct ConfigStatus {
+  std::string source;              // the directory, or "embedded default configuration"
+  int64_t loaded_unix_millis = 0;  // when the serving configuration was loaded
+  size_t files = 0;
+  size_t documents = 0;
+  // The last reload attempt (0: none yet), whether it was swapped in, and its errors.
+  int64_t last_reload_unix_millis = 0;
+  bool last_reload_ok = true;
+  std::vector<std::string> last_reload_errors;
+  uint64_t reloads_ok = 0;
+  uint64_t reloads_failed = 0;
+  // Handlers of the serving configuration reported unavailable: name, and why.
+  std::vector<std::pair<std::string, std::string>> unavailable;
+};
+
 class ConfigStore final : public DispatcherSource, private ReportQueue::Counters {
  public:
   struct Options {
@@ -91,6 +107,8 @@ class ConfigStore final : public DispatcherSource, private ReportQueue::Counters
   // swapped).
   std::vector<config::ConfigError> reload();
 
+  ConfigStatus status() const;
+
   // Starts watching the config directory (no-op for the embedded configuration).
   absl::Status startWatching();
   // Stops watching and delivers queued reports. Idempotent.
@@ -103,12 +121,17 @@ class ConfigStore final : public DispatcherSource, private ReportQueue::Counters
   void failed(const std::string& handler) override;
   // Logs the unavailable handlers of the configuration now serving and sets the gauge.
   void reportUnavailable(const LoadedConfig& loaded);
+  // Notes a configuration swapped in, or a reload rejected, for status().
+  void noteLoaded(const LoadedConfig& loaded, bool reload);
+  void noteRejected(const LoadedConfig& loaded);
 
   Options options_;
   std::unique_ptr<ReportQueue> reports_;
   std::atomic<std::shared_ptr<const Dispatcher>> current_;
   std::mutex reload_mu_;  // one reload at a time
   uint64_t next_generation_ = 1;
+  mutable std::mutex status_mu_;
+  ConfigStatus status_;
 
   int inotify_fd_ = -1;
   int stop_pipe_[2] = {-1, -1};

@@ -9,6 +9,7 @@
 #include "mixer/common/log.h"
 #include "mixer/common/str_cat.h"
 #include "mixer/runtime/bag_activation.h"
+#include "mixer/runtime/status_log.h"
 
 namespace mixer::runtime {
 namespace {
@@ -336,6 +337,7 @@ void Dispatcher::runGenerators(AttributeBag* bag, AttributeReferences* refs,
     if (rule->generate_actions.empty() || !matches(*rule, *bag, refs)) {
       continue;
     }
+    rule->counters.hit();
     for (const CompiledGenerateAction& action : rule->generate_actions) {
       for (const CompiledGeneratorInstance* gi : action.instances) {
         inputs.assign(gi->inputs.size(), expr::Value());
@@ -457,6 +459,7 @@ bool Dispatcher::matches(const CompiledRule& rule, const AttributeBag& bag,
   }
   const expr::Value v = evaluate(*rule.match, bag, *snapshot_->vocabulary(), refs);
   if (v.isError()) {
+    rule.counters.error();
     static std::atomic<uint64_t> logs{0};
     if (logSampled(logs)) {
       MIXER_LOG(Debug) << "rule '" << rule.name << "' does not apply: " << v.stringView();
@@ -474,9 +477,14 @@ CheckResult Dispatcher::check(const AttributeBag& bag, AttributeReferences* refs
   bool have_result = false;
   std::string failures;
   int32_t first_failure = 0;
+  const CompiledRule* denying_rule = nullptr;  // of the first failure (the status page)
+  std::string_view denying_handler;
+  const CompiledRule* current = nullptr;
   auto fail = [&](int32_t code, std::string_view who, std::string_view message) {
     if (first_failure == 0) {
       first_failure = code;
+      denying_rule = current;
+      denying_handler = who;
     }
     failures += strCat(failures.empty() ? "" : ", ", who, ":", message);
   };
@@ -493,11 +501,14 @@ CheckResult Dispatcher::check(const AttributeBag& bag, AttributeReferences* refs
     if (!matches(*rule, bag, refs)) {
       continue;
     }
+    rule->counters.hit();
+    current = rule;
     for (const CompiledAction& action : rule->check_actions) {
       for (const CompiledInstance* ci : action.instances) {
         std::string error;
         const mixer_instance* instance = encodeOne(*ci, bag, vocabulary, refs, &error);
         if (instance == nullptr) {
+          rule->counters.error();
           fail(kInternal, action.handler_name, error);
           continue;
         }
@@ -507,6 +518,9 @@ CheckResult Dispatcher::check(const AttributeBag& bag, AttributeReferences* refs
         }
         auto result = action.handler->checkAndWait(*instance, adapter_timeout_);
         if (!result.ok()) {
+          rule->counters.error();
+          HandlerErrors::global().failed(action.handler_name,
+                                         std::string(result.status().message()));
           fail(static_cast<int32_t>(result.status().code()), action.handler_name,
                std::string(result.status().message()));
           continue;
@@ -548,6 +562,15 @@ CheckResult Dispatcher::check(const AttributeBag& bag, AttributeReferences* refs
   if (first_failure != 0) {
     r.status_code = first_failure;
     r.status_message = std::move(failures);
+    if (DenialLog::global().sample()) {
+      DenialRecord d;
+      d.generation = snapshot_->generation();
+      d.rule = denying_rule != nullptr ? denying_rule->name : "";
+      d.handler = std::string(denying_handler);
+      d.code = first_failure;
+      d.reason = r.status_message;
+      DenialLog::global().record(std::move(d), bag, refs);
+    }
   }
   return r;
 }
@@ -562,10 +585,12 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args, Attribute
   // referenced too.
   const CompiledAction* call_action = nullptr;
   const mixer_instance* call_instance = nullptr;
+  const CompiledRule* call_rule = nullptr;
   for (const CompiledRule* rule : rules) {
     if (rule->quota_actions.empty() || !matches(*rule, bag, refs)) {
       continue;
     }
+    rule->counters.hit();
     for (const CompiledAction& action : rule->quota_actions) {
       for (const CompiledInstance* ci : action.instances) {
         if (!equalsIgnoreCase(ci->short_name, args.name)) {
@@ -584,12 +609,14 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args, Attribute
         const mixer_instance* instance = encodeOne(*ci, bag, vocabulary, refs, &error);
         r.matched = true;
         if (instance == nullptr) {
+          rule->counters.error();
           r.status_code = kInternal;
           r.status_message = strCat(action.handler_name, ":", error);
           continue;
         }
         call_action = &action;
         call_instance = instance;
+        call_rule = rule;
       }
     }
   }
@@ -615,11 +642,13 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args, Attribute
   // from an adapter thread, and needs nothing of this request but the handler's name.
   call_action->handler->quota(
       *call_instance, qa, adapter_timeout_,
-      [name = std::string_view(call_action->handler_name),
+      [name = std::string_view(call_action->handler_name), call_rule,
        done = std::move(done)](absl::StatusOr<adapter_host::QuotaResult> result) {
         QuotaResult out;
         out.matched = true;
         if (!result.ok()) {
+          call_rule->counters.error();
+          HandlerErrors::global().failed(name, std::string(result.status().message()));
           out.status_code = static_cast<int32_t>(result.status().code());
           out.status_message = strCat(name, ":", result.status().message());
         } else {
@@ -672,6 +701,7 @@ bool Dispatcher::report(const AttributeBag& bag, PendingReports* pending,
     if (!matches(*rule, bag, nullptr)) {
       continue;
     }
+    rule->counters.hit();
     for (const CompiledAction& action : rule->report_actions) {
       auto it = std::find_if(pending->batches.begin(), pending->batches.end(),
                              [&](const auto& b) { return b.first == action.handler; });
@@ -684,6 +714,7 @@ bool Dispatcher::report(const AttributeBag& bag, PendingReports* pending,
       for (const CompiledInstance* ci : action.instances) {
         std::string error;
         if (!encodeInstance(*ci, bag, vocabulary, nullptr, &it->second, &error, &shared)) {
+          rule->counters.error();
           static std::atomic<uint64_t> logs{0};
           if (logSampled(logs)) {
             MIXER_LOG(Warn) << "report to '" << action.handler_name << "' skipped: " << error;

@@ -167,8 +167,8 @@ int runServer(const mixer::server::ServerOptions& options, const ShutdownDeadlin
     const std::string& host = (*server)->monitoringHost();
     const std::string shown =
         host.empty() ? "0.0.0.0" : (host.find(':') != std::string::npos ? "[" + host + "]" : host);
-    std::printf("mixs: monitoring on http://%s:%d (/metrics /healthz /readyz /version)\n",
-                shown.c_str(), (*server)->monitoringPort());
+    std::printf("mixs: monitoring on http://%s:%d (/metrics /healthz /readyz /version%s)\n",
+                shown.c_str(), (*server)->monitoringPort(), options.debug_views ? " /status" : "");
   }
   if ((*server)->forwardAuthPort() >= 0) {
     const std::string& a = options.forward_auth_address;
@@ -220,6 +220,10 @@ int main(int argc, char** argv) {
       "--monitoring-address", options.monitoring_address,
       "host:port of the monitoring endpoints (wins over --monitoring-port; \":PORT\" "
       "listens on every interface; default: the --address host)");
+  server->add_flag("--debug-views", options.debug_views,
+                   "Serve the status page on the monitoring port: /status (HTML) and its JSON "
+                   "twins, with recent denials and a form that changes the log level (plain "
+                   "HTTP: keep the port on loopback or a trusted network)");
   server->add_option("--forward-auth-address", options.forward_auth_address,
                      "host:port of HTTP forward-auth (nginx auth_request, Traefik ForwardAuth, "
                      "Caddy forward_auth; port 0 picks a free port; default: off)");

@@ -262,9 +262,12 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
 
   if (monitoring_port >= 0) {
     s->monitoring_host_ = monitoring_host;
+    if (options.debug_views) {
+      s->status_page_ = std::make_unique<StatusPage>(s->config_.get());
+    }
     auto mon = MonitoringServer::start(
         s->monitoring_host_, monitoring_port, s->metrics_.registry(),
-        [raw] { return raw->ready_.load() && raw->acceptor_->accepting(); });
+        [raw] { return raw->ready_.load() && raw->acceptor_->accepting(); }, s->status_page_.get());
     if (!mon.ok()) {
       s->acceptor_->stop();
       s->grpc_->Shutdown();

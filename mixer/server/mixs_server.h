@@ -41,6 +41,9 @@ struct ServerOptions {
   // host:port of the monitoring endpoints; when set, it wins over `monitoring_port` and the
   // `address` host (":PORT" listens on every interface).
   std::string monitoring_address;
+  // Serve the status page (/status and its JSON twins, status_page.h) on the monitoring port
+  // (--debug-views): it shows policy decisions and can change the log level, so it is opt-in.
+  bool debug_views = false;
   std::string config_dir;
   // Where the embedded configuration's prometheus handler serves /metrics (empty: port 42422 on
   // the monitoring host, or on every interface when that host is every interface).
@@ -129,6 +132,7 @@ class MixsServer {
   std::unique_ptr<GrpcAcceptor> acceptor_;
   std::atomic<grpc::HealthCheckServiceInterface*> health_{nullptr};
   int max_connections_ = 0;
+  std::unique_ptr<StatusPage> status_page_;  // outlives monitoring_, which serves it
   std::unique_ptr<MonitoringServer> monitoring_;
   std::unique_ptr<frontends::envoy::ForwardAuth> forward_auth_;
   std::unique_ptr<HttpServer> forward_auth_http_;  // stopped before forward_auth_ goes

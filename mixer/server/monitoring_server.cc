@@ -9,16 +9,20 @@ namespace mixer::server {
 
 absl::StatusOr<std::unique_ptr<MonitoringServer>> MonitoringServer::start(
     const std::string& host, int port, std::shared_ptr<prometheus::Registry> registry,
-    std::function<bool()> ready) {
+    std::function<bool()> ready, const StatusPage* status) {
   std::unique_ptr<MonitoringServer> s(new MonitoringServer());
   s->registry_ = std::move(registry);
   s->ready_ = std::move(ready);
+  s->status_ = status;
   HttpServer::Options options;
   options.host = host;
   options.port = port;
+  // The status page's log-level form is a POST with a small body.
+  options.any_method = true;
+  options.max_body_bytes = 4096;
   const MonitoringServer* raw = s.get();
   auto http = HttpServer::start(std::move(options),
-                                [raw](const std::string& path) { return raw->handle(path); });
+                                [raw](const HttpRequest& request) { return raw->handle(request); });
   if (!http.ok()) {
     return absl::UnavailableError(strCat(http.status().message(), " (the monitoring endpoints)"));
   }
@@ -28,7 +32,20 @@ absl::StatusOr<std::unique_ptr<MonitoringServer>> MonitoringServer::start(
 
 MonitoringServer::~MonitoringServer() = default;
 
-HttpResponse MonitoringServer::handle(const std::string& path) const {
+HttpResponse MonitoringServer::handle(const HttpRequest& request) const {
+  const std::string_view path = request.path;
+  if (StatusPage::serves(path)) {
+    if (status_ == nullptr) {
+      return {404, "text/plain",
+              "the debug views are off: start mixs with --debug-views to serve /status\n"};
+    }
+    return status_->handle(request);
+  }
+  if (request.method != "GET" && request.method != "HEAD") {
+    HttpResponse r{405, "text/plain", "only GET and HEAD\n"};
+    r.headers.emplace_back("Allow", "GET, HEAD");
+    return r;
+  }
   if (path == "/metrics") {
     prometheus::TextSerializer serializer;
     return {200, "text/plain; version=0.0.4; charset=utf-8",
@@ -46,7 +63,8 @@ HttpResponse MonitoringServer::handle(const std::string& path) const {
             strCat("{\"version\":\"", kVersion, "\",\"api\":\"istio.mixer.v1\",\"istio\":\"",
                    kIstioApiVersion, "\",\"globalWordCount\":222}\n")};
   }
-  return {404, "text/plain", "not found: try /metrics, /healthz, /readyz, /version\n"};
+  return {404, "text/plain",
+          "not found: try /metrics, /healthz, /readyz, /version, /status (with --debug-views)\n"};
 }
 
 }  // namespace mixer::server

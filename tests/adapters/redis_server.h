@@ -91,7 +91,10 @@ class RedisSentinel {
       std::filesystem::remove_all(dir_, ignored);  // sentinel rewrites its config file there
     }
   }
-  bool start(const std::string& master_name, int master_port) {
+  // `password`: the sentinel's own (requirepass: clients and the other sentinels authenticate);
+  // `master_password`: what it sends to the master and replicas (auth-pass).
+  bool start(const std::string& master_name, int master_port, const std::string& password = "",
+             const std::string& master_password = "") {
     char tmpl[] = "/tmp/redis-sentinel-test-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) {
       return false;
@@ -106,6 +109,12 @@ class RedisSentinel {
           << "sentinel down-after-milliseconds " << master_name << " 1000\n"
           << "sentinel failover-timeout " << master_name << " 10000\n"
           << "sentinel parallel-syncs " << master_name << " 1\n";
+      if (!password.empty()) {
+        out << "requirepass " << password << "\n";
+      }
+      if (!master_password.empty()) {
+        out << "sentinel auth-pass " << master_name << " " << master_password << "\n";
+      }
       if (!out) {
         return false;
       }

@@ -32,14 +32,29 @@ using mixer::testing::RedisServer;
 
 constexpr char kMasterName[] = "quota-master";
 
-// One command on a fresh connection; the reply's integer, or its first element when an array of
-// strings (ROLE), as text.
-std::string redisOnce(int port, const std::string& command) {
+// A connection, authenticated with `password` when not empty; null when it cannot be made.
+redisContext* connectAs(int port, const std::string& password) {
   redisContext* c = redisConnect("127.0.0.1", port);
   if (c == nullptr || c->err != 0) {
     if (c != nullptr) {
       redisFree(c);
     }
+    return nullptr;
+  }
+  if (!password.empty()) {
+    auto* r = static_cast<redisReply*>(redisCommand(c, "AUTH %s", password.c_str()));
+    if (r != nullptr) {
+      freeReplyObject(r);
+    }
+  }
+  return c;
+}
+
+// One command on a fresh connection; the reply's integer, or its first element when an array of
+// strings (ROLE), as text.
+std::string redisOnce(int port, const std::string& command, const std::string& password = "") {
+  redisContext* c = connectAs(port, password);
+  if (c == nullptr) {
     return "unreachable";
   }
   auto* r = static_cast<redisReply*>(redisCommand(c, command.c_str()));
@@ -61,12 +76,9 @@ std::string redisOnce(int port, const std::string& command) {
 }
 
 // The number of elements of a command's array reply, or -1.
-int64_t arraySize(int port, const std::string& command) {
-  redisContext* c = redisConnect("127.0.0.1", port);
-  if (c == nullptr || c->err != 0) {
-    if (c != nullptr) {
-      redisFree(c);
-    }
+int64_t arraySize(int port, const std::string& command, const std::string& password = "") {
+  redisContext* c = connectAs(port, password);
+  if (c == nullptr) {
     return -1;
   }
   auto* r = static_cast<redisReply*>(redisCommand(c, command.c_str()));
@@ -97,23 +109,35 @@ class RedisQuotaSentinelTest : public ::testing::Test {
   }
 
   // A master, its replica in sync, and three sentinels that know the replica and each other.
-  void startTopology() {
-    ASSERT_TRUE(master_.start()) << master_.output();
-    ASSERT_TRUE(replica_.start(0, {"--replicaof", "127.0.0.1", std::to_string(master_.port())}))
-        << replica_.output();
+  // With `master_password`, the servers require it (and the replica syncs with it); with
+  // `sentinel_password`, the sentinels require theirs.
+  void startTopology(const std::string& master_password = "",
+                     const std::string& sentinel_password = "") {
+    std::vector<std::string> auth;
+    if (!master_password.empty()) {
+      auth = {"--requirepass", master_password, "--masterauth", master_password};
+    }
+    ASSERT_TRUE(master_.start(0, auth)) << master_.output();
+    std::vector<std::string> replica_args = {"--replicaof", "127.0.0.1",
+                                             std::to_string(master_.port())};
+    replica_args.insert(replica_args.end(), auth.begin(), auth.end());
+    ASSERT_TRUE(replica_.start(0, replica_args)) << replica_.output();
     ASSERT_TRUE(replica_.waitFor("MASTER <-> REPLICA sync: Finished with success"))
         << replica_.output();
     for (int i = 0; i < 3; ++i) {
       sentinels_.push_back(std::make_unique<RedisSentinel>());
-      ASSERT_TRUE(sentinels_.back()->start(kMasterName, master_.port()))
+      ASSERT_TRUE(
+          sentinels_.back()->start(kMasterName, master_.port(), sentinel_password, master_password))
           << sentinels_.back()->output();
     }
     // Each sentinel knows the replica and has seen the two others (hello messages through the
     // master): then a failover can be voted on and has a replica to promote.
     for (auto& s : sentinels_) {
       ASSERT_TRUE(waitUntil([&] {
-        return arraySize(s->port(), std::string("SENTINEL REPLICAS ") + kMasterName) == 1 &&
-               arraySize(s->port(), std::string("SENTINEL SENTINELS ") + kMasterName) == 2;
+        return arraySize(s->port(), std::string("SENTINEL REPLICAS ") + kMasterName,
+                         sentinel_password) == 1 &&
+               arraySize(s->port(), std::string("SENTINEL SENTINELS ") + kMasterName,
+                         sentinel_password) == 2;
       })) << s->output();
     }
   }
@@ -317,6 +341,79 @@ TEST_F(RedisQuotaSentinelTest, ARequestedFailoverMovesTheConnectionsToTheNewMast
   EXPECT_EQ(grantedOnceUp(h, 2, "kept"), 2);
 }
 
+// Sentinels that require a password, and servers that require another: the handler
+// authenticates to each with its own (sentinelPassword, password), grants, and after the master
+// is killed finds the promoted replica and authenticates there too. A wrong password of either
+// kind is the failure policy, with the server's refusal and never the password in the message.
+TEST_F(RedisQuotaSentinelTest, AuthenticatesToTheSentinelsAndTheMasterAcrossAFailover) {
+  const std::string master_password = "m-pass-4417";
+  const std::string sentinel_password = "s-pass-9023";
+  ASSERT_NO_FATAL_FAILURE(startTopology(master_password, sentinel_password));
+  EXPECT_EQ(redisOnce(master_.port(), "ROLE"), "NOAUTH Authentication required.");
+  auto& h = handler("failurePolicy: FAIL_CLOSED\ntimeout: 200ms\npassword: " + master_password +
+                    "\nsentinelPassword: " + sentinel_password);
+  EXPECT_EQ(grantedOnceUp(h, 5, "before"), 5);
+  ASSERT_EQ(redisOnce(master_.port(), "WAIT 1 5000", master_password), "1");
+
+  auto& wrong_sentinel =
+      handler("failurePolicy: FAIL_CLOSED\ntimeout: 200ms\npassword: " + master_password +
+              "\nsentinelPassword: not-it");
+  auto r = quota(wrong_sentinel, 1, "x");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status.code(), absl::StatusCode::kUnavailable) << r->status;
+  EXPECT_THAT(std::string(r->status.message()), ::testing::HasSubstr("AUTH refused"));
+  EXPECT_THAT(std::string(r->status.message()), ::testing::Not(::testing::HasSubstr("not-it")));
+  auto& wrong_master = handler(
+      "failurePolicy: FAIL_CLOSED\ntimeout: 200ms\npassword: not-it-either"
+      "\nsentinelPassword: " +
+      sentinel_password);
+  r = quota(wrong_master, 1, "x");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status.code(), absl::StatusCode::kUnavailable) << r->status;
+  EXPECT_THAT(std::string(r->status.message()), ::testing::HasSubstr("AUTH refused"));
+  EXPECT_THAT(std::string(r->status.message()),
+              ::testing::Not(::testing::HasSubstr("not-it-either")));
+  auto& no_password =
+      handler("failurePolicy: FAIL_CLOSED\ntimeout: 200ms\nsentinelPassword: " + sentinel_password);
+  r = quota(no_password, 1, "x");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status.code(), absl::StatusCode::kUnavailable) << r->status;
+  handlers_.resize(1);  // only `h` from here on (each handler counts the switch it sees)
+
+  master_.kill();
+  ASSERT_TRUE(anySentinelSaw("\\+switch-master " + std::string(kMasterName)));
+  EXPECT_EQ(grantedOnceUp(h, 1, "after"), 1);  // on the promoted replica, authenticated
+  EXPECT_EQ(redisOnce(replica_.port(), "ROLE", master_password), "master");
+  auto before = quota(h, 1, "before");  // the state moved with the master
+  ASSERT_TRUE(before.ok() && before->status.ok());
+  EXPECT_EQ(before->granted_amount, 0);
+  EXPECT_EQ(counter("master_switches"), 1);
+}
+
+TEST_F(RedisQuotaSentinelTest, AFixedAddressWithAPassword) {
+  ASSERT_TRUE(master_.start(0, {"--requirepass", "fixed-pass"})) << master_.output();
+  auto make = [&](const std::string& extra) -> mixer::adapter_host::Handler& {
+    std::vector<mixer::adapter_host::ParamError> errors;
+    auto v = mixer::adapter_host::valueFromYaml(
+        YAML::Load("redisServerUrl: 127.0.0.1:" + std::to_string(master_.port()) +
+                   "\nconnectionPoolSize: 1\ntimeout: 200ms\n" + extra +
+                   "\nquotas:\n- name: requestcount\n  maxAmount: 5\n  validDuration: 1h\n"),
+        "params", &errors);
+    auto h = adapter_->createHandler("h", v);
+    EXPECT_TRUE(h.ok()) << h.status();
+    handlers_.push_back(std::move(*h));
+    return *handlers_.back();
+  };
+  EXPECT_EQ(grantedOnceUp(make("password: fixed-pass"), 2, "u"), 2);
+  // A Redis 6 ACL user: AUTH username password.
+  ASSERT_EQ(redisOnce(master_.port(), "ACL SETUSER quota on >user-pass ~* +@all", "fixed-pass"),
+            "OK");
+  EXPECT_EQ(grantedOnceUp(make("username: quota\npassword: user-pass"), 1, "u"), 1);
+  auto r = quota(make("password: wrong-pass"), 1, "u");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status.code(), absl::StatusCode::kUnavailable) << r->status;
+}
+
 TEST_F(RedisQuotaSentinelTest, NoSentinelAnsweringIsTheFailurePolicy) {
   auto& h = handler("failurePolicy: FAIL_CLOSED\ntimeout: 100ms");  // only a dead sentinel
   auto r = quota(h, 1, "u");
@@ -349,6 +446,13 @@ TEST_F(RedisQuotaSentinelTest, SentinelParamsAreValidated) {
                   "params.sentinels: expected a non-empty list of host:port"));
   EXPECT_THAT(errors_of("redisServerUrl: a:1\nmasterName: m"),
               ::testing::ElementsAre("params.master_name: only with sentinels"));
+  EXPECT_THAT(errors_of("sentinels: [a:1]\nmasterName: m\npassword: p\nsentinelPassword: s\n"
+                        "username: u\nsentinelUsername: v"),
+              ::testing::IsEmpty());
+  EXPECT_THAT(errors_of("redisServerUrl: a:1\nusername: u\nsentinelPassword: s\npassword: 7"),
+              ::testing::UnorderedElementsAre("params.username: needs password",
+                                              "params.password: expected a non-empty string",
+                                              "params.sentinel_password: only with sentinels"));
 }
 
 }  // namespace

@@ -232,6 +232,47 @@ TEST(HttpServerTest, StopsAtOnceWithConnectionsOpen) {
 
 // Reads one response (head and Content-Length body) from a kept-alive connection; "" when the
 // peer closes or nothing whole comes within `timeout`. Bytes past it stay in *pending.
+void send(int fd, const std::string& text);
+
+TEST(HttpServerTest, WithMaxBodyBytesTheHandlerGetsTheBodyAndTheQuery) {
+  HttpServer::Options options;
+  options.host = "127.0.0.1";
+  options.any_method = true;
+  options.max_body_bytes = 64;
+  options.read_timeout = std::chrono::milliseconds(500);
+  auto s = HttpServer::start(options, [](const HttpRequest& r) {
+    return HttpResponse(200, "text/plain",
+                        std::string(r.method) + " " + std::string(r.path) + " ?" +
+                            std::string(r.query) + " [" + std::string(r.body) + "]\n");
+  });
+  ASSERT_TRUE(s.ok()) << s.status();
+  const int port = (*s)->port();
+  std::string a = request(port, "POST /f?x=1 HTTP/1.1\r\nContent-Length: 9\r\n\r\nlevel=inf");
+  EXPECT_NE(a.find("\r\n\r\nPOST /f ?x=1 [level=inf]\n"), std::string::npos) << a;
+  EXPECT_NE(a.find("Connection: close"), std::string::npos) << a;
+  // A body in pieces: answered once it is whole.
+  const int fd = connectTo(port);
+  ASSERT_GE(fd, 0);
+  send(fd, "POST /f HTTP/1.1\r\nContent-Length: 6\r\n\r\nab");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  send(fd, "cdef");
+  auto [b, closed] = readAll(fd, std::chrono::seconds(2));
+  close(fd);
+  EXPECT_TRUE(closed);
+  EXPECT_NE(b.find("[abcdef]"), std::string::npos) << b;
+  EXPECT_NE(get(port, "/g").find("GET /g ? []"), std::string::npos);
+  // Too large, chunked, or never whole.
+  EXPECT_EQ(
+      request(port, "POST /f HTTP/1.1\r\nContent-Length: 65\r\n\r\n").rfind("HTTP/1.1 413", 0), 0u);
+  EXPECT_EQ(request(port, "POST /f HTTP/1.1\r\nContent-Length: x\r\n\r\n").rfind("HTTP/1.1 413", 0),
+            0u);
+  EXPECT_EQ(request(port, "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+                .rfind("HTTP/1.1 411", 0),
+            0u);
+  const std::string slow = request(port, "POST /f HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+  EXPECT_EQ(slow.find("[abc"), std::string::npos) << slow;
+}
+
 std::string readResponse(int fd, std::string* pending,
                          std::chrono::milliseconds timeout = std::chrono::seconds(2)) {
   const auto deadline = Clock::now() + timeout;
