@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -86,10 +87,16 @@ class OopAdapterTest : public ::testing::Test {
 
   // Istio's template documents, the adapter document, and `config` (handlers, instances, rules)
   // loaded and compiled as mixs does.
-  ConfigSnapshotConstSharedPtr load(const std::string& config) {
+  // `adapter_edit` rewrites the adapter document's text first.
+  ConfigSnapshotConstSharedPtr load(const std::string& config,
+                                    std::function<void(std::string*)> adapter_edit = nullptr) {
     config::LoadResult result;
     for (const char* file : {"metric.yaml", "listentry.yaml", "quota.yaml", "adapter.yaml"}) {
-      config::loadText(readFile(dataDir() + "/" + file), file, &result);
+      std::string text = readFile(dataDir() + "/" + file);
+      if (adapter_edit && std::string(file) == "adapter.yaml") {
+        adapter_edit(&text);
+      }
+      config::loadText(text, file, &result);
     }
     config::loadText(config, "oop.yaml", &result);
     config::resolve(&result);
@@ -397,6 +404,35 @@ TEST_F(OopAdapterTest, ConfigurationErrorsNameTheirPlace) {
   snapshot = load(handlerYaml("remote", "no-port", "{}") + kListConfig);
   ASSERT_EQ(snapshot, nullptr);
   EXPECT_NE(errorsText().find("connection.address 'no-port' is not HOST:PORT"), std::string::npos)
+      << errorsText();
+}
+
+// Istio sent a session-based adapter its config through a session API and no adapter_config in
+// the calls; this mixs has no session API, and sends none either. TLS to the adapter is refused
+// at load time rather than silently dropped.
+TEST_F(OopAdapterTest, ASessionBasedAdapterGetsNoAdapterConfigAndAuthenticationIsRefused) {
+  AdapterServer server;
+  ASSERT_TRUE(server.start(::testing::TempDir() + "/oop-session.jsonl", {"--allow", "reviews"}));
+  auto snapshot = load(handlerYaml("remote", server.address(), "{label: x}") + kListConfig,
+                       [](std::string* text) {
+                         text->replace(text->find("session_based: false"), 20,
+                                       "session_based: true");
+                       });
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  AttributeReferences refs;
+  EXPECT_EQ(d.check(bag, &refs).status_code, 7);
+  const std::string got = server.received();
+  EXPECT_NE(got.find("\"adapter_config_type\": \"\""), std::string::npos) << got;
+  server.stop();
+
+  std::string config = handlerYaml("remote", "127.0.0.1:1", "{}") + kListConfig;
+  config.replace(config.find("connection: {"), 13, "connection: {authentication: {mutual: {}}, ");
+  EXPECT_EQ(load(config), nullptr);
+  EXPECT_NE(errorsText().find("connection.authentication (TLS or mutual TLS to the adapter) is not "
+                              "supported by this mixs"),
+            std::string::npos)
       << errorsText();
 }
 
