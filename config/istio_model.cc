@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/time/time.h"
 #include "aspects/aspect.h"
 #include "config/descriptor_set.h"
 #include "config/document_reader.h"
@@ -239,7 +240,8 @@ void loadRule(const YAML::Node& spec, const Metadata& meta, const SourcePos& doc
 // A `kind: template` (spec.descriptor: the template's FileDescriptorSet, base64) or `kind:
 // adapter` (spec: description, session_based, templates[], config: the adapter config's
 // FileDescriptorSet) document of an out-of-process adapter: checked (the descriptors decode and
-// build) and counted. This build does not call out-of-process adapters.
+// build) and kept in the model, for the handlers with a `connection` that name the adapter
+// (mixer/adapter_host/remote_adapter.h).
 void loadDescriptorDocument(const std::string& kind, const YAML::Node& spec,
                             const std::string& full_name, const Metadata& meta,
                             DocumentReader* reader, LoadResult* result) {
@@ -249,16 +251,31 @@ void loadDescriptorDocument(const std::string& kind, const YAML::Node& spec,
     return;
   }
   std::string_view descriptor_key = "descriptor";
+  AdapterDescriptor adapter;
   if (kind == "template") {
     reader->checkKeys(spec, {"descriptor"}, strCat("the spec of ", where));
   } else {
-    reader->checkKeys(spec, {"name", "description", "sessionBased", "templates", "config"},
+    reader->checkKeys(spec,
+                      {"name", "description", "sessionBased", "session_based", "templates",
+                       "config"},
                       strCat("the spec of ", where));
     descriptor_key = "config";
     const YAML::Node templates = DocumentReader::field(spec, "templates");
     if (reader->sequence(templates, "templates")) {
       for (const YAML::Node& t : templates) {
-        reader->scalar(t, "a template name");
+        if (std::optional<std::string> name = reader->scalar(t, "a template name")) {
+          adapter.templates.push_back(*name);
+        }
+      }
+    }
+    if (std::optional<std::string> d =
+            reader->scalar(DocumentReader::field(spec, "description"), "description")) {
+      adapter.description = *d;
+    }
+    for (const char* key : {"sessionBased", "session_based"}) {
+      const YAML::Node sb = DocumentReader::field(spec, key);
+      if (std::optional<std::string> v = reader->scalar(sb, key)) {
+        adapter.session_based = *v == "true";
       }
     }
   }
@@ -272,6 +289,7 @@ void loadDescriptorDocument(const std::string& kind, const YAML::Node& spec,
   } else {
     text = reader->scalar(descriptor, "config");
   }
+  std::string bytes;
   if (text && !text->empty()) {
     std::vector<std::string> messages;
     std::string error;
@@ -279,8 +297,64 @@ void loadDescriptorDocument(const std::string& kind, const YAML::Node& spec,
       reader->error(descriptor, strCat(where, ": spec.", descriptor_key, ": ", error));
       return;
     }
+    decodeDescriptorSet(*text, &bytes);
+  }
+  if (kind == "template") {
+    TemplateDescriptor t;
+    t.name = meta.name;
+    t.ns = meta.ns;
+    t.descriptor_set = std::move(bytes);
+    t.pos = meta.pos;
+    result->model.templates.push_back(std::move(t));
+  } else {
+    adapter.name = meta.name;
+    adapter.ns = meta.ns;
+    adapter.config_descriptor_set = std::move(bytes);
+    adapter.pos = meta.pos;
+    result->model.adapters.push_back(std::move(adapter));
   }
   ++result->descriptor_documents;
+}
+
+// `connection: {address: HOST:PORT, timeout}` of a handler served by an out-of-process adapter.
+void loadConnection(const YAML::Node& connection, const std::string& full_name,
+                    DocumentReader* reader, Handler* handler) {
+  if (!connection.IsDefined() || connection.IsNull() ||
+      !reader->mapping(connection, "connection") || !connection.IsMap()) {
+    return;
+  }
+  reader->checkKeys(connection, {"address", "timeout", "authentication"},
+                    strCat("the connection of handler '", full_name, "'"));
+  handler->connection_pos = reader->pos(connection);
+  std::optional<std::string> address =
+      reader->requiredScalar(connection, "address", "connection.address");
+  if (!address) {
+    return;
+  }
+  if (address->empty() || address->find(':') == std::string::npos) {
+    reader->error(DocumentReader::field(connection, "address"),
+                  strCat("handler '", full_name, "': connection.address '", *address,
+                         "' is not HOST:PORT"));
+    return;
+  }
+  handler->connection_address = *address;
+  const YAML::Node timeout = DocumentReader::field(connection, "timeout");
+  if (std::optional<std::string> t = reader->scalar(timeout, "connection.timeout")) {
+    absl::Duration d;
+    if (!absl::ParseDuration(*t, &d) || d < absl::ZeroDuration()) {
+      reader->error(timeout, strCat("handler '", full_name, "': connection.timeout '", *t,
+                                    "' is not a duration such as 1s or 500ms"));
+    } else {
+      handler->connection_timeout = d;
+    }
+  }
+  const YAML::Node auth = DocumentReader::field(connection, "authentication");
+  if (auth.IsDefined() && !auth.IsNull()) {
+    // Sending the calls in plaintext instead would silently drop what the operator asked for.
+    reader->error(auth, strCat("handler '", full_name,
+                               "': connection.authentication (TLS or mutual TLS to the adapter) "
+                               "is not supported by this mixs; the connection is plaintext gRPC"));
+  }
 }
 
 }  // namespace
@@ -359,6 +433,7 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
       }
       handler.adapter = *name;
       handler.params = paramsOf(DocumentReader::field(spec, "params"), "params", reader);
+      loadConnection(DocumentReader::field(spec, "connection"), full_name, reader, &handler);
     } else {
       handler.adapter = kind;
       handler.params = paramsOf(spec, "spec", reader);

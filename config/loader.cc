@@ -216,7 +216,20 @@ bool resolveReference(const std::vector<T>& items,
     *ref = canonical;
     return true;
   }
+  // "a.b" is ambiguous, as in Istio: "name.kind" in the rule's namespace (above), or
+  // "name.namespace" of a `kind: handler` / `kind: instance` resource (Istio's listcheckoop.yaml
+  // names "source-whitelist.istio-system").
+  std::string alternate;
+  if (const size_t dot = ref->find('.');
+      dot != std::string::npos && ref->find('.', dot + 1) == std::string::npos) {
+    alternate = strCat(ref->substr(0, dot), ".", kind, ".", ref->substr(dot + 1));
+    if (index.count(alternate) != 0) {
+      *ref = alternate;
+      return true;
+    }
+  }
   std::string message = strCat(kind, " '", *ref, "' not found (looked for '", canonical,
+                               alternate.empty() ? "" : strCat("' and '", alternate),
                                "', referenced by rule '", rule.name, "')");
   if (ref->find('.') == std::string::npos) {
     const std::string hint = similarName(items, *ref, rule.ns);

@@ -29,7 +29,8 @@ struct LoadResult {
   // the loader skips on purpose.
   size_t skipped_documents = 0;
   // `kind: template` / `kind: adapter` documents of out-of-process adapters: their descriptors
-  // are checked (config/descriptor_set.h); this build does not call such adapters.
+  // are checked (config/descriptor_set.h) and kept in the model for the handlers that call such
+  // adapters (mixer/adapter_host/remote_adapter.h).
   size_t descriptor_documents = 0;
   // Filled by loadText, emptied by resolve().
   std::vector<AspectDocument> aspect_documents;

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "mixer/attribute/value_type.h"
 
 namespace mixer::config {
@@ -69,6 +70,32 @@ struct Handler {
   std::vector<std::pair<std::string, std::string>> param_names;
   // Aspect model: the params as written (positions of errors in them).
   YAML::Node written_params;
+  // Istio 1.1+ `connection: {address, timeout}`: the handler is served by the out-of-process
+  // adapter at this address over gRPC (empty: an in-process adapter), and `adapter` names its
+  // `kind: adapter` document.
+  std::string connection_address;
+  absl::Duration connection_timeout = absl::ZeroDuration();  // zero: the call's deadline only
+  SourcePos connection_pos;
+};
+
+// A `kind: template` document: an Istio template's protobuf descriptor (its InstanceMsg and its
+// Handle<Template>Service), which out-of-process calls are encoded from.
+struct TemplateDescriptor {
+  std::string name;  // metadata.name: the template name instances use
+  std::string ns;
+  std::string descriptor_set;  // the serialized FileDescriptorSet (decoded from base64)
+  SourcePos pos;
+};
+
+// A `kind: adapter` document: an out-of-process adapter, the templates it serves, its config.
+struct AdapterDescriptor {
+  std::string name;  // metadata.name: what handlers name in `adapter`
+  std::string ns;
+  std::string description;
+  bool session_based = false;
+  std::vector<std::string> templates;
+  std::string config_descriptor_set;  // serialized FileDescriptorSet of its params; may be empty
+  SourcePos pos;
 };
 
 struct Instance {
@@ -133,6 +160,9 @@ struct ConfigModel {
   std::vector<Handler> handlers;
   std::vector<Instance> instances;
   std::vector<Rule> rules;
+  // Out-of-process adapters' documents (Istio 1.x `kind: template` and `kind: adapter`).
+  std::vector<TemplateDescriptor> templates;
+  std::vector<AdapterDescriptor> adapters;
   // True when any document uses the aspect model: the Istio 0.1/0.2 attribute vocabulary
   // (target.*, origin.*, ...) is then added to the built-in one.
   bool aspect_model = false;

@@ -7,7 +7,9 @@
 #include "absl/strings/str_join.h"
 #include "aspects/aspect.h"
 #include "expr/parser.h"
+#include "config/descriptor_set.h"
 #include "mixer/adapter_host/loaded_adapter.h"
+#include "mixer/adapter_host/remote_adapter.h"
 #include "mixer/adapter_host/yaml_params.h"
 #include "mixer/common/log.h"
 #include "mixer/common/str_cat.h"
@@ -353,6 +355,10 @@ class Compiler {
 
   void validateHandlers(std::vector<PendingHandler>* out) {
     for (const auto& h : model_.handlers) {
+      if (!h.connection_address.empty()) {
+        validateRemoteHandler(h, out);
+        continue;
+      }
       if (inProcessGenerator(h.adapter)) {
         std::string warning, error;
         auto g = makeRegistryGenerator(h.params, &warning, &error);
@@ -423,6 +429,121 @@ class Compiler {
       handler_adapters_[h.name] = adapter.get();
       out->push_back({&h, adapter, std::move(params)});
     }
+  }
+
+  // A handler with `connection: {address}`: served by the out-of-process adapter its `adapter`
+  // names (a `kind: adapter` document), for the templates that document lists (each a `kind:
+  // template` document with the template's descriptor, and an aspect kind of aspects/).
+  void validateRemoteHandler(const config::Handler& h, std::vector<PendingHandler>* out) {
+    const config::AdapterDescriptor* ad = nullptr;
+    for (const auto& a : model_.adapters) {
+      if (a.name == h.adapter && (ad == nullptr || a.ns == h.ns)) {
+        ad = &a;
+      }
+    }
+    if (ad == nullptr) {
+      errors_->push_back(
+          {h.pos, strCat(describe(h), ": connection.address is set, but no `kind: adapter` "
+                                      "document is named '",
+                         h.adapter, "' (an out-of-process handler names its adapter's)")});
+      return;
+    }
+    adapter_host::RemoteAdapterInfo info;
+    info.name = ad->name;
+    info.description = ad->description;
+    std::vector<std::pair<std::string, std::string>> descriptors;
+    bool ok = true;
+    for (const std::string& name : ad->templates) {
+      const config::TemplateDescriptor* td = nullptr;
+      for (const auto& t : model_.templates) {
+        if (t.name == name && (td == nullptr || t.ns == ad->ns)) {
+          td = &t;
+        }
+      }
+      const aspects::Aspect* aspect = aspects::find(name);
+      if (td == nullptr) {
+        errors_->push_back({ad->pos, strCat("adapter '", ad->name, "' serves template '", name,
+                                            "', which has no `kind: template` document")});
+        ok = false;
+        continue;
+      }
+      Variety variety;
+      if (aspect == nullptr || !aspect->served || !runtimeVariety(aspect->variety, &variety)) {
+        errors_->push_back(
+            {td->pos, strCat("template '", name, "' (adapter '", ad->name,
+                             "'): this mixs calls out-of-process adapters for the templates of "
+                             "aspects/ that it serves (",
+                             servedTemplateNames(), ")")});
+        ok = false;
+        continue;
+      }
+      info.templates.push_back(std::string(aspect->name));
+      info.kinds |= variety == Variety::Check   ? MIXER_KIND_CHECK
+                    : variety == Variety::Quota ? MIXER_KIND_QUOTA
+                                                : MIXER_KIND_REPORT;
+      descriptors.push_back({std::string(aspect->name), td->descriptor_set});
+    }
+    if (!ok) {
+      return;
+    }
+    if (descriptors.empty()) {
+      errors_->push_back({ad->pos, strCat("adapter '", ad->name, "' serves no template")});
+      return;
+    }
+    std::string any;
+    bool has_config = false;
+    const bool has_params = h.params && h.params.IsMap() && h.params.size() > 0;
+    if (ad->session_based) {
+      // Istio sends a session-based adapter its config through the session API, and no
+      // adapter_config in the calls; this mixs has no session API.
+      if (has_params) {
+        warnings_.push_back({h.pos, strCat(describe(h), ": adapter '", ad->name,
+                                           "' is session_based: its params are not sent (the "
+                                           "calls carry no adapter_config, as in Istio)")});
+      }
+    } else if (!ad->config_descriptor_set.empty()) {
+      std::vector<config::ParamProblem> problems;
+      if (!config::encodeAdapterConfig(ad->config_descriptor_set,
+                                       h.params ? h.params : YAML::Node(YAML::NodeType::Map),
+                                       &any, &problems)) {
+        for (const auto& p : problems) {
+          SourcePos pos = h.pos;
+          if (p.line > 0) {
+            pos.line = p.line;
+            pos.column = p.column;
+          }
+          errors_->push_back({pos, strCat(describe(h), ": ", p.message)});
+        }
+        return;
+      }
+      has_config = true;
+    } else if (has_params) {
+      errors_->push_back({h.pos, strCat(describe(h), ": adapter '", ad->name,
+                                        "' declares no config descriptor, so it takes no params")});
+      return;
+    }
+    auto adapter = adapter_host::remoteAdapter(std::move(info), &adapters_.services());
+    adapter_host::Value params = adapter_host::remoteHandlerParams(
+        h.connection_address, h.connection_timeout, has_config ? &any : nullptr, descriptors);
+    std::vector<adapter_host::ParamError> perrs = adapter->validateParams(params);
+    if (!perrs.empty()) {
+      for (const auto& e : perrs) {
+        errors_->push_back({ad->pos, strCat(describe(h), ": ", e.path, ": ", e.message)});
+      }
+      return;
+    }
+    handler_adapters_[h.name] = adapter.get();
+    out->push_back({&h, std::move(adapter), std::move(params)});
+  }
+
+  static std::string servedTemplateNames() {
+    std::string out;
+    for (const aspects::Aspect* a : aspects::all()) {
+      if (a->served && a->variety != aspects::Variety::AttributeGeneration) {
+        out += strCat(out.empty() ? "" : ", ", a->name);
+      }
+    }
+    return out;
   }
 
   void setVocabulary(const attribute::Vocabulary& vocabulary) { vocabulary_ = &vocabulary; }

@@ -5,6 +5,10 @@
 
 #include <string>
 
+#include <google/protobuf/any.pb.h>
+#include <google/protobuf/duration.pb.h>
+#include <google/protobuf/dynamic_message.h>
+
 #include "absl/strings/escaping.h"
 #include "config/descriptor_set.h"
 #include "config/loader.h"
@@ -144,6 +148,110 @@ TEST(DescriptorDocumentsTest, BadDescriptorsAreErrorsAtTheirPlace) {
             std::string::npos)
       << r.errors[3].str();
   EXPECT_EQ(r.descriptor_documents, 0u);
+}
+
+// An adapter config message: Params{repeated string overrides = 1; bool blacklist = 2;
+// google.protobuf.Duration ttl = 3; Kind kind = 4 (enum A, B); map<string, int64> limits = 5}.
+std::string adapterConfigSet() {
+  FileDescriptorSet set;
+  google::protobuf::Duration::descriptor()->file()->CopyTo(set.add_file());
+  FileDescriptorProto f;
+  f.set_name("adapter/config.proto");
+  f.set_package("adapter.sample.config");
+  f.set_syntax("proto3");
+  f.add_dependency("google/protobuf/duration.proto");
+  auto* m = f.add_message_type();
+  m->set_name("Params");
+  auto add = [&](const char* name, int number, FieldDescriptorProto::Type type,
+                 FieldDescriptorProto::Label label, const char* type_name = nullptr) {
+    auto* field = m->add_field();
+    field->set_name(name);
+    field->set_json_name(name);
+    field->set_number(number);
+    field->set_type(type);
+    field->set_label(label);
+    if (type_name != nullptr) {
+      field->set_type_name(type_name);
+    }
+  };
+  add("overrides", 1, FieldDescriptorProto::TYPE_STRING, FieldDescriptorProto::LABEL_REPEATED);
+  add("blacklist", 2, FieldDescriptorProto::TYPE_BOOL, FieldDescriptorProto::LABEL_OPTIONAL);
+  add("ttl", 3, FieldDescriptorProto::TYPE_MESSAGE, FieldDescriptorProto::LABEL_OPTIONAL,
+      ".google.protobuf.Duration");
+  add("kind", 4, FieldDescriptorProto::TYPE_ENUM, FieldDescriptorProto::LABEL_OPTIONAL,
+      ".adapter.sample.config.Params.Kind");
+  add("limits", 5, FieldDescriptorProto::TYPE_MESSAGE, FieldDescriptorProto::LABEL_REPEATED,
+      ".adapter.sample.config.Params.LimitsEntry");
+  auto* e = m->add_enum_type();
+  e->set_name("Kind");
+  auto* v = e->add_value();
+  v->set_name("A");
+  v->set_number(0);
+  v = e->add_value();
+  v->set_name("B");
+  v->set_number(1);
+  auto* entry = m->add_nested_type();
+  entry->set_name("LimitsEntry");
+  entry->mutable_options()->set_map_entry(true);
+  auto* k = entry->add_field();
+  k->set_name("key");
+  k->set_number(1);
+  k->set_type(FieldDescriptorProto::TYPE_STRING);
+  k->set_label(FieldDescriptorProto::LABEL_OPTIONAL);
+  auto* val = entry->add_field();
+  val->set_name("value");
+  val->set_number(2);
+  val->set_type(FieldDescriptorProto::TYPE_INT64);
+  val->set_label(FieldDescriptorProto::LABEL_OPTIONAL);
+  *set.add_file() = f;
+  std::string bytes;
+  set.SerializeToString(&bytes);
+  return bytes;
+}
+
+TEST(AdapterConfigTest, HandlerParamsBecomeTheAdaptersConfigMessageInAnAny) {
+  const YAML::Node params = YAML::Load(
+      "overrides: [v1, v2]\nblacklist: true\nttl: 1m30s\nkind: B\nlimits: {a: 5, b: 7}\n");
+  std::string any_bytes;
+  std::vector<ParamProblem> problems;
+  ASSERT_TRUE(encodeAdapterConfig(adapterConfigSet(), params, &any_bytes, &problems));
+  google::protobuf::Any any;
+  ASSERT_TRUE(any.ParseFromString(any_bytes));
+  EXPECT_EQ(any.type_url(), "type.googleapis.com/adapter.sample.config.Params");
+  // Decoded again with a pool built from the same set.
+  FileDescriptorSet set;
+  ASSERT_TRUE(set.ParseFromString(adapterConfigSet()));
+  google::protobuf::DescriptorPool pool;
+  for (const auto& file : set.file()) {
+    ASSERT_NE(pool.BuildFile(file), nullptr);
+  }
+  google::protobuf::DynamicMessageFactory factory(&pool);
+  std::unique_ptr<google::protobuf::Message> msg(
+      factory.GetPrototype(pool.FindMessageTypeByName("adapter.sample.config.Params"))->New());
+  ASSERT_TRUE(msg->ParseFromString(any.value()));
+  const std::string text = msg->ShortDebugString();
+  EXPECT_NE(text.find("overrides: \"v1\" overrides: \"v2\""), std::string::npos) << text;
+  EXPECT_NE(text.find("blacklist: true"), std::string::npos) << text;
+  EXPECT_NE(text.find("ttl { seconds: 90 }"), std::string::npos) << text;
+  EXPECT_NE(text.find("kind: B"), std::string::npos) << text;
+  EXPECT_NE(text.find("limits { key: \"a\" value: 5 }"), std::string::npos) << text;
+}
+
+TEST(AdapterConfigTest, ParamsTheMessageCannotHoldAreErrorsAtTheirLine) {
+  const YAML::Node params =
+      YAML::Load("overrides: [v1]\nblacklistt: true\nttl: soon\nkind: C\nblacklist: yes\n");
+  std::string any_bytes;
+  std::vector<ParamProblem> problems;
+  ASSERT_FALSE(encodeAdapterConfig(adapterConfigSet(), params, &any_bytes, &problems));
+  std::vector<std::string> text;
+  for (const auto& p : problems) {
+    text.push_back(std::to_string(p.line) + ": " + p.message);
+  }
+  EXPECT_EQ(text, (std::vector<std::string>{
+                      "2: params.blacklistt: adapter.sample.config.Params has no such field",
+                      "3: params.ttl: want a duration such as \"10s\" or \"500ms\"",
+                      "4: params.kind: 'C' is not a value of adapter.sample.config.Params.Kind",
+                      "5: params.blacklist: 'yes' is not a bool (true or false)"}));
 }
 
 }  // namespace

@@ -866,7 +866,19 @@ spec:
 ---
 )" + h + "kind: checknothing\nmetadata: {name: i}\n"}},
        {"c.yaml:6:14: handler 'nothere.denier' not found (looked for "
-        "'nothere.denier.istio-system', referenced by rule 'r.rule.istio-system')"}},
+        "'nothere.denier.istio-system' and 'nothere.handler.denier', referenced by rule "
+        "'r.rule.istio-system')"}},
+      {"NameDotNamespaceOfAHandlerResource",
+       {{"c.yaml", h + R"(kind: rule
+metadata: {name: r}
+spec:
+  actions:
+  - handler: w.ns1
+    instances: [i.checknothing]
+---
+)" + h + "kind: handler\nmetadata: {name: w, namespace: ns1}\nspec: {compiledAdapter: denier}\n"
+                       "---\n" + h + "kind: checknothing\nmetadata: {name: i}\n"}},
+       {}},
       {"DanglingShortInstanceWithHint",
        {{"c.yaml", h + R"(kind: rule
 metadata: {name: r, namespace: ns1}
