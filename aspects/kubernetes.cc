@@ -1,7 +1,8 @@
 // kubernetes: the attribute generator of Istio's kubernetesenv adapter. Its inputs identify the
 // two workloads of a request; its outputs (`$out.<field>` in attribute_bindings) describe them.
 // Served by the runtime's in-process generator (a `registryenv` handler) or by an adapter that
-// declares the ABI 1.2 `generate` kind (mixer/runtime/attribute_generator.h). The last three outputs are this build's, not Istio's.
+// declares the ABI 1.2 `generate` kind (mixer/runtime/attribute_generator.h). The last three
+// outputs are this build's, not Istio's.
 #include "aspects/units.h"
 
 namespace mixer::aspects {

@@ -1,7 +1,7 @@
 #include "config/descriptor_set.h"
 
-#include <google/protobuf/descriptor.h>
 #include <google/protobuf/any.pb.h>
+#include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/dynamic_message.h>
 
@@ -50,7 +50,8 @@ class ConfigEncoder {
       return;
     }
     if (!node.IsMap()) {
-      problem(node, strCat(path, ": want a map of the fields of ", msg->GetDescriptor()->full_name()));
+      problem(node,
+              strCat(path, ": want a map of the fields of ", msg->GetDescriptor()->full_name()));
       return;
     }
     const pb::Descriptor* d = msg->GetDescriptor();
@@ -97,8 +98,8 @@ class ConfigEncoder {
  private:
   void problem(const YAML::Node& node, std::string message) {
     const YAML::Mark m = node.Mark();
-    problems_->push_back({m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0,
-                          std::move(message)});
+    problems_->push_back(
+        {m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0, std::move(message)});
   }
 
   // "1h2m3.5s", "500ms", "10us", "5ns": nanoseconds; false when not a duration.
@@ -195,8 +196,8 @@ class ConfigEncoder {
         const pb::EnumValueDescriptor* e = f->enum_type()->FindValueByName(text);
         if (e == nullptr) {
           const long long n = std::strtoll(text.c_str(), &end, 10);
-          if (text.empty() || *end != 0 || (e = f->enum_type()->FindValueByNumber(
-                                                static_cast<int>(n))) == nullptr) {
+          if (text.empty() || *end != 0 ||
+              (e = f->enum_type()->FindValueByNumber(static_cast<int>(n))) == nullptr) {
             return bad(strCat("a value of ", f->enum_type()->full_name()));
           }
         }
@@ -247,8 +248,8 @@ bool encodeAdapterConfig(const std::string& descriptor_set, const YAML::Node& pa
   for (const auto& file : set.file()) {
     last = pool.BuildFile(file);
     if (last == nullptr) {
-      problems->push_back({0, 0, strCat("the adapter's config descriptor: ", file.name(),
-                                        " does not build")});
+      problems->push_back(
+          {0, 0, strCat("the adapter's config descriptor: ", file.name(), " does not build")});
       return false;
     }
   }

@@ -255,10 +255,9 @@ void loadDescriptorDocument(const std::string& kind, const YAML::Node& spec,
   if (kind == "template") {
     reader->checkKeys(spec, {"descriptor"}, strCat("the spec of ", where));
   } else {
-    reader->checkKeys(spec,
-                      {"name", "description", "sessionBased", "session_based", "templates",
-                       "config"},
-                      strCat("the spec of ", where));
+    reader->checkKeys(
+        spec, {"name", "description", "sessionBased", "session_based", "templates", "config"},
+        strCat("the spec of ", where));
     descriptor_key = "config";
     const YAML::Node templates = DocumentReader::field(spec, "templates");
     if (reader->sequence(templates, "templates")) {
@@ -332,9 +331,9 @@ void loadConnection(const YAML::Node& connection, const std::string& full_name,
     return;
   }
   if (address->empty() || address->find(':') == std::string::npos) {
-    reader->error(DocumentReader::field(connection, "address"),
-                  strCat("handler '", full_name, "': connection.address '", *address,
-                         "' is not HOST:PORT"));
+    reader->error(
+        DocumentReader::field(connection, "address"),
+        strCat("handler '", full_name, "': connection.address '", *address, "' is not HOST:PORT"));
     return;
   }
   handler->connection_address = *address;

@@ -14,8 +14,8 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -289,8 +289,9 @@ void setField(pb::Message* msg, const pb::FieldDescriptor* f, const mixer_value&
                  type == "istio.policy.v1beta1.Duration") {
         if (v.type == MIXER_VALUE_TIMESTAMP || v.type == MIXER_VALUE_DURATION) {
           pb::Message* m = r->MutableMessage(msg, f);
-          setTime(m->GetReflection()->MutableMessage(m, m->GetDescriptor()->FindFieldByName("value")),
-                  v.u.int64_value);
+          setTime(
+              m->GetReflection()->MutableMessage(m, m->GetDescriptor()->FindFieldByName("value")),
+              v.u.int64_value);
         }
       } else if (type == "google.protobuf.Timestamp" || type == "google.protobuf.Duration") {
         if (v.type == MIXER_VALUE_TIMESTAMP || v.type == MIXER_VALUE_DURATION) {
@@ -387,7 +388,8 @@ int64_t durationNs(const pb::Message& msg, const char* field) {
   if (s == nullptr || n == nullptr) {
     return 0;
   }
-  const int64_t ns = d.GetReflection()->GetInt64(d, s) * 1000000000 + d.GetReflection()->GetInt32(d, n);
+  const int64_t ns =
+      d.GetReflection()->GetInt64(d, s) * 1000000000 + d.GetReflection()->GetInt32(d, n);
   return std::max<int64_t>(ns, 0);
 }
 
@@ -546,7 +548,8 @@ class RemoteHandler {
     }
     rpc.release();
     stub_->UnaryCall(&raw->context, tmpl.method_path, grpc::StubOptions(), &raw->request,
-                     &raw->response, [raw](grpc::Status status) { raw->handler->finish(raw, status); });
+                     &raw->response,
+                     [raw](grpc::Status status) { raw->handler->finish(raw, status); });
     return true;
   }
 
@@ -574,8 +577,7 @@ class RemoteHandler {
         }
       }
       if (!response->ParseFromString(bytes)) {
-        rpc->done(grpc::Status(grpc::StatusCode::INTERNAL, "the response does not parse"),
-                  nullptr);
+        rpc->done(grpc::Status(grpc::StatusCode::INTERNAL, "the response does not parse"), nullptr);
       } else {
         rpc->done(status, response.get());
       }
@@ -612,7 +614,8 @@ void addError(const mixer_error_sink* errors, const char* path, const std::strin
 mixer_result validateParams(const mixer_value* params, const mixer_error_sink* errors) {
   bool ok = true;
   const mixer_value* address = mapFind(params, "address");
-  if (address == nullptr || address->type != MIXER_VALUE_STRING || address->u.string_value.size == 0) {
+  if (address == nullptr || address->type != MIXER_VALUE_STRING ||
+      address->u.string_value.size == 0) {
     addError(errors, "address", "is required (connection.address: HOST:PORT)");
     ok = false;
   }
@@ -648,8 +651,8 @@ mixer_result createHandler(const mixer_handler_config* config, void** out) {
   for (size_t i = 0; i < templates->u.map_value.count; ++i) {
     const mixer_map_entry& e = templates->u.map_value.entries[i];
     std::string error;
-    auto t = buildTemplate(std::string(view(e.key)), std::string(view(e.value.u.string_value)),
-                           &error);
+    auto t =
+        buildTemplate(std::string(view(e.key)), std::string(view(e.value.u.string_value)), &error);
     if (!t) {
       return MIXER_ERR_INVALID_ARGUMENT;
     }
@@ -659,12 +662,11 @@ mixer_result createHandler(const mixer_handler_config* config, void** out) {
   if (any != nullptr && any->type == MIXER_VALUE_BYTES) {
     adapter_config = std::string(view(any->u.string_value));
   }
-  *out = new RemoteHandler(config->handler_name == nullptr ? "" : config->handler_name,
-                           std::string(view(address->u.string_value)),
-                           timeout != nullptr && timeout->type == MIXER_VALUE_DURATION
-                               ? timeout->u.int64_value
-                               : 0,
-                           std::move(adapter_config), std::move(built));
+  *out = new RemoteHandler(
+      config->handler_name == nullptr ? "" : config->handler_name,
+      std::string(view(address->u.string_value)),
+      timeout != nullptr && timeout->type == MIXER_VALUE_DURATION ? timeout->u.int64_value : 0,
+      std::move(adapter_config), std::move(built));
   return MIXER_OK;
 }
 
@@ -702,8 +704,8 @@ mixer_result check(void* handler, const mixer_instance* instance, const mixer_ca
         }
         r.message = message.c_str();
         r.valid_duration_ns = durationNs(*response, "valid_duration");
-        r.valid_use_count =
-            static_cast<int32_t>(std::max<int64_t>(scalar<int64_t>(*response, "valid_use_count"), 0));
+        r.valid_use_count = static_cast<int32_t>(
+            std::max<int64_t>(scalar<int64_t>(*response, "valid_use_count"), 0));
         done(done_ctx, MIXER_OK, &r);
       });
   return started ? MIXER_OK : MIXER_ERR_UNAVAILABLE;
@@ -722,7 +724,7 @@ mixer_result quota(void* handler, const mixer_instance* instance, const mixer_qu
   const bool started = h->call(
       *tmpl, &instance, 1, args, ctx,
       [done, done_ctx, name, amount, best_effort](const grpc::Status& status,
-                                                   const pb::Message* response) {
+                                                  const pb::Message* response) {
         if (response == nullptr) {
           done(done_ctx, callFailure(status), nullptr);
           return;
@@ -790,8 +792,8 @@ mixer_result report(void* handler, const mixer_instance* const* instances, size_
     if (tmpl == nullptr) {
       return MIXER_ERR_UNSUPPORTED;
     }
-    auto it = std::find_if(groups.begin(), groups.end(),
-                           [&](const auto& g) { return g.first == tmpl; });
+    auto it =
+        std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == tmpl; });
     if (it == groups.end()) {
       groups.push_back({tmpl, {}});
       it = groups.end() - 1;

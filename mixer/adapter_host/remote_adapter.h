@@ -49,8 +49,7 @@ struct RemoteAdapterInfo {
 
 // A LoadedAdapter whose handlers call out-of-process adapters. Its info().path is "grpc" and its
 // version "istio-1.x". OWNERSHIP: `services` is borrowed and must outlive the adapter.
-std::shared_ptr<const LoadedAdapter> remoteAdapter(RemoteAdapterInfo info,
-                                                   HostServices* services);
+std::shared_ptr<const LoadedAdapter> remoteAdapter(RemoteAdapterInfo info, HostServices* services);
 
 // The params of one out-of-process handler, as remoteAdapter()'s validate_params and
 // create_handler read them:

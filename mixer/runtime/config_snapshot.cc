@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_join.h"
 #include "aspects/aspect.h"
-#include "expr/parser.h"
 #include "config/descriptor_set.h"
+#include "expr/parser.h"
 #include "mixer/adapter_host/loaded_adapter.h"
 #include "mixer/adapter_host/remote_adapter.h"
 #include "mixer/adapter_host/yaml_params.h"
@@ -443,8 +443,9 @@ class Compiler {
     }
     if (ad == nullptr) {
       errors_->push_back(
-          {h.pos, strCat(describe(h), ": connection.address is set, but no `kind: adapter` "
-                                      "document is named '",
+          {h.pos, strCat(describe(h),
+                         ": connection.address is set, but no `kind: adapter` "
+                         "document is named '",
                          h.adapter, "' (an out-of-process handler names its adapter's)")});
       return;
     }
@@ -504,8 +505,8 @@ class Compiler {
     } else if (!ad->config_descriptor_set.empty()) {
       std::vector<config::ParamProblem> problems;
       if (!config::encodeAdapterConfig(ad->config_descriptor_set,
-                                       h.params ? h.params : YAML::Node(YAML::NodeType::Map),
-                                       &any, &problems)) {
+                                       h.params ? h.params : YAML::Node(YAML::NodeType::Map), &any,
+                                       &problems)) {
         for (const auto& p : problems) {
           SourcePos pos = h.pos;
           if (p.line > 0) {

@@ -354,8 +354,8 @@ int main(int argc, char** argv) {
     if (rules_host.size() > 2 && rules_host.front() == '[' && rules_host.back() == ']') {
       rules_host = rules_host.substr(1, rules_host.size() - 2);  // [::1]:15016
     }
-    const bool loopback = rules_host == "localhost" || rules_host == "::1" ||
-                          rules_host.rfind("127.", 0) == 0;
+    const bool loopback =
+        rules_host == "localhost" || rules_host == "::1" || rules_host.rfind("127.", 0) == 0;
     if (!loopback && !tls_on && !rules_allow_plaintext) {
       std::cerr << "pilot-discovery: the Rules API on " << rules_address
                 << " would take routing changes from anyone who reaches it: turn on TLS "

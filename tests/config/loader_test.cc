@@ -869,15 +869,18 @@ spec:
         "'nothere.denier.istio-system' and 'nothere.handler.denier', referenced by rule "
         "'r.rule.istio-system')"}},
       {"NameDotNamespaceOfAHandlerResource",
-       {{"c.yaml", h + R"(kind: rule
+       {{"c.yaml",
+         h + R"(kind: rule
 metadata: {name: r}
 spec:
   actions:
   - handler: w.ns1
     instances: [i.checknothing]
 ---
-)" + h + "kind: handler\nmetadata: {name: w, namespace: ns1}\nspec: {compiledAdapter: denier}\n"
-                       "---\n" + h + "kind: checknothing\nmetadata: {name: i}\n"}},
+)" + h +
+             "kind: handler\nmetadata: {name: w, namespace: ns1}\nspec: {compiledAdapter: denier}\n"
+             "---\n" +
+             h + "kind: checknothing\nmetadata: {name: i}\n"}},
        {}},
       {"DanglingShortInstanceWithHint",
        {{"c.yaml", h + R"(kind: rule

@@ -8,9 +8,9 @@
 #include <signal.h>
 
 #include <chrono>
-#include <functional>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -51,8 +51,11 @@ class AdapterServer {
     std::filesystem::remove(log_);
     std::vector<std::string> argv = {"/usr/bin/python3",
                                      sourceDir() + "/tests/mixer/runtime/oop/oop_adapter_server.py",
-                                     dataDir() + "/metric.yaml", dataDir() + "/listentry.yaml",
-                                     dataDir() + "/quota.yaml", "--log", log_};
+                                     dataDir() + "/metric.yaml",
+                                     dataDir() + "/listentry.yaml",
+                                     dataDir() + "/quota.yaml",
+                                     "--log",
+                                     log_};
     argv.insert(argv.end(), extra.begin(), extra.end());
     if (!process_.start(argv)) {
       return false;
@@ -118,12 +121,16 @@ class OopAdapterTest : public ::testing::Test {
                                  const std::string& params, const std::string& timeout = "") {
     return "apiVersion: config.istio.io/v1alpha2\n"
            "kind: handler\n"
-           "metadata: {name: " + name + ", namespace: istio-system}\n"
+           "metadata: {name: " +
+           name +
+           ", namespace: istio-system}\n"
            "spec:\n"
            "  adapter: testoop\n"
-           "  params: " + params + "\n"
-           "  connection: {address: \"" + address + "\"" +
-           (timeout.empty() ? "" : ", timeout: " + timeout) + "}\n---\n";
+           "  params: " +
+           params +
+           "\n"
+           "  connection: {address: \"" +
+           address + "\"" + (timeout.empty() ? "" : ", timeout: " + timeout) + "}\n---\n";
   }
 
   static adapter_host::AdapterHost* host_;
@@ -209,8 +216,9 @@ TEST_F(OopAdapterTest, AMetricAdapterReceivesTheReportsInstances) {
   EXPECT_NE(call.find("\"monitored_resource_type\": \"UNSPECIFIED\""), std::string::npos) << call;
   EXPECT_NE(call.find("\"dedup_id\": \""), std::string::npos) << call;
   // adapter_config: the handler's params as the adapter's config message, in an Any.
-  EXPECT_NE(call.find("\"adapter_config_type\": \"type.googleapis.com/adapter.testoop.config.Params\""),
-            std::string::npos)
+  EXPECT_NE(
+      call.find("\"adapter_config_type\": \"type.googleapis.com/adapter.testoop.config.Params\""),
+      std::string::npos)
       << call;
   const auto at = call.find("\"adapter_config\": \"");
   ASSERT_NE(at, std::string::npos);
@@ -261,9 +269,9 @@ spec:
 
 TEST_F(OopAdapterTest, AListAdaptersAnswerDecidesTheCheckAndMergesWithInProcessResults) {
   AdapterServer server;
-  ASSERT_TRUE(server.start(::testing::TempDir() + "/oop-list.jsonl",
-                           {"--allow", "reviews", "--valid-duration-ms", "5000",
-                            "--valid-use-count", "7"}));
+  ASSERT_TRUE(server.start(
+      ::testing::TempDir() + "/oop-list.jsonl",
+      {"--allow", "reviews", "--valid-duration-ms", "5000", "--valid-use-count", "7"}));
   auto snapshot = load(handlerYaml("remote", server.address(), "{}") + kListConfig);
   ASSERT_NE(snapshot, nullptr) << errorsText();
   Dispatcher d(snapshot, nullptr);
@@ -413,11 +421,10 @@ TEST_F(OopAdapterTest, ConfigurationErrorsNameTheirPlace) {
 TEST_F(OopAdapterTest, ASessionBasedAdapterGetsNoAdapterConfigAndAuthenticationIsRefused) {
   AdapterServer server;
   ASSERT_TRUE(server.start(::testing::TempDir() + "/oop-session.jsonl", {"--allow", "reviews"}));
-  auto snapshot = load(handlerYaml("remote", server.address(), "{label: x}") + kListConfig,
-                       [](std::string* text) {
-                         text->replace(text->find("session_based: false"), 20,
-                                       "session_based: true");
-                       });
+  auto snapshot = load(
+      handlerYaml("remote", server.address(), "{label: x}") + kListConfig, [](std::string* text) {
+        text->replace(text->find("session_based: false"), 20, "session_based: true");
+      });
   ASSERT_NE(snapshot, nullptr) << errorsText();
   Dispatcher d(snapshot, nullptr);
   AttributeBag bag(snapshot->vocabulary());
