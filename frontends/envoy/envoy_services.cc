@@ -107,7 +107,7 @@ void addHeader(
 }
 
 // The ext_authz answer for a Check decision (and, when the check passed, its quotas' outcome).
-void fillAuthzResponse(const mixer::runtime::CheckResult& result, int32_t code,
+void fillAuthzResponse(const mixer::runtime::CheckDecision& result, int32_t code,
                        const std::string& message, auth::CheckResponse* resp) {
   auto* status = resp->mutable_status();
   status->set_code(code);
@@ -143,7 +143,7 @@ void fillAuthzResponse(const mixer::runtime::CheckResult& result, int32_t code,
 struct QuotaSlot {
   std::string name;
   int64_t amount = 0;
-  mixer::runtime::QuotaResult result;
+  mixer::runtime::QuotaDecision result;
 };
 
 // A call with quotas out, from the first quota request until the last answer. Whoever brings
@@ -154,7 +154,7 @@ struct PendingCall {
   Kind kind;
   DispatcherConstSharedPtr dispatcher;  // keeps the handlers alive until the end
   CallSink* sink = nullptr;             // detached
-  mixer::runtime::CheckResult check;    // ext_authz: the check's result (OK)
+  mixer::runtime::CheckDecision check;  // ext_authz: the check's result (OK)
   absl::InlinedVector<QuotaSlot, 4> slots;
   std::atomic<size_t> outstanding{0};
 
@@ -484,7 +484,7 @@ void EnvoyFrontends::authzCheck(std::string_view request, CallSink* sink,
   }
   ts.refs.clear();
   dispatcher->generate(&bag, &ts.refs);
-  mixer::runtime::CheckResult result = dispatcher->check(bag, &ts.refs);
+  mixer::runtime::CheckDecision result = dispatcher->check(bag, &ts.refs);
   if (result.status_code != 0 || quotas.empty()) {
     ts.arena.Reset();
     auto* resp = google::protobuf::Arena::CreateMessage<auth::CheckResponse>(&ts.arena);
@@ -507,8 +507,8 @@ void EnvoyFrontends::authzCheck(std::string_view request, CallSink* sink,
     QuotaSlot& slot = pending->slots[i];
     slot.name = std::string(quotas[i].first);
     slot.amount = quotas[i].second;
-    const mixer::runtime::QuotaArgs args{slot.name, slot.amount, false, request_id};
-    dispatcher->quota(bag, args, &ts.refs, [pending, &slot](mixer::runtime::QuotaResult r) {
+    const mixer::runtime::QuotaRequest args{slot.name, slot.amount, false, request_id};
+    dispatcher->quota(bag, args, &ts.refs, [pending, &slot](mixer::runtime::QuotaDecision r) {
       slot.result = std::move(r);
       pending->release();
     });
@@ -572,8 +572,8 @@ void EnvoyFrontends::shouldRateLimit(std::string_view request, CallSink* sink,
                       : request_hits;
     ts.refs.clear();
     // No deduplication id: every RLS call counts.
-    const mixer::runtime::QuotaArgs args{slot.name, slot.amount, false, {}};
-    dispatcher->quota(bag, args, &ts.refs, [pending, &slot](mixer::runtime::QuotaResult r) {
+    const mixer::runtime::QuotaRequest args{slot.name, slot.amount, false, {}};
+    dispatcher->quota(bag, args, &ts.refs, [pending, &slot](mixer::runtime::QuotaDecision r) {
       slot.result = std::move(r);
       pending->release();
     });

@@ -187,15 +187,15 @@ HttpResponse ForwardAuth::handle(const mixer::HttpRequest& request) {
   }
   ts.refs.clear();
   dispatcher->generate(&bag, &ts.refs);
-  mixer::runtime::CheckResult result = dispatcher->check(bag, &ts.refs);
+  mixer::runtime::CheckDecision result = dispatcher->check(bag, &ts.refs);
   int32_t code = result.status_code;
   std::string message = result.status_message;
   bool quota_asked = false;  // a quota's answer is for this request only: not to be cached
   for (size_t i = 0; code == 0 && i < options_.quotas.size(); ++i) {
     const ForwardAuthQuota& q = options_.quotas[i];
     // No deduplication id: a forward-auth call's request id is the client's to choose.
-    const mixer::runtime::QuotaArgs args{q.name, q.amount, false, {}};
-    const mixer::runtime::QuotaResult r = dispatcher->quota(bag, args, &ts.refs);
+    const mixer::runtime::QuotaRequest args{q.name, q.amount, false, {}};
+    const mixer::runtime::QuotaDecision r = dispatcher->quota(bag, args, &ts.refs);
     if (!r.matched) continue;  // a quota no rule handles constrains nothing
     quota_asked = true;
     if (r.status_code != 0) {

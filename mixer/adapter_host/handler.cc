@@ -47,7 +47,7 @@ struct CallState {
   Callback callback;
   std::shared_ptr<const internal::CallSite> site;
   const char* call = "";
-  QuotaArgs quota_args;  // quota calls only: to validate the grant
+  AdapterQuotaArgs quota_args;  // quota calls only: to validate the grant
 
   bool claim() { return !claimed.exchange(true); }
 
@@ -129,63 +129,65 @@ absl::Status rpcStatus(int32_t code, const char* text) {
   return absl::Status(static_cast<absl::StatusCode>(code), message(text));
 }
 
-Outcome<absl::StatusOr<CheckResult>> checkOutcome(mixer_result result, const mixer_check_result* r,
-                                                  const std::string& prefix) {
+Outcome<absl::StatusOr<AdapterCheckResult>> checkOutcome(mixer_result result,
+                                                         const mixer_check_result* r,
+                                                         const std::string& prefix) {
   if (result != MIXER_OK) {
-    return failure<absl::StatusOr<CheckResult>>(result, prefix);
+    return failure<absl::StatusOr<AdapterCheckResult>>(result, prefix);
   }
   if (r == nullptr) {
-    return invalid<absl::StatusOr<CheckResult>>(prefix, "null result");
+    return invalid<absl::StatusOr<AdapterCheckResult>>(prefix, "null result");
   }
   if (r->struct_size < kCheckResultSizeV1) {
-    return invalid<absl::StatusOr<CheckResult>>(
+    return invalid<absl::StatusOr<AdapterCheckResult>>(
         prefix, absl::StrCat("result struct_size ", r->struct_size, " is too small"));
   }
   if (r->status_code < 0 || r->status_code > kMaxRpcCode) {
-    return invalid<absl::StatusOr<CheckResult>>(
+    return invalid<absl::StatusOr<AdapterCheckResult>>(
         prefix, absl::StrCat("unknown status code ", r->status_code));
   }
   if (r->valid_duration_ns < 0 || r->valid_use_count < 0) {
-    return invalid<absl::StatusOr<CheckResult>>(prefix,
-                                                "negative valid_duration or valid_use_count");
+    return invalid<absl::StatusOr<AdapterCheckResult>>(
+        prefix, "negative valid_duration or valid_use_count");
   }
-  CheckResult out;
+  AdapterCheckResult out;
   out.status = rpcStatus(r->status_code, r->message);
   out.valid_duration = absl::Nanoseconds(r->valid_duration_ns);
   out.valid_use_count = r->valid_use_count;
   return {std::move(out)};
 }
 
-Outcome<absl::StatusOr<QuotaResult>> quotaOutcome(mixer_result result, const mixer_quota_result* r,
-                                                  const QuotaArgs& args,
-                                                  const std::string& prefix) {
+Outcome<absl::StatusOr<AdapterQuotaResult>> quotaOutcome(mixer_result result,
+                                                         const mixer_quota_result* r,
+                                                         const AdapterQuotaArgs& args,
+                                                         const std::string& prefix) {
   if (result != MIXER_OK) {
-    return failure<absl::StatusOr<QuotaResult>>(result, prefix);
+    return failure<absl::StatusOr<AdapterQuotaResult>>(result, prefix);
   }
   if (r == nullptr) {
-    return invalid<absl::StatusOr<QuotaResult>>(prefix, "null result");
+    return invalid<absl::StatusOr<AdapterQuotaResult>>(prefix, "null result");
   }
   if (r->struct_size < kQuotaResultSizeV1) {
-    return invalid<absl::StatusOr<QuotaResult>>(
+    return invalid<absl::StatusOr<AdapterQuotaResult>>(
         prefix, absl::StrCat("result struct_size ", r->struct_size, " is too small"));
   }
   if (r->status_code < 0 || r->status_code > kMaxRpcCode) {
-    return invalid<absl::StatusOr<QuotaResult>>(
+    return invalid<absl::StatusOr<AdapterQuotaResult>>(
         prefix, absl::StrCat("unknown status code ", r->status_code));
   }
   if (r->granted_amount < 0 || r->granted_amount > args.amount) {
-    return invalid<absl::StatusOr<QuotaResult>>(
+    return invalid<absl::StatusOr<AdapterQuotaResult>>(
         prefix, absl::StrCat("granted ", r->granted_amount, " of a request for ", args.amount));
   }
   if (!args.best_effort && r->granted_amount != 0 && r->granted_amount != args.amount) {
-    return invalid<absl::StatusOr<QuotaResult>>(
+    return invalid<absl::StatusOr<AdapterQuotaResult>>(
         prefix, absl::StrCat("granted ", r->granted_amount, " of ", args.amount,
                              " without best_effort (must be all or nothing)"));
   }
   if (r->valid_duration_ns < 0) {
-    return invalid<absl::StatusOr<QuotaResult>>(prefix, "negative valid_duration");
+    return invalid<absl::StatusOr<AdapterQuotaResult>>(prefix, "negative valid_duration");
   }
-  QuotaResult out;
+  AdapterQuotaResult out;
   out.status = rpcStatus(r->status_code, r->message);
   out.granted_amount = r->granted_amount;
   out.valid_duration = absl::Nanoseconds(r->valid_duration_ns);
@@ -234,16 +236,16 @@ using StatePtr = std::shared_ptr<CallState<Result>>;
 
 // The C completion callbacks. `ctx` is a heap StatePtr owned by the adapter's pending completion.
 void onCheckDone(void* ctx, mixer_result result, const mixer_check_result* r) {
-  std::unique_ptr<StatePtr<absl::StatusOr<CheckResult>>> holder(
-      static_cast<StatePtr<absl::StatusOr<CheckResult>>*>(ctx));
+  std::unique_ptr<StatePtr<absl::StatusOr<AdapterCheckResult>>> holder(
+      static_cast<StatePtr<absl::StatusOr<AdapterCheckResult>>*>(ctx));
   auto& state = *holder;
   auto outcome = checkOutcome(result, r, state->prefix());
   state->complete(std::move(outcome.value), outcome.error_reason);
 }
 
 void onQuotaDone(void* ctx, mixer_result result, const mixer_quota_result* r) {
-  std::unique_ptr<StatePtr<absl::StatusOr<QuotaResult>>> holder(
-      static_cast<StatePtr<absl::StatusOr<QuotaResult>>*>(ctx));
+  std::unique_ptr<StatePtr<absl::StatusOr<AdapterQuotaResult>>> holder(
+      static_cast<StatePtr<absl::StatusOr<AdapterQuotaResult>>*>(ctx));
   auto& state = *holder;
   auto outcome = quotaOutcome(result, r, state->quota_args, state->prefix());
   state->complete(std::move(outcome.value), outcome.error_reason);
@@ -361,7 +363,7 @@ void Handler::check(const Instance& instance, absl::Duration timeout, CheckCallb
 }
 
 void Handler::check(const mixer_instance& instance, absl::Duration timeout, CheckCallback done) {
-  auto state = newState<absl::StatusOr<CheckResult>>(site_, "check", std::move(done));
+  auto state = newState<absl::StatusOr<AdapterCheckResult>>(site_, "check", std::move(done));
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (closed_) {
     state->claim();
@@ -380,15 +382,15 @@ void Handler::check(const mixer_instance& instance, absl::Duration timeout, Chec
   });
 }
 
-void Handler::quota(const Instance& instance, const QuotaArgs& args, absl::Duration timeout,
+void Handler::quota(const Instance& instance, const AdapterQuotaArgs& args, absl::Duration timeout,
                     QuotaCallback done) {
   EncodedInstance encoded(instance);
   quota(*encoded.get(), args, timeout, std::move(done));
 }
 
-void Handler::quota(const mixer_instance& instance, const QuotaArgs& args, absl::Duration timeout,
-                    QuotaCallback done) {
-  auto state = newState<absl::StatusOr<QuotaResult>>(site_, "quota", std::move(done));
+void Handler::quota(const mixer_instance& instance, const AdapterQuotaArgs& args,
+                    absl::Duration timeout, QuotaCallback done) {
+  auto state = newState<absl::StatusOr<AdapterQuotaResult>>(site_, "quota", std::move(done));
   state->quota_args = args;
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (closed_) {
@@ -469,16 +471,17 @@ void Handler::generate(const mixer_instance& instance, absl::Duration timeout,
   });
 }
 
-absl::StatusOr<CheckResult> Handler::checkAndWait(const Instance& instance,
-                                                  absl::Duration timeout) {
-  return waitFor<absl::StatusOr<CheckResult>>(
+absl::StatusOr<AdapterCheckResult> Handler::checkAndWait(const Instance& instance,
+                                                         absl::Duration timeout) {
+  return waitFor<absl::StatusOr<AdapterCheckResult>>(
       timeout, [&](CheckCallback cb) { check(instance, timeout, std::move(cb)); },
       absl::DeadlineExceededError("check: no result"));
 }
 
-absl::StatusOr<QuotaResult> Handler::quotaAndWait(const Instance& instance, const QuotaArgs& args,
-                                                  absl::Duration timeout) {
-  return waitFor<absl::StatusOr<QuotaResult>>(
+absl::StatusOr<AdapterQuotaResult> Handler::quotaAndWait(const Instance& instance,
+                                                         const AdapterQuotaArgs& args,
+                                                         absl::Duration timeout) {
+  return waitFor<absl::StatusOr<AdapterQuotaResult>>(
       timeout, [&](QuotaCallback cb) { quota(instance, args, timeout, std::move(cb)); },
       absl::DeadlineExceededError("quota: no result"));
 }
@@ -490,16 +493,17 @@ absl::Status Handler::reportAndWait(const std::vector<const Instance*>& instance
       absl::DeadlineExceededError("report: no result"));
 }
 
-absl::StatusOr<CheckResult> Handler::checkAndWait(const mixer_instance& instance,
-                                                  absl::Duration timeout) {
-  return waitFor<absl::StatusOr<CheckResult>>(
+absl::StatusOr<AdapterCheckResult> Handler::checkAndWait(const mixer_instance& instance,
+                                                         absl::Duration timeout) {
+  return waitFor<absl::StatusOr<AdapterCheckResult>>(
       timeout, [&](CheckCallback cb) { check(instance, timeout, std::move(cb)); },
       absl::DeadlineExceededError("check: no result"));
 }
 
-absl::StatusOr<QuotaResult> Handler::quotaAndWait(const mixer_instance& instance,
-                                                  const QuotaArgs& args, absl::Duration timeout) {
-  return waitFor<absl::StatusOr<QuotaResult>>(
+absl::StatusOr<AdapterQuotaResult> Handler::quotaAndWait(const mixer_instance& instance,
+                                                         const AdapterQuotaArgs& args,
+                                                         absl::Duration timeout) {
+  return waitFor<absl::StatusOr<AdapterQuotaResult>>(
       timeout, [&](QuotaCallback cb) { quota(instance, args, timeout, std::move(cb)); },
       absl::DeadlineExceededError("quota: no result"));
 }

@@ -26,19 +26,19 @@ struct CallSite;  // what every call of one handler shares (handler.cc)
 
 // An adapter's verdict on a check. `status` is the policy decision (OK allows; e.g.
 // PERMISSION_DENIED with the adapter's message denies).
-struct CheckResult {
+struct AdapterCheckResult {
   absl::Status status;
   absl::Duration valid_duration = absl::ZeroDuration();
   int32_t valid_use_count = 0;
 };
 
-struct QuotaArgs {
+struct AdapterQuotaArgs {
   int64_t amount = 1;
   bool best_effort = false;
   std::string deduplication_id;
 };
 
-struct QuotaResult {
+struct AdapterQuotaResult {
   absl::Status status;
   int64_t granted_amount = 0;
   absl::Duration valid_duration = absl::ZeroDuration();
@@ -56,8 +56,8 @@ struct QuotaResult {
 // the host executor (deadline). A callback must not close or destroy its handler.
 class Handler {
  public:
-  using CheckCallback = std::function<void(absl::StatusOr<CheckResult>)>;
-  using QuotaCallback = std::function<void(absl::StatusOr<QuotaResult>)>;
+  using CheckCallback = std::function<void(absl::StatusOr<AdapterCheckResult>)>;
+  using QuotaCallback = std::function<void(absl::StatusOr<AdapterQuotaResult>)>;
   using ReportCallback = std::function<void(absl::Status)>;
   // ABI 1.2: the generator's outputs, a map from output field names to values.
   using GenerateCallback = std::function<void(absl::StatusOr<Value>)>;
@@ -71,7 +71,7 @@ class Handler {
   const LoadedAdapter& adapter() const { return *adapter_; }
 
   void check(const Instance& instance, absl::Duration timeout, CheckCallback done);
-  void quota(const Instance& instance, const QuotaArgs& args, absl::Duration timeout,
+  void quota(const Instance& instance, const AdapterQuotaArgs& args, absl::Duration timeout,
              QuotaCallback done);
   void report(const std::vector<const Instance*>& instances, absl::Duration timeout,
               ReportCallback done);
@@ -79,7 +79,7 @@ class Handler {
   // The same calls on instances the caller encoded itself (e.g. views into a request's attribute
   // storage, without building a Value tree). OWNERSHIP: borrowed for the duration of the call.
   void check(const mixer_instance& instance, absl::Duration timeout, CheckCallback done);
-  void quota(const mixer_instance& instance, const QuotaArgs& args, absl::Duration timeout,
+  void quota(const mixer_instance& instance, const AdapterQuotaArgs& args, absl::Duration timeout,
              QuotaCallback done);
   void report(const mixer_instance* const* instances, size_t count, absl::Duration timeout,
               ReportCallback done);
@@ -89,14 +89,17 @@ class Handler {
   // Blocking forms: at most `timeout` (plus scheduling slack). The dispatcher's Check actions use
   // checkAndWait, its quotas the callback form; the report queue's threads use reportAndWait;
   // attribute generation uses generateAndWait.
-  absl::StatusOr<CheckResult> checkAndWait(const Instance& instance, absl::Duration timeout);
-  absl::StatusOr<QuotaResult> quotaAndWait(const Instance& instance, const QuotaArgs& args,
-                                           absl::Duration timeout);
+  absl::StatusOr<AdapterCheckResult> checkAndWait(const Instance& instance, absl::Duration timeout);
+  absl::StatusOr<AdapterQuotaResult> quotaAndWait(const Instance& instance,
+                                                  const AdapterQuotaArgs& args,
+                                                  absl::Duration timeout);
   absl::Status reportAndWait(const std::vector<const Instance*>& instances, absl::Duration timeout);
   // The same on instances the caller encoded itself. OWNERSHIP: borrowed for the call.
-  absl::StatusOr<CheckResult> checkAndWait(const mixer_instance& instance, absl::Duration timeout);
-  absl::StatusOr<QuotaResult> quotaAndWait(const mixer_instance& instance, const QuotaArgs& args,
-                                           absl::Duration timeout);
+  absl::StatusOr<AdapterCheckResult> checkAndWait(const mixer_instance& instance,
+                                                  absl::Duration timeout);
+  absl::StatusOr<AdapterQuotaResult> quotaAndWait(const mixer_instance& instance,
+                                                  const AdapterQuotaArgs& args,
+                                                  absl::Duration timeout);
   absl::Status reportAndWait(const mixer_instance* const* instances, size_t count,
                              absl::Duration timeout);
   // Attribute generators run before the request's rules, so the dispatcher waits for them.

@@ -686,7 +686,7 @@ mixer_result check(void* handler, const mixer_instance* instance, const mixer_ca
           done(done_ctx, callFailure(status), nullptr);
           return;
         }
-        // model.v1beta1.CheckResult{google.rpc.Status status; Duration valid_duration;
+        // model.v1beta1.AdapterCheckResult{google.rpc.Status status; Duration valid_duration;
         // int32 valid_use_count}
         mixer_check_result r{};
         r.struct_size = sizeof(r);
@@ -729,8 +729,8 @@ mixer_result quota(void* handler, const mixer_instance* instance, const mixer_qu
           done(done_ctx, callFailure(status), nullptr);
           return;
         }
-        // model.v1beta1.QuotaResult{map<string, Result{valid_duration, granted_amount}> quotas},
-        // keyed by the instance name.
+        // model.v1beta1.AdapterQuotaResult{map<string, Result{valid_duration, granted_amount}>
+        // quotas}, keyed by the instance name.
         const pb::FieldDescriptor* qf = response->GetDescriptor()->FindFieldByName("quotas");
         const pb::Message* found = nullptr;
         if (qf != nullptr && qf->is_map()) {
@@ -765,7 +765,7 @@ mixer_result quota(void* handler, const mixer_instance* instance, const mixer_qu
         r.granted_amount = granted;
         r.valid_duration_ns = durationNs(*found, "valid_duration");
         // Status OK whatever was granted, as in-process quota adapters answer (Istio's
-        // QuotaResult carries no status).
+        // AdapterQuotaResult carries no status).
         r.status_code = 0;
         done(done_ctx, MIXER_OK, &r);
       });

@@ -5,10 +5,12 @@
 // The runtime sees such a handler as any other: a LoadedAdapter (remoteAdapter()) whose C hooks,
 // implemented here in the host, turn each call into one unary gRPC call of the template's
 // `Handle<Template>Service` (the service the template's `kind: template` descriptor declares):
-//   - check:  Handle<T>Request{instance, adapter_config, dedup_id}  -> model.v1beta1.CheckResult
+//   - check:  Handle<T>Request{instance, adapter_config, dedup_id}  ->
+//   model.v1beta1.AdapterCheckResult
 //   - quota:  HandleQuotaRequest{instance, adapter_config, dedup_id,
 //                                quota_request{quotas{<instance name>: {amount, best_effort}}}}
-//                                                                   -> model.v1beta1.QuotaResult
+//                                                                   ->
+//                                                                   model.v1beta1.AdapterQuotaResult
 //   - report: Handle<T>Request{instances (one call per template), adapter_config, dedup_id}
 //                                                                   -> model.v1beta1.ReportResult
 // Requests are protobuf dynamic messages built from the template's FileDescriptorSet: no code is

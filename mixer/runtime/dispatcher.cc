@@ -469,11 +469,11 @@ bool Dispatcher::matches(const CompiledRule& rule, const AttributeBag& bag,
   return v.type == expr::ValueType::kBool && v.bool_value;
 }
 
-CheckResult Dispatcher::check(const AttributeBag& bag, AttributeReferences* refs,
-                              const CallDeadline& deadline) const {
+CheckDecision Dispatcher::check(const AttributeBag& bag, AttributeReferences* refs,
+                                const CallDeadline& deadline) const {
   const auto& rules = candidates(bag, refs);
   const auto& vocabulary = *snapshot_->vocabulary();
-  CheckResult r;
+  CheckDecision r;
   bool have_result = false;
   std::string failures;
   int32_t first_failure = 0;
@@ -575,11 +575,11 @@ CheckResult Dispatcher::check(const AttributeBag& bag, AttributeReferences* refs
   return r;
 }
 
-void Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args, AttributeReferences* refs,
+void Dispatcher::quota(const AttributeBag& bag, const QuotaRequest& args, AttributeReferences* refs,
                        QuotaCallback done) const {
   const auto& rules = candidates(bag, refs);
   const auto& vocabulary = *snapshot_->vocabulary();
-  QuotaResult r;
+  QuotaDecision r;
   // The adapter call to make, once every candidate rule has been looked at: Istio asks only the
   // first instance that applies, but the later ones are still evaluated, so what they read is
   // referenced too.
@@ -630,7 +630,7 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args, Attribute
     done(std::move(r));
     return;
   }
-  adapter_host::QuotaArgs qa;
+  adapter_host::AdapterQuotaArgs qa;
   qa.amount = args.amount;
   qa.best_effort = args.best_effort;
   // Istio's id is the request's id followed by the quota name. A request without an id asks for
@@ -643,8 +643,8 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args, Attribute
   call_action->handler->quota(
       *call_instance, qa, adapter_timeout_,
       [name = std::string_view(call_action->handler_name), call_rule,
-       done = std::move(done)](absl::StatusOr<adapter_host::QuotaResult> result) {
-        QuotaResult out;
+       done = std::move(done)](absl::StatusOr<adapter_host::AdapterQuotaResult> result) {
+        QuotaDecision out;
         out.matched = true;
         if (!result.ok()) {
           call_rule->counters.error();
@@ -666,14 +666,14 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args, Attribute
       });
 }
 
-QuotaResult Dispatcher::quota(const AttributeBag& bag, const QuotaArgs& args,
-                              AttributeReferences* refs) const {
+QuotaDecision Dispatcher::quota(const AttributeBag& bag, const QuotaRequest& args,
+                                AttributeReferences* refs) const {
   // std:: primitives rather than absl's: ThreadSanitizer sees through them.
   std::mutex mu;
   std::condition_variable cv;
   bool finished = false;
-  QuotaResult out;
-  quota(bag, args, refs, [&](QuotaResult r) {
+  QuotaDecision out;
+  quota(bag, args, refs, [&](QuotaDecision r) {
     std::lock_guard<std::mutex> lock(mu);
     out = std::move(r);
     finished = true;

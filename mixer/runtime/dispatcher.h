@@ -50,7 +50,7 @@ struct HeaderOp {
   config::HeaderOperation::Op op = config::HeaderOperation::Op::Replace;
 };
 
-struct CheckResult {
+struct CheckDecision {
   int32_t status_code = 0;  // google.rpc.Code
   std::string status_message;
   attribute::Duration valid_duration{};
@@ -62,7 +62,7 @@ struct CheckResult {
   bool deadline_exceeded = false;
 };
 
-struct QuotaArgs {
+struct QuotaRequest {
   std::string_view name;
   int64_t amount = 0;
   bool best_effort = false;
@@ -71,7 +71,7 @@ struct QuotaArgs {
   CallDeadline deadline;
 };
 
-struct QuotaResult {
+struct QuotaDecision {
   // False when no rule handles the quota (the result is then empty, as in Istio).
   bool matched = false;
   int32_t status_code = 0;
@@ -115,19 +115,19 @@ class Dispatcher {
   }
   const ConfigSnapshotConstSharedPtr& snapshotPtr() const { return snapshot_; }
 
-  CheckResult check(const attribute::AttributeBag& bag, attribute::AttributeReferences* refs,
-                    const CallDeadline& deadline = {}) const;
+  CheckDecision check(const attribute::AttributeBag& bag, attribute::AttributeReferences* refs,
+                      const CallDeadline& deadline = {}) const;
   // Asks the quota's adapter. Rule matching and instance evaluation happen before this returns, so
   // `bag`, `args` and `refs` are used during the call only; `done` runs exactly once: on this
   // thread when no rule handles the quota or the adapter answers synchronously, otherwise on an
   // adapter or host thread, by the adapter deadline at the latest. The dispatcher must outlive
   // `done`'s call (hold a DispatcherConstSharedPtr).
-  using QuotaCallback = std::function<void(QuotaResult)>;
-  void quota(const attribute::AttributeBag& bag, const QuotaArgs& args,
+  using QuotaCallback = std::function<void(QuotaDecision)>;
+  void quota(const attribute::AttributeBag& bag, const QuotaRequest& args,
              attribute::AttributeReferences* refs, QuotaCallback done) const;
   // The same, waiting for the result (tests, tools).
-  QuotaResult quota(const attribute::AttributeBag& bag, const QuotaArgs& args,
-                    attribute::AttributeReferences* refs) const;
+  QuotaDecision quota(const attribute::AttributeBag& bag, const QuotaRequest& args,
+                      attribute::AttributeReferences* refs) const;
   // Evaluates the report instances of one record into `pending`. False when the deadline passed
   // before every applying rule was evaluated (`pending` then holds what was).
   bool report(const attribute::AttributeBag& bag, PendingReports* pending,

@@ -125,7 +125,7 @@ void setStatusMessage(const std::string& message, google::rpc::Status* status) {
   }
 }
 
-void fillPrecondition(const runtime::CheckResult& result,
+void fillPrecondition(const runtime::CheckDecision& result,
                       const attribute::AttributeReferences& refs, uint32_t gwc,
                       CheckResponse* resp) {
   auto* pre = resp->mutable_precondition();
@@ -162,7 +162,7 @@ struct PendingQuotas {
   struct Slot {
     CheckResponse::QuotaResult* out = nullptr;  // OWNERSHIP: `response`'s
     std::string name;                           // for the log of an unmatched quota
-    runtime::QuotaResult result;                // written by the adapter's completion only
+    runtime::QuotaDecision result;              // written by the adapter's completion only
   };
 
   runtime::DispatcherConstSharedPtr dispatcher;  // keeps the handlers alive until the end
@@ -189,7 +189,7 @@ struct PendingQuotas {
       return;
     }
     for (const Slot& slot : slots) {
-      const runtime::QuotaResult& qr = slot.result;
+      const runtime::QuotaDecision& qr = slot.result;
       if (qr.matched) {
         slot.out->set_granted_amount(qr.granted_amount);
         setDuration(qr.valid_duration, slot.out->mutable_valid_duration());
@@ -215,7 +215,7 @@ struct PendingQuotas {
 
 }  // namespace
 
-void MixerService::check(std::string_view request, CheckSink* sink, const CallControl& call) {
+void MixerService::decideCheck(std::string_view request, CheckSink* sink, const CallControl& call) {
   ThreadState& ts = threadState();
   ts.check.clear();
   if (auto s = api::parseCheckRequest(request, &ts.check, limits_); !s.ok()) {
@@ -258,7 +258,7 @@ void MixerService::check(std::string_view request, CheckSink* sink, const CallCo
   ts.refs.clear();
   dispatcher->generate(&bag, &ts.refs);
   const size_t before_check = ts.refs.mark();
-  const runtime::CheckResult result = dispatcher->check(bag, &ts.refs, call.deadline);
+  const runtime::CheckDecision result = dispatcher->check(bag, &ts.refs, call.deadline);
   if (result.deadline_exceeded) {
     sink->finish(deadlineExceeded(ServerMetrics::kCheck, "during the check"), {});
     return;
@@ -294,9 +294,9 @@ void MixerService::check(std::string_view request, CheckSink* sink, const CallCo
     slot.out = &(*pending->response->mutable_quotas())[slot.name];
     // Each quota's references start from what was read before the check, as in Istio.
     ts.refs.restore(before_check);
-    const runtime::QuotaArgs args{q.name, q.amount, q.best_effort, ts.check.deduplication_id,
-                                  call.deadline};
-    dispatcher->quota(bag, args, &ts.refs, [pending, &slot](runtime::QuotaResult qr) {
+    const runtime::QuotaRequest args{q.name, q.amount, q.best_effort, ts.check.deduplication_id,
+                                     call.deadline};
+    dispatcher->quota(bag, args, &ts.refs, [pending, &slot](runtime::QuotaDecision qr) {
       slot.result = std::move(qr);
       pending->release();
     });
@@ -306,14 +306,14 @@ void MixerService::check(std::string_view request, CheckSink* sink, const CallCo
   pending->release();
 }
 
-grpc::Status MixerService::handleCheck(std::string_view request, std::string* response_bytes,
-                                       const CallControl& call) {
+grpc::Status MixerService::checkInProcess(std::string_view request, std::string* response_bytes,
+                                          const CallControl& call) {
   WaitingCallSink sink(response_bytes);
-  check(request, &sink, call);
+  decideCheck(request, &sink, call);
   return sink.wait();
 }
 
-grpc::Status MixerService::handleReport(std::string_view request, const CallControl& call) {
+grpc::Status MixerService::reportInProcess(std::string_view request, const CallControl& call) {
   ThreadState& ts = threadState();
   ts.report.clear();
   if (auto s = api::parseReportRequest(request, &ts.report, limits_); !s.ok()) {
@@ -438,9 +438,9 @@ void MixerService::serveCheck(const grpc::ServerContextBase& context,
     status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request bytes");
   }
   if (status.ok()) {
-    check(view(slice), sink,
-          CallControl{runtime::CallDeadline(context.deadline()), &context,
-                      gate_ != nullptr ? &caller : nullptr});
+    decideCheck(view(slice), sink,
+                CallControl{runtime::CallDeadline(context.deadline()), &context,
+                            gate_ != nullptr ? &caller : nullptr});
   } else {
     sink->finish(status, {});
   }
@@ -459,8 +459,9 @@ grpc::Status MixerService::serveReport(const grpc::ServerContextBase& context,
     status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request bytes");
   }
   if (status.ok()) {
-    status = handleReport(view(slice), CallControl{runtime::CallDeadline(context.deadline()),
-                                                   &context, gate_ != nullptr ? &caller : nullptr});
+    status =
+        reportInProcess(view(slice), CallControl{runtime::CallDeadline(context.deadline()),
+                                                 &context, gate_ != nullptr ? &caller : nullptr});
   }
   noteInvalid(ServerMetrics::kReport, context, status);
   return status;

@@ -105,13 +105,13 @@ class MixerService final : public MixerRawService {
   // everything happens on this thread and allocates nothing per call beyond what the rules'
   // adapters need; with quotas, the call's pending state (response, one slot per quota) is
   // allocated, because an adapter may answer on another thread after check() returned.
-  void check(std::string_view request, CheckSink* sink, const CallControl& call = {});
+  void decideCheck(std::string_view request, CheckSink* sink, const CallControl& call = {});
 
   // The status a Check with these bytes gets, with the response bytes in `response`, waiting for
   // asynchronous quota adapters. Exposed for tests and benchmarks, which call it without a network.
-  grpc::Status handleCheck(std::string_view request, std::string* response,
-                           const CallControl& call = {});
-  grpc::Status handleReport(std::string_view request, const CallControl& call = {});
+  grpc::Status checkInProcess(std::string_view request, std::string* response,
+                              const CallControl& call = {});
+  grpc::Status reportInProcess(std::string_view request, const CallControl& call = {});
 
  private:
   grpc::Status checkSize(size_t size, ServerMetrics::Method method);

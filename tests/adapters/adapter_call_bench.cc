@@ -41,8 +41,9 @@ void BM_DenierCheck(benchmark::State& state) {
   const Instance instance = listEntry();
   int64_t denied = 0;
   for (auto _ : state) {
-    (*handler)->check(instance, absl::Seconds(1),
-                      [&](absl::StatusOr<CheckResult> r) { denied += r.ok() && !r->status.ok(); });
+    (*handler)->check(instance, absl::Seconds(1), [&](absl::StatusOr<AdapterCheckResult> r) {
+      denied += r.ok() && !r->status.ok();
+    });
   }
   benchmark::DoNotOptimize(denied);
   handler->reset();
@@ -57,8 +58,9 @@ void BM_DenierCheckEncoded(benchmark::State& state) {
   EncodedInstance encoded(instance);
   int64_t denied = 0;
   for (auto _ : state) {
-    (*handler)->check(*encoded.get(), absl::Seconds(1),
-                      [&](absl::StatusOr<CheckResult> r) { denied += r.ok() && !r->status.ok(); });
+    (*handler)->check(*encoded.get(), absl::Seconds(1), [&](absl::StatusOr<AdapterCheckResult> r) {
+      denied += r.ok() && !r->status.ok();
+    });
   }
   benchmark::DoNotOptimize(denied);
   handler->reset();

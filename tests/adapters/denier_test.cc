@@ -28,7 +28,7 @@ class DenierTest : public ::testing::Test {
     EXPECT_TRUE(errors.empty());
     return v;
   }
-  absl::StatusOr<CheckResult> check(const Value& params) {
+  absl::StatusOr<AdapterCheckResult> check(const Value& params) {
     auto handler = denier_->createHandler("deny", params);
     EXPECT_TRUE(handler.ok()) << handler.status();
     if (!handler.ok()) {
@@ -107,7 +107,8 @@ TEST_F(DenierTest, QuotaGrantsNothing) {
   auto handler = denier_->createHandler("deny", Value());
   ASSERT_TRUE(handler.ok());
   Instance instance{"requestcount.quota", "quota", Value::map()};
-  auto result = (*handler)->quotaAndWait(instance, QuotaArgs{5, true, "d1"}, absl::Seconds(1));
+  auto result =
+      (*handler)->quotaAndWait(instance, AdapterQuotaArgs{5, true, "d1"}, absl::Seconds(1));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->granted_amount, 0);
 }

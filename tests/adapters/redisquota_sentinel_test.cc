@@ -167,8 +167,9 @@ class RedisQuotaSentinelTest : public ::testing::Test {
         "requestcount.quota.istio-system", "quota",
         Value::map({{"dimensions", Value::map({{"user", Value::string(user)}})}})};
   }
-  absl::StatusOr<mixer::adapter_host::QuotaResult> quota(mixer::adapter_host::Handler& h,
-                                                         int64_t amount, const std::string& user) {
+  absl::StatusOr<mixer::adapter_host::AdapterQuotaResult> quota(mixer::adapter_host::Handler& h,
+                                                                int64_t amount,
+                                                                const std::string& user) {
     return h.quotaAndWait(instance(user), {amount, false, ""}, absl::Seconds(5));
   }
   // Calls until one is granted (the handler connects in the background); its grant, or -1.

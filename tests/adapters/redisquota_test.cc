@@ -176,10 +176,10 @@ class RedisQuotaAdapterTest : public ::testing::Test {
     handlers_.push_back(std::move(*h));
     return *handlers_.back();
   }
-  absl::StatusOr<mixer::adapter_host::QuotaResult> quota(mixer::adapter_host::Handler& h,
-                                                         int64_t amount,
-                                                         const std::string& dedup = "",
-                                                         const std::string& user = "u") {
+  absl::StatusOr<mixer::adapter_host::AdapterQuotaResult> quota(mixer::adapter_host::Handler& h,
+                                                                int64_t amount,
+                                                                const std::string& dedup = "",
+                                                                const std::string& user = "u") {
     using mixer::adapter_host::Value;
     mixer::adapter_host::Instance i{
         "requestcount.quota.istio-system", "quota",
@@ -203,10 +203,10 @@ class RedisQuotaAdapterTest : public ::testing::Test {
   struct Answers {
     std::mutex mu;
     std::condition_variable cv;
-    std::vector<absl::StatusOr<mixer::adapter_host::QuotaResult>> results;
+    std::vector<absl::StatusOr<mixer::adapter_host::AdapterQuotaResult>> results;
     size_t answered = 0;
     explicit Answers(size_t n) : results(n, absl::UnknownError("not answered")) {}
-    void set(size_t i, absl::StatusOr<mixer::adapter_host::QuotaResult> r) {
+    void set(size_t i, absl::StatusOr<mixer::adapter_host::AdapterQuotaResult> r) {
       std::lock_guard<std::mutex> lock(mu);
       results[i] = std::move(r);
       ++answered;
@@ -225,7 +225,7 @@ class RedisQuotaAdapterTest : public ::testing::Test {
         "requestcount.quota.istio-system", "quota",
         Value::map({{"dimensions", Value::map({{"user", Value::string(user)}})}})};
     h.quota(i, {amount, false, dedup}, absl::Seconds(20),
-            [answers, index](absl::StatusOr<mixer::adapter_host::QuotaResult> r) {
+            [answers, index](absl::StatusOr<mixer::adapter_host::AdapterQuotaResult> r) {
               answers->set(index, std::move(r));
             });
   }
@@ -397,7 +397,7 @@ TEST_F(RedisQuotaAdapterTest, CallsMadeFromCompletionsGetTheirOwnReplies) {
                                                                std::to_string(i))}})}})};
     const size_t index = static_cast<size_t>(chain * kPerChain + i);
     h.quota(inst, {1 + (chain + i) % 8, false, ""}, absl::Seconds(20),
-            [&, chain, i, index](absl::StatusOr<mixer::adapter_host::QuotaResult> r) {
+            [&, chain, i, index](absl::StatusOr<mixer::adapter_host::AdapterQuotaResult> r) {
               answers.set(index, std::move(r));
               if (i + 1 < kPerChain) {
                 issue(chain, i + 1);

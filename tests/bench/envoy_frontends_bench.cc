@@ -76,7 +76,7 @@ void BM_MixerCheck(benchmark::State& state) {
   Services s(configYaml());
   const std::string bytes = mixerCheckWithSameAttributes(authzRequest());
   std::string out;
-  timeCalls(state, [&] { benchmark::DoNotOptimize(s.mixer().handleCheck(bytes, &out)); });
+  timeCalls(state, [&] { benchmark::DoNotOptimize(s.mixer().checkInProcess(bytes, &out)); });
 }
 BENCHMARK(BM_MixerCheck);
 
@@ -124,7 +124,7 @@ void BM_MixerReport(benchmark::State& state) {
   Services s(defaultConfig());
   const int n = static_cast<int>(state.range(0));
   const std::string bytes = istioReportRequest(n);
-  timeCalls(state, [&] { benchmark::DoNotOptimize(s.mixer().handleReport(bytes)); });
+  timeCalls(state, [&] { benchmark::DoNotOptimize(s.mixer().reportInProcess(bytes)); });
   state.SetItemsProcessed(state.iterations() * n);
 }
 BENCHMARK(BM_MixerReport)->Arg(100);

@@ -80,16 +80,16 @@ class ServiceFixture {
   server::MixerService service_;
 };
 
-// Warms up, then times handleCheck on `bytes`, reporting allocations per call.
+// Warms up, then times checkInProcess on `bytes`, reporting allocations per call.
 void runChecks(benchmark::State& state, server::MixerService& service, const std::string& bytes,
                const server::CallControl& call = {}) {
   std::string out;
   for (int i = 0; i < 10; ++i) {
-    (void)service.handleCheck(bytes, &out, call);
+    (void)service.checkInProcess(bytes, &out, call);
   }
   const uint64_t before = allocations();
   for (auto _ : state) {
-    auto s = service.handleCheck(bytes, &out, call);
+    auto s = service.checkInProcess(bytes, &out, call);
     benchmark::DoNotOptimize(s);
   }
   reportAllocations(state, before);
@@ -119,11 +119,11 @@ void BM_HandleReport(benchmark::State& state) {
   const int records = static_cast<int>(state.range(0));
   const std::string bytes = istioReportRequest(records);
   for (int i = 0; i < 10; ++i) {
-    (void)f.service().handleReport(bytes);
+    (void)f.service().reportInProcess(bytes);
   }
   const uint64_t before = allocations();
   for (auto _ : state) {
-    auto s = f.service().handleReport(bytes);
+    auto s = f.service().reportInProcess(bytes);
     benchmark::DoNotOptimize(s);
   }
   reportAllocations(state, before);
@@ -294,11 +294,11 @@ void BM_HandleReportAccessLog(benchmark::State& state) {
   const int records = static_cast<int>(state.range(0));
   const std::string bytes = istioReportRequest(records);
   for (int i = 0; i < 10; ++i) {
-    (void)f.service().handleReport(bytes);
+    (void)f.service().reportInProcess(bytes);
   }
   const uint64_t before = allocations();
   for (auto _ : state) {
-    auto s = f.service().handleReport(bytes);
+    auto s = f.service().reportInProcess(bytes);
     benchmark::DoNotOptimize(s);
   }
   reportAllocations(state, before);

@@ -68,8 +68,8 @@ int main(int argc, char** argv) {
       }
       n = started++;
     }
-    (*handler)->quota(instance, QuotaArgs{1, false, run_id + std::to_string(n)}, absl::Seconds(5),
-                      [&](absl::StatusOr<QuotaResult> r) {
+    (*handler)->quota(instance, AdapterQuotaArgs{1, false, run_id + std::to_string(n)},
+                      absl::Seconds(5), [&](absl::StatusOr<AdapterQuotaResult> r) {
                         {
                           std::lock_guard<std::mutex> lock(mu);
                           ++finished;

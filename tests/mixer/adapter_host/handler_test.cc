@@ -99,14 +99,15 @@ TEST_F(HandlerTest, SdkGeneratorAnswersItsOutputs) {
 
 TEST_F(HandlerTest, QuotaPassesAmountBestEffortAndDeduplicationId) {
   HandlerPtr h = rawHandler("ok");
-  auto all = h->quotaAndWait(instance(), QuotaArgs{10, false, "dedup-1"}, absl::Seconds(2));
+  auto all = h->quotaAndWait(instance(), AdapterQuotaArgs{10, false, "dedup-1"}, absl::Seconds(2));
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_EQ(all->granted_amount, 10);
   EXPECT_EQ(all->valid_duration, absl::Seconds(1));
-  auto half = h->quotaAndWait(instance(), QuotaArgs{10, true, "dedup-2"}, absl::Seconds(2));
+  auto half = h->quotaAndWait(instance(), AdapterQuotaArgs{10, true, "dedup-2"}, absl::Seconds(2));
   ASSERT_TRUE(half.ok()) << half.status();
   EXPECT_EQ(half->granted_amount, 5);
-  auto denied = h->quotaAndWait(instance(), QuotaArgs{10, false, "deny:req-42"}, absl::Seconds(2));
+  auto denied =
+      h->quotaAndWait(instance(), AdapterQuotaArgs{10, false, "deny:req-42"}, absl::Seconds(2));
   ASSERT_TRUE(denied.ok()) << denied.status();
   EXPECT_EQ(denied->status.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(std::string(denied->status.message()), "deny:req-42");
@@ -139,8 +140,8 @@ TEST_F(HandlerTest, LateCompletionGetsADeadlineErrorAndIsCountedWhenItArrives) {
 TEST_F(HandlerTest, CompletionWithinTheDeadlineIsDeliveredOnce) {
   HandlerPtr h = rawHandler("late", 20);
   std::atomic<int> calls{0};
-  absl::StatusOr<CheckResult> seen;
-  h->check(instance(), absl::Seconds(2), [&](absl::StatusOr<CheckResult> r) {
+  absl::StatusOr<AdapterCheckResult> seen;
+  h->check(instance(), absl::Seconds(2), [&](absl::StatusOr<AdapterCheckResult> r) {
     seen = r;
     ++calls;
   });
@@ -157,17 +158,18 @@ TEST_F(HandlerTest, CompletionWithinTheDeadlineIsDeliveredOnce) {
 TEST_F(HandlerTest, CallsPendingAtCloseAreAnsweredBeforeCloseReturns) {
   HandlerPtr h = rawHandler("late", 60000);
   std::atomic<int> checks{0}, quotas{0};
-  absl::StatusOr<CheckResult> check_seen;
-  absl::StatusOr<QuotaResult> quota_seen;
-  h->check(instance(), absl::Seconds(60), [&](absl::StatusOr<CheckResult> r) {
+  absl::StatusOr<AdapterCheckResult> check_seen;
+  absl::StatusOr<AdapterQuotaResult> quota_seen;
+  h->check(instance(), absl::Seconds(60), [&](absl::StatusOr<AdapterCheckResult> r) {
     check_seen = r;
     ++checks;
   });
   Instance q{"q1.quota", "quota", Value::map()};
-  h->quota(q, QuotaArgs{3, false, "dedup"}, absl::Seconds(60), [&](absl::StatusOr<QuotaResult> r) {
-    quota_seen = r;
-    ++quotas;
-  });
+  h->quota(q, AdapterQuotaArgs{3, false, "dedup"}, absl::Seconds(60),
+           [&](absl::StatusOr<AdapterQuotaResult> r) {
+             quota_seen = r;
+             ++quotas;
+           });
   EXPECT_EQ(checks.load() + quotas.load(), 0);
   h->close();
   EXPECT_EQ(checks.load(), 1);
@@ -213,16 +215,16 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return info.param.mode; });
 
 TEST_F(HandlerTest, InvalidQuotaGrantsAreErrors) {
-  auto over =
-      rawHandler("over_grant")->quotaAndWait(instance(), QuotaArgs{4, false, ""}, absl::Seconds(2));
+  auto over = rawHandler("over_grant")
+                  ->quotaAndWait(instance(), AdapterQuotaArgs{4, false, ""}, absl::Seconds(2));
   ASSERT_FALSE(over.ok());
   EXPECT_THAT(std::string(over.status().message()), HasSubstr("granted 5 of a request for 4"));
-  auto partial =
-      rawHandler("partial")->quotaAndWait(instance(), QuotaArgs{4, false, ""}, absl::Seconds(2));
+  auto partial = rawHandler("partial")->quotaAndWait(instance(), AdapterQuotaArgs{4, false, ""},
+                                                     absl::Seconds(2));
   ASSERT_FALSE(partial.ok());
   EXPECT_THAT(std::string(partial.status().message()), HasSubstr("without best_effort"));
   auto null = rawHandler("null_result")
-                  ->quotaAndWait(instance(), QuotaArgs{4, false, ""}, absl::Seconds(2));
+                  ->quotaAndWait(instance(), AdapterQuotaArgs{4, false, ""}, absl::Seconds(2));
   ASSERT_FALSE(null.ok());
   EXPECT_EQ(host_.callErrors("raw", "quota", "invalid_result"), 3);
 }
@@ -262,7 +264,7 @@ TEST_F(HandlerTest, SdkAnswersADroppedCompletion) {
 
 TEST_F(HandlerTest, UnservedKindAndClosedHandler) {
   HandlerPtr h = handler("sdkkit", Value::map());
-  auto quota = h->quotaAndWait(instance(), QuotaArgs{}, absl::Seconds(1));
+  auto quota = h->quotaAndWait(instance(), AdapterQuotaArgs{}, absl::Seconds(1));
   EXPECT_EQ(quota.status().code(), absl::StatusCode::kUnimplemented);
   h->close();
   h->close();  // idempotent
@@ -308,7 +310,7 @@ TEST_F(HandlerTest, ManyConcurrentCallsEachCompleteOnce) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 500; ++i) {
-        h->check(instance("x"), absl::Seconds(5), [&](absl::StatusOr<CheckResult> r) {
+        h->check(instance("x"), absl::Seconds(5), [&](absl::StatusOr<AdapterCheckResult> r) {
           if (r.ok()) {
             ++ok;
           }

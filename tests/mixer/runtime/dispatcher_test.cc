@@ -27,7 +27,7 @@ class DispatcherTest : public ::testing::Test {
 
 TEST_F(DispatcherTest, CheckWithoutRulesAnswersIstiosDefault) {
   bag_.set("destination.service", Value::string("a.b.svc"));
-  const CheckResult r = dispatcher_.check(bag_, &refs_);
+  const CheckDecision r = dispatcher_.check(bag_, &refs_);
   EXPECT_EQ(r.status_code, 0);
   EXPECT_EQ(r.valid_duration.seconds, 60);
   EXPECT_EQ(r.valid_duration.nanos, 0);
@@ -57,7 +57,7 @@ TEST_F(DispatcherTest, UnknownReporterKindHasNoNamespace) {
 }
 
 TEST_F(DispatcherTest, QuotaWithoutRulesGrantsNothing) {
-  const QuotaResult q = dispatcher_.quota(bag_, {"requestcount", 5, false, "d"}, &refs_);
+  const QuotaDecision q = dispatcher_.quota(bag_, {"requestcount", 5, false, "d"}, &refs_);
   EXPECT_FALSE(q.matched);
   EXPECT_EQ(q.granted_amount, 0);
   EXPECT_EQ(refsText(refs_),

@@ -279,7 +279,7 @@ TEST_F(OopAdapterTest, AListAdaptersAnswerDecidesTheCheckAndMergesWithInProcessR
   const attribute::StringMapEntry allowed[] = {{"app", "reviews"}};
   bag.set("source.labels", bag.makeStringMap(allowed));
   AttributeReferences refs;
-  CheckResult r = d.check(bag, &refs);
+  CheckDecision r = d.check(bag, &refs);
   EXPECT_EQ(r.status_code, 0) << r.status_message;
   // The minimum of the remote adapter's (5 s, 7 uses) and the denier's (2 s, 100 uses).
   EXPECT_EQ(r.valid_duration.seconds, 2);
@@ -324,12 +324,12 @@ TEST_F(OopAdapterTest, AQuotaAdaptersGrantIsHonoured) {
   ASSERT_NE(snapshot, nullptr) << errorsText();
   Dispatcher d(snapshot, nullptr);
   AttributeBag bag(snapshot->vocabulary());
-  QuotaArgs args;
+  QuotaRequest args;
   args.name = "requestcount";
   args.amount = 2;
   args.deduplication_id = "req-1";
   AttributeReferences refs;
-  QuotaResult q = d.quota(bag, args, &refs);
+  QuotaDecision q = d.quota(bag, args, &refs);
   EXPECT_TRUE(q.matched);
   EXPECT_EQ(q.status_code, 0) << q.status_message;
   EXPECT_EQ(q.granted_amount, 2);
@@ -365,13 +365,13 @@ TEST_F(OopAdapterTest, ADeadOrSlowAdapterFollowsTheFailPolicy) {
   Dispatcher d(snapshot, nullptr, absl::Seconds(2));
   AttributeBag bag(snapshot->vocabulary());
   AttributeReferences refs;
-  CheckResult r = d.check(bag, &refs);
+  CheckDecision r = d.check(bag, &refs);
   EXPECT_EQ(r.status_code, 14) << r.status_message;  // UNAVAILABLE
   EXPECT_NE(r.status_message.find("remote.handler.istio-system:"), std::string::npos);
-  QuotaArgs args;
+  QuotaRequest args;
   args.name = "requestcount";
   args.amount = 1;
-  QuotaResult q = d.quota(bag, args, &refs);
+  QuotaDecision q = d.quota(bag, args, &refs);
   EXPECT_EQ(q.status_code, 14) << q.status_message;
   EXPECT_EQ(q.granted_amount, 0);
 

@@ -126,7 +126,7 @@ TEST_F(RuntimeTest, DenyByLabelSample) {
   bag.set("destination.labels", bag.makeStringMap(dst));
   bag.set("source.labels", bag.makeStringMap(src));
   AttributeReferences refs;
-  CheckResult r = d.check(bag, &refs);
+  CheckDecision r = d.check(bag, &refs);
   EXPECT_EQ(r.status_code, 7);
   EXPECT_EQ(r.status_message, "denyreviewsv3handler.denier.istio-system:Not allowed");
   // The denier's defaults: 5s, 1000 uses.
@@ -168,16 +168,16 @@ TEST_F(RuntimeTest, APassedDeadlineStopsBeforeRulesAndAdapterCalls) {
   const CallDeadline passed(std::chrono::system_clock::now() - std::chrono::milliseconds(1));
   const CallDeadline ahead(std::chrono::system_clock::now() + std::chrono::hours(1));
 
-  CheckResult r = d.check(bag, &refs, passed);
+  CheckDecision r = d.check(bag, &refs, passed);
   EXPECT_TRUE(r.deadline_exceeded);
   EXPECT_EQ(r.status_code, 0);
   r = d.check(bag, &refs, ahead);
   EXPECT_FALSE(r.deadline_exceeded);
   EXPECT_EQ(r.status_code, 7);
 
-  QuotaArgs args{"requestcount", 1, false, "id"};
+  QuotaRequest args{"requestcount", 1, false, "id"};
   args.deadline = passed;
-  QuotaResult q = d.quota(bag, args, &refs);
+  QuotaDecision q = d.quota(bag, args, &refs);
   EXPECT_TRUE(q.matched);
   EXPECT_EQ(q.status_code, 4);  // DEADLINE_EXCEEDED
   EXPECT_EQ(q.status_message, "deny.denier.istio-system:the call's deadline passed");
@@ -241,7 +241,7 @@ TEST_F(RuntimeTest, QuotaGoesToTheInstanceNamedByTheRequest) {
   Dispatcher d(snapshot, nullptr);
   AttributeBag bag(snapshot->vocabulary());
   AttributeReferences refs;
-  QuotaResult q = d.quota(bag, {"RequestCount", 5, false, "id"}, &refs);
+  QuotaDecision q = d.quota(bag, {"RequestCount", 5, false, "id"}, &refs);
   EXPECT_TRUE(q.matched);
   EXPECT_EQ(q.granted_amount, 0);  // the denier grants nothing
   const auto text = refsText(refs);
@@ -292,7 +292,7 @@ TEST_F(RuntimeTest, HeaderOperationsBecomeTheRouteDirective) {
   Dispatcher d(snapshot, nullptr);
   AttributeBag bag(snapshot->vocabulary());
   AttributeReferences refs;
-  const CheckResult c = d.check(bag, &refs);
+  const CheckDecision c = d.check(bag, &refs);
   ASSERT_EQ(c.request_header_operations.size(), 1u);
   EXPECT_EQ(c.request_header_operations[0].name, "x-user");
   EXPECT_EQ(c.request_header_operations[0].value, "anonymous");
@@ -701,7 +701,7 @@ TEST_F(RuntimeTest, IndexedRulesApplyExactlyAsEvaluatedOnesAndKeepConfigurationO
   bag.set("destination.service.host", Value::string("a"));
   bag.set("request.method", Value::string("GET"));
   bag.set("request.path", Value::string("/deny/x"));
-  CheckResult r = d.check(bag, &refs);
+  CheckDecision r = d.check(bag, &refs);
   EXPECT_EQ(r.status_code, 7);  // rule a comes first in the configuration
   EXPECT_EQ(r.status_message, "d1.denier.istio-system:one, d2.denier.istio-system:two");
 
@@ -837,7 +837,7 @@ TEST_F(RuntimeTest, AGeneratedAttributeDecidesARuleAndItsInputsAreReferenced) {
   EXPECT_TRUE(labels->mapFind("version", &version));
   EXPECT_EQ(version, "v2");
 
-  const CheckResult r = d.check(bag, &refs);
+  const CheckDecision r = d.check(bag, &refs);
   EXPECT_EQ(r.status_code, 7) << r.status_message;
   // What the generator read is referenced (its inputs, and the absence of what it added); what
   // it generated is not the request's, so no proxy cache keys on its value.
@@ -901,7 +901,7 @@ TEST_F(RuntimeTest, AnAdapterGeneratorsOutputsDecideARule) {
   // ip("9.9.9.9") is the IPv4-mapped IPv6 form.
   EXPECT_EQ(bag.find("destination.ip")->stringValue(),
             std::string(10, '\0') + "\xff\xff" + ipv4(9, 9, 9, 9));
-  const CheckResult r = d.check(bag, &refs);
+  const CheckDecision r = d.check(bag, &refs);
   EXPECT_EQ(r.status_code, 7) << r.status_message;
   EXPECT_TRUE(hasRef(refs, "source.uid"));
 

@@ -140,7 +140,7 @@ TEST_F(AsyncQuotaTest, ManyChecksFromOneThreadAreInFlightTogether) {
   std::vector<std::unique_ptr<RecordingSink>> sinks;
   for (int i = 0; i < kCalls; ++i) {
     sinks.push_back(std::make_unique<RecordingSink>());
-    service_->check(request(i + 1, "id-" + std::to_string(i)), sinks.back().get());
+    service_->decideCheck(request(i + 1, "id-" + std::to_string(i)), sinks.back().get());
   }
   // One thread issued every call; each returned at once with its quota still being answered
   // (the adapter answers 1.5 s later). A thread held per call could not have done this.
@@ -169,7 +169,7 @@ TEST_F(AsyncQuotaTest, ManyChecksFromOneThreadAreInFlightTogether) {
 TEST_F(AsyncQuotaTest, AnAdapterLaterThanItsDeadlineIsAnsweredAtTheDeadline) {
   ASSERT_NO_FATAL_FAILURE(serve(/*delay_ms=*/3000, absl::Milliseconds(100)));
   RecordingSink sink;
-  service_->check(request(5, "id"), &sink);
+  service_->decideCheck(request(5, "id"), &sink);
   const CheckResponse resp = sink.wait();
   const auto& q = resp.quotas().at("requestcount");
   EXPECT_EQ(q.granted_amount(), 0);
@@ -181,7 +181,7 @@ TEST_F(AsyncQuotaTest, AnAdapterLaterThanItsDeadlineIsAnsweredAtTheDeadline) {
 TEST_F(AsyncQuotaTest, TheWaitingFormGivesTheSameAnswer) {
   ASSERT_NO_FATAL_FAILURE(serve(/*delay_ms=*/50, absl::Seconds(5)));
   std::string out;
-  ASSERT_TRUE(service_->handleCheck(request(7, "x"), &out).ok());
+  ASSERT_TRUE(service_->checkInProcess(request(7, "x"), &out).ok());
   CheckResponse resp;
   ASSERT_TRUE(resp.ParseFromString(out));
   EXPECT_EQ(resp.quotas().at("requestcount").granted_amount(), 7);

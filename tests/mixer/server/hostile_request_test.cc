@@ -46,14 +46,14 @@ class HostileRequestTest : public ::testing::Test {
   grpc::Status check(MixerService& service, const std::string& bytes,
                      const MixerService::CallControl& call = {}) {
     std::string out;
-    return service.handleCheck(bytes, &out, call);
+    return service.checkInProcess(bytes, &out, call);
   }
 
   // CPU(4N) / CPU(N) for a request shape; linear is about 4, quadratic about 16.
   double growth(const std::function<std::string(size_t)>& shape, size_t n, bool report = false) {
     const std::string small = shape(n), large = shape(4 * n);
     auto run = [&](const std::string& bytes) {
-      const grpc::Status s = report ? unlimited_.handleReport(bytes) : check(unlimited_, bytes);
+      const grpc::Status s = report ? unlimited_.reportInProcess(bytes) : check(unlimited_, bytes);
       ASSERT_TRUE(s.ok()) << s.error_message();
     };
     // The least of five runs each (the least disturbed), alternating so that both sizes see the
@@ -137,7 +137,7 @@ TEST_F(HostileRequestTest, EachLimitJustOverIsInvalidArgumentNamingItsFlag) {
        "quotas of the Check: more than 10, the limit set by --max-quotas-per-check"},
   };
   for (const auto& c : cases) {
-    const auto s = c.report ? service.handleReport(c.bytes) : check(service, c.bytes);
+    const auto s = c.report ? service.reportInProcess(c.bytes) : check(service, c.bytes);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.message;
     EXPECT_EQ(s.error_message(), c.message);
   }
@@ -145,7 +145,7 @@ TEST_F(HostileRequestTest, EachLimitJustOverIsInvalidArgumentNamingItsFlag) {
   EXPECT_TRUE(check(service, distinctNamesCheck(10)).ok());
   EXPECT_TRUE(check(service, distinctMapKeysCheck(10)).ok());
   EXPECT_TRUE(check(service, distinctWordsCheck(20)).ok());
-  EXPECT_TRUE(service.handleReport(sharedWordsReport(20, 10)).ok());
+  EXPECT_TRUE(service.reportInProcess(sharedWordsReport(20, 10)).ok());
   EXPECT_TRUE(check(service, distinctQuotasCheck(10)).ok());
 }
 
@@ -182,7 +182,7 @@ TEST_F(HostileRequestTest, CallsPastTheirDeadlineStopAfterDecodingAndAreCounted)
   EXPECT_EQ(s.error_message(), "the call's deadline passed; stopped after decoding");
   EXPECT_EQ(metrics_.stoppedCalls(ServerMetrics::kCheck, ServerMetrics::kDeadline).Value(), 1);
 
-  s = defaults_.handleReport(sharedWordsReport(3, 5), late);
+  s = defaults_.reportInProcess(sharedWordsReport(3, 5), late);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_EQ(s.error_message(),
             "the call's deadline passed; stopped between entries (0 earlier entries were "
@@ -197,7 +197,7 @@ TEST_F(HostileRequestTest, CallsPastTheirDeadlineStopAfterDecodingAndAreCounted)
   const MixerService::CallControl in_time{
       runtime::CallDeadline(std::chrono::system_clock::now() + std::chrono::seconds(60))};
   EXPECT_TRUE(check(defaults_, distinctNamesCheck(100), in_time).ok());
-  EXPECT_TRUE(defaults_.handleReport(sharedWordsReport(3, 5), in_time).ok());
+  EXPECT_TRUE(defaults_.reportInProcess(sharedWordsReport(3, 5), in_time).ok());
   EXPECT_EQ(metrics_.stoppedCalls(ServerMetrics::kCheck, ServerMetrics::kDeadline).Value(), 1);
 }
 

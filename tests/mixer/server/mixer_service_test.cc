@@ -52,7 +52,7 @@ class MixerServiceTest : public ::testing::Test {
 
 TEST_F(MixerServiceTest, CheckAnswersOkWithIstioDefaultsAndReferences) {
   std::string out;
-  const auto s = service_.handleCheck(
+  const auto s = service_.checkInProcess(
       request({{"destination.service", "a.b.svc"}, {"destination.namespace", "default"}})
           .SerializeAsString(),
       &out);
@@ -73,7 +73,7 @@ TEST_F(MixerServiceTest, UnhandledQuotaGrantsNothingAndIsCounted) {
   auto req = request({{"context.reporter.kind", "outbound"}});
   (*req.mutable_quotas())["requestcount"].set_amount(3);
   std::string out;
-  ASSERT_TRUE(service_.handleCheck(req.SerializeAsString(), &out).ok());
+  ASSERT_TRUE(service_.checkInProcess(req.SerializeAsString(), &out).ok());
   CheckResponse resp;
   ASSERT_TRUE(resp.ParseFromString(out));
   ASSERT_EQ(resp.quotas().count("requestcount"), 1u);
@@ -89,18 +89,18 @@ TEST_F(MixerServiceTest, DictionaryNewerThanOursIsInternalAsInIstio) {
   auto req = request({});
   req.set_global_word_count(223);
   std::string out;
-  const auto s = service_.handleCheck(req.SerializeAsString(), &out);
+  const auto s = service_.checkInProcess(req.SerializeAsString(), &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INTERNAL);
   EXPECT_NE(s.error_message().find("mixer knows 222 words, caller knows 223"), std::string::npos);
   ReportRequest report;
   report.set_global_word_count(300);
-  EXPECT_EQ(service_.handleReport(report.SerializeAsString()).error_code(),
+  EXPECT_EQ(service_.reportInProcess(report.SerializeAsString()).error_code(),
             grpc::StatusCode::INTERNAL);
 }
 
 TEST_F(MixerServiceTest, MalformedCheckIsInvalidArgumentWithReason) {
   std::string out;
-  const auto s = service_.handleCheck(std::string("\x0a\x04\x12\x02\x08\x00", 6), &out);
+  const auto s = service_.checkInProcess(std::string("\x0a\x04\x12\x02\x08\x00", 6), &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(s.error_message().find(
                 "attribute 'source.ip' is declared IP_ADDRESS but was sent as a string"),
@@ -113,11 +113,11 @@ TEST_F(MixerServiceTest, ReportCountsRecordsAndNamesTheBadEntry) {
   report.add_default_words("svc");
   (*report.add_attributes()->mutable_strings())[152] = -1;
   (*report.add_attributes()->mutable_strings())[152] = -1;
-  ASSERT_TRUE(service_.handleReport(report.SerializeAsString()).ok());
+  ASSERT_TRUE(service_.reportInProcess(report.SerializeAsString()).ok());
   EXPECT_EQ(metrics_.reportRecords().Value(), 2);
 
   (*report.add_attributes()->mutable_strings())[152] = -7;
-  const auto s = service_.handleReport(report.SerializeAsString());
+  const auto s = service_.reportInProcess(report.SerializeAsString());
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(s.error_message().find("report entry 2"), std::string::npos) << s.error_message();
   EXPECT_NE(s.error_message().find("2 earlier entries were accepted"), std::string::npos);
