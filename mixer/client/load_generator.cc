@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "mixer/common/grpc_codes.h"
 #include "mixer/common/str_cat.h"
 
 namespace mixer::client {
@@ -40,25 +41,8 @@ std::string fmtMicros(double us) {
 void stopLoad() { g_stop.store(true, std::memory_order_relaxed); }
 
 std::string statusCodeName(grpc::StatusCode code) {
-  static const char* kNames[] = {"OK",
-                                 "CANCELLED",
-                                 "UNKNOWN",
-                                 "INVALID_ARGUMENT",
-                                 "DEADLINE_EXCEEDED",
-                                 "NOT_FOUND",
-                                 "ALREADY_EXISTS",
-                                 "PERMISSION_DENIED",
-                                 "RESOURCE_EXHAUSTED",
-                                 "FAILED_PRECONDITION",
-                                 "ABORTED",
-                                 "OUT_OF_RANGE",
-                                 "UNIMPLEMENTED",
-                                 "INTERNAL",
-                                 "UNAVAILABLE",
-                                 "DATA_LOSS",
-                                 "UNAUTHENTICATED"};
-  const int c = static_cast<int>(code);
-  return c >= 0 && c <= 16 ? kNames[c] : strCat("CODE_", c);
+  const std::string_view name = grpcCodeName(static_cast<int>(code));
+  return name.empty() ? strCat("CODE_", static_cast<int>(code)) : std::string(name);
 }
 
 double LoadResult::percentileMicros(double p) const {

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <random>
 
+#include "mixer/common/grpc_codes.h"
 #include "mixer/common/log.h"
 #include "mixer/common/str_cat.h"
 #include "mixer/common/version.h"
@@ -106,24 +107,8 @@ std::string span(int64_t seconds) {
 }
 
 std::string codeName(int32_t code) {
-  static constexpr const char* kNames[] = {"OK",
-                                           "CANCELLED",
-                                           "UNKNOWN",
-                                           "INVALID_ARGUMENT",
-                                           "DEADLINE_EXCEEDED",
-                                           "NOT_FOUND",
-                                           "ALREADY_EXISTS",
-                                           "PERMISSION_DENIED",
-                                           "RESOURCE_EXHAUSTED",
-                                           "FAILED_PRECONDITION",
-                                           "ABORTED",
-                                           "OUT_OF_RANGE",
-                                           "UNIMPLEMENTED",
-                                           "INTERNAL",
-                                           "UNAVAILABLE",
-                                           "DATA_LOSS",
-                                           "UNAUTHENTICATED"};
-  return code >= 0 && code < 17 ? kNames[code] : std::to_string(code);
+  const std::string_view name = grpcCodeName(code);
+  return name.empty() ? std::to_string(code) : std::string(name);
 }
 
 struct HandlerView {

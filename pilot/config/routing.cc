@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "mixer/common/grpc_codes.h"
 #include "pilot/model/file_registry.h"
 #include "pilot/model/yaml_reader.h"
 
@@ -30,30 +31,6 @@ bool reportUnsupported(const YAML::Node& map, YamlReader& r, std::string_view wh
     }
   }
   return any;
-}
-
-std::optional<uint32_t> grpcCodeByName(std::string_view name) {
-  static constexpr std::string_view kNames[] = {"OK",
-                                                "CANCELLED",
-                                                "UNKNOWN",
-                                                "INVALID_ARGUMENT",
-                                                "DEADLINE_EXCEEDED",
-                                                "NOT_FOUND",
-                                                "ALREADY_EXISTS",
-                                                "PERMISSION_DENIED",
-                                                "RESOURCE_EXHAUSTED",
-                                                "FAILED_PRECONDITION",
-                                                "ABORTED",
-                                                "OUT_OF_RANGE",
-                                                "UNIMPLEMENTED",
-                                                "INTERNAL",
-                                                "UNAVAILABLE",
-                                                "DATA_LOSS",
-                                                "UNAUTHENTICATED"};
-  for (uint32_t i = 0; i < std::size(kNames); ++i) {
-    if (kNames[i] == name) return i;
-  }
-  return std::nullopt;
 }
 
 std::optional<StringMatch> parseStringMatch(const YAML::Node& node, YamlReader& r,
@@ -130,7 +107,7 @@ std::optional<FaultInjection> parseFault(const YAML::Node& node, YamlReader& r) 
     } else {
       const auto text = r.str(a, "grpcStatus", true);
       if (!text) return std::nullopt;
-      std::optional<uint32_t> code = grpcCodeByName(*text);
+      std::optional<uint32_t> code = mixer::grpcCodeByName(*text);
       if (!code && !text->empty() &&
           std::all_of(text->begin(), text->end(), [](char c) { return c >= '0' && c <= '9'; }) &&
           text->size() <= 2 && std::stoi(*text) <= 16) {
