@@ -16,6 +16,7 @@
 #include <mutex>
 #include <regex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -63,6 +64,41 @@ class ProxyFilterReplicasTest : public ::testing::Test {
       std::filesystem::remove_all(config_dir_);
     }
   }
+  // The configuration the quota tests share, in a fresh config_dir_: one redisquota handler on
+  // the redis-server at `redis_port`, `max_amount` per `window`, fail closed, for every request.
+  void writeSharedQuotaConfig(int redis_port, int max_amount, std::string_view window) {
+    char tmpl[] = "/tmp/mixs-replicas-config-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    config_dir_ = tmpl;
+    std::ofstream(config_dir_ + "/quota.yaml") << R"(apiVersion: config.istio.io/v1alpha2
+kind: redisquota
+metadata: {name: shared, namespace: istio-system}
+spec:
+  redisServerUrl: 127.0.0.1:)" << redis_port << R"(
+  connectionPoolSize: 2
+  failurePolicy: FAIL_CLOSED
+  quotas:
+  - name: requestcount.quota.istio-system
+    maxAmount: )" << max_amount << R"(
+    validDuration: )" << window << R"(
+---
+apiVersion: config.istio.io/v1alpha2
+kind: quota
+metadata: {name: requestcount, namespace: istio-system}
+spec:
+  dimensions:
+    destination: destination.service | "unknown"
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: quota, namespace: istio-system}
+spec:
+  actions:
+  - handler: shared.redisquota
+    instances: [requestcount.quota]
+)";
+  }
+
   void startReplicas(const std::string& config_dir = configDir()) {
     for (int i = 0; i < 3; ++i) {
       auto r = std::make_unique<Replica>();
@@ -165,37 +201,7 @@ TEST_F(ProxyFilterReplicasTest, CallsAreSpreadOverTheReplicasAndLeaveOneThatDies
 TEST_F(ProxyFilterReplicasTest, ARedisQuotaHoldsAcrossTheReplicas) {
   mixer::testing::RedisServer redis;
   ASSERT_TRUE(redis.start()) << redis.output();
-  char tmpl[] = "/tmp/mixs-replicas-config-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  config_dir_ = tmpl;
-  std::ofstream(config_dir_ + "/quota.yaml") << R"(apiVersion: config.istio.io/v1alpha2
-kind: redisquota
-metadata: {name: shared, namespace: istio-system}
-spec:
-  redisServerUrl: 127.0.0.1:)" << redis.port()
-                                             << R"(
-  connectionPoolSize: 2
-  failurePolicy: FAIL_CLOSED
-  quotas:
-  - name: requestcount.quota.istio-system
-    maxAmount: 500
-    validDuration: 30s
----
-apiVersion: config.istio.io/v1alpha2
-kind: quota
-metadata: {name: requestcount, namespace: istio-system}
-spec:
-  dimensions:
-    destination: destination.service | "unknown"
----
-apiVersion: config.istio.io/v1alpha2
-kind: rule
-metadata: {name: quota, namespace: istio-system}
-spec:
-  actions:
-  - handler: shared.redisquota
-    instances: [requestcount.quota]
-)";
+  ASSERT_NO_FATAL_FAILURE(writeSharedQuotaConfig(redis.port(), 500, "30s"));
   ASSERT_NO_FATAL_FAILURE(startReplicas(config_dir_));
   auto client = makeClient();
   std::atomic<int> granted{0}, exhausted{0}, other{0};
@@ -237,37 +243,7 @@ TEST_F(ProxyFilterReplicasTest, ARedisQuotaPerSecondHoldsAcrossTheReplicas) {
   constexpr int kPerSecond = 50;
   mixer::testing::RedisServer redis;
   ASSERT_TRUE(redis.start()) << redis.output();
-  char tmpl[] = "/tmp/mixs-replicas-config-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  config_dir_ = tmpl;
-  std::ofstream(config_dir_ + "/quota.yaml") << R"(apiVersion: config.istio.io/v1alpha2
-kind: redisquota
-metadata: {name: shared, namespace: istio-system}
-spec:
-  redisServerUrl: 127.0.0.1:)" << redis.port()
-                                             << R"(
-  connectionPoolSize: 2
-  failurePolicy: FAIL_CLOSED
-  quotas:
-  - name: requestcount.quota.istio-system
-    maxAmount: )" << kPerSecond << R"(
-    validDuration: 1s
----
-apiVersion: config.istio.io/v1alpha2
-kind: quota
-metadata: {name: requestcount, namespace: istio-system}
-spec:
-  dimensions:
-    destination: destination.service | "unknown"
----
-apiVersion: config.istio.io/v1alpha2
-kind: rule
-metadata: {name: quota, namespace: istio-system}
-spec:
-  actions:
-  - handler: shared.redisquota
-    instances: [requestcount.quota]
-)";
+  ASSERT_NO_FATAL_FAILURE(writeSharedQuotaConfig(redis.port(), kPerSecond, "1s"));
   ASSERT_NO_FATAL_FAILURE(startReplicas(config_dir_));
   auto client = makeClient();
   using Clock = std::chrono::steady_clock;
