@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <regex>
 
+#include "mixer/adapter_sdk/adapter.h"
 #include "pilot/model/yaml_reader.h"
 
 namespace pilot::rules {
@@ -317,36 +318,9 @@ std::string emitYaml(const YAML::Node& node) {
 }
 
 std::string jsonQuote(std::string_view s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += ch;
-        }
-    }
-  }
-  return out + "\"";
+  std::string out;
+  mixer::adapter_sdk::appendJsonString(s, &out);  // the project's one JSON string escaper
+  return out;
 }
 
 std::string emitJson(const YAML::Node& node, int indent) {
