@@ -8,7 +8,9 @@
 //   no allocation per request. Istio's `kubernetesenv` (a Kubernetes API client) stays unavailable
 //   (unavailable_handlers.h).
 // - a handler of an adapter that serves MIXER_KIND_GENERATE (adapter ABI 1.2): the inputs cross
-//   the ABI as an instance, the adapter answers the outputs (makeAdapterGenerator).
+//   the ABI as an instance (per-thread arrays, reused), the adapter answers the outputs
+//   (AdapterGenerator). Each call allocates what any blocking adapter call does (its completion
+//   state and waiter) plus a copy of the answer; only configurations with such a generator pay it.
 //
 // Thread-safe: a generator is immutable after creation and shared by all request threads.
 #pragma once
