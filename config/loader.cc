@@ -175,15 +175,15 @@ bool isHidden(const std::filesystem::path& relative) {
 }
 
 template <typename T>
-void checkDuplicates(const std::vector<T>& items, std::string_view what,
-                     std::vector<ConfigError>* errors) {
+void checkDuplicates(const std::vector<T>& items, std::string_view what, LoadResult* result) {
   std::unordered_map<std::string, size_t> seen;
   for (size_t i = 0; i < items.size(); ++i) {
     auto [it, inserted] = seen.emplace(items[i].name, i);
     if (!inserted) {
-      errors->push_back(ConfigError{
+      result->errors.push_back(ConfigError{
           items[i].pos, strCat("duplicate ", what, " '", items[i].name, "' (first defined at ",
                                items[it->second].pos.str(), ")")});
+      result->duplicates[items[i].pos.str()] = items[it->second].pos;
     }
   }
 }
@@ -241,7 +241,79 @@ bool resolveReference(const std::vector<T>& items,
   return false;
 }
 
+// Drops the actions and instance references LoadResult::skip names (and actions left with no
+// instance), before references are resolved.
+void skipActions(LoadResult* result) {
+  const std::set<std::string>& skip = result->skip;
+  for (Rule& rule : result->model.rules) {
+    std::vector<Action> kept;
+    for (Action& action : rule.actions) {
+      if (skip.count(action.handler_pos.str()) != 0) {
+        ++result->skipped_by_request;
+        continue;
+      }
+      Action a = std::move(action);
+      std::vector<std::string> instances;
+      std::vector<SourcePos> positions;
+      for (size_t i = 0; i < a.instances.size(); ++i) {
+        if (i < a.instance_pos.size() && skip.count(a.instance_pos[i].str()) != 0) {
+          ++result->skipped_by_request;
+          continue;
+        }
+        instances.push_back(std::move(a.instances[i]));
+        if (i < a.instance_pos.size()) {
+          positions.push_back(a.instance_pos[i]);
+        }
+      }
+      if (instances.empty()) {
+        continue;
+      }
+      a.instances = std::move(instances);
+      a.instance_pos = std::move(positions);
+      kept.push_back(std::move(a));
+    }
+    rule.actions = std::move(kept);
+  }
+}
+
+bool before(const SourcePos& a, const SourcePos& b) {
+  return a.line != b.line ? a.line < b.line : a.column < b.column;
+}
+
 }  // namespace
+
+std::string skipPlaceFor(const ConfigError& error, const LoadResult& result) {
+  const auto duplicate = result.duplicates.find(error.pos.str());
+  const SourcePos& at =
+      duplicate != result.duplicates.end() && error.message.rfind("duplicate ", 0) == 0
+          ? duplicate->second
+          : error.pos;
+  if (at.line <= 0 || error.message.rfind("YAML syntax error", 0) == 0) {
+    return "";
+  }
+  const std::string place = at.str();
+  for (const Rule& rule : result.model.rules) {
+    for (const Action& action : rule.actions) {
+      if (action.handler_pos.str() == place) {
+        return place;
+      }
+      for (const SourcePos& p : action.instance_pos) {
+        if (p.str() == place) {
+          return place;
+        }
+      }
+    }
+  }
+  // The document that holds it: the last one of its file that starts at or before it.
+  const SourcePos* holder = nullptr;
+  for (const SourcePos& start : result.document_starts) {
+    if (start.file == at.file && !before(at, start) &&
+        (holder == nullptr || before(*holder, start))) {
+      holder = &start;
+    }
+  }
+  return holder == nullptr ? "" : holder->str();
+}
 
 std::string canonicalReference(std::string_view ref, std::string_view kind, std::string_view ns) {
   const size_t dots = std::count(ref.begin(), ref.end(), '.');
@@ -267,6 +339,12 @@ void loadText(std::string_view yaml, const std::string& file_name, LoadResult* r
     if (!doc.IsDefined() || doc.IsNull()) {
       continue;  // an empty document, e.g. after a trailing "---"
     }
+    const SourcePos start = markPos(file_name, doc.Mark());
+    result->document_starts.push_back(start);
+    if (!result->skip.empty() && result->skip.count(start.str()) != 0) {
+      ++result->skipped_by_request;
+      continue;
+    }
     ++result->documents;
     try {
       loadDocument(doc, &reader, result);
@@ -277,9 +355,10 @@ void loadText(std::string_view yaml, const std::string& file_name, LoadResult* r
   }
 }
 
-LoadResult loadDirectory(const std::string& dir) {
+LoadResult loadDirectory(const std::string& dir, std::set<std::string> skip) {
   namespace fs = std::filesystem;
   LoadResult result;
+  result.skip = std::move(skip);
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     result.errors.push_back(
@@ -328,9 +407,9 @@ void resolve(LoadResult* result) {
 
   ConfigModel& model = result->model;
   std::vector<ConfigError>* errors = &result->errors;
-  checkDuplicates(model.handlers, "handler", errors);
-  checkDuplicates(model.instances, "instance", errors);
-  checkDuplicates(model.rules, "rule", errors);
+  checkDuplicates(model.handlers, "handler", result);
+  checkDuplicates(model.instances, "instance", result);
+  checkDuplicates(model.rules, "rule", result);
 
   std::unordered_map<std::string, size_t> handlers;
   for (size_t i = 0; i < model.handlers.size(); ++i) {
@@ -339,6 +418,9 @@ void resolve(LoadResult* result) {
   std::unordered_map<std::string, size_t> instances;
   for (size_t i = 0; i < model.instances.size(); ++i) {
     instances.emplace(model.instances[i].name, i);
+  }
+  if (!result->skip.empty()) {
+    skipActions(result);
   }
   for (Rule& rule : model.rules) {
     for (Action& action : rule.actions) {

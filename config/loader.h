@@ -3,8 +3,10 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "config/model.h"
@@ -34,10 +36,31 @@ struct LoadResult {
   size_t descriptor_documents = 0;
   // Filled by loadText, emptied by resolve().
   std::vector<AspectDocument> aspect_documents;
+
+  // Input: places ("file:line:column", SourcePos::str()) to leave out, so that the rest of a
+  // configuration can serve without its invalid resources, as Istio's mixs served it. A document
+  // whose first key is at such a place is not loaded; an action whose handler reference is at
+  // one is dropped; so is an instance reference, and an action left with no instance.
+  // mixer/runtime/config_store.h's skip_invalid_resources fills it from errors.
+  std::set<std::string> skip;
+  // Output: where each loaded or skipped document starts, in load order (for mapping an error to
+  // the document that holds it), and how many documents and references `skip` left out.
+  std::vector<SourcePos> document_starts;
+  // Each duplicate definition ("file:line:column" of the error) and where the first one is: when
+  // resources are skipped, the earlier one is, so the last definition wins, as in Istio's file
+  // store.
+  std::unordered_map<std::string, SourcePos> duplicates;
+  size_t skipped_by_request = 0;
 };
 
-// Loads a directory tree.
-LoadResult loadDirectory(const std::string& dir);
+// The place to add to LoadResult::skip so that the resource holding `error` is left out: the
+// action's handler or instance reference when the error is at one, else the start of the
+// document that holds it (for a duplicate, the earlier definition's document). Empty when the
+// error has no such place (a YAML syntax error, an unreadable file).
+std::string skipPlaceFor(const ConfigError& error, const LoadResult& result);
+
+// Loads a directory tree, leaving out what `skip` names (LoadResult::skip).
+LoadResult loadDirectory(const std::string& dir, std::set<std::string> skip = {});
 
 // Loads YAML text as if it were the file `file_name` (used for the embedded default
 // configuration and by tests). Appends to `result`.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 
 #include "mixer/common/log.h"
 #include "mixer/common/str_cat.h"
@@ -30,6 +31,40 @@ bool completesAChange(uint32_t mask) {
                   IN_ATTRIB | IN_Q_OVERFLOW)) != 0;
 }
 
+// Loads `dir` again and again, each time leaving out the resources that held the previous
+// pass's errors (and so, on the next pass, what referred to them), until a pass compiles without
+// error or leaves out nothing new. Each error whose resource was left out is appended to
+// `skipped`; what remains in the returned result's errors (and what compiling it finds) could
+// not be skipped.
+config::LoadResult loadSkippingInvalid(const std::string& dir,
+                                       const adapter_host::AdapterRegistry& adapters,
+                                       const attribute::VocabularyConstSharedPtr& base,
+                                       std::vector<config::ConfigError>* skipped) {
+  // Each pass leaves out at least one more resource; a chain of references is rarely longer
+  // than handler <- rule, instance <- rule.
+  constexpr int kMaxPasses = 16;
+  std::set<std::string> skip;
+  for (int pass = 1;; ++pass) {
+    config::LoadResult loaded = config::loadDirectory(dir, skip);
+    std::vector<config::ConfigError> errors = loaded.errors;
+    compileSnapshot(loaded.model, adapters, base, 0, &errors, /*validate_only=*/true);
+    std::set<std::string> added;
+    for (const config::ConfigError& e : errors) {
+      std::string place = config::skipPlaceFor(e, loaded);
+      if (place.empty()) {
+        continue;
+      }
+      if (skip.insert(place).second || added.count(place) != 0) {
+        added.insert(std::move(place));
+        skipped->push_back(e);
+      }
+    }
+    if (added.empty() || pass == kMaxPasses) {
+      return loaded;
+    }
+  }
+}
+
 }  // namespace
 
 std::string embeddedDefaultConfig(std::string_view prometheus_address) {
@@ -48,12 +83,17 @@ LoadedConfig loadConfig(const std::string& dir, const adapter_host::AdapterRegis
                         const attribute::VocabularyConstSharedPtr& base, uint64_t generation,
                         const LoadOptions& options) {
   config::LoadResult loaded;
+  std::vector<config::ConfigError> skipped;
   if (dir.empty()) {
     config::loadText(embeddedDefaultConfig(options.prometheus_address),
                      "<embedded default configuration>", &loaded);
     config::resolve(&loaded);
   } else {
-    loaded = config::loadDirectory(dir);
+    if (options.skip_invalid_resources) {
+      loaded = loadSkippingInvalid(dir, adapters, base, &skipped);
+    } else {
+      loaded = config::loadDirectory(dir);
+    }
     // The address also serves every prometheus handler of the directory that sets none (an
     // aspect-model `impl: prometheus` block has no params).
     if (!options.prometheus_address.empty()) {
@@ -73,6 +113,7 @@ LoadedConfig loadConfig(const std::string& dir, const adapter_host::AdapterRegis
   out.documents = loaded.documents;
   out.descriptor_documents = loaded.descriptor_documents;
   out.errors = std::move(loaded.errors);
+  out.skipped = std::move(skipped);
   out.unavailable = unavailableHandlers(loaded.model);
   // Compiled even when the loader found errors, to report every error at once.
   out.snapshot =
@@ -103,6 +144,13 @@ ConfigStore::ConfigStore(Options options) : options_(std::move(options)) {
                  "skipped), e.g. kubernetesenv without a Kubernetes API.")
              .Register(r)
              .Add({});
+    skipped_gauge_ = &prometheus::BuildGauge()
+                          .Name("mixer_config_skipped_resources")
+                          .Help(
+                              "Invalid resources left out of the serving configuration "
+                              "(--skip-invalid-resources), each logged with its error.")
+                          .Register(r)
+                          .Add({});
     generation_gauge_ = &prometheus::BuildGauge()
                              .Name("mixer_config_generation")
                              .Help("Generation of the configuration being served (1 = the first).")
@@ -131,11 +179,9 @@ ConfigStore::ConfigStore(Options options) : options_(std::move(options)) {
 absl::StatusOr<std::unique_ptr<ConfigStore>> ConfigStore::create(
     Options options, std::vector<config::ConfigError>* errors) {
   std::unique_ptr<ConfigStore> store(new ConfigStore(std::move(options)));
-  LoadOptions load_options;
-  load_options.prometheus_address = store->options_.prometheus_address;
   LoadedConfig loaded =
       loadConfig(store->options_.config_dir, *store->options_.adapters,
-                 store->options_.base_vocabulary, store->next_generation_, load_options);
+                 store->options_.base_vocabulary, store->next_generation_, store->loadOptions());
   if (!loaded.snapshot) {
     *errors = std::move(loaded.errors);
     return absl::InvalidArgumentError(strCat(errors->size(), " configuration error(s) in ",
@@ -156,10 +202,17 @@ absl::StatusOr<std::unique_ptr<ConfigStore>> ConfigStore::create(
 
 ConfigStore::~ConfigStore() { shutdown(); }
 
+LoadOptions ConfigStore::loadOptions() const {
+  LoadOptions o;
+  o.prometheus_address = options_.prometheus_address;
+  o.skip_invalid_resources = options_.skip_invalid_resources;
+  return o;
+}
+
 std::vector<config::ConfigError> ConfigStore::reload() {
   std::lock_guard<std::mutex> lock(reload_mu_);
   LoadedConfig loaded = loadConfig(options_.config_dir, *options_.adapters,
-                                   options_.base_vocabulary, next_generation_);
+                                   options_.base_vocabulary, next_generation_, loadOptions());
   if (!loaded.snapshot) {
     if (reloads_error_ != nullptr) {
       reloads_error_->Increment();
@@ -214,6 +267,10 @@ void ConfigStore::noteLoaded(const LoadedConfig& loaded, bool reload) {
     status_.unavailable.emplace_back(
         q2 == std::string::npos ? std::string() : u.message.substr(q1 + 1, q2 - q1 - 1), u.str());
   }
+  status_.skipped.clear();
+  for (const auto& e : loaded.skipped) {
+    status_.skipped.push_back(e.str());
+  }
   if (reload) {
     status_.last_reload_unix_millis = status_.loaded_unix_millis;
     status_.last_reload_ok = true;
@@ -244,6 +301,12 @@ void ConfigStore::reportUnavailable(const LoadedConfig& loaded) {
   }
   for (const auto& w : loaded.unavailable) {
     MIXER_LOG(Warn) << w.str();
+  }
+  if (skipped_gauge_ != nullptr) {
+    skipped_gauge_->Set(static_cast<double>(loaded.skipped.size()));
+  }
+  for (const auto& e : loaded.skipped) {
+    MIXER_LOG(Warn) << "skipped: " << e.str();
   }
 }
 

@@ -12,6 +12,7 @@
 //   mixer_config_reloads_total    reload attempts, by result (ok|error)
 //   mixer_config_unavailable_handlers  handlers of the serving configuration reported
 //                                 unavailable (unavailable_handlers.h)
+//   mixer_config_skipped_resources  errors whose resources skip_invalid_resources left out
 //   mixer_config_generation       generation of the configuration being served (1 = first)
 //   mixer_report_batches_dropped_total, mixer_report_instances_dropped_total,
 //   mixer_report_handler_errors_total
@@ -46,6 +47,9 @@ struct LoadedConfig {
   std::vector<config::ConfigError> errors;
   // Handlers reported unavailable (unavailable_handlers.h): not errors; their rules are skipped.
   std::vector<config::ConfigError> unavailable;
+  // With LoadOptions::skip_invalid_resources: the errors whose resources were left out so that
+  // the rest serves (as Istio's mixs served it). Empty otherwise.
+  std::vector<config::ConfigError> skipped;
   // `kind: template` and `kind: adapter` documents (checked, not used by this mixs).
   size_t descriptor_documents = 0;
   size_t files = 0;
@@ -54,6 +58,11 @@ struct LoadedConfig {
 
 struct LoadOptions {
   bool validate_only = false;  // see compileSnapshot(): check only, create no handler
+  // Istio's behaviour for invalid resources: instead of refusing the whole directory, leave out
+  // each resource with an error (a document, or a rule's reference to a handler or instance),
+  // then what needed it, until the rest compiles; report them in LoadedConfig::skipped. Errors
+  // that hold no resource (YAML syntax, an unreadable file) still refuse the directory.
+  bool skip_invalid_resources = false;
   // For the embedded configuration, and every prometheus handler of a directory that sets no
   // address; empty: ":42422" (the adapter's default).
   std::string prometheus_address;
@@ -78,6 +87,8 @@ struct ConfigStatus {
   uint64_t reloads_failed = 0;
   // Handlers of the serving configuration reported unavailable: name, and why.
   std::vector<std::pair<std::string, std::string>> unavailable;
+  // Resources left out of the serving configuration (skip_invalid_resources): their errors.
+  std::vector<std::string> skipped;
 };
 
 class ConfigStore final : public DispatcherSource, private ReportQueue::Counters {
@@ -91,6 +102,8 @@ class ConfigStore final : public DispatcherSource, private ReportQueue::Counters
     absl::Duration debounce = absl::Milliseconds(200);
     absl::Duration adapter_timeout = absl::Seconds(1);
     size_t report_queue_batches = 10000;
+    // LoadOptions::skip_invalid_resources, for the first load and every reload.
+    bool skip_invalid_resources = false;
   };
 
   // Loads the initial configuration; fails (with every error) when it does not compile.
@@ -119,7 +132,9 @@ class ConfigStore final : public DispatcherSource, private ReportQueue::Counters
   void watch();
   void dropped(size_t instances) override;
   void failed(const std::string& handler) override;
-  // Logs the unavailable handlers of the configuration now serving and sets the gauge.
+  LoadOptions loadOptions() const;
+  // Logs the unavailable handlers and skipped resources of the configuration now serving and
+  // sets their gauges.
   void reportUnavailable(const LoadedConfig& loaded);
   // Notes a configuration swapped in, or a reload rejected, for status().
   void noteLoaded(const LoadedConfig& loaded, bool reload);
@@ -142,6 +157,7 @@ class ConfigStore final : public DispatcherSource, private ReportQueue::Counters
   prometheus::Counter* reloads_error_ = nullptr;
   prometheus::Gauge* generation_gauge_ = nullptr;
   prometheus::Gauge* unavailable_gauge_ = nullptr;
+  prometheus::Gauge* skipped_gauge_ = nullptr;
   prometheus::Counter* batches_dropped_ = nullptr;
   prometheus::Counter* instances_dropped_ = nullptr;
   prometheus::Counter* handler_errors_ = nullptr;

@@ -25,7 +25,10 @@ namespace {
 
 // `mixs validate DIR`: loads and compiles a configuration directory as the server would (with
 // the adapters of --adapter-dir) and prints every error; exit 0 and a summary when valid.
-int runValidate(const std::string& dir, const std::vector<std::string>& adapter_dirs) {
+// With `skip_invalid`, as `mixs server --skip-invalid-resources` would serve it: the resources
+// left out are printed ("skipped: ...") and do not fail the check.
+int runValidate(const std::string& dir, const std::vector<std::string>& adapter_dirs,
+                bool skip_invalid) {
   mixer::adapter_host::AdapterHost::Options ao;
   ao.adapter_dirs = adapter_dirs;
   mixer::adapter_host::AdapterHost adapters(std::move(ao));
@@ -39,6 +42,7 @@ int runValidate(const std::string& dir, const std::vector<std::string>& adapter_
   // Validation checks every handler's params but creates none: nothing starts, no port is bound.
   mixer::runtime::LoadOptions load_options;
   load_options.validate_only = true;
+  load_options.skip_invalid_resources = skip_invalid;
   auto loaded = mixer::runtime::loadConfig(
       dir, adapters.registry(), mixer::attribute::Vocabulary::builtin(), 1, load_options);
   for (const auto& e : loaded.errors) {
@@ -46,6 +50,9 @@ int runValidate(const std::string& dir, const std::vector<std::string>& adapter_
   }
   for (const auto& w : loaded.unavailable) {
     std::printf("%s\n", w.str().c_str());
+  }
+  for (const auto& e : loaded.skipped) {
+    std::printf("skipped: %s\n", e.str().c_str());
   }
   if (!loaded.snapshot) {
     std::printf("%s: %zu error(s)\n", dir.c_str(), loaded.errors.size());
@@ -59,6 +66,9 @@ int runValidate(const std::string& dir, const std::vector<std::string>& adapter_
   }
   if (!loaded.unavailable.empty()) {
     std::printf(", %zu unavailable handler(s) whose rules are skipped", loaded.unavailable.size());
+  }
+  if (!loaded.skipped.empty()) {
+    std::printf(", %zu invalid resource(s) skipped", loaded.skipped.size());
   }
   std::printf("\n");
   return 0;
@@ -238,6 +248,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   server->add_option("--config-dir", options.config_dir,
                      "Directory of configuration files (default: the embedded configuration)");
+  server->add_flag("--skip-invalid-resources", options.skip_invalid_resources,
+                   "Serve the configuration directory as Istio's mixs did: leave out each "
+                   "resource that has an error (logged, and counted in "
+                   "mixer_config_skipped_resources) and serve the rest, instead of refusing "
+                   "the whole directory");
   server->add_option("--prometheus-address", options.prometheus_address,
                      "host:port of the embedded configuration's Prometheus exposition (default "
                      "port 42422 on the monitoring host; port 0 picks a free port; ignored with "
@@ -353,13 +368,17 @@ int main(int argc, char** argv) {
   validate->add_option("dir", validate_dir, "Configuration directory")->required();
   validate->add_option("--adapter-dir", validate_adapter_dirs,
                        "Directory of adapter shared objects (repeatable)");
+  bool validate_skip_invalid = false;
+  validate->add_flag("--skip-invalid-resources", validate_skip_invalid,
+                     "Check as `mixs server --skip-invalid-resources` serves: print the "
+                     "resources it would leave out, and fail only on errors it cannot skip");
 
   auto* version = app.add_subcommand("version", "Print the version");
 
   CLI11_PARSE(app, argc, argv);
 
   if (*validate) {
-    return runValidate(validate_dir, validate_adapter_dirs);
+    return runValidate(validate_dir, validate_adapter_dirs, validate_skip_invalid);
   }
   if (*adapters) {
     return mixer::adapter_host::listAdapters(adapter_dirs, std::cout, std::cerr);

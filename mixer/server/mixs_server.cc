@@ -152,6 +152,7 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
 
   runtime::ConfigStore::Options config_options;
   config_options.config_dir = options.config_dir;
+  config_options.skip_invalid_resources = options.skip_invalid_resources;
   // The embedded configuration's prometheus exposition listens on the monitoring host (the gRPC
   // host when monitoring is off), not on every interface, unless told otherwise.
   config_options.prometheus_address = options.prometheus_address;

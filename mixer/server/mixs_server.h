@@ -45,6 +45,10 @@ struct ServerOptions {
   // (--debug-views): it shows policy decisions and can change the log level, so it is opt-in.
   bool debug_views = false;
   std::string config_dir;
+  // Serve a configuration directory as Istio's mixs did: each invalid resource is left out
+  // (logged, counted in mixer_config_skipped_resources, shown on the status page) and the rest
+  // serves, instead of the whole directory being refused (runtime::LoadOptions).
+  bool skip_invalid_resources = false;
   // Where the embedded configuration's prometheus handler serves /metrics (empty: port 42422 on
   // the monitoring host, or on every interface when that host is every interface).
   std::string prometheus_address;

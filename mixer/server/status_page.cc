@@ -231,15 +231,19 @@ std::string StatusPage::configJson() const {
     unavailable += strCat(unavailable.size() > 1 ? "," : "", "{\"handler\":", json(name),
                           ",\"reason\":", json(why), "}");
   }
-  return strCat("{\"source\":", json(st.source),
-                ",\"loaded\":", json(rfc3339(st.loaded_unix_millis)),
-                ",\"generation\":", snap.generation(), ",\"files\":", st.files,
-                ",\"documents\":", st.documents, ",\"rules\":", snap.ruleCount(),
-                ",\"handlers\":", snap.handlerCount(), ",\"instances\":", snap.instanceCount(),
-                ",\"last_reload\":{\"at\":", json(rfc3339(st.last_reload_unix_millis)),
-                ",\"ok\":", st.last_reload_ok ? "true" : "false", ",\"errors\":", errors,
-                "]},\"reloads_ok\":", st.reloads_ok, ",\"reloads_failed\":", st.reloads_failed,
-                ",\"unavailable_handlers\":", unavailable, "]}");
+  std::string skipped = "[";
+  for (const auto& e : st.skipped) {
+    skipped += strCat(skipped.size() > 1 ? "," : "", json(e));
+  }
+  return strCat(
+      "{\"source\":", json(st.source), ",\"loaded\":", json(rfc3339(st.loaded_unix_millis)),
+      ",\"generation\":", snap.generation(), ",\"files\":", st.files,
+      ",\"documents\":", st.documents, ",\"rules\":", snap.ruleCount(),
+      ",\"handlers\":", snap.handlerCount(), ",\"instances\":", snap.instanceCount(),
+      ",\"last_reload\":{\"at\":", json(rfc3339(st.last_reload_unix_millis)),
+      ",\"ok\":", st.last_reload_ok ? "true" : "false", ",\"errors\":", errors,
+      "]},\"reloads_ok\":", st.reloads_ok, ",\"reloads_failed\":", st.reloads_failed,
+      ",\"unavailable_handlers\":", unavailable, "],\"skipped_resources\":", skipped, "]}");
 }
 
 std::string StatusPage::handlersJson() const {

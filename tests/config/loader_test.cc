@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -1268,6 +1269,91 @@ spec:
   EXPECT_EQ(g->params["source_ip"].as<std::string>(), "source.ip | ip(\"0.0.0.0\")");
   EXPECT_EQ(g->params["attribute_bindings"]["source.namespace"].as<std::string>(),
             "$out.source_namespace | \"default\"");
+}
+
+}  // namespace
+}  // namespace mixer::config
+
+namespace mixer::config {
+namespace {
+
+// The places LoadResult::skip takes, and what leaving them out does: a document, a rule's
+// instance reference (and with it an action left with no instance), the earlier of two
+// definitions.
+constexpr char kSkipConfig[] = R"(apiVersion: config.istio.io/v1alpha2
+kind: denier
+metadata: {name: deny, namespace: istio-system}
+spec: {status: {code: 7}}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: checknothing
+metadata: {name: nothing, namespace: istio-system}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: r, namespace: istio-system}
+spec:
+  actions:
+  - handler: deny.denier
+    instances: [nothing.checknothing, missing.checknothing]
+  - handler: deny.denier
+    instances: [missing.checknothing]
+)";
+
+TEST(LoaderSkipTest, AnErrorAtAnInstanceReferenceSkipsThatReference) {
+  ConfigDir dir({{"a.yaml", kSkipConfig}});
+  LoadResult first = dir.load();
+  ASSERT_EQ(dir.errors(first).size(), 2u) << ::testing::PrintToString(dir.errors(first));
+  std::set<std::string> skip;
+  for (const ConfigError& e : first.errors) {
+    const std::string place = skipPlaceFor(e, first);
+    EXPECT_EQ(place, e.pos.str()) << e.str();  // the reference itself, not the rule document
+    skip.insert(place);
+  }
+  LoadResult second = loadDirectory(dir.path(), skip);
+  EXPECT_THAT(second.errors, IsEmpty());
+  ASSERT_EQ(second.model.rules.size(), 1u);
+  // The first action keeps its valid instance; the second had no other and is gone.
+  ASSERT_EQ(second.model.rules[0].actions.size(), 1u);
+  EXPECT_THAT(second.model.rules[0].actions[0].instances,
+              ElementsAre("nothing.checknothing.istio-system"));
+  EXPECT_EQ(second.skipped_by_request, 2u);  // the two references
+}
+
+TEST(LoaderSkipTest, AnErrorInADocumentSkipsTheDocumentAndADuplicateSkipsTheEarlierOne) {
+  ConfigDir dir({{"a.yaml",
+                  "apiVersion: config.istio.io/v1alpha2\n"
+                  "kind: checknothing\n"
+                  "metadata: {name: x, namespace: istio-system}\n"
+                  "---\n"
+                  "# a comment before the document's first key\n"
+                  "apiVersion: config.istio.io/v1alpha2\n"
+                  "kind: nosuchkind\n"
+                  "metadata: {name: y, namespace: istio-system}\n"},
+                 {"b.yaml",
+                  "apiVersion: config.istio.io/v1alpha2\n"
+                  "kind: checknothing\n"
+                  "metadata: {name: x, namespace: istio-system}\n"}});
+  LoadResult first = dir.load();
+  ASSERT_EQ(first.errors.size(), 2u) << ::testing::PrintToString(dir.errors(first));
+  std::set<std::string> skip;
+  for (const ConfigError& e : first.errors) {
+    skip.insert(skipPlaceFor(e, first));
+  }
+  EXPECT_THAT(skip, ElementsAre(dir.path() + "/a.yaml:1:1", dir.path() + "/a.yaml:6:1"));
+  LoadResult second = loadDirectory(dir.path(), skip);
+  EXPECT_THAT(second.errors, IsEmpty());
+  EXPECT_EQ(second.documents, 1u);
+  EXPECT_EQ(second.skipped_by_request, 2u);
+  ASSERT_EQ(second.model.instances.size(), 1u);
+  EXPECT_EQ(second.model.instances[0].pos.file, dir.path() + "/b.yaml");  // the last one wins
+}
+
+TEST(LoaderSkipTest, AYamlSyntaxErrorHasNoPlaceToSkip) {
+  ConfigDir dir({{"a.yaml", "apiVersion: config.istio.io/v1alpha2\nkind: [unclosed\n"}});
+  LoadResult r = dir.load();
+  ASSERT_FALSE(r.errors.empty());
+  EXPECT_EQ(skipPlaceFor(r.errors[0], r), "") << r.errors[0].str();
 }
 
 }  // namespace
