@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "aspects/merge.h"
 #include "expr/eval_state.h"
 #include "mixer/common/log.h"
 #include "mixer/common/str_cat.h"
@@ -474,19 +475,15 @@ CheckDecision Dispatcher::check(const AttributeBag& bag, AttributeReferences* re
   const auto& rules = candidates(bag, refs);
   const auto& vocabulary = *snapshot_->vocabulary();
   CheckDecision r;
-  bool have_result = false;
-  std::string failures;
-  int32_t first_failure = 0;
+  aspects::CheckMerge merge;
   const CompiledRule* denying_rule = nullptr;  // of the first failure (the status page)
   std::string_view denying_handler;
   const CompiledRule* current = nullptr;
   auto fail = [&](int32_t code, std::string_view who, std::string_view message) {
-    if (first_failure == 0) {
-      first_failure = code;
+    if (merge.addFailure(code, who, message)) {
       denying_rule = current;
       denying_handler = who;
     }
-    failures += strCat(failures.empty() ? "" : ", ", who, ":", message);
   };
   uint32_t step = 0;
   for (const CompiledRule* rule : rules) {
@@ -525,17 +522,8 @@ CheckDecision Dispatcher::check(const AttributeBag& bag, AttributeReferences* re
                std::string(result.status().message()));
           continue;
         }
-        const attribute::Duration d = toDuration(result->valid_duration);
-        if (!have_result) {
-          r.valid_duration = d;
-          r.valid_use_count = result->valid_use_count;
-          have_result = true;
-        } else {
-          if (d.toNanos() < r.valid_duration.toNanos()) {
-            r.valid_duration = d;
-          }
-          r.valid_use_count = std::min(r.valid_use_count, result->valid_use_count);
-        }
+        merge.addValidity(absl::ToInt64Nanoseconds(result->valid_duration),
+                          result->valid_use_count);
         if (!result->status.ok()) {
           fail(static_cast<int32_t>(result->status.code()), action.handler_name,
                std::string(result->status.message()));
@@ -555,19 +543,18 @@ CheckDecision Dispatcher::check(const AttributeBag& bag, AttributeReferences* re
       }
     }
   }
-  if (!have_result) {
-    r.valid_duration = {kDefaultValidDurationSeconds, 0};
-    r.valid_use_count = kDefaultValidUseCount;
-  }
-  if (first_failure != 0) {
-    r.status_code = first_failure;
-    r.status_message = std::move(failures);
+  const int64_t valid_nanos = merge.validDurationNanos();
+  r.valid_duration = {valid_nanos / 1000000000, static_cast<int32_t>(valid_nanos % 1000000000)};
+  r.valid_use_count = merge.validUseCount();
+  if (merge.statusCode() != 0) {
+    r.status_code = merge.statusCode();
+    r.status_message = merge.takeMessage();
     if (DenialLog::global().sample()) {
       DenialRecord d;
       d.generation = snapshot_->generation();
       d.rule = denying_rule != nullptr ? denying_rule->name : "";
       d.handler = std::string(denying_handler);
-      d.code = first_failure;
+      d.code = r.status_code;
       d.reason = r.status_message;
       DenialLog::global().record(std::move(d), bag, refs);
     }
@@ -633,11 +620,7 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaRequest& args, Attrib
   adapter_host::AdapterQuotaArgs qa;
   qa.amount = args.amount;
   qa.best_effort = args.best_effort;
-  // Istio's id is the request's id followed by the quota name. A request without an id asks for
-  // no deduplication: the quota name alone would make every such request a repeat of the first.
-  if (!args.deduplication_id.empty()) {
-    qa.deduplication_id = strCat(args.deduplication_id, args.name);
-  }
+  qa.deduplication_id = aspects::quotaDeduplicationId(args.deduplication_id, args.name);
   // The instance is borrowed by the adapter for the hook only; the completion may come later,
   // from an adapter thread, and needs nothing of this request but the handler's name.
   call_action->handler->quota(

@@ -41,9 +41,6 @@
 
 namespace mixer::runtime {
 
-inline constexpr int64_t kDefaultValidDurationSeconds = 60;
-inline constexpr int32_t kDefaultValidUseCount = 10000;
-
 struct HeaderOp {
   std::string name;
   std::string value;
