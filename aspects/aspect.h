@@ -61,6 +61,9 @@ struct Aspect {
   // validated, and only an unavailable handler (mixer/runtime/unavailable_handlers.h) may take
   // them.
   bool served = true;
+  // The aspect kinds of Istio's 0.1 model (`kind: lists`, ...) whose aspects become instances of
+  // this template (config/aspect_model.cc reads their params).
+  std::span<const std::string_view> legacy_kinds = {};
 };
 
 // Every aspect kind, in a fixed order (checknothing, listentry, quota, metric, logentry,
@@ -70,6 +73,13 @@ std::span<const Aspect* const> all();
 // The aspect kind named `template_name` (case-insensitive, as Istio's template names are matched);
 // nullptr when there is none.
 const Aspect* find(std::string_view template_name);
+
+// The aspect kind that 0.1's aspect kind `legacy_kind` (`lists`, `quotas`, `metrics`,
+// `access-logs`, `application-logs`, `denials`, `attributes`) translates to; nullptr when none.
+const Aspect* findByLegacyKind(std::string_view legacy_kind);
+
+// Every 0.1 aspect kind, sorted: "access-logs, application-logs, ... or quotas" (for errors).
+std::string legacyKindNames();
 
 // The field of `fields` that `key` names, spelled in snake_case or lowerCamelCase; nullptr when
 // none.

@@ -5,7 +5,9 @@
 namespace mixer::aspects {
 namespace {
 
-constexpr Aspect kAspect{"checknothing", Variety::Check, {}};
+constexpr std::string_view kLegacyKinds[] = {"denials"};
+constexpr Aspect kAspect{
+    .name = "checknothing", .variety = Variety::Check, .legacy_kinds = kLegacyKinds};
 }  // namespace
 
 const Aspect& checknothingAspect() { return kAspect; }

@@ -41,7 +41,13 @@ constexpr Field kOutputs[] = {
     {"destination_service_name", FieldType::kString},
     {"destination_service_namespace", FieldType::kString},
 };
-constexpr Aspect kAspect{"kubernetes", Variety::AttributeGeneration, kFields, kOutputs, false};
+constexpr std::string_view kLegacyKinds[] = {"attributes"};
+constexpr Aspect kAspect{.name = "kubernetes",
+                         .variety = Variety::AttributeGeneration,
+                         .fields = kFields,
+                         .outputs = kOutputs,
+                         .served = false,
+                         .legacy_kinds = kLegacyKinds};
 }  // namespace
 
 const Aspect& kubernetesAspect() { return kAspect; }

@@ -7,7 +7,11 @@ namespace {
 constexpr Field kFields[] = {
     {"value", FieldType::kValue, true},  // a string, or an IP address for IP lists
 };
-constexpr Aspect kAspect{"listentry", Variety::Check, kFields};
+constexpr std::string_view kLegacyKinds[] = {"lists"};
+constexpr Aspect kAspect{.name = "listentry",
+                         .variety = Variety::Check,
+                         .fields = kFields,
+                         .legacy_kinds = kLegacyKinds};
 }  // namespace
 
 const Aspect& listentryAspect() { return kAspect; }

@@ -11,7 +11,11 @@ constexpr Field kFields[] = {
     {"monitored_resource_type", FieldType::kString},
     {"monitored_resource_dimensions", FieldType::kValueMap},
 };
-constexpr Aspect kAspect{"logentry", Variety::Report, kFields};
+constexpr std::string_view kLegacyKinds[] = {"access-logs", "application-logs"};
+constexpr Aspect kAspect{.name = "logentry",
+                         .variety = Variety::Report,
+                         .fields = kFields,
+                         .legacy_kinds = kLegacyKinds};
 }  // namespace
 
 const Aspect& logentryAspect() { return kAspect; }

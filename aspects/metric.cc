@@ -11,7 +11,9 @@ constexpr Field kFields[] = {
     {"monitored_resource_type", FieldType::kString},
     {"monitored_resource_dimensions", FieldType::kValueMap},
 };
-constexpr Aspect kAspect{"metric", Variety::Report, kFields};
+constexpr std::string_view kLegacyKinds[] = {"metrics"};
+constexpr Aspect kAspect{
+    .name = "metric", .variety = Variety::Report, .fields = kFields, .legacy_kinds = kLegacyKinds};
 }  // namespace
 
 const Aspect& metricAspect() { return kAspect; }

@@ -8,7 +8,9 @@ namespace {
 constexpr Field kFields[] = {
     {"dimensions", FieldType::kValueMap},
 };
-constexpr Aspect kAspect{"quota", Variety::Quota, kFields};
+constexpr std::string_view kLegacyKinds[] = {"quotas"};
+constexpr Aspect kAspect{
+    .name = "quota", .variety = Variety::Quota, .fields = kFields, .legacy_kinds = kLegacyKinds};
 }  // namespace
 
 const Aspect& quotaAspect() { return kAspect; }

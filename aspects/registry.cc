@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <string>
+#include <vector>
 
 #include "aspects/aspect.h"
 #include "aspects/units.h"
@@ -53,6 +55,31 @@ const Aspect* find(std::string_view template_name) {
     }
   }
   return nullptr;
+}
+
+const Aspect* findByLegacyKind(std::string_view legacy_kind) {
+  for (const Aspect* a : registry()) {
+    for (std::string_view k : a->legacy_kinds) {
+      if (k == legacy_kind) {
+        return a;
+      }
+    }
+  }
+  return nullptr;
+}
+
+std::string legacyKindNames() {
+  std::vector<std::string_view> kinds;
+  for (const Aspect* a : registry()) {
+    kinds.insert(kinds.end(), a->legacy_kinds.begin(), a->legacy_kinds.end());
+  }
+  std::sort(kinds.begin(), kinds.end());
+  std::string out;
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    out += i == 0 ? "" : (i + 1 == kinds.size() ? " or " : ", ");
+    out += kinds[i];
+  }
+  return out;
 }
 
 const Field* findField(std::span<const Field> fields, std::string_view key) {

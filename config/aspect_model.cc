@@ -496,12 +496,12 @@ class AspectTranslator {
       return;
     }
     const YAML::Node kind_node = DocumentReader::field(aspect, "kind");
-    static const std::unordered_set<std::string> kKinds = {
-        "access-logs", "application-logs", "attributes", "denials", "lists", "metrics", "quotas"};
-    if (kKinds.count(*kind) == 0) {
-      reader->error(kind_node, strCat("unknown aspect kind '", *kind,
-                                      "' (expected access-logs, application-logs, attributes, "
-                                      "denials, lists, metrics or quotas)"));
+    // The template its aspects become is the aspect unit's (aspects/); reading the params of
+    // each 0.1 kind is this model's.
+    const aspects::Aspect* target = aspects::findByLegacyKind(*kind);
+    if (target == nullptr) {
+      reader->error(kind_node, strCat("unknown aspect kind '", *kind, "' (expected ",
+                                      aspects::legacyKindNames(), ")"));
       return;
     }
     AdapterBlock* adapter = findAdapter(aspect, *kind, reader);
@@ -523,19 +523,19 @@ class AspectTranslator {
     };
 
     if (*kind == "denials") {
-      add(addInstance(adapter->name, "checknothing", YAML::Node(YAML::NodeType::Null), pos,
-                      strCat("denials aspect of adapter '", adapter->name, "'")),
+      add(addInstance(adapter->name, std::string(target->name), YAML::Node(YAML::NodeType::Null),
+                      pos, strCat("denials aspect of adapter '", adapter->name, "'")),
           pos);
     } else if (*kind == "lists") {
-      translateList(params, adapter, pos, reader, add);
+      translateList(*target, params, adapter, pos, reader, add);
     } else if (*kind == "quotas") {
-      translateQuotas(params, adapter, reader, add);
+      translateQuotas(*target, params, adapter, reader, add);
     } else if (*kind == "metrics") {
-      translateMetrics(params, adapter, reader, add);
+      translateMetrics(*target, params, adapter, reader, add);
     } else if (*kind == "attributes") {
-      translateAttributes(params, adapter, pos, reader, add);
+      translateAttributes(*target, params, adapter, pos, reader, add);
     } else {
-      translateLogs(*kind, params, adapter, pos, reader, add);
+      translateLogs(*target, *kind, params, adapter, pos, reader, add);
     }
     if (!action.instances.empty()) {
       rule->actions.push_back(std::move(action));
@@ -547,8 +547,9 @@ class AspectTranslator {
   // bindings). A binding written as a bare output name (`sourceService`, `source_service_host`)
   // reads that output, as `$out.<name>` does.
   template <typename Add>
-  void translateAttributes(const YAML::Node& params, AdapterBlock* adapter, const SourcePos& pos,
-                           DocumentReader* reader, Add& add) {
+  void translateAttributes(const aspects::Aspect& generator, const YAML::Node& params,
+                           AdapterBlock* adapter, const SourcePos& pos, DocumentReader* reader,
+                           Add& add) {
     if (!params.IsMap()) {
       reader->error(pos,
                     "an attributes aspect needs params with inputExpressions and "
@@ -582,7 +583,6 @@ class AspectTranslator {
         instance.force_insert(kv.first, kv.second);
       }
     }
-    const aspects::Aspect& generator = *aspects::find("kubernetes");
     YAML::Node out(YAML::NodeType::Map);
     for (const auto& kv : bindings) {
       YAML::Node value = kv.second;
@@ -601,8 +601,8 @@ class AspectTranslator {
   }
 
   template <typename Add>
-  void translateList(const YAML::Node& params, AdapterBlock* adapter, const SourcePos& pos,
-                     DocumentReader* reader, Add& add) {
+  void translateList(const aspects::Aspect& target, const YAML::Node& params, AdapterBlock* adapter,
+                     const SourcePos& pos, DocumentReader* reader, Add& add) {
     if (!params.IsMap()) {
       reader->error(pos, "a lists aspect needs params with a checkExpression");
       return;
@@ -632,15 +632,15 @@ class AspectTranslator {
     const YAML::Node expression_node = DocumentReader::field(params, "checkExpression");
     YAML::Node instance_params(YAML::NodeType::Map);
     instance_params["value"] = expression_node;
-    add(addInstance(adapter->name, "listentry", instance_params, pos,
+    add(addInstance(adapter->name, std::string(target.name), instance_params, pos,
                     strCat("lists aspect of adapter '", adapter->name, "', param"),
                     {{"value", "checkExpression"}}),
         reader->pos(expression_node));
   }
 
   template <typename Add>
-  void translateQuotas(const YAML::Node& params, AdapterBlock* adapter, DocumentReader* reader,
-                       Add& add) {
+  void translateQuotas(const aspects::Aspect& target, const YAML::Node& params,
+                       AdapterBlock* adapter, DocumentReader* reader, Add& add) {
     if (params.IsMap()) {
       reader->checkKeys(params, {"quotas"}, "the params of a quotas aspect");
     }
@@ -672,7 +672,7 @@ class AspectTranslator {
       instance_params["dimensions"] = labels.IsMap() ? labels : YAML::Node(YAML::NodeType::Map);
       const SourcePos at = reader->pos(name_node);
       const std::string instance = addInstance(
-          *descriptor_name, "quota", instance_params, at,
+          *descriptor_name, std::string(target.name), instance_params, at,
           strCat("quotas aspect of adapter '", adapter->name, "', quota '", *descriptor_name, "',"),
           {{"dimensions", "labels"}});
       add(instance, at);
@@ -703,8 +703,8 @@ class AspectTranslator {
   }
 
   template <typename Add>
-  void translateMetrics(const YAML::Node& params, AdapterBlock* adapter, DocumentReader* reader,
-                        Add& add) {
+  void translateMetrics(const aspects::Aspect& target, const YAML::Node& params,
+                        AdapterBlock* adapter, DocumentReader* reader, Add& add) {
     if (params.IsMap()) {
       reader->checkKeys(params, {"metrics"}, "the params of a metrics aspect");
     }
@@ -744,10 +744,11 @@ class AspectTranslator {
       instance_params["value"] = DocumentReader::field(metric, "value");
       instance_params["dimensions"] = labels.IsMap() ? labels : YAML::Node(YAML::NodeType::Map);
       const SourcePos at = reader->pos(name_node);
-      const std::string instance = addInstance(*descriptor_name, "metric", instance_params, at,
-                                               strCat("metrics aspect of adapter '", adapter->name,
-                                                      "', metric '", *descriptor_name, "',"),
-                                               {{"dimensions", "labels"}});
+      const std::string instance =
+          addInstance(*descriptor_name, std::string(target.name), instance_params, at,
+                      strCat("metrics aspect of adapter '", adapter->name, "', metric '",
+                             *descriptor_name, "',"),
+                      {{"dimensions", "labels"}});
       add(instance, at);
 
       const YAML::Node& d = descriptor->second.node;
@@ -775,8 +776,9 @@ class AspectTranslator {
   }
 
   template <typename Add>
-  void translateLogs(const std::string& kind, const YAML::Node& params, AdapterBlock* adapter,
-                     const SourcePos& pos, DocumentReader* reader, Add& add) {
+  void translateLogs(const aspects::Aspect& target, const std::string& kind,
+                     const YAML::Node& params, AdapterBlock* adapter, const SourcePos& pos,
+                     DocumentReader* reader, Add& add) {
     if (params.IsMap()) {
       reader->checkKeys(params, {"logName", "log", "logs"}, "the params of a logs aspect");
     }
@@ -828,7 +830,7 @@ class AspectTranslator {
                    .value_or(adapter->name);
       }
       const SourcePos at = reader->pos(entry);
-      add(addInstance(base, "logentry", instance_params, at,
+      add(addInstance(base, std::string(target.name), instance_params, at,
                       strCat(kind, " aspect of adapter '", adapter->name, "', log '", base, "',"),
                       {{"variables", "labels"}}),
           at);
