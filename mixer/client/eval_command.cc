@@ -7,7 +7,7 @@
 
 #include "expr/format.h"
 #include "expr/program.h"
-#include "mixer/adapter_sdk/adapter.h"
+#include "mixer/adapter_sdk/text.h"
 #include "mixer/runtime/bag_activation.h"
 
 namespace mixer::client {

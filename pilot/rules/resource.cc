@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <regex>
 
-#include "mixer/adapter_sdk/adapter.h"
+#include "mixer/adapter_sdk/text.h"
 #include "pilot/model/yaml_reader.h"
 
 namespace pilot::rules {

@@ -11,7 +11,7 @@
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "envoy/config/route/v3/route.pb.h"
-#include "mixer/adapter_sdk/adapter.h"
+#include "mixer/adapter_sdk/text.h"
 #include "mixer/common/log.h"
 
 namespace pilot::xds {

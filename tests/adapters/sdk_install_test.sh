@@ -10,8 +10,11 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 cmake --install "$build" --component sdk --prefix "$work/prefix" >"$work/install.log"
-for f in include/mixer/adapter_sdk/mixer_adapter.h include/mixer/adapter_sdk/adapter.h; do
-  [[ -f "$work/prefix/$f" ]] || fail "$f was not installed"
+# Every header of the SDK (adapter.h includes the others), not only the ones the example uses.
+headers=$(cd "$src/adapters/sdk/include" && find mixer -name '*.h' | sort)
+[[ "$headers" == *mixer/adapter_sdk/adapter.h* ]] || fail "no SDK headers found in $src"
+for f in $headers; do
+  [[ -f "$work/prefix/include/$f" ]] || fail "include/$f was not installed"
 done
 config=$(find "$work/prefix" -name MixerAdapterSDKConfig.cmake)
 [[ -n "$config" ]] || fail "MixerAdapterSDKConfig.cmake was not installed"

@@ -1,0 +1,149 @@
+// RedisPipeline: a pool of pipelined connections to one Redis server that runs Lua scripts, for
+// redisquota. It knows Redis (RESP, scripts, AUTH, Sentinel, reconnects), not quota.
+//
+// Sentinel: every connection attempt asks the sentinels in turn for the master's address
+// (SENTINEL get-master-addr-by-name; the first that answers moves to the front of the list, as
+// the Redis clients' Sentinel protocol has it), connects there and checks with ROLE that the
+// server is a master; an answer that is not (a sentinel behind a failover) fails the attempt,
+// which is retried with the backoff below. A connection to a master that was demoted is closed
+// by the sentinels when they reconfigure it, and a READONLY reply drops it too, so after a
+// failover every connection comes back to the promoted replica without a restart; the calls in
+// between end kUnavailable. A changed master address is counted (Counters::master_switches).
+//
+// I/O: the SDK offers no I/O service and its executor is for short tasks, so the pipeline keeps
+// `pool_size` connections, each with a reader thread started by the constructor and joined in
+// close(). eval() encodes the call's EVALSHA (RESP) and writes it to a connection's socket itself
+// (round robin over the connections that are up; a non-blocking send under the connection's
+// lock, which also appends the call to the connection's FIFO of awaited replies); the reader
+// thread only reads and parses replies (hiredis' redisReader) and completes the calls in FIFO
+// order, and sends what a full socket did not take. A NOSCRIPT reply (Redis restarted, script
+// cache flushed) sends the call again as EVAL. On a connection error, or when no reply comes
+// within `timeout`, the reader ends the connection's waiting calls kUnavailable and reconnects
+// with exponential backoff (at once, then 50ms doubling to 2s); when no connection is up, calls
+// end kUnavailable at once (or, during a connection attempt, wait for it).
+#ifndef MIXER_ADAPTERS_REDISQUOTA_REDIS_PIPELINE_H_
+#define MIXER_ADAPTERS_REDISQUOTA_REDIS_PIPELINE_H_
+
+#include <hiredis/hiredis.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mixer/adapter_sdk/host.h"
+
+namespace redisquota {
+
+constexpr int64_t kMsNs = 1'000'000;
+
+struct Endpoint {
+  std::string host;
+  int port = 0;
+  std::string text() const { return host + ":" + std::to_string(port); }
+  bool operator==(const Endpoint& o) const { return host == o.host && port == o.port; }
+};
+
+// Parses "host:port" or "redis://host:port"; false when malformed (the port must be 1-65535).
+bool parseServerUrl(std::string_view url, std::string* host, int* port);
+
+// Appends `a` followed by `b` as one RESP bulk string.
+void appendBulk(std::string& out, std::string_view a, std::string_view b = {});
+// Appends the decimal text of `n` as one RESP bulk string.
+void appendBulk(std::string& out, int64_t n);
+
+// Where the pipeline connects, and how.
+struct RedisOptions {
+  Endpoint server{"localhost", 6379};  // without sentinels
+  std::vector<Endpoint> sentinels;     // with master_name: the master is asked of these
+  std::string master_name;
+  std::string username;  // with password: AUTH username password; else AUTH password
+  std::string password;
+  std::string sentinel_username;
+  std::string sentinel_password;
+  int64_t pool_size = 10;
+  int64_t timeout_ns = 500 * kMsNs;        // connect, and each reply
+  const char* thread_name = "redis-read";  // of the reader threads (at most 15 characters)
+};
+
+// Thread-safe: eval() may be called from any thread; see the top of this file.
+class RedisPipeline {
+ public:
+  // How a call ended.
+  enum class Outcome {
+    kReply,        // `reply` is the script's reply (an error reply other than NOSCRIPT included)
+    kUnavailable,  // no reply (not connected, connection lost, timed out, no longer the master)
+    kClosing,      // close() had been called: the call was not sent
+    kClosed,       // close() was called while the call waited for a connection: not sent
+    kNoScript,     // NOSCRIPT again after the call was sent as EVAL
+  };
+  // Called exactly once per call, on the calling thread or a reader thread. `reply` is set with
+  // kReply only (and freed after the call); `error` says why with kUnavailable.
+  using Done =
+      std::function<void(Outcome outcome, const redisReply* reply, const std::string& error)>;
+
+  // What the pipeline counts (host counters declared by the owner; default ones count nothing).
+  struct Counters {
+    mixer::adapter_sdk::Host::Counter errors;           // connection and command errors
+    mixer::adapter_sdk::Host::Counter connects;         // connections (re)established
+    mixer::adapter_sdk::Host::Counter master_switches;  // the sentinels named another master
+  };
+
+  // Starts the reader threads, which connect at once. `scripts`: Lua sources loaded (SCRIPT LOAD)
+  // on every connection, run by their index in eval().
+  RedisPipeline(RedisOptions options, std::vector<std::string> scripts,
+                mixer::adapter_sdk::Host host, Counters counters);
+  ~RedisPipeline();
+  RedisPipeline(const RedisPipeline&) = delete;
+  RedisPipeline& operator=(const RedisPipeline&) = delete;
+
+  // Runs script number `script` with `args`: the RESP of the `arg_count` bulk strings that follow
+  // the script's SHA in EVALSHA (numkeys, the keys, the arguments; see appendBulk).
+  void eval(size_t script, std::string args, size_t arg_count, Done done);
+
+  // Stops new calls (kClosing), lets each reader thread wait for the replies still due (up to the
+  // timeout) and joins the threads. Idempotent.
+  void close();
+
+  // Counts an error of the owner's (e.g. a reply it could not use) with the pipeline's errors.
+  void countError() const { counters_.errors.add(); }
+
+ private:
+  struct Call;
+  struct Connection;
+  struct Session;
+
+  bool writeLocked(Connection& c, Call& call);
+  static bool sendSome(Connection& c, const char* data, size_t size, size_t* sent);
+  timeval timeout() const;
+  redisContext* connectTo(const Endpoint& e, std::string* error) const;
+  bool askSentinel(const Endpoint& sentinel, Endpoint* master, std::string* error) const;
+  bool locateMaster(Endpoint* master, std::string* error);
+  bool isMaster(redisContext* ctx, std::string* error) const;
+  redisContext* connect(std::vector<std::string>* shas, std::string* address, std::string* error);
+  bool complete(Call& call, redisReply* reply, std::string* lost);
+  void drop(Connection& c, Session* s, const std::string& error);
+  bool completeReplies(Connection& c, std::vector<redisReply*>& replies, std::string* error);
+  bool readReplies(Connection& c, Session* s, std::string* error);
+  void readLoop(Connection& c);
+  static std::vector<Call>& completingCalls();
+
+  const RedisOptions options_;
+  const std::vector<std::string> scripts_;
+  mixer::adapter_sdk::Host host_;
+  const Counters counters_;
+  std::mutex sentinel_mu_;
+  std::vector<Endpoint> sentinel_order_;  // guarded by sentinel_mu_: the one that answered first
+  Endpoint last_master_;                  // guarded by sentinel_mu_: empty before the first answer
+  std::vector<std::unique_ptr<Connection>> connections_;  // fixed after construction
+  std::atomic<size_t> next_connection_{0};
+};
+
+}  // namespace redisquota
+
+#endif  // MIXER_ADAPTERS_REDISQUOTA_REDIS_PIPELINE_H_
