@@ -52,7 +52,7 @@ class RulesApiTest : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     std::ofstream(dir_ / "dr.yaml") << kDestinationRule;
     api_ = std::make_unique<RulesApi>(std::make_unique<DirStore>(dir_.string()),
-                                      config::ParseOptions{}, nullptr, [this] { ++writes_; });
+                                      routing::ParseOptions{}, nullptr, [this] { ++writes_; });
   }
   void TearDown() override {
     api_.reset();
@@ -270,7 +270,7 @@ TEST_F(RulesApiTest, CallerPolicyGuardsWrites) {
   ASSERT_TRUE(policy.ok()) << policy.status();
   auto registry = std::make_shared<prometheus::Registry>();
   security::tls::CallerGate gate(*policy, registry, "pilot_callers_denied_total");
-  RulesApi api(std::make_unique<DirStore>(dir_.string()), config::ParseOptions{}, &gate);
+  RulesApi api(std::make_unique<DirStore>(dir_.string()), routing::ParseOptions{}, &gate);
   ApiRequest r;
   r.method = "POST";
   r.path = std::string(kBase) + "virtualservices";
