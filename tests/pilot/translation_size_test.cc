@@ -48,6 +48,26 @@ spec:
             "service ports to more than 200000");
 }
 
+TEST(TranslationSizeTest, TheRouteEntryBoundIsInclusive) {
+  RoutingConfig config;
+  VirtualService& vs = config.virtual_services.emplace_back();
+  vs.name = "edge";
+  vs.hosts = {"h.example.com"};
+  vs.origin = Origin{"v.yaml", 5};
+  HttpRoute& route = vs.http.emplace_back();
+  route.route.resize(1);
+  route.matches.resize(1000);  // 1,000 x (1 + 1 destination) = 2,000 entries per port
+  std::vector<ConfigError> errors;
+  validateTranslationSize(config, {serviceWithPorts("h.example.com", 100)}, &errors);
+  EXPECT_TRUE(errors.empty()) << model::formatErrors(errors);  // exactly 200,000
+  route.matches.resize(1001);                                  // 200,200
+  validateTranslationSize(config, {serviceWithPorts("h.example.com", 100)}, &errors);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].str(),
+            "v.yaml:5: VirtualService edge brings the route entries across all service ports to "
+            "more than 200000");
+}
+
 TEST(TranslationSizeTest, SubsetClustersAreCountedOverTheServicesPorts) {
   RoutingConfig config;
   DestinationRule& dr = config.destination_rules.emplace_back();
