@@ -2,6 +2,7 @@
 
 #include "mixer/common/log.h"
 #include "pilot/model/file_registry.h"
+#include "pilot/routing/translation_size.h"
 #include "pilot/rules/store.h"
 #include "pilot/xds/translate.h"
 
@@ -16,12 +17,12 @@ bool PushScheduler::loadInitial(std::vector<model::ConfigError>* errors) {
   registry_->list(&services_, errors);
   if (!options_.config_dir.empty()) {
     config_fingerprint_ = model::dirFingerprint(options_.config_dir);
-    config::loadRoutingDir(options_.config_dir, options_.parse, &routing_, errors);
+    routing::loadRoutingDir(options_.config_dir, options_.parse, &routing_, errors);
   } else if (options_.config_etcd) {
     rules::loadRoutingEtcd(*options_.config_etcd, options_.parse, &routing_, errors,
                            &config_fingerprint_);
   }
-  if (errors->size() == before) config::validateTranslationSize(routing_, services_, errors);
+  if (errors->size() == before) routing::validateTranslationSize(routing_, services_, errors);
   if (errors->size() != before) return false;
   snapshot_ = xds::buildSnapshot(services_, routing_, nullptr, 1);
   return true;
@@ -85,7 +86,7 @@ std::shared_ptr<const xds::Snapshot> PushScheduler::rebuild() {
   std::vector<model::ConfigError> errors;
   std::vector<model::Service> services;
   std::vector<model::Service> previous_services = services_;
-  config::RoutingConfig previous_routing = routing_;
+  routing::RoutingConfig previous_routing = routing_;
   std::string previous_fingerprint = config_fingerprint_;
   if (registry_->list(&services, &errors)) {
     services_ = std::move(services);
@@ -100,8 +101,8 @@ std::shared_ptr<const xds::Snapshot> PushScheduler::rebuild() {
     std::string fingerprint = model::dirFingerprint(options_.config_dir);
     if (fingerprint != config_fingerprint_) {
       routing_unchanged = false;
-      config::RoutingConfig routing;
-      if (config::loadRoutingDir(options_.config_dir, options_.parse, &routing, &errors)) {
+      routing::RoutingConfig routing;
+      if (routing::loadRoutingDir(options_.config_dir, options_.parse, &routing, &errors)) {
         routing_ = std::move(routing);
         config_fingerprint_ = std::move(fingerprint);
       } else {
@@ -111,7 +112,7 @@ std::shared_ptr<const xds::Snapshot> PushScheduler::rebuild() {
       }
     }
   } else if (options_.config_etcd) {
-    config::RoutingConfig routing;
+    routing::RoutingConfig routing;
     std::string fingerprint;
     const bool loaded = rules::loadRoutingEtcd(*options_.config_etcd, options_.parse, &routing,
                                                &errors, &fingerprint);
@@ -134,7 +135,7 @@ std::shared_ptr<const xds::Snapshot> PushScheduler::rebuild() {
     }
   }
   errors.clear();
-  config::validateTranslationSize(routing_, services_, &errors);
+  routing::validateTranslationSize(routing_, services_, &errors);
   if (!errors.empty()) {
     // The new services with the current config would translate into too much: keep serving
     // what was served.

@@ -15,10 +15,10 @@
 #include <thread>
 #include <vector>
 
-#include "pilot/config/routing.h"
 #include "pilot/model/dir_watcher.h"
 #include "pilot/model/etcd_registry.h"
 #include "pilot/model/service.h"
+#include "pilot/routing/routing_config.h"
 #include "pilot/xds/ads_server.h"
 
 namespace pilot::discovery {
@@ -28,7 +28,7 @@ struct SchedulerOptions {
   // Routing config in etcd keys under config_etcd->prefix (docs/pilot.md); changes are found by
   // the etcd registry's polling of the store revision, which notify()s.
   std::optional<model::EtcdOptions> config_etcd;
-  config::ParseOptions parse;
+  routing::ParseOptions parse;
   std::chrono::milliseconds debounce_after{100};
   std::chrono::milliseconds debounce_max{10000};
 };
@@ -62,7 +62,7 @@ class PushScheduler {
 
   // Owned by the scheduler thread after start().
   std::vector<model::Service> services_;
-  config::RoutingConfig routing_;
+  routing::RoutingConfig routing_;
   std::string config_fingerprint_;  // of the config directory routing_ was loaded from
   std::shared_ptr<const xds::Snapshot> snapshot_;
 

@@ -76,6 +76,14 @@ Locality parseLocality(std::string_view text) {
   return l;
 }
 
+std::string expandHost(std::string_view host, std::string_view ns, std::string_view domain_suffix) {
+  const size_t dots = std::count(host.begin(), host.end(), '.');
+  if (dots == 0)
+    return std::string(host) + "." + std::string(ns) + "." + std::string(domain_suffix);
+  if (dots == 1) return std::string(host) + "." + std::string(domain_suffix);
+  return std::string(host);
+}
+
 const ServicePort* Service::findPort(uint32_t number) const {
   for (const ServicePort& p : ports) {
     if (p.number == number) return &p;

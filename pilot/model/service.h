@@ -19,6 +19,10 @@ enum class Protocol { kGrpc, kHttp2, kHttp, kTcp };
 std::optional<Protocol> parseProtocol(std::string_view name);
 std::string_view protocolName(Protocol protocol);
 
+// Expands a short host ("reviews" or "reviews.ns") in namespace `ns` to its FQDN
+// ("reviews.ns.<domain_suffix>"); hosts with two or more dots are taken as they are.
+std::string expandHost(std::string_view host, std::string_view ns, std::string_view domain_suffix);
+
 // Every port is translated into its own listeners, routes and clusters; real services have a
 // handful.
 inline constexpr size_t kMaxPortsPerService = 100;

@@ -101,6 +101,19 @@ bool YamlReader::expectSequence(const YAML::Node& node, std::string_view what) {
   return true;
 }
 
+bool YamlReader::reportUnsupported(const YAML::Node& map, std::string_view what,
+                                   std::initializer_list<const char*> fields) {
+  bool any = false;
+  for (const char* f : fields) {
+    if (map[f].IsDefined()) {
+      error(map[f], std::string("field '") + f + "' of " + std::string(what) +
+                        " is not supported by pilot-discovery");
+      any = true;
+    }
+  }
+  return any;
+}
+
 std::optional<std::string> YamlReader::str(const YAML::Node& map, const char* key, bool required) {
   const YAML::Node v = map[key];
   if (!v.IsDefined() || v.IsNull()) {

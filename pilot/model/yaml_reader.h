@@ -36,6 +36,12 @@ class YamlReader {
   bool expectMap(const YAML::Node& node, std::string_view what,
                  std::initializer_list<std::string_view> known);
   bool expectSequence(const YAML::Node& node, std::string_view what);
+  // Reports each of `fields` that `map` sets: Istio fields pilot-discovery knows but cannot honour
+  // for proxyless gRPC clients are errors rather than silently dropped settings ("field 'tcp' of
+  // a VirtualService is not supported by pilot-discovery", `what` being "a VirtualService").
+  // True if any was set.
+  bool reportUnsupported(const YAML::Node& map, std::string_view what,
+                         std::initializer_list<const char*> fields);
 
   std::optional<std::string> str(const YAML::Node& map, const char* key, bool required);
   std::optional<int64_t> integer(const YAML::Node& map, const char* key, bool required, int64_t min,

@@ -62,7 +62,7 @@ ApiResponse statusResponse(int code, const std::string& reason, const std::strin
 
 }  // namespace
 
-RulesApi::RulesApi(std::unique_ptr<RulesStore> store, config::ParseOptions parse,
+RulesApi::RulesApi(std::unique_ptr<RulesStore> store, routing::ParseOptions parse,
                    const security::tls::CallerGate* gate, std::function<void()> on_write)
     : store_(std::move(store)),
       parse_(std::move(parse)),
@@ -284,15 +284,15 @@ bool RulesApi::validate(const std::vector<Source>& sources, const StoredObject* 
                         const std::string* replacement, const YAML::Node* replacement_doc,
                         std::vector<std::pair<std::string, model::ConfigError>>* causes) {
   std::vector<model::ConfigError> errors;
-  config::RoutingConfig cfg;
+  routing::RoutingConfig cfg;
   for (const Source& s : sources) {
     if (existing != nullptr && s.location == existing->location) continue;
-    config::parseRoutingYaml(s.text, s.name, parse_, &cfg, &errors);
+    routing::parseRoutingYaml(s.text, s.name, parse_, &cfg, &errors);
   }
   if (replacement != nullptr) {
-    config::parseRoutingYaml(*replacement, kRequestSource, parse_, &cfg, &errors);
+    routing::parseRoutingYaml(*replacement, kRequestSource, parse_, &cfg, &errors);
   }
-  config::validateRouting(cfg, &errors);
+  routing::validateRouting(cfg, &errors);
   for (const model::ConfigError& e : errors) {
     if (e.file == kRequestSource && replacement_doc != nullptr) {
       causes->emplace_back(fieldPath(*replacement_doc, e), e);

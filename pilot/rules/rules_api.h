@@ -29,7 +29,7 @@
 #include <thread>
 #include <vector>
 
-#include "pilot/config/routing.h"
+#include "pilot/routing/routing_config.h"
 #include "pilot/rules/store.h"
 #include "security/tls/caller_gate.h"
 
@@ -58,7 +58,7 @@ class RulesApi {
   // without a policy, every caller the transport lets in may read and write. `on_write`: called
   // after each write (the scheduler's notify, so that the change is served without waiting for
   // the watcher). OWNERSHIP: gate borrowed.
-  RulesApi(std::unique_ptr<RulesStore> store, config::ParseOptions parse,
+  RulesApi(std::unique_ptr<RulesStore> store, routing::ParseOptions parse,
            const security::tls::CallerGate* gate, std::function<void()> on_write = nullptr);
   ~RulesApi();
 
@@ -109,7 +109,7 @@ class RulesApi {
   void refreshLocked();
 
   std::unique_ptr<RulesStore> store_;
-  const config::ParseOptions parse_;
+  const routing::ParseOptions parse_;
   const security::tls::CallerGate* gate_;
   std::function<void()> on_write_;
   std::mutex write_mu_;

@@ -188,8 +188,8 @@ RulesStore::Outcome EtcdStore::write(const StoredObject& target, const std::stri
   return Outcome::kOk;
 }
 
-bool loadRoutingEtcd(const model::EtcdOptions& options, const config::ParseOptions& parse,
-                     config::RoutingConfig* config, std::vector<model::ConfigError>* errors,
+bool loadRoutingEtcd(const model::EtcdOptions& options, const routing::ParseOptions& parse,
+                     routing::RoutingConfig* config, std::vector<model::ConfigError>* errors,
                      std::string* fingerprint) {
   std::vector<model::EtcdKv> kvs;
   int64_t revision = 0;
@@ -204,11 +204,11 @@ bool loadRoutingEtcd(const model::EtcdOptions& options, const config::ParseOptio
   }
   *fingerprint = print;
   const size_t before = errors->size();
-  config::RoutingConfig loaded;
+  routing::RoutingConfig loaded;
   for (const model::EtcdKv& kv : kvs) {
-    config::parseRoutingYaml(kv.value, "etcd:" + kv.key, parse, &loaded, errors);
+    routing::parseRoutingYaml(kv.value, "etcd:" + kv.key, parse, &loaded, errors);
   }
-  config::validateRouting(loaded, errors);
+  routing::validateRouting(loaded, errors);
   if (errors->size() != before) return false;
   *config = std::move(loaded);
   return true;

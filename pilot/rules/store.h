@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "pilot/config/routing.h"
 #include "pilot/model/etcd_registry.h"
+#include "pilot/routing/routing_config.h"
 #include "pilot/rules/resource.h"
 
 namespace pilot::rules {
@@ -96,8 +96,8 @@ void objectsOf(const std::string& text, const std::string& location,
 // Reads the routing config from etcd keys under options.prefix (the scheduler's loader): the
 // keys' values parsed as the loader parses files, named "etcd:<key>". `fingerprint` changes when
 // any key does.
-bool loadRoutingEtcd(const model::EtcdOptions& options, const config::ParseOptions& parse,
-                     config::RoutingConfig* config, std::vector<model::ConfigError>* errors,
+bool loadRoutingEtcd(const model::EtcdOptions& options, const routing::ParseOptions& parse,
+                     routing::RoutingConfig* config, std::vector<model::ConfigError>* errors,
                      std::string* fingerprint);
 
 }  // namespace pilot::rules

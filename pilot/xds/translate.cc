@@ -109,7 +109,7 @@ struct ServiceIndex {
 
 // The port a destination refers to: its own, the destination service's only port, or the port
 // the request arrived on.
-uint32_t destinationPort(const config::Destination& d, const ServiceIndex& index,
+uint32_t destinationPort(const routing::Destination& d, const ServiceIndex& index,
                          uint32_t incoming_port) {
   if (d.port != 0) return d.port;
   auto it = index.by_host.find(d.host);
@@ -119,28 +119,28 @@ uint32_t destinationPort(const config::Destination& d, const ServiceIndex& index
   return incoming_port;
 }
 
-std::optional<config::LoadBalancer> loadBalancerFor(const config::DestinationRule* dr,
-                                                    std::string_view subset) {
+std::optional<routing::LoadBalancer> loadBalancerFor(const routing::DestinationRule* dr,
+                                                     std::string_view subset) {
   if (dr == nullptr) return std::nullopt;
   if (!subset.empty()) {
-    const config::Subset* s = dr->findSubset(subset);
+    const routing::Subset* s = dr->findSubset(subset);
     if (s != nullptr && s->load_balancer) return s->load_balancer;
   }
   return dr->load_balancer;
 }
 
-void fillMatch(const config::HttpMatch* match, route_v3::RouteMatch* out) {
+void fillMatch(const routing::HttpMatch* match, route_v3::RouteMatch* out) {
   if (match == nullptr || !match->uri) {
     out->set_prefix("");
   } else {
     switch (match->uri->kind) {
-      case config::StringMatch::Kind::kExact:
+      case routing::StringMatch::Kind::kExact:
         out->set_path(match->uri->value);
         break;
-      case config::StringMatch::Kind::kPrefix:
+      case routing::StringMatch::Kind::kPrefix:
         out->set_prefix(match->uri->value);
         break;
-      case config::StringMatch::Kind::kRegex:
+      case routing::StringMatch::Kind::kRegex:
         out->mutable_safe_regex()->set_regex(match->uri->value);
         break;
     }
@@ -152,20 +152,20 @@ void fillMatch(const config::HttpMatch* match, route_v3::RouteMatch* out) {
     h->set_name(name);
     // The legacy matcher fields: gRPC 1.51 rejects a route whose header matcher is string_match.
     switch (sm.kind) {
-      case config::StringMatch::Kind::kExact:
+      case routing::StringMatch::Kind::kExact:
         h->set_exact_match(sm.value);
         break;
-      case config::StringMatch::Kind::kPrefix:
+      case routing::StringMatch::Kind::kPrefix:
         h->set_prefix_match(sm.value);
         break;
-      case config::StringMatch::Kind::kRegex:
+      case routing::StringMatch::Kind::kRegex:
         h->mutable_safe_regex_match()->set_regex(sm.value);
         break;
     }
   }
 }
 
-fault_v3::HTTPFault faultConfig(const config::FaultInjection& fault) {
+fault_v3::HTTPFault faultConfig(const routing::FaultInjection& fault) {
   fault_v3::HTTPFault out;
   if (fault.delay) {
     setDuration(fault.delay->fixed_delay, out.mutable_delay()->mutable_fixed_delay());
@@ -182,12 +182,12 @@ fault_v3::HTTPFault faultConfig(const config::FaultInjection& fault) {
   return out;
 }
 
-void fillAction(const config::HttpRoute& http, const ServiceIndex& index,
-                const config::RoutingConfig& routing, uint32_t incoming_port,
+void fillAction(const routing::HttpRoute& http, const ServiceIndex& index,
+                const routing::RoutingConfig& routing, uint32_t incoming_port,
                 route_v3::RouteAction* action) {
   std::vector<std::pair<std::string, uint32_t>> clusters;
-  std::optional<config::LoadBalancer> lb;
-  for (const config::RouteDestination& rd : http.route) {
+  std::optional<routing::LoadBalancer> lb;
+  for (const routing::RouteDestination& rd : http.route) {
     if (rd.weight == 0 && http.route.size() > 1) continue;
     const uint32_t port = destinationPort(rd.destination, index, incoming_port);
     clusters.emplace_back(clusterName(port, rd.destination.subset, rd.destination.host), rd.weight);
@@ -218,7 +218,7 @@ void fillAction(const config::HttpRoute& http, const ServiceIndex& index,
       setDuration(*http.retries->per_try_timeout, retry->mutable_per_try_timeout());
     }
   }
-  if (lb && lb->kind == config::LoadBalancer::Kind::kRingHash) {
+  if (lb && lb->kind == routing::LoadBalancer::Kind::kRingHash) {
     auto* hp = action->add_hash_policy();
     if (lb->hash_header.empty()) {
       hp->mutable_filter_state()->set_key("io.grpc.channel_id");
@@ -230,7 +230,7 @@ void fillAction(const config::HttpRoute& http, const ServiceIndex& index,
 
 route_v3::RouteConfiguration routeConfig(const model::Service& service, uint32_t port,
                                          const ServiceIndex& index,
-                                         const config::RoutingConfig& routing) {
+                                         const routing::RoutingConfig& routing) {
   route_v3::RouteConfiguration rc;
   rc.set_name(routeConfigName(port, service.hostname));
   auto* vh = rc.add_virtual_hosts();
@@ -238,7 +238,7 @@ route_v3::RouteConfiguration routeConfig(const model::Service& service, uint32_t
   // The route configuration belongs to one service port, so every authority a client dialled it
   // by (short or long name, with or without port) is this virtual host.
   vh->add_domains("*");
-  const config::VirtualService* vs = routing.virtualServiceFor(service.hostname);
+  const routing::VirtualService* vs = routing.virtualServiceFor(service.hostname);
   if (vs == nullptr) {
     auto* r = vh->add_routes();
     r->set_name("default");
@@ -247,7 +247,7 @@ route_v3::RouteConfiguration routeConfig(const model::Service& service, uint32_t
     return rc;
   }
   for (size_t i = 0; i < vs->http.size(); ++i) {
-    const config::HttpRoute& http = vs->http[i];
+    const routing::HttpRoute& http = vs->http[i];
     const size_t matches = std::max<size_t>(1, http.matches.size());
     for (size_t m = 0; m < matches; ++m) {
       auto* r = vh->add_routes();
@@ -288,10 +288,10 @@ listener_v3::Listener listener(const std::string& name, const google::protobuf::
   return l;
 }
 
-void setLoadBalancer(const std::optional<config::LoadBalancer>& lb, cluster_v3::Cluster* c) {
+void setLoadBalancer(const std::optional<routing::LoadBalancer>& lb, cluster_v3::Cluster* c) {
   // gRPC clients implement round robin and ring hash; LEAST_REQUEST and RANDOM are served as
   // round robin rather than as a policy the client would reject.
-  if (lb && lb->kind == config::LoadBalancer::Kind::kRingHash) {
+  if (lb && lb->kind == routing::LoadBalancer::Kind::kRingHash) {
     c->set_lb_policy(cluster_v3::Cluster::RING_HASH);
     auto* rh = c->mutable_ring_hash_lb_config();
     if (lb->minimum_ring_size > 0)
@@ -342,7 +342,7 @@ endpoint_v3::ClusterLoadAssignment loadAssignment(
 }
 
 cluster_v3::Cluster cluster(const std::string& name, const model::Service& service, uint32_t port,
-                            const std::optional<config::LoadBalancer>& lb) {
+                            const std::optional<routing::LoadBalancer>& lb) {
   cluster_v3::Cluster c;
   c.set_name(name);
   c.mutable_connect_timeout()->set_seconds(10);
@@ -452,7 +452,7 @@ bool endpointsOnlyChange(const std::vector<model::Service>& services, const Snap
 // The endpoint-only build: listeners, routes and clusters are the previous ones; endpoint sets
 // are rebuilt for the services whose instances changed.
 std::shared_ptr<Snapshot> buildEndpointsOnly(const std::vector<model::Service>& services,
-                                             const config::RoutingConfig& routing,
+                                             const routing::RoutingConfig& routing,
                                              const Snapshot& previous, uint64_t version,
                                              const std::vector<model::Service>& before) {
   auto snapshot = std::make_shared<Snapshot>();
@@ -469,7 +469,7 @@ std::shared_ptr<Snapshot> buildEndpointsOnly(const std::vector<model::Service>& 
         service.resolution != model::Resolution::kStatic) {
       continue;
     }
-    const config::DestinationRule* dr = routing.destinationRuleFor(service.hostname);
+    const routing::DestinationRule* dr = routing.destinationRuleFor(service.hostname);
     for (const model::ServicePort& port : service.ports) {
       auto rebuild = [&](const std::string& subset,
                          const std::map<std::string, std::string>& labels) {
@@ -485,7 +485,7 @@ std::shared_ptr<Snapshot> buildEndpointsOnly(const std::vector<model::Service>& 
       };
       rebuild("", {});
       if (dr == nullptr) continue;
-      for (const config::Subset& subset : dr->subsets) rebuild(subset.name, subset.labels);
+      for (const routing::Subset& subset : dr->subsets) rebuild(subset.name, subset.labels);
     }
   }
   return snapshot;
@@ -494,7 +494,7 @@ std::shared_ptr<Snapshot> buildEndpointsOnly(const std::vector<model::Service>& 
 }  // namespace
 
 std::shared_ptr<Snapshot> buildSnapshot(const std::vector<model::Service>& services,
-                                        const config::RoutingConfig& routing,
+                                        const routing::RoutingConfig& routing,
                                         const Snapshot* previous, uint64_t version,
                                         const BuildHints& hints) {
   if (endpointsOnlyChange(services, previous, hints)) {
@@ -511,12 +511,12 @@ std::shared_ptr<Snapshot> buildSnapshot(const std::vector<model::Service>& servi
   ResourceSink sink(snapshot.get(), previous);
   std::set<std::string> taken_listener_names;
   for (const auto& [host, service] : index.by_host) {
-    const config::DestinationRule* dr = routing.destinationRuleFor(host);
+    const routing::DestinationRule* dr = routing.destinationRuleFor(host);
     for (const model::ServicePort& port : service->ports) {
       std::vector<std::pair<std::string, std::map<std::string, std::string>>> clusters = {
           {clusterName(port.number, "", host), {}}};
       if (dr != nullptr) {
-        for (const config::Subset& subset : dr->subsets) {
+        for (const routing::Subset& subset : dr->subsets) {
           clusters.emplace_back(clusterName(port.number, subset.name, host), subset.labels);
         }
       }

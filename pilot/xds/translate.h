@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "pilot/config/routing.h"
 #include "pilot/model/service.h"
+#include "pilot/routing/routing_config.h"
 #include "pilot/xds/snapshot.h"
 
 namespace pilot::xds {
@@ -40,7 +40,7 @@ struct BuildHints {
 // so a connection can tell what changed by comparing pointers. Registry services win over
 // ServiceEntries with the same hostname.
 std::shared_ptr<Snapshot> buildSnapshot(const std::vector<model::Service>& services,
-                                        const config::RoutingConfig& routing,
+                                        const routing::RoutingConfig& routing,
                                         const Snapshot* previous, uint64_t version,
                                         const BuildHints& hints = {});
 

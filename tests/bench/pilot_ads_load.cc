@@ -69,9 +69,9 @@ struct World {
 
 // The services and routing config of world `w`; translation is timed separately.
 void inputs(const World& w, std::vector<pilot::model::Service>* services_out,
-            pilot::config::RoutingConfig* routing_out) {
+            pilot::routing::RoutingConfig* routing_out) {
   std::vector<pilot::model::Service> services;
-  pilot::config::RoutingConfig routing;
+  pilot::routing::RoutingConfig routing;
   services.reserve(w.services);
   for (int i = 0; i < w.services; ++i) {
     pilot::model::Service s;
@@ -87,19 +87,19 @@ void inputs(const World& w, std::vector<pilot::model::Service>* services_out,
       s.instances.push_back(inst);
     }
     services.push_back(std::move(s));
-    pilot::config::VirtualService vs;
+    pilot::routing::VirtualService vs;
     vs.name = "svc-" + std::to_string(i);
     vs.hosts = {host(i)};
-    pilot::config::HttpRoute r;
+    pilot::routing::HttpRoute r;
     r.route.push_back({{host(i), "", 0}, 100});
     r.timeout = std::chrono::milliseconds(1000 + w.generation);
     vs.http.push_back(r);
     routing.virtual_services.push_back(std::move(vs));
-    pilot::config::DestinationRule dr;
+    pilot::routing::DestinationRule dr;
     dr.host = host(i);
-    dr.load_balancer = pilot::config::LoadBalancer{
-        w.generation % 2 == 0 ? pilot::config::LoadBalancer::Kind::kRoundRobin
-                              : pilot::config::LoadBalancer::Kind::kRingHash,
+    dr.load_balancer = pilot::routing::LoadBalancer{
+        w.generation % 2 == 0 ? pilot::routing::LoadBalancer::Kind::kRoundRobin
+                              : pilot::routing::LoadBalancer::Kind::kRingHash,
         "", 0};
     routing.destination_rules.push_back(std::move(dr));
   }
@@ -157,7 +157,7 @@ int serve(int services, int clients, int per_client, FILE* in, FILE* out) {
   w.services = services;
   uint64_t version = 1;
   std::vector<pilot::model::Service> services_now;
-  pilot::config::RoutingConfig routing_now;
+  pilot::routing::RoutingConfig routing_now;
   inputs(w, &services_now, &routing_now);
   auto snapshot = pilot::xds::buildSnapshot(services_now, routing_now, nullptr, version);
   auto registry = std::make_shared<prometheus::Registry>();
@@ -183,7 +183,7 @@ int serve(int services, int clients, int per_client, FILE* in, FILE* out) {
       // As the server's scheduler does: the registry's services are re-listed, the routing
       // config is re-read only when it changed (here: for the full push).
       std::vector<pilot::model::Service> before = std::move(services_now);
-      pilot::config::RoutingConfig routing_next;
+      pilot::routing::RoutingConfig routing_next;
       inputs(w, &services_now, &routing_next);
       if (full) routing_now = std::move(routing_next);
       const int64_t t0 = nowNs();

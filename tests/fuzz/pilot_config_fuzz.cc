@@ -11,8 +11,9 @@
 #include <vector>
 
 #include "envoy/config/route/v3/route.pb.h"
-#include "pilot/config/routing.h"
 #include "pilot/model/file_registry.h"
+#include "pilot/routing/routing_config.h"
+#include "pilot/routing/translation_size.h"
 #include "pilot/xds/translate.h"
 
 namespace {
@@ -36,16 +37,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool registry_ok = errors.empty();
 
   errors.clear();
-  pilot::config::RoutingConfig routing;
-  pilot::config::parseRoutingYaml(input, "config.yaml", pilot::config::ParseOptions(), &routing,
-                                  &errors);
-  pilot::config::validateRouting(routing, &errors);
+  pilot::routing::RoutingConfig routing;
+  pilot::routing::parseRoutingYaml(input, "config.yaml", pilot::routing::ParseOptions(), &routing,
+                                   &errors);
+  pilot::routing::validateRouting(routing, &errors);
   checkErrors(errors, "config.yaml");
   if (!errors.empty()) return 0;
 
   if (!registry_ok) services.clear();
   // The server translates only what passes the size check against its services.
-  pilot::config::validateTranslationSize(routing, services, &errors);
+  pilot::routing::validateTranslationSize(routing, services, &errors);
   checkErrors(errors, "config.yaml");
   if (!errors.empty()) return 0;
   const auto snapshot = pilot::xds::buildSnapshot(services, routing, nullptr, 1);

@@ -12,7 +12,7 @@
 #include <mutex>
 #include <string>
 
-#include "pilot/config/routing.h"
+#include "pilot/routing/routing_config.h"
 #include "pilot/rules/rules_api.h"
 #include "pilot/rules/rules_server.h"
 
@@ -39,9 +39,9 @@ class MemoryStore : public pilot::rules::RulesStore {
     std::lock_guard<std::mutex> lock(mu_);
     if (text != nullptr) {
       std::vector<pilot::model::ConfigError> errors;
-      pilot::config::RoutingConfig config;
-      pilot::config::parseRoutingYaml(*text, "written", pilot::config::ParseOptions(), &config,
-                                      &errors);
+      pilot::routing::RoutingConfig config;
+      pilot::routing::parseRoutingYaml(*text, "written", pilot::routing::ParseOptions(), &config,
+                                       &errors);
       if (!errors.empty()) std::abort();  // validated, then stored unreadable
     }
     *resource_version = "1";
@@ -57,7 +57,7 @@ class MemoryStore : public pilot::rules::RulesStore {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 65536) return 0;
   static pilot::rules::RulesApi* api = new pilot::rules::RulesApi(
-      std::make_unique<MemoryStore>(), pilot::config::ParseOptions(), nullptr);
+      std::make_unique<MemoryStore>(), pilot::routing::ParseOptions(), nullptr);
   const std::string raw(reinterpret_cast<const char*>(data), size);
   pilot::rules::ApiRequest request;
   const int code = pilot::rules::decodeHttpRequest(raw, &request);

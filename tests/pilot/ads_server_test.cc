@@ -270,10 +270,10 @@ TEST_F(AdsServerTest, EndpointAndRoutePushesCarryOnlyWhatChangedClusterPushesEve
 
   // A cluster change is sent as the full state of the subscription (LDS and CDS are
   // state-of-the-world: a missing name would mean a deleted resource).
-  config::RoutingConfig routing;
-  config::DestinationRule dr;
+  routing::RoutingConfig routing;
+  routing::DestinationRule dr;
   dr.host = "b.default.svc.cluster.local";
-  dr.load_balancer = config::LoadBalancer{config::LoadBalancer::Kind::kRingHash, "", 0};
+  dr.load_balancer = routing::LoadBalancer{routing::LoadBalancer::Kind::kRingHash, "", 0};
   routing.destination_rules.push_back(dr);
   auto next = buildSnapshot(services_, routing, last_.get(), ++version_);
   last_ = next;
@@ -356,10 +356,10 @@ TEST_F(AdsServerTest, PushOrderIsClustersBeforeEndpointsBeforeListeners) {
   // One change moves a's endpoint (EDS) and makes its cluster ring hash (CDS); the listener
   // stays. The cluster must arrive before the endpoints.
   services_[0].instances[0].port = 5001;
-  config::RoutingConfig routing;
-  config::DestinationRule dr;
+  routing::RoutingConfig routing;
+  routing::DestinationRule dr;
   dr.host = "a.default.svc.cluster.local";
-  dr.load_balancer = config::LoadBalancer{config::LoadBalancer::Kind::kRingHash, "", 0};
+  dr.load_balancer = routing::LoadBalancer{routing::LoadBalancer::Kind::kRingHash, "", 0};
   routing.destination_rules.push_back(dr);
   auto next = buildSnapshot(services_, routing, last_.get(), ++version_);
   server_->publish(next);

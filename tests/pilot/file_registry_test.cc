@@ -164,12 +164,5 @@ TEST_F(FileRegistryTest, WatchingAMissingDirectoryFails) {
   EXPECT_NE(error.find("cannot watch"), std::string::npos) << error;
 }
 
-TEST(LocalityTest, ParsesPartialForms) {
-  EXPECT_EQ(parseLocality(""), (Locality{"", "", ""}));
-  EXPECT_EQ(parseLocality("r"), (Locality{"r", "", ""}));
-  EXPECT_EQ(parseLocality("r/z"), (Locality{"r", "z", ""}));
-  EXPECT_EQ(parseLocality("r/z/s/x"), (Locality{"r", "z", "s/x"}));
-}
-
 }  // namespace
 }  // namespace pilot::model

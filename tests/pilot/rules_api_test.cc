@@ -52,7 +52,7 @@ class RulesApiTest : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     std::ofstream(dir_ / "dr.yaml") << kDestinationRule;
     api_ = std::make_unique<RulesApi>(std::make_unique<DirStore>(dir_.string()),
-                                      config::ParseOptions{}, nullptr, [this] { ++writes_; });
+                                      routing::ParseOptions{}, nullptr, [this] { ++writes_; });
   }
   void TearDown() override {
     api_.reset();
@@ -270,7 +270,7 @@ TEST_F(RulesApiTest, CallerPolicyGuardsWrites) {
   ASSERT_TRUE(policy.ok()) << policy.status();
   auto registry = std::make_shared<prometheus::Registry>();
   security::tls::CallerGate gate(*policy, registry, "pilot_callers_denied_total");
-  RulesApi api(std::make_unique<DirStore>(dir_.string()), config::ParseOptions{}, &gate);
+  RulesApi api(std::make_unique<DirStore>(dir_.string()), routing::ParseOptions{}, &gate);
   ApiRequest r;
   r.method = "POST";
   r.path = std::string(kBase) + "virtualservices";
@@ -347,36 +347,6 @@ TEST_F(RulesApiTest, WatchReportsAddsChangesAndDeletes) {
   EXPECT_EQ(started, 200);
   std::lock_guard<std::mutex> lock(mu);
   for (const std::string& l : lines) EXPECT_EQ(l.find("DestinationRule"), std::string::npos) << l;
-}
-
-TEST(RulesResourceTest, FieldPaths) {
-  const auto pathOf = [](const std::string& text, int line, int column,
-                         const std::string& message) {
-    const YAML::Node doc = YAML::Load(text);
-    return fieldPath(doc, model::ConfigError{"request", line, message, column});
-  };
-  const std::string text = emitYaml(
-      YAML::Load("{spec: {hosts: [a], http: [{route: [{destination: {host: a}, weight: 5}]}]}}"));
-  // spec:/hosts:/- a/http:/- route:/- destination:/host: a/weight: 5
-  EXPECT_EQ(pathOf(text, 3, 7, "host 'a' is not a DNS name"), "spec.hosts[0]");
-  EXPECT_EQ(pathOf(text, 8, 19, "field 'weight' must be in"), "spec.http[0].route[0].weight");
-  EXPECT_EQ(pathOf(text, 8, 11, "unknown field 'weight'"), "spec.http[0].route[0].weight");
-  EXPECT_EQ(pathOf(text, 7, 0, "missing required field 'subset'"),
-            "spec.http[0].route[0].destination.subset");
-  EXPECT_EQ(pathOf("metadata:\n  labels:\n    app.kubernetes.io/name: x\n", 3, 29, "bad"),
-            "metadata.labels[app.kubernetes.io/name]");
-  // Quoted strings that read as numbers or booleans stay strings.
-  const YAML::Node quoted = YAML::Load("{a: \"80\", b: 80, c: \"true\", d: yes}");
-  EXPECT_EQ(emitJson(quoted), R"({"a":"80","b":80,"c":"true","d":"yes"})");
-  EXPECT_EQ(emitJson(YAML::Load(emitYaml(quoted))), emitJson(quoted));
-  EXPECT_TRUE(isObjectName("reviews.v1-canary"));
-  EXPECT_FALSE(isObjectName("Reviews"));
-  EXPECT_FALSE(isObjectName("a..b"));
-  EXPECT_FALSE(isNamespaceName("a.b"));
-  EXPECT_EQ(kindByAlias("vs")->plural, "virtualservices");
-  EXPECT_EQ(kindByAlias("DestinationRule")->plural, "destinationrules");
-  EXPECT_EQ(kindByAlias("serviceentries.networking.istio.io")->kind, "ServiceEntry");
-  EXPECT_EQ(kindByAlias("gateway"), nullptr);
 }
 
 TEST(RulesServerTest, DecodesRequests) {

@@ -43,10 +43,10 @@ model::Service echoService() {
   return s;
 }
 
-config::RoutingConfig routing(const std::string& yaml) {
-  config::RoutingConfig c;
-  std::vector<config::ConfigError> errors;
-  config::parseRoutingYaml(yaml, "t.yaml", config::ParseOptions(), &c, &errors);
+routing::RoutingConfig routing(const std::string& yaml) {
+  routing::RoutingConfig c;
+  std::vector<routing::ConfigError> errors;
+  routing::parseRoutingYaml(yaml, "t.yaml", routing::ParseOptions(), &c, &errors);
   EXPECT_TRUE(errors.empty()) << model::formatErrors(errors);
   return c;
 }
