@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "mixer/common/log.h"
 #include "mixer/common/str_cat.h"
+#include "mixer/common/version.h"
 #include "mixer/runtime/dispatcher.h"
 #include "security/tls/http_tls.h"
 
@@ -266,9 +267,30 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
     if (options.debug_views) {
       s->status_page_ = std::make_unique<StatusPage>(s->config_.get());
     }
-    auto mon = MonitoringServer::start(
-        s->monitoring_host_, monitoring_port, s->metrics_.registry(),
-        [raw] { return raw->ready_.load() && raw->acceptor_->accepting(); }, s->status_page_.get());
+    MonitoringServer::Options mo;
+    mo.host = s->monitoring_host_;
+    mo.port = monitoring_port;
+    mo.registry = s->metrics_.registry();
+    mo.ready = [raw] { return raw->ready_.load() && raw->acceptor_->accepting(); };
+    mo.version_json =
+        strCat("{\"version\":\"", kVersion, "\",\"api\":\"istio.mixer.v1\",\"istio\":\"",
+               kIstioApiVersion, "\",\"globalWordCount\":222}\n");
+    // The status page (--debug-views) and its log-level form, a POST with a small body.
+    const StatusPage* status = s->status_page_.get();
+    mo.routes.push_back(
+        {[](std::string_view path) { return StatusPage::serves(path); },
+         [status](const HttpRequest& request) -> HttpResponse {
+           if (status == nullptr) {
+             return {404, "text/plain",
+                     "the debug views are off: start mixs with --debug-views to serve /status\n"};
+           }
+           return status->handle(request);
+         },
+         /*any_method=*/true});
+    mo.max_body_bytes = 4096;
+    mo.not_found =
+        "not found: try /metrics, /healthz, /readyz, /version, /status (with --debug-views)\n";
+    auto mon = MonitoringServer::start(std::move(mo));
     if (!mon.ok()) {
       s->acceptor_->stop();
       s->grpc_->Shutdown();

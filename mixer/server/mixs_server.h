@@ -15,11 +15,12 @@
 #include "mixer/adapter_host/adapter_host.h"
 #include "mixer/adapter_host/prometheus_counter_registry.h"
 #include "mixer/common/http_server.h"
+#include "mixer/common/monitoring_server.h"
 #include "mixer/runtime/config_store.h"
 #include "mixer/server/grpc_acceptor.h"
 #include "mixer/server/mixer_service.h"
-#include "mixer/server/monitoring_server.h"
 #include "mixer/server/server_metrics.h"
+#include "mixer/server/status_page.h"
 #include "security/tls/caller_gate.h"
 #include "security/tls/credentials.h"
 

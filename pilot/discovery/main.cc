@@ -397,14 +397,14 @@ int main(int argc, char** argv) {
     std::cerr << "pilot-discovery: --monitoring-address must be host:port\n";
     return 2;
   }
-  std::string error;
-  auto monitoring = pilot::discovery::MonitoringServer::start(
-      mon_host, mon_port, prometheus_registry, debug_views ? &discovery : nullptr, &error,
-      &discovery);
-  if (monitoring == nullptr) {
-    std::cerr << "pilot-discovery: " << error << "\n";
+  auto started = mixer::MonitoringServer::start(pilot::discovery::monitoringOptions(
+      mon_host, mon_port, prometheus_registry, debug_views ? &discovery : nullptr, &discovery));
+  if (!started.ok()) {
+    std::cerr << "pilot-discovery: " << started.status().message() << "\n";
     return 1;
   }
+  std::unique_ptr<mixer::MonitoringServer> monitoring = *std::move(started);
+  std::string error;
   // The Rules API: writes go to the store the scheduler loads from.
   std::unique_ptr<pilot::rules::RulesApi> rules_api;
   std::unique_ptr<pilot::rules::RulesServer> rules_server;

@@ -1,7 +1,9 @@
-// pilot-discovery's HTTP monitoring endpoints: /metrics (Prometheus text), /debug/config_dump
-// (what each connected node subscribed to and was sent), /debug/syncz (the same without the
-// resources: versions sent, ACKed, NACKed; `sync`), /healthz. Served by one event-loop thread
-// (mixer/common/http_server.h); the handlers only read thread-safe objects.
+// pilot-discovery's monitoring endpoints, served by the shared monitoring server
+// (mixer/common/monitoring_server.h): /metrics, /healthz, and pilot's own views:
+//   /debug/config_dump  what each connected node subscribed to and was sent (--debug-views)
+//   /debug/syncz        the same without the resources: versions sent, ACKed, NACKed (always;
+//                       `meshctl proxy-status` reads it)
+// The handlers only read thread-safe objects.
 #pragma once
 
 #include <memory>
@@ -9,31 +11,17 @@
 
 #include <prometheus/registry.h>
 
-#include "mixer/common/http_server.h"
+#include "mixer/common/monitoring_server.h"
 #include "pilot/xds/ads_server.h"
 
 namespace pilot::discovery {
 
-class MonitoringServer {
- public:
-  // Listens on host:port (port 0 picks one); nullptr with `error` set on failure. `discovery`:
-  // the server whose state /debug/config_dump shows; null: the debug views are off (404).
-  static std::unique_ptr<MonitoringServer> start(const std::string& host, int port,
-                                                 std::shared_ptr<prometheus::Registry> registry,
-                                                 const xds::DiscoveryServer* discovery,
-                                                 std::string* error,
-                                                 const xds::DiscoveryServer* sync = nullptr);
-  ~MonitoringServer();
-  int port() const { return http_->port(); }
-
- private:
-  MonitoringServer() = default;
-  mixer::HttpResponse handle(const std::string& path) const;
-
-  std::shared_ptr<prometheus::Registry> registry_;
-  const xds::DiscoveryServer* discovery_ = nullptr;
-  const xds::DiscoveryServer* sync_ = nullptr;  // /debug/syncz, always on
-  std::unique_ptr<mixer::HttpServer> http_;
-};
+// The options for host:port (port 0 picks one). `discovery`: the server whose state
+// /debug/config_dump shows, null when the debug views are off (404); `sync`: the one
+// /debug/syncz shows. Both borrowed: they outlive the monitoring server.
+mixer::MonitoringServer::Options monitoringOptions(const std::string& host, int port,
+                                                   std::shared_ptr<prometheus::Registry> registry,
+                                                   const xds::DiscoveryServer* discovery,
+                                                   const xds::DiscoveryServer* sync);
 
 }  // namespace pilot::discovery
