@@ -1,5 +1,7 @@
 // The operators and functions of both dialects, over Values. Used by the evaluator and by the
 // compiler (constant folding). Errors are returned as kError values, never thrown.
+// Defined in: builtins.cc (the registration table), operators.cc (op*, container access),
+// value_equality.cc (valuesEqual), builtins_<family>.cc (the functions).
 #pragma once
 
 #include <string>
@@ -57,14 +59,5 @@ Value containerElement(const Value& v, size_t i);
 
 // Values equal for CEL `==` (heterogeneous numbers, deep lists and maps) or CEXL typed equality.
 bool valuesEqual(const Value& a, const Value& b, Dialect dialect);
-
-// Conversions shared with the formatter and tests.
-bool parseIp(std::string_view s, std::string* bytes16);  // Go net.ParseIP semantics (16 bytes)
-std::string formatIp(std::string_view bytes);
-bool parseRfc3339(std::string_view s, Timestamp* out);
-std::string formatRfc3339(const Timestamp& ts);
-std::string formatGoDuration(int64_t nanos);
-// Istio's glob: "prefix*" / "*suffix" / exact.
-bool globMatch(std::string_view str, std::string_view pattern);
 
 }  // namespace expr

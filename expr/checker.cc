@@ -7,71 +7,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "expr/go_duration.h"
 #include "expr/parser.h"
 #include "expr/str_util.h"
 
 namespace expr {
-
-bool parseGoDuration(std::string_view s, int64_t* nanos) {
-  // Go's time.ParseDuration grammar: [-+]?([0-9]*(\.[0-9]*)?[a-z]+)+ or "0".
-  if (s.empty()) return false;
-  std::string_view rest = s;
-  bool neg = false;
-  if (rest[0] == '-' || rest[0] == '+') {
-    neg = rest[0] == '-';
-    rest.remove_prefix(1);
-  }
-  if (rest == "0") {
-    *nanos = 0;
-    return true;
-  }
-  if (rest.empty()) return false;
-  long double total = 0;
-  while (!rest.empty()) {
-    size_t i = 0;
-    long double v = 0;
-    bool digits = false;
-    while (i < rest.size() && rest[i] >= '0' && rest[i] <= '9') {
-      v = v * 10 + (rest[i] - '0');
-      ++i;
-      digits = true;
-    }
-    if (i < rest.size() && rest[i] == '.') {
-      ++i;
-      long double scale = 0.1L;
-      while (i < rest.size() && rest[i] >= '0' && rest[i] <= '9') {
-        v += (rest[i] - '0') * scale;
-        scale /= 10;
-        ++i;
-        digits = true;
-      }
-    }
-    if (!digits) return false;
-    size_t u = i;
-    while (u < rest.size() && !(rest[u] >= '0' && rest[u] <= '9') && rest[u] != '.') ++u;
-    std::string_view unit = rest.substr(i, u - i);
-    long double mult;
-    if (unit == "ns")
-      mult = 1;
-    else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs")
-      mult = 1e3L;
-    else if (unit == "ms")
-      mult = 1e6L;
-    else if (unit == "s")
-      mult = 1e9L;
-    else if (unit == "m")
-      mult = 60e9L;
-    else if (unit == "h")
-      mult = 3600e9L;
-    else
-      return false;
-    total += v * mult;
-    rest.remove_prefix(u);
-  }
-  if (total > 9223372036854775807.0L) return false;
-  *nanos = static_cast<int64_t>(neg ? -total : total);
-  return true;
-}
 
 namespace {
 

@@ -34,7 +34,4 @@ struct TypeCheckResult {
 absl::Status check(Node* root, const AttributeManifest& manifest, const CheckOptions& options,
                    TypeCheckResult* result);
 
-// Whether a string parses as a Go duration ("10s", "1h30m", "0"); sets *nanos.
-bool parseGoDuration(std::string_view s, int64_t* nanos);
-
 }  // namespace expr

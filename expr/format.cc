@@ -9,6 +9,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "expr/builtins.h"
+#include "expr/go_duration.h"
+#include "expr/ip_address.h"
+#include "expr/rfc3339.h"
 #include "expr/str_util.h"
 
 namespace expr {

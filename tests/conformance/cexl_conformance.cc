@@ -12,9 +12,11 @@
 #include <vector>
 
 #include "expr/builtins.h"
-#include "expr/checker.h"
 #include "expr/format.h"
+#include "expr/go_duration.h"
+#include "expr/ip_address.h"
 #include "expr/program.h"
+#include "expr/rfc3339.h"
 #include "tests/conformance/known_failures.h"
 #include "tests/expr/test_bag.h"
 #include "yaml-cpp/yaml.h"

@@ -1,4 +1,5 @@
-// Asserts that evaluating non-regex programs allocates nothing once the EvalState is warm.
+// Asserts that evaluating non-regex programs, CEXL and CEL, allocates nothing once the EvalState
+// is warm.
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -24,30 +25,50 @@ TEST(AllocationTest, WarmEvaluationDoesNotAllocate) {
   bag.setIp(3, std::string("\x0a\x00\x00\x01", 4));
   bag.setString(4, "reviews.default.svc.cluster.local");
   bag.setInt(5, 200);
-  const char* exprs[] = {
-      R"(request.method == "GET")",
-      R"(request.method == "GET" && response.code == 200)",
-      R"((request.headers["x-user"] | "nobody") == "Alice")",
-      R"(match(destination.service, "*.svc.cluster.local"))",
-      R"(source.ip == ip("10.0.0.1"))",
-      R"(toLower(request.headers["x-user"]) + "-" + request.method == "alice-GET")",
-      R"(conditional(response.code >= 500, "error", "ok") == "ok")",
-      R"((request.headers["missing"] | request.headers["x-user"] | "?") == "Alice")",
+  struct Case {
+    Dialect dialect;
+    const char* source;
   };
-  for (const char* e : exprs) {
-    for (Dialect d : {Dialect::kCexl}) {
-      CompileOptions o;
-      o.dialect = d;
-      auto p = compile(e, m, o);
-      ASSERT_TRUE(p.ok()) << e << ": " << p.status();
-      EvalState state;
-      Value warm = (*p)->evaluate(bag, &state);
-      ASSERT_EQ(warm.type, ValueType::kBool) << e;
-      EXPECT_TRUE(warm.bool_value) << e;
-      long before = static_cast<long>(mixer::bench::allocations());
-      for (int i = 0; i < 100; ++i) (*p)->evaluate(bag, &state);
-      EXPECT_EQ(static_cast<long>(mixer::bench::allocations()) - before, 0) << e;
-    }
+  const Case cases[] = {
+      {Dialect::kCexl, R"(request.method == "GET")"},
+      {Dialect::kCexl, R"(request.method == "GET" && response.code == 200)"},
+      {Dialect::kCexl, R"((request.headers["x-user"] | "nobody") == "Alice")"},
+      {Dialect::kCexl, R"(match(destination.service, "*.svc.cluster.local"))"},
+      {Dialect::kCexl, R"(source.ip == ip("10.0.0.1"))"},
+      {Dialect::kCexl,
+       R"(toLower(request.headers["x-user"]) + "-" + request.method == "alice-GET")"},
+      {Dialect::kCexl, R"(conditional(response.code >= 500, "error", "ok") == "ok")"},
+      {Dialect::kCexl,
+       R"((request.headers["missing"] | request.headers["x-user"] | "?") == "Alice")"},
+      // The same shapes in CEL, plus what only CEL has.
+      {Dialect::kCel, R"(request.method == "GET")"},
+      {Dialect::kCel, R"(request.method == "GET" && response.code == 200)"},
+      {Dialect::kCel,
+       R"(("x-user" in request.headers ? request.headers["x-user"] : "nobody") == "Alice")"},
+      {Dialect::kCel, R"(match(destination.service, "*.svc.cluster.local"))"},
+      {Dialect::kCel, R"(destination.service.endsWith(".svc.cluster.local"))"},
+      {Dialect::kCel, R"(source.ip == ip("10.0.0.1"))"},
+      {Dialect::kCel,
+       R"(request.headers["x-user"].lowerAscii() + "-" + request.method == "alice-GET")"},
+      {Dialect::kCel, R"((response.code >= 500 ? "error" : "ok") == "ok")"},
+      {Dialect::kCel, R"(!has(request.headers.missing) && size(request.method) == 3)"},
+      {Dialect::kCel, R"(response.code in [200, 201, 204])"},
+      {Dialect::kCel, R"(response.code * 2 - 1 == 399 && response.code / 3 == 66)"},
+      {Dialect::kCel, R"(request.headers.exists(k, k == "x-user"))"},
+  };
+  for (const Case& c : cases) {
+    const char* e = c.source;
+    CompileOptions o;
+    o.dialect = c.dialect;
+    auto p = compile(e, m, o);
+    ASSERT_TRUE(p.ok()) << e << ": " << p.status();
+    EvalState state;
+    Value warm = (*p)->evaluate(bag, &state);
+    ASSERT_EQ(warm.type, ValueType::kBool) << e;
+    EXPECT_TRUE(warm.bool_value) << e;
+    long before = static_cast<long>(mixer::bench::allocations());
+    for (int i = 0; i < 100; ++i) (*p)->evaluate(bag, &state);
+    EXPECT_EQ(static_cast<long>(mixer::bench::allocations()) - before, 0) << e;
   }
 }
 

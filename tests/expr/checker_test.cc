@@ -81,19 +81,5 @@ TEST_F(CheckerTest, CelResolvesLongestAttributePrefixAndLocals) {
   EXPECT_EQ(last_.slot_count, 3);
 }
 
-TEST(GoDurationTest, Parses) {
-  int64_t ns;
-  ASSERT_TRUE(parseGoDuration("1h30m", &ns));
-  EXPECT_EQ(ns, 5400LL * 1000000000);
-  ASSERT_TRUE(parseGoDuration("19ms", &ns));
-  EXPECT_EQ(ns, 19000000);
-  ASSERT_TRUE(parseGoDuration("-1.5s", &ns));
-  EXPECT_EQ(ns, -1500000000);
-  ASSERT_TRUE(parseGoDuration("0", &ns));
-  EXPECT_FALSE(parseGoDuration("", &ns));
-  EXPECT_FALSE(parseGoDuration("10", &ns));
-  EXPECT_FALSE(parseGoDuration("1d", &ns));
-}
-
 }  // namespace
 }  // namespace expr
