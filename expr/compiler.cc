@@ -666,9 +666,11 @@ class Compiler {
         init = emptyList();
         break;
     }
+    // The range first: a range that is itself a comprehension uses the same slots (the checker
+    // frees them once it is checked), so this one's accumulator is set only after it has run.
+    compile(n->children[0].get());
     emitConst(init);
     emit(Instr{Op::kStoreSlot, 0, 0, s + 1, 0}, -1);
-    compile(n->children[0].get());
     size_t iter_init = emit(Instr{Op::kIterInit, 0, 0, s, 0}, -1);
     size_t loop = here();
     size_t next = emit(Instr{Op::kIterNext, 0, 0, s, 0}, 0);
