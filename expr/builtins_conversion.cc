@@ -1,5 +1,7 @@
 // CEL type conversions: int(), uint(), double(), string(), bytes(), bool(), dyn() and type().
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <string>
 
@@ -15,15 +17,19 @@ namespace expr::internal {
 std::string formatDouble(double d) {
   if (std::isnan(d)) return "NaN";
   if (std::isinf(d)) return d > 0 ? "+Inf" : "-Inf";
-  // Shortest representation that round-trips, Go 'g' style.
-  for (int prec = 1; prec <= 17; ++prec) {
-    std::string s = absl::StrFormat("%.*g", prec, d);
-    if (std::strtod(s.c_str(), nullptr) == d) {
-      // Go prints 1e+06 as 1e+06 and 100000 as 100000: matches %g.
-      return s;
-    }
+  // Go's strconv 'g' with the shortest digits that round-trip: the exponent form when the
+  // decimal exponent is below -4 or at least 6, whatever the number of digits (100000 ->
+  // "100000", 1e6 -> "1e+06", 123456789 -> "1.23456789e+08"), else the positional form.
+  char buf[64];
+  const auto sci = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::scientific);
+  const std::string_view s(buf, static_cast<size_t>(sci.ptr - buf));
+  const size_t e = s.find('e');
+  const int exponent = std::atoi(s.data() + e + 1);
+  if (exponent < -4 || exponent >= 6) {
+    return std::string(s);
   }
-  return absl::StrFormat("%.17g", d);
+  const auto fixed = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::fixed);
+  return std::string(buf, static_cast<size_t>(fixed.ptr - buf));
 }
 
 std::string formatCelDuration(int64_t nanos) {

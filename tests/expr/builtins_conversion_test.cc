@@ -64,14 +64,18 @@ TEST_F(ConversionBuiltinsTest, StringOfNumbers) {
   EXPECT_EQ(eval("string(true)"), "true");
 }
 
-// Known bug, disabled until fixed: Go's strconv.FormatFloat(d, 'g', -1, 64), which cel-go's
-// string(double) uses, picks the exponent form from the decimal exponent alone (below -4 or at
-// least 6), whatever the number of digits: 100000 -> "100000", 2500 -> "2500",
-// 123456789 -> "1.23456789e+08". formatDouble prints "1e+05", "2.5e+03" and "123456789".
-TEST_F(ConversionBuiltinsTest, DISABLED_StringOfRoundDoublesIsPositionalBelowAMillion) {
+// Go's strconv.FormatFloat(d, 'g', -1, 64), which cel-go's string(double) uses, picks the
+// exponent form from the decimal exponent alone (below -4 or at least 6), whatever the number of
+// digits: 100000 -> "100000", 2500 -> "2500", 123456789 -> "1.23456789e+08", 0.0001 -> "0.0001",
+// 0.00001 -> "1e-05".
+TEST_F(ConversionBuiltinsTest, StringOfRoundDoublesIsPositionalBelowAMillion) {
   EXPECT_EQ(eval("string(100000.0)"), "100000");
   EXPECT_EQ(eval("string(2500.0)"), "2500");
   EXPECT_EQ(eval("string(123456789.0)"), "1.23456789e+08");
+  EXPECT_EQ(eval("string(0.0001)"), "0.0001");
+  EXPECT_EQ(eval("string(0.00001)"), "1e-05");
+  EXPECT_EQ(eval("string(-2500.5)"), "-2500.5");
+  EXPECT_EQ(eval("string(0.1 + 0.2)"), "0.30000000000000004");
 }
 
 TEST_F(ConversionBuiltinsTest, StringOfOtherTypes) {
