@@ -8,7 +8,7 @@
 
 #include <future>
 
-#include "proxy-filter/core/mixer_proxy.h"
+#include "tests/proxy-filter/core/scripted_mixer.h"
 
 namespace mixer::proxy {
 namespace {
@@ -18,49 +18,7 @@ using istio::mixer::v1::CheckResponse;
 using istio::mixer::v1::ReportRequest;
 using istio::mixer::v1::ReportResponse;
 
-class ScriptedMixer final : public istio::mixer::v1::Mixer::Service {
- public:
-  using CheckFn = std::function<grpc::Status(const CheckRequest&, CheckResponse*)>;
-
-  grpc::Status Check(grpc::ServerContext*, const CheckRequest* request,
-                     CheckResponse* response) override {
-    CheckFn fn;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      checks_.push_back(*request);
-      fn = check_;
-    }
-    return fn(*request, response);
-  }
-  grpc::Status Report(grpc::ServerContext*, const ReportRequest* request,
-                      ReportResponse*) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    reports_.push_back(*request);
-    return grpc::Status::OK;
-  }
-  void onCheck(CheckFn fn) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    check_ = std::move(fn);
-  }
-  std::vector<CheckRequest> checks() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return checks_;
-  }
-  std::vector<ReportRequest> reports() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return reports_;
-  }
-
- private:
-  std::mutex mutex_;
-  CheckFn check_ = [](const CheckRequest&, CheckResponse* r) {
-    r->mutable_precondition()->set_valid_use_count(10000);
-    r->mutable_precondition()->mutable_valid_duration()->set_seconds(60);
-    return grpc::Status::OK;
-  };
-  std::vector<CheckRequest> checks_;
-  std::vector<ReportRequest> reports_;
-};
+using testing::ScriptedMixer;
 
 class MixerClientTest : public ::testing::Test {
  protected:
@@ -184,18 +142,6 @@ TEST_F(MixerClientTest, TransportFailuresAreRetriedWithBackoff) {
   EXPECT_EQ(calls.load(), 3);
 }
 
-TEST(RetryDelayTest, JitteredWithinBaseAndTheCappedDoubling) {
-  GrpcTransportOptions o;  // 80 ms base, 1000 ms cap
-  std::mt19937_64 random(1);
-  for (int i = 0; i < 200; ++i) {
-    const int retry = i % 6;
-    const int64_t d = retryDelayMs(o, retry, &random);
-    EXPECT_GE(d, 80);
-    EXPECT_LE(d, std::min<int64_t>(1000, 80 << retry));
-  }
-  EXPECT_EQ(retryDelayMs(o, 0, &random), 80);
-}
-
 TEST_F(MixerClientTest, AnUnreachableServerFollowsTheFailPolicy) {
   server_->Shutdown();
   GrpcTransportOptions transport;
@@ -266,59 +212,6 @@ TEST_F(MixerClientTest, ReportsAreBatched) {
   ASSERT_EQ(mixer_.reports().size(), 2u);
   EXPECT_EQ(mixer_.reports()[0].attributes_size(), 4);
   EXPECT_EQ(client_->stats().report_batches, 2u);
-}
-
-struct CApiResult {
-  std::promise<int32_t> code;
-  std::string header;
-};
-
-TEST_F(MixerClientTest, CApiChecksAndReports) {
-  mixer_.onCheck([](const CheckRequest&, CheckResponse* r) {
-    keyedByService(r, 0);
-    auto* op =
-        r->mutable_precondition()->mutable_route_directive()->add_request_header_operations();
-    op->set_name("x-mixer");
-    op->set_value("checked");
-    return grpc::Status::OK;
-  });
-  const std::string address = "127.0.0.1:" + std::to_string(port_);
-  mixer_proxy_options options;
-  mixer_proxy_options_init(&options);
-  const char* error = nullptr;
-  EXPECT_EQ(mixer_proxy_client_create(&options, &error), nullptr);  // no address
-  EXPECT_NE(std::string(error).find("server_address"), std::string::npos);
-  options.server_address = address.c_str();
-  mixer_proxy_client* client = mixer_proxy_client_create(&options, &error);
-  ASSERT_NE(client, nullptr);
-  mixer_proxy_attributes* a = mixer_proxy_attributes_create();
-  mixer_proxy_attributes_set_string(a, "destination.service", 19, "svc", 3);
-  EXPECT_EQ(mixer_proxy_attributes_set_ip(a, "source.ip", 9, "127.0.0.1", 9), 1);
-  EXPECT_EQ(mixer_proxy_attributes_set_ip(a, "source.ip", 9, "bad", 3), 0);
-  auto done = [](void* context, const mixer_proxy_check_result* r) {
-    auto* out = static_cast<CApiResult*>(context);
-    if (r->request_header_operation_count == 1) {
-      out->header = std::string(r->request_header_operations[0].value.data,
-                                r->request_header_operations[0].value.len);
-    }
-    out->code.set_value(r->code);
-  };
-  CApiResult first;
-  EXPECT_EQ(mixer_proxy_check(client, a, nullptr, 0, done, &first), 0);  // remote: later
-  EXPECT_EQ(first.code.get_future().get(), 0);
-  EXPECT_EQ(first.header, "checked");
-  CApiResult second;
-  EXPECT_EQ(mixer_proxy_check(client, a, nullptr, 0, done, &second), 1);  // cached: inline
-  EXPECT_EQ(second.code.get_future().get(), 0);
-  EXPECT_EQ(second.header, "checked");
-  mixer_proxy_report(client, mixer_proxy_attributes_copy(a));
-  mixer_proxy_attributes_destroy(a);
-  mixer_proxy_stats stats;
-  mixer_proxy_client_stats(client, &stats);
-  EXPECT_EQ(stats.check_cache_hits, 1u);
-  EXPECT_EQ(stats.report_enqueued, 1u);
-  mixer_proxy_client_destroy(client);  // flushes the report
-  ASSERT_EQ(mixer_.reports().size(), 1u);
 }
 
 }  // namespace

@@ -1,0 +1,306 @@
+// GrpcTransport against a real gRPC server on loopback (an in-test istio.mixer.v1.Mixer on an
+// ephemeral port): what is sent, what comes back, which failures are retried, the deadline, and
+// the destructor waiting for calls in flight. Also grpcTarget() and retryDelayMs().
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "proxy-filter/core/mixer_transport.h"
+#include "tests/proxy-filter/core/scripted_mixer.h"
+
+namespace mixer::proxy {
+namespace {
+
+using istio::mixer::v1::CheckRequest;
+using istio::mixer::v1::CheckResponse;
+using istio::mixer::v1::ReportRequest;
+
+struct CheckOutcome {
+  grpc::Status status;
+  CheckResponse response;
+};
+
+// A one-shot gate a server handler waits on (a blocked call), opened by the test.
+class Gate {
+ public:
+  void open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  void wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return open_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+class GrpcTransportTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(server_.started()); }
+
+  // A generous deadline (10 s) so that a slow machine does not turn an answer into a timeout;
+  // the deadline tests set their own.
+  GrpcTransportOptions options() const {
+    GrpcTransportOptions o;
+    o.address = server_.address();
+    o.timeout_ms = 10000;
+    return o;
+  }
+  static CheckOutcome check(GrpcTransport& transport, const CheckRequest& request) {
+    auto done = std::make_shared<std::promise<CheckOutcome>>();
+    transport.check(request, [done](const grpc::Status& s, const CheckResponse& r) {
+      done->set_value({s, r});
+    });
+    return done->get_future().get();
+  }
+  static grpc::Status report(GrpcTransport& transport, const ReportRequest& request) {
+    auto done = std::make_shared<std::promise<grpc::Status>>();
+    transport.report(request, [done](const grpc::Status& s) { done->set_value(s); });
+    return done->get_future().get();
+  }
+  static CheckRequest checkRequest(const std::string& dedup) {
+    CheckRequest r;
+    r.set_global_word_count(222);
+    r.set_deduplication_id(dedup);
+    (*r.mutable_attributes()->mutable_strings())[152] = -1;  // destination.service
+    r.mutable_attributes()->add_words("reviews.default.svc.cluster.local");
+    return r;
+  }
+  static ReportRequest reportRequest(int records) {
+    ReportRequest r;
+    r.set_global_word_count(222);
+    r.add_default_words("reviews.default.svc.cluster.local");
+    for (int i = 0; i < records; ++i) {
+      auto* a = r.add_attributes();
+      (*a->mutable_strings())[152] = -1;
+      (*a->mutable_int64s())[33] = 200 + i;
+    }
+    return r;
+  }
+
+  testing::ScriptedMixerServer server_;
+};
+
+TEST_F(GrpcTransportTest, ACheckIsSentAsItIsAndTheServersAnswerDelivered) {
+  server_.mixer().onCheck([](const CheckRequest& req, CheckResponse* r) {
+    r->mutable_precondition()->mutable_status()->set_code(7);
+    r->mutable_precondition()->mutable_status()->set_message("denied " + req.deduplication_id());
+    r->mutable_precondition()->set_valid_use_count(3);
+    return grpc::Status::OK;
+  });
+  GrpcTransport transport(options());
+  const CheckRequest request = checkRequest("dedup-1");
+  const CheckOutcome out = check(transport, request);
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  EXPECT_EQ(out.response.precondition().status().code(), 7);
+  EXPECT_EQ(out.response.precondition().status().message(), "denied dedup-1");
+  EXPECT_EQ(out.response.precondition().valid_use_count(), 3);
+  const auto checks = server_.mixer().checks();
+  ASSERT_EQ(checks.size(), 1u);
+  EXPECT_EQ(checks[0].SerializeAsString(), request.SerializeAsString());
+}
+
+TEST_F(GrpcTransportTest, AReportIsSentAndItsStatusDelivered) {
+  GrpcTransport transport(options());
+  const ReportRequest request = reportRequest(3);
+  EXPECT_TRUE(report(transport, request).ok());
+  server_.mixer().onReport([](const ReportRequest&) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad batch");
+  });
+  const grpc::Status refused = report(transport, request);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(refused.error_message(), "bad batch");
+  const auto reports = server_.mixer().reports();
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].SerializeAsString(), request.SerializeAsString());
+  EXPECT_EQ(reports[0].attributes_size(), 3);
+}
+
+TEST_F(GrpcTransportTest, ASerializedReportArrivesAsTheMessageItEncodes) {
+  GrpcTransport transport(options());
+  const ReportRequest request = reportRequest(2);
+  auto done = std::make_shared<std::promise<grpc::Status>>();
+  transport.reportSerialized(request.SerializeAsString(),
+                             [done](const grpc::Status& s) { done->set_value(s); });
+  EXPECT_TRUE(done->get_future().get().ok());
+  const auto reports = server_.mixer().reports();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].SerializeAsString(), request.SerializeAsString());
+  EXPECT_EQ(reports[0].attributes(1).int64s().at(33), 201);
+}
+
+TEST_F(GrpcTransportTest, UnavailableIsRetriedUpToMaxRetriesThenDelivered) {
+  std::atomic<int> calls{0};
+  server_.mixer().onCheck([&](const CheckRequest&, CheckResponse*) {
+    calls.fetch_add(1);
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "draining");
+  });
+  GrpcTransportOptions o = options();
+  o.max_retries = 2;
+  o.base_retry_ms = 1;
+  o.max_retry_ms = 5;
+  GrpcTransport transport(o);
+  const CheckOutcome out = check(transport, checkRequest("d"));
+  EXPECT_EQ(out.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(out.status.error_message(), "draining");
+  EXPECT_EQ(calls.load(), 3);  // the first attempt and two retries
+}
+
+TEST_F(GrpcTransportTest, ARetryThatSucceedsDeliversTheLaterAnswer) {
+  std::atomic<int> calls{0};
+  server_.mixer().onCheck([&](const CheckRequest&, CheckResponse* r) {
+    if (calls.fetch_add(1) == 0) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "once");
+    }
+    r->mutable_precondition()->mutable_status()->set_code(8);
+    return grpc::Status::OK;
+  });
+  GrpcTransportOptions o = options();
+  o.max_retries = 3;
+  o.base_retry_ms = 1;
+  o.max_retry_ms = 5;
+  GrpcTransport transport(o);
+  const CheckOutcome out = check(transport, checkRequest("d"));
+  ASSERT_TRUE(out.status.ok());
+  EXPECT_EQ(out.response.precondition().status().code(), 8);
+  EXPECT_EQ(calls.load(), 2);
+}
+
+TEST_F(GrpcTransportTest, AnAnswerOtherThanATransportFailureIsNotRetried) {
+  std::atomic<int> calls{0};
+  server_.mixer().onCheck([&](const CheckRequest&, CheckResponse*) {
+    calls.fetch_add(1);
+    return grpc::Status(grpc::StatusCode::INTERNAL, "inconsistent global dictionary");
+  });
+  GrpcTransportOptions o = options();
+  o.max_retries = 3;
+  o.base_retry_ms = 1;
+  o.max_retry_ms = 5;
+  GrpcTransport transport(o);
+  const CheckOutcome out = check(transport, checkRequest("d"));
+  EXPECT_EQ(out.status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(calls.load(), 1);
+}
+
+TEST_F(GrpcTransportTest, AnAttemptPastItsDeadlineFailsAndIsRetried) {
+  // The server holds every call until the test ends: each attempt can only end by its deadline.
+  Gate gate;
+  std::atomic<int> calls{0};
+  server_.mixer().onCheck([&](const CheckRequest&, CheckResponse*) {
+    calls.fetch_add(1);
+    gate.wait();
+    return grpc::Status::OK;
+  });
+  GrpcTransportOptions o = options();
+  o.timeout_ms = 1000;
+  o.max_retries = 1;
+  o.base_retry_ms = 1;
+  o.max_retry_ms = 5;
+  CheckOutcome out;
+  {
+    GrpcTransport transport(o);
+    out = check(transport, checkRequest("d"));
+  }
+  gate.open();
+  server_.shutdown();
+  EXPECT_EQ(out.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(calls.load(), 2);
+}
+
+TEST_F(GrpcTransportTest, AServerThatIsDownGivesUnavailable) {
+  GrpcTransportOptions o = options();
+  o.timeout_ms = 2000;
+  server_.shutdown();  // the port now refuses connections
+  GrpcTransport transport(o);
+  const CheckOutcome check_out = check(transport, checkRequest("d"));
+  EXPECT_EQ(check_out.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(report(transport, reportRequest(1)).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(GrpcTransportTest, TheDestructorWaitsForCallsInFlight) {
+  Gate gate;
+  std::promise<void> entered;
+  server_.mixer().onCheck([&](const CheckRequest&, CheckResponse* r) {
+    entered.set_value();
+    gate.wait();
+    r->mutable_precondition()->mutable_status()->set_code(7);
+    return grpc::Status::OK;
+  });
+  std::atomic<bool> done{false};
+  std::atomic<int32_t> code{-1};
+  auto transport = std::make_unique<GrpcTransport>(options());
+  transport->check(checkRequest("d"), [&](const grpc::Status& s, const CheckResponse& r) {
+    code = s.ok() ? r.precondition().status().code() : -2;
+    done = true;
+  });
+  entered.get_future().wait();  // the call is at the server, unanswered
+  std::thread opener([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    gate.open();
+  });
+  transport.reset();
+  // The answer was delivered before the destructor returned, not abandoned.
+  EXPECT_TRUE(done.load());
+  EXPECT_EQ(code.load(), 7);
+  opener.join();
+}
+
+TEST(GrpcTargetTest, OneAddressOrASchemeIsKeptAndAListBecomesAnIpTarget) {
+  std::string error;
+  EXPECT_EQ(grpcTarget("127.0.0.1:9091", &error), "127.0.0.1:9091");
+  EXPECT_EQ(grpcTarget("  mixs.istio-system:9091 ", &error), "mixs.istio-system:9091");
+  EXPECT_EQ(grpcTarget("unix:/run/mixs.sock", &error), "unix:/run/mixs.sock");
+  EXPECT_EQ(grpcTarget("ipv4:10.0.0.1:1,10.0.0.2:2", &error), "ipv4:10.0.0.1:1,10.0.0.2:2");
+  // Empty entries of a list are skipped.
+  EXPECT_EQ(grpcTarget("10.0.0.1:1,,10.0.0.2:2,", &error), "ipv4:10.0.0.1:1,10.0.0.2:2");
+  EXPECT_EQ(error, "");
+}
+
+TEST(GrpcTargetTest, AListWithANameAPortlessEntryOrNothingIsRefused) {
+  std::string error;
+  EXPECT_EQ(grpcTarget("10.0.0.1:1,mixs:2", &error), "");
+  EXPECT_NE(error.find("'mixs:2'"), std::string::npos) << error;
+  error.clear();
+  EXPECT_EQ(grpcTarget("10.0.0.1:1,10.0.0.2", &error), "");
+  EXPECT_NE(error.find("'10.0.0.2'"), std::string::npos) << error;
+  error.clear();
+  EXPECT_EQ(grpcTarget("10.0.0.1:1,10.0.0.2:x", &error), "");
+  EXPECT_FALSE(error.empty());
+  error.clear();
+  EXPECT_EQ(grpcTarget(" , ", &error), "");
+  EXPECT_EQ(error, "no mixs address");
+}
+
+TEST(RetryDelayTest, JitteredWithinBaseAndTheCappedDoubling) {
+  GrpcTransportOptions o;  // 80 ms base, 1000 ms cap
+  std::mt19937_64 random(1);
+  for (int i = 0; i < 200; ++i) {
+    const int retry = i % 6;
+    const int64_t d = retryDelayMs(o, retry, &random);
+    EXPECT_GE(d, 80);
+    EXPECT_LE(d, std::min<int64_t>(1000, 80 << retry));
+  }
+  EXPECT_EQ(retryDelayMs(o, 0, &random), 80);
+}
+
+TEST(RetryDelayTest, ACapBelowTheBaseWaitsTheBase) {
+  GrpcTransportOptions o;
+  o.base_retry_ms = 300;
+  o.max_retry_ms = 100;
+  std::mt19937_64 random(7);
+  for (int retry = 0; retry < 5; ++retry) {
+    EXPECT_EQ(retryDelayMs(o, retry, &random), 300);
+  }
+}
+
+}  // namespace
+}  // namespace mixer::proxy
