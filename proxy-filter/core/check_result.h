@@ -56,8 +56,9 @@ struct CheckResult {
 // A protobuf Duration in nanoseconds, saturated to the int64 range (servers send what they send).
 int64_t durationNs(const google::protobuf::Duration& d);
 
-// The HTTP status a proxy answers for a denied Check: 403, 429, 401; 500 for anything else
-// (hosts decide transport failures through the fail policy before asking).
+// The HTTP status a proxy answers for a Check's code: 200 for OK; 403 PERMISSION_DENIED, 429
+// RESOURCE_EXHAUSTED, 401 UNAUTHENTICATED, 503 UNAVAILABLE; 500 for anything else (hosts decide
+// transport failures through the fail policy before asking).
 int httpStatusFor(StatusCode code);
 
 }  // namespace mixer::proxy
