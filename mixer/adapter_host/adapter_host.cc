@@ -18,7 +18,8 @@ AdapterHost::AdapterHost(Options options) : dirs_(std::move(options.adapter_dirs
 }
 
 AdapterHost::~AdapterHost() {
-  executor_->shutdown();  // no adapter task may run while the adapters are unloaded
+  executor_->shutdown();              // no adapter task may run while the adapters are unloaded
+  services_->finishDeferredCloses();  // handlers closed after their last completion
   registry_.reset();
   services_.reset();
   executor_.reset();

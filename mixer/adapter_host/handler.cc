@@ -234,8 +234,21 @@ Outcome<absl::StatusOr<Value>> generateOutcome(mixer_result result, const mixer_
 template <class Result>
 using StatePtr = std::shared_ptr<CallState<Result>>;
 
+// How many adapter completions (or deadline answers) this thread is delivering. A handler closed
+// meanwhile (its configuration's last user let go of it in the callback) is closed later, on the
+// host's closing thread: the adapter may wait in close_handler for the very callback it runs.
+thread_local int t_delivering = 0;
+
+struct Delivering {
+  Delivering() { ++t_delivering; }
+  ~Delivering() { --t_delivering; }
+  Delivering(const Delivering&) = delete;
+  Delivering& operator=(const Delivering&) = delete;
+};
+
 // The C completion callbacks. `ctx` is a heap StatePtr owned by the adapter's pending completion.
 void onCheckDone(void* ctx, mixer_result result, const mixer_check_result* r) {
+  const Delivering delivering;  // first: the state it frees goes before it
   std::unique_ptr<StatePtr<absl::StatusOr<AdapterCheckResult>>> holder(
       static_cast<StatePtr<absl::StatusOr<AdapterCheckResult>>*>(ctx));
   auto& state = *holder;
@@ -244,6 +257,7 @@ void onCheckDone(void* ctx, mixer_result result, const mixer_check_result* r) {
 }
 
 void onQuotaDone(void* ctx, mixer_result result, const mixer_quota_result* r) {
+  const Delivering delivering;  // first: the state it frees goes before it
   std::unique_ptr<StatePtr<absl::StatusOr<AdapterQuotaResult>>> holder(
       static_cast<StatePtr<absl::StatusOr<AdapterQuotaResult>>*>(ctx));
   auto& state = *holder;
@@ -252,6 +266,7 @@ void onQuotaDone(void* ctx, mixer_result result, const mixer_quota_result* r) {
 }
 
 void onReportDone(void* ctx, mixer_result result, const mixer_report_result* r) {
+  const Delivering delivering;  // first: the state it frees goes before it
   std::unique_ptr<StatePtr<absl::Status>> holder(static_cast<StatePtr<absl::Status>*>(ctx));
   auto& state = *holder;
   auto outcome = reportOutcome(result, r, state->prefix());
@@ -259,6 +274,7 @@ void onReportDone(void* ctx, mixer_result result, const mixer_report_result* r) 
 }
 
 void onGenerateDone(void* ctx, mixer_result result, const mixer_value* outputs) {
+  const Delivering delivering;  // first: the state it frees goes before it
   std::unique_ptr<StatePtr<absl::StatusOr<Value>>> holder(
       static_cast<StatePtr<absl::StatusOr<Value>>*>(ctx));
   auto& state = *holder;
@@ -300,6 +316,7 @@ void dispatch(const StatePtr<Result>& state, int64_t deadline_ns, Invoke invoke)
   std::weak_ptr<CallState<Result>> weak = state;
   const uint64_t timer =
       state->site->adapter->services().executor()->schedule(deadline_ns - monotonicNowNs(), [weak] {
+        const Delivering delivering;
         StatePtr<Result> s = weak.lock();
         if (s != nullptr && s->claim()) {
           s->countError("deadline_exceeded");
@@ -353,8 +370,15 @@ void Handler::close() {
     return;
   }
   closed_ = true;
-  adapter_->api().close_handler(raw_);
+  void* raw = raw_;
   raw_ = nullptr;
+  if (t_delivering > 0) {
+    // Inside a completion: the adapter's own callback may be what close_handler waits for.
+    adapter_->services().closeLater(
+        [adapter = adapter_, raw] { adapter->api().close_handler(raw); });
+    return;
+  }
+  adapter_->api().close_handler(raw);
 }
 
 void Handler::check(const Instance& instance, absl::Duration timeout, CheckCallback done) {

@@ -106,7 +106,10 @@ class Handler {
   absl::StatusOr<Value> generateAndWait(const mixer_instance& instance, absl::Duration timeout);
 
   // Waits for hooks that are running, then lets the adapter flush and free the handler. Later
-  // calls fail with FAILED_PRECONDITION. Idempotent.
+  // calls fail with FAILED_PRECONDITION. Idempotent. Called while this thread delivers an
+  // adapter's completion (a configuration's last user letting go inside the callback), the
+  // adapter's close_handler runs soon after on the host's closing thread instead
+  // (HostServices::closeLater): an adapter may wait there for the callback it is running.
   void close();
 
  private:

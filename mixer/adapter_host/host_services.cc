@@ -206,9 +206,56 @@ HostServices::HostServices(CounterRegistry* counters, BackgroundExecutor* execut
     : counters_(counters), executor_(executor), log_(std::move(log)) {}
 
 HostServices::~HostServices() {
+  finishDeferredCloses();
   // Unloading runs the adapters' static destructors; newest first, as with any stack of modules.
   for (auto it = libraries_.rbegin(); it != libraries_.rend(); ++it) {
     dlclose(*it);
+  }
+}
+
+void HostServices::closeLater(std::function<void()> close) {
+  std::lock_guard<std::mutex> lock(close_mu_);
+  if (closes_stopping_) {
+    close();  // the executor has stopped: no adapter callback is running any more
+    return;
+  }
+  closes_.push_back(std::move(close));
+  if (!closer_.joinable()) {
+    closer_ = std::thread([this] { runCloses(); });
+  }
+  close_cv_.notify_one();
+}
+
+void HostServices::runCloses() {
+  std::unique_lock<std::mutex> lock(close_mu_);
+  while (true) {
+    if (!closes_.empty()) {
+      std::vector<std::function<void()>> batch;
+      batch.swap(closes_);
+      lock.unlock();
+      for (auto& close : batch) {
+        close();
+      }
+      lock.lock();
+      continue;
+    }
+    if (closes_stopping_) {
+      return;
+    }
+    close_cv_.wait(lock);
+  }
+}
+
+void HostServices::finishDeferredCloses() {
+  std::thread closer;
+  {
+    std::lock_guard<std::mutex> lock(close_mu_);
+    closes_stopping_ = true;
+    close_cv_.notify_one();
+    closer.swap(closer_);
+  }
+  if (closer.joinable()) {
+    closer.join();  // it runs what is queued, then stops
   }
 }
 

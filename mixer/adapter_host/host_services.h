@@ -129,8 +129,19 @@ class HostServices {
   CounterRegistry* counters() const { return counters_; }
   BackgroundExecutor* executor() const { return executor_; }
 
+  // Runs `close` soon on the host's closing thread (started on first use), in the order given.
+  // For a handler whose last user let go of it inside that adapter's own completion (a reload's
+  // old configuration outlived by one quota call, say): closing it there would have the adapter
+  // wait, in close_handler, for the very callback it is running.
+  void closeLater(std::function<void()> close);
+  // Runs every close handed to closeLater and stops the closing thread. The adapter host calls
+  // it once the executor has stopped (no completion can hand over another), before adapters are
+  // unloaded. Idempotent.
+  void finishDeferredCloses();
+
  private:
   struct AdapterContext;
+  void runCloses();
 
   CounterRegistry* counters_;
   BackgroundExecutor* executor_;
@@ -138,6 +149,11 @@ class HostServices {
   std::mutex mu_;
   std::vector<std::unique_ptr<AdapterContext>> contexts_;
   std::vector<void*> libraries_;
+  std::mutex close_mu_;
+  std::condition_variable close_cv_;
+  std::vector<std::function<void()>> closes_;
+  bool closes_stopping_ = false;
+  std::thread closer_;
 };
 
 }  // namespace mixer::adapter_host
