@@ -1,13 +1,13 @@
 #include "frontends/envoy/authz_decoder.h"
 
-#include "mixer/api/wire_reader.h"
+#include "base/proto_wire.h"
 
 namespace frontends::envoy {
 namespace {
 
-using mixer::api::WireReader;
-using mixer::api::WireType;
 using mixer::attribute::StringMapEntry;
+using mixer::base::WireReader;
+using mixer::base::WireType;
 
 constexpr size_t kMaxScannedEntries = 1024;  // above MappingLimits::max_headers' default
 

@@ -7,28 +7,7 @@ namespace mixer::api {
 using attribute::Value;
 using attribute::ValueType;
 
-int32_t MessageDictionary::indexOf(std::string_view word) {
-  if (auto g = globalWordIndex(word, global_word_count_)) {
-    return *g;
-  }
-  return nonZeroIndexOf(word);
-}
-
-int32_t MessageDictionary::nonZeroIndexOf(std::string_view word) {
-  if (auto g = globalWordIndex(word, global_word_count_); g && *g != 0) {
-    return *g;
-  }
-  auto it = index_.find(word);
-  if (it != index_.end()) {
-    return it->second;
-  }
-  const auto idx = -static_cast<int32_t>(words_.size()) - 1;
-  words_.emplace_back(word);
-  index_.emplace(words_.back(), idx);
-  return idx;
-}
-
-void encodeAttributes(const attribute::AttributeBag& bag, MessageDictionary* dict,
+void encodeAttributes(const attribute::AttributeBag& bag, base::MessageDictionary* dict,
                       istio::mixer::v1::CompressedAttributes* out) {
   bag.forEach([&](std::string_view name, const Value& v) {
     const int32_t key = dict->indexOf(name);
@@ -79,7 +58,7 @@ void encodeAttributes(const attribute::AttributeBag& bag, MessageDictionary* dic
 
 void encodeAttributes(const attribute::AttributeBag& bag, uint32_t global_word_count,
                       istio::mixer::v1::CompressedAttributes* out) {
-  MessageDictionary dict(global_word_count);
+  base::MessageDictionary dict(globalWords(), global_word_count);
   encodeAttributes(bag, &dict, out);
   for (const auto& w : dict.words()) {
     out->add_words(w);
@@ -98,11 +77,11 @@ int32_t referenceIndex(std::string_view word, uint32_t global_word_count, bool a
   }
   for (int i = 0; i < out->words_size(); ++i) {
     if (out->words(i) == word) {
-      return -i - 1;
+      return base::messageWordIndex(static_cast<size_t>(i));
     }
   }
   out->add_words()->assign(word.data(), word.size());
-  return -out->words_size();
+  return base::messageWordIndex(static_cast<size_t>(out->words_size() - 1));
 }
 
 }  // namespace
@@ -119,23 +98,6 @@ void encodeReferences(const attribute::AttributeReferences& refs, uint32_t globa
       m->set_map_key(referenceIndex(r.map_key, global_word_count, false, out));
     }
   }
-}
-
-bool resolveWord(int32_t index, const google::protobuf::RepeatedPtrField<std::string>& words,
-                 std::string* out) {
-  if (index >= 0) {
-    if (static_cast<uint32_t>(index) >= kGlobalWordCount) {
-      return false;
-    }
-    *out = std::string(kGlobalWords[index]);
-    return true;
-  }
-  const int64_t k = -static_cast<int64_t>(index) - 1;
-  if (k >= words.size()) {
-    return false;
-  }
-  *out = words[static_cast<int>(k)];
-  return true;
 }
 
 }  // namespace mixer::api

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string_view>
 
+#include "base/word_compression.h"
+
 namespace mixer::api {
 
 inline constexpr uint32_t kGlobalWordCount = 222;
@@ -14,6 +16,9 @@ inline constexpr uint32_t kGlobalWordCount = 222;
 // The words, exactly as Istio's generators emit them: quoted YAML lines keep their quotes, so
 // word 94 is "'200'" (with the quotes) while word 136 is "200".
 extern const std::array<std::string_view, kGlobalWordCount> kGlobalWords;
+
+// The words with their index, for base's word compression. Thread-safe.
+const base::GlobalWords& globalWords();
 
 // Returns the index of `word` in the first `limit` global words, if present. Thread-safe.
 std::optional<int32_t> globalWordIndex(std::string_view word, uint32_t limit = kGlobalWordCount);

@@ -4,8 +4,9 @@
 
 #include "absl/container/flat_hash_map.h"
 
+#include "base/proto_wire.h"
+#include "base/word_compression.h"
 #include "mixer/api/global_dictionary.h"
-#include "mixer/api/wire_reader.h"
 #include "mixer/common/str_cat.h"
 
 namespace mixer::api {
@@ -17,6 +18,8 @@ using attribute::kNoAttribute;
 using attribute::StringMapEntry;
 using attribute::Value;
 using attribute::ValueType;
+using base::WireReader;
+using base::WireType;
 
 // Timestamp range of google.protobuf.Timestamp: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
 constexpr int64_t kMinTimestampSeconds = -62135596800;
@@ -134,7 +137,7 @@ bool readEntry(std::string_view bytes, WireType value_type, Entry* e) {
       if (!r.readVarint(&v)) {
         return false;
       }
-      e->key = WireReader::zigzag32(v);
+      e->key = base::zigzagDecode32(v);
     } else if (field == 2 && type == value_type) {
       bool ok = false;
       switch (type) {
@@ -242,18 +245,11 @@ class AttributeDecoder {
 
   // Resolves a word index; false when it names no word (see wordError).
   bool wordAt(int32_t index, std::string_view* out) const {
-    if (index >= 0) {
-      if (static_cast<uint32_t>(index) >= kGlobalWordCount) {
-        return false;
-      }
-      *out = kGlobalWords[index];
-      return true;
-    }
-    const uint64_t k = -static_cast<int64_t>(index) - 1;
-    if (k >= words_.size()) {
+    auto word = base::wordAt(index, kGlobalWords, words_);
+    if (!word) {
       return false;
     }
-    *out = words_[k];
+    *out = *word;
     return true;
   }
 
@@ -265,10 +261,9 @@ class AttributeDecoder {
                                                "has ",
                                                kGlobalWordCount, " words"));
     }
-    const uint64_t k = -static_cast<int64_t>(index) - 1;
-    return absl::InvalidArgumentError(strCat(role, ": word index ", index,
-                                             " refers to message word ", k,
-                                             ", but the message has ", words_.size(), " words"));
+    return absl::InvalidArgumentError(strCat(
+        role, ": word index ", index, " refers to message word ", base::messageWordPosition(index),
+        ", but the message has ", words_.size(), " words"));
   }
 
   absl::Status name(int32_t index, Name* out) const {
@@ -340,7 +335,7 @@ class AttributeDecoder {
           return s;
         }
         std::string_view text;
-        const int32_t index = WireReader::zigzag32(e.varint);
+        const int32_t index = base::zigzagDecode32(e.varint);
         if (!wordAt(index, &text)) {
           return wordError(index, "value of " + quoted(n.text));
         }
@@ -467,7 +462,7 @@ class AttributeDecoder {
       if (!wordAt(e.key, &key)) {
         return wordError(e.key, "key of " + quoted(n.text));
       }
-      const int32_t value_index = WireReader::zigzag32(e.varint);
+      const int32_t value_index = base::zigzagDecode32(e.varint);
       if (!wordAt(value_index, &value)) {
         return wordError(value_index, strCat("value of ", quoted(n.text), "[", key, "]"));
       }

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <random>
 
+#include "base/word_compression.h"
 #include "mixer/api/attribute_encoder.h"
 #include "mixer/api/global_dictionary.h"
 #include "mixer/client/attribute_flags.h"
@@ -93,11 +94,11 @@ void addCommonFlags(CLI::App* cmd, CommonOptions* o) {
 }
 
 std::string wordOrIndex(int32_t index, const google::protobuf::RepeatedPtrField<std::string>& w) {
-  std::string out;
-  if (!mixer::api::resolveWord(index, w, &out)) {
+  auto word = mixer::base::wordAt(index, mixer::api::kGlobalWords, w);
+  if (!word) {
     return mixer::strCat("<bad word index ", index, ">");
   }
-  return out;
+  return std::string(*word);
 }
 
 void printReferenced(const ReferencedAttributes& r, const char* indent) {
@@ -250,7 +251,7 @@ int runReport(const CommonOptions& o, const mixer::attribute::AttributeBag& bag)
   ReportRequest req;
   // `records` entries (the same attributes each time), encoded as Istio's client batches are:
   // words in default_words, INDEPENDENT.
-  mixer::api::MessageDictionary dict(mixer::api::kGlobalWordCount);
+  mixer::base::MessageDictionary dict(mixer::api::globalWords(), mixer::api::kGlobalWordCount);
   mixer::api::encodeAttributes(bag, &dict, req.add_attributes());
   for (int i = 1; i < o.records; ++i) {
     *req.add_attributes() = req.attributes(0);

@@ -16,23 +16,6 @@ struct Overloaded : F... {
 template <class... F>
 Overloaded(F...) -> Overloaded<F...>;
 
-bool wordAt(int32_t index, const google::protobuf::RepeatedPtrField<std::string>& words,
-            std::string* out) {
-  if (index >= 0) {
-    if (static_cast<uint32_t>(index) >= api::kGlobalWordCount) {
-      return false;
-    }
-    *out = std::string(api::kGlobalWords[index]);
-    return true;
-  }
-  const int64_t position = -static_cast<int64_t>(index) - 1;
-  if (position >= words.size()) {
-    return false;
-  }
-  *out = words[static_cast<int>(position)];
-  return true;
-}
-
 // Saturated to the int64 nanosecond range.
 int64_t durationNs(int64_t seconds, int32_t nanos) {
   constexpr int64_t kMaxSeconds = INT64_MAX / 1000000000 - 1;
@@ -43,30 +26,17 @@ int64_t durationNs(int64_t seconds, int32_t nanos) {
 
 }  // namespace
 
-int32_t MessageWords::indexOf(std::string_view word) {
-  if (auto global = api::globalWordIndex(word, global_word_count_)) {
-    return *global;
-  }
-  auto it = index_.find(absl::string_view(word.data(), word.size()));
-  if (it != index_.end()) {
-    return it->second;
-  }
-  const int32_t index = -static_cast<int32_t>(words_.size()) - 1;
-  words_.emplace_back(word);
-  index_.emplace(std::string(word), index);
-  return index;
+base::MessageDictionary messageWords(uint32_t global_word_count) {
+  return base::MessageDictionary(api::globalWords(), global_word_count);
 }
 
-void MessageWords::moveTo(google::protobuf::RepeatedPtrField<std::string>* out) {
-  out->Reserve(out->size() + static_cast<int>(words_.size()));
-  for (std::string& word : words_) {
-    out->Add(std::move(word));
-  }
-  words_.clear();
-  index_.clear();
+void moveWords(base::MessageDictionary* words,
+               google::protobuf::RepeatedPtrField<std::string>* out) {
+  out->Reserve(out->size() + static_cast<int>(words->words().size()));
+  words->moveWordsTo([out](std::string&& word) { out->Add(std::move(word)); });
 }
 
-void compressAttributes(const Attributes& attributes, MessageWords* words,
+void compressAttributes(const Attributes& attributes, base::MessageDictionary* words,
                         CompressedAttributes* out) {
   for (const Attribute& attribute : attributes.entries()) {
     const AttributeValue& value = attribute.value;
@@ -118,40 +88,49 @@ bool isDictionaryRejection(int grpc_code, std::string_view message) {
 bool decompressAttributes(const CompressedAttributes& in,
                           const google::protobuf::RepeatedPtrField<std::string>& words,
                           Attributes* out) {
+  // Sets `*text` to the word `index` names; false when it names none.
+  const auto wordAt = [&words](int32_t index, std::string* text) {
+    auto word = base::wordAt(index, api::kGlobalWords, words);
+    if (!word) {
+      return false;
+    }
+    text->assign(word->data(), word->size());
+    return true;
+  };
   std::string name, value, key;
   for (const auto& [k, v] : in.strings()) {
-    if (!wordAt(k, words, &name) || !wordAt(v, words, &value)) return false;
+    if (!wordAt(k, &name) || !wordAt(v, &value)) return false;
     out->setString(name, value);
   }
   for (const auto& [k, v] : in.int64s()) {
-    if (!wordAt(k, words, &name)) return false;
+    if (!wordAt(k, &name)) return false;
     out->setInt64(name, v);
   }
   for (const auto& [k, v] : in.doubles()) {
-    if (!wordAt(k, words, &name)) return false;
+    if (!wordAt(k, &name)) return false;
     out->setDouble(name, v);
   }
   for (const auto& [k, v] : in.bools()) {
-    if (!wordAt(k, words, &name)) return false;
+    if (!wordAt(k, &name)) return false;
     out->setBool(name, v);
   }
   for (const auto& [k, v] : in.bytes()) {
-    if (!wordAt(k, words, &name)) return false;
+    if (!wordAt(k, &name)) return false;
     out->setBytes(name, v);
   }
   for (const auto& [k, v] : in.timestamps()) {
-    if (!wordAt(k, words, &name)) return false;
+    if (!wordAt(k, &name)) return false;
     out->setTimestamp(name, Timestamp(Duration(durationNs(v.seconds(), v.nanos()))));
   }
   for (const auto& [k, v] : in.durations()) {
-    if (!wordAt(k, words, &name)) return false;
+    if (!wordAt(k, &name)) return false;
     out->setDuration(name, Duration(durationNs(v.seconds(), v.nanos())));
   }
   for (const auto& [k, v] : in.string_maps()) {
-    if (!wordAt(k, words, &name)) return false;
+    if (!wordAt(k, &name)) return false;
     StringMap map;
     for (const auto& [ek, ev] : v.entries()) {
-      if (!wordAt(ek, words, &key) || !wordAt(ev, words, &value)) return false;
+      if (!wordAt(ek, &key) || !wordAt(ev, &value)) return false;
       map.insert_or_assign(key, value);
     }
     out->setStringMap(name, std::move(map));

@@ -1,16 +1,16 @@
 // Compression of Attributes into istio.mixer.v1.CompressedAttributes, as Istio 1.4's proxy client
-// does it: a word among the first `global_word_count` words of the global dictionary travels as
-// its index (>= 0); any other word (names, string values, map keys and values) is added to the
-// message's own words and travels as -(position + 1).
+// does it, with base's word compression over Istio's global dictionary: a word among the first
+// `global_word_count` words of the global dictionary travels as its index (>= 0); any other word
+// (names, string values, map keys and values) is added to the message's own words and travels as
+// -(position + 1).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "base/word_compression.h"
 #include "mixer/v1/mixer.pb.h"
 #include "proxy-filter/core/attributes.h"
 
@@ -20,28 +20,16 @@ namespace mixer::proxy {
 // full one (an older server knows fewer words).
 inline constexpr uint32_t kFallbackGlobalWordCount = 111;
 
-// The words of one message (a Check's attributes, or a whole Report batch). Not thread-safe.
-class MessageWords {
- public:
-  explicit MessageWords(uint32_t global_word_count) : global_word_count_(global_word_count) {}
+// The words of one message (a Check's attributes, or a whole Report batch), over Istio's global
+// dictionary with the client's global word count.
+base::MessageDictionary messageWords(uint32_t global_word_count);
 
-  // The index of `word`: its global index when among the first global_word_count words,
-  // otherwise its message index (the word is added on first use).
-  int32_t indexOf(std::string_view word);
-
-  uint32_t globalWordCount() const { return global_word_count_; }
-  const std::vector<std::string>& words() const { return words_; }
-  // Moves the words out (into CompressedAttributes.words or ReportRequest.default_words).
-  void moveTo(google::protobuf::RepeatedPtrField<std::string>* out);
-
- private:
-  uint32_t global_word_count_;
-  std::vector<std::string> words_;
-  absl::flat_hash_map<std::string, int32_t> index_;
-};
+// Moves the words of `words` out (into CompressedAttributes.words or ReportRequest.default_words).
+void moveWords(base::MessageDictionary* words,
+               google::protobuf::RepeatedPtrField<std::string>* out);
 
 // Compresses every attribute into `out`, adding words to `words`.
-void compressAttributes(const Attributes& attributes, MessageWords* words,
+void compressAttributes(const Attributes& attributes, base::MessageDictionary* words,
                         istio::mixer::v1::CompressedAttributes* out);
 
 // The global word count a client sends: 222 (Istio 1.4) until a server rejects it, then 111.

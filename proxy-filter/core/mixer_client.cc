@@ -151,9 +151,9 @@ void MixerClient::backgroundFetches(const Attributes& attributes,
 
 void MixerClient::sendCheck(std::shared_ptr<PendingCheck> pending) {
   CheckRequest request;
-  MessageWords words(dictionary_.wordCount());
+  base::MessageDictionary words = messageWords(dictionary_.wordCount());
   compressAttributes(pending->attributes, &words, request.mutable_attributes());
-  words.moveTo(request.mutable_attributes()->mutable_words());
+  moveWords(&words, request.mutable_attributes()->mutable_words());
   request.set_global_word_count(words.globalWordCount());
   request.set_deduplication_id(deduplicationId());
   for (size_t i = 0; i < pending->quotas.size(); ++i) {

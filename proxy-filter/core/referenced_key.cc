@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/word_compression.h"
 #include "mixer/api/global_dictionary.h"
 
 namespace mixer::proxy {
@@ -18,19 +19,15 @@ template <class... F>
 Overloaded(F...) -> Overloaded<F...>;
 
 absl::StatusOr<std::string> word(int32_t index, const ReferencedAttributes& r) {
+  if (auto word = base::wordAt(index, api::kGlobalWords, r.words())) {
+    return std::string(*word);
+  }
   if (index >= 0) {
-    if (static_cast<uint32_t>(index) >= api::kGlobalWordCount) {
-      return absl::InvalidArgumentError("referenced attribute: global word index " +
-                                        std::to_string(index) + " is past the dictionary");
-    }
-    return std::string(api::kGlobalWords[index]);
+    return absl::InvalidArgumentError("referenced attribute: global word index " +
+                                      std::to_string(index) + " is past the dictionary");
   }
-  const int64_t position = -static_cast<int64_t>(index) - 1;
-  if (position >= r.words_size()) {
-    return absl::InvalidArgumentError("referenced attribute: message word index " +
-                                      std::to_string(index) + " names no word");
-  }
-  return r.words(static_cast<int>(position));
+  return absl::InvalidArgumentError("referenced attribute: message word index " +
+                                    std::to_string(index) + " names no word");
 }
 
 void hashValue(const AttributeValue& value, SignatureHasher* h) {

@@ -98,11 +98,11 @@ void ReportBatcher::flush() {
 
 void ReportBatcher::buildRequest(const std::vector<Attributes>& records, uint32_t global_word_count,
                                  ReportRequest* out) {
-  MessageWords words(global_word_count);
+  base::MessageDictionary words = messageWords(global_word_count);
   for (const Attributes& record : records) {
     compressAttributes(record, &words, out->add_attributes());
   }
-  words.moveTo(out->mutable_default_words());
+  moveWords(&words, out->mutable_default_words());
   out->set_global_word_count(global_word_count);
   out->set_repeated_attributes_semantics(ReportRequest::INDEPENDENT_ENCODING);
 }

@@ -2,14 +2,18 @@
 
 #include <cstring>
 
+#include "base/proto_wire.h"
 #include "mixer/api/global_dictionary.h"
 
 namespace mixer::proxy {
 namespace {
 
-// Protobuf wire format: https://protobuf.dev/programming-guides/encoding/ . Field numbers are
-// those of mixer/api/mixer/v1/{attributes,mixer}.proto.
-enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2 };
+using base::appendLenField;
+using base::appendTag;
+using base::appendVarint;
+using base::WireType;
+
+// Field numbers are those of mixer/api/mixer/v1/{attributes,mixer}.proto.
 
 // ReportRequest
 constexpr uint32_t kReportAttributes = 1;
@@ -29,40 +33,15 @@ constexpr uint32_t kStringMaps = 9;
 // A map entry: key = 1, value = 2. StringMap: entries = 1. Timestamp, Duration: seconds = 1,
 // nanos = 2.
 
-void putVarint(uint64_t v, std::string* out) {
-  char buffer[10];
-  size_t n = 0;
-  while (v >= 0x80) {
-    buffer[n++] = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  buffer[n++] = static_cast<char>(v);
-  out->append(buffer, n);
-}
-
-void putTag(uint32_t field, WireType type, std::string* out) {
-  putVarint((static_cast<uint64_t>(field) << 3) | type, out);
-}
-
-uint32_t zigZag(int32_t v) {
-  return (static_cast<uint32_t>(v) << 1) ^ static_cast<uint32_t>(v >> 31);
-}
-
 void putSint32(uint32_t field, int32_t v, std::string* out) {
-  putTag(field, kVarint, out);
-  putVarint(zigZag(v), out);
+  appendTag(field, WireType::Varint, out);
+  appendVarint(base::zigzagEncode32(v), out);
 }
 
 // int32 and int64 fields: a negative value is sign-extended to ten bytes.
 void putInt64(uint32_t field, int64_t v, std::string* out) {
-  putTag(field, kVarint, out);
-  putVarint(static_cast<uint64_t>(v), out);
-}
-
-void putBytes(uint32_t field, std::string_view v, std::string* out) {
-  putTag(field, kLengthDelimited, out);
-  putVarint(v.size(), out);
-  out->append(v.data(), v.size());
+  appendTag(field, WireType::Varint, out);
+  appendVarint(static_cast<uint64_t>(v), out);
 }
 
 // google.protobuf.Timestamp / Duration; proto3 leaves zero fields out.
@@ -77,21 +56,7 @@ void putSecondsNanos(int64_t seconds, int32_t nanos, std::string* out) {
 
 }  // namespace
 
-int32_t ReportEncoder::wordIndex(std::string_view word) {
-  if (auto global = api::globalWordIndex(word, global_word_count_)) {
-    return *global;
-  }
-  return localWordIndex(word);
-}
-
-int32_t ReportEncoder::localWordIndex(std::string_view word) {
-  const absl::string_view key(word.data(), word.size());
-  auto [it, inserted] = index_.try_emplace(key, -static_cast<int32_t>(words_.size()) - 1);
-  if (inserted) {
-    words_.push_back(key);
-  }
-  return it->second;
-}
+ReportEncoder::ReportEncoder() : words_(api::globalWords(), api::kGlobalWordCount) {}
 
 void ReportEncoder::encodeRecord(const Attributes& record) {
   record_.clear();
@@ -102,83 +67,80 @@ void ReportEncoder::encodeRecord(const Attributes& record) {
     // The name's global index was found when the name was stored.
     putSint32(1,
               attribute.global_word >= 0 &&
-                      static_cast<uint32_t>(attribute.global_word) < global_word_count_
+                      static_cast<uint32_t>(attribute.global_word) < words_.globalWordCount()
                   ? attribute.global_word
-                  : localWordIndex(attribute.name),
+                  : words_.messageIndexOf(attribute.name),
               &entry_);
     uint32_t field = 0;
     if (const auto* s = std::get_if<std::string>(&value)) {
       field = kStrings;
-      putSint32(2, wordIndex(*s), &entry_);
+      putSint32(2, words_.indexOf(*s), &entry_);
     } else if (const auto* i = std::get_if<int64_t>(&value)) {
       field = kInt64s;
       putInt64(2, *i, &entry_);
     } else if (const auto* d = std::get_if<double>(&value)) {
       field = kDoubles;
-      putTag(2, kFixed64, &entry_);
+      appendTag(2, WireType::Fixed64, &entry_);
       char bytes[8];
       std::memcpy(bytes, d, 8);  // little-endian, as the wire format (x86-64, aarch64)
       entry_.append(bytes, 8);
     } else if (const auto* b = std::get_if<bool>(&value)) {
       field = kBools;
-      putTag(2, kVarint, &entry_);
+      appendTag(2, WireType::Varint, &entry_);
       entry_.push_back(*b ? 1 : 0);
     } else if (const auto* by = std::get_if<Bytes>(&value)) {
       field = kBytes;
-      putBytes(2, by->data, &entry_);
+      appendLenField(2, by->data, &entry_);
     } else if (const auto* t = std::get_if<Timestamp>(&value)) {
       field = kTimestamps;
       const int64_t ns = t->time_since_epoch().count();
       inner_.clear();
       putSecondsNanos(ns / 1000000000 - (ns % 1000000000 < 0 ? 1 : 0),
                       static_cast<int32_t>((ns % 1000000000 + 1000000000) % 1000000000), &inner_);
-      putBytes(2, inner_, &entry_);
+      appendLenField(2, inner_, &entry_);
     } else if (const auto* du = std::get_if<Duration>(&value)) {
       field = kDurations;
       inner_.clear();
       putSecondsNanos(du->count() / 1000000000, static_cast<int32_t>(du->count() % 1000000000),
                       &inner_);
-      putBytes(2, inner_, &entry_);
+      appendLenField(2, inner_, &entry_);
     } else if (const auto* m = std::get_if<StringMap>(&value)) {
       field = kStringMaps;
       inner_.clear();
       for (const auto& [k, e] : *m) {
         // compressAttributes() evaluates `entries[indexOf(k)] = indexOf(e)`: the value first.
-        const int32_t entry = wordIndex(e);
-        const int32_t key = wordIndex(k);
+        const int32_t entry = words_.indexOf(e);
+        const int32_t key = words_.indexOf(k);
         // One StringMap.entries entry: tag, length (at most 12 < 128: one byte), key, value.
         const size_t start = inner_.size();
-        putTag(1, kLengthDelimited, &inner_);
+        appendTag(1, WireType::Len, &inner_);
         inner_.push_back('\0');
         putSint32(1, key, &inner_);
         putSint32(2, entry, &inner_);
         inner_[start + 1] = static_cast<char>(inner_.size() - start - 2);
       }
-      putBytes(2, inner_, &entry_);
+      appendLenField(2, inner_, &entry_);
     }
-    putBytes(field, entry_, &record_);
+    appendLenField(field, entry_, &record_);
   }
 }
 
 void ReportEncoder::encode(const std::vector<Attributes>& records, uint32_t global_word_count,
                            std::string* out) {
-  global_word_count_ = global_word_count;
-  words_.clear();
-  index_.clear();
+  words_.reset(global_word_count);
   out->clear();
   for (const Attributes& record : records) {
     encodeRecord(record);
-    putBytes(kReportAttributes, record_, out);
+    appendLenField(kReportAttributes, record_, out);
   }
-  for (absl::string_view word : words_) {
-    putBytes(kReportDefaultWords, std::string_view(word.data(), word.size()), out);
+  for (std::string_view word : words_.words()) {
+    appendLenField(kReportDefaultWords, word, out);
   }
-  putTag(kReportGlobalWordCount, kVarint, out);
-  putVarint(global_word_count, out);
-  putTag(kReportSemantics, kVarint, out);
-  putVarint(kIndependentEncoding, out);
+  appendTag(kReportGlobalWordCount, WireType::Varint, out);
+  appendVarint(global_word_count, out);
+  appendTag(kReportSemantics, WireType::Varint, out);
+  appendVarint(kIndependentEncoding, out);
   words_.clear();
-  index_.clear();
 }
 
 }  // namespace mixer::proxy

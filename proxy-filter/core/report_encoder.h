@@ -10,30 +10,25 @@
 
 #include <cstdint>
 #include <string>
-#include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/strings/string_view.h"
+#include "base/word_compression.h"
 #include "proxy-filter/core/attributes.h"
 
 namespace mixer::proxy {
 
 class ReportEncoder {
  public:
+  ReportEncoder();
+
   // Replaces `*out` with the serialized ReportRequest of `records`.
   void encode(const std::vector<Attributes>& records, uint32_t global_word_count, std::string* out);
 
  private:
-  int32_t wordIndex(std::string_view word);
-  // The index of a word that is not global (in the first global_word_count_ words).
-  int32_t localWordIndex(std::string_view word);
   void encodeRecord(const Attributes& record);
 
-  uint32_t global_word_count_ = 0;
-  // The batch's own words; they point into the records, which outlive encode().
-  std::vector<absl::string_view> words_;
-  absl::flat_hash_map<absl::string_view, int32_t> index_;
+  // The batch's words; its own words point into the records, which outlive encode().
+  base::BorrowedMessageDictionary words_;
   std::string record_;  // one CompressedAttributes
   std::string entry_;   // one map entry
   std::string inner_;   // a value message inside a map entry (Timestamp, Duration, StringMap)

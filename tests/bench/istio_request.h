@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "base/word_compression.h"
 #include "mixer/api/attribute_encoder.h"
 #include "mixer/api/global_dictionary.h"
 
@@ -80,7 +81,7 @@ inline std::string istioReportRequest(int records) {
   attribute::AttributeBag bag(attribute::Vocabulary::builtin());
   fillIstioRequest(bag, true);
   istio::mixer::v1::ReportRequest req;
-  api::MessageDictionary dict(api::kGlobalWordCount);
+  base::MessageDictionary dict(api::globalWords(), api::kGlobalWordCount);
   for (int i = 0; i < records; ++i) {
     api::encodeAttributes(bag, &dict, req.add_attributes());
   }

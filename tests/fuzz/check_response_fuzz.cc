@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "base/word_compression.h"
 #include "mixer/api/global_dictionary.h"
 #include "proxy-filter/core/check_cache.h"
 #include "proxy-filter/core/quota_cache.h"
@@ -22,13 +23,7 @@ using mixer::proxy::QuotaCache;
 using mixer::proxy::RouteDirective;
 
 std::string wordOf(int32_t index, const ReferencedAttributes& r) {
-  if (index >= 0) {
-    return static_cast<uint32_t>(index) < mixer::api::kGlobalWordCount
-               ? std::string(mixer::api::kGlobalWords[index])
-               : "";
-  }
-  const int64_t position = -static_cast<int64_t>(index) - 1;
-  return position < r.words_size() ? r.words(static_cast<int>(position)) : "";
+  return std::string(mixer::base::wordAt(index, mixer::api::kGlobalWords, r.words()).value_or(""));
 }
 
 // A request that satisfies the references: EXACT names present (maps with the key), ABSENCE

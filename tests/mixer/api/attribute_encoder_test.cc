@@ -11,7 +11,7 @@ using attribute::Value;
 using istio::mixer::v1::ReferencedAttributes;
 
 TEST(MessageDictionaryTest, UsesGlobalIndexesBelowTheClientWordCountElseMessageWords) {
-  MessageDictionary full(kGlobalWordCount);
+  base::MessageDictionary full(globalWords(), kGlobalWordCount);
   EXPECT_EQ(full.indexOf("destination.service"), 152);
   EXPECT_EQ(full.indexOf("my.word"), -1);
   EXPECT_EQ(full.indexOf("other"), -2);
@@ -19,7 +19,7 @@ TEST(MessageDictionaryTest, UsesGlobalIndexesBelowTheClientWordCountElseMessageW
   ASSERT_EQ(full.words().size(), 2u);
 
   // A client that knows only the first 111 words (Istio's fallback) sends the rest as words.
-  MessageDictionary short_dict(111);
+  base::MessageDictionary short_dict(globalWords(), 111);
   EXPECT_EQ(short_dict.indexOf("request.path"), 17);
   EXPECT_EQ(short_dict.indexOf("destination.service"), -1);
   EXPECT_EQ(short_dict.words().front(), "destination.service");
@@ -53,13 +53,12 @@ TEST(AttributeEncoderTest, EncodesReferencesWithConditionsAndMapKeys) {
   EXPECT_EQ(out.attribute_matches(0).condition(), ReferencedAttributes::EXACT);
   EXPECT_EQ(out.attribute_matches(0).map_key(), 0);
   EXPECT_EQ(out.attribute_matches(1).condition(), ReferencedAttributes::ABSENCE);
-  std::string key;
-  ASSERT_TRUE(resolveWord(out.attribute_matches(2).map_key(), out.words(), &key));
-  EXPECT_EQ(key, "x-custom");
+  EXPECT_EQ(base::wordAt(out.attribute_matches(2).map_key(), kGlobalWords, out.words()),
+            "x-custom");
   // Index 0 means "no key" to Istio's clients, so "source.ip" must travel as a message word.
   EXPECT_LT(out.attribute_matches(3).map_key(), 0);
-  ASSERT_TRUE(resolveWord(out.attribute_matches(3).map_key(), out.words(), &key));
-  EXPECT_EQ(key, "source.ip");
+  EXPECT_EQ(base::wordAt(out.attribute_matches(3).map_key(), kGlobalWords, out.words()),
+            "source.ip");
   EXPECT_EQ(out.attribute_matches(3).condition(), ReferencedAttributes::ABSENCE);
 }
 

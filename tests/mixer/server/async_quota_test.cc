@@ -158,9 +158,9 @@ TEST_F(AsyncQuotaTest, ManyChecksFromOneThreadAreInFlightTogether) {
     // What the quota's instance read was recorded when the call went out.
     bool saw_host = false;
     for (const auto& m : q.referenced_attributes().attribute_matches()) {
-      std::string name;
-      ASSERT_TRUE(api::resolveWord(m.name(), q.referenced_attributes().words(), &name));
-      saw_host = saw_host || name == "destination.service.host";
+      auto name = base::wordAt(m.name(), api::kGlobalWords, q.referenced_attributes().words());
+      ASSERT_TRUE(name.has_value());
+      saw_host = saw_host || *name == "destination.service.host";
     }
     EXPECT_TRUE(saw_host);
   }

@@ -37,9 +37,10 @@ class MixerServiceTest : public ::testing::Test {
   std::vector<std::string> names(const ReferencedAttributes& r) {
     std::vector<std::string> out;
     for (const auto& m : r.attribute_matches()) {
-      std::string n;
-      EXPECT_TRUE(api::resolveWord(m.name(), r.words(), &n));
-      out.push_back((m.condition() == ReferencedAttributes::ABSENCE ? "-" : "") + n);
+      auto n = base::wordAt(m.name(), api::kGlobalWords, r.words());
+      EXPECT_TRUE(n.has_value());
+      out.push_back((m.condition() == ReferencedAttributes::ABSENCE ? "-" : "") +
+                    std::string(n.value_or("")));
     }
     return out;
   }

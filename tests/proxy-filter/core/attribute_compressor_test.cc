@@ -13,7 +13,7 @@ TEST(AttributeCompressorTest, GlobalWordsTravelAsTheirIndexOthersAsMessageWords)
   Attributes a;
   a.setString("request.path", "/reviews/1");
   a.setInt64("response.code", 200);
-  MessageWords words(api::kGlobalWordCount);
+  base::MessageDictionary words = messageWords(api::kGlobalWordCount);
   CompressedAttributes out;
   compressAttributes(a, &words, &out);
   ASSERT_EQ(out.strings().size(), 1u);
@@ -35,10 +35,10 @@ TEST(AttributeCompressorTest, RoundTripsEveryType) {
   a.setDuration("response.duration", std::chrono::milliseconds(20));
   a.setMapEntry("request.headers", ":path", "/x");
   a.setMapEntry("request.headers", "x-custom", "v");
-  MessageWords words(api::kGlobalWordCount);
+  base::MessageDictionary words = messageWords(api::kGlobalWordCount);
   CompressedAttributes out;
   compressAttributes(a, &words, &out);
-  words.moveTo(out.mutable_words());
+  moveWords(&words, out.mutable_words());
   Attributes back;
   ASSERT_TRUE(decompressAttributes(out, out.words(), &back));
   EXPECT_EQ(back, a);
@@ -48,7 +48,7 @@ TEST(AttributeCompressorTest, TheFallbackDictionaryKeepsOnlyTheFirst111Words) {
   Attributes a;
   a.setString("destination.service", "x");  // global word 152: past the fallback
   a.setString("request.path", "/");         // global word 17: inside it
-  MessageWords words(kFallbackGlobalWordCount);
+  base::MessageDictionary words = messageWords(kFallbackGlobalWordCount);
   CompressedAttributes out;
   compressAttributes(a, &words, &out);
   EXPECT_TRUE(out.strings().contains(17));
