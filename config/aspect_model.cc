@@ -278,8 +278,7 @@ class AspectTranslator {
     collectDescriptors(base::field(root, "logs"), "log", &logs_, reader);
     collectDescriptors(base::field(root, "monitoredResources"), "monitored resource",
                        &monitored_resources_, reader);
-    collectDescriptors(base::field(root, "principals"), "principal", &principals_,
-                       reader);
+    collectDescriptors(base::field(root, "principals"), "principal", &principals_, reader);
     const YAML::Node manifests = base::field(root, "manifests");
     if (reader->sequence(manifests, "manifests")) {
       for (const YAML::Node& manifest : manifests) {
@@ -682,9 +681,8 @@ class AspectTranslator {
       const YAML::Node& d = descriptor->second.node;
       // A descriptor's rateLimit is a flag in the 0.1 API (`rate_limit: true`); older files
       // gave the amount there.
-      for (const YAML::Node& amount :
-           {base::field(quota, "maxAmount"), base::field(d, "maxAmount"),
-            base::field(d, "rateLimit")}) {
+      for (const YAML::Node& amount : {base::field(quota, "maxAmount"), base::field(d, "maxAmount"),
+                                       base::field(d, "rateLimit")}) {
         if (amount.IsScalar() && amount.Scalar() != "true" && amount.Scalar() != "false") {
           entry["max_amount"] = amount.Scalar();
           break;
@@ -719,11 +717,10 @@ class AspectTranslator {
       reader->checkKeys(metric, {"descriptorName", "descriptor", "value", "labels"},
                         "a metric of a metrics aspect");
       // `descriptor` is how the 0.1 MetricDescriptor reference spelled descriptorName.
-      const std::string_view name_key =
-          base::field(metric, "descriptorName").IsDefined() ||
-                  !base::field(metric, "descriptor").IsDefined()
-              ? "descriptorName"
-              : "descriptor";
+      const std::string_view name_key = base::field(metric, "descriptorName").IsDefined() ||
+                                                !base::field(metric, "descriptor").IsDefined()
+                                            ? "descriptorName"
+                                            : "descriptor";
       std::optional<std::string> descriptor_name =
           reader->requiredScalar(metric, name_key, "descriptorName of a metric");
       std::optional<std::string> value =

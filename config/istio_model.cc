@@ -226,10 +226,10 @@ void loadRule(const YAML::Node& spec, const Metadata& meta, const SourcePos& doc
       }
     }
   }
-  loadHeaderOperations(base::field(spec, "requestHeaderOperations"),
-                       "requestHeaderOperations", reader, &rule.request_header_operations);
-  loadHeaderOperations(base::field(spec, "responseHeaderOperations"),
-                       "responseHeaderOperations", reader, &rule.response_header_operations);
+  loadHeaderOperations(base::field(spec, "requestHeaderOperations"), "requestHeaderOperations",
+                       reader, &rule.request_header_operations);
+  loadHeaderOperations(base::field(spec, "responseHeaderOperations"), "responseHeaderOperations",
+                       reader, &rule.response_header_operations);
   if ((!actions.IsDefined() || actions.IsNull() || (actions.IsSequence() && actions.size() == 0)) &&
       rule.request_header_operations.empty() && rule.response_header_operations.empty()) {
     reader->error(doc_pos, strCat(where, " has no actions"));
