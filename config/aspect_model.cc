@@ -83,9 +83,9 @@ void renameKey(YAML::Node params, std::string_view from, const std::string& to, 
   if (written.empty() || written == to) {
     return;
   }
-  const YAML::Node copy = YAML::Clone(DocumentReader::field(params, from));
+  const YAML::Node copy = YAML::Clone(base::field(params, from));
   params.remove(written);
-  if (!DocumentReader::field(params, to).IsDefined()) {
+  if (!base::field(params, to).IsDefined()) {
     params[to] = copy;
     names->emplace_back(to, written);
   }
@@ -164,13 +164,13 @@ YAML::Node translateParams(const std::string& impl, const YAML::Node& written, P
     // Without a ttl, the list is kept 300s or, for a longer refreshInterval (the 0.1 page has
     // 3600s), three intervals: the 0.1 reference asks for a ttl noticeably longer than it.
     const YAML::Node refresh = params["refresh_interval"];
-    if (!DocumentReader::field(params, "ttl").IsDefined() && refresh.IsScalar()) {
+    if (!base::field(params, "ttl").IsDefined() && refresh.IsScalar()) {
       const double seconds = durationSeconds(refresh.Scalar());
       if (seconds * 3 > 300) {
         params["ttl"] = strCat(static_cast<int64_t>(seconds * 3), "s");
       }
     }
-    if (!DocumentReader::field(params, "entryType").IsDefined()) {
+    if (!base::field(params, "entryType").IsDefined()) {
       params["entry_type"] = "IP_ADDRESSES";
     }
   } else if (impl == "denyChecker") {
@@ -245,9 +245,9 @@ class AspectTranslator {
     }
     for (size_t i = 0; i < readers.size(); ++i) {
       const YAML::Node& root = result_->aspect_documents[i].root;
-      translateRules(DocumentReader::field(root, "rules"), "", &readers[i]);
+      translateRules(base::field(root, "rules"), "", &readers[i]);
       // Top-level aspects apply to every request: a rule whose selector is true.
-      const YAML::Node aspects = DocumentReader::field(root, "aspects");
+      const YAML::Node aspects = base::field(root, "aspects");
       if (readers[i].sequence(aspects, "aspects")) {
         const SourcePos at = readers[i].keyPos(root, "aspects");
         translateAspects(aspects, "true", at, at, "top-level aspects", &readers[i]);
@@ -267,27 +267,26 @@ class AspectTranslator {
                       {"subject", "revision", "adapters", "rules", "aspects", "manifests",
                        "metrics", "quotas", "logs", "monitoredResources", "principals"},
                       "an aspect-model document");
-    const YAML::Node adapters = DocumentReader::field(root, "adapters");
+    const YAML::Node adapters = base::field(root, "adapters");
     if (reader->sequence(adapters, "adapters")) {
       for (const YAML::Node& item : adapters) {
         collectAdapter(item, reader);
       }
     }
-    collectDescriptors(DocumentReader::field(root, "metrics"), "metric", &metrics_, reader);
-    collectDescriptors(DocumentReader::field(root, "quotas"), "quota", &quotas_, reader);
-    collectDescriptors(DocumentReader::field(root, "logs"), "log", &logs_, reader);
-    collectDescriptors(DocumentReader::field(root, "monitoredResources"), "monitored resource",
+    collectDescriptors(base::field(root, "metrics"), "metric", &metrics_, reader);
+    collectDescriptors(base::field(root, "quotas"), "quota", &quotas_, reader);
+    collectDescriptors(base::field(root, "logs"), "log", &logs_, reader);
+    collectDescriptors(base::field(root, "monitoredResources"), "monitored resource",
                        &monitored_resources_, reader);
-    collectDescriptors(DocumentReader::field(root, "principals"), "principal", &principals_,
-                       reader);
-    const YAML::Node manifests = DocumentReader::field(root, "manifests");
+    collectDescriptors(base::field(root, "principals"), "principal", &principals_, reader);
+    const YAML::Node manifests = base::field(root, "manifests");
     if (reader->sequence(manifests, "manifests")) {
       for (const YAML::Node& manifest : manifests) {
         if (!reader->mapping(manifest, "a manifest") || !manifest.IsMap()) {
           continue;
         }
         reader->checkKeys(manifest, {"name", "revision", "attributes"}, "a manifest");
-        addManifestAttributes(DocumentReader::field(manifest, "attributes"), reader, &model_);
+        addManifestAttributes(base::field(manifest, "attributes"), reader, &model_);
       }
     }
   }
@@ -303,7 +302,7 @@ class AspectTranslator {
     if (!name || !kind || !impl) {
       return;
     }
-    const SourcePos pos = reader->pos(DocumentReader::field(item, "name"));
+    const SourcePos pos = reader->pos(base::field(item, "name"));
     for (const AdapterBlock& other : adapters_) {
       if (other.name == *name && other.kind == *kind) {
         reader->error(pos, strCat("duplicate adapter '", *name, "' of kind '", *kind,
@@ -311,7 +310,7 @@ class AspectTranslator {
         return;
       }
     }
-    const YAML::Node params = DocumentReader::field(item, "params");
+    const YAML::Node params = base::field(item, "params");
     reader->mapping(params, strCat("the params of adapter '", *name, "'"));
     Handler handler;
     handler.name = strCat(*name, ".adapter.", *kind);
@@ -347,7 +346,7 @@ class AspectTranslator {
       if (!name) {
         continue;
       }
-      const SourcePos pos = reader->pos(DocumentReader::field(item, "name"));
+      const SourcePos pos = reader->pos(base::field(item, "name"));
       auto [it, inserted] = out->emplace(*name, Descriptor{item, pos});
       if (!inserted) {
         reader->error(pos, strCat("duplicate ", what, " descriptor '", *name,
@@ -366,10 +365,10 @@ class AspectTranslator {
         continue;
       }
       reader->checkKeys(item, {"selector", "aspects", "rules"}, "a rule");
-      const YAML::Node selector_node = DocumentReader::field(item, "selector");
+      const YAML::Node selector_node = base::field(item, "selector");
       std::string selector = reader->scalar(selector_node, "selector").value_or("");
       selector = conjunction(parent_selector, selector);
-      const YAML::Node aspects = DocumentReader::field(item, "aspects");
+      const YAML::Node aspects = base::field(item, "aspects");
       if (reader->sequence(aspects, "aspects")) {
         const SourcePos rule_pos = reader->pos(item);
         translateAspects(aspects, selector,
@@ -378,7 +377,7 @@ class AspectTranslator {
                              : rule_pos,
                          rule_pos, "rule selector", reader);
       }
-      translateRules(DocumentReader::field(item, "rules"), selector, reader);
+      translateRules(base::field(item, "rules"), selector, reader);
     }
   }
 
@@ -403,7 +402,7 @@ class AspectTranslator {
     Rule rule = newRule(rule_pos, selector, match_pos, origin);
     std::vector<Rule> own;
     for (const YAML::Node& aspect : aspects) {
-      const YAML::Node aspect_selector = DocumentReader::field(aspect, "selector");
+      const YAML::Node aspect_selector = base::field(aspect, "selector");
       if (aspect.IsMap() && aspect_selector.IsDefined() && !aspect_selector.IsNull()) {
         const std::string text = reader->scalar(aspect_selector, "selector").value_or("");
         own.push_back(newRule(reader->pos(aspect), conjunction(selector, text),
@@ -426,7 +425,7 @@ class AspectTranslator {
   // The adapter block an aspect names, or nullptr after reporting why there is none.
   AdapterBlock* findAdapter(const YAML::Node& aspect, const std::string& kind,
                             DocumentReader* reader) {
-    const YAML::Node adapter_node = DocumentReader::field(aspect, "adapter");
+    const YAML::Node adapter_node = base::field(aspect, "adapter");
     const std::string name = reader->scalar(adapter_node, "adapter").value_or("default");
     const SourcePos pos = adapter_node.IsDefined() && !adapter_node.IsNull()
                               ? reader->pos(adapter_node)
@@ -495,7 +494,7 @@ class AspectTranslator {
     if (!kind) {
       return;
     }
-    const YAML::Node kind_node = DocumentReader::field(aspect, "kind");
+    const YAML::Node kind_node = base::field(aspect, "kind");
     // The template its aspects become is the aspect unit's (aspects/); reading the params of
     // each 0.1 kind is this model's.
     const aspects::Aspect* target = aspects::findByLegacyKind(*kind);
@@ -508,14 +507,14 @@ class AspectTranslator {
     if (adapter == nullptr) {
       return;
     }
-    const YAML::Node params = DocumentReader::field(aspect, "params");
+    const YAML::Node params = base::field(aspect, "params");
     reader->mapping(params, strCat("the params of a ", *kind, " aspect"));
     const SourcePos pos = reader->pos(aspect);
 
     Action action;
     action.handler = model_.handlers[adapter->handler].name;
     action.pos = pos;
-    const YAML::Node adapter_node = DocumentReader::field(aspect, "adapter");
+    const YAML::Node adapter_node = base::field(aspect, "adapter");
     action.handler_pos = adapter_node.IsDefined() ? reader->pos(adapter_node) : pos;
     auto add = [&](const std::string& instance, const SourcePos& at) {
       action.instances.push_back(instance);
@@ -560,13 +559,13 @@ class AspectTranslator {
         params,
         {"inputExpressions", "input_expressions", "attributeBindings", "attribute_bindings"},
         "the params of an attributes aspect");
-    YAML::Node inputs = DocumentReader::field(params, "inputExpressions");
+    YAML::Node inputs = base::field(params, "inputExpressions");
     if (!inputs.IsDefined() || inputs.IsNull()) {
-      inputs = DocumentReader::field(params, "input_expressions");
+      inputs = base::field(params, "input_expressions");
     }
-    YAML::Node bindings = DocumentReader::field(params, "attributeBindings");
+    YAML::Node bindings = base::field(params, "attributeBindings");
     if (!bindings.IsDefined() || bindings.IsNull()) {
-      bindings = DocumentReader::field(params, "attribute_bindings");
+      bindings = base::field(params, "attribute_bindings");
     }
     if (!reader->mapping(bindings, "attributeBindings of an attributes aspect") ||
         !bindings.IsMap() || bindings.size() == 0) {
@@ -613,7 +612,7 @@ class AspectTranslator {
     if (!expression) {
       return;
     }
-    const YAML::Node blacklist_node = DocumentReader::field(params, "blacklist");
+    const YAML::Node blacklist_node = base::field(params, "blacklist");
     const bool blacklist = blacklist_node.IsScalar() && blacklist_node.Scalar() == "true";
     const SourcePos blacklist_pos = blacklist_node.IsDefined() ? reader->pos(blacklist_node) : pos;
     if (!adapter->blacklist) {
@@ -629,7 +628,7 @@ class AspectTranslator {
       return;
     }
     // The written nodes (not copies), so that expression errors have their position.
-    const YAML::Node expression_node = DocumentReader::field(params, "checkExpression");
+    const YAML::Node expression_node = base::field(params, "checkExpression");
     YAML::Node instance_params(YAML::NodeType::Map);
     instance_params["value"] = expression_node;
     add(addInstance(adapter->name, std::string(target.name), instance_params, pos,
@@ -644,7 +643,7 @@ class AspectTranslator {
     if (params.IsMap()) {
       reader->checkKeys(params, {"quotas"}, "the params of a quotas aspect");
     }
-    const YAML::Node quotas = DocumentReader::field(params, "quotas");
+    const YAML::Node quotas = base::field(params, "quotas");
     if (!reader->sequence(quotas, "quotas")) {
       return;
     }
@@ -659,14 +658,14 @@ class AspectTranslator {
       if (!descriptor_name) {
         continue;
       }
-      const YAML::Node name_node = DocumentReader::field(quota, "descriptorName");
+      const YAML::Node name_node = base::field(quota, "descriptorName");
       auto descriptor = quotas_.find(*descriptor_name);
       if (descriptor == quotas_.end()) {
         reader->error(name_node, strCat("quota descriptor '", *descriptor_name,
                                         "' not found (declare it under quotas:)"));
         continue;
       }
-      const YAML::Node labels = DocumentReader::field(quota, "labels");
+      const YAML::Node labels = base::field(quota, "labels");
       reader->mapping(labels, "labels");
       YAML::Node instance_params(YAML::NodeType::Map);
       instance_params["dimensions"] = labels.IsMap() ? labels : YAML::Node(YAML::NodeType::Map);
@@ -682,17 +681,16 @@ class AspectTranslator {
       const YAML::Node& d = descriptor->second.node;
       // A descriptor's rateLimit is a flag in the 0.1 API (`rate_limit: true`); older files
       // gave the amount there.
-      for (const YAML::Node& amount :
-           {DocumentReader::field(quota, "maxAmount"), DocumentReader::field(d, "maxAmount"),
-            DocumentReader::field(d, "rateLimit")}) {
+      for (const YAML::Node& amount : {base::field(quota, "maxAmount"), base::field(d, "maxAmount"),
+                                       base::field(d, "rateLimit")}) {
         if (amount.IsScalar() && amount.Scalar() != "true" && amount.Scalar() != "false") {
           entry["max_amount"] = amount.Scalar();
           break;
         }
       }
       for (const YAML::Node& duration :
-           {DocumentReader::field(quota, "expiration"), DocumentReader::field(d, "expiration"),
-            DocumentReader::field(d, "validDuration")}) {
+           {base::field(quota, "expiration"), base::field(d, "expiration"),
+            base::field(d, "validDuration")}) {
         if (duration.IsScalar()) {
           entry["valid_duration"] = duration.Scalar();
           break;
@@ -708,7 +706,7 @@ class AspectTranslator {
     if (params.IsMap()) {
       reader->checkKeys(params, {"metrics"}, "the params of a metrics aspect");
     }
-    const YAML::Node metrics = DocumentReader::field(params, "metrics");
+    const YAML::Node metrics = base::field(params, "metrics");
     if (!reader->sequence(metrics, "metrics")) {
       return;
     }
@@ -719,11 +717,10 @@ class AspectTranslator {
       reader->checkKeys(metric, {"descriptorName", "descriptor", "value", "labels"},
                         "a metric of a metrics aspect");
       // `descriptor` is how the 0.1 MetricDescriptor reference spelled descriptorName.
-      const std::string_view name_key =
-          DocumentReader::field(metric, "descriptorName").IsDefined() ||
-                  !DocumentReader::field(metric, "descriptor").IsDefined()
-              ? "descriptorName"
-              : "descriptor";
+      const std::string_view name_key = base::field(metric, "descriptorName").IsDefined() ||
+                                                !base::field(metric, "descriptor").IsDefined()
+                                            ? "descriptorName"
+                                            : "descriptor";
       std::optional<std::string> descriptor_name =
           reader->requiredScalar(metric, name_key, "descriptorName of a metric");
       std::optional<std::string> value =
@@ -731,17 +728,17 @@ class AspectTranslator {
       if (!descriptor_name || !value) {
         continue;
       }
-      const YAML::Node name_node = DocumentReader::field(metric, name_key);
+      const YAML::Node name_node = base::field(metric, name_key);
       auto descriptor = metrics_.find(*descriptor_name);
       if (descriptor == metrics_.end()) {
         reader->error(name_node, strCat("metric descriptor '", *descriptor_name,
                                         "' not found (declare it under metrics:)"));
         continue;
       }
-      const YAML::Node labels = DocumentReader::field(metric, "labels");
+      const YAML::Node labels = base::field(metric, "labels");
       reader->mapping(labels, "labels");
       YAML::Node instance_params(YAML::NodeType::Map);
-      instance_params["value"] = DocumentReader::field(metric, "value");
+      instance_params["value"] = base::field(metric, "value");
       instance_params["dimensions"] = labels.IsMap() ? labels : YAML::Node(YAML::NodeType::Map);
       const SourcePos at = reader->pos(name_node);
       const std::string instance =
@@ -755,19 +752,19 @@ class AspectTranslator {
       YAML::Node entry(YAML::NodeType::Map);
       entry["name"] = *descriptor_name;
       entry["instance_name"] = instance;
-      const std::string kind = metricKindName(DocumentReader::field(d, "kind"));
+      const std::string kind = metricKindName(base::field(d, "kind"));
       if (!kind.empty()) {
         entry["kind"] = kind;
       }
       YAML::Node label_names(YAML::NodeType::Sequence);
-      const YAML::Node descriptor_labels = DocumentReader::field(d, "labels");
+      const YAML::Node descriptor_labels = base::field(d, "labels");
       for (const auto& label : descriptor_labels.IsMap() ? descriptor_labels : labels) {
         if (label.first.IsScalar()) {
           label_names.push_back(label.first.Scalar());
         }
       }
       entry["label_names"] = label_names;
-      const YAML::Node buckets = DocumentReader::field(d, "buckets");
+      const YAML::Node buckets = base::field(d, "buckets");
       if (buckets.IsMap()) {
         entry["buckets"] = convertBuckets(buckets);
       }
@@ -783,13 +780,13 @@ class AspectTranslator {
       reader->checkKeys(params, {"logName", "log", "logs"}, "the params of a logs aspect");
     }
     const std::string log_name =
-        reader->scalar(DocumentReader::field(params, "logName"), "logName").value_or("");
+        reader->scalar(base::field(params, "logName"), "logName").value_or("");
     std::vector<YAML::Node> logs;
-    const YAML::Node log = DocumentReader::field(params, "log");
+    const YAML::Node log = base::field(params, "log");
     if (reader->mapping(log, "log")) {
       logs.push_back(log);
     }
-    const YAML::Node list = DocumentReader::field(params, "logs");
+    const YAML::Node list = base::field(params, "logs");
     if (reader->sequence(list, "logs")) {
       for (const YAML::Node& item : list) {
         if (reader->mapping(item, "a log") && item.IsMap()) {
@@ -809,7 +806,7 @@ class AspectTranslator {
                         "a log of a logs aspect");
       YAML::Node variables(YAML::NodeType::Map);
       for (std::string_view key : {"labels", "templateExpressions"}) {
-        const YAML::Node map = DocumentReader::field(entry, key);
+        const YAML::Node map = base::field(entry, key);
         if (reader->mapping(map, key)) {
           for (const auto& item : map) {
             if (item.first.IsScalar()) {
@@ -820,13 +817,13 @@ class AspectTranslator {
       }
       YAML::Node instance_params(YAML::NodeType::Map);
       instance_params["variables"] = variables;
-      const YAML::Node severity = DocumentReader::field(entry, "severity");
+      const YAML::Node severity = base::field(entry, "severity");
       instance_params["severity"] = severity.IsScalar() ? severity.Scalar() : "\"INFO\"";
-      const YAML::Node timestamp = DocumentReader::field(entry, "timestamp");
+      const YAML::Node timestamp = base::field(entry, "timestamp");
       instance_params["timestamp"] = timestamp.IsScalar() ? timestamp.Scalar() : "request.time";
       std::string base = log_name;
       if (base.empty()) {
-        base = reader->scalar(DocumentReader::field(entry, "descriptorName"), "descriptorName")
+        base = reader->scalar(base::field(entry, "descriptorName"), "descriptorName")
                    .value_or(adapter->name);
       }
       const SourcePos at = reader->pos(entry);

@@ -68,7 +68,7 @@ struct Metadata {
 
 bool readMetadata(const YAML::Node& doc, const std::string& default_namespace,
                   DocumentReader* reader, Metadata* out) {
-  const YAML::Node metadata = DocumentReader::field(doc, "metadata");
+  const YAML::Node metadata = base::field(doc, "metadata");
   if (!metadata.IsDefined() || metadata.IsNull()) {
     reader->error(reader->keyPos(doc, "kind"), "metadata.name is required");
     return false;
@@ -81,12 +81,12 @@ bool readMetadata(const YAML::Node& doc, const std::string& default_namespace,
     return false;
   }
   out->name = *name;
-  out->pos = reader->pos(DocumentReader::field(metadata, "name"));
+  out->pos = reader->pos(base::field(metadata, "name"));
   std::optional<std::string> ns =
-      reader->scalar(DocumentReader::field(metadata, "namespace"), "metadata.namespace");
+      reader->scalar(base::field(metadata, "namespace"), "metadata.namespace");
   out->ns = ns && !ns->empty() ? *ns : default_namespace;
 
-  const YAML::Node annotations = DocumentReader::field(metadata, "annotations");
+  const YAML::Node annotations = base::field(metadata, "annotations");
   if (reader->mapping(annotations, "metadata.annotations")) {
     const YAML::Node lang = annotations["policy.istio.io/lang"];
     if (std::optional<std::string> value = reader->scalar(lang, "policy.istio.io/lang")) {
@@ -135,7 +135,7 @@ void loadHeaderOperations(const YAML::Node& list, std::string_view where, Docume
       continue;
     }
     op.name = *name;
-    const YAML::Node values = DocumentReader::field(item, "values");
+    const YAML::Node values = base::field(item, "values");
     if (reader->sequence(values, "values")) {
       for (const YAML::Node& v : values) {
         if (std::optional<std::string> value = reader->scalar(v, "a header value")) {
@@ -143,7 +143,7 @@ void loadHeaderOperations(const YAML::Node& list, std::string_view where, Docume
         }
       }
     }
-    const YAML::Node operation = DocumentReader::field(item, "operation");
+    const YAML::Node operation = base::field(item, "operation");
     if (std::optional<std::string> text = reader->scalar(operation, "operation")) {
       std::string upper = *text;
       std::transform(upper.begin(), upper.end(), upper.begin(),
@@ -178,12 +178,12 @@ void loadRule(const YAML::Node& spec, const Metadata& meta, const SourcePos& doc
         {"match", "actions", "requestHeaderOperations", "responseHeaderOperations", "sampling"},
         strCat("the spec of ", where));
   }
-  const YAML::Node match = DocumentReader::field(spec, "match");
+  const YAML::Node match = base::field(spec, "match");
   if (std::optional<std::string> text = reader->scalar(match, "match")) {
     rule.match = *text;
     rule.match_pos = reader->pos(match);
   }
-  const YAML::Node actions = DocumentReader::field(spec, "actions");
+  const YAML::Node actions = base::field(spec, "actions");
   if (reader->sequence(actions, "actions")) {
     for (const YAML::Node& item : actions) {
       if (!reader->mapping(item, "an action") || !item.IsMap()) {
@@ -192,14 +192,14 @@ void loadRule(const YAML::Node& spec, const Metadata& meta, const SourcePos& doc
       reader->checkKeys(item, {"handler", "instances", "name"}, strCat("an action of ", where));
       Action action;
       action.pos = reader->pos(item);
-      const YAML::Node handler = DocumentReader::field(item, "handler");
+      const YAML::Node handler = base::field(item, "handler");
       std::optional<std::string> handler_name =
           reader->requiredScalar(item, "handler", strCat("the handler of an action of ", where));
       if (handler_name) {
         action.handler = *handler_name;
         action.handler_pos = reader->pos(handler);
       }
-      const YAML::Node instances = DocumentReader::field(item, "instances");
+      const YAML::Node instances = base::field(item, "instances");
       if (reader->sequence(instances, "instances")) {
         for (const YAML::Node& instance : instances) {
           std::optional<std::string> name = reader->scalar(instance, "an instance reference");
@@ -218,7 +218,7 @@ void loadRule(const YAML::Node& spec, const Metadata& meta, const SourcePos& doc
                       strCat("an action of ", where, " has no instances"));
       }
       if (std::optional<std::string> name =
-              reader->scalar(DocumentReader::field(item, "name"), "action name")) {
+              reader->scalar(base::field(item, "name"), "action name")) {
         action.name = *name;
       }
       if (handler_name) {
@@ -226,10 +226,10 @@ void loadRule(const YAML::Node& spec, const Metadata& meta, const SourcePos& doc
       }
     }
   }
-  loadHeaderOperations(DocumentReader::field(spec, "requestHeaderOperations"),
-                       "requestHeaderOperations", reader, &rule.request_header_operations);
-  loadHeaderOperations(DocumentReader::field(spec, "responseHeaderOperations"),
-                       "responseHeaderOperations", reader, &rule.response_header_operations);
+  loadHeaderOperations(base::field(spec, "requestHeaderOperations"), "requestHeaderOperations",
+                       reader, &rule.request_header_operations);
+  loadHeaderOperations(base::field(spec, "responseHeaderOperations"), "responseHeaderOperations",
+                       reader, &rule.response_header_operations);
   if ((!actions.IsDefined() || actions.IsNull() || (actions.IsSequence() && actions.size() == 0)) &&
       rule.request_header_operations.empty() && rule.response_header_operations.empty()) {
     reader->error(doc_pos, strCat(where, " has no actions"));
@@ -259,7 +259,7 @@ void loadDescriptorDocument(const std::string& kind, const YAML::Node& spec,
         spec, {"name", "description", "sessionBased", "session_based", "templates", "config"},
         strCat("the spec of ", where));
     descriptor_key = "config";
-    const YAML::Node templates = DocumentReader::field(spec, "templates");
+    const YAML::Node templates = base::field(spec, "templates");
     if (reader->sequence(templates, "templates")) {
       for (const YAML::Node& t : templates) {
         if (std::optional<std::string> name = reader->scalar(t, "a template name")) {
@@ -268,17 +268,17 @@ void loadDescriptorDocument(const std::string& kind, const YAML::Node& spec,
       }
     }
     if (std::optional<std::string> d =
-            reader->scalar(DocumentReader::field(spec, "description"), "description")) {
+            reader->scalar(base::field(spec, "description"), "description")) {
       adapter.description = *d;
     }
     for (const char* key : {"sessionBased", "session_based"}) {
-      const YAML::Node sb = DocumentReader::field(spec, key);
+      const YAML::Node sb = base::field(spec, key);
       if (std::optional<std::string> v = reader->scalar(sb, key)) {
         adapter.session_based = *v == "true";
       }
     }
   }
-  const YAML::Node descriptor = DocumentReader::field(spec, descriptor_key);
+  const YAML::Node descriptor = base::field(spec, descriptor_key);
   std::optional<std::string> text;
   if (kind == "template") {
     text = reader->requiredScalar(spec, descriptor_key, strCat("spec.descriptor of ", where));
@@ -332,12 +332,12 @@ void loadConnection(const YAML::Node& connection, const std::string& full_name,
   }
   if (address->empty() || address->find(':') == std::string::npos) {
     reader->error(
-        DocumentReader::field(connection, "address"),
+        base::field(connection, "address"),
         strCat("handler '", full_name, "': connection.address '", *address, "' is not HOST:PORT"));
     return;
   }
   handler->connection_address = *address;
-  const YAML::Node timeout = DocumentReader::field(connection, "timeout");
+  const YAML::Node timeout = base::field(connection, "timeout");
   if (std::optional<std::string> t = reader->scalar(timeout, "connection.timeout")) {
     absl::Duration d;
     if (!absl::ParseDuration(*t, &d) || d < absl::ZeroDuration()) {
@@ -347,7 +347,7 @@ void loadConnection(const YAML::Node& connection, const std::string& full_name,
       handler->connection_timeout = d;
     }
   }
-  const YAML::Node auth = DocumentReader::field(connection, "authentication");
+  const YAML::Node auth = base::field(connection, "authentication");
   if (auth.IsDefined() && !auth.IsNull()) {
     // Sending the calls in plaintext instead would silently drop what the operator asked for.
     reader->error(auth, strCat("handler '", full_name,
@@ -359,7 +359,7 @@ void loadConnection(const YAML::Node& connection, const std::string& full_name,
 }  // namespace
 
 void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult* result) {
-  const YAML::Node kind_node = DocumentReader::field(doc, "kind");
+  const YAML::Node kind_node = base::field(doc, "kind");
   std::optional<std::string> kind_value = reader->scalar(kind_node, "kind");
   if (!kind_value || kind_value->empty()) {
     if (!kind_node.IsDefined() || kind_node.IsNull() || kind_node.IsScalar()) {
@@ -391,7 +391,7 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
   }
   // The Istio 0.2 reference's rule example writes its spec as a list of one rule: read as that
   // rule (only then; any other list is an error).
-  const YAML::Node written_spec = DocumentReader::field(doc, "spec");
+  const YAML::Node written_spec = base::field(doc, "spec");
   const bool listed_rule = kind == "rule" && written_spec.IsSequence() &&
                            written_spec.size() == 1 && written_spec[0].IsMap();
   const YAML::Node spec = listed_rule ? written_spec[0] : written_spec;
@@ -407,7 +407,7 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
       reader->checkKeys(spec, {"attributes", "name", "revision"},
                         strCat("the spec of attributemanifest '", full_name, "'"));
     }
-    addManifestAttributes(DocumentReader::field(spec, "attributes"), reader, &model);
+    addManifestAttributes(base::field(spec, "attributes"), reader, &model);
   } else if (kind == "rule") {
     loadRule(spec, meta, meta.pos, reader, &model);
   } else if (kind == "handler" || contains(kAdapterKinds, kind)) {
@@ -418,9 +418,9 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
     if (kind == "handler") {
       reader->checkKeys(spec, {"compiledAdapter", "adapter", "params", "connection"},
                         strCat("the spec of handler '", full_name, "'"));
-      YAML::Node adapter = DocumentReader::field(spec, "compiledAdapter");
+      YAML::Node adapter = base::field(spec, "compiledAdapter");
       if (!adapter.IsDefined() || adapter.IsNull()) {
-        adapter = DocumentReader::field(spec, "adapter");
+        adapter = base::field(spec, "adapter");
       }
       std::optional<std::string> name = reader->scalar(adapter, "adapter");
       if (!name || name->empty()) {
@@ -431,8 +431,8 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
         return;
       }
       handler.adapter = *name;
-      handler.params = paramsOf(DocumentReader::field(spec, "params"), "params", reader);
-      loadConnection(DocumentReader::field(spec, "connection"), full_name, reader, &handler);
+      handler.params = paramsOf(base::field(spec, "params"), "params", reader);
+      loadConnection(base::field(spec, "connection"), full_name, reader, &handler);
     } else {
       handler.adapter = kind;
       handler.params = paramsOf(spec, "spec", reader);
@@ -447,9 +447,9 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
     if (kind == "instance") {
       reader->checkKeys(spec, {"compiledTemplate", "template", "params", "attributeBindings"},
                         strCat("the spec of instance '", full_name, "'"));
-      YAML::Node tmpl = DocumentReader::field(spec, "compiledTemplate");
+      YAML::Node tmpl = base::field(spec, "compiledTemplate");
       if (!tmpl.IsDefined() || tmpl.IsNull()) {
-        tmpl = DocumentReader::field(spec, "template");
+        tmpl = base::field(spec, "template");
       }
       std::optional<std::string> name = reader->scalar(tmpl, "template");
       if (!name || name->empty()) {
@@ -460,10 +460,10 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
         return;
       }
       instance.template_name = *name;
-      instance.params = paramsOf(DocumentReader::field(spec, "params"), "params", reader);
+      instance.params = paramsOf(base::field(spec, "params"), "params", reader);
       // An attribute generator's bindings sit beside its params; the runtime takes them from
       // the params, as in the template-kind form (`kind: kubernetes`).
-      const YAML::Node bindings = DocumentReader::field(spec, "attributeBindings");
+      const YAML::Node bindings = base::field(spec, "attributeBindings");
       if (bindings.IsDefined() && !bindings.IsNull()) {
         YAML::Node params(YAML::NodeType::Map);
         if (instance.params.IsMap()) {

@@ -39,8 +39,8 @@ void loadDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult* res
                   "aspect-model keys such as adapters and rules)");
     return;
   }
-  const YAML::Node api_version = DocumentReader::field(doc, "apiVersion");
-  const YAML::Node kind = DocumentReader::field(doc, "kind");
+  const YAML::Node api_version = base::field(doc, "apiVersion");
+  const YAML::Node kind = base::field(doc, "kind");
   if (api_version.IsDefined() || kind.IsDefined()) {
     std::optional<std::string> version = reader->scalar(api_version, "apiVersion");
     if (!version || version->empty()) {
@@ -59,7 +59,7 @@ void loadDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult* res
     return;
   }
   for (std::string_view key : kAspectKeys) {
-    if (DocumentReader::field(doc, key).IsDefined()) {
+    if (base::field(doc, key).IsDefined()) {
       result->aspect_documents.push_back(AspectDocument{doc, reader->file(), reader->text()});
       return;
     }

@@ -21,28 +21,18 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "base/yaml_reader.h"
 #include "mixer/attribute/value_type.h"
 
 namespace mixer::config {
 
 // Where something was written: file path (as given to the loader, joined with the file's path
-// relative to it) and 1-based line and column.
-struct SourcePos {
-  std::string file;
-  int line = 0;
-  int column = 0;
-  // "file:line:column" ("file" alone when line is 0: a problem with the file as a whole)
-  std::string str() const;
-};
+// relative to it) and 1-based line and column; "file:line:column" (base/yaml_reader.h).
+using SourcePos = base::SourcePos;
 
-// One problem in the configuration. `message` says what is wrong in terms an operator can act
-// on ("unknown attribute 'request.headerz'", "handler 'h.denier' not found").
-struct ConfigError {
-  SourcePos pos;
-  std::string message;
-  // "file:line:column: message"
-  std::string str() const;
-};
+// One problem in the configuration: its position and a message that says what is wrong in terms
+// an operator can act on ("unknown attribute 'request.headerz'", "handler 'h.denier' not found").
+using ConfigError = base::YamlError;
 
 struct AttributeDecl {
   std::string name;

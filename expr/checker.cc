@@ -175,13 +175,13 @@ class Checker {
 
   absl::Status run(Node* root) {
     visit(root);
-    if (!error_.empty()) return absl::InvalidArgumentError(error_);
+    if (error_) return positionedError(error_->pos, error_->message);
     return absl::OkStatus();
   }
 
  private:
   void fail(const Node* n, std::string_view msg) {
-    if (error_.empty()) error_ = formatError(n->pos, msg);
+    if (!error_) error_ = PositionedError{n->pos, std::string(msg)};
   }
 
   // Mixer-style rendering of an argument for type errors: $attr, literals, NAME(args).
@@ -328,7 +328,7 @@ class Checker {
   }
 
   void visit(Node* n) {
-    if (!error_.empty()) return;
+    if (error_) return;
     switch (n->kind) {
       case Node::Kind::kLiteral: {
         n->type = n->literal_type;
@@ -389,7 +389,7 @@ class Checker {
       case Node::Kind::kCall:
         if (!cexl_ && n->has_target) resolveNamespacedCall(n);
         for (auto& c : n->children) visit(c.get());
-        if (!error_.empty()) return;
+        if (error_) return;
         if (cexl_) return checkCexlCall(n);
         return checkCelCall(n);
     }
@@ -496,7 +496,7 @@ class Checker {
   const CheckOptions& options_;
   TypeCheckResult* result_;
   bool cexl_;
-  std::string error_;
+  std::optional<PositionedError> error_;
   absl::flat_hash_map<std::string, int32_t, StringViewHash, StringViewEq> attr_index_;
   std::vector<std::pair<std::string, int32_t>> locals_;
   int32_t next_slot_ = 0;

@@ -144,13 +144,13 @@ class Compiler {
 
   absl::Status run(Node* root) {
     compile(root);
-    if (!error_.empty()) return absl::InvalidArgumentError(error_);
+    if (error_) return positionedError(error_->pos, error_->message);
     return absl::OkStatus();
   }
 
  private:
   void fail(const Node* n, std::string_view msg) {
-    if (error_.empty()) error_ = formatError(n->pos, msg);
+    if (!error_) error_ = PositionedError{n->pos, std::string(msg)};
   }
 
   // Emits an instruction that changes the stack depth by `delta`.
@@ -197,7 +197,7 @@ class Compiler {
 
   // Pushes the node's value. Returns true when the emitted code is a single constant.
   bool compile(Node* n) {
-    if (!error_.empty()) return false;
+    if (error_) return false;
     const size_t start = here();
     switch (n->kind) {
       case Node::Kind::kLiteral:
@@ -555,7 +555,7 @@ class Compiler {
     }
     bool all = true;
     for (auto& a : args) all &= compile(a.get());
-    if (!error_.empty()) return false;
+    if (error_) return false;
     const int nargs = static_cast<int>(args.size());
     if ((f == "_==_" || f == "_!=_") && here() == start + 2) {
       const Instr x = p_->code_[start], y = p_->code_[start + 1];
@@ -701,7 +701,7 @@ class Compiler {
   const CompileOptions& options_;
   bool cexl_;
   int depth_ = 0;
-  std::string error_;
+  std::optional<PositionedError> error_;
 };
 
 namespace {
@@ -753,8 +753,7 @@ absl::StatusOr<ProgramConstSharedPtr> compile(std::string_view source,
         const Node* n = stack.back();
         stack.pop_back();
         if (n->kind == Node::Kind::kIdent && n->attribute < 0 && n->slot < 0) {
-          return absl::InvalidArgumentError(
-              formatError(n->pos, strCat("undeclared reference to '", n->name, "'")));
+          return positionedError(n->pos, strCat("undeclared reference to '", n->name, "'"));
         }
         for (const auto& c : n->children) stack.push_back(c.get());
       }
@@ -762,9 +761,9 @@ absl::StatusOr<ProgramConstSharedPtr> compile(std::string_view source,
   }
   if (options.expected_type != ValueType::kUnspecified && (*ast)->type != options.expected_type &&
       (*ast)->type != ValueType::kDyn) {
-    return absl::InvalidArgumentError(
-        formatError((*ast)->pos, strCat("expression has type ", valueTypeName((*ast)->type),
-                                        ", expected ", valueTypeName(options.expected_type))));
+    return positionedError(
+        (*ast)->pos, strCat("expression has type ", valueTypeName((*ast)->type), ", expected ",
+                            valueTypeName(options.expected_type)));
   }
   std::shared_ptr<Program> program(new Program());
   program->dialect_ = options.dialect;

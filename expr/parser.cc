@@ -2,10 +2,12 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "expr/lexer.h"
@@ -15,6 +17,34 @@ namespace expr {
 
 std::string formatError(const SourcePosition& pos, std::string_view message) {
   return strCat(pos.line, ":", pos.column, ": ", message);
+}
+
+namespace {
+
+constexpr char kPositionPayload[] = "expr.PositionedError";
+
+}  // namespace
+
+absl::Status positionedError(const SourcePosition& pos, std::string_view message) {
+  absl::Status status = absl::InvalidArgumentError(formatError(pos, message));
+  // Three int32 fields (offset, line, column) in host byte order, then the message.
+  std::string payload(3 * sizeof(int32_t), '\0');
+  const int32_t fields[3] = {pos.offset, pos.line, pos.column};
+  std::memcpy(payload.data(), fields, sizeof(fields));
+  payload.append(message);
+  status.SetPayload(kPositionPayload, absl::Cord(payload));
+  return status;
+}
+
+std::optional<PositionedError> positionedErrorOf(const absl::Status& status) {
+  const auto payload = status.GetPayload(kPositionPayload);
+  if (!payload) return std::nullopt;
+  const std::string bytes(*payload);
+  int32_t fields[3];
+  if (bytes.size() < sizeof(fields)) return std::nullopt;
+  std::memcpy(fields, bytes.data(), sizeof(fields));
+  return PositionedError{SourcePosition{fields[0], fields[1], fields[2]},
+                         bytes.substr(sizeof(fields))};
 }
 
 namespace {
@@ -58,7 +88,7 @@ class Parser {
         error(lex_.pos(), strCat("unexpected ", describe(lex_.token(), lex_.text())));
       }
     }
-    if (failed_) return absl::InvalidArgumentError(error_);
+    if (failed_) return positionedError(error_.pos, error_.message);
     return root;
   }
 
@@ -66,7 +96,7 @@ class Parser {
   void error(SourcePosition pos, std::string_view msg) {
     if (failed_) return;
     failed_ = true;
-    error_ = formatError(pos, msg);
+    error_ = PositionedError{pos, std::string(msg)};
   }
   bool at(Token t) const { return lex_.token() == t; }
   bool expect(Token t, std::string_view what) {
@@ -509,7 +539,7 @@ class Parser {
   const ParseOptions& options_;
   bool cexl_;
   bool failed_ = false;
-  std::string error_;
+  PositionedError error_;
   int depth_ = 0;
 };
 
@@ -517,9 +547,9 @@ class Parser {
 
 absl::StatusOr<NodePtr> parse(std::string_view source, const ParseOptions& options) {
   if (source.size() > options.max_expression_length) {
-    return absl::InvalidArgumentError(formatError(
-        SourcePosition{}, strCat("expression too long (", source.size(), " bytes, limit ",
-                                 options.max_expression_length, ")")));
+    return positionedError(SourcePosition{},
+                           strCat("expression too long (", source.size(), " bytes, limit ",
+                                  options.max_expression_length, ")"));
   }
   Parser p(source, options);
   return p.run();

@@ -2,6 +2,7 @@
 // adds the `|` default operator at the additive level).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,10 +22,24 @@ struct ParseOptions {
   bool enable_macros = true;
 };
 
-// Parses an expression. Errors are InvalidArgument with a message "LINE:COLUMN: what is wrong".
+// Parses an expression. Errors are InvalidArgument with a message "LINE:COLUMN: what is wrong",
+// made by positionedError().
 absl::StatusOr<NodePtr> parse(std::string_view source, const ParseOptions& options);
 
 // "LINE:COLUMN: message".
 std::string formatError(const SourcePosition& pos, std::string_view message);
+
+// An error at a place in the expression's text, as data.
+struct PositionedError {
+  SourcePosition pos;
+  std::string message;  // without the "LINE:COLUMN: " prefix
+};
+
+// InvalidArgument with the message formatError(pos, message), carrying `pos` and `message` as a
+// payload, so that a caller placing the expression in a file needs no parsing of the text.
+absl::Status positionedError(const SourcePosition& pos, std::string_view message);
+
+// What positionedError() put into `status`; nullopt for any other status.
+std::optional<PositionedError> positionedErrorOf(const absl::Status& status);
 
 }  // namespace expr

@@ -4,17 +4,24 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "base/yaml_reader.h"
+
 namespace mixer::adapter_host {
 namespace {
+
+// Places `error` at `node`; leaves it unpositioned when yaml-cpp recorded no mark.
+void placeAt(const YAML::Node& node, ParamError* error) {
+  const base::SourcePos pos = base::markPos("", node);
+  if (pos.line > 0) {
+    error->line = pos.line;
+    error->column = pos.column;
+  }
+}
 
 void addError(const YAML::Node& node, std::string path, std::string message,
               std::vector<ParamError>* errors) {
   ParamError error{std::move(path), std::move(message), 0, 0};
-  const YAML::Mark mark = node.Mark();
-  if (mark.line >= 0) {
-    error.line = mark.line + 1;
-    error.column = mark.column + 1;
-  }
+  placeAt(node, &error);
   errors->push_back(std::move(error));
 }
 
@@ -168,7 +175,8 @@ void locateErrors(const YAML::Node& params, const std::string& root,
     // document.
     YAML::Node node;
     node.reset(params);
-    YAML::Mark mark = params.Mark();
+    YAML::Node deepest;
+    deepest.reset(params);
     const std::string& path = error.path;
     size_t i = root.size();
     while (i < path.size()) {
@@ -210,14 +218,11 @@ void locateErrors(const YAML::Node& params, const std::string& root,
       if (!found) {
         break;
       }
-      if (node.Mark().line >= 0) {
-        mark = node.Mark();
+      if (base::markPos("", node).line > 0) {
+        deepest.reset(node);
       }
     }
-    if (mark.line >= 0) {
-      error.line = mark.line + 1;
-      error.column = mark.column + 1;
-    }
+    placeAt(deepest, &error);
   }
 }
 

@@ -41,37 +41,35 @@ bool runtimeVariety(aspects::Variety v, Variety* out) {
   return false;
 }
 
-SourcePos markPos(const std::string& file, const YAML::Node& node) {
-  const YAML::Mark m = node.Mark();
-  return {file, m.line + 1, m.column + 1};
+using base::markPos;
+
+// An error message about a binding expression, with its output names spelled as written.
+std::string writtenOutputNames(std::string message) {
+  for (size_t at = message.find("_out."); at != std::string::npos;
+       at = message.find("_out.", at + 1)) {
+    message[at] = '$';
+  }
+  return message;
 }
 
-// An expression's compile error at its place in the file: the message starts "LINE:COLUMN: ",
-// relative to the expression, which begins at `at` (after the quote, for quoted scalars).
-ConfigError expressionError(const SourcePos& at, bool quoted, std::string_view message,
-                            std::string_view what) {
-  int line = 1, column = 1;
-  std::string_view rest = message;
-  const auto c1 = rest.find(':');
-  const auto c2 = c1 == std::string_view::npos ? c1 : rest.find(':', c1 + 1);
-  if (c2 != std::string_view::npos) {
-    try {
-      line = std::stoi(std::string(rest.substr(0, c1)));
-      column = std::stoi(std::string(rest.substr(c1 + 1, c2 - c1 - 1)));
-      rest = rest.substr(c2 + 1);
-      while (!rest.empty() && rest.front() == ' ') {
-        rest.remove_prefix(1);
-      }
-    } catch (...) {
-      rest = message;
-    }
-  }
+// An expression's compile error at its place in the file: the error's position is relative to
+// the expression, which begins at `at` (after the quote, for quoted scalars). With
+// `binding_outputs`, the message spells the outputs of an attribute binding as written ($out.).
+ConfigError expressionError(const SourcePos& at, bool quoted, const absl::Status& status,
+                            std::string_view what, bool binding_outputs = false) {
+  const std::optional<expr::PositionedError> e = expr::positionedErrorOf(status);
+  const int line = e ? e->pos.line : 1;
+  const int column = e ? e->pos.column : 1;
   SourcePos pos = at;
   if (pos.line > 0) {
     pos.line += line - 1;
     pos.column = line == 1 ? at.column + column - 1 + (quoted ? 1 : 0) : column;
   }
-  return {pos, strCat(what, ": ", rest)};
+  std::string message = e ? e->message : std::string(status.message());
+  if (binding_outputs) {
+    message = writtenOutputNames(std::move(message));
+  }
+  return {pos, strCat(what, ": ", message)};
 }
 
 bool isQuoted(const YAML::Node& node) { return node.Tag() == "!"; }
@@ -100,15 +98,6 @@ std::string outputNames(std::string_view text) {
     }
   }
   return out;
-}
-
-// An error message about a binding expression, with its output names spelled as written.
-std::string writtenOutputNames(std::string message) {
-  for (size_t at = message.find("_out."); at != std::string::npos;
-       at = message.find("_out.", at + 1)) {
-    message[at] = '$';
-  }
-  return message;
 }
 
 // The dotted name a select chain spells ("destination.service.host"), or "" when the node is not
@@ -322,8 +311,8 @@ class Compiler {
         auto p = expr::compile(outputNames(b.second.Scalar()), with_outputs, options);
         if (!p.ok()) {
           errors_->push_back(expressionError(markPos(inst.pos.file, b.second), isQuoted(b.second),
-                                             writtenOutputNames(std::string(p.status().message())),
-                                             strCat(what, " '", attr, "'")));
+                                             p.status(), strCat(what, " '", attr, "'"),
+                                             /*binding_outputs=*/true));
           continue;
         }
         const auto want = static_cast<expr::ValueType>(vocabulary_->type(*id));
@@ -576,7 +565,7 @@ class Compiler {
         auto p = expr::compile(match, manifest, options);
         if (!p.ok()) {
           errors_->push_back(expressionError(
-              rule.match_pos, false, std::string(p.status().message()),
+              rule.match_pos, false, p.status(),
               rule.origin.empty() ? strCat(describe(rule), " match") : rule.origin));
         } else {
           cr->match = *p;
@@ -716,8 +705,7 @@ class Compiler {
         }
         auto p = expr::compile(v.Scalar(), manifest, options);
         if (!p.ok()) {
-          errors_->push_back(expressionError(markPos(file, v), isQuoted(v),
-                                             std::string(p.status().message()),
+          errors_->push_back(expressionError(markPos(file, v), isQuoted(v), p.status(),
                                              strCat(what, "'", shown, "'")));
           continue;
         }
@@ -831,7 +819,7 @@ class Compiler {
         auto p = expr::compile(v, manifest, options);
         if (!p.ok()) {
           errors_->push_back(
-              expressionError(op.pos, false, std::string(p.status().message()),
+              expressionError(op.pos, false, p.status(),
                               strCat("rule '", rule.name, "' header '", op.name, "' value")));
           continue;
         }

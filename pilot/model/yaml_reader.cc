@@ -51,8 +51,8 @@ bool isDnsName(std::string_view s) {
 
 int YamlReader::lineOf(const YAML::Node& node, int fallback) {
   if (!node.IsDefined()) return fallback;
-  const YAML::Mark mark = node.Mark();
-  return mark.line >= 0 ? mark.line + 1 : fallback;
+  const int line = mixer::base::markPos(std::string(), node).line;
+  return line > 0 ? line : fallback;
 }
 
 void YamlReader::error(int line, std::string message) {
@@ -61,7 +61,9 @@ void YamlReader::error(int line, std::string message) {
 
 void YamlReader::error(const YAML::Node& at, std::string message) {
   error(lineOf(at), std::move(message));
-  if (at.IsDefined() && at.Mark().column >= 0) errors_->back().column = at.Mark().column + 1;
+  if (!at.IsDefined()) return;
+  const mixer::base::SourcePos pos = mixer::base::markPos(std::string(), at);
+  if (pos.line > 0) errors_->back().column = pos.column;
 }
 
 bool YamlReader::expectMap(const YAML::Node& node, std::string_view what,
@@ -70,24 +72,13 @@ bool YamlReader::expectMap(const YAML::Node& node, std::string_view what,
     error(node, std::string(what) + " must be a map");
     return false;
   }
-  for (const auto& kv : node) {
-    if (!kv.first.IsScalar()) {
-      error(kv.first, std::string(what) + " has a key that is not a string");
-      continue;
-    }
-    const std::string key = kv.first.Scalar();
-    bool found = false;
-    for (std::string_view k : known) {
-      if (k == key) found = true;
-    }
-    if (!found) {
-      std::string list;
-      for (std::string_view k : known) {
-        if (!list.empty()) list += ", ";
-        list += k;
-      }
-      error(kv.first,
-            "unknown field '" + key + "' in " + std::string(what) + " (known: " + list + ")");
+  for (const YAML::Node& key :
+       mixer::base::unknownKeys(node, known, mixer::base::Spelling::kExact)) {
+    if (!key.IsScalar()) {
+      error(key, std::string(what) + " has a key that is not a string");
+    } else {
+      error(key, "unknown field '" + key.Scalar() + "' in " + std::string(what) +
+                     " (known: " + mixer::base::joinKeys(known) + ")");
     }
   }
   return true;

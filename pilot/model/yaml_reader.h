@@ -1,7 +1,9 @@
 // Strict reading of YAML documents into the model with file:line errors. Every accessor reports
 // a wrong type or a missing required field against the node's line (or the enclosing map's when
 // the field is absent), and expectMap() reports keys the schema does not know, so that a typo is
-// an error instead of a silently ignored setting. Not thread-safe; one reader per file.
+// an error instead of a silently ignored setting. Positions and unknown-key detection are the
+// shared reader's (base/yaml_reader.h); pilot adds its wording and its typed values (integers and
+// numbers in ranges, durations, UTF-8 checked strings). Not thread-safe; one reader per file.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -14,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/yaml_reader.h"
 #include "pilot/model/service.h"
 
 namespace pilot::model {

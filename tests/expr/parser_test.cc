@@ -106,3 +106,24 @@ TEST(ParserTest, CelSupportsThirtyTwoTermsAndTwelveNestedCalls) {
 
 }  // namespace
 }  // namespace expr
+
+namespace expr {
+namespace {
+
+TEST(ParserTest, ErrorsCarryTheirPositionAsData) {
+  // "a &&\n  == b": the unexpected '==' is on line 2, column 3 (byte offset 7).
+  auto r = parse("a &&\n  == b", ParseOptions{});
+  ASSERT_FALSE(r.ok());
+  const std::optional<PositionedError> e = positionedErrorOf(r.status());
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->pos.line, 2);
+  EXPECT_EQ(e->pos.column, 3);
+  EXPECT_EQ(e->pos.offset, 7);
+  EXPECT_EQ(std::string(r.status().message()), formatError(e->pos, e->message));
+  EXPECT_EQ(e->message.find("2:3"), std::string::npos);
+  // A status made elsewhere carries no position.
+  EXPECT_FALSE(positionedErrorOf(absl::InvalidArgumentError("1:2: text")).has_value());
+}
+
+}  // namespace
+}  // namespace expr
