@@ -9,13 +9,13 @@
 #include <iostream>
 #include <random>
 
+#include "base/go_duration.h"
+#include "base/str_cat.h"
 #include "mixer/api/attribute_encoder.h"
 #include "mixer/api/global_dictionary.h"
 #include "mixer/client/attribute_flags.h"
 #include "mixer/client/eval_command.h"
 #include "mixer/client/load_generator.h"
-#include "mixer/common/str_cat.h"
-#include "mixer/common/time_format.h"
 #include "mixer/v1/mixer.grpc.pb.h"
 #include "security/tls/credentials.h"
 
@@ -95,7 +95,7 @@ void addCommonFlags(CLI::App* cmd, CommonOptions* o) {
 std::string wordOrIndex(int32_t index, const google::protobuf::RepeatedPtrField<std::string>& w) {
   std::string out;
   if (!mixer::api::resolveWord(index, w, &out)) {
-    return mixer::strCat("<bad word index ", index, ">");
+    return mixer::base::strCat("<bad word index ", index, ">");
   }
   return out;
 }
@@ -117,7 +117,7 @@ void printReferenced(const ReferencedAttributes& r, const char* indent) {
 }
 
 std::string durationText(const google::protobuf::Duration& d) {
-  return mixer::formatGoDuration(d.seconds() * 1000000000 + d.nanos());
+  return mixer::base::formatGoDuration(d.seconds() * 1000000000 + d.nanos());
 }
 
 std::string statusText(const google::rpc::Status& s) {
@@ -141,7 +141,7 @@ int runLoadMode(const std::shared_ptr<grpc::Channel>& channel, const std::string
   lo.timeout = std::chrono::milliseconds(o.timeout_ms);
   lo.requests = o.repeat;
   if (!o.duration.empty()) {
-    auto ns = mixer::parseGoDuration(o.duration);
+    auto ns = mixer::base::parseGoDuration(o.duration);
     if (!ns || *ns <= 0) {
       std::cerr << "mixc: --duration " << o.duration << ": want a positive duration (10s, 1m)\n";
       return 2;
