@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "mixer/common/str_cat.h"
+#include "base/str_cat.h"
 
 namespace mixer::aspects {
 
@@ -40,7 +40,7 @@ class CheckMerge {
   // A failure (`code` is not OK): an adapter's denial, or a call that could not be made. True
   // when it is the first, the one whose code the call answers with.
   bool addFailure(int32_t code, std::string_view who, std::string_view message) {
-    failures_ += strCat(failures_.empty() ? "" : ", ", who, ":", message);
+    failures_ += base::strCat(failures_.empty() ? "" : ", ", who, ":", message);
     if (status_code_ != 0) {
       return false;
     }
@@ -67,7 +67,7 @@ class CheckMerge {
 // (Istio's); a request without an id asks for no deduplication (the quota name alone would make
 // every such request a repeat of the first).
 inline std::string quotaDeduplicationId(std::string_view request_id, std::string_view quota) {
-  return request_id.empty() ? std::string() : strCat(request_id, quota);
+  return request_id.empty() ? std::string() : base::strCat(request_id, quota);
 }
 
 }  // namespace mixer::aspects

@@ -16,8 +16,9 @@
 #include <vector>
 
 #include "aspects/aspect.h"
+#include "base/go_duration.h"
+#include "base/str_cat.h"
 #include "config/document_reader.h"
-#include "mixer/common/str_cat.h"
 
 namespace mixer::config {
 namespace {
@@ -127,25 +128,6 @@ YAML::Node listEntries(const YAML::Node& node) {
   return list;
 }
 
-// Seconds in a Go duration of one unit ("60s", "5m", "1h", "1500ms"), or -1.
-double durationSeconds(const std::string& text) {
-  size_t digits = 0;
-  while (digits < text.size() &&
-         (std::isdigit(static_cast<unsigned char>(text[digits])) != 0 || text[digits] == '.')) {
-    ++digits;
-  }
-  if (digits == 0 || digits > 12) {
-    return -1;
-  }
-  const double n = std::atof(text.substr(0, digits).c_str());
-  const std::string unit = text.substr(digits);
-  if (unit == "s") return n;
-  if (unit == "ms") return n / 1000;
-  if (unit == "m") return n * 60;
-  if (unit == "h") return n * 3600;
-  return -1;
-}
-
 // The params of the 0.1 adapters, spelled as their 0.2+ successors expect; `names` gets the
 // renamed keys, for errors.
 YAML::Node translateParams(const std::string& impl, const YAML::Node& written, ParamNames* names) {
@@ -165,9 +147,11 @@ YAML::Node translateParams(const std::string& impl, const YAML::Node& written, P
     // 3600s), three intervals: the 0.1 reference asks for a ttl noticeably longer than it.
     const YAML::Node refresh = params["refresh_interval"];
     if (!base::field(params, "ttl").IsDefined() && refresh.IsScalar()) {
-      const double seconds = durationSeconds(refresh.Scalar());
+      int64_t nanos = 0;
+      const double seconds =
+          base::parseGoDuration(refresh.Scalar(), &nanos) ? static_cast<double>(nanos) / 1e9 : -1;
       if (seconds * 3 > 300) {
-        params["ttl"] = strCat(static_cast<int64_t>(seconds * 3), "s");
+        params["ttl"] = base::strCat(static_cast<int64_t>(seconds * 3), "s");
       }
     }
     if (!base::field(params, "entryType").IsDefined()) {
@@ -196,7 +180,7 @@ std::string conjunction(const std::string& parent, const std::string& child) {
   if (no_child) {
     return parent;
   }
-  return strCat("(", parent, ") && (", child, ")");
+  return base::strCat("(", parent, ") && (", child, ")");
 }
 
 std::string metricKindName(const YAML::Node& kind) {
@@ -305,21 +289,21 @@ class AspectTranslator {
     const SourcePos pos = reader->pos(base::field(item, "name"));
     for (const AdapterBlock& other : adapters_) {
       if (other.name == *name && other.kind == *kind) {
-        reader->error(pos, strCat("duplicate adapter '", *name, "' of kind '", *kind,
-                                  "' (first defined at ", other.pos.str(), ")"));
+        reader->error(pos, base::strCat("duplicate adapter '", *name, "' of kind '", *kind,
+                                        "' (first defined at ", other.pos.str(), ")"));
         return;
       }
     }
     const YAML::Node params = base::field(item, "params");
     reader->mapping(params, strCat("the params of adapter '", *name, "'"));
     Handler handler;
-    handler.name = strCat(*name, ".adapter.", *kind);
+    handler.name = base::strCat(*name, ".adapter.", *kind);
     handler.ns = model_.default_namespace;
     handler.adapter = adapterForImpl(*impl);
     handler.params = translateParams(*impl, params, &handler.param_names);
     handler.written_params = params;
     handler.pos = pos;
-    handler.origin = strCat("adapter '", *name, "' (kind ", *kind, ", impl ", *impl, ")");
+    handler.origin = base::strCat("adapter '", *name, "' (kind ", *kind, ", impl ", *impl, ")");
     adapters_.push_back(AdapterBlock{*name, *kind, model_.handlers.size(), pos, {}, {}});
     model_.handlers.push_back(std::move(handler));
   }
@@ -334,23 +318,23 @@ class AspectTranslator {
       one.push_back(written);
     }
     const YAML::Node list = written.IsMap() ? one : written;
-    if (!reader->sequence(list, strCat(what, " descriptors"))) {
+    if (!reader->sequence(list, base::strCat(what, " descriptors"))) {
       return;
     }
     for (const YAML::Node& item : list) {
-      if (!reader->mapping(item, strCat("a ", what, " descriptor")) || !item.IsMap()) {
+      if (!reader->mapping(item, base::strCat("a ", what, " descriptor")) || !item.IsMap()) {
         continue;
       }
       std::optional<std::string> name =
-          reader->requiredScalar(item, "name", strCat(what, " descriptor name"));
+          reader->requiredScalar(item, "name", base::strCat(what, " descriptor name"));
       if (!name) {
         continue;
       }
       const SourcePos pos = reader->pos(base::field(item, "name"));
       auto [it, inserted] = out->emplace(*name, Descriptor{item, pos});
       if (!inserted) {
-        reader->error(pos, strCat("duplicate ", what, " descriptor '", *name,
-                                  "' (first defined at ", it->second.pos.str(), ")"));
+        reader->error(pos, base::strCat("duplicate ", what, " descriptor '", *name,
+                                        "' (first defined at ", it->second.pos.str(), ")"));
       }
     }
   }
@@ -385,7 +369,7 @@ class AspectTranslator {
                std::string origin) {
     Rule rule;
     rule.pos = pos;
-    rule.name = strCat("selector@", pos.str());
+    rule.name = base::strCat("selector@", pos.str());
     rule.ns = model_.default_namespace;
     rule.match = match;
     rule.match_pos = match_pos;
@@ -440,12 +424,12 @@ class AspectTranslator {
       }
     }
     if (other_kind != nullptr) {
-      reader->error(
-          pos, strCat("aspect of kind '", kind, "' uses adapter '", name, "', which is of kind '",
-                      other_kind->kind, "' (declared at ", other_kind->pos.str(), ")"));
+      reader->error(pos, base::strCat("aspect of kind '", kind, "' uses adapter '", name,
+                                      "', which is of kind '", other_kind->kind, "' (declared at ",
+                                      other_kind->pos.str(), ")"));
     } else {
-      reader->error(pos, strCat("aspect of kind '", kind, "' uses adapter '", name,
-                                "', but no adapter of that name is declared"));
+      reader->error(pos, base::strCat("aspect of kind '", kind, "' uses adapter '", name,
+                                      "', but no adapter of that name is declared"));
     }
     return nullptr;
   }
@@ -453,10 +437,10 @@ class AspectTranslator {
   std::string addInstance(const std::string& base, const std::string& template_name,
                           YAML::Node params, const SourcePos& pos, std::string origin,
                           std::vector<std::pair<std::string, std::string>> field_names = {}) {
-    const std::string suffix = strCat(".", template_name, ".", model_.default_namespace);
-    std::string name = strCat(base, suffix);
+    const std::string suffix = base::strCat(".", template_name, ".", model_.default_namespace);
+    std::string name = base::strCat(base, suffix);
     for (int n = 2; instance_names_.count(name) != 0; ++n) {
-      name = strCat(base, "-", n, suffix);
+      name = base::strCat(base, "-", n, suffix);
     }
     instance_names_.insert(name);
     Instance instance;
@@ -499,8 +483,8 @@ class AspectTranslator {
     // each 0.1 kind is this model's.
     const aspects::Aspect* target = aspects::findByLegacyKind(*kind);
     if (target == nullptr) {
-      reader->error(kind_node, strCat("unknown aspect kind '", *kind, "' (expected ",
-                                      aspects::legacyKindNames(), ")"));
+      reader->error(kind_node, base::strCat("unknown aspect kind '", *kind, "' (expected ",
+                                            aspects::legacyKindNames(), ")"));
       return;
     }
     AdapterBlock* adapter = findAdapter(aspect, *kind, reader);
@@ -523,7 +507,7 @@ class AspectTranslator {
 
     if (*kind == "denials") {
       add(addInstance(adapter->name, std::string(target->name), YAML::Node(YAML::NodeType::Null),
-                      pos, strCat("denials aspect of adapter '", adapter->name, "'")),
+                      pos, base::strCat("denials aspect of adapter '", adapter->name, "'")),
           pos);
     } else if (*kind == "lists") {
       translateList(*target, params, adapter, pos, reader, add);
@@ -588,14 +572,14 @@ class AspectTranslator {
       if (value.IsScalar()) {
         const std::string& written = value.Scalar();
         if (const aspects::Field* output = aspects::findField(generator.outputs, written)) {
-          value = strCat("$out.", output->name);  // in place: keeps the written position
+          value = base::strCat("$out.", output->name);  // in place: keeps the written position
         }
       }
       out.force_insert(kv.first, value);
     }
     instance.force_insert(YAML::Node("attribute_bindings"), out);
     add(addInstance(adapter->name, std::string(generator.name), instance, pos,
-                    strCat("attributes aspect of adapter '", adapter->name, "'")),
+                    base::strCat("attributes aspect of adapter '", adapter->name, "'")),
         pos);
   }
 
@@ -621,10 +605,10 @@ class AspectTranslator {
       model_.handlers[adapter->handler].params["blacklist"] = blacklist;
     } else if (*adapter->blacklist != blacklist) {
       reader->error(blacklist_pos,
-                    strCat("adapter '", adapter->name, "' is used as a ",
-                           blacklist ? "blacklist" : "whitelist", " here but as a ",
-                           *adapter->blacklist ? "blacklist" : "whitelist", " at ",
-                           adapter->blacklist_pos.str(), "; declare one adapter for each"));
+                    base::strCat("adapter '", adapter->name, "' is used as a ",
+                                 blacklist ? "blacklist" : "whitelist", " here but as a ",
+                                 *adapter->blacklist ? "blacklist" : "whitelist", " at ",
+                                 adapter->blacklist_pos.str(), "; declare one adapter for each"));
       return;
     }
     // The written nodes (not copies), so that expression errors have their position.
@@ -632,7 +616,7 @@ class AspectTranslator {
     YAML::Node instance_params(YAML::NodeType::Map);
     instance_params["value"] = expression_node;
     add(addInstance(adapter->name, std::string(target.name), instance_params, pos,
-                    strCat("lists aspect of adapter '", adapter->name, "', param"),
+                    base::strCat("lists aspect of adapter '", adapter->name, "', param"),
                     {{"value", "checkExpression"}}),
         reader->pos(expression_node));
   }
@@ -661,8 +645,8 @@ class AspectTranslator {
       const YAML::Node name_node = base::field(quota, "descriptorName");
       auto descriptor = quotas_.find(*descriptor_name);
       if (descriptor == quotas_.end()) {
-        reader->error(name_node, strCat("quota descriptor '", *descriptor_name,
-                                        "' not found (declare it under quotas:)"));
+        reader->error(name_node, base::strCat("quota descriptor '", *descriptor_name,
+                                              "' not found (declare it under quotas:)"));
         continue;
       }
       const YAML::Node labels = base::field(quota, "labels");
@@ -670,10 +654,11 @@ class AspectTranslator {
       YAML::Node instance_params(YAML::NodeType::Map);
       instance_params["dimensions"] = labels.IsMap() ? labels : YAML::Node(YAML::NodeType::Map);
       const SourcePos at = reader->pos(name_node);
-      const std::string instance = addInstance(
-          *descriptor_name, std::string(target.name), instance_params, at,
-          strCat("quotas aspect of adapter '", adapter->name, "', quota '", *descriptor_name, "',"),
-          {{"dimensions", "labels"}});
+      const std::string instance =
+          addInstance(*descriptor_name, std::string(target.name), instance_params, at,
+                      base::strCat("quotas aspect of adapter '", adapter->name, "', quota '",
+                                   *descriptor_name, "',"),
+                      {{"dimensions", "labels"}});
       add(instance, at);
 
       YAML::Node entry(YAML::NodeType::Map);
@@ -731,8 +716,8 @@ class AspectTranslator {
       const YAML::Node name_node = base::field(metric, name_key);
       auto descriptor = metrics_.find(*descriptor_name);
       if (descriptor == metrics_.end()) {
-        reader->error(name_node, strCat("metric descriptor '", *descriptor_name,
-                                        "' not found (declare it under metrics:)"));
+        reader->error(name_node, base::strCat("metric descriptor '", *descriptor_name,
+                                              "' not found (declare it under metrics:)"));
         continue;
       }
       const YAML::Node labels = base::field(metric, "labels");
@@ -743,8 +728,8 @@ class AspectTranslator {
       const SourcePos at = reader->pos(name_node);
       const std::string instance =
           addInstance(*descriptor_name, std::string(target.name), instance_params, at,
-                      strCat("metrics aspect of adapter '", adapter->name, "', metric '",
-                             *descriptor_name, "',"),
+                      base::strCat("metrics aspect of adapter '", adapter->name, "', metric '",
+                                   *descriptor_name, "',"),
                       {{"dimensions", "labels"}});
       add(instance, at);
 
@@ -827,9 +812,10 @@ class AspectTranslator {
                    .value_or(adapter->name);
       }
       const SourcePos at = reader->pos(entry);
-      add(addInstance(base, std::string(target.name), instance_params, at,
-                      strCat(kind, " aspect of adapter '", adapter->name, "', log '", base, "',"),
-                      {{"variables", "labels"}}),
+      add(addInstance(
+              base, std::string(target.name), instance_params, at,
+              base::strCat(kind, " aspect of adapter '", adapter->name, "', log '", base, "',"),
+              {{"variables", "labels"}}),
           at);
     }
   }

@@ -11,7 +11,8 @@
 #include <string>
 
 #include "absl/strings/escaping.h"
-#include "mixer/common/str_cat.h"
+#include "base/go_duration.h"
+#include "base/str_cat.h"
 
 namespace mixer::config {
 namespace {
@@ -23,8 +24,8 @@ class FirstError : public google::protobuf::DescriptorPool::ErrorCollector {
                 const google::protobuf::Message*, ErrorLocation,
                 const std::string& message) override {
     if (error.empty()) {
-      error =
-          strCat(filename, ": ", element_name.empty() ? "" : strCat(element_name, ": "), message);
+      error = base::strCat(filename, ": ",
+                           element_name.empty() ? "" : base::strCat(element_name, ": "), message);
     }
   }
   std::string error;
@@ -50,8 +51,8 @@ class ConfigEncoder {
       return;
     }
     if (!node.IsMap()) {
-      problem(node,
-              strCat(path, ": want a map of the fields of ", msg->GetDescriptor()->full_name()));
+      problem(node, base::strCat(path, ": want a map of the fields of ",
+                                 msg->GetDescriptor()->full_name()));
       return;
     }
     const pb::Descriptor* d = msg->GetDescriptor();
@@ -62,32 +63,33 @@ class ConfigEncoder {
         f = d->FindFieldByCamelcaseName(key);
       }
       if (f == nullptr) {
-        problem(kv.first, strCat(path, key, ": ", d->full_name(), " has no such field"));
+        problem(kv.first, base::strCat(path, key, ": ", d->full_name(), " has no such field"));
         continue;
       }
-      const std::string where = strCat(path, key);
+      const std::string where = base::strCat(path, key);
       if (kv.second.IsNull()) {
         continue;
       }
       if (f->is_map()) {
         if (!kv.second.IsMap()) {
-          problem(kv.second, strCat(where, ": want a map"));
+          problem(kv.second, base::strCat(where, ": want a map"));
           continue;
         }
         const pb::Descriptor* entry_type = f->message_type();
         for (const auto& e : kv.second) {
           pb::Message* entry = msg->GetReflection()->AddMessage(msg, f);
-          value(e.first, entry, entry_type->FindFieldByName("key"), strCat(where, "."), false);
+          value(e.first, entry, entry_type->FindFieldByName("key"), base::strCat(where, "."),
+                false);
           value(e.second, entry, entry_type->FindFieldByName("value"),
-                strCat(where, ".", e.first.as<std::string>("")), false);
+                base::strCat(where, ".", e.first.as<std::string>("")), false);
         }
       } else if (f->is_repeated()) {
         if (!kv.second.IsSequence()) {
-          problem(kv.second, strCat(where, ": want a list"));
+          problem(kv.second, base::strCat(where, ": want a list"));
           continue;
         }
         for (size_t i = 0; i < kv.second.size(); ++i) {
-          value(kv.second[i], msg, f, strCat(where, "[", i, "]"), true);
+          value(kv.second[i], msg, f, base::strCat(where, "[", i, "]"), true);
         }
       } else {
         value(kv.second, msg, f, where, false);
@@ -102,42 +104,6 @@ class ConfigEncoder {
         {m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0, std::move(message)});
   }
 
-  // "1h2m3.5s", "500ms", "10us", "5ns": nanoseconds; false when not a duration.
-  static bool parseDuration(const std::string& text, int64_t* ns) {
-    if (text.empty()) {
-      return false;
-    }
-    const char* p = text.c_str();
-    double total = 0;
-    while (*p != 0) {
-      char* end = nullptr;
-      const double v = std::strtod(p, &end);
-      if (end == p) {
-        return false;
-      }
-      p = end;
-      double unit = 0;
-      if (std::strncmp(p, "ns", 2) == 0) {
-        unit = 1, p += 2;
-      } else if (std::strncmp(p, "us", 2) == 0) {
-        unit = 1e3, p += 2;
-      } else if (std::strncmp(p, "ms", 2) == 0) {
-        unit = 1e6, p += 2;
-      } else if (*p == 's') {
-        unit = 1e9, p += 1;
-      } else if (*p == 'm') {
-        unit = 60e9, p += 1;
-      } else if (*p == 'h') {
-        unit = 3600e9, p += 1;
-      } else {
-        return false;
-      }
-      total += v * unit;
-    }
-    *ns = static_cast<int64_t>(total);
-    return true;
-  }
-
   void value(const YAML::Node& node, pb::Message* msg, const pb::FieldDescriptor* f,
              const std::string& where, bool add) {
     const pb::Reflection* r = msg->GetReflection();
@@ -146,8 +112,8 @@ class ConfigEncoder {
       pb::Message* sub = add ? r->AddMessage(msg, f) : r->MutableMessage(msg, f);
       if (f->message_type()->full_name() == "google.protobuf.Duration") {
         int64_t ns = 0;
-        if (!node.IsScalar() || !parseDuration(node.Scalar(), &ns)) {
-          problem(node, strCat(where, ": want a duration such as \"10s\" or \"500ms\""));
+        if (!node.IsScalar() || !base::parseGoDuration(node.Scalar(), &ns)) {
+          problem(node, base::strCat(where, ": want a duration such as \"10s\" or \"500ms\""));
           return;
         }
         const pb::Descriptor* d = sub->GetDescriptor();
@@ -156,16 +122,16 @@ class ConfigEncoder {
                                        static_cast<int32_t>(ns % 1000000000));
         return;
       }
-      message(node, sub, strCat(where, "."));
+      message(node, sub, base::strCat(where, "."));
       return;
     }
     if (!node.IsScalar()) {
-      problem(node, strCat(where, ": want a scalar"));
+      problem(node, base::strCat(where, ": want a scalar"));
       return;
     }
     const std::string& text = node.Scalar();
     auto bad = [&](std::string_view want) {
-      problem(node, strCat(where, ": '", text, "' is not ", want));
+      problem(node, base::strCat(where, ": '", text, "' is not ", want));
     };
     char* end = nullptr;
     switch (f->cpp_type()) {
@@ -198,7 +164,7 @@ class ConfigEncoder {
           const long long n = std::strtoll(text.c_str(), &end, 10);
           if (text.empty() || *end != 0 ||
               (e = f->enum_type()->FindValueByNumber(static_cast<int>(n))) == nullptr) {
-            return bad(strCat("a value of ", f->enum_type()->full_name()));
+            return bad(base::strCat("a value of ", f->enum_type()->full_name()));
           }
         }
         add ? r->AddEnum(msg, f, e) : r->SetEnum(msg, f, e);
@@ -249,7 +215,8 @@ bool encodeAdapterConfig(const std::string& descriptor_set, const YAML::Node& pa
     last = pool.BuildFile(file);
     if (last == nullptr) {
       problems->push_back(
-          {0, 0, strCat("the adapter's config descriptor: ", file.name(), " does not build")});
+          {0, 0,
+           base::strCat("the adapter's config descriptor: ", file.name(), " does not build")});
       return false;
     }
   }
@@ -269,7 +236,7 @@ bool encodeAdapterConfig(const std::string& descriptor_set, const YAML::Node& pa
     return false;
   }
   pb::Any wrapped;
-  wrapped.set_type_url(strCat("type.googleapis.com/", type->full_name()));
+  wrapped.set_type_url(base::strCat("type.googleapis.com/", type->full_name()));
   msg->SerializeToString(wrapped.mutable_value());
   wrapped.SerializeToString(any);
   return true;
@@ -299,7 +266,7 @@ bool checkDescriptorSet(std::string_view base64, std::vector<std::string>* messa
   for (const auto& file : set.file()) {
     last = pool.BuildFileCollectingErrors(file, &errors);
     if (last == nullptr) {
-      *error = errors.error.empty() ? strCat(file.name(), ": does not build") : errors.error;
+      *error = errors.error.empty() ? base::strCat(file.name(), ": does not build") : errors.error;
       return false;
     }
   }

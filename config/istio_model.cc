@@ -9,9 +9,9 @@
 
 #include "absl/time/time.h"
 #include "aspects/aspect.h"
+#include "base/str_cat.h"
 #include "config/descriptor_set.h"
 #include "config/document_reader.h"
-#include "mixer/common/str_cat.h"
 
 namespace mixer::config {
 namespace {
@@ -35,7 +35,7 @@ template <size_t N>
 std::string joined(const std::array<std::string_view, N>& list) {
   std::string out;
   for (std::string_view s : list) {
-    out = out.empty() ? std::string(s) : strCat(out, ", ", s);
+    out = out.empty() ? std::string(s) : base::strCat(out, ", ", s);
   }
   return out;
 }
@@ -54,7 +54,7 @@ bool isTemplateKind(std::string_view kind) {
 std::string templateKinds() {
   std::string out;
   for (const aspects::Aspect* a : aspects::all()) {
-    out = out.empty() ? std::string(a->name) : strCat(out, ", ", a->name);
+    out = out.empty() ? std::string(a->name) : base::strCat(out, ", ", a->name);
   }
   return out;
 }
@@ -99,8 +99,8 @@ bool readMetadata(const YAML::Node& doc, const std::string& default_namespace,
         // COMPAT is CEL evaluated with CEXL's syntax: the syntax is what the loader decides.
         out->lang = "cexl";
       } else {
-        reader->error(lang, strCat("unknown policy.istio.io/lang '", *value,
-                                   "' (expected CEXL, CEL or COMPAT)"));
+        reader->error(lang, base::strCat("unknown policy.istio.io/lang '", *value,
+                                         "' (expected CEXL, CEL or COMPAT)"));
       }
     }
   }
@@ -124,7 +124,7 @@ void loadHeaderOperations(const YAML::Node& list, std::string_view where, Docume
     return;
   }
   for (const YAML::Node& item : list) {
-    if (!reader->mapping(item, strCat("an entry of ", where)) || !item.IsMap()) {
+    if (!reader->mapping(item, base::strCat("an entry of ", where)) || !item.IsMap()) {
       continue;
     }
     reader->checkKeys(item, {"name", "values", "operation"}, where);
@@ -155,8 +155,8 @@ void loadHeaderOperations(const YAML::Node& list, std::string_view where, Docume
       } else if (upper == "APPEND") {
         op.op = HeaderOperation::Op::Append;
       } else {
-        reader->error(operation, strCat("unknown header operation '", *text,
-                                        "' (expected REPLACE, REMOVE or APPEND)"));
+        reader->error(operation, base::strCat("unknown header operation '", *text,
+                                              "' (expected REPLACE, REMOVE or APPEND)"));
         continue;
       }
     }
@@ -167,16 +167,16 @@ void loadHeaderOperations(const YAML::Node& list, std::string_view where, Docume
 void loadRule(const YAML::Node& spec, const Metadata& meta, const SourcePos& doc_pos,
               DocumentReader* reader, ConfigModel* model) {
   Rule rule;
-  rule.name = strCat(meta.name, ".rule.", meta.ns);
+  rule.name = base::strCat(meta.name, ".rule.", meta.ns);
   rule.ns = meta.ns;
   rule.lang = meta.lang;
   rule.pos = meta.pos;
-  const std::string where = strCat("rule '", rule.name, "'");
+  const std::string where = base::strCat("rule '", rule.name, "'");
   if (spec.IsMap()) {
     reader->checkKeys(
         spec,
         {"match", "actions", "requestHeaderOperations", "responseHeaderOperations", "sampling"},
-        strCat("the spec of ", where));
+        base::strCat("the spec of ", where));
   }
   const YAML::Node match = base::field(spec, "match");
   if (std::optional<std::string> text = reader->scalar(match, "match")) {
@@ -189,7 +189,8 @@ void loadRule(const YAML::Node& spec, const Metadata& meta, const SourcePos& doc
       if (!reader->mapping(item, "an action") || !item.IsMap()) {
         continue;
       }
-      reader->checkKeys(item, {"handler", "instances", "name"}, strCat("an action of ", where));
+      reader->checkKeys(item, {"handler", "instances", "name"},
+                        base::strCat("an action of ", where));
       Action action;
       action.pos = reader->pos(item);
       const YAML::Node handler = base::field(item, "handler");
@@ -215,7 +216,7 @@ void loadRule(const YAML::Node& spec, const Metadata& meta, const SourcePos& doc
       if (action.instances.empty() &&
           (!written || (instances.IsSequence() && instances.size() == 0))) {
         reader->error(written ? reader->pos(instances) : action.pos,
-                      strCat("an action of ", where, " has no instances"));
+                      base::strCat("an action of ", where, " has no instances"));
       }
       if (std::optional<std::string> name =
               reader->scalar(base::field(item, "name"), "action name")) {
@@ -232,7 +233,7 @@ void loadRule(const YAML::Node& spec, const Metadata& meta, const SourcePos& doc
                        reader, &rule.response_header_operations);
   if ((!actions.IsDefined() || actions.IsNull() || (actions.IsSequence() && actions.size() == 0)) &&
       rule.request_header_operations.empty() && rule.response_header_operations.empty()) {
-    reader->error(doc_pos, strCat(where, " has no actions"));
+    reader->error(doc_pos, base::strCat(where, " has no actions"));
   }
   model->rules.push_back(std::move(rule));
 }
@@ -245,19 +246,19 @@ void loadRule(const YAML::Node& spec, const Metadata& meta, const SourcePos& doc
 void loadDescriptorDocument(const std::string& kind, const YAML::Node& spec,
                             const std::string& full_name, const Metadata& meta,
                             DocumentReader* reader, LoadResult* result) {
-  const std::string where = strCat(kind, " '", full_name, "'");
+  const std::string where = base::strCat(kind, " '", full_name, "'");
   if (!spec.IsMap()) {
-    reader->error(meta.pos, strCat(where, " has no spec"));
+    reader->error(meta.pos, base::strCat(where, " has no spec"));
     return;
   }
   std::string_view descriptor_key = "descriptor";
   AdapterDescriptor adapter;
   if (kind == "template") {
-    reader->checkKeys(spec, {"descriptor"}, strCat("the spec of ", where));
+    reader->checkKeys(spec, {"descriptor"}, base::strCat("the spec of ", where));
   } else {
     reader->checkKeys(
         spec, {"name", "description", "sessionBased", "session_based", "templates", "config"},
-        strCat("the spec of ", where));
+        base::strCat("the spec of ", where));
     descriptor_key = "config";
     const YAML::Node templates = base::field(spec, "templates");
     if (reader->sequence(templates, "templates")) {
@@ -281,7 +282,7 @@ void loadDescriptorDocument(const std::string& kind, const YAML::Node& spec,
   const YAML::Node descriptor = base::field(spec, descriptor_key);
   std::optional<std::string> text;
   if (kind == "template") {
-    text = reader->requiredScalar(spec, descriptor_key, strCat("spec.descriptor of ", where));
+    text = reader->requiredScalar(spec, descriptor_key, base::strCat("spec.descriptor of ", where));
     if (!text) {
       return;
     }
@@ -293,7 +294,7 @@ void loadDescriptorDocument(const std::string& kind, const YAML::Node& spec,
     std::vector<std::string> messages;
     std::string error;
     if (!checkDescriptorSet(*text, &messages, &error)) {
-      reader->error(descriptor, strCat(where, ": spec.", descriptor_key, ": ", error));
+      reader->error(descriptor, base::strCat(where, ": spec.", descriptor_key, ": ", error));
       return;
     }
     decodeDescriptorSet(*text, &bytes);
@@ -323,7 +324,7 @@ void loadConnection(const YAML::Node& connection, const std::string& full_name,
     return;
   }
   reader->checkKeys(connection, {"address", "timeout", "authentication"},
-                    strCat("the connection of handler '", full_name, "'"));
+                    base::strCat("the connection of handler '", full_name, "'"));
   handler->connection_pos = reader->pos(connection);
   std::optional<std::string> address =
       reader->requiredScalar(connection, "address", "connection.address");
@@ -341,8 +342,8 @@ void loadConnection(const YAML::Node& connection, const std::string& full_name,
   if (std::optional<std::string> t = reader->scalar(timeout, "connection.timeout")) {
     absl::Duration d;
     if (!absl::ParseDuration(*t, &d) || d < absl::ZeroDuration()) {
-      reader->error(timeout, strCat("handler '", full_name, "': connection.timeout '", *t,
-                                    "' is not a duration such as 1s or 500ms"));
+      reader->error(timeout, base::strCat("handler '", full_name, "': connection.timeout '", *t,
+                                          "' is not a duration such as 1s or 500ms"));
     } else {
       handler->connection_timeout = d;
     }
@@ -350,7 +351,8 @@ void loadConnection(const YAML::Node& connection, const std::string& full_name,
   const YAML::Node auth = base::field(connection, "authentication");
   if (auth.IsDefined() && !auth.IsNull()) {
     // Sending the calls in plaintext instead would silently drop what the operator asked for.
-    reader->error(auth, strCat("handler '", full_name,
+    reader->error(auth,
+                  base::strCat("handler '", full_name,
                                "': connection.authentication (TLS or mutual TLS to the adapter) "
                                "is not supported by this mixs; the connection is plaintext gRPC"));
   }
@@ -378,10 +380,11 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
   if (!known) {
     reader->error(
         kind_node,
-        strCat("unknown kind '", kind,
-               "' (expected handler, instance, rule, attributemanifest, template, adapter, an "
-               "adapter kind (",
-               joined(kAdapterKinds), ") or a template kind (", templateKinds(), "))"));
+        base::strCat(
+            "unknown kind '", kind,
+            "' (expected handler, instance, rule, attributemanifest, template, adapter, an "
+            "adapter kind (",
+            joined(kAdapterKinds), ") or a template kind (", templateKinds(), "))"));
     return;
   }
   ConfigModel& model = result->model;
@@ -398,14 +401,14 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
   if (spec.IsDefined() && !spec.IsNull() && !reader->mapping(spec, "spec")) {
     return;
   }
-  const std::string full_name = strCat(meta.name, ".", kind, ".", meta.ns);
+  const std::string full_name = base::strCat(meta.name, ".", kind, ".", meta.ns);
 
   if (kind == "template" || kind == "adapter") {
     loadDescriptorDocument(kind, spec, full_name, meta, reader, result);
   } else if (kind == "attributemanifest") {
     if (spec.IsMap()) {
       reader->checkKeys(spec, {"attributes", "name", "revision"},
-                        strCat("the spec of attributemanifest '", full_name, "'"));
+                        base::strCat("the spec of attributemanifest '", full_name, "'"));
     }
     addManifestAttributes(base::field(spec, "attributes"), reader, &model);
   } else if (kind == "rule") {
@@ -425,8 +428,9 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
       std::optional<std::string> name = reader->scalar(adapter, "adapter");
       if (!name || name->empty()) {
         if (!adapter.IsDefined() || adapter.IsNull() || adapter.IsScalar()) {
-          reader->error(spec.IsMap() ? reader->keyPos(doc, "spec") : meta.pos,
-                        strCat("handler '", full_name, "' has no compiledAdapter (or adapter)"));
+          reader->error(
+              spec.IsMap() ? reader->keyPos(doc, "spec") : meta.pos,
+              base::strCat("handler '", full_name, "' has no compiledAdapter (or adapter)"));
         }
         return;
       }
@@ -454,8 +458,9 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
       std::optional<std::string> name = reader->scalar(tmpl, "template");
       if (!name || name->empty()) {
         if (!tmpl.IsDefined() || tmpl.IsNull() || tmpl.IsScalar()) {
-          reader->error(spec.IsMap() ? reader->keyPos(doc, "spec") : meta.pos,
-                        strCat("instance '", full_name, "' has no compiledTemplate (or template)"));
+          reader->error(
+              spec.IsMap() ? reader->keyPos(doc, "spec") : meta.pos,
+              base::strCat("instance '", full_name, "' has no compiledTemplate (or template)"));
         }
         return;
       }

@@ -11,8 +11,8 @@
 #include <system_error>
 #include <unordered_map>
 
+#include "base/str_cat.h"
 #include "config/document_reader.h"
-#include "mixer/common/str_cat.h"
 
 namespace mixer::config {
 namespace {
@@ -151,7 +151,7 @@ std::vector<YAML::Node> loadDocumentsOneByOne(const std::string& text, DocumentR
         docs.push_back(std::move(doc));
       }
     } catch (const YAML::Exception& e) {
-      reader->error(markPos(reader->file(), e.mark), strCat("YAML syntax error: ", e.msg));
+      reader->error(markPos(reader->file(), e.mark), base::strCat("YAML syntax error: ", e.msg));
     }
   }
   return docs;
@@ -181,8 +181,8 @@ void checkDuplicates(const std::vector<T>& items, std::string_view what, LoadRes
     auto [it, inserted] = seen.emplace(items[i].name, i);
     if (!inserted) {
       result->errors.push_back(ConfigError{
-          items[i].pos, strCat("duplicate ", what, " '", items[i].name, "' (first defined at ",
-                               items[it->second].pos.str(), ")")});
+          items[i].pos, base::strCat("duplicate ", what, " '", items[i].name,
+                                     "' (first defined at ", items[it->second].pos.str(), ")")});
       result->duplicates[items[i].pos.str()] = items[it->second].pos;
     }
   }
@@ -191,15 +191,15 @@ void checkDuplicates(const std::vector<T>& items, std::string_view what, LoadRes
 // "name" of kind `kind` in namespace `ns`, for a hint when a short reference misses.
 template <typename T>
 std::string similarName(const std::vector<T>& items, std::string_view ref, std::string_view ns) {
-  const std::string prefix = strCat(ref, ".");
-  const std::string suffix = strCat(".", ns);
+  const std::string prefix = base::strCat(ref, ".");
+  const std::string suffix = base::strCat(".", ns);
   for (const T& item : items) {
     const std::string& n = item.name;
     if (n.size() > prefix.size() + suffix.size() && n.compare(0, prefix.size(), prefix) == 0 &&
         n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
       const std::string kind = n.substr(prefix.size(), n.size() - prefix.size() - suffix.size());
       if (kind.find('.') == std::string::npos) {
-        return strCat(ref, ".", kind);
+        return base::strCat(ref, ".", kind);
       }
     }
   }
@@ -222,19 +222,19 @@ bool resolveReference(const std::vector<T>& items,
   std::string alternate;
   if (const size_t dot = ref->find('.');
       dot != std::string::npos && ref->find('.', dot + 1) == std::string::npos) {
-    alternate = strCat(ref->substr(0, dot), ".", kind, ".", ref->substr(dot + 1));
+    alternate = base::strCat(ref->substr(0, dot), ".", kind, ".", ref->substr(dot + 1));
     if (index.count(alternate) != 0) {
       *ref = alternate;
       return true;
     }
   }
-  std::string message = strCat(kind, " '", *ref, "' not found (looked for '", canonical,
-                               alternate.empty() ? "" : strCat("' and '", alternate),
-                               "', referenced by rule '", rule.name, "')");
+  std::string message = base::strCat(kind, " '", *ref, "' not found (looked for '", canonical,
+                                     alternate.empty() ? "" : base::strCat("' and '", alternate),
+                                     "', referenced by rule '", rule.name, "')");
   if (ref->find('.') == std::string::npos) {
     const std::string hint = similarName(items, *ref, rule.ns);
     if (!hint.empty()) {
-      message = strCat(message, "; did you mean '", hint, "'?");
+      message = base::strCat(message, "; did you mean '", hint, "'?");
     }
   }
   errors->push_back(ConfigError{pos.line > 0 ? pos : rule.pos, std::move(message)});
@@ -318,10 +318,10 @@ std::string skipPlaceFor(const ConfigError& error, const LoadResult& result) {
 std::string canonicalReference(std::string_view ref, std::string_view kind, std::string_view ns) {
   const size_t dots = std::count(ref.begin(), ref.end(), '.');
   if (dots == 0) {
-    return strCat(ref, ".", kind, ".", ns);
+    return base::strCat(ref, ".", kind, ".", ns);
   }
   if (dots == 1) {
-    return strCat(ref, ".", ns);
+    return base::strCat(ref, ".", ns);
   }
   return std::string(ref);
 }
@@ -350,7 +350,7 @@ void loadText(std::string_view yaml, const std::string& file_name, LoadResult* r
       loadDocument(doc, &reader, result);
     } catch (const YAML::Exception& e) {
       // Not expected (every access is checked); reported rather than lost.
-      reader.error(markPos(file_name, e.mark), strCat("unexpected YAML structure: ", e.msg));
+      reader.error(markPos(file_name, e.mark), base::strCat("unexpected YAML structure: ", e.msg));
     }
   }
 }
@@ -382,8 +382,8 @@ LoadResult loadDirectory(const std::string& dir, std::set<std::string> skip) {
     }
   }
   if (ec) {
-    result.errors.push_back(
-        ConfigError{SourcePos{dir, 0, 0}, strCat("cannot list the directory: ", ec.message())});
+    result.errors.push_back(ConfigError{SourcePos{dir, 0, 0},
+                                        base::strCat("cannot list the directory: ", ec.message())});
   }
   std::sort(files.begin(), files.end());
   for (const fs::path& path : files) {

@@ -7,9 +7,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "base/rfc3339.h"
 #include "expr/builtins_internal.h"
 #include "expr/ip_address.h"
-#include "expr/rfc3339.h"
 #include "expr/str_util.h"
 
 namespace expr::internal {
@@ -155,7 +155,8 @@ Value fnString(const Value* a, int, EvalContext& ctx) {
       if (!validUtf8(v.stringView())) return makeErrorf(ctx, "invalid UTF-8 in bytes");
       return Value::makeString(v.stringView());
     case ValueType::kTimestamp:
-      return arenaString(ctx, ValueType::kString, formatRfc3339(v.timestamp));
+      return arenaString(ctx, ValueType::kString,
+                         mixer::base::formatRfc3339(v.timestamp.seconds, v.timestamp.nanos));
     case ValueType::kDuration:
       return arenaString(ctx, ValueType::kString, formatCelDuration(v.int_value));
     case ValueType::kIpAddress:

@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "base/rfc3339.h"
 #include "expr/builtins.h"
 #include "expr/builtins_internal.h"
 #include "expr/ip_address.h"
-#include "expr/rfc3339.h"
 #include "expr/str_util.h"
 
 namespace expr::internal {
@@ -45,7 +45,7 @@ bool formatArgString(const Value& v, std::string* out) {
       out->append("null");
       return true;
     case ValueType::kTimestamp:
-      out->append(formatRfc3339(v.timestamp));
+      out->append(mixer::base::formatRfc3339(v.timestamp.seconds, v.timestamp.nanos));
       return true;
     case ValueType::kDuration:
       out->append(formatCelDuration(v.int_value));

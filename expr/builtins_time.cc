@@ -7,9 +7,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "base/go_duration.h"
+#include "base/rfc3339.h"
 #include "expr/builtins_internal.h"
-#include "expr/go_duration.h"
-#include "expr/rfc3339.h"
 #include "expr/str_util.h"
 
 namespace expr::internal {
@@ -52,7 +52,7 @@ Value fnTimestamp(const Value* a, int, EvalContext& ctx) {
   switch (a[0].type) {
     case ValueType::kString: {
       Timestamp ts;
-      if (!parseRfc3339(a[0].stringView(), &ts)) {
+      if (!mixer::base::parseRfc3339(a[0].stringView(), &ts.seconds, &ts.nanos)) {
         if (ctx.dialect == Dialect::kCexl) {
           return makeErrorf(ctx, strCat("could not convert '", a[0].stringView(),
                                         "' to TIMESTAMP. expected format: "
@@ -75,7 +75,7 @@ Value fnDuration(const Value* a, int, EvalContext& ctx) {
   switch (a[0].type) {
     case ValueType::kString: {
       int64_t nanos;
-      if (!parseGoDuration(a[0].stringView(), &nanos)) {
+      if (!mixer::base::parseGoDuration(a[0].stringView(), &nanos)) {
         return makeErrorf(ctx, strCat("invalid duration '", a[0].stringView(), "'"));
       }
       return Value::makeDuration(nanos);

@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "expr/go_duration.h"
+#include "base/go_duration.h"
 #include "expr/parser.h"
 #include "expr/str_util.h"
 
@@ -333,7 +333,8 @@ class Checker {
       case Node::Kind::kLiteral: {
         n->type = n->literal_type;
         int64_t nanos;
-        if (cexl_ && n->literal_type == ValueType::kString && parseGoDuration(n->text, &nanos)) {
+        if (cexl_ && n->literal_type == ValueType::kString &&
+            mixer::base::parseGoDuration(n->text, &nanos)) {
           // Istio quirk: a string literal that parses as a Go duration is a DURATION.
           n->literal_type = ValueType::kDuration;
           n->int_value = nanos;

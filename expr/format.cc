@@ -8,10 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/go_duration.h"
+#include "base/json_string.h"
+#include "base/rfc3339.h"
 #include "expr/builtins.h"
-#include "expr/go_duration.h"
 #include "expr/ip_address.h"
-#include "expr/rfc3339.h"
 #include "expr/str_util.h"
 
 namespace expr {
@@ -28,36 +29,7 @@ std::string formatDoubleShortest(double d) {
   return absl::StrFormat("%.17g", d);
 }
 
-std::string jsonQuote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
+using mixer::base::jsonQuote;
 
 template <typename F>
 std::string formatMapEntries(const Value& v, F&& render, bool json) {
@@ -160,9 +132,9 @@ std::string formatValue(const Value& v) {
     case ValueType::kNull:
       return "null";
     case ValueType::kTimestamp:
-      return formatRfc3339(v.timestamp);
+      return mixer::base::formatRfc3339(v.timestamp.seconds, v.timestamp.nanos);
     case ValueType::kDuration:
-      return formatGoDuration(v.int_value);
+      return mixer::base::formatGoDuration(v.int_value);
     case ValueType::kIpAddress:
       return formatIp(v.stringView());
     case ValueType::kCidr: {

@@ -1,5 +1,5 @@
 // Small string helpers over std::string_view. (Debian's absl is built with its own
-// absl::string_view, which does not accept std::string_view, so absl::StrCat and friends cannot
+// absl::string_view, which does not accept std::string_view, so absl's string functions cannot
 // take our views directly.)
 #pragma once
 
@@ -9,32 +9,13 @@
 #include <string_view>
 #include <type_traits>
 
-#include "absl/strings/str_cat.h"
+#include "base/str_cat.h"
 
 namespace expr {
 
-namespace str_internal {
-inline void append(std::string* out, std::string_view s) { out->append(s); }
-inline void append(std::string* out, const char* s) { out->append(s); }
-inline void append(std::string* out, const std::string& s) { out->append(s); }
-inline void append(std::string* out, char c) { out->push_back(c); }
-template <typename T, typename = std::enable_if_t<std::is_arithmetic_v<T>>>
-void append(std::string* out, T v) {
-  out->append(absl::StrCat(v));
-}
-}  // namespace str_internal
-
-template <typename... Args>
-std::string strCat(const Args&... args) {
-  std::string out;
-  (str_internal::append(&out, args), ...);
-  return out;
-}
-
-template <typename... Args>
-void strAppend(std::string* out, const Args&... args) {
-  (str_internal::append(out, args), ...);
-}
+// strCat and strAppend are base/str_cat.h's; expr code names them unqualified.
+using ::mixer::base::strAppend;
+using ::mixer::base::strCat;
 
 inline bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

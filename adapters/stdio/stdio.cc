@@ -179,6 +179,7 @@ Config readParams(ValueView params, ErrorSink& errors) {
 // ---- formatting ----
 
 using mixer::adapter_sdk::appendJsonString;
+using mixer::adapter_sdk::formatDuration;  // Go's Duration.String(): "1.5s", "1h0m0s"
 
 // RFC 3339 with nanoseconds, UTC: 2017-01-02T03:04:05.123456789Z.
 // Appends RFC 3339 UTC with the fraction's trailing zeros trimmed, as Go's time.RFC3339Nano
@@ -253,47 +254,6 @@ std::string rotationStamp(int64_t unix_ns) {
   std::snprintf(buf + n, sizeof(buf) - n, ".%09lld",
                 static_cast<long long>(unix_ns % 1'000'000'000));
   return buf;
-}
-
-// Go's time.Duration format: "1.5s", "250ms", "2m3s", "1h0m0s".
-std::string formatDuration(int64_t ns) {
-  if (ns == 0) {
-    return "0s";
-  }
-  std::string sign = ns < 0 ? "-" : "";
-  uint64_t u = ns < 0 ? static_cast<uint64_t>(-(ns + 1)) + 1 : static_cast<uint64_t>(ns);
-  auto decimal = [](uint64_t value, uint64_t unit) {
-    std::string out = std::to_string(value / unit);
-    uint64_t frac = value % unit;
-    if (frac != 0) {
-      std::string digits = std::to_string(frac + unit).substr(1);  // zero-padded
-      while (digits.back() == '0') {
-        digits.pop_back();
-      }
-      out += "." + digits;
-    }
-    return out;
-  };
-  if (u < 1'000) {
-    return sign + std::to_string(u) + "ns";
-  }
-  if (u < 1'000'000) {
-    return sign + decimal(u, 1'000) + "\xc2\xb5s";
-  }
-  if (u < 1'000'000'000) {
-    return sign + decimal(u, 1'000'000) + "ms";
-  }
-  const uint64_t hours = u / 3'600'000'000'000ULL;
-  u %= 3'600'000'000'000ULL;
-  const uint64_t minutes = u / 60'000'000'000ULL;
-  u %= 60'000'000'000ULL;
-  std::string out = sign;
-  if (hours > 0) {
-    out += std::to_string(hours) + "h" + std::to_string(minutes) + "m";
-  } else if (minutes > 0) {
-    out += std::to_string(minutes) + "m";
-  }
-  return out + decimal(u, 1'000'000'000) + "s";
 }
 
 std::string base64(std::string_view in) {

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "mixer/common/str_cat.h"
+#include "base/str_cat.h"
 
 namespace frontends::envoy {
 namespace {
@@ -206,8 +206,8 @@ absl::Status mapEntries(const Map& m, std::string_view what, const MappingLimits
                         size_t* bytes, std::vector<StringMapEntry>* out) {
   out->clear();
   if (m.size() > limits.max_headers) {
-    return absl::InvalidArgumentError(
-        mixer::strCat(what, ": ", m.size(), " entries, over the limit of ", limits.max_headers));
+    return absl::InvalidArgumentError(mixer::base::strCat(
+        what, ": ", m.size(), " entries, over the limit of ", limits.max_headers));
   }
   for (const auto& [k, v] : m) {
     *bytes += k.size() + v.size();
@@ -215,8 +215,8 @@ absl::Status mapEntries(const Map& m, std::string_view what, const MappingLimits
   }
   if (*bytes > limits.max_header_bytes) {
     return absl::InvalidArgumentError(
-        mixer::strCat(what, ": ", *bytes, " bytes of names and values, over the limit of ",
-                      limits.max_header_bytes));
+        mixer::base::strCat(what, ": ", *bytes, " bytes of names and values, over the limit of ",
+                            limits.max_header_bytes));
   }
   return absl::OkStatus();
 }
@@ -229,14 +229,14 @@ namespace {
 absl::Status checkEntries(const std::vector<StringMapEntry>& m, std::string_view what,
                           const MappingLimits& limits, size_t* bytes) {
   if (m.size() > limits.max_headers) {
-    return absl::InvalidArgumentError(
-        mixer::strCat(what, ": ", m.size(), " entries, over the limit of ", limits.max_headers));
+    return absl::InvalidArgumentError(mixer::base::strCat(
+        what, ": ", m.size(), " entries, over the limit of ", limits.max_headers));
   }
   for (const StringMapEntry& e : m) *bytes += e.key.size() + e.value.size();
   if (*bytes > limits.max_header_bytes) {
     return absl::InvalidArgumentError(
-        mixer::strCat(what, ": ", *bytes, " bytes of names and values, over the limit of ",
-                      limits.max_header_bytes));
+        mixer::base::strCat(what, ": ", *bytes, " bytes of names and values, over the limit of ",
+                            limits.max_header_bytes));
   }
   return absl::OkStatus();
 }
@@ -308,7 +308,7 @@ absl::Status AttributeMapper::mapCheck(const CheckRequestView& ctx, const Attrib
       if (it == entries_.end()) {
         entries_.push_back(h);
       } else {
-        it->value = keep(mixer::strCat(it->value, ",", h.value));
+        it->value = keep(mixer::base::strCat(it->value, ",", h.value));
       }
     }
   } else if (auto s = checkEntries(ctx.headers, "request headers", limits_, &bytes); !s.ok()) {
@@ -350,7 +350,7 @@ absl::Status singleHeader(const HeaderList& headers, std::string_view name, std:
     if (h.key != name) continue;
     if (*found) {
       return absl::InvalidArgumentError(
-          mixer::strCat("the original-request header ", name, " is repeated"));
+          mixer::base::strCat("the original-request header ", name, " is repeated"));
     }
     *found = true;
     *value = h.value;
@@ -410,8 +410,8 @@ absl::Status AttributeMapper::mapForwardAuth(const HeaderList& headers,
   const std::string_view uri = nginx ? original_uri.value : forwarded_uri.value;
   const std::string_view uri_name = nginx ? "X-Original-URI" : "X-Forwarded-Uri";
   if (uri.empty() || uri.front() != '/') {
-    return absl::InvalidArgumentError(
-        mixer::strCat(uri_name, " '", uri, "' is not a request path (it must start with '/')"));
+    return absl::InvalidArgumentError(mixer::base::strCat(
+        uri_name, " '", uri, "' is not a request path (it must start with '/')"));
   }
   Field method{nginx ? "x-original-method" : "x-forwarded-method"};
   Field host{"x-forwarded-host"}, plain_host{"host"}, proto{"x-forwarded-proto"};
@@ -420,14 +420,14 @@ absl::Status AttributeMapper::mapForwardAuth(const HeaderList& headers,
     if (auto s = singleHeader(headers, f->name, &f->value, &f->found); !s.ok()) return s;
   }
   if (!method.found) {
-    return absl::InvalidArgumentError(mixer::strCat(
+    return absl::InvalidArgumentError(mixer::base::strCat(
         "missing the original request's method: ", nginx ? "X-Original-Method (with X-Original-URI)"
                                                          : "X-Forwarded-Method (with "
                                                            "X-Forwarded-Uri)"));
   }
   if (!isToken(method.value)) {
     return absl::InvalidArgumentError(
-        mixer::strCat("the original request's method '", method.value, "' is not a token"));
+        mixer::base::strCat("the original request's method '", method.value, "' is not a token"));
   }
   // X-Forwarded-For: the last address is the one the proxy saw (earlier ones are the client's
   // word); repeated fields are one list.
@@ -459,7 +459,7 @@ absl::Status AttributeMapper::mapForwardAuth(const HeaderList& headers,
     if (it == entries_.end()) {
       entries_.push_back(h);
     } else {
-      it->value = keep(mixer::strCat(it->value, ",", h.value));
+      it->value = keep(mixer::base::strCat(it->value, ",", h.value));
     }
   }
   putHeaders(entries_, /*request_id_header=*/true, ids, bag);
@@ -624,18 +624,18 @@ absl::Status AttributeMapper::mapDescriptor(
   size_t bytes = 0;
   entries_.clear();
   if (static_cast<size_t>(descriptor.entries_size()) > limits_.max_headers) {
-    return absl::InvalidArgumentError(mixer::strCat("descriptor: ", descriptor.entries_size(),
-                                                    " entries, over the limit of ",
-                                                    limits_.max_headers));
+    return absl::InvalidArgumentError(mixer::base::strCat("descriptor: ", descriptor.entries_size(),
+                                                          " entries, over the limit of ",
+                                                          limits_.max_headers));
   }
   for (const auto& e : descriptor.entries()) {
     bytes += e.key().size() + e.value().size();
     entries_.push_back({e.key(), e.value()});
   }
   if (bytes > limits_.max_header_bytes) {
-    return absl::InvalidArgumentError(mixer::strCat("descriptor: ", bytes,
-                                                    " bytes of keys and values, over the limit of ",
-                                                    limits_.max_header_bytes));
+    return absl::InvalidArgumentError(
+        mixer::base::strCat("descriptor: ", bytes, " bytes of keys and values, over the limit of ",
+                            limits_.max_header_bytes));
   }
   put(bag, ids.ratelimit_domain, "ratelimit.domain", Value::string(domain));
   put(bag, ids.ratelimit_descriptor, "ratelimit.descriptor", bag->makeStringMap(entries_));

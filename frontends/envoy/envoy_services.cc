@@ -5,9 +5,9 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/numbers.h"
-#include "mixer/adapter_sdk/utf8.h"
+#include "base/str_cat.h"
+#include "base/utf8.h"
 #include "mixer/common/log.h"
-#include "mixer/common/str_cat.h"
 
 namespace frontends::envoy {
 namespace {
@@ -15,8 +15,8 @@ namespace {
 namespace auth = ::envoy::service::auth::v3;
 namespace rls = ::envoy::service::ratelimit::v3;
 namespace als = ::envoy::service::accesslog::v3;
-using mixer::strCat;
 using mixer::attribute::AttributeBag;
+using mixer::base::strCat;
 using mixer::runtime::DispatcherConstSharedPtr;
 
 google::protobuf::ArenaOptions arenaOptions(char* block, size_t size) {
@@ -83,9 +83,8 @@ bool flatten(const grpc::ByteBuffer* buffer, grpc::Slice* slice) {
 }
 
 void setMessage(const std::string& message, google::rpc::Status* status) {
-  status->set_message(mixer::adapter_sdk::isValidUtf8(message)
-                          ? message
-                          : mixer::adapter_sdk::utf8Sanitized(message));
+  status->set_message(mixer::base::isValidUtf8(message) ? message
+                                                        : mixer::base::utf8Sanitized(message));
 }
 
 void addHeader(
@@ -94,12 +93,10 @@ void addHeader(
   using ::envoy::config::core::v3::HeaderValueOption;
   auto* h = out->Add();
   // Names and values may carry what a client sent; HeaderValue's are proto3 strings.
-  h->mutable_header()->set_key(mixer::adapter_sdk::isValidUtf8(op.name)
-                                   ? op.name
-                                   : mixer::adapter_sdk::utf8Sanitized(op.name));
-  h->mutable_header()->set_value(mixer::adapter_sdk::isValidUtf8(op.value)
-                                     ? op.value
-                                     : mixer::adapter_sdk::utf8Sanitized(op.value));
+  h->mutable_header()->set_key(
+      mixer::base::isValidUtf8(op.name) ? op.name : mixer::base::utf8Sanitized(op.name));
+  h->mutable_header()->set_value(
+      mixer::base::isValidUtf8(op.value) ? op.value : mixer::base::utf8Sanitized(op.value));
   const bool append = op.op == mixer::config::HeaderOperation::Op::Append;
   h->mutable_append()->set_value(append);
   h->set_append_action(append ? HeaderValueOption::APPEND_IF_EXISTS_OR_ADD

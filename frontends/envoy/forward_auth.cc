@@ -5,15 +5,15 @@
 #include <iterator>
 
 #include "absl/strings/numbers.h"
+#include "base/str_cat.h"
 #include "frontends/envoy/envoy_services.h"
-#include "mixer/common/str_cat.h"
 
 namespace frontends::envoy {
 namespace {
 
 using mixer::HttpResponse;
-using mixer::strCat;
 using mixer::attribute::AttributeBag;
+using mixer::base::strCat;
 
 struct ThreadState {
   mixer::attribute::VocabularyConstSharedPtr vocabulary;

@@ -2,7 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "mixer/common/str_cat.h"
+#include "base/str_cat.h"
 
 namespace mixer::attribute {
 
@@ -15,9 +15,9 @@ absl::StatusOr<std::shared_ptr<const Vocabulary>> Vocabulary::create(
     auto [it, inserted] = seen.emplace(d.name, d.type);
     if (!inserted) {
       if (it->second != d.type) {
-        return absl::InvalidArgumentError(strCat("attribute '", d.name, "' is declared both as ",
-                                                 valueTypeName(it->second), " and as ",
-                                                 valueTypeName(d.type)));
+        return absl::InvalidArgumentError(
+            base::strCat("attribute '", d.name, "' is declared both as ", valueTypeName(it->second),
+                         " and as ", valueTypeName(d.type)));
       }
       continue;
     }
@@ -79,14 +79,14 @@ absl::StatusOr<std::vector<AttributeDecl>> parseAttributeManifests(std::string_v
   std::vector<AttributeDecl> out;
   auto where = [&](const YAML::Node& n) {
     const auto m = n.Mark();
-    return strCat(source_name, ":", m.line + 1, ":", m.column + 1);
+    return base::strCat(source_name, ":", m.line + 1, ":", m.column + 1);
   };
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(std::string(yaml));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
-        strCat(source_name, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+        base::strCat(source_name, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
   }
   for (const auto& doc : docs) {
     if (!doc.IsMap()) {
@@ -102,24 +102,24 @@ absl::StatusOr<std::vector<AttributeDecl>> parseAttributeManifests(std::string_v
     }
     if (!attrs.IsMap()) {
       return absl::InvalidArgumentError(
-          strCat(where(attrs),
-                 ": spec.attributes must be a map of attribute name to "
-                 "{valueType: TYPE}"));
+          base::strCat(where(attrs),
+                       ": spec.attributes must be a map of attribute name to "
+                       "{valueType: TYPE}"));
     }
     for (const auto& kv : attrs) {
       const auto name = kv.first.as<std::string>("");
       const auto vt = kv.second["valueType"];
       if (!vt || !vt.IsScalar()) {
         return absl::InvalidArgumentError(
-            strCat(where(kv.first), ": attribute '", name, "' has no valueType"));
+            base::strCat(where(kv.first), ": attribute '", name, "' has no valueType"));
       }
       const auto type_name = vt.as<std::string>();
       auto type = parseValueType(type_name);
       if (!type || *type == ValueType::Bytes || *type == ValueType::Unspecified) {
         return absl::InvalidArgumentError(
-            strCat(where(vt), ": attribute '", name, "' has unknown valueType '", type_name,
-                   "' (want one of STRING, INT64, DOUBLE, BOOL, TIMESTAMP, IP_ADDRESS, "
-                   "EMAIL_ADDRESS, URI, DNS_NAME, DURATION, STRING_MAP)"));
+            base::strCat(where(vt), ": attribute '", name, "' has unknown valueType '", type_name,
+                         "' (want one of STRING, INT64, DOUBLE, BOOL, TIMESTAMP, IP_ADDRESS, "
+                         "EMAIL_ADDRESS, URI, DNS_NAME, DURATION, STRING_MAP)"));
       }
       out.push_back({name, *type});
     }

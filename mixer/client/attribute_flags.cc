@@ -5,8 +5,9 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "mixer/common/str_cat.h"
-#include "mixer/common/time_format.h"
+#include "base/go_duration.h"
+#include "base/rfc3339.h"
+#include "base/str_cat.h"
 
 namespace mixer::client {
 namespace {
@@ -101,7 +102,8 @@ bool parseHexBytes(std::string_view s, std::string* out) {
 absl::Status parseAs(ValueType type, std::string_view name, std::string_view text,
                      AttributeBag* bag, Value* out) {
   auto bad = [&](std::string_view what) {
-    return absl::InvalidArgumentError(strCat("attribute '", name, "': '", text, "' is not ", what));
+    return absl::InvalidArgumentError(
+        base::strCat("attribute '", name, "': '", text, "' is not ", what));
   };
   switch (type) {
     case ValueType::String:
@@ -136,14 +138,14 @@ absl::Status parseAs(ValueType type, std::string_view name, std::string_view tex
     }
     case ValueType::Timestamp: {
       attribute::Timestamp t{};
-      if (!parseRfc3339(text, &t.seconds, &t.nanos)) {
+      if (!base::parseRfc3339(text, &t.seconds, &t.nanos)) {
         return bad("an RFC 3339 TIMESTAMP (e.g. 2017-01-02T15:04:05Z)");
       }
       *out = Value::timestamp(t);
       return absl::OkStatus();
     }
     case ValueType::Duration: {
-      auto ns = parseGoDuration(text);
+      auto ns = base::parseGoDuration(text);
       if (!ns) {
         return bad("a DURATION (e.g. 10ms, 1h2m)");
       }
@@ -204,10 +206,10 @@ ValueType senseType(std::string_view text) {
   if (parseBool(text, &b)) {
     return ValueType::Bool;
   }
-  if (parseRfc3339(text, &s, &n)) {
+  if (base::parseRfc3339(text, &s, &n)) {
     return ValueType::Timestamp;
   }
-  if (parseGoDuration(text)) {
+  if (base::parseGoDuration(text)) {
     return ValueType::Duration;
   }
   return ValueType::String;
@@ -223,7 +225,7 @@ absl::Status addAll(const std::vector<std::string>& specs, std::string_view flag
       }
       const auto eq = pair.find('=');
       if (eq == std::string_view::npos || eq == 0) {
-        return absl::InvalidArgumentError(strCat(flag, ": '", pair, "' is not name=value"));
+        return absl::InvalidArgumentError(base::strCat(flag, ": '", pair, "' is not name=value"));
       }
       const std::string_view name = bag->own(std::string(pair.substr(0, eq)));
       const std::string_view text = pair.substr(eq + 1);
@@ -239,7 +241,7 @@ absl::Status addAll(const std::vector<std::string>& specs, std::string_view flag
       }
       Value v;
       if (auto s = parseAs(type, name, text, bag, &v); !s.ok()) {
-        return absl::InvalidArgumentError(strCat(flag, ": ", s.message()));
+        return absl::InvalidArgumentError(base::strCat(flag, ": ", s.message()));
       }
       bag->set(name, v);
     }

@@ -5,24 +5,18 @@
 #include <iostream>
 #include <sstream>
 
+#include "base/json_string.h"
 #include "expr/format.h"
 #include "expr/program.h"
-#include "mixer/adapter_sdk/text.h"
 #include "mixer/runtime/bag_activation.h"
 
 namespace mixer::client {
 namespace {
 
-// A JSON string literal (the adapter SDK's escaper, which the stdio and zipkin adapters use too).
-std::string jsonString(std::string_view s) {
-  std::string out;
-  mixer::adapter_sdk::appendJsonString(s, &out);
-  return out;
-}
-
 int fail(const EvalOptions& o, const std::string& stage, std::string_view message, int code) {
   if (o.json) {
-    std::printf("{\"error\":%s,\"stage\":\"%s\"}\n", jsonString(message).c_str(), stage.c_str());
+    std::printf("{\"error\":%s,\"stage\":\"%s\"}\n", base::jsonQuote(message).c_str(),
+                stage.c_str());
   } else {
     std::printf("%s error: %.*s\n", stage.c_str(), static_cast<int>(message.size()),
                 message.data());
@@ -85,14 +79,14 @@ int runEval(const EvalOptions& o) {
   std::string refs_json = "[";
   std::string refs_text;
   for (size_t i = 0; i < refs.size(); ++i) {
-    refs_json += (i ? "," : "") + jsonString(refs[i]);
+    refs_json += (i ? "," : "") + base::jsonQuote(refs[i]);
     refs_text += (i ? ", " : "") + refs[i];
   }
   refs_json += "]";
   if (v.isError()) {
     if (o.json) {
       std::printf("{\"error\":%s,\"stage\":\"eval\",\"referenced\":%s}\n",
-                  jsonString(v.stringView()).c_str(), refs_json.c_str());
+                  base::jsonQuote(v.stringView()).c_str(), refs_json.c_str());
     } else {
       std::printf("eval error: %.*s\nreferenced: %s\n", static_cast<int>(v.stringView().size()),
                   v.stringView().data(), refs_text.c_str());
@@ -101,7 +95,7 @@ int runEval(const EvalOptions& o) {
   }
   const std::string type(expr::valueTypeName(v.type));
   if (o.json) {
-    std::printf("{\"type\":%s,\"value\":%s,\"referenced\":%s}\n", jsonString(type).c_str(),
+    std::printf("{\"type\":%s,\"value\":%s,\"referenced\":%s}\n", base::jsonQuote(type).c_str(),
                 expr::formatValueJson(v).c_str(), refs_json.c_str());
   } else {
     std::printf("%s (%s)\nreferenced: %s\n", expr::formatValue(v).c_str(), type.c_str(),

@@ -8,8 +8,8 @@
 #include <mutex>
 #include <thread>
 
+#include "base/str_cat.h"
 #include "mixer/common/grpc_codes.h"
-#include "mixer/common/str_cat.h"
 
 namespace mixer::client {
 namespace {
@@ -42,7 +42,7 @@ void stopLoad() { g_stop.store(true, std::memory_order_relaxed); }
 
 std::string statusCodeName(grpc::StatusCode code) {
   const std::string_view name = grpcCodeName(static_cast<int>(code));
-  return name.empty() ? strCat("CODE_", static_cast<int>(code)) : std::string(name);
+  return name.empty() ? base::strCat("CODE_", static_cast<int>(code)) : std::string(name);
 }
 
 double LoadResult::percentileMicros(double p) const {
@@ -157,17 +157,17 @@ std::string LoadResult::text(const LoadOptions& o) const {
   std::snprintf(buf, sizeof(buf), "%s: %lld calls in %.3f s: %.1f calls/s (%s)\n", o.method.c_str(),
                 static_cast<long long>(sent), elapsed_seconds,
                 elapsed_seconds > 0 ? static_cast<double>(sent) / elapsed_seconds : 0.0,
-                o.rate > 0 ? strCat("open loop at ", o.rate, "/s").c_str()
-                           : strCat("closed loop, concurrency ", o.concurrency).c_str());
+                o.rate > 0 ? base::strCat("open loop at ", o.rate, "/s").c_str()
+                           : base::strCat("closed loop, concurrency ", o.concurrency).c_str());
   out += buf;
-  out += strCat("  OK: ", ok, "\n");
+  out += base::strCat("  OK: ", ok, "\n");
   for (const auto& [code, n] : errors) {
-    out += strCat("  ", code, ": ", n, "\n");
+    out += base::strCat("  ", code, ": ", n, "\n");
   }
-  out += strCat("  latency p50 ", fmtMicros(percentileMicros(50)), "  p90 ",
-                fmtMicros(percentileMicros(90)), "  p99 ", fmtMicros(percentileMicros(99)),
-                "  p99.9 ", fmtMicros(percentileMicros(99.9)), "  max ",
-                fmtMicros(latencies_ns.empty() ? 0 : latencies_ns.back() / 1000.0), "\n");
+  out += base::strCat("  latency p50 ", fmtMicros(percentileMicros(50)), "  p90 ",
+                      fmtMicros(percentileMicros(90)), "  p99 ", fmtMicros(percentileMicros(99)),
+                      "  p99.9 ", fmtMicros(percentileMicros(99.9)), "  max ",
+                      fmtMicros(latencies_ns.empty() ? 0 : latencies_ns.back() / 1000.0), "\n");
   return out;
 }
 
@@ -175,7 +175,7 @@ std::string LoadResult::json(const LoadOptions& o) const {
   char buf[1024];
   std::string errs;
   for (const auto& [code, n] : errors) {
-    errs += strCat(errs.empty() ? "" : ",", "\"", code, "\":", n);
+    errs += base::strCat(errs.empty() ? "" : ",", "\"", code, "\":", n);
   }
   std::snprintf(
       buf, sizeof(buf),

@@ -10,13 +10,13 @@
 #include <random>
 
 #include "base/word_compression.h"
+#include "base/go_duration.h"
+#include "base/str_cat.h"
 #include "mixer/api/attribute_encoder.h"
 #include "mixer/api/global_dictionary.h"
 #include "mixer/client/attribute_flags.h"
 #include "mixer/client/eval_command.h"
 #include "mixer/client/load_generator.h"
-#include "mixer/common/str_cat.h"
-#include "mixer/common/time_format.h"
 #include "mixer/v1/mixer.grpc.pb.h"
 #include "security/tls/credentials.h"
 
@@ -118,7 +118,7 @@ void printReferenced(const ReferencedAttributes& r, const char* indent) {
 }
 
 std::string durationText(const google::protobuf::Duration& d) {
-  return mixer::formatGoDuration(d.seconds() * 1000000000 + d.nanos());
+  return mixer::base::formatGoDuration(d.seconds() * 1000000000 + d.nanos());
 }
 
 std::string statusText(const google::rpc::Status& s) {
@@ -142,7 +142,7 @@ int runLoadMode(const std::shared_ptr<grpc::Channel>& channel, const std::string
   lo.timeout = std::chrono::milliseconds(o.timeout_ms);
   lo.requests = o.repeat;
   if (!o.duration.empty()) {
-    auto ns = mixer::parseGoDuration(o.duration);
+    auto ns = mixer::base::parseGoDuration(o.duration);
     if (!ns || *ns <= 0) {
       std::cerr << "mixc: --duration " << o.duration << ": want a positive duration (10s, 1m)\n";
       return 2;

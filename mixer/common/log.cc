@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
-#include "mixer/adapter_sdk/utf8.h"
+#include "base/utf8.h"
 
 namespace mixer {
 namespace {
@@ -48,8 +48,8 @@ bool logEnabled(LogLevel level) {
 
 std::string logSafe(std::string_view text) {
   std::string valid;
-  if (!adapter_sdk::isValidUtf8(text)) {
-    adapter_sdk::appendUtf8Sanitized(text, &valid);
+  if (!base::isValidUtf8(text)) {
+    base::appendUtf8Sanitized(text, &valid);
     text = valid;
   }
   std::string out;

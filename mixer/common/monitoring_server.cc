@@ -2,7 +2,7 @@
 
 #include <prometheus/text_serializer.h>
 
-#include "mixer/common/str_cat.h"
+#include "base/str_cat.h"
 
 namespace mixer {
 
@@ -18,7 +18,8 @@ absl::StatusOr<std::unique_ptr<MonitoringServer>> MonitoringServer::start(Option
   auto server = HttpServer::start(
       std::move(http), [raw](const HttpRequest& request) { return raw->handle(request); });
   if (!server.ok()) {
-    return absl::UnavailableError(strCat(server.status().message(), " (the monitoring endpoints)"));
+    return absl::UnavailableError(
+        base::strCat(server.status().message(), " (the monitoring endpoints)"));
   }
   s->http_ = *std::move(server);
   return s;

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "base/str_cat.h"
 #include "mixer/adapter_host/handler.h"
 #include "mixer/common/log.h"
-#include "mixer/common/str_cat.h"
 #include "mixer/runtime/encoded_instances.h"
 #include "pilot/model/file_registry.h"
 
@@ -144,9 +144,10 @@ class RegistryGenerator final : public AttributeGenerator {
         w.label_storage.assign(inst.labels.begin(), inst.labels.end());
         w.ns = ns;
         auto version = inst.labels.find("version");
-        w.workload_name = version == inst.labels.end() ? name : strCat(name, "-", version->second);
+        w.workload_name =
+            version == inst.labels.end() ? name : base::strCat(name, "-", version->second);
         if (!ns.empty()) {
-          w.workload_uid = strCat("istio://", ns, "/workloads/", w.workload_name);
+          w.workload_uid = base::strCat("istio://", ns, "/workloads/", w.workload_name);
         }
         w.service_account = account;
         w.service_host = svc.hostname;
@@ -186,7 +187,7 @@ class RegistryGenerator final : public AttributeGenerator {
   };
 
   AttributeId output(std::string_view side, std::string_view field) const {
-    const std::string name = strCat(side, field);
+    const std::string name = base::strCat(side, field);
     const auto& outs = aspect().outputs;
     for (size_t i = 0; i < outs.size(); ++i) {
       if (outs[i].name == name) {
@@ -256,7 +257,7 @@ attribute::VocabularyConstSharedPtr outputVocabulary(const aspects::Aspect& aspe
   if (!v) {
     std::vector<attribute::AttributeDecl> decls;
     for (const aspects::Field& f : aspect.outputs) {
-      decls.push_back({strCat("_out.", f.name), outputType(f.type)});
+      decls.push_back({base::strCat("_out.", f.name), outputType(f.type)});
     }
     v = *attribute::Vocabulary::create(std::move(decls));
   }
@@ -405,7 +406,7 @@ std::unique_ptr<AttributeGenerator> makeRegistryGenerator(const YAML::Node& para
     for (const auto& kv : params) {
       const std::string key = kv.first.as<std::string>("");
       if (key != "directory") {
-        *error = strCat("params: unknown field '", key, "' (registryenv takes: directory)");
+        *error = base::strCat("params: unknown field '", key, "' (registryenv takes: directory)");
         return nullptr;
       }
       if (!kv.second.IsScalar() || kv.second.Scalar().empty()) {
@@ -425,16 +426,17 @@ std::unique_ptr<AttributeGenerator> makeRegistryGenerator(const YAML::Node& para
   std::vector<pilot::model::Service> services;
   std::error_code ec;
   if (!std::filesystem::is_directory(directory, ec)) {
-    *warning = strCat("service registry directory '", directory,
-                      "' does not exist: no workload is found (the bindings' defaults apply)");
+    *warning =
+        base::strCat("service registry directory '", directory,
+                     "' does not exist: no workload is found (the bindings' defaults apply)");
   } else {
     pilot::model::FileRegistry registry(directory);
     std::vector<pilot::model::ConfigError> errors;
     if (!registry.list(&services, &errors)) {
       services.clear();
-      *warning = strCat("service registry directory '", directory,
-                        "' has errors: no workload is found (the bindings' defaults apply): ",
-                        pilot::model::formatErrors(errors));
+      *warning = base::strCat("service registry directory '", directory,
+                              "' has errors: no workload is found (the bindings' defaults apply): ",
+                              pilot::model::formatErrors(errors));
     }
   }
   return std::make_unique<RegistryGenerator>(services);

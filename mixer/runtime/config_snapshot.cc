@@ -6,13 +6,13 @@
 
 #include "absl/strings/str_join.h"
 #include "aspects/aspect.h"
+#include "base/str_cat.h"
 #include "config/descriptor_set.h"
 #include "expr/parser.h"
 #include "mixer/adapter_host/loaded_adapter.h"
 #include "mixer/adapter_host/remote_adapter.h"
 #include "mixer/adapter_host/yaml_params.h"
 #include "mixer/common/log.h"
-#include "mixer/common/str_cat.h"
 #include "mixer/runtime/bag_activation.h"
 #include "mixer/runtime/unavailable_handlers.h"
 
@@ -146,20 +146,21 @@ bool findIndexTerm(const expr::Node& n, const attribute::Vocabulary& vocabulary,
 // How errors name a handler, an instance and a rule: as the operator wrote them (aspect model:
 // the adapter block, the aspect, the selector), else by their 1.x names.
 std::string describe(const config::Handler& h) {
-  return h.origin.empty() ? strCat("handler '", h.name, "' (adapter ", h.adapter, ")") : h.origin;
+  return h.origin.empty() ? base::strCat("handler '", h.name, "' (adapter ", h.adapter, ")")
+                          : h.origin;
 }
 std::string describe(const config::Rule& r) {
-  return r.origin.empty() ? strCat("rule '", r.name, "'") : r.origin;
+  return r.origin.empty() ? base::strCat("rule '", r.name, "'") : r.origin;
 }
 
 // `path` ("params.provider_url.x") with a renamed param spelled as the operator wrote it.
 std::string writtenParamPath(const config::Handler& h, const std::string& path) {
   for (const auto& [translated, written] : h.param_names) {
-    const std::string prefix = strCat("params.", translated);
+    const std::string prefix = base::strCat("params.", translated);
     if (path.compare(0, prefix.size(), prefix) == 0 &&
         (path.size() == prefix.size() || path[prefix.size()] == '.' ||
          path[prefix.size()] == '[')) {
-      return strCat("params.", written, path.substr(prefix.size()));
+      return base::strCat("params.", written, path.substr(prefix.size()));
     }
   }
   return path;
@@ -188,10 +189,10 @@ class Compiler {
     for (const auto& a : model_.attributes) {
       const auto existing = base->find(a.name);
       if (existing && base->type(*existing) != a.type) {
-        errors_->push_back({a.pos, strCat("attribute '", a.name, "' is declared ",
-                                          attribute::valueTypeName(a.type),
-                                          " but the built-in vocabulary declares it ",
-                                          attribute::valueTypeName(base->type(*existing)))});
+        errors_->push_back({a.pos, base::strCat("attribute '", a.name, "' is declared ",
+                                                attribute::valueTypeName(a.type),
+                                                " but the built-in vocabulary declares it ",
+                                                attribute::valueTypeName(base->type(*existing)))});
         continue;
       }
       decls.push_back({a.name, a.type});
@@ -214,8 +215,8 @@ class Compiler {
       ci->template_name = inst.template_name;
       const aspects::Aspect* aspect = aspects::find(inst.template_name);
       if (aspect == nullptr) {
-        errors_->push_back({inst.pos, strCat("instance '", inst.name, "': unknown template '",
-                                             inst.template_name, "'")});
+        errors_->push_back({inst.pos, base::strCat("instance '", inst.name, "': unknown template '",
+                                                   inst.template_name, "'")});
         continue;
       }
       // An aspect kind this build declares but does not serve (attribute generation): its
@@ -223,8 +224,9 @@ class Compiler {
       // rules are skipped.
       const bool served = aspect->served && runtimeVariety(aspect->variety, &ci->variety);
       fields_seen_ = 0;
-      const std::string what = inst.origin.empty() ? strCat("instance '", inst.name, "' field ")
-                                                   : strCat(inst.origin, " ");
+      const std::string what = inst.origin.empty()
+                                   ? base::strCat("instance '", inst.name, "' field ")
+                                   : base::strCat(inst.origin, " ");
       field_names_ = &inst.field_names;
       const bool generator = aspect->variety == aspects::Variety::AttributeGeneration;
       if (inst.params && inst.params.IsMap()) {
@@ -248,7 +250,7 @@ class Compiler {
         }
       } else if (inst.params && !inst.params.IsNull()) {
         errors_->push_back({markPos(inst.pos.file, inst.params),
-                            strCat("instance '", inst.name, "': params must be a map")});
+                            base::strCat("instance '", inst.name, "': params must be a map")});
       }
       requireFields(inst.params, inst.pos, what, aspect->fields, aspect->name);
       field_names_ = nullptr;
@@ -283,7 +285,7 @@ class Compiler {
       with_outputs.add(gi->outputs->name(id), static_cast<expr::AttributeId>(gi->output_base + i),
                        static_cast<expr::ValueType>(gi->outputs->type(id)));
     }
-    const std::string what = strCat("instance '", inst.name, "' attribute_bindings");
+    const std::string what = base::strCat("instance '", inst.name, "' attribute_bindings");
     for (const auto& kv : inst.params) {
       if (!isBindingsKey(kv.first.as<std::string>(""))) {
         continue;
@@ -291,7 +293,7 @@ class Compiler {
       if (!kv.second.IsMap()) {
         if (!kv.second.IsNull()) {
           errors_->push_back({markPos(inst.pos.file, kv.second),
-                              strCat(what, ": want a map of attribute: expression")});
+                              base::strCat(what, ": want a map of attribute: expression")});
         }
         continue;
       }
@@ -300,12 +302,12 @@ class Compiler {
         const auto id = vocabulary_->find(attr);
         if (!id) {
           errors_->push_back({markPos(inst.pos.file, b.first),
-                              strCat(what, ": '", attr, "' is not a known attribute")});
+                              base::strCat(what, ": '", attr, "' is not a known attribute")});
           continue;
         }
         if (!b.second.IsScalar()) {
           errors_->push_back({markPos(inst.pos.file, b.second),
-                              strCat(what, " '", attr, "': want an expression")});
+                              base::strCat(what, " '", attr, "': want an expression")});
           continue;
         }
         auto p = expr::compile(outputNames(b.second.Scalar()), with_outputs, options);
@@ -321,10 +323,10 @@ class Compiler {
         if (!dynamic && got != want &&
             !(vocabulary_->type(*id) == attribute::ValueType::Bytes &&
               got == expr::ValueType::kBytes)) {
-          errors_->push_back(
-              {markPos(inst.pos.file, b.second),
-               strCat(what, " '", attr, "': the expression is of type ", expr::valueTypeName(got),
-                      " but the attribute is ", attribute::valueTypeName(vocabulary_->type(*id)))});
+          errors_->push_back({markPos(inst.pos.file, b.second),
+                              base::strCat(what, " '", attr, "': the expression is of type ",
+                                           expr::valueTypeName(got), " but the attribute is ",
+                                           attribute::valueTypeName(vocabulary_->type(*id)))});
           continue;
         }
         gi->bindings.push_back({*id, vocabulary_->name(*id), *p});
@@ -352,11 +354,11 @@ class Compiler {
         std::string warning, error;
         auto g = makeRegistryGenerator(h.params, &warning, &error);
         if (!g) {
-          errors_->push_back({h.pos, strCat(describe(h), ": ", error)});
+          errors_->push_back({h.pos, base::strCat(describe(h), ": ", error)});
           continue;
         }
         if (!warning.empty()) {
-          warnings_.push_back({h.pos, strCat(describe(h), ": ", warning)});
+          warnings_.push_back({h.pos, base::strCat(describe(h), ": ", warning)});
         }
         generators_[h.name] = std::move(g);
         continue;
@@ -369,12 +371,13 @@ class Compiler {
       if (!adapter) {
         std::string loaded;
         for (const auto& a : adapters_.adapters()) {
-          loaded += strCat(loaded.empty() ? "" : ", ", a->info().name);
+          loaded += base::strCat(loaded.empty() ? "" : ", ", a->info().name);
         }
         errors_->push_back(
-            {h.pos, strCat(h.origin.empty() ? strCat("handler '", h.name, "'") : h.origin,
-                           ": unknown adapter '", h.adapter,
-                           "' (loaded: ", loaded.empty() ? "none" : loaded, ")")});
+            {h.pos,
+             base::strCat(h.origin.empty() ? base::strCat("handler '", h.name, "'") : h.origin,
+                          ": unknown adapter '", h.adapter,
+                          "' (loaded: ", loaded.empty() ? "none" : loaded, ")")});
         continue;
       }
       std::vector<adapter_host::ParamError> perrs;
@@ -398,17 +401,17 @@ class Compiler {
             pos.line = e.line;
             pos.column = e.column;
           }
-          errors_->push_back({pos, strCat(describe(h), ": ", e.path, ": ", e.message)});
+          errors_->push_back({pos, base::strCat(describe(h), ": ", e.path, ": ", e.message)});
         }
         continue;
       }
       if (adapter->serves(MIXER_KIND_GENERATE)) {
         const aspects::Aspect* aspect = generatorAspect(adapter->info().templates);
         if (aspect == nullptr) {
-          errors_->push_back({h.pos, strCat(describe(h), ": adapter '", adapter->info().name,
-                                            "' serves generate but none of its templates (",
-                                            absl::StrJoin(adapter->info().templates, ", "),
-                                            ") generates attributes")});
+          errors_->push_back({h.pos, base::strCat(describe(h), ": adapter '", adapter->info().name,
+                                                  "' serves generate but none of its templates (",
+                                                  absl::StrJoin(adapter->info().templates, ", "),
+                                                  ") generates attributes")});
           continue;
         }
         auto g = std::make_unique<AdapterGenerator>(*aspect);
@@ -432,10 +435,10 @@ class Compiler {
     }
     if (ad == nullptr) {
       errors_->push_back(
-          {h.pos, strCat(describe(h),
-                         ": connection.address is set, but no `kind: adapter` "
-                         "document is named '",
-                         h.adapter, "' (an out-of-process handler names its adapter's)")});
+          {h.pos, base::strCat(describe(h),
+                               ": connection.address is set, but no `kind: adapter` "
+                               "document is named '",
+                               h.adapter, "' (an out-of-process handler names its adapter's)")});
       return;
     }
     adapter_host::RemoteAdapterInfo info;
@@ -452,18 +455,20 @@ class Compiler {
       }
       const aspects::Aspect* aspect = aspects::find(name);
       if (td == nullptr) {
-        errors_->push_back({ad->pos, strCat("adapter '", ad->name, "' serves template '", name,
-                                            "', which has no `kind: template` document")});
+        errors_->push_back(
+            {ad->pos, base::strCat("adapter '", ad->name, "' serves template '", name,
+                                   "', which has no `kind: template` document")});
         ok = false;
         continue;
       }
       Variety variety;
       if (aspect == nullptr || !aspect->served || !runtimeVariety(aspect->variety, &variety)) {
         errors_->push_back(
-            {td->pos, strCat("template '", name, "' (adapter '", ad->name,
-                             "'): this mixs calls out-of-process adapters for the templates of "
-                             "aspects/ that it serves (",
-                             servedTemplateNames(), ")")});
+            {td->pos,
+             base::strCat("template '", name, "' (adapter '", ad->name,
+                          "'): this mixs calls out-of-process adapters for the templates of "
+                          "aspects/ that it serves (",
+                          servedTemplateNames(), ")")});
         ok = false;
         continue;
       }
@@ -477,7 +482,7 @@ class Compiler {
       return;
     }
     if (descriptors.empty()) {
-      errors_->push_back({ad->pos, strCat("adapter '", ad->name, "' serves no template")});
+      errors_->push_back({ad->pos, base::strCat("adapter '", ad->name, "' serves no template")});
       return;
     }
     std::string any;
@@ -487,9 +492,9 @@ class Compiler {
       // Istio sends a session-based adapter its config through the session API, and no
       // adapter_config in the calls; this mixs has no session API.
       if (has_params) {
-        warnings_.push_back({h.pos, strCat(describe(h), ": adapter '", ad->name,
-                                           "' is session_based: its params are not sent (the "
-                                           "calls carry no adapter_config, as in Istio)")});
+        warnings_.push_back({h.pos, base::strCat(describe(h), ": adapter '", ad->name,
+                                                 "' is session_based: its params are not sent (the "
+                                                 "calls carry no adapter_config, as in Istio)")});
       }
     } else if (!ad->config_descriptor_set.empty()) {
       std::vector<config::ParamProblem> problems;
@@ -502,14 +507,15 @@ class Compiler {
             pos.line = p.line;
             pos.column = p.column;
           }
-          errors_->push_back({pos, strCat(describe(h), ": ", p.message)});
+          errors_->push_back({pos, base::strCat(describe(h), ": ", p.message)});
         }
         return;
       }
       has_config = true;
     } else if (has_params) {
-      errors_->push_back({h.pos, strCat(describe(h), ": adapter '", ad->name,
-                                        "' declares no config descriptor, so it takes no params")});
+      errors_->push_back(
+          {h.pos, base::strCat(describe(h), ": adapter '", ad->name,
+                               "' declares no config descriptor, so it takes no params")});
       return;
     }
     auto adapter = adapter_host::remoteAdapter(std::move(info), &adapters_.services());
@@ -518,7 +524,7 @@ class Compiler {
     std::vector<adapter_host::ParamError> perrs = adapter->validateParams(params);
     if (!perrs.empty()) {
       for (const auto& e : perrs) {
-        errors_->push_back({ad->pos, strCat(describe(h), ": ", e.path, ": ", e.message)});
+        errors_->push_back({ad->pos, base::strCat(describe(h), ": ", e.path, ": ", e.message)});
       }
       return;
     }
@@ -530,7 +536,7 @@ class Compiler {
     std::string out;
     for (const aspects::Aspect* a : aspects::all()) {
       if (a->served && a->variety != aspects::Variety::AttributeGeneration) {
-        out += strCat(out.empty() ? "" : ", ", a->name);
+        out += base::strCat(out.empty() ? "" : ", ", a->name);
       }
     }
     return out;
@@ -627,8 +633,8 @@ class Compiler {
       }
       if (!set) {
         errors_->push_back(
-            {pos, strCat(what, "'", writtenField(std::string(field.name), depth),
-                         "' is required by template '", template_name, "' and is not set")});
+            {pos, base::strCat(what, "'", writtenField(std::string(field.name), depth),
+                               "' is required by template '", template_name, "' and is not set")});
       }
     }
   }
@@ -644,13 +650,13 @@ class Compiler {
     constexpr int kMaxDepth = 32;
     if (depth > kMaxDepth) {
       errors_->push_back(
-          {markPos(file, map), strCat(what, "nests deeper than ", kMaxDepth, " levels")});
+          {markPos(file, map), base::strCat(what, "nests deeper than ", kMaxDepth, " levels")});
       return;
     }
     for (const auto& kv : map) {
       if (++fields_seen_ > kMaxFields) {
         errors_->push_back(
-            {markPos(file, map), strCat(what, "has more than ", kMaxFields, " fields")});
+            {markPos(file, map), base::strCat(what, "has more than ", kMaxFields, " fields")});
         return;
       }
       FieldProgram f;
@@ -661,10 +667,10 @@ class Compiler {
       if (validate) {
         field = aspects::findField(schema, f.key);
         if (field == nullptr) {
-          errors_->push_back(
-              {markPos(file, kv.first),
-               strCat(what, "'", shown, "': template '", template_name,
-                      "' has no such field (its fields: ", aspects::fieldNames(schema), ")")});
+          errors_->push_back({markPos(file, kv.first),
+                              base::strCat(what, "'", shown, "': template '", template_name,
+                                           "' has no such field (its fields: ",
+                                           aspects::fieldNames(schema), ")")});
           continue;
         }
       }
@@ -674,26 +680,26 @@ class Compiler {
       if (v.IsMap()) {
         if (field != nullptr && !message && !map_field) {
           errors_->push_back(
-              {markPos(file, v), strCat(what, "'", shown, "': want an expression of type ",
-                                        aspects::fieldTypeName(field->type), ", not a map")});
+              {markPos(file, v), base::strCat(what, "'", shown, "': want an expression of type ",
+                                              aspects::fieldTypeName(field->type), ", not a map")});
           continue;
         }
-        compileFields(v, file, strCat(what, shown, "."), manifest, options, &f.children,
+        compileFields(v, file, base::strCat(what, shown, "."), manifest, options, &f.children,
                       message ? field->children : std::span<const aspects::Field>(), template_name,
                       message, depth + 1);
         if (message) {
-          requireFields(v, markPos(file, v), strCat(what, shown, "."), field->children,
+          requireFields(v, markPos(file, v), base::strCat(what, shown, "."), field->children,
                         template_name, depth + 1);
         }
       } else if (v.IsScalar()) {
         if (message) {
           errors_->push_back(
-              {markPos(file, v), strCat(what, "'", shown, "': want a map of its fields (",
-                                        aspects::fieldNames(field->children), ")")});
+              {markPos(file, v), base::strCat(what, "'", shown, "': want a map of its fields (",
+                                              aspects::fieldNames(field->children), ")")});
           continue;
         }
         const std::string shared_key =
-            strCat(options.dialect == expr::Dialect::kCel ? "cel:" : "cexl:", v.Scalar());
+            base::strCat(options.dialect == expr::Dialect::kCel ? "cel:" : "cexl:", v.Scalar());
         if (auto known = shared_fields_.find(shared_key); known != shared_fields_.end()) {
           if (field != nullptr && !fits(*field, *known->second.first, file, v, what, shown)) {
             continue;
@@ -719,7 +725,8 @@ class Compiler {
         continue;  // an absent field
       } else {
         errors_->push_back(
-            {markPos(file, v), strCat(what, "'", shown, "': want an expression or a map of them")});
+            {markPos(file, v),
+             base::strCat(what, "'", shown, "': want an expression or a map of them")});
         continue;
       }
       out->push_back(std::move(f));
@@ -734,9 +741,9 @@ class Compiler {
       return true;
     }
     errors_->push_back(
-        {markPos(file, v), strCat(what, "'", shown, "': the expression is of type ",
-                                  expr::valueTypeName(program.resultType()), " but the field is ",
-                                  aspects::fieldTypeName(field.type))});
+        {markPos(file, v), base::strCat(what, "'", shown, "': the expression is of type ",
+                                        expr::valueTypeName(program.resultType()),
+                                        " but the field is ", aspects::fieldTypeName(field.type))});
     return false;
   }
 
@@ -753,9 +760,10 @@ class Compiler {
         }
         if (it != generator_by_name_.end() || by_name_.count(name) > 0) {
           errors_->push_back(
-              {action.pos, strCat(describe(rule), ": handler '", action.handler,
-                                  "' generates attributes for template '", g->second->aspect().name,
-                                  "' only, not for instance '", name, "'")});
+              {action.pos,
+               base::strCat(describe(rule), ": handler '", action.handler,
+                            "' generates attributes for template '", g->second->aspect().name,
+                            "' only, not for instance '", name, "'")});
         }
       }
       if (!a.instances.empty()) {
@@ -776,10 +784,10 @@ class Compiler {
         if (auto u = unserved_.find(name); u != unserved_.end()) {
           errors_->push_back(
               {action.pos,
-               strCat(describe(rule), ": handler '", action.handler, "' (adapter ", info.name,
-                      ") does not serve template '", u->second->name, "' of instance '", name,
-                      "' (", aspects::varietyName(u->second->variety),
-                      ", not served by this mixs)")});
+               base::strCat(describe(rule), ": handler '", action.handler, "' (adapter ", info.name,
+                            ") does not serve template '", u->second->name, "' of instance '", name,
+                            "' (", aspects::varietyName(u->second->variety),
+                            ", not served by this mixs)")});
         }
         continue;  // dangling (reported by the loader) or an instance with errors of its own
       }
@@ -787,9 +795,9 @@ class Compiler {
       if (std::find(info.templates.begin(), info.templates.end(), inst->template_name) ==
           info.templates.end()) {
         errors_->push_back(
-            {action.pos, strCat(describe(rule), ": handler '", action.handler, "' (adapter ",
-                                info.name, ") does not serve template '", inst->template_name,
-                                "' of instance '", name, "'")});
+            {action.pos, base::strCat(describe(rule), ": handler '", action.handler, "' (adapter ",
+                                      info.name, ") does not serve template '", inst->template_name,
+                                      "' of instance '", name, "'")});
         continue;
       }
       auto& a = by_variety[static_cast<int>(inst->variety)];
@@ -944,7 +952,7 @@ ConfigSnapshotConstSharedPtr compileSnapshot(const config::ConfigModel& model,
     auto h = p.adapter->createHandler(p.decl->name, p.params);
     if (!h.ok()) {
       errors->push_back(
-          {p.decl->pos, strCat("handler '", p.decl->name, "': ", h.status().message())});
+          {p.decl->pos, base::strCat("handler '", p.decl->name, "': ", h.status().message())});
       continue;
     }
     handlers[p.decl->name] = h->get();

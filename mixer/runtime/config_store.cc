@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <set>
 
+#include "base/str_cat.h"
 #include "mixer/common/log.h"
-#include "mixer/common/str_cat.h"
 #include "mixer/runtime/status_log.h"
 #include "mixer/runtime/unavailable_handlers.h"
 
@@ -73,7 +73,7 @@ std::string embeddedDefaultConfig(std::string_view prometheus_address) {
     static constexpr std::string_view kDefault = "address: \":42422\"";
     const size_t at = yaml.find(kDefault);
     if (at != std::string::npos) {
-      yaml.replace(at, kDefault.size(), strCat("address: \"", prometheus_address, "\""));
+      yaml.replace(at, kDefault.size(), base::strCat("address: \"", prometheus_address, "\""));
     }
   }
   return yaml;
@@ -184,10 +184,10 @@ absl::StatusOr<std::unique_ptr<ConfigStore>> ConfigStore::create(
                  store->options_.base_vocabulary, store->next_generation_, store->loadOptions());
   if (!loaded.snapshot) {
     *errors = std::move(loaded.errors);
-    return absl::InvalidArgumentError(strCat(errors->size(), " configuration error(s) in ",
-                                             store->options_.config_dir.empty()
-                                                 ? std::string("the embedded configuration")
-                                                 : store->options_.config_dir));
+    return absl::InvalidArgumentError(base::strCat(errors->size(), " configuration error(s) in ",
+                                                   store->options_.config_dir.empty()
+                                                       ? std::string("the embedded configuration")
+                                                       : store->options_.config_dir));
   }
   ++store->next_generation_;
   store->current_.store(std::make_shared<const Dispatcher>(loaded.snapshot, store->reports_.get(),

@@ -6,9 +6,9 @@
 #include <mutex>
 
 #include "aspects/merge.h"
+#include "base/str_cat.h"
 #include "expr/eval_state.h"
 #include "mixer/common/log.h"
-#include "mixer/common/str_cat.h"
 #include "mixer/runtime/bag_activation.h"
 #include "mixer/runtime/status_log.h"
 
@@ -260,7 +260,7 @@ bool encodeFields(const std::vector<FieldProgram>& fields, size_t base, const At
         v = evaluate(*f.program, bag, vocabulary, refs);
       }
       if (v.isError()) {
-        *error = strCat("field '", f.key, "': ", v.stringView());
+        *error = base::strCat("field '", f.key, "': ", v.stringView());
         return false;
       }
       out->setValue(slot, v);
@@ -287,7 +287,7 @@ bool encodeInstance(const CompiledInstance& ci, const AttributeBag& bag,
     if (shared != nullptr) {
       ++shared->stamp;  // what this instance encoded is gone
     }
-    *error = strCat("instance '", ci.name, "': ", *error);
+    *error = base::strCat("instance '", ci.name, "': ", *error);
     return false;
   }
   return true;
@@ -598,7 +598,7 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaRequest& args, Attrib
         if (instance == nullptr) {
           rule->counters.error();
           r.status_code = kInternal;
-          r.status_message = strCat(action.handler_name, ":", error);
+          r.status_message = base::strCat(action.handler_name, ":", error);
           continue;
         }
         call_action = &action;
@@ -613,7 +613,7 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaRequest& args, Attrib
   }
   if (args.deadline.passed()) {
     r.status_code = kDeadlineExceeded;
-    r.status_message = strCat(call_action->handler_name, ":the call's deadline passed");
+    r.status_message = base::strCat(call_action->handler_name, ":the call's deadline passed");
     done(std::move(r));
     return;
   }
@@ -633,7 +633,7 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaRequest& args, Attrib
           call_rule->counters.error();
           HandlerErrors::global().failed(name, std::string(result.status().message()));
           out.status_code = static_cast<int32_t>(result.status().code());
-          out.status_message = strCat(name, ":", result.status().message());
+          out.status_message = base::strCat(name, ":", result.status().message());
         } else {
           out.granted_amount = result->granted_amount;
           out.valid_duration = toDuration(result->valid_duration);
@@ -642,7 +642,7 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaRequest& args, Attrib
           out.window = toDuration(result->window);
           if (!result->status.ok()) {
             out.status_code = static_cast<int32_t>(result->status.code());
-            out.status_message = strCat(name, ":", result->status.message());
+            out.status_message = base::strCat(name, ":", result->status.message());
           }
         }
         done(std::move(out));

@@ -4,8 +4,8 @@
 #include <cctype>
 #include <cstdio>
 
+#include "base/str_cat.h"
 #include "mixer/common/log.h"
-#include "mixer/common/str_cat.h"
 
 namespace mixer::runtime {
 namespace {
@@ -86,7 +86,7 @@ std::string attributeValueText(const attribute::Value& v, size_t max) {
     case ValueType::DnsName:
     case ValueType::EmailAddress:
     case ValueType::Uri:
-      return clip(strCat("\"", logSafe(v.stringValue()), "\""), max);
+      return clip(base::strCat("\"", logSafe(v.stringValue()), "\""), max);
     case ValueType::IpAddress:
     case ValueType::Bytes: {
       const std::string_view b = v.stringValue();
@@ -111,7 +111,7 @@ std::string attributeValueText(const attribute::Value& v, size_t max) {
     case ValueType::Bool:
       return v.boolValue() ? "true" : "false";
     case ValueType::Timestamp:
-      return strCat(v.timestampValue().seconds, "s since the epoch");
+      return base::strCat(v.timestampValue().seconds, "s since the epoch");
     case ValueType::Duration:
       std::snprintf(buf, sizeof(buf), "%.3fs",
                     static_cast<double>(v.durationValue().toNanos()) / 1e9);
@@ -120,8 +120,9 @@ std::string attributeValueText(const attribute::Value& v, size_t max) {
       std::string out = "{";
       for (const auto* e = v.mapBegin(); e != v.mapEnd(); ++e) {
         if (out.size() > max) break;
-        out += strCat(out.size() > 1 ? ", " : "", logSafe(e->key), ": ");
-        out += secretName(e->key) ? std::string(kRedacted) : strCat("\"", logSafe(e->value), "\"");
+        out += base::strCat(out.size() > 1 ? ", " : "", logSafe(e->key), ": ");
+        out += secretName(e->key) ? std::string(kRedacted)
+                                  : base::strCat("\"", logSafe(e->value), "\"");
       }
       return clip(out + "}", max);
     }
@@ -143,7 +144,7 @@ void DenialLog::record(DenialRecord r, const attribute::AttributeBag& bag,
   if (refs != nullptr) {
     for (const attribute::AttributeReference& ref : refs->items()) {
       if (r.attributes.size() >= 32) break;
-      std::string name = ref.has_map_key ? strCat(ref.name, "[", logSafe(ref.map_key), "]")
+      std::string name = ref.has_map_key ? base::strCat(ref.name, "[", logSafe(ref.map_key), "]")
                                          : std::string(ref.name);
       const attribute::Value* v = bag.find(ref.name);
       std::string text;
@@ -157,7 +158,7 @@ void DenialLog::record(DenialRecord r, const attribute::AttributeBag& bag,
           text = kRedacted;
           secrets.emplace_back(found);
         } else {
-          text = clip(strCat("\"", logSafe(found), "\""), 200);
+          text = clip(base::strCat("\"", logSafe(found), "\""), 200);
         }
       } else if (isSecretAttribute(ref.name, "")) {
         text = kRedacted;

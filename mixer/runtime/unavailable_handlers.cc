@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "mixer/common/str_cat.h"
+#include "base/str_cat.h"
 
 namespace mixer::runtime {
 
@@ -18,16 +18,17 @@ std::vector<config::ConfigError> unavailableHandlers(const config::ConfigModel& 
     for (const config::Rule& r : model.rules) {
       for (const config::Action& a : r.actions) {
         if (a.handler == h.name) {
-          rules += strCat(rules.empty() ? "" : ", ", r.name);
+          rules += base::strCat(rules.empty() ? "" : ", ", r.name);
           break;
         }
       }
     }
-    out.push_back({h.pos, strCat("handler '", h.name, "' (adapter ", h.adapter,
-                                 ") is unavailable: it needs a Kubernetes API, which this mixs "
-                                 "does not use; ",
-                                 rules.empty() ? std::string("no rule uses it")
-                                               : strCat("its rules are skipped: ", rules))});
+    out.push_back(
+        {h.pos, base::strCat("handler '", h.name, "' (adapter ", h.adapter,
+                             ") is unavailable: it needs a Kubernetes API, which this mixs "
+                             "does not use; ",
+                             rules.empty() ? std::string("no rule uses it")
+                                           : base::strCat("its rules are skipped: ", rules))});
   }
   return out;
 }

@@ -15,9 +15,9 @@
 #include <tuple>
 #include "absl/synchronization/mutex.h"
 
+#include "base/go_duration.h"
 #include "mixer/adapter_host/adapter_host.h"
 #include "mixer/common/log.h"
-#include "mixer/common/time_format.h"
 #include "mixer/common/version.h"
 #include "mixer/server/mixs_server.h"
 
@@ -138,7 +138,7 @@ void startShutdownWatchdog(std::chrono::nanoseconds hard) {
   std::thread([hard] {
     std::this_thread::sleep_for(hard);
     std::thread([hard] {
-      MIXER_LOG(Error) << "shutdown deadline of " << mixer::formatGoDuration(hard.count())
+      MIXER_LOG(Error) << "shutdown deadline of " << mixer::base::formatGoDuration(hard.count())
                        << " passed: abandoning in-flight work and unsent reports";
       std::fflush(stderr);
     }).detach();
@@ -401,14 +401,14 @@ int main(int argc, char** argv) {
        {std::tuple{"--keepalive-min-time", &keepalive_min_time, &options.keepalive_min_time},
         std::tuple{"--max-connection-idle", &max_connection_idle, &options.max_connection_idle},
         std::tuple{"--handshake-timeout", &handshake_timeout, &options.handshake_timeout}}) {
-    const auto nanos = mixer::parseGoDuration(*text);
+    const auto nanos = mixer::base::parseGoDuration(*text);
     if (!nanos || *nanos < 0) {
       std::cerr << "mixs: " << flag << " " << *text << ": want a duration such as 30s or 5m\n";
       return 2;
     }
     *out = std::chrono::milliseconds(*nanos / 1000000);
   }
-  if (const auto nanos = mixer::parseGoDuration(tls_refresh); !nanos || *nanos < 1000000000) {
+  if (const auto nanos = mixer::base::parseGoDuration(tls_refresh); !nanos || *nanos < 1000000000) {
     std::cerr << "mixs: --tls-refresh-interval " << tls_refresh
               << ": want a duration of at least 1s, such as 60s\n";
     return 2;
@@ -423,8 +423,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   ShutdownDeadlines deadlines;
-  const auto drain = mixer::parseGoDuration(drain_deadline);
-  const auto hard = mixer::parseGoDuration(shutdown_deadline);
+  const auto drain = mixer::base::parseGoDuration(drain_deadline);
+  const auto hard = mixer::base::parseGoDuration(shutdown_deadline);
   if (!drain || *drain < 0 || !hard || *hard < *drain) {
     std::cerr << "mixs: --drain-deadline and --shutdown-deadline are Go durations (e.g. 10s), with "
                  "0 <= drain <= shutdown\n";

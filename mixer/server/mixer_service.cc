@@ -6,12 +6,12 @@
 #include <mutex>
 
 #include "absl/container/inlined_vector.h"
-#include "mixer/adapter_sdk/utf8.h"
+#include "base/str_cat.h"
+#include "base/utf8.h"
 #include "mixer/api/attribute_encoder.h"
 #include "mixer/api/global_dictionary.h"
 #include "mixer/api/request_decoder.h"
 #include "mixer/common/log.h"
-#include "mixer/common/str_cat.h"
 
 namespace mixer::server {
 namespace {
@@ -56,8 +56,8 @@ ThreadState& threadState() {
 grpc::Status dictionaryMismatch(uint32_t words) {
   // Istio answers INTERNAL here; its clients react by retrying with a shorter global dictionary.
   return grpc::Status(grpc::StatusCode::INTERNAL,
-                      strCat("inconsistent global dictionary versions used: mixer knows ",
-                             api::kGlobalWordCount, " words, caller knows ", words));
+                      base::strCat("inconsistent global dictionary versions used: mixer knows ",
+                                   api::kGlobalWordCount, " words, caller knows ", words));
 }
 
 void setDuration(const attribute::Duration& d, google::protobuf::Duration* out) {
@@ -90,13 +90,13 @@ grpc::Status MixerService::checkSize(size_t size, ServerMetrics::Method method) 
   // gRPC's own answer and wording, should a request ever get past the transport limit.
   return grpc::Status(
       grpc::StatusCode::RESOURCE_EXHAUSTED,
-      strCat("Received message larger than max (", size, " vs. ", max_message_size_, ")"));
+      base::strCat("Received message larger than max (", size, " vs. ", max_message_size_, ")"));
 }
 
 grpc::Status MixerService::deadlineExceeded(ServerMetrics::Method method, std::string_view where) {
   metrics_->stoppedCalls(method, ServerMetrics::kDeadline).Increment();
   return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                      strCat("the call's deadline passed; stopped ", where));
+                      base::strCat("the call's deadline passed; stopped ", where));
 }
 
 grpc::Status MixerService::stopped(const CallControl& call, bool ask_client,
@@ -107,7 +107,7 @@ grpc::Status MixerService::stopped(const CallControl& call, bool ask_client,
   if (ask_client && call.context != nullptr && call.context->IsCancelled()) {
     metrics_->stoppedCalls(method, ServerMetrics::kCancelled).Increment();
     return grpc::Status(grpc::StatusCode::CANCELLED,
-                        strCat("the client cancelled the call; stopped ", where));
+                        base::strCat("the client cancelled the call; stopped ", where));
   }
   return grpc::Status::OK;
 }
@@ -118,10 +118,10 @@ namespace {
 // A status message may carry what a client sent (an adapter's message quoting an attribute): the
 // response's google.rpc.Status.message is a proto3 string, so ill-formed UTF-8 is replaced.
 void setStatusMessage(const std::string& message, google::rpc::Status* status) {
-  if (adapter_sdk::isValidUtf8(message)) {
+  if (base::isValidUtf8(message)) {
     status->set_message(message);
   } else {
-    status->set_message(adapter_sdk::utf8Sanitized(message));
+    status->set_message(base::utf8Sanitized(message));
   }
 }
 
@@ -225,9 +225,9 @@ void MixerService::decideCheck(std::string_view request, CheckSink* sink, const 
   // Quota names are echoed as the keys of the response's quota map, a proto3 string: one that is
   // not UTF-8 would make an invalid response (and protobuf would log it on every request).
   for (size_t i = 0; i < ts.check.quotas.size(); ++i) {
-    if (!adapter_sdk::isValidUtf8(ts.check.quotas[i].name)) {
+    if (!base::isValidUtf8(ts.check.quotas[i].name)) {
       sink->finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                strCat("quotas: name #", i + 1, " is not valid UTF-8")),
+                                base::strCat("quotas: name #", i + 1, " is not valid UTF-8")),
                    {});
       return;
     }
@@ -335,7 +335,7 @@ grpc::Status MixerService::reportInProcess(std::string_view request, const CallC
       // Entries before this one were evaluated: deliver them, then reject the rest.
       dispatcher->flushReports(&ts.pending);
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          strCat(s.message(), " (", i, " earlier entries were accepted)"));
+                          base::strCat(s.message(), " (", i, " earlier entries were accepted)"));
     }
     if (call.caller != nullptr) {
       security::tls::applyCaller(*call.caller, &bag);
@@ -359,8 +359,8 @@ grpc::Status MixerService::reportInProcess(std::string_view request, const CallC
     if (!stop.ok()) {
       // As for a bad entry: what was evaluated is delivered, the rest is not.
       dispatcher->flushReports(&ts.pending);
-      return grpc::Status(stop.error_code(),
-                          strCat(stop.error_message(), " (", i, " earlier entries were accepted)"));
+      return grpc::Status(stop.error_code(), base::strCat(stop.error_message(), " (", i,
+                                                          " earlier entries were accepted)"));
     }
     metrics_->reportRecords().Increment();
   }

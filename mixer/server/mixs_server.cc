@@ -10,8 +10,8 @@
 #include <google/protobuf/stubs/logging.h>
 
 #include "absl/strings/numbers.h"
+#include "base/str_cat.h"
 #include "mixer/common/log.h"
-#include "mixer/common/str_cat.h"
 #include "mixer/common/version.h"
 #include "mixer/runtime/dispatcher.h"
 #include "security/tls/http_tls.h"
@@ -71,7 +71,7 @@ std::string defaultPrometheusAddress(const std::string& host) {
                     << " (IPv4 only): it listens on every interface; set --prometheus-address";
     return kEveryInterface;
   }
-  return strCat(ipv4, ":42422");
+  return base::strCat(ipv4, ":42422");
 }
 
 absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
@@ -80,19 +80,20 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   int port;
   if (!splitHostPort(options.address, &host, &port)) {
     return absl::InvalidArgumentError(
-        strCat("--address '", options.address, "' is not host:port (e.g. :9091)"));
+        base::strCat("--address '", options.address, "' is not host:port (e.g. :9091)"));
   }
   const bool all_interfaces = host.empty() || host == "0.0.0.0" || host == "::";
   auto bracketed = [](const std::string& h) {
-    return h.find(':') != std::string::npos ? strCat("[", h, "]") : h;
+    return h.find(':') != std::string::npos ? base::strCat("[", h, "]") : h;
   };
   // The monitoring endpoints: --monitoring-address, else --monitoring-port on the --address host.
   std::string monitoring_host = all_interfaces ? "" : host;
   int monitoring_port = options.monitoring_port;
   if (!options.monitoring_address.empty()) {
     if (!splitHostPort(options.monitoring_address, &monitoring_host, &monitoring_port)) {
-      return absl::InvalidArgumentError(strCat("--monitoring-address '", options.monitoring_address,
-                                               "' is not host:port (e.g. 127.0.0.1:9093)"));
+      return absl::InvalidArgumentError(base::strCat("--monitoring-address '",
+                                                     options.monitoring_address,
+                                                     "' is not host:port (e.g. 127.0.0.1:9093)"));
     }
     if (monitoring_host == "0.0.0.0") {
       monitoring_host.clear();
@@ -104,9 +105,9 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   frontends::envoy::ForwardAuthOptions forward_auth_options;
   if (!options.forward_auth_address.empty()) {
     if (!splitHostPort(options.forward_auth_address, &forward_auth_host, &forward_auth_port)) {
-      return absl::InvalidArgumentError(strCat("--forward-auth-address '",
-                                               options.forward_auth_address,
-                                               "' is not host:port (e.g. 127.0.0.1:9094)"));
+      return absl::InvalidArgumentError(base::strCat("--forward-auth-address '",
+                                                     options.forward_auth_address,
+                                                     "' is not host:port (e.g. 127.0.0.1:9094)"));
     }
     for (const std::string& q : options.forward_auth_quotas) {
       auto quota = frontends::envoy::parseForwardAuthQuota(q);
@@ -203,7 +204,7 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   acceptor_options.on_count = [raw](int n) { raw->metrics_.connections().Set(n); };
   auto acceptor = GrpcAcceptor::listen(std::move(acceptor_options));
   if (!acceptor.ok()) {
-    return absl::UnavailableError(strCat(acceptor.status().message(), " (gRPC)"));
+    return absl::UnavailableError(base::strCat(acceptor.status().message(), " (gRPC)"));
   }
   s->acceptor_ = *std::move(acceptor);
   s->grpc_port_ = s->acceptor_->port();
@@ -248,9 +249,10 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   }
   s->grpc_ = builder.BuildAndStart();
   if (!s->grpc_) {
-    return absl::UnavailableError(strCat("cannot start the gRPC server on ", options.address));
+    return absl::UnavailableError(
+        base::strCat("cannot start the gRPC server on ", options.address));
   }
-  s->grpc_address_ = strCat(all_interfaces ? "0.0.0.0" : bracketed(host), ":", s->grpc_port_);
+  s->grpc_address_ = base::strCat(all_interfaces ? "0.0.0.0" : bracketed(host), ":", s->grpc_port_);
   auto* health = s->grpc_->GetHealthCheckService();
   if (health != nullptr) {
     health->SetServingStatus("istio.mixer.v1.Mixer", true);
@@ -273,8 +275,8 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
     mo.registry = s->metrics_.registry();
     mo.ready = [raw] { return raw->ready_.load() && raw->acceptor_->accepting(); };
     mo.version_json =
-        strCat("{\"version\":\"", kVersion, "\",\"api\":\"istio.mixer.v1\",\"istio\":\"",
-               kIstioApiVersion, "\",\"globalWordCount\":222}\n");
+        base::strCat("{\"version\":\"", kVersion, "\",\"api\":\"istio.mixer.v1\",\"istio\":\"",
+                     kIstioApiVersion, "\",\"globalWordCount\":222}\n");
     // The status page (--debug-views) and its log-level form, a POST with a small body.
     const StatusPage* status = s->status_page_.get();
     mo.routes.push_back(

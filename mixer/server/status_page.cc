@@ -4,9 +4,11 @@
 #include <ctime>
 #include <random>
 
+#include "base/json_string.h"
+#include "base/rfc3339.h"
+#include "base/str_cat.h"
 #include "mixer/common/grpc_codes.h"
 #include "mixer/common/log.h"
-#include "mixer/common/str_cat.h"
 #include "mixer/common/version.h"
 #include "mixer/runtime/status_log.h"
 
@@ -24,38 +26,8 @@ int64_t nowMillis() {
       .count();
 }
 
-std::string json(std::string_view s) {
-  std::string out = "\"";
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20 || ch == '<' || ch == '>' || ch == '&') {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += ch;
-        }
-    }
-  }
-  return out + "\"";
-}
+// A JSON string literal, with '<', '>' and '&' escaped too, as Go's encoding/json writes them.
+std::string json(std::string_view s) { return base::jsonQuote(s, base::JsonEscaping::kHtmlSafe); }
 
 std::string esc(std::string_view s) {
   std::string out;
@@ -84,26 +56,20 @@ std::string esc(std::string_view s) {
   return out;
 }
 
-// "2026-12-06T22:10:03.123Z"; "" for 0.
+// RFC 3339 in UTC, as Go's RFC3339Nano prints it ("2026-12-06T22:10:03.12Z"); "" for 0.
 std::string rfc3339(int64_t unix_millis) {
   if (unix_millis == 0) return "";
-  const std::time_t t = static_cast<std::time_t>(unix_millis / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(unix_millis % 1000));
-  return buf;
+  return base::formatRfc3339(unix_millis / 1000,
+                             static_cast<int32_t>(unix_millis % 1000) * 1'000'000);
 }
 
 // "3d4h5m6s", "12s".
 std::string span(int64_t seconds) {
   std::string out;
-  if (seconds >= 86400) out += strCat(seconds / 86400, "d");
-  if (seconds >= 3600) out += strCat(seconds % 86400 / 3600, "h");
-  if (seconds >= 60) out += strCat(seconds % 3600 / 60, "m");
-  return out + strCat(seconds % 60, "s");
+  if (seconds >= 86400) out += base::strCat(seconds / 86400, "d");
+  if (seconds >= 3600) out += base::strCat(seconds % 86400 / 3600, "h");
+  if (seconds >= 60) out += base::strCat(seconds % 3600 / 60, "m");
+  return out + base::strCat(seconds % 60, "s");
 }
 
 std::string codeName(int32_t code) {
@@ -214,9 +180,9 @@ std::string StatusPage::serverJson() const {
                          .count();
   const int64_t started =
       std::chrono::duration_cast<std::chrono::milliseconds>(started_.time_since_epoch()).count();
-  return strCat("{\"version\":", json(kVersion), ",\"istio\":", json(kIstioApiVersion),
-                ",\"started\":", json(rfc3339(started)), ",\"uptime_seconds\":", up,
-                ",\"uptime\":", json(span(up)), "}");
+  return base::strCat("{\"version\":", json(kVersion), ",\"istio\":", json(kIstioApiVersion),
+                      ",\"started\":", json(rfc3339(started)), ",\"uptime_seconds\":", up,
+                      ",\"uptime\":", json(span(up)), "}");
 }
 
 std::string StatusPage::configJson() const {
@@ -224,18 +190,18 @@ std::string StatusPage::configJson() const {
   const auto& snap = config_->current()->snapshot();
   std::string errors = "[";
   for (const auto& e : st.last_reload_errors) {
-    errors += strCat(errors.size() > 1 ? "," : "", json(e));
+    errors += base::strCat(errors.size() > 1 ? "," : "", json(e));
   }
   std::string unavailable = "[";
   for (const auto& [name, why] : st.unavailable) {
-    unavailable += strCat(unavailable.size() > 1 ? "," : "", "{\"handler\":", json(name),
-                          ",\"reason\":", json(why), "}");
+    unavailable += base::strCat(unavailable.size() > 1 ? "," : "", "{\"handler\":", json(name),
+                                ",\"reason\":", json(why), "}");
   }
   std::string skipped = "[";
   for (const auto& e : st.skipped) {
-    skipped += strCat(skipped.size() > 1 ? "," : "", json(e));
+    skipped += base::strCat(skipped.size() > 1 ? "," : "", json(e));
   }
-  return strCat(
+  return base::strCat(
       "{\"source\":", json(st.source), ",\"loaded\":", json(rfc3339(st.loaded_unix_millis)),
       ",\"generation\":", snap.generation(), ",\"files\":", st.files,
       ",\"documents\":", st.documents, ",\"rules\":", snap.ruleCount(),
@@ -249,10 +215,10 @@ std::string StatusPage::configJson() const {
 std::string StatusPage::handlersJson() const {
   std::string out = "[";
   for (const HandlerView& h : handlerViews(*config_, config_->status())) {
-    out += strCat(out.size() > 1 ? "," : "", "{\"name\":", json(h.name),
-                  ",\"adapter\":", json(h.adapter), ",\"health\":", json(h.health),
-                  ",\"detail\":", json(h.detail),
-                  ",\"last_error\":", json(rfc3339(h.last_error_millis)), "}");
+    out += base::strCat(out.size() > 1 ? "," : "", "{\"name\":", json(h.name),
+                        ",\"adapter\":", json(h.adapter), ",\"health\":", json(h.health),
+                        ",\"detail\":", json(h.detail),
+                        ",\"last_error\":", json(rfc3339(h.last_error_millis)), "}");
   }
   return out + "]";
 }
@@ -261,45 +227,45 @@ std::string StatusPage::rulesJson() const {
   const auto dispatcher = config_->current();
   std::string out = "[";
   for (const auto& r : dispatcher->snapshot().rules()) {
-    out += strCat(out.size() > 1 ? "," : "", "{\"name\":", json(r->name),
-                  ",\"namespace\":", json(r->ns), ",\"match\":", json(r->match_text),
-                  ",\"hits\":", r->counters.hits.load(std::memory_order_relaxed),
-                  ",\"errors\":", r->counters.errors.load(std::memory_order_relaxed), "}");
+    out += base::strCat(out.size() > 1 ? "," : "", "{\"name\":", json(r->name),
+                        ",\"namespace\":", json(r->ns), ",\"match\":", json(r->match_text),
+                        ",\"hits\":", r->counters.hits.load(std::memory_order_relaxed),
+                        ",\"errors\":", r->counters.errors.load(std::memory_order_relaxed), "}");
   }
   return out + "]";
 }
 
 std::string StatusPage::denialsJson() const {
   const auto& log = runtime::DenialLog::global();
-  std::string out =
-      strCat("{\"seen\":", log.seen(), ",\"recorded\":", log.recorded(), ",\"sample_interval_ms\":",
-             std::chrono::duration_cast<std::chrono::milliseconds>(log.interval()).count(),
-             ",\"recent\":[");
+  std::string out = base::strCat(
+      "{\"seen\":", log.seen(), ",\"recorded\":", log.recorded(), ",\"sample_interval_ms\":",
+      std::chrono::duration_cast<std::chrono::milliseconds>(log.interval()).count(),
+      ",\"recent\":[");
   bool first = true;
   for (const auto& d : log.recent()) {
     std::string attrs = "{";
     for (const auto& [name, value] : d.attributes) {
-      attrs += strCat(attrs.size() > 1 ? "," : "", json(name), ":", json(value));
+      attrs += base::strCat(attrs.size() > 1 ? "," : "", json(name), ":", json(value));
     }
-    out += strCat(first ? "" : ",", "{\"time\":", json(rfc3339(d.unix_millis)),
-                  ",\"generation\":", d.generation, ",\"rule\":", json(d.rule),
-                  ",\"handler\":", json(d.handler), ",\"code\":", json(codeName(d.code)),
-                  ",\"reason\":", json(d.reason), ",\"attributes\":", attrs, "}}");
+    out += base::strCat(first ? "" : ",", "{\"time\":", json(rfc3339(d.unix_millis)),
+                        ",\"generation\":", d.generation, ",\"rule\":", json(d.rule),
+                        ",\"handler\":", json(d.handler), ",\"code\":", json(codeName(d.code)),
+                        ",\"reason\":", json(d.reason), ",\"attributes\":", attrs, "}}");
     first = false;
   }
   return out + "]}";
 }
 
 std::string StatusPage::logLevelJson() const {
-  return strCat(
+  return base::strCat(
       "{\"level\":", json(logLevelName(logLevel())),
       ",\"levels\":[\"debug\",\"info\",\"warn\",\"error\",\"none\"],\"token\":", json(token_), "}");
 }
 
 std::string StatusPage::allJson() const {
-  return strCat("{\"server\":", serverJson(), ",\"config\":", configJson(),
-                ",\"handlers\":", handlersJson(), ",\"rules\":", rulesJson(),
-                ",\"denials\":", denialsJson(), ",\"log_level\":", logLevelJson(), "}");
+  return base::strCat("{\"server\":", serverJson(), ",\"config\":", configJson(),
+                      ",\"handlers\":", handlersJson(), ",\"rules\":", rulesJson(),
+                      ",\"denials\":", denialsJson(), ",\"log_level\":", logLevelJson(), "}");
 }
 
 std::string StatusPage::html() const {
@@ -312,45 +278,49 @@ std::string StatusPage::html() const {
   const auto dispatcher = config_->current();
   const auto& snap = dispatcher->snapshot();
   std::string o;
-  o += strCat(
+  o += base::strCat(
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<title>mixs status</title><style>",
       kStyle, "</style></head><body>\n");
-  o += strCat("<header><h1>mixs ", esc(kVersion), "</h1><p id=\"uptime\">Istio ",
-              esc(kIstioApiVersion), " API &middot; up <b>", span(up), "</b> since ",
-              rfc3339(started),
-              " &middot; <a style=\"color:#fff\" href=\"/status/json\">all "
-              "as JSON</a></p></header>\n<main>\n");
+  o += base::strCat("<header><h1>mixs ", esc(kVersion), "</h1><p id=\"uptime\">Istio ",
+                    esc(kIstioApiVersion), " API &middot; up <b>", span(up), "</b> since ",
+                    rfc3339(started),
+                    " &middot; <a style=\"color:#fff\" href=\"/status/json\">all "
+                    "as JSON</a></p></header>\n<main>\n");
 
   // Configuration.
   o += "<section id=\"config\"><h2>Configuration<a href=\"/status/config.json\">JSON</a></h2><dl>";
-  o += strCat("<dt>source</dt><dd>", esc(st.source), "</dd>");
-  o += strCat("<dt>loaded</dt><dd>", rfc3339(st.loaded_unix_millis), " (generation ",
-              snap.generation(), ")</dd>");
-  o += strCat("<dt>contents</dt><dd>", snap.ruleCount(), " rules, ", snap.handlerCount(),
-              " handlers, ", snap.instanceCount(), " instances from ", st.files, " files</dd>");
+  o += base::strCat("<dt>source</dt><dd>", esc(st.source), "</dd>");
+  o += base::strCat("<dt>loaded</dt><dd>", rfc3339(st.loaded_unix_millis), " (generation ",
+                    snap.generation(), ")</dd>");
+  o += base::strCat("<dt>contents</dt><dd>", snap.ruleCount(), " rules, ", snap.handlerCount(),
+                    " handlers, ", snap.instanceCount(), " instances from ", st.files,
+                    " files</dd>");
   o += "<dt>last reload</dt><dd id=\"last-reload\">";
   if (st.last_reload_unix_millis == 0) {
     o += "none since start";
   } else if (st.last_reload_ok) {
-    o += strCat("<span class=\"ok\">ok</span> at ", rfc3339(st.last_reload_unix_millis));
+    o += base::strCat("<span class=\"ok\">ok</span> at ", rfc3339(st.last_reload_unix_millis));
   } else {
-    o += strCat("<span class=\"error\">rejected</span> at ", rfc3339(st.last_reload_unix_millis),
-                " (generation ", snap.generation(), " still serving)<ul>");
-    for (const auto& e : st.last_reload_errors) o += strCat("<li><code>", esc(e), "</code></li>");
+    o += base::strCat("<span class=\"error\">rejected</span> at ",
+                      rfc3339(st.last_reload_unix_millis), " (generation ", snap.generation(),
+                      " still serving)<ul>");
+    for (const auto& e : st.last_reload_errors)
+      o += base::strCat("<li><code>", esc(e), "</code></li>");
     o += "</ul>";
   }
-  o += strCat("</dd><dt>reloads</dt><dd>", st.reloads_ok, " ok, ", st.reloads_failed,
-              " rejected</dd></dl></section>\n");
+  o += base::strCat("</dd><dt>reloads</dt><dd>", st.reloads_ok, " ok, ", st.reloads_failed,
+                    " rejected</dd></dl></section>\n");
 
   // Handlers.
   o += "<section id=\"handlers\"><h2>Handlers<a href=\"/status/handlers.json\">JSON</a></h2>"
        "<table><tr><th>handler</th><th>adapter</th><th>health</th><th>detail</th></tr>";
   for (const HandlerView& h : handlerViews(*config_, st)) {
-    o += strCat("<tr><td>", esc(h.name), "</td><td>", esc(h.adapter), "</td><td class=\"", h.health,
-                "\">", h.health, "</td><td>");
-    if (h.last_error_millis != 0) o += strCat("last error at ", rfc3339(h.last_error_millis), ": ");
-    o += strCat("<code>", esc(h.detail), "</code></td></tr>");
+    o += base::strCat("<tr><td>", esc(h.name), "</td><td>", esc(h.adapter), "</td><td class=\"",
+                      h.health, "\">", h.health, "</td><td>");
+    if (h.last_error_millis != 0)
+      o += base::strCat("last error at ", rfc3339(h.last_error_millis), ": ");
+    o += base::strCat("<code>", esc(h.detail), "</code></td></tr>");
   }
   o += "</table></section>\n";
 
@@ -359,16 +329,17 @@ std::string StatusPage::html() const {
        "<table><tr><th>rule</th><th>namespace</th><th>match</th><th>hits</th><th>errors</th></tr>";
   for (const auto& r : snap.rules()) {
     const uint64_t errors = r->counters.errors.load(std::memory_order_relaxed);
-    o += strCat("<tr><td>", esc(r->name), "</td><td>", esc(r->ns), "</td><td><code>",
-                esc(r->match_text.empty() ? "(always)" : r->match_text),
-                "</code></td><td class=\"n\">", r->counters.hits.load(std::memory_order_relaxed),
-                "</td><td class=\"n", errors ? " error" : "", "\">", errors, "</td></tr>");
+    o += base::strCat("<tr><td>", esc(r->name), "</td><td>", esc(r->ns), "</td><td><code>",
+                      esc(r->match_text.empty() ? "(always)" : r->match_text),
+                      "</code></td><td class=\"n\">",
+                      r->counters.hits.load(std::memory_order_relaxed), "</td><td class=\"n",
+                      errors ? " error" : "", "\">", errors, "</td></tr>");
   }
   o += "</table></section>\n";
 
   // Denials.
   const auto& log = runtime::DenialLog::global();
-  o += strCat(
+  o += base::strCat(
       "<section id=\"denials\"><h2>Recent denials<a href=\"/status/denials.json\">JSON</a>"
       "</h2><p>",
       log.seen(), " denied since start; at most one recorded per ",
@@ -377,11 +348,11 @@ std::string StatusPage::html() const {
       " kept. Secrets are redacted.</p><table><tr><th>time</th><th>rule</th>"
       "<th>code</th><th>reason</th><th>attributes that decided</th></tr>");
   for (const auto& d : log.recent()) {
-    o += strCat("<tr class=\"denial\"><td>", rfc3339(d.unix_millis), "</td><td>", esc(d.rule),
-                "</td><td>", codeName(d.code), "</td><td class=\"reason\">", esc(d.reason),
-                "</td><td><ul class=\"attrs\">");
+    o += base::strCat("<tr class=\"denial\"><td>", rfc3339(d.unix_millis), "</td><td>", esc(d.rule),
+                      "</td><td>", codeName(d.code), "</td><td class=\"reason\">", esc(d.reason),
+                      "</td><td><ul class=\"attrs\">");
     for (const auto& [name, value] : d.attributes) {
-      o += strCat("<li><code>", esc(name), "</code> = <code>", esc(value), "</code></li>");
+      o += base::strCat("<li><code>", esc(name), "</code> = <code>", esc(value), "</code></li>");
     }
     o += "</ul></td></tr>";
   }
@@ -389,13 +360,13 @@ std::string StatusPage::html() const {
 
   // Log level.
   const std::string level = logLevelName(logLevel());
-  o += strCat(
+  o += base::strCat(
       "<section id=\"log-level\"><h2>Log level<a href=\"/status/loglevel.json\">JSON</a>"
       "</h2><form method=\"post\" action=\"/status/loglevel\"><p>Now: <b id=\"level\">",
       level, "</b></p><input type=\"hidden\" name=\"token\" value=\"", token_,
       "\"><select id=\"level-select\" name=\"level\">");
   for (const char* l : {"debug", "info", "warn", "error", "none"}) {
-    o += strCat("<option", l == level ? " selected" : "", ">", l, "</option>");
+    o += base::strCat("<option", l == level ? " selected" : "", ">", l, "</option>");
   }
   o += "</select> <button id=\"set-level\" type=\"submit\">Set</button></form></section>\n";
   o += "</main></body></html>\n";

@@ -9,7 +9,7 @@
 #include <atomic>
 #include <iostream>
 
-#include "absl/time/time.h"
+#include "base/go_duration.h"
 #include "mixer/common/log.h"
 #include "pilot/agent/agent.h"
 #include "security/ca/x509.h"
@@ -17,10 +17,11 @@
 namespace {
 std::atomic<bool> g_stop{false};
 
+// A Go duration ("30s", "1h"), not negative, in whole milliseconds.
 bool parseDuration(const std::string& text, std::chrono::milliseconds* out) {
-  absl::Duration d;
-  if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) return false;
-  *out = std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
+  int64_t nanos = 0;
+  if (!mixer::base::parseGoDuration(text, &nanos) || nanos < 0) return false;
+  *out = std::chrono::milliseconds(nanos / 1000000);
   return true;
 }
 }  // namespace

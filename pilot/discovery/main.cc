@@ -23,8 +23,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "base/go_duration.h"
 #include "mixer/common/log.h"
-#include "mixer/common/time_format.h"
 #include "pilot/discovery/monitoring.h"
 #include "pilot/discovery/push_scheduler.h"
 #include "pilot/model/etcd_registry.h"
@@ -299,7 +299,7 @@ int main(int argc, char** argv) {
   const bool tls_on = !tls.cert.empty() || !tls.key.empty() || !tls.ca.empty();
   const bool mtls = tls_on && !tls.ca.empty();
   if (tls_on) {
-    const auto refresh = mixer::parseGoDuration(tls_refresh);
+    const auto refresh = mixer::base::parseGoDuration(tls_refresh);
     if (!refresh || *refresh < 1000000000) {
       std::cerr << "pilot-discovery: --tls-refresh-interval " << tls_refresh
                 << ": want a duration of at least 1s\n";

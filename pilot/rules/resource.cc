@@ -5,11 +5,13 @@
 #include <cstdio>
 #include <regex>
 
-#include "mixer/adapter_sdk/text.h"
+#include "base/json_string.h"
 #include "pilot/model/yaml_reader.h"
 
 namespace pilot::rules {
 namespace {
+
+using mixer::base::jsonQuote;
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -315,12 +317,6 @@ std::string emitYaml(const YAML::Node& node) {
   std::string text = out.c_str();
   if (text.empty() || text.back() != '\n') text += '\n';
   return text;
-}
-
-std::string jsonQuote(std::string_view s) {
-  std::string out;
-  mixer::adapter_sdk::appendJsonString(s, &out);  // the project's one JSON string escaper
-  return out;
 }
 
 std::string emitJson(const YAML::Node& node, int indent) {

@@ -54,7 +54,6 @@ std::string emitYaml(const YAML::Node& node);
 // JSON of `node`: quoted scalars are strings; plain ones that read as JSON numbers, true, false
 // or null are those. `indent` 0: one line.
 std::string emitJson(const YAML::Node& node, int indent = 0);
-std::string jsonQuote(std::string_view s);
 
 // A stable version of a document's content (16 hex digits of FNV-1a over its canonical YAML).
 std::string contentVersion(const YAML::Node& doc);

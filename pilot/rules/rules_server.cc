@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/json_string.h"
 #include "mixer/common/log.h"
 
 namespace pilot::rules {
@@ -137,7 +138,7 @@ std::string head(int code, const std::string& content_type, const std::string* b
 std::string plainError(int code, const std::string& message) {
   return "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
          "\"message\":" +
-         jsonQuote(message) + ",\"code\":" + std::to_string(code) + "}\n";
+         mixer::base::jsonQuote(message) + ",\"code\":" + std::to_string(code) + "}\n";
 }
 
 }  // namespace

@@ -7,11 +7,11 @@
 #include <optional>
 #include <vector>
 
+#include "base/json_string.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "envoy/config/route/v3/route.pb.h"
-#include "mixer/adapter_sdk/text.h"
 #include "mixer/common/log.h"
 
 namespace pilot::xds {
@@ -20,11 +20,7 @@ namespace {
 using envoy::service::discovery::v3::DiscoveryRequest;
 using envoy::service::discovery::v3::DiscoveryResponse;
 
-std::string jsonQuote(std::string_view s) {
-  std::string out;
-  mixer::adapter_sdk::appendJsonString(s, &out);  // the project's one JSON string escaper
-  return out;
-}
+using mixer::base::jsonQuote;
 
 std::string messageJson(const google::protobuf::Message& m) {
   std::string out;

@@ -4,9 +4,9 @@
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/status.h>
 
+#include "base/str_cat.h"
 #include "mixer/attribute/attribute_bag.h"
 #include "mixer/common/log.h"
-#include "mixer/common/str_cat.h"
 #include "security/tls/credentials.h"
 
 namespace security::tls {
@@ -69,10 +69,10 @@ std::string CallerGate::refuse(bool authenticated, std::string_view principal, A
   if (denied_[i] != nullptr) {
     denied_[i]->Increment();
   }
-  const std::string who = authenticated ? mixer::strCat("caller \"", principal, "\"")
+  const std::string who = authenticated ? mixer::base::strCat("caller \"", principal, "\"")
                                         : std::string("a caller without a verified certificate");
   std::string refusal =
-      mixer::strCat(who, " may not call ", apiName(api), " (the server's caller policy)");
+      mixer::base::strCat(who, " may not call ", apiName(api), " (the server's caller policy)");
   if (mixer::logSampled(denied_logs_)) {
     MIXER_LOG(Warn) << "refused: " << refusal << " from " << peer;
   }

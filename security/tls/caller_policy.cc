@@ -5,7 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "mixer/common/str_cat.h"
+#include "base/str_cat.h"
 
 namespace security::tls {
 namespace {
@@ -15,7 +15,8 @@ constexpr std::array<std::string_view, kApiCount> kApiNames = {
     "xds",   "forward_auth", "rules",     "rules_write"};
 
 absl::Status errorAt(std::string_view source, const YAML::Node& node, std::string_view what) {
-  return absl::InvalidArgumentError(mixer::strCat(source, ":", node.Mark().line + 1, ": ", what));
+  return absl::InvalidArgumentError(
+      mixer::base::strCat(source, ":", node.Mark().line + 1, ": ", what));
 }
 
 }  // namespace
@@ -43,18 +44,19 @@ absl::StatusOr<CallerPolicy> CallerPolicy::parse(std::string_view text, std::str
     loaded = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
-        mixer::strCat(source, ":", e.mark.line + 1, ": not YAML: ", e.msg));
+        mixer::base::strCat(source, ":", e.mark.line + 1, ": not YAML: ", e.msg));
   }
   // Read through a const node: yaml-cpp's non-const operator[] may keep a reference to its key.
   const YAML::Node& root = loaded;
   CallerPolicy policy;
   if (!root.IsMap() || !root["callers"]) {
-    return absl::InvalidArgumentError(mixer::strCat(source, ":1: expected a map with \"callers\""));
+    return absl::InvalidArgumentError(
+        mixer::base::strCat(source, ":1: expected a map with \"callers\""));
   }
   for (auto it = root.begin(); it != root.end(); ++it) {
     if (it->first.as<std::string>() != "callers") {
       return errorAt(source, it->first,
-                     mixer::strCat("unknown field \"", it->first.as<std::string>(), "\""));
+                     mixer::base::strCat("unknown field \"", it->first.as<std::string>(), "\""));
     }
   }
   const YAML::Node callers = root["callers"];
@@ -74,11 +76,11 @@ absl::StatusOr<CallerPolicy> CallerPolicy::parse(std::string_view text, std::str
         if (field == "principals" || field == "apis") {
           if (!value.IsSequence() || value.size() == 0) {
             return errorAt(source, value,
-                           mixer::strCat("\"", field, "\" must be a non-empty list"));
+                           mixer::base::strCat("\"", field, "\" must be a non-empty list"));
           }
           for (const YAML::Node& v : value) {
             if (!v.IsScalar() || v.Scalar().empty()) {
-              return errorAt(source, v, mixer::strCat("\"", field, "\" holds strings"));
+              return errorAt(source, v, mixer::base::strCat("\"", field, "\" holds strings"));
             }
             const std::string& s = v.Scalar();
             if (field == "principals") {
@@ -98,10 +100,11 @@ absl::StatusOr<CallerPolicy> CallerPolicy::parse(std::string_view text, std::str
               }
             }
             if (!known) {
-              return errorAt(source, v,
-                             mixer::strCat("unknown API \"", s,
-                                           "\" (check, report, ext_authz, ratelimit, accesslog, "
-                                           "forward_auth, xds, rules, rules_write or *)"));
+              return errorAt(
+                  source, v,
+                  mixer::base::strCat("unknown API \"", s,
+                                      "\" (check, report, ext_authz, ratelimit, accesslog, "
+                                      "forward_auth, xds, rules, rules_write or *)"));
             }
           }
         } else if (field == "trusted") {
@@ -110,7 +113,7 @@ absl::StatusOr<CallerPolicy> CallerPolicy::parse(std::string_view text, std::str
           }
           entry.trusted = value.Scalar() == "true";
         } else {
-          return errorAt(source, f->first, mixer::strCat("unknown field \"", field, "\""));
+          return errorAt(source, f->first, mixer::base::strCat("unknown field \"", field, "\""));
         }
       }
       if (!has_principals || !has_apis) {
@@ -119,7 +122,8 @@ absl::StatusOr<CallerPolicy> CallerPolicy::parse(std::string_view text, std::str
       policy.entries_.push_back(std::move(entry));
     }
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(mixer::strCat(source, ":", e.mark.line + 1, ": ", e.msg));
+    return absl::InvalidArgumentError(
+        mixer::base::strCat(source, ":", e.mark.line + 1, ": ", e.msg));
   }
   return policy;
 }
@@ -127,7 +131,7 @@ absl::StatusOr<CallerPolicy> CallerPolicy::parse(std::string_view text, std::str
 absl::StatusOr<CallerPolicy> CallerPolicy::load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::NotFoundError(mixer::strCat("caller policy ", path, ": cannot be read"));
+    return absl::NotFoundError(mixer::base::strCat("caller policy ", path, ": cannot be read"));
   }
   std::ostringstream s;
   s << in.rdbuf();

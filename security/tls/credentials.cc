@@ -15,7 +15,7 @@
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
-#include "mixer/common/str_cat.h"
+#include "base/str_cat.h"
 
 namespace security::tls {
 namespace {
@@ -23,7 +23,7 @@ namespace {
 absl::StatusOr<std::string> readFile(const std::string& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::NotFoundError(mixer::strCat(what, " ", path, ": cannot be read"));
+    return absl::NotFoundError(mixer::base::strCat(what, " ", path, ": cannot be read"));
   }
   std::ostringstream s;
   s << in.rdbuf();
@@ -68,7 +68,7 @@ absl::StatusOr<std::vector<X509Ptr>> readCerts(const std::string& path, std::str
   ERR_clear_error();  // the end of the file reads as an error
   if (certs.empty()) {
     return absl::InvalidArgumentError(
-        mixer::strCat(what, " ", path, ": no PEM certificate (\"BEGIN CERTIFICATE\") in it"));
+        mixer::base::strCat(what, " ", path, ": no PEM certificate (\"BEGIN CERTIFICATE\") in it"));
   }
   return certs;
 }
@@ -99,7 +99,7 @@ absl::Status checkFiles(const TlsFiles& files, bool server) {
     // A client with an expired certificate is the server's to refuse.
     if (server && X509_cmp_current_time(X509_get0_notAfter(leaf)) < 0) {
       return absl::FailedPreconditionError(
-          mixer::strCat("certificate ", files.cert, ": expired on ", notAfter(leaf)));
+          mixer::base::strCat("certificate ", files.cert, ": expired on ", notAfter(leaf)));
     }
     auto pem = readFile(files.key, "key");
     if (!pem.ok()) return pem.status();
@@ -107,12 +107,12 @@ absl::Status checkFiles(const TlsFiles& files, bool server) {
     KeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
     if (!key) {
       return absl::InvalidArgumentError(
-          mixer::strCat("key ", files.key, ": not a PEM private key: ", opensslError()));
+          mixer::base::strCat("key ", files.key, ": not a PEM private key: ", opensslError()));
     }
     if (X509_check_private_key(leaf, key.get()) != 1) {
       ERR_clear_error();
       return absl::InvalidArgumentError(
-          mixer::strCat("key ", files.key, " does not belong to certificate ", files.cert));
+          mixer::base::strCat("key ", files.key, " does not belong to certificate ", files.cert));
     }
   }
   if (!files.ca.empty()) {

@@ -13,8 +13,8 @@
 #include <mutex>
 #include <string>
 
+#include "base/str_cat.h"
 #include "mixer/common/log.h"
-#include "mixer/common/str_cat.h"
 #include "security/tls/spiffe.h"
 
 namespace security::tls {
@@ -58,18 +58,19 @@ struct CtxDeleter {
 absl::StatusOr<std::shared_ptr<SSL_CTX>> buildContext(const TlsFiles& files) {
   if (auto s = checkFiles(files, true); !s.ok()) return s;
   std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()), CtxDeleter());
-  if (!ctx) return absl::InternalError(mixer::strCat("TLS: ", sslError()));
+  if (!ctx) return absl::InternalError(mixer::base::strCat("TLS: ", sslError()));
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION);
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), files.cert.c_str()) != 1 ||
       SSL_CTX_use_PrivateKey_file(ctx.get(), files.key.c_str(), SSL_FILETYPE_PEM) != 1 ||
       SSL_CTX_check_private_key(ctx.get()) != 1) {
-    return absl::InvalidArgumentError(
-        mixer::strCat("TLS certificate ", files.cert, " or key ", files.key, ": ", sslError()));
+    return absl::InvalidArgumentError(mixer::base::strCat("TLS certificate ", files.cert,
+                                                          " or key ", files.key, ": ", sslError()));
   }
   if (!files.ca.empty() && files.client_cert != ClientCertMode::kNone) {
     if (SSL_CTX_load_verify_locations(ctx.get(), files.ca.c_str(), nullptr) != 1) {
-      return absl::InvalidArgumentError(mixer::strCat("CA file ", files.ca, ": ", sslError()));
+      return absl::InvalidArgumentError(
+          mixer::base::strCat("CA file ", files.ca, ": ", sslError()));
     }
     SSL_CTX_set_verify(
         ctx.get(),

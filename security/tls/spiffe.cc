@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "mixer/common/str_cat.h"
+#include "base/str_cat.h"
 
 namespace security::tls {
 namespace {
@@ -38,7 +38,7 @@ bool istioParts(std::string_view path, std::string_view* ns, std::string_view* s
 
 }  // namespace
 
-std::string SpiffeId::uri() const { return mixer::strCat(kScheme, trust_domain, path); }
+std::string SpiffeId::uri() const { return mixer::base::strCat(kScheme, trust_domain, path); }
 
 std::string_view SpiffeId::istioNamespace() const {
   std::string_view ns, sa;
@@ -53,7 +53,7 @@ std::string_view SpiffeId::istioServiceAccount() const {
 absl::StatusOr<SpiffeId> parseSpiffeId(std::string_view uri) {
   if (uri.size() > kMaxSpiffeIdBytes) {
     return absl::InvalidArgumentError(
-        mixer::strCat("SPIFFE ID is ", uri.size(), " bytes, more than ", kMaxSpiffeIdBytes));
+        mixer::base::strCat("SPIFFE ID is ", uri.size(), " bytes, more than ", kMaxSpiffeIdBytes));
   }
   if (uri.substr(0, kScheme.size()) != kScheme) {
     return absl::InvalidArgumentError("SPIFFE ID must start with \"spiffe://\"");
@@ -77,7 +77,7 @@ absl::StatusOr<SpiffeId> parseSpiffeId(std::string_view uri) {
     if (c == '?' || c == '#') {
       return absl::InvalidArgumentError("SPIFFE ID must not have a query or fragment");
     }
-    return absl::InvalidArgumentError(mixer::strCat(
+    return absl::InvalidArgumentError(mixer::base::strCat(
         "SPIFFE ID's trust domain has a character other than a-z, 0-9, '.', '-', '_' at byte ",
         kScheme.size() + i));
   }
@@ -90,7 +90,7 @@ absl::StatusOr<SpiffeId> parseSpiffeId(std::string_view uri) {
         if (c == '?' || c == '#') {
           return absl::InvalidArgumentError("SPIFFE ID must not have a query or fragment");
         }
-        return absl::InvalidArgumentError(mixer::strCat(
+        return absl::InvalidArgumentError(mixer::base::strCat(
             "SPIFFE ID's path has a character other than letters, digits, '.', '-', '_' at byte ",
             kScheme.size() + domain.size() + i));
       }

@@ -16,6 +16,10 @@ headers=$(cd "$src/adapters/sdk/include" && find mixer -name '*.h' | sort)
 for f in $headers; do
   [[ -f "$work/prefix/include/$f" ]] || fail "include/$f was not installed"
 done
+# The base library's header-only pieces, which the SDK's headers include (base/README.md).
+for f in go_duration.h json_string.h utf8.h; do
+  [[ -f "$work/prefix/include/mixer/base/$f" ]] || fail "include/mixer/base/$f was not installed"
+done
 config=$(find "$work/prefix" -name MixerAdapterSDKConfig.cmake)
 [[ -n "$config" ]] || fail "MixerAdapterSDKConfig.cmake was not installed"
 
@@ -25,7 +29,7 @@ cmake -S "$work/hello-src" -B "$work/hello-build" -G Ninja -DCMAKE_BUILD_TYPE=Re
   || { cat "$work/configure.log"; fail "configuring the example against the installed SDK"; }
 cmake --build "$work/hello-build" >"$work/build.log" \
   || { cat "$work/build.log"; fail "building the example"; }
-if grep -q "$src/adapters" "$work/hello-build/compile_commands.json"; then
+if grep -q -e "$src/adapters" -e "$src/base" "$work/hello-build/compile_commands.json"; then
   fail "the example compiled against the source tree, not the installed SDK"
 fi
 [[ -f "$work/hello-build/hello.so" ]] || fail "hello.so was not built"

@@ -11,12 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "base/go_duration.h"
+#include "base/rfc3339.h"
 #include "expr/builtins.h"
 #include "expr/format.h"
-#include "expr/go_duration.h"
 #include "expr/ip_address.h"
 #include "expr/program.h"
-#include "expr/rfc3339.h"
 #include "tests/conformance/known_failures.h"
 #include "tests/expr/test_bag.h"
 #include "yaml-cpp/yaml.h"
@@ -51,13 +51,13 @@ bool yamlToValue(const YAML::Node& node, ValueType type, expr::testing::TestBag*
       return true;
     case ValueType::kTimestamp: {
       expr::Timestamp ts;
-      if (!expr::parseRfc3339(node.as<std::string>(), &ts)) return false;
+      if (!mixer::base::parseRfc3339(node.as<std::string>(), &ts.seconds, &ts.nanos)) return false;
       *out = Value::makeTimestamp(ts.seconds, ts.nanos);
       return true;
     }
     case ValueType::kDuration: {
       int64_t nanos;
-      if (!expr::parseGoDuration(node.as<std::string>(), &nanos)) return false;
+      if (!mixer::base::parseGoDuration(node.as<std::string>(), &nanos)) return false;
       *out = Value::makeDuration(nanos);
       return true;
     }

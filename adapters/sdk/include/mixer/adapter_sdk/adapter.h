@@ -19,7 +19,7 @@
 //   value_view.h  ValueView, InstanceView, FieldHint
 //   params.h      ErrorSink, joinPath/indexPath, checkKnownKeys, readInt, readDuration
 //   host.h        Host (logging, clocks, executor, timers, counters)
-//   text.h        parseDuration, appendIpAddress, appendJsonString
+//   text.h        parseDuration, formatDuration, appendIpAddress, appendJsonString
 //   completion.h  Code, the results, Completion
 #ifndef MIXER_ADAPTER_SDK_ADAPTER_H_
 #define MIXER_ADAPTER_SDK_ADAPTER_H_
