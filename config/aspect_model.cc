@@ -295,7 +295,7 @@ class AspectTranslator {
       }
     }
     const YAML::Node params = base::field(item, "params");
-    reader->mapping(params, strCat("the params of adapter '", *name, "'"));
+    reader->mapping(params, base::strCat("the params of adapter '", *name, "'"));
     Handler handler;
     handler.name = base::strCat(*name, ".adapter.", *kind);
     handler.ns = model_.default_namespace;
@@ -492,7 +492,7 @@ class AspectTranslator {
       return;
     }
     const YAML::Node params = base::field(aspect, "params");
-    reader->mapping(params, strCat("the params of a ", *kind, " aspect"));
+    reader->mapping(params, base::strCat("the params of a ", *kind, " aspect"));
     const SourcePos pos = reader->pos(aspect);
 
     Action action;

@@ -195,7 +195,7 @@ void loadRule(const YAML::Node& spec, const Metadata& meta, const SourcePos& doc
       action.pos = reader->pos(item);
       const YAML::Node handler = base::field(item, "handler");
       std::optional<std::string> handler_name =
-          reader->requiredScalar(item, "handler", strCat("the handler of an action of ", where));
+          reader->requiredScalar(item, "handler", base::strCat("the handler of an action of ", where));
       if (handler_name) {
         action.handler = *handler_name;
         action.handler_pos = reader->pos(handler);
@@ -334,7 +334,7 @@ void loadConnection(const YAML::Node& connection, const std::string& full_name,
   if (address->empty() || address->find(':') == std::string::npos) {
     reader->error(
         base::field(connection, "address"),
-        strCat("handler '", full_name, "': connection.address '", *address, "' is not HOST:PORT"));
+        base::strCat("handler '", full_name, "': connection.address '", *address, "' is not HOST:PORT"));
     return;
   }
   handler->connection_address = *address;
@@ -420,7 +420,7 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
     handler.pos = meta.pos;
     if (kind == "handler") {
       reader->checkKeys(spec, {"compiledAdapter", "adapter", "params", "connection"},
-                        strCat("the spec of handler '", full_name, "'"));
+                        base::strCat("the spec of handler '", full_name, "'"));
       YAML::Node adapter = base::field(spec, "compiledAdapter");
       if (!adapter.IsDefined() || adapter.IsNull()) {
         adapter = base::field(spec, "adapter");
@@ -450,7 +450,7 @@ void loadIstioDocument(const YAML::Node& doc, DocumentReader* reader, LoadResult
     instance.lang = meta.lang;
     if (kind == "instance") {
       reader->checkKeys(spec, {"compiledTemplate", "template", "params", "attributeBindings"},
-                        strCat("the spec of instance '", full_name, "'"));
+                        base::strCat("the spec of instance '", full_name, "'"));
       YAML::Node tmpl = base::field(spec, "compiledTemplate");
       if (!tmpl.IsDefined() || tmpl.IsNull()) {
         tmpl = base::field(spec, "template");

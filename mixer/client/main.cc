@@ -96,7 +96,7 @@ void addCommonFlags(CLI::App* cmd, CommonOptions* o) {
 std::string wordOrIndex(int32_t index, const google::protobuf::RepeatedPtrField<std::string>& w) {
   auto word = mixer::base::wordAt(index, mixer::api::kGlobalWords, w);
   if (!word) {
-    return mixer::strCat("<bad word index ", index, ">");
+    return mixer::base::strCat("<bad word index ", index, ">");
   }
   return std::string(*word);
 }

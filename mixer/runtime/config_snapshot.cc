@@ -69,7 +69,7 @@ ConfigError expressionError(const SourcePos& at, bool quoted, const absl::Status
   if (binding_outputs) {
     message = writtenOutputNames(std::move(message));
   }
-  return {pos, strCat(what, ": ", message)};
+  return {pos, base::strCat(what, ": ", message)};
 }
 
 bool isQuoted(const YAML::Node& node) { return node.Tag() == "!"; }
@@ -313,7 +313,7 @@ class Compiler {
         auto p = expr::compile(outputNames(b.second.Scalar()), with_outputs, options);
         if (!p.ok()) {
           errors_->push_back(expressionError(markPos(inst.pos.file, b.second), isQuoted(b.second),
-                                             p.status(), strCat(what, " '", attr, "'"),
+                                             p.status(), base::strCat(what, " '", attr, "'"),
                                              /*binding_outputs=*/true));
           continue;
         }
@@ -572,7 +572,7 @@ class Compiler {
         if (!p.ok()) {
           errors_->push_back(expressionError(
               rule.match_pos, false, p.status(),
-              rule.origin.empty() ? strCat(describe(rule), " match") : rule.origin));
+              rule.origin.empty() ? base::strCat(describe(rule), " match") : rule.origin));
         } else {
           cr->match = *p;
         }
@@ -712,7 +712,7 @@ class Compiler {
         auto p = expr::compile(v.Scalar(), manifest, options);
         if (!p.ok()) {
           errors_->push_back(expressionError(markPos(file, v), isQuoted(v), p.status(),
-                                             strCat(what, "'", shown, "'")));
+                                             base::strCat(what, "'", shown, "'")));
           continue;
         }
         if (field != nullptr && !fits(*field, **p, file, v, what, shown)) {
@@ -828,7 +828,7 @@ class Compiler {
         if (!p.ok()) {
           errors_->push_back(
               expressionError(op.pos, false, p.status(),
-                              strCat("rule '", rule.name, "' header '", op.name, "' value")));
+                              base::strCat("rule '", rule.name, "' header '", op.name, "' value")));
           continue;
         }
         c.values.push_back(*p);
