@@ -108,7 +108,7 @@ class Handler {
   // Waits for hooks that are running, then lets the adapter flush and free the handler. Later
   // calls fail with FAILED_PRECONDITION. Idempotent. Called while this thread delivers an
   // adapter's completion (a configuration's last user letting go inside the callback), the
-  // adapter's close_handler runs soon after on the host's closing thread instead
+  // adapter's close_handler runs soon after as a task of its own instead
   // (HostServices::closeLater): an adapter may wait there for the callback it is running.
   void close();
 

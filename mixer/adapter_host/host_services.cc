@@ -6,7 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "mixer/common/log.h"
+#include "base/log.h"
 
 namespace mixer::adapter_host {
 
@@ -214,6 +214,11 @@ HostServices::~HostServices() {
 }
 
 void HostServices::closeLater(std::function<void()> close) {
+  // A task of its own on the executor, which can still run (and cancel) the adapter's timers;
+  // once the executor has stopped, the closing thread, drained after it.
+  if (executor_->post(close)) {
+    return;
+  }
   std::lock_guard<std::mutex> lock(close_mu_);
   if (closes_stopping_) {
     close();  // the executor has stopped: no adapter callback is running any more

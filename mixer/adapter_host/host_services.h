@@ -129,9 +129,10 @@ class HostServices {
   CounterRegistry* counters() const { return counters_; }
   BackgroundExecutor* executor() const { return executor_; }
 
-  // Runs `close` soon on the host's closing thread (started on first use), in the order given.
-  // For a handler whose last user let go of it inside that adapter's own completion (a reload's
-  // old configuration outlived by one quota call, say): closing it there would have the adapter
+  // Runs `close` soon, as a task of its own on the executor (or, once the executor has stopped,
+  // on the host's closing thread, started on first use and drained by finishDeferredCloses). For
+  // a handler whose last user let go of it inside that adapter's own completion (a reload's old
+  // configuration outlived by one quota call, say): closing it there would have the adapter
   // wait, in close_handler, for the very callback it is running.
   void closeLater(std::function<void()> close);
   // Runs every close handed to closeLater and stops the closing thread. The adapter host calls
