@@ -6,15 +6,17 @@
 
 #include "absl/strings/str_join.h"
 #include "aspects/aspect.h"
+#include "base/log.h"
 #include "base/str_cat.h"
 #include "config/descriptor_set.h"
 #include "expr/parser.h"
 #include "mixer/adapter_host/loaded_adapter.h"
 #include "mixer/adapter_host/remote_adapter.h"
 #include "mixer/adapter_host/yaml_params.h"
-#include "mixer/common/log.h"
 #include "mixer/runtime/bag_activation.h"
+#include "mixer/runtime/rule_index.h"
 #include "mixer/runtime/unavailable_handlers.h"
+#include "mixer/runtime/written_expression.h"
 
 namespace mixer::runtime {
 namespace {
@@ -43,104 +45,8 @@ bool runtimeVariety(aspects::Variety v, Variety* out) {
 
 using base::markPos;
 
-// An error message about a binding expression, with its output names spelled as written.
-std::string writtenOutputNames(std::string message) {
-  for (size_t at = message.find("_out."); at != std::string::npos;
-       at = message.find("_out.", at + 1)) {
-    message[at] = '$';
-  }
-  return message;
-}
-
-// An expression's compile error at its place in the file: the error's position is relative to
-// the expression, which begins at `at` (after the quote, for quoted scalars). With
-// `binding_outputs`, the message spells the outputs of an attribute binding as written ($out.).
-ConfigError expressionError(const SourcePos& at, bool quoted, const absl::Status& status,
-                            std::string_view what, bool binding_outputs = false) {
-  const std::optional<expr::PositionedError> e = expr::positionedErrorOf(status);
-  const int line = e ? e->pos.line : 1;
-  const int column = e ? e->pos.column : 1;
-  SourcePos pos = at;
-  if (pos.line > 0) {
-    pos.line += line - 1;
-    pos.column = line == 1 ? at.column + column - 1 + (quoted ? 1 : 0) : column;
-  }
-  std::string message = e ? e->message : std::string(status.message());
-  if (binding_outputs) {
-    message = writtenOutputNames(std::move(message));
-  }
-  return {pos, base::strCat(what, ": ", message)};
-}
-
-bool isQuoted(const YAML::Node& node) { return node.Tag() == "!"; }
-
 bool isBindingsKey(const std::string& key) {
   return key == "attribute_bindings" || key == "attributeBindings";
-}
-
-// An attribute binding's expression with `$out.` (outside string literals) spelled `_out.`, the
-// name the outputs are compiled under (the same length: error columns stay right).
-std::string outputNames(std::string_view text) {
-  std::string out(text);
-  char quote = 0;
-  for (size_t i = 0; i < out.size(); ++i) {
-    const char c = out[i];
-    if (quote != 0) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == quote) {
-        quote = 0;
-      }
-    } else if (c == '"' || c == '\'') {
-      quote = c;
-    } else if (c == '$' && out.compare(i + 1, 4, "out.") == 0) {
-      out[i] = '_';
-    }
-  }
-  return out;
-}
-
-// The dotted name a select chain spells ("destination.service.host"), or "" when the node is not
-// one (CEXL attribute names are such chains; so are CEL's for dotted attributes).
-std::string dottedName(const expr::Node& n) {
-  if (n.kind == expr::Node::Kind::kIdent) {
-    return n.name;
-  }
-  if (n.kind == expr::Node::Kind::kSelect && n.children.size() == 1) {
-    const std::string base = dottedName(*n.children[0]);
-    return base.empty() ? "" : base + "." + n.name;
-  }
-  return "";
-}
-
-// Finds the first term `attr == "literal"` (either order) among the top-level conjuncts of `n`.
-bool findIndexTerm(const expr::Node& n, const attribute::Vocabulary& vocabulary,
-                   attribute::AttributeId* attr, std::string* value) {
-  if (n.kind != expr::Node::Kind::kCall || n.has_target) {
-    return false;
-  }
-  if (n.name == "_&&_" && n.children.size() == 2) {
-    return findIndexTerm(*n.children[0], vocabulary, attr, value) ||
-           findIndexTerm(*n.children[1], vocabulary, attr, value);
-  }
-  if (n.name != "_==_" || n.children.size() != 2) {
-    return false;
-  }
-  for (int side = 0; side < 2; ++side) {
-    const expr::Node& a = *n.children[side];
-    const expr::Node& lit = *n.children[1 - side];
-    if (lit.kind != expr::Node::Kind::kLiteral || lit.literal_type != expr::ValueType::kString) {
-      continue;
-    }
-    const auto id = vocabulary.find(dottedName(a));
-    // Only plain STRING attributes: DNS names, emails and URIs compare by their own rules.
-    if (id && vocabulary.type(*id) == attribute::ValueType::String) {
-      *attr = *id;
-      *value = lit.text;
-      return true;
-    }
-  }
-  return false;
 }
 
 // How errors name a handler, an instance and a rule: as the operator wrote them (aspect model:
@@ -865,22 +771,6 @@ class Compiler {
   // Problems that do not stop the configuration from serving (logged).
   std::vector<ConfigError> warnings_;
 };
-
-void addRule(const CompiledRule* r, const attribute::Vocabulary& vocabulary, RuleSet* set) {
-  ++set->size;
-  if (r->index_attribute == attribute::kNoAttribute) {
-    set->unindexed.push_back(r);
-    return;
-  }
-  auto it = std::find_if(set->indexes.begin(), set->indexes.end(), [&](const RuleSet::Index& i) {
-    return i.attribute == r->index_attribute;
-  });
-  if (it == set->indexes.end()) {
-    set->indexes.push_back({r->index_attribute, vocabulary.name(r->index_attribute), {}});
-    it = set->indexes.end() - 1;
-  }
-  it->by_value[r->index_value].push_back(r);
-}
 
 }  // namespace
 
