@@ -1,5 +1,7 @@
 #include "mixer/adapter_host/value.h"
 
+#include "mixer/adapter_sdk/value_view.h"
+
 namespace mixer::adapter_host {
 namespace {
 
@@ -53,14 +55,10 @@ Value Value::fromAbi(const mixer_value* value) {
   if (value == nullptr) {
     return Value();
   }
+  if (adapter_sdk::isStringLikeType(value->type)) {
+    return Value(value->type, copy(value->u.string_value));
+  }
   switch (value->type) {
-    case MIXER_VALUE_STRING:
-    case MIXER_VALUE_IP_ADDRESS:
-    case MIXER_VALUE_EMAIL_ADDRESS:
-    case MIXER_VALUE_URI:
-    case MIXER_VALUE_DNS_NAME:
-    case MIXER_VALUE_BYTES:
-      return Value(value->type, copy(value->u.string_value));
     case MIXER_VALUE_INT64:
     case MIXER_VALUE_TIMESTAMP:
     case MIXER_VALUE_DURATION:

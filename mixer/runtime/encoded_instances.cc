@@ -1,5 +1,7 @@
 #include "mixer/runtime/encoded_instances.h"
 
+#include "mixer/adapter_sdk/value_view.h"
+
 namespace mixer::runtime {
 namespace {
 
@@ -15,19 +17,7 @@ size_t offsetOf(const void* p) { return static_cast<size_t>(reinterpret_cast<uin
 // address of a string outside it (user-space addresses never have the top bit set).
 constexpr uintptr_t kExternalBit = uintptr_t{1} << (sizeof(uintptr_t) * 8 - 1);
 
-bool isStringLike(uint32_t type) {
-  switch (type) {
-    case MIXER_VALUE_STRING:
-    case MIXER_VALUE_IP_ADDRESS:
-    case MIXER_VALUE_EMAIL_ADDRESS:
-    case MIXER_VALUE_URI:
-    case MIXER_VALUE_DNS_NAME:
-    case MIXER_VALUE_BYTES:
-      return true;
-    default:
-      return false;
-  }
-}
+using adapter_sdk::isStringLikeType;
 
 }  // namespace
 
@@ -168,7 +158,7 @@ void EncodedInstances::setValue(Slot slot, const expr::Value& v) {
       at(slot) = out;  // MIXER_VALUE_NULL
       return;
   }
-  if (isStringLike(out.type)) {
+  if (isStringLikeType(out.type)) {
     out.u.string_value = text(v.stringView());
   }
   at(slot) = out;
@@ -182,7 +172,7 @@ void EncodedInstances::finalize() {
         (at & kExternalBit) != 0 ? reinterpret_cast<const char*>(at & ~kExternalBit) : text + at;
   };
   auto fixValue = [&](mixer_value& v) {
-    if (isStringLike(v.type)) {
+    if (isStringLikeType(v.type)) {
       fixString(v.u.string_value);
     } else if (v.type == MIXER_VALUE_MAP || v.type == MIXER_VALUE_STRING_MAP) {
       v.u.map_value.entries = entries_.data() + offsetOf(v.u.map_value.entries);

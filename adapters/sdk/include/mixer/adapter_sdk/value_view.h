@@ -43,6 +43,22 @@ inline bool fieldNameMatches(std::string_view key, std::string_view field_name) 
 
 // A read-only view of a mixer_value (an instance field or a param). A default or null view is
 // MIXER_VALUE_NULL. Views borrow: they are valid as long as the value they point into.
+// True for the ABI's string-like value types: STRING, IP_ADDRESS, EMAIL_ADDRESS, URI, DNS_NAME
+// and BYTES, whose payload is `u.string_value`. The one definition the host uses too.
+constexpr bool isStringLikeType(uint32_t type) {
+  switch (type) {
+    case MIXER_VALUE_STRING:
+    case MIXER_VALUE_IP_ADDRESS:
+    case MIXER_VALUE_EMAIL_ADDRESS:
+    case MIXER_VALUE_URI:
+    case MIXER_VALUE_DNS_NAME:
+    case MIXER_VALUE_BYTES:
+      return true;
+    default:
+      return false;
+  }
+}
+
 class ValueView {
  public:
   ValueView() = default;
@@ -50,19 +66,7 @@ class ValueView {
 
   uint32_t type() const { return value_ == nullptr ? MIXER_VALUE_NULL : value_->type; }
   bool isNull() const { return type() == MIXER_VALUE_NULL; }
-  bool isStringLike() const {
-    switch (type()) {
-      case MIXER_VALUE_STRING:
-      case MIXER_VALUE_IP_ADDRESS:
-      case MIXER_VALUE_EMAIL_ADDRESS:
-      case MIXER_VALUE_URI:
-      case MIXER_VALUE_DNS_NAME:
-      case MIXER_VALUE_BYTES:
-        return true;
-      default:
-        return false;
-    }
-  }
+  bool isStringLike() const { return isStringLikeType(type()); }
   bool isInt64Like() const {
     return type() == MIXER_VALUE_INT64 || type() == MIXER_VALUE_TIMESTAMP ||
            type() == MIXER_VALUE_DURATION;
