@@ -1,4 +1,4 @@
-#include "mixer/common/http_server.h"
+#include "base/http_server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include <list>
 #include <unordered_map>
 
-#include "mixer/common/log.h"
+#include "base/log.h"
 
 namespace mixer {
 

@@ -1,4 +1,4 @@
-#include "mixer/common/log.h"
+#include "base/log.h"
 
 #include <chrono>
 #include <cstdio>

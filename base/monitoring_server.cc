@@ -1,4 +1,4 @@
-#include "mixer/common/monitoring_server.h"
+#include "base/monitoring_server.h"
 
 #include <prometheus/text_serializer.h>
 

@@ -18,7 +18,7 @@
 #include <prometheus/registry.h>
 
 #include "absl/status/statusor.h"
-#include "mixer/common/http_server.h"
+#include "base/http_server.h"
 
 namespace mixer {
 

@@ -5,9 +5,11 @@
 #include <utility>
 
 #include "mixer/attribute/value_type.h"
-#include "mixer/common/str_cat.h"
+#include "base/str_cat.h"
 
 namespace mixer::config {
+
+using base::strCat;
 
 namespace {
 

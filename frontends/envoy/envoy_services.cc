@@ -7,7 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "base/str_cat.h"
 #include "base/utf8.h"
-#include "mixer/common/log.h"
+#include "base/log.h"
 
 namespace frontends::envoy {
 namespace {

@@ -22,7 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "frontends/envoy/attribute_mapping.h"
-#include "mixer/common/http_server.h"
+#include "base/http_server.h"
 #include "mixer/runtime/dispatcher.h"
 #include "security/tls/caller_gate.h"
 

@@ -7,10 +7,12 @@
 #include "base/proto_wire.h"
 #include "base/word_compression.h"
 #include "mixer/api/global_dictionary.h"
-#include "mixer/common/str_cat.h"
+#include "base/str_cat.h"
 
 namespace mixer::api {
 namespace {
+
+using base::strCat;
 
 using attribute::AttributeBag;
 using attribute::AttributeId;

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "base/str_cat.h"
-#include "mixer/common/grpc_codes.h"
+#include "base/grpc_codes.h"
 
 namespace mixer::client {
 namespace {

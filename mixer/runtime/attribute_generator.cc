@@ -11,7 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "base/str_cat.h"
 #include "mixer/adapter_host/handler.h"
-#include "mixer/common/log.h"
+#include "base/log.h"
 #include "mixer/runtime/encoded_instances.h"
 #include "pilot/model/file_registry.h"
 

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "base/str_cat.h"
-#include "mixer/common/log.h"
+#include "base/log.h"
 #include "mixer/runtime/status_log.h"
 #include "mixer/runtime/unavailable_handlers.h"
 

@@ -8,7 +8,7 @@
 #include "aspects/merge.h"
 #include "base/str_cat.h"
 #include "expr/eval_state.h"
-#include "mixer/common/log.h"
+#include "base/log.h"
 #include "mixer/runtime/bag_activation.h"
 #include "mixer/runtime/status_log.h"
 

@@ -1,6 +1,6 @@
 #include "mixer/runtime/report_queue.h"
 
-#include "mixer/common/log.h"
+#include "base/log.h"
 
 namespace mixer::runtime {
 

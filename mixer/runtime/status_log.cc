@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "base/str_cat.h"
-#include "mixer/common/log.h"
+#include "base/log.h"
 
 namespace mixer::runtime {
 namespace {

@@ -15,8 +15,8 @@
 #include <chrono>
 #include <cstring>
 
-#include "mixer/common/http_server.h"
-#include "mixer/common/log.h"
+#include "base/http_server.h"
+#include "base/log.h"
 
 namespace mixer::server {
 

@@ -17,8 +17,8 @@
 
 #include "base/go_duration.h"
 #include "mixer/adapter_host/adapter_host.h"
-#include "mixer/common/log.h"
-#include "mixer/common/version.h"
+#include "base/log.h"
+#include "base/version.h"
 #include "mixer/server/mixs_server.h"
 
 namespace {

@@ -11,7 +11,7 @@
 #include "mixer/api/attribute_encoder.h"
 #include "mixer/api/global_dictionary.h"
 #include "mixer/api/request_decoder.h"
-#include "mixer/common/log.h"
+#include "base/log.h"
 
 namespace mixer::server {
 namespace {

@@ -11,8 +11,8 @@
 
 #include "absl/strings/numbers.h"
 #include "base/str_cat.h"
-#include "mixer/common/log.h"
-#include "mixer/common/version.h"
+#include "base/log.h"
+#include "base/version.h"
 #include "mixer/runtime/dispatcher.h"
 #include "security/tls/http_tls.h"
 

@@ -7,9 +7,9 @@
 #include "base/json_string.h"
 #include "base/rfc3339.h"
 #include "base/str_cat.h"
-#include "mixer/common/grpc_codes.h"
-#include "mixer/common/log.h"
-#include "mixer/common/version.h"
+#include "base/grpc_codes.h"
+#include "base/log.h"
+#include "base/version.h"
 #include "mixer/runtime/status_log.h"
 
 namespace mixer::server {

@@ -25,7 +25,7 @@
 #include <chrono>
 #include <string>
 
-#include "mixer/common/http_server.h"
+#include "base/http_server.h"
 #include "mixer/runtime/config_store.h"
 
 namespace mixer::server {

@@ -10,7 +10,7 @@
 #include <iostream>
 
 #include "base/go_duration.h"
-#include "mixer/common/log.h"
+#include "base/log.h"
 #include "pilot/agent/agent.h"
 #include "security/ca/x509.h"
 

@@ -24,7 +24,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "base/go_duration.h"
-#include "mixer/common/log.h"
+#include "base/log.h"
 #include "pilot/discovery/monitoring.h"
 #include "pilot/discovery/push_scheduler.h"
 #include "pilot/model/etcd_registry.h"

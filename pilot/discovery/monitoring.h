@@ -1,5 +1,5 @@
 // pilot-discovery's monitoring endpoints, served by the shared monitoring server
-// (mixer/common/monitoring_server.h): /metrics, /healthz, and pilot's own views:
+// (base/monitoring_server.h): /metrics, /healthz, and pilot's own views:
 //   /debug/config_dump  what each connected node subscribed to and was sent (--debug-views)
 //   /debug/syncz        the same without the resources: versions sent, ACKed, NACKed (always;
 //                       `meshctl proxy-status` reads it)
@@ -11,7 +11,7 @@
 
 #include <prometheus/registry.h>
 
-#include "mixer/common/monitoring_server.h"
+#include "base/monitoring_server.h"
 #include "pilot/xds/ads_server.h"
 
 namespace pilot::discovery {

@@ -1,6 +1,6 @@
 #include "pilot/discovery/push_scheduler.h"
 
-#include "mixer/common/log.h"
+#include "base/log.h"
 #include "pilot/model/file_registry.h"
 #include "pilot/routing/translation_size.h"
 #include "pilot/rules/store.h"

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "mixer/common/grpc_codes.h"
+#include "base/grpc_codes.h"
 
 namespace pilot::routing {
 namespace {

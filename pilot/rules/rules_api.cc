@@ -4,7 +4,7 @@
 #include <chrono>
 #include <ctime>
 
-#include "mixer/common/log.h"
+#include "base/log.h"
 
 namespace pilot::rules {
 namespace {

@@ -11,7 +11,7 @@
 #include <cstring>
 
 #include "base/json_string.h"
-#include "mixer/common/log.h"
+#include "base/log.h"
 
 namespace pilot::rules {
 

@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
-#include "mixer/common/http_server.h"
+#include "base/http_server.h"
 #include "pilot/rules/rules_api.h"
 
 namespace pilot::rules {

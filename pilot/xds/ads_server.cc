@@ -12,7 +12,7 @@
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "envoy/config/route/v3/route.pb.h"
-#include "mixer/common/log.h"
+#include "base/log.h"
 
 namespace pilot::xds {
 namespace {

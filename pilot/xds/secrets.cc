@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "envoy/extensions/transport_sockets/tls/v3/secret.pb.h"
-#include "mixer/common/log.h"
+#include "base/log.h"
 #include "security/ca/x509.h"
 
 namespace pilot::xds {

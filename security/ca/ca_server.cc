@@ -2,7 +2,7 @@
 
 #include <grpc/grpc_security_constants.h>
 
-#include "mixer/common/log.h"
+#include "base/log.h"
 #include "security/ca/csr.h"
 
 namespace security::ca {

@@ -8,7 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "mixer/common/log.h"
+#include "base/log.h"
 #include "security/ca/x509.h"
 
 namespace security::ca {

@@ -6,7 +6,7 @@
 
 #include "base/str_cat.h"
 #include "mixer/attribute/attribute_bag.h"
-#include "mixer/common/log.h"
+#include "base/log.h"
 #include "security/tls/credentials.h"
 
 namespace security::tls {

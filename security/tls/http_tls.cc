@@ -14,7 +14,7 @@
 #include <string>
 
 #include "base/str_cat.h"
-#include "mixer/common/log.h"
+#include "base/log.h"
 #include "security/tls/spiffe.h"
 
 namespace security::tls {

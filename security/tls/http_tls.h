@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "mixer/common/http_server.h"
+#include "base/http_server.h"
 #include "security/tls/credentials.h"
 
 namespace security::tls {

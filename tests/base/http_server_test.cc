@@ -3,7 +3,7 @@
 // oversized headers and stops at once; with keep-alive (the forward-auth port) it serves request
 // after request on one connection, pipelined or not, and closes when the client asks, speaks
 // HTTP/1.0, sends a body or stays idle.
-#include "mixer/common/http_server.h"
+#include "base/http_server.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

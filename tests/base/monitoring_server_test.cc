@@ -1,7 +1,7 @@
 // MonitoringServer: the monitoring endpoints mixs and pilot-discovery share. The binary's routes
 // come first; the built-in endpoints answer only GET and HEAD; /readyz and /version exist only
 // when configured; anything else gets the binary's 404 text.
-#include "mixer/common/monitoring_server.h"
+#include "base/monitoring_server.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

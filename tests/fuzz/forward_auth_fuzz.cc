@@ -9,7 +9,7 @@
 #include <string>
 
 #include "frontends/envoy/attribute_mapping.h"
-#include "mixer/common/http_server.h"
+#include "base/http_server.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using frontends::envoy::AttributeIds;

@@ -1,11 +1,11 @@
-// Fuzz target: the monitoring HTTP server's request-head parser (mixer/common/http_server.h).
+// Fuzz target: the monitoring HTTP server's request-head parser (base/http_server.h).
 // Invariants beyond "no crash": the answer is 0, 400 or 405; a parsed request is GET or HEAD, its
 // path holds no '?', no space and no line break, and the head ends with its blank line.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
-#include "mixer/common/http_server.h"
+#include "base/http_server.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view head(reinterpret_cast<const char*>(data), size);
