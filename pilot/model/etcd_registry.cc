@@ -215,7 +215,7 @@ bool EtcdRegistry::list(std::vector<Service>* services, std::vector<ConfigError>
   int64_t revision = 0;
   std::string error;
   if (!etcdRange(options_, &kvs, &revision, &error)) {
-    errors->push_back(ConfigError{"etcd:" + options_.prefix, 1, error});
+    errors->push_back(ConfigError{{"etcd:" + options_.prefix, 1}, error});
     return false;
   }
   std::vector<Service> all;

@@ -202,7 +202,7 @@ bool mergeServices(std::vector<Service> all, bool ok, std::vector<Service>* serv
     if (!inserted) {
       const size_t colon = s.origin.rfind(':');
       errors->push_back(
-          ConfigError{s.origin.substr(0, colon), std::stoi(s.origin.substr(colon + 1)),
+          ConfigError{{s.origin.substr(0, colon), std::stoi(s.origin.substr(colon + 1))},
                       "service " + s.hostname + " is already declared at " + it->second->origin});
       ok = false;
     }
@@ -219,7 +219,7 @@ bool FileRegistry::list(std::vector<Service>* services, std::vector<ConfigError>
   std::string error;
   const std::vector<std::string> files = yamlFilesIn(dir_, &error);
   if (!error.empty()) {
-    errors->push_back(ConfigError{dir_, 1, error});
+    errors->push_back(ConfigError{{dir_, 1}, error});
     return false;
   }
   std::vector<Service> all;
@@ -227,7 +227,7 @@ bool FileRegistry::list(std::vector<Service>* services, std::vector<ConfigError>
   for (const std::string& f : files) {
     std::string text;
     if (!readFile(f, &text, &error)) {
-      errors->push_back(ConfigError{f, 1, error});
+      errors->push_back(ConfigError{{f, 1}, error});
       ok = false;
       continue;
     }

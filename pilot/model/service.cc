@@ -91,12 +91,14 @@ const ServicePort* Service::findPort(uint32_t number) const {
   return nullptr;
 }
 
-std::string ConfigError::str() const { return file + ":" + std::to_string(line) + ": " + message; }
+std::string formatError(const ConfigError& error) {
+  return error.pos.file + ":" + std::to_string(error.pos.line) + ": " + error.message;
+}
 
 std::string formatErrors(const std::vector<ConfigError>& errors) {
   std::string out;
   for (const ConfigError& e : errors) {
-    out += e.str();
+    out += formatError(e);
     out += '\n';
   }
   return out;

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/yaml_reader.h"
+
 namespace pilot::model {
 
 enum class Protocol { kGrpc, kHttp2, kHttp, kTcp };
@@ -86,18 +88,15 @@ struct Service {
   }
 };
 
-// A configuration or registry problem with its position: "file:line: message".
-struct ConfigError {
-  std::string file;
-  int line = 0;
-  std::string message;
-  // 1-based column of the node the error is about; 0 when only the line is known (the Rules API
-  // turns the position into a field path).
-  int column = 0;
+// A configuration or registry problem with its position: the shared error type of every module
+// that reads operator-written YAML. pos.column is the 1-based column of the node the error is
+// about, 0 when only the line is known (the Rules API turns the position into a field path).
+using ConfigError = mixer::base::YamlError;
 
-  std::string str() const;
-};
-
+// "file:line: message": pilot reports positions without the column ("file:0: message" when the
+// line is 0).
+std::string formatError(const ConfigError& error);
+// Each error formatted by formatError(), one a line.
 std::string formatErrors(const std::vector<ConfigError>& errors);
 
 // A source of services. Implementations decide where services come from (a directory of YAML

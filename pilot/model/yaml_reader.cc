@@ -56,14 +56,14 @@ int YamlReader::lineOf(const YAML::Node& node, int fallback) {
 }
 
 void YamlReader::error(int line, std::string message) {
-  errors_->push_back(ConfigError{file_, line < 1 ? 1 : line, std::move(message)});
+  errors_->push_back(ConfigError{{file_, line < 1 ? 1 : line}, std::move(message)});
 }
 
 void YamlReader::error(const YAML::Node& at, std::string message) {
   error(lineOf(at), std::move(message));
   if (!at.IsDefined()) return;
   const mixer::base::SourcePos pos = mixer::base::markPos(std::string(), at);
-  if (pos.line > 0) errors_->back().column = pos.column;
+  if (pos.line > 0) errors_->back().pos.column = pos.column;
 }
 
 bool YamlReader::expectMap(const YAML::Node& node, std::string_view what,

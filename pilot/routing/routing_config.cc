@@ -100,7 +100,7 @@ void validateRouting(const RoutingConfig& config, std::vector<ConfigError>* erro
     for (const std::string& h : vs.hosts) {
       auto [it, inserted] = vs_by_host.emplace(h, &vs);
       if (!inserted) {
-        errors->push_back({vs.origin.file, vs.origin.line,
+        errors->push_back({{vs.origin.file, vs.origin.line},
                            "host " + h + " already has VirtualService " + it->second->name +
                                " at " + it->second->origin.str()});
       }
@@ -110,7 +110,7 @@ void validateRouting(const RoutingConfig& config, std::vector<ConfigError>* erro
   for (const DestinationRule& dr : config.destination_rules) {
     auto [it, inserted] = dr_by_host.emplace(dr.host, &dr);
     if (!inserted) {
-      errors->push_back({dr.origin.file, dr.origin.line,
+      errors->push_back({{dr.origin.file, dr.origin.line},
                          "host " + dr.host + " already has DestinationRule " + it->second->name +
                              " at " + it->second->origin.str()});
     }
@@ -121,7 +121,7 @@ void validateRouting(const RoutingConfig& config, std::vector<ConfigError>* erro
         if (rd.destination.subset.empty()) continue;
         auto it = dr_by_host.find(rd.destination.host);
         if (it == dr_by_host.end() || it->second->findSubset(rd.destination.subset) == nullptr) {
-          errors->push_back({vs.origin.file, route.line,
+          errors->push_back({{vs.origin.file, route.line},
                              "subset '" + rd.destination.subset + "' of " + rd.destination.host +
                                  " is not defined by any DestinationRule"});
         }
@@ -136,14 +136,14 @@ bool loadRoutingDir(const std::string& dir, const ParseOptions& options, Routing
   std::string error;
   const std::vector<std::string> files = model::yamlFilesIn(dir, &error);
   if (!error.empty()) {
-    errors->push_back({dir, 1, error});
+    errors->push_back({{dir, 1}, error});
     return false;
   }
   RoutingConfig loaded;
   for (const std::string& f : files) {
     std::string text;
     if (!model::readFile(f, &text, &error)) {
-      errors->push_back({f, 1, error});
+      errors->push_back({{f, 1}, error});
       continue;
     }
     parseRoutingYaml(text, f, options, &loaded, errors);

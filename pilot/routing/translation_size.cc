@@ -18,7 +18,7 @@ void validateTranslationSize(const RoutingConfig& config,
     }
     routes += routeEntries(vs) * host_ports;
     if (routes > kMaxTranslatedRouteEntries) {
-      errors->push_back({vs.origin.file, vs.origin.line,
+      errors->push_back({{vs.origin.file, vs.origin.line},
                          "VirtualService " + vs.name +
                              " brings the route entries across all "
                              "service ports to more than " +
@@ -32,7 +32,7 @@ void validateTranslationSize(const RoutingConfig& config,
       clusters += dr.subsets.size() * it->second;
     }
     if (clusters > kMaxTranslatedSubsetClusters) {
-      errors->push_back({dr.origin.file, dr.origin.line,
+      errors->push_back({{dr.origin.file, dr.origin.line},
                          "DestinationRule " + dr.name +
                              " brings the subset clusters across all "
                              "service ports to more than " +

@@ -289,7 +289,7 @@ bool decodeDocument(std::string_view body, YAML::Node* doc, std::string* error) 
   model::YamlReader reader("body", &errors);
   std::vector<YAML::Node> docs = model::loadDocuments(body, &reader);
   if (!errors.empty()) {
-    *error = "line " + std::to_string(errors.front().line) + ": " + errors.front().message;
+    *error = "line " + std::to_string(errors.front().pos.line) + ": " + errors.front().message;
     return false;
   }
   docs.erase(std::remove_if(docs.begin(), docs.end(),
@@ -342,13 +342,13 @@ std::string fieldPath(const YAML::Node& doc, const model::ConfigError& error) {
   const std::string& msg = error.message;
   std::string path;
   bool found = false;
-  if (error.column > 0) {
+  if (error.pos.column > 0) {
     const bool about_key =
         msg.rfind("unknown field", 0) == 0 || msg.find("has a key") != std::string::npos;
     int best = -1;
     for (size_t i = 0; i < places.size(); ++i) {
       const Place& p = places[i];
-      if (p.line != error.line || p.column != error.column) continue;
+      if (p.line != error.pos.line || p.column != error.pos.column) continue;
       // Priority: the key for key errors; otherwise a scalar, then a collection (deepest).
       int rank = 0;
       if (about_key) {
@@ -365,7 +365,7 @@ std::string fieldPath(const YAML::Node& doc, const model::ConfigError& error) {
   }
   if (!found) {
     for (const Place& p : places) {
-      if (p.line == error.line && p.type == Place::kCollection) {
+      if (p.line == error.pos.line && p.type == Place::kCollection) {
         path = p.path;  // the last one on the line is the deepest
         found = true;
       }
@@ -373,7 +373,7 @@ std::string fieldPath(const YAML::Node& doc, const model::ConfigError& error) {
   }
   if (!found) {
     for (const Place& p : places) {
-      if (p.line == error.line) {
+      if (p.line == error.pos.line) {
         path = p.path;
         found = true;
         break;

@@ -294,7 +294,7 @@ bool RulesApi::validate(const std::vector<Source>& sources, const StoredObject* 
   }
   routing::validateRouting(cfg, &errors);
   for (const model::ConfigError& e : errors) {
-    if (e.file == kRequestSource && replacement_doc != nullptr) {
+    if (e.pos.file == kRequestSource && replacement_doc != nullptr) {
       causes->emplace_back(fieldPath(*replacement_doc, e), e);
     } else {
       causes->emplace_back("", e);
@@ -426,7 +426,8 @@ ApiResponse RulesApi::put(const ApiRequest& request, const Target& target, bool 
       const auto& [field, e] = causes[i];
       YAML::Node c;
       c["reason"] = text("FieldValueInvalid");
-      const std::string m = field.empty() && e.file != kRequestSource ? e.str() : e.message;
+      const std::string m =
+          field.empty() && e.pos.file != kRequestSource ? model::formatError(e) : e.message;
       c["message"] = text(m);
       c["field"] = text(field);
       s["details"]["causes"].push_back(c);
@@ -517,7 +518,7 @@ ApiResponse RulesApi::remove(const ApiRequest& request, const Target& target) {
     std::string message = what + " \"" + target.name +
                           "\" cannot be deleted: the configuration without it is invalid: ";
     for (size_t i = 0; i < causes.size(); ++i) {
-      message += (i ? "; " : "") + causes[i].second.str();
+      message += (i ? "; " : "") + model::formatError(causes[i].second);
     }
     return statusResponse(422, "Invalid", message);
   }

@@ -195,7 +195,7 @@ bool loadRoutingEtcd(const model::EtcdOptions& options, const routing::ParseOpti
   int64_t revision = 0;
   std::string error;
   if (!model::etcdRangeKvs(options, &kvs, &revision, &error)) {
-    errors->push_back(model::ConfigError{"etcd:" + options.prefix, 1, error});
+    errors->push_back(model::ConfigError{{"etcd:" + options.prefix, 1}, error});
     return false;
   }
   std::string print;

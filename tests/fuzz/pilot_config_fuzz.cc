@@ -20,7 +20,7 @@ namespace {
 
 void checkErrors(const std::vector<pilot::model::ConfigError>& errors, const char* file) {
   for (const auto& e : errors) {
-    if (e.message.empty() || e.line < 1 || e.file != file) std::abort();
+    if (e.message.empty() || e.pos.line < 1 || e.pos.file != file) std::abort();
   }
 }
 

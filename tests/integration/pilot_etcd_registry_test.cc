@@ -128,7 +128,7 @@ TEST_F(EtcdRegistryTest, AnUnreachableEtcdIsAnErrorNamingIt) {
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_NE(errors[0].message.find("etcd 127.0.0.1:" + std::to_string(nowhere.port)),
             std::string::npos)
-      << errors[0].str();
+      << formatError(errors[0]);
 }
 
 TEST_F(EtcdRegistryTest, PilotDiscoveryServesFromEtcdAndFollowsIt) {

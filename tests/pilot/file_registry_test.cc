@@ -134,9 +134,10 @@ TEST_F(FileRegistryTest, ADuplicateHostnameAcrossFilesIsAnErrorNamingBoth) {
   std::vector<ConfigError> errors;
   EXPECT_FALSE(registry.list(&services, &errors));
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0].str(), (dir_ / "b.yaml").string() +
-                                 ":3: service s.x.svc.cluster.local is already declared at " +
-                                 (dir_ / "a.yaml").string() + ":2");
+  EXPECT_EQ(formatError(errors[0]),
+            (dir_ / "b.yaml").string() +
+                ":3: service s.x.svc.cluster.local is already declared at " +
+                (dir_ / "a.yaml").string() + ":2");
 }
 
 TEST_F(FileRegistryTest, WatchCallsBackWhenAFileChanges) {

@@ -38,7 +38,7 @@ class FakeRegistry : public model::ServiceRegistry {
             std::vector<model::ConfigError>* errors) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (!error_.empty()) {
-      errors->push_back({"registry", 1, error_});
+      errors->push_back({{"registry", 1}, error_});
       return false;
     }
     *services = services_;
@@ -185,9 +185,10 @@ TEST_F(PushSchedulerTest, ATranslationTooLargeRefusesToStart) {
   std::vector<model::ConfigError> errors;
   EXPECT_FALSE(scheduler.loadInitial(&errors));
   ASSERT_EQ(errors.size(), 1u) << model::formatErrors(errors);
-  EXPECT_EQ(errors[0].str(), (dir_ / "vs.yaml").string() +
-                                 ":1: VirtualService big brings the route entries across all "
-                                 "service ports to more than 200000");
+  EXPECT_EQ(model::formatError(errors[0]),
+            (dir_ / "vs.yaml").string() +
+                ":1: VirtualService big brings the route entries across all "
+                "service ports to more than 200000");
   // The same config with one port translates into 2,002 entries.
   registry_.set({service(kEcho, 1)});
   errors.clear();

@@ -95,7 +95,7 @@ TEST(RulesResourceTest, FieldPaths) {
   const auto pathOf = [](const std::string& text, int line, int column,
                          const std::string& message) {
     const YAML::Node doc = YAML::Load(text);
-    return fieldPath(doc, model::ConfigError{"request", line, message, column});
+    return fieldPath(doc, model::ConfigError{{"request", line, column}, message});
   };
   const std::string text = emitYaml(
       YAML::Load("{spec: {hosts: [a], http: [{route: [{destination: {host: a}, weight: 5}]}]}}"));

@@ -238,10 +238,10 @@ TEST_F(LoadRoutingDirTest, AnErrorLeavesTheConfigAsItWas) {
   std::vector<ConfigError> errors;
   EXPECT_FALSE(loadRoutingDir(dir_.string(), ParseOptions(), &config, &errors));
   ASSERT_EQ(errors.size(), 1u) << model::formatErrors(errors);
-  EXPECT_EQ(errors[0].str(), (dir_ / "b.yaml").string() +
-                                 ":1: host a.default.svc.cluster.local already has "
-                                 "DestinationRule a at " +
-                                 (dir_ / "a.yaml").string() + ":1");
+  EXPECT_EQ(model::formatError(errors[0]), (dir_ / "b.yaml").string() +
+                                               ":1: host a.default.svc.cluster.local already has "
+                                               "DestinationRule a at " +
+                                               (dir_ / "a.yaml").string() + ":1");
   ASSERT_EQ(config.virtual_services.size(), 1u);
   EXPECT_EQ(config.virtual_services[0].name, "kept");
   EXPECT_TRUE(config.destination_rules.empty());
@@ -249,7 +249,7 @@ TEST_F(LoadRoutingDirTest, AnErrorLeavesTheConfigAsItWas) {
   errors.clear();
   EXPECT_FALSE(loadRoutingDir((dir_ / "missing").string(), ParseOptions(), &config, &errors));
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0].file, (dir_ / "missing").string());
+  EXPECT_EQ(errors[0].pos.file, (dir_ / "missing").string());
 }
 
 }  // namespace

@@ -78,9 +78,10 @@ TEST(ServiceTest, SameShapeIgnoresOnlyInstancesAndOrigin) {
 }
 
 TEST(ConfigErrorTest, FileLineMessage) {
-  const ConfigError e{"c.yaml", 12, "bad", 4};
-  EXPECT_EQ(e.str(), "c.yaml:12: bad");
-  EXPECT_EQ(formatErrors({e, ConfigError{"d.yaml", 1, "worse"}}),
+  const ConfigError e{{"c.yaml", 12, 4}, "bad"};
+  EXPECT_EQ(formatError(e), "c.yaml:12: bad");
+  EXPECT_EQ(formatError(ConfigError{{"e.yaml", 0}, "whole file"}), "e.yaml:0: whole file");
+  EXPECT_EQ(formatErrors({e, ConfigError{{"d.yaml", 1}, "worse"}}),
             "c.yaml:12: bad\nd.yaml:1: worse\n");
   EXPECT_EQ(formatErrors({}), "");
 }

@@ -43,7 +43,7 @@ spec:
   EXPECT_TRUE(errors.empty()) << model::formatErrors(errors);  // 100,200 entries
   validateTranslationSize(config, services, &errors);
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0].str(),
+  EXPECT_EQ(model::formatError(errors[0]),
             "c.yaml:10: VirtualService b brings the route entries across all "
             "service ports to more than 200000");
 }
@@ -63,7 +63,7 @@ TEST(TranslationSizeTest, TheRouteEntryBoundIsInclusive) {
   route.matches.resize(1001);                                  // 200,200
   validateTranslationSize(config, {serviceWithPorts("h.example.com", 100)}, &errors);
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0].str(),
+  EXPECT_EQ(model::formatError(errors[0]),
             "v.yaml:5: VirtualService edge brings the route entries across all service ports to "
             "more than 200000");
 }
@@ -85,7 +85,7 @@ TEST(TranslationSizeTest, SubsetClustersAreCountedOverTheServicesPorts) {
   // 1,000 x 101: over it.
   validateTranslationSize(config, {serviceWithPorts("h.example.com", 101)}, &errors);
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0].str(),
+  EXPECT_EQ(model::formatError(errors[0]),
             "d.yaml:3: DestinationRule many brings the subset clusters across all service ports "
             "to more than 100000");
 }

@@ -35,17 +35,17 @@ TEST_F(YamlReaderTest, ErrorsCarryFileLineAndColumn) {
   reader_.error(doc["b"], "bad b");
   reader_.error(0, "clamped");
   ASSERT_EQ(errors_.size(), 2u);
-  EXPECT_EQ(errors_[0].str(), "r.yaml:2: bad b");
-  EXPECT_EQ(errors_[0].column, 6);
-  EXPECT_EQ(errors_[1].str(), "r.yaml:1: clamped");
-  EXPECT_EQ(errors_[1].column, 0);
+  EXPECT_EQ(formatError(errors_[0]), "r.yaml:2: bad b");
+  EXPECT_EQ(errors_[0].pos.column, 6);
+  EXPECT_EQ(formatError(errors_[1]), "r.yaml:1: clamped");
+  EXPECT_EQ(errors_[1].pos.column, 0);
 }
 
 TEST_F(YamlReaderTest, ExpectMapReportsUnknownKeysButAcceptsTheMap) {
   const YAML::Node doc = load("host: a\nhots: b\n");
   EXPECT_TRUE(reader_.expectMap(doc, "spec", {"host", "port"}));
   ASSERT_EQ(errors_.size(), 1u);
-  EXPECT_EQ(errors_[0].str(), "r.yaml:2: unknown field 'hots' in spec (known: host, port)");
+  EXPECT_EQ(formatError(errors_[0]), "r.yaml:2: unknown field 'hots' in spec (known: host, port)");
   errors_.clear();
   EXPECT_FALSE(reader_.expectMap(load("[1, 2]\n"), "spec", {"host"}));
   EXPECT_EQ(errorText(), "r.yaml:1: spec must be a map\n");
@@ -158,7 +158,7 @@ TEST(LoadDocumentsTest, SyntaxErrorsYieldNoDocuments) {
   YamlReader reader("d.yaml", &errors);
   EXPECT_TRUE(loadDocuments("a: 1\nb: [\n", &reader).empty());
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0].file, "d.yaml");
+  EXPECT_EQ(errors[0].pos.file, "d.yaml");
   EXPECT_NE(errors[0].message.find("YAML syntax error"), std::string::npos) << errors[0].message;
 }
 
@@ -174,9 +174,9 @@ TEST(LoadDocumentsTest, AliasExpansionIsBounded) {
   YamlReader reader("c.yaml", &errors);
   EXPECT_TRUE(loadDocuments(yaml + "---\nsmall: 1\n", &reader).size() == 1u);
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_NE(errors[0].str().find("c.yaml:1: document is larger than 50000 nodes"),
+  EXPECT_NE(formatError(errors[0]).find("c.yaml:1: document is larger than 50000 nodes"),
             std::string::npos)
-      << errors[0].str();
+      << formatError(errors[0]);
 }
 
 TEST(LoadDocumentsTest, NestingIsBounded) {
