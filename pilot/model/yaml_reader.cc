@@ -5,6 +5,8 @@
 #include <cmath>
 #include <set>
 
+#include "base/go_duration.h"
+
 namespace pilot::model {
 
 bool isUtf8(std::string_view s) {
@@ -159,24 +161,14 @@ std::optional<double> YamlReader::number(const YAML::Node& map, const char* key,
 }
 
 std::optional<std::chrono::milliseconds> parseDuration(std::string_view text) {
-  struct Unit {
-    std::string_view suffix;
-    double ms;
-  };
-  static constexpr Unit kUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
-  for (const Unit& u : kUnits) {
-    if (text.size() > u.suffix.size() && text.ends_with(u.suffix)) {
-      const std::string_view digits = text.substr(0, text.size() - u.suffix.size());
-      double value = 0;
-      const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-      if (r.ec != std::errc() || r.ptr != digits.data() + digits.size() || value < 0 ||
-          !std::isfinite(value) || value * u.ms > 1e12) {
-        return std::nullopt;
-      }
-      return std::chrono::milliseconds(static_cast<int64_t>(std::llround(value * u.ms)));
-    }
+  // Go's grammar (base/go_duration.h); pilot's durations are whole milliseconds, not negative,
+  // and at most 10^12 ms.
+  int64_t nanos = 0;
+  if (!mixer::base::parseGoDuration(text, &nanos) || nanos < 0 ||
+      nanos / 1000000 > int64_t{1000000000000}) {
+    return std::nullopt;
   }
-  return std::nullopt;
+  return std::chrono::milliseconds((nanos + 500000) / 1000000);
 }
 
 std::optional<std::chrono::milliseconds> YamlReader::duration(const YAML::Node& map,

@@ -69,7 +69,8 @@ bool isUtf8(std::string_view s);
 // True if `s` is a DNS name: letters, digits, '-' and '.', at most 253 characters.
 bool isDnsName(std::string_view s);
 
-// Parses "1s", "250ms", "1.5s", "2m", "1h"; nullopt when malformed or negative.
+// Parses a Go duration ("1s", "250ms", "1.5s", "2m", "1h30m") to whole milliseconds (rounded);
+// nullopt when malformed, negative or over 10^12 ms.
 std::optional<std::chrono::milliseconds> parseDuration(std::string_view text);
 
 inline constexpr size_t kMaxDocumentNodes = 50000;

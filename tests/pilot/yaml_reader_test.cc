@@ -137,6 +137,10 @@ TEST(DurationTest, IstioForms) {
   EXPECT_EQ(parseDuration("1h"), std::chrono::milliseconds(3600000));
   EXPECT_FALSE(parseDuration("s"));
   EXPECT_FALSE(parseDuration("-1s"));
+  // Go's grammar: unit sequences, and 0 alone.
+  EXPECT_EQ(parseDuration("1h30m"), std::chrono::milliseconds(5400000));
+  EXPECT_EQ(parseDuration("0"), std::chrono::milliseconds(0));
+  EXPECT_EQ(parseDuration("1500us"), std::chrono::milliseconds(2));
   EXPECT_FALSE(parseDuration("10"));
   EXPECT_FALSE(parseDuration("1e300h"));
 }
