@@ -4,8 +4,8 @@
 #include <cctype>
 #include <utility>
 
-#include "mixer/attribute/value_type.h"
 #include "base/str_cat.h"
+#include "mixer/attribute/value_type.h"
 
 namespace mixer::config {
 

@@ -194,8 +194,8 @@ void loadRule(const YAML::Node& spec, const Metadata& meta, const SourcePos& doc
       Action action;
       action.pos = reader->pos(item);
       const YAML::Node handler = base::field(item, "handler");
-      std::optional<std::string> handler_name =
-          reader->requiredScalar(item, "handler", base::strCat("the handler of an action of ", where));
+      std::optional<std::string> handler_name = reader->requiredScalar(
+          item, "handler", base::strCat("the handler of an action of ", where));
       if (handler_name) {
         action.handler = *handler_name;
         action.handler_pos = reader->pos(handler);
@@ -332,9 +332,9 @@ void loadConnection(const YAML::Node& connection, const std::string& full_name,
     return;
   }
   if (address->empty() || address->find(':') == std::string::npos) {
-    reader->error(
-        base::field(connection, "address"),
-        base::strCat("handler '", full_name, "': connection.address '", *address, "' is not HOST:PORT"));
+    reader->error(base::field(connection, "address"),
+                  base::strCat("handler '", full_name, "': connection.address '", *address,
+                               "' is not HOST:PORT"));
     return;
   }
   handler->connection_address = *address;

@@ -5,9 +5,9 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/numbers.h"
+#include "base/log.h"
 #include "base/str_cat.h"
 #include "base/utf8.h"
-#include "base/log.h"
 
 namespace frontends::envoy {
 namespace {

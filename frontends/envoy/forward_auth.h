@@ -21,8 +21,8 @@
 #include <prometheus/registry.h>
 
 #include "absl/status/statusor.h"
-#include "frontends/envoy/attribute_mapping.h"
 #include "base/http_server.h"
+#include "frontends/envoy/attribute_mapping.h"
 #include "mixer/runtime/dispatcher.h"
 #include "security/tls/caller_gate.h"
 

@@ -5,9 +5,9 @@
 #include "absl/container/flat_hash_map.h"
 
 #include "base/proto_wire.h"
+#include "base/str_cat.h"
 #include "base/word_compression.h"
 #include "mixer/api/global_dictionary.h"
-#include "base/str_cat.h"
 
 namespace mixer::api {
 namespace {

@@ -8,8 +8,8 @@
 #include <mutex>
 #include <thread>
 
-#include "base/str_cat.h"
 #include "base/grpc_codes.h"
+#include "base/str_cat.h"
 
 namespace mixer::client {
 namespace {

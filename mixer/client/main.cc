@@ -9,9 +9,9 @@
 #include <iostream>
 #include <random>
 
-#include "base/word_compression.h"
 #include "base/go_duration.h"
 #include "base/str_cat.h"
+#include "base/word_compression.h"
 #include "mixer/api/attribute_encoder.h"
 #include "mixer/api/global_dictionary.h"
 #include "mixer/client/attribute_flags.h"

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "base/log.h"
 #include "base/str_cat.h"
 #include "mixer/adapter_host/handler.h"
-#include "base/log.h"
 #include "mixer/runtime/encoded_instances.h"
 #include "pilot/model/file_registry.h"
 

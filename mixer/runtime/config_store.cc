@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <set>
 
-#include "base/str_cat.h"
 #include "base/log.h"
+#include "base/str_cat.h"
 #include "mixer/runtime/status_log.h"
 #include "mixer/runtime/unavailable_handlers.h"
 

@@ -6,9 +6,9 @@
 #include <mutex>
 
 #include "aspects/merge.h"
+#include "base/log.h"
 #include "base/str_cat.h"
 #include "expr/eval_state.h"
-#include "base/log.h"
 #include "mixer/runtime/bag_activation.h"
 #include "mixer/runtime/status_log.h"
 

@@ -4,8 +4,8 @@
 #include <cctype>
 #include <cstdio>
 
-#include "base/str_cat.h"
 #include "base/log.h"
+#include "base/str_cat.h"
 
 namespace mixer::runtime {
 namespace {

@@ -16,9 +16,9 @@
 #include "absl/synchronization/mutex.h"
 
 #include "base/go_duration.h"
-#include "mixer/adapter_host/adapter_host.h"
 #include "base/log.h"
 #include "base/version.h"
+#include "mixer/adapter_host/adapter_host.h"
 #include "mixer/server/mixs_server.h"
 
 namespace {

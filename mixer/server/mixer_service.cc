@@ -6,12 +6,12 @@
 #include <mutex>
 
 #include "absl/container/inlined_vector.h"
+#include "base/log.h"
 #include "base/str_cat.h"
 #include "base/utf8.h"
 #include "mixer/api/attribute_encoder.h"
 #include "mixer/api/global_dictionary.h"
 #include "mixer/api/request_decoder.h"
-#include "base/log.h"
 
 namespace mixer::server {
 namespace {

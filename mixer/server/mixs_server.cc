@@ -10,8 +10,8 @@
 #include <google/protobuf/stubs/logging.h>
 
 #include "absl/strings/numbers.h"
-#include "base/str_cat.h"
 #include "base/log.h"
+#include "base/str_cat.h"
 #include "base/version.h"
 #include "mixer/runtime/dispatcher.h"
 #include "security/tls/http_tls.h"

@@ -10,12 +10,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/http_server.h"
+#include "base/monitoring_server.h"
 #include "frontends/envoy/envoy_services.h"
 #include "frontends/envoy/forward_auth.h"
 #include "mixer/adapter_host/adapter_host.h"
 #include "mixer/adapter_host/prometheus_counter_registry.h"
-#include "base/http_server.h"
-#include "base/monitoring_server.h"
 #include "mixer/runtime/config_store.h"
 #include "mixer/server/grpc_acceptor.h"
 #include "mixer/server/mixer_service.h"

@@ -4,11 +4,11 @@
 #include <ctime>
 #include <random>
 
+#include "base/grpc_codes.h"
 #include "base/json_string.h"
+#include "base/log.h"
 #include "base/rfc3339.h"
 #include "base/str_cat.h"
-#include "base/grpc_codes.h"
-#include "base/log.h"
 #include "base/version.h"
 #include "mixer/runtime/status_log.h"
 

@@ -5,10 +5,10 @@
 #include <random>
 #include <thread>
 
+#include "base/log.h"
 #include "envoy/extensions/transport_sockets/tls/v3/secret.pb.h"
 #include "envoy/service/secret/v3/sds.grpc.pb.h"
 #include "istio/v1/auth/istioca.grpc.pb.h"
-#include "base/log.h"
 #include "pilot/xds/secrets.h"
 #include "security/ca/x509.h"
 

@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "base/json_string.h"
+#include "base/log.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "envoy/config/route/v3/route.pb.h"
-#include "base/log.h"
 
 namespace pilot::xds {
 namespace {

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "envoy/extensions/transport_sockets/tls/v3/secret.pb.h"
 #include "base/log.h"
+#include "envoy/extensions/transport_sockets/tls/v3/secret.pb.h"
 #include "security/ca/x509.h"
 
 namespace pilot::xds {

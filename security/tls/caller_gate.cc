@@ -4,9 +4,9 @@
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/status.h>
 
+#include "base/log.h"
 #include "base/str_cat.h"
 #include "mixer/attribute/attribute_bag.h"
-#include "base/log.h"
 #include "security/tls/credentials.h"
 
 namespace security::tls {

@@ -13,8 +13,8 @@
 #include <mutex>
 #include <string>
 
-#include "base/str_cat.h"
 #include "base/log.h"
+#include "base/str_cat.h"
 #include "security/tls/spiffe.h"
 
 namespace security::tls {

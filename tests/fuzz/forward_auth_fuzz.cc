@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "frontends/envoy/attribute_mapping.h"
 #include "base/http_server.h"
+#include "frontends/envoy/attribute_mapping.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using frontends::envoy::AttributeIds;
