@@ -1,7 +1,6 @@
 // CEL type conversions: int(), uint(), double(), string(), bytes(), bool(), dyn() and type().
 #include <charconv>
 #include <cmath>
-#include <cstdlib>
 #include <limits>
 #include <string>
 
@@ -23,8 +22,13 @@ std::string formatDouble(double d) {
   char buf[64];
   const auto sci = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::scientific);
   const std::string_view s(buf, static_cast<size_t>(sci.ptr - buf));
+  // The exponent: the digits after "e+" or "e-" (the buffer is not NUL-terminated).
   const size_t e = s.find('e');
-  const int exponent = std::atoi(s.data() + e + 1);
+  int exponent = 0;
+  std::from_chars(s.data() + e + 2, s.data() + s.size(), exponent);
+  if (s[e + 1] == '-') {
+    exponent = -exponent;
+  }
   if (exponent < -4 || exponent >= 6) {
     return std::string(s);
   }
