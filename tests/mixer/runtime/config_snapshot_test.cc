@@ -10,47 +10,15 @@
 #include <algorithm>
 
 #include "mixer/adapter_host/adapter_host.h"
+#include "tests/mixer/runtime/model_builders.h"
 
 namespace mixer::runtime {
 namespace {
 
-config::SourcePos at(int line) { return {"snapshot.yaml", line, 1}; }
-
-config::Handler handler(std::string name, std::string adapter, const std::string& params_yaml) {
-  config::Handler h;
-  h.name = std::move(name);
-  h.ns = h.name.substr(h.name.rfind('.') + 1);
-  h.adapter = std::move(adapter);
-  h.params = YAML::Load(params_yaml);
-  h.pos = at(1);
-  return h;
-}
-
-config::Instance instance(std::string name, std::string tmpl, const std::string& params_yaml) {
-  config::Instance i;
-  i.name = std::move(name);
-  i.ns = i.name.substr(i.name.rfind('.') + 1);
-  i.template_name = std::move(tmpl);
-  i.params = YAML::Load(params_yaml);
-  i.pos = at(2);
-  return i;
-}
-
-config::Rule rule(std::string name, std::string match, std::string handler_name,
-                  std::vector<std::string> instances, int line = 3) {
-  config::Rule r;
-  r.name = std::move(name);
-  r.ns = r.name.substr(r.name.rfind('.') + 1);
-  r.match = std::move(match);
-  r.match_pos = at(line);
-  config::Action a;
-  a.handler = std::move(handler_name);
-  a.instances = std::move(instances);
-  a.pos = at(line + 1);
-  r.actions.push_back(std::move(a));
-  r.pos = at(line);
-  return r;
-}
+using testing::at;
+using testing::handler;
+using testing::instance;
+using testing::rule;
 
 std::vector<std::string> names(const std::vector<const CompiledRule*>& rules) {
   std::vector<std::string> out;
@@ -249,7 +217,7 @@ TEST_F(ConfigSnapshotTest, ErrorsGiveNoSnapshotAndNameTheirPlace) {
                          "deny.denier.istio-system", {"nothing.checknothing.istio-system"}, 21));
   EXPECT_EQ(compile(m), nullptr);
   ASSERT_FALSE(errors_.empty());
-  EXPECT_EQ(errors_[0].pos.file, "snapshot.yaml");
+  EXPECT_EQ(errors_[0].pos.file, "test.yaml");
   EXPECT_EQ(errors_[0].pos.line, 21);
   EXPECT_NE(errors_[0].message.find("test.nosuch"), std::string::npos) << errorsText();
 }

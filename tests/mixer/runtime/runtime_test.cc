@@ -16,6 +16,7 @@
 #include "mixer/runtime/config_snapshot.h"
 #include "mixer/runtime/dispatcher.h"
 #include "mixer/runtime/unavailable_handlers.h"
+#include "tests/mixer/runtime/model_builders.h"
 
 namespace mixer::runtime {
 namespace {
@@ -24,43 +25,10 @@ using attribute::AttributeBag;
 using attribute::AttributeReferences;
 using attribute::Value;
 
-config::SourcePos at(int line) { return {"test.yaml", line, 1}; }
-
-config::Handler handler(std::string name, std::string adapter, const std::string& params_yaml) {
-  config::Handler h;
-  h.name = std::move(name);
-  h.ns = h.name.substr(h.name.rfind('.') + 1);
-  h.adapter = std::move(adapter);
-  h.params = YAML::Load(params_yaml);
-  h.pos = at(1);
-  return h;
-}
-
-config::Instance instance(std::string name, std::string tmpl, const std::string& params_yaml) {
-  config::Instance i;
-  i.name = std::move(name);
-  i.ns = i.name.substr(i.name.rfind('.') + 1);
-  i.template_name = std::move(tmpl);
-  i.params = YAML::Load(params_yaml);
-  i.pos = at(2);
-  return i;
-}
-
-config::Rule rule(std::string name, std::string match, std::string handler_name,
-                  std::vector<std::string> instances) {
-  config::Rule r;
-  r.name = std::move(name);
-  r.ns = r.name.substr(r.name.rfind('.') + 1);
-  r.match = std::move(match);
-  r.match_pos = at(3);
-  config::Action a;
-  a.handler = std::move(handler_name);
-  a.instances = std::move(instances);
-  a.pos = at(4);
-  r.actions.push_back(std::move(a));
-  r.pos = at(3);
-  return r;
-}
+using testing::at;
+using testing::handler;
+using testing::instance;
+using testing::rule;
 
 std::vector<std::string> refsText(const AttributeReferences& refs) {
   std::vector<std::string> out;
