@@ -93,9 +93,10 @@ class IstioTestdataServerTest : public ::testing::Test {
     if (testdataDir().empty()) {
       GTEST_SKIP() << "MIXER_SOURCE_DIR is not set";
     }
-    ASSERT_TRUE(mixs_.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
-                             "--monitoring-port", "0", "--prometheus-address", "127.0.0.1:0",
-                             "--skip-invalid-resources", "--config-dir", testdataDir()}));
+    ASSERT_TRUE(
+        mixs_.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0", "--monitoring-port",
+                     "0", "--prometheus-address", "127.0.0.1:0", "--skip-invalid-resources",
+                     "--debug-views", "--config-dir", testdataDir()}));
     auto m = mixs_.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
     ASSERT_TRUE(m) << mixs_.output();
     address_ = "127.0.0.1:" + (*m)[1].str();
@@ -178,6 +179,10 @@ TEST_F(IstioTestdataServerTest, ReportsReachPrometheusThroughTheLastDefinitionOf
   const std::string metrics = httpGet(monitoring_port_, "/metrics").second;
   EXPECT_TRUE(contains(metrics, "mixer_config_skipped_resources 34")) << metrics;
   EXPECT_TRUE(contains(metrics, "mixer_config_unavailable_handlers 1")) << metrics;
+  // And listed, with their places, on the status page.
+  const std::string config = httpGet(monitoring_port_, "/status/config.json").second;
+  EXPECT_TRUE(contains(config, "\"skipped_resources\":[")) << config;
+  EXPECT_TRUE(contains(config, "fluentd.yaml:25:7: unknown kind 'fluentd'")) << config;
 }
 
 }  // namespace
