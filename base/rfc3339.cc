@@ -65,10 +65,9 @@ bool parseRfc3339(std::string_view s, int64_t* seconds, int32_t* nanos) {
 }
 
 std::string formatRfc3339(int64_t seconds, int32_t nanos) {
-  // %E4Y pads the year to four digits (plain %Y prints year 1 as "1"); %E*S writes the seconds
-  // with as many fractional digits as needed and no '.' when there are none.
-  const absl::Time t = absl::FromUnixSeconds(seconds) + absl::Nanoseconds(nanos);
-  return absl::FormatTime("%E4Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone());
+  std::string out;
+  appendRfc3339(seconds, nanos, &out);
+  return out;
 }
 
 }  // namespace mixer::base

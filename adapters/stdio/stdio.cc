@@ -179,69 +179,8 @@ Config readParams(ValueView params, ErrorSink& errors) {
 // ---- formatting ----
 
 using mixer::adapter_sdk::appendJsonString;
-using mixer::adapter_sdk::formatDuration;  // Go's Duration.String(): "1.5s", "1h0m0s"
-
-// RFC 3339 with nanoseconds, UTC: 2017-01-02T03:04:05.123456789Z.
-// Appends RFC 3339 UTC with the fraction's trailing zeros trimmed, as Go's time.RFC3339Nano
-// prints it (2023-11-14T22:13:20.5Z). Civil date from days since the epoch by Hinnant's
-// algorithm, so a line's timestamps cost no libc formatting.
-void appendTimestamp(int64_t unix_ns, std::string* out) {
-  int64_t secs = unix_ns / 1'000'000'000;
-  int64_t nanos = unix_ns % 1'000'000'000;
-  if (nanos < 0) {
-    nanos += 1'000'000'000;
-    --secs;
-  }
-  int64_t days = secs / 86400;
-  int64_t rem = secs % 86400;
-  if (rem < 0) {
-    rem += 86400;
-    --days;
-  }
-  const int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  char buf[48];
-  char* p = buf;
-  auto two = [&p](int64_t v) {
-    *p++ = static_cast<char>('0' + v / 10);
-    *p++ = static_cast<char>('0' + v % 10);
-  };
-  if (year >= 0 && year <= 9999) {
-    two(year / 100);
-    two(year % 100);
-  } else {
-    p = std::to_chars(p, buf + 24, year).ptr;
-  }
-  *p++ = '-';
-  two(month);
-  *p++ = '-';
-  two(day);
-  *p++ = 'T';
-  two(rem / 3600);
-  *p++ = ':';
-  two(rem / 60 % 60);
-  *p++ = ':';
-  two(rem % 60);
-  if (nanos != 0) {
-    *p++ = '.';
-    char* digits = p;
-    for (int64_t unit = 100'000'000; unit > 0; unit /= 10) {
-      *p++ = static_cast<char>('0' + nanos / unit % 10);
-    }
-    while (p > digits && p[-1] == '0') {
-      --p;
-    }
-  }
-  *p++ = 'Z';
-  out->append(buf, static_cast<size_t>(p - buf));
-}
+using mixer::adapter_sdk::appendTimestamp;  // RFC 3339 in UTC, as Go prints it
+using mixer::adapter_sdk::formatDuration;   // Go's Duration.String(): "1.5s", "1h0m0s"
 
 // Fixed-width UTC time for rotated file names, so that names sort by time:
 // 2023-11-14T22-13-20.500000000.

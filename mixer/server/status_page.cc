@@ -73,7 +73,7 @@ std::string span(int64_t seconds) {
 }
 
 std::string codeName(int32_t code) {
-  const std::string_view name = grpcCodeName(code);
+  const std::string_view name = base::grpcCodeName(code);
   return name.empty() ? std::to_string(code) : std::string(name);
 }
 

@@ -86,7 +86,7 @@ std::optional<FaultInjection> parseFault(const YAML::Node& node, YamlReader& r) 
     } else {
       const auto text = r.str(a, "grpcStatus", true);
       if (!text) return std::nullopt;
-      std::optional<uint32_t> code = mixer::grpcCodeByName(*text);
+      std::optional<uint32_t> code = mixer::base::grpcCodeByName(*text);
       if (!code && !text->empty() &&
           std::all_of(text->begin(), text->end(), [](char c) { return c >= '0' && c <= '9'; }) &&
           text->size() <= 2 && std::stoi(*text) <= 16) {

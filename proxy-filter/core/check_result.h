@@ -7,24 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "base/grpc_codes.h"
 #include "mixer/v1/mixer.pb.h"
 
 namespace mixer::proxy {
 
-// google.rpc.Code values the hosts map to HTTP statuses.
-enum class StatusCode : int32_t {
-  kOk = 0,
-  kCancelled = 1,
-  kUnknown = 2,
-  kInvalidArgument = 3,
-  kDeadlineExceeded = 4,
-  kPermissionDenied = 7,
-  kResourceExhausted = 8,
-  kFailedPrecondition = 9,
-  kInternal = 13,
-  kUnavailable = 14,
-  kUnauthenticated = 16,
-};
+// google.rpc.Code values (the base library's enum); httpStatusFor() maps them to HTTP statuses.
+using StatusCode = base::GrpcCode;
 
 struct HeaderOperation {
   enum class Kind { kReplace = 0, kRemove = 1, kAppend = 2 };

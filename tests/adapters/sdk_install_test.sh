@@ -17,7 +17,7 @@ for f in $headers; do
   [[ -f "$work/prefix/include/$f" ]] || fail "include/$f was not installed"
 done
 # The base library's header-only pieces, which the SDK's headers include (base/README.md).
-for f in go_duration.h json_string.h utf8.h; do
+for f in go_duration.h grpc_codes.h json_string.h rfc3339_format.h utf8.h; do
   [[ -f "$work/prefix/include/mixer/base/$f" ]] || fail "include/mixer/base/$f was not installed"
 done
 config=$(find "$work/prefix" -name MixerAdapterSDKConfig.cmake)

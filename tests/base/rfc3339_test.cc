@@ -4,7 +4,9 @@
 #include "base/rfc3339.h"
 
 #include <cstdint>
+#include <string>
 
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 
 namespace mixer::base {
@@ -94,6 +96,39 @@ TEST(Rfc3339Test, RoundTrip) {
     ASSERT_TRUE(parseRfc3339(text, &s, &n)) << text;
     EXPECT_EQ(formatRfc3339(s, n), text);
   }
+}
+
+// The header-only formatter (which the adapter SDK ships) prints what absl's RFC 3339 layout
+// prints, over instants spread across years 1 to 9999, with and without a fraction.
+TEST(Rfc3339Test, AppendMatchesAbslFormatTimeFromYear1To9999) {
+  const int64_t first = -62135596800;  // 0001-01-01T00:00:00Z
+  const int64_t last = 253402300799;   // 9999-12-31T23:59:59Z
+  const int64_t step = 9'876'543'211;  // about 313 years, not a whole number of days
+  int checked = 0;
+  for (int64_t s = first; s <= last; s += step / 97) {
+    for (int32_t n : {0, 1, 500000000, 123456789, 999999999}) {
+      const absl::Time t = absl::FromUnixSeconds(s) + absl::Nanoseconds(n);
+      const std::string want = absl::FormatTime("%E4Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone());
+      std::string got = "prefix:";
+      appendRfc3339(s, n, &got);
+      ASSERT_EQ(got, "prefix:" + want) << s << " " << n;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 2000);
+}
+
+// Nanos outside 0..999999999 carry into the seconds (stdio passes a whole nanosecond count).
+TEST(Rfc3339Test, AppendCarriesNanosIntoSeconds) {
+  std::string out;
+  appendRfc3339(0, 1'420'211'075'500'000'000, &out);
+  EXPECT_EQ(out, "2015-01-02T15:04:35.5Z");
+  out.clear();
+  appendRfc3339(0, -1, &out);
+  EXPECT_EQ(out, "1969-12-31T23:59:59.999999999Z");
+  out.clear();
+  appendRfc3339(253402300800, 0, &out);  // past 9999: the year as its number
+  EXPECT_EQ(out, "10000-01-01T00:00:00Z");
 }
 
 }  // namespace

@@ -11,30 +11,15 @@
 #include <utility>
 #include <vector>
 
+#include "base/grpc_codes.h"
 #include "mixer/adapter_sdk/mixer_adapter.h"
 
 namespace mixer::adapter_sdk {
 
-// google.rpc.Code values used in results.
-enum class Code : int32_t {
-  kOk = 0,
-  kCancelled = 1,
-  kUnknown = 2,
-  kInvalidArgument = 3,
-  kDeadlineExceeded = 4,
-  kNotFound = 5,
-  kAlreadyExists = 6,
-  kPermissionDenied = 7,
-  kResourceExhausted = 8,
-  kFailedPrecondition = 9,
-  kAborted = 10,
-  kOutOfRange = 11,
-  kUnimplemented = 12,
-  kInternal = 13,
-  kUnavailable = 14,
-  kDataLoss = 15,
-  kUnauthenticated = 16,
-};
+// google.rpc.Code values used in results: the base library's one enum of gRPC codes
+// (base/grpc_codes.h, shipped with the SDK), so Code::kOk ... Code::kUnauthenticated and
+// grpcCodeName() are the host's own.
+using Code = ::mixer::base::GrpcCode;
 
 // Results an adapter reports. Status codes are google.rpc.Code values.
 struct CheckResult {

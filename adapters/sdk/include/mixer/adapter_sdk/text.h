@@ -1,7 +1,8 @@
-// text.h: text helpers for adapters: Go duration parsing and formatting, IP address text and JSON
-// string escaping. Independent of the adapter classes. Part of the header-only SDK; adapter.h
-// includes it. The duration and JSON code is the base library's (base/go_duration.h,
-// base/json_string.h: header-only, installed with the SDK as include/mixer/base/).
+// text.h: text helpers for adapters: Go duration parsing and formatting, RFC 3339 timestamps, IP
+// address text and JSON string escaping. Independent of the adapter classes. Part of the
+// header-only SDK; adapter.h includes it. The duration, timestamp and JSON code is the base
+// library's (base/go_duration.h, base/rfc3339_format.h, base/json_string.h: header-only,
+// installed with the SDK as include/mixer/base/).
 #ifndef MIXER_ADAPTER_SDK_TEXT_H_
 #define MIXER_ADAPTER_SDK_TEXT_H_
 
@@ -13,6 +14,7 @@
 
 #include "base/go_duration.h"
 #include "base/json_string.h"
+#include "base/rfc3339_format.h"
 #include "mixer/adapter_sdk/utf8.h"
 
 namespace mixer::adapter_sdk {
@@ -32,6 +34,13 @@ inline bool parseDuration(std::string_view text, int64_t* out_ns) {
 // Formats nanoseconds as Go's Duration.String() does ("1.5s", "250ms", "2m3s", "1h0m0s", "0s"):
 // base/go_duration.h.
 inline std::string formatDuration(int64_t ns) { return ::mixer::base::formatGoDuration(ns); }
+
+// Appends a TIMESTAMP value (nanoseconds since the Unix epoch) as Go's time.RFC3339Nano prints it
+// in UTC: "2023-11-14T22:13:20.5Z", the fraction's trailing zeros trimmed.
+// base/rfc3339_format.h.
+inline void appendTimestamp(int64_t unix_ns, std::string* out) {
+  ::mixer::base::appendRfc3339(0, unix_ns, out);
+}
 
 // Appends the text of an IP address given as its 4 or 16 network-order bytes (how IP_ADDRESS
 // values cross the ABI): a dotted quad for IPv4, inet_ntop's form for IPv6; with `mapped_as_v4`
