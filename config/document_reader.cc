@@ -82,7 +82,7 @@ void addManifestAttributes(const YAML::Node& attributes, DocumentReader* reader,
     if (!type_name) {
       continue;
     }
-    std::optional<attribute::ValueType> type = attribute::parseValueType(*type_name);
+    std::optional<attribute::ValueType> type = attribute::parseManifestTypeName(*type_name);
     if (!type) {
       reader->error(type_node,
                     strCat("unknown valueType '", *type_name, "' of attribute '", name,
@@ -96,10 +96,10 @@ void addManifestAttributes(const YAML::Node& attributes, DocumentReader* reader,
       if (existing.name == name) {
         duplicate = true;
         if (existing.type != *type) {
-          reader->error(
-              where, strCat("attribute '", name, "' declared as ", *type_name,
-                            " conflicts with its declaration as ",
-                            attribute::valueTypeName(existing.type), " at ", existing.pos.str()));
+          reader->error(where, strCat("attribute '", name, "' declared as ", *type_name,
+                                      " conflicts with its declaration as ",
+                                      attribute::manifestTypeName(existing.type), " at ",
+                                      existing.pos.str()));
         }
         break;
       }

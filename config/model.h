@@ -36,7 +36,7 @@ using ConfigError = base::YamlError;
 
 struct AttributeDecl {
   std::string name;
-  attribute::ValueType type = attribute::ValueType::Unspecified;
+  attribute::ValueType type = attribute::ValueType::kUnspecified;
   SourcePos pos;
 };
 

@@ -10,38 +10,19 @@
 #include <string_view>
 #include <type_traits>
 
+#include "base/value_type.h"
+
 namespace expr {
 
 // Attribute identifiers are chosen by the caller (the server's global dictionary index).
 using AttributeId = uint32_t;
 inline constexpr AttributeId kNoAttribute = 0xffffffffu;
 
-// The value types. 1..11 are numbered exactly as Istio's policy.v1beta1.ValueType; the rest are the
-// types CEL adds. kDyn only exists at check time, kError only at run time.
-enum class ValueType : uint8_t {
-  kUnspecified = 0,
-  kString = 1,
-  kInt64 = 2,
-  kDouble = 3,
-  kBool = 4,
-  kTimestamp = 5,
-  kIpAddress = 6,
-  kEmailAddress = 7,
-  kUri = 8,
-  kDnsName = 9,
-  kDuration = 10,
-  kStringMap = 11,
-  kUint64 = 12,
-  kBytes = 13,
-  kNull = 14,
-  kList = 15,
-  kMap = 16,
-  kType = 17,
-  kDyn = 18,
-  kError = 19,
-  kCidr = 20,  // CEL network extension: address bytes (4 or 16) followed by the prefix length
-
-};
+// The value types (base/value_type.h): 1..11 numbered exactly as Istio's
+// policy.v1beta1.ValueType, then the types CEL adds. kDyn only exists at check time, kError only at
+// run time. The server's attributes use the same enum, so a value's type passes between them as it
+// is.
+using ValueType = mixer::base::ValueType;
 
 // The Mixer / CEL name of a type ("STRING", "INT64", ..., "uint", "bytes", "list", "map", ...).
 std::string_view valueTypeName(ValueType type);

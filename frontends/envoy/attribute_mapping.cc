@@ -11,8 +11,8 @@ namespace frontends::envoy {
 namespace {
 
 using mixer::attribute::AttributeBag;
+using mixer::attribute::AttributeValue;
 using mixer::attribute::StringMapEntry;
-using mixer::attribute::Value;
 using mixer::attribute::ValueType;
 using Id = AttributeIds::Id;
 
@@ -21,7 +21,7 @@ Id idOf(const mixer::attribute::Vocabulary& v, std::string_view name) {
 }
 
 // Sets by id, or by name when the vocabulary lacks the attribute (`name` must be static).
-void put(AttributeBag* bag, Id id, std::string_view name, const Value& v) {
+void put(AttributeBag* bag, Id id, std::string_view name, const AttributeValue& v) {
   if (id != mixer::attribute::kNoAttribute) {
     bag->set(id, v);
   } else {
@@ -31,7 +31,7 @@ void put(AttributeBag* bag, Id id, std::string_view name, const Value& v) {
 
 void putString(AttributeBag* bag, Id id, std::string_view name, std::string_view s) {
   if (!s.empty()) {
-    put(bag, id, name, Value::string(s));
+    put(bag, id, name, AttributeValue::string(s));
   }
 }
 
@@ -176,7 +176,8 @@ void AttributeMapper::setIp(std::string_view text, Id ip_id, std::string_view ip
   }
   if (n != 0) {
     ++ips_used_;
-    put(bag, ip_id, ip_name, Value::bytes(std::string_view(out, n), ValueType::IpAddress));
+    put(bag, ip_id, ip_name,
+        AttributeValue::bytes(std::string_view(out, n), ValueType::kIpAddress));
   }
 }
 
@@ -187,7 +188,7 @@ void AttributeMapper::setAddress(const ::envoy::config::core::v3::Address& a, Id
   const auto& sa = a.socket_address();
   setIp(sa.address(), ip_id, ip_name, bag);
   if (sa.port_specifier_case() == ::envoy::config::core::v3::SocketAddress::kPortValue) {
-    put(bag, port_id, port_name, Value::int64(sa.port_value()));
+    put(bag, port_id, port_name, AttributeValue::int64(sa.port_value()));
   }
 }
 
@@ -195,7 +196,7 @@ void AttributeMapper::setAddress(const PeerView& p, Id ip_id, std::string_view i
                                  std::string_view port_name, AttributeBag* bag) {
   if (!p.has_socket_address) return;
   setIp(p.address, ip_id, ip_name, bag);
-  if (p.has_port) put(bag, port_id, port_name, Value::int64(p.port));
+  if (p.has_port) put(bag, port_id, port_name, AttributeValue::int64(p.port));
 }
 
 namespace {
@@ -268,7 +269,7 @@ absl::Status AttributeMapper::mapCheck(const CheckRequestView& ctx, const Attrib
   }
   // The peer presented a certificate (or the proxy authenticated it): the connection is mTLS.
   put(bag, ids.connection_mtls, "connection.mtls",
-      Value::boolean(!src.principal.empty() || !src.certificate.empty()));
+      AttributeValue::boolean(!src.principal.empty() || !src.certificate.empty()));
   if (ctx.has_tls_session) {
     putString(bag, ids.connection_requested_server_name, "connection.requested_server_name",
               ctx.sni);
@@ -282,8 +283,8 @@ absl::Status AttributeMapper::mapCheck(const CheckRequestView& ctx, const Attrib
         bag->makeStringMap(ctx.context_extensions));
   }
   if (ctx.has_time) {
-    put(bag, ids.request_time, "request.time", Value::timestamp(ctx.time));
-    put(bag, ids.context_time, "context.time", Value::timestamp(ctx.time));
+    put(bag, ids.request_time, "request.time", AttributeValue::timestamp(ctx.time));
+    put(bag, ids.context_time, "context.time", AttributeValue::timestamp(ctx.time));
   }
   if (!ctx.has_http) return absl::OkStatus();
   putString(bag, ids.request_id, "request.id", ctx.id);
@@ -293,7 +294,7 @@ absl::Status AttributeMapper::mapCheck(const CheckRequestView& ctx, const Attrib
   putString(bag, ids.request_host, "request.host", ctx.host);
   putString(bag, ids.request_scheme, "request.scheme", ctx.scheme);
   if (ctx.size >= 0) {
-    put(bag, ids.request_size, "request.size", Value::int64(ctx.size));
+    put(bag, ids.request_size, "request.size", AttributeValue::int64(ctx.size));
   }
   // Headers: the map, or the raw list (encode_raw_headers), where a repeated name is joined
   // with "," as HTTP does (an attribute map has one value per key).
@@ -336,7 +337,8 @@ void AttributeMapper::putHeaders(const std::vector<StringMapEntry>& headers, boo
   if (!headers.empty()) {
     put(bag, ids.request_headers, "request.headers", bag->makeStringMap(headers));
   }
-  put(bag, ids.context_protocol, "context.protocol", Value::string(contextProtocol(content_type)));
+  put(bag, ids.context_protocol, "context.protocol",
+      AttributeValue::string(contextProtocol(content_type)));
 }
 
 namespace {
@@ -449,8 +451,8 @@ absl::Status AttributeMapper::mapForwardAuth(const HeaderList& headers,
   putString(bag, ids.request_url_path, "request.url_path", urlPath(uri));
   putString(bag, ids.request_host, "request.host", host.found ? host.value : plain_host.value);
   putString(bag, ids.request_scheme, "request.scheme", proto.found ? proto.value : "http");
-  put(bag, ids.request_time, "request.time", Value::timestamp(now));
-  put(bag, ids.context_time, "context.time", Value::timestamp(now));
+  put(bag, ids.request_time, "request.time", AttributeValue::timestamp(now));
+  put(bag, ids.context_time, "context.time", AttributeValue::timestamp(now));
   // Every header, as ext_authz's header map: a repeated name joined with ",".
   entries_.clear();
   for (const StringMapEntry& h : headers) {
@@ -477,7 +479,8 @@ absl::Status AttributeMapper::mapCommon(const ::envoy::data::accesslog::v3::Acce
   setAddress(outbound ? c.upstream_remote_address() : c.downstream_local_address(),
              ids.destination_ip, "destination.ip", ids.destination_port, "destination.port", bag);
   if (outbound) {
-    put(bag, ids.context_reporter_kind, "context.reporter.kind", Value::string("outbound"));
+    put(bag, ids.context_reporter_kind, "context.reporter.kind",
+        AttributeValue::string("outbound"));
   }
   putString(bag, ids.destination_service_host, "destination.service.host",
             clusterHost(c.upstream_cluster()));
@@ -490,14 +493,14 @@ absl::Status AttributeMapper::mapCommon(const ::envoy::data::accesslog::v3::Acce
     putString(bag, ids.connection_requested_server_name, "connection.requested_server_name",
               tls.tls_sni_hostname());
     put(bag, ids.connection_mtls, "connection.mtls",
-        Value::boolean(tls.has_peer_certificate_properties()));
+        AttributeValue::boolean(tls.has_peer_certificate_properties()));
   } else {
-    put(bag, ids.connection_mtls, "connection.mtls", Value::boolean(false));
+    put(bag, ids.connection_mtls, "connection.mtls", AttributeValue::boolean(false));
   }
   if (c.has_start_time()) {
     const auto start = toTimestamp(c.start_time());
-    put(bag, ids.request_time, "request.time", Value::timestamp(start));
-    put(bag, ids.context_time, "context.time", Value::timestamp(start));
+    put(bag, ids.request_time, "request.time", AttributeValue::timestamp(start));
+    put(bag, ids.context_time, "context.time", AttributeValue::timestamp(start));
   }
   putString(bag, ids.connection_id, "connection.id", c.stream_id());
   return absl::OkStatus();
@@ -516,7 +519,7 @@ absl::Status AttributeMapper::mapHttpEntry(
                                             : nullptr;
   if (d != nullptr) {
     const auto dur = toDuration(*d);
-    put(bag, ids.response_duration, "response.duration", Value::duration(dur));
+    put(bag, ids.response_duration, "response.duration", AttributeValue::duration(dur));
     if (c.has_start_time()) {
       int64_t ns = c.start_time().nanos() + static_cast<int64_t>(dur.nanos);
       int64_t s = c.start_time().seconds() + dur.seconds + ns / 1000000000;
@@ -525,7 +528,8 @@ absl::Status AttributeMapper::mapHttpEntry(
         ns += 1000000000;
         --s;
       }
-      put(bag, ids.response_time, "response.time", Value::timestamp({s, static_cast<int32_t>(ns)}));
+      put(bag, ids.response_time, "response.time",
+          AttributeValue::timestamp({s, static_cast<int32_t>(ns)}));
     }
   }
   size_t bytes = 0;
@@ -541,9 +545,10 @@ absl::Status AttributeMapper::mapHttpEntry(
     putString(bag, ids.request_referer, "request.referer", r.referer());
     putString(bag, ids.request_id, "request.id", r.request_id());
     put(bag, ids.request_size, "request.size",
-        Value::int64(static_cast<int64_t>(r.request_body_bytes())));
+        AttributeValue::int64(static_cast<int64_t>(r.request_body_bytes())));
     put(bag, ids.request_total_size, "request.total_size",
-        Value::int64(static_cast<int64_t>(r.request_headers_bytes() + r.request_body_bytes())));
+        AttributeValue::int64(
+            static_cast<int64_t>(r.request_headers_bytes() + r.request_body_bytes())));
     if (!r.request_headers().empty()) {
       if (auto s = mapEntries(r.request_headers(), "request headers", limits_, &bytes, &entries_);
           !s.ok()) {
@@ -558,12 +563,14 @@ absl::Status AttributeMapper::mapHttpEntry(
   if (entry.has_response()) {
     const auto& r = entry.response();
     if (r.has_response_code()) {
-      put(bag, ids.response_code, "response.code", Value::int64(r.response_code().value()));
+      put(bag, ids.response_code, "response.code",
+          AttributeValue::int64(r.response_code().value()));
     }
     put(bag, ids.response_size, "response.size",
-        Value::int64(static_cast<int64_t>(r.response_body_bytes())));
+        AttributeValue::int64(static_cast<int64_t>(r.response_body_bytes())));
     put(bag, ids.response_total_size, "response.total_size",
-        Value::int64(static_cast<int64_t>(r.response_headers_bytes() + r.response_body_bytes())));
+        AttributeValue::int64(
+            static_cast<int64_t>(r.response_headers_bytes() + r.response_body_bytes())));
     if (!r.response_headers().empty()) {
       if (auto s = mapEntries(r.response_headers(), "response headers", limits_, &bytes, &entries_);
           !s.ok()) {
@@ -578,7 +585,8 @@ absl::Status AttributeMapper::mapHttpEntry(
       putString(bag, ids.response_grpc_status, "response.grpc_status", it->second);
     }
   }
-  put(bag, ids.context_protocol, "context.protocol", Value::string(contextProtocol(content_type)));
+  put(bag, ids.context_protocol, "context.protocol",
+      AttributeValue::string(contextProtocol(content_type)));
   return absl::OkStatus();
 }
 
@@ -590,16 +598,18 @@ absl::Status AttributeMapper::mapTcpEntry(
   const auto& c = entry.common_properties();
   if (c.has_duration()) {
     put(bag, ids.connection_duration, "connection.duration",
-        Value::duration(toDuration(c.duration())));
+        AttributeValue::duration(toDuration(c.duration())));
   }
   const auto& p = entry.connection_properties();
   const auto received = static_cast<int64_t>(p.received_bytes());
   const auto sent = static_cast<int64_t>(p.sent_bytes());
-  put(bag, ids.connection_received_bytes, "connection.received.bytes", Value::int64(received));
+  put(bag, ids.connection_received_bytes, "connection.received.bytes",
+      AttributeValue::int64(received));
   put(bag, ids.connection_received_bytes_total, "connection.received.bytes_total",
-      Value::int64(received));
-  put(bag, ids.connection_sent_bytes, "connection.sent.bytes", Value::int64(sent));
-  put(bag, ids.connection_sent_bytes_total, "connection.sent.bytes_total", Value::int64(sent));
+      AttributeValue::int64(received));
+  put(bag, ids.connection_sent_bytes, "connection.sent.bytes", AttributeValue::int64(sent));
+  put(bag, ids.connection_sent_bytes_total, "connection.sent.bytes_total",
+      AttributeValue::int64(sent));
   using ::envoy::data::accesslog::v3::AccessLogType;
   std::string_view event = "close";
   switch (c.access_log_type()) {
@@ -612,8 +622,8 @@ absl::Status AttributeMapper::mapTcpEntry(
     default:
       break;
   }
-  put(bag, ids.connection_event, "connection.event", Value::string(event));
-  put(bag, ids.context_protocol, "context.protocol", Value::string("tcp"));
+  put(bag, ids.connection_event, "connection.event", AttributeValue::string(event));
+  put(bag, ids.context_protocol, "context.protocol", AttributeValue::string("tcp"));
   return absl::OkStatus();
 }
 
@@ -637,7 +647,7 @@ absl::Status AttributeMapper::mapDescriptor(
         mixer::base::strCat("descriptor: ", bytes, " bytes of keys and values, over the limit of ",
                             limits_.max_header_bytes));
   }
-  put(bag, ids.ratelimit_domain, "ratelimit.domain", Value::string(domain));
+  put(bag, ids.ratelimit_domain, "ratelimit.domain", AttributeValue::string(domain));
   put(bag, ids.ratelimit_descriptor, "ratelimit.descriptor", bag->makeStringMap(entries_));
   return absl::OkStatus();
 }

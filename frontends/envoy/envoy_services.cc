@@ -601,7 +601,7 @@ grpc::Status EnvoyFrontends::accessLogs(std::string_view message, std::string* r
       }
       if (!reporter_uid->empty()) {
         if (reporter != mixer::attribute::kNoAttribute) {
-          bag.set(reporter, mixer::attribute::Value::string(*reporter_uid));
+          bag.set(reporter, mixer::attribute::AttributeValue::string(*reporter_uid));
         }
       }
       if (caller != nullptr) {

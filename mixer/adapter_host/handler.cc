@@ -98,14 +98,14 @@ std::optional<absl::Status> callFailure(mixer_result result, const std::string& 
 }
 
 // Either a result, or (error_reason != nullptr) an error and the counter reason for it.
-template <class Value>
+template <class AbiValue>
 struct Outcome {
-  Value value;
+  AbiValue value;
   const char* error_reason = nullptr;
 };
 
-template <class Value>
-Outcome<Value> failure(mixer_result result, const std::string& prefix) {
+template <class AbiValue>
+Outcome<AbiValue> failure(mixer_result result, const std::string& prefix) {
   std::optional<absl::Status> status = callFailure(result, prefix);
   if (!status.has_value()) {
     return {
@@ -115,8 +115,8 @@ Outcome<Value> failure(mixer_result result, const std::string& prefix) {
   return {*std::move(status), "adapter_error"};
 }
 
-template <class Value>
-Outcome<Value> invalid(const std::string& prefix, const std::string& why) {
+template <class AbiValue>
+Outcome<AbiValue> invalid(const std::string& prefix, const std::string& why) {
   return {absl::InternalError(absl::StrCat(prefix, "invalid result: ", why)), "invalid_result"};
 }
 
@@ -217,18 +217,18 @@ Outcome<absl::Status> reportOutcome(mixer_result result, const mixer_report_resu
   return {rpcStatus(r->status_code, r->message)};
 }
 
-Outcome<absl::StatusOr<Value>> generateOutcome(mixer_result result, const mixer_value* outputs,
-                                               const std::string& prefix) {
+Outcome<absl::StatusOr<AbiValue>> generateOutcome(mixer_result result, const mixer_value* outputs,
+                                                  const std::string& prefix) {
   if (result != MIXER_OK) {
-    return failure<absl::StatusOr<Value>>(result, prefix);
+    return failure<absl::StatusOr<AbiValue>>(result, prefix);
   }
   if (outputs == nullptr) {
-    return invalid<absl::StatusOr<Value>>(prefix, "null outputs");
+    return invalid<absl::StatusOr<AbiValue>>(prefix, "null outputs");
   }
   if (outputs->type != MIXER_VALUE_MAP) {
-    return invalid<absl::StatusOr<Value>>(prefix, "outputs are not a map");
+    return invalid<absl::StatusOr<AbiValue>>(prefix, "outputs are not a map");
   }
-  return {Value::fromAbi(outputs)};
+  return {AbiValue::fromAbi(outputs)};
 }
 
 template <class Result>
@@ -275,8 +275,8 @@ void onReportDone(void* ctx, mixer_result result, const mixer_report_result* r) 
 
 void onGenerateDone(void* ctx, mixer_result result, const mixer_value* outputs) {
   const Delivering delivering;  // first: the state it frees goes before it
-  std::unique_ptr<StatePtr<absl::StatusOr<Value>>> holder(
-      static_cast<StatePtr<absl::StatusOr<Value>>*>(ctx));
+  std::unique_ptr<StatePtr<absl::StatusOr<AbiValue>>> holder(
+      static_cast<StatePtr<absl::StatusOr<AbiValue>>*>(ctx));
   auto& state = *holder;
   auto outcome = generateOutcome(result, outputs, state->prefix());
   state->complete(std::move(outcome.value), outcome.error_reason);
@@ -475,7 +475,7 @@ void Handler::report(const mixer_instance* const* instances, size_t count, absl:
 
 void Handler::generate(const mixer_instance& instance, absl::Duration timeout,
                        GenerateCallback done) {
-  auto state = newState<absl::StatusOr<Value>>(site_, "generate", std::move(done));
+  auto state = newState<absl::StatusOr<AbiValue>>(site_, "generate", std::move(done));
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (closed_) {
     state->claim();
@@ -539,9 +539,9 @@ absl::Status Handler::reportAndWait(const mixer_instance* const* instances, size
       absl::DeadlineExceededError("report: no result"));
 }
 
-absl::StatusOr<Value> Handler::generateAndWait(const mixer_instance& instance,
-                                               absl::Duration timeout) {
-  return waitFor<absl::StatusOr<Value>>(
+absl::StatusOr<AbiValue> Handler::generateAndWait(const mixer_instance& instance,
+                                                  absl::Duration timeout) {
+  return waitFor<absl::StatusOr<AbiValue>>(
       timeout, [&](GenerateCallback cb) { generate(instance, timeout, std::move(cb)); },
       absl::DeadlineExceededError("generate: no result"));
 }

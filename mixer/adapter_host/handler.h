@@ -60,7 +60,7 @@ class Handler {
   using QuotaCallback = std::function<void(absl::StatusOr<AdapterQuotaResult>)>;
   using ReportCallback = std::function<void(absl::Status)>;
   // ABI 1.2: the generator's outputs, a map from output field names to values.
-  using GenerateCallback = std::function<void(absl::StatusOr<Value>)>;
+  using GenerateCallback = std::function<void(absl::StatusOr<AbiValue>)>;
 
   Handler(std::shared_ptr<const LoadedAdapter> adapter, std::string name, void* raw);
   ~Handler();  // close()
@@ -77,7 +77,7 @@ class Handler {
               ReportCallback done);
 
   // The same calls on instances the caller encoded itself (e.g. views into a request's attribute
-  // storage, without building a Value tree). OWNERSHIP: borrowed for the duration of the call.
+  // storage, without building an AbiValue tree). OWNERSHIP: borrowed for the duration of the call.
   void check(const mixer_instance& instance, absl::Duration timeout, CheckCallback done);
   void quota(const mixer_instance& instance, const AdapterQuotaArgs& args, absl::Duration timeout,
              QuotaCallback done);
@@ -103,7 +103,7 @@ class Handler {
   absl::Status reportAndWait(const mixer_instance* const* instances, size_t count,
                              absl::Duration timeout);
   // Attribute generators run before the request's rules, so the dispatcher waits for them.
-  absl::StatusOr<Value> generateAndWait(const mixer_instance& instance, absl::Duration timeout);
+  absl::StatusOr<AbiValue> generateAndWait(const mixer_instance& instance, absl::Duration timeout);
 
   // Waits for hooks that are running, then lets the adapter flush and free the handler. Later
   // calls fail with FAILED_PRECONDITION. Idempotent. Called while this thread delivers an

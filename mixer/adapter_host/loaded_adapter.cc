@@ -50,10 +50,10 @@ void addError(void* ctx, const char* path, const char* message) {
 
 }  // namespace
 
-std::vector<ParamError> LoadedAdapter::validateParams(const Value& params) const {
+std::vector<ParamError> LoadedAdapter::validateParams(const AbiValue& params) const {
   std::vector<ParamError> errors;
-  const Value empty = Value::map();
-  const Value& effective = params.isNull() ? empty : params;
+  const AbiValue empty = AbiValue::map();
+  const AbiValue& effective = params.isNull() ? empty : params;
   if (!effective.isMap()) {
     errors.push_back(ParamError{"params", "must be a map"});
     return errors;
@@ -69,7 +69,7 @@ std::vector<ParamError> LoadedAdapter::validateParams(const Value& params) const
 }
 
 absl::StatusOr<HandlerPtr> LoadedAdapter::createHandler(const std::string& handler_name,
-                                                        const Value& params) const {
+                                                        const AbiValue& params) const {
   std::vector<ParamError> errors = validateParams(params);
   if (!errors.empty()) {
     std::vector<std::string> lines;
@@ -81,7 +81,7 @@ absl::StatusOr<HandlerPtr> LoadedAdapter::createHandler(const std::string& handl
                                                    info_.name, "'): invalid params:\n",
                                                    absl::StrJoin(lines, "\n")));
   }
-  const Value empty = Value::map();
+  const AbiValue empty = AbiValue::map();
   EncodedValue encoded(params.isNull() ? empty : params);
   mixer_handler_config config{sizeof(mixer_handler_config), 0, handler_name.c_str(), encoded.get()};
   void* raw = nullptr;

@@ -47,12 +47,12 @@ class LoadedAdapter : public std::enable_shared_from_this<LoadedAdapter> {
   HostServices& services() const { return *services_; }
 
   // Every problem in `params` (a map, or null for none), with paths rooted at "params".
-  std::vector<ParamError> validateParams(const Value& params) const;
+  std::vector<ParamError> validateParams(const AbiValue& params) const;
 
   // Validates `params` and creates a handler. On invalid params the INVALID_ARGUMENT message
   // lists every error, one per line ("params.status.code: ...").
   absl::StatusOr<HandlerPtr> createHandler(const std::string& handler_name,
-                                           const Value& params) const;
+                                           const AbiValue& params) const;
 
  private:
   AdapterInfo info_;

@@ -618,20 +618,20 @@ std::shared_ptr<const LoadedAdapter> remoteAdapter(RemoteAdapterInfo remote,
   return std::make_shared<LoadedAdapter>(std::move(info), &kRemoteAdapterApi, nullptr, services);
 }
 
-Value remoteHandlerParams(const std::string& address, absl::Duration timeout,
-                          const std::string* adapter_config_any,
-                          const std::vector<std::pair<std::string, std::string>>& templates) {
-  Value params = Value::map();
-  params.set("address", Value::string(address));
+AbiValue remoteHandlerParams(const std::string& address, absl::Duration timeout,
+                             const std::string* adapter_config_any,
+                             const std::vector<std::pair<std::string, std::string>>& templates) {
+  AbiValue params = AbiValue::map();
+  params.set("address", AbiValue::string(address));
   if (timeout > absl::ZeroDuration()) {
-    params.set("timeout", Value::durationNs(absl::ToInt64Nanoseconds(timeout)));
+    params.set("timeout", AbiValue::durationNs(absl::ToInt64Nanoseconds(timeout)));
   }
   if (adapter_config_any != nullptr) {
-    params.set("adapter_config", Value::bytes(*adapter_config_any));
+    params.set("adapter_config", AbiValue::bytes(*adapter_config_any));
   }
-  Value t = Value::map();
+  AbiValue t = AbiValue::map();
   for (const auto& [name, bytes] : templates) {
-    t.set(name, Value::bytes(bytes));
+    t.set(name, AbiValue::bytes(bytes));
   }
   params.set("templates", std::move(t));
   return params;

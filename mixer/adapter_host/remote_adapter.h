@@ -59,9 +59,9 @@ std::shared_ptr<const LoadedAdapter> remoteAdapter(RemoteAdapterInfo info, HostS
 //   timeout: DURATION, the connection's own timeout (0: the call's deadline only)
 //   adapter_config: BYTES, a serialized google.protobuf.Any (absent: none is sent)
 //   templates: MAP, template name -> BYTES (its serialized FileDescriptorSet)
-Value remoteHandlerParams(const std::string& address, absl::Duration timeout,
-                          const std::string* adapter_config_any,
-                          const std::vector<std::pair<std::string, std::string>>& templates);
+AbiValue remoteHandlerParams(const std::string& address, absl::Duration timeout,
+                             const std::string* adapter_config_any,
+                             const std::vector<std::pair<std::string, std::string>>& templates);
 
 // Checks that `descriptor_set` (a serialized FileDescriptorSet) declares a Handle<Template>
 // service the runtime can call; false with `error` otherwise.

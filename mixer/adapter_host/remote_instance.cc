@@ -98,7 +98,7 @@ void setPolicyValue(pb::Message* msg, const mixer_value& v) {
       }
       break;
     case MIXER_VALUE_STRING_MAP:
-      // Istio 1.4's Value has string_map_value (StringMap{map<string,string> value}); 1.1's
+      // Istio 1.4's AbiValue has string_map_value (StringMap{map<string,string> value}); 1.1's
       // has none, and the value is then left unset.
       if (pb::Message* m = wrapped("string_map_value")) {
         if (const auto* f = m->GetDescriptor()->FindFieldByName("value")) {

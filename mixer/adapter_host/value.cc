@@ -13,56 +13,56 @@ std::string copy(const mixer_string& s) {
 
 }  // namespace
 
-Value Value::float64(double v) {
-  Value out;
+AbiValue AbiValue::float64(double v) {
+  AbiValue out;
   out.type_ = MIXER_VALUE_DOUBLE;
   out.double_ = v;
   return out;
 }
 
-Value Value::boolean(bool v) {
-  Value out;
+AbiValue AbiValue::boolean(bool v) {
+  AbiValue out;
   out.type_ = MIXER_VALUE_BOOL;
   out.int_ = v ? 1 : 0;
   return out;
 }
 
-Value Value::list(List items) {
-  Value out;
+AbiValue AbiValue::list(List items) {
+  AbiValue out;
   out.type_ = MIXER_VALUE_LIST;
   out.list_ = std::move(items);
   return out;
 }
 
-Value Value::map(Map entries) {
-  Value out;
+AbiValue AbiValue::map(Map entries) {
+  AbiValue out;
   out.type_ = MIXER_VALUE_MAP;
   out.map_ = std::move(entries);
   return out;
 }
 
-Value Value::stringMap(const std::vector<std::pair<std::string, std::string>>& entries) {
-  Value out;
+AbiValue AbiValue::stringMap(const std::vector<std::pair<std::string, std::string>>& entries) {
+  AbiValue out;
   out.type_ = MIXER_VALUE_STRING_MAP;
   out.map_.reserve(entries.size());
   for (const auto& [key, value] : entries) {
-    out.map_.emplace_back(key, Value::string(value));
+    out.map_.emplace_back(key, AbiValue::string(value));
   }
   return out;
 }
 
-Value Value::fromAbi(const mixer_value* value) {
+AbiValue AbiValue::fromAbi(const mixer_value* value) {
   if (value == nullptr) {
-    return Value();
+    return AbiValue();
   }
   if (adapter_sdk::isStringLikeType(value->type)) {
-    return Value(value->type, copy(value->u.string_value));
+    return AbiValue(value->type, copy(value->u.string_value));
   }
   switch (value->type) {
     case MIXER_VALUE_INT64:
     case MIXER_VALUE_TIMESTAMP:
     case MIXER_VALUE_DURATION:
-      return Value(value->type, value->u.int64_value);
+      return AbiValue(value->type, value->u.int64_value);
     case MIXER_VALUE_DOUBLE:
       return float64(value->u.double_value);
     case MIXER_VALUE_BOOL:
@@ -76,7 +76,7 @@ Value Value::fromAbi(const mixer_value* value) {
     }
     case MIXER_VALUE_MAP:
     case MIXER_VALUE_STRING_MAP: {
-      Value out = map();
+      AbiValue out = map();
       out.type_ = value->type;
       for (size_t i = 0; i < value->u.map_value.count; ++i) {
         const mixer_map_entry& e = value->u.map_value.entries[i];
@@ -85,11 +85,11 @@ Value Value::fromAbi(const mixer_value* value) {
       return out;
     }
     default:
-      return Value();
+      return AbiValue();
   }
 }
 
-const Value* Value::find(std::string_view key) const {
+const AbiValue* AbiValue::find(std::string_view key) const {
   for (const auto& [k, v] : map_) {
     if (k == key) {
       return &v;
@@ -98,7 +98,7 @@ const Value* Value::find(std::string_view key) const {
   return nullptr;
 }
 
-Value& Value::set(std::string key, Value value) {
+AbiValue& AbiValue::set(std::string key, AbiValue value) {
   if (type_ == MIXER_VALUE_NULL) {
     type_ = MIXER_VALUE_MAP;
   }
@@ -112,25 +112,21 @@ Value& Value::set(std::string key, Value value) {
   return map_.back().second;
 }
 
-bool operator==(const Value& a, const Value& b) {
+bool operator==(const AbiValue& a, const AbiValue& b) {
   return a.type_ == b.type_ && a.int_ == b.int_ && a.double_ == b.double_ &&
          a.string_ == b.string_ && a.list_ == b.list_ && a.map_ == b.map_;
 }
 
-EncodedValue::EncodedValue(const Value& value) { encode(value, &root_); }
+EncodedValue::EncodedValue(const AbiValue& value) { encode(value, &root_); }
 
-void EncodedValue::encode(const Value& value, mixer_value* out) {
+void EncodedValue::encode(const AbiValue& value, mixer_value* out) {
   *out = mixer_value{};
   out->type = value.type();
+  if (adapter_sdk::isStringLikeType(value.type())) {
+    out->u.string_value = view(value.stringValue());
+    return;
+  }
   switch (value.type()) {
-    case MIXER_VALUE_STRING:
-    case MIXER_VALUE_IP_ADDRESS:
-    case MIXER_VALUE_EMAIL_ADDRESS:
-    case MIXER_VALUE_URI:
-    case MIXER_VALUE_DNS_NAME:
-    case MIXER_VALUE_BYTES:
-      out->u.string_value = view(value.stringValue());
-      break;
     case MIXER_VALUE_INT64:
     case MIXER_VALUE_TIMESTAMP:
     case MIXER_VALUE_DURATION:
@@ -143,7 +139,7 @@ void EncodedValue::encode(const Value& value, mixer_value* out) {
       out->u.bool_value = value.boolValue() ? 1 : 0;
       break;
     case MIXER_VALUE_LIST: {
-      const Value::List& items = value.listValue();
+      const AbiValue::List& items = value.listValue();
       auto array = std::make_unique<mixer_value[]>(items.size());
       for (size_t i = 0; i < items.size(); ++i) {
         encode(items[i], &array[i]);
@@ -155,7 +151,7 @@ void EncodedValue::encode(const Value& value, mixer_value* out) {
     }
     case MIXER_VALUE_MAP:
     case MIXER_VALUE_STRING_MAP: {
-      const Value::Map& entries = value.mapValue();
+      const AbiValue::Map& entries = value.mapValue();
       auto array = std::make_unique<mixer_map_entry[]>(entries.size());
       for (size_t i = 0; i < entries.size(); ++i) {
         array[i].key = view(entries[i].first);

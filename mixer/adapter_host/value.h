@@ -1,6 +1,6 @@
-// The host side of the ABI's typed record shape: an owning Value tree (built by the config loader
-// from YAML params and by the runtime from evaluated instance fields) and its encoding into the
-// borrowed mixer_value arrays that cross the adapter ABI.
+// The host side of the ABI's typed record shape: an owning AbiValue tree (built by the config
+// loader from YAML params and by the runtime from evaluated instance fields) and its encoding into
+// the borrowed mixer_value arrays that cross the adapter ABI.
 #ifndef MIXER_ADAPTER_HOST_VALUE_H_
 #define MIXER_ADAPTER_HOST_VALUE_H_
 
@@ -17,31 +17,33 @@ namespace mixer::adapter_host {
 
 // An owning, copyable value of one of the MIXER_VALUE_* types. Maps keep insertion order and
 // unique keys. Not thread-safe for mutation; const access is safe from any thread.
-class Value {
+class AbiValue {
  public:
-  using List = std::vector<Value>;
-  using Map = std::vector<std::pair<std::string, Value>>;
+  using List = std::vector<AbiValue>;
+  using Map = std::vector<std::pair<std::string, AbiValue>>;
 
-  Value() = default;  // null
+  AbiValue() = default;  // null
 
-  static Value string(std::string s) { return Value(MIXER_VALUE_STRING, std::move(s)); }
-  static Value bytes(std::string s) { return Value(MIXER_VALUE_BYTES, std::move(s)); }
-  static Value ipAddress(std::string raw) { return Value(MIXER_VALUE_IP_ADDRESS, std::move(raw)); }
-  static Value emailAddress(std::string s) {
-    return Value(MIXER_VALUE_EMAIL_ADDRESS, std::move(s));
+  static AbiValue string(std::string s) { return AbiValue(MIXER_VALUE_STRING, std::move(s)); }
+  static AbiValue bytes(std::string s) { return AbiValue(MIXER_VALUE_BYTES, std::move(s)); }
+  static AbiValue ipAddress(std::string raw) {
+    return AbiValue(MIXER_VALUE_IP_ADDRESS, std::move(raw));
   }
-  static Value uri(std::string s) { return Value(MIXER_VALUE_URI, std::move(s)); }
-  static Value dnsName(std::string s) { return Value(MIXER_VALUE_DNS_NAME, std::move(s)); }
-  static Value int64(int64_t v) { return Value(MIXER_VALUE_INT64, v); }
-  static Value timestampNs(int64_t ns) { return Value(MIXER_VALUE_TIMESTAMP, ns); }
-  static Value durationNs(int64_t ns) { return Value(MIXER_VALUE_DURATION, ns); }
-  static Value float64(double v);
-  static Value boolean(bool v);
-  static Value list(List items);
-  static Value map(Map entries = {});
-  static Value stringMap(const std::vector<std::pair<std::string, std::string>>& entries);
+  static AbiValue emailAddress(std::string s) {
+    return AbiValue(MIXER_VALUE_EMAIL_ADDRESS, std::move(s));
+  }
+  static AbiValue uri(std::string s) { return AbiValue(MIXER_VALUE_URI, std::move(s)); }
+  static AbiValue dnsName(std::string s) { return AbiValue(MIXER_VALUE_DNS_NAME, std::move(s)); }
+  static AbiValue int64(int64_t v) { return AbiValue(MIXER_VALUE_INT64, v); }
+  static AbiValue timestampNs(int64_t ns) { return AbiValue(MIXER_VALUE_TIMESTAMP, ns); }
+  static AbiValue durationNs(int64_t ns) { return AbiValue(MIXER_VALUE_DURATION, ns); }
+  static AbiValue float64(double v);
+  static AbiValue boolean(bool v);
+  static AbiValue list(List items);
+  static AbiValue map(Map entries = {});
+  static AbiValue stringMap(const std::vector<std::pair<std::string, std::string>>& entries);
   // A deep copy of a value that crossed the ABI.
-  static Value fromAbi(const mixer_value* value);
+  static AbiValue fromAbi(const mixer_value* value);
 
   uint32_t type() const { return type_; }
   bool isNull() const { return type_ == MIXER_VALUE_NULL; }
@@ -54,15 +56,15 @@ class Value {
   const Map& mapValue() const { return map_; }
 
   // The entry under `key` of a map, or nullptr.
-  const Value* find(std::string_view key) const;
+  const AbiValue* find(std::string_view key) const;
   // Sets (or replaces) `key` in a map; a null value becomes an empty map first.
-  Value& set(std::string key, Value value);
+  AbiValue& set(std::string key, AbiValue value);
 
-  friend bool operator==(const Value& a, const Value& b);
+  friend bool operator==(const AbiValue& a, const AbiValue& b);
 
  private:
-  Value(uint32_t type, std::string s) : type_(type), string_(std::move(s)) {}
-  Value(uint32_t type, int64_t v) : type_(type), int_(v) {}
+  AbiValue(uint32_t type, std::string s) : type_(type), string_(std::move(s)) {}
+  AbiValue(uint32_t type, int64_t v) : type_(type), int_(v) {}
 
   uint32_t type_ = MIXER_VALUE_NULL;
   int64_t int_ = 0;
@@ -72,19 +74,19 @@ class Value {
   Map map_;
 };
 
-// The ABI encoding of a Value. It points into the Value's storage, so the Value must outlive it
-// and stay unchanged. Not movable (it holds pointers into itself). Not thread-safe to build;
-// get() may be read concurrently.
+// The ABI encoding of an AbiValue. It points into the AbiValue's storage, so the AbiValue must
+// outlive it and stay unchanged. Not movable (it holds pointers into itself). Not thread-safe to
+// build; get() may be read concurrently.
 class EncodedValue {
  public:
-  explicit EncodedValue(const Value& value);
+  explicit EncodedValue(const AbiValue& value);
   EncodedValue(const EncodedValue&) = delete;
   EncodedValue& operator=(const EncodedValue&) = delete;
 
   const mixer_value* get() const { return &root_; }
 
  private:
-  void encode(const Value& value, mixer_value* out);
+  void encode(const AbiValue& value, mixer_value* out);
 
   mixer_value root_{};
   std::vector<std::unique_ptr<mixer_value[]>> lists_;
@@ -95,7 +97,7 @@ class EncodedValue {
 struct Instance {
   std::string name;
   std::string template_name;
-  Value fields = Value::map();
+  AbiValue fields = AbiValue::map();
 };
 
 // The ABI encoding of an Instance; the Instance must outlive it.

@@ -87,30 +87,30 @@ bool parseFloat(const std::string& text, double* out) {
   return end != nullptr && *end == '\0';
 }
 
-Value scalarValue(const YAML::Node& node) {
+AbiValue scalarValue(const YAML::Node& node) {
   const std::string& text = node.Scalar();
   // A quoted scalar ("5", '5') is a string: yaml-cpp tags plain scalars "?" and quoted ones "!".
   if (node.Tag() == "!") {
-    return Value::string(text);
+    return AbiValue::string(text);
   }
   if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") {
-    return Value();
+    return AbiValue();
   }
   if (text == "true" || text == "True" || text == "TRUE") {
-    return Value::boolean(true);
+    return AbiValue::boolean(true);
   }
   if (text == "false" || text == "False" || text == "FALSE") {
-    return Value::boolean(false);
+    return AbiValue::boolean(false);
   }
   int64_t i = 0;
   if (parseInt(text, &i)) {
-    return Value::int64(i);
+    return AbiValue::int64(i);
   }
   double d = 0;
   if (parseFloat(text, &d)) {
-    return Value::float64(d);
+    return AbiValue::float64(d);
   }
-  return Value::string(text);
+  return AbiValue::string(text);
 }
 
 }  // namespace
@@ -123,25 +123,25 @@ std::string ParamError::toString() const {
   return out + path + ": " + message;
 }
 
-Value valueFromYaml(const YAML::Node& node, const std::string& path,
-                    std::vector<ParamError>* errors) {
+AbiValue valueFromYaml(const YAML::Node& node, const std::string& path,
+                       std::vector<ParamError>* errors) {
   switch (node.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null:
-      return Value();
+      return AbiValue();
     case YAML::NodeType::Scalar:
       return scalarValue(node);
     case YAML::NodeType::Sequence: {
-      Value::List items;
+      AbiValue::List items;
       size_t index = 0;
       for (const YAML::Node& item : node) {
         items.push_back(valueFromYaml(item, path + "[" + std::to_string(index) + "]", errors));
         ++index;
       }
-      return Value::list(std::move(items));
+      return AbiValue::list(std::move(items));
     }
     case YAML::NodeType::Map: {
-      Value out = Value::map();
+      AbiValue out = AbiValue::map();
       for (const auto& entry : node) {
         if (!entry.first.IsScalar()) {
           addError(entry.first, path, "map keys must be scalars", errors);
@@ -162,7 +162,7 @@ Value valueFromYaml(const YAML::Node& node, const std::string& path,
       return out;
     }
   }
-  return Value();
+  return AbiValue();
 }
 
 void locateErrors(const YAML::Node& params, const std::string& root,

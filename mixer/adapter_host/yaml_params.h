@@ -24,12 +24,12 @@ struct ParamError {
   std::string toString() const;
 };
 
-// Converts `node` into a Value. Scalars are typed as YAML 1.2 core schema does: null/~ and empty
-// become null, true/false become bool, integers INT64, floats DOUBLE, anything else (including a
-// quoted scalar) STRING. Sequences become LIST, mappings MAP. Non-scalar or duplicate keys are
-// reported to `errors` under `path` and skipped.
-Value valueFromYaml(const YAML::Node& node, const std::string& path,
-                    std::vector<ParamError>* errors);
+// Converts `node` into an AbiValue. Scalars are typed as YAML 1.2 core schema does: null/~ and
+// empty become null, true/false become bool, integers INT64, floats DOUBLE, anything else
+// (including a quoted scalar) STRING. Sequences become LIST, mappings MAP. Non-scalar or duplicate
+// keys are reported to `errors` under `path` and skipped.
+AbiValue valueFromYaml(const YAML::Node& node, const std::string& path,
+                       std::vector<ParamError>* errors);
 
 // Fills in line and column of errors that have none (e.g. those an adapter's validation reported
 // by path only) from the YAML node their path names under `params` (whose own path is `root`,

@@ -4,53 +4,54 @@
 
 namespace mixer::api {
 
-using attribute::Value;
+using attribute::AttributeValue;
 using attribute::ValueType;
 
 void encodeAttributes(const attribute::AttributeBag& bag, base::MessageDictionary* dict,
                       istio::mixer::v1::CompressedAttributes* out) {
-  bag.forEach([&](std::string_view name, const Value& v) {
+  bag.forEach([&](std::string_view name, const AttributeValue& v) {
     const int32_t key = dict->indexOf(name);
     switch (v.type()) {
-      case ValueType::String:
-      case ValueType::DnsName:
-      case ValueType::EmailAddress:
-      case ValueType::Uri:
+      case ValueType::kString:
+      case ValueType::kDnsName:
+      case ValueType::kEmailAddress:
+      case ValueType::kUri:
         (*out->mutable_strings())[key] = dict->indexOf(v.stringValue());
         break;
-      case ValueType::Int64:
+      case ValueType::kInt64:
         (*out->mutable_int64s())[key] = v.int64Value();
         break;
-      case ValueType::Double:
+      case ValueType::kDouble:
         (*out->mutable_doubles())[key] = v.doubleValue();
         break;
-      case ValueType::Bool:
+      case ValueType::kBool:
         (*out->mutable_bools())[key] = v.boolValue();
         break;
-      case ValueType::Timestamp: {
+      case ValueType::kTimestamp: {
         auto& ts = (*out->mutable_timestamps())[key];
         ts.set_seconds(v.timestampValue().seconds);
         ts.set_nanos(v.timestampValue().nanos);
         break;
       }
-      case ValueType::Duration: {
+      case ValueType::kDuration: {
         auto& d = (*out->mutable_durations())[key];
         d.set_seconds(v.durationValue().seconds);
         d.set_nanos(v.durationValue().nanos);
         break;
       }
-      case ValueType::IpAddress:
-      case ValueType::Bytes:
+      case ValueType::kIpAddress:
+      case ValueType::kBytes:
         (*out->mutable_bytes())[key] = std::string(v.stringValue());
         break;
-      case ValueType::StringMap: {
+      case ValueType::kStringMap: {
         auto& m = *(*out->mutable_string_maps())[key].mutable_entries();
         for (const auto* e = v.mapBegin(); e != v.mapEnd(); ++e) {
           m[dict->indexOf(e->key)] = dict->indexOf(e->value);
         }
         break;
       }
-      case ValueType::Unspecified:
+      case ValueType::kUnspecified:
+      default:  // the expression language's own types: no attribute has one
         break;
     }
   });

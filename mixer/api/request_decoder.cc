@@ -16,9 +16,9 @@ using base::strCat;
 
 using attribute::AttributeBag;
 using attribute::AttributeId;
+using attribute::AttributeValue;
 using attribute::kNoAttribute;
 using attribute::StringMapEntry;
-using attribute::Value;
 using attribute::ValueType;
 using base::WireReader;
 using base::WireType;
@@ -69,27 +69,28 @@ const char* fieldName(uint32_t field) {
 // The map a value travelled in; two values of one attribute in one message must share it.
 int category(ValueType t) {
   switch (t) {
-    case ValueType::String:
-    case ValueType::DnsName:
-    case ValueType::EmailAddress:
-    case ValueType::Uri:
+    case ValueType::kString:
+    case ValueType::kDnsName:
+    case ValueType::kEmailAddress:
+    case ValueType::kUri:
       return 2;
-    case ValueType::Int64:
+    case ValueType::kInt64:
       return 3;
-    case ValueType::Double:
+    case ValueType::kDouble:
       return 4;
-    case ValueType::Bool:
+    case ValueType::kBool:
       return 5;
-    case ValueType::Timestamp:
+    case ValueType::kTimestamp:
       return 6;
-    case ValueType::Duration:
+    case ValueType::kDuration:
       return 7;
-    case ValueType::IpAddress:
-    case ValueType::Bytes:
+    case ValueType::kIpAddress:
+    case ValueType::kBytes:
       return 8;
-    case ValueType::StringMap:
+    case ValueType::kStringMap:
       return 9;
-    case ValueType::Unspecified:
+    case ValueType::kUnspecified:
+    default:  // the expression language's own types: no attribute has one
       break;
   }
   return 0;
@@ -291,11 +292,12 @@ class AttributeDecoder {
       return absl::OkStatus();
     }
     const ValueType declared = vocab_.type(n.id);
-    const bool ok = field == 8 ? (declared == ValueType::IpAddress || declared == ValueType::Bytes)
-                               : category(declared) == field;
+    const bool ok = field == 8
+                        ? (declared == ValueType::kIpAddress || declared == ValueType::kBytes)
+                        : category(declared) == field;
     if (!ok) {
       return absl::InvalidArgumentError(strCat(quoted(n.text), " is declared ",
-                                               attribute::valueTypeName(declared),
+                                               attribute::manifestTypeName(declared),
                                                " but was sent as ", categoryTypeName(field)));
     }
     *out = declared;
@@ -304,7 +306,7 @@ class AttributeDecoder {
 
   // A declared attribute can only arrive in the map of its type (resolveType), so a second value
   // for it replaces the first, as a repeated protobuf map key does. So does an undeclared one.
-  absl::Status set(const Name& n, int field, const Value& v) {
+  absl::Status set(const Name& n, int field, const AttributeValue& v) {
     if (n.id != kNoAttribute) {
       bag_->set(n.id, v);
     } else {
@@ -330,10 +332,10 @@ class AttributeDecoder {
     if (auto s = name(e.key, &n); !s.ok()) {
       return s;
     }
-    ValueType type = ValueType::Unspecified;
+    ValueType type = ValueType::kUnspecified;
     switch (field) {
       case 2: {
-        if (auto s = resolveType(n, 2, ValueType::String, &type); !s.ok()) {
+        if (auto s = resolveType(n, 2, ValueType::kString, &type); !s.ok()) {
           return s;
         }
         std::string_view text;
@@ -341,25 +343,25 @@ class AttributeDecoder {
         if (!wordAt(index, &text)) {
           return wordError(index, "value of " + quoted(n.text));
         }
-        return set(n, 2, Value::string(text, type));
+        return set(n, 2, AttributeValue::string(text, type));
       }
       case 3:
-        if (auto s = resolveType(n, 3, ValueType::Int64, &type); !s.ok()) {
+        if (auto s = resolveType(n, 3, ValueType::kInt64, &type); !s.ok()) {
           return s;
         }
-        return set(n, 3, Value::int64(static_cast<int64_t>(e.varint)));
+        return set(n, 3, AttributeValue::int64(static_cast<int64_t>(e.varint)));
       case 4:
-        if (auto s = resolveType(n, 4, ValueType::Double, &type); !s.ok()) {
+        if (auto s = resolveType(n, 4, ValueType::kDouble, &type); !s.ok()) {
           return s;
         }
-        return set(n, 4, Value::doubleValue(std::bit_cast<double>(e.fixed64)));
+        return set(n, 4, AttributeValue::doubleValue(std::bit_cast<double>(e.fixed64)));
       case 5:
-        if (auto s = resolveType(n, 5, ValueType::Bool, &type); !s.ok()) {
+        if (auto s = resolveType(n, 5, ValueType::kBool, &type); !s.ok()) {
           return s;
         }
-        return set(n, 5, Value::boolean(e.varint != 0));
+        return set(n, 5, AttributeValue::boolean(e.varint != 0));
       case 6: {
-        if (auto s = resolveType(n, 6, ValueType::Timestamp, &type); !s.ok()) {
+        if (auto s = resolveType(n, 6, ValueType::kTimestamp, &type); !s.ok()) {
           return s;
         }
         attribute::Timestamp ts{};
@@ -373,10 +375,10 @@ class AttributeDecoder {
               strCat(quoted(n.text), ": timestamp (seconds=", ts.seconds, ", nanos=", ts.nanos,
                      ") is outside 0001-01-01..9999-12-31"));
         }
-        return set(n, 6, Value::timestamp(ts));
+        return set(n, 6, AttributeValue::timestamp(ts));
       }
       case 7: {
-        if (auto s = resolveType(n, 7, ValueType::Duration, &type); !s.ok()) {
+        if (auto s = resolveType(n, 7, ValueType::kDuration, &type); !s.ok()) {
           return s;
         }
         attribute::Duration d{};
@@ -390,20 +392,20 @@ class AttributeDecoder {
           return absl::InvalidArgumentError(strCat(
               quoted(n.text), ": invalid duration (seconds=", d.seconds, ", nanos=", d.nanos, ")"));
         }
-        return set(n, 7, Value::duration(d));
+        return set(n, 7, AttributeValue::duration(d));
       }
       case 8: {
-        if (auto s = resolveType(n, 8, ValueType::Bytes, &type); !s.ok()) {
+        if (auto s = resolveType(n, 8, ValueType::kBytes, &type); !s.ok()) {
           return s;
         }
-        if (type == ValueType::IpAddress && e.len.size() != 4 && e.len.size() != 16) {
+        if (type == ValueType::kIpAddress && e.len.size() != 4 && e.len.size() != 16) {
           return absl::InvalidArgumentError(
               strCat(quoted(n.text), " (IP_ADDRESS) has ", e.len.size(), " bytes, want 4 or 16"));
         }
-        return set(n, 8, Value::bytes(e.len, type));
+        return set(n, 8, AttributeValue::bytes(e.len, type));
       }
       case 9:
-        if (auto s = resolveType(n, 9, ValueType::StringMap, &type); !s.ok()) {
+        if (auto s = resolveType(n, 9, ValueType::kStringMap, &type); !s.ok()) {
           return s;
         }
         return decodeStringMap(n, e.len);
@@ -490,7 +492,7 @@ class AttributeDecoder {
         entries[used++] = {key, value};
       }
     }
-    return set(n, 9, Value::stringMap(entries, used));
+    return set(n, 9, AttributeValue::stringMap(entries, used));
   }
 
   const std::vector<std::string_view>& words_;

@@ -7,31 +7,31 @@ namespace {
 constexpr uint32_t kMapChunkEntries = 256;
 }  // namespace
 
-bool Value::equals(const Value& other) const {
+bool AttributeValue::equals(const AttributeValue& other) const {
   if (type_ != other.type_) {
     return false;
   }
   switch (type_) {
-    case ValueType::Unspecified:
+    case ValueType::kUnspecified:
       return true;
-    case ValueType::String:
-    case ValueType::DnsName:
-    case ValueType::EmailAddress:
-    case ValueType::Uri:
-    case ValueType::IpAddress:
-    case ValueType::Bytes:
+    case ValueType::kString:
+    case ValueType::kDnsName:
+    case ValueType::kEmailAddress:
+    case ValueType::kUri:
+    case ValueType::kIpAddress:
+    case ValueType::kBytes:
       return stringValue() == other.stringValue();
-    case ValueType::Int64:
+    case ValueType::kInt64:
       return u_.i == other.u_.i;
-    case ValueType::Double:
+    case ValueType::kDouble:
       return u_.d == other.u_.d;
-    case ValueType::Bool:
+    case ValueType::kBool:
       return u_.b == other.u_.b;
-    case ValueType::Timestamp:
+    case ValueType::kTimestamp:
       return u_.ts == other.u_.ts;
-    case ValueType::Duration:
+    case ValueType::kDuration:
       return u_.dur == other.u_.dur;
-    case ValueType::StringMap: {
+    case ValueType::kStringMap: {
       if (mapSize() != other.mapSize()) {
         return false;
       }
@@ -43,8 +43,9 @@ bool Value::equals(const Value& other) const {
       }
       return true;
     }
+    default:  // the expression language's own types: no attribute has one
+      return false;
   }
-  return false;
 }
 
 AttributeBag::AttributeBag(VocabularyConstSharedPtr vocabulary)
@@ -70,7 +71,7 @@ void AttributeBag::clear() {
   owned_.clear();
 }
 
-const Value* AttributeBag::find(std::string_view name) const {
+const AttributeValue* AttributeBag::find(std::string_view name) const {
   if (auto id = vocabulary_->find(name)) {
     return get(*id);
   }
@@ -100,7 +101,7 @@ void AttributeBag::erase(AttributeId id) {
   present_.erase(std::find(present_.begin(), present_.end(), id));
 }
 
-void AttributeBag::set(std::string_view name, const Value& v) {
+void AttributeBag::set(std::string_view name, const AttributeValue& v) {
   if (auto id = vocabulary_->find(name)) {
     set(*id, v);
     return;
@@ -147,11 +148,11 @@ StringMapEntry* AttributeBag::allocateMapEntries(uint32_t n) {
   }
 }
 
-Value AttributeBag::makeStringMap(std::span<const StringMapEntry> entries) {
+AttributeValue AttributeBag::makeStringMap(std::span<const StringMapEntry> entries) {
   const auto n = static_cast<uint32_t>(entries.size());
   StringMapEntry* p = allocateMapEntries(n);
   std::copy(entries.begin(), entries.end(), p);
-  return Value::stringMap(p, n);
+  return AttributeValue::stringMap(p, n);
 }
 
 std::string_view AttributeBag::own(std::string s) {

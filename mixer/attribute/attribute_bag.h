@@ -1,11 +1,11 @@
 // AttributeBag: the attributes of one request, for the hot path.
 //
-// Values are views (see Value): decoding a request copies no string. Attributes the vocabulary
-// knows are stored in a dense array indexed by AttributeId, so get(id) is O(1); attributes it does
-// not know are kept by name in a side list, searched by scanning while it is short and through a
-// hash index once it is not, so setting n undeclared names costs O(n), not O(n^2). clear() is O(1)
-// (an epoch bump), and storage is reused, so a bag that lives per thread stops allocating after
-// warm-up.
+// Values are views (see AttributeValue): decoding a request copies no string. Attributes the
+// vocabulary knows are stored in a dense array indexed by AttributeId, so get(id) is O(1);
+// attributes it does not know are kept by name in a side list, searched by scanning while it is
+// short and through a hash index once it is not, so setting n undeclared names costs O(n), not
+// O(n^2). clear() is O(1) (an epoch bump), and storage is reused, so a bag that lives per thread
+// stops allocating after warm-up.
 //
 // Not thread-safe: one bag belongs to one request at a time.
 #pragma once
@@ -37,16 +37,16 @@ class AttributeBag {
   void clear();
 
   // The value of attribute `id`, or nullptr when absent.
-  const Value* get(AttributeId id) const {
+  const AttributeValue* get(AttributeId id) const {
     const Slot& s = slots_[id];
     return s.epoch == epoch_ ? &s.value : nullptr;
   }
 
   // The value of the attribute named `name`, or nullptr. Known names cost one hash lookup.
-  const Value* find(std::string_view name) const;
+  const AttributeValue* find(std::string_view name) const;
 
   // Sets attribute `id`. String views inside `v` must outlive the bag's current contents.
-  void set(AttributeId id, const Value& v) {
+  void set(AttributeId id, const AttributeValue& v) {
     Slot& s = slots_[id];
     if (s.epoch != epoch_) {
       s.epoch = epoch_;
@@ -59,10 +59,10 @@ class AttributeBag {
   void erase(AttributeId id);
 
   // Sets the attribute named `name` (known or not). `name` must outlive the bag's contents.
-  void set(std::string_view name, const Value& v);
+  void set(std::string_view name, const AttributeValue& v);
 
   // Copies `entries` into bag-owned storage and returns a STRING_MAP value over them.
-  Value makeStringMap(std::span<const StringMapEntry> entries);
+  AttributeValue makeStringMap(std::span<const StringMapEntry> entries);
   // Reserves bag-owned space for `n` map entries and returns it for the caller to fill; the
   // returned pointer stays valid until clear().
   StringMapEntry* allocateMapEntries(uint32_t n);
@@ -88,11 +88,11 @@ class AttributeBag {
  private:
   struct Slot {
     uint32_t epoch = 0;
-    Value value;
+    AttributeValue value;
   };
   struct Extra {
     std::string_view name;
-    Value value;
+    AttributeValue value;
   };
   // Up to this many undeclared names are found by scanning; beyond, through extras_index_.
   static constexpr size_t kScannedExtras = 16;

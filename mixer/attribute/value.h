@@ -1,6 +1,6 @@
-// Value: one attribute value, a small trivially-copyable view. Strings, bytes and map entries are
-// not owned: they point into the request buffer (or into storage the AttributeBag owns), so a Value
-// is valid only while its bag and the request it was decoded from are.
+// AttributeValue: one attribute value, a small trivially-copyable view. Strings, bytes and map
+// entries are not owned: they point into the request buffer (or into storage the AttributeBag
+// owns), so an AttributeValue is valid only while its bag and the request it was decoded from are.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +12,7 @@
 namespace mixer::attribute {
 
 // A point in time, as google.protobuf.Timestamp.
-// Trivial (no member initializers) so that it can live in Value's union; use Timestamp{}.
+// Trivial (no member initializers) so that it can live in AttributeValue's union; use Timestamp{}.
 struct Timestamp {
   int64_t seconds;
   int32_t nanos;
@@ -33,45 +33,47 @@ struct StringMapEntry {
   std::string_view value;
 };
 
-class Value {
+class AttributeValue {
  public:
-  Value() : type_(ValueType::Unspecified) { u_.i = 0; }
+  AttributeValue() : type_(ValueType::kUnspecified) { u_.i = 0; }
 
-  static Value string(std::string_view s, ValueType t = ValueType::String) {
-    Value v(t);
+  static AttributeValue string(std::string_view s, ValueType t = ValueType::kString) {
+    AttributeValue v(t);
     v.u_.s = {s.data(), s.size()};
     return v;
   }
-  static Value bytes(std::string_view b, ValueType t = ValueType::Bytes) { return string(b, t); }
-  static Value int64(int64_t i) {
-    Value v(ValueType::Int64);
+  static AttributeValue bytes(std::string_view b, ValueType t = ValueType::kBytes) {
+    return string(b, t);
+  }
+  static AttributeValue int64(int64_t i) {
+    AttributeValue v(ValueType::kInt64);
     v.u_.i = i;
     return v;
   }
-  static Value doubleValue(double d) {
-    Value v(ValueType::Double);
+  static AttributeValue doubleValue(double d) {
+    AttributeValue v(ValueType::kDouble);
     v.u_.d = d;
     return v;
   }
-  static Value boolean(bool b) {
-    Value v(ValueType::Bool);
+  static AttributeValue boolean(bool b) {
+    AttributeValue v(ValueType::kBool);
     v.u_.b = b;
     return v;
   }
-  static Value timestamp(Timestamp t) {
-    Value v(ValueType::Timestamp);
+  static AttributeValue timestamp(Timestamp t) {
+    AttributeValue v(ValueType::kTimestamp);
     v.u_.ts = t;
     return v;
   }
-  static Value duration(Duration d) {
-    Value v(ValueType::Duration);
+  static AttributeValue duration(Duration d) {
+    AttributeValue v(ValueType::kDuration);
     v.u_.dur = d;
     return v;
   }
   // A STRING_MAP whose `count` entries start at `entries` (storage owned elsewhere, see
   // AttributeBag::makeStringMap).
-  static Value stringMap(const StringMapEntry* entries, uint32_t count) {
-    Value v(ValueType::StringMap);
+  static AttributeValue stringMap(const StringMapEntry* entries, uint32_t count) {
+    AttributeValue v(ValueType::kStringMap);
     v.u_.m = {entries, count};
     return v;
   }
@@ -101,10 +103,10 @@ class Value {
   }
 
   // Type and content equality (maps compare as sets of entries).
-  bool equals(const Value& other) const;
+  bool equals(const AttributeValue& other) const;
 
  private:
-  explicit Value(ValueType t) : type_(t) {}
+  explicit AttributeValue(ValueType t) : type_(t) {}
 
   ValueType type_;
   union {

@@ -7,24 +7,24 @@ namespace mixer::attribute {
 namespace {
 
 constexpr std::array<std::pair<ValueType, std::string_view>, 13> kNames = {{
-    {ValueType::Unspecified, "VALUE_TYPE_UNSPECIFIED"},
-    {ValueType::String, "STRING"},
-    {ValueType::Int64, "INT64"},
-    {ValueType::Double, "DOUBLE"},
-    {ValueType::Bool, "BOOL"},
-    {ValueType::Timestamp, "TIMESTAMP"},
-    {ValueType::IpAddress, "IP_ADDRESS"},
-    {ValueType::EmailAddress, "EMAIL_ADDRESS"},
-    {ValueType::Uri, "URI"},
-    {ValueType::DnsName, "DNS_NAME"},
-    {ValueType::Duration, "DURATION"},
-    {ValueType::StringMap, "STRING_MAP"},
-    {ValueType::Bytes, "BYTES"},
+    {ValueType::kUnspecified, "VALUE_TYPE_UNSPECIFIED"},
+    {ValueType::kString, "STRING"},
+    {ValueType::kInt64, "INT64"},
+    {ValueType::kDouble, "DOUBLE"},
+    {ValueType::kBool, "BOOL"},
+    {ValueType::kTimestamp, "TIMESTAMP"},
+    {ValueType::kIpAddress, "IP_ADDRESS"},
+    {ValueType::kEmailAddress, "EMAIL_ADDRESS"},
+    {ValueType::kUri, "URI"},
+    {ValueType::kDnsName, "DNS_NAME"},
+    {ValueType::kDuration, "DURATION"},
+    {ValueType::kStringMap, "STRING_MAP"},
+    {ValueType::kBytes, "BYTES"},
 }};
 
 }  // namespace
 
-std::string_view valueTypeName(ValueType type) {
+std::string_view manifestTypeName(ValueType type) {
   for (const auto& [t, name] : kNames) {
     if (t == type) {
       return name;
@@ -33,7 +33,7 @@ std::string_view valueTypeName(ValueType type) {
   return "INVALID";
 }
 
-std::optional<ValueType> parseValueType(std::string_view name) {
+std::optional<ValueType> parseManifestTypeName(std::string_view name) {
   for (const auto& [t, n] : kNames) {
     if (n == name) {
       return t;

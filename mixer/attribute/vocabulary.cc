@@ -16,8 +16,8 @@ absl::StatusOr<std::shared_ptr<const Vocabulary>> Vocabulary::create(
     if (!inserted) {
       if (it->second != d.type) {
         return absl::InvalidArgumentError(
-            base::strCat("attribute '", d.name, "' is declared both as ", valueTypeName(it->second),
-                         " and as ", valueTypeName(d.type)));
+            base::strCat("attribute '", d.name, "' is declared both as ",
+                         manifestTypeName(it->second), " and as ", manifestTypeName(d.type)));
       }
       continue;
     }
@@ -114,8 +114,8 @@ absl::StatusOr<std::vector<AttributeDecl>> parseAttributeManifests(std::string_v
             base::strCat(where(kv.first), ": attribute '", name, "' has no valueType"));
       }
       const auto type_name = vt.as<std::string>();
-      auto type = parseValueType(type_name);
-      if (!type || *type == ValueType::Bytes || *type == ValueType::Unspecified) {
+      auto type = parseManifestTypeName(type_name);
+      if (!type || *type == ValueType::kBytes || *type == ValueType::kUnspecified) {
         return absl::InvalidArgumentError(
             base::strCat(where(vt), ": attribute '", name, "' has unknown valueType '", type_name,
                          "' (want one of STRING, INT64, DOUBLE, BOOL, TIMESTAMP, IP_ADDRESS, "

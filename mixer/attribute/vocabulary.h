@@ -24,7 +24,7 @@ inline constexpr AttributeId kNoAttribute = -1;
 // One attribute as a manifest declares it.
 struct AttributeDecl {
   std::string name;
-  ValueType type = ValueType::Unspecified;
+  ValueType type = ValueType::kUnspecified;
 };
 
 // Immutable after creation; safe to share between threads (VocabularyConstSharedPtr).

@@ -13,7 +13,7 @@ namespace mixer::client {
 namespace {
 
 using attribute::AttributeBag;
-using attribute::Value;
+using attribute::AttributeValue;
 using attribute::ValueType;
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
@@ -100,76 +100,76 @@ bool parseHexBytes(std::string_view s, std::string* out) {
 
 // Parses `text` as `type`; strings are copied into the bag.
 absl::Status parseAs(ValueType type, std::string_view name, std::string_view text,
-                     AttributeBag* bag, Value* out) {
+                     AttributeBag* bag, AttributeValue* out) {
   auto bad = [&](std::string_view what) {
     return absl::InvalidArgumentError(
         base::strCat("attribute '", name, "': '", text, "' is not ", what));
   };
   switch (type) {
-    case ValueType::String:
-    case ValueType::DnsName:
-    case ValueType::EmailAddress:
-    case ValueType::Uri:
-      *out = Value::string(bag->own(std::string(text)), type);
+    case ValueType::kString:
+    case ValueType::kDnsName:
+    case ValueType::kEmailAddress:
+    case ValueType::kUri:
+      *out = AttributeValue::string(bag->own(std::string(text)), type);
       return absl::OkStatus();
-    case ValueType::Int64: {
+    case ValueType::kInt64: {
       int64_t v;
       if (!parseInt64(text, &v)) {
         return bad("an INT64");
       }
-      *out = Value::int64(v);
+      *out = AttributeValue::int64(v);
       return absl::OkStatus();
     }
-    case ValueType::Double: {
+    case ValueType::kDouble: {
       double v;
       if (!parseDouble(text, &v)) {
         return bad("a DOUBLE");
       }
-      *out = Value::doubleValue(v);
+      *out = AttributeValue::doubleValue(v);
       return absl::OkStatus();
     }
-    case ValueType::Bool: {
+    case ValueType::kBool: {
       bool v;
       if (!parseBool(text, &v)) {
         return bad("a BOOL (true or false)");
       }
-      *out = Value::boolean(v);
+      *out = AttributeValue::boolean(v);
       return absl::OkStatus();
     }
-    case ValueType::Timestamp: {
+    case ValueType::kTimestamp: {
       attribute::Timestamp t{};
       if (!base::parseRfc3339(text, &t.seconds, &t.nanos)) {
         return bad("an RFC 3339 TIMESTAMP (e.g. 2017-01-02T15:04:05Z)");
       }
-      *out = Value::timestamp(t);
+      *out = AttributeValue::timestamp(t);
       return absl::OkStatus();
     }
-    case ValueType::Duration: {
+    case ValueType::kDuration: {
       auto ns = base::parseGoDuration(text);
       if (!ns) {
         return bad("a DURATION (e.g. 10ms, 1h2m)");
       }
-      *out = Value::duration({*ns / 1000000000, static_cast<int32_t>(*ns % 1000000000)});
+      *out = AttributeValue::duration({*ns / 1000000000, static_cast<int32_t>(*ns % 1000000000)});
       return absl::OkStatus();
     }
-    case ValueType::IpAddress: {
+    case ValueType::kIpAddress: {
       std::string bytes;
       if (!parseIp(text, &bytes) &&
           !(parseHexBytes(text, &bytes) && (bytes.size() == 4 || bytes.size() == 16))) {
         return bad("an IP_ADDRESS (dotted IPv4, IPv6, or 4/16 colon-separated hex bytes)");
       }
-      *out = Value::bytes(bag->own(std::move(bytes)), ValueType::IpAddress);
+      *out = AttributeValue::bytes(bag->own(std::move(bytes)), ValueType::kIpAddress);
       return absl::OkStatus();
     }
-    case ValueType::Bytes: {
+    case ValueType::kBytes: {
       std::string bytes;
       if (!parseHexBytes(text, &bytes)) {
         return bad("colon-separated hex bytes (e.g. c0:a8:0:1)");
       }
-      *out = Value::bytes(bag->own(std::move(bytes)));
+      *out = AttributeValue::bytes(bag->own(std::move(bytes)));
       return absl::OkStatus();
     }
-    case ValueType::StringMap: {
+    case ValueType::kStringMap: {
       std::vector<attribute::StringMapEntry> entries;
       if (!text.empty()) {
         for (auto kv : split(text, ';')) {
@@ -184,7 +184,8 @@ absl::Status parseAs(ValueType type, std::string_view name, std::string_view tex
       *out = bag->makeStringMap(entries);
       return absl::OkStatus();
     }
-    case ValueType::Unspecified:
+    case ValueType::kUnspecified:
+    default:  // the expression language's own types: no attribute has one
       break;
   }
   return bad("of a known type");
@@ -198,21 +199,21 @@ ValueType senseType(std::string_view text) {
   int64_t s;
   int32_t n;
   if (parseInt64(text, &i)) {
-    return ValueType::Int64;
+    return ValueType::kInt64;
   }
   if (parseDouble(text, &d)) {
-    return ValueType::Double;
+    return ValueType::kDouble;
   }
   if (parseBool(text, &b)) {
-    return ValueType::Bool;
+    return ValueType::kBool;
   }
   if (base::parseRfc3339(text, &s, &n)) {
-    return ValueType::Timestamp;
+    return ValueType::kTimestamp;
   }
   if (base::parseGoDuration(text)) {
-    return ValueType::Duration;
+    return ValueType::kDuration;
   }
-  return ValueType::String;
+  return ValueType::kString;
 }
 
 // `forced`: the flag's type; Unspecified for -a.
@@ -231,15 +232,15 @@ absl::Status addAll(const std::vector<std::string>& specs, std::string_view flag
       const std::string_view text = pair.substr(eq + 1);
       ValueType type = forced;
       const auto id = bag->vocabulary().find(name);
-      const ValueType declared = id ? bag->vocabulary().type(*id) : ValueType::Unspecified;
-      if (type == ValueType::Unspecified) {
-        type = declared != ValueType::Unspecified ? declared : senseType(text);
-      } else if (type == ValueType::String && attribute::isStringLike(declared)) {
+      const ValueType declared = id ? bag->vocabulary().type(*id) : ValueType::kUnspecified;
+      if (type == ValueType::kUnspecified) {
+        type = declared != ValueType::kUnspecified ? declared : senseType(text);
+      } else if (type == ValueType::kString && attribute::isStringLike(declared)) {
         type = declared;  // -s also sets DNS_NAME, EMAIL_ADDRESS and URI attributes
-      } else if (type == ValueType::Bytes && declared == ValueType::IpAddress) {
+      } else if (type == ValueType::kBytes && declared == ValueType::kIpAddress) {
         type = declared;
       }
-      Value v;
+      AttributeValue v;
       if (auto s = parseAs(type, name, text, bag, &v); !s.ok()) {
         return absl::InvalidArgumentError(base::strCat(flag, ": ", s.message()));
       }
@@ -272,15 +273,15 @@ absl::Status buildAttributes(const AttributeFlags& f, AttributeBag* bag) {
     ValueType type;
   };
   const Group groups[] = {
-      {&f.attributes, "--attributes", ValueType::Unspecified},
-      {&f.strings, "--string_attributes", ValueType::String},
-      {&f.int64s, "--int64_attributes", ValueType::Int64},
-      {&f.doubles, "--double_attributes", ValueType::Double},
-      {&f.bools, "--bool_attributes", ValueType::Bool},
-      {&f.timestamps, "--timestamp_attributes", ValueType::Timestamp},
-      {&f.durations, "--duration_attributes", ValueType::Duration},
-      {&f.bytes, "--bytes_attributes", ValueType::Bytes},
-      {&f.string_maps, "--stringmap_attributes", ValueType::StringMap},
+      {&f.attributes, "--attributes", ValueType::kUnspecified},
+      {&f.strings, "--string_attributes", ValueType::kString},
+      {&f.int64s, "--int64_attributes", ValueType::kInt64},
+      {&f.doubles, "--double_attributes", ValueType::kDouble},
+      {&f.bools, "--bool_attributes", ValueType::kBool},
+      {&f.timestamps, "--timestamp_attributes", ValueType::kTimestamp},
+      {&f.durations, "--duration_attributes", ValueType::kDuration},
+      {&f.bytes, "--bytes_attributes", ValueType::kBytes},
+      {&f.string_maps, "--stringmap_attributes", ValueType::kStringMap},
   };
   for (const auto& g : groups) {
     if (auto s = addAll(*g.specs, g.flag, g.type, bag); !s.ok()) {

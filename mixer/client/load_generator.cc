@@ -41,11 +41,11 @@ std::string fmtMicros(double us) {
 void stopLoad() { g_stop.store(true, std::memory_order_relaxed); }
 
 std::string statusCodeName(grpc::StatusCode code) {
-  const std::string_view name = grpcCodeName(static_cast<int>(code));
+  const std::string_view name = base::grpcCodeName(static_cast<int>(code));
   return name.empty() ? base::strCat("CODE_", static_cast<int>(code)) : std::string(name);
 }
 
-double LoadResult::percentileMicros(double p) const {
+double LoadRunResult::percentileMicros(double p) const {
   if (latencies_ns.empty()) {
     return 0;
   }
@@ -54,14 +54,14 @@ double LoadResult::percentileMicros(double p) const {
   return static_cast<double>(latencies_ns[idx]) / 1000.0;
 }
 
-LoadResult runLoad(const std::shared_ptr<grpc::Channel>& channel, const std::string& request,
-                   const LoadOptions& o) {
+LoadRunResult runLoad(const std::shared_ptr<grpc::Channel>& channel, const std::string& request,
+                      const LoadRunOptions& o) {
   grpc::GenericStub stub(channel);
   grpc::CompletionQueue cq;
   const grpc::Slice slice(request.data(), request.size());
   const grpc::ByteBuffer payload(&slice, 1);
 
-  LoadResult result;
+  LoadRunResult result;
   result.latencies_ns.reserve(static_cast<size_t>(std::min<int64_t>(o.requests, 50000000)));
   const auto start = Clock::now();
   const bool timed = o.duration.count() > 0;
@@ -151,7 +151,7 @@ LoadResult runLoad(const std::shared_ptr<grpc::Channel>& channel, const std::str
   return result;
 }
 
-std::string LoadResult::text(const LoadOptions& o) const {
+std::string LoadRunResult::text(const LoadRunOptions& o) const {
   std::string out;
   char buf[256];
   std::snprintf(buf, sizeof(buf), "%s: %lld calls in %.3f s: %.1f calls/s (%s)\n", o.method.c_str(),
@@ -171,7 +171,7 @@ std::string LoadResult::text(const LoadOptions& o) const {
   return out;
 }
 
-std::string LoadResult::json(const LoadOptions& o) const {
+std::string LoadRunResult::json(const LoadRunOptions& o) const {
   char buf[1024];
   std::string errs;
   for (const auto& [code, n] : errors) {

@@ -17,7 +17,7 @@
 
 namespace mixer::client {
 
-struct LoadOptions {
+struct LoadRunOptions {
   std::string method;  // full gRPC method, e.g. /istio.mixer.v1.Mixer/Check
   int64_t requests = 1;
   int concurrency = 1;
@@ -26,7 +26,7 @@ struct LoadOptions {
   std::chrono::milliseconds timeout{10000};  // per-call deadline
 };
 
-struct LoadResult {
+struct LoadRunResult {
   int64_t sent = 0;
   int64_t ok = 0;
   std::map<std::string, int64_t> errors;  // by gRPC code name
@@ -34,12 +34,12 @@ struct LoadResult {
   std::vector<int64_t> latencies_ns;  // of every completed call, sorted
 
   double percentileMicros(double p) const;
-  std::string text(const LoadOptions& o) const;
-  std::string json(const LoadOptions& o) const;
+  std::string text(const LoadRunOptions& o) const;
+  std::string json(const LoadRunOptions& o) const;
 };
 
-LoadResult runLoad(const std::shared_ptr<grpc::Channel>& channel, const std::string& request,
-                   const LoadOptions& options);
+LoadRunResult runLoad(const std::shared_ptr<grpc::Channel>& channel, const std::string& request,
+                      const LoadRunOptions& options);
 
 // Makes a running (or the next) runLoad stop starting calls; calls in flight complete and are
 // counted. Async-signal-safe: mixc calls it from its SIGINT/SIGTERM handler.

@@ -135,7 +135,7 @@ bool isLoad(const CommonOptions& o) {
 
 int runLoadMode(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
                 const std::string& bytes, const CommonOptions& o) {
-  mixer::client::LoadOptions lo;
+  mixer::client::LoadRunOptions lo;
   lo.method = method;
   lo.concurrency = o.concurrency;
   lo.rate = o.rate;

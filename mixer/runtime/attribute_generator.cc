@@ -24,27 +24,27 @@ using attribute::ValueType;
 ValueType outputType(aspects::FieldType t) {
   switch (t) {
     case aspects::FieldType::kString:
-      return ValueType::String;
+      return ValueType::kString;
     case aspects::FieldType::kInt64:
-      return ValueType::Int64;
+      return ValueType::kInt64;
     case aspects::FieldType::kDouble:
-      return ValueType::Double;
+      return ValueType::kDouble;
     case aspects::FieldType::kBool:
-      return ValueType::Bool;
+      return ValueType::kBool;
     case aspects::FieldType::kTimestamp:
-      return ValueType::Timestamp;
+      return ValueType::kTimestamp;
     case aspects::FieldType::kDuration:
-      return ValueType::Duration;
+      return ValueType::kDuration;
     case aspects::FieldType::kIpAddress:
-      return ValueType::IpAddress;
+      return ValueType::kIpAddress;
     case aspects::FieldType::kValueMap:
     case aspects::FieldType::kStringMap:
-      return ValueType::StringMap;
+      return ValueType::kStringMap;
     case aspects::FieldType::kValue:
     case aspects::FieldType::kMessage:
       break;
   }
-  return ValueType::Unspecified;
+  return ValueType::kUnspecified;
 }
 
 // The raw bytes (4 or 16) of an IP address written as text; "" when it is not one.
@@ -219,17 +219,17 @@ class RegistryGenerator final : public AttributeGenerator {
 
   static void setString(AttributeId id, const std::string& s, attribute::AttributeBag* out) {
     if (id != attribute::kNoAttribute && !s.empty()) {
-      out->set(id, attribute::Value::string(s));
+      out->set(id, attribute::AttributeValue::string(s));
     }
   }
 
   static void fill(const Side& s, const Workload& w, attribute::AttributeBag* out) {
     if (s.pod_ip != attribute::kNoAttribute) {
-      out->set(s.pod_ip, attribute::Value::bytes(w.ip, ValueType::IpAddress));
+      out->set(s.pod_ip, attribute::AttributeValue::bytes(w.ip, ValueType::kIpAddress));
     }
     if (s.labels != attribute::kNoAttribute) {
-      out->set(s.labels, attribute::Value::stringMap(w.labels.data(),
-                                                     static_cast<uint32_t>(w.labels.size())));
+      out->set(s.labels, attribute::AttributeValue::stringMap(
+                             w.labels.data(), static_cast<uint32_t>(w.labels.size())));
     }
     setString(s.ns, w.ns, out);
     setString(s.service_account, w.service_account, out);
@@ -284,12 +284,12 @@ bool isText(uint32_t type) {
 }
 
 // Sets output `id` of type `type` from a value an adapter answered; false when it does not fit.
-bool setOutput(AttributeId id, aspects::FieldType type, const adapter_host::Value& v,
+bool setOutput(AttributeId id, aspects::FieldType type, const adapter_host::AbiValue& v,
                attribute::AttributeBag* out) {
   switch (type) {
     case aspects::FieldType::kString:
       if (!isText(v.type())) return false;
-      out->set(id, attribute::Value::string(out->own(v.stringValue())));
+      out->set(id, attribute::AttributeValue::string(out->own(v.stringValue())));
       return true;
     case aspects::FieldType::kIpAddress: {
       std::string raw;
@@ -299,24 +299,25 @@ bool setOutput(AttributeId id, aspects::FieldType type, const adapter_host::Valu
         raw = ipBytes(v.stringValue());
       }
       if (raw.size() != 4 && raw.size() != 16) return false;
-      out->set(id, attribute::Value::bytes(out->own(std::move(raw)), ValueType::IpAddress));
+      out->set(id,
+               attribute::AttributeValue::bytes(out->own(std::move(raw)), ValueType::kIpAddress));
       return true;
     }
     case aspects::FieldType::kInt64:
       if (v.type() != MIXER_VALUE_INT64) return false;
-      out->set(id, attribute::Value::int64(v.int64Value()));
+      out->set(id, attribute::AttributeValue::int64(v.int64Value()));
       return true;
     case aspects::FieldType::kDouble:
       if (v.type() == MIXER_VALUE_INT64) {
-        out->set(id, attribute::Value::doubleValue(static_cast<double>(v.int64Value())));
+        out->set(id, attribute::AttributeValue::doubleValue(static_cast<double>(v.int64Value())));
         return true;
       }
       if (v.type() != MIXER_VALUE_DOUBLE) return false;
-      out->set(id, attribute::Value::doubleValue(v.doubleValue()));
+      out->set(id, attribute::AttributeValue::doubleValue(v.doubleValue()));
       return true;
     case aspects::FieldType::kBool:
       if (v.type() != MIXER_VALUE_BOOL) return false;
-      out->set(id, attribute::Value::boolean(v.boolValue()));
+      out->set(id, attribute::AttributeValue::boolean(v.boolValue()));
       return true;
     case aspects::FieldType::kTimestamp: {
       if (v.type() != MIXER_VALUE_TIMESTAMP) return false;
@@ -327,14 +328,14 @@ bool setOutput(AttributeId id, aspects::FieldType type, const adapter_host::Valu
         --seconds;
         nanos += 1000000000;
       }
-      out->set(id, attribute::Value::timestamp({seconds, static_cast<int32_t>(nanos)}));
+      out->set(id, attribute::AttributeValue::timestamp({seconds, static_cast<int32_t>(nanos)}));
       return true;
     }
     case aspects::FieldType::kDuration: {
       if (v.type() != MIXER_VALUE_DURATION) return false;
       const int64_t ns = v.int64Value();
-      out->set(
-          id, attribute::Value::duration({ns / 1000000000, static_cast<int32_t>(ns % 1000000000)}));
+      out->set(id, attribute::AttributeValue::duration(
+                       {ns / 1000000000, static_cast<int32_t>(ns % 1000000000)}));
       return true;
     }
     case aspects::FieldType::kStringMap:
@@ -348,7 +349,7 @@ bool setOutput(AttributeId id, aspects::FieldType type, const adapter_host::Valu
       for (size_t i = 0; i < entries.size(); ++i) {
         e[i] = {out->own(entries[i].first), out->own(entries[i].second.stringValue())};
       }
-      out->set(id, attribute::Value::stringMap(e, static_cast<uint32_t>(entries.size())));
+      out->set(id, attribute::AttributeValue::stringMap(e, static_cast<uint32_t>(entries.size())));
       return true;
     }
     case aspects::FieldType::kValue:
@@ -375,7 +376,7 @@ void AdapterGenerator::generate(const GenerateCall& call, std::span<const expr::
     encoded.setValue({false, base + i}, i < inputs.size() ? inputs[i] : expr::Value());
   }
   encoded.finalize();
-  absl::StatusOr<adapter_host::Value> answer =
+  absl::StatusOr<adapter_host::AbiValue> answer =
       handler_->generateAndWait(*encoded.instances()[0], call.timeout);
   static std::atomic<uint64_t> logs{0};
   if (!answer.ok()) {

@@ -9,9 +9,7 @@ std::shared_ptr<const expr::AttributeManifest> manifestFor(
   auto m = std::make_shared<expr::AttributeManifest>();
   for (size_t i = 0; i < vocabulary.size(); ++i) {
     const auto id = static_cast<attribute::AttributeId>(i);
-    const ValueType t = vocabulary.type(id);
-    m->add(vocabulary.name(id), static_cast<expr::AttributeId>(id),
-           t == ValueType::Bytes ? expr::ValueType::kBytes : static_cast<expr::ValueType>(t));
+    m->add(vocabulary.name(id), static_cast<expr::AttributeId>(id), vocabulary.type(id));
   }
   return m;
 }
@@ -20,11 +18,11 @@ bool BagActivation::find(expr::AttributeId id, expr::Value* out) const {
   if (bag_ == nullptr || id >= bag_->vocabulary().size()) {
     return false;
   }
-  const attribute::Value* v = bag_->get(static_cast<attribute::AttributeId>(id));
+  const attribute::AttributeValue* v = bag_->get(static_cast<attribute::AttributeId>(id));
   if (v == nullptr) {
     return false;
   }
-  if (v->type() != ValueType::StringMap) {
+  if (v->type() != ValueType::kStringMap) {
     return scalarValue(*v, out);
   }
   size_t slot = used_maps_;

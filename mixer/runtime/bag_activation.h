@@ -19,42 +19,43 @@ std::shared_ptr<const expr::AttributeManifest> manifestFor(const attribute::Voca
 
 // The expression value of a bag value that is not a STRING_MAP (views, no copy); false for a
 // STRING_MAP or an unset value.
-inline bool scalarValue(const attribute::Value& v, expr::Value* out) {
+inline bool scalarValue(const attribute::AttributeValue& v, expr::Value* out) {
   using attribute::ValueType;
   expr::Value r;
   switch (v.type()) {
-    case ValueType::String:
-    case ValueType::DnsName:
-    case ValueType::EmailAddress:
-    case ValueType::Uri:
-    case ValueType::IpAddress:
-      r = expr::Value::makeStringLike(static_cast<expr::ValueType>(v.type()), v.stringValue());
+    case ValueType::kString:
+    case ValueType::kDnsName:
+    case ValueType::kEmailAddress:
+    case ValueType::kUri:
+    case ValueType::kIpAddress:
+      r = expr::Value::makeStringLike(v.type(), v.stringValue());
       break;
-    case ValueType::Bytes:
+    case ValueType::kBytes:
       r = expr::Value::makeBytes(v.stringValue());
       break;
-    case ValueType::Int64:
+    case ValueType::kInt64:
       r.type = expr::ValueType::kInt64;
       r.int_value = v.int64Value();
       break;
-    case ValueType::Double:
+    case ValueType::kDouble:
       r.type = expr::ValueType::kDouble;
       r.double_value = v.doubleValue();
       break;
-    case ValueType::Bool:
+    case ValueType::kBool:
       r.type = expr::ValueType::kBool;
       r.int_value = v.boolValue() ? 1 : 0;
       break;
-    case ValueType::Timestamp:
+    case ValueType::kTimestamp:
       r.type = expr::ValueType::kTimestamp;
       r.timestamp = {v.timestampValue().seconds, v.timestampValue().nanos};
       break;
-    case ValueType::Duration:
+    case ValueType::kDuration:
       r.type = expr::ValueType::kDuration;
       r.int_value = v.durationValue().toNanos();
       break;
-    case ValueType::StringMap:
-    case ValueType::Unspecified:
+    case ValueType::kStringMap:
+    case ValueType::kUnspecified:
+    default:  // the expression language's own types: no attribute has one
       return false;
   }
   *out = r;
@@ -77,7 +78,7 @@ class BagActivation final : public expr::Activation {
   // A STRING_MAP attribute seen through expr::StringMapView.
   class MapView final : public expr::StringMapView {
    public:
-    void set(const attribute::Value& v) { value_ = v; }
+    void set(const attribute::AttributeValue& v) { value_ = v; }
     bool find(std::string_view key, std::string_view* value) const override {
       return value_.mapFind(key, value);
     }
@@ -88,7 +89,7 @@ class BagActivation final : public expr::Activation {
     }
 
    private:
-    attribute::Value value_;
+    attribute::AttributeValue value_;
   };
   static constexpr size_t kMaxMaps = 32;
 

@@ -95,10 +95,11 @@ class Compiler {
     for (const auto& a : model_.attributes) {
       const auto existing = base->find(a.name);
       if (existing && base->type(*existing) != a.type) {
-        errors_->push_back({a.pos, base::strCat("attribute '", a.name, "' is declared ",
-                                                attribute::valueTypeName(a.type),
-                                                " but the built-in vocabulary declares it ",
-                                                attribute::valueTypeName(base->type(*existing)))});
+        errors_->push_back(
+            {a.pos, base::strCat("attribute '", a.name, "' is declared ",
+                                 attribute::manifestTypeName(a.type),
+                                 " but the built-in vocabulary declares it ",
+                                 attribute::manifestTypeName(base->type(*existing)))});
         continue;
       }
       decls.push_back({a.name, a.type});
@@ -189,7 +190,7 @@ class Compiler {
     for (size_t i = 0; i < gi->outputs->size(); ++i) {
       const auto id = static_cast<attribute::AttributeId>(i);
       with_outputs.add(gi->outputs->name(id), static_cast<expr::AttributeId>(gi->output_base + i),
-                       static_cast<expr::ValueType>(gi->outputs->type(id)));
+                       gi->outputs->type(id));
     }
     const std::string what = base::strCat("instance '", inst.name, "' attribute_bindings");
     for (const auto& kv : inst.params) {
@@ -223,16 +224,14 @@ class Compiler {
                                              /*binding_outputs=*/true));
           continue;
         }
-        const auto want = static_cast<expr::ValueType>(vocabulary_->type(*id));
+        const expr::ValueType want = vocabulary_->type(*id);
         const expr::ValueType got = (*p)->resultType();
         const bool dynamic = got == expr::ValueType::kDyn || got == expr::ValueType::kUnspecified;
-        if (!dynamic && got != want &&
-            !(vocabulary_->type(*id) == attribute::ValueType::Bytes &&
-              got == expr::ValueType::kBytes)) {
+        if (!dynamic && got != want) {
           errors_->push_back({markPos(inst.pos.file, b.second),
                               base::strCat(what, " '", attr, "': the expression is of type ",
                                            expr::valueTypeName(got), " but the attribute is ",
-                                           attribute::valueTypeName(vocabulary_->type(*id)))});
+                                           attribute::manifestTypeName(vocabulary_->type(*id)))});
           continue;
         }
         gi->bindings.push_back({*id, vocabulary_->name(*id), *p});
@@ -247,7 +246,7 @@ class Compiler {
   struct PendingHandler {
     const config::Handler* decl;
     std::shared_ptr<const adapter_host::LoadedAdapter> adapter;
-    adapter_host::Value params;
+    adapter_host::AbiValue params;
   };
 
   void validateHandlers(std::vector<PendingHandler>* out) {
@@ -287,9 +286,9 @@ class Compiler {
         continue;
       }
       std::vector<adapter_host::ParamError> perrs;
-      adapter_host::Value params = h.params
-                                       ? adapter_host::valueFromYaml(h.params, "params", &perrs)
-                                       : adapter_host::Value::map();
+      adapter_host::AbiValue params = h.params
+                                          ? adapter_host::valueFromYaml(h.params, "params", &perrs)
+                                          : adapter_host::AbiValue::map();
       if (perrs.empty()) {
         perrs = adapter->validateParams(params);
       }
@@ -425,7 +424,7 @@ class Compiler {
       return;
     }
     auto adapter = adapter_host::remoteAdapter(std::move(info), &adapters_.services());
-    adapter_host::Value params = adapter_host::remoteHandlerParams(
+    adapter_host::AbiValue params = adapter_host::remoteHandlerParams(
         h.connection_address, h.connection_timeout, has_config ? &any : nullptr, descriptors);
     std::vector<adapter_host::ParamError> perrs = adapter->validateParams(params);
     if (!perrs.empty()) {

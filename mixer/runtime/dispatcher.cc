@@ -93,44 +93,42 @@ class BindingActivation final : public expr::Activation {
 // `v` as a value of attribute type `type`, its strings copied into `bag`; false when `v` is not
 // of that type.
 bool bagValue(const expr::Value& v, attribute::ValueType type, AttributeBag* bag,
-              attribute::Value* out) {
+              attribute::AttributeValue* out) {
   using attribute::ValueType;
   switch (type) {
-    case ValueType::String:
-    case ValueType::DnsName:
-    case ValueType::EmailAddress:
-    case ValueType::Uri:
-    case ValueType::IpAddress:
-    case ValueType::Bytes:
-      if (v.type != static_cast<expr::ValueType>(type) &&
-          !(type == ValueType::Bytes && v.type == expr::ValueType::kBytes) &&
-          !(type == ValueType::IpAddress && v.type == expr::ValueType::kBytes)) {
+    case ValueType::kString:
+    case ValueType::kDnsName:
+    case ValueType::kEmailAddress:
+    case ValueType::kUri:
+    case ValueType::kIpAddress:
+    case ValueType::kBytes:
+      if (v.type != type && !(type == ValueType::kIpAddress && v.type == ValueType::kBytes)) {
         return false;
       }
-      *out = attribute::Value::string(bag->own(std::string(v.stringView())), type);
+      *out = attribute::AttributeValue::string(bag->own(std::string(v.stringView())), type);
       return true;
-    case ValueType::Int64:
+    case ValueType::kInt64:
       if (v.type != expr::ValueType::kInt64) return false;
-      *out = attribute::Value::int64(v.int_value);
+      *out = attribute::AttributeValue::int64(v.int_value);
       return true;
-    case ValueType::Double:
+    case ValueType::kDouble:
       if (v.type != expr::ValueType::kDouble) return false;
-      *out = attribute::Value::doubleValue(v.double_value);
+      *out = attribute::AttributeValue::doubleValue(v.double_value);
       return true;
-    case ValueType::Bool:
+    case ValueType::kBool:
       if (v.type != expr::ValueType::kBool) return false;
-      *out = attribute::Value::boolean(v.bool_value);
+      *out = attribute::AttributeValue::boolean(v.bool_value);
       return true;
-    case ValueType::Timestamp:
+    case ValueType::kTimestamp:
       if (v.type != expr::ValueType::kTimestamp) return false;
-      *out = attribute::Value::timestamp({v.timestamp.seconds, v.timestamp.nanos});
+      *out = attribute::AttributeValue::timestamp({v.timestamp.seconds, v.timestamp.nanos});
       return true;
-    case ValueType::Duration:
+    case ValueType::kDuration:
       if (v.type != expr::ValueType::kDuration) return false;
-      *out = attribute::Value::duration(
+      *out = attribute::AttributeValue::duration(
           {v.int_value / 1000000000, static_cast<int32_t>(v.int_value % 1000000000)});
       return true;
-    case ValueType::StringMap: {
+    case ValueType::kStringMap: {
       if (v.type != expr::ValueType::kStringMap || v.string_map == nullptr) return false;
       const auto n = static_cast<uint32_t>(v.string_map->size());
       attribute::StringMapEntry* entries = bag->allocateMapEntries(n);
@@ -139,10 +137,11 @@ bool bagValue(const expr::Value& v, attribute::ValueType type, AttributeBag* bag
         v.string_map->entry(i, &key, &value);
         entries[i] = {bag->own(std::string(key)), bag->own(std::string(value))};
       }
-      *out = attribute::Value::stringMap(entries, n);
+      *out = attribute::AttributeValue::stringMap(entries, n);
       return true;
     }
-    case ValueType::Unspecified:
+    case ValueType::kUnspecified:
+    default:  // the expression language's own types: no attribute has one
       break;
   }
   return false;
@@ -155,13 +154,13 @@ bool bagValue(const expr::Value& v, attribute::ValueType type, AttributeBag* bag
 bool readChain(const expr::ReadChain& chain, const AttributeBag& bag, expr::Value* out) {
   const size_t known = bag.vocabulary().size();
   for (const expr::ReadChain::Read& r : chain.reads) {
-    const attribute::Value* v =
+    const attribute::AttributeValue* v =
         r.attribute < known ? bag.get(static_cast<AttributeId>(r.attribute)) : nullptr;
     if (v == nullptr) {
       continue;
     }
     if (r.has_key) {
-      if (v->type() != attribute::ValueType::StringMap) {
+      if (v->type() != attribute::ValueType::kStringMap) {
         return false;
       }
       std::string_view found;
@@ -331,7 +330,8 @@ void Dispatcher::runGenerators(AttributeBag* bag, AttributeReferences* refs,
   thread_local std::vector<expr::Value> inputs;
   thread_local std::vector<std::string> input_text;
   thread_local std::unique_ptr<AttributeBag> outputs;
-  thread_local std::vector<std::pair<const CompiledGeneratorInstance::Binding*, attribute::Value>>
+  thread_local std::vector<
+      std::pair<const CompiledGeneratorInstance::Binding*, attribute::AttributeValue>>
       values;
   const auto& rules = candidates(*bag, refs);
   for (const CompiledRule* rule : rules) {
@@ -371,7 +371,7 @@ void Dispatcher::runGenerators(AttributeBag* bag, AttributeReferences* refs,
         bool failed = false;
         for (const auto& b : gi->bindings) {
           const expr::Value v = evaluateWith(*b.program, activation, vocabulary, refs);
-          attribute::Value out;
+          attribute::AttributeValue out;
           if (v.isError() || !bagValue(v, vocabulary.type(b.attribute), bag, &out)) {
             static std::atomic<uint64_t> logs{0};
             if (logSampled(logs)) {
@@ -401,9 +401,10 @@ void Dispatcher::runGenerators(AttributeBag* bag, AttributeReferences* refs,
   }
 }
 
-const attribute::Value* Dispatcher::read(const AttributeBag& bag, AttributeId id,
-                                         std::string_view name, AttributeReferences* refs) const {
-  const attribute::Value* v = id != attribute::kNoAttribute ? bag.get(id) : bag.find(name);
+const attribute::AttributeValue* Dispatcher::read(const AttributeBag& bag, AttributeId id,
+                                                  std::string_view name,
+                                                  AttributeReferences* refs) const {
+  const attribute::AttributeValue* v = id != attribute::kNoAttribute ? bag.get(id) : bag.find(name);
   if (refs != nullptr) {
     refs->add(name, v != nullptr);
   }
@@ -417,7 +418,7 @@ std::string_view Dispatcher::identityNamespace(const AttributeBag& bag,
       v != nullptr && attribute::isStringLike(v->type())) {
     kind = v->stringValue();
   }
-  const attribute::Value* ns = nullptr;
+  const attribute::AttributeValue* ns = nullptr;
   if (kind == "inbound") {
     ns = read(bag, destination_namespace_, kDestinationNamespace, refs);
   } else if (kind == "outbound") {
@@ -436,8 +437,8 @@ const std::vector<const CompiledRule*>& Dispatcher::candidates(const AttributeBa
   for (const auto& index : set.indexes) {
     // The rules of this index can only apply when the attribute has their value: one read (and
     // one reference, present or absent) stands for evaluating all of them.
-    const attribute::Value* v = read(bag, index.attribute, index.name, refs);
-    if (v == nullptr || v->type() != attribute::ValueType::String) {
+    const attribute::AttributeValue* v = read(bag, index.attribute, index.name, refs);
+    if (v == nullptr || v->type() != attribute::ValueType::kString) {
       continue;
     }
     const std::string_view sv = v->stringValue();

@@ -139,8 +139,9 @@ class Dispatcher {
  private:
   void runGenerators(attribute::AttributeBag* bag, attribute::AttributeReferences* refs,
                      std::vector<attribute::AttributeId>* added) const;
-  const attribute::Value* read(const attribute::AttributeBag& bag, attribute::AttributeId id,
-                               std::string_view name, attribute::AttributeReferences* refs) const;
+  const attribute::AttributeValue* read(const attribute::AttributeBag& bag,
+                                        attribute::AttributeId id, std::string_view name,
+                                        attribute::AttributeReferences* refs) const;
   bool matches(const CompiledRule& rule, const attribute::AttributeBag& bag,
                attribute::AttributeReferences* refs) const;
   // The rules of the request's namespace that may apply, in configuration order (a per-thread

@@ -40,7 +40,7 @@ bool findIndexTerm(const expr::Node& n, const attribute::Vocabulary& vocabulary,
     }
     const auto id = vocabulary.find(dottedName(a));
     // Only plain STRING attributes: DNS names, emails and URIs compare by their own rules.
-    if (id && vocabulary.type(*id) == attribute::ValueType::String) {
+    if (id && vocabulary.type(*id) == attribute::ValueType::kString) {
       *attr = *id;
       *value = lit.text;
       return true;

@@ -78,17 +78,17 @@ bool isSecretAttribute(std::string_view name, std::string_view key) {
   return secretName(dot == std::string_view::npos ? name : name.substr(dot + 1));
 }
 
-std::string attributeValueText(const attribute::Value& v, size_t max) {
+std::string attributeValueText(const attribute::AttributeValue& v, size_t max) {
   using attribute::ValueType;
   char buf[64];
   switch (v.type()) {
-    case ValueType::String:
-    case ValueType::DnsName:
-    case ValueType::EmailAddress:
-    case ValueType::Uri:
+    case ValueType::kString:
+    case ValueType::kDnsName:
+    case ValueType::kEmailAddress:
+    case ValueType::kUri:
       return clip(base::strCat("\"", logSafe(v.stringValue()), "\""), max);
-    case ValueType::IpAddress:
-    case ValueType::Bytes: {
+    case ValueType::kIpAddress:
+    case ValueType::kBytes: {
       const std::string_view b = v.stringValue();
       if (b.size() == 4) {
         std::snprintf(buf, sizeof(buf), "%u.%u.%u.%u", static_cast<unsigned char>(b[0]),
@@ -103,20 +103,20 @@ std::string attributeValueText(const attribute::Value& v, size_t max) {
       }
       return hex;
     }
-    case ValueType::Int64:
+    case ValueType::kInt64:
       return std::to_string(v.int64Value());
-    case ValueType::Double:
+    case ValueType::kDouble:
       std::snprintf(buf, sizeof(buf), "%g", v.doubleValue());
       return buf;
-    case ValueType::Bool:
+    case ValueType::kBool:
       return v.boolValue() ? "true" : "false";
-    case ValueType::Timestamp:
+    case ValueType::kTimestamp:
       return base::strCat(v.timestampValue().seconds, "s since the epoch");
-    case ValueType::Duration:
+    case ValueType::kDuration:
       std::snprintf(buf, sizeof(buf), "%.3fs",
                     static_cast<double>(v.durationValue().toNanos()) / 1e9);
       return buf;
-    case ValueType::StringMap: {
+    case ValueType::kStringMap: {
       std::string out = "{";
       for (const auto* e = v.mapBegin(); e != v.mapEnd(); ++e) {
         if (out.size() > max) break;
@@ -126,7 +126,8 @@ std::string attributeValueText(const attribute::Value& v, size_t max) {
       }
       return clip(out + "}", max);
     }
-    case ValueType::Unspecified:
+    case ValueType::kUnspecified:
+    default:  // the expression language's own types: no attribute has one
       break;
   }
   return "?";
@@ -146,13 +147,13 @@ void DenialLog::record(DenialRecord r, const attribute::AttributeBag& bag,
       if (r.attributes.size() >= 32) break;
       std::string name = ref.has_map_key ? base::strCat(ref.name, "[", logSafe(ref.map_key), "]")
                                          : std::string(ref.name);
-      const attribute::Value* v = bag.find(ref.name);
+      const attribute::AttributeValue* v = bag.find(ref.name);
       std::string text;
       if (!ref.present || v == nullptr) {
         text = "(absent)";
       } else if (ref.has_map_key) {
         std::string_view found;
-        if (v->type() != attribute::ValueType::StringMap || !v->mapFind(ref.map_key, &found)) {
+        if (v->type() != attribute::ValueType::kStringMap || !v->mapFind(ref.map_key, &found)) {
           text = "(absent)";
         } else if (isSecretAttribute(ref.name, ref.map_key)) {
           text = kRedacted;
@@ -165,7 +166,7 @@ void DenialLog::record(DenialRecord r, const attribute::AttributeBag& bag,
         if (attribute::isStringLike(v->type())) secrets.emplace_back(v->stringValue());
       } else {
         text = attributeValueText(*v);
-        if (v->type() == attribute::ValueType::StringMap) {
+        if (v->type() == attribute::ValueType::kStringMap) {
           for (const auto* e = v->mapBegin(); e != v->mapEnd(); ++e) {
             if (secretName(e->key)) secrets.emplace_back(e->value);
           }

@@ -111,6 +111,6 @@ class HandlerErrors {
 bool isSecretAttribute(std::string_view name, std::string_view key);
 
 // A value as the status page shows it (strings quoted, maps as {k: v}, at most `max` bytes).
-std::string attributeValueText(const attribute::Value& v, size_t max = 200);
+std::string attributeValueText(const attribute::AttributeValue& v, size_t max = 200);
 
 }  // namespace mixer::runtime

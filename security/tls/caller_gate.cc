@@ -88,13 +88,13 @@ void applyCaller(const Caller& caller, mixer::attribute::AttributeBag* bag) {
   if (!caller.authenticated) {
     return;
   }
-  using mixer::attribute::Value;
-  const Value principal = Value::string(caller.principal);
+  using mixer::attribute::AttributeValue;
+  const AttributeValue principal = AttributeValue::string(caller.principal);
   bag->set("context.reporter.principal", principal);
   if (!caller.trusted) {
     bag->set("source.principal", principal);
     bag->set("source.user", principal);
-    bag->set("connection.mtls", Value::boolean(true));
+    bag->set("connection.mtls", AttributeValue::boolean(true));
   }
 }
 

@@ -60,15 +60,17 @@ TEST_P(AbiFixtureTest, LoadsValidatesChecksAndReports) {
     EXPECT_EQ(adapter->info().abiVersionString(), "1.0");
   }
 
-  auto errors = adapter->validateParams(Value::map());
+  auto errors = adapter->validateParams(AbiValue::map());
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].toString(), "params.deny_user: required: a string shorter than 64 bytes");
 
-  auto handler = adapter->createHandler("h", Value::map({{"deny_user", Value::string("mallory")}}));
+  auto handler =
+      adapter->createHandler("h", AbiValue::map({{"deny_user", AbiValue::string("mallory")}}));
   ASSERT_TRUE(handler.ok()) << handler.status();
-  Instance alice{"i.checknothing", "checknothing", Value::map({{"user", Value::string("alice")}})};
+  Instance alice{"i.checknothing", "checknothing",
+                 AbiValue::map({{"user", AbiValue::string("alice")}})};
   Instance mallory{"i.checknothing", "checknothing",
-                   Value::map({{"user", Value::string("mallory")}})};
+                   AbiValue::map({{"user", AbiValue::string("mallory")}})};
   auto allowed = (*handler)->checkAndWait(alice, absl::Seconds(1));
   ASSERT_TRUE(allowed.ok()) << allowed.status();
   EXPECT_TRUE(allowed->status.ok());
@@ -91,9 +93,10 @@ TEST_F(AbiFixtureTest, OnlyAnAdapterBuiltForOneTwoServesGenerate) {
   auto old = registry_.find("abi_v1_0");
   ASSERT_NE(old, nullptr);
   EXPECT_FALSE(old->serves(MIXER_KIND_GENERATE));
-  auto old_handler = old->createHandler("h", Value::map({{"deny_user", Value::string("mallory")}}));
+  auto old_handler =
+      old->createHandler("h", AbiValue::map({{"deny_user", AbiValue::string("mallory")}}));
   ASSERT_TRUE(old_handler.ok()) << old_handler.status();
-  Instance in{"i.kubernetes", "kubernetes", Value::map()};
+  Instance in{"i.kubernetes", "kubernetes", AbiValue::map()};
   EncodedInstance encoded_in(in);
   auto refused = (*old_handler)->generateAndWait(*encoded_in.get(), absl::Seconds(1));
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnimplemented) << refused.status();
@@ -103,12 +106,12 @@ TEST_F(AbiFixtureTest, OnlyAnAdapterBuiltForOneTwoServesGenerate) {
   EXPECT_EQ(gen->info().kindsString(), "generate");
   EXPECT_EQ(gen->info().abiVersionString(), "1.2");
   auto handler = gen->createHandler(
-      "g", Value::map({{"labels", Value::map({{"app", Value::string("reviews")}})}}));
+      "g", AbiValue::map({{"labels", AbiValue::map({{"app", AbiValue::string("reviews")}})}}));
   ASSERT_TRUE(handler.ok()) << handler.status();
   Instance instance{
       "attributes.kubernetes", "kubernetes",
-      Value::map({{"source_uid", Value::string("kubernetes://reviews-v2.prod")},
-                  {"source_ip", Value::ipAddress(std::string("\x0a\x01\x00\x02", 4))}})};
+      AbiValue::map({{"source_uid", AbiValue::string("kubernetes://reviews-v2.prod")},
+                     {"source_ip", AbiValue::ipAddress(std::string("\x0a\x01\x00\x02", 4))}})};
   EncodedInstance encoded(instance);
   auto outputs = (*handler)->generateAndWait(*encoded.get(), absl::Seconds(1));
   ASSERT_TRUE(outputs.ok()) << outputs.status();
@@ -119,7 +122,7 @@ TEST_F(AbiFixtureTest, OnlyAnAdapterBuiltForOneTwoServesGenerate) {
   ASSERT_NE(outputs->find("source_labels"), nullptr);
   EXPECT_EQ(outputs->find("source_labels")->find("app")->stringValue(), "reviews");
 
-  auto failing = gen->createHandler("f", Value::map({{"fail", Value::boolean(true)}}));
+  auto failing = gen->createHandler("f", AbiValue::map({{"fail", AbiValue::boolean(true)}}));
   ASSERT_TRUE(failing.ok()) << failing.status();
   auto failed = (*failing)->generateAndWait(*encoded.get(), absl::Seconds(1));
   EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable) << failed.status();

@@ -8,22 +8,22 @@ namespace mixer::adapter_host {
 namespace {
 
 Instance listEntry() {
-  Instance instance{"appversion.listentry", "listentry", Value::map()};
-  instance.fields.set("value", Value::string("v1.2.3"));
+  Instance instance{"appversion.listentry", "listentry", AbiValue::map()};
+  instance.fields.set("value", AbiValue::string("v1.2.3"));
   return instance;
 }
 
 Instance logEntry() {
-  Instance i{"accesslog.logentry", "logentry", Value::map()};
-  i.fields.set("severity", Value::string("info"));
-  i.fields.set("timestamp", Value::timestampNs(1'700'000'000'000'000'000));
-  Value vars = Value::map();
+  Instance i{"accesslog.logentry", "logentry", AbiValue::map()};
+  i.fields.set("severity", AbiValue::string("info"));
+  i.fields.set("timestamp", AbiValue::timestampNs(1'700'000'000'000'000'000));
+  AbiValue vars = AbiValue::map();
   for (const char* key : {"source", "destination", "method", "path", "protocol", "user_agent"}) {
-    vars.set(key, Value::string(std::string(key) + "-value"));
+    vars.set(key, AbiValue::string(std::string(key) + "-value"));
   }
-  vars.set("code", Value::int64(200));
-  vars.set("latency", Value::durationNs(1'234'567));
-  vars.set("bytes", Value::int64(5120));
+  vars.set("code", AbiValue::int64(200));
+  vars.set("latency", AbiValue::durationNs(1'234'567));
+  vars.set("bytes", AbiValue::int64(5120));
   i.fields.set("variables", std::move(vars));
   return i;
 }
@@ -37,7 +37,7 @@ AdapterHost::Options options() {
 
 void BM_DenierCheck(benchmark::State& state) {
   AdapterHost host(options());
-  auto handler = host.registry().find("denier")->createHandler("deny", Value());
+  auto handler = host.registry().find("denier")->createHandler("deny", AbiValue());
   const Instance instance = listEntry();
   int64_t denied = 0;
   for (auto _ : state) {
@@ -53,7 +53,7 @@ BENCHMARK(BM_DenierCheck);
 // The ABI crossing alone: the instance is encoded once, as a runtime with its own encoding would.
 void BM_DenierCheckEncoded(benchmark::State& state) {
   AdapterHost host(options());
-  auto handler = host.registry().find("denier")->createHandler("deny", Value());
+  auto handler = host.registry().find("denier")->createHandler("deny", AbiValue());
   const Instance instance = listEntry();
   EncodedInstance encoded(instance);
   int64_t denied = 0;
@@ -79,8 +79,8 @@ BENCHMARK(BM_EncodeInstance);
 void BM_StdioReport(benchmark::State& state) {
   AdapterHost host(options());
   auto handler = host.registry().find("stdio")->createHandler(
-      "log", Value::map({{"log_stream", Value::string("FILE")},
-                         {"output_path", Value::string("/dev/null")}}));
+      "log", AbiValue::map({{"log_stream", AbiValue::string("FILE")},
+                            {"output_path", AbiValue::string("/dev/null")}}));
   const Instance instance = logEntry();
   const std::vector<const Instance*> batch(static_cast<size_t>(state.range(0)), &instance);
   for (auto _ : state) {

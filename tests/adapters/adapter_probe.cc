@@ -87,7 +87,7 @@ int run(int argc, char** argv) {
         return 1;
       }
       std::vector<ParamError> param_errors;
-      Value params;
+      AbiValue params;
       if (!params_file.empty()) {
         try {
           params = valueFromYaml(YAML::LoadFile(params_file), "params", &param_errors);
@@ -106,11 +106,11 @@ int run(int argc, char** argv) {
         executor.shutdown();
         return 1;
       }
-      Instance instance{"probe." + template_name, template_name, Value::map()};
+      Instance instance{"probe." + template_name, template_name, AbiValue::map()};
       for (const std::string& f : fields) {
         const size_t eq = f.find('=');
         instance.fields.set(f.substr(0, eq),
-                            Value::string(eq == std::string::npos ? "" : f.substr(eq + 1)));
+                            AbiValue::string(eq == std::string::npos ? "" : f.substr(eq + 1)));
       }
       if (check) {
         auto result = (*handler)->checkAndWait(instance, absl::Seconds(2));

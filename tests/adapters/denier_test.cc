@@ -22,22 +22,22 @@ class DenierTest : public ::testing::Test {
     ASSERT_NE(denier_, nullptr);
   }
 
-  static Value yaml(const std::string& text) {
+  static AbiValue yaml(const std::string& text) {
     std::vector<ParamError> errors;
-    Value v = valueFromYaml(YAML::Load(text), "params", &errors);
+    AbiValue v = valueFromYaml(YAML::Load(text), "params", &errors);
     EXPECT_TRUE(errors.empty());
     return v;
   }
-  absl::StatusOr<AdapterCheckResult> check(const Value& params) {
+  absl::StatusOr<AdapterCheckResult> check(const AbiValue& params) {
     auto handler = denier_->createHandler("deny", params);
     EXPECT_TRUE(handler.ok()) << handler.status();
     if (!handler.ok()) {
       return handler.status();
     }
-    Instance instance{"denyrequest.checknothing", "checknothing", Value::map()};
+    Instance instance{"denyrequest.checknothing", "checknothing", AbiValue::map()};
     return (*handler)->checkAndWait(instance, absl::Seconds(1));
   }
-  std::vector<std::string> errors(const Value& params) {
+  std::vector<std::string> errors(const AbiValue& params) {
     std::vector<std::string> out;
     for (const ParamError& e : denier_->validateParams(params)) {
       out.push_back(e.toString());
@@ -58,7 +58,7 @@ TEST_F(DenierTest, DescribesItselfAsIstiosDenier) {
 }
 
 TEST_F(DenierTest, DefaultsAreFailedPreconditionForFiveSecondsAndAThousandUses) {
-  auto result = check(Value());
+  auto result = check(AbiValue());
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(result->valid_duration, absl::Seconds(5));
@@ -104,9 +104,9 @@ TEST_F(DenierTest, ValidationReportsEveryErrorWithItsPath) {
 }
 
 TEST_F(DenierTest, QuotaGrantsNothing) {
-  auto handler = denier_->createHandler("deny", Value());
+  auto handler = denier_->createHandler("deny", AbiValue());
   ASSERT_TRUE(handler.ok());
-  Instance instance{"requestcount.quota", "quota", Value::map()};
+  Instance instance{"requestcount.quota", "quota", AbiValue::map()};
   auto result =
       (*handler)->quotaAndWait(instance, AdapterQuotaArgs{5, true, "d1"}, absl::Seconds(1));
   ASSERT_TRUE(result.ok()) << result.status();
@@ -114,9 +114,9 @@ TEST_F(DenierTest, QuotaGrantsNothing) {
 }
 
 TEST_F(DenierTest, DoesNotServeReport) {
-  auto handler = denier_->createHandler("deny", Value());
+  auto handler = denier_->createHandler("deny", AbiValue());
   ASSERT_TRUE(handler.ok());
-  Instance instance{"i.reportnothing", "reportnothing", Value::map()};
+  Instance instance{"i.reportnothing", "reportnothing", AbiValue::map()};
   EXPECT_EQ((*handler)->reportAndWait({&instance}, absl::Seconds(1)).code(),
             absl::StatusCode::kUnimplemented);
 }

@@ -113,7 +113,7 @@ class ListProviderTest : public ::testing::Test {
     std::ofstream(tmp) << body;
     std::filesystem::rename(tmp, dir_ + "/list.txt");
   }
-  mixer::adapter_host::Value params(const std::string& extra, const std::string& ttl = "3s") {
+  mixer::adapter_host::AbiValue params(const std::string& extra, const std::string& ttl = "3s") {
     std::string text = "providerUrl: http://127.0.0.1:" + std::to_string(port_) +
                        "/list.txt\nrefreshInterval: 1s\nttl: " + ttl +
                        "\ncachingInterval: 5s\n"
@@ -126,9 +126,9 @@ class ListProviderTest : public ::testing::Test {
     return v;
   }
   absl::StatusCode check(mixer::adapter_host::Handler& h, const std::string& value) {
-    using mixer::adapter_host::Value;
+    using mixer::adapter_host::AbiValue;
     mixer::adapter_host::Instance i{"sourceip.listentry.istio-system", "listentry",
-                                    Value::map({{"value", Value::string(value)}})};
+                                    AbiValue::map({{"value", AbiValue::string(value)}})};
     auto r = h.checkAndWait(i, absl::Seconds(2));
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? r->status.code() : absl::StatusCode::kInternal;
@@ -169,9 +169,9 @@ TEST_F(ListProviderTest, WhitelistHitAllowsMissDeniesWithCachingHints) {
   EXPECT_EQ(check(**handler, "bob"), kOk);
   EXPECT_EQ(check(**handler, "carol"), kOk);  // an override
   EXPECT_EQ(check(**handler, "mallory"), kDenied);
-  using mixer::adapter_host::Value;
+  using mixer::adapter_host::AbiValue;
   mixer::adapter_host::Instance i{"v.listentry", "listentry",
-                                  Value::map({{"value", Value::string("mallory")}})};
+                                  AbiValue::map({{"value", AbiValue::string("mallory")}})};
   auto r = (*handler)->checkAndWait(i, absl::Seconds(2));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(std::string(r->status.message()), "mallory is not whitelisted");
@@ -188,10 +188,10 @@ TEST_F(ListProviderTest, BlacklistOfCidrsDeniesHitsAllowsMisses) {
   EXPECT_EQ(check(**handler, "11.0.0.0"), kOk);
   EXPECT_EQ(check(**handler, "2001:db8::5"), kDenied);
   EXPECT_EQ(check(**handler, "2001:db9::5"), kOk);
-  using mixer::adapter_host::Value;
+  using mixer::adapter_host::AbiValue;
   mixer::adapter_host::Instance raw{
       "v.listentry", "listentry",
-      Value::map({{"value", Value::ipAddress(std::string("\x0a\x00\x00\x01", 4))}})};
+      AbiValue::map({{"value", AbiValue::ipAddress(std::string("\x0a\x00\x00\x01", 4))}})};
   auto r = (*handler)->checkAndWait(raw, absl::Seconds(2));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(std::string(r->status.message()), "10.0.0.1 is blacklisted");
@@ -202,10 +202,10 @@ TEST_F(ListProviderTest, AnIpAddressValueMatchesAStringListByItsTextForm) {
   auto handler = adapter_->createHandler("h", params(""));
   ASSERT_TRUE(handler.ok());
   ASSERT_TRUE(eventually([&] { return check(**handler, "10.0.0.1") == kOk; }));
-  using mixer::adapter_host::Value;
+  using mixer::adapter_host::AbiValue;
   mixer::adapter_host::Instance raw{
       "v.listentry", "listentry",
-      Value::map({{"value", Value::ipAddress(std::string("\x0a\x00\x00\x01", 4))}})};
+      AbiValue::map({{"value", AbiValue::ipAddress(std::string("\x0a\x00\x00\x01", 4))}})};
   auto r = (*handler)->checkAndWait(raw, absl::Seconds(2));
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->status.ok()) << r->status;

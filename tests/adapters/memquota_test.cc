@@ -153,7 +153,7 @@ class MemQuotaAdapterTest : public ::testing::Test {
     adapter_ = registry_.find("memquota");
     ASSERT_NE(adapter_, nullptr);
   }
-  static mixer::adapter_host::Value yaml(const std::string& text) {
+  static mixer::adapter_host::AbiValue yaml(const std::string& text) {
     std::vector<mixer::adapter_host::ParamError> errors;
     auto v = mixer::adapter_host::valueFromYaml(YAML::Load(text), "params", &errors);
     EXPECT_TRUE(errors.empty());
@@ -186,11 +186,11 @@ quotas:
 minDeduplicationDuration: 10s
 )"));
   ASSERT_TRUE(handler.ok()) << handler.status();
-  using mixer::adapter_host::Value;
+  using mixer::adapter_host::AbiValue;
   auto instance = [](const std::string& dest) {
     return mixer::adapter_host::Instance{
         "requestcount.quota.istio-system", "quota",
-        Value::map({{"dimensions", Value::map({{"destination", Value::string(dest)}})}})};
+        AbiValue::map({{"dimensions", AbiValue::map({{"destination", AbiValue::string(dest)}})}})};
   };
   auto call = [&](const std::string& dest, int64_t amount, const std::string& dedup) {
     auto r = (*handler)->quotaAndWait(instance(dest), {amount, false, dedup}, absl::Seconds(1));
@@ -212,7 +212,7 @@ TEST_F(MemQuotaAdapterTest, AnInstanceWithoutAQuotaIsNotFound) {
   auto handler = adapter_->createHandler("h", yaml("quotas: [{name: a, maxAmount: 1}]"));
   ASSERT_TRUE(handler.ok());
   mixer::adapter_host::Instance instance{"other.quota.ns", "quota",
-                                         mixer::adapter_host::Value::map()};
+                                         mixer::adapter_host::AbiValue::map()};
   auto r = (*handler)->quotaAndWait(instance, {1, false, ""}, absl::Seconds(1));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status.code(), absl::StatusCode::kNotFound);

@@ -68,9 +68,9 @@ class PrometheusTest : public ::testing::Test {
     ASSERT_NE(adapter_, nullptr);
   }
 
-  static Value yaml(const std::string& text) {
+  static AbiValue yaml(const std::string& text) {
     std::vector<ParamError> errors;
-    Value v = valueFromYaml(YAML::Load(text), "params", &errors);
+    AbiValue v = valueFromYaml(YAML::Load(text), "params", &errors);
     EXPECT_TRUE(errors.empty());
     return v;
   }
@@ -102,11 +102,11 @@ class PrometheusTest : public ::testing::Test {
     EXPECT_EQ(code, 200);
     return body;
   }
-  static Instance metric(const std::string& name, Value value,
-                         std::vector<std::pair<std::string, Value>> dims) {
-    Instance i{name, "metric", Value::map()};
+  static Instance metric(const std::string& name, AbiValue value,
+                         std::vector<std::pair<std::string, AbiValue>> dims) {
+    Instance i{name, "metric", AbiValue::map()};
     i.fields.set("value", std::move(value));
-    Value d = Value::map();
+    AbiValue d = AbiValue::map();
     for (auto& [k, v] : dims) {
       d.set(k, std::move(v));
     }
@@ -141,17 +141,17 @@ TEST_F(PrometheusTest, CountsPerLabelValues) {
   ASSERT_GT(port(), 0);
   std::vector<Instance> batch;
   for (int i = 0; i < 3; ++i) {
-    batch.push_back(metric(
-        "requestcount.metric.istio-system", Value::int64(1),
-        {{"destination_service", Value::string("reviews")}, {"response_code", Value::int64(200)}}));
+    batch.push_back(metric("requestcount.metric.istio-system", AbiValue::int64(1),
+                           {{"destination_service", AbiValue::string("reviews")},
+                            {"response_code", AbiValue::int64(200)}}));
   }
-  batch.push_back(metric(
-      "requestcount.metric.istio-system", Value::int64(1),
-      {{"destination_service", Value::string("ratings")}, {"response_code", Value::int64(503)}}));
+  batch.push_back(metric("requestcount.metric.istio-system", AbiValue::int64(1),
+                         {{"destination_service", AbiValue::string("ratings")},
+                          {"response_code", AbiValue::int64(503)}}));
   report(*h, batch);
-  report(*h, {metric("requestcount.metric.istio-system", Value::int64(2),
-                     {{"destination_service", Value::string("ratings")},
-                      {"response_code", Value::int64(503)}})});
+  report(*h, {metric("requestcount.metric.istio-system", AbiValue::int64(2),
+                     {{"destination_service", AbiValue::string("ratings")},
+                      {"response_code", AbiValue::int64(503)}})});
   const std::string body = scrape();
   EXPECT_EQ(
       sample(body, R"(istio_requests_total{destination_service="reviews",response_code="200"})"),
@@ -164,16 +164,15 @@ TEST_F(PrometheusTest, CountsPerLabelValues) {
 
 TEST_F(PrometheusTest, DimensionsInAnyOrderOrAbsentFindTheirLabels) {
   HandlerPtr h = handler(kStandardParams);
-  report(
-      *h,
-      {metric("requestcount.metric.istio-system", Value::int64(1),
-              {{"destination_service", Value::string("a")}, {"response_code", Value::int64(200)}}),
-       metric("requestcount.metric.istio-system", Value::int64(1),
-              {{"response_code", Value::int64(200)},
-               {"extra", Value::string("x")},
-               {"destination_service", Value::string("a")}}),
-       metric("requestcount.metric.istio-system", Value::int64(1),
-              {{"response_code", Value::int64(200)}})});
+  report(*h, {metric("requestcount.metric.istio-system", AbiValue::int64(1),
+                     {{"destination_service", AbiValue::string("a")},
+                      {"response_code", AbiValue::int64(200)}}),
+              metric("requestcount.metric.istio-system", AbiValue::int64(1),
+                     {{"response_code", AbiValue::int64(200)},
+                      {"extra", AbiValue::string("x")},
+                      {"destination_service", AbiValue::string("a")}}),
+              metric("requestcount.metric.istio-system", AbiValue::int64(1),
+                     {{"response_code", AbiValue::int64(200)}})});
   const std::string body = scrape();
   EXPECT_EQ(sample(body, R"(istio_requests_total{destination_service="a",response_code="200"})"),
             2);
@@ -182,10 +181,10 @@ TEST_F(PrometheusTest, DimensionsInAnyOrderOrAbsentFindTheirLabels) {
 
 TEST_F(PrometheusTest, DurationsAreObservedInSecondsWithExplicitBuckets) {
   HandlerPtr h = handler(kStandardParams);
-  report(*h, {metric("requestduration.metric.istio-system", Value::durationNs(20'000'000),
-                     {{"destination_service", Value::string("reviews")}}),
-              metric("requestduration.metric.istio-system", Value::durationNs(3'000'000'000),
-                     {{"destination_service", Value::string("reviews")}})});
+  report(*h, {metric("requestduration.metric.istio-system", AbiValue::durationNs(20'000'000),
+                     {{"destination_service", AbiValue::string("reviews")}}),
+              metric("requestduration.metric.istio-system", AbiValue::durationNs(3'000'000'000),
+                     {{"destination_service", AbiValue::string("reviews")}})});
   const std::string body = scrape();
   const std::string prefix =
       "istio_request_duration_seconds_bucket{destination_service=\"reviews\",le=";
@@ -207,9 +206,9 @@ TEST_F(PrometheusTest, ExponentialAndLinearBucketsHaveNumFiniteBucketsPlusOneBou
   kind: DISTRIBUTION
   buckets: {linear_buckets: {num_finite_buckets: 3, width: 10, offset: 5}}
 )");
-  report(*h, {metric("requestsize.metric.istio-system", Value::int64(50),
-                     {{"destination_service", Value::string("reviews")}}),
-              metric("linear.metric.istio-system", Value::float64(16), {})});
+  report(*h, {metric("requestsize.metric.istio-system", AbiValue::int64(50),
+                     {{"destination_service", AbiValue::string("reviews")}}),
+              metric("linear.metric.istio-system", AbiValue::float64(16), {})});
   const std::string body = scrape();
   std::vector<std::string> le;
   std::regex re(R"re(istio_request_bytes_bucket\{destination_service="reviews",le="([^"]+)"\})re");
@@ -231,10 +230,10 @@ TEST_F(PrometheusTest, ExponentialAndLinearBucketsHaveNumFiniteBucketsPlusOneBou
 
 TEST_F(PrometheusTest, GaugeTakesTheLastValueAndNamespaceIsThePrefix) {
   HandlerPtr h = handler(kStandardParams);
-  report(*h, {metric("inflight.metric.istio-system", Value::float64(7.5),
-                     {{"destination_service", Value::string("a")}}),
-              metric("inflight.metric.istio-system", Value::float64(2.5),
-                     {{"destination_service", Value::string("a")}})});
+  report(*h, {metric("inflight.metric.istio-system", AbiValue::float64(7.5),
+                     {{"destination_service", AbiValue::string("a")}}),
+              metric("inflight.metric.istio-system", AbiValue::float64(2.5),
+                     {{"destination_service", AbiValue::string("a")}})});
   const std::string body = scrape();
   EXPECT_EQ(sample(body, R"(test_in_flight{destination_service="a"})"), 2.5);
   EXPECT_THAT(body, HasSubstr("# TYPE test_in_flight gauge"));
@@ -242,15 +241,15 @@ TEST_F(PrometheusTest, GaugeTakesTheLastValueAndNamespaceIsThePrefix) {
 
 TEST_F(PrometheusTest, ExpositionPassesPromtool) {
   HandlerPtr h = handler(kStandardParams);
-  report(*h, {metric("requestcount.metric.istio-system", Value::int64(1),
-                     {{"destination_service", Value::string("we\"ird\\svc\n")},
-                      {"response_code", Value::int64(200)}}),
-              metric("requestduration.metric.istio-system", Value::durationNs(1'000'000),
-                     {{"destination_service", Value::string("a")}}),
-              metric("requestsize.metric.istio-system", Value::int64(10),
-                     {{"destination_service", Value::string("a")}}),
-              metric("inflight.metric.istio-system", Value::int64(1),
-                     {{"destination_service", Value::string("a")}})});
+  report(*h, {metric("requestcount.metric.istio-system", AbiValue::int64(1),
+                     {{"destination_service", AbiValue::string("we\"ird\\svc\n")},
+                      {"response_code", AbiValue::int64(200)}}),
+              metric("requestduration.metric.istio-system", AbiValue::durationNs(1'000'000),
+                     {{"destination_service", AbiValue::string("a")}}),
+              metric("requestsize.metric.istio-system", AbiValue::int64(10),
+                     {{"destination_service", AbiValue::string("a")}}),
+              metric("inflight.metric.istio-system", AbiValue::int64(1),
+                     {{"destination_service", AbiValue::string("a")}})});
   const std::string path =
       ::testing::TempDir() + "/prometheus_exposition_" + std::to_string(::getpid()) + ".txt";
   std::ofstream(path) << scrape();
@@ -263,9 +262,9 @@ TEST_F(PrometheusTest, ExpositionPassesPromtool) {
 
 TEST_F(PrometheusTest, UnknownInstancesAndNonNumericValuesAreCountedNotRecorded) {
   HandlerPtr h = handler(kStandardParams);
-  report(*h, {metric("other.metric.istio-system", Value::int64(1), {}),
-              metric("requestcount.metric.istio-system", Value::string("many"),
-                     {{"destination_service", Value::string("x")}})});
+  report(*h, {metric("other.metric.istio-system", AbiValue::int64(1), {}),
+              metric("requestcount.metric.istio-system", AbiValue::string("many"),
+                     {{"destination_service", AbiValue::string("x")}})});
   EXPECT_EQ(counters_.value("mixer_adapter_prometheus_skipped_instances_total",
                             {{"adapter", "prometheus"}}),
             2);
@@ -282,16 +281,17 @@ TEST_F(PrometheusTest, ACardinalityFloodIsCappedCountedAndLoggedSampled) {
   for (int i = 0; i < kValues; i += 100) {
     std::vector<Instance> batch;
     for (int j = i; j < i + 100; ++j) {
-      batch.push_back(metric("requestcount.metric.istio-system", Value::int64(1),
-                             {{"destination_service", Value::string("host-" + std::to_string(j))},
-                              {"response_code", Value::int64(200)}}));
+      batch.push_back(
+          metric("requestcount.metric.istio-system", AbiValue::int64(1),
+                 {{"destination_service", AbiValue::string("host-" + std::to_string(j))},
+                  {"response_code", AbiValue::int64(200)}}));
     }
     report(*h, batch);
   }
   // An existing series still counts.
-  report(*h, {metric("requestcount.metric.istio-system", Value::int64(5),
-                     {{"destination_service", Value::string("host-0")},
-                      {"response_code", Value::int64(200)}})});
+  report(*h, {metric("requestcount.metric.istio-system", AbiValue::int64(5),
+                     {{"destination_service", AbiValue::string("host-0")},
+                      {"response_code", AbiValue::int64(200)}})});
   const std::string body = scrape();
   size_t series = 0;
   for (size_t at = 0; (at = body.find("\nistio_requests_total{", at)) != std::string::npos; ++at) {
@@ -316,9 +316,9 @@ TEST_F(PrometheusTest, ACardinalityFloodIsCappedCountedAndLoggedSampled) {
 // The exposition is UTF-8: a label value that is not becomes U+FFFD, and promtool accepts it.
 TEST_F(PrometheusTest, LabelValuesThatAreNotUtf8AreReplaced) {
   HandlerPtr h = handler(kStandardParams);
-  report(*h, {metric("requestcount.metric.istio-system", Value::int64(1),
-                     {{"destination_service", Value::string("caf\xc3\xa9\xff")},
-                      {"response_code", Value::int64(200)}})});
+  report(*h, {metric("requestcount.metric.istio-system", AbiValue::int64(1),
+                     {{"destination_service", AbiValue::string("caf\xc3\xa9\xff")},
+                      {"response_code", AbiValue::int64(200)}})});
   const std::string body = scrape();
   EXPECT_THAT(body, HasSubstr("destination_service=\"caf\xc3\xa9\xef\xbf\xbd\""));
   EXPECT_THAT(body, Not(HasSubstr("\xff")));
@@ -328,17 +328,17 @@ TEST_F(PrometheusTest, ExpiredSeriesDisappear) {
   HandlerPtr h = handler(std::string(kStandardParams) + R"(
 metrics_expiration_policy: {metrics_expiry_duration: 200ms, expiry_check_interval_duration: 20ms}
 )");
-  report(*h, {metric("requestcount.metric.istio-system", Value::int64(1),
-                     {{"destination_service", Value::string("old")},
-                      {"response_code", Value::int64(200)}})});
+  report(*h, {metric("requestcount.metric.istio-system", AbiValue::int64(1),
+                     {{"destination_service", AbiValue::string("old")},
+                      {"response_code", AbiValue::int64(200)}})});
   EXPECT_THAT(scrape(), HasSubstr("destination_service=\"old\""));
   bool gone = false;
   for (int i = 0; i < 100 && !gone; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     // Keep another series fresh, so only the stale one may go.
-    report(*h, {metric("requestcount.metric.istio-system", Value::int64(1),
-                       {{"destination_service", Value::string("fresh")},
-                        {"response_code", Value::int64(200)}})});
+    report(*h, {metric("requestcount.metric.istio-system", AbiValue::int64(1),
+                       {{"destination_service", AbiValue::string("fresh")},
+                        {"response_code", AbiValue::int64(200)}})});
     gone = scrape().find("destination_service=\"old\"") == std::string::npos;
   }
   EXPECT_TRUE(gone);
@@ -348,16 +348,16 @@ metrics_expiration_policy: {metrics_expiry_duration: 200ms, expiry_check_interva
 TEST_F(PrometheusTest, ANewHandlerWithTheSameDefinitionKeepsTheValues) {
   HandlerPtr first = handler(kStandardParams);
   const int port_before = port();
-  report(*first, {metric("requestcount.metric.istio-system", Value::int64(4),
-                         {{"destination_service", Value::string("a")},
-                          {"response_code", Value::int64(200)}})});
+  report(*first, {metric("requestcount.metric.istio-system", AbiValue::int64(4),
+                         {{"destination_service", AbiValue::string("a")},
+                          {"response_code", AbiValue::int64(200)}})});
   // A configuration change: the new handler is created before the old one is closed.
   HandlerPtr second = handler(kStandardParams);
   first->close();
   first.reset();
-  report(*second, {metric("requestcount.metric.istio-system", Value::int64(1),
-                          {{"destination_service", Value::string("a")},
-                           {"response_code", Value::int64(200)}})});
+  report(*second, {metric("requestcount.metric.istio-system", AbiValue::int64(1),
+                          {{"destination_service", AbiValue::string("a")},
+                           {"response_code", AbiValue::int64(200)}})});
   EXPECT_EQ(port(), port_before);
   const std::string body = scrape();
   EXPECT_EQ(sample(body, R"(istio_requests_total{destination_service="a",response_code="200"})"),

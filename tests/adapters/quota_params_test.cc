@@ -40,7 +40,7 @@ class QuotaParamsTest : public ::testing::Test {
     static_cast<QuotaParamsTest*>(ctx)->errors_.push_back(std::string(path) + ": " + message);
   }
 
-  adapter_host::Value value_;
+  adapter_host::AbiValue value_;
   std::unique_ptr<adapter_host::EncodedValue> encoded_;
   std::vector<std::string> errors_;
 };
@@ -173,12 +173,12 @@ TEST_F(QuotaParamsTest, AbsentOrMistypedQuotasWithoutTheRequiredRule) {
 }
 
 TEST(QuotaDimensionsTest, EveryValueTypeHasItsText) {
-  using adapter_host::Value;
-  const Value map = Value::map({{"s", Value::string("x")},
-                                {"i", Value::int64(-3)},
-                                {"b", Value::boolean(true)},
-                                {"d", Value::durationNs(5)},
-                                {"l", Value::list({Value::string("y")})}});
+  using adapter_host::AbiValue;
+  const AbiValue map = AbiValue::map({{"s", AbiValue::string("x")},
+                                      {"i", AbiValue::int64(-3)},
+                                      {"b", AbiValue::boolean(true)},
+                                      {"d", AbiValue::durationNs(5)},
+                                      {"l", AbiValue::list({AbiValue::string("y")})}});
   adapter_host::EncodedValue encoded(map);
   EXPECT_THAT(readQuotaDimensions(ValueView(encoded.get())),
               ElementsAre(Pair("b", "true"), Pair("d", "5"), Pair("i", "-3"), Pair("l", ""),

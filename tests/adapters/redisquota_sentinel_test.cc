@@ -162,10 +162,10 @@ class RedisQuotaSentinelTest : public ::testing::Test {
   }
 
   static mixer::adapter_host::Instance instance(const std::string& user) {
-    using mixer::adapter_host::Value;
+    using mixer::adapter_host::AbiValue;
     return mixer::adapter_host::Instance{
         "requestcount.quota.istio-system", "quota",
-        Value::map({{"dimensions", Value::map({{"user", Value::string(user)}})}})};
+        AbiValue::map({{"dimensions", AbiValue::map({{"user", AbiValue::string(user)}})}})};
   }
   absl::StatusOr<mixer::adapter_host::AdapterQuotaResult> quota(mixer::adapter_host::Handler& h,
                                                                 int64_t amount,

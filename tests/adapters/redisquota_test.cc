@@ -180,10 +180,10 @@ class RedisQuotaAdapterTest : public ::testing::Test {
                                                                 int64_t amount,
                                                                 const std::string& dedup = "",
                                                                 const std::string& user = "u") {
-    using mixer::adapter_host::Value;
+    using mixer::adapter_host::AbiValue;
     mixer::adapter_host::Instance i{
         "requestcount.quota.istio-system", "quota",
-        Value::map({{"dimensions", Value::map({{"user", Value::string(user)}})}})};
+        AbiValue::map({{"dimensions", AbiValue::map({{"user", AbiValue::string(user)}})}})};
     return h.quotaAndWait(i, {amount, false, dedup}, absl::Seconds(3));
   }
   int64_t granted(mixer::adapter_host::Handler& h, int64_t amount, const std::string& dedup = "",
@@ -220,10 +220,10 @@ class RedisQuotaAdapterTest : public ::testing::Test {
   };
   void quotaAsync(mixer::adapter_host::Handler& h, int64_t amount, const std::string& dedup,
                   const std::string& user, Answers* answers, size_t index) {
-    using mixer::adapter_host::Value;
+    using mixer::adapter_host::AbiValue;
     mixer::adapter_host::Instance i{
         "requestcount.quota.istio-system", "quota",
-        Value::map({{"dimensions", Value::map({{"user", Value::string(user)}})}})};
+        AbiValue::map({{"dimensions", AbiValue::map({{"user", AbiValue::string(user)}})}})};
     h.quota(i, {amount, false, dedup}, absl::Seconds(20),
             [answers, index](absl::StatusOr<mixer::adapter_host::AdapterQuotaResult> r) {
               answers->set(index, std::move(r));
@@ -326,10 +326,10 @@ TEST_F(RedisQuotaAdapterTest, AHungRedisTimesOutIntoTheFailurePolicy) {
   auto& h = handler("timeout: 200ms\nfailurePolicy: FAIL_CLOSED");
   EXPECT_EQ(granted(h, 1), 1);
   ASSERT_EQ(::kill(redis_.pid(), SIGSTOP), 0);
-  using mixer::adapter_host::Value;
+  using mixer::adapter_host::AbiValue;
   mixer::adapter_host::Instance i{
       "requestcount.quota.istio-system", "quota",
-      Value::map({{"dimensions", Value::map({{"user", Value::string("u")}})}})};
+      AbiValue::map({{"dimensions", AbiValue::map({{"user", AbiValue::string("u")}})}})};
   auto r = h.quotaAndWait(i, {1, false, "hung"}, absl::Seconds(10));
   ::kill(redis_.pid(), SIGCONT);
   ASSERT_TRUE(r.ok()) << r.status();  // answered by the adapter, not by the host's deadline
@@ -389,12 +389,12 @@ TEST_F(RedisQuotaAdapterTest, CallsMadeFromCompletionsGetTheirOwnReplies) {
   constexpr int kPerChain = 50;
   Answers answers(kChains * kPerChain);
   std::function<void(int, int)> issue = [&](int chain, int i) {
-    using mixer::adapter_host::Value;
+    using mixer::adapter_host::AbiValue;
     mixer::adapter_host::Instance inst{
         "requestcount.quota.istio-system", "quota",
-        Value::map(
-            {{"dimensions", Value::map({{"user", Value::string("c" + std::to_string(chain) + "-" +
-                                                               std::to_string(i))}})}})};
+        AbiValue::map({{"dimensions",
+                        AbiValue::map({{"user", AbiValue::string("c" + std::to_string(chain) + "-" +
+                                                                 std::to_string(i))}})}})};
     const size_t index = static_cast<size_t>(chain * kPerChain + i);
     h.quota(inst, {1 + (chain + i) % 8, false, ""}, absl::Seconds(20),
             [&, chain, i, index](absl::StatusOr<mixer::adapter_host::AdapterQuotaResult> r) {

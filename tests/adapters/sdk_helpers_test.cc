@@ -12,8 +12,8 @@
 namespace mixer::adapter_sdk {
 namespace {
 
+using adapter_host::AbiValue;
 using adapter_host::EncodedValue;
-using adapter_host::Value;
 using ::testing::ElementsAre;
 
 TEST(ParseDurationTest, AcceptsGoDurations) {
@@ -63,10 +63,10 @@ class CollectingSink {
 };
 
 TEST(ParamHelpersTest, ReportEveryErrorWithItsPath) {
-  const Value params = Value::map({{"count", Value::int64(500)},
-                                   {"ttl", Value::string("soon")},
-                                   {"interval", Value::int64(5)},
-                                   {"colour", Value::string("red")}});
+  const AbiValue params = AbiValue::map({{"count", AbiValue::int64(500)},
+                                         {"ttl", AbiValue::string("soon")},
+                                         {"interval", AbiValue::int64(5)},
+                                         {"colour", AbiValue::string("red")}});
   EncodedValue encoded(params);
   ValueView view(encoded.get());
   CollectingSink collected;
@@ -90,7 +90,7 @@ TEST(ParamHelpersTest, ReportEveryErrorWithItsPath) {
 }
 
 TEST(ParamHelpersTest, DurationValuesAreAccepted) {
-  const Value params = Value::map({{"ttl", Value::durationNs(3'000)}});
+  const AbiValue params = AbiValue::map({{"ttl", AbiValue::durationNs(3'000)}});
   EncodedValue encoded(params);
   ErrorSink errors(nullptr);
   int64_t ttl = 0;

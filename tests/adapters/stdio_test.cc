@@ -38,9 +38,9 @@ class StdioTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  static Value yaml(const std::string& text) {
+  static AbiValue yaml(const std::string& text) {
     std::vector<ParamError> errors;
-    Value v = valueFromYaml(YAML::Load(text), "params", &errors);
+    AbiValue v = valueFromYaml(YAML::Load(text), "params", &errors);
     EXPECT_TRUE(errors.empty());
     return v;
   }
@@ -58,18 +58,19 @@ class StdioTest : public ::testing::Test {
     return out;
   }
   static Instance accessLog(const std::string& severity, const std::string& method) {
-    Instance i{"accesslog.logentry", "logentry", Value::map()};
-    i.fields.set("severity", Value::string(severity));
-    i.fields.set("timestamp", Value::timestampNs(1'700'000'000'500'000'000));
-    i.fields.set("variables",
-                 Value::map({{"method", Value::string(method)},
-                             {"code", Value::int64(200)},
-                             {"latency", Value::durationNs(1'500'000)},
-                             {"source_ip", Value::ipAddress(std::string("\x0a\x00\x00\x01", 4))},
-                             {"ok", Value::boolean(true)},
-                             {"ratio", Value::float64(0.1)},
-                             {"headers", Value::stringMap({{"x-id", "a\"b"}})},
-                             {"absent", Value()}}));
+    Instance i{"accesslog.logentry", "logentry", AbiValue::map()};
+    i.fields.set("severity", AbiValue::string(severity));
+    i.fields.set("timestamp", AbiValue::timestampNs(1'700'000'000'500'000'000));
+    i.fields.set(
+        "variables",
+        AbiValue::map({{"method", AbiValue::string(method)},
+                       {"code", AbiValue::int64(200)},
+                       {"latency", AbiValue::durationNs(1'500'000)},
+                       {"source_ip", AbiValue::ipAddress(std::string("\x0a\x00\x00\x01", 4))},
+                       {"ok", AbiValue::boolean(true)},
+                       {"ratio", AbiValue::float64(0.1)},
+                       {"headers", AbiValue::stringMap({{"x-id", "a\"b"}})},
+                       {"absent", AbiValue()}}));
     return i;
   }
   std::vector<std::string> errors(const std::string& params_yaml) {
@@ -109,17 +110,18 @@ TEST_F(StdioTest, WritesLogEntriesAsJsonLinesToAFile) {
 // (or the same keys in another order) alternate in one batch.
 TEST_F(StdioTest, SortsKeysOfEveryInstanceInABatch) {
   HandlerPtr h = handler("log_stream: FILE\noutput_path: " + path_);
-  auto entry = [](std::vector<std::pair<std::string, Value>> vars) {
-    Instance i{"e.logentry", "logentry", Value::map()};
-    i.fields.set("severity", Value::string("info"));
-    i.fields.set("timestamp", Value::timestampNs(0));
-    i.fields.set("variables", Value::map(std::move(vars)));
+  auto entry = [](std::vector<std::pair<std::string, AbiValue>> vars) {
+    Instance i{"e.logentry", "logentry", AbiValue::map()};
+    i.fields.set("severity", AbiValue::string("info"));
+    i.fields.set("timestamp", AbiValue::timestampNs(0));
+    i.fields.set("variables", AbiValue::map(std::move(vars)));
     return i;
   };
-  Instance a = entry({{"b", Value::int64(2)}, {"a", Value::int64(1)}});
-  Instance b = entry({{"z", Value::int64(26)}, {"c", Value::int64(3)}, {"m", Value::int64(13)}});
-  Instance c = entry({{"a", Value::int64(1)}, {"b", Value::int64(2)}});
-  Instance d = entry({{"y", Value::int64(25)}, {"x", Value::int64(24)}});
+  Instance a = entry({{"b", AbiValue::int64(2)}, {"a", AbiValue::int64(1)}});
+  Instance b =
+      entry({{"z", AbiValue::int64(26)}, {"c", AbiValue::int64(3)}, {"m", AbiValue::int64(13)}});
+  Instance c = entry({{"a", AbiValue::int64(1)}, {"b", AbiValue::int64(2)}});
+  Instance d = entry({{"y", AbiValue::int64(25)}, {"x", AbiValue::int64(24)}});
   ASSERT_TRUE(h->reportAndWait({&a, &b, &a, &c, &d, &b}, absl::Seconds(1)).ok());
   h->close();
   std::vector<std::string> keys;
@@ -136,23 +138,23 @@ TEST_F(StdioTest, SortsKeysOfEveryInstanceInABatch) {
 // whole and sorted at every level.
 TEST_F(StdioTest, SortsKeysOfDeeplyNestedMaps) {
   HandlerPtr h = handler("log_stream: FILE\noutput_path: " + path_);
-  Value inner = Value::string("leaf");
+  AbiValue inner = AbiValue::string("leaf");
   std::string want = "\"leaf\"";
   for (int level = 11; level >= 0; --level) {  // levels of 2 and of 3 keys, alternating
     const std::string n = std::to_string(level);
     if (level % 2 == 0) {
-      inner = Value::map({{"z", Value::int64(level)}, {"a", std::move(inner)}});
+      inner = AbiValue::map({{"z", AbiValue::int64(level)}, {"a", std::move(inner)}});
       want = "{\"a\":" + want + ",\"z\":" + n + "}";
     } else {
-      inner = Value::map(
-          {{"y", Value::int64(level)}, {"m", std::move(inner)}, {"c", Value::string(n)}});
+      inner = AbiValue::map(
+          {{"y", AbiValue::int64(level)}, {"m", std::move(inner)}, {"c", AbiValue::string(n)}});
       want = "{\"c\":\"" + n + "\",\"m\":" + want + ",\"y\":" + n + "}";
     }
   }
-  Instance i{"n.logentry", "logentry", Value::map()};
-  i.fields.set("severity", Value::string("info"));
-  i.fields.set("timestamp", Value::timestampNs(0));
-  i.fields.set("variables", Value::map({{"m", std::move(inner)}, {"b", Value::int64(1)}}));
+  Instance i{"n.logentry", "logentry", AbiValue::map()};
+  i.fields.set("severity", AbiValue::string("info"));
+  i.fields.set("timestamp", AbiValue::timestampNs(0));
+  i.fields.set("variables", AbiValue::map({{"m", std::move(inner)}, {"b", AbiValue::int64(1)}}));
   ASSERT_TRUE(h->reportAndWait({&i}, absl::Seconds(1)).ok());
   h->close();
   ASSERT_EQ(lines().size(), 1u);
@@ -165,15 +167,16 @@ TEST_F(StdioTest, SortsKeysOfDeeplyNestedMaps) {
 // centuries, and the trimmed fraction.
 TEST_F(StdioTest, PrintsTimestampsInRfc3339NanoAcrossTheCalendar) {
   HandlerPtr h = handler("log_stream: FILE\noutput_path: " + path_);
-  Instance i{"t.logentry", "logentry", Value::map()};
-  i.fields.set("severity", Value::string("info"));
-  i.fields.set("timestamp", Value::timestampNs(0));
-  i.fields.set("variables",
-               Value::map({{"a", Value::timestampNs(-1)},
-                           {"b", Value::timestampNs(951'782'400'000'001'000)},     // 2000-02-29
-                           {"c", Value::timestampNs(-2'208'988'800'000'000'000)},  // 1900-01-01
-                           {"d", Value::timestampNs(4'107'542'399'120'000'000)},   // 2100-02-28
-                           {"e", Value::timestampNs(INT64_MAX)}}));
+  Instance i{"t.logentry", "logentry", AbiValue::map()};
+  i.fields.set("severity", AbiValue::string("info"));
+  i.fields.set("timestamp", AbiValue::timestampNs(0));
+  i.fields.set(
+      "variables",
+      AbiValue::map({{"a", AbiValue::timestampNs(-1)},
+                     {"b", AbiValue::timestampNs(951'782'400'000'001'000)},     // 2000-02-29
+                     {"c", AbiValue::timestampNs(-2'208'988'800'000'000'000)},  // 1900-01-01
+                     {"d", AbiValue::timestampNs(4'107'542'399'120'000'000)},   // 2100-02-28
+                     {"e", AbiValue::timestampNs(INT64_MAX)}}));
   ASSERT_TRUE(h->reportAndWait({&i}, absl::Seconds(1)).ok());
   h->close();
   ASSERT_EQ(lines().size(), 1u);
@@ -185,13 +188,13 @@ TEST_F(StdioTest, PrintsTimestampsInRfc3339NanoAcrossTheCalendar) {
 
 TEST_F(StdioTest, PrintsIpv4InIpv6FormDottedAndIpv6AsIs) {
   HandlerPtr h = handler("log_stream: FILE\noutput_path: " + path_);
-  Instance i{"accesslog.logentry", "logentry", Value::map()};
-  i.fields.set("severity", Value::string("info"));
+  Instance i{"accesslog.logentry", "logentry", AbiValue::map()};
+  i.fields.set("severity", AbiValue::string("info"));
   i.fields.set("variables",
-               Value::map({{"mapped", Value::ipAddress(std::string(
-                                          "\0\0\0\0\0\0\0\0\0\0\xff\xff\x0a\x00\x00\x02", 16))},
-                           {"v6", Value::ipAddress(std::string(
-                                      "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16))}}));
+               AbiValue::map({{"mapped", AbiValue::ipAddress(std::string(
+                                             "\0\0\0\0\0\0\0\0\0\0\xff\xff\x0a\x00\x00\x02", 16))},
+                              {"v6", AbiValue::ipAddress(std::string(
+                                         "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16))}}));
   ASSERT_TRUE(h->reportAndWait({&i}, absl::Seconds(1)).ok());
   h->close();
   std::vector<std::string> out = lines();
@@ -201,9 +204,9 @@ TEST_F(StdioTest, PrintsIpv4InIpv6FormDottedAndIpv6AsIs) {
 
 TEST_F(StdioTest, WritesMetricsWithTheirValueAndDimensions) {
   HandlerPtr h = handler("log_stream: FILE\noutput_path: " + path_ + "\nmetric_level: WARNING");
-  Instance metric{"requestcount.metric", "metric", Value::map()};
-  metric.fields.set("value", Value::int64(1));
-  metric.fields.set("dimensions", Value::map({{"destination", Value::string("reviews")}}));
+  Instance metric{"requestcount.metric", "metric", AbiValue::map()};
+  metric.fields.set("value", AbiValue::int64(1));
+  metric.fields.set("dimensions", AbiValue::map({{"destination", AbiValue::string("reviews")}}));
   ASSERT_TRUE(h->reportAndWait({&metric}, absl::Seconds(1)).ok());
   h->close();
   EXPECT_THAT(lines(),

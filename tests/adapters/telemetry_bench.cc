@@ -48,13 +48,14 @@ std::string labelList() {
   return out;
 }
 
-Instance metric(const std::string& name, Value value, int variant) {
-  Instance i{name + ".metric.istio-system", "metric", Value::map()};
+Instance metric(const std::string& name, AbiValue value, int variant) {
+  Instance i{name + ".metric.istio-system", "metric", AbiValue::map()};
   i.fields.set("value", std::move(value));
-  Value dims = Value::map();
+  AbiValue dims = AbiValue::map();
   for (const std::string& n : labelNames()) {
-    dims.set(n, n == "response_code" ? Value::int64(200 + variant % 4)
-                                     : Value::string(n + "-value-" + std::to_string(variant % 8)));
+    dims.set(n, n == "response_code"
+                    ? AbiValue::int64(200 + variant % 4)
+                    : AbiValue::string(n + "-value-" + std::to_string(variant % 8)));
   }
   i.fields.set("dimensions", std::move(dims));
   return i;
@@ -67,7 +68,7 @@ AdapterHost::Options options() {
   return o;
 }
 
-Value yaml(const std::string& text) {
+AbiValue yaml(const std::string& text) {
   std::vector<ParamError> errors;
   return valueFromYaml(YAML::Load(text), "params", &errors);
 }
@@ -102,11 +103,11 @@ void reportPrometheus(benchmark::State& state, int per_record) {
   const int records = static_cast<int>(state.range(0));
   std::vector<Instance> instances;
   for (int r = 0; r < records; ++r) {
-    instances.push_back(metric("requestcount", Value::int64(1), r));
+    instances.push_back(metric("requestcount", AbiValue::int64(1), r));
     if (per_record == 4) {
-      instances.push_back(metric("requestduration", Value::durationNs(12'000'000), r));
-      instances.push_back(metric("requestsize", Value::int64(512), r));
-      instances.push_back(metric("responsesize", Value::int64(2048), r));
+      instances.push_back(metric("requestduration", AbiValue::durationNs(12'000'000), r));
+      instances.push_back(metric("requestsize", AbiValue::int64(512), r));
+      instances.push_back(metric("responsesize", AbiValue::int64(2048), r));
     }
   }
   std::vector<std::unique_ptr<EncodedInstance>> encoded;
@@ -158,21 +159,21 @@ void BM_ZipkinReport(benchmark::State& state) {
   const int spans = static_cast<int>(state.range(0));
   std::vector<Instance> instances;
   for (int s = 0; s < spans; ++s) {
-    Instance i{"default.tracespan.istio-system", "tracespan", Value::map()};
-    i.fields.set("traceId", Value::string("80f198ee56343ba864fe8b2a57d3eff7"));
-    i.fields.set("spanId", Value::string("e457b5a2e4d86bd1"));
-    i.fields.set("parentSpanId", Value::string("05e3ac9a4f6e3b90"));
-    i.fields.set("spanName", Value::string("reviews.default.svc.cluster.local:9080/*"));
-    i.fields.set("startTime", Value::timestampNs(1'700'000'000'123'456'789));
-    i.fields.set("endTime", Value::timestampNs(1'700'000'000'125'456'789));
-    i.fields.set("httpStatusCode", Value::int64(200));
-    i.fields.set("clientSpan", Value::boolean(false));
-    i.fields.set("sourceName", Value::string("productpage"));
-    i.fields.set("sourceIp", Value::ipAddress(std::string("\x0a\x00\x00\x01", 4)));
-    i.fields.set("destinationName", Value::string("reviews"));
-    i.fields.set("destinationIp", Value::ipAddress(std::string("\x0a\x00\x00\x02", 4)));
-    i.fields.set("spanTags", Value::map({{"http.method", Value::string("GET")},
-                                         {"http.url", Value::string("/reviews/0")}}));
+    Instance i{"default.tracespan.istio-system", "tracespan", AbiValue::map()};
+    i.fields.set("traceId", AbiValue::string("80f198ee56343ba864fe8b2a57d3eff7"));
+    i.fields.set("spanId", AbiValue::string("e457b5a2e4d86bd1"));
+    i.fields.set("parentSpanId", AbiValue::string("05e3ac9a4f6e3b90"));
+    i.fields.set("spanName", AbiValue::string("reviews.default.svc.cluster.local:9080/*"));
+    i.fields.set("startTime", AbiValue::timestampNs(1'700'000'000'123'456'789));
+    i.fields.set("endTime", AbiValue::timestampNs(1'700'000'000'125'456'789));
+    i.fields.set("httpStatusCode", AbiValue::int64(200));
+    i.fields.set("clientSpan", AbiValue::boolean(false));
+    i.fields.set("sourceName", AbiValue::string("productpage"));
+    i.fields.set("sourceIp", AbiValue::ipAddress(std::string("\x0a\x00\x00\x01", 4)));
+    i.fields.set("destinationName", AbiValue::string("reviews"));
+    i.fields.set("destinationIp", AbiValue::ipAddress(std::string("\x0a\x00\x00\x02", 4)));
+    i.fields.set("spanTags", AbiValue::map({{"http.method", AbiValue::string("GET")},
+                                            {"http.url", AbiValue::string("/reviews/0")}}));
     instances.push_back(std::move(i));
   }
   std::vector<std::unique_ptr<EncodedInstance>> encoded;

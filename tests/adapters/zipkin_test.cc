@@ -56,9 +56,9 @@ class ZipkinTest : public ::testing::Test {
     ASSERT_NE(adapter_, nullptr);
   }
 
-  static Value yaml(const std::string& text) {
+  static AbiValue yaml(const std::string& text) {
     std::vector<ParamError> errors;
-    Value v = valueFromYaml(YAML::Load(text), "params", &errors);
+    AbiValue v = valueFromYaml(YAML::Load(text), "params", &errors);
     EXPECT_TRUE(errors.empty());
     return v;
   }
@@ -71,24 +71,24 @@ class ZipkinTest : public ::testing::Test {
   // A tracespan instance with Istio 1.x field names.
   static Instance span(const std::string& trace, const std::string& id, const std::string& parent,
                        bool client, int64_t status = 200) {
-    Instance i{"default.tracespan.istio-system", "tracespan", Value::map()};
-    i.fields.set("traceId", Value::string(trace));
-    i.fields.set("spanId", Value::string(id));
-    i.fields.set("parentSpanId", Value::string(parent));
-    i.fields.set("spanName", Value::string("reviews.default.svc.cluster.local:9080/*"));
-    i.fields.set("startTime", Value::timestampNs(1'700'000'000'123'456'789));
-    i.fields.set("endTime", Value::timestampNs(1'700'000'000'125'456'789));
-    i.fields.set("httpStatusCode", Value::int64(status));
-    i.fields.set("clientSpan", Value::boolean(client));
-    i.fields.set("sourceName", Value::string("productpage"));
-    i.fields.set("sourceIp", Value::ipAddress(std::string("\x0a\x00\x00\x01", 4)));
-    i.fields.set("destinationName", Value::string("Reviews"));
+    Instance i{"default.tracespan.istio-system", "tracespan", AbiValue::map()};
+    i.fields.set("traceId", AbiValue::string(trace));
+    i.fields.set("spanId", AbiValue::string(id));
+    i.fields.set("parentSpanId", AbiValue::string(parent));
+    i.fields.set("spanName", AbiValue::string("reviews.default.svc.cluster.local:9080/*"));
+    i.fields.set("startTime", AbiValue::timestampNs(1'700'000'000'123'456'789));
+    i.fields.set("endTime", AbiValue::timestampNs(1'700'000'000'125'456'789));
+    i.fields.set("httpStatusCode", AbiValue::int64(status));
+    i.fields.set("clientSpan", AbiValue::boolean(client));
+    i.fields.set("sourceName", AbiValue::string("productpage"));
+    i.fields.set("sourceIp", AbiValue::ipAddress(std::string("\x0a\x00\x00\x01", 4)));
+    i.fields.set("destinationName", AbiValue::string("Reviews"));
     i.fields.set("destinationIp",
-                 Value::ipAddress(std::string(
+                 AbiValue::ipAddress(std::string(
                      "\xfd\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02", 16)));
-    i.fields.set("spanTags", Value::map({{"http.method", Value::string("GET")},
-                                         {"request.size", Value::int64(128)},
-                                         {"absent", Value()}}));
+    i.fields.set("spanTags", AbiValue::map({{"http.method", AbiValue::string("GET")},
+                                            {"request.size", AbiValue::int64(128)},
+                                            {"absent", AbiValue()}}));
     return i;
   }
   void report(Handler& h, const std::vector<Instance>& spans) {

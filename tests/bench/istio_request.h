@@ -12,28 +12,31 @@
 namespace mixer::bench {
 
 inline void fillIstioRequest(attribute::AttributeBag& bag, bool report) {
-  using attribute::Value;
+  using attribute::AttributeValue;
   using attribute::ValueType;
-  bag.set("source.ip", Value::bytes(std::string_view("\x0a\x2c\x01\x07", 4), ValueType::IpAddress));
-  bag.set("source.uid", Value::string("kubernetes://productpage-v1-6b746f74dc-9stvs.default"));
-  bag.set("source.namespace", Value::string("default"));
-  bag.set("destination.uid", Value::string("kubernetes://reviews-v2-7d79d5bd5d-4lqhk.default"));
-  bag.set("destination.service.host", Value::string("reviews.default.svc.cluster.local"));
-  bag.set("destination.service.name", Value::string("reviews"));
-  bag.set("destination.service.namespace", Value::string("default"));
-  bag.set("destination.namespace", Value::string("default"));
-  bag.set("destination.port", Value::int64(9080));
-  bag.set("request.host", Value::string("reviews:9080"));
-  bag.set("request.method", Value::string("GET"));
-  bag.set("request.path", Value::string("/reviews/0"));
-  bag.set("request.scheme", Value::string("http"));
-  bag.set("request.useragent", Value::string("python-requests/2.18.4"));
-  bag.set("request.time", Value::timestamp({1700000000, 123000000}));
-  bag.set("context.protocol", Value::string("http"));
-  bag.set("context.reporter.kind", Value::string("inbound"));
+  bag.set("source.ip",
+          AttributeValue::bytes(std::string_view("\x0a\x2c\x01\x07", 4), ValueType::kIpAddress));
+  bag.set("source.uid",
+          AttributeValue::string("kubernetes://productpage-v1-6b746f74dc-9stvs.default"));
+  bag.set("source.namespace", AttributeValue::string("default"));
+  bag.set("destination.uid",
+          AttributeValue::string("kubernetes://reviews-v2-7d79d5bd5d-4lqhk.default"));
+  bag.set("destination.service.host", AttributeValue::string("reviews.default.svc.cluster.local"));
+  bag.set("destination.service.name", AttributeValue::string("reviews"));
+  bag.set("destination.service.namespace", AttributeValue::string("default"));
+  bag.set("destination.namespace", AttributeValue::string("default"));
+  bag.set("destination.port", AttributeValue::int64(9080));
+  bag.set("request.host", AttributeValue::string("reviews:9080"));
+  bag.set("request.method", AttributeValue::string("GET"));
+  bag.set("request.path", AttributeValue::string("/reviews/0"));
+  bag.set("request.scheme", AttributeValue::string("http"));
+  bag.set("request.useragent", AttributeValue::string("python-requests/2.18.4"));
+  bag.set("request.time", AttributeValue::timestamp({1700000000, 123000000}));
+  bag.set("context.protocol", AttributeValue::string("http"));
+  bag.set("context.reporter.kind", AttributeValue::string("inbound"));
   bag.set("context.reporter.uid",
-          Value::string("kubernetes://reviews-v2-7d79d5bd5d-4lqhk.default"));
-  bag.set("connection.mtls", Value::boolean(true));
+          AttributeValue::string("kubernetes://reviews-v2-7d79d5bd5d-4lqhk.default"));
+  bag.set("connection.mtls", AttributeValue::boolean(true));
   static const attribute::StringMapEntry headers[] = {
       {":authority", "reviews:9080"},
       {":path", "/reviews/0"},
@@ -49,13 +52,13 @@ inline void fillIstioRequest(attribute::AttributeBag& bag, bool report) {
   };
   bag.set("request.headers", bag.makeStringMap(headers));
   if (report) {
-    bag.set("request.size", Value::int64(0));
-    bag.set("request.total_size", Value::int64(843));
-    bag.set("response.code", Value::int64(200));
-    bag.set("response.size", Value::int64(379));
-    bag.set("response.total_size", Value::int64(640));
-    bag.set("response.time", Value::timestamp({1700000000, 131000000}));
-    bag.set("response.duration", Value::duration({0, 8000000}));
+    bag.set("request.size", AttributeValue::int64(0));
+    bag.set("request.total_size", AttributeValue::int64(843));
+    bag.set("response.code", AttributeValue::int64(200));
+    bag.set("response.size", AttributeValue::int64(379));
+    bag.set("response.total_size", AttributeValue::int64(640));
+    bag.set("response.time", AttributeValue::timestamp({1700000000, 131000000}));
+    bag.set("response.duration", AttributeValue::duration({0, 8000000}));
     static const attribute::StringMapEntry rheaders[] = {
         {":status", "200"},        {"content-type", "application/json"},
         {"content-length", "379"}, {"date", "Wed, 22 Nov 2026 05:00:00 GMT"},

@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::vector<ParamError> errors;
-  Value params = valueFromYaml(
+  AbiValue params = valueFromYaml(
       YAML::Load("redisServerUrl: 127.0.0.1:" + port + "\nconnectionPoolSize: " + pool +
                  "\nquotas: [{name: requestcount, maxAmount: 1000000000000, "
                  "validDuration: 1h}]"),
@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
   }
   Instance instance{
       "requestcount.quota.istio-system", "quota",
-      Value::map({{"dimensions", Value::map({{"destination", Value::string("bench.svc")}})}})};
+      AbiValue::map(
+          {{"dimensions", AbiValue::map({{"destination", AbiValue::string("bench.svc")}})}})};
   std::mutex mu;
   std::condition_variable cv;
   int64_t started = 0;

@@ -405,9 +405,9 @@ spec:
   EXPECT_THAT(dir.errors(r), IsEmpty());
   ASSERT_EQ(r.model.attributes.size(), 2u);
   EXPECT_EQ(r.model.attributes[0].name, "source.ip");
-  EXPECT_EQ(r.model.attributes[0].type, attribute::ValueType::IpAddress);
+  EXPECT_EQ(r.model.attributes[0].type, attribute::ValueType::kIpAddress);
   EXPECT_EQ(relative(dir, r.model.attributes[0].pos), "manifest.yaml:7:5");
-  EXPECT_EQ(r.model.attributes[1].type, attribute::ValueType::StringMap);
+  EXPECT_EQ(r.model.attributes[1].type, attribute::ValueType::kStringMap);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -602,7 +602,7 @@ TEST(AspectModelTest, TranslatesAdaptersAspectsDescriptorsAndNestedRules) {
   // Manifests become attribute declarations.
   ASSERT_EQ(r.model.attributes.size(), 2u);
   EXPECT_EQ(r.model.attributes[0].name, "source.name");
-  EXPECT_EQ(r.model.attributes[1].type, attribute::ValueType::Int64);
+  EXPECT_EQ(r.model.attributes[1].type, attribute::ValueType::kInt64);
 }
 
 TEST(AspectModelTest, ParamsTranslationAndDescriptorDefaults) {

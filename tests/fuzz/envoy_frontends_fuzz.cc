@@ -16,7 +16,7 @@
 namespace {
 
 using mixer::attribute::AttributeBag;
-using mixer::attribute::Value;
+using mixer::attribute::AttributeValue;
 
 struct Fixture {
   mixer::attribute::VocabularyConstSharedPtr vocab = mixer::attribute::Vocabulary::builtin();
@@ -48,8 +48,8 @@ bool mapAuthz(const Fixture& f, std::string_view bytes, int slot, AttributeBag* 
 
 void sameBags(const AttributeBag& a, const AttributeBag& b) {
   check(a.size() == b.size());
-  a.forEach([&](std::string_view name, const Value& v) {
-    const Value* got = b.find(name);
+  a.forEach([&](std::string_view name, const AttributeValue& v) {
+    const AttributeValue* got = b.find(name);
     check(got != nullptr && got->equals(v));
   });
 }

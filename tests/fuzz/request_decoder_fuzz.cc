@@ -11,12 +11,13 @@
 namespace {
 
 using mixer::attribute::AttributeBag;
-using mixer::attribute::Value;
+using mixer::attribute::AttributeValue;
 using mixer::attribute::ValueType;
 
-// Value::equals compares doubles as IEEE numbers (NaN != NaN); a round trip must keep the bits.
-bool sameValue(const Value& a, const Value& b) {
-  if (a.type() == ValueType::Double && b.type() == ValueType::Double) {
+// AttributeValue::equals compares doubles as IEEE numbers (NaN != NaN); a round trip must keep the
+// bits.
+bool sameValue(const AttributeValue& a, const AttributeValue& b) {
+  if (a.type() == ValueType::kDouble && b.type() == ValueType::kDouble) {
     const double x = a.doubleValue(), y = b.doubleValue();
     return std::memcmp(&x, &y, sizeof(x)) == 0;
   }
@@ -35,8 +36,8 @@ void checkRoundTrip(const AttributeBag& bag) {
   if (again.size() != bag.size()) {
     std::abort();
   }
-  bag.forEach([&](std::string_view name, const Value& v) {
-    const Value* got = again.find(name);
+  bag.forEach([&](std::string_view name, const AttributeValue& v) {
+    const AttributeValue* got = again.find(name);
     if (got == nullptr || !sameValue(*got, v)) {
       std::abort();
     }

@@ -118,9 +118,10 @@ TEST(CallerGate, WithoutAPolicyEveryVerifiedCallerIsAllowedButNotBelieved) {
 TEST(ApplyCaller, AnUntrustedCallersClaimsAreReplacedByItsCertificate) {
   auto vocabulary = mixer::attribute::Vocabulary::builtin();
   mixer::attribute::AttributeBag bag(vocabulary);
-  bag.set("source.principal", mixer::attribute::Value::string("spiffe://td/ns/a/sa/admin"));
-  bag.set("connection.mtls", mixer::attribute::Value::boolean(false));
-  bag.set("context.reporter.principal", mixer::attribute::Value::string("forged"));
+  bag.set("source.principal",
+          mixer::attribute::AttributeValue::string("spiffe://td/ns/a/sa/admin"));
+  bag.set("connection.mtls", mixer::attribute::AttributeValue::boolean(false));
+  bag.set("context.reporter.principal", mixer::attribute::AttributeValue::string("forged"));
   Caller caller{true, false, "spiffe://td/ns/a/sa/web"};
   applyCaller(caller, &bag);
   EXPECT_EQ(bag.find("source.principal")->stringValue(), "spiffe://td/ns/a/sa/web");
@@ -132,8 +133,9 @@ TEST(ApplyCaller, AnUntrustedCallersClaimsAreReplacedByItsCertificate) {
 TEST(ApplyCaller, ATrustedCallersClaimsStandAndItsOwnIdentityIsRecorded) {
   auto vocabulary = mixer::attribute::Vocabulary::builtin();
   mixer::attribute::AttributeBag bag(vocabulary);
-  bag.set("source.principal", mixer::attribute::Value::string("spiffe://td/ns/a/sa/admin"));
-  bag.set("connection.mtls", mixer::attribute::Value::boolean(false));
+  bag.set("source.principal",
+          mixer::attribute::AttributeValue::string("spiffe://td/ns/a/sa/admin"));
+  bag.set("connection.mtls", mixer::attribute::AttributeValue::boolean(false));
   Caller caller{true, true, "spiffe://td/ns/system/sa/proxy"};
   applyCaller(caller, &bag);
   EXPECT_EQ(bag.find("source.principal")->stringValue(), "spiffe://td/ns/a/sa/admin");
@@ -143,7 +145,7 @@ TEST(ApplyCaller, ATrustedCallersClaimsStandAndItsOwnIdentityIsRecorded) {
 
   // Without a verified certificate nothing changes.
   mixer::attribute::AttributeBag plain(vocabulary);
-  plain.set("source.principal", mixer::attribute::Value::string("claimed"));
+  plain.set("source.principal", mixer::attribute::AttributeValue::string("claimed"));
   applyCaller(Caller{}, &plain);
   EXPECT_EQ(plain.find("source.principal")->stringValue(), "claimed");
   EXPECT_EQ(plain.find("context.reporter.principal"), nullptr);

@@ -10,7 +10,7 @@ namespace frontends::envoy {
 namespace {
 
 using mixer::attribute::AttributeBag;
-using mixer::attribute::Value;
+using mixer::attribute::AttributeValue;
 using mixer::attribute::ValueType;
 namespace auth = ::envoy::service::auth::v3;
 namespace data = ::envoy::data::accesslog::v3;
@@ -27,15 +27,15 @@ class MappingTest : public ::testing::Test {
     return mapper_.mapCheck(view_, ids_, &bag_);
   }
   std::string str(std::string_view name) {
-    const Value* v = bag_.find(name);
+    const AttributeValue* v = bag_.find(name);
     return v == nullptr ? "<absent>" : std::string(v->stringValue());
   }
   int64_t num(std::string_view name) {
-    const Value* v = bag_.find(name);
+    const AttributeValue* v = bag_.find(name);
     return v == nullptr ? -1 : v->int64Value();
   }
   std::string header(std::string_view map, std::string_view key) {
-    const Value* v = bag_.find(map);
+    const AttributeValue* v = bag_.find(map);
     std::string_view out;
     return v != nullptr && v->mapFind(key, &out) ? std::string(out) : "<absent>";
   }
@@ -80,7 +80,7 @@ auth::CheckRequest fullRequest() {
 TEST_F(MappingTest, AttributeContextMapsToIstioAttributes) {
   ASSERT_TRUE(check(fullRequest().SerializeAsString()).ok());
   EXPECT_EQ(str("source.ip"), std::string("\x0a\x01\x02\x03", 4));
-  EXPECT_EQ(bag_.find("source.ip")->type(), ValueType::IpAddress);
+  EXPECT_EQ(bag_.find("source.ip")->type(), ValueType::kIpAddress);
   EXPECT_EQ(str("destination.ip").size(), 16u);
   EXPECT_EQ(num("source.port"), 40000);
   EXPECT_EQ(num("destination.port"), 9080);

@@ -22,7 +22,7 @@ class HandlerTest : public ::testing::Test {
     ASSERT_EQ(host_.registry().loadDirectory(fixtureDir("good"), &errors), 2);
   }
 
-  HandlerPtr handler(const std::string& adapter, Value params) {
+  HandlerPtr handler(const std::string& adapter, AbiValue params) {
     auto loaded = host_.registry().find(adapter);
     EXPECT_NE(loaded, nullptr);
     auto created = loaded->createHandler("h1", params);
@@ -30,13 +30,13 @@ class HandlerTest : public ::testing::Test {
     return created.ok() ? *std::move(created) : nullptr;
   }
   HandlerPtr rawHandler(const std::string& mode, int64_t delay_ms = 0) {
-    return handler(
-        "raw", Value::map({{"mode", Value::string(mode)}, {"delay_ms", Value::int64(delay_ms)}}));
+    return handler("raw", AbiValue::map({{"mode", AbiValue::string(mode)},
+                                         {"delay_ms", AbiValue::int64(delay_ms)}}));
   }
   static Instance instance(const std::string& value = "") {
-    Instance i{"i1.checknothing", "checknothing", Value::map()};
+    Instance i{"i1.checknothing", "checknothing", AbiValue::map()};
     if (!value.empty()) {
-      i.fields.set("value", Value::string(value));
+      i.fields.set("value", AbiValue::string(value));
     }
     return i;
   }
@@ -63,7 +63,7 @@ TEST_F(HandlerTest, CheckCarriesTheInstanceAndReturnsTheAdaptersVerdict) {
 }
 
 TEST_F(HandlerTest, SdkAdapterVerdictAndAdapterCounter) {
-  HandlerPtr h = handler("sdkkit", Value::map());
+  HandlerPtr h = handler("sdkkit", AbiValue::map());
   auto result = h->checkAndWait(instance(), absl::Seconds(2));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->status.code(), absl::StatusCode::kPermissionDenied);
@@ -78,9 +78,9 @@ TEST_F(HandlerTest, SdkAdapterVerdictAndAdapterCounter) {
 // ABI 1.2 through the C++ SDK: the generator's outputs cross back as a map of typed values; an
 // exception becomes an error result.
 TEST_F(HandlerTest, SdkGeneratorAnswersItsOutputs) {
-  HandlerPtr h = handler("sdkkit", Value::map());
+  HandlerPtr h = handler("sdkkit", AbiValue::map());
   Instance in{"attributes.kubernetes", "kubernetes",
-              Value::map({{"source_uid", Value::string("kubernetes://a.b")}})};
+              AbiValue::map({{"source_uid", AbiValue::string("kubernetes://a.b")}})};
   EncodedInstance encoded(in);
   auto outputs = h->generateAndWait(*encoded.get(), absl::Seconds(2));
   ASSERT_TRUE(outputs.ok()) << outputs.status();
@@ -91,7 +91,7 @@ TEST_F(HandlerTest, SdkGeneratorAnswersItsOutputs) {
   EXPECT_EQ(outputs->find("source_labels")->find("app")->stringValue(), "kit");
   EXPECT_EQ(outputs->find("destination_port_seen")->int64Value(), 1);
 
-  HandlerPtr failing = handler("sdkkit", Value::map({{"mode", Value::string("throw")}}));
+  HandlerPtr failing = handler("sdkkit", AbiValue::map({{"mode", AbiValue::string("throw")}}));
   auto failed = failing->generateAndWait(*encoded.get(), absl::Seconds(2));
   EXPECT_EQ(failed.status().code(), absl::StatusCode::kInternal) << failed.status();
   EXPECT_THAT(host_.logs(), ::testing::Contains(HasSubstr("exception in generate")));
@@ -164,7 +164,7 @@ TEST_F(HandlerTest, CallsPendingAtCloseAreAnsweredBeforeCloseReturns) {
     check_seen = r;
     ++checks;
   });
-  Instance q{"q1.quota", "quota", Value::map()};
+  Instance q{"q1.quota", "quota", AbiValue::map()};
   h->quota(q, AdapterQuotaArgs{3, false, "dedup"}, absl::Seconds(60),
            [&](absl::StatusOr<AdapterQuotaResult> r) {
              quota_seen = r;
@@ -181,8 +181,8 @@ TEST_F(HandlerTest, CallsPendingAtCloseAreAnsweredBeforeCloseReturns) {
 }
 
 TEST_F(HandlerTest, SdkLateCompletionThroughHostTimer) {
-  HandlerPtr h = handler(
-      "sdkkit", Value::map({{"mode", Value::string("late")}, {"delay_ms", Value::int64(10)}}));
+  HandlerPtr h = handler("sdkkit", AbiValue::map({{"mode", AbiValue::string("late")},
+                                                  {"delay_ms", AbiValue::int64(10)}}));
   auto result = h->checkAndWait(instance(), absl::Seconds(2));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_TRUE(result->status.ok());
@@ -245,7 +245,7 @@ TEST_F(HandlerTest, HookRejectionIsAnAdapterError) {
 
 // The SDK catches the exception at the ABI border and completes the call with an error.
 TEST_F(HandlerTest, SdkTurnsAnExceptionIntoAnErrorResult) {
-  HandlerPtr h = handler("sdkkit", Value::map({{"mode", Value::string("throw")}}));
+  HandlerPtr h = handler("sdkkit", AbiValue::map({{"mode", AbiValue::string("throw")}}));
   auto result = h->checkAndWait(instance(), absl::Seconds(2));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInternal);
@@ -254,7 +254,7 @@ TEST_F(HandlerTest, SdkTurnsAnExceptionIntoAnErrorResult) {
 
 // A handler that drops its completion still answers (with an error) instead of hanging.
 TEST_F(HandlerTest, SdkAnswersADroppedCompletion) {
-  HandlerPtr h = handler("sdkkit", Value::map({{"mode", Value::string("drop")}}));
+  HandlerPtr h = handler("sdkkit", AbiValue::map({{"mode", AbiValue::string("drop")}}));
   const auto start = std::chrono::steady_clock::now();
   auto result = h->checkAndWait(instance(), absl::Seconds(5));
   ASSERT_FALSE(result.ok());
@@ -263,7 +263,7 @@ TEST_F(HandlerTest, SdkAnswersADroppedCompletion) {
 }
 
 TEST_F(HandlerTest, UnservedKindAndClosedHandler) {
-  HandlerPtr h = handler("sdkkit", Value::map());
+  HandlerPtr h = handler("sdkkit", AbiValue::map());
   auto quota = h->quotaAndWait(instance(), AdapterQuotaArgs{}, absl::Seconds(1));
   EXPECT_EQ(quota.status().code(), absl::StatusCode::kUnimplemented);
   h->close();
@@ -274,11 +274,12 @@ TEST_F(HandlerTest, UnservedKindAndClosedHandler) {
 
 TEST_F(HandlerTest, ValidationReportsEveryErrorWithItsParamPath) {
   auto kit = host_.registry().find("sdkkit");
-  Value params = Value::map({{"mode", Value::string("sideways")},
-                             {"delay_ms", Value::string("soon")},
-                             {"limits", Value::list({Value::map({{"max", Value::int64(5)}}),
-                                                     Value::map({{"max", Value::int64(500)}})})},
-                             {"colour", Value::string("blue")}});
+  AbiValue params =
+      AbiValue::map({{"mode", AbiValue::string("sideways")},
+                     {"delay_ms", AbiValue::string("soon")},
+                     {"limits", AbiValue::list({AbiValue::map({{"max", AbiValue::int64(5)}}),
+                                                AbiValue::map({{"max", AbiValue::int64(500)}})})},
+                     {"colour", AbiValue::string("blue")}});
   std::vector<std::string> errors;
   for (const ParamError& e : kit->validateParams(params)) {
     errors.push_back(e.toString());
@@ -298,7 +299,7 @@ TEST_F(HandlerTest, ValidationReportsEveryErrorWithItsParamPath) {
 
 TEST_F(HandlerTest, AThrowingValidatorIsAnErrorNotACrash) {
   auto errors = host_.registry().find("sdkkit")->validateParams(
-      Value::map({{"explode", Value::boolean(true)}}));
+      AbiValue::map({{"explode", AbiValue::boolean(true)}}));
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].toString(), "params: the adapter failed while validating its params");
 }

@@ -8,22 +8,23 @@ namespace {
 
 using mixer::adapter_sdk::ValueView;
 
-Value sample() {
-  return Value::map({{"s", Value::string("text")},
-                     {"i", Value::int64(-42)},
-                     {"d", Value::float64(2.5)},
-                     {"b", Value::boolean(true)},
-                     {"t", Value::timestampNs(1'500'000'000'123)},
-                     {"dur", Value::durationNs(5'000'000'000)},
-                     {"ip", Value::ipAddress(std::string("\x0a\x00\x00\x01", 4))},
-                     {"headers", Value::stringMap({{"a", "1"}, {"b", "2"}})},
-                     {"list", Value::list({Value::int64(1), Value::string("two"), Value()})},
-                     {"nested", Value::map({{"deep", Value::map({{"x", Value::int64(7)}})}})}});
+AbiValue sample() {
+  return AbiValue::map(
+      {{"s", AbiValue::string("text")},
+       {"i", AbiValue::int64(-42)},
+       {"d", AbiValue::float64(2.5)},
+       {"b", AbiValue::boolean(true)},
+       {"t", AbiValue::timestampNs(1'500'000'000'123)},
+       {"dur", AbiValue::durationNs(5'000'000'000)},
+       {"ip", AbiValue::ipAddress(std::string("\x0a\x00\x00\x01", 4))},
+       {"headers", AbiValue::stringMap({{"a", "1"}, {"b", "2"}})},
+       {"list", AbiValue::list({AbiValue::int64(1), AbiValue::string("two"), AbiValue()})},
+       {"nested", AbiValue::map({{"deep", AbiValue::map({{"x", AbiValue::int64(7)}})}})}});
 }
 
 // What the host encodes is what an adapter reads through the SDK views.
 TEST(EncodedValueTest, AdapterViewsSeeTheEncodedRecord) {
-  const Value value = sample();
+  const AbiValue value = sample();
   EncodedValue encoded(value);
   ValueView v(encoded.get());
   EXPECT_EQ(v.type(), MIXER_VALUE_MAP);
@@ -48,13 +49,14 @@ TEST(EncodedValueTest, AdapterViewsSeeTheEncodedRecord) {
 }
 
 TEST(EncodedValueTest, RoundTripsThroughTheAbi) {
-  const Value value = sample();
+  const AbiValue value = sample();
   EncodedValue encoded(value);
-  EXPECT_EQ(Value::fromAbi(encoded.get()), value);
+  EXPECT_EQ(AbiValue::fromAbi(encoded.get()), value);
 }
 
 TEST(EncodedInstanceTest, CarriesNameTemplateAndFields) {
-  Instance instance{"requestcount.metric", "metric", Value::map({{"value", Value::int64(1)}})};
+  Instance instance{"requestcount.metric", "metric",
+                    AbiValue::map({{"value", AbiValue::int64(1)}})};
   EncodedInstance encoded(instance);
   mixer::adapter_sdk::InstanceView view(encoded.get());
   EXPECT_EQ(encoded.get()->struct_size, sizeof(mixer_instance));
@@ -64,9 +66,9 @@ TEST(EncodedInstanceTest, CarriesNameTemplateAndFields) {
 }
 
 TEST(ValueTest, SetReplacesExistingKeys) {
-  Value v;
-  v.set("a", Value::int64(1));
-  v.set("a", Value::int64(2));
+  AbiValue v;
+  v.set("a", AbiValue::int64(1));
+  v.set("a", AbiValue::int64(2));
   EXPECT_EQ(v.type(), MIXER_VALUE_MAP);
   ASSERT_EQ(v.mapValue().size(), 1u);
   EXPECT_EQ(v.find("a")->int64Value(), 2);

@@ -23,7 +23,7 @@ hex: 0x1f
 list: [a, 2, false]
 )");
   std::vector<ParamError> errors;
-  const Value v = valueFromYaml(node, "params", &errors);
+  const AbiValue v = valueFromYaml(node, "params", &errors);
   EXPECT_THAT(errors, IsEmpty());
   ASSERT_EQ(v.type(), MIXER_VALUE_MAP);
   EXPECT_EQ(v.find("status")->find("code")->type(), MIXER_VALUE_INT64);

@@ -7,7 +7,7 @@ namespace {
 
 using attribute::AttributeBag;
 using attribute::AttributeReferences;
-using attribute::Value;
+using attribute::AttributeValue;
 using istio::mixer::v1::ReferencedAttributes;
 
 TEST(MessageDictionaryTest, UsesGlobalIndexesBelowTheClientWordCountElseMessageWords) {
@@ -27,9 +27,9 @@ TEST(MessageDictionaryTest, UsesGlobalIndexesBelowTheClientWordCountElseMessageW
 
 TEST(AttributeEncoderTest, EncodesLikeIstioClients) {
   AttributeBag bag(attribute::Vocabulary::builtin());
-  bag.set("destination.service", Value::string("svc.ns"));
-  bag.set("request.method", Value::string("GET"));
-  bag.set("response.code", Value::int64(200));
+  bag.set("destination.service", AttributeValue::string("svc.ns"));
+  bag.set("request.method", AttributeValue::string("GET"));
+  bag.set("response.code", AttributeValue::int64(200));
   istio::mixer::v1::CompressedAttributes out;
   encodeAttributes(bag, kGlobalWordCount, &out);
   ASSERT_EQ(out.words_size(), 1);

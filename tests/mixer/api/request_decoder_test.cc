@@ -9,8 +9,8 @@ namespace mixer::api {
 namespace {
 
 using attribute::AttributeBag;
+using attribute::AttributeValue;
 using attribute::StringMapEntry;
-using attribute::Value;
 using attribute::ValueType;
 using testing::lenEntry;
 using testing::secondsNanos;
@@ -43,7 +43,7 @@ class RequestDecoderTest : public ::testing::Test {
     return decodeCheckAttributes(&view_, &bag_);
   }
   std::string str(std::string_view name) {
-    const Value* v = bag_.find(name);
+    const AttributeValue* v = bag_.find(name);
     return v == nullptr ? "<absent>" : std::string(v->stringValue());
   }
 
@@ -86,7 +86,7 @@ TEST_F(RequestDecoderTest, StringsAreViewsIntoTheRequest) {
   const std::string bytes = checkRequest(
       WireBuilder().lenField(1, "svc").lenField(2, sintEntry(kDestinationService, -1)).bytes());
   ASSERT_TRUE(decodeCheck(bytes).ok());
-  const Value* v = bag_.find("destination.service");
+  const AttributeValue* v = bag_.find("destination.service");
   ASSERT_NE(v, nullptr);
   const char* p = v->stringValue().data();
   EXPECT_GE(p, request_.data());
@@ -123,15 +123,15 @@ TEST_F(RequestDecoderTest, DecodesEveryValueType) {
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_EQ(str("destination.service"), "200");
   EXPECT_EQ(bag_.find("response.code")->int64Value(), 404);
-  EXPECT_EQ(bag_.find("my.double")->type(), ValueType::Double);
+  EXPECT_EQ(bag_.find("my.double")->type(), ValueType::kDouble);
   EXPECT_EQ(bag_.find("my.double")->doubleValue(), 2.5);
   EXPECT_TRUE(bag_.find("connection.mtls")->boolValue());
   EXPECT_EQ(bag_.find("request.time")->timestampValue(), (attribute::Timestamp{1500000000, 5}));
   EXPECT_EQ(bag_.find("response.duration")->durationValue(), (attribute::Duration{1, 500000000}));
-  EXPECT_EQ(bag_.find("source.ip")->type(), ValueType::IpAddress);
+  EXPECT_EQ(bag_.find("source.ip")->type(), ValueType::kIpAddress);
   EXPECT_EQ(bag_.find("source.ip")->stringValue(), ip);
-  EXPECT_EQ(bag_.find("my.bytes")->type(), ValueType::Bytes);
-  const Value* headers = bag_.find("request.headers");
+  EXPECT_EQ(bag_.find("my.bytes")->type(), ValueType::kBytes);
+  const AttributeValue* headers = bag_.find("request.headers");
   ASSERT_NE(headers, nullptr);
   ASSERT_EQ(headers->mapSize(), 2u);
   std::string_view hv;
@@ -144,13 +144,14 @@ TEST_F(RequestDecoderTest, DecodesEveryValueType) {
 
 TEST_F(RequestDecoderTest, RoundTripsThroughTheEncoder) {
   AttributeBag in(attribute::Vocabulary::builtin());
-  in.set("destination.service", Value::string("reviews.default.svc.cluster.local"));
-  in.set("request.path", Value::string("/api"));  // a non-global value word
-  in.set("request.size", Value::int64(-7));
-  in.set("custom.attr", Value::string("GET"));  // an undeclared name, global value
-  in.set("source.ip", Value::bytes(std::string_view("\x7f\0\0\x01", 4), ValueType::IpAddress));
-  in.set("response.duration", Value::duration({0, 2000000}));
-  in.set("request.time", Value::timestamp({1700000000, 0}));
+  in.set("destination.service", AttributeValue::string("reviews.default.svc.cluster.local"));
+  in.set("request.path", AttributeValue::string("/api"));  // a non-global value word
+  in.set("request.size", AttributeValue::int64(-7));
+  in.set("custom.attr", AttributeValue::string("GET"));  // an undeclared name, global value
+  in.set("source.ip",
+         AttributeValue::bytes(std::string_view("\x7f\0\0\x01", 4), ValueType::kIpAddress));
+  in.set("response.duration", AttributeValue::duration({0, 2000000}));
+  in.set("request.time", AttributeValue::timestamp({1700000000, 0}));
   const StringMapEntry entries[] = {{":path", "/api"}, {"user-agent", "curl"}};
   in.set("request.headers", in.makeStringMap(entries));
 
@@ -160,8 +161,8 @@ TEST_F(RequestDecoderTest, RoundTripsThroughTheEncoder) {
   const std::string bytes = req.SerializeAsString();  // the bag views these bytes
   ASSERT_TRUE(decodeCheck(bytes).ok());
   EXPECT_EQ(bag_.size(), in.size());
-  in.forEach([&](std::string_view name, const Value& v) {
-    const Value* got = bag_.find(name);
+  in.forEach([&](std::string_view name, const AttributeValue& v) {
+    const AttributeValue* got = bag_.find(name);
     ASSERT_NE(got, nullptr) << name;
     EXPECT_TRUE(got->equals(v)) << name;
   });
@@ -329,8 +330,8 @@ class ReportDecoderTest : public ::testing::Test {
       }
       auto s = decodeReportRecord(&view, i, &bag_);
       EXPECT_TRUE(s.ok()) << s;
-      const Value* svc = bag_.find("destination.service");
-      const Value* size = bag_.find("request.size");
+      const AttributeValue* svc = bag_.find("destination.service");
+      const AttributeValue* size = bag_.find("request.size");
       seen.push_back(std::string(svc ? svc->stringValue() : "-") + "/" +
                      (size ? std::to_string(size->int64Value()) : "-"));
     }

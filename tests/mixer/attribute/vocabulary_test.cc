@@ -7,12 +7,12 @@ namespace {
 
 TEST(VocabularyTest, BuiltinHasIstioProxyAndKubernetesAttributes) {
   const auto v = Vocabulary::builtin();
-  EXPECT_EQ(v->type(*v->find("request.headers")), ValueType::StringMap);
-  EXPECT_EQ(v->type(*v->find("response.code")), ValueType::Int64);
-  EXPECT_EQ(v->type(*v->find("response.duration")), ValueType::Duration);
-  EXPECT_EQ(v->type(*v->find("source.ip")), ValueType::IpAddress);
-  EXPECT_EQ(v->type(*v->find("destination.labels")), ValueType::StringMap);
-  EXPECT_EQ(v->type(*v->find("connection.mtls")), ValueType::Bool);
+  EXPECT_EQ(v->type(*v->find("request.headers")), ValueType::kStringMap);
+  EXPECT_EQ(v->type(*v->find("response.code")), ValueType::kInt64);
+  EXPECT_EQ(v->type(*v->find("response.duration")), ValueType::kDuration);
+  EXPECT_EQ(v->type(*v->find("source.ip")), ValueType::kIpAddress);
+  EXPECT_EQ(v->type(*v->find("destination.labels")), ValueType::kStringMap);
+  EXPECT_EQ(v->type(*v->find("connection.mtls")), ValueType::kBool);
   EXPECT_FALSE(v->find("request.headerz").has_value());
 }
 
@@ -27,10 +27,10 @@ TEST(VocabularyTest, MapsGlobalWordsToIdsBothWays) {
 }
 
 TEST(VocabularyTest, RejectsConflictingDeclarations) {
-  auto v = Vocabulary::create({{"a", ValueType::String}, {"a", ValueType::String}});
+  auto v = Vocabulary::create({{"a", ValueType::kString}, {"a", ValueType::kString}});
   ASSERT_TRUE(v.ok());
   EXPECT_EQ((*v)->size(), 1u);
-  auto bad = Vocabulary::create({{"a", ValueType::String}, {"a", ValueType::Int64}});
+  auto bad = Vocabulary::create({{"a", ValueType::kString}, {"a", ValueType::kInt64}});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(std::string(bad.status().message()).find("'a' is declared both as STRING and as INT64"),
             std::string::npos);
@@ -54,7 +54,7 @@ spec: {match: "true"}
   ASSERT_TRUE(decls.ok()) << decls.status();
   ASSERT_EQ(decls->size(), 2u);
   EXPECT_EQ((*decls)[0].name, "my.size");
-  EXPECT_EQ((*decls)[0].type, ValueType::Int64);
+  EXPECT_EQ((*decls)[0].type, ValueType::kInt64);
 }
 
 TEST(ManifestTest, ErrorsCarryFileLineAndColumn) {
@@ -86,12 +86,12 @@ TEST(VocabularyTest, TheIstio01VocabularyExtendsTheBuiltinOneWithoutConflicts) {
   }
   const auto all = Vocabulary::allBuiltin();
   for (const auto& [name, type] :
-       std::vector<std::pair<std::string, ValueType>>{{"target.service", ValueType::String},
-                                                      {"target.ip", ValueType::IpAddress},
-                                                      {"target.labels", ValueType::StringMap},
-                                                      {"origin.ip", ValueType::IpAddress},
-                                                      {"response.latency", ValueType::Duration},
-                                                      {"api.name", ValueType::String}}) {
+       std::vector<std::pair<std::string, ValueType>>{{"target.service", ValueType::kString},
+                                                      {"target.ip", ValueType::kIpAddress},
+                                                      {"target.labels", ValueType::kStringMap},
+                                                      {"origin.ip", ValueType::kIpAddress},
+                                                      {"response.latency", ValueType::kDuration},
+                                                      {"api.name", ValueType::kString}}) {
     const auto id = all->find(name);
     ASSERT_TRUE(id) << name;
     EXPECT_EQ(all->type(*id), type) << name;

@@ -19,16 +19,16 @@ TEST_F(AttributeFlagsTest, AutoTypesByManifestThenBySyntax) {
   f.attributes = {"request.size=12,source.ip=10.0.0.1,destination.service=a.b",
                   "x.int=5,x.double=1.5,x.bool=true,x.time=2017-01-02T15:04:05Z,x.dur=10ms,x.s=hi"};
   ASSERT_TRUE(build(f).ok());
-  EXPECT_EQ(bag_.find("request.size")->type(), ValueType::Int64);
-  EXPECT_EQ(bag_.find("source.ip")->type(), ValueType::IpAddress);
+  EXPECT_EQ(bag_.find("request.size")->type(), ValueType::kInt64);
+  EXPECT_EQ(bag_.find("source.ip")->type(), ValueType::kIpAddress);
   EXPECT_EQ(bag_.find("source.ip")->stringValue(), std::string("\x0a\x00\x00\x01", 4));
   EXPECT_EQ(bag_.find("destination.service")->stringValue(), "a.b");
-  EXPECT_EQ(bag_.find("x.int")->type(), ValueType::Int64);
-  EXPECT_EQ(bag_.find("x.double")->type(), ValueType::Double);
-  EXPECT_EQ(bag_.find("x.bool")->type(), ValueType::Bool);
+  EXPECT_EQ(bag_.find("x.int")->type(), ValueType::kInt64);
+  EXPECT_EQ(bag_.find("x.double")->type(), ValueType::kDouble);
+  EXPECT_EQ(bag_.find("x.bool")->type(), ValueType::kBool);
   EXPECT_EQ(bag_.find("x.time")->timestampValue().seconds, 1483369445);
   EXPECT_EQ(bag_.find("x.dur")->durationValue().nanos, 10000000);
-  EXPECT_EQ(bag_.find("x.s")->type(), ValueType::String);
+  EXPECT_EQ(bag_.find("x.s")->type(), ValueType::kString);
 }
 
 TEST_F(AttributeFlagsTest, TypedFlags) {
@@ -40,11 +40,11 @@ TEST_F(AttributeFlagsTest, TypedFlags) {
   f.string_maps = {"request.headers=a:1;b:2:3"};
   f.durations = {"response.duration=1.5s"};
   ASSERT_TRUE(build(f).ok());
-  EXPECT_EQ(bag_.find("request.size_as_text")->type(), ValueType::String);
+  EXPECT_EQ(bag_.find("request.size_as_text")->type(), ValueType::kString);
   EXPECT_EQ(bag_.find("response.code")->int64Value(), 404);
   EXPECT_FALSE(bag_.find("connection.mtls")->boolValue());
   EXPECT_EQ(bag_.find("my.bytes")->stringValue(), std::string("\xc0\xa8\x00\x01", 4));
-  EXPECT_EQ(bag_.find("origin.ip")->type(), ValueType::IpAddress);
+  EXPECT_EQ(bag_.find("origin.ip")->type(), ValueType::kIpAddress);
   std::string_view v;
   ASSERT_TRUE(bag_.find("request.headers")->mapFind("b", &v));
   EXPECT_EQ(v, "2:3");

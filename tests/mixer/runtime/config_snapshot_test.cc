@@ -53,8 +53,8 @@ class ConfigSnapshotTest : public ::testing::Test {
   // stdio handler with a report instance; `test.key` declared as a STRING attribute.
   static config::ConfigModel base() {
     config::ConfigModel m;
-    m.attributes.push_back({"test.key", attribute::ValueType::String, at(1)});
-    m.attributes.push_back({"test.count", attribute::ValueType::Int64, at(1)});
+    m.attributes.push_back({"test.key", attribute::ValueType::kString, at(1)});
+    m.attributes.push_back({"test.count", attribute::ValueType::kInt64, at(1)});
     m.handlers.push_back(handler("deny.denier.istio-system", "denier", "status: {code: 7}"));
     m.handlers.push_back(handler("log.stdio.istio-system", "stdio", "{}"));
     m.instances.push_back(instance("nothing.checknothing.istio-system", "checknothing", "{}"));

@@ -7,7 +7,7 @@ namespace {
 
 using attribute::AttributeBag;
 using attribute::AttributeReferences;
-using attribute::Value;
+using attribute::AttributeValue;
 
 std::vector<std::string> refsText(const AttributeReferences& refs) {
   std::vector<std::string> out;
@@ -26,7 +26,7 @@ class DispatcherTest : public ::testing::Test {
 };
 
 TEST_F(DispatcherTest, CheckWithoutRulesAnswersIstiosDefault) {
-  bag_.set("destination.service", Value::string("a.b.svc"));
+  bag_.set("destination.service", AttributeValue::string("a.b.svc"));
   const CheckDecision r = dispatcher_.check(bag_, &refs_);
   EXPECT_EQ(r.status_code, 0);
   EXPECT_EQ(r.valid_duration.seconds, 60);
@@ -35,23 +35,23 @@ TEST_F(DispatcherTest, CheckWithoutRulesAnswersIstiosDefault) {
 }
 
 TEST_F(DispatcherTest, InboundIsTheDefaultAndReadsDestinationNamespace) {
-  bag_.set("destination.namespace", Value::string("ns1"));
+  bag_.set("destination.namespace", AttributeValue::string("ns1"));
   EXPECT_EQ(dispatcher_.identityNamespace(bag_, &refs_), "ns1");
   EXPECT_EQ(refsText(refs_),
             (std::vector<std::string>{"-context.reporter.kind", "destination.namespace"}));
 }
 
 TEST_F(DispatcherTest, OutboundReadsSourceNamespace) {
-  bag_.set("context.reporter.kind", Value::string("outbound"));
-  bag_.set("destination.namespace", Value::string("ns1"));
+  bag_.set("context.reporter.kind", AttributeValue::string("outbound"));
+  bag_.set("destination.namespace", AttributeValue::string("ns1"));
   EXPECT_EQ(dispatcher_.identityNamespace(bag_, &refs_), "");
   EXPECT_EQ(refsText(refs_),
             (std::vector<std::string>{"context.reporter.kind", "-source.namespace"}));
 }
 
 TEST_F(DispatcherTest, UnknownReporterKindHasNoNamespace) {
-  bag_.set("context.reporter.kind", Value::string("gateway"));
-  bag_.set("destination.namespace", Value::string("ns1"));
+  bag_.set("context.reporter.kind", AttributeValue::string("gateway"));
+  bag_.set("destination.namespace", AttributeValue::string("ns1"));
   EXPECT_EQ(dispatcher_.identityNamespace(bag_, &refs_), "");
   EXPECT_EQ(refsText(refs_), (std::vector<std::string>{"context.reporter.kind"}));
 }
@@ -65,11 +65,12 @@ TEST_F(DispatcherTest, QuotaWithoutRulesGrantsNothing) {
 }
 
 TEST_F(DispatcherTest, WorksWithAVocabularyLackingTheNamespaceAttributes) {
-  auto v = attribute::Vocabulary::create({{"x", attribute::ValueType::String}});
+  auto v = attribute::Vocabulary::create({{"x", attribute::ValueType::kString}});
   ASSERT_TRUE(v.ok());
   Dispatcher d(ConfigSnapshot::empty(*v), nullptr);
   AttributeBag bag(*v);
-  bag.set("destination.namespace", Value::string("ns2"));  // kept as an undeclared attribute
+  bag.set("destination.namespace",
+          AttributeValue::string("ns2"));  // kept as an undeclared attribute
   EXPECT_EQ(d.identityNamespace(bag, &refs_), "ns2");
 }
 

@@ -12,7 +12,7 @@
 namespace mixer::runtime {
 namespace {
 
-using adapter_host::Value;
+using adapter_host::AbiValue;
 
 class Headers : public expr::StringMapView {
  public:
@@ -64,19 +64,19 @@ void addRequestInstance(EncodedInstances* out, const Headers& headers, const std
   out->setValue({false, base + 3}, expr::Value::makeList(&kList));
 }
 
-Value expected(const std::string& path) {
-  Value vars = Value::map();
-  vars.set("code", Value::int64(503));
-  vars.set("ratio", Value::float64(0.25));
-  vars.set("mtls", Value::boolean(true));
-  vars.set("at", Value::timestampNs(1700000000LL * 1000000000 + 5));
-  vars.set("latency", Value::durationNs(8000000));
-  vars.set("ip", Value::ipAddress(std::string("\x0a\x00\x00\x01", 4)));
-  Value fields = Value::map();
-  fields.set("url", Value::string(path));
-  fields.set("headers", Value::stringMap({{"x-b3-sampled", "1"}, {"user-agent", "curl"}}));
+AbiValue expected(const std::string& path) {
+  AbiValue vars = AbiValue::map();
+  vars.set("code", AbiValue::int64(503));
+  vars.set("ratio", AbiValue::float64(0.25));
+  vars.set("mtls", AbiValue::boolean(true));
+  vars.set("at", AbiValue::timestampNs(1700000000LL * 1000000000 + 5));
+  vars.set("latency", AbiValue::durationNs(8000000));
+  vars.set("ip", AbiValue::ipAddress(std::string("\x0a\x00\x00\x01", 4)));
+  AbiValue fields = AbiValue::map();
+  fields.set("url", AbiValue::string(path));
+  fields.set("headers", AbiValue::stringMap({{"x-b3-sampled", "1"}, {"user-agent", "curl"}}));
   fields.set("variables", std::move(vars));
-  fields.set("list", Value::list({Value::int64(1), Value::string("two")}));
+  fields.set("list", AbiValue::list({AbiValue::int64(1), AbiValue::string("two")}));
   return fields;
 }
 
@@ -94,7 +94,7 @@ TEST(EncodedInstancesTest, DecodesToTheEvaluatedValuesAfterMoves) {
     EXPECT_EQ(inst->struct_size, sizeof(mixer_instance));
     EXPECT_EQ(std::string(inst->name.data, inst->name.size), "access.logentry.istio-system");
     EXPECT_EQ(std::string(inst->template_name.data, inst->template_name.size), "logentry");
-    EXPECT_EQ(Value::fromAbi(&inst->fields), expected("/reviews/" + std::to_string(i))) << i;
+    EXPECT_EQ(AbiValue::fromAbi(&inst->fields), expected("/reviews/" + std::to_string(i))) << i;
   }
 }
 
@@ -110,8 +110,8 @@ TEST(EncodedInstancesTest, RollbackForgetsAHalfBuiltInstance) {
   addRequestInstance(&enc, headers, "/b");
   enc.finalize();
   ASSERT_EQ(enc.size(), 2u);
-  EXPECT_EQ(Value::fromAbi(&enc.instances()[0]->fields), expected("/a"));
-  EXPECT_EQ(Value::fromAbi(&enc.instances()[1]->fields), expected("/b"));
+  EXPECT_EQ(AbiValue::fromAbi(&enc.instances()[0]->fields), expected("/a"));
+  EXPECT_EQ(AbiValue::fromAbi(&enc.instances()[1]->fields), expected("/b"));
 }
 
 TEST(EncodedInstancesTest, ClearKeepsNothingOfThePreviousBatch) {
@@ -124,7 +124,7 @@ TEST(EncodedInstancesTest, ClearKeepsNothingOfThePreviousBatch) {
   addRequestInstance(&enc, headers, "/second");
   enc.finalize();
   ASSERT_EQ(enc.size(), 1u);
-  EXPECT_EQ(Value::fromAbi(&enc.instances()[0]->fields), expected("/second"));
+  EXPECT_EQ(AbiValue::fromAbi(&enc.instances()[0]->fields), expected("/second"));
 }
 
 TEST(EncodedInstancesTest, UnsupportedValuesBecomeNull) {

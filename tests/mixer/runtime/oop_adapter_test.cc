@@ -27,7 +27,7 @@ namespace {
 
 using attribute::AttributeBag;
 using attribute::AttributeReferences;
-using attribute::Value;
+using attribute::AttributeValue;
 
 std::string sourceDir() {
   const char* dir = std::getenv("MIXER_SOURCE_DIR");
@@ -179,11 +179,11 @@ TEST_F(OopAdapterTest, AMetricAdapterReceivesTheReportsInstances) {
     PendingReports pending;
     for (int i = 0; i < 3; ++i) {
       bag.clear();
-      bag.set("context.protocol", Value::string(i == 1 ? "tcp" : "http"));
+      bag.set("context.protocol", AttributeValue::string(i == 1 ? "tcp" : "http"));
       const attribute::StringMapEntry src[] = {{"app", i == 0 ? "reviews" : "ratings"}};
       bag.set("source.labels", bag.makeStringMap(src));
-      bag.set("response.code", Value::int64(200 + i));
-      bag.set("response.duration", Value::duration({0, 5000000}));
+      bag.set("response.code", AttributeValue::int64(200 + i));
+      bag.set("response.duration", AttributeValue::duration({0, 5000000}));
       d.report(bag, &pending);
     }
     EXPECT_EQ(d.flushReports(&pending), 0u);

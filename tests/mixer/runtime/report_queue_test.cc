@@ -61,8 +61,8 @@ class ReportQueueTest : public ::testing::Test {
       return nullptr;
     }
     auto created = adapter->createHandler(
-        name, adapter_host::Value::map({{"mode", adapter_host::Value::string(mode)},
-                                        {"delay_ms", adapter_host::Value::int64(0)}}));
+        name, adapter_host::AbiValue::map({{"mode", adapter_host::AbiValue::string(mode)},
+                                           {"delay_ms", adapter_host::AbiValue::int64(0)}}));
     EXPECT_TRUE(created.ok()) << created.status();
     return created.ok() ? std::shared_ptr<adapter_host::Handler>(*std::move(created)) : nullptr;
   }

@@ -23,7 +23,7 @@ namespace {
 
 using attribute::AttributeBag;
 using attribute::AttributeReferences;
-using attribute::Value;
+using attribute::AttributeValue;
 
 using testing::at;
 using testing::handler;
@@ -190,9 +190,10 @@ TEST_F(RuntimeTest, RulesOfOtherNamespacesApplyOnlyThere) {
   AttributeBag bag(snapshot->vocabulary());
   AttributeReferences refs;
   EXPECT_EQ(d.check(bag, &refs).status_code, 0);  // no namespace: only default rules
-  bag.set("destination.namespace", Value::string("bookinfo"));
+  bag.set("destination.namespace", AttributeValue::string("bookinfo"));
   EXPECT_EQ(d.check(bag, &refs).status_code, 7);
-  bag.set("context.reporter.kind", Value::string("outbound"));  // now source.namespace counts
+  bag.set("context.reporter.kind",
+          AttributeValue::string("outbound"));  // now source.namespace counts
   EXPECT_EQ(d.check(bag, &refs).status_code, 0);
 }
 
@@ -290,10 +291,10 @@ TEST_F(RuntimeTest, ReportsReachTheStdioAdapterOffTheRequestThread) {
     PendingReports pending;
     for (int i = 0; i < 3; ++i) {
       bag.clear();
-      bag.set("context.protocol", Value::string(i == 1 ? "tcp" : "http"));
-      bag.set("request.time", Value::timestamp({1700000000, 0}));
-      bag.set("request.path", Value::string(i == 0 ? "/a" : "/c"));
-      bag.set("response.code", Value::int64(200 + i));
+      bag.set("context.protocol", AttributeValue::string(i == 1 ? "tcp" : "http"));
+      bag.set("request.time", AttributeValue::timestamp({1700000000, 0}));
+      bag.set("request.path", AttributeValue::string(i == 0 ? "/a" : "/c"));
+      bag.set("response.code", AttributeValue::int64(200 + i));
       d.report(bag, &pending);
     }
     EXPECT_EQ(d.flushReports(&pending), 0u);
@@ -347,7 +348,7 @@ TEST_F(RuntimeTest, SharedFieldExpressionsAreEvaluatedOncePerRecord) {
   PendingReports pending;
   for (const char* path : {"/a", "/b"}) {
     bag.clear();
-    bag.set("request.path", Value::string(path));  // request.useragent absent: c fails
+    bag.set("request.path", AttributeValue::string(path));  // request.useragent absent: c fails
     d.report(bag, &pending);
   }
   ASSERT_EQ(pending.batches.size(), 1u);
@@ -413,15 +414,16 @@ TEST_F(RuntimeTest, ReportFieldsReadWithoutTheInterpreterAreWhatItEvaluates) {
   using Setter = std::function<void(AttributeBag&)>;
   const std::vector<std::pair<std::string, Setter>> bags = {
       {"empty", [](AttributeBag&) {}},
-      {"path", [](AttributeBag& b) { b.set("request.path", Value::string("/p")); }},
-      {"path of the wrong type", [](AttributeBag& b) { b.set("request.path", Value::int64(3)); }},
+      {"path", [](AttributeBag& b) { b.set("request.path", AttributeValue::string("/p")); }},
+      {"path of the wrong type",
+       [](AttributeBag& b) { b.set("request.path", AttributeValue::int64(3)); }},
       {"agent and code",
        [](AttributeBag& b) {
-         b.set("request.useragent", Value::string("ua"));
-         b.set("response.code", Value::int64(404));
+         b.set("request.useragent", AttributeValue::string("ua"));
+         b.set("response.code", AttributeValue::int64(404));
        }},
       {"code of the wrong type",
-       [](AttributeBag& b) { b.set("response.code", Value::string("x")); }},
+       [](AttributeBag& b) { b.set("response.code", AttributeValue::string("x")); }},
       {"headers without the key",
        [](AttributeBag& b) {
          static const attribute::StringMapEntry e[] = {{"y", "1"}};
@@ -431,10 +433,10 @@ TEST_F(RuntimeTest, ReportFieldsReadWithoutTheInterpreterAreWhatItEvaluates) {
        [](AttributeBag& b) {
          static const attribute::StringMapEntry e[] = {{"y", "1"}, {"x-a", "A"}};
          b.set("request.headers", b.makeStringMap(e));
-         b.set("request.path", Value::string("/q"));
+         b.set("request.path", AttributeValue::string("/q"));
        }},
       {"headers of the wrong type",
-       [](AttributeBag& b) { b.set("request.headers", Value::string("x-a")); }},
+       [](AttributeBag& b) { b.set("request.headers", AttributeValue::string("x-a")); }},
       {"labels and headers",
        [](AttributeBag& b) {
          static const attribute::StringMapEntry l[] = {{"app", "reviews"}};
@@ -666,14 +668,14 @@ TEST_F(RuntimeTest, IndexedRulesApplyExactlyAsEvaluatedOnesAndKeepConfigurationO
   AttributeBag bag(snapshot->vocabulary());
   AttributeReferences refs;
 
-  bag.set("destination.service.host", Value::string("a"));
-  bag.set("request.method", Value::string("GET"));
-  bag.set("request.path", Value::string("/deny/x"));
+  bag.set("destination.service.host", AttributeValue::string("a"));
+  bag.set("request.method", AttributeValue::string("GET"));
+  bag.set("request.path", AttributeValue::string("/deny/x"));
   CheckDecision r = d.check(bag, &refs);
   EXPECT_EQ(r.status_code, 7);  // rule a comes first in the configuration
   EXPECT_EQ(r.status_message, "d1.denier.istio-system:one, d2.denier.istio-system:two");
 
-  bag.set("destination.service.host", Value::string("b"));
+  bag.set("destination.service.host", AttributeValue::string("b"));
   refs.clear();
   r = d.check(bag, &refs);
   EXPECT_EQ(r.status_code, 16);
@@ -681,7 +683,7 @@ TEST_F(RuntimeTest, IndexedRulesApplyExactlyAsEvaluatedOnesAndKeepConfigurationO
 
   // No indexed value matches: the index read is the reference that stands for rules a and b.
   bag.clear();
-  bag.set("destination.service.host", Value::string("zzz"));
+  bag.set("destination.service.host", AttributeValue::string("zzz"));
   refs.clear();
   r = d.check(bag, &refs);
   EXPECT_EQ(r.status_code, 0);
@@ -773,7 +775,7 @@ bool hasRef(const AttributeReferences& refs, const std::string& text) {
 }
 
 std::string stringAttr(const AttributeBag& bag, std::string_view name) {
-  const Value* v = bag.find(name);
+  const AttributeValue* v = bag.find(name);
   return v == nullptr ? "<absent>" : std::string(v->stringValue());
 }
 
@@ -786,8 +788,9 @@ TEST_F(RuntimeTest, AGeneratedAttributeDecidesARuleAndItsInputsAreReferenced) {
   AttributeBag bag(snapshot->vocabulary());
   const std::string source_ip = ipv4(10, 1, 0, 2);
   const std::string destination_ip = ipv4(10, 1, 0, 7);
-  bag.set("source.ip", Value::bytes(source_ip, attribute::ValueType::IpAddress));
-  bag.set("destination.ip", Value::bytes(destination_ip, attribute::ValueType::IpAddress));
+  bag.set("source.ip", AttributeValue::bytes(source_ip, attribute::ValueType::kIpAddress));
+  bag.set("destination.ip",
+          AttributeValue::bytes(destination_ip, attribute::ValueType::kIpAddress));
 
   // Without generation the request only has IP addresses: the denier's rule does not apply.
   AttributeReferences plain;
@@ -799,7 +802,7 @@ TEST_F(RuntimeTest, AGeneratedAttributeDecidesARuleAndItsInputsAreReferenced) {
   EXPECT_EQ(stringAttr(bag, "source.namespace"), "default");
   EXPECT_EQ(stringAttr(bag, "destination.service.host"), "ratings.default.svc.cluster.local");
   EXPECT_EQ(stringAttr(bag, "destination.workload.name"), "ratings-v1");
-  const Value* labels = bag.find("source.labels");
+  const AttributeValue* labels = bag.find("source.labels");
   ASSERT_NE(labels, nullptr);
   std::string_view version;
   EXPECT_TRUE(labels->mapFind("version", &version));
@@ -854,9 +857,9 @@ TEST_F(RuntimeTest, AnAdapterGeneratorsOutputsDecideARule) {
   EXPECT_TRUE(snapshot->hasGenerators());
   Dispatcher d(snapshot, nullptr);
   AttributeBag bag(snapshot->vocabulary());
-  bag.set("source.uid", Value::string("kubernetes://cart-7f9.shop"));
+  bag.set("source.uid", AttributeValue::string("kubernetes://cart-7f9.shop"));
   const std::string ip = ipv4(10, 2, 0, 9);
-  bag.set("source.ip", Value::bytes(ip, attribute::ValueType::IpAddress));
+  bag.set("source.ip", AttributeValue::bytes(ip, attribute::ValueType::kIpAddress));
   AttributeReferences plain;
   EXPECT_EQ(d.check(bag, &plain).status_code, 0);
 
@@ -875,7 +878,7 @@ TEST_F(RuntimeTest, AnAdapterGeneratorsOutputsDecideARule) {
 
   // The same request in another namespace is not denied: the rule reads what was generated.
   AttributeBag other(snapshot->vocabulary());
-  other.set("source.uid", Value::string("kubernetes://cart-7f9.staging"));
+  other.set("source.uid", AttributeValue::string("kubernetes://cart-7f9.staging"));
   AttributeReferences refs2;
   d.generate(&other, &refs2);
   EXPECT_EQ(d.check(other, &refs2).status_code, 0);
@@ -888,7 +891,7 @@ TEST_F(RuntimeTest, AFailingAdapterGeneratorLeavesTheBindingsDefaults) {
   ASSERT_NE(snapshot, nullptr) << errorsText();
   Dispatcher d(snapshot, nullptr);
   AttributeBag bag(snapshot->vocabulary());
-  bag.set("source.uid", Value::string("kubernetes://cart-7f9.shop"));
+  bag.set("source.uid", AttributeValue::string("kubernetes://cart-7f9.shop"));
   AttributeReferences refs;
   d.generate(&bag, &refs);
   EXPECT_EQ(stringAttr(bag, "source.workload.name"), "unknown");
@@ -903,7 +906,7 @@ TEST_F(RuntimeTest, AWorkloadTheRegistryDoesNotKnowGetsTheBindingsDefaults) {
   Dispatcher d(snapshot, nullptr);
   AttributeBag bag(snapshot->vocabulary());
   const std::string ip = ipv4(10, 9, 9, 9);
-  bag.set("source.ip", Value::bytes(ip, attribute::ValueType::IpAddress));
+  bag.set("source.ip", AttributeValue::bytes(ip, attribute::ValueType::kIpAddress));
   AttributeReferences refs;
   d.generate(&bag, &refs);
   EXPECT_EQ(stringAttr(bag, "source.workload.name"), "unknown");
@@ -920,8 +923,8 @@ TEST_F(RuntimeTest, WhatTheRequestCarriesIsKeptOverWhatIsGenerated) {
   Dispatcher d(snapshot, nullptr);
   AttributeBag bag(snapshot->vocabulary());
   const std::string ip = ipv4(10, 1, 0, 2);
-  bag.set("source.ip", Value::bytes(ip, attribute::ValueType::IpAddress));
-  bag.set("source.workload.name", Value::string("productpage-v1"));
+  bag.set("source.ip", AttributeValue::bytes(ip, attribute::ValueType::kIpAddress));
+  bag.set("source.workload.name", AttributeValue::string("productpage-v1"));
   AttributeReferences refs;
   std::vector<attribute::AttributeId> added;
   d.generate(&bag, &refs, &added);
@@ -945,8 +948,8 @@ TEST_F(RuntimeTest, AMissingRegistryGivesDefaultsAndTheRestServes) {
   Dispatcher d(snapshot, nullptr);
   AttributeBag bag(snapshot->vocabulary());
   const std::string ip = ipv4(10, 1, 0, 2);
-  bag.set("source.ip", Value::bytes(ip, attribute::ValueType::IpAddress));
-  bag.set("source.workload.name", Value::string("reviews-v2"));
+  bag.set("source.ip", AttributeValue::bytes(ip, attribute::ValueType::kIpAddress));
+  bag.set("source.workload.name", AttributeValue::string("reviews-v2"));
   AttributeReferences refs;
   d.generate(&bag, &refs);
   EXPECT_EQ(stringAttr(bag, "source.namespace"), "default");

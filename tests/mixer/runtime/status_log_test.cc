@@ -12,8 +12,8 @@ namespace {
 
 using attribute::AttributeBag;
 using attribute::AttributeReferences;
+using attribute::AttributeValue;
 using attribute::StringMapEntry;
-using attribute::Value;
 using attribute::Vocabulary;
 
 TEST(StatusLogTest, SecretsAreCredentialHeadersAndNamedAttributes) {
@@ -33,11 +33,11 @@ TEST(StatusLogTest, SecretsAreCredentialHeadersAndNamedAttributes) {
 
 TEST(StatusLogTest, ADenialKeepsWhatWasReadWithSecretsRedactedEverywhere) {
   AttributeBag bag(Vocabulary::builtin());
-  bag.set("destination.service", Value::string("orders.svc"));
+  bag.set("destination.service", AttributeValue::string("orders.svc"));
   const StringMapEntry headers[] = {
       {"x-api-key", "sk-live-0123456789"}, {"user-agent", "curl/8"}, {"cookie", "sid=abcdef"}};
   bag.set("request.headers", bag.makeStringMap(headers));
-  bag.set("request.size", Value::int64(42));
+  bag.set("request.size", AttributeValue::int64(42));
   AttributeReferences refs;
   refs.add("destination.service", true);
   refs.addMapKey("request.headers", "x-api-key", true);

@@ -119,7 +119,8 @@ class AsyncQuotaTest : public ::testing::Test {
 
   std::string request(int64_t amount, const std::string& dedup_id) {
     attribute::AttributeBag bag(attribute::Vocabulary::builtin());
-    bag.set(bag.own("destination.service.host"), attribute::Value::string(bag.own("a.b.svc")));
+    bag.set(bag.own("destination.service.host"),
+            attribute::AttributeValue::string(bag.own("a.b.svc")));
     CheckRequest req;
     api::encodeAttributes(bag, api::kGlobalWordCount, req.mutable_attributes());
     req.set_global_word_count(api::kGlobalWordCount);

@@ -165,7 +165,7 @@ TEST_F(HostileRequestTest, RepeatedMapKeysStillReplaceEarlierValuesBeyondTheScan
   attrs.lenField(9, lenEntry(-1, map.bytes()));
   std::vector<std::string_view> words;
   ASSERT_TRUE(api::decodeCompressedAttributes(attrs.bytes(), &words, &bag).ok());
-  const attribute::Value* v = bag.find("request.headers");
+  const attribute::AttributeValue* v = bag.find("request.headers");
   ASSERT_NE(v, nullptr);
   ASSERT_EQ(v->mapSize(), 40u);
   for (int i = 0; i < 40; ++i) {

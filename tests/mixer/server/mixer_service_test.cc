@@ -26,7 +26,7 @@ class MixerServiceTest : public ::testing::Test {
   CheckRequest request(std::initializer_list<std::pair<std::string, std::string>> strings) {
     attribute::AttributeBag bag(vocab_);
     for (const auto& [k, v] : strings) {
-      bag.set(bag.own(k), attribute::Value::string(bag.own(v)));
+      bag.set(bag.own(k), attribute::AttributeValue::string(bag.own(v)));
     }
     CheckRequest req;
     api::encodeAttributes(bag, api::kGlobalWordCount, req.mutable_attributes());
