@@ -225,14 +225,12 @@ absl::StatusOr<int> listenTcp(const std::string& host, int port, int backlog, in
   return fd;
 }
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-const char* reason(int code) {
+const char* httpReasonPhrase(int code) {
   switch (code) {
     case 200:
       return "OK";
+    case 201:
+      return "Created";
     case 303:
       return "See Other";
     case 400:
@@ -241,22 +239,26 @@ const char* reason(int code) {
       return "Unauthorized";
     case 403:
       return "Forbidden";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
     case 404:
       return "Not Found";
     case 405:
       return "Method Not Allowed";
     case 408:
       return "Request Timeout";
+    case 409:
+      return "Conflict";
     case 411:
       return "Length Required";
     case 413:
       return "Content Too Large";
+    case 422:
+      return "Unprocessable Entity";
+    case 429:
+      return "Too Many Requests";
     case 431:
       return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
     case 503:
       return "Service Unavailable";
     default:
@@ -264,13 +266,17 @@ const char* reason(int code) {
   }
 }
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
 void render(const HttpResponse& r, bool head, bool keep_alive, std::string* out_buffer) {
   std::string& out = *out_buffer;
   out.clear();
   out += "HTTP/1.1 ";
   out += std::to_string(r.code);
   out += ' ';
-  out += reason(r.code);
+  out += httpReasonPhrase(r.code);
   out += "\r\nContent-Type: ";
   out += r.content_type;
   out += "\r\nContent-Length: ";

@@ -167,6 +167,10 @@ int parseHttpRequest(std::string* head, bool any_method, HttpRequest* out);
 // (`Content-Length` absent or 0, no `Transfer-Encoding`). Pure.
 bool httpKeepAlive(const HttpRequest& request);
 
+// The reason phrase of an HTTP status code as RFC 9110 names it ("Not Found" for 404); "Status"
+// for a code the project does not send.
+const char* httpReasonPhrase(int code);
+
 // `value` as a response header value: control characters (CR and LF among them) become spaces.
 std::string httpHeaderValue(std::string_view value);
 

@@ -12,8 +12,8 @@ namespace mixer::base {
 
 // Appends seconds and nanos (0..999999999) since the Unix epoch as "YYYY-MM-DDTHH:MM:SS[.f]Z":
 // the year padded to four digits ("0001-01-01T00:00:00Z"; a year outside 0..9999 printed as its
-// number), the fraction trimmed of trailing zeros and left out when zero. Nanos outside 0..999999999
-// are carried into the seconds.
+// number), the fraction trimmed of trailing zeros and left out when zero. Nanos outside
+// 0..999999999 are carried into the seconds.
 inline void appendRfc3339(int64_t seconds, int64_t nanos, std::string* out) {
   seconds += nanos / 1'000'000'000;
   nanos %= 1'000'000'000;

@@ -3,10 +3,10 @@
 // 0..11 are numbered exactly as Istio's policy.v1beta1.ValueType (attribute manifests, instance
 // descriptors); the rest are the types CEL adds, and bytes, which Istio's enum lacks: an attribute
 // no manifest declares and whose wire value is raw bytes is kBytes. The adapter ABI numbers its
-// MIXER_VALUE_* constants on its own (frozen; adapters/sdk/include/mixer/adapter_sdk/mixer_adapter.h);
-// the runtime converts where values cross it. Each layer names the types in its own language:
-// attribute manifests "STRING", "BYTES" (mixer/attribute/value_type.h), CEL "string", "bytes"
-// (expr/value.h).
+// MIXER_VALUE_* constants on its own (frozen;
+// adapters/sdk/include/mixer/adapter_sdk/mixer_adapter.h); the runtime converts where values cross
+// it. Each layer names the types in its own language: attribute manifests "STRING", "BYTES"
+// (mixer/attribute/value_type.h), CEL "string", "bytes" (expr/value.h).
 #pragma once
 
 #include <cstdint>

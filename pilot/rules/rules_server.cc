@@ -89,43 +89,8 @@ struct RulesServer::Connection {
 
 namespace {
 
-std::string reasonPhrase(int code) {
-  switch (code) {
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 400:
-      return "Bad Request";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 409:
-      return "Conflict";
-    case 411:
-      return "Length Required";
-    case 413:
-      return "Payload Too Large";
-    case 422:
-      return "Unprocessable Entity";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Status";
-  }
-}
-
 std::string head(int code, const std::string& content_type, const std::string* body) {
-  std::string out = "HTTP/1.1 " + std::to_string(code) + " " + reasonPhrase(code) +
+  std::string out = "HTTP/1.1 " + std::to_string(code) + " " + mixer::httpReasonPhrase(code) +
                     "\r\nContent-Type: " + content_type + "\r\nCache-Control: no-store\r\n";
   if (body != nullptr) {
     out += "Content-Length: " + std::to_string(body->size()) + "\r\n";
@@ -298,7 +263,7 @@ void RulesServer::serveRequest(const std::shared_ptr<Connection>& c) {
     code = decodeHttpRequest(raw, &request);
   }
   if (code != 0) {
-    const std::string body = plainError(code, reasonPhrase(code));
+    const std::string body = plainError(code, mixer::httpReasonPhrase(code));
     c->writeAll(head(code, "application/json", &body) + body);
     return;
   }
