@@ -21,6 +21,11 @@
 // within `timeout`, the reader ends the connection's waiting calls kUnavailable and reconnects
 // with exponential backoff (at once, then 50ms doubling to 2s); when no connection is up, calls
 // end kUnavailable at once (or, during a connection attempt, wait for it).
+//
+// Per-call state: a call's completion (Done) is a fixed-size callable stored inside the call's
+// entry in the FIFO, not a std::function: redisquota's (the host's completion, the amount, the
+// limit, the window) fits its 64 bytes, so a quota call allocates nothing for it (it did once
+// per call; tests/bench/redisquota_adapter_load counts allocations per call).
 #ifndef MIXER_ADAPTERS_REDISQUOTA_REDIS_PIPELINE_H_
 #define MIXER_ADAPTERS_REDISQUOTA_REDIS_PIPELINE_H_
 
@@ -29,11 +34,13 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "mixer/adapter_sdk/host.h"
@@ -83,9 +90,75 @@ class RedisPipeline {
     kNoScript,     // NOSCRIPT again after the call was sent as EVAL
   };
   // Called exactly once per call, on the calling thread or a reader thread. `reply` is set with
-  // kReply only (and freed after the call); `error` says why with kUnavailable.
-  using Done =
-      std::function<void(Outcome outcome, const redisReply* reply, const std::string& error)>;
+  // kReply only (and freed after the call); `error` says why with kUnavailable. A move-only
+  // callable kept inside the call itself (up to kInlineBytes of captures, checked at compile
+  // time): a call allocates nothing for its completion.
+  class Done {
+   public:
+    static constexpr size_t kInlineBytes = 64;
+
+    Done() = default;
+    template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, Done>>>
+    Done(F&& f) {  // NOLINT(google-explicit-constructor): a callable, like std::function
+      using Fn = std::decay_t<F>;
+      static_assert(sizeof(Fn) <= kInlineBytes, "Done: the captures do not fit inline");
+      static_assert(alignof(Fn) <= alignof(std::max_align_t), "Done: over-aligned captures");
+      static_assert(std::is_nothrow_move_constructible_v<Fn>, "Done: the callable must move");
+      ::new (static_cast<void*>(storage_)) Fn(std::forward<F>(f));
+      ops_ = &kOps<Fn>;
+    }
+    Done(Done&& o) noexcept : ops_(o.ops_) {
+      if (ops_ != nullptr) {
+        ops_->move(o.storage_, storage_);
+        o.ops_ = nullptr;
+      }
+    }
+    Done& operator=(Done&& o) noexcept {
+      if (this != &o) {
+        reset();
+        ops_ = o.ops_;
+        if (ops_ != nullptr) {
+          ops_->move(o.storage_, storage_);
+          o.ops_ = nullptr;
+        }
+      }
+      return *this;
+    }
+    Done(const Done&) = delete;
+    Done& operator=(const Done&) = delete;
+    ~Done() { reset(); }
+
+    explicit operator bool() const { return ops_ != nullptr; }
+    void operator()(Outcome outcome, const redisReply* reply, const std::string& error) {
+      ops_->invoke(storage_, outcome, reply, error);
+    }
+
+   private:
+    struct Ops {
+      void (*invoke)(void* f, Outcome, const redisReply*, const std::string&);
+      void (*move)(void* from, void* to);  // move-constructs at `to`, destroys `from`
+      void (*destroy)(void* f);
+    };
+    template <class Fn>
+    static constexpr Ops kOps = {[](void* f, Outcome o, const redisReply* r, const std::string& e) {
+                                   (*static_cast<Fn*>(f))(o, r, e);
+                                 },
+                                 [](void* from, void* to) {
+                                   ::new (to) Fn(std::move(*static_cast<Fn*>(from)));
+                                   static_cast<Fn*>(from)->~Fn();
+                                 },
+                                 [](void* f) { static_cast<Fn*>(f)->~Fn(); }};
+
+    void reset() {
+      if (ops_ != nullptr) {
+        ops_->destroy(storage_);
+        ops_ = nullptr;
+      }
+    }
+
+    const Ops* ops_ = nullptr;
+    alignas(std::max_align_t) unsigned char storage_[kInlineBytes];
+  };
 
   // What the pipeline counts (host counters declared by the owner; default ones count nothing).
   struct Counters {
