@@ -34,6 +34,9 @@ std::string errnoText(int err) { return std::error_code(err, std::system_categor
 // to another connection or end kUnavailable instead of piling up.
 constexpr size_t kMaxUnsentBytes = size_t{64} << 20;
 
+// Calls a connection takes before eval() prefers the next one (see eval()).
+constexpr size_t kFillInFlight = 32;
+
 bool loadScript(redisContext* ctx, const char* script, std::string* sha) {
   auto* reply = static_cast<redisReply*>(redisCommand(ctx, "SCRIPT LOAD %s", script));
   bool ok = reply != nullptr && reply->type == REDIS_REPLY_STRING;
@@ -142,6 +145,10 @@ struct RedisPipeline::Connection {
   int64_t progress_ns = 0;   // when `waiting` last became non-empty or got a reply
   std::string write_error;   // a send failed: the reader drops the connection
   std::string last_error = "not connected";  // why it is not up
+  // Copies of `up` and of waiting.size(), written under mu and read without it by eval() to
+  // choose a connection (a stale value only makes it choose another one).
+  std::atomic<bool> up_hint{false};
+  std::atomic<size_t> in_flight{0};
   // Set at construction.
   int wake_fd = -1;  // an eventfd: wakes the reader (bytes left unsent, a failed send, close())
   std::thread reader;
@@ -191,9 +198,26 @@ RedisPipeline::~RedisPipeline() {
 
 void RedisPipeline::eval(size_t script, std::string args, size_t arg_count, Done done) {
   Call call{std::move(done), script, arg_count, false, std::move(args)};
+  const size_t n = connections_.size();
+  // Fill first: the first connection that is up with fewer than kFillInFlight calls awaiting
+  // replies takes the call. At moderate load the replies of many calls then come back on one
+  // socket, and its reader thread completes several per wake-up instead of each connection's
+  // reader waking for one or two; past that load the calls spread over the pool.
+  for (size_t i = 0; i < n; ++i) {
+    Connection& c = *connections_[i];
+    if (!c.up_hint.load(std::memory_order_relaxed) ||
+        c.in_flight.load(std::memory_order_relaxed) >= kFillInFlight) {
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(c.mu);
+      if (!c.stopping && writeLocked(c, call)) {
+        return;
+      }
+    }
+  }
   // Round robin over the pool, skipping connections that are down. With none up, the call waits
   // for a connection attempt in progress (as at start-up), else it ends kUnavailable.
-  const size_t n = connections_.size();
   const size_t first = next_connection_.fetch_add(1, std::memory_order_relaxed);
   std::string why;
   Connection* connecting = nullptr;
@@ -276,6 +300,7 @@ bool RedisPipeline::writeLocked(Connection& c, Call& call) {
     c.progress_ns = monotonicNs();
   }
   c.waiting.push_back(std::move(call));
+  c.in_flight.store(c.waiting.size(), std::memory_order_relaxed);
   if (!c.unsent.empty()) {
     c.unsent.append(wire);  // the reader is waiting for the socket to take the earlier bytes
     return true;
@@ -504,6 +529,8 @@ void RedisPipeline::drop(Connection& c, Session* s, const std::string& error) {
     c.write_error.clear();
     c.last_error = error.empty() ? "not connected" : error;
     failed.swap(c.waiting);
+    c.in_flight.store(0, std::memory_order_relaxed);
+    c.up_hint.store(false, std::memory_order_relaxed);
   }
   // No request thread uses the socket once `up` is false.
   redisFree(s->ctx);
@@ -534,6 +561,7 @@ bool RedisPipeline::completeReplies(Connection& c, std::vector<redisReply*>& rep
       calls.push_back(std::move(c.waiting.front()));
       c.waiting.pop_front();
     }
+    c.in_flight.store(c.waiting.size(), std::memory_order_relaxed);
     if (!c.waiting.empty()) {
       c.progress_ns = monotonicNs();
     }
@@ -670,6 +698,7 @@ void RedisPipeline::readLoop(Connection& c) {
             c.fd = s.ctx->fd;
             c.shas = std::move(shas);
             c.up = true;
+            c.up_hint.store(true, std::memory_order_relaxed);
             c.connecting = false;
             for (Call& call : c.held) {
               if (!writeLocked(c, call)) {

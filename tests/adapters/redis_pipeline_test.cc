@@ -217,6 +217,27 @@ TEST_F(RedisPipelineTest, RepliesGoToTheirCallsFromManyThreads) {
   EXPECT_LE(host_.count("connects"), 2);  // no reconnects: at most one per pooled connection
 }
 
+// More calls in flight than one connection takes before the next is preferred (the pool fills
+// its first connection first): every reply still goes to its call.
+TEST_F(RedisPipelineTest, ManyCallsInFlightSpreadOverThePoolAndGetTheirReplies) {
+  RedisPipeline pipeline(optionsFor(redis_.port(), 3), kScripts, host_.host(), host_.counters());
+  ASSERT_EQ(run(pipeline, 0, 1).integer, 2);
+  constexpr int kCalls = 300;
+  std::vector<Waiter> w(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    pipeline.eval(0, oneArg(i), 2, w[i].done());
+  }
+  int wrong = 0;
+  for (int i = 0; i < kCalls; ++i) {
+    Ended e = w[i].wait();
+    if (e.outcome != Outcome::kReply || e.integer != 2 * i) {
+      ++wrong;
+    }
+  }
+  EXPECT_EQ(wrong, 0);
+  EXPECT_EQ(host_.count("errors"), 0);
+}
+
 TEST_F(RedisPipelineTest, SendsTheScriptAgainAfterTheCacheWasFlushed) {
   RedisPipeline pipeline(optionsFor(redis_.port(), 1), kScripts, host_.host(), host_.counters());
   ASSERT_EQ(run(pipeline, 0, 5).integer, 10);
