@@ -19,9 +19,21 @@
 // load the replies then come back on one socket and its reader thread completes several per
 // wake-up (with 16 calls in flight spread round robin over 4 connections each reader woke for
 // one or two, and a quota Check cost mixs about 0.25 context switches more). The reader
-// thread only reads and parses replies (hiredis' redisReader) and completes the calls in FIFO
-// order, and sends what a full socket did not take. A NOSCRIPT reply (Redis restarted, script
-// cache flushed) sends the call again as EVAL. On a connection error, or when no reply comes
+// thread reads and parses replies (hiredis' redisReader) and completes their calls, and sends
+// what a full socket did not take.
+//
+// Reading is not the reader thread's alone: a request thread that has just written a call to a
+// connection with earlier calls outstanding tries the connection's read lock (read_mu, never
+// waited for) and, if it gets it, reads what the socket already holds and completes those calls
+// itself, on its own thread (for mixs, a gRPC thread: the response is then finished where gRPC
+// expects it, without the hand-offs a completion from a foreign thread costs). Whoever holds
+// read_mu reads, parses, and takes the answered calls off the head of the FIFO in one step, so
+// replies pair with their calls in order whichever thread reads; the calls are then completed
+// with read_mu released (calls read by two threads may complete in parallel, each exactly
+// once). A completion that makes a new call does not drain again on its stack. Only the reader
+// thread drops and reconnects: a drain that finds the connection lost leaves the reason for it
+// and wakes it. A NOSCRIPT reply (Redis restarted, script cache flushed) sends the call again
+// as EVAL. On a connection error, or when no reply comes
 // within `timeout`, the reader ends the connection's waiting calls kUnavailable and reconnects
 // with exponential backoff (at once, then 50ms doubling to 2s); when no connection is up, calls
 // end kUnavailable at once (or, during a connection attempt, wait for it).
@@ -205,8 +217,10 @@ class RedisPipeline {
   redisContext* connect(std::vector<std::string>* shas, std::string* address, std::string* error);
   bool complete(Call& call, redisReply* reply, std::string* lost);
   void drop(Connection& c, Session* s, const std::string& error);
-  bool completeReplies(Connection& c, std::vector<redisReply*>& replies, std::string* error);
-  bool readReplies(Connection& c, Session* s, std::string* error);
+  bool completeReplies(Connection& c, std::vector<Call>& calls, std::vector<redisReply*>& replies,
+                       std::string* error);
+  bool readReplies(Connection& c, std::unique_lock<std::mutex>& read_lock, std::string* error);
+  void drain(Connection& c);
   void readLoop(Connection& c);
   static std::vector<Call>& completingCalls();
 
