@@ -34,6 +34,9 @@ std::string errnoText(int err) { return std::error_code(err, std::system_categor
 // to another connection or end kUnavailable instead of piling up.
 constexpr size_t kMaxUnsentBytes = size_t{64} << 20;
 
+// Calls a connection takes before eval() prefers the next one (see eval()).
+constexpr size_t kFillInFlight = 32;
+
 bool loadScript(redisContext* ctx, const char* script, std::string* sha) {
   auto* reply = static_cast<redisReply*>(redisCommand(ctx, "SCRIPT LOAD %s", script));
   bool ok = reply != nullptr && reply->type == REDIS_REPLY_STRING;
@@ -141,7 +144,17 @@ struct RedisPipeline::Connection {
   std::deque<Call> waiting;  // calls written (or in `unsent`), in the order of their replies
   int64_t progress_ns = 0;   // when `waiting` last became non-empty or got a reply
   std::string write_error;   // a send failed: the reader drops the connection
+  std::string read_error;    // a request thread's drain found the connection lost: likewise
   std::string last_error = "not connected";  // why it is not up
+  // Copies of `up` and of waiting.size(), written under mu and read without it by eval() to
+  // choose a connection (a stale value only makes it choose another one).
+  std::atomic<bool> up_hint{false};
+  std::atomic<size_t> in_flight{0};
+  // The read side: whoever holds read_mu (the reader thread, or a request thread draining
+  // replies that are already readable) reads the socket, parses, and takes the answered calls
+  // off `waiting`, so replies and calls pair in order whichever thread reads.
+  std::mutex read_mu;
+  redisReader* parser = nullptr;  // guarded by read_mu: set while up
   // Set at construction.
   int wake_fd = -1;  // an eventfd: wakes the reader (bytes left unsent, a failed send, close())
   std::thread reader;
@@ -159,9 +172,14 @@ struct RedisPipeline::Connection {
 // The reader thread's state of its connection.
 struct RedisPipeline::Session {
   redisContext* ctx = nullptr;
-  redisReader* reader = nullptr;
   std::string address;  // host:port of the server connected to
 };
+
+namespace {
+// Set while this thread completes calls: a completion that makes a new call (eval() from inside
+// a Done) does not drain replies again on the same stack.
+thread_local bool t_completing = false;
+}  // namespace
 
 RedisPipeline::RedisPipeline(RedisOptions options, std::vector<std::string> scripts,
                              mixer::adapter_sdk::Host host, Counters counters)
@@ -191,31 +209,58 @@ RedisPipeline::~RedisPipeline() {
 
 void RedisPipeline::eval(size_t script, std::string args, size_t arg_count, Done done) {
   Call call{std::move(done), script, arg_count, false, std::move(args)};
+  const size_t n = connections_.size();
+  // Fill first: the first connection that is up with fewer than kFillInFlight calls awaiting
+  // replies takes the call. At moderate load the replies of many calls then come back on one
+  // socket, and its reader thread completes several per wake-up instead of each connection's
+  // reader waking for one or two; past that load the calls spread over the pool.
+  for (size_t i = 0; i < n; ++i) {
+    Connection& c = *connections_[i];
+    if (!c.up_hint.load(std::memory_order_relaxed) ||
+        c.in_flight.load(std::memory_order_relaxed) >= kFillInFlight) {
+      continue;
+    }
+    std::unique_lock<std::mutex> lock(c.mu);
+    if (!c.stopping && writeLocked(c, call)) {
+      // Earlier calls on this connection may have replies waiting on the socket already: this
+      // thread completes them now if no other thread is reading it.
+      const bool earlier = c.waiting.size() > 1;
+      lock.unlock();
+      if (earlier) {
+        drain(c);
+      }
+      return;
+    }
+  }
   // Round robin over the pool, skipping connections that are down. With none up, the call waits
   // for a connection attempt in progress (as at start-up), else it ends kUnavailable.
-  const size_t n = connections_.size();
   const size_t first = next_connection_.fetch_add(1, std::memory_order_relaxed);
   std::string why;
   Connection* connecting = nullptr;
   for (size_t i = 0; i < n; ++i) {
     Connection& c = *connections_[(first + i) % n];
-    {
-      std::lock_guard<std::mutex> lock(c.mu);
-      if (!c.stopping) {
-        if (writeLocked(c, call)) {
-          return;
-        }
-        if (c.connecting && connecting == nullptr) {
-          connecting = &c;
-        }
-        if (why.empty()) {
-          why = c.up ? "redis is not reading its connection" : c.last_error;
-        }
-        continue;
-      }
+    std::unique_lock<std::mutex> lock(c.mu);
+    if (c.stopping) {
+      lock.unlock();
+      call.done(Outcome::kClosing, nullptr, "");  // outside the lock, like every completion
+      return;
     }
-    call.done(Outcome::kClosing, nullptr, "");  // outside the lock, like every completion
-    return;
+    if (writeLocked(c, call)) {
+      // Earlier calls on this connection may have replies waiting on the socket already: this
+      // thread completes them now if no other thread is reading it.
+      const bool earlier = c.waiting.size() > 1;
+      lock.unlock();
+      if (earlier) {
+        drain(c);
+      }
+      return;
+    }
+    if (c.connecting && connecting == nullptr) {
+      connecting = &c;
+    }
+    if (why.empty()) {
+      why = c.up ? "redis is not reading its connection" : c.last_error;
+    }
   }
   if (connecting != nullptr) {
     std::lock_guard<std::mutex> lock(connecting->mu);
@@ -228,6 +273,29 @@ void RedisPipeline::eval(size_t script, std::string args, size_t arg_count, Done
     }
   }
   call.done(Outcome::kUnavailable, nullptr, why);
+}
+
+// A request thread's opportunistic read of `c`: when no other thread is reading it, completes
+// the calls whose replies are already on the socket (without waiting for any). A lost
+// connection is left to the reader thread, woken for it.
+void RedisPipeline::drain(Connection& c) {
+  if (t_completing) {
+    return;
+  }
+  std::unique_lock<std::mutex> read_lock(c.read_mu, std::try_to_lock);
+  if (!read_lock.owns_lock()) {
+    return;  // the reader thread (or another request thread) is at it
+  }
+  std::string error;
+  if (!readReplies(c, read_lock, &error)) {
+    {
+      std::lock_guard<std::mutex> lock(c.mu);
+      if (c.read_error.empty()) {
+        c.read_error = error;
+      }
+    }
+    c.wake();
+  }
 }
 
 void RedisPipeline::close() {
@@ -276,6 +344,7 @@ bool RedisPipeline::writeLocked(Connection& c, Call& call) {
     c.progress_ns = monotonicNs();
   }
   c.waiting.push_back(std::move(call));
+  c.in_flight.store(c.waiting.size(), std::memory_order_relaxed);
   if (!c.unsent.empty()) {
     c.unsent.append(wire);  // the reader is waiting for the socket to take the earlier bytes
     return true;
@@ -502,12 +571,19 @@ void RedisPipeline::drop(Connection& c, Session* s, const std::string& error) {
     c.fd = -1;
     c.unsent.clear();
     c.write_error.clear();
+    c.read_error.clear();
     c.last_error = error.empty() ? "not connected" : error;
     failed.swap(c.waiting);
+    c.in_flight.store(0, std::memory_order_relaxed);
+    c.up_hint.store(false, std::memory_order_relaxed);
   }
-  // No request thread uses the socket once `up` is false.
+  // No request thread writes the socket once `up` is false, nor reads it once read_mu is ours.
+  {
+    std::lock_guard<std::mutex> read_lock(c.read_mu);
+    redisReaderFree(c.parser);
+    c.parser = nullptr;
+  }
   redisFree(s->ctx);
-  redisReaderFree(s->reader);
   const std::string address = std::move(s->address);
   *s = Session{};
   if (!error.empty()) {
@@ -519,25 +595,13 @@ void RedisPipeline::drop(Connection& c, Session* s, const std::string& error) {
   }
 }
 
-// Completes the calls at the head of `c.waiting` from `replies` (freed here). A NOSCRIPT reply
-// sends its call again as EVAL (which caches the script again), behind what is in flight.
-// False (with `error`) when Redis sent more replies than calls were written, or is no longer
-// the master.
-bool RedisPipeline::completeReplies(Connection& c, std::vector<redisReply*>& replies,
-                                    std::string* error) {
-  std::vector<Call>& calls = completingCalls();
-  calls.clear();
-  {
-    std::lock_guard<std::mutex> lock(c.mu);
-    const size_t k = std::min(replies.size(), c.waiting.size());
-    for (size_t i = 0; i < k; ++i) {
-      calls.push_back(std::move(c.waiting.front()));
-      c.waiting.pop_front();
-    }
-    if (!c.waiting.empty()) {
-      c.progress_ns = monotonicNs();
-    }
-  }
+// Completes `calls` from `replies` (their replies, in order, freed here), outside every lock. A
+// NOSCRIPT reply sends its call again as EVAL (which caches the script again), behind what is in
+// flight. False (with `error`) when Redis sent more replies than calls were written, or is no
+// longer the master.
+bool RedisPipeline::completeReplies(Connection& c, std::vector<Call>& calls,
+                                    std::vector<redisReply*>& replies, std::string* error) {
+  t_completing = true;
   std::vector<Call> retry;
   std::string lost;
   for (size_t i = 0; i < calls.size(); ++i) {
@@ -573,18 +637,31 @@ bool RedisPipeline::completeReplies(Connection& c, std::vector<redisReply*>& rep
   for (Call& call : unwritten) {
     call.done(Outcome::kUnavailable, nullptr, "connection lost before the script was sent again");
   }
+  t_completing = false;
   return in_step && lost.empty();
 }
 
-// Reads what the socket has, parses the replies and completes their calls; false (with
-// `error`) when the connection is lost or out of step.
-bool RedisPipeline::readReplies(Connection& c, Session* s, std::string* error) {
+// Reads what `c`'s socket has, parses the replies and takes the calls they answer off the head
+// of `c.waiting`, all under `read_lock` (c.read_mu, held by the caller), which it then releases
+// to complete the calls. False (with `error`) when the connection is lost or out of step.
+bool RedisPipeline::readReplies(Connection& c, std::unique_lock<std::mutex>& read_lock,
+                                std::string* error) {
+  int fd = -1;
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    if (c.up) {
+      fd = c.fd;  // open until drop() gets read_mu
+    }
+  }
+  if (fd < 0 || c.parser == nullptr) {
+    return true;  // not connected (any more): the reader thread deals with it
+  }
   char buf[16384];
   bool open = true;
   while (true) {
-    ssize_t n = ::recv(s->ctx->fd, buf, sizeof(buf), MSG_DONTWAIT);
+    ssize_t n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
     if (n > 0) {
-      redisReaderFeed(s->reader, buf, static_cast<size_t>(n));
+      redisReaderFeed(c.parser, buf, static_cast<size_t>(n));
       if (static_cast<size_t>(n) < sizeof(buf)) {
         break;
       }
@@ -606,8 +683,8 @@ bool RedisPipeline::readReplies(Connection& c, Session* s, std::string* error) {
   replies.clear();
   while (true) {
     void* raw = nullptr;
-    if (redisReaderGetReply(s->reader, &raw) != REDIS_OK) {
-      *error = std::string("protocol error: ") + s->reader->errstr;
+    if (redisReaderGetReply(c.parser, &raw) != REDIS_OK) {
+      *error = std::string("protocol error: ") + c.parser->errstr;
       open = false;
       break;
     }
@@ -616,7 +693,22 @@ bool RedisPipeline::readReplies(Connection& c, Session* s, std::string* error) {
     }
     replies.push_back(static_cast<redisReply*>(raw));
   }
-  if (!replies.empty() && !completeReplies(c, replies, error)) {
+  std::vector<Call>& calls = completingCalls();
+  calls.clear();
+  if (!replies.empty()) {
+    std::lock_guard<std::mutex> lock(c.mu);
+    const size_t k = std::min(replies.size(), c.waiting.size());
+    for (size_t i = 0; i < k; ++i) {
+      calls.push_back(std::move(c.waiting.front()));
+      c.waiting.pop_front();
+    }
+    c.in_flight.store(c.waiting.size(), std::memory_order_relaxed);
+    if (!c.waiting.empty()) {
+      c.progress_ns = monotonicNs();
+    }
+  }
+  read_lock.unlock();
+  if (!replies.empty() && !completeReplies(c, calls, replies, error)) {
     open = false;
   }
   return open;
@@ -657,7 +749,10 @@ void RedisPipeline::readLoop(Connection& c) {
         std::string address, error;
         s.ctx = connect(&shas, &address, &error);
         if (s.ctx != nullptr) {
-          s.reader = redisReaderCreate();
+          {
+            std::lock_guard<std::mutex> read_lock(c.read_mu);
+            c.parser = redisReaderCreate();
+          }
           s.address = address;
           counters_.connects.add();
           if (backoff_ms > 0) {
@@ -670,6 +765,7 @@ void RedisPipeline::readLoop(Connection& c) {
             c.fd = s.ctx->fd;
             c.shas = std::move(shas);
             c.up = true;
+            c.up_hint.store(true, std::memory_order_relaxed);
             c.connecting = false;
             for (Call& call : c.held) {
               if (!writeLocked(c, call)) {
@@ -714,7 +810,7 @@ void RedisPipeline::readLoop(Connection& c) {
     int64_t wait_ns = options_.timeout_ns;
     {
       std::lock_guard<std::mutex> lock(c.mu);
-      error = c.write_error;
+      error = c.write_error.empty() ? c.read_error : "send: " + c.write_error;
       want_out = !c.unsent.empty();
       stop = c.stopping && c.waiting.empty();
       if (!c.waiting.empty()) {
@@ -723,7 +819,7 @@ void RedisPipeline::readLoop(Connection& c) {
       }
     }
     if (!error.empty()) {
-      drop(c, &s, "send: " + error);
+      drop(c, &s, error);
       next_attempt = 0;  // the first reconnect at once
       continue;
     }
@@ -752,9 +848,12 @@ void RedisPipeline::readLoop(Connection& c) {
       sendSome(c, c.unsent.data(), c.unsent.size(), &sent);
       c.unsent.erase(0, sent);
     }
-    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !readReplies(c, &s, &error)) {
-      drop(c, &s, error);
-      next_attempt = 0;
+    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      std::unique_lock<std::mutex> read_lock(c.read_mu);
+      if (!readReplies(c, read_lock, &error)) {
+        drop(c, &s, error);
+        next_attempt = 0;
+      }
     }
   }
 }

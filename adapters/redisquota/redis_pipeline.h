@@ -13,14 +13,35 @@
 // I/O: the SDK offers no I/O service and its executor is for short tasks, so the pipeline keeps
 // `pool_size` connections, each with a reader thread started by the constructor and joined in
 // close(). eval() encodes the call's EVALSHA (RESP) and writes it to a connection's socket itself
-// (round robin over the connections that are up; a non-blocking send under the connection's
-// lock, which also appends the call to the connection's FIFO of awaited replies); the reader
-// thread only reads and parses replies (hiredis' redisReader) and completes the calls in FIFO
-// order, and sends what a full socket did not take. A NOSCRIPT reply (Redis restarted, script
-// cache flushed) sends the call again as EVAL. On a connection error, or when no reply comes
+// (a non-blocking send under the connection's lock, which also appends the call to the
+// connection's FIFO of awaited replies). The connection is the first one up with fewer than 32
+// calls awaiting replies ("fill first"), else round robin over those that are up: at moderate
+// load the replies then come back on one socket and its reader thread completes several per
+// wake-up (with 16 calls in flight spread round robin over 4 connections each reader woke for
+// one or two, and a quota Check cost mixs about 0.25 context switches more). The reader
+// thread reads and parses replies (hiredis' redisReader) and completes their calls, and sends
+// what a full socket did not take.
+//
+// Reading is not the reader thread's alone: a request thread that has just written a call to a
+// connection with earlier calls outstanding tries the connection's read lock (read_mu, never
+// waited for) and, if it gets it, reads what the socket already holds and completes those calls
+// itself, on its own thread (for mixs, a gRPC thread: the response is then finished where gRPC
+// expects it, without the hand-offs a completion from a foreign thread costs). Whoever holds
+// read_mu reads, parses, and takes the answered calls off the head of the FIFO in one step, so
+// replies pair with their calls in order whichever thread reads; the calls are then completed
+// with read_mu released (calls read by two threads may complete in parallel, each exactly
+// once). A completion that makes a new call does not drain again on its stack. Only the reader
+// thread drops and reconnects: a drain that finds the connection lost leaves the reason for it
+// and wakes it. A NOSCRIPT reply (Redis restarted, script cache flushed) sends the call again
+// as EVAL. On a connection error, or when no reply comes
 // within `timeout`, the reader ends the connection's waiting calls kUnavailable and reconnects
 // with exponential backoff (at once, then 50ms doubling to 2s); when no connection is up, calls
 // end kUnavailable at once (or, during a connection attempt, wait for it).
+//
+// Per-call state: a call's completion (Done) is a fixed-size callable stored inside the call's
+// entry in the FIFO, not a std::function: redisquota's (the host's completion, the amount, the
+// limit, the window) fits its 64 bytes, so a quota call allocates nothing for it (it did once
+// per call; tests/bench/redisquota_adapter_load counts allocations per call).
 #ifndef MIXER_ADAPTERS_REDISQUOTA_REDIS_PIPELINE_H_
 #define MIXER_ADAPTERS_REDISQUOTA_REDIS_PIPELINE_H_
 
@@ -29,11 +50,13 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "mixer/adapter_sdk/host.h"
@@ -83,9 +106,75 @@ class RedisPipeline {
     kNoScript,     // NOSCRIPT again after the call was sent as EVAL
   };
   // Called exactly once per call, on the calling thread or a reader thread. `reply` is set with
-  // kReply only (and freed after the call); `error` says why with kUnavailable.
-  using Done =
-      std::function<void(Outcome outcome, const redisReply* reply, const std::string& error)>;
+  // kReply only (and freed after the call); `error` says why with kUnavailable. A move-only
+  // callable kept inside the call itself (up to kInlineBytes of captures, checked at compile
+  // time): a call allocates nothing for its completion.
+  class Done {
+   public:
+    static constexpr size_t kInlineBytes = 64;
+
+    Done() = default;
+    template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, Done>>>
+    Done(F&& f) {  // NOLINT(google-explicit-constructor): a callable, like std::function
+      using Fn = std::decay_t<F>;
+      static_assert(sizeof(Fn) <= kInlineBytes, "Done: the captures do not fit inline");
+      static_assert(alignof(Fn) <= alignof(std::max_align_t), "Done: over-aligned captures");
+      static_assert(std::is_nothrow_move_constructible_v<Fn>, "Done: the callable must move");
+      ::new (static_cast<void*>(storage_)) Fn(std::forward<F>(f));
+      ops_ = &kOps<Fn>;
+    }
+    Done(Done&& o) noexcept : ops_(o.ops_) {
+      if (ops_ != nullptr) {
+        ops_->move(o.storage_, storage_);
+        o.ops_ = nullptr;
+      }
+    }
+    Done& operator=(Done&& o) noexcept {
+      if (this != &o) {
+        reset();
+        ops_ = o.ops_;
+        if (ops_ != nullptr) {
+          ops_->move(o.storage_, storage_);
+          o.ops_ = nullptr;
+        }
+      }
+      return *this;
+    }
+    Done(const Done&) = delete;
+    Done& operator=(const Done&) = delete;
+    ~Done() { reset(); }
+
+    explicit operator bool() const { return ops_ != nullptr; }
+    void operator()(Outcome outcome, const redisReply* reply, const std::string& error) {
+      ops_->invoke(storage_, outcome, reply, error);
+    }
+
+   private:
+    struct Ops {
+      void (*invoke)(void* f, Outcome, const redisReply*, const std::string&);
+      void (*move)(void* from, void* to);  // move-constructs at `to`, destroys `from`
+      void (*destroy)(void* f);
+    };
+    template <class Fn>
+    static constexpr Ops kOps = {[](void* f, Outcome o, const redisReply* r, const std::string& e) {
+                                   (*static_cast<Fn*>(f))(o, r, e);
+                                 },
+                                 [](void* from, void* to) {
+                                   ::new (to) Fn(std::move(*static_cast<Fn*>(from)));
+                                   static_cast<Fn*>(from)->~Fn();
+                                 },
+                                 [](void* f) { static_cast<Fn*>(f)->~Fn(); }};
+
+    void reset() {
+      if (ops_ != nullptr) {
+        ops_->destroy(storage_);
+        ops_ = nullptr;
+      }
+    }
+
+    const Ops* ops_ = nullptr;
+    alignas(std::max_align_t) unsigned char storage_[kInlineBytes];
+  };
 
   // What the pipeline counts (host counters declared by the owner; default ones count nothing).
   struct Counters {
@@ -128,8 +217,10 @@ class RedisPipeline {
   redisContext* connect(std::vector<std::string>* shas, std::string* address, std::string* error);
   bool complete(Call& call, redisReply* reply, std::string* lost);
   void drop(Connection& c, Session* s, const std::string& error);
-  bool completeReplies(Connection& c, std::vector<redisReply*>& replies, std::string* error);
-  bool readReplies(Connection& c, Session* s, std::string* error);
+  bool completeReplies(Connection& c, std::vector<Call>& calls, std::vector<redisReply*>& replies,
+                       std::string* error);
+  bool readReplies(Connection& c, std::unique_lock<std::mutex>& read_lock, std::string* error);
+  void drain(Connection& c);
   void readLoop(Connection& c);
   static std::vector<Call>& completingCalls();
 

@@ -2,9 +2,11 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 
 #include "base/log.h"
 
@@ -65,9 +67,20 @@ int64_t unixNowNs() {
       .count();
 }
 
+namespace {
+constexpr int64_t kRunning = std::numeric_limits<int64_t>::min();
+constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
+// An idle thread (no task queued) wakes at this interval while tasks were scheduled within the
+// last second, so that a task due later than the next tick needs no wake-up of its own.
+constexpr int64_t kIdleTickNs = 100'000'000;
+constexpr int64_t kBusyNs = 1'000'000'000;
+}  // namespace
+
 BackgroundExecutor::BackgroundExecutor(int threads) {
-  for (int i = 0; i < (threads < 1 ? 1 : threads); ++i) {
-    threads_.emplace_back([this] { run(); });
+  const size_t n = threads < 1 ? 1 : static_cast<size_t>(threads);
+  wakes_at_.assign(n, kRunning);
+  for (size_t i = 0; i < n; ++i) {
+    threads_.emplace_back([this, i] { run(i); });
   }
 }
 
@@ -78,7 +91,8 @@ bool BackgroundExecutor::post(std::function<void()> task) {
 }
 
 uint64_t BackgroundExecutor::schedule(int64_t delay_ns, std::function<void()> task) {
-  const int64_t due = monotonicNowNs() + (delay_ns > 0 ? delay_ns : 0);
+  const int64_t now = monotonicNowNs();
+  const int64_t due = now + (delay_ns > 0 ? delay_ns : 0);
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) {
     return 0;
@@ -86,10 +100,20 @@ uint64_t BackgroundExecutor::schedule(int64_t delay_ns, std::function<void()> ta
   const uint64_t id = next_id_++;
   tasks_.emplace(id, std::make_pair(due, std::move(task)));
   queue_.emplace(due, id);
-  // A waiting thread sleeps until the earliest task is due: only a new earliest task needs to
-  // wake one. (Every adapter call with a deadline schedules one; waking a thread for each would
-  // cost a context switch per call.)
-  if (queue_.begin()->second == id) {
+  last_schedule_ns_ = now;
+  // A waiting thread sleeps until the earliest task it saw is due (or, idle, a tick): only a task
+  // due before every waiting thread wakes anyway needs to wake one, and a running thread looks at
+  // the queue before it waits. (Every adapter call with a deadline schedules a task due a timeout
+  // away; waking a thread for each would cost a context switch per call.)
+  bool waiting = false;
+  int64_t first_wake = kForever;
+  for (const int64_t at : wakes_at_) {
+    if (at != kRunning) {
+      waiting = true;
+      first_wake = std::min(first_wake, at);
+    }
+  }
+  if (waiting && due < first_wake) {
     cv_.notify_one();
   }
   return id;
@@ -126,9 +150,10 @@ void BackgroundExecutor::shutdown() {
   tasks_.clear();
 }
 
-void BackgroundExecutor::run() {
+void BackgroundExecutor::run(size_t index) {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
+    wakes_at_[index] = kRunning;
     const int64_t now = monotonicNowNs();
     if (!queue_.empty() && queue_.begin()->first <= now) {
       const uint64_t id = queue_.begin()->second;
@@ -144,10 +169,17 @@ void BackgroundExecutor::run() {
     if (stopping_) {
       return;  // only timers that are not yet due remain
     }
-    if (queue_.empty()) {
+    int64_t wake_at = kForever;
+    if (!queue_.empty()) {
+      wake_at = queue_.begin()->first;
+    } else if (now - last_schedule_ns_ < kBusyNs) {
+      wake_at = now + kIdleTickNs;
+    }
+    wakes_at_[index] = wake_at;
+    if (wake_at == kForever) {
       cv_.wait(lock);
     } else {
-      cv_.wait_for(lock, std::chrono::nanoseconds(queue_.begin()->first - now));
+      cv_.wait_for(lock, std::chrono::nanoseconds(wake_at - now));
     }
   }
 }

@@ -79,12 +79,16 @@ class BackgroundExecutor {
   void shutdown();
 
  private:
-  void run();
+  void run(size_t index);
 
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
   uint64_t next_id_ = 1;
+  // Guarded by mu_: when each thread waiting on cv_ wakes by itself (kRunning: it is not waiting,
+  // and looks at the queue before it does). schedule() wakes one only for a task due earlier.
+  std::vector<int64_t> wakes_at_;
+  int64_t last_schedule_ns_ = 0;  // while calls come, an idle thread waits in ticks, not forever
   std::set<std::pair<int64_t, uint64_t>> queue_;  // (due monotonic ns, id)
   std::map<uint64_t, std::pair<int64_t, std::function<void()>>> tasks_;
   std::vector<std::thread> threads_;

@@ -6,9 +6,12 @@
 
 #include <hiredis/hiredis.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -215,6 +218,97 @@ TEST_F(RedisPipelineTest, RepliesGoToTheirCallsFromManyThreads) {
   EXPECT_EQ(host_.count("errors"), 0);
   EXPECT_GE(host_.count("connects"), 1);
   EXPECT_LE(host_.count("connects"), 2);  // no reconnects: at most one per pooled connection
+}
+
+// More calls in flight than one connection takes before the next is preferred (the pool fills
+// its first connection first): every reply still goes to its call.
+TEST_F(RedisPipelineTest, ManyCallsInFlightSpreadOverThePoolAndGetTheirReplies) {
+  RedisPipeline pipeline(optionsFor(redis_.port(), 3), kScripts, host_.host(), host_.counters());
+  ASSERT_EQ(run(pipeline, 0, 1).integer, 2);
+  constexpr int kCalls = 300;
+  std::vector<Waiter> w(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    pipeline.eval(0, oneArg(i), 2, w[i].done());
+  }
+  int wrong = 0;
+  for (int i = 0; i < kCalls; ++i) {
+    Ended e = w[i].wait();
+    if (e.outcome != Outcome::kReply || e.integer != 2 * i) {
+      ++wrong;
+    }
+  }
+  EXPECT_EQ(wrong, 0);
+  EXPECT_EQ(host_.count("errors"), 0);
+}
+
+// Request threads complete replies already on the socket when they write a call, while the
+// reader thread reads too: on one connection, with many threads writing, and completions that
+// make the next call themselves, every call is completed exactly once, with its own reply.
+TEST_F(RedisPipelineTest, EveryCallCompletesOnceWhenRequestThreadsDrainReplies) {
+  RedisPipeline pipeline(optionsFor(redis_.port(), 1), kScripts, host_.host(), host_.counters());
+  ASSERT_EQ(run(pipeline, 0, 1).integer, 2);
+  constexpr int kThreads = 6;
+  constexpr int kChains = 4;   // per thread, in flight at once
+  constexpr int kLength = 60;  // calls per chain, each made by the previous one's completion
+  constexpr int kCalls = kThreads * kChains * kLength;
+  struct State {
+    RedisPipeline* pipeline = nullptr;
+    std::vector<std::atomic<int>> completions = std::vector<std::atomic<int>>(kCalls);
+    std::atomic<int> wrong{0};
+    std::atomic<int> on_writers{0};  // completed on a test thread (a drain), not on the reader
+    std::mutex mu;
+    std::condition_variable cv;
+    int done = 0;
+    void call(int id) {
+      pipeline->eval(
+          0, oneArg(id), 2,
+          [this, id](Outcome outcome, const redisReply* reply, const std::string&) {
+            if (outcome != Outcome::kReply || reply == nullptr || reply->integer != 2 * id) {
+              ++wrong;
+            }
+            ++completions[id];
+            if (writer()) {
+              ++on_writers;
+            }
+            if ((id + 1) % kLength != 0) {
+              call(id + 1);  // from inside the completion
+            }
+            std::lock_guard<std::mutex> lock(mu);
+            ++done;
+            cv.notify_all();
+          });
+    }
+    static bool& writer() {
+      thread_local bool w = false;
+      return w;
+    }
+  } state;
+  state.pipeline = &pipeline;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&state, t] {
+      State::writer() = true;
+      for (int k = 0; k < kChains; ++k) {
+        state.call((t * kChains + k) * kLength);
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  {
+    std::unique_lock<std::mutex> lock(state.mu);
+    ASSERT_TRUE(
+        state.cv.wait_for(lock, std::chrono::seconds(60), [&] { return state.done == kCalls; }));
+  }
+  EXPECT_EQ(state.wrong.load(), 0);
+  int not_once = 0;
+  for (const std::atomic<int>& n : state.completions) {
+    not_once += n.load() != 1 ? 1 : 0;
+  }
+  EXPECT_EQ(not_once, 0);
+  EXPECT_EQ(host_.count("errors"), 0);
+  std::printf("completed on a writing thread: %d of %d\n", state.on_writers.load(), kCalls);
 }
 
 TEST_F(RedisPipelineTest, SendsTheScriptAgainAfterTheCacheWasFlushed) {

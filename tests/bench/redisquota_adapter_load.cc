@@ -1,8 +1,12 @@
 // The redisquota adapter alone under load: redisquota.so loaded by the host library, against a
 // redis-server on PORT, with IN_FLIGHT calls kept in flight (callback form, as the runtime's
 // asynchronous path would) and a fresh dedup id per call (the script's full path).
-// Usage: redisquota_adapter_load PORT [CALLS] [IN_FLIGHT] [POOL]; prints calls/s. The adapter
-// comes from $MIXER_ADAPTER_DIR when set (to compare builds), else from the build's folder.
+// Usage: redisquota_adapter_load PORT [CALLS] [IN_FLIGHT] [POOL]; prints calls/s, and this
+// process' CPU time and context switches per call (getrusage: the adapter's threads, the host's
+// executor and the driver, whose next call starts from each completion) and heap allocations per
+// call (the driver's own included: its dedup id and the host's call state). The adapter comes from
+// $MIXER_ADAPTER_DIR when set (to compare builds), else from the build's folder.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -16,6 +20,7 @@
 #include "mixer/adapter_host/adapter_registry.h"
 #include "mixer/adapter_host/host_services.h"
 #include "mixer/adapter_host/yaml_params.h"
+#include "tests/bench/alloc_counter.h"
 
 using namespace mixer::adapter_host;
 
@@ -84,6 +89,9 @@ int main(int argc, char** argv) {
                         issue();
                       });
   };
+  rusage r0{};
+  getrusage(RUSAGE_SELF, &r0);
+  const uint64_t a0 = mixer::bench::allocations();
   auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < in_flight; ++i) {
     issue();
@@ -93,9 +101,19 @@ int main(int argc, char** argv) {
     cv.wait(lock, [&] { return finished == calls; });
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("{\"calls\":%lld,\"granted\":%lld,\"failed\":%lld,\"rate\":%.0f}\n",
-              static_cast<long long>(calls), static_cast<long long>(granted),
-              static_cast<long long>(failed), calls / seconds);
+  const uint64_t a1 = mixer::bench::allocations();
+  rusage r1{};
+  getrusage(RUSAGE_SELF, &r1);
+  auto us = [](const timeval& t) { return t.tv_sec * 1e6 + t.tv_usec; };
+  const double cpu_us = us(r1.ru_utime) - us(r0.ru_utime) + us(r1.ru_stime) - us(r0.ru_stime);
+  const double switches =
+      static_cast<double>(r1.ru_nvcsw - r0.ru_nvcsw + r1.ru_nivcsw - r0.ru_nivcsw);
+  std::printf(
+      "{\"calls\":%lld,\"granted\":%lld,\"failed\":%lld,\"rate\":%.0f,"
+      "\"cpu_us_per_call\":%.2f,\"switches_per_call\":%.3f,\"allocations_per_call\":%.2f}\n",
+      static_cast<long long>(calls), static_cast<long long>(granted),
+      static_cast<long long>(failed), calls / seconds, cpu_us / calls, switches / calls,
+      static_cast<double>(a1 - a0) / calls);
   (*handler)->close();
   executor.shutdown();
   return failed == 0 ? 0 : 1;

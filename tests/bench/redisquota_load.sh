@@ -7,6 +7,8 @@
 # The limit is set so high that every call is granted (a denial would be cheaper).
 # mixs' CPU time and context switches per call (from /proc) are printed for both mixc runs: on a
 # shared box they compare builds better than the rates do.
+# Then the same two mixc runs against a mixs whose rule sends the quota to memquota (answered at
+# once, on the calling thread). MIXS_ONLY=1 leaves out the redis-benchmark and adapter rows.
 # Usage: redisquota_load.sh BUILD_DIR [CALLS] [CONCURRENCY]
 # (BUILD_DIR/bin and BUILD_DIR/adapters: a copy of another build can be measured the same way.)
 set -euo pipefail
@@ -32,29 +34,34 @@ sed -n '/kFixedWindowScript\[\] = R"lua(/,/)lua";/p' "$src/adapters/redisquota/r
 sha=$(redis-cli -p "$port" SCRIPT LOAD "$(cat "$work/fixed.lua")")
 now_ms=$(( $(date +%s) * 1000 ))
 
-rb=$(redis-benchmark -p "$port" -n "$calls" -c "$conc" -P 1 -q \
-  EVALSHA "$sha" 2 bench.meta bench.data 1000000000000 3600000 0 0 1 "$now_ms" "" | tr '\r' '\n' |
-  grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
-# mixc's load mode repeats one request, so one deduplication id: after the first call the
-# script answers from the dedup hash. The same shape for redis-benchmark:
-rbd=$(redis-benchmark -p "$port" -n "$calls" -c "$conc" -P 1 -q \
-  EVALSHA "$sha" 2 bench2.meta bench2.data 1000000000000 3600000 0 0 1 "$now_ms" "mixc-dedup" | tr '\r' '\n' |
-  grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
-# A fresh dedup id per call (the script's full path: it also writes the dedup hash).
-rbu=$(redis-benchmark -p "$port" -n "$calls" -c "$conc" -P 1 -q -r 1000000000 \
-  EVALSHA "$sha" 2 bench3.meta bench3.data 1000000000000 3600000 0 0 1 "$now_ms" "d-__rand_int__" | tr '\r' '\n' |
-  grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
-# The adapter alone (loaded by the host library, no gRPC), a fresh dedup id per call.
-export MIXER_ADAPTER_DIR=$build/adapters
-ad=$("$bin/redisquota_adapter_load" "$port" "$calls" "$conc" "${POOL:-4}" |
-  /usr/bin/python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['rate']:.0f}\")")
-ad128=$("$bin/redisquota_adapter_load" "$port" "$calls" 128 "${POOL:-4}" |
-  /usr/bin/python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['rate']:.0f}\")")
-rbp=$(redis-benchmark -p "$port" -n "$calls" -c "$conc" -P 16 -q \
-  EVALSHA "$sha" 2 bench.meta bench.data 1000000000000 3600000 0 0 1 "$now_ms" "" | tr '\r' '\n' |
-  grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
+if [ "${MIXS_ONLY:-0}" != 1 ]; then
+  rb=$(redis-benchmark -p "$port" -n "$calls" -c "$conc" -P 1 -q \
+    EVALSHA "$sha" 2 bench.meta bench.data 1000000000000 3600000 0 0 1 "$now_ms" "" | tr '\r' '\n' |
+    grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
+  # mixc's load mode repeats one request, so one deduplication id: after the first call the
+  # script answers from the dedup hash. The same shape for redis-benchmark:
+  rbd=$(redis-benchmark -p "$port" -n "$calls" -c "$conc" -P 1 -q \
+    EVALSHA "$sha" 2 bench2.meta bench2.data 1000000000000 3600000 0 0 1 "$now_ms" "mixc-dedup" | tr '\r' '\n' |
+    grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
+  # A fresh dedup id per call (the script's full path: it also writes the dedup hash).
+  rbu=$(redis-benchmark -p "$port" -n "$calls" -c "$conc" -P 1 -q -r 1000000000 \
+    EVALSHA "$sha" 2 bench3.meta bench3.data 1000000000000 3600000 0 0 1 "$now_ms" "d-__rand_int__" | tr '\r' '\n' |
+    grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
+  # The adapter alone (loaded by the host library, no gRPC), a fresh dedup id per call.
+  export MIXER_ADAPTER_DIR=$build/adapters
+  # Its rate, and the load process' CPU and context switches per call (getrusage).
+  adapter_row() {
+    "$bin/redisquota_adapter_load" "$port" "$calls" "$1" "${POOL:-4}" | /usr/bin/python3 -c \
+      "import json,sys; d=json.load(sys.stdin); print(f\"{d['rate']:.0f} | {d['cpu_us_per_call']:.1f} | {d['switches_per_call']:.2f}\")"
+  }
+  ad=$(adapter_row "$conc")
+  ad128=$(adapter_row 128)
+  rbp=$(redis-benchmark -p "$port" -n "$calls" -c "$conc" -P 16 -q \
+    EVALSHA "$sha" 2 bench.meta bench.data 1000000000000 3600000 0 0 1 "$now_ms" "" | tr '\r' '\n' |
+    grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
+fi
 
-mkdir -p "$work/config"
+mkdir -p "$work/config" "$work/memconfig"
 cat >"$work/config/quota.yaml" <<YAML
 apiVersion: config.istio.io/v1alpha2
 kind: redisquota
@@ -66,6 +73,21 @@ spec:
   - name: requestcount.quota.istio-system
     maxAmount: 1000000000000
     validDuration: 1h
+YAML
+# The same quota on memquota (an adapter that answers at once, on the calling thread).
+cat >"$work/memconfig/quota.yaml" <<YAML
+apiVersion: config.istio.io/v1alpha2
+kind: memquota
+metadata: {name: handler, namespace: istio-system}
+spec:
+  quotas:
+  - name: requestcount.quota.istio-system
+    maxAmount: 1000000000000
+    validDuration: 1h
+YAML
+for dir in "$work/config" "$work/memconfig"; do
+  kind=$(sed -n 's/^kind: \(.*quota\)$/\1/p' "$dir/quota.yaml")
+  cat >>"$dir/quota.yaml" <<YAML
 ---
 apiVersion: config.istio.io/v1alpha2
 kind: quota
@@ -79,64 +101,56 @@ kind: rule
 metadata: {name: quota, namespace: istio-system}
 spec:
   actions:
-  - handler: handler.redisquota
+  - handler: handler.$kind
     instances: [requestcount.quota]
 YAML
-"$bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error \
-  --adapter-dir "$build/adapters" --config-dir "$work/config" >"$work/mixs.log" 2>&1 &
-mixs_pid=$!
-pids+=($mixs_pid)
-# mixs' CPU ticks (user + system) and context switches, summed over its threads.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$mixs_pid/stat"; }
-switches() { cat /proc/$mixs_pid/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}'; }
-per_call() { /usr/bin/python3 -c "print(f'{($2 - $1) * $3 / $calls:.1f}')"; }
-tck=$(getconf CLK_TCK)
-addr=""
-for _ in $(seq 200); do
-  addr=$(grep -o '127\.0\.0\.1:[0-9]*' "$work/mixs.log" | head -1 || true)
-  [ -n "$addr" ] && break
-  sleep 0.05
 done
-[ -n "$addr" ] || { echo "mixs did not start: $(cat "$work/mixs.log")" >&2; exit 1; }
-one=$("$bin/mixc" check -m "$addr" -s destination.service=bench.svc -q requestcount=1)
-echo "$one" | grep -q "Quota 'requestcount': granted 1" || { echo "quota not granted: $one" >&2; exit 1; }
-"$bin/mixc" check -m "$addr" -s destination.service=bench.svc -q requestcount=1 -r 2000 -c "$conc" >/dev/null
-# With THREADS=1: mixs' CPU and context switches per quota call, by thread name.
-by_thread() {
-  for t in /proc/$mixs_pid/task/*; do
-    echo "$(tr ' ' '_' <"$t/comm") $(awk '{print $14 + $15}' "$t/stat") $(awk '/ctxt_switches/ {n += $2} END {print n}' "$t/status")"
-  done
-}
-[ "${THREADS:-0}" = 1 ] && by_thread >"$work/threads0"
-t0=$(cpu_ticks); s0=$(switches)
-mixc_json=$("$bin/mixc" check -m "$addr" -s destination.service=bench.svc -q requestcount=1 \
-  -r "$calls" -c "$conc" --json)
-t1=$(cpu_ticks); s1=$(switches)
-[ "${THREADS:-0}" = 1 ] && by_thread >"$work/threads1"
-echo "$mixc_json" >"$work/mixc.json"
-nq_json=$("$bin/mixc" check -m "$addr" -s destination.service=bench.svc -r "$calls" -c "$conc" --json)
-t2=$(cpu_ticks); s2=$(switches)
-[ "${THREADS:-0}" = 1 ] && by_thread >"$work/threads2"
-q_cpu=$(per_call "$t0" "$t1" "1000000 / $tck"); nq_cpu=$(per_call "$t1" "$t2" "1000000 / $tck")
-q_sw=$(per_call "$s0" "$s1" 1); nq_sw=$(per_call "$s1" "$s2" 1)
-nq_rate=$(echo "$nq_json" | /usr/bin/python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['rate']:.0f}\")")
-mixs_rate=$(/usr/bin/python3 -c "import json,sys; d=json.load(open('$work/mixc.json')); print(f\"{d.get('rate', d.get('qps', 0)):.0f}\")" 2>/dev/null || echo "?")
-granted=$(redis-cli -p "$port" HGET "requestcount.quota.istio-system;destination=bench.svc.meta" token)
+tck=$(getconf CLK_TCK)
+per_call() { /usr/bin/python3 -c "print(f'{($2 - $1) * $3 / $calls:.1f}')"; }
+rate_of() { /usr/bin/python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['rate']:.0f}\")"; }
 
-echo "| measurement | calls/s | mixs CPU us/call | mixs context switches/call |"
-echo "|---|---|---|---|"
-echo "| redis-benchmark EVALSHA fixed-window script, -c $conc, no pipelining | $rb |"
-echo "| redis-benchmark EVALSHA fixed-window script, -c $conc, -P 16 | $rbp |"
-echo "| redis-benchmark EVALSHA, one dedup id (mixc's load shape), -c $conc, no pipelining | $rbd |"
-echo "| redis-benchmark EVALSHA, a fresh dedup id per call, -c $conc, no pipelining | $rbu |"
-echo "| redisquota adapter alone (host library), fresh dedup ids, $conc in flight, pool ${POOL:-4} | $ad |"
-echo "| redisquota adapter alone (host library), fresh dedup ids, 128 in flight, pool ${POOL:-4} | $ad128 |"
-echo "| mixc Check without quota -> mixs (the Check path alone), -c $conc | $nq_rate | $nq_cpu | $nq_sw |"
-echo "| mixc Check + quota -> mixs -> redisquota (pool ${POOL:-4}), -c $conc | $mixs_rate | $q_cpu | $q_sw |"
-if [ "${THREADS:-0}" = 1 ]; then
-  echo
-  echo "mixs threads per call (name, CPU us, context switches): the quota run, then the Check alone"
-  /usr/bin/python3 - "$work/threads0" "$work/threads1" "$calls" "$tck" "$work/threads2" <<'PY'
+# Starts mixs on config dir $1, then measures a quota Check run and a plain Check run (in that
+# order) with mixs' CPU and context switches per call; sets Q_RATE Q_CPU Q_SW NQ_RATE NQ_CPU
+# NQ_SW and MIXC_JSON, and with THREADS=1 writes the per-thread breakdown to $work/threads.$2.
+measure_mixs() {
+  local dir=$1 tag=$2 mixs_pid addr="" one t0 t1 t2 s0 s1 s2 nq_json
+  "$bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error \
+    --adapter-dir "$build/adapters" --config-dir "$dir" >"$work/mixs.$tag.log" 2>&1 &
+  mixs_pid=$!
+  pids+=($mixs_pid)
+  # mixs' CPU ticks (user + system) and context switches, summed over its threads.
+  cpu_ticks() { awk '{print $14 + $15}' "/proc/$mixs_pid/stat"; }
+  switches() { cat /proc/$mixs_pid/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}'; }
+  # With THREADS=1: mixs' CPU and context switches per call, by thread name.
+  by_thread() {
+    for t in /proc/$mixs_pid/task/*; do
+      echo "$(tr ' ' '_' <"$t/comm") $(awk '{print $14 + $15}' "$t/stat") $(awk '/ctxt_switches/ {n += $2} END {print n}' "$t/status")"
+    done
+  }
+  for _ in $(seq 200); do
+    addr=$(grep -o '127\.0\.0\.1:[0-9]*' "$work/mixs.$tag.log" | head -1 || true)
+    [ -n "$addr" ] && break
+    sleep 0.05
+  done
+  [ -n "$addr" ] || { echo "mixs did not start: $(cat "$work/mixs.$tag.log")" >&2; exit 1; }
+  one=$("$bin/mixc" check -m "$addr" -s destination.service=bench.svc -q requestcount=1)
+  echo "$one" | grep -q "Quota 'requestcount': granted 1" || { echo "quota not granted ($tag): $one" >&2; exit 1; }
+  "$bin/mixc" check -m "$addr" -s destination.service=bench.svc -q requestcount=1 -r 2000 -c "$conc" >/dev/null
+  [ "${THREADS:-0}" = 1 ] && by_thread >"$work/threads0"
+  t0=$(cpu_ticks); s0=$(switches)
+  MIXC_JSON=$("$bin/mixc" check -m "$addr" -s destination.service=bench.svc -q requestcount=1 \
+    -r "$calls" -c "$conc" --json)
+  t1=$(cpu_ticks); s1=$(switches)
+  [ "${THREADS:-0}" = 1 ] && by_thread >"$work/threads1"
+  nq_json=$("$bin/mixc" check -m "$addr" -s destination.service=bench.svc -r "$calls" -c "$conc" --json)
+  t2=$(cpu_ticks); s2=$(switches)
+  [ "${THREADS:-0}" = 1 ] && by_thread >"$work/threads2"
+  Q_CPU=$(per_call "$t0" "$t1" "1000000 / $tck"); NQ_CPU=$(per_call "$t1" "$t2" "1000000 / $tck")
+  Q_SW=$(per_call "$s0" "$s1" 1); NQ_SW=$(per_call "$s1" "$s2" 1)
+  Q_RATE=$(echo "$MIXC_JSON" | rate_of); NQ_RATE=$(echo "$nq_json" | rate_of)
+  if [ "${THREADS:-0}" = 1 ]; then
+    /usr/bin/python3 - "$work/threads0" "$work/threads1" "$calls" "$tck" "$work/threads2" \
+      >"$work/threads.$tag" <<'PY'
 import collections, sys
 def load(path):
     out = collections.defaultdict(lambda: [0, 0])
@@ -153,7 +167,38 @@ for a, b in ((load(sys.argv[1]), load(sys.argv[2])), (load(sys.argv[2]), load(sy
             print(f"  {name:16} {cpu:6.1f} {sw:5.2f}")
     print("  --")
 PY
+  fi
+  kill "$mixs_pid" 2>/dev/null || true
+  wait "$mixs_pid" 2>/dev/null || true
+}
+
+measure_mixs "$work/config" redis
+r_q_rate=$Q_RATE r_q_cpu=$Q_CPU r_q_sw=$Q_SW r_nq_rate=$NQ_RATE r_nq_cpu=$NQ_CPU r_nq_sw=$NQ_SW
+r_json=$MIXC_JSON
+granted=$(redis-cli -p "$port" HGET "requestcount.quota.istio-system;destination=bench.svc.meta" token)
+measure_mixs "$work/memconfig" mem
+
+echo "| measurement | calls/s | mixs CPU us/call | mixs context switches/call |"
+echo "|---|---|---|---|"
+if [ "${MIXS_ONLY:-0}" != 1 ]; then
+  echo "| redis-benchmark EVALSHA fixed-window script, -c $conc, no pipelining | $rb |"
+  echo "| redis-benchmark EVALSHA fixed-window script, -c $conc, -P 16 | $rbp |"
+  echo "| redis-benchmark EVALSHA, one dedup id (mixc's load shape), -c $conc, no pipelining | $rbd |"
+  echo "| redis-benchmark EVALSHA, a fresh dedup id per call, -c $conc, no pipelining | $rbu |"
+  echo "| redisquota adapter alone (host library), fresh dedup ids, $conc in flight, pool ${POOL:-4} (load process CPU, switches) | $ad |"
+  echo "| redisquota adapter alone (host library), fresh dedup ids, 128 in flight, pool ${POOL:-4} (load process CPU, switches) | $ad128 |"
+fi
+echo "| mixc Check without quota -> mixs (the Check path alone), -c $conc | $r_nq_rate | $r_nq_cpu | $r_nq_sw |"
+echo "| mixc Check + quota -> mixs -> redisquota (pool ${POOL:-4}), -c $conc | $r_q_rate | $r_q_cpu | $r_q_sw |"
+echo "| mixc Check without quota -> mixs (second mixs, memquota configured), -c $conc | $NQ_RATE | $NQ_CPU | $NQ_SW |"
+echo "| mixc Check + quota -> mixs -> memquota, -c $conc | $Q_RATE | $Q_CPU | $Q_SW |"
+if [ "${THREADS:-0}" = 1 ]; then
+  echo
+  echo "mixs threads per call (name, CPU us, context switches): the redisquota run, then the Check alone"
+  cat "$work/threads.redis"
+  echo "the same with memquota: the quota run, then the Check alone"
+  cat "$work/threads.mem"
 fi
 echo
-echo "mixc summary: $mixc_json"
+echo "mixc summary (redisquota): $r_json"
 echo "tokens charged in Redis by the mixs runs (one per distinct dedup id): $granted"

@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -29,6 +31,56 @@ TEST(BackgroundExecutorTest, RunsTimersInDueOrderAndCancels) {
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   std::lock_guard<std::mutex> lock(mu);
   EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+}
+
+// A thread that waits for a later timer (or for its idle tick) is woken for an earlier one only:
+// every task scheduled, from many threads and with mixed delays, still runs, the earlier ones
+// while the later ones wait.
+TEST(BackgroundExecutorTest, EveryTaskRunsWhenOnlyEarlierOnesWakeAThread) {
+  BackgroundExecutor executor(2);
+  std::mutex mu;
+  std::condition_variable cv;
+  int ran = 0;
+  std::atomic<int> late_ran{0};
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 200;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // A deadline-like timer far away (never due during the test), then a short one.
+        executor.schedule(60'000'000'000, [&] { ++late_ran; });
+        executor.schedule(((t * kPerThread + i) % 7) * 100'000, [&] {
+          std::lock_guard<std::mutex> lock(mu);
+          ++ran;
+          cv.notify_all();
+        });
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, std::chrono::seconds(30), [&] { return ran == kThreads * kPerThread; });
+    EXPECT_EQ(ran, kThreads * kPerThread);
+  }
+  // Idle now but for the far timers: a task posted later still runs.
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  std::atomic<bool> posted{false};
+  executor.post([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    posted = true;
+    cv.notify_all();
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, std::chrono::seconds(30), [&] { return posted.load(); });
+  }
+  EXPECT_TRUE(posted.load());
+  executor.shutdown();
+  EXPECT_EQ(late_ran.load(), 0);
 }
 
 TEST(BackgroundExecutorTest, ShutdownRefusesNewWorkAndDropsFutureTimers) {

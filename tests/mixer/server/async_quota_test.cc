@@ -10,6 +10,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 #include "mixer/adapter_host/adapter_host.h"
 #include "mixer/api/attribute_encoder.h"
 #include "mixer/api/global_dictionary.h"
@@ -24,14 +25,15 @@ using istio::mixer::v1::CheckResponse;
 
 config::SourcePos at(int line) { return {"test.yaml", line, 1}; }
 
-// A config of one quota rule whose handler is the raw fixture, answering after `delay_ms`.
-config::ConfigModel lateQuotaModel(int delay_ms) {
+// A config of one quota rule whose handler is the raw fixture, answering after `delay_ms` (or,
+// with mode "ok", at once, inside the adapter call).
+config::ConfigModel lateQuotaModel(int delay_ms, const std::string& mode = "late") {
   config::ConfigModel m;
   config::Handler h;
   h.name = "late.raw.istio-system";
   h.ns = "istio-system";
   h.adapter = "raw";
-  h.params = YAML::Load("{mode: late, delay_ms: " + std::to_string(delay_ms) + "}");
+  h.params = YAML::Load("{mode: " + mode + ", delay_ms: " + std::to_string(delay_ms) + "}");
   h.pos = at(1);
   m.handlers.push_back(h);
   config::Instance i;
@@ -54,11 +56,13 @@ config::ConfigModel lateQuotaModel(int delay_ms) {
   return m;
 }
 
-// Records the outcome; detach() hands out itself. Thread-safe.
+// Records the outcome and the thread that finished the call; detach() hands out itself.
+// Thread-safe.
 class RecordingSink final : public MixerService::CheckSink {
  public:
   void finish(const grpc::Status& status, std::string_view response) override {
     std::lock_guard<std::mutex> lock(mu_);
+    finisher_ = std::this_thread::get_id();
     status_ = status;
     response_ = std::string(response);
     finished_ = true;
@@ -77,6 +81,10 @@ class RecordingSink final : public MixerService::CheckSink {
     std::lock_guard<std::mutex> lock(mu_);
     return detached_;
   }
+  std::thread::id finisher() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return finisher_;
+  }
   // Waits for finish() and returns the parsed response.
   CheckResponse wait() {
     std::unique_lock<std::mutex> lock(mu_);
@@ -92,6 +100,7 @@ class RecordingSink final : public MixerService::CheckSink {
   std::condition_variable cv_;
   bool finished_ = false;
   bool detached_ = false;
+  std::thread::id finisher_;
   grpc::Status status_;
   std::string response_;
 };
@@ -107,9 +116,9 @@ class AsyncQuotaTest : public ::testing::Test {
   }
 
   // A service over the late-quota config, with `timeout` as the adapter deadline.
-  void serve(int delay_ms, absl::Duration timeout) {
+  void serve(int delay_ms, absl::Duration timeout, const std::string& mode = "late") {
     std::vector<config::ConfigError> errors;
-    auto snapshot = runtime::compileSnapshot(lateQuotaModel(delay_ms), host_.registry(),
+    auto snapshot = runtime::compileSnapshot(lateQuotaModel(delay_ms, mode), host_.registry(),
                                              attribute::Vocabulary::builtin(), 1, &errors);
     ASSERT_NE(snapshot, nullptr) << (errors.empty() ? "" : errors[0].str());
     source_ = std::make_unique<runtime::FixedDispatcherSource>(
@@ -177,6 +186,21 @@ TEST_F(AsyncQuotaTest, AnAdapterLaterThanItsDeadlineIsAnsweredAtTheDeadline) {
   EXPECT_EQ(q.status().code(), static_cast<int>(grpc::StatusCode::DEADLINE_EXCEEDED));
   EXPECT_NE(q.status().message().find("late.raw.istio-system"), std::string::npos)
       << q.status().message();
+}
+
+// An adapter that answers inside its call (as memquota does) costs the Check no hand-off: the
+// response is finished on the calling thread before decideCheck() returns, not on an adapter
+// or executor thread.
+TEST_F(AsyncQuotaTest, AnAnswerGivenAtOnceFinishesTheCheckOnTheCallingThread) {
+  ASSERT_NO_FATAL_FAILURE(serve(/*delay_ms=*/0, absl::Seconds(10), "ok"));
+  for (int i = 0; i < 20; ++i) {
+    RecordingSink sink;
+    service_->decideCheck(request(i + 1, "now-" + std::to_string(i)), &sink);
+    ASSERT_TRUE(sink.finished());
+    EXPECT_EQ(sink.finisher(), std::this_thread::get_id());
+    const CheckResponse resp = sink.wait();
+    EXPECT_EQ(resp.quotas().at("requestcount").granted_amount(), i + 1);
+  }
 }
 
 TEST_F(AsyncQuotaTest, TheWaitingFormGivesTheSameAnswer) {
