@@ -11,16 +11,12 @@ bool AttributeValue::equals(const AttributeValue& other) const {
   if (type_ != other.type_) {
     return false;
   }
+  if (hasStringPayload(type_)) {
+    return stringValue() == other.stringValue();
+  }
   switch (type_) {
     case ValueType::kUnspecified:
       return true;
-    case ValueType::kString:
-    case ValueType::kDnsName:
-    case ValueType::kEmailAddress:
-    case ValueType::kUri:
-    case ValueType::kIpAddress:
-    case ValueType::kBytes:
-      return stringValue() == other.stringValue();
     case ValueType::kInt64:
       return u_.i == other.u_.i;
     case ValueType::kDouble:

@@ -24,4 +24,10 @@ inline bool isStringLike(ValueType t) {
          t == ValueType::kUri;
 }
 
+// True for the types whose AttributeValue holds a string view (stringValue()): the string-like
+// ones, IP addresses (4 or 16 raw bytes) and bytes.
+inline bool hasStringPayload(ValueType t) {
+  return isStringLike(t) || t == ValueType::kIpAddress || t == ValueType::kBytes;
+}
+
 }  // namespace mixer::attribute

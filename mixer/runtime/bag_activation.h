@@ -28,10 +28,8 @@ inline bool scalarValue(const attribute::AttributeValue& v, expr::Value* out) {
     case ValueType::kEmailAddress:
     case ValueType::kUri:
     case ValueType::kIpAddress:
+    case ValueType::kBytes:  // one enum: the expression value keeps the attribute's type
       r = expr::Value::makeStringLike(v.type(), v.stringValue());
-      break;
-    case ValueType::kBytes:
-      r = expr::Value::makeBytes(v.stringValue());
       break;
     case ValueType::kInt64:
       r.type = expr::ValueType::kInt64;

@@ -95,18 +95,14 @@ class BindingActivation final : public expr::Activation {
 bool bagValue(const expr::Value& v, attribute::ValueType type, AttributeBag* bag,
               attribute::AttributeValue* out) {
   using attribute::ValueType;
+  if (attribute::hasStringPayload(type)) {
+    if (v.type != type && !(type == ValueType::kIpAddress && v.type == ValueType::kBytes)) {
+      return false;
+    }
+    *out = attribute::AttributeValue::string(bag->own(std::string(v.stringView())), type);
+    return true;
+  }
   switch (type) {
-    case ValueType::kString:
-    case ValueType::kDnsName:
-    case ValueType::kEmailAddress:
-    case ValueType::kUri:
-    case ValueType::kIpAddress:
-    case ValueType::kBytes:
-      if (v.type != type && !(type == ValueType::kIpAddress && v.type == ValueType::kBytes)) {
-        return false;
-      }
-      *out = attribute::AttributeValue::string(bag->own(std::string(v.stringView())), type);
-      return true;
     case ValueType::kInt64:
       if (v.type != expr::ValueType::kInt64) return false;
       *out = attribute::AttributeValue::int64(v.int_value);
