@@ -147,6 +147,18 @@ std::string binDir() {
   return exe.substr(0, exe.rfind('/'));
 }
 
+std::string sourceDir() {
+  const char* dir = std::getenv("MIXER_SOURCE_DIR");
+  return dir == nullptr ? "." : dir;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 std::pair<int, std::string> httpGet(int port, const std::string& path) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
