@@ -15,8 +15,11 @@
 #include <regex>
 #include <thread>
 
+#include "tests/testing/doc_blocks.h"
 #include "tests/testing/http_collector.h"
+#include "tests/testing/mixs_process.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/testing/wire_builder.h"
 
 namespace mixer {
@@ -24,34 +27,17 @@ namespace {
 
 using testing::binDir;
 using testing::httpGet;
+using testing::MixsOptions;
+using testing::MixsProcess;
 using testing::runCommand;
+using testing::sourceDir;
 using testing::Subprocess;
+using testing::TempDir;
 using testing::WireBuilder;
 
 namespace fs = std::filesystem;
 
 constexpr char kPython[] = "/usr/bin/python3";
-
-std::string sourceDir() { return std::getenv("MIXER_SOURCE_DIR"); }
-
-class TempDir {
- public:
-  explicit TempDir(const std::string& what) {
-    static int n = 0;
-    path_ = ::testing::TempDir() + "/" + what + "-" + std::to_string(getpid()) + "-" +
-            std::to_string(n++);
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(path_ + "/" + name) << text;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Policy: /admin is closed but to the admin principal, /private needs an Authorization header,
 // /hello gets header operations; a memquota handler limits the "requestcount" quota (asked
@@ -141,24 +127,6 @@ spec:
   actions: [{handler: quota.memquota, instances: [requestcount.quota, envoy.quota]}]
 )";
 
-// Istio's standard metrics as docs/adapters.md gives them, on an ephemeral port.
-std::string standardConfigFromDocs() {
-  std::ifstream in(sourceDir() + "/docs/adapters.md");
-  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t heading = doc.find("### Istio's standard HTTP metrics");
-  const size_t start = doc.find("```yaml\n", heading);
-  const size_t end = doc.find("```", start + 8);
-  if (heading == std::string::npos || start == std::string::npos || end == std::string::npos) {
-    return "";
-  }
-  std::string yaml = doc.substr(start + 8, end - start - 8);
-  const std::string spec =
-      "kind: prometheus\nmetadata:\n  name: handler\n  namespace: istio-system\nspec:\n";
-  const size_t at = yaml.find(spec);
-  if (at == std::string::npos) return "";
-  return yaml.insert(at + spec.size(), "  address: \"127.0.0.1:0\"\n");
-}
-
 class EnvoyFrontendsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -185,20 +153,10 @@ class EnvoyFrontendsTest : public ::testing::Test {
   }
 
   void startMixs(const std::string& config_dir) {
-    std::vector<std::string> argv = {
-        binDir() + "/mixs",     "server",     "--address", "127.0.0.1:0", "--monitoring-port", "0",
-        "--prometheus-address", "127.0.0.1:0"};
-    if (!config_dir.empty()) {
-      argv.push_back("--config-dir");
-      argv.push_back(config_dir);
-    }
-    ASSERT_TRUE(mixs_.start(argv));
-    auto m = mixs_.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(m) << mixs_.output();
-    address_ = "127.0.0.1:" + (*m)[1].str();
-    auto mon = mixs_.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(mon) << mixs_.output();
-    monitoring_port_ = std::stoi((*mon)[1].str());
+    MixsOptions options;
+    options.config_dir = config_dir;
+    options.prometheus_on_free_port = true;
+    ASSERT_TRUE(mixs_.start(options)) << mixs_.output();
   }
   void TearDown() override {
     if (mixs_.running()) mixs_.stop(SIGKILL);
@@ -208,21 +166,19 @@ class EnvoyFrontendsTest : public ::testing::Test {
     std::vector<std::string> argv = {
         "/usr/bin/env", "PYTHONPATH=" + gen_->path(),
         kPython,        sourceDir() + "/tests/integration/envoy/envoy_client.py",
-        "--addr",       address_};
+        "--addr",       mixs_.address()};
     argv.insert(argv.end(), args.begin(), args.end());
     auto [code, out] = runCommand(argv);
     EXPECT_EQ(code, 0) << out;
     return out;
   }
   std::string mixcCheck(std::vector<std::string> args) {
-    args.insert(args.begin(), {binDir() + "/mixc", "check", "-m", address_});
+    args.insert(args.begin(), {binDir() + "/mixc", "check", "-m", mixs_.address()});
     return runCommand(args).second;
   }
 
   static TempDir* gen_;
-  Subprocess mixs_;
-  std::string address_;
-  int monitoring_port_ = 0;
+  MixsProcess mixs_;
 };
 
 TempDir* EnvoyFrontendsTest::gen_ = nullptr;
@@ -268,14 +224,14 @@ TEST_F(EnvoyFrontendsTest, ServicesAreOnTheMixerPortWithHealthAndReflection) {
        {"envoy.service.auth.v3.Authorization", "envoy.service.ratelimit.v3.RateLimitService",
         "envoy.service.accesslog.v3.AccessLogService"}) {
     std::string resp;
-    ASSERT_TRUE(rawCall(address_, "/grpc.health.v1.Health/Check",
+    ASSERT_TRUE(rawCall(mixs_.address(), "/grpc.health.v1.Health/Check",
                         WireBuilder().lenField(1, service).bytes(), &resp)
                     .ok())
         << service;
     EXPECT_EQ(resp, std::string("\x08\x01", 2)) << service;  // SERVING
   }
   // Reflection: list_services (the stream of ServerReflectionInfo, one request).
-  auto channel = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+  auto channel = grpc::CreateChannel(mixs_.address(), grpc::InsecureChannelCredentials());
   grpc::GenericStub stub(channel);
   grpc::CompletionQueue cq;
   grpc::ClientContext ctx;
@@ -450,7 +406,7 @@ TEST_F(EnvoyFrontendsTest, RateLimitHitsItsLimitAtExactlyTheConfiguredCount) {
        R"({"domain": "envoy", "hits_addend": 6, "descriptors": [{"entries": [{"key": "generic_key", "value": "big"}]}]})"});
   EXPECT_TRUE(has(big, R"("overall_code": "OVER_LIMIT")")) << big;
   // Counted on the monitoring port as the Mixer API's calls are.
-  const std::string metrics = httpGet(monitoring_port_, "/metrics").second;
+  const std::string metrics = httpGet(mixs_.monitoringPort(), "/metrics").second;
   EXPECT_TRUE(has(metrics,
                   R"(grpc_server_handled_total{grpc_code="OK",grpc_method="ShouldRateLimit",)"
                   R"(grpc_service="envoy.service.ratelimit.v3.RateLimitService",)"
@@ -474,7 +430,7 @@ TEST_F(EnvoyFrontendsTest, RateLimitHitsItsLimitAtExactlyTheConfiguredCount) {
   const std::string method = "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit";
   std::string resp;
   // Request 1, descriptor 6 on a fresh key: over the limit of 5 (overall_code 2).
-  ASSERT_TRUE(rawCall(address_, method,
+  ASSERT_TRUE(rawCall(mixs_.address(), method,
                       WireBuilder()
                           .lenField(1, "envoy")
                           .lenField(2, descriptor("wire6", 6))
@@ -484,7 +440,7 @@ TEST_F(EnvoyFrontendsTest, RateLimitHitsItsLimitAtExactlyTheConfiguredCount) {
                   .ok());
   EXPECT_EQ(resp.substr(0, 2), std::string("\x08\x02", 2));
   // Request 6, descriptor 2: within the limit (overall_code 1).
-  ASSERT_TRUE(rawCall(address_, method,
+  ASSERT_TRUE(rawCall(mixs_.address(), method,
                       WireBuilder()
                           .lenField(1, "envoy")
                           .lenField(2, descriptor("wire2", 2))
@@ -494,7 +450,7 @@ TEST_F(EnvoyFrontendsTest, RateLimitHitsItsLimitAtExactlyTheConfiguredCount) {
                   .ok());
   EXPECT_EQ(resp.substr(0, 2), std::string("\x08\x01", 2));
   // The request's hits_addend (field 3) alone: 6, over.
-  ASSERT_TRUE(rawCall(address_, method,
+  ASSERT_TRUE(rawCall(mixs_.address(), method,
                       WireBuilder()
                           .lenField(1, "envoy")
                           .lenField(2, descriptor("wirereq", 0))
@@ -509,17 +465,17 @@ TEST_F(EnvoyFrontendsTest, MalformedAndOversizedRequestsAreInvalidArgument) {
   startMixs("");
   std::string resp;
   // Field 1 (attributes) claims 100 bytes that are not there.
-  grpc::Status s = rawCall(address_, "/envoy.service.auth.v3.Authorization/Check",
+  grpc::Status s = rawCall(mixs_.address(), "/envoy.service.auth.v3.Authorization/Check",
                            std::string("\x0a\x64\x01", 3), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(has(s.error_message(), "malformed envoy.service.auth.v3.CheckRequest"))
       << s.error_message();
-  s = rawCall(address_, "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit",
+  s = rawCall(mixs_.address(), "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit",
               std::string("\xff\xff\xff", 3), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(has(s.error_message(), "malformed envoy.service.ratelimit.v3.RateLimitRequest"));
   // Over --max-message-size (1 MiB): refused by gRPC, as a Mixer request is.
-  s = rawCall(address_, "/envoy.service.auth.v3.Authorization/Check",
+  s = rawCall(mixs_.address(), "/envoy.service.auth.v3.Authorization/Check",
               WireBuilder().lenField(1, std::string(1100000, 'x')).bytes(), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
   // Through the generated client: an RLS request without a domain.
@@ -565,14 +521,13 @@ std::string httpEntries(int n, int code, bool identifier) {
 }
 
 TEST_F(EnvoyFrontendsTest, AccessLogEntriesBecomeStandardMetricsAndABrokenStreamKeepsThem) {
-  const std::string yaml = standardConfigFromDocs();
+  const std::string yaml = testing::standardMetricsConfigFromDocs();
   ASSERT_NE(yaml, "");
   TempDir config("envoy-als");
   config.write("standard.yaml", yaml);
   startMixs(config.path());
-  auto served = mixs_.waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
-  ASSERT_TRUE(served) << mixs_.output();
-  const int port = std::stoi((*served)[1].str());
+  ASSERT_TRUE(mixs_.waitForPrometheus()) << mixs_.output();
+  const int port = mixs_.prometheusPort();
 
   // One stream: 3 entries answered 200, 2 answered 503.
   std::string out =
@@ -592,7 +547,7 @@ TEST_F(EnvoyFrontendsTest, AccessLogEntriesBecomeStandardMetricsAndABrokenStream
                 R"([{"tcp_logs": {"log_entry": [{"common_properties": {"duration": "1s"},
                     "connection_properties": {"received_bytes": 10, "sent_bytes": 20}}]}}])"});
   EXPECT_TRUE(has(out, R"("code": "OK")")) << out;
-  const std::string self = httpGet(monitoring_port_, "/metrics").second;
+  const std::string self = httpGet(mixs_.monitoringPort(), "/metrics").second;
   EXPECT_TRUE(has(self, "\nmixer_envoy_access_log_entries_total 10\n")) << self;
   EXPECT_TRUE(has(self, R"(grpc_server_handled_total{grpc_code="InvalidArgument",)"
                         R"(grpc_method="StreamAccessLogs",)"

@@ -14,37 +14,24 @@
 #include <regex>
 #include <thread>
 
+#include "tests/testing/doc_blocks.h"
 #include "tests/testing/http_collector.h"
+#include "tests/testing/metrics.h"
+#include "tests/testing/mixs_process.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 
 namespace mixer {
 namespace {
 
 using testing::binDir;
 using testing::httpGet;
+using testing::MixsProcess;
 using testing::runCommand;
 using testing::Subprocess;
+using testing::TempDir;
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  explicit TempDir(const std::string& what) {
-    static int n = 0;
-    path_ = ::testing::TempDir() + "/" + what + "-" + std::to_string(getpid()) + "-" +
-            std::to_string(n++);
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(path_ + "/" + name) << text;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Istio's standard request count, the 1.x model, exposed on an ephemeral loopback port.
 constexpr char kPrometheusConfig[] = R"(apiVersion: config.istio.io/v1alpha2
@@ -101,34 +88,25 @@ spec:
 
 class TelemetryTest : public ::testing::Test {
  protected:
-  void startMixs(const std::string& dir) {
-    ASSERT_TRUE(mixs_.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
-                             "--monitoring-port", "0", "--config-dir", dir}));
-    auto m = mixs_.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(m) << mixs_.output();
-    address_ = "127.0.0.1:" + (*m)[1].str();
-  }
+  void startMixs(const std::string& dir) { ASSERT_TRUE(mixs_.start(dir)) << mixs_.output(); }
   std::pair<int, std::string> report(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {binDir() + "/mixc", "report", "-m", address_};
+    std::vector<std::string> argv = {binDir() + "/mixc", "report", "-m", mixs_.address()};
     argv.insert(argv.end(), args.begin(), args.end());
     return runCommand(argv);
   }
   static double sample(const std::string& body, const std::string& series) {
-    const size_t pos = body.find("\n" + series + " ");
-    return pos == std::string::npos ? -1 : std::stod(body.substr(pos + series.size() + 2));
+    return testing::sampleValue(body, series).value_or(-1);
   }
 
-  Subprocess mixs_;
-  std::string address_;
+  MixsProcess mixs_;
 };
 
 TEST_F(TelemetryTest, PrometheusScrapesExactlyTheReportsSentByLabel) {
   TempDir config("mixs-telemetry");
   config.write("prometheus.yaml", kPrometheusConfig);
   startMixs(config.path());
-  auto served = mixs_.waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
-  ASSERT_TRUE(served) << mixs_.output();
-  const int port = std::stoi((*served)[1].str());
+  ASSERT_TRUE(mixs_.waitForPrometheus()) << mixs_.output();
+  const int port = mixs_.prometheusPort();
 
   // 7 reports for reviews/200 (load mode, 2 in flight), 3 for ratings/503, 1 with defaults.
   auto [code, out] =
@@ -221,35 +199,14 @@ TEST_F(TelemetryTest, PrometheusScrapesExactlyTheReportsSentByLabel) {
 
 // Istio's standard metrics as docs/adapters.md gives them for the embedded default
 // configuration: a bare `mixc report` must show all four with the "unknown" defaults.
-std::string standardConfigFromDocs() {
-  const char* source = std::getenv("MIXER_SOURCE_DIR");
-  std::ifstream in(std::string(source == nullptr ? "." : source) + "/docs/adapters.md");
-  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t heading = doc.find("### Istio's standard HTTP metrics");
-  const size_t start = doc.find("```yaml\n", heading);
-  const size_t end = doc.find("```", start + 8);
-  if (heading == std::string::npos || start == std::string::npos || end == std::string::npos) {
-    return "";
-  }
-  std::string yaml = doc.substr(start + 8, end - start - 8);
-  const std::string spec =
-      "kind: prometheus\nmetadata:\n  name: handler\n  namespace: istio-system\nspec:\n";
-  const size_t at = yaml.find(spec);
-  if (at == std::string::npos) {
-    return "";
-  }
-  return yaml.insert(at + spec.size(), "  address: \"127.0.0.1:0\"\n");
-}
-
 TEST_F(TelemetryTest, StandardMetricsSnippetShowsAllFourMetricsForABareReport) {
-  const std::string yaml = standardConfigFromDocs();
+  const std::string yaml = testing::standardMetricsConfigFromDocs();
   ASSERT_NE(yaml, "");
   TempDir config("mixs-standard");
   config.write("standard.yaml", yaml);
   startMixs(config.path());
-  auto served = mixs_.waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
-  ASSERT_TRUE(served) << mixs_.output();
-  const int port = std::stoi((*served)[1].str());
+  ASSERT_TRUE(mixs_.waitForPrometheus()) << mixs_.output();
+  const int port = mixs_.prometheusPort();
   auto [code, out] = report({"-r", "3"});
   ASSERT_EQ(code, 0) << out;
   const std::string labels =
@@ -327,9 +284,8 @@ TEST_F(TelemetryTest, AspectModelDescriptorsBecomePrometheusMetrics) {
   TempDir config("mixs-aspect");
   config.write("aspect.yaml", kAspectConfig);
   startMixs(config.path());
-  auto served = mixs_.waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
-  ASSERT_TRUE(served) << mixs_.output();
-  const int port = std::stoi((*served)[1].str());
+  ASSERT_TRUE(mixs_.waitForPrometheus()) << mixs_.output();
+  const int port = mixs_.prometheusPort();
   auto [code, out] = report({"-s", "destination.service=reviews", "-i", "response.code=404",
                              "--duration_attributes", "response.duration=50ms", "-r", "4"});
   ASSERT_EQ(code, 0) << out;
