@@ -18,6 +18,8 @@
 #include "tests/testing/doc_blocks.h"
 #include "tests/testing/http_collector.h"
 #include "tests/testing/mixs_process.h"
+#include "tests/testing/prometheus_server.h"
+#include "tests/testing/raw_grpc.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wire_builder.h"
@@ -29,6 +31,7 @@ using testing::binDir;
 using testing::httpGet;
 using testing::MixsOptions;
 using testing::MixsProcess;
+using testing::rawUnaryCall;
 using testing::runCommand;
 using testing::sourceDir;
 using testing::Subprocess;
@@ -193,39 +196,14 @@ int count(const std::string& s, const std::string& what) {
   return n;
 }
 
-// A unary call with raw request bytes.
-grpc::Status rawCall(const std::string& address, const std::string& method,
-                     const std::string& bytes, std::string* response) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  grpc::GenericStub stub(channel);
-  grpc::CompletionQueue cq;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  grpc::Slice slice(bytes.data(), bytes.size());
-  grpc::ByteBuffer req(&slice, 1);
-  auto call = stub.PrepareUnaryCall(&ctx, method, req, &cq);
-  call->StartCall();
-  grpc::ByteBuffer resp;
-  grpc::Status status;
-  call->Finish(&resp, &status, reinterpret_cast<void*>(1));
-  void* tag;
-  bool ok;
-  EXPECT_TRUE(cq.Next(&tag, &ok));
-  std::vector<grpc::Slice> slices;
-  (void)resp.Dump(&slices);
-  response->clear();
-  for (const auto& s : slices) response->append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return status;
-}
-
 TEST_F(EnvoyFrontendsTest, ServicesAreOnTheMixerPortWithHealthAndReflection) {
   startMixs("");
   for (const char* service :
        {"envoy.service.auth.v3.Authorization", "envoy.service.ratelimit.v3.RateLimitService",
         "envoy.service.accesslog.v3.AccessLogService"}) {
     std::string resp;
-    ASSERT_TRUE(rawCall(mixs_.address(), "/grpc.health.v1.Health/Check",
-                        WireBuilder().lenField(1, service).bytes(), &resp)
+    ASSERT_TRUE(rawUnaryCall(mixs_.address(), "/grpc.health.v1.Health/Check",
+                             WireBuilder().lenField(1, service).bytes(), &resp)
                     .ok())
         << service;
     EXPECT_EQ(resp, std::string("\x08\x01", 2)) << service;  // SERVING
@@ -430,33 +408,33 @@ TEST_F(EnvoyFrontendsTest, RateLimitHitsItsLimitAtExactlyTheConfiguredCount) {
   const std::string method = "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit";
   std::string resp;
   // Request 1, descriptor 6 on a fresh key: over the limit of 5 (overall_code 2).
-  ASSERT_TRUE(rawCall(mixs_.address(), method,
-                      WireBuilder()
-                          .lenField(1, "envoy")
-                          .lenField(2, descriptor("wire6", 6))
-                          .varintField(3, 1)
-                          .bytes(),
-                      &resp)
+  ASSERT_TRUE(rawUnaryCall(mixs_.address(), method,
+                           WireBuilder()
+                               .lenField(1, "envoy")
+                               .lenField(2, descriptor("wire6", 6))
+                               .varintField(3, 1)
+                               .bytes(),
+                           &resp)
                   .ok());
   EXPECT_EQ(resp.substr(0, 2), std::string("\x08\x02", 2));
   // Request 6, descriptor 2: within the limit (overall_code 1).
-  ASSERT_TRUE(rawCall(mixs_.address(), method,
-                      WireBuilder()
-                          .lenField(1, "envoy")
-                          .lenField(2, descriptor("wire2", 2))
-                          .varintField(3, 6)
-                          .bytes(),
-                      &resp)
+  ASSERT_TRUE(rawUnaryCall(mixs_.address(), method,
+                           WireBuilder()
+                               .lenField(1, "envoy")
+                               .lenField(2, descriptor("wire2", 2))
+                               .varintField(3, 6)
+                               .bytes(),
+                           &resp)
                   .ok());
   EXPECT_EQ(resp.substr(0, 2), std::string("\x08\x01", 2));
   // The request's hits_addend (field 3) alone: 6, over.
-  ASSERT_TRUE(rawCall(mixs_.address(), method,
-                      WireBuilder()
-                          .lenField(1, "envoy")
-                          .lenField(2, descriptor("wirereq", 0))
-                          .varintField(3, 6)
-                          .bytes(),
-                      &resp)
+  ASSERT_TRUE(rawUnaryCall(mixs_.address(), method,
+                           WireBuilder()
+                               .lenField(1, "envoy")
+                               .lenField(2, descriptor("wirereq", 0))
+                               .varintField(3, 6)
+                               .bytes(),
+                           &resp)
                   .ok());
   EXPECT_EQ(resp.substr(0, 2), std::string("\x08\x02", 2));
 }
@@ -465,18 +443,18 @@ TEST_F(EnvoyFrontendsTest, MalformedAndOversizedRequestsAreInvalidArgument) {
   startMixs("");
   std::string resp;
   // Field 1 (attributes) claims 100 bytes that are not there.
-  grpc::Status s = rawCall(mixs_.address(), "/envoy.service.auth.v3.Authorization/Check",
-                           std::string("\x0a\x64\x01", 3), &resp);
+  grpc::Status s = rawUnaryCall(mixs_.address(), "/envoy.service.auth.v3.Authorization/Check",
+                                std::string("\x0a\x64\x01", 3), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(has(s.error_message(), "malformed envoy.service.auth.v3.CheckRequest"))
       << s.error_message();
-  s = rawCall(mixs_.address(), "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit",
-              std::string("\xff\xff\xff", 3), &resp);
+  s = rawUnaryCall(mixs_.address(), "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit",
+                   std::string("\xff\xff\xff", 3), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(has(s.error_message(), "malformed envoy.service.ratelimit.v3.RateLimitRequest"));
   // Over --max-message-size (1 MiB): refused by gRPC, as a Mixer request is.
-  s = rawCall(mixs_.address(), "/envoy.service.auth.v3.Authorization/Check",
-              WireBuilder().lenField(1, std::string(1100000, 'x')).bytes(), &resp);
+  s = rawUnaryCall(mixs_.address(), "/envoy.service.auth.v3.Authorization/Check",
+                   WireBuilder().lenField(1, std::string(1100000, 'x')).bytes(), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
   // Through the generated client: an RLS request without a domain.
   std::string out = client({"ratelimit", "--request",
@@ -558,29 +536,15 @@ TEST_F(EnvoyFrontendsTest, AccessLogEntriesBecomeStandardMetricsAndABrokenStream
   // A real Prometheus scrapes the standard metrics: 7 requests answered 200, 2 answered 503,
   // none 404, all for destination_service reviews.default.svc.cluster.local.
   TempDir work("envoy-prometheus");
-  work.write("prometheus.yml",
-             "global: {scrape_interval: 1s}\n"
-             "scrape_configs:\n"
-             "- job_name: mixer\n"
-             "  static_configs: [{targets: ['127.0.0.1:" +
-                 std::to_string(port) + "']}]\n");
-  const int web_port = testing::unusedPort();
-  Subprocess prometheus;
-  ASSERT_TRUE(
-      prometheus.start({"/usr/bin/prometheus", "--config.file=" + work.path() + "/prometheus.yml",
-                        "--storage.tsdb.path=" + work.path() + "/data",
-                        "--web.listen-address=127.0.0.1:" + std::to_string(web_port)}));
-  ASSERT_TRUE(
-      prometheus.waitFor("Server is ready to receive web requests", std::chrono::seconds(30)))
-      << prometheus.output();
+  testing::PrometheusServer prometheus;
+  ASSERT_TRUE(prometheus.start(work.path(), port)) << prometheus.output();
   const std::string query =
-      "/api/v1/query?query=sum%20by%20(response_code%2Cdestination_service)"
-      "(istio_requests_total)";
+      "sum%20by%20(response_code%2Cdestination_service)(istio_requests_total)";
   std::map<std::string, std::string> by_code;
   std::string answer;
   for (int i = 0; i < 150 && by_code.size() < 2; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    answer = httpGet(web_port, query).second;
+    answer = prometheus.query(query);
     by_code.clear();
     std::regex re(
         R"re(\{"destination_service":"reviews.default.svc.cluster.local","response_code":"([0-9]+)"\},"value":\[[0-9.]+,"([^"]+)"\])re");

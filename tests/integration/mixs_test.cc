@@ -14,6 +14,7 @@
 #include "mixer/v1/mixer.pb.h"
 #include "tests/testing/hostile_requests.h"
 #include "tests/testing/mixs_process.h"
+#include "tests/testing/raw_grpc.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/wire_builder.h"
 
@@ -59,29 +60,7 @@ class MixsTest : public ::testing::Test {
   grpc::Status rawCall(const std::string& method, const std::string& bytes,
                        std::string* response = nullptr,
                        std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
-    grpc::GenericStub stub(channel_);
-    grpc::CompletionQueue cq;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + deadline);
-    grpc::Slice slice(bytes.data(), bytes.size());
-    grpc::ByteBuffer req(&slice, 1);
-    auto call = stub.PrepareUnaryCall(&ctx, method, req, &cq);
-    call->StartCall();
-    grpc::ByteBuffer resp;
-    grpc::Status status;
-    call->Finish(&resp, &status, reinterpret_cast<void*>(1));
-    void* tag;
-    bool ok;
-    EXPECT_TRUE(cq.Next(&tag, &ok));
-    if (response != nullptr && status.ok()) {
-      std::vector<grpc::Slice> slices;
-      (void)resp.Dump(&slices);
-      response->clear();
-      for (const auto& s : slices) {
-        response->append(reinterpret_cast<const char*>(s.begin()), s.size());
-      }
-    }
-    return status;
+    return testing::rawUnaryCall(channel_, method, bytes, response, deadline);
   }
 
   std::unique_ptr<MixsProcess> mixs_;

@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/testing/raw_grpc.h"
 #include "tests/testing/subprocess.h"
 
 namespace mixer {
@@ -102,32 +103,7 @@ grpc::Status unary(const std::shared_ptr<grpc::Channel>& channel, const std::str
                    const std::string& bytes, std::chrono::milliseconds timeout = 10s,
                    std::string* response = nullptr,
                    const std::vector<std::pair<std::string, std::string>>& metadata = {}) {
-  grpc::GenericStub stub(channel);
-  grpc::CompletionQueue cq;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
-  for (const auto& [k, v] : metadata) {
-    ctx.AddMetadata(k, v);
-  }
-  grpc::Slice slice(bytes.data(), bytes.size());
-  grpc::ByteBuffer req(&slice, 1);
-  auto call = stub.PrepareUnaryCall(&ctx, method, req, &cq);
-  call->StartCall();
-  grpc::ByteBuffer resp;
-  grpc::Status status;
-  call->Finish(&resp, &status, reinterpret_cast<void*>(1));
-  void* tag;
-  bool ok;
-  cq.Next(&tag, &ok);
-  if (response != nullptr && status.ok()) {
-    std::vector<grpc::Slice> slices;
-    (void)resp.Dump(&slices);
-    response->clear();
-    for (const auto& s : slices) {
-      response->append(reinterpret_cast<const char*>(s.begin()), s.size());
-    }
-  }
-  return status;
+  return testing::rawUnaryCall(channel, method, bytes, response, timeout, metadata);
 }
 
 // A call that stays open: headers sent, no message, until cancelled.

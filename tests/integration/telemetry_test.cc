@@ -18,6 +18,7 @@
 #include "tests/testing/http_collector.h"
 #include "tests/testing/metrics.h"
 #include "tests/testing/mixs_process.h"
+#include "tests/testing/prometheus_server.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -159,28 +160,14 @@ TEST_F(TelemetryTest, PrometheusScrapesExactlyTheReportsSentByLabel) {
   EXPECT_EQ(out, "");
 
   // A real Prometheus scrapes the adapter; PromQL counts the reports by label.
-  work.write("prometheus.yml",
-             "global: {scrape_interval: 1s}\n"
-             "scrape_configs:\n"
-             "- job_name: mixer\n"
-             "  static_configs: [{targets: ['127.0.0.1:" +
-                 std::to_string(port) + "']}]\n");
-  const int web_port = testing::unusedPort();
-  Subprocess prometheus;
-  ASSERT_TRUE(
-      prometheus.start({"/usr/bin/prometheus", "--config.file=" + work.path() + "/prometheus.yml",
-                        "--storage.tsdb.path=" + work.path() + "/data",
-                        "--web.listen-address=127.0.0.1:" + std::to_string(web_port)}));
-  ASSERT_TRUE(
-      prometheus.waitFor("Server is ready to receive web requests", std::chrono::seconds(30)))
-      << prometheus.output();
-  const std::string query =
-      "/api/v1/query?query=sum%20by%20(destination_service)(istio_requests_total)";
+  testing::PrometheusServer prometheus;
+  ASSERT_TRUE(prometheus.start(work.path(), port)) << prometheus.output();
+  const std::string query = "sum%20by%20(destination_service)(istio_requests_total)";
   std::map<std::string, std::string> by_service;
   std::string answer;
   for (int i = 0; i < 150 && by_service.size() < 3; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    answer = httpGet(web_port, query).second;
+    answer = prometheus.query(query);
     by_service.clear();
     std::regex re(R"re(\{"destination_service":"([^"]+)"\},"value":\[[0-9.]+,"([^"]+)"\])re");
     for (auto it = std::sregex_iterator(answer.begin(), answer.end(), re);
@@ -191,7 +178,7 @@ TEST_F(TelemetryTest, PrometheusScrapesExactlyTheReportsSentByLabel) {
   EXPECT_EQ(by_service, (std::map<std::string, std::string>{
                             {"reviews", "7"}, {"ratings", "3"}, {"unknown", "1"}}))
       << answer;
-  const std::string up = httpGet(web_port, "/api/v1/query?query=up").second;
+  const std::string up = prometheus.query("up");
   EXPECT_NE(up.find(R"("job":"mixer"},"value":[)"), std::string::npos) << up;
   EXPECT_NE(up.find(R"(,"1"]})"), std::string::npos) << up;
   prometheus.stop(SIGTERM);
