@@ -12,13 +12,13 @@
 #include <regex>
 #include <thread>
 
+#include "tests/testing/metrics.h"
 #include "tests/testing/subprocess.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using mixer::testing::binDir;
-using mixer::testing::httpGet;
 using mixer::testing::runCommand;
 using mixer::testing::Subprocess;
 
@@ -185,11 +185,8 @@ class CitadelTest : public ::testing::Test {
   }
 
   std::string metric(const std::string& name) {
-    const auto [code, body] = httpGet(monitoring_port_, "/metrics");
-    std::smatch m;
-    const std::regex re("\n" + std::regex_replace(name, std::regex(R"([{}|"])"), R"(\$&)") +
-                        " ([0-9.e+]+)");
-    return std::regex_search(body, m, re) ? m[1].str() : "";
+    return mixer::testing::sampleText(mixer::testing::scrapeMetrics(monitoring_port_), name)
+        .value_or("");
   }
 
   std::string certText(const std::string& pem) {

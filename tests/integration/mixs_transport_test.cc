@@ -34,18 +34,7 @@ using namespace std::chrono_literals;
 
 constexpr char kCheck[] = "/istio.mixer.v1.Mixer/Check";
 
-int connectTo(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
+int connectTo(int port) { return testing::connectLoopback(port); }
 
 // GET with a deadline: {status code or 0, body}.
 std::pair<int, std::string> get(int port, const std::string& path,

@@ -15,6 +15,7 @@
 #include <regex>
 #include <thread>
 
+#include "tests/testing/metrics.h"
 #include "tests/testing/pilot_process.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/xds_client.h"
@@ -151,11 +152,8 @@ class PilotGrpcXdsTest : public ::testing::Test {
   }
 
   std::string metric(const std::string& name) {
-    const auto [code, body] = httpGet(monitoring_port_, "/metrics");
-    std::smatch m;
-    const std::regex re("\n" + std::regex_replace(name, std::regex(R"([{}|"])"), R"(\$&)") +
-                        " ([0-9.e+]+)");
-    return std::regex_search(body, m, re) ? m[1].str() : "";
+    return mixer::testing::sampleText(mixer::testing::scrapeMetrics(monitoring_port_), name)
+        .value_or("");
   }
 
   std::filesystem::path dir_;

@@ -8,7 +8,7 @@ namespace mixer::testing {
 
 std::string scrapeMetrics(int port) { return httpGet(port, "/metrics").second; }
 
-std::optional<double> sampleValue(const std::string& exposition, const std::string& series) {
+std::optional<std::string> sampleText(const std::string& exposition, const std::string& series) {
   const std::string line = series + " ";
   size_t value;
   if (exposition.compare(0, line.size(), line) == 0) {
@@ -20,7 +20,15 @@ std::optional<double> sampleValue(const std::string& exposition, const std::stri
     }
     value = at + 1 + line.size();
   }
-  return std::stod(exposition.substr(value));
+  return exposition.substr(value, exposition.find_first_of(" \n", value) - value);
+}
+
+std::optional<double> sampleValue(const std::string& exposition, const std::string& series) {
+  const auto text = sampleText(exposition, series);
+  if (!text) {
+    return std::nullopt;
+  }
+  return std::stod(*text);
 }
 
 std::optional<double> metricSum(const std::string& exposition, const std::string& name,

@@ -15,6 +15,9 @@ std::string scrapeMetrics(int port);
 // `exposition`; nullopt when there is none.
 std::optional<double> sampleValue(const std::string& exposition, const std::string& series);
 
+// The same sample's value as written ("1", "0.25", "1e+06").
+std::optional<std::string> sampleText(const std::string& exposition, const std::string& series);
+
 // The sum of the samples of metric `name` whose label set contains `label` ("" for all of them);
 // nullopt when `exposition` has no sample of it.
 std::optional<double> metricSum(const std::string& exposition, const std::string& name,

@@ -159,14 +159,22 @@ std::string readFile(const std::string& path) {
   return text.str();
 }
 
-std::pair<int, std::string> httpGet(int port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+int connectLoopback(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::pair<int, std::string> httpGet(int port, const std::string& path) {
+  const int fd = connectLoopback(port);
+  if (fd < 0) {
     return {0, ""};
   }
   const std::string req =

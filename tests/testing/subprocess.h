@@ -79,6 +79,9 @@ std::string readFile(const std::string& path);
 // bind port 0 and report the port they got (etcd, nginx, redis-server).
 int unusedPort();
 
+// A TCP connection to 127.0.0.1:port (close-on-exec); -1 when nothing accepts it.
+int connectLoopback(int port);
+
 // GET http://127.0.0.1:port/path; returns {status code, body}, {0, ""} on connection failure.
 std::pair<int, std::string> httpGet(int port, const std::string& path);
 
