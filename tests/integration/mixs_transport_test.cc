@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/testing/mixs_process.h"
 #include "tests/testing/raw_grpc.h"
 #include "tests/testing/subprocess.h"
 
@@ -128,34 +129,16 @@ class Mixs {
   // prlimit).
   bool start(std::vector<std::string> extra, std::vector<std::string> prefix = {},
              bool prometheus_on_free_port = true) {
-    const auto given = [&](const char* flag) {
-      return std::find(extra.begin(), extra.end(), flag) != extra.end();
-    };
-    std::vector<std::string> argv = prefix;
-    for (const auto& a : {binDir() + "/mixs", std::string("server"), std::string("--address"),
-                          std::string("127.0.0.1:0")}) {
-      argv.push_back(a);
-    }
-    if (!given("--monitoring-port")) {
-      argv.push_back("--monitoring-port");
-      argv.push_back("0");
-    }
-    if (prometheus_on_free_port) {
-      argv.push_back("--prometheus-address");
-      argv.push_back("127.0.0.1:0");
-    }
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    if (!process.start(argv)) {
+    testing::MixsOptions options;
+    options.extra = std::move(extra);
+    options.wrapper = std::move(prefix);
+    options.prometheus_on_free_port = prometheus_on_free_port;
+    if (!process.start(options)) {
       return false;
     }
-    auto grpc_match = process.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
-    auto mon = process.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
-    if (!grpc_match || !mon) {
-      return false;
-    }
-    port = std::stoi((*grpc_match)[1].str());
-    address = "127.0.0.1:" + std::to_string(port);
-    monitoring_port = std::stoi((*mon)[1].str());
+    port = process.port();
+    address = process.address();
+    monitoring_port = process.monitoringPort();
     return true;
   }
   ~Mixs() {
@@ -165,7 +148,7 @@ class Mixs {
   }
   int readyz() { return get(monitoring_port, "/readyz").first; }
 
-  Subprocess process;
+  testing::MixsProcess process;
   std::string address;
   int port = 0;
   int monitoring_port = 0;

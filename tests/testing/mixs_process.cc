@@ -5,9 +5,14 @@
 namespace mixer::testing {
 
 bool MixsProcess::start(const MixsOptions& options) {
-  std::vector<std::string> argv = {binDir() + "/mixs",  "server",
-                                   "--address",         options.address,
-                                   "--monitoring-port", options.monitoring ? "0" : "-1"};
+  const auto given = [&](const char* flag) {
+    return std::find(options.extra.begin(), options.extra.end(), flag) != options.extra.end();
+  };
+  std::vector<std::string> argv = options.wrapper;
+  argv.insert(argv.end(), {binDir() + "/mixs", "server", "--address", options.address});
+  if (!given("--monitoring-port")) {
+    argv.insert(argv.end(), {"--monitoring-port", options.monitoring ? "0" : "-1"});
+  }
   if (options.prometheus_on_free_port) {
     argv.insert(argv.end(), {"--prometheus-address", "127.0.0.1:0"});
   }
@@ -31,8 +36,7 @@ bool MixsProcess::start(const MixsOptions& options) {
     }
     monitoring_port_ = std::stoi((*mon)[1].str());
   }
-  if (std::find(options.extra.begin(), options.extra.end(), "--forward-auth-address") !=
-      options.extra.end()) {
+  if (given("--forward-auth-address")) {
     auto auth = waitFor(R"(forward-auth on https?://127\.0\.0\.1:(\d+))");
     if (!auth) {
       return false;

@@ -13,11 +13,15 @@ namespace mixer::testing {
 struct MixsOptions {
   std::string config_dir;               // --config-dir; mixs' embedded configuration when empty
   std::string address = "127.0.0.1:0";  // --address
-  bool monitoring = true;               // --monitoring-port 0; false: -1 (no monitoring port)
+  // --monitoring-port 0; false: -1 (no monitoring port). A --monitoring-port in `extra` replaces
+  // it (the monitoring port is still waited for unless this is false).
+  bool monitoring = true;
   // --prometheus-address 127.0.0.1:0: the embedded configuration's prometheus handler on a free
   // port (its default, 42422, would collide between tests running in parallel).
   bool prometheus_on_free_port = false;
   std::vector<std::string> extra;  // further flags, after the ones above
+  // A command mixs runs under, its argv before mixs' (e.g. {"/usr/bin/prlimit", "--nofile=64"}).
+  std::vector<std::string> wrapper;
 };
 
 class MixsProcess : public Subprocess {
