@@ -4,8 +4,8 @@
 
 namespace mixer::testing {
 
-bool PilotProcess::start(const std::vector<std::string>& flags) {
-  std::vector<std::string> argv = {binDir() + "/pilot-discovery", "--grpc-address", "127.0.0.1:0",
+bool PilotProcess::start(const std::vector<std::string>& flags, const std::string& grpc_address) {
+  std::vector<std::string> argv = {binDir() + "/pilot-discovery", "--grpc-address", grpc_address,
                                    "--monitoring-address", "127.0.0.1:0"};
   argv.insert(argv.end(), flags.begin(), flags.end());
   if (!Subprocess::start(argv)) {

@@ -12,11 +12,13 @@ namespace mixer::testing {
 
 class PilotProcess : public Subprocess {
  public:
-  // Starts `pilot-discovery --grpc-address 127.0.0.1:0 --monitoring-address 127.0.0.1:0 flags...`
-  // (the registry and config sources, TLS, --rules-address 127.0.0.1:0, ...) and waits for the
-  // ports it announces: xDS and monitoring, and the Rules API's when `flags` has
+  // Starts `pilot-discovery --grpc-address <grpc_address> --monitoring-address 127.0.0.1:0
+  // flags...` (the registry and config sources, TLS, --rules-address 127.0.0.1:0, ...) and waits
+  // for the ports it announces: xDS and monitoring, and the Rules API's when `flags` has
   // --rules-address. False when it exited or did not announce them in time; output() says why.
-  bool start(const std::vector<std::string>& flags);
+  // `grpc_address`: a free port by default; a restart may ask for the one it had.
+  bool start(const std::vector<std::string>& flags,
+             const std::string& grpc_address = "127.0.0.1:0");
 
   int xdsPort() const { return xds_port_; }
   std::string xdsAddress() const { return "127.0.0.1:" + std::to_string(xds_port_); }
