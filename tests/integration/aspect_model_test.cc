@@ -14,50 +14,25 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/testing/mixs_process.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 
 namespace mixer {
 namespace {
 
 using testing::binDir;
+using testing::MixsOptions;
+using testing::MixsProcess;
+using testing::readFile;
 using testing::runCommand;
+using testing::sourceDir;
 using testing::Subprocess;
+using testing::TempDir;
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  explicit TempDir(const std::string& what) {
-    static int n = 0;
-    path_ = ::testing::TempDir() + "/aspect-" + what + "-" + std::to_string(getpid()) + "-" +
-            std::to_string(n++);
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  // Atomically (write, then rename), as the publisher and mixs must never see half a file.
-  void write(const std::string& name, const std::string& text) const {
-    const std::string tmp = path_ + "/." + name + ".tmp";
-    std::ofstream(tmp) << text;
-    fs::rename(tmp, path_ + "/" + name);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::string sourceDir() {
-  const char* dir = std::getenv("MIXER_SOURCE_DIR");
-  return dir == nullptr ? "" : dir;
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+// Whether ctest gave the source tree (the documented examples live there).
+bool haveSourceDir() { return std::getenv("MIXER_SOURCE_DIR") != nullptr; }
 
 std::string replaceAll(std::string text, const std::string& from, const std::string& to) {
   for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
@@ -69,31 +44,22 @@ std::string replaceAll(std::string text, const std::string& from, const std::str
 class Mixs {
  public:
   void start(const std::string& config_dir) {
-    ASSERT_TRUE(process_.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
-                                "--monitoring-port", "0", "--prometheus-address", "127.0.0.1:0",
-                                "--config-dir", config_dir}));
-    auto m = process_.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(m) << process_.output();
-    address_ = "127.0.0.1:" + (*m)[1].str();
+    MixsOptions options;
+    options.config_dir = config_dir;
+    options.prometheus_on_free_port = true;
+    ASSERT_TRUE(process_.start(options)) << process_.output();
   }
   // The port the prometheus adapter serves /metrics on.
-  int prometheusPort() {
-    auto m = process_.waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
-    return m ? std::stoi((*m)[1].str()) : -1;
-  }
+  int prometheusPort() { return process_.waitForPrometheus() ? process_.prometheusPort() : -1; }
   // One Check with `args` (mixc attribute flags); mixc's output.
   std::string check(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {binDir() + "/mixc", "check", "-m", address_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return runCommand(argv).second;
+    return process_.mixc("check", args).second;
   }
   bool denied(const std::string& ip) {
     return check({"-a", "source.ip=" + ip}).find("PERMISSION_DENIED") != std::string::npos;
   }
   std::pair<int, std::string> report(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {binDir() + "/mixc", "report", "-m", address_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return runCommand(argv);
+    return process_.mixc("report", args);
   }
   std::optional<testing::Match> waitFor(const std::string& pattern, std::chrono::milliseconds t) {
     return process_.waitFor(pattern, t);
@@ -102,8 +68,7 @@ class Mixs {
   int stop() { return process_.stop(SIGTERM); }
 
  private:
-  Subprocess process_;
-  std::string address_;
+  MixsProcess process_;
 };
 
 // Polls `condition` every 100 ms for up to `seconds`.
@@ -134,13 +99,13 @@ std::vector<fs::path> fixtures() {
 }
 
 TEST(AspectDocsTest, EveryDocumentedExampleValidates) {
-  if (sourceDir().empty()) {
+  if (!haveSourceDir()) {
     GTEST_SKIP() << "MIXER_SOURCE_DIR is not set";
   }
   const auto files = fixtures();
   ASSERT_GE(files.size(), 22u);
   for (const fs::path& file : files) {
-    TempDir dir("validate");
+    TempDir dir("aspect-validate");
     dir.write(file.filename().string(), readFile(file.string()));
     auto [code, out] = runCommand({binDir() + "/mixs", "validate", dir.path()});
     EXPECT_EQ(code, 0) << file.filename() << ":\n" << out;
@@ -149,10 +114,10 @@ TEST(AspectDocsTest, EveryDocumentedExampleValidates) {
 }
 
 TEST(AspectDocsTest, TheFirstExampleServesAsWritten) {
-  if (sourceDir().empty()) {
+  if (!haveSourceDir()) {
     GTEST_SKIP() << "MIXER_SOURCE_DIR is not set";
   }
-  TempDir config("first");
+  TempDir config("aspect-first");
   config.write("config.yaml",
                readFile(sourceDir() + "/tests/config/aspect_docs/issue_first_example.yaml"));
   Mixs mixs;
@@ -178,7 +143,7 @@ TEST(AspectDocsTest, MixcEvalKnowsTheIstio01Vocabulary) {
 }
 
 TEST(AspectDocsTest, ErrorsNameTheAspectModelConceptsAndPositions) {
-  TempDir config("errors");
+  TempDir config("aspect-errors");
   config.write("bad.yaml", R"(adapters:
   - name: myListChecker
     kind: lists
@@ -259,15 +224,15 @@ constexpr char kList1[] = "whitelist:\n- 10.1.2.3\n- 192.168.7.0/24\n";
 constexpr char kList2[] = "whitelist:\n- 10.9.9.9\n";
 
 TEST(AspectModelEndToEndTest, TheFirstExampleWithAListPublisherOverHttps) {
-  if (sourceDir().empty()) {
+  if (!haveSourceDir()) {
     GTEST_SKIP() << "MIXER_SOURCE_DIR is not set";
   }
-  TempDir certs("certs");
+  TempDir certs("aspect-certs");
   makeCertificates(certs);
   if (::testing::Test::HasFatalFailure()) {
     return;
   }
-  TempDir lists("lists");
+  TempDir lists("aspect-lists");
   lists.write("blacklist.yaml", kList1);
   lists.write("publisher.py", kPublisher);
   Subprocess publisher;
@@ -282,7 +247,7 @@ TEST(AspectModelEndToEndTest, TheFirstExampleWithAListPublisherOverHttps) {
   example = replaceAll(example, "https://mylistserver:912",
                        "https://127.0.0.1:" + (*port)[1].str() + "/blacklist.yaml\n      ttl: 3s");
   example = replaceAll(example, "refreshInterval: 60s", "refreshInterval: 1s");
-  TempDir config("e2e");
+  TempDir config("aspect-e2e");
   config.write("example.yaml", example);
   // The page's metrics aspect and request_count descriptor for its myMetricsCollector, and a
   // rule on target.service.

@@ -12,13 +12,14 @@
 #include <regex>
 #include <thread>
 
+#include "tests/testing/metrics.h"
+#include "tests/testing/pilot_process.h"
 #include "tests/testing/subprocess.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using mixer::testing::binDir;
-using mixer::testing::httpGet;
 using mixer::testing::runCommand;
 using mixer::testing::Subprocess;
 
@@ -120,24 +121,14 @@ class CitadelTest : public ::testing::Test {
 
   void startPilot() {
     if (pilot_ != nullptr) pilot_->stop(SIGTERM);
-    pilot_ = std::make_unique<Subprocess>();
-    std::vector<std::string> argv = {binDir() + "/pilot-discovery",
-                                     "--registry-dir",
-                                     (dir_ / "registry").string(),
-                                     "--grpc-address",
-                                     grpc_address_,
-                                     "--monitoring-address",
-                                     "127.0.0.1:0",
-                                     "--join-tokens",
-                                     path("tokens.yaml")};
+    pilot_ = std::make_unique<mixer::testing::PilotProcess>();
+    std::vector<std::string> flags = {"--registry-dir", (dir_ / "registry").string(),
+                                      "--join-tokens", path("tokens.yaml")};
     const std::vector<std::string> more = pilotArgs();
-    argv.insert(argv.end(), more.begin(), more.end());
-    ASSERT_TRUE(pilot_->start(argv));
-    auto m = pilot_->waitFor(
-        R"(xDS(?: \(m?TLS\))? on 127\.0\.0\.1:(\d+), monitoring on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(m) << pilot_->output();
-    address_ = "127.0.0.1:" + (*m)[1].str();
-    monitoring_port_ = std::stoi((*m)[2].str());
+    flags.insert(flags.end(), more.begin(), more.end());
+    ASSERT_TRUE(pilot_->start(flags, grpc_address_)) << pilot_->output();
+    address_ = pilot_->xdsAddress();
+    monitoring_port_ = pilot_->monitoringPort();
     ASSERT_TRUE(pilot_->waitFor("CA for trust domain cluster.local, join tokens: "))
         << pilot_->output();
   }
@@ -185,11 +176,8 @@ class CitadelTest : public ::testing::Test {
   }
 
   std::string metric(const std::string& name) {
-    const auto [code, body] = httpGet(monitoring_port_, "/metrics");
-    std::smatch m;
-    const std::regex re("\n" + std::regex_replace(name, std::regex(R"([{}|"])"), R"(\$&)") +
-                        " ([0-9.e+]+)");
-    return std::regex_search(body, m, re) ? m[1].str() : "";
+    return mixer::testing::sampleText(mixer::testing::scrapeMetrics(monitoring_port_), name)
+        .value_or("");
   }
 
   std::string certText(const std::string& pem) {
@@ -206,7 +194,7 @@ class CitadelTest : public ::testing::Test {
 
   static std::string* gen_;
   fs::path dir_;
-  std::unique_ptr<Subprocess> pilot_;
+  std::unique_ptr<mixer::testing::PilotProcess> pilot_;
   std::string address_;
   int monitoring_port_ = 0;
   std::vector<std::string> client_tls_;       // the client's TLS flags, if any

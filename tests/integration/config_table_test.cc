@@ -6,14 +6,16 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/testing/mixs_process.h"
 #include "tests/testing/subprocess.h"
 
 namespace mixer {
 namespace {
 
 using testing::binDir;
+using testing::MixsOptions;
+using testing::MixsProcess;
 using testing::runCommand;
-using testing::Subprocess;
 namespace fs = std::filesystem;
 
 struct Request {
@@ -182,17 +184,16 @@ TEST_P(ConfigTableTest, DecisionsFollowTheConfiguration) {
   const auto [vcode, vout] = runCommand({binDir() + "/mixs", "validate", dir});
   ASSERT_EQ(vcode, 0) << vout;
 
-  Subprocess mixs;
-  ASSERT_TRUE(mixs.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
-                          "--monitoring-port", "-1", "--config-dir", dir}));
-  auto m = mixs.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
-  ASSERT_TRUE(m) << mixs.output();
-  const std::string address = "127.0.0.1:" + (*m)[1].str();
+  MixsProcess mixs;
+  MixsOptions options;
+  options.config_dir = dir;
+  options.monitoring = false;
+  ASSERT_TRUE(mixs.start(options)) << mixs.output();
   for (const Request& r : c.requests) {
     std::vector<std::string> argv = {binDir() + "/mixc"};
     argv.insert(argv.end(), r.mixc_args.begin(), r.mixc_args.end());
     argv.push_back("-m");
-    argv.push_back(address);
+    argv.push_back(mixs.address());
     const auto [code, out] = runCommand(argv);
     EXPECT_EQ(code, 0) << out;
     for (const auto& want : r.expect) {

@@ -12,40 +12,24 @@
 #include <thread>
 
 #include "absl/strings/escaping.h"
+#include "tests/testing/metrics.h"
+#include "tests/testing/mixs_process.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 
 namespace mixer {
 namespace {
 
 using testing::binDir;
-using testing::httpGet;
+using testing::MixsProcess;
 using testing::runCommand;
 using testing::Subprocess;
 
 namespace fs = std::filesystem;
 
-class ConfigDir {
- public:
-  ConfigDir() {
-    static int n = 0;
-    path_ = ::testing::TempDir() + "/mixs-config-" + std::to_string(getpid()) + "-" +
-            std::to_string(n++);
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~ConfigDir() { fs::remove_all(path_); }
-  // Writes atomically (rename), as configuration management tools do.
-  void write(const std::string& name, const std::string& text) {
-    const fs::path target(path_ + "/" + name);
-    fs::create_directories(target.parent_path());
-    const std::string tmp = (target.parent_path() / ("." + target.filename().string() + ".tmp"));
-    std::ofstream(tmp) << text;
-    fs::rename(tmp, target);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+// Written atomically (rename), as configuration management tools do.
+struct ConfigDir : testing::TempDir {
+  ConfigDir() : TempDir("mixs-config") {}
 };
 
 // A deny rule for requests to `service`, in Istio's 1.x model.
@@ -82,20 +66,9 @@ spec:
 
 class MixsConfigTest : public ::testing::Test {
  protected:
-  void start(const std::string& dir) {
-    ASSERT_TRUE(mixs_.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
-                             "--monitoring-port", "0", "--config-dir", dir}));
-    auto m = mixs_.waitFor(R"(on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(m) << mixs_.output();
-    address_ = "127.0.0.1:" + (*m)[1].str();
-    auto mon = mixs_.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(mon) << mixs_.output();
-    monitoring_port_ = std::stoi((*mon)[1].str());
-  }
+  void start(const std::string& dir) { ASSERT_TRUE(mixs_.start(dir)) << mixs_.output(); }
   std::string check(const std::string& service) {
-    return runCommand({binDir() + "/mixc", "check", "-m", address_, "-s",
-                       "destination.service=" + service})
-        .second;
+    return mixs_.mixc("check", {"-s", "destination.service=" + service}).second;
   }
   static bool denied(const std::string& out) {
     return out.find("Check status was PERMISSION_DENIED") != std::string::npos;
@@ -111,14 +84,10 @@ class MixsConfigTest : public ::testing::Test {
     return false;
   }
   double metric(const std::string& name) {
-    const auto [code, body] = httpGet(monitoring_port_, "/metrics");
-    const auto pos = body.find("\n" + name + " ");
-    return pos == std::string::npos ? -1 : std::stod(body.substr(pos + name.size() + 2));
+    return testing::sampleValue(testing::scrapeMetrics(mixs_.monitoringPort()), name).value_or(-1);
   }
 
-  Subprocess mixs_;
-  std::string address_;
-  int monitoring_port_ = 0;
+  MixsProcess mixs_;
 };
 
 TEST_F(MixsConfigTest, ServesTheDirectoryAndDeniesAsConfigured) {
@@ -141,7 +110,7 @@ TEST_F(MixsConfigTest, HotReloadUnderLoadFollowsValidVersionsAndKeepsServing) {
 
   // Closed-loop load for the whole test: every call must succeed.
   Subprocess load;
-  ASSERT_TRUE(load.start({binDir() + "/mixc", "check", "-m", address_, "-s",
+  ASSERT_TRUE(load.start({binDir() + "/mixc", "check", "-m", mixs_.address(), "-s",
                           "destination.service=svc-x", "-c", "4", "--duration", "60s", "--json"}));
   int valid = 0, invalid = 0;
   for (int i = 1; i <= 20; ++i) {
@@ -421,7 +390,7 @@ TEST_F(MixsConfigTest, ARegistryGeneratedWorkloadNameDecidesACheck) {
   dir.write("generate.yaml", registryenvConfig(registry.path()));
   start(dir.path());
   auto checkFrom = [&](const std::string& ip) {
-    return runCommand({binDir() + "/mixc", "check", "-m", address_, "--bytes_attributes",
+    return runCommand({binDir() + "/mixc", "check", "-m", mixs_.address(), "--bytes_attributes",
                        "source.ip=" + ip})
         .second;
   };
@@ -473,7 +442,7 @@ rules:
 )");
   start(dir.path());
   auto checkFrom = [&](const std::string& ip) {
-    return runCommand({binDir() + "/mixc", "check", "-m", address_, "--bytes_attributes",
+    return runCommand({binDir() + "/mixc", "check", "-m", mixs_.address(), "--bytes_attributes",
                        "source.ip=" + ip})
         .second;
   };

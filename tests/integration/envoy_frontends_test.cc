@@ -1,7 +1,6 @@
 // The Envoy front-ends end to end: a real mixs on ephemeral ports, driven by an Envoy-API client
 // generated from the project's Envoy v3 protos (protoc and grpc_python_plugin, Debian's
 // python3-grpcio), by the real mixc for the Mixer side, and scraped by a real Prometheus.
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -15,8 +14,13 @@
 #include <regex>
 #include <thread>
 
+#include "tests/testing/doc_blocks.h"
 #include "tests/testing/http_collector.h"
+#include "tests/testing/mixs_process.h"
+#include "tests/testing/prometheus_server.h"
+#include "tests/testing/raw_grpc.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/testing/wire_builder.h"
 
 namespace mixer {
@@ -24,34 +28,18 @@ namespace {
 
 using testing::binDir;
 using testing::httpGet;
+using testing::MixsOptions;
+using testing::MixsProcess;
+using testing::rawUnaryCall;
 using testing::runCommand;
+using testing::sourceDir;
 using testing::Subprocess;
+using testing::TempDir;
 using testing::WireBuilder;
 
 namespace fs = std::filesystem;
 
 constexpr char kPython[] = "/usr/bin/python3";
-
-std::string sourceDir() { return std::getenv("MIXER_SOURCE_DIR"); }
-
-class TempDir {
- public:
-  explicit TempDir(const std::string& what) {
-    static int n = 0;
-    path_ = ::testing::TempDir() + "/" + what + "-" + std::to_string(getpid()) + "-" +
-            std::to_string(n++);
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(path_ + "/" + name) << text;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Policy: /admin is closed but to the admin principal, /private needs an Authorization header,
 // /hello gets header operations; a memquota handler limits the "requestcount" quota (asked
@@ -141,24 +129,6 @@ spec:
   actions: [{handler: quota.memquota, instances: [requestcount.quota, envoy.quota]}]
 )";
 
-// Istio's standard metrics as docs/adapters.md gives them, on an ephemeral port.
-std::string standardConfigFromDocs() {
-  std::ifstream in(sourceDir() + "/docs/adapters.md");
-  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t heading = doc.find("### Istio's standard HTTP metrics");
-  const size_t start = doc.find("```yaml\n", heading);
-  const size_t end = doc.find("```", start + 8);
-  if (heading == std::string::npos || start == std::string::npos || end == std::string::npos) {
-    return "";
-  }
-  std::string yaml = doc.substr(start + 8, end - start - 8);
-  const std::string spec =
-      "kind: prometheus\nmetadata:\n  name: handler\n  namespace: istio-system\nspec:\n";
-  const size_t at = yaml.find(spec);
-  if (at == std::string::npos) return "";
-  return yaml.insert(at + spec.size(), "  address: \"127.0.0.1:0\"\n");
-}
-
 class EnvoyFrontendsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -185,20 +155,10 @@ class EnvoyFrontendsTest : public ::testing::Test {
   }
 
   void startMixs(const std::string& config_dir) {
-    std::vector<std::string> argv = {
-        binDir() + "/mixs",     "server",     "--address", "127.0.0.1:0", "--monitoring-port", "0",
-        "--prometheus-address", "127.0.0.1:0"};
-    if (!config_dir.empty()) {
-      argv.push_back("--config-dir");
-      argv.push_back(config_dir);
-    }
-    ASSERT_TRUE(mixs_.start(argv));
-    auto m = mixs_.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(m) << mixs_.output();
-    address_ = "127.0.0.1:" + (*m)[1].str();
-    auto mon = mixs_.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(mon) << mixs_.output();
-    monitoring_port_ = std::stoi((*mon)[1].str());
+    MixsOptions options;
+    options.config_dir = config_dir;
+    options.prometheus_on_free_port = true;
+    ASSERT_TRUE(mixs_.start(options)) << mixs_.output();
   }
   void TearDown() override {
     if (mixs_.running()) mixs_.stop(SIGKILL);
@@ -208,21 +168,19 @@ class EnvoyFrontendsTest : public ::testing::Test {
     std::vector<std::string> argv = {
         "/usr/bin/env", "PYTHONPATH=" + gen_->path(),
         kPython,        sourceDir() + "/tests/integration/envoy/envoy_client.py",
-        "--addr",       address_};
+        "--addr",       mixs_.address()};
     argv.insert(argv.end(), args.begin(), args.end());
     auto [code, out] = runCommand(argv);
     EXPECT_EQ(code, 0) << out;
     return out;
   }
   std::string mixcCheck(std::vector<std::string> args) {
-    args.insert(args.begin(), {binDir() + "/mixc", "check", "-m", address_});
+    args.insert(args.begin(), {binDir() + "/mixc", "check", "-m", mixs_.address()});
     return runCommand(args).second;
   }
 
   static TempDir* gen_;
-  Subprocess mixs_;
-  std::string address_;
-  int monitoring_port_ = 0;
+  MixsProcess mixs_;
 };
 
 TempDir* EnvoyFrontendsTest::gen_ = nullptr;
@@ -237,78 +195,27 @@ int count(const std::string& s, const std::string& what) {
   return n;
 }
 
-// A unary call with raw request bytes.
-grpc::Status rawCall(const std::string& address, const std::string& method,
-                     const std::string& bytes, std::string* response) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  grpc::GenericStub stub(channel);
-  grpc::CompletionQueue cq;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  grpc::Slice slice(bytes.data(), bytes.size());
-  grpc::ByteBuffer req(&slice, 1);
-  auto call = stub.PrepareUnaryCall(&ctx, method, req, &cq);
-  call->StartCall();
-  grpc::ByteBuffer resp;
-  grpc::Status status;
-  call->Finish(&resp, &status, reinterpret_cast<void*>(1));
-  void* tag;
-  bool ok;
-  EXPECT_TRUE(cq.Next(&tag, &ok));
-  std::vector<grpc::Slice> slices;
-  (void)resp.Dump(&slices);
-  response->clear();
-  for (const auto& s : slices) response->append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return status;
-}
-
 TEST_F(EnvoyFrontendsTest, ServicesAreOnTheMixerPortWithHealthAndReflection) {
   startMixs("");
   for (const char* service :
        {"envoy.service.auth.v3.Authorization", "envoy.service.ratelimit.v3.RateLimitService",
         "envoy.service.accesslog.v3.AccessLogService"}) {
     std::string resp;
-    ASSERT_TRUE(rawCall(address_, "/grpc.health.v1.Health/Check",
-                        WireBuilder().lenField(1, service).bytes(), &resp)
+    ASSERT_TRUE(rawUnaryCall(mixs_.address(), "/grpc.health.v1.Health/Check",
+                             WireBuilder().lenField(1, service).bytes(), &resp)
                     .ok())
         << service;
     EXPECT_EQ(resp, std::string("\x08\x01", 2)) << service;  // SERVING
   }
   // Reflection: list_services (the stream of ServerReflectionInfo, one request).
-  auto channel = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
-  grpc::GenericStub stub(channel);
-  grpc::CompletionQueue cq;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  auto stream =
-      stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
-  void* tag;
-  bool ok;
-  auto step = [&] { return cq.Next(&tag, &ok) && ok; };
-  stream->StartCall(reinterpret_cast<void*>(1));
-  ASSERT_TRUE(step());
-  const std::string req = WireBuilder().lenField(7, "").bytes();
-  grpc::Slice slice(req.data(), req.size());
-  grpc::ByteBuffer buf(&slice, 1);
-  stream->Write(buf, reinterpret_cast<void*>(2));
-  ASSERT_TRUE(step());
-  grpc::ByteBuffer resp;
-  stream->Read(&resp, reinterpret_cast<void*>(3));
-  ASSERT_TRUE(step());
-  std::vector<grpc::Slice> slices;
-  (void)resp.Dump(&slices);
-  std::string bytes;
-  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  const auto bytes = testing::listServicesByReflection(
+      grpc::CreateChannel(mixs_.address(), grpc::InsecureChannelCredentials()));
+  ASSERT_TRUE(bytes);
   for (const char* service : {"istio.mixer.v1.Mixer", "envoy.service.auth.v3.Authorization",
                               "envoy.service.ratelimit.v3.RateLimitService",
                               "envoy.service.accesslog.v3.AccessLogService"}) {
-    EXPECT_TRUE(has(bytes, service)) << service;
+    EXPECT_TRUE(has(*bytes, service)) << service;
   }
-  stream->WritesDone(reinterpret_cast<void*>(4));
-  step();
-  grpc::Status status;
-  stream->Finish(&status, reinterpret_cast<void*>(5));
-  step();
 }
 
 // An ext_authz AttributeContext and the Mixer attributes it maps to (docs/envoy.md).
@@ -450,7 +357,7 @@ TEST_F(EnvoyFrontendsTest, RateLimitHitsItsLimitAtExactlyTheConfiguredCount) {
        R"({"domain": "envoy", "hits_addend": 6, "descriptors": [{"entries": [{"key": "generic_key", "value": "big"}]}]})"});
   EXPECT_TRUE(has(big, R"("overall_code": "OVER_LIMIT")")) << big;
   // Counted on the monitoring port as the Mixer API's calls are.
-  const std::string metrics = httpGet(monitoring_port_, "/metrics").second;
+  const std::string metrics = httpGet(mixs_.monitoringPort(), "/metrics").second;
   EXPECT_TRUE(has(metrics,
                   R"(grpc_server_handled_total{grpc_code="OK",grpc_method="ShouldRateLimit",)"
                   R"(grpc_service="envoy.service.ratelimit.v3.RateLimitService",)"
@@ -474,33 +381,33 @@ TEST_F(EnvoyFrontendsTest, RateLimitHitsItsLimitAtExactlyTheConfiguredCount) {
   const std::string method = "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit";
   std::string resp;
   // Request 1, descriptor 6 on a fresh key: over the limit of 5 (overall_code 2).
-  ASSERT_TRUE(rawCall(address_, method,
-                      WireBuilder()
-                          .lenField(1, "envoy")
-                          .lenField(2, descriptor("wire6", 6))
-                          .varintField(3, 1)
-                          .bytes(),
-                      &resp)
+  ASSERT_TRUE(rawUnaryCall(mixs_.address(), method,
+                           WireBuilder()
+                               .lenField(1, "envoy")
+                               .lenField(2, descriptor("wire6", 6))
+                               .varintField(3, 1)
+                               .bytes(),
+                           &resp)
                   .ok());
   EXPECT_EQ(resp.substr(0, 2), std::string("\x08\x02", 2));
   // Request 6, descriptor 2: within the limit (overall_code 1).
-  ASSERT_TRUE(rawCall(address_, method,
-                      WireBuilder()
-                          .lenField(1, "envoy")
-                          .lenField(2, descriptor("wire2", 2))
-                          .varintField(3, 6)
-                          .bytes(),
-                      &resp)
+  ASSERT_TRUE(rawUnaryCall(mixs_.address(), method,
+                           WireBuilder()
+                               .lenField(1, "envoy")
+                               .lenField(2, descriptor("wire2", 2))
+                               .varintField(3, 6)
+                               .bytes(),
+                           &resp)
                   .ok());
   EXPECT_EQ(resp.substr(0, 2), std::string("\x08\x01", 2));
   // The request's hits_addend (field 3) alone: 6, over.
-  ASSERT_TRUE(rawCall(address_, method,
-                      WireBuilder()
-                          .lenField(1, "envoy")
-                          .lenField(2, descriptor("wirereq", 0))
-                          .varintField(3, 6)
-                          .bytes(),
-                      &resp)
+  ASSERT_TRUE(rawUnaryCall(mixs_.address(), method,
+                           WireBuilder()
+                               .lenField(1, "envoy")
+                               .lenField(2, descriptor("wirereq", 0))
+                               .varintField(3, 6)
+                               .bytes(),
+                           &resp)
                   .ok());
   EXPECT_EQ(resp.substr(0, 2), std::string("\x08\x02", 2));
 }
@@ -509,18 +416,18 @@ TEST_F(EnvoyFrontendsTest, MalformedAndOversizedRequestsAreInvalidArgument) {
   startMixs("");
   std::string resp;
   // Field 1 (attributes) claims 100 bytes that are not there.
-  grpc::Status s = rawCall(address_, "/envoy.service.auth.v3.Authorization/Check",
-                           std::string("\x0a\x64\x01", 3), &resp);
+  grpc::Status s = rawUnaryCall(mixs_.address(), "/envoy.service.auth.v3.Authorization/Check",
+                                std::string("\x0a\x64\x01", 3), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(has(s.error_message(), "malformed envoy.service.auth.v3.CheckRequest"))
       << s.error_message();
-  s = rawCall(address_, "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit",
-              std::string("\xff\xff\xff", 3), &resp);
+  s = rawUnaryCall(mixs_.address(), "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit",
+                   std::string("\xff\xff\xff", 3), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(has(s.error_message(), "malformed envoy.service.ratelimit.v3.RateLimitRequest"));
   // Over --max-message-size (1 MiB): refused by gRPC, as a Mixer request is.
-  s = rawCall(address_, "/envoy.service.auth.v3.Authorization/Check",
-              WireBuilder().lenField(1, std::string(1100000, 'x')).bytes(), &resp);
+  s = rawUnaryCall(mixs_.address(), "/envoy.service.auth.v3.Authorization/Check",
+                   WireBuilder().lenField(1, std::string(1100000, 'x')).bytes(), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
   // Through the generated client: an RLS request without a domain.
   std::string out = client({"ratelimit", "--request",
@@ -565,14 +472,13 @@ std::string httpEntries(int n, int code, bool identifier) {
 }
 
 TEST_F(EnvoyFrontendsTest, AccessLogEntriesBecomeStandardMetricsAndABrokenStreamKeepsThem) {
-  const std::string yaml = standardConfigFromDocs();
+  const std::string yaml = testing::standardMetricsConfigFromDocs();
   ASSERT_NE(yaml, "");
   TempDir config("envoy-als");
   config.write("standard.yaml", yaml);
   startMixs(config.path());
-  auto served = mixs_.waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
-  ASSERT_TRUE(served) << mixs_.output();
-  const int port = std::stoi((*served)[1].str());
+  ASSERT_TRUE(mixs_.waitForPrometheus()) << mixs_.output();
+  const int port = mixs_.prometheusPort();
 
   // One stream: 3 entries answered 200, 2 answered 503.
   std::string out =
@@ -592,7 +498,7 @@ TEST_F(EnvoyFrontendsTest, AccessLogEntriesBecomeStandardMetricsAndABrokenStream
                 R"([{"tcp_logs": {"log_entry": [{"common_properties": {"duration": "1s"},
                     "connection_properties": {"received_bytes": 10, "sent_bytes": 20}}]}}])"});
   EXPECT_TRUE(has(out, R"("code": "OK")")) << out;
-  const std::string self = httpGet(monitoring_port_, "/metrics").second;
+  const std::string self = httpGet(mixs_.monitoringPort(), "/metrics").second;
   EXPECT_TRUE(has(self, "\nmixer_envoy_access_log_entries_total 10\n")) << self;
   EXPECT_TRUE(has(self, R"(grpc_server_handled_total{grpc_code="InvalidArgument",)"
                         R"(grpc_method="StreamAccessLogs",)"
@@ -603,29 +509,15 @@ TEST_F(EnvoyFrontendsTest, AccessLogEntriesBecomeStandardMetricsAndABrokenStream
   // A real Prometheus scrapes the standard metrics: 7 requests answered 200, 2 answered 503,
   // none 404, all for destination_service reviews.default.svc.cluster.local.
   TempDir work("envoy-prometheus");
-  work.write("prometheus.yml",
-             "global: {scrape_interval: 1s}\n"
-             "scrape_configs:\n"
-             "- job_name: mixer\n"
-             "  static_configs: [{targets: ['127.0.0.1:" +
-                 std::to_string(port) + "']}]\n");
-  const int web_port = testing::unusedPort();
-  Subprocess prometheus;
-  ASSERT_TRUE(
-      prometheus.start({"/usr/bin/prometheus", "--config.file=" + work.path() + "/prometheus.yml",
-                        "--storage.tsdb.path=" + work.path() + "/data",
-                        "--web.listen-address=127.0.0.1:" + std::to_string(web_port)}));
-  ASSERT_TRUE(
-      prometheus.waitFor("Server is ready to receive web requests", std::chrono::seconds(30)))
-      << prometheus.output();
+  testing::PrometheusServer prometheus;
+  ASSERT_TRUE(prometheus.start(work.path(), port)) << prometheus.output();
   const std::string query =
-      "/api/v1/query?query=sum%20by%20(response_code%2Cdestination_service)"
-      "(istio_requests_total)";
+      "sum%20by%20(response_code%2Cdestination_service)(istio_requests_total)";
   std::map<std::string, std::string> by_code;
   std::string answer;
   for (int i = 0; i < 150 && by_code.size() < 2; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    answer = httpGet(web_port, query).second;
+    answer = prometheus.query(query);
     by_code.clear();
     std::regex re(
         R"re(\{"destination_service":"reviews.default.svc.cluster.local","response_code":"([0-9]+)"\},"value":\[[0-9.]+,"([^"]+)"\])re");

@@ -15,24 +15,22 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/testing/http_collector.h"
+#include "tests/testing/doc_blocks.h"
+#include "tests/testing/metrics.h"
+#include "tests/testing/mixs_process.h"
+#include "tests/testing/nginx_config.h"
 #include "tests/testing/subprocess.h"
 
 namespace mixer {
 namespace {
 
-using testing::binDir;
 using testing::httpGet;
+using testing::MixsProcess;
 using testing::runCommand;
 using testing::Subprocess;
 using testing::unusedPort;
 
 namespace fs = std::filesystem;
-
-std::string sourceDir() {
-  const char* source = std::getenv("MIXER_SOURCE_DIR");
-  return source == nullptr ? "." : source;
-}
 
 // A header deny (x-deny: yes), a user blacklist (listchecker on x-user), a login denier on
 // /private (UNAUTHENTICATED), a memquota of 3 on /limited (asked with --forward-auth-quota) and
@@ -154,14 +152,7 @@ HttpAnswer get(int port, const std::string& path, std::vector<std::string> heade
 // paths replaced.
 std::string docBlock(const std::string& heading, const std::string& lang,
                      const std::vector<std::pair<std::string, std::string>>& replace) {
-  std::ifstream in(sourceDir() + "/docs/envoy.md");
-  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t h = doc.find(heading);
-  const std::string fence = "```" + lang + "\n";
-  const size_t start = h == std::string::npos ? h : doc.find(fence, h);
-  const size_t end = start == std::string::npos ? start : doc.find("```", start + fence.size());
-  if (end == std::string::npos) return "";
-  std::string block = doc.substr(start + fence.size(), end - start - fence.size());
+  std::string block = testing::docBlock("docs/envoy.md", heading, lang);
   for (const auto& [from, to] : replace) {
     for (size_t p = block.find(from); p != std::string::npos; p = block.find(from, p + to.size())) {
       block.replace(p, from.size(), to);
@@ -198,16 +189,10 @@ class ForwardAuthTest : public ::testing::Test {
   }
 
   void startMixs() {
-    ASSERT_TRUE(
-        mixs_.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0", "--monitoring-port",
-                     "0", "--config-dir", dir_ + "/config", "--forward-auth-address", "127.0.0.1:0",
-                     "--forward-auth-quota", "requestcount"}));
-    auto m = mixs_.waitFor(R"(forward-auth on http://127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(m) << mixs_.output();
-    auth_port_ = std::stoi((*m)[1].str());
-    auto mon = mixs_.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(mon) << mixs_.output();
-    monitoring_port_ = std::stoi((*mon)[1].str());
+    ASSERT_TRUE(mixs_.start(dir_ + "/config", {"--forward-auth-address", "127.0.0.1:0",
+                                               "--forward-auth-quota", "requestcount"}))
+        << mixs_.output();
+    auth_port_ = mixs_.forwardAuthPort();
     ASSERT_TRUE(mixs_.waitFor("configuration .*: 5 rules")) << mixs_.output();
   }
 
@@ -245,10 +230,9 @@ class ForwardAuthTest : public ::testing::Test {
   // Forward-auth calls mixs answered with `code`.
   int answered(int code) {
     const std::string series =
-        "mixer_forward_auth_requests_total{code=\"" + std::to_string(code) + "\"} ";
-    const std::string body = httpGet(monitoring_port_, "/metrics").second;
-    const size_t pos = body.find(series);
-    return pos == std::string::npos ? 0 : std::stoi(body.substr(pos + series.size()));
+        "mixer_forward_auth_requests_total{code=\"" + std::to_string(code) + "\"}";
+    return static_cast<int>(
+        testing::sampleValue(testing::scrapeMetrics(mixs_.monitoringPort()), series).value_or(0));
   }
 
   void startNginx(const std::string& heading = "### nginx auth_request\n") {
@@ -258,19 +242,13 @@ class ForwardAuthTest : public ::testing::Test {
       replace.emplace_back("/var/cache/nginx/mixs", dir_ + "/cache");
       const std::string servers = docBlock(heading, "nginx", replace);
       EXPECT_FALSE(servers.empty()) << "no nginx block in docs/envoy.md";
-      const std::string p = dir_;
-      std::ofstream(p + "/nginx.conf")
-          << (geteuid() == 0 ? "user root;\n" : "") << "daemon off;\nworker_processes 1;\npid " << p
-          << "/nginx.pid;\nerror_log " << p << "/logs/error.log info;\n"
-          << "events { worker_connections 256; }\nhttp {\n  access_log off;\n"
-          << "  client_body_temp_path " << p << "/body;\n  proxy_temp_path " << p << "/proxy;\n"
-          << "  fastcgi_temp_path " << p << "/fastcgi;\n  uwsgi_temp_path " << p << "/uwsgi;\n"
-          << "  scgi_temp_path " << p << "/scgi;\n"
-          << "  server {\n    listen 127.0.0.1:" << upstream_port_ << ";\n"
+      std::ofstream(dir_ + "/nginx.conf")
+          << testing::nginxConfigHead(dir_) << "  server {\n    listen 127.0.0.1:" << upstream_port_
+          << ";\n"
           << "    location / { return 200 \"upstream $request_uri user=$http_x_mixer_user "
              "checked=$http_x_mixer_checked\\n\"; }\n  }\n"
           << servers << "}\n";
-      return std::vector<std::string>{"/usr/sbin/nginx", "-p", p, "-c", p + "/nginx.conf"};
+      return testing::nginxCommand(dir_);
     });
   }
 
@@ -300,10 +278,7 @@ class ForwardAuthTest : public ::testing::Test {
     });
   }
 
-  std::string log() const {
-    std::ifstream in(dir_ + "/logs/error.log");
-    return std::string(std::istreambuf_iterator<char>(in), {}) + mixs_.output();
-  }
+  std::string log() const { return testing::nginxErrorLog(dir_) + mixs_.output(); }
 
   // Established connections accepted on mixs' forward-auth port (/proc/net/tcp, loopback IPv4):
   // a proxy keeping its connections alive leaves some open between requests.
@@ -348,8 +323,9 @@ class ForwardAuthTest : public ::testing::Test {
   }
 
   std::string dir_;
-  Subprocess mixs_, proxy_;
-  int auth_port_ = 0, monitoring_port_ = 0, front_port_ = 0, upstream_port_ = 0;
+  MixsProcess mixs_;
+  Subprocess proxy_;
+  int auth_port_ = 0, front_port_ = 0, upstream_port_ = 0;
 };
 
 TEST_F(ForwardAuthTest, NginxAuthRequest) {

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/testing/mixs_process.h"
 #include "tests/testing/subprocess.h"
 
 namespace mixer {
@@ -93,32 +94,20 @@ class IstioTestdataServerTest : public ::testing::Test {
     if (testdataDir().empty()) {
       GTEST_SKIP() << "MIXER_SOURCE_DIR is not set";
     }
-    ASSERT_TRUE(
-        mixs_.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0", "--monitoring-port",
-                     "0", "--prometheus-address", "127.0.0.1:0", "--skip-invalid-resources",
-                     "--debug-views", "--config-dir", testdataDir()}));
-    auto m = mixs_.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(m) << mixs_.output();
-    address_ = "127.0.0.1:" + (*m)[1].str();
-    auto mon = mixs_.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(mon) << mixs_.output();
-    monitoring_port_ = std::stoi((*mon)[1].str());
-    auto prom = mixs_.waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(prom) << mixs_.output();
-    prometheus_port_ = std::stoi((*prom)[1].str());
+    testing::MixsOptions options;
+    options.config_dir = testdataDir();
+    options.prometheus_on_free_port = true;
+    options.extra = {"--skip-invalid-resources", "--debug-views"};
+    ASSERT_TRUE(mixs_.start(options)) << mixs_.output();
+    ASSERT_TRUE(mixs_.waitForPrometheus()) << mixs_.output();
   }
   void TearDown() override { mixs_.stop(SIGTERM); }
 
   std::string mixc(const std::string& command, const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {binDir() + "/mixc", command, "-m", address_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return runCommand(argv).second;
+    return mixs_.mixc(command, args).second;
   }
 
-  Subprocess mixs_;
-  std::string address_;
-  int monitoring_port_ = -1;
-  int prometheus_port_ = -1;
+  testing::MixsProcess mixs_;
 };
 
 TEST_F(IstioTestdataServerTest, ItsDenyRulesDecideAsInIstio) {
@@ -166,7 +155,7 @@ TEST_F(IstioTestdataServerTest, ReportsReachPrometheusThroughTheLastDefinitionOf
   // so the series carries metrics.yaml's source_workload label (cloudwatch's has none).
   std::string body;
   for (int i = 0; i < 100; ++i) {
-    body = httpGet(prometheus_port_, "/metrics").second;
+    body = httpGet(mixs_.prometheusPort(), "/metrics").second;
     if (contains(body, "istio_requests_total{")) {
       break;
     }
@@ -176,11 +165,11 @@ TEST_F(IstioTestdataServerTest, ReportsReachPrometheusThroughTheLastDefinitionOf
   EXPECT_FALSE(contains(body, "source_cluster=")) << body;
 
   // The skipped resources are counted.
-  const std::string metrics = httpGet(monitoring_port_, "/metrics").second;
+  const std::string metrics = httpGet(mixs_.monitoringPort(), "/metrics").second;
   EXPECT_TRUE(contains(metrics, "mixer_config_skipped_resources 34")) << metrics;
   EXPECT_TRUE(contains(metrics, "mixer_config_unavailable_handlers 1")) << metrics;
   // And listed, with their places, on the status page.
-  const std::string config = httpGet(monitoring_port_, "/status/config.json").second;
+  const std::string config = httpGet(mixs_.monitoringPort(), "/status/config.json").second;
   EXPECT_TRUE(contains(config, "\"skipped_resources\":[")) << config;
   EXPECT_TRUE(contains(config, "fluentd.yaml:25:7: unknown kind 'fluentd'")) << config;
 }

@@ -1,6 +1,5 @@
 // End-to-end: a real mixs process on ephemeral ports, driven by the real mixc binary and by raw
 // gRPC calls over loopback.
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -13,6 +12,8 @@
 
 #include "mixer/v1/mixer.pb.h"
 #include "tests/testing/hostile_requests.h"
+#include "tests/testing/mixs_process.h"
+#include "tests/testing/raw_grpc.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/wire_builder.h"
 
@@ -21,6 +22,8 @@ namespace {
 
 using testing::binDir;
 using testing::httpGet;
+using testing::MixsOptions;
+using testing::MixsProcess;
 using testing::runCommand;
 using testing::Subprocess;
 using testing::WireBuilder;
@@ -31,19 +34,12 @@ class MixsTest : public ::testing::Test {
 
   void startMixs(std::vector<std::string> extra) {
     // The embedded configuration's prometheus handler on a free port: tests run in parallel.
-    std::vector<std::string> argv = {
-        binDir() + "/mixs",     "server",     "--address", "127.0.0.1:0", "--monitoring-port", "0",
-        "--prometheus-address", "127.0.0.1:0"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    mixs_ = std::make_unique<Subprocess>();
-    ASSERT_TRUE(mixs_->start(argv));
-    auto grpc_match = mixs_->waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(grpc_match) << mixs_->output();
-    address_ = "127.0.0.1:" + (*grpc_match)[1].str();
-    auto mon = mixs_->waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(mon) << mixs_->output();
-    monitoring_port_ = std::stoi((*mon)[1].str());
-    channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+    MixsOptions options;
+    options.prometheus_on_free_port = true;
+    options.extra = std::move(extra);
+    mixs_ = std::make_unique<MixsProcess>();
+    ASSERT_TRUE(mixs_->start(options)) << mixs_->output();
+    channel_ = grpc::CreateChannel(mixs_->address(), grpc::InsecureChannelCredentials());
   }
 
   void TearDown() override {
@@ -55,7 +51,7 @@ class MixsTest : public ::testing::Test {
   std::pair<int, std::string> mixc(std::vector<std::string> args) {
     args.insert(args.begin(), binDir() + "/mixc");
     args.push_back("-m");
-    args.push_back(address_);
+    args.push_back(mixs_->address());
     return runCommand(args);
   }
 
@@ -63,34 +59,10 @@ class MixsTest : public ::testing::Test {
   grpc::Status rawCall(const std::string& method, const std::string& bytes,
                        std::string* response = nullptr,
                        std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
-    grpc::GenericStub stub(channel_);
-    grpc::CompletionQueue cq;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + deadline);
-    grpc::Slice slice(bytes.data(), bytes.size());
-    grpc::ByteBuffer req(&slice, 1);
-    auto call = stub.PrepareUnaryCall(&ctx, method, req, &cq);
-    call->StartCall();
-    grpc::ByteBuffer resp;
-    grpc::Status status;
-    call->Finish(&resp, &status, reinterpret_cast<void*>(1));
-    void* tag;
-    bool ok;
-    EXPECT_TRUE(cq.Next(&tag, &ok));
-    if (response != nullptr && status.ok()) {
-      std::vector<grpc::Slice> slices;
-      (void)resp.Dump(&slices);
-      response->clear();
-      for (const auto& s : slices) {
-        response->append(reinterpret_cast<const char*>(s.begin()), s.size());
-      }
-    }
-    return status;
+    return testing::rawUnaryCall(channel_, method, bytes, response, deadline);
   }
 
-  std::unique_ptr<Subprocess> mixs_;
-  std::string address_;
-  int monitoring_port_ = 0;
+  std::unique_ptr<MixsProcess> mixs_;
   std::shared_ptr<grpc::Channel> channel_;
 };
 
@@ -166,7 +138,7 @@ TEST_F(MixsTest, MalformedRequestsGetInvalidArgumentWithAReason) {
   }
   // The server keeps serving.
   EXPECT_TRUE(rawCall("/istio.mixer.v1.Mixer/Check", "").ok());
-  const auto [code, body] = httpGet(monitoring_port_, "/metrics");
+  const auto [code, body] = httpGet(mixs_->monitoringPort(), "/metrics");
   EXPECT_EQ(code, 200);
   EXPECT_NE(body.find("mixer_server_invalid_requests_total{grpc_method=\"Check\"} 2"),
             std::string::npos)
@@ -335,48 +307,15 @@ TEST_F(MixsTest, HealthServiceReportsServing) {
 }
 
 TEST_F(MixsTest, ReflectionListsTheMixerService) {
-  grpc::GenericStub stub(channel_);
-  grpc::CompletionQueue cq;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  auto stream =
-      stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
-  void* tag;
-  bool ok;
-  auto step = [&](intptr_t want) {
-    EXPECT_TRUE(cq.Next(&tag, &ok));
-    EXPECT_EQ(reinterpret_cast<intptr_t>(tag), want);
-    return ok;
-  };
-  stream->StartCall(reinterpret_cast<void*>(1));
-  ASSERT_TRUE(step(1));
-  // ServerReflectionRequest{list_services = 7: ""}
-  const std::string req = WireBuilder().lenField(7, "").bytes();
-  grpc::Slice slice(req.data(), req.size());
-  grpc::ByteBuffer buf(&slice, 1);
-  stream->Write(buf, reinterpret_cast<void*>(2));
-  ASSERT_TRUE(step(2));
-  grpc::ByteBuffer resp;
-  stream->Read(&resp, reinterpret_cast<void*>(3));
-  ASSERT_TRUE(step(3));
-  std::vector<grpc::Slice> slices;
-  (void)resp.Dump(&slices);
-  std::string bytes;
-  for (const auto& s : slices) {
-    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
-  EXPECT_NE(bytes.find("istio.mixer.v1.Mixer"), std::string::npos);
-  EXPECT_NE(bytes.find("grpc.health.v1.Health"), std::string::npos);
-  stream->WritesDone(reinterpret_cast<void*>(4));
-  step(4);
-  grpc::Status status;
-  stream->Finish(&status, reinterpret_cast<void*>(5));
-  step(5);
+  const auto bytes = testing::listServicesByReflection(channel_);
+  ASSERT_TRUE(bytes);
+  EXPECT_NE(bytes->find("istio.mixer.v1.Mixer"), std::string::npos);
+  EXPECT_NE(bytes->find("grpc.health.v1.Health"), std::string::npos);
 }
 
 TEST_F(MixsTest, MonitoringEndpoints) {
   ASSERT_EQ(mixc({"check", "-s", "destination.service=x"}).first, 0);
-  auto [code, body] = httpGet(monitoring_port_, "/metrics");
+  auto [code, body] = httpGet(mixs_->monitoringPort(), "/metrics");
   EXPECT_EQ(code, 200);
   EXPECT_NE(body.find("grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Check\","
                       "grpc_service=\"istio.mixer.v1.Mixer\",grpc_type=\"unary\"} 1"),
@@ -384,23 +323,22 @@ TEST_F(MixsTest, MonitoringEndpoints) {
       << body;
   EXPECT_NE(body.find("grpc_server_handling_seconds_count{grpc_method=\"Check\""),
             std::string::npos);
-  std::tie(code, body) = httpGet(monitoring_port_, "/healthz");
+  std::tie(code, body) = httpGet(mixs_->monitoringPort(), "/healthz");
   EXPECT_EQ(code, 200);
-  std::tie(code, body) = httpGet(monitoring_port_, "/readyz");
+  std::tie(code, body) = httpGet(mixs_->monitoringPort(), "/readyz");
   EXPECT_EQ(code, 200);
-  std::tie(code, body) = httpGet(monitoring_port_, "/version");
+  std::tie(code, body) = httpGet(mixs_->monitoringPort(), "/version");
   EXPECT_EQ(code, 200);
   EXPECT_NE(body.find("\"api\":\"istio.mixer.v1\""), std::string::npos) << body;
-  std::tie(code, body) = httpGet(monitoring_port_, "/nope");
+  std::tie(code, body) = httpGet(mixs_->monitoringPort(), "/nope");
   EXPECT_EQ(code, 404);
 }
 
 // `make run` + `mixc report` shows Istio's standard metrics: the embedded configuration's
 // prometheus handler counts every reported request by its standard labels.
 TEST_F(MixsTest, EmbeddedConfigurationServesTheStandardMetrics) {
-  auto m = mixs_->waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
-  ASSERT_TRUE(m) << mixs_->output();
-  const int port = std::stoi((*m)[1].str());
+  ASSERT_TRUE(mixs_->waitForPrometheus()) << mixs_->output();
+  const int port = mixs_->prometheusPort();
   for (int i = 0; i < 3; ++i) {
     ASSERT_EQ(mixc({"report", "-s",
                     "destination.service.host=reviews.default.svc.cluster.local,"
@@ -445,7 +383,7 @@ TEST_F(MixsTest, ValidateStartsNoHandler) {
                                        "metadata: {name: handler, namespace: istio-system}\n"
                                        "spec:\n"
                                        "  address: \"127.0.0.1:"
-                                    << monitoring_port_ << "\"\n"
+                                    << mixs_->monitoringPort() << "\"\n"
                                     << "  metrics:\n"
                                        "  - {name: c, instance_name: c.metric.istio-system, kind: "
                                        "COUNTER}\n";
@@ -457,7 +395,7 @@ TEST_F(MixsTest, ValidateStartsNoHandler) {
 
 TEST_F(MixsTest, SigtermStopsGracefullyUnderLoad) {
   Subprocess load;
-  ASSERT_TRUE(load.start({binDir() + "/mixc", "check", "-m", address_, "-s",
+  ASSERT_TRUE(load.start({binDir() + "/mixc", "check", "-m", mixs_->address(), "-s",
                           "destination.service=x", "--duration", "5s", "-c", "4"}));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const int status = mixs_->stop(SIGTERM);

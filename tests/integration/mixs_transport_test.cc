@@ -20,6 +20,8 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/testing/mixs_process.h"
+#include "tests/testing/raw_grpc.h"
 #include "tests/testing/subprocess.h"
 
 namespace mixer {
@@ -33,18 +35,7 @@ using namespace std::chrono_literals;
 
 constexpr char kCheck[] = "/istio.mixer.v1.Mixer/Check";
 
-int connectTo(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
+int connectTo(int port) { return testing::connectLoopback(port); }
 
 // GET with a deadline: {status code or 0, body}.
 std::pair<int, std::string> get(int port, const std::string& path,
@@ -102,32 +93,7 @@ grpc::Status unary(const std::shared_ptr<grpc::Channel>& channel, const std::str
                    const std::string& bytes, std::chrono::milliseconds timeout = 10s,
                    std::string* response = nullptr,
                    const std::vector<std::pair<std::string, std::string>>& metadata = {}) {
-  grpc::GenericStub stub(channel);
-  grpc::CompletionQueue cq;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
-  for (const auto& [k, v] : metadata) {
-    ctx.AddMetadata(k, v);
-  }
-  grpc::Slice slice(bytes.data(), bytes.size());
-  grpc::ByteBuffer req(&slice, 1);
-  auto call = stub.PrepareUnaryCall(&ctx, method, req, &cq);
-  call->StartCall();
-  grpc::ByteBuffer resp;
-  grpc::Status status;
-  call->Finish(&resp, &status, reinterpret_cast<void*>(1));
-  void* tag;
-  bool ok;
-  cq.Next(&tag, &ok);
-  if (response != nullptr && status.ok()) {
-    std::vector<grpc::Slice> slices;
-    (void)resp.Dump(&slices);
-    response->clear();
-    for (const auto& s : slices) {
-      response->append(reinterpret_cast<const char*>(s.begin()), s.size());
-    }
-  }
-  return status;
+  return testing::rawUnaryCall(channel, method, bytes, response, timeout, metadata);
 }
 
 // A call that stays open: headers sent, no message, until cancelled.
@@ -163,34 +129,16 @@ class Mixs {
   // prlimit).
   bool start(std::vector<std::string> extra, std::vector<std::string> prefix = {},
              bool prometheus_on_free_port = true) {
-    const auto given = [&](const char* flag) {
-      return std::find(extra.begin(), extra.end(), flag) != extra.end();
-    };
-    std::vector<std::string> argv = prefix;
-    for (const auto& a : {binDir() + "/mixs", std::string("server"), std::string("--address"),
-                          std::string("127.0.0.1:0")}) {
-      argv.push_back(a);
-    }
-    if (!given("--monitoring-port")) {
-      argv.push_back("--monitoring-port");
-      argv.push_back("0");
-    }
-    if (prometheus_on_free_port) {
-      argv.push_back("--prometheus-address");
-      argv.push_back("127.0.0.1:0");
-    }
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    if (!process.start(argv)) {
+    testing::MixsOptions options;
+    options.extra = std::move(extra);
+    options.wrapper = std::move(prefix);
+    options.prometheus_on_free_port = prometheus_on_free_port;
+    if (!process.start(options)) {
       return false;
     }
-    auto grpc_match = process.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
-    auto mon = process.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
-    if (!grpc_match || !mon) {
-      return false;
-    }
-    port = std::stoi((*grpc_match)[1].str());
-    address = "127.0.0.1:" + std::to_string(port);
-    monitoring_port = std::stoi((*mon)[1].str());
+    port = process.port();
+    address = process.address();
+    monitoring_port = process.monitoringPort();
     return true;
   }
   ~Mixs() {
@@ -200,7 +148,7 @@ class Mixs {
   }
   int readyz() { return get(monitoring_port, "/readyz").first; }
 
-  Subprocess process;
+  testing::MixsProcess process;
   std::string address;
   int port = 0;
   int monitoring_port = 0;

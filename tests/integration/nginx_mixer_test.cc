@@ -16,24 +16,26 @@
 
 #include "mixer/v1/mixer.grpc.pb.h"
 #include "tests/adapters/redis_server.h"
-#include "tests/testing/http_collector.h"
+#include "tests/testing/metrics.h"
+#include "tests/testing/mixs_process.h"
+#include "tests/testing/nginx_config.h"
 #include "tests/testing/subprocess.h"
 
 namespace mixer {
 namespace {
 
-using testing::binDir;
 using testing::httpGet;
+using testing::MixsOptions;
+using testing::MixsProcess;
 using testing::runCommand;
+using testing::sourceDir;
 using testing::Subprocess;
 using testing::unusedPort;
 
 namespace fs = std::filesystem;
 
-std::string sourceDir() {
-  const char* source = std::getenv("MIXER_SOURCE_DIR");
-  return source == nullptr ? "." : source;
-}
+// The proxy-filter integration tests' mixs policy.
+std::string configDir() { return sourceDir() + "/tests/proxy-filter/testdata"; }
 
 std::string modulepath() {
   const char* build = std::getenv("MIXER_BUILD_DIR");
@@ -82,19 +84,21 @@ class NginxMixerTest : public ::testing::Test {
 
   void startMixs(const std::string& address = "127.0.0.1:0",
                  const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = {
-        binDir() + "/mixs",  "server",
-        "--address",         address,
-        "--monitoring-port", "0",
-        "--config-dir",      sourceDir() + "/tests/proxy-filter/testdata"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    ASSERT_TRUE(mixs_.start(argv));
-    auto m = mixs_.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(m) << mixs_.output();
-    mixs_port_ = std::stoi((*m)[1].str());
-    auto served = mixs_.waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(served) << mixs_.output();
-    prometheus_port_ = std::stoi((*served)[1].str());
+    MixsOptions options;
+    options.address = address;
+    options.config_dir = configDir();
+    options.extra = extra;
+    ASSERT_TRUE(mixs_.start(options)) << mixs_.output();
+    ASSERT_TRUE(mixs_.waitForPrometheus()) << mixs_.output();
+    mixs_port_ = mixs_.port();
+  }
+
+  // Three more mixs, started with `options`, whose addresses make up mixer_server_.
+  void startReplicas(MixsProcess (&replicas)[3], const MixsOptions& options) {
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(replicas[i].start(options)) << replicas[i].output();
+      mixer_server_ += (i == 0 ? "" : ",") + replicas[i].address();
+    }
   }
 
   // `http_extra`: more directives for the http block; `upstream_extra`, `front_extra`: for the
@@ -103,85 +107,65 @@ class NginxMixerTest : public ::testing::Test {
                   const std::string& front_extra = "") {
     upstream_port_ = unusedPort();
     front_port_ = unusedPort();
-    std::string user;
-    if (geteuid() == 0) {
-      user = "user root;\n";  // workers keep the test's identity
-    }
-    const std::string p = prefix_;
-    std::ofstream(p + "/nginx.conf") << "load_module " << modulepath() << ";\n"
-                                     << user << "daemon off;\nworker_processes 1;\npid " << p
-                                     << "/nginx.pid;\nerror_log " << p << "/logs/error.log info;\n"
-                                     << R"(events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path )" << p << R"(/body;
-  proxy_temp_path )" << p << R"(/proxy;
-  fastcgi_temp_path )" << p << R"(/fastcgi;
-  uwsgi_temp_path )" << p << R"(/uwsgi;
-  scgi_temp_path )" << p << R"(/scgi;
-  mixer_server )"
-                                     << (mixer_server_.empty()
-                                             ? "127.0.0.1:" + std::to_string(mixs_port_)
-                                             : mixer_server_)
-                                     << R"(;
+    std::ofstream(prefix_ + "/nginx.conf")
+        << testing::nginxConfigHead(prefix_, modulepath()) << R"(  mixer_server )"
+        << (mixer_server_.empty() ? "127.0.0.1:" + std::to_string(mixs_port_) : mixer_server_)
+        << R"(;
   mixer_timeout 2000ms;
   mixer_report_batch_max_entries 10;
   mixer_report_batch_max_time 100ms;
-)" << http_extra << R"(
+)" << http_extra
+        << R"(
   server {
-    listen 127.0.0.1:)" << upstream_port_
-                                     << ";\n    " << upstream_extra << R"(
+    listen 127.0.0.1:)"
+        << upstream_port_ << ";\n    " << upstream_extra << R"(
     location / { return 200 "upstream ok user=$http_x_mixer_user\n"; }
   }
   server {
-    listen 127.0.0.1:)" << front_port_
-                                     << ";\n    " << front_extra << R"(
+    listen 127.0.0.1:)"
+        << front_port_ << ";\n    " << front_extra << R"(
     mixer_check on;
     mixer_report on;
     mixer_fail_open off;
     mixer_attribute destination.service productpage.default.svc.cluster.local;
     mixer_attribute source.user $http_x_user;
     location / { proxy_pass http://127.0.0.1:)"
-                                     << upstream_port_ << R"(; }
+        << upstream_port_ << R"(; }
     location /limited {
       mixer_quota requestcount 1;
-      proxy_pass http://127.0.0.1:)" << upstream_port_
-                                     << R"(;
+      proxy_pass http://127.0.0.1:)"
+        << upstream_port_ << R"(;
     }
     location /open/ {
       mixer_fail_open on;
-      proxy_pass http://127.0.0.1:)" << upstream_port_
-                                     << R"(;
+      proxy_pass http://127.0.0.1:)"
+        << upstream_port_ << R"(;
     }
   }
 }
 )";
-    ASSERT_TRUE(nginx_.start({"/usr/sbin/nginx", "-p", p, "-c", p + "/nginx.conf"}));
+    ASSERT_TRUE(nginx_.start(testing::nginxCommand(prefix_)));
     for (int i = 0; i < 100 && httpGet(upstream_port_, "/").first != 200; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     ASSERT_EQ(httpGet(upstream_port_, "/").first, 200) << nginx_.output() << errorLog();
   }
 
-  std::string errorLog() const {
-    std::ifstream in(prefix_ + "/logs/error.log");
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
+  std::string errorLog() const { return testing::nginxErrorLog(prefix_); }
 
   double metric(const std::string& code) {
     const std::string series =
         "istio_requests_total{destination_service=\"productpage.default.svc.cluster.local\","
         "response_code=\"" +
-        code + "\"} ";
-    const std::string body = httpGet(prometheus_port_, "/metrics").second;
-    const size_t pos = body.find(series);
-    return pos == std::string::npos ? 0 : std::stod(body.substr(pos + series.size()));
+        code + "\"}";
+    return testing::sampleValue(testing::scrapeMetrics(mixs_.prometheusPort()), series).value_or(0);
   }
 
   std::string prefix_;
   std::string mixer_server_;  // the mixer_server directive's value; empty: mixs_'s address
-  Subprocess mixs_, nginx_;
-  int mixs_port_ = 0, prometheus_port_ = 0, upstream_port_ = 0, front_port_ = 0;
+  MixsProcess mixs_;
+  Subprocess nginx_;
+  int mixs_port_ = 0, upstream_port_ = 0, front_port_ = 0;
 };
 
 TEST_F(NginxMixerTest, AllowsDeniesLimitsAndReports) {
@@ -213,7 +197,7 @@ TEST_F(NginxMixerTest, AllowsDeniesLimitsAndReports) {
   for (int i = 0; i < 200 && (metric("200") < 7 || metric("403") < 2 || metric("429") < 2); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
-  EXPECT_EQ(metric("200"), 7) << httpGet(prometheus_port_, "/metrics").second;
+  EXPECT_EQ(metric("200"), 7) << httpGet(mixs_.prometheusPort(), "/metrics").second;
   EXPECT_EQ(metric("403"), 2);
   EXPECT_EQ(metric("429"), 2);
 
@@ -255,7 +239,7 @@ TEST_F(NginxMixerTest, ReachesMixsOverMutualTls) {
   for (int i = 0; i < 200 && (metric("200") < 1 || metric("403") < 2); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
-  EXPECT_EQ(metric("200"), 1) << httpGet(prometheus_port_, "/metrics").second;
+  EXPECT_EQ(metric("200"), 1) << httpGet(mixs_.prometheusPort(), "/metrics").second;
   EXPECT_EQ(metric("403"), 2);
   // Nothing was refused, and the connection was TLS: mixs saw no plain-text handshake.
   EXPECT_EQ(mixs_.output().find("Handshake failed"), std::string::npos) << mixs_.output();
@@ -289,47 +273,22 @@ TEST_F(NginxMixerTest, FailPolicyWhileMixsIsDownAndRecovery) {
 // dead replica to another one).
 TEST_F(NginxMixerTest, SpreadsOverSeveralMixsReplicasAndLeavesADeadOne) {
   startMixs();
-  struct Replica {
-    Subprocess process;
-    int port = 0, monitoring = 0, prometheus = 0;
-  };
-  Replica replicas[3];
-  for (int i = 0; i < 3; ++i) {
-    Replica& r = replicas[i];
-    ASSERT_TRUE(r.process.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
-                                 "--monitoring-port", "0", "--config-dir",
-                                 sourceDir() + "/tests/proxy-filter/testdata"}));
-    auto m = r.process.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(m) << r.process.output();
-    r.port = std::stoi((*m)[1].str());
-    auto mon = r.process.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(mon) << r.process.output();
-    r.monitoring = std::stoi((*mon)[1].str());
-    auto served = r.process.waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(served) << r.process.output();
-    r.prometheus = std::stoi((*served)[1].str());
-    mixer_server_ += (i == 0 ? "" : ",") + ("127.0.0.1:" + std::to_string(r.port));
+  MixsOptions options;
+  options.config_dir = configDir();
+  MixsProcess replicas[3];
+  ASSERT_NO_FATAL_FAILURE(startReplicas(replicas, options));
+  for (MixsProcess& r : replicas) {
+    ASSERT_TRUE(r.waitForPrometheus()) << r.output();
   }
   startNginx("  mixer_max_retries 2;\n  mixer_check_cache off;\n");
-  auto checks = [](const Replica& r) {
-    const std::string body = httpGet(r.monitoring, "/metrics").second;
-    std::regex line(R"(grpc_server_handled_total\{[^}]*grpc_method="Check"[^}]*\} (\d+))");
-    double n = 0;
-    for (auto it = std::sregex_iterator(body.begin(), body.end(), line);
-         it != std::sregex_iterator(); ++it) {
-      n += std::stod((*it)[1].str());
-    }
-    return n;
+  auto checks = [](const MixsProcess& r) {
+    return testing::metricSum(testing::scrapeMetrics(r.monitoringPort()),
+                              "grpc_server_handled_total", R"(grpc_method="Check")")
+        .value_or(0);
   };
-  auto reported = [](const Replica& r) {  // records counted, all series
-    const std::string body = httpGet(r.prometheus, "/metrics").second;
-    std::regex line(R"(istio_requests_total\{[^}]*\} (\d+))");
-    double n = 0;
-    for (auto it = std::sregex_iterator(body.begin(), body.end(), line);
-         it != std::sregex_iterator(); ++it) {
-      n += std::stod((*it)[1].str());
-    }
-    return n;
+  auto reported = [](const MixsProcess& r) {  // records counted, all series
+    return testing::metricSum(testing::scrapeMetrics(r.prometheusPort()), "istio_requests_total")
+        .value_or(0);
   };
   // Waits until the replicas in `live` have counted `want` records (batches go out within
   // 100ms), and returns what they counted.
@@ -361,7 +320,7 @@ TEST_F(NginxMixerTest, SpreadsOverSeveralMixsReplicasAndLeavesADeadOne) {
   EXPECT_EQ(counted({0, 1, 2}, 60), 60);  // every request reported once, wherever
   const double reported_before = counted({1, 2}, 0);
 
-  replicas[0].process.stop(SIGKILL);
+  replicas[0].stop(SIGKILL);
   served = 0;
   for (int i = 0; i < 60; ++i) {
     served += get(front_port_, "/after" + std::to_string(i)).status == 200;
@@ -370,8 +329,8 @@ TEST_F(NginxMixerTest, SpreadsOverSeveralMixsReplicasAndLeavesADeadOne) {
   EXPECT_EQ(checks(replicas[1]) + checks(replicas[2]) - before[1] - before[2], 60);
   // No report lost: the 60 records went to the two replicas left.
   EXPECT_EQ(counted({1, 2}, reported_before + 60) - reported_before, 60);
-  for (Replica& r : replicas) {
-    r.process.stop(SIGTERM);
+  for (MixsProcess& r : replicas) {
+    r.stop(SIGTERM);
   }
 }
 
@@ -382,33 +341,19 @@ TEST_F(NginxMixerTest, SpreadsOverSeveralMixsReplicasAndLeavesADeadOne) {
 // counted after that read cannot be seen, which bounds what "lost" can mean here.
 TEST_F(NginxMixerTest, AReplicaKilledUnderWrkLoadCostsNoRequestAndFewReports) {
   startMixs();
-  struct Replica {
-    Subprocess process;
-    int prometheus = 0;
-  };
-  Replica replicas[3];
-  for (int i = 0; i < 3; ++i) {
-    Replica& r = replicas[i];
-    ASSERT_TRUE(r.process.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
-                                 "--monitoring-port", "-1", "--config-dir",
-                                 sourceDir() + "/tests/proxy-filter/testdata"}));
-    auto m = r.process.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(m) << r.process.output();
-    auto served = r.process.waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(served) << r.process.output();
-    r.prometheus = std::stoi((*served)[1].str());
-    mixer_server_ += (i == 0 ? "" : ",") + ("127.0.0.1:" + (*m)[1].str());
+  MixsOptions options;
+  options.config_dir = configDir();
+  options.monitoring = false;
+  MixsProcess replicas[3];
+  ASSERT_NO_FATAL_FAILURE(startReplicas(replicas, options));
+  for (MixsProcess& r : replicas) {
+    ASSERT_TRUE(r.waitForPrometheus()) << r.output();
   }
   startNginx("  mixer_max_retries 2;\n  mixer_check_cache off;\n");
   auto reported = [&](int i) {
-    const std::string body = httpGet(replicas[i].prometheus, "/metrics").second;
-    std::regex line(R"(istio_requests_total\{[^}]*\} (\d+))");
-    double n = 0;
-    for (auto it = std::sregex_iterator(body.begin(), body.end(), line);
-         it != std::sregex_iterator(); ++it) {
-      n += std::stod((*it)[1].str());
-    }
-    return n;
+    return testing::metricSum(testing::scrapeMetrics(replicas[i].prometheusPort()),
+                              "istio_requests_total")
+        .value_or(0);
   };
   ASSERT_EQ(get(front_port_, "/warm").status, 200) << errorLog();
 
@@ -417,7 +362,7 @@ TEST_F(NginxMixerTest, AReplicaKilledUnderWrkLoadCostsNoRequestAndFewReports) {
                          "http://127.0.0.1:" + std::to_string(front_port_) + "/load"}));
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   const double dead_counted = reported(0);
-  replicas[0].process.stop(SIGKILL);
+  replicas[0].stop(SIGKILL);
   auto done = wrk.waitFor(R"((\d+) requests in [0-9.]+s)", std::chrono::seconds(30));
   ASSERT_TRUE(done) << wrk.output();
   const double requests = std::stod((*done)[1].str()) + 1;  // and the warm-up request
@@ -446,8 +391,8 @@ TEST_F(NginxMixerTest, AReplicaKilledUnderWrkLoadCostsNoRequestAndFewReports) {
   // that it answered before dying (resent, so counted twice), stay within two batches of 10
   // and the requests of that moment.
   EXPECT_LE(std::abs(lost), 40) << out;
-  for (Replica& r : replicas) {
-    r.process.stop(SIGTERM);
+  for (MixsProcess& r : replicas) {
+    r.stop(SIGTERM);
   }
 }
 
@@ -469,51 +414,12 @@ TEST_F(NginxMixerTest, AQuotaPerSecondHoldsAcrossThreeReplicasUnderWrkLoad) {
   ASSERT_TRUE(redis.start()) << redis.output();
   const std::string config = prefix_ + "/quota-config";
   fs::create_directories(config);
-  std::ofstream(config + "/quota.yaml") << R"(apiVersion: config.istio.io/v1alpha2
-kind: redisquota
-metadata: {name: shared, namespace: istio-system}
-spec:
-  redisServerUrl: 127.0.0.1:)" << redis.port()
-                                        << R"(
-  connectionPoolSize: 2
-  failurePolicy: FAIL_CLOSED
-  quotas:
-  - name: requestcount.quota.istio-system
-    maxAmount: )" << kPerSecond << R"(
-    validDuration: 1s
-    rateLimitAlgorithm: FIXED_WINDOW
----
-apiVersion: config.istio.io/v1alpha2
-kind: quota
-metadata: {name: requestcount, namespace: istio-system}
-spec:
-  dimensions:
-    destination: destination.service | "unknown"
----
-apiVersion: config.istio.io/v1alpha2
-kind: rule
-metadata: {name: quota, namespace: istio-system}
-spec:
-  actions:
-  - handler: shared.redisquota
-    instances: [requestcount.quota]
-)";
-  struct Replica {
-    Subprocess process;
-    int monitoring = 0;
-  };
-  Replica replicas[3];
-  for (int i = 0; i < 3; ++i) {
-    Replica& r = replicas[i];
-    ASSERT_TRUE(r.process.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
-                                 "--monitoring-port", "0", "--config-dir", config}));
-    auto m = r.process.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(m) << r.process.output();
-    auto mon = r.process.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(mon) << r.process.output();
-    r.monitoring = std::stoi((*mon)[1].str());
-    mixer_server_ += (i == 0 ? "" : ",") + ("127.0.0.1:" + (*m)[1].str());
-  }
+  std::ofstream(config + "/quota.yaml")
+      << testing::redisQuotaConfig(redis.port(), kPerSecond, "1s", "FIXED_WINDOW");
+  MixsOptions options;
+  options.config_dir = config;
+  MixsProcess replicas[3];
+  ASSERT_NO_FATAL_FAILURE(startReplicas(replicas, options));
   const std::string allowed_log = prefix_ + "/logs/allowed.log";
   const std::string front_log = prefix_ + "/logs/front.log";
   startNginx("  mixer_max_retries 2;\n  mixer_check_cache off;\n  log_format t '$msec $status';\n",
@@ -582,16 +488,16 @@ spec:
   EXPECT_GE(in_whole, 0.95 * expected);
   EXPECT_LE(in_whole, 1.05 * expected);
   EXPECT_LE(ok, kPerSecond * (whole + 1.0) * 1.05);  // the whole run: one window more at most
-  for (Replica& r : replicas) {                      // every replica decided some of the Checks
-    const std::string body = httpGet(r.monitoring, "/metrics").second;
+  for (MixsProcess& r : replicas) {                  // every replica decided some of the Checks
+    const std::string body = httpGet(r.monitoringPort(), "/metrics").second;
     std::smatch m;
     EXPECT_TRUE(std::regex_search(
         body, m,
         std::regex(R"(grpc_server_handled_total\{[^}]*grpc_method="Check"[^}]*\} ([1-9]\d*))")))
         << body;
   }
-  for (Replica& r : replicas) {
-    r.process.stop(SIGTERM);
+  for (MixsProcess& r : replicas) {
+    r.stop(SIGTERM);
   }
 }
 

@@ -2,9 +2,7 @@
 // under the prefix are listed, errors name the key and line, a change wakes the watcher, and
 // pilot-discovery serving from etcd publishes a new snapshot when a key changes.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,27 +11,15 @@
 #include <thread>
 
 #include "pilot/model/etcd_registry.h"
+#include "tests/testing/pilot_process.h"
 #include "tests/testing/subprocess.h"
 
 namespace pilot::model {
 namespace {
 
-using mixer::testing::binDir;
+using mixer::testing::EtcdProcess;
 using mixer::testing::httpGet;
-using mixer::testing::Subprocess;
-
-// A port that was free a moment ago (etcd cannot pick its own and report it).
-int freePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
+using mixer::testing::PilotProcess;
 
 constexpr char kReviews[] = R"(services:
 - hostname: reviews.default.svc.cluster.local
@@ -47,19 +33,9 @@ class EtcdRegistryTest : public ::testing::Test {
     dir_ = std::filesystem::temp_directory_path() / ("pilot_etcd_" + std::to_string(getpid()));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    const int client = freePort();
-    const int peer = freePort();
-    const std::string client_url = "http://127.0.0.1:" + std::to_string(client);
-    const std::string peer_url = "http://127.0.0.1:" + std::to_string(peer);
-    etcd_ = std::make_unique<Subprocess>();
-    ASSERT_TRUE(etcd_->start({"/usr/bin/etcd", "--name", "pilot-test", "--data-dir",
-                              (dir_ / "data").string(), "--listen-client-urls", client_url,
-                              "--advertise-client-urls", client_url, "--listen-peer-urls", peer_url,
-                              "--initial-advertise-peer-urls", peer_url, "--initial-cluster",
-                              "pilot-test=" + peer_url}));
-    ASSERT_TRUE(etcd_->waitFor("ready to serve client requests", std::chrono::seconds(30)))
-        << etcd_->output();
-    options_.port = client;
+    etcd_ = std::make_unique<EtcdProcess>();
+    ASSERT_TRUE(etcd_->start("pilot-test", (dir_ / "data").string())) << etcd_->output();
+    options_.port = etcd_->clientPort();
     options_.poll = std::chrono::milliseconds(50);
   }
   void TearDown() override {
@@ -72,7 +48,7 @@ class EtcdRegistryTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
-  std::unique_ptr<Subprocess> etcd_;
+  std::unique_ptr<EtcdProcess> etcd_;
   EtcdOptions options_;
 };
 
@@ -120,7 +96,7 @@ TEST_F(EtcdRegistryTest, WatchWakesOnAChange) {
 
 TEST_F(EtcdRegistryTest, AnUnreachableEtcdIsAnErrorNamingIt) {
   EtcdOptions nowhere = options_;
-  nowhere.port = freePort();
+  nowhere.port = mixer::testing::unusedPort();
   EtcdRegistry registry(nowhere);
   std::vector<Service> services;
   std::vector<ConfigError> errors;
@@ -133,13 +109,11 @@ TEST_F(EtcdRegistryTest, AnUnreachableEtcdIsAnErrorNamingIt) {
 
 TEST_F(EtcdRegistryTest, PilotDiscoveryServesFromEtcdAndFollowsIt) {
   put("/pilot/services/reviews", kReviews);
-  Subprocess pilot;
-  ASSERT_TRUE(pilot.start({binDir() + "/pilot-discovery", "--etcd-address",
-                           "127.0.0.1:" + std::to_string(options_.port), "--grpc-address",
-                           "127.0.0.1:0", "--monitoring-address", "127.0.0.1:0"}));
-  auto m = pilot.waitFor(R"(monitoring on 127\.0\.0\.1:(\d+), snapshot 1)");
-  ASSERT_TRUE(m) << pilot.output();
-  const int monitoring = std::stoi((*m)[1].str());
+  PilotProcess pilot;
+  ASSERT_TRUE(pilot.start({"--etcd-address", "127.0.0.1:" + std::to_string(options_.port)}))
+      << pilot.output();
+  ASSERT_TRUE(pilot.waitFor(R"(monitoring on 127\.0\.0\.1:\d+, snapshot 1)")) << pilot.output();
+  const int monitoring = pilot.monitoringPort();
   std::string changed = kReviews;
   changed.replace(changed.find("port: 8080"), 10, "port: 8081");
   put("/pilot/services/reviews", changed);

@@ -4,10 +4,8 @@
 // registry on disk while the client keeps its channel, and checks what the client sees:
 // 100% v1; an 80/20 split over 1,000 RPCs; routing by header; an injected abort; an endpoint
 // removed from the registry; an invalid config that is reported with file:line and not served.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -17,21 +15,22 @@
 #include <regex>
 #include <thread>
 
+#include "tests/testing/metrics.h"
+#include "tests/testing/pilot_process.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/xds_client.h"
 
 namespace pilot {
 namespace {
 
 using mixer::testing::binDir;
+using mixer::testing::Counts;
+using mixer::testing::countVersion;
+using mixer::testing::EchoBackends;
 using mixer::testing::httpGet;
+using mixer::testing::PilotProcess;
 using mixer::testing::runCommand;
-using mixer::testing::Subprocess;
-
-constexpr char kPython[] = "/usr/bin/python3";
-
-std::string scriptDir() {
-  return std::string(std::getenv("MIXER_SOURCE_DIR")) + "/tests/integration/pilot";
-}
+using mixer::testing::XdsClient;
 
 void writeAtomically(const std::filesystem::path& path, const std::string& text) {
   const std::filesystem::path tmp = path.parent_path() / ("." + path.filename().string() + ".tmp");
@@ -40,26 +39,6 @@ void writeAtomically(const std::filesystem::path& path, const std::string& text)
     out << text;
   }
   std::filesystem::rename(tmp, path);
-}
-
-using Counts = std::map<std::string, int>;
-
-Counts parseCounts(const std::string& json) {
-  Counts out;
-  const std::regex item(R"re("([^"]*)": (\d+))re");
-  for (auto it = std::sregex_iterator(json.begin(), json.end(), item); it != std::sregex_iterator();
-       ++it) {
-    out[(*it)[1].str()] = std::stoi((*it)[2].str());
-  }
-  return out;
-}
-
-int countVersion(const Counts& c, const std::string& prefix) {
-  int n = 0;
-  for (const auto& [k, v] : c) {
-    if (k.rfind(prefix, 0) == 0) n += v;
-  }
-  return n;
 }
 
 std::string registryYaml(const std::vector<std::pair<std::string, int>>& instances) {
@@ -137,96 +116,52 @@ class PilotGrpcXdsTest : public ::testing::Test {
     std::filesystem::create_directories(dir_ / "registry");
     std::filesystem::create_directories(dir_ / "config");
     for (const auto& [version, id] : {std::pair{"v1", "a"}, {"v2", "b"}, {"v1", "c"}}) {
-      auto b = std::make_unique<Subprocess>();
-      ASSERT_TRUE(
-          b->start({kPython, scriptDir() + "/echo_backend.py", "--version", version, "--id", id}));
-      auto m = b->waitFor(R"(listening on (\d+))");
-      ASSERT_TRUE(m) << b->output();
-      ports_[id] = std::stoi((*m)[1].str());
-      backends_.push_back(std::move(b));
+      ports_[id] = backends_.start(version, id);
+      ASSERT_NE(ports_[id], 0) << backends_.output();
     }
     writeAtomically(dir_ / "registry" / "echo.yaml",
                     registryYaml({{"v1", ports_["a"]}, {"v2", ports_["b"]}, {"v1", ports_["c"]}}));
     writeAtomically(dir_ / "config" / "destination-rule.yaml", kDestinationRule);
     writeAtomically(dir_ / "config" / "virtual-service.yaml", kAllToV1);
 
-    pilot_ = std::make_unique<Subprocess>();
-    ASSERT_TRUE(pilot_->start({binDir() + "/pilot-discovery", "--registry-dir",
-                               (dir_ / "registry").string(), "--config-dir",
-                               (dir_ / "config").string(), "--grpc-address", "127.0.0.1:0",
-                               "--monitoring-address", "127.0.0.1:0", "--debug-views"}));
-    auto m = pilot_->waitFor(R"(xDS on 127\.0\.0\.1:(\d+), monitoring on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(m) << pilot_->output();
-    const std::string xds_port = (*m)[1].str();
-    monitoring_port_ = std::stoi((*m)[2].str());
-
-    const std::string bootstrap = (dir_ / "bootstrap.json").string();
-    std::ofstream(bootstrap)
-        << R"({"xds_servers":[{"server_uri":"127.0.0.1:)" << xds_port
-        << R"(","channel_creds":[{"type":"insecure"}],"server_features":["xds_v3"]}],
- "node":{"id":"sidecar~127.0.0.1~client.default~default.svc.cluster.local","locality":{"zone":"z1"},
-         "metadata":{"GENERATOR":"grpc","NAMESPACE":"default"}}})";
-    setenv("GRPC_XDS_BOOTSTRAP", bootstrap.c_str(), 1);
-    const std::string fifo = (dir_ / "commands").string();
-    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-    client_ = std::make_unique<Subprocess>();
-    ASSERT_TRUE(client_->start({kPython, scriptDir() + "/xds_client.py", "--commands", fifo}));
-    ASSERT_TRUE(client_->waitFor("ready")) << client_->output();
-    commands_fd_ = open(fifo.c_str(), O_WRONLY);  // blocks until the client opens it
-    ASSERT_GE(commands_fd_, 0);
+    ASSERT_TRUE(pilot_.start({"--registry-dir", (dir_ / "registry").string(), "--config-dir",
+                              (dir_ / "config").string(), "--debug-views"}))
+        << pilot_.output();
+    monitoring_port_ = pilot_.monitoringPort();
+    ASSERT_TRUE(client_.start(dir_.string(), pilot_.xdsPort(), "z1")) << client_.output();
   }
 
   void TearDown() override {
-    if (commands_fd_ >= 0) {
-      const std::string quit = "QUIT\n";
-      [[maybe_unused]] ssize_t n = write(commands_fd_, quit.data(), quit.size());
-      close(commands_fd_);
-    }
-    if (client_) client_->stop(SIGTERM);
-    if (pilot_) pilot_->stop(SIGTERM);
-    for (auto& b : backends_) b->stop(SIGTERM);
+    client_.stop();
+    pilot_.stop(SIGTERM);
+    backends_.stop();
     std::filesystem::remove_all(dir_);
   }
 
   // Makes `count` RPCs to xds:///echo:9080 with the given headers; the replies by backend.
   Counts call(int count, const std::vector<std::string>& headers = {}) {
-    const std::string tag = "t" + std::to_string(++tag_);
-    std::string line = "CALL " + tag + " " + std::to_string(count) + " echo:9080";
-    for (const std::string& h : headers) line += " " + h;
-    line += "\n";
-    EXPECT_EQ(write(commands_fd_, line.data(), line.size()), static_cast<ssize_t>(line.size()));
-    auto m = client_->waitFor("RESULT " + tag + R"( (\{[^\n]*\}))", std::chrono::seconds(120));
-    EXPECT_TRUE(m) << client_->output();
-    return m ? parseCounts((*m)[1].str()) : Counts{};
+    auto counts = client_.call(count, headers);
+    EXPECT_TRUE(counts) << client_.output();
+    return counts.value_or(Counts{});
   }
 
   // Calls in small batches until `done` holds for a batch (the pushed config has arrived).
   bool callUntil(const std::function<bool(const Counts&)>& done,
                  const std::vector<std::string>& headers = {}) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (done(call(20, headers))) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
+    return mixer::testing::callUntil([&] { return call(20, headers); }, done);
   }
 
   std::string metric(const std::string& name) {
-    const auto [code, body] = httpGet(monitoring_port_, "/metrics");
-    std::smatch m;
-    const std::regex re("\n" + std::regex_replace(name, std::regex(R"([{}|"])"), R"(\$&)") +
-                        " ([0-9.e+]+)");
-    return std::regex_search(body, m, re) ? m[1].str() : "";
+    return mixer::testing::sampleText(mixer::testing::scrapeMetrics(monitoring_port_), name)
+        .value_or("");
   }
 
   std::filesystem::path dir_;
   std::map<std::string, int> ports_;
-  std::vector<std::unique_ptr<Subprocess>> backends_;
-  std::unique_ptr<Subprocess> pilot_;
-  std::unique_ptr<Subprocess> client_;
-  int commands_fd_ = -1;
+  EchoBackends backends_;
+  PilotProcess pilot_;
+  XdsClient client_;
   int monitoring_port_ = 0;
-  int tag_ = 0;
 };
 
 TEST_F(PilotGrpcXdsTest, RoutesSplitsMatchesAbortsAndFollowsTheRegistry) {
@@ -262,8 +197,8 @@ TEST_F(PilotGrpcXdsTest, RoutesSplitsMatchesAbortsAndFollowsTheRegistry) {
   // 4. An invalid VirtualService is reported with file:line and not served: routing stays.
   writeAtomically(dir_ / "config" / "virtual-service.yaml",
                   std::string(kHeaderAndFault) + "    timeout: soon\n");
-  ASSERT_TRUE(pilot_->waitFor(R"(virtual-service\.yaml:\d+: field 'timeout' must be a duration)"))
-      << pilot_->output();
+  ASSERT_TRUE(pilot_.waitFor(R"(virtual-service\.yaml:\d+: field 'timeout' must be a duration)"))
+      << pilot_.output();
   c = call(50, {"x-version=v2"});
   EXPECT_EQ(c["v2 b"], 50) << ::testing::PrintToString(c);
   EXPECT_EQ(metric(R"(pilot_config_reloads_total{result="error"})"), "1");

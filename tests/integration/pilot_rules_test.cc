@@ -8,12 +8,8 @@
 //     to two pilot-discovery processes sharing the store, so etcd's compare-and-swap decides);
 //   - meshctl get --watch reports an apply and a delete;
 //   - meshctl proxy-status shows the client in sync.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -26,52 +22,22 @@
 
 #include "pilot/ctl/http_client.h"
 #include "pilot/model/etcd_registry.h"
+#include "tests/testing/pilot_process.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/xds_client.h"
 
 namespace pilot {
 namespace {
 
 using mixer::testing::binDir;
+using mixer::testing::Counts;
+using mixer::testing::countVersion;
+using mixer::testing::EchoBackends;
+using mixer::testing::EtcdProcess;
+using mixer::testing::PilotProcess;
 using mixer::testing::runCommand;
 using mixer::testing::Subprocess;
-
-constexpr char kPython[] = "/usr/bin/python3";
-
-std::string scriptDir() {
-  return std::string(std::getenv("MIXER_SOURCE_DIR")) + "/tests/integration/pilot";
-}
-
-int freePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-using Counts = std::map<std::string, int>;
-
-Counts parseCounts(const std::string& json) {
-  Counts out;
-  const std::regex item(R"re("([^"]*)": (\d+))re");
-  for (auto it = std::sregex_iterator(json.begin(), json.end(), item); it != std::sregex_iterator();
-       ++it) {
-    out[(*it)[1].str()] = std::stoi((*it)[2].str());
-  }
-  return out;
-}
-
-int countVersion(const Counts& c, const std::string& prefix) {
-  int n = 0;
-  for (const auto& [k, v] : c) {
-    if (k.rfind(prefix, 0) == 0) n += v;
-  }
-  return n;
-}
+using mixer::testing::XdsClient;
 
 // Bookinfo's reviews rules, on the test's echo service.
 constexpr char kDestinationRule[] = R"(apiVersion: networking.istio.io/v1beta1
@@ -110,13 +76,8 @@ class PilotRulesTest : public ::testing::TestWithParam<Store> {
     std::filesystem::create_directories(dir_ / "registry");
     std::filesystem::create_directories(dir_ / "config");
     for (const auto& [version, id] : {std::pair{"v1", "a"}, {"v2", "b"}}) {
-      auto b = std::make_unique<Subprocess>();
-      ASSERT_TRUE(
-          b->start({kPython, scriptDir() + "/echo_backend.py", "--version", version, "--id", id}));
-      auto m = b->waitFor(R"(listening on (\d+))");
-      ASSERT_TRUE(m) << b->output();
-      ports_[id] = std::stoi((*m)[1].str());
-      backends_.push_back(std::move(b));
+      ports_[id] = backends_.start(version, id);
+      ASSERT_NE(ports_[id], 0) << backends_.output();
     }
     const std::string registry =
         "services:\n- hostname: echo.default.svc.cluster.local\n"
@@ -127,18 +88,9 @@ class PilotRulesTest : public ::testing::TestWithParam<Store> {
         ", labels: {version: v2}}\n";
     std::vector<std::string> source;
     if (GetParam() == Store::kEtcd) {
-      const int client = freePort();
-      const int peer = freePort();
-      const std::string client_url = "http://127.0.0.1:" + std::to_string(client);
-      const std::string peer_url = "http://127.0.0.1:" + std::to_string(peer);
-      etcd_ = std::make_unique<Subprocess>();
-      ASSERT_TRUE(etcd_->start({"/usr/bin/etcd", "--name", "rules-test", "--data-dir",
-                                (dir_ / "etcd").string(), "--listen-client-urls", client_url,
-                                "--advertise-client-urls", client_url, "--listen-peer-urls",
-                                peer_url, "--initial-advertise-peer-urls", peer_url,
-                                "--initial-cluster", "rules-test=" + peer_url}));
-      ASSERT_TRUE(etcd_->waitFor("ready to serve client requests", std::chrono::seconds(30)))
-          << etcd_->output();
+      etcd_ = std::make_unique<EtcdProcess>();
+      ASSERT_TRUE(etcd_->start("rules-test", (dir_ / "etcd").string())) << etcd_->output();
+      const int client = etcd_->clientPort();
       etcd_options_.port = client;
       std::string error;
       ASSERT_TRUE(model::etcdPut(etcd_options_, "/pilot/services/echo", registry, &error)) << error;
@@ -148,12 +100,15 @@ class PilotRulesTest : public ::testing::TestWithParam<Store> {
       source = {"--registry-dir", (dir_ / "registry").string(), "--config-dir",
                 (dir_ / "config").string()};
     }
-    pilot_ = startPilot(source, &rules_port_, &xds_port_, &monitoring_port_);
+    pilot_ = startPilot(source);
     ASSERT_TRUE(pilot_);
+    rules_port_ = pilot_->rulesPort();
+    xds_port_ = pilot_->xdsPort();
+    monitoring_port_ = pilot_->monitoringPort();
     if (GetParam() == Store::kEtcd) {
-      int xds = 0, mon = 0;
-      second_pilot_ = startPilot(source, &second_rules_port_, &xds, &mon);
+      second_pilot_ = startPilot(source);
       ASSERT_TRUE(second_pilot_);
+      second_rules_port_ = second_pilot_->rulesPort();
     }
     server_ = "http://127.0.0.1:" + std::to_string(rules_port_);
 
@@ -166,58 +121,27 @@ class PilotRulesTest : public ::testing::TestWithParam<Store> {
     EXPECT_NE(out.find("virtualservice.networking.istio.io/echo created"), std::string::npos)
         << out;
 
-    const std::string bootstrap = (dir_ / "bootstrap.json").string();
-    std::ofstream(bootstrap)
-        << R"({"xds_servers":[{"server_uri":"127.0.0.1:)" << xds_port_
-        << R"(","channel_creds":[{"type":"insecure"}],"server_features":["xds_v3"]}],
- "node":{"id":"sidecar~127.0.0.1~client.default~default.svc.cluster.local",
-         "metadata":{"GENERATOR":"grpc","NAMESPACE":"default"}}})";
-    setenv("GRPC_XDS_BOOTSTRAP", bootstrap.c_str(), 1);
-    const std::string fifo = (dir_ / "commands").string();
-    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-    client_ = std::make_unique<Subprocess>();
-    ASSERT_TRUE(client_->start({kPython, scriptDir() + "/xds_client.py", "--commands", fifo}));
-    ASSERT_TRUE(client_->waitFor("ready")) << client_->output();
-    commands_fd_ = open(fifo.c_str(), O_WRONLY);
-    ASSERT_GE(commands_fd_, 0);
+    ASSERT_TRUE(client_.start(dir_.string(), xds_port_)) << client_.output();
   }
 
   void TearDown() override {
-    if (commands_fd_ >= 0) {
-      const std::string quit = "QUIT\n";
-      [[maybe_unused]] ssize_t n = ::write(commands_fd_, quit.data(), quit.size());
-      close(commands_fd_);
-    }
     if (watch_) watch_->stop(SIGTERM);
-    if (client_) client_->stop(SIGTERM);
+    client_.stop();
     if (second_pilot_) second_pilot_->stop(SIGTERM);
     if (pilot_) pilot_->stop(SIGTERM);
     if (etcd_) etcd_->stop(SIGTERM);
-    for (auto& b : backends_) b->stop(SIGTERM);
+    backends_.stop();
     std::filesystem::remove_all(dir_);
   }
 
-  std::unique_ptr<Subprocess> startPilot(const std::vector<std::string>& source, int* rules,
-                                         int* xds, int* monitoring) {
-    auto p = std::make_unique<Subprocess>();
-    std::vector<std::string> argv = {binDir() + "/pilot-discovery",
-                                     "--grpc-address",
-                                     "127.0.0.1:0",
-                                     "--monitoring-address",
-                                     "127.0.0.1:0",
-                                     "--rules-address",
-                                     "127.0.0.1:0",
-                                     "--debounce-after-ms",
-                                     "20"};
-    argv.insert(argv.end(), source.begin(), source.end());
-    EXPECT_TRUE(p->start(argv));
-    auto r = p->waitFor(R"(rules API on 127\.0\.0\.1:(\d+))");
-    auto m = p->waitFor(R"(xDS on 127\.0\.0\.1:(\d+), monitoring on 127\.0\.0\.1:(\d+))");
-    EXPECT_TRUE(r && m) << p->output();
-    if (!r || !m) return nullptr;
-    *rules = std::stoi((*r)[1].str());
-    *xds = std::stoi((*m)[1].str());
-    *monitoring = std::stoi((*m)[2].str());
+  std::unique_ptr<PilotProcess> startPilot(const std::vector<std::string>& source) {
+    auto p = std::make_unique<PilotProcess>();
+    std::vector<std::string> flags = {"--rules-address", "127.0.0.1:0", "--debounce-after-ms",
+                                      "20"};
+    flags.insert(flags.end(), source.begin(), source.end());
+    const bool started = p->start(flags);
+    EXPECT_TRUE(started) << p->output();
+    if (!started) return nullptr;
     return p;
   }
 
@@ -232,21 +156,13 @@ class PilotRulesTest : public ::testing::TestWithParam<Store> {
   }
 
   Counts call(int count) {
-    const std::string tag = "t" + std::to_string(++tag_);
-    const std::string line = "CALL " + tag + " " + std::to_string(count) + " echo:9080\n";
-    EXPECT_EQ(::write(commands_fd_, line.data(), line.size()), static_cast<ssize_t>(line.size()));
-    auto m = client_->waitFor("RESULT " + tag + R"( (\{[^\n]*\}))", std::chrono::seconds(120));
-    EXPECT_TRUE(m) << client_->output();
-    return m ? parseCounts((*m)[1].str()) : Counts{};
+    auto counts = client_.call(count);
+    EXPECT_TRUE(counts) << client_.output();
+    return counts.value_or(Counts{});
   }
 
   bool callUntil(const std::function<bool(const Counts&)>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (done(call(20))) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
+    return mixer::testing::callUntil([&] { return call(20); }, done);
   }
 
   std::string snapshotVersion() {
@@ -268,20 +184,18 @@ class PilotRulesTest : public ::testing::TestWithParam<Store> {
 
   std::filesystem::path dir_;
   std::map<std::string, int> ports_;
-  std::vector<std::unique_ptr<Subprocess>> backends_;
-  std::unique_ptr<Subprocess> etcd_;
+  EchoBackends backends_;
+  std::unique_ptr<EtcdProcess> etcd_;
   model::EtcdOptions etcd_options_;
-  std::unique_ptr<Subprocess> pilot_;
-  std::unique_ptr<Subprocess> second_pilot_;
-  std::unique_ptr<Subprocess> client_;
+  std::unique_ptr<PilotProcess> pilot_;
+  std::unique_ptr<PilotProcess> second_pilot_;
+  XdsClient client_;
   std::unique_ptr<Subprocess> watch_;
   std::string server_;
   int rules_port_ = 0;
   int second_rules_port_ = 0;
   int xds_port_ = 0;
   int monitoring_port_ = 0;
-  int commands_fd_ = -1;
-  int tag_ = 0;
 };
 
 constexpr char kPath[] = "/apis/networking.istio.io/v1beta1/namespaces/default/virtualservices";
@@ -289,7 +203,7 @@ constexpr char kPath[] = "/apis/networking.istio.io/v1beta1/namespaces/default/v
 TEST_P(PilotRulesTest, ApplyReachesTheClientInvalidIsRefusedRacesConflictWatchReports) {
   // 0. The applied config is served: everything to v1.
   ASSERT_TRUE(callUntil([](const Counts& c) { return countVersion(c, "v1 ") == 20; }))
-      << client_->output() << pilot_->output();
+      << client_.output() << pilot_->output();
 
   // A watch from before the changes.
   watch_ = std::make_unique<Subprocess>();
@@ -440,16 +354,15 @@ TEST(PilotRulesSecurityTest, MtlsAndTheCallerPolicyGuardWrites) {
   std::ofstream(vs) << "apiVersion: networking.istio.io/v1beta1\nkind: VirtualService\n"
                        "metadata: {name: echo}\nspec:\n  hosts: [echo]\n  http:\n"
                        "  - route:\n    - destination: {host: echo}\n";
-  Subprocess pilot;
-  ASSERT_TRUE(pilot.start({binDir() + "/pilot-discovery", "--registry-dir",
-                           (dir / "registry").string(), "--config-dir", (dir / "config").string(),
-                           "--grpc-address", "127.0.0.1:0", "--monitoring-address", "127.0.0.1:0",
-                           "--rules-address", "127.0.0.1:0", "--tls-cert", certs + "/server.pem",
-                           "--tls-key", certs + "/server.key", "--tls-client-ca", certs + "/ca.pem",
-                           "--callers", (dir / "callers.yaml").string()}));
-  auto m = pilot.waitFor(R"(rules API \(mTLS\) on 127\.0\.0\.1:(\d+))");
-  ASSERT_TRUE(m) << pilot.output();
-  const std::string server = "https://127.0.0.1:" + (*m)[1].str();
+  PilotProcess pilot;
+  ASSERT_TRUE(
+      pilot.start({"--registry-dir", (dir / "registry").string(), "--config-dir",
+                   (dir / "config").string(), "--rules-address", "127.0.0.1:0", "--tls-cert",
+                   certs + "/server.pem", "--tls-key", certs + "/server.key", "--tls-client-ca",
+                   certs + "/ca.pem", "--callers", (dir / "callers.yaml").string()}))
+      << pilot.output();
+  ASSERT_TRUE(pilot.waitFor(R"(rules API \(mTLS\) on 127\.0\.0\.1:)")) << pilot.output();
+  const std::string server = "https://127.0.0.1:" + std::to_string(pilot.rulesPort());
   const auto as = [&](const std::string& who, std::vector<std::string> args) {
     std::vector<std::string> argv = {binDir() + "/meshctl", "--server", server, "--cacert",
                                      certs + "/ca.pem"};
@@ -473,8 +386,9 @@ TEST(PilotRulesSecurityTest, MtlsAndTheCallerPolicyGuardWrites) {
   EXPECT_NE(out.find("may not call rules_write"), std::string::npos) << out;
   std::tie(rc, out) = as("", {"get", "vs"});  // no client certificate: no handshake
   EXPECT_EQ(rc, 1) << out;
-  std::tie(rc, out) = runCommand(
-      {binDir() + "/meshctl", "--server", "http://127.0.0.1:" + (*m)[1].str(), "get", "vs"});
+  std::tie(rc, out) =
+      runCommand({binDir() + "/meshctl", "--server",
+                  "http://127.0.0.1:" + std::to_string(pilot.rulesPort()), "get", "vs"});
   EXPECT_EQ(rc, 1) << out;
   std::tie(rc, out) = as("admin", {"delete", "vs", "echo"});
   EXPECT_EQ(rc, 0) << out;

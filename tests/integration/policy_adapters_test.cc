@@ -10,38 +10,20 @@
 #include <thread>
 
 #include "tests/adapters/redis_server.h"
+#include "tests/testing/metrics.h"
+#include "tests/testing/mixs_process.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 
 namespace mixer {
 namespace {
 
-using testing::binDir;
+using testing::MixsProcess;
 using testing::RedisServer;
-using testing::runCommand;
 using testing::Subprocess;
+using testing::TempDir;
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    static int n = 0;
-    path_ =
-        ::testing::TempDir() + "/policy-" + std::to_string(getpid()) + "-" + std::to_string(n++);
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  void write(const std::string& name, const std::string& text) {
-    const std::string tmp = path_ + "/." + name + ".tmp";
-    std::ofstream(tmp) << text;
-    fs::rename(tmp, path_ + "/" + name);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // A quota handler `spec` of adapter `kind`, the requestcount quota instance (dimension: the
 // destination service) and a rule sending every request's quota to the handler.
@@ -74,31 +56,17 @@ spec:
 class Mixs {
  public:
   void start(const std::string& config_dir) {
-    ASSERT_TRUE(process_.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
-                                "--monitoring-port", "0", "--config-dir", config_dir}));
-    auto m = process_.waitFor(R"(on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(m) << process_.output();
-    address_ = "127.0.0.1:" + (*m)[1].str();
-    auto mon = process_.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(mon) << process_.output();
-    monitoring_port_ = std::stoi((*mon)[1].str());
+    ASSERT_TRUE(process_.start(config_dir)) << process_.output();
   }
   // The value of a counter on /metrics (summed over its label sets), -1 when absent.
   double metric(const std::string& name) {
-    const std::string body = testing::httpGet(monitoring_port_, "/metrics").second;
-    double total = -1;
-    std::regex line("\n" + name + "(\\{[^}]*\\})? ([0-9.e+]+)");
-    for (auto it = std::sregex_iterator(body.begin(), body.end(), line);
-         it != std::sregex_iterator(); ++it) {
-      total = (total < 0 ? 0 : total) + std::stod((*it)[2].str());
-    }
-    return total;
+    return testing::metricSum(testing::scrapeMetrics(process_.monitoringPort()), name).value_or(-1);
   }
   // One Check with a quota request; the mixc output.
   std::string checkQuota(const std::string& service, int amount) {
-    return runCommand({binDir() + "/mixc", "check", "-m", address_, "-s",
-                       "destination.service=" + service, "-q",
-                       "requestcount=" + std::to_string(amount)})
+    return process_
+        .mixc("check", {"-s", "destination.service=" + service, "-q",
+                        "requestcount=" + std::to_string(amount)})
         .second;
   }
   // The amount granted, or -1 when mixc printed no grant.
@@ -117,13 +85,11 @@ class Mixs {
   std::string output() const { return process_.output(); }
 
  private:
-  Subprocess process_;
-  std::string address_;
-  int monitoring_port_ = 0;
+  MixsProcess process_;
 };
 
 TEST(PolicyAdaptersTest, MemquotaLimitsEachDestinationInMixs) {
-  TempDir config;
+  TempDir config("policy");
   config.write("quota.yaml", quotaConfig("memquota", R"(  quotas:
   - name: requestcount.quota.istio-system
     maxAmount: 3
@@ -147,14 +113,14 @@ TEST(PolicyAdaptersTest, MemquotaLimitsEachDestinationInMixs) {
 }
 
 TEST(PolicyAdaptersTest, ListcheckerWhitelistFromAnHttpProviderInMixs) {
-  TempDir lists;
+  TempDir lists("policy");
   lists.write("services.txt", "good.svc\n");
   Subprocess http;
   ASSERT_TRUE(http.start({"/usr/bin/python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1",
                           "--directory", lists.path()}));
   auto port = http.waitFor("port (\\d+)");
   ASSERT_TRUE(port) << http.output();
-  TempDir config;
+  TempDir config("policy");
   config.write("list.yaml", R"(apiVersion: config.istio.io/v1alpha2
 kind: listchecker
 metadata:
@@ -205,7 +171,7 @@ spec:
 TEST(PolicyAdaptersTest, RedisquotaIsOneLimitAcrossTwoMixsAndSurvivesRedisRestarts) {
   RedisServer redis;
   ASSERT_TRUE(redis.start()) << redis.output();
-  TempDir config;
+  TempDir config("policy");
   config.write("quota.yaml", quotaConfig("redisquota", R"(  redisServerUrl: 127.0.0.1:)" +
                                                            std::to_string(redis.port()) + R"(
   connectionPoolSize: 2

@@ -11,14 +11,13 @@
 #include <thread>
 
 #include "proxy-filter/core/mixer_client.h"
+#include "tests/testing/mixs_process.h"
 #include "tests/testing/subprocess.h"
 
 namespace mixer::proxy {
 namespace {
 
-using testing::binDir;
 using testing::httpGet;
-using testing::Subprocess;
 
 namespace fs = std::filesystem;
 
@@ -30,14 +29,11 @@ std::string configDir() {
 class ProxyFilterMixsTest : public ::testing::Test {
  protected:
   void startMixs(const std::string& address = "127.0.0.1:0") {
-    ASSERT_TRUE(mixs_.start({binDir() + "/mixs", "server", "--address", address,
-                             "--monitoring-port", "0", "--config-dir", configDir()}));
-    auto m = mixs_.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(m) << mixs_.output();
-    port_ = std::stoi((*m)[1].str());
-    auto served = mixs_.waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(served) << mixs_.output();
-    prometheus_port_ = std::stoi((*served)[1].str());
+    testing::MixsOptions options;
+    options.config_dir = configDir();
+    options.address = address;
+    ASSERT_TRUE(mixs_.start(options)) << mixs_.output();
+    ASSERT_TRUE(mixs_.waitForPrometheus()) << mixs_.output();
   }
   std::unique_ptr<MixerClient> makeClient(bool fail_open) {
     MixerClientOptions options;
@@ -45,7 +41,7 @@ class ProxyFilterMixsTest : public ::testing::Test {
     options.report.max_entries = 10;
     options.report.max_time_ms = 100;
     GrpcTransportOptions transport;
-    transport.address = "127.0.0.1:" + std::to_string(port_);
+    transport.address = mixs_.address();
     transport.timeout_ms = 2000;
     return std::make_unique<MixerClient>(options, std::make_unique<GrpcTransport>(transport));
   }
@@ -64,9 +60,7 @@ class ProxyFilterMixsTest : public ::testing::Test {
     return a;
   }
 
-  Subprocess mixs_;
-  int port_ = 0;
-  int prometheus_port_ = 0;
+  testing::MixsProcess mixs_;
 };
 
 TEST_F(ProxyFilterMixsTest, PolicyQuotaAndReportsThroughTheLibrary) {
@@ -105,7 +99,7 @@ TEST_F(ProxyFilterMixsTest, PolicyQuotaAndReportsThroughTheLibrary) {
       R"(istio_requests_total{destination_service="productpage.default.svc.cluster.local",response_code="503"} )";
   std::string body;
   for (int i = 0; i < 200; ++i) {
-    body = httpGet(prometheus_port_, "/metrics").second;
+    body = httpGet(mixs_.prometheusPort(), "/metrics").second;
     if (body.find(ok_series + "7") != std::string::npos &&
         body.find(error_series + "5") != std::string::npos) {
       break;
@@ -133,7 +127,7 @@ TEST_F(ProxyFilterMixsTest, FailPolicyWhileMixsIsDownAndRecovery) {
   // Cached answers keep serving while the server is away.
   EXPECT_TRUE(check(closed.get(), request("/a")).ok());
 
-  startMixs("127.0.0.1:" + std::to_string(port_));
+  startMixs(mixs_.address());
   bool recovered = false;
   for (int i = 0; i < 100 && !recovered; ++i) {
     recovered = check(closed.get(), request("/back-" + std::to_string(i))).ok();

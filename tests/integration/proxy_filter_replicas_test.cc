@@ -9,114 +9,52 @@
 
 #include <algorithm>
 #include <atomic>
-#include <filesystem>
-#include <fstream>
 #include <future>
 #include <memory>
 #include <mutex>
-#include <regex>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "proxy-filter/core/mixer_client.h"
 #include "proxy-filter/core/mixer_proxy.h"
 #include "tests/adapters/redis_server.h"
+#include "tests/testing/metrics.h"
+#include "tests/testing/mixs_process.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 
 namespace mixer::proxy {
 namespace {
 
-using testing::binDir;
-using testing::httpGet;
-using testing::Subprocess;
+using testing::MixsProcess;
+using testing::TempDir;
 
 std::string configDir() {
   const char* source = std::getenv("MIXER_SOURCE_DIR");
   return std::string(source == nullptr ? "." : source) + "/tests/proxy-filter/testdata";
 }
 
-struct Replica {
-  Subprocess process;
-  int port = 0;
-  int monitoring_port = 0;
-};
-
-// The sum of a metric's samples whose labels contain `label` ("" for all), from /metrics.
-double metricSum(int port, const std::string& name, const std::string& label) {
-  const std::string body = httpGet(port, "/metrics").second;
-  const std::regex line("^" + name + R"((\{[^}]*\})? ([0-9.e+]+)$)", std::regex::multiline);
-  double sum = 0;
-  for (auto it = std::sregex_iterator(body.begin(), body.end(), line); it != std::sregex_iterator();
-       ++it) {
-    if (label.empty() || (*it)[1].str().find(label) != std::string::npos) {
-      sum += std::stod((*it)[2].str());
-    }
-  }
-  return sum;
-}
-
 class ProxyFilterReplicasTest : public ::testing::Test {
  protected:
-  void TearDown() override {
-    if (!config_dir_.empty()) {
-      std::filesystem::remove_all(config_dir_);
-    }
-  }
-  // The configuration the quota tests share, in a fresh config_dir_: one redisquota handler on
-  // the redis-server at `redis_port`, `max_amount` per `window`, fail closed, for every request.
-  void writeSharedQuotaConfig(int redis_port, int max_amount, std::string_view window) {
-    char tmpl[] = "/tmp/mixs-replicas-config-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    config_dir_ = tmpl;
-    std::ofstream(config_dir_ + "/quota.yaml") << R"(apiVersion: config.istio.io/v1alpha2
-kind: redisquota
-metadata: {name: shared, namespace: istio-system}
-spec:
-  redisServerUrl: 127.0.0.1:)" << redis_port << R"(
-  connectionPoolSize: 2
-  failurePolicy: FAIL_CLOSED
-  quotas:
-  - name: requestcount.quota.istio-system
-    maxAmount: )" << max_amount << R"(
-    validDuration: )" << window << R"(
----
-apiVersion: config.istio.io/v1alpha2
-kind: quota
-metadata: {name: requestcount, namespace: istio-system}
-spec:
-  dimensions:
-    destination: destination.service | "unknown"
----
-apiVersion: config.istio.io/v1alpha2
-kind: rule
-metadata: {name: quota, namespace: istio-system}
-spec:
-  actions:
-  - handler: shared.redisquota
-    instances: [requestcount.quota]
-)";
+  // The configuration the quota tests share, in a fresh config_: one redisquota handler on the
+  // redis-server at `redis_port`, `max_amount` per `window`, fail closed, for every request.
+  void writeSharedQuotaConfig(int redis_port, int max_amount, const std::string& window) {
+    config_ = std::make_unique<TempDir>("mixs-replicas-config");
+    config_->write("quota.yaml", testing::redisQuotaConfig(redis_port, max_amount, window));
   }
 
   void startReplicas(const std::string& config_dir = configDir()) {
     for (int i = 0; i < 3; ++i) {
-      auto r = std::make_unique<Replica>();
-      ASSERT_TRUE(r->process.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
-                                    "--monitoring-port", "0", "--config-dir", config_dir}));
-      auto m = r->process.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
-      ASSERT_TRUE(m) << r->process.output();
-      r->port = std::stoi((*m)[1].str());
-      auto mon = r->process.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
-      ASSERT_TRUE(mon) << r->process.output();
-      r->monitoring_port = std::stoi((*mon)[1].str());
+      auto r = std::make_unique<MixsProcess>();
+      ASSERT_TRUE(r->start(config_dir)) << r->output();
       replicas_.push_back(std::move(r));
     }
   }
   std::string addressList() const {
     std::string list;
     for (const auto& r : replicas_) {
-      list += (list.empty() ? "" : ",") + ("127.0.0.1:" + std::to_string(r->port));
+      list += (list.empty() ? "" : ",") + r->address();
     }
     return list;
   }
@@ -144,15 +82,17 @@ spec:
     client->check(a, quotas, [done](const CheckResult& r) { done->set_value(r); });
     return done->get_future().get();
   }
-  double checks(const Replica& r) {
-    return metricSum(r.monitoring_port, "grpc_server_handled_total", R"(grpc_method="Check")");
+  // The sum of a metric's samples whose labels contain `label` ("" for all), from /metrics.
+  static double metricSum(const MixsProcess& r, const std::string& name, const std::string& label) {
+    return testing::metricSum(testing::scrapeMetrics(r.monitoringPort()), name, label).value_or(0);
   }
-  double records(const Replica& r) {
-    return metricSum(r.monitoring_port, "mixer_report_records_total", "");
+  double checks(const MixsProcess& r) {
+    return metricSum(r, "grpc_server_handled_total", R"(grpc_method="Check")");
   }
+  double records(const MixsProcess& r) { return metricSum(r, "mixer_report_records_total", ""); }
 
-  std::vector<std::unique_ptr<Replica>> replicas_;
-  std::string config_dir_;
+  std::vector<std::unique_ptr<MixsProcess>> replicas_;
+  std::unique_ptr<TempDir> config_;
 };
 
 TEST_F(ProxyFilterReplicasTest, CallsAreSpreadOverTheReplicasAndLeaveOneThatDies) {
@@ -170,7 +110,7 @@ TEST_F(ProxyFilterReplicasTest, CallsAreSpreadOverTheReplicasAndLeaveOneThatDies
   }
   EXPECT_EQ(before[0] + before[1] + before[2], 300);
 
-  replicas_[0]->process.stop(SIGKILL);
+  replicas_[0]->stop(SIGKILL);
   const double records_before = records(*replicas_[1]) + records(*replicas_[2]);
   constexpr int kAfter = 300;
   for (int i = 0; i < kAfter; ++i) {
@@ -202,7 +142,7 @@ TEST_F(ProxyFilterReplicasTest, ARedisQuotaHoldsAcrossTheReplicas) {
   mixer::testing::RedisServer redis;
   ASSERT_TRUE(redis.start()) << redis.output();
   ASSERT_NO_FATAL_FAILURE(writeSharedQuotaConfig(redis.port(), 500, "30s"));
-  ASSERT_NO_FATAL_FAILURE(startReplicas(config_dir_));
+  ASSERT_NO_FATAL_FAILURE(startReplicas(config_->path()));
   auto client = makeClient();
   std::atomic<int> granted{0}, exhausted{0}, other{0};
   std::vector<std::thread> threads;
@@ -244,7 +184,7 @@ TEST_F(ProxyFilterReplicasTest, ARedisQuotaPerSecondHoldsAcrossTheReplicas) {
   mixer::testing::RedisServer redis;
   ASSERT_TRUE(redis.start()) << redis.output();
   ASSERT_NO_FATAL_FAILURE(writeSharedQuotaConfig(redis.port(), kPerSecond, "1s"));
-  ASSERT_NO_FATAL_FAILURE(startReplicas(config_dir_));
+  ASSERT_NO_FATAL_FAILURE(startReplicas(config_->path()));
   auto client = makeClient();
   using Clock = std::chrono::steady_clock;
   const Clock::time_point end = Clock::now() + std::chrono::seconds(10);

@@ -14,22 +14,23 @@
 #include <thread>
 #include <vector>
 
+#include "tests/testing/metrics.h"
+#include "tests/testing/mixs_process.h"
+#include "tests/testing/pilot_process.h"
 #include "tests/testing/subprocess.h"
 
 namespace fs = std::filesystem;
 using mixer::testing::binDir;
 using mixer::testing::httpGet;
+using mixer::testing::MixsProcess;
+using mixer::testing::PilotProcess;
 using mixer::testing::runCommand;
+using mixer::testing::sourceDir;
 using mixer::testing::Subprocess;
 
 namespace {
 
 constexpr char kPython[] = "/usr/bin/python3";
-
-std::string sourceDir() {
-  const char* source = std::getenv("MIXER_SOURCE_DIR");
-  return source == nullptr ? "." : source;
-}
 
 // A denier that lets only the admin workload reach the admin service, and a request count by the
 // identities a Report carries, exposed by the prometheus adapter.
@@ -128,34 +129,23 @@ class SecurityTest : public ::testing::Test {
   static std::string key(const std::string& name) { return certs() + "/" + name + ".key"; }
 
   void startMixs(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {
-        binDir() + "/mixs",  "server",  "--address",    "127.0.0.1:0",
-        "--monitoring-port", "0",       "--config-dir", *dir_ + "/config",
-        "--tls-client-ca",   pem("ca"), "--callers",    *dir_ + "/callers.yaml"};
+    std::vector<std::string> flags = {"--tls-client-ca", pem("ca"), "--callers",
+                                      *dir_ + "/callers.yaml"};
     bool has_cert = false;
     for (const auto& a : extra) has_cert = has_cert || a == "--tls-cert";
     if (!has_cert) {
-      argv.insert(argv.end(), {"--tls-cert", pem("server"), "--tls-key", key("server")});
+      flags.insert(flags.end(), {"--tls-cert", pem("server"), "--tls-key", key("server")});
     }
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    ASSERT_TRUE(mixs_.start(argv));
-    auto m = mixs_.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(m) << mixs_.output();
-    port_ = std::stoi((*m)[1].str());
-    auto mon = mixs_.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(mon) << mixs_.output();
-    monitoring_port_ = std::stoi((*mon)[1].str());
-    auto served = mixs_.waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(served) << mixs_.output();
-    prometheus_port_ = std::stoi((*served)[1].str());
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    ASSERT_TRUE(mixs_.start(*dir_ + "/config", flags)) << mixs_.output();
+    ASSERT_TRUE(mixs_.waitForPrometheus()) << mixs_.output();
   }
 
   // mixc CMD over TLS as workload `who` ("" for no client certificate), with `args`.
   std::pair<int, std::string> mixc(const std::string& cmd, const std::string& who,
                                    std::vector<std::string> args) {
-    std::vector<std::string> argv = {
-        binDir() + "/mixc", cmd,       "-m",           "127.0.0.1:" + std::to_string(port_),
-        "--tls-ca",         pem("ca"), "--timeout-ms", "5000"};
+    std::vector<std::string> argv = {binDir() + "/mixc", cmd,       "-m",           mixs_.address(),
+                                     "--tls-ca",         pem("ca"), "--timeout-ms", "5000"};
     if (!who.empty()) {
       argv.insert(argv.end(), {"--tls-cert", pem(who), "--tls-key", key(who)});
     }
@@ -164,14 +154,11 @@ class SecurityTest : public ::testing::Test {
   }
 
   double metric(int port, const std::string& series) {
-    const std::string body = httpGet(port, "/metrics").second;
-    const size_t pos = body.find("\n" + series + " ");
-    return pos == std::string::npos ? 0 : std::stod(body.substr(pos + series.size() + 2));
+    return mixer::testing::sampleValue(mixer::testing::scrapeMetrics(port), series).value_or(0);
   }
 
   static std::string* dir_;
-  Subprocess mixs_;
-  int port_ = 0, monitoring_port_ = 0, prometheus_port_ = 0;
+  MixsProcess mixs_;
 };
 
 std::string* SecurityTest::dir_ = nullptr;
@@ -201,9 +188,8 @@ TEST_F(SecurityTest, ClientsWithoutAValidCertificateAreRefusedAtTheHandshake) {
         << c.name << ": " << mixs_.output().substr(before.size());
   }
   // Plain text on the TLS port is refused too.
-  auto [plain_code, plain] =
-      runCommand({binDir() + "/mixc", "check", "-m", "127.0.0.1:" + std::to_string(port_),
-                  "--timeout-ms", "3000", "-s", "destination.service=x"});
+  auto [plain_code, plain] = runCommand({binDir() + "/mixc", "check", "-m", mixs_.address(),
+                                         "--timeout-ms", "3000", "-s", "destination.service=x"});
   EXPECT_EQ(plain.find(kCheckOk), std::string::npos) << plain;
   // And the server is still serving.
   auto [again_code, again] = mixc("check", "client", {"-s", "destination.service=x"});
@@ -225,24 +211,24 @@ TEST_F(SecurityTest, IdentitiesThePolicyDoesNotAllowArePermissionDeniedAndCounte
   auto [c3, report] = mixc("report", "reader", {"-s", "destination.service=x"});
   EXPECT_NE(report.find("PERMISSION_DENIED"), std::string::npos) << report;
   EXPECT_NE(report.find("may not call report"), std::string::npos) << report;
-  EXPECT_EQ(metric(monitoring_port_, R"(mixer_callers_denied_total{api="report"})"), 1);
-  EXPECT_EQ(metric(monitoring_port_, R"(mixer_callers_denied_total{api="check"})"), 1);
-  const std::string exposition = httpGet(prometheus_port_, "/metrics").second;
+  EXPECT_EQ(metric(mixs_.monitoringPort(), R"(mixer_callers_denied_total{api="report"})"), 1);
+  EXPECT_EQ(metric(mixs_.monitoringPort(), R"(mixer_callers_denied_total{api="check"})"), 1);
+  const std::string exposition = httpGet(mixs_.prometheusPort(), "/metrics").second;
   EXPECT_EQ(exposition.find("reader"), std::string::npos) << exposition;
 
   // The Envoy front-ends are under the same policy: the intruder may not call ext_authz.
-  auto [c4, authz] = runCommand(
-      {kPython, "-c",
-       "import grpc,sys\n"
-       "r=lambda p: open(p,'rb').read()\n"
-       "c=grpc.ssl_channel_credentials(r(sys.argv[1]),r(sys.argv[2]),r(sys.argv[3]))\n"
-       "ch=grpc.secure_channel(sys.argv[4],c)\n"
-       "f=ch.unary_unary('/envoy.service.auth.v3.Authorization/Check')\n"
-       "try:\n  f(b'',timeout=5); print('OK')\n"
-       "except grpc.RpcError as e: print(e.code().name, e.details())\n",
-       pem("ca"), key("intruder"), pem("intruder"), "127.0.0.1:" + std::to_string(port_)});
+  auto [c4, authz] =
+      runCommand({kPython, "-c",
+                  "import grpc,sys\n"
+                  "r=lambda p: open(p,'rb').read()\n"
+                  "c=grpc.ssl_channel_credentials(r(sys.argv[1]),r(sys.argv[2]),r(sys.argv[3]))\n"
+                  "ch=grpc.secure_channel(sys.argv[4],c)\n"
+                  "f=ch.unary_unary('/envoy.service.auth.v3.Authorization/Check')\n"
+                  "try:\n  f(b'',timeout=5); print('OK')\n"
+                  "except grpc.RpcError as e: print(e.code().name, e.details())\n",
+                  pem("ca"), key("intruder"), pem("intruder"), mixs_.address()});
   EXPECT_NE(authz.find("PERMISSION_DENIED"), std::string::npos) << authz;
-  EXPECT_EQ(metric(monitoring_port_, R"(mixer_callers_denied_total{api="ext_authz"})"), 1);
+  EXPECT_EQ(metric(mixs_.monitoringPort(), R"(mixer_callers_denied_total{api="ext_authz"})"), 1);
 }
 
 TEST_F(SecurityTest, TheCertificateWinsOverClaimedIdentitiesUnlessTheCallerIsTrusted) {
@@ -274,12 +260,12 @@ TEST_F(SecurityTest, TheCertificateWinsOverClaimedIdentitiesUnlessTheCallerIsTru
                                   kClient + "\",source_principal=\"" + kClient + "\"}";
   const std::string from_proxy = "istio_requests_total{mtls=\"false\",reporter_principal=\"" +
                                  proxy_id + "\",source_principal=\"" + kAdmin + "\"}";
-  for (int i = 0; i < 50 && metric(prometheus_port_, from_client) < 5; ++i) {
+  for (int i = 0; i < 50 && metric(mixs_.prometheusPort(), from_client) < 5; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  const std::string exposition = httpGet(prometheus_port_, "/metrics").second;
-  EXPECT_EQ(metric(prometheus_port_, from_client), 5) << exposition;
-  EXPECT_EQ(metric(prometheus_port_, from_proxy), 1) << exposition;
+  const std::string exposition = httpGet(mixs_.prometheusPort(), "/metrics").second;
+  EXPECT_EQ(metric(mixs_.prometheusPort(), from_client), 5) << exposition;
+  EXPECT_EQ(metric(mixs_.prometheusPort(), from_proxy), 1) << exposition;
   // No series carries the forged admin identity from the client.
   EXPECT_EQ(exposition.find("reporter_principal=\"" + kClient + "\",source_principal=\"" + kAdmin),
             std::string::npos)
@@ -303,11 +289,11 @@ TEST_F(SecurityTest, ARotatedServerCertificateLosesNoCall) {
 
   // The certificate a new connection to `port` gets (the gRPC port by default).
   auto fingerprint = [&](int port = 0) {
-    auto [code, out] =
-        runCommand({"/bin/sh", "-c",
-                    "openssl s_client -connect 127.0.0.1:" + std::to_string(port ? port : port_) +
-                        " -cert " + pem("client") + " -key " + key("client") +
-                        " </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256"});
+    auto [code, out] = runCommand(
+        {"/bin/sh", "-c",
+         "openssl s_client -connect 127.0.0.1:" + std::to_string(port ? port : mixs_.port()) +
+             " -cert " + pem("client") + " -key " + key("client") +
+             " </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256"});
     return out;
   };
   const std::string first = fingerprint();
@@ -315,10 +301,9 @@ TEST_F(SecurityTest, ARotatedServerCertificateLosesNoCall) {
 
   // Load on one long-lived connection while new connections come and go.
   Subprocess load;
-  ASSERT_TRUE(
-      load.start({binDir() + "/mixc", "check", "-m", "127.0.0.1:" + std::to_string(port_),
-                  "--tls-ca", pem("ca"), "--tls-cert", pem("client"), "--tls-key", key("client"),
-                  "-c", "4", "--duration", "6s", "--json", "-s", "destination.service=x"}));
+  ASSERT_TRUE(load.start({binDir() + "/mixc", "check", "-m", mixs_.address(), "--tls-ca", pem("ca"),
+                          "--tls-cert", pem("client"), "--tls-key", key("client"), "-c", "4",
+                          "--duration", "6s", "--json", "-s", "destination.service=x"}));
   int fresh_ok = 0, fresh = 0;
   auto freshCheck = [&] {
     ++fresh;
@@ -358,10 +343,9 @@ TEST_F(SecurityTest, ARotatedServerCertificateLosesNoCall) {
   }
   EXPECT_EQ(forward_auth_now, now) << "forward-auth still serves the old certificate";
   // New connections verify the new certificate against the bundle.
-  auto [c2, rotated] =
-      runCommand({binDir() + "/mixc", "check", "-m", "127.0.0.1:" + std::to_string(port_),
-                  "--tls-ca", live + "/bundle.pem", "--tls-cert", pem("client"), "--tls-key",
-                  key("client"), "-s", "destination.service=x"});
+  auto [c2, rotated] = runCommand({binDir() + "/mixc", "check", "-m", mixs_.address(), "--tls-ca",
+                                   live + "/bundle.pem", "--tls-cert", pem("client"), "--tls-key",
+                                   key("client"), "-s", "destination.service=x"});
   EXPECT_NE(rotated.find(kCheckOk), std::string::npos) << rotated;
 
   ASSERT_TRUE(load.waitFor(R"("ok":(\d+),"errors":\{\})", std::chrono::seconds(30)))
@@ -436,7 +420,7 @@ TEST_F(SecurityTest, ForwardAuthSpeaksMutualTlsWithTheSameCertificatesAndPolicy)
   auto [c2, intruder] = curl("intruder", 1);
   EXPECT_NE(intruder.find("may not call forward_auth"), std::string::npos) << intruder;
   EXPECT_NE(intruder.find("[403 1]"), std::string::npos) << intruder;
-  EXPECT_EQ(metric(monitoring_port_, R"(mixer_callers_denied_total{api="forward_auth"})"), 1);
+  EXPECT_EQ(metric(mixs_.monitoringPort(), R"(mixer_callers_denied_total{api="forward_auth"})"), 1);
   // No certificate, a certificate from another CA: the handshake fails, and mixs says why.
   for (const std::string who : {"", "rogue"}) {
     auto [c3, refused] = curl(who, 1);
@@ -474,15 +458,14 @@ TEST_F(SecurityTest, PilotServesXdsOverMutualTlsToAllowedCallersOnly) {
          "  instances:\n  - {address: 127.0.0.1, port: 9999, labels: {version: v1}}\n";
   std::ofstream(*dir_ + "/xds-callers.yaml")
       << "callers:\n- principals: [\"spiffe://cluster.local/ns/default/*\"]\n  apis: [xds]\n";
-  Subprocess pilot;
-  ASSERT_TRUE(pilot.start(
-      {binDir() + "/pilot-discovery", "--registry-dir", registry, "--grpc-address", "127.0.0.1:0",
-       "--monitoring-address", "127.0.0.1:0", "--tls-cert", pem("server"), "--tls-key",
-       key("server"), "--tls-client-ca", pem("ca"), "--callers", *dir_ + "/xds-callers.yaml"}));
-  auto m = pilot.waitFor(R"(xDS \(mTLS\) on 127\.0\.0\.1:(\d+), monitoring on 127\.0\.0\.1:(\d+))");
-  ASSERT_TRUE(m) << pilot.output();
-  const std::string addr = "127.0.0.1:" + (*m)[1].str();
-  const int monitoring = std::stoi((*m)[2].str());
+  PilotProcess pilot;
+  ASSERT_TRUE(pilot.start({"--registry-dir", registry, "--tls-cert", pem("server"), "--tls-key",
+                           key("server"), "--tls-client-ca", pem("ca"), "--callers",
+                           *dir_ + "/xds-callers.yaml"}))
+      << pilot.output();
+  ASSERT_TRUE(pilot.waitFor(R"(xDS \(mTLS\) on 127\.0\.0\.1:)")) << pilot.output();
+  const std::string addr = pilot.xdsAddress();
+  const int monitoring = pilot.monitoringPort();
 
   auto fetch = [&](const std::string& who) {
     std::vector<std::string> a = {

@@ -14,24 +14,22 @@
 #include <regex>
 #include <thread>
 
+#include "tests/testing/mixs_process.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 
 namespace mixer {
 namespace {
 
-using testing::binDir;
 using testing::httpGet;
+using testing::MixsProcess;
 using testing::runCommand;
-using testing::Subprocess;
+using testing::sourceDir;
+using testing::TempDir;
 
 namespace fs = std::filesystem;
 
 constexpr char kPython[] = "/usr/bin/python3";
-
-std::string sourceDir() {
-  const char* source = std::getenv("MIXER_SOURCE_DIR");
-  return source == nullptr ? "." : source;
-}
 
 // An API-key whitelist on the orders service (listchecker; the key is a request header), a rule
 // that denies requests without credentials, and a rule whose match fails to evaluate on requests
@@ -99,49 +97,20 @@ spec:
 constexpr char kSecretKey[] = "sk-live-SECRET-7f3a9";
 constexpr char kSecretToken[] = "Bearer tok-SECRET-c0ffee";
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = ::testing::TempDir() + "/status-page-" + std::to_string(getpid());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  void write(const std::string& name, const std::string& text) {
-    const std::string tmp = path_ + "/." + name + ".tmp";
-    std::ofstream(tmp) << text;
-    fs::rename(tmp, path_ + "/" + name);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 struct Mixs {
-  Subprocess process;
-  std::string address;
-  int monitoring = 0;
+  MixsProcess process;
 
   void start(const std::string& config_dir, bool debug_views) {
-    std::vector<std::string> args = {binDir() + "/mixs",  "server", "--address",    "127.0.0.1:0",
-                                     "--monitoring-port", "0",      "--config-dir", config_dir};
-    if (debug_views) args.push_back("--debug-views");
-    ASSERT_TRUE(process.start(args));
-    auto m = process.waitFor(R"(on 127\.0\.0\.1:(\d+)\n)");
-    ASSERT_TRUE(m) << process.output();
-    address = "127.0.0.1:" + (*m)[1].str();
-    auto mon = process.waitFor(R"(monitoring on http://127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(mon) << process.output();
-    monitoring = std::stoi((*mon)[1].str());
+    ASSERT_TRUE(process.start(config_dir, debug_views ? std::vector<std::string>{"--debug-views"}
+                                                      : std::vector<std::string>{}))
+        << process.output();
   }
+  int monitoring() const { return process.monitoringPort(); }
   std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(monitoring) + path;
+    return "http://127.0.0.1:" + std::to_string(monitoring()) + path;
   }
   std::string check(const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {binDir() + "/mixc", "check", "-m", address};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return runCommand(args).second;
+    return process.mixc("check", extra).second;
   }
 };
 
@@ -166,7 +135,7 @@ TEST(StatusPageTest, APersonSeesTheServerAndChangesItsLogLevel) {
   if (runCommand({"/bin/sh", "-c", "command -v chromium"}).first != 0) {
     GTEST_SKIP() << "chromium is not installed (scripts/install-deps.sh installs it)";
   }
-  TempDir config;
+  TempDir config("status-page");
   config.write("policy.yaml", kPolicy);
   Mixs mixs;
   ASSERT_NO_FATAL_FAILURE(mixs.start(config.path(), true));
@@ -191,7 +160,7 @@ TEST(StatusPageTest, APersonSeesTheServerAndChangesItsLogLevel) {
   EXPECT_NE(anonymous.find("UNAUTHENTICATED"), std::string::npos) << anonymous;
 
   // The JSON twins.
-  const auto [dcode, denials] = httpGet(mixs.monitoring, "/status/denials.json");
+  const auto [dcode, denials] = httpGet(mixs.monitoring(), "/status/denials.json");
   ASSERT_EQ(dcode, 200) << denials;
   EXPECT_NE(denials.find("\"seen\":2,\"recorded\":2"), std::string::npos) << denials;
   EXPECT_NE(denials.find("\"code\":\"UNAUTHENTICATED\",\"reason\":\"nocredentials"),
@@ -205,15 +174,15 @@ TEST(StatusPageTest, APersonSeesTheServerAndChangesItsLogLevel) {
   EXPECT_NE(denials.find("\"destination.service\":\"\\\"orders.svc\\\"\""), std::string::npos)
       << denials;
   EXPECT_EQ(denials.find("SECRET"), std::string::npos) << denials;
-  const std::string rules = httpGet(mixs.monitoring, "/status/rules.json").second;
+  const std::string rules = httpGet(mixs.monitoring(), "/status/rules.json").second;
   const std::string rule_prefix = "check-api-key[^\"]*";
   EXPECT_EQ(jsonNumberFor(rules, rule_prefix, "hits"), 3) << rules;
   EXPECT_EQ(jsonNumberFor(rules, "require-credentials[^\"]*", "hits"), 1) << rules;
   EXPECT_EQ(jsonNumberFor(rules, "big-requests[^\"]*", "errors"), 2) << rules;
-  const std::string handlers = httpGet(mixs.monitoring, "/status/handlers.json").second;
+  const std::string handlers = httpGet(mixs.monitoring(), "/status/handlers.json").second;
   EXPECT_NE(handlers.find("\"adapter\":\"listchecker\",\"health\":\"ok\""), std::string::npos)
       << handlers;
-  const std::string all = httpGet(mixs.monitoring, "/status/json").second;
+  const std::string all = httpGet(mixs.monitoring(), "/status/json").second;
   EXPECT_NE(all.find("\"version\":\"0.1.0\""), std::string::npos) << all;
   EXPECT_NE(all.find("\"source\":\"" + config.path() + "\""), std::string::npos) << all;
 
@@ -256,7 +225,7 @@ TEST(StatusPageTest, APersonSeesTheServerAndChangesItsLogLevel) {
                "bad, namespace: istio-system}\nspec:\n  match: \"(((\"\n");
   std::string cfg;
   for (int i = 0; i < 100; ++i) {
-    cfg = httpGet(mixs.monitoring, "/status/config.json").second;
+    cfg = httpGet(mixs.monitoring(), "/status/config.json").second;
     if (cfg.find("\"ok\":false") != std::string::npos) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -288,7 +257,7 @@ TEST(StatusPageTest, APersonSeesTheServerAndChangesItsLogLevel) {
   const std::string changed = browser({"set-level", mixs.url("/status"), "warn"});
   EXPECT_NE(changed.find(mixs.url("/status#log-level")), std::string::npos) << changed;
   EXPECT_NE(changed.find("Now: warn"), std::string::npos) << changed;
-  EXPECT_NE(httpGet(mixs.monitoring, "/status/loglevel.json").second.find("\"level\":\"warn\""),
+  EXPECT_NE(httpGet(mixs.monitoring(), "/status/loglevel.json").second.find("\"level\":\"warn\""),
             std::string::npos);
   EXPECT_TRUE(mixs.process.waitFor("log level changed from info to warn through the status page"))
       << mixs.process.output();
@@ -297,7 +266,7 @@ TEST(StatusPageTest, APersonSeesTheServerAndChangesItsLogLevel) {
   // page's token.
   const std::string token = [&] {
     std::smatch m;
-    const std::string j = httpGet(mixs.monitoring, "/status/loglevel.json").second;
+    const std::string j = httpGet(mixs.monitoring(), "/status/loglevel.json").second;
     return std::regex_search(j, m, std::regex("\"token\":\"([0-9a-f]+)\"")) ? m[1].str() : "";
   }();
   ASSERT_FALSE(token.empty());
@@ -318,21 +287,21 @@ TEST(StatusPageTest, APersonSeesTheServerAndChangesItsLogLevel) {
   EXPECT_EQ(post("level=debug&token=0000", ""), "403");
   EXPECT_EQ(post("level=debug", ""), "403");
   EXPECT_EQ(post("level=loud&token=" + token, ""), "400");
-  EXPECT_NE(httpGet(mixs.monitoring, "/status/loglevel.json").second.find("\"level\":\"warn\""),
+  EXPECT_NE(httpGet(mixs.monitoring(), "/status/loglevel.json").second.find("\"level\":\"warn\""),
             std::string::npos);
   EXPECT_EQ(post("level=info&token=" + token, ""), "303");
-  EXPECT_EQ(httpGet(mixs.monitoring, "/status/loglevel").first, 405);
+  EXPECT_EQ(httpGet(mixs.monitoring(), "/status/loglevel").first, 405);
 
   mixs.process.stop(SIGTERM);
 }
 
 TEST(StatusPageTest, ThePageIsOffWithoutDebugViews) {
-  TempDir config;
+  TempDir config("status-page");
   config.write("policy.yaml", kPolicy);
   Mixs mixs;
   ASSERT_NO_FATAL_FAILURE(mixs.start(config.path(), false));
   for (const char* path : {"/status", "/status/json", "/status/denials.json"}) {
-    const auto [code, body] = httpGet(mixs.monitoring, path);
+    const auto [code, body] = httpGet(mixs.monitoring(), path);
     EXPECT_EQ(code, 404) << path;
     EXPECT_NE(body.find("start mixs with --debug-views"), std::string::npos) << body;
   }
@@ -340,7 +309,7 @@ TEST(StatusPageTest, ThePageIsOffWithoutDebugViews) {
                                       "level=debug", mixs.url("/status/loglevel")})
                               .second;
   EXPECT_NE(out.find(" 404"), std::string::npos) << out;
-  EXPECT_EQ(httpGet(mixs.monitoring, "/metrics").first, 200);
+  EXPECT_EQ(httpGet(mixs.monitoring(), "/metrics").first, 200);
   mixs.process.stop(SIGTERM);
 }
 

@@ -14,37 +14,25 @@
 #include <regex>
 #include <thread>
 
+#include "tests/testing/doc_blocks.h"
 #include "tests/testing/http_collector.h"
+#include "tests/testing/metrics.h"
+#include "tests/testing/mixs_process.h"
+#include "tests/testing/prometheus_server.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 
 namespace mixer {
 namespace {
 
 using testing::binDir;
 using testing::httpGet;
+using testing::MixsProcess;
 using testing::runCommand;
 using testing::Subprocess;
+using testing::TempDir;
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  explicit TempDir(const std::string& what) {
-    static int n = 0;
-    path_ = ::testing::TempDir() + "/" + what + "-" + std::to_string(getpid()) + "-" +
-            std::to_string(n++);
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(path_ + "/" + name) << text;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Istio's standard request count, the 1.x model, exposed on an ephemeral loopback port.
 constexpr char kPrometheusConfig[] = R"(apiVersion: config.istio.io/v1alpha2
@@ -101,34 +89,25 @@ spec:
 
 class TelemetryTest : public ::testing::Test {
  protected:
-  void startMixs(const std::string& dir) {
-    ASSERT_TRUE(mixs_.start({binDir() + "/mixs", "server", "--address", "127.0.0.1:0",
-                             "--monitoring-port", "0", "--config-dir", dir}));
-    auto m = mixs_.waitFor(R"(API\) on 127\.0\.0\.1:(\d+))");
-    ASSERT_TRUE(m) << mixs_.output();
-    address_ = "127.0.0.1:" + (*m)[1].str();
-  }
+  void startMixs(const std::string& dir) { ASSERT_TRUE(mixs_.start(dir)) << mixs_.output(); }
   std::pair<int, std::string> report(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {binDir() + "/mixc", "report", "-m", address_};
+    std::vector<std::string> argv = {binDir() + "/mixc", "report", "-m", mixs_.address()};
     argv.insert(argv.end(), args.begin(), args.end());
     return runCommand(argv);
   }
   static double sample(const std::string& body, const std::string& series) {
-    const size_t pos = body.find("\n" + series + " ");
-    return pos == std::string::npos ? -1 : std::stod(body.substr(pos + series.size() + 2));
+    return testing::sampleValue(body, series).value_or(-1);
   }
 
-  Subprocess mixs_;
-  std::string address_;
+  MixsProcess mixs_;
 };
 
 TEST_F(TelemetryTest, PrometheusScrapesExactlyTheReportsSentByLabel) {
   TempDir config("mixs-telemetry");
   config.write("prometheus.yaml", kPrometheusConfig);
   startMixs(config.path());
-  auto served = mixs_.waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
-  ASSERT_TRUE(served) << mixs_.output();
-  const int port = std::stoi((*served)[1].str());
+  ASSERT_TRUE(mixs_.waitForPrometheus()) << mixs_.output();
+  const int port = mixs_.prometheusPort();
 
   // 7 reports for reviews/200 (load mode, 2 in flight), 3 for ratings/503, 1 with defaults.
   auto [code, out] =
@@ -181,28 +160,14 @@ TEST_F(TelemetryTest, PrometheusScrapesExactlyTheReportsSentByLabel) {
   EXPECT_EQ(out, "");
 
   // A real Prometheus scrapes the adapter; PromQL counts the reports by label.
-  work.write("prometheus.yml",
-             "global: {scrape_interval: 1s}\n"
-             "scrape_configs:\n"
-             "- job_name: mixer\n"
-             "  static_configs: [{targets: ['127.0.0.1:" +
-                 std::to_string(port) + "']}]\n");
-  const int web_port = testing::unusedPort();
-  Subprocess prometheus;
-  ASSERT_TRUE(
-      prometheus.start({"/usr/bin/prometheus", "--config.file=" + work.path() + "/prometheus.yml",
-                        "--storage.tsdb.path=" + work.path() + "/data",
-                        "--web.listen-address=127.0.0.1:" + std::to_string(web_port)}));
-  ASSERT_TRUE(
-      prometheus.waitFor("Server is ready to receive web requests", std::chrono::seconds(30)))
-      << prometheus.output();
-  const std::string query =
-      "/api/v1/query?query=sum%20by%20(destination_service)(istio_requests_total)";
+  testing::PrometheusServer prometheus;
+  ASSERT_TRUE(prometheus.start(work.path(), port)) << prometheus.output();
+  const std::string query = "sum%20by%20(destination_service)(istio_requests_total)";
   std::map<std::string, std::string> by_service;
   std::string answer;
   for (int i = 0; i < 150 && by_service.size() < 3; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    answer = httpGet(web_port, query).second;
+    answer = prometheus.query(query);
     by_service.clear();
     std::regex re(R"re(\{"destination_service":"([^"]+)"\},"value":\[[0-9.]+,"([^"]+)"\])re");
     for (auto it = std::sregex_iterator(answer.begin(), answer.end(), re);
@@ -213,7 +178,7 @@ TEST_F(TelemetryTest, PrometheusScrapesExactlyTheReportsSentByLabel) {
   EXPECT_EQ(by_service, (std::map<std::string, std::string>{
                             {"reviews", "7"}, {"ratings", "3"}, {"unknown", "1"}}))
       << answer;
-  const std::string up = httpGet(web_port, "/api/v1/query?query=up").second;
+  const std::string up = prometheus.query("up");
   EXPECT_NE(up.find(R"("job":"mixer"},"value":[)"), std::string::npos) << up;
   EXPECT_NE(up.find(R"(,"1"]})"), std::string::npos) << up;
   prometheus.stop(SIGTERM);
@@ -221,35 +186,14 @@ TEST_F(TelemetryTest, PrometheusScrapesExactlyTheReportsSentByLabel) {
 
 // Istio's standard metrics as docs/adapters.md gives them for the embedded default
 // configuration: a bare `mixc report` must show all four with the "unknown" defaults.
-std::string standardConfigFromDocs() {
-  const char* source = std::getenv("MIXER_SOURCE_DIR");
-  std::ifstream in(std::string(source == nullptr ? "." : source) + "/docs/adapters.md");
-  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t heading = doc.find("### Istio's standard HTTP metrics");
-  const size_t start = doc.find("```yaml\n", heading);
-  const size_t end = doc.find("```", start + 8);
-  if (heading == std::string::npos || start == std::string::npos || end == std::string::npos) {
-    return "";
-  }
-  std::string yaml = doc.substr(start + 8, end - start - 8);
-  const std::string spec =
-      "kind: prometheus\nmetadata:\n  name: handler\n  namespace: istio-system\nspec:\n";
-  const size_t at = yaml.find(spec);
-  if (at == std::string::npos) {
-    return "";
-  }
-  return yaml.insert(at + spec.size(), "  address: \"127.0.0.1:0\"\n");
-}
-
 TEST_F(TelemetryTest, StandardMetricsSnippetShowsAllFourMetricsForABareReport) {
-  const std::string yaml = standardConfigFromDocs();
+  const std::string yaml = testing::standardMetricsConfigFromDocs();
   ASSERT_NE(yaml, "");
   TempDir config("mixs-standard");
   config.write("standard.yaml", yaml);
   startMixs(config.path());
-  auto served = mixs_.waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
-  ASSERT_TRUE(served) << mixs_.output();
-  const int port = std::stoi((*served)[1].str());
+  ASSERT_TRUE(mixs_.waitForPrometheus()) << mixs_.output();
+  const int port = mixs_.prometheusPort();
   auto [code, out] = report({"-r", "3"});
   ASSERT_EQ(code, 0) << out;
   const std::string labels =
@@ -327,9 +271,8 @@ TEST_F(TelemetryTest, AspectModelDescriptorsBecomePrometheusMetrics) {
   TempDir config("mixs-aspect");
   config.write("aspect.yaml", kAspectConfig);
   startMixs(config.path());
-  auto served = mixs_.waitFor(R"(serving /metrics on 127\.0\.0\.1:(\d+))");
-  ASSERT_TRUE(served) << mixs_.output();
-  const int port = std::stoi((*served)[1].str());
+  ASSERT_TRUE(mixs_.waitForPrometheus()) << mixs_.output();
+  const int port = mixs_.prometheusPort();
   auto [code, out] = report({"-s", "destination.service=reviews", "-i", "response.code=404",
                              "--duration_attributes", "response.duration=50ms", "-r", "4"});
   ASSERT_EQ(code, 0) << out;

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/testing/subprocess.h"  // unusedPort()
+
 namespace mixer::testing {
 
 class HttpCollector {
@@ -47,8 +49,5 @@ class HttpCollector {
   std::vector<Request> requests_;
   std::thread thread_;
 };
-
-// A loopback TCP port that nothing listens on (bound, then released).
-int unusedPort();
 
 }  // namespace mixer::testing

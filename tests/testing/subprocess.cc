@@ -147,14 +147,34 @@ std::string binDir() {
   return exe.substr(0, exe.rfind('/'));
 }
 
-std::pair<int, std::string> httpGet(int port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+std::string sourceDir() {
+  const char* dir = std::getenv("MIXER_SOURCE_DIR");
+  return dir == nullptr ? "." : dir;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+int connectLoopback(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::pair<int, std::string> httpGet(int port, const std::string& path) {
+  const int fd = connectLoopback(port);
+  if (fd < 0) {
     return {0, ""};
   }
   const std::string req =

@@ -69,6 +69,19 @@ std::pair<int, std::string> runCommand(
 // The directory of the build's executables (MIXER_BUILD_DIR/bin).
 std::string binDir();
 
+// The source tree (MIXER_SOURCE_DIR, which ctest sets for every test; "." without it).
+std::string sourceDir();
+
+// The whole content of a file ("" when it cannot be read).
+std::string readFile(const std::string& path);
+
+// A loopback TCP port that nothing listens on (bound, then released), for programs that cannot
+// bind port 0 and report the port they got (etcd, nginx, redis-server).
+int unusedPort();
+
+// A TCP connection to 127.0.0.1:port (close-on-exec); -1 when nothing accepts it.
+int connectLoopback(int port);
+
 // GET http://127.0.0.1:port/path; returns {status code, body}, {0, ""} on connection failure.
 std::pair<int, std::string> httpGet(int port, const std::string& path);
 
