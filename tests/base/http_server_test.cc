@@ -17,23 +17,15 @@
 #include <thread>
 #include <vector>
 
+#include "tests/testing/subprocess.h"
+
 namespace mixer {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int connectTo(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
+// A connected loopback socket, or -1 (tests/testing/subprocess.h).
+int connectTo(int port) { return testing::connectLoopback(port); }
 
 // Reads until the peer closes or `timeout` passes; returns what came and whether it closed.
 std::pair<std::string, bool> readAll(int fd, std::chrono::milliseconds timeout) {
