@@ -96,27 +96,31 @@ LUA
 tick=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 worker_pid() { pgrep -P "$nginx_master" | head -1; }
-# One line per thread of process $1: tid, name, utime + stime in ticks. The name is what follows
-# "(" up to the last ")" in /proc/PID/task/TID/stat; the fields after it are counted from there.
+# One line per thread of process $1: tid, name, utime + stime in ticks, voluntary context switches
+# (the thread went to sleep: a wake-up each). The name is what follows "(" up to the last ")" in
+# /proc/PID/task/TID/stat; the fields after it are counted from there.
 threads() {
   local t
-  for t in /proc/"$1"/task/*/stat; do
-    sed -E 's/^([0-9]+) \((.*)\) (.*)$/\1 \2|\3/' "$t" 2>/dev/null |
-      awk -F'|' '{ split($1, h, " "); split($2, f, " "); sub(/^[0-9]+ /, "", $1); gsub(/ /, "_", $1)
-                   print h[1], $1, f[12] + f[13] }'
+  for t in /proc/"$1"/task/*; do
+    sed -E 's/^([0-9]+) \((.*)\) (.*)$/\1 \2|\3/' "$t/stat" 2>/dev/null |
+      awk -F'|' -v sw="$(awk '/^voluntary_ctxt_switches/ {print $2}' "$t/status" 2>/dev/null)" '
+        { split($1, h, " "); split($2, f, " "); sub(/^[0-9]+ /, "", $1); gsub(/ /, "_", $1)
+          print h[1], $1, f[12] + f[13], sw + 0 }'
   done
 }
 # CPU µs per request per thread between two threads() snapshots ($1, $2) over $3 requests: the
 # worker's main thread (tid = pid $4), then the others grouped by thread name, then their sum.
 per_thread() {
   awk -v n="$3" -v pid="$4" -v tick="$tick" '
-    FNR == NR { before[$1] = $3; next }
+    FNR == NR { before[$1] = $3; switches[$1] = $4; next }
     { d = ($3 - before[$1]) * 1e6 / tick / n
-      if ($1 == pid) main += d; else { lib += d; by[$2] += d } }
+      if ($1 == pid) main += d; else { lib += d; by[$2] += d; sw[$2] += $4 - switches[$1] } }
     END {
       printf "main %.2f |", main
       for (k in by) printf " %s %.2f", k, by[k]
-      printf " | library %.2f\n", lib
+      printf " | library %.2f | sleeps per 1000 requests:", lib
+      for (k in sw) if (sw[k] > 0) printf " %s %.1f", k, sw[k] * 1000 / n
+      printf "\n"
     }' "$1" "$2"
 }
 
@@ -138,7 +142,7 @@ run() {  # label port [script]
   split=$(per_thread "$work/t0" "$work/t1" "$requests" "$w")
   printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2f |\n" "$1" "$rps" "$p50" "$p99" \
     "$(( (n1 - n0) * 1000 / tick ))" "$(( (m1 - m0) * 1000 / tick ))" "${non2xx:-0}" \
-    "$(echo "$split" | awk '{print $2}')" "$(echo "$split" | awk -F'library ' '{print $2}')" \
+    "$(echo "$split" | awk '{print $2}')" "$(echo "$split" | awk -F'library ' '{print $2 + 0}')" \
     "$(awk -v m="$((m1 - m0))" -v n="$requests" -v t="$tick" 'BEGIN { print m * 1e6 / t / n }')"
   echo "$round|$1|$rps" >>"$work/rps"
   echo "$round | $1 | $split" >>"$work/threads"
@@ -182,6 +186,6 @@ for round in ${MISS_ROUNDS:-${ROUNDS:-1 2}}; do
   run "cache miss / nginx + mixer" "$module" "$work/unique.lua"
 done
 summary
-echo "CPU µs per request per thread of the nginx worker (round | run | main | other threads by name | their sum):"
+echo "CPU µs per request per thread of the nginx worker (round | run | main | other threads by name | their sum | voluntary context switches per 1,000 requests by thread name):"
 cat "$work/threads"
 grep -E "emerg|alert|crit" "$work/logs/error.log" | head -5 || true
