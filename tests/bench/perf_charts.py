@@ -146,7 +146,7 @@ def nginx_module(data, out):
     mixs = [median(float(r["mixs_us"]) for r in of[b]) for b in builds]
     ratio = [median(100 * float(r["module_rps"]) / float(r["plain_rps"]) for r in of[b])
              for b in builds]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), gridspec_kw={"width_ratios": [3, 2]})
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [3, 2]})
     names = [textwrap.fill(b, 14) for b in builds]
     x = range(len(builds))
     axes[0].bar([i - 0.2 for i in x], added, 0.4, color="#1f77b4",
@@ -163,7 +163,8 @@ def nginx_module(data, out):
     axes[0].set_ylabel("CPU per request (µs), median of rounds")
     axes[0].set_ylim(0, max(a + b for a, b in zip(added, library)) * 1.75)
     axes[0].legend(fontsize=7, loc="upper right")
-    axes[1].bar(names, ratio, color="#2ca02c")
+    axes[1].bar(range(len(builds)), ratio, color="#2ca02c")
+    axes[1].set_xticks(list(x), [textwrap.fill(b, 9, break_long_words=False) for b in builds], fontsize=8)
     for i in x:
         axes[1].text(i, ratio[i], f"{ratio[i]:.0f}%", ha="center", va="bottom", fontsize=8)
     axes[1].axhline(90, ls="--", color="gray", label="goal: 90% (quiet box)")
