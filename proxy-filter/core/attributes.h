@@ -23,8 +23,21 @@ struct Bytes {
 
 using Timestamp = std::chrono::time_point<std::chrono::system_clock, std::chrono::nanoseconds>;
 using Duration = std::chrono::nanoseconds;
+// The order of a StringMap's keys: shorter first, then bytewise. Any fixed order makes encoding and
+// hashing a whole map deterministic; this one settles most comparisons of header names on their
+// lengths, without comparing bytes (building a request's header map is mostly such comparisons).
+struct ShorterFirst {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const {
+    if (a.size() != b.size()) {
+      return a.size() < b.size();
+    }
+    return a.compare(b) < 0;
+  }
+};
+
 // Ordered, so that encoding and hashing a whole map are deterministic.
-using StringMap = std::map<std::string, std::string, std::less<>>;
+using StringMap = std::map<std::string, std::string, ShorterFirst>;
 
 using AttributeValue =
     std::variant<std::string, int64_t, double, bool, Bytes, Timestamp, Duration, StringMap>;

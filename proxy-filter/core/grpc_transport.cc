@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <grpcpp/alarm.h>
 #include <netinet/in.h>
+#include <pthread.h>
 
 #include <algorithm>
 
@@ -180,7 +181,10 @@ GrpcTransport::GrpcTransport(GrpcTransportOptions options)
       stub_(istio::mixer::v1::Mixer::NewStub(channel_)),
       generic_stub_(channel_),
       random_(std::random_device{}()) {
-  poller_ = std::thread([this] { poll(); });
+  poller_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "mixer-grpc-cq");
+    poll();
+  });
 }
 
 GrpcTransport::~GrpcTransport() {

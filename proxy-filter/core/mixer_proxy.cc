@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "proxy-filter/core/mixer_client.h"
 #include "security/tls/credentials.h"
 
@@ -142,6 +143,10 @@ mixer_proxy_client* mixer_proxy_client_create(const mixer_proxy_options* options
   if (options->report_batch_max_time_ms > 0) {
     client.report.max_time_ms = options->report_batch_max_time_ms;
   }
+  // Debian builds Abseil without NDEBUG, so every absl::Mutex gRPC takes on the library's threads
+  // would update a global lock graph (deadlock detection); mixs and pilot-discovery turn it off
+  // too. The host of this C API is a proxy (nginx), whose own code does not use Abseil.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   auto* out = new mixer_proxy_client;
   out->client = std::make_unique<mixer::proxy::MixerClient>(
       client, std::make_unique<mixer::proxy::GrpcTransport>(transport));

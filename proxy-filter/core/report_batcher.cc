@@ -1,17 +1,34 @@
 #include "proxy-filter/core/report_batcher.h"
 
+#include <pthread.h>
+
+#include <algorithm>
+
 namespace mixer::proxy {
 
 using istio::mixer::v1::ReportRequest;
 
+namespace {
+// Sent records kept for enqueueSwap(), in batches: enough for the records queued while a batch is
+// encoded and sent and the next ones wait for the flusher.
+constexpr size_t kKeptBatches = 4;
+}  // namespace
+
 ReportBatcher::ReportBatcher(ReportBatchOptions options, SendSerialized send,
                              const GlobalDictionary* dictionary, StatsCounters* stats)
-    : options_(options), send_(std::move(send)), dictionary_(dictionary), stats_(stats) {
+    : options_(options),
+      send_(std::move(send)),
+      dictionary_(dictionary),
+      stats_(stats),
+      kept_limit_(options_.max_entries *
+                  std::min<size_t>(kKeptBatches, options_.max_queued_batches)) {
   pending_.reserve(options_.max_entries);
   spare_.reserve(options_.max_entries);
-  sent_.reserve(options_.max_entries);
-  returned_.reserve(options_.max_entries);
-  flusher_ = std::thread([this] { run(); });
+  kept_.reserve(kept_limit_);
+  flusher_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "mixer-report");
+    run();
+  });
 }
 
 ReportBatcher::ReportBatcher(ReportBatchOptions options, Send send,
@@ -56,7 +73,7 @@ void ReportBatcher::enqueue(Attributes record) {
       return;
     }
     pending_.push_back(std::move(record));
-    notify = pending_.size() == 1 || pending_.size() == options_.max_entries;
+    notify = pending_.size() == options_.max_entries || immediateLocked();
   }
   stats_->report_enqueued.add();
   if (notify) {
@@ -64,29 +81,34 @@ void ReportBatcher::enqueue(Attributes record) {
   }
 }
 
-void ReportBatcher::enqueueSwap(Attributes* record) {
+bool ReportBatcher::enqueueSwap(Attributes* record) {
   bool notify = false;
+  bool recycled = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!admitLocked()) {
       record->clear();
-      return;
+      return false;
     }
     pending_.push_back(std::move(*record));
-    if (sent_.empty()) {
-      std::swap(sent_, returned_);  // the records of the batch sent last, if not taken yet
+    if (!kept_.empty()) {
+      *record = std::move(kept_.back());
+      kept_.pop_back();
+      recycled = true;
     }
-    if (!sent_.empty()) {
-      *record = std::move(sent_.back());
-      sent_.pop_back();
-    }
-    notify = pending_.size() == 1 || pending_.size() == options_.max_entries;
+    notify = pending_.size() == options_.max_entries || immediateLocked();
   }
   record->clear();  // a no-op for a sent record (the flusher emptied it); outside the lock
   stats_->report_enqueued.add();
   if (notify) {
     wake_.notify_one();
   }
+  return recycled;
+}
+
+size_t ReportBatcher::keptRecords() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return kept_.size();
 }
 
 void ReportBatcher::flush() {
@@ -120,10 +142,15 @@ void ReportBatcher::sendLocked(std::unique_lock<std::mutex>& lock) {
     deadline_ = std::chrono::steady_clock::now();
   }
   lock.unlock();
-  // Here, not in members: flush() may run this on another thread while the flusher does.
-  ReportEncoder encoder;
   std::string wire;
-  encoder.encode(batch, dictionary_->wordCount(), &wire);
+  {
+    // One encoder, kept with its dictionary's and buffers' storage between batches; flush() on
+    // another thread waits for it here.
+    std::lock_guard<std::mutex> encoding(encoder_mutex_);
+    wire.reserve(last_wire_size_ + last_wire_size_ / 4);
+    encoder_.encode(batch, dictionary_->wordCount(), &wire);
+    last_wire_size_ = wire.size();
+  }
   const size_t count = batch.size();
   send_(std::move(wire), [stats = stats_, count](bool ok) {
     if (ok) {
@@ -138,14 +165,19 @@ void ReportBatcher::sendLocked(std::unique_lock<std::mutex>& lock) {
     record.clear();
   }
   lock.lock();
-  // The records are kept for enqueueSwap() (handed over whole: the lock is held for a swap, not
-  // a copy), unless the batch sent before is still there: the records queued while this batch
-  // was encoded and sent take those.
-  if (returned_.empty()) {
-    std::swap(returned_, batch);  // batch gets returned_'s empty, reserved buffer
+  // The records are kept for enqueueSwap(): handed over whole when none are kept (a swap under
+  // the lock, not 100 moves), else added to those kept, up to kept_limit_.
+  if (kept_.empty() && batch.size() <= kept_limit_) {
+    std::swap(kept_, batch);  // batch gets kept_'s empty, reserved buffer
+  } else {
+    const size_t room = kept_limit_ > kept_.size() ? kept_limit_ - kept_.size() : 0;
+    const size_t n = std::min(room, batch.size());
+    for (size_t i = batch.size() - n; i < batch.size(); ++i) {
+      kept_.push_back(std::move(batch[i]));
+    }
   }
   lock.unlock();
-  batch.clear();  // records returned_ had no room for are freed outside the lock
+  batch.clear();  // records kept_ had no room for are freed outside the lock
   lock.lock();
   if (spare_.capacity() == 0) {
     batch.reserve(options_.max_entries);
@@ -163,7 +195,9 @@ void ReportBatcher::run() {
       return;
     }
     if (pending_.empty()) {
-      wake_.wait(lock);
+      // No wake-up for a batch's first record: a record queued during this wait has its deadline
+      // after the wait ends.
+      wake_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(options_.max_time_ms, 1)));
       continue;
     }
     if (pending_.size() >= options_.max_entries || std::chrono::steady_clock::now() >= deadline_) {

@@ -9,6 +9,9 @@
 // (ReportEncoder) and sends. Records of sent batches are kept for reuse: enqueueSwap() hands one
 // back to the caller in exchange for the record it queues, so a host that builds every request
 // into such a recycled set allocates nothing once its records' shape has been seen.
+// A batch goes out when it is full (the flusher is woken) or max_time after its first record: the
+// flusher, asleep for at most max_time when idle, then waits for that time, so a batch's first
+// record wakes no one.
 #pragma once
 
 #include <condition_variable>
@@ -52,10 +55,12 @@ class ReportBatcher {
 
   void enqueue(Attributes record);
   // Queues `*record` and leaves `*record` empty, holding the storage of a record already sent
-  // when there is one (else just empty).
-  void enqueueSwap(Attributes* record);
+  // when there is one (else just empty); returns whether it got one.
+  bool enqueueSwap(Attributes* record);
   // Sends everything queued now (tests, shutdown).
   void flush();
+  // How many sent records are kept for enqueueSwap() now (tests).
+  size_t keptRecords();
 
   // Builds one ReportRequest of `records` as a protobuf message: the reference ReportEncoder's
   // bytes are tested against (exposed for tests and benchmarks).
@@ -67,6 +72,9 @@ class ReportBatcher {
   void sendLocked(std::unique_lock<std::mutex>& lock);
   // Whether a record may be queued now; counts it dropped when not. Under mutex_.
   bool admitLocked();
+  // Whether the record just queued must wake the flusher although its batch is not full: the
+  // first record when max_time is 0 (sent at once). Under mutex_.
+  bool immediateLocked() const { return options_.max_time_ms <= 0 && pending_.size() == 1; }
 
   const ReportBatchOptions options_;
   const SendSerialized send_;
@@ -75,11 +83,17 @@ class ReportBatcher {
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::vector<Attributes> pending_;   // guarded by mutex_
-  std::vector<Attributes> spare_;     // swapped with pending_ by the flusher
-  std::vector<Attributes> sent_;      // records of a sent batch, handed out by enqueueSwap()
-  std::vector<Attributes> returned_;  // the records of the batch sent last, for sent_
+  std::vector<Attributes> pending_;  // guarded by mutex_
+  std::vector<Attributes> spare_;    // swapped with pending_ by the flusher
+  // Records of sent batches, emptied, handed out by enqueueSwap(); at most kept_limit_ of them,
+  // so that records queued while batches are on their way (several when the flusher is late)
+  // still get one.
+  std::vector<Attributes> kept_;
+  const size_t kept_limit_;
   std::chrono::steady_clock::time_point deadline_;
+  std::mutex encoder_mutex_;
+  ReportEncoder encoder_;      // guarded by encoder_mutex_
+  size_t last_wire_size_ = 0;  // guarded by encoder_mutex_
   bool stop_ = false;
   std::thread flusher_;
 };

@@ -58,8 +58,23 @@ void putSecondsNanos(int64_t seconds, int32_t nanos, std::string* out) {
 
 ReportEncoder::ReportEncoder() : words_(api::globalWords(), api::kGlobalWordCount) {}
 
+int32_t ReportEncoder::indexOf(size_t slot, std::string_view word) {
+  if (slot >= memo_.size()) {
+    memo_.resize(slot + 1);
+  }
+  Memo& m = memo_[slot];
+  if (m.set && m.word == word) {
+    return m.index;  // the word is in the dictionary already: the same index, nothing added
+  }
+  m.index = words_.indexOf(word);
+  m.word = word;
+  m.set = true;
+  return m.index;
+}
+
 void ReportEncoder::encodeRecord(const Attributes& record) {
   record_.clear();
+  size_t slot = 0;  // strings looked up so far in this record
   // Words are looked up in the order compressAttributes() looks them up: name, then value.
   for (const Attribute& attribute : record.entries()) {
     const AttributeValue& value = attribute.value;
@@ -74,7 +89,7 @@ void ReportEncoder::encodeRecord(const Attributes& record) {
     uint32_t field = 0;
     if (const auto* s = std::get_if<std::string>(&value)) {
       field = kStrings;
-      putSint32(2, words_.indexOf(*s), &entry_);
+      putSint32(2, indexOf(slot++, *s), &entry_);
     } else if (const auto* i = std::get_if<int64_t>(&value)) {
       field = kInt64s;
       putInt64(2, *i, &entry_);
@@ -109,8 +124,8 @@ void ReportEncoder::encodeRecord(const Attributes& record) {
       inner_.clear();
       for (const auto& [k, e] : *m) {
         // compressAttributes() evaluates `entries[indexOf(k)] = indexOf(e)`: the value first.
-        const int32_t entry = words_.indexOf(e);
-        const int32_t key = words_.indexOf(k);
+        const int32_t entry = indexOf(slot++, e);
+        const int32_t key = indexOf(slot++, k);
         // One StringMap.entries entry: tag, length (at most 12 < 128: one byte), key, value.
         const size_t start = inner_.size();
         appendTag(1, WireType::Len, &inner_);
@@ -128,6 +143,9 @@ void ReportEncoder::encodeRecord(const Attributes& record) {
 void ReportEncoder::encode(const std::vector<Attributes>& records, uint32_t global_word_count,
                            std::string* out) {
   words_.reset(global_word_count);
+  for (Memo& m : memo_) {
+    m.set = false;  // its words may view records of the batch before
+  }
   out->clear();
   for (const Attributes& record : records) {
     encodeRecord(record);

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/word_compression.h"
@@ -26,9 +27,22 @@ class ReportEncoder {
 
  private:
   void encodeRecord(const Attributes& record);
+  // The index of `word`, which is the `slot`th string looked up in the record being encoded: the
+  // index found for the same slot of an earlier record of the batch when that was the same word (a
+  // comparison instead of two hash lookups: a proxy's records mostly repeat their strings, in the
+  // same order), else the dictionary's.
+  int32_t indexOf(size_t slot, std::string_view word);
 
   // The batch's words; its own words point into the records, which outlive encode().
   base::BorrowedMessageDictionary words_;
+  // Per string slot of a record (in lookup order): the word last looked up there and its index.
+  // The words view the batch's records or the global words, valid until encode() returns.
+  struct Memo {
+    std::string_view word;
+    int32_t index = 0;
+    bool set = false;
+  };
+  std::vector<Memo> memo_;
   std::string record_;  // one CompressedAttributes
   std::string entry_;   // one map entry
   std::string inner_;   // a value message inside a map entry (Timestamp, Duration, StringMap)

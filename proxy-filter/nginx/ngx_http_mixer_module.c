@@ -300,6 +300,26 @@ static char* ngx_http_mixer_quota(ngx_conf_t* cf, ngx_command_t* cmd, void* conf
   mixer_proxy_attributes_set_string(a, name, sizeof(name) - 1, (const char*)(value).data, \
                                     (value).len)
 
+/* An IP address attribute (4 or 16 bytes) straight from the socket address, not through its text;
+ * nothing for other families (a unix socket). */
+static void ngx_http_mixer_set_address(mixer_proxy_attributes* a, const char* name, size_t name_len,
+                                       const struct sockaddr* sa) {
+  switch (sa->sa_family) {
+    case AF_INET:
+      mixer_proxy_attributes_set_bytes(a, name, name_len,
+                                       &((const struct sockaddr_in*)sa)->sin_addr, 4);
+      break;
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+      mixer_proxy_attributes_set_bytes(a, name, name_len,
+                                       &((const struct sockaddr_in6*)sa)->sin6_addr, 16);
+      break;
+#endif
+    default:
+      break;
+  }
+}
+
 static int64_t ngx_http_mixer_start_ns(ngx_http_request_t* r) {
   return (int64_t)r->start_sec * 1000000000 + (int64_t)r->start_msec * 1000000;
 }
@@ -355,17 +375,13 @@ static ngx_int_t ngx_http_mixer_request_attributes(ngx_http_request_t* r,
   mixer_proxy_attributes_set_string(a, "context.protocol", 16, "http", 4);
 
   ngx_connection_t* c = r->connection;
-  mixer_proxy_attributes_set_ip(a, "source.ip", 9, (const char*)c->addr_text.data,
-                                c->addr_text.len);
+  ngx_http_mixer_set_address(a, "source.ip", 9, c->sockaddr);
   in_port_t port = ngx_inet_get_port(c->sockaddr);
   if (port > 0) {
     mixer_proxy_attributes_set_int64(a, "source.port", 11, port);
   }
-  u_char local[NGX_SOCKADDR_STRLEN];
-  ngx_str_t local_text = {NGX_SOCKADDR_STRLEN, local};
-  if (ngx_connection_local_sockaddr(c, &local_text, 0) == NGX_OK) {
-    mixer_proxy_attributes_set_ip(a, "destination.ip", 14, (const char*)local_text.data,
-                                  local_text.len);
+  if (ngx_connection_local_sockaddr(c, NULL, 0) == NGX_OK) {
+    ngx_http_mixer_set_address(a, "destination.ip", 14, c->local_sockaddr);
     mixer_proxy_attributes_set_int64(a, "destination.port", 16,
                                      ngx_inet_get_port(c->local_sockaddr));
   }

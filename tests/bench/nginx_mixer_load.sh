@@ -8,8 +8,10 @@
 # A third front server runs mixer_check without mixer_report (the Check's share of the cost).
 # Each workload runs plain / module / plain / module; each run is bounded by DURATION.
 # ROUNDS (default "1 2") and MISS_ROUNDS (default ROUNDS) set how many rounds of each workload
-# run; the summary gives each module server's throughput ratio to the plain run of its own round
+# run (MISS_ROUNDS=none: no cache-miss runs); the summary gives each module server's throughput ratio to the plain run of its own round
 # (adjacent in time, so a load burst on a shared machine hits both), and their median.
+# CPU is read per thread from /proc/PID/task: the worker's main thread, the library's threads
+# (named mixer-report and mixer-grpc-cq where the build names them), and mixs, per request served.
 # Usage: nginx_mixer_load.sh [BUILD_DIR] [DURATION] [CONNECTIONS]
 set -euo pipefail
 build=$(cd "${1:-build/release}" && pwd)
@@ -94,22 +96,56 @@ LUA
 tick=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 worker_pid() { pgrep -P "$nginx_master" | head -1; }
+# One line per thread of process $1: tid, name, utime + stime in ticks, voluntary context switches
+# (the thread went to sleep: a wake-up each). The name is what follows "(" up to the last ")" in
+# /proc/PID/task/TID/stat; the fields after it are counted from there.
+threads() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    sed -E 's/^([0-9]+) \((.*)\) (.*)$/\1 \2|\3/' "$t/stat" 2>/dev/null |
+      awk -F'|' -v sw="$(awk '/^voluntary_ctxt_switches/ {print $2}' "$t/status" 2>/dev/null)" '
+        { split($1, h, " "); split($2, f, " "); sub(/^[0-9]+ /, "", $1); gsub(/ /, "_", $1)
+          print h[1], $1, f[12] + f[13], sw + 0 }'
+  done
+}
+# CPU µs per request per thread between two threads() snapshots ($1, $2) over $3 requests: the
+# worker's main thread (tid = pid $4), then the others grouped by thread name, then their sum.
+per_thread() {
+  awk -v n="$3" -v pid="$4" -v tick="$tick" '
+    FNR == NR { before[$1] = $3; switches[$1] = $4; next }
+    { d = ($3 - before[$1]) * 1e6 / tick / n
+      if ($1 == pid) main += d; else { lib += d; by[$2] += d; sw[$2] += $4 - switches[$1] } }
+    END {
+      printf "main %.2f |", main
+      for (k in by) printf " %s %.2f", k, by[k]
+      printf " | library %.2f | sleeps per 1000 requests:", lib
+      for (k in sw) if (sw[k] > 0) printf " %s %.1f", k, sw[k] * 1000 / n
+      printf "\n"
+    }' "$1" "$2"
+}
 
 run() {  # label port [script]
   local args=(-t1 "-c$connections" "-d$duration" --latency -H "x-user: alice")
   if [ -n "${3:-}" ]; then args+=(-s "$3"); fi
-  local w m0 n0 out rps p50 p99 m1 n1
+  local w m0 n0 out rps p50 p99 m1 n1 requests split
   w=$(worker_pid)
+  threads "$w" >"$work/t0"
   m0=$(cpu "$mixs_pid"); n0=$(cpu "$w")
   out=$(wrk "${args[@]}" "http://127.0.0.1:$2/")
   m1=$(cpu "$mixs_pid"); n1=$(cpu "$w")
+  threads "$w" >"$work/t1"
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  requests=$(echo "$out" | awk '/requests in/ {print $1}')
   p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
   p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $5}')
-  printf "| %s | %s | %s | %s | %s | %s | %s |\n" "$1" "$rps" "$p50" "$p99" \
-    "$(( (n1 - n0) * 1000 / tick ))" "$(( (m1 - m0) * 1000 / tick ))" "${non2xx:-0}"
+  split=$(per_thread "$work/t0" "$work/t1" "$requests" "$w")
+  printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2f |\n" "$1" "$rps" "$p50" "$p99" \
+    "$(( (n1 - n0) * 1000 / tick ))" "$(( (m1 - m0) * 1000 / tick ))" "${non2xx:-0}" \
+    "$(echo "$split" | awk '{print $2}')" "$(echo "$split" | awk -F'library ' '{print $2 + 0}')" \
+    "$(awk -v m="$((m1 - m0))" -v n="$requests" -v t="$tick" 'BEGIN { print m * 1e6 / t / n }')"
   echo "$round|$1|$rps" >>"$work/rps"
+  echo "$round | $1 | $split" >>"$work/threads"
 }
 
 # Per round: each module server's requests/s over the plain server's of the same round.
@@ -133,8 +169,8 @@ summary() {
 }
 
 echo "nginx $(/usr/sbin/nginx -v 2>&1 | cut -d/ -f2), wrk -t1 -c$connections -d$duration, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
-echo "| workload / server | requests/s | p50 | p99 | nginx worker CPU ms | mixs CPU ms | non-2xx |"
-echo "|---|---|---|---|---|---|---|"
+echo "| workload / server | requests/s | p50 | p99 | nginx worker CPU ms | mixs CPU ms | non-2xx | main thread µs/req | library threads µs/req | mixs µs/req |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 # Warm-up, not recorded: channels connected, the check cache filled, sent records to reuse.
 for port in $plain $module $checkonly; do
   wrk -t1 "-c$connections" -d1s -H "x-user: alice" "http://127.0.0.1:$port/" >/dev/null
@@ -145,8 +181,11 @@ for round in ${ROUNDS:-1 2}; do
   run "cache hit / nginx + mixer, check only" "$checkonly"
 done
 for round in ${MISS_ROUNDS:-${ROUNDS:-1 2}}; do
+  if [ "$round" = none ]; then continue; fi
   run "cache miss / plain nginx" "$plain" "$work/unique.lua"
   run "cache miss / nginx + mixer" "$module" "$work/unique.lua"
 done
 summary
+echo "CPU µs per request per thread of the nginx worker (round | run | main | other threads by name | their sum | voluntary context switches per 1,000 requests by thread name):"
+cat "$work/threads"
 grep -E "emerg|alert|crit" "$work/logs/error.log" | head -5 || true

@@ -129,10 +129,59 @@ def transport_floor(data, out):
     plt.close(fig)
 
 
+def nginx_module(data, out):
+    """The nginx module's CPU per cache-hit request (Check + Report), median of the rounds of each
+    build: the worker's main thread over plain nginx's in the same round, the library's threads,
+    and mixs; beside it the wrk throughput ratio to plain nginx."""
+    def median(values):
+        v = sorted(values)
+        n = len(v)
+        return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+    builds = list(dict.fromkeys(r["build"] for r in data))
+    of = {b: [r for r in data if r["build"] == b] for b in builds}
+    added = [median(float(r["module_main_us"]) - float(r["plain_main_us"]) for r in of[b])
+             for b in builds]
+    library = [median(float(r["library_threads_us"]) for r in of[b]) for b in builds]
+    mixs = [median(float(r["mixs_us"]) for r in of[b]) for b in builds]
+    ratio = [median(100 * float(r["module_rps"]) / float(r["plain_rps"]) for r in of[b])
+             for b in builds]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [3, 2]})
+    names = [textwrap.fill(b, 14) for b in builds]
+    x = range(len(builds))
+    axes[0].bar([i - 0.2 for i in x], added, 0.4, color="#1f77b4",
+                label="worker main thread (over plain nginx)")
+    axes[0].bar([i - 0.2 for i in x], library, 0.4, bottom=added, color="#ff7f0e",
+                label="library threads (report flusher, gRPC)")
+    axes[0].bar([i + 0.2 for i in x], mixs, 0.4, color="#7f7f7f", label="mixs (whole process)")
+    for i in x:
+        axes[0].text(i - 0.2, added[i] + library[i], f"{added[i] + library[i]:.1f}",
+                     ha="center", va="bottom", fontsize=8)
+        axes[0].text(i + 0.2, mixs[i], f"{mixs[i]:.1f}", ha="center", va="bottom", fontsize=8)
+    axes[0].axhline(1.5, ls="--", color="gray", label="goal: 1.5 µs (worker + library)")
+    axes[0].set_xticks(list(x), names)
+    axes[0].set_ylabel("CPU per request (µs), median of rounds")
+    axes[0].set_ylim(0, max(a + b for a, b in zip(added, library)) * 1.75)
+    axes[0].legend(fontsize=7, loc="upper right")
+    axes[1].bar(range(len(builds)), ratio, color="#2ca02c")
+    axes[1].set_xticks(list(x), [textwrap.fill(b, 9, break_long_words=False) for b in builds], fontsize=8)
+    for i in x:
+        axes[1].text(i, ratio[i], f"{ratio[i]:.0f}%", ha="center", va="bottom", fontsize=8)
+    axes[1].axhline(90, ls="--", color="gray", label="goal: 90% (quiet box)")
+    axes[1].set_ylabel("wrk requests/s, % of plain nginx")
+    axes[1].set_ylim(0, max(110, max(ratio) + 10))
+    axes[1].legend(fontsize=7, loc="lower right")
+    fig.suptitle("nginx module, cache-hit Check + Report: CPU per request")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
 def main():
     d = sys.argv[1] if len(sys.argv) > 1 else "docs/perf-data"
     charts = {"server_cpu": server_cpu, "quota_check": quota, "check_latency": latency,
-              "tls_check": tls, "transport_floor": transport_floor}
+              "tls_check": tls, "transport_floor": transport_floor,
+              "nginx_module_cpu": nginx_module}
     for name, draw in charts.items():
         draw(rows(os.path.join(d, name + ".csv")), os.path.join(d, name + ".png"))
         print(os.path.join(d, name + ".png"))

@@ -246,5 +246,25 @@ TEST(AttributesTest, RandomRoundsMatchAMapModel) {
   }
 }
 
+// A STRING_MAP's keys in their fixed order: shorter first, bytewise among keys of one length,
+// whatever the order they were set in; lookups by a view of the key find them.
+TEST(AttributesTest, MapKeysAreOrderedShorterFirst) {
+  Attributes a;
+  for (const char* key : {"x-user", "accept-language", "host", "accept", "cookie", "user-agent"}) {
+    a.setMapEntry("request.headers", key, std::string("v-") + key);
+  }
+  const auto* map = std::get_if<StringMap>(a.find("request.headers"));
+  ASSERT_NE(map, nullptr);
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : *map) {
+    keys.push_back(k);
+    EXPECT_EQ(v, "v-" + k);
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{"host", "accept", "cookie", "x-user", "user-agent",
+                                            "accept-language"}));
+  EXPECT_NE(map->find(std::string_view("cookie")), map->end());
+  EXPECT_EQ(map->find(std::string_view("cookies")), map->end());
+}
+
 }  // namespace
 }  // namespace mixer::proxy

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <string>
+#include <thread>
 
 namespace mixer::proxy {
 namespace {
@@ -128,6 +131,82 @@ TEST(ReportBatcherTest, ABackloggedQueueDropsInsteadOfGrowing) {
     gate.unlock();
   }
   EXPECT_EQ(stats.snapshot().report_batches, 3u);
+}
+
+// The nginx module's log phase swaps each request's set for a sent record. Records queued while
+// one batch is on its way and two more wait for the flusher must still get sent records back,
+// once those batches have gone out: the batcher keeps the records of several sent batches, not
+// only the last one's.
+TEST(ReportBatcherTest, SentRecordsOfSeveralBatchesAreKeptForEnqueueSwap) {
+  GlobalDictionary dictionary;
+  StatsCounters stats;
+  constexpr size_t kBatch = 10;
+  std::mutex gate;
+  gate.lock();  // the first send blocks until the test has queued two more batches
+  std::atomic<int> sends{0};
+  ReportBatcher batcher(
+      {kBatch, 3600000, /*max_queued_batches=*/8},
+      ReportBatcher::SendSerialized([&](std::string, std::function<void(bool)> done) {
+        if (sends.fetch_add(1) == 0) {
+          std::lock_guard<std::mutex> wait(gate);
+        }
+        done(true);
+      }),
+      &dictionary, &stats);
+  Attributes set;
+  auto queue = [&](int i) {
+    set.setString("destination.service", "reviews");
+    set.setMapEntry("request.headers", "x-user", "alice " + std::to_string(i));
+    set.setInt64("response.code", 200);
+    return batcher.enqueueSwap(&set);
+  };
+  for (size_t i = 0; i < kBatch; ++i) {
+    EXPECT_FALSE(queue(static_cast<int>(i)));  // nothing sent yet: nothing to hand back
+  }
+  while (sends.load() == 0) {
+    std::this_thread::yield();
+  }
+  for (size_t i = kBatch; i < 3 * kBatch; ++i) {
+    EXPECT_FALSE(queue(static_cast<int>(i)));
+  }
+  gate.unlock();
+  for (int spins = 0; batcher.keptRecords() < 3 * kBatch && spins < 10000; ++spins) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(batcher.keptRecords(), 3 * kBatch);
+  EXPECT_EQ(stats.snapshot().report_batches, 3u);
+  // Three batches' worth of records queued again: each gets a sent record back, emptied.
+  for (size_t i = 0; i < 3 * kBatch - 1; ++i) {
+    EXPECT_TRUE(queue(static_cast<int>(i))) << i;
+    EXPECT_EQ(set.size(), 0u);
+  }
+}
+
+// A batch's first record wakes no one, yet a partial batch still goes out max_time after it,
+// also when it is queued long after the flusher went to sleep.
+TEST(ReportBatcherTest, ALateFirstRecordStillGoesOutAfterMaxTime) {
+  SentBatches sent;
+  GlobalDictionary dictionary;
+  StatsCounters stats;
+  ReportBatcher batcher({100, /*max_time_ms=*/30}, sent.sender(), &dictionary, &stats);
+  std::this_thread::sleep_for(std::chrono::milliseconds(45));
+  batcher.enqueue(record(1));
+  ASSERT_TRUE(sent.waitFor(1));
+  EXPECT_EQ(sent.batches()[0].attributes_size(), 1);
+  batcher.enqueue(record(2));
+  ASSERT_TRUE(sent.waitFor(2));
+  EXPECT_EQ(sent.batches()[1].attributes_size(), 1);
+}
+
+// max_time 0: every record goes out at once, without waiting for a full batch.
+TEST(ReportBatcherTest, ZeroMaxTimeSendsEachRecordAtOnce) {
+  SentBatches sent;
+  GlobalDictionary dictionary;
+  StatsCounters stats;
+  ReportBatcher batcher({100, /*max_time_ms=*/0}, sent.sender(), &dictionary, &stats);
+  batcher.enqueue(record(1));
+  ASSERT_TRUE(sent.waitFor(1));
+  EXPECT_EQ(sent.batches()[0].attributes_size(), 1);
 }
 
 TEST(ReportBatcherTest, TheFallbackDictionaryIsUsedOnceShrunk) {

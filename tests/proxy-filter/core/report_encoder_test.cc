@@ -93,5 +93,60 @@ TEST(ReportEncoderTest, AnEncoderIsReusable) {
 
 TEST(ReportEncoderTest, AnEmptyBatch) { expectSameAsBuildRequest({}, 222); }
 
+// The encoder remembers, per string position in a record, the word it found there last and its
+// index. Records that repeat, shift (an extra header moves every later string one position on),
+// swap words between positions or bring a word first seen at another position must still encode
+// exactly as buildRequest builds them.
+TEST(ReportEncoderTest, RecordsThatRepeatOrShiftTheirStrings) {
+  auto request = [](std::string_view path,
+                    std::vector<std::pair<std::string, std::string>> headers) {
+    Attributes a;
+    a.setString("destination.service", "productpage.default.svc.cluster.local");
+    a.setString("request.path", path);
+    for (const auto& [k, v] : headers) {
+      a.setMapEntry("request.headers", k, v);
+    }
+    a.setString("custom.after", "tail");
+    return a;
+  };
+  std::vector<Attributes> batch;
+  batch.push_back(request("/a", {{"x-user", "alice"}, {"x-b", "1"}}));
+  batch.push_back(request("/a", {{"x-user", "alice"}, {"x-b", "1"}}));                // the same
+  batch.push_back(request("/a", {{"x-a", "0"}, {"x-user", "alice"}, {"x-b", "1"}}));  // shifted
+  batch.push_back(request("alice", {{"x-user", "/a"}, {"x-b", "tail"}}));             // swapped
+  batch.push_back(request("/a", {{"x-user", "alice"}, {"x-b", "1"}}));
+  batch.push_back(request("/new", {}));  // fewer strings than the records before
+  batch.push_back(request("/a", {{"x-user", "bob"}, {"x-b", "1"}}));
+  expectSameAsBuildRequest(batch, 222);
+  expectSameAsBuildRequest(batch, kFallbackGlobalWordCount);
+}
+
+// What the encoder remembers views the records of the batch being encoded: it must not carry over
+// to the next batch, whose dictionary starts empty (a word remembered from the batch before would
+// travel as an index into default_words that the next message does not hold).
+TEST(ReportEncoderTest, NothingIsRememberedFromTheBatchBefore) {
+  ReportEncoder encoder;
+  auto record = [](std::string_view path) {
+    Attributes a;
+    a.setString("custom.path", path);
+    return a;
+  };
+  std::string first, second;
+  {
+    std::vector<Attributes> batch{record("/only/in/the/first"), record("/shared/path/here")};
+    encoder.encode(batch, 222, &first);
+  }  // the first batch's records are gone
+  std::vector<Attributes> next{record("/shared/path/here")};
+  encoder.encode(next, 222, &second);
+  ReportRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromString(second));
+  ReportRequest built;
+  ReportBatcher::buildRequest(next, 222, &built);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(parsed, built))
+      << parsed.DebugString();
+  ASSERT_EQ(parsed.default_words_size(), 2);  // the name and the path
+  EXPECT_EQ(parsed.default_words(1), "/shared/path/here");
+}
+
 }  // namespace
 }  // namespace mixer::proxy
