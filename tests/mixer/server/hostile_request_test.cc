@@ -49,9 +49,11 @@ class HostileRequestTest : public ::testing::Test {
     return service.checkInProcess(bytes, &out, call);
   }
 
-  // CPU(4N) / CPU(N) for a request shape; linear is about 4, quadratic about 16.
+  // CPU(8N) / CPU(N) for a request shape: linear is about 8 (up to about 12 when the larger
+  // request's tables no longer fit the caches), quadratic about 64. The tests' bound, 24, sits
+  // between the two on a log scale, with room for a disturbed run on a shared box.
   double growth(const std::function<std::string(size_t)>& shape, size_t n, bool report = false) {
-    const std::string small = shape(n), large = shape(4 * n);
+    const std::string small = shape(n), large = shape(8 * n);
     auto run = [&](const std::string& bytes) {
       const grpc::Status s = report ? unlimited_.reportInProcess(bytes) : check(unlimited_, bytes);
       ASSERT_TRUE(s.ok()) << s.error_message();
@@ -63,7 +65,7 @@ class HostileRequestTest : public ::testing::Test {
       t1 = std::min(t1, cpuOf([&] { run(small); }));
       t4 = std::min(t4, cpuOf([&] { run(large); }));
     }
-    std::printf("%zu items: %.3f ms, %zu items: %.3f ms, ratio %.1f\n", n, t1 * 1e3, 4 * n,
+    std::printf("%zu items: %.3f ms, %zu items: %.3f ms, ratio %.1f\n", n, t1 * 1e3, 8 * n,
                 t4 * 1e3, t4 / t1);
     return t4 / t1;
   }
@@ -75,15 +77,15 @@ class HostileRequestTest : public ::testing::Test {
 };
 
 TEST_F(HostileRequestTest, DistinctNamesDecodeInLinearTime) {
-  EXPECT_LT(growth(distinctNamesCheck, 20000), 8.0);
+  EXPECT_LT(growth(distinctNamesCheck, 20000), 24.0);
 }
 
 TEST_F(HostileRequestTest, DistinctStringMapKeysDecodeInLinearTime) {
-  EXPECT_LT(growth(distinctMapKeysCheck, 20000), 8.0);
+  EXPECT_LT(growth(distinctMapKeysCheck, 20000), 24.0);
 }
 
 TEST_F(HostileRequestTest, ReportEntriesSharingManyWordsDecodeInLinearTime) {
-  EXPECT_LT(growth([](size_t n) { return sharedWordsReport(n, n); }, 20000, true), 8.0);
+  EXPECT_LT(growth([](size_t n) { return sharedWordsReport(n, n); }, 20000, true), 24.0);
 }
 
 TEST_F(HostileRequestTest, DistinctQuotasAreBoundedByTheirLimit) {
