@@ -90,6 +90,26 @@ def latency(data, out):
     plt.close(fig)
 
 
+def latency_by_rate(data, out):
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for server, color, label in (("mixs", "#1f77b4", "mixs"),
+                                 ("floor", "#7f7f7f", "bare gRPC C++ server (floor)")):
+        sel = [r for r in data if r["server"] == server]
+        ax.scatter([float(r["achieved"]) for r in sel], [float(r["p99"]) / 1000 for r in sel],
+                   color=color, label=f"p99, {label}")
+        ax.scatter([float(r["achieved"]) for r in sel], [float(r["p999"]) / 1000 for r in sel],
+                   color=color, marker="x", label=f"p99.9, {label}")
+    ax.axhline(1.0, ls="--", color="gray", label="goal: p99 1 ms")
+    ax.set_yscale("log")
+    ax.set_xlabel("Checks per second (open loop, pinned)")
+    ax.set_ylabel("latency (ms)")
+    ax.legend(fontsize=7)
+    ax.set_title("Check latency by rate: mixs against the gRPC floor")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
 def tls(data, out):
     fig, ax = plt.subplots(figsize=(7, 3.5))
     rounds = [r["round"] for r in data]
@@ -180,6 +200,7 @@ def nginx_module(data, out):
 def main():
     d = sys.argv[1] if len(sys.argv) > 1 else "docs/perf-data"
     charts = {"server_cpu": server_cpu, "quota_check": quota, "check_latency": latency,
+              "check_latency_by_rate": latency_by_rate,
               "tls_check": tls, "transport_floor": transport_floor,
               "nginx_module_cpu": nginx_module}
     for name, draw in charts.items():
