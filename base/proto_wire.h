@@ -38,6 +38,16 @@ inline size_t encodeVarint(uint64_t v, char* buf) {
   return n;
 }
 
+// The number of bytes encodeVarint() writes for `v`.
+inline constexpr size_t varintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
 inline void appendVarint(uint64_t v, std::string* out) {
   char buf[kMaxVarintBytes];
   out->append(buf, encodeVarint(v, buf));

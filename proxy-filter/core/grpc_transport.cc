@@ -30,8 +30,9 @@ class GrpcTransport::Call : public GrpcTransport::Tag {
  public:
   using Done = std::function<void(const grpc::Status&, const Response&)>;
 
-  Call(GrpcTransport* owner, const Request& request, Done done)
-      : owner_(owner), request_(request), done_(std::move(done)) {
+  // `method`: the full method name of a serialized (grpc::ByteBuffer) request.
+  Call(GrpcTransport* owner, const Request& request, Done done, const char* method = nullptr)
+      : owner_(owner), method_(method), request_(request), done_(std::move(done)) {
     owner_->callStarted();
   }
   ~Call() override { owner_->callFinished(); }
@@ -45,8 +46,8 @@ class GrpcTransport::Call : public GrpcTransport::Tag {
     if constexpr (std::is_same_v<Request, CheckRequest>) {
       reader_ = owner_->stub_->AsyncCheck(context_.get(), request_, &owner_->queue_);
     } else if constexpr (std::is_same_v<Request, grpc::ByteBuffer>) {
-      reader_ = owner_->generic_stub_.PrepareUnaryCall(
-          context_.get(), "/istio.mixer.v1.Mixer/Report", request_, &owner_->queue_);
+      reader_ = owner_->generic_stub_.PrepareUnaryCall(context_.get(), method_, request_,
+                                                       &owner_->queue_);
       reader_->StartCall();
     } else {
       reader_ = owner_->stub_->AsyncReport(context_.get(), request_, &owner_->queue_);
@@ -74,6 +75,7 @@ class GrpcTransport::Call : public GrpcTransport::Tag {
 
  private:
   GrpcTransport* const owner_;
+  const char* const method_;
   const Request request_;
   Response response_;
   grpc::Status status_;
@@ -124,6 +126,9 @@ std::shared_ptr<grpc::Channel> makeChannel(const GrpcTransportOptions& options) 
   args.SetServiceConfigJSON(kMixerServiceConfig);
   // The resolver's own service config (DNS TXT records) does not replace this one.
   args.SetInt(GRPC_ARG_SERVICE_CONFIG_DISABLE_RESOLUTION, 1);
+  // Retries are this transport's own (Call, with max_retries and backoff); gRPC's retry filter
+  // would only add its per-call state and buffering of the request to every call.
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   if (!options.credentials) {
     return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
   }
@@ -232,16 +237,46 @@ void GrpcTransport::report(const ReportRequest& request, ReportDone done) {
       ->start();
 }
 
-void GrpcTransport::reportSerialized(std::string request, ReportDone done) {
-  // The slice takes the string over (no copy); a ByteBuffer copy only shares the slice, so
-  // retries resend it as it is.
-  auto* owned = new std::string(std::move(request));
+namespace {
+
+// The slice takes the string over (no copy); a ByteBuffer copy only shares the slice, so retries
+// resend it as it is.
+grpc::ByteBuffer takeBytes(std::string bytes) {
+  auto* owned = new std::string(std::move(bytes));
   grpc::Slice slice(
       owned->data(), owned->size(), [](void* p) { delete static_cast<std::string*>(p); }, owned);
-  grpc::ByteBuffer buffer(&slice, 1);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+}  // namespace
+
+void GrpcTransport::reportSerialized(std::string request, ReportDone done) {
   (new Call<grpc::ByteBuffer, grpc::ByteBuffer>(
-       this, buffer,
-       [done = std::move(done)](const grpc::Status& s, const grpc::ByteBuffer&) { done(s); }))
+       this, takeBytes(std::move(request)),
+       [done = std::move(done)](const grpc::Status& s, const grpc::ByteBuffer&) { done(s); },
+       "/istio.mixer.v1.Mixer/Report"))
+      ->start();
+}
+
+void GrpcTransport::checkSerialized(std::string request, CheckDone done) {
+  (new Call<grpc::ByteBuffer, grpc::ByteBuffer>(
+       this, takeBytes(std::move(request)),
+       [done = std::move(done)](const grpc::Status& s, const grpc::ByteBuffer& bytes) {
+         CheckResponse response;
+         if (!s.ok()) {
+           done(s, response);
+           return;
+         }
+         // What the generated stub does with a response; the buffer is only read.
+         grpc::ByteBuffer view(bytes);
+         const grpc::Status parsed =
+             grpc::SerializationTraits<CheckResponse>::Deserialize(&view, &response);
+         done(parsed.ok() ? s
+                          : grpc::Status(grpc::StatusCode::INTERNAL,
+                                         "unparsable CheckResponse: " + parsed.error_message()),
+              response);
+       },
+       "/istio.mixer.v1.Mixer/Check"))
       ->start();
 }
 

@@ -4,7 +4,9 @@
 
 #include <random>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "proxy-filter/core/report_encoder.h"
 
 namespace mixer::proxy {
 
@@ -150,21 +152,22 @@ void MixerClient::backgroundFetches(const Attributes& attributes,
 }
 
 void MixerClient::sendCheck(std::shared_ptr<PendingCheck> pending) {
-  CheckRequest request;
-  base::MessageDictionary words = messageWords(dictionary_.wordCount());
-  compressAttributes(pending->attributes, &words, request.mutable_attributes());
-  moveWords(&words, request.mutable_attributes()->mutable_words());
-  request.set_global_word_count(words.globalWordCount());
-  request.set_deduplication_id(deduplicationId());
+  // Encoded straight into wire bytes, the message compressAttributes() would build, without
+  // building it (its maps and words allocate per attribute). One encoder per calling thread: it
+  // keeps its scratch buffers between Checks.
+  thread_local ReportEncoder encoder;
+  absl::InlinedVector<ReportEncoder::CheckQuota, 4> quotas;
   for (size_t i = 0; i < pending->quotas.size(); ++i) {
-    auto& params = (*request.mutable_quotas())[pending->quotas[i].name];
-    params.set_amount(pending->quotas[i].amount);
-    params.set_best_effort(pending->decisions[i].best_effort);
+    quotas.push_back(
+        {pending->quotas[i].name, pending->quotas[i].amount, pending->decisions[i].best_effort});
   }
-  transport_->check(request,
-                    [this, pending](const grpc::Status& status, const CheckResponse& response) {
-                      onCheckResponse(pending, status, response);
-                    });
+  std::string request;
+  encoder.encodeCheck(pending->attributes, dictionary_.wordCount(), deduplicationId(), quotas,
+                      &request);
+  transport_->checkSerialized(std::move(request), [this, pending](const grpc::Status& status,
+                                                                  const CheckResponse& response) {
+    onCheckResponse(pending, status, response);
+  });
 }
 
 void MixerClient::onCheckResponse(std::shared_ptr<PendingCheck> pending, const grpc::Status& status,

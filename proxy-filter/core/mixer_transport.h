@@ -37,6 +37,16 @@ class MixerTransport {
     }
     report(parsed, std::move(done));
   }
+  // A Check whose request is already serialized (MixerClient encodes it straight into wire
+  // bytes). This default parses it and calls check(); GrpcTransport sends the bytes.
+  virtual void checkSerialized(std::string request, CheckDone done) {
+    istio::mixer::v1::CheckRequest parsed;
+    if (!parsed.ParseFromString(request)) {
+      done(grpc::Status(grpc::StatusCode::INTERNAL, "unparsable serialized CheckRequest"), {});
+      return;
+    }
+    check(parsed, std::move(done));
+  }
 };
 
 struct GrpcTransportOptions {
@@ -80,6 +90,7 @@ class GrpcTransport : public MixerTransport {
   void check(const istio::mixer::v1::CheckRequest& request, CheckDone done) override;
   void report(const istio::mixer::v1::ReportRequest& request, ReportDone done) override;
   void reportSerialized(std::string request, ReportDone done) override;
+  void checkSerialized(std::string request, CheckDone done) override;
 
   // An event on the completion queue.
   class Tag {
@@ -99,7 +110,7 @@ class GrpcTransport : public MixerTransport {
   GrpcTransportOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<istio::mixer::v1::Mixer::Stub> stub_;
-  grpc::GenericStub generic_stub_;  // serialized Reports
+  grpc::GenericStub generic_stub_;  // serialized Checks and Reports
   grpc::CompletionQueue queue_;
   std::mutex mutex_;
   std::condition_variable idle_;

@@ -21,7 +21,13 @@ constexpr uint32_t kReportDefaultWords = 2;
 constexpr uint32_t kReportGlobalWordCount = 3;
 constexpr uint32_t kReportSemantics = 4;
 constexpr uint32_t kIndependentEncoding = 1;
+// CheckRequest
+constexpr uint32_t kCheckAttributes = 1;
+constexpr uint32_t kCheckGlobalWordCount = 2;
+constexpr uint32_t kCheckDeduplicationId = 3;
+constexpr uint32_t kCheckQuotas = 4;  // map<string, QuotaParams{amount = 1, best_effort = 2}>
 // CompressedAttributes (field 1, words, stays empty in a report: default_words hold them)
+constexpr uint32_t kWords = 1;
 constexpr uint32_t kStrings = 2;
 constexpr uint32_t kInt64s = 3;
 constexpr uint32_t kDoubles = 4;
@@ -158,6 +164,50 @@ void ReportEncoder::encode(const std::vector<Attributes>& records, uint32_t glob
   appendVarint(global_word_count, out);
   appendTag(kReportSemantics, WireType::Varint, out);
   appendVarint(kIndependentEncoding, out);
+  words_.clear();
+}
+
+void ReportEncoder::encodeCheck(const Attributes& attributes, uint32_t global_word_count,
+                                std::string_view deduplication_id,
+                                absl::Span<const CheckQuota> quotas, std::string* out) {
+  words_.reset(global_word_count);
+  for (Memo& m : memo_) {
+    m.set = false;
+  }
+  encodeRecord(attributes);
+  // CompressedAttributes: its words (field 1) first, as protobuf writes them, then the entries.
+  size_t words_size = 0;
+  for (std::string_view word : words_.words()) {
+    words_size += 1 + base::varintSize(word.size()) + word.size();
+  }
+  out->clear();
+  appendTag(kCheckAttributes, WireType::Len, out);
+  appendVarint(words_size + record_.size(), out);
+  for (std::string_view word : words_.words()) {
+    appendLenField(kWords, word, out);
+  }
+  out->append(record_);
+  if (global_word_count != 0) {
+    appendTag(kCheckGlobalWordCount, WireType::Varint, out);
+    appendVarint(global_word_count, out);
+  }
+  if (!deduplication_id.empty()) {
+    appendLenField(kCheckDeduplicationId, deduplication_id, out);
+  }
+  for (const CheckQuota& quota : quotas) {
+    inner_.clear();
+    if (quota.amount != 0) {
+      putInt64(1, quota.amount, &inner_);
+    }
+    if (quota.best_effort) {
+      appendTag(2, WireType::Varint, &inner_);
+      inner_.push_back(1);
+    }
+    entry_.clear();
+    appendLenField(1, quota.name, &entry_);
+    appendLenField(2, inner_, &entry_);
+    appendLenField(kCheckQuotas, entry_, out);
+  }
   words_.clear();
 }
 

@@ -5,6 +5,9 @@
 // word among the first global_word_count travels as its index, any other word as -(position + 1)
 // in default_words), so a server cannot tell the two apart.
 //
+// It encodes a Check's istio.mixer.v1.CheckRequest the same way (encodeCheck): the message
+// MixerClient would build with compressAttributes, the request's own words in attributes.words.
+//
 // Not thread-safe; reusable (its scratch buffers are kept between batches).
 #pragma once
 
@@ -13,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/types/span.h"
 #include "base/word_compression.h"
 #include "proxy-filter/core/attributes.h"
 
@@ -24,6 +28,17 @@ class ReportEncoder {
 
   // Replaces `*out` with the serialized ReportRequest of `records`.
   void encode(const std::vector<Attributes>& records, uint32_t global_word_count, std::string* out);
+
+  // One quota of a Check: CheckRequest.quotas[name] = {amount, best_effort}.
+  struct CheckQuota {
+    std::string_view name;
+    int64_t amount = 0;
+    bool best_effort = false;
+  };
+  // Replaces `*out` with the serialized CheckRequest of `attributes`.
+  void encodeCheck(const Attributes& attributes, uint32_t global_word_count,
+                   std::string_view deduplication_id, absl::Span<const CheckQuota> quotas,
+                   std::string* out);
 
  private:
   void encodeRecord(const Attributes& record);

@@ -138,6 +138,55 @@ TEST_F(GrpcTransportTest, ASerializedReportArrivesAsTheMessageItEncodes) {
   EXPECT_EQ(reports[0].attributes(1).int64s().at(33), 201);
 }
 
+// What MixerClient sends: the bytes as they are, the answer parsed, retries resending them.
+TEST_F(GrpcTransportTest, ASerializedCheckIsSentAsItIsAndItsAnswerParsed) {
+  std::atomic<int> calls{0};
+  server_.mixer().onCheck([&](const CheckRequest& req, CheckResponse* r) {
+    if (calls.fetch_add(1) == 0) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "draining");
+    }
+    r->mutable_precondition()->mutable_status()->set_code(7);
+    r->mutable_precondition()->mutable_status()->set_message("denied " + req.deduplication_id());
+    (*r->mutable_quotas())["q"].set_granted_amount(5);
+    return grpc::Status::OK;
+  });
+  GrpcTransportOptions o = options();
+  o.max_retries = 1;
+  o.base_retry_ms = 1;
+  o.max_retry_ms = 5;
+  GrpcTransport transport(o);
+  const CheckRequest request = checkRequest("dedup-2");
+  auto done = std::make_shared<std::promise<CheckOutcome>>();
+  transport.checkSerialized(request.SerializeAsString(),
+                            [done](const grpc::Status& s, const CheckResponse& r) {
+                              done->set_value({s, r});
+                            });
+  const CheckOutcome out = done->get_future().get();
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  EXPECT_EQ(out.response.precondition().status().code(), 7);
+  EXPECT_EQ(out.response.precondition().status().message(), "denied dedup-2");
+  EXPECT_EQ(out.response.quotas().at("q").granted_amount(), 5);
+  const auto checks = server_.mixer().checks();
+  ASSERT_EQ(checks.size(), 2u);  // the refused attempt and its retry, the same bytes both times
+  EXPECT_EQ(checks[0].SerializeAsString(), request.SerializeAsString());
+  EXPECT_EQ(checks[1].SerializeAsString(), request.SerializeAsString());
+}
+
+TEST_F(GrpcTransportTest, ASerializedCheckDeliversTheServersRefusal) {
+  server_.mixer().onCheck([](const CheckRequest&, CheckResponse*) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad word index");
+  });
+  GrpcTransport transport(options());
+  auto done = std::make_shared<std::promise<CheckOutcome>>();
+  transport.checkSerialized(checkRequest("d").SerializeAsString(),
+                            [done](const grpc::Status& s, const CheckResponse& r) {
+                              done->set_value({s, r});
+                            });
+  const CheckOutcome out = done->get_future().get();
+  EXPECT_EQ(out.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(out.status.error_message(), "bad word index");
+}
+
 TEST_F(GrpcTransportTest, UnavailableIsRetriedUpToMaxRetriesThenDelivered) {
   std::atomic<int> calls{0};
   server_.mixer().onCheck([&](const CheckRequest&, CheckResponse*) {

@@ -148,5 +148,90 @@ TEST(ReportEncoderTest, NothingIsRememberedFromTheBatchBefore) {
   EXPECT_EQ(parsed.default_words(1), "/shared/path/here");
 }
 
+// A Check is encoded as the message MixerClient built with compressAttributes before: its words
+// in attributes.words, in the same order with the same indices, and byte for byte what protobuf
+// serializes for it (a CheckRequest with one quota has no map whose order could differ).
+istio::mixer::v1::CheckRequest builtCheck(const Attributes& attributes, uint32_t global_word_count,
+                                          const std::string& dedup,
+                                          const std::vector<ReportEncoder::CheckQuota>& quotas) {
+  istio::mixer::v1::CheckRequest request;
+  base::MessageDictionary words = messageWords(global_word_count);
+  compressAttributes(attributes, &words, request.mutable_attributes());
+  moveWords(&words, request.mutable_attributes()->mutable_words());
+  request.set_global_word_count(global_word_count);
+  request.set_deduplication_id(dedup);
+  for (const auto& q : quotas) {
+    auto& params = (*request.mutable_quotas())[std::string(q.name)];
+    params.set_amount(q.amount);
+    params.set_best_effort(q.best_effort);
+  }
+  return request;
+}
+
+void expectSameCheck(const Attributes& attributes, uint32_t global_word_count,
+                     const std::vector<ReportEncoder::CheckQuota>& quotas, ReportEncoder* encoder) {
+  const istio::mixer::v1::CheckRequest built =
+      builtCheck(attributes, global_word_count, "0a1b2c3d-17", quotas);
+  std::string wire;
+  encoder->encodeCheck(attributes, global_word_count, "0a1b2c3d-17", quotas, &wire);
+  istio::mixer::v1::CheckRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromString(wire));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(parsed, built))
+      << "encoded:\n"
+      << parsed.DebugString() << "\nbuilt:\n"
+      << built.DebugString();
+  ASSERT_EQ(parsed.attributes().words_size(), built.attributes().words_size());
+  for (int i = 0; i < built.attributes().words_size(); ++i) {
+    EXPECT_EQ(parsed.attributes().words(i), built.attributes().words(i));
+  }
+  Attributes back;
+  ASSERT_TRUE(decompressAttributes(parsed.attributes(), parsed.attributes().words(), &back));
+  EXPECT_EQ(back, attributes);
+}
+
+TEST(ReportEncoderTest, EncodesTheCheckRequestCompressAttributesBuilds) {
+  ReportEncoder encoder;
+  for (const Attributes& a : records()) {
+    expectSameCheck(a, 222, {}, &encoder);
+    expectSameCheck(a, kFallbackGlobalWordCount, {}, &encoder);
+  }
+  expectSameCheck(records()[0], 222, {{"requestcount.quota.istio-system", 1, false}}, &encoder);
+  expectSameCheck(records()[1], 222,
+                  {{"a.quota", 5, true}, {"b.quota", 0, false}, {"c.quota", -1, true}}, &encoder);
+}
+
+TEST(ReportEncoderTest, ACheckWithOneOfEachIsWhatProtobufSerializes) {
+  // One attribute per map field and one quota: no map whose order protobuf may choose.
+  ReportEncoder encoder;
+  const std::vector<ReportEncoder::CheckQuota> quotas{{"requestcount.quota.istio-system", 3, true}};
+  std::vector<Attributes> checks(4);
+  checks[1].setString("request.path", "/a/path/not/in/the/dictionary");
+  checks[2].setString("custom.attribute", "GET");
+  checks[2].setInt64("response.code", -7);
+  checks[2].setMapEntry("request.headers", "x-user", "alice");
+  checks[3].setBool("connection.mtls", true);
+  checks[3].setTimestamp("request.time", Timestamp(Duration(1700000000123456789LL)));
+  for (const Attributes& a : checks) {
+    std::string wire;
+    encoder.encodeCheck(a, 222, "0a1b2c3d-17", quotas, &wire);
+    EXPECT_EQ(wire, builtCheck(a, 222, "0a1b2c3d-17", quotas).SerializeAsString());
+  }
+}
+
+// Encoding a Check between two batches of Reports leaves nothing behind in either.
+TEST(ReportEncoderTest, ChecksAndReportsShareAnEncoder) {
+  ReportEncoder encoder;
+  std::string wire;
+  encoder.encode(records(), 222, &wire);
+  expectSameCheck(records()[2], 222, {}, &encoder);
+  encoder.encode({records()[1]}, 222, &wire);
+  ReportRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromString(wire));
+  ReportRequest built;
+  ReportBatcher::buildRequest({records()[1]}, 222, &built);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(parsed, built));
+  expectSameCheck(records()[0], kFallbackGlobalWordCount, {}, &encoder);
+}
+
 }  // namespace
 }  // namespace mixer::proxy
