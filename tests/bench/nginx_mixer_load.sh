@@ -8,10 +8,12 @@
 # A third front server runs mixer_check without mixer_report (the Check's share of the cost).
 # Each workload runs plain / module / plain / module; each run is bounded by DURATION.
 # ROUNDS (default "1 2") and MISS_ROUNDS (default ROUNDS) set how many rounds of each workload
-# run (MISS_ROUNDS=none: no cache-miss runs); the summary gives each module server's throughput ratio to the plain run of its own round
+# run (MISS_ROUNDS=none: no cache-miss runs; ROUNDS=none with MISS_ROUNDS set: cache misses only); the summary gives each module server's throughput ratio to the plain run of its own round
 # (adjacent in time, so a load burst on a shared machine hits both), and their median.
 # CPU is read per thread from /proc/PID/task: the worker's main thread, the library's threads
 # (named mixer-report and mixer-grpc-cq where the build names them), and mixs, per request served.
+# PERF_RUN="cache miss / nginx + mixer" (a run's label) records that run's nginx worker with
+# perf record -g into ${PERF_OUT:-perf.data}.ROUND.
 # Usage: nginx_mixer_load.sh [BUILD_DIR] [DURATION] [CONNECTIONS]
 set -euo pipefail
 build=$(cd "${1:-build/release}" && pwd)
@@ -131,7 +133,13 @@ run() {  # label port [script]
   w=$(worker_pid)
   threads "$w" >"$work/t0"
   m0=$(cpu "$mixs_pid"); n0=$(cpu "$w")
+  local perf=""
+  if [ -n "${PERF_RUN:-}" ] && [ "$1" = "$PERF_RUN" ]; then
+    perf record -q -g -F 2000 -p "$w" -o "${PERF_OUT:-perf.data}.$round" 2>/dev/null &
+    perf=$!
+  fi
   out=$(wrk "${args[@]}" "http://127.0.0.1:$2/")
+  if [ -n "$perf" ]; then kill -INT "$perf"; wait "$perf" || true; fi
   m1=$(cpu "$mixs_pid"); n1=$(cpu "$w")
   threads "$w" >"$work/t1"
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
@@ -176,6 +184,7 @@ for port in $plain $module $checkonly; do
   wrk -t1 "-c$connections" -d1s -H "x-user: alice" "http://127.0.0.1:$port/" >/dev/null
 done
 for round in ${ROUNDS:-1 2}; do
+  if [ "$round" = none ]; then continue; fi
   run "cache hit / plain nginx" "$plain"
   run "cache hit / nginx + mixer" "$module"
   run "cache hit / nginx + mixer, check only" "$checkonly"
