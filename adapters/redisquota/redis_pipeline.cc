@@ -140,16 +140,24 @@ struct RedisPipeline::Connection {
   std::vector<Call> held;  // calls that came during a connection attempt, written once it is up
   int fd = -1;             // the socket, while up
   std::vector<std::string> shas;  // of the scripts, by index
-  std::string unsent;        // encoded calls the socket did not take yet (the reader sends them)
-  std::deque<Call> waiting;  // calls written (or in `unsent`), in the order of their replies
-  int64_t progress_ns = 0;   // when `waiting` last became non-empty or got a reply
-  std::string write_error;   // a send failed: the reader drops the connection
-  std::string read_error;    // a request thread's drain found the connection lost: likewise
+  std::string unsent;       // encoded calls the socket did not take yet (the reader sends them)
+  std::string write_error;  // a send failed: the reader drops the connection
+  std::string read_error;   // a request thread's drain found the connection lost: likewise
   std::string last_error = "not connected";  // why it is not up
   // Copies of `up` and of waiting.size(), written under mu and read without it by eval() to
   // choose a connection (a stale value only makes it choose another one).
   std::atomic<bool> up_hint{false};
   std::atomic<size_t> in_flight{0};
+  // The calls awaiting replies, under their own lock (queue_mu, taken under mu by writers, alone
+  // by readers and never held across a system call): a thread that takes answered calls off the
+  // head does not wait for a writer's send(), which mu covers.
+  std::mutex queue_mu;
+  std::deque<Call> waiting;  // guarded by queue_mu: calls written (or in `unsent`), in order
+  int64_t progress_ns = 0;   // guarded by queue_mu: when `waiting` last became non-empty or
+                             // got a reply
+  // The socket while up, for readers: set under mu with `fd`, and -1 before drop() takes
+  // read_mu, so a holder of read_mu that sees it set reads an open socket.
+  std::atomic<int> read_fd{-1};
   // The read side: whoever holds read_mu (the reader thread, or a request thread draining
   // replies that are already readable) reads the socket, parses, and takes the answered calls
   // off `waiting`, so replies and calls pair in order whichever thread reads.
@@ -224,7 +232,7 @@ void RedisPipeline::eval(size_t script, std::string args, size_t arg_count, Done
     if (!c.stopping && writeLocked(c, call)) {
       // Earlier calls on this connection may have replies waiting on the socket already: this
       // thread completes them now if no other thread is reading it.
-      const bool earlier = c.waiting.size() > 1;
+      const bool earlier = c.in_flight.load(std::memory_order_relaxed) > 1;
       lock.unlock();
       if (earlier) {
         drain(c);
@@ -248,7 +256,7 @@ void RedisPipeline::eval(size_t script, std::string args, size_t arg_count, Done
     if (writeLocked(c, call)) {
       // Earlier calls on this connection may have replies waiting on the socket already: this
       // thread completes them now if no other thread is reading it.
-      const bool earlier = c.waiting.size() > 1;
+      const bool earlier = c.in_flight.load(std::memory_order_relaxed) > 1;
       lock.unlock();
       if (earlier) {
         drain(c);
@@ -314,14 +322,9 @@ void RedisPipeline::close() {
 }
 
 // Writes `call` (EVALSHA, or EVAL once it had a NOSCRIPT reply) to `c`'s socket and appends it
-// to `c.waiting`; `c.mu` is held. What the socket does not take at once stays in `c.unsent`
-// for the reader thread to send, and later calls queue behind it. False, leaving `call` to the
-// caller, when `c` cannot take calls.
-
-// Writes `call` (EVALSHA, or EVAL once it had a NOSCRIPT reply) to `c`'s socket and appends it
-// to `c.waiting`; `c.mu` is held. What the socket does not take at once stays in `c.unsent`
-// for the reader thread to send, and later calls queue behind it. False, leaving `call` to the
-// caller, when `c` cannot take calls.
+// to `c.waiting` (under c.queue_mu, before the send); `c.mu` is held. What the socket does not
+// take at once stays in `c.unsent` for the reader thread to send, and later calls queue behind
+// it. False, leaving `call` to the caller, when `c` cannot take calls.
 bool RedisPipeline::writeLocked(Connection& c, Call& call) {
   if (!c.up || !c.write_error.empty() || c.unsent.size() > kMaxUnsentBytes) {
     return false;
@@ -340,11 +343,14 @@ bool RedisPipeline::writeLocked(Connection& c, Call& call) {
     appendBulk(wire, c.shas[call.script]);
   }
   wire.append(call.args);
-  if (c.waiting.empty()) {
-    c.progress_ns = monotonicNs();
+  {
+    std::lock_guard<std::mutex> queue_lock(c.queue_mu);
+    if (c.waiting.empty()) {
+      c.progress_ns = monotonicNs();
+    }
+    c.waiting.push_back(std::move(call));
+    c.in_flight.store(c.waiting.size(), std::memory_order_relaxed);
   }
-  c.waiting.push_back(std::move(call));
-  c.in_flight.store(c.waiting.size(), std::memory_order_relaxed);
   if (!c.unsent.empty()) {
     c.unsent.append(wire);  // the reader is waiting for the socket to take the earlier bytes
     return true;
@@ -569,10 +575,12 @@ void RedisPipeline::drop(Connection& c, Session* s, const std::string& error) {
     c.up = false;
     c.connecting = !error.empty() && !c.stopping;
     c.fd = -1;
+    c.read_fd.store(-1, std::memory_order_release);
     c.unsent.clear();
     c.write_error.clear();
     c.read_error.clear();
     c.last_error = error.empty() ? "not connected" : error;
+    std::lock_guard<std::mutex> queue_lock(c.queue_mu);
     failed.swap(c.waiting);
     c.in_flight.store(0, std::memory_order_relaxed);
     c.up_hint.store(false, std::memory_order_relaxed);
@@ -646,13 +654,7 @@ bool RedisPipeline::completeReplies(Connection& c, std::vector<Call>& calls,
 // to complete the calls. False (with `error`) when the connection is lost or out of step.
 bool RedisPipeline::readReplies(Connection& c, std::unique_lock<std::mutex>& read_lock,
                                 std::string* error) {
-  int fd = -1;
-  {
-    std::lock_guard<std::mutex> lock(c.mu);
-    if (c.up) {
-      fd = c.fd;  // open until drop() gets read_mu
-    }
-  }
+  const int fd = c.read_fd.load(std::memory_order_acquire);  // open until drop() gets read_mu
   if (fd < 0 || c.parser == nullptr) {
     return true;  // not connected (any more): the reader thread deals with it
   }
@@ -696,7 +698,7 @@ bool RedisPipeline::readReplies(Connection& c, std::unique_lock<std::mutex>& rea
   std::vector<Call>& calls = completingCalls();
   calls.clear();
   if (!replies.empty()) {
-    std::lock_guard<std::mutex> lock(c.mu);
+    std::lock_guard<std::mutex> queue_lock(c.queue_mu);
     const size_t k = std::min(replies.size(), c.waiting.size());
     for (size_t i = 0; i < k; ++i) {
       calls.push_back(std::move(c.waiting.front()));
@@ -763,6 +765,7 @@ void RedisPipeline::readLoop(Connection& c) {
           {
             std::lock_guard<std::mutex> lock(c.mu);
             c.fd = s.ctx->fd;
+            c.read_fd.store(c.fd, std::memory_order_release);
             c.shas = std::move(shas);
             c.up = true;
             c.up_hint.store(true, std::memory_order_relaxed);
@@ -812,6 +815,7 @@ void RedisPipeline::readLoop(Connection& c) {
       std::lock_guard<std::mutex> lock(c.mu);
       error = c.write_error.empty() ? c.read_error : "send: " + c.write_error;
       want_out = !c.unsent.empty();
+      std::lock_guard<std::mutex> queue_lock(c.queue_mu);
       stop = c.stopping && c.waiting.empty();
       if (!c.waiting.empty()) {
         wait_ns = c.progress_ns + options_.timeout_ns - monotonicNs();
@@ -857,6 +861,8 @@ void RedisPipeline::readLoop(Connection& c) {
     }
   }
 }
+
+std::mutex& RedisPipeline::writeMutexForTesting(size_t i) { return connections_.at(i)->mu; }
 
 // The calls completeReplies() takes off a connection, kept per reader thread.
 std::vector<RedisPipeline::Call>& RedisPipeline::completingCalls() {

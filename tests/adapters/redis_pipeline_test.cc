@@ -5,12 +5,15 @@
 #include "adapters/redisquota/redis_pipeline.h"
 
 #include <hiredis/hiredis.h>
+#include <sys/syscall.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -120,6 +123,12 @@ class Waiter {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return ended_.has_value(); });
     return *ended_;
+  }
+  // The call's end if it comes within `limit` (generous: a missing end is the failure).
+  std::optional<Ended> waitFor(std::chrono::seconds limit) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, limit, [&] { return ended_.has_value(); });
+    return ended_;
   }
 
  private:
@@ -309,6 +318,52 @@ TEST_F(RedisPipelineTest, EveryCallCompletesOnceWhenRequestThreadsDrainReplies) 
   EXPECT_EQ(not_once, 0);
   EXPECT_EQ(host_.count("errors"), 0);
   std::printf("completed on a writing thread: %d of %d\n", state.on_writers.load(), kCalls);
+}
+
+// Waits until the pipeline's one reader thread (named "pipeline-test") is blocked in poll(), from
+// /proc (the system call it is in); false when there is no such thread.
+bool waitUntilTheReaderPolls() {
+  for (int attempt = 0; attempt < 30'000; ++attempt) {
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+      std::ifstream comm(task.path() / "comm");
+      std::string name;
+      std::getline(comm, name);
+      if (name != "pipeline-test") {
+        continue;
+      }
+      std::ifstream syscall(task.path() / "syscall");
+      long number = -1;
+      syscall >> number;
+      if (number == SYS_poll || number == SYS_ppoll) {
+        return true;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
+// Taking answered calls off a connection's FIFO does not need the lock a request thread holds
+// while it writes to the connection: with that lock held by another thread, a reply that comes
+// in is read and its call completed. (With one lock for both, the reader thread waited for it.)
+TEST_F(RedisPipelineTest, ARepliedCallCompletesWhileAWriterHoldsTheConnection) {
+  Waiter w;  // outlives the pipeline, which may complete the call late when this test fails
+  RedisOptions o = optionsFor(redis_.port(), 1);
+  o.timeout_ns = 120'000 * kMsNs;  // the reader thread sleeps in poll() until a reply comes
+  RedisPipeline pipeline(o, kScripts, host_.host(), host_.counters());
+  ASSERT_EQ(run(pipeline, 0, 1).integer, 2);
+  redisCommandOnce(redis_.port(), "CLIENT PAUSE 100000 WRITE");  // scripts wait for UNPAUSE
+  pipeline.eval(0, oneArg(21), 2, w.done());
+  ASSERT_TRUE(waitUntilTheReaderPolls());
+  std::optional<Ended> e;
+  {
+    std::lock_guard<std::mutex> writer(pipeline.writeMutexForTesting(0));
+    redisCommandOnce(redis_.port(), "CLIENT UNPAUSE");
+    e = w.waitFor(std::chrono::seconds(60));
+  }
+  ASSERT_TRUE(e.has_value()) << "the reply was not completed while the write lock was held";
+  EXPECT_EQ(e->outcome, Outcome::kReply);
+  EXPECT_EQ(e->integer, 42);
 }
 
 TEST_F(RedisPipelineTest, SendsTheScriptAgainAfterTheCacheWasFlushed) {
