@@ -35,6 +35,7 @@
 #include "proxy-filter/core/mixer_client.h"
 #include "proxy-filter/core/mixer_transport.h"
 #include "tests/bench/alloc_counter.h"
+#include "tests/bench/inbound_request.h"
 
 namespace {
 
@@ -42,34 +43,10 @@ using istio::mixer::v1::CheckRequest;
 using istio::mixer::v1::CheckResponse;
 using istio::mixer::v1::ReportRequest;
 using mixer::bench::allocations;
+using mixer::bench::inboundRequest;
 using namespace mixer::proxy;
 
 const bool kSmoke = std::getenv("MIXER_BENCH_SMOKE") != nullptr;
-
-Attributes inboundRequest() {
-  HttpRequestInfo r;
-  r.method = "GET";
-  r.path = "/productpage?u=normal";
-  r.host = "bookinfo.example.com";
-  r.scheme = "http";
-  r.headers = {{"host", "bookinfo.example.com"},
-               {"user-agent", "Mozilla/5.0 (X11; Linux x86_64)"},
-               {"accept", "text/html,application/xhtml+xml"},
-               {"accept-encoding", "gzip, deflate"},
-               {"accept-language", "en-US,en;q=0.5"},
-               {"x-request-id", "c3a8a5a8-4fb6-4c07-9a1b-6a4b3f1e2d77"},
-               {"x-user", "alice"},
-               {"cookie", "session=abc123"}};
-  r.time = Timestamp(Duration(1700000000000000000));
-  r.source_ip = "10.44.0.12";
-  r.source_port = 43712;
-  r.destination_ip = "10.44.0.20";
-  r.destination_port = 9080;
-  Attributes a;
-  buildRequestAttributes(r, &a);
-  a.setString("destination.service", "productpage.default.svc.cluster.local");
-  return a;
-}
 
 // A new path per call, so that the answer cached for one never serves the next.
 void setUniquePath(Attributes* a, uint64_t n) {
@@ -157,9 +134,8 @@ class ServerProcess {
     // Fields 14 and 15 (utime, stime), counted after the ")" that ends the command name.
     const char* p = std::strrchr(buf, ')');
     unsigned long long utime = 0, stime = 0;
-    if (p == nullptr ||
-        std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                    &stime) != 2) {
+    if (p == nullptr || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                                    &utime, &stime) != 2) {
       return 0;
     }
     return static_cast<double>(utime + stime) / tick;
@@ -167,8 +143,7 @@ class ServerProcess {
 
  private:
   explicit ServerProcess(int kind) {
-    const std::filesystem::path bin =
-        std::filesystem::read_symlink("/proc/self/exe").parent_path();
+    const std::filesystem::path bin = std::filesystem::read_symlink("/proc/self/exe").parent_path();
     int out[2];
     if (pipe(out) != 0) {
       std::abort();
@@ -243,7 +218,7 @@ void BM_CheckMissOverGrpc(benchmark::State& state) {
   GrpcTransportOptions transport;
   transport.address = ServerProcess::address(kind);
   MixerClientOptions options;
-  options.fail_open = false;  // a failed call must show, not pass as an allowed request
+  options.fail_open = false;        // a failed call must show, not pass as an allowed request
   options.check_cache = kind == 1;  // the floor's empty answer would make every later call a hit
   auto client = std::make_unique<MixerClient>(options, std::make_unique<GrpcTransport>(transport));
 
@@ -289,13 +264,11 @@ void BM_CheckMissOverGrpc(benchmark::State& state) {
     std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [&] { return pending == 0; });
   }
-  state.counters["allocs/op"] =
-      benchmark::Counter(static_cast<double>(allocations() - allocs_before),
-                         benchmark::Counter::kAvgIterations);
+  state.counters["allocs/op"] = benchmark::Counter(
+      static_cast<double>(allocations() - allocs_before), benchmark::Counter::kAvgIterations);
   // The server's share, for scale (the CPU column is this process' alone).
-  state.counters["server_us/op"] =
-      benchmark::Counter((ServerProcess::cpuSeconds(kind) - server_before) * 1e6,
-                         benchmark::Counter::kAvgIterations);
+  state.counters["server_us/op"] = benchmark::Counter(
+      (ServerProcess::cpuSeconds(kind) - server_before) * 1e6, benchmark::Counter::kAvgIterations);
   state.counters["switches/op"] =
       benchmark::Counter(static_cast<double>(voluntarySwitches() - switches_before),
                          benchmark::Counter::kAvgIterations);

@@ -15,40 +15,15 @@
 #include "proxy-filter/core/report_batcher.h"
 #include "proxy-filter/core/report_encoder.h"
 #include "tests/bench/alloc_counter.h"
+#include "tests/bench/inbound_request.h"
 
 namespace {
 
 using istio::mixer::v1::CheckResponse;
 using istio::mixer::v1::ReferencedAttributes;
 using mixer::bench::allocations;
+using mixer::bench::inboundRequest;
 using namespace mixer::proxy;
-
-// The attributes of an inbound HTTP request as the nginx module builds them (about 20, 8 headers).
-Attributes inboundRequest() {
-  HttpRequestInfo r;
-  r.method = "GET";
-  r.path = "/productpage?u=normal";
-  r.host = "bookinfo.example.com";
-  r.scheme = "http";
-  r.headers = {{"host", "bookinfo.example.com"},
-               {"user-agent", "Mozilla/5.0 (X11; Linux x86_64)"},
-               {"accept", "text/html,application/xhtml+xml"},
-               {"accept-encoding", "gzip, deflate"},
-               {"accept-language", "en-US,en;q=0.5"},
-               {"x-request-id", "c3a8a5a8-4fb6-4c07-9a1b-6a4b3f1e2d77"},
-               {"x-user", "alice"},
-               {"cookie", "session=abc123"}};
-  r.size = 0;
-  r.time = Timestamp(Duration(1700000000000000000));
-  r.source_ip = "10.44.0.12";
-  r.source_port = 43712;
-  r.destination_ip = "10.44.0.20";
-  r.destination_port = 9080;
-  Attributes a;
-  buildRequestAttributes(r, &a);
-  a.setString("destination.service", "productpage.default.svc.cluster.local");
-  return a;
-}
 
 // What mixs answers for the policy of tests/proxy-filter/testdata: two ABSENCE and four EXACT
 // references, one of them a header.
