@@ -10,7 +10,6 @@
 
 namespace mixer::proxy {
 
-using istio::mixer::v1::CheckRequest;
 using istio::mixer::v1::CheckResponse;
 
 struct MixerClient::PendingCheck {
