@@ -3,6 +3,9 @@
 // `global_word_count` words of the global dictionary travels as its index (>= 0); any other word
 // (names, string values, map keys and values) is added to the message's own words and travels as
 // -(position + 1).
+//
+// The client sends its Checks and Reports through ReportEncoder, which writes these same messages
+// straight into wire bytes; the message form here is what its bytes are tested against.
 #pragma once
 
 #include <atomic>

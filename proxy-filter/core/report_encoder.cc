@@ -78,6 +78,13 @@ int32_t ReportEncoder::indexOf(size_t slot, std::string_view word) {
   return m.index;
 }
 
+void ReportEncoder::begin(uint32_t global_word_count) {
+  words_.reset(global_word_count);
+  for (Memo& m : memo_) {
+    m.set = false;
+  }
+}
+
 void ReportEncoder::encodeRecord(const Attributes& record) {
   record_.clear();
   size_t slot = 0;  // strings looked up so far in this record
@@ -148,10 +155,7 @@ void ReportEncoder::encodeRecord(const Attributes& record) {
 
 void ReportEncoder::encode(const std::vector<Attributes>& records, uint32_t global_word_count,
                            std::string* out) {
-  words_.reset(global_word_count);
-  for (Memo& m : memo_) {
-    m.set = false;  // its words may view records of the batch before
-  }
+  begin(global_word_count);
   out->clear();
   for (const Attributes& record : records) {
     encodeRecord(record);
@@ -170,10 +174,7 @@ void ReportEncoder::encode(const std::vector<Attributes>& records, uint32_t glob
 void ReportEncoder::encodeCheck(const Attributes& attributes, uint32_t global_word_count,
                                 std::string_view deduplication_id,
                                 absl::Span<const CheckQuota> quotas, std::string* out) {
-  words_.reset(global_word_count);
-  for (Memo& m : memo_) {
-    m.set = false;
-  }
+  begin(global_word_count);
   encodeRecord(attributes);
   // CompressedAttributes: its words (field 1) first, as protobuf writes them, then the entries.
   size_t words_size = 0;

@@ -41,6 +41,9 @@ class ReportEncoder {
                    std::string* out);
 
  private:
+  // Starts a message: an empty dictionary over `global_word_count` global words, nothing
+  // remembered from the message before (its words may view records that are gone).
+  void begin(uint32_t global_word_count);
   void encodeRecord(const Attributes& record);
   // The index of `word`, which is the `slot`th string looked up in the record being encoded: the
   // index found for the same slot of an earlier record of the batch when that was the same word (a
