@@ -1,6 +1,7 @@
 // GrpcTransport against a real gRPC server on loopback (an in-test istio.mixer.v1.Mixer on an
 // ephemeral port): what is sent, what comes back, which failures are retried, the deadline, and
 // the destructor waiting for calls in flight. Also grpcTarget() and retryDelayMs().
+#include <grpcpp/generic/async_generic_service.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -185,6 +186,114 @@ TEST_F(GrpcTransportTest, ASerializedCheckDeliversTheServersRefusal) {
   const CheckOutcome out = done->get_future().get();
   EXPECT_EQ(out.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(out.status.error_message(), "bad word index");
+}
+
+// A server whose Check answers are bytes that are no protobuf message (a length past the end):
+// what a broken or hostile server could send. Its health service says SERVING, so the client's
+// channel (with health checking) sends it the Check.
+class GarbageServer : public grpc::CallbackGenericService {
+ public:
+  GarbageServer() {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterCallbackGenericService(this);
+    server_ = builder.BuildAndStart();
+  }
+  ~GarbageServer() override { server_->Shutdown(); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  class Reactor : public grpc::ServerGenericBidiReactor {
+   public:
+    explicit Reactor(bool health) : health_(health) { StartRead(&request_); }
+    void OnReadDone(bool ok) override {
+      if (!ok) {
+        finishOnce(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request"));
+        return;
+      }
+      // Health.Watch: one HealthCheckResponse{status: SERVING}, the stream left open. Check: a
+      // length of 5 with 2 bytes after it.
+      grpc::Slice bytes(health_ ? std::string("\x08\x01", 2)
+                                : std::string("\x0a\x05"
+                                              "ab",
+                                              4));
+      response_ = grpc::ByteBuffer(&bytes, 1);
+      if (health_) {
+        StartWrite(&response_);
+      } else {
+        std::lock_guard<std::mutex> lock(mu_);
+        finished_ = true;
+        StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+      }
+    }
+    void OnCancel() override { finishOnce(grpc::Status::CANCELLED); }
+    void OnDone() override { delete this; }
+
+   private:
+    void finishOnce(const grpc::Status& status) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!finished_) {
+        finished_ = true;
+        Finish(status);
+      }
+    }
+    const bool health_;
+    std::mutex mu_;
+    bool finished_ = false;
+    grpc::ByteBuffer request_, response_;
+  };
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
+    return new Reactor(ctx->method() == "/grpc.health.v1.Health/Watch");
+  }
+
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+TEST(GrpcTransportGarbageTest, AnUnparsableCheckAnswerIsInternalWithItsReason) {
+  GarbageServer server;
+  GrpcTransportOptions o;
+  o.address = server.address();
+  o.timeout_ms = 10000;
+  GrpcTransport transport(o);
+  auto done = std::make_shared<std::promise<CheckOutcome>>();
+  transport.checkSerialized(CheckRequest().SerializeAsString(),
+                            [done](const grpc::Status& s, const CheckResponse& r) {
+                              done->set_value({s, r});
+                            });
+  const CheckOutcome out = done->get_future().get();
+  EXPECT_EQ(out.status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_NE(out.status.error_message().find("unparsable CheckResponse"), std::string::npos)
+      << out.status.error_message();
+}
+
+// The default checkSerialized() of a transport that only has check(): the bytes parsed, or a clear
+// error without a call.
+TEST(MixerTransportTest, TheDefaultSerializedCheckParsesOrRefusesTheBytes) {
+  class Recording : public MixerTransport {
+   public:
+    void check(const CheckRequest& request, CheckDone done) override {
+      checks.push_back(request);
+      done(grpc::Status::OK, {});
+    }
+    void report(const ReportRequest&, ReportDone done) override { done(grpc::Status::OK); }
+    std::vector<CheckRequest> checks;
+  } transport;
+  CheckRequest request;
+  request.set_deduplication_id("d-1");
+  grpc::Status status;
+  transport.checkSerialized(request.SerializeAsString(),
+                            [&](const grpc::Status& s, const CheckResponse&) { status = s; });
+  EXPECT_TRUE(status.ok());
+  ASSERT_EQ(transport.checks.size(), 1u);
+  EXPECT_EQ(transport.checks[0].deduplication_id(), "d-1");
+  transport.checkSerialized(std::string("\x0a\x05"
+                                        "ab",
+                                        4),
+                            [&](const grpc::Status& s, const CheckResponse&) { status = s; });
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(status.error_message(), "unparsable serialized CheckRequest");
+  EXPECT_EQ(transport.checks.size(), 1u);
 }
 
 TEST_F(GrpcTransportTest, UnavailableIsRetriedUpToMaxRetriesThenDelivered) {
