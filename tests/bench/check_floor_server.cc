@@ -7,6 +7,9 @@
 //   check_floor_server ADDRESS --async THREADS   the asynchronous completion-queue API, one
 //                                                completion queue per thread, each thread polling
 //                                                its own queue and answering on it
+// Either takes --tls CERT KEY [CA] last: TLS with the credentials mixs builds (gRPC's TLS
+// credentials over watched files; with a CA, client certificates required and verified), to
+// measure what gRPC's TLS costs by itself.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "mixer/v1/mixer.grpc.pb.h"
+#include "security/tls/credentials.h"
 
 namespace {
 
@@ -76,6 +80,29 @@ int main(int argc, char** argv) {
   const std::string address = argc > 1 ? argv[1] : "127.0.0.1:0";
   const int async_threads =
       argc > 3 && std::strcmp(argv[2], "--async") == 0 ? std::atoi(argv[3]) : 0;
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--tls") != 0) continue;
+    if (i + 2 >= argc) {
+      std::fprintf(stderr, "check_floor_server: --tls CERT KEY [CA]\n");
+      return 2;
+    }
+    security::tls::TlsFiles files;
+    files.cert = argv[i + 1];
+    files.key = argv[i + 2];
+    if (i + 3 < argc) {
+      files.ca = argv[i + 3];
+    } else {
+      files.client_cert = security::tls::ClientCertMode::kNone;
+    }
+    auto c = security::tls::serverCredentials(files);
+    if (!c.ok()) {
+      std::fprintf(stderr, "check_floor_server: %s\n", std::string(c.status().message()).c_str());
+      return 1;
+    }
+    credentials = *c;
+    break;
+  }
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -85,7 +112,7 @@ int main(int argc, char** argv) {
   AsyncFloor async_service;
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(address, credentials, &port);
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues;
   if (async_threads > 0) {
     builder.RegisterService(&async_service);

@@ -1,12 +1,26 @@
 #!/usr/bin/env bash
-# The cost of transport security on the Check path: mixs' CPU per Check over plain text, TLS and
-# mTLS with a caller policy (certificates made by openssl, tests/testing/make_test_certs.sh), in
-# the same run, driven by the same mixc closed loop (-c 8 over one long-lived connection: the
-# handshake happens once, then every call rides the established session).
-# CPU per call is utime+stime of the mixs process from /proc, before and after, divided by the
-# calls; also per thread (/proc/PID/task/*/stat), to show where the TLS work lands.
+# The cost of transport security on the Check path: a server's CPU per Check over plain text, TLS
+# and mTLS (certificates made by openssl, tests/testing/make_test_certs.sh; mixs with a caller
+# policy), in the same run, driven by the same mixc over one long-lived connection: the handshake
+# happens once, then every call rides the established session.
+# CPU per call is utime+stime of the server process from /proc, before and after, divided by the
+# calls; also per thread (/proc/PID/task/*/stat), to show where the TLS work lands, and context
+# switches per call (/proc/PID/task/*/status).
 # Rounds alternate plain / TLS / mTLS so that a busy moment of the box hits all three alike.
-# Usage: tls_load.sh BUILD_DIR [CALLS] [ROUNDS]
+#   LOADS    "closed" (mixc closed loop, 8 in flight: each transport at its own maximum rate)
+#            and/or open-loop rates in calls per second (every transport at the same rate, for
+#            DURATION seconds each, default 4). Default "closed".
+#   SERVERS  default "mixs"; also, in the same rounds:
+#            grpc-floor  check_floor_server (gRPC C++'s callback API, an empty answer) with the
+#                        TLS credentials mixs builds: what gRPC's TLS costs by itself;
+#            h2-floor    h2_floor_server (libnghttp2 on one epoll thread) with OpenSSL on the
+#                        socket: what TLS costs on the lean path docs/performance.md proposes.
+#   CSV      a file to append the rows to (round,server,load,transport,calls_per_s,cpu_us,ratio,
+#            switches).
+# The ratio is each run's CPU per Check over the same server's plain-text run of the round at the
+# same load.
+# Usage: [LOADS="closed 5000 10000 20000"] [SERVERS="mixs grpc-floor h2-floor"] \
+#          tls_load.sh BUILD_DIR [CALLS] [ROUNDS]
 set -euo pipefail
 build=${1:-build/release}
 calls=${2:-100000}
@@ -30,23 +44,33 @@ callers:
   trusted: true
 YAML
 
-start() {  # mode -> sets PORT, PID
-  local out=$work/mixs.out flags=()
-  case $1 in
-    tls) flags=(--tls-cert "$c/server.pem" --tls-key "$c/server.key") ;;
-    mtls) flags=(--tls-cert "$c/server.pem" --tls-key "$c/server.key" --tls-client-ca "$c/ca.pem"
-                 --callers "$work/callers.yaml") ;;
+start() {  # server mode -> sets PORT, PID
+  local out=$work/server.out tls=() extra=()
+  case $2 in
+    tls) tls=("$c/server.pem" "$c/server.key") ;;
+    mtls) tls=("$c/server.pem" "$c/server.key" "$c/ca.pem") ;;
   esac
-  "$bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error \
-    --prometheus-address 127.0.0.1:0 "${flags[@]}" >"$out" 2>&1 &
+  [ ${#tls[@]} -gt 0 ] && extra=(--tls "${tls[@]}")
+  case $1 in
+    mixs)
+      local flags=()
+      [ ${#tls[@]} -ge 2 ] && flags=(--tls-cert "${tls[0]}" --tls-key "${tls[1]}")
+      [ ${#tls[@]} -eq 3 ] && flags+=(--tls-client-ca "${tls[2]}" --callers "$work/callers.yaml")
+      "$bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error \
+        --prometheus-address 127.0.0.1:0 "${flags[@]}" >"$out" 2>&1 &
+      ;;
+    grpc-floor) "$bin/check_floor_server" 127.0.0.1:0 "${extra[@]}" >"$out" 2>&1 & ;;
+    h2-floor) "$bin/h2_floor_server" 127.0.0.1:0 "${extra[@]}" >"$out" 2>&1 & ;;
+    *) echo "unknown server $1" >&2; exit 2 ;;
+  esac
   PID=$!
   pids+=("$PID")
   for _ in $(seq 100); do
-    PORT=$(grep -oE 'API\) on 127\.0\.0\.1:[0-9]+' "$out" | grep -oE '[0-9]+$' | head -1 || true)
+    PORT=$(grep -oE '(API\)|listening) on 127\.0\.0\.1:[0-9]+' "$out" | grep -oE '[0-9]+$' | head -1 || true)
     [ -n "$PORT" ] && return 0
     sleep 0.05
   done
-  echo "mixs did not start: $(cat "$out")" >&2
+  echo "$1 did not start: $(cat "$out")" >&2
   exit 1
 }
 
@@ -64,23 +88,38 @@ threads() {  # pid -> "name ticks" per thread
   done | sort
 }
 
-echo "| round | transport | calls/s (closed loop, 8 in flight) | mixs CPU per Check (µs) | busiest threads (µs per Check) |"
-echo "|---|---|---|---|---|"
+servers=${SERVERS:-mixs}
+loads=${LOADS:-closed}
+duration=${DURATION:-4}
+switches() { cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ {s += $2} END {print s}'; }
+echo "| round | server | load | transport | calls/s | server CPU per Check (µs) | ratio to plain | context switches per Check | busiest threads (µs per Check) |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for round in $(seq "$rounds"); do
-  for mode in plain tls mtls; do
-    start "$mode"
-    # shellcheck disable=SC2046
-    "$bin/mixc" check $(client_flags "$mode") -a "$attrs" --stringmap_attributes "$headers" \
-      -r $((calls / 4 + 1)) -c 8 >/dev/null
-    before=$(awk '{print $14 + $15}' "/proc/$PID/stat")
-    threads "$PID" >"$work/before"
-    # shellcheck disable=SC2046
-    out=$("$bin/mixc" check $(client_flags "$mode") -a "$attrs" --stringmap_attributes "$headers" \
-      -r "$calls" -c 8 --json)
-    after=$(awk '{print $14 + $15}' "/proc/$PID/stat")
-    threads "$PID" >"$work/after"
-    kill "$PID"; wait "$PID" 2>/dev/null || true
-    per_thread=$(/usr/bin/python3 - "$work/before" "$work/after" "$calls" "$tick" <<'PY'
+  for server in $servers; do
+    declare -A plain_cpu=()
+    for mode in plain tls mtls; do
+      start "$server" "$mode"
+      # shellcheck disable=SC2046
+      "$bin/mixc" check $(client_flags "$mode") -a "$attrs" --stringmap_attributes "$headers" \
+        -r $((calls / 4 + 1)) -c 8 >/dev/null
+      for load in $loads; do
+        if [ "$load" = closed ]; then
+          n=$calls
+          pace=()
+        else
+          n=$((load * duration))
+          pace=(--rate "$load")
+        fi
+        before=$(awk '{print $14 + $15}' "/proc/$PID/stat")
+        cs0=$(switches "$PID")
+        threads "$PID" >"$work/before"
+        # shellcheck disable=SC2046
+        out=$("$bin/mixc" check $(client_flags "$mode") -a "$attrs" --stringmap_attributes "$headers" \
+          -r "$n" -c 8 "${pace[@]}" --json)
+        after=$(awk '{print $14 + $15}' "/proc/$PID/stat")
+        cs1=$(switches "$PID")
+        threads "$PID" >"$work/after"
+        per_thread=$(/usr/bin/python3 - "$work/before" "$work/after" "$n" "$tick" <<'PY'
 import collections, sys
 def load(p):
     d = collections.Counter()
@@ -94,10 +133,21 @@ rows = sorted(((a[k] - b.get(k, 0)) * 1e6 / tick / calls, k) for k in a)
 print(", ".join(f"{k} {v:.1f}" for v, k in reversed(rows[-3:]) if v > 0))
 PY
 )
-    ok=$(echo "$out" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], int(d["rate"]))')
-    set -- $ok
-    [ "$1" = "$calls" ] || { echo "round $round $mode: only $1 of $calls calls succeeded: $out" >&2; exit 1; }
-    cpu=$(/usr/bin/python3 -c "print(f'{($after-$before)*1e6/$tick/$calls:.1f}')")
-    echo "| $round | $mode | $2 | $cpu | $per_thread |"
+        ok=$(echo "$out" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], int(d["rate"]))')
+        set -- $ok
+        [ "$1" = "$n" ] || { echo "round $round $server $load $mode: only $1 of $n calls succeeded: $out" >&2; exit 1; }
+        cpu=$(/usr/bin/python3 -c "print(f'{($after-$before)*1e6/$tick/$n:.2f}')")
+        [ "$mode" = plain ] && plain_cpu[$load]=$cpu
+        ratio=$(/usr/bin/python3 -c "p = ${plain_cpu[$load]}; print(f'{$cpu / p:.2f}' if p else 'n/a')")
+        cs=$(/usr/bin/python3 -c "print(f'{($cs1-$cs0)/$n:.2f}')")
+        shown=$([ "$load" = closed ] && echo "closed, 8 in flight" || echo "$load/s")
+        echo "| $round | $server | $shown | $mode | $2 | $cpu | $ratio | $cs | $per_thread |"
+        if [ -n "${CSV:-}" ]; then
+          echo "$round,$server,$load,$mode,$2,$cpu,$ratio,$cs" >>"$CSV"
+        fi
+      done
+      kill "$PID"; wait "$PID" 2>/dev/null || true
+    done
+    unset plain_cpu
   done
 done
