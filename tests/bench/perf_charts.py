@@ -111,17 +111,38 @@ def latency_by_rate(data, out):
 
 
 def tls(data, out):
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    rounds = [r["round"] for r in data]
-    width = 0.27
-    for i, (key, label) in enumerate((("plain_us", "plain text"), ("tls_us", "TLS"),
-                                      ("mtls_us", "mTLS + caller policy"))):
-        ax.bar([j + (i - 1) * width for j in range(len(rounds))], [float(r[key]) for r in data],
-               width, label=label)
-    ax.set_xticks(range(len(rounds)), [f"round {r}" for r in rounds])
-    ax.set_ylabel("mixs CPU per Check (µs)")
-    ax.set_title("Transport security (same run, alternating)")
-    ax.legend(fontsize=8)
+    """The TLS and mTLS Check's CPU over the same server's plain-text Check, by load: the median of
+    the rounds, with their range."""
+    servers = [("mixs", "mixs"), ("grpc-floor", "gRPC C++ floor"),
+               ("h2-floor", "libnghttp2 floor + OpenSSL")]
+    loads = []
+    for r in data:
+        if r["load"] not in loads:
+            loads.append(r["load"])
+    loads.sort(key=lambda l: (l == "closed", int(l) if l != "closed" else 0))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    for ax, transport, title in ((axes[0], "tls", "TLS"), (axes[1], "mtls", "mTLS")):
+        width = 0.27
+        for i, (server, label) in enumerate(servers):
+            med, lo, hi = [], [], []
+            for load in loads:
+                v = sorted(float(r["ratio"]) for r in data if r["server"] == server
+                           and r["load"] == load and r["transport"] == transport)
+                m = v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+                med.append(m)
+                lo.append(m - v[0])
+                hi.append(v[-1] - m)
+            ax.bar([j + (i - 1) * width for j in range(len(loads))], med, width, yerr=[lo, hi],
+                   capsize=2, label=label)
+        ax.axhline(1.2, ls="--", color="gray", label="goal: 1.2x")
+        ax.axhline(1.0, ls=":", color="black", lw=0.8)
+        ax.set_xticks(range(len(loads)),
+                      ["closed loop\n(each at its max)" if l == "closed" else f"{int(l) // 1000}k/s"
+                       for l in loads])
+        ax.set_title(f"{title} Check over plain text, same server")
+        ax.set_ylim(0.8, 1.9)
+    axes[0].set_ylabel("server CPU per Check, ratio to plain")
+    axes[1].legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)
