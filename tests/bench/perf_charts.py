@@ -128,6 +128,11 @@ def tls(data, out):
             for load in loads:
                 v = sorted(float(r["ratio"]) for r in data if r["server"] == server
                            and r["load"] == load and r["transport"] == transport)
+                if not v:  # not measured at this load
+                    med.append(float("nan"))
+                    lo.append(0)
+                    hi.append(0)
+                    continue
                 m = v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
                 med.append(m)
                 lo.append(m - v[0])
@@ -137,8 +142,8 @@ def tls(data, out):
         ax.axhline(1.2, ls="--", color="gray", label="goal: 1.2x")
         ax.axhline(1.0, ls=":", color="black", lw=0.8)
         ax.set_xticks(range(len(loads)),
-                      ["closed loop\n(each at its max)" if l == "closed" else f"{int(l) // 1000}k/s"
-                       for l in loads])
+                      ["closed loop\n(each at its max)" if l == "closed" else f"{int(l) / 1000:g}k/s"
+                       for l in loads], fontsize=8)
         ax.set_title(f"{title} Check over plain text, same server")
         ax.set_ylim(0.8, 1.9)
     axes[0].set_ylabel("server CPU per Check, ratio to plain")
