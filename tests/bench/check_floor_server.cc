@@ -42,6 +42,18 @@ class FloorService final : public istio::mixer::v1::Mixer::CallbackService {
   }
 };
 
+// The synchronous API: a polling thread reads the call and answers it on the same thread.
+class SyncFloor final : public istio::mixer::v1::Mixer::Service {
+  grpc::Status Check(grpc::ServerContext*, const istio::mixer::v1::CheckRequest*,
+                     istio::mixer::v1::CheckResponse*) override {
+    return grpc::Status::OK;
+  }
+  grpc::Status Report(grpc::ServerContext*, const istio::mixer::v1::ReportRequest*,
+                      istio::mixer::v1::ReportResponse*) override {
+    return grpc::Status::OK;
+  }
+};
+
 using AsyncFloor = istio::mixer::v1::Mixer::WithRawMethod_Check<
     istio::mixer::v1::Mixer::WithRawMethod_Report<istio::mixer::v1::Mixer::Service>>;
 
@@ -108,7 +120,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const bool sync = argc > 2 && std::strcmp(argv[2], "--sync") == 0;
   FloorService service;
+  SyncFloor sync_service;
   AsyncFloor async_service;
   grpc::ServerBuilder builder;
   int port = 0;
@@ -119,6 +133,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < async_threads; ++i) {
       queues.push_back(builder.AddCompletionQueue());
     }
+  } else if (sync) {
+    builder.RegisterService(&sync_service);
   } else {
     builder.RegisterService(&service);
   }
@@ -143,8 +159,9 @@ int main(int argc, char** argv) {
       }
     });
   }
-  std::printf("check_floor_server listening on 127.0.0.1:%d (%s)\n", port,
-              async_threads > 0 ? "async completion queues" : "callback API");
+  std::printf(
+      "check_floor_server listening on 127.0.0.1:%d (%s)\n", port,
+      async_threads > 0 ? "async completion queues" : (sync ? "synchronous API" : "callback API"));
   std::fflush(stdout);
   int sig;
   sigwait(&signals, &sig);

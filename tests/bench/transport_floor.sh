@@ -6,10 +6,15 @@
 #                  is built on)
 #   grpc-async     check_floor_server --async 1: the completion-queue API, one thread polling and
 #                  answering
+#   grpc-sync      check_floor_server --sync: the synchronous API (gRPC's own thread pool); only
+#                  when SERVERS names it
 #   nghttp2        h2_floor_server: libnghttp2 on one epoll thread, no gRPC library
 #   mixs           mixs on its embedded configuration (callback API, decoding and policy)
 # Server CPU per call = utime+stime from /proc/PID/stat around the run, divided by the calls;
-# context switches per call from /proc/PID/task/*/status.
+# context switches per call from /proc/PID/task/*/status (threads alive at both ends).
+#   LOADS    "closed" (closed loop, 8 in flight) and/or open-loop rates in calls per second, each
+#            for DURATION seconds (default 4), on the same server process. Default "closed".
+#   SERVERS  default "grpc-callback grpc-async nghttp2 mixs".
 # Usage: transport_floor.sh BUILD_DIR [CALLS] [ROUNDS]
 set -euo pipefail
 build=${1:-build/release}
@@ -23,41 +28,52 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 attrs='source.ip=10.44.1.7,source.uid=kubernetes://productpage-v1-6b746f74dc-9stvs.default,destination.uid=kubernetes://reviews-v2-7d79d5bd5d-4lqhk.default,destination.service.host=reviews.default.svc.cluster.local,request.path=/reviews/0,request.method=GET,context.protocol=http,connection.mtls=true'
 
-switches() { cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ {s += $2} END {print s}'; }
+switches() { { cat /proc/"$1"/task/*/status 2>/dev/null || true; } | awk '/ctxt_switches/ {s += $2} END {print s}'; }
 
-echo "| round | server | server CPU µs per Check | context switches per Check | calls/s |"
-echo "|---|---|---|---|---|"
+servers=${SERVERS:-grpc-callback grpc-async nghttp2 mixs}
+loads=${LOADS:-closed}
+duration=${DURATION:-4}
+echo "| round | server | load | server CPU µs per Check | context switches per Check | calls/s |"
+echo "|---|---|---|---|---|---|"
 for round in $(seq "$rounds"); do
-  for server in grpc-callback grpc-async nghttp2 mixs; do
+  for server in $servers; do
     case $server in
       grpc-callback) "$bin/check_floor_server" 127.0.0.1:0 >"$work/out" 2>&1 & ;;
       grpc-async) "$bin/check_floor_server" 127.0.0.1:0 --async 1 >"$work/out" 2>&1 & ;;
+      grpc-sync) "$bin/check_floor_server" 127.0.0.1:0 --sync >"$work/out" 2>&1 & ;;
       nghttp2) "$bin/h2_floor_server" 127.0.0.1:0 >"$work/out" 2>&1 & ;;
       mixs) "$bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error \
               --prometheus-address 127.0.0.1:0 >"$work/out" 2>&1 & ;;
+      *) echo "unknown server $server" >&2; exit 2 ;;
     esac
     pid=$!
     port=""
     for _ in $(seq 100); do
-      if [ $server = mixs ]; then
-        port=$(grep -oE 'API\) on 127\.0\.0\.1:[0-9]+' "$work/out" | grep -oE '[0-9]+$' | head -1 || true)
-      else
-        port=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$work/out" | grep -oE '[0-9]+$' | head -1 || true)
-      fi
+      port=$(grep -oE '(API\)|listening) on 127\.0\.0\.1:[0-9]+' "$work/out" | grep -oE '[0-9]+$' | head -1 || true)
       [ -n "$port" ] && break
       sleep 0.05
     done
     [ -n "$port" ] || { echo "$server did not start: $(cat "$work/out")" >&2; exit 1; }
     "$bin/mixc" check -m "127.0.0.1:$port" -a "$attrs" -r $((calls / 8 + 1)) -c 8 >/dev/null
-    cpu0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-    cs0=$(switches "$pid")
-    out=$("$bin/mixc" check -m "127.0.0.1:$port" -a "$attrs" -r "$calls" -c 8 --json)
-    cpu1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-    cs1=$(switches "$pid")
+    for load in $loads; do
+      if [ "$load" = closed ]; then
+        n=$calls
+        pace=()
+      else
+        n=$((load * duration))
+        pace=(--rate "$load")
+      fi
+      cpu0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+      cs0=$(switches "$pid")
+      out=$("$bin/mixc" check -m "127.0.0.1:$port" -a "$attrs" -r "$n" -c 8 "${pace[@]}" --json)
+      cpu1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+      cs1=$(switches "$pid")
+      read -r ok rate < <(echo "$out" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], int(d["rate"]))')
+      [ "$ok" = "$n" ] || { echo "round $round $server $load: only $ok of $n calls succeeded" >&2; exit 1; }
+      shown=$([ "$load" = closed ] && echo "closed, 8 in flight" || echo "$load/s")
+      /usr/bin/python3 -c "print(f'| $round | $server | $shown | {($cpu1-$cpu0)*1e6/$tick/$n:.1f} | {($cs1-$cs0)/$n:.2f} | $rate |')"
+    done
     kill "$pid"; wait "$pid" 2>/dev/null || true
     pid=""
-    read -r ok rate < <(echo "$out" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], int(d["rate"]))')
-    [ "$ok" = "$calls" ] || { echo "round $round $server: only $ok of $calls calls succeeded" >&2; exit 1; }
-    /usr/bin/python3 -c "print(f'| $round | $server | {($cpu1-$cpu0)*1e6/$tick/$calls:.1f} | {($cs1-$cs0)/$calls:.2f} | $rate |')"
   done
 done
