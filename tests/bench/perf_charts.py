@@ -175,6 +175,34 @@ def transport_floor(data, out):
     plt.close(fig)
 
 
+def transport_floor_by_load(data, out):
+    """Server CPU per Check by load: the median of the rounds, with their range."""
+    servers = [("grpc-callback", "gRPC C++ floor, callback API"),
+               ("grpc-async", "gRPC C++ floor, completion queue"),
+               ("nghttp2", "libnghttp2 floor, one epoll thread"), ("mixs", "mixs (callback API)")]
+    loads = ["5000", "10000", "20000", "closed"]
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    width = 0.2
+    for i, (server, label) in enumerate(servers):
+        med, lo, hi = [], [], []
+        for load in loads:
+            v = sorted(float(r["cpu_us"]) for r in data
+                       if r["server"] == server and r["load"] == load)
+            m = v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+            med.append(m)
+            lo.append(m - v[0])
+            hi.append(v[-1] - m)
+        ax.bar([j + (i - 1.5) * width for j in range(len(loads))], med, width, yerr=[lo, hi],
+               capsize=2, label=label)
+    ax.set_xticks(range(len(loads)), ["5k/s", "10k/s", "20k/s", "closed loop, 8 in flight"])
+    ax.set_ylabel("server CPU per Check (µs)")
+    ax.set_title("Server CPU per Check by load: one call per wake-up costs the most")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
 def nginx_module(data, out):
     """The nginx module's CPU per cache-hit request (Check + Report), median of the rounds of each
     build: the worker's main thread over plain nginx's in the same round, the library's threads,
@@ -228,6 +256,7 @@ def main():
     charts = {"server_cpu": server_cpu, "quota_check": quota, "check_latency": latency,
               "check_latency_by_rate": latency_by_rate,
               "tls_check": tls, "transport_floor": transport_floor,
+              "transport_floor_by_load": transport_floor_by_load,
               "nginx_module_cpu": nginx_module}
     for name, draw in charts.items():
         draw(rows(os.path.join(d, name + ".csv")), os.path.join(d, name + ".png"))
