@@ -17,6 +17,19 @@ def rows(path):
         return list(csv.DictReader(line for line in f if not line.startswith("#")))
 
 
+def save(fig, out):
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def median_range(values):
+    """The median of the values and its distances to their smallest and largest."""
+    v = sorted(values)
+    m = v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+    return m, m - v[0], v[-1] - m
+
+
 def server_cpu(data, out):
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     ref = [r for r in data if r["run"].startswith("reference")]
@@ -46,9 +59,7 @@ def server_cpu(data, out):
                 color=["#999999", "#1f77b4"])
     axes[1].set_ylabel("server CPU per Check (µs)")
     axes[1].set_title("Against the bare gRPC server, same run")
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    save(fig, out)
 
 
 def quota(data, out):
@@ -65,9 +76,7 @@ def quota(data, out):
     axes[1].set_ylabel("context switches per call")
     axes[1].legend(fontsize=8)
     fig.suptitle("A quota Check against a plain one (same run)")
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    save(fig, out)
 
 
 def latency(data, out):
@@ -85,9 +94,7 @@ def latency(data, out):
     ax.set_ylabel("latency (ms)")
     ax.legend(fontsize=7)
     ax.set_title("Check latency under load")
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    save(fig, out)
 
 
 def latency_by_rate(data, out):
@@ -105,9 +112,7 @@ def latency_by_rate(data, out):
     ax.set_ylabel("latency (ms)")
     ax.legend(fontsize=7)
     ax.set_title("Check latency by rate: mixs against the gRPC floor")
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    save(fig, out)
 
 
 def tls(data, out):
@@ -126,17 +131,12 @@ def tls(data, out):
         for i, (server, label) in enumerate(servers):
             med, lo, hi = [], [], []
             for load in loads:
-                v = sorted(float(r["ratio"]) for r in data if r["server"] == server
-                           and r["load"] == load and r["transport"] == transport)
-                if not v:  # not measured at this load
-                    med.append(float("nan"))
-                    lo.append(0)
-                    hi.append(0)
-                    continue
-                m = v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+                v = [float(r["ratio"]) for r in data if r["server"] == server
+                     and r["load"] == load and r["transport"] == transport]
+                m, below, above = median_range(v) if v else (float("nan"), 0, 0)
                 med.append(m)
-                lo.append(m - v[0])
-                hi.append(v[-1] - m)
+                lo.append(below)
+                hi.append(above)
             ax.bar([j + (i - 1) * width for j in range(len(loads))], med, width, yerr=[lo, hi],
                    capsize=2, label=label)
         ax.axhline(1.2, ls="--", color="gray", label="goal: 1.2x")
@@ -148,9 +148,7 @@ def tls(data, out):
         ax.set_ylim(0.8, 1.9)
     axes[0].set_ylabel("server CPU per Check, ratio to plain")
     axes[1].legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    save(fig, out)
 
 
 def transport_floor(data, out):
@@ -170,9 +168,7 @@ def transport_floor(data, out):
     ax.set_ylabel("server CPU per Check (µs)")
     ax.set_title("Below the gRPC floor (same run, alternating; loaded box)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    save(fig, out)
 
 
 def transport_floor_by_load(data, out):
@@ -186,21 +182,18 @@ def transport_floor_by_load(data, out):
     for i, (server, label) in enumerate(servers):
         med, lo, hi = [], [], []
         for load in loads:
-            v = sorted(float(r["cpu_us"]) for r in data
-                       if r["server"] == server and r["load"] == load)
-            m = v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+            m, below, above = median_range(
+                float(r["cpu_us"]) for r in data if r["server"] == server and r["load"] == load)
             med.append(m)
-            lo.append(m - v[0])
-            hi.append(v[-1] - m)
+            lo.append(below)
+            hi.append(above)
         ax.bar([j + (i - 1.5) * width for j in range(len(loads))], med, width, yerr=[lo, hi],
                capsize=2, label=label)
     ax.set_xticks(range(len(loads)), ["5k/s", "10k/s", "20k/s", "closed loop, 8 in flight"])
     ax.set_ylabel("server CPU per Check (µs)")
     ax.set_title("Server CPU per Check by load: one call per wake-up costs the most")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    save(fig, out)
 
 
 def nginx_module(data, out):
@@ -246,9 +239,7 @@ def nginx_module(data, out):
     axes[1].set_ylim(0, max(110, max(ratio) + 10))
     axes[1].legend(fontsize=7, loc="lower right")
     fig.suptitle("nginx module, cache-hit Check + Report: CPU per request")
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    save(fig, out)
 
 
 def main():

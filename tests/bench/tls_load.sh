@@ -90,8 +90,8 @@ threads() {  # pid -> "name ticks" per thread
 
 servers=${SERVERS:-mixs}
 loads=${LOADS:-closed}
-duration=${DURATION:-4}
-switches() { { cat /proc/"$1"/task/*/status 2>/dev/null || true; } | awk '/ctxt_switches/ {s += $2} END {print s}'; }
+# shellcheck source=tests/bench/load_shape.sh
+. "$(dirname "$0")/load_shape.sh"
 echo "| round | server | load | transport | calls/s | server CPU per Check (µs) | ratio to plain | context switches per Check | busiest threads (µs per Check) |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for round in $(seq "$rounds"); do
@@ -103,20 +103,15 @@ for round in $(seq "$rounds"); do
       "$bin/mixc" check $(client_flags "$mode") -a "$attrs" --stringmap_attributes "$headers" \
         -r $((calls / 4 + 1)) -c 8 >/dev/null
       for load in $loads; do
-        if [ "$load" = closed ]; then
-          n=$calls
-          pace=()
-        else
-          n=$((load * duration))
-          pace=(--rate "$load")
-        fi
-        before=$(awk '{print $14 + $15}' "/proc/$PID/stat")
+        load_shape "$load" "$calls"
+        n=$N
+        before=$(cpu_ticks "$PID")
         cs0=$(switches "$PID")
         threads "$PID" >"$work/before"
         # shellcheck disable=SC2046
         out=$("$bin/mixc" check $(client_flags "$mode") -a "$attrs" --stringmap_attributes "$headers" \
-          -r "$n" -c 8 "${pace[@]}" --json)
-        after=$(awk '{print $14 + $15}' "/proc/$PID/stat")
+          -r "$n" -c 8 "${PACE[@]}" --json)
+        after=$(cpu_ticks "$PID")
         cs1=$(switches "$PID")
         threads "$PID" >"$work/after"
         per_thread=$(/usr/bin/python3 - "$work/before" "$work/after" "$n" "$tick" <<'PY'
@@ -140,7 +135,7 @@ PY
         [ "$mode" = plain ] && plain_cpu[$load]=$cpu
         ratio=$(/usr/bin/python3 -c "p = ${plain_cpu[$load]}; print(f'{$cpu / p:.2f}' if p else 'n/a')")
         cs=$(/usr/bin/python3 -c "print(f'{($cs1-$cs0)/$n:.2f}')")
-        shown=$([ "$load" = closed ] && echo "closed, 8 in flight" || echo "$load/s")
+        shown=$(load_label "$load")
         echo "| $round | $server | $shown | $mode | $2 | $cpu | $ratio | $cs | $per_thread |"
         if [ -n "${CSV:-}" ]; then
           echo "$round,$server,$load,$mode,$2,$cpu,$ratio,$cs" >>"$CSV"

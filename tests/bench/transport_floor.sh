@@ -28,11 +28,11 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 attrs='source.ip=10.44.1.7,source.uid=kubernetes://productpage-v1-6b746f74dc-9stvs.default,destination.uid=kubernetes://reviews-v2-7d79d5bd5d-4lqhk.default,destination.service.host=reviews.default.svc.cluster.local,request.path=/reviews/0,request.method=GET,context.protocol=http,connection.mtls=true'
 
-switches() { { cat /proc/"$1"/task/*/status 2>/dev/null || true; } | awk '/ctxt_switches/ {s += $2} END {print s}'; }
+# shellcheck source=tests/bench/load_shape.sh
+. "$(dirname "$0")/load_shape.sh"
 
 servers=${SERVERS:-grpc-callback grpc-async nghttp2 mixs}
 loads=${LOADS:-closed}
-duration=${DURATION:-4}
 echo "| round | server | load | server CPU µs per Check | context switches per Check | calls/s |"
 echo "|---|---|---|---|---|---|"
 for round in $(seq "$rounds"); do
@@ -56,21 +56,16 @@ for round in $(seq "$rounds"); do
     [ -n "$port" ] || { echo "$server did not start: $(cat "$work/out")" >&2; exit 1; }
     "$bin/mixc" check -m "127.0.0.1:$port" -a "$attrs" -r $((calls / 8 + 1)) -c 8 >/dev/null
     for load in $loads; do
-      if [ "$load" = closed ]; then
-        n=$calls
-        pace=()
-      else
-        n=$((load * duration))
-        pace=(--rate "$load")
-      fi
-      cpu0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+      load_shape "$load" "$calls"
+      n=$N
+      cpu0=$(cpu_ticks "$pid")
       cs0=$(switches "$pid")
-      out=$("$bin/mixc" check -m "127.0.0.1:$port" -a "$attrs" -r "$n" -c 8 "${pace[@]}" --json)
-      cpu1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+      out=$("$bin/mixc" check -m "127.0.0.1:$port" -a "$attrs" -r "$n" -c 8 "${PACE[@]}" --json)
+      cpu1=$(cpu_ticks "$pid")
       cs1=$(switches "$pid")
       read -r ok rate < <(echo "$out" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], int(d["rate"]))')
       [ "$ok" = "$n" ] || { echo "round $round $server $load: only $ok of $n calls succeeded" >&2; exit 1; }
-      shown=$([ "$load" = closed ] && echo "closed, 8 in flight" || echo "$load/s")
+      shown=$(load_label "$load")
       /usr/bin/python3 -c "print(f'| $round | $server | $shown | {($cpu1-$cpu0)*1e6/$tick/$n:.1f} | {($cs1-$cs0)/$n:.2f} | $rate |')"
     done
     kill "$pid"; wait "$pid" 2>/dev/null || true
