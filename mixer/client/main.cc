@@ -56,6 +56,7 @@ std::shared_ptr<grpc::Channel> makeChannel(const CommonOptions& o) {
   }
   grpc::ChannelArguments args;
   if (!o.tls_server_name.empty()) args.SetSslTargetNameOverride(o.tls_server_name);
+  security::tls::enableSessionResumption(&args);
   return grpc::CreateCustomChannel(o.mixer, *credentials, args);
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "proxy-filter/core/mixer_transport.h"
+#include "security/tls/credentials.h"
 
 namespace mixer::proxy {
 
@@ -135,6 +136,8 @@ std::shared_ptr<grpc::Channel> makeChannel(const GrpcTransportOptions& options) 
   if (!options.server_name.empty()) {
     args.SetSslTargetNameOverride(options.server_name);
   }
+  // A reconnect (mixs' connection age or idle limit) resumes the TLS session.
+  security::tls::enableSessionResumption(&args);
   return grpc::CreateCustomChannel(target, options.credentials, args);
 }
 

@@ -8,12 +8,14 @@
 #include <fstream>
 #include <sstream>
 
+#include <grpc/grpc_security.h>
 #include <grpc/grpc_security_constants.h>
 #include <grpcpp/security/auth_context.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
+#include <grpcpp/support/channel_arguments.h>
 
 #include "base/str_cat.h"
 
@@ -181,6 +183,14 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> channelCredentials(
     return absl::InternalError("gRPC could not build TLS channel credentials");
   }
   return creds;
+}
+
+void enableSessionResumption(grpc::ChannelArguments* args) {
+  // Never destroyed: channels hold references to it for as long as they live.
+  static grpc_ssl_session_cache* const cache = grpc_ssl_session_cache_create_lru(kSessionCacheSize);
+  // gRPC's own argument carries the cache's reference-counting functions.
+  const grpc_arg arg = grpc_ssl_session_cache_create_channel_arg(cache);
+  args->SetPointerWithVtable(arg.key, arg.value.pointer.p, arg.value.pointer.vtable);
 }
 
 PeerIdentity peerIdentity(const grpc::AuthContext& context) {

@@ -20,6 +20,7 @@
 
 namespace grpc {
 class AuthContext;
+class ChannelArguments;
 class ChannelCredentials;
 class ServerCredentials;
 }  // namespace grpc
@@ -51,6 +52,15 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> serverCredentials(const
 // are the client's certificate for mTLS. The server's name is checked against the channel's
 // target host, or the name set with GRPC_SSL_TARGET_NAME_OVERRIDE_ARG.
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> channelCredentials(const TlsFiles& files);
+
+// Lets a client channel resume its TLS sessions: when it connects again to a server that gave it
+// a session ticket (a reconnect after the server's max-connection-age or idle limit, a network
+// blip), the handshake resumes the session instead of repeating the certificate exchange. One
+// cache of sessions per process (kSessionCacheSize servers, least recently used first out),
+// shared by every channel given these arguments. Servers issue tickets by default (TLS 1.3); a
+// ticket is only good with the server process that issued it.
+constexpr size_t kSessionCacheSize = 64;
+void enableSessionResumption(grpc::ChannelArguments* args);
 
 // Who is calling, as the transport verified it.
 struct PeerIdentity {

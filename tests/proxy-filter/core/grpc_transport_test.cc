@@ -1,7 +1,9 @@
 // GrpcTransport against a real gRPC server on loopback (an in-test istio.mixer.v1.Mixer on an
 // ephemeral port): what is sent, what comes back, which failures are retried, the deadline, and
 // the destructor waiting for calls in flight. Also grpcTarget() and retryDelayMs().
+#include <grpc/grpc_security_constants.h>
 #include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/security/auth_context.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -11,6 +13,7 @@
 #include <thread>
 
 #include "proxy-filter/core/mixer_transport.h"
+#include "security/tls/credentials.h"
 #include "tests/proxy-filter/core/scripted_mixer.h"
 
 namespace mixer::proxy {
@@ -265,6 +268,166 @@ TEST(GrpcTransportGarbageTest, AnUnparsableCheckAnswerIsInternalWithItsReason) {
   EXPECT_EQ(out.status.error_code(), grpc::StatusCode::INTERNAL);
   EXPECT_NE(out.status.error_message().find("unparsable CheckResponse"), std::string::npos)
       << out.status.error_message();
+}
+
+// An mTLS server that answers every Check with an empty CheckResponse and records, per Check,
+// whether its connection resumed a TLS session and the client certificate's identity. It closes
+// each connection after `max_age_ms` (gRPC's max-connection-age), so that a client must connect
+// again. Health.Watch says SERVING.
+class TlsResumingServer : public grpc::CallbackGenericService {
+ public:
+  TlsResumingServer(const std::string& certs, int max_age_ms) {
+    security::tls::TlsFiles files;
+    files.cert = certs + "/server.pem";
+    files.key = certs + "/server.key";
+    files.ca = certs + "/ca.pem";  // client certificates required and verified
+    auto credentials = security::tls::serverCredentials(files);
+    EXPECT_TRUE(credentials.ok()) << credentials.status();
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", *credentials, &port_);
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, max_age_ms);
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 100);
+    builder.RegisterCallbackGenericService(this);
+    server_ = builder.BuildAndStart();
+  }
+  ~TlsResumingServer() override {
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // "true" or "false" for each Check served, in order, and the caller's verified identity.
+  std::vector<std::string> resumed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return resumed_;
+  }
+  std::vector<std::string> principals() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return principals_;
+  }
+
+ private:
+  class Reactor : public grpc::ServerGenericBidiReactor {
+   public:
+    explicit Reactor(bool health) : health_(health) { StartRead(&request_); }
+    void OnReadDone(bool ok) override {
+      if (!ok) {
+        finishOnce(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request"));
+        return;
+      }
+      grpc::Slice bytes(health_ ? std::string("\x08\x01", 2) : std::string());
+      response_ = grpc::ByteBuffer(&bytes, 1);
+      if (health_) {
+        StartWrite(&response_);  // SERVING; the stream stays open until the connection ends
+      } else {
+        std::lock_guard<std::mutex> lock(mu_);
+        finished_ = true;
+        StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+      }
+    }
+    void OnCancel() override { finishOnce(grpc::Status::CANCELLED); }
+    void OnDone() override { delete this; }
+
+   private:
+    void finishOnce(const grpc::Status& status) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!finished_) {
+        finished_ = true;
+        Finish(status);
+      }
+    }
+    const bool health_;
+    std::mutex mu_;
+    bool finished_ = false;
+    grpc::ByteBuffer request_, response_;
+  };
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
+    const bool health = ctx->method() == "/grpc.health.v1.Health/Watch";
+    if (!health) {
+      const auto auth = ctx->auth_context();
+      const auto values = auth->FindPropertyValues(GRPC_SSL_SESSION_REUSED_PROPERTY);
+      const security::tls::PeerIdentity peer = security::tls::peerIdentity(*auth);
+      std::lock_guard<std::mutex> lock(mu_);
+      principals_.push_back(peer.authenticated ? peer.principal : "unauthenticated");
+      resumed_.emplace_back(
+          values.empty() ? "absent" : std::string(values.front().data(), values.front().size()));
+    }
+    return new Reactor(health);
+  }
+
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  std::mutex mu_;
+  std::vector<std::string> resumed_;
+  std::vector<std::string> principals_;
+};
+
+// Certificates made by openssl (tests/testing/make_test_certs.sh; ctest sets MIXER_SOURCE_DIR).
+std::string makeTestCerts() {
+  const char* source = std::getenv("MIXER_SOURCE_DIR");
+  EXPECT_NE(source, nullptr) << "MIXER_SOURCE_DIR is not set (ctest sets it)";
+  const std::string dir = ::testing::TempDir() + "/transport-certs-" + std::to_string(getpid());
+  const std::string command = std::string("/bin/sh ") + (source != nullptr ? source : ".") +
+                              "/tests/testing/make_test_certs.sh " + dir +
+                              " proxy=istio-system/ingress >/dev/null";
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  return dir;
+}
+
+// mixs closes connections at its connection age or idle limit; the transport connects again and
+// resumes its TLS session (a session ticket from the first connection) instead of a full
+// handshake. A channel without the session cache makes a full handshake each time, so the
+// server's "ssl_session_reused" tells the two apart. A resumed session keeps the client
+// certificate's identity: the caller policy and the identity attributes see the same caller.
+TEST(GrpcTransportTlsTest, AReconnectResumesTheTlsSession) {
+  const std::string certs = makeTestCerts();
+  TlsResumingServer server(certs, 300);
+  security::tls::TlsFiles files;
+  files.ca = certs + "/ca.pem";
+  files.cert = certs + "/proxy.pem";
+  files.key = certs + "/proxy.key";
+  auto credentials = security::tls::channelCredentials(files);
+  ASSERT_TRUE(credentials.ok()) << credentials.status();
+
+  // Without the cache: two connections, two full handshakes.
+  {
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride("localhost");
+    auto channel = grpc::CreateCustomChannel(server.address(), *credentials, args);
+    auto stub = istio::mixer::v1::Mixer::NewStub(channel);
+    for (int i = 0; i < 2; ++i) {
+      grpc::ClientContext ctx;
+      ctx.set_wait_for_ready(true);
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      CheckResponse response;
+      const grpc::Status status = stub->Check(&ctx, CheckRequest(), &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      std::this_thread::sleep_for(std::chrono::milliseconds(700));  // past the connection's age
+    }
+  }
+  EXPECT_EQ(server.resumed(), (std::vector<std::string>{"false", "false"}));
+
+  // The transport: its first connection gets a ticket from the server (a new session, since
+  // the cache holds none for this server yet); after the server closes it, the next one resumes.
+  GrpcTransportOptions o;
+  o.address = server.address();
+  o.timeout_ms = 10000;
+  o.credentials = *credentials;
+  o.server_name = "localhost";
+  GrpcTransport transport(o);
+  for (int i = 0; i < 2; ++i) {
+    auto done = std::make_shared<std::promise<CheckOutcome>>();
+    transport.check(CheckRequest(), [done](const grpc::Status& s, const CheckResponse& r) {
+      done->set_value({s, r});
+    });
+    const CheckOutcome out = done->get_future().get();
+    EXPECT_TRUE(out.status.ok()) << out.status.error_message();
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  }
+  const std::vector<std::string> resumed = server.resumed();
+  ASSERT_EQ(resumed.size(), 4u);
+  EXPECT_EQ(resumed[2], "false");
+  EXPECT_EQ(resumed[3], "true");
+  const std::string proxy = "spiffe://cluster.local/ns/istio-system/sa/ingress";
+  EXPECT_EQ(server.principals(), (std::vector<std::string>{proxy, proxy, proxy, proxy}));
 }
 
 // The default checkSerialized() of a transport that only has check(): the bytes parsed, or a clear
