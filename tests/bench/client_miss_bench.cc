@@ -8,6 +8,11 @@
 //                              loopback, N Checks in flight: S = 0 check_floor_server (an empty
 //                              answer, nothing decoded), S = 1 mixs on the proxy-filter tests'
 //                              policy (every path a new cache entry, as in nginx_mixer_load.sh).
+//   BM_TlsConnectAndCheck/R    a new TLS connection to mixs (certificates from openssl,
+//                              tests/testing/make_test_certs.sh) and one Check on it, per
+//                              iteration: R = 0 a full handshake each time, R = 1 the channel
+//                              resumes its session (security::tls::enableSessionResumption, what
+//                              GrpcTransport does).
 //
 // CPU is this process' (every thread: the caller, gRPC's and the library's), per Check; the
 // servers run in their own processes, started from the benchmark's own directory and stopped by
@@ -34,6 +39,7 @@
 #include "proxy-filter/core/http_attributes.h"
 #include "proxy-filter/core/mixer_client.h"
 #include "proxy-filter/core/mixer_transport.h"
+#include "security/tls/credentials.h"
 #include "tests/bench/alloc_counter.h"
 #include "tests/bench/inbound_request.h"
 
@@ -104,7 +110,25 @@ void BM_CheckMissInProcess(benchmark::State& state) {
 }
 BENCHMARK(BM_CheckMissInProcess)->Repetitions(kSmoke ? 1 : 3)->ReportAggregatesOnly(true);
 
-// A server process started for the benchmarks of one kind, stopped by PID at exit.
+// Certificates for the TLS benchmark, made once by openssl into a temporary directory.
+const std::string& certsDir() {
+  static const std::string* dir = [] {
+    auto* d = new std::string(std::filesystem::temp_directory_path() /
+                              ("client-bench-certs-" + std::to_string(getpid())));
+    const std::string command = "/bin/sh " + std::string(SOURCE_DIR) +
+                                "/tests/testing/make_test_certs.sh " + *d + " >/dev/null";
+    if (std::system(command.c_str()) != 0) {
+      std::fprintf(stderr, "client_miss_bench: %s failed\n", command.c_str());
+      std::abort();
+    }
+    std::atexit([] { std::filesystem::remove_all(certsDir()); });
+    return d;
+  }();
+  return *dir;
+}
+
+// A server process started for the benchmarks of one kind (0 the floor, 1 mixs, 2 mixs over TLS),
+// stopped by PID at exit.
 class ServerProcess {
  public:
   static const std::string& address(int kind) {
@@ -157,6 +181,12 @@ class ServerProcess {
       if (kind == 0) {
         const std::string server = (bin / "check_floor_server").string();
         execl(server.c_str(), server.c_str(), "127.0.0.1:0", nullptr);
+      } else if (kind == 2) {
+        const std::string server = (bin / "mixs").string();
+        const std::string cert = certsDir() + "/server.pem", key = certsDir() + "/server.key";
+        execl(server.c_str(), server.c_str(), "server", "--address", "127.0.0.1:0",
+              "--monitoring-port", "-1", "--log-level", "warn", "--tls-cert", cert.c_str(),
+              "--tls-key", key.c_str(), nullptr);
       } else {
         const std::string server = (bin / "mixs").string();
         const std::string config = std::string(SOURCE_DIR) + "/tests/proxy-filter/testdata";
@@ -200,10 +230,10 @@ class ServerProcess {
 
   pid_t pid_ = -1;
   std::string address_;
-  static ServerProcess* servers_[2];
+  static ServerProcess* servers_[3];
 };
 
-ServerProcess* ServerProcess::servers_[2] = {nullptr, nullptr};
+ServerProcess* ServerProcess::servers_[3] = {nullptr, nullptr, nullptr};
 pid_t ServerProcess::pid(int kind) { return servers_[kind] == nullptr ? -1 : servers_[kind]->pid_; }
 
 long voluntarySwitches() {
@@ -279,6 +309,55 @@ void BM_CheckMissOverGrpc(benchmark::State& state) {
 }
 BENCHMARK(BM_CheckMissOverGrpc)
     ->ArgsProduct({{1, 16}, {0, 1}})
+    ->MeasureProcessCPUTime()
+    ->UseRealTime()
+    ->Repetitions(kSmoke ? 1 : 3)
+    ->ReportAggregatesOnly(true);
+
+void BM_TlsConnectAndCheck(benchmark::State& state) {
+  const bool resume = state.range(0) == 1;
+  security::tls::TlsFiles files;
+  files.ca = certsDir() + "/ca.pem";  // made before the server forks, which reads them too
+  const std::string& address = ServerProcess::address(2);
+  auto credentials = security::tls::channelCredentials(files);
+  if (!credentials.ok()) {
+    state.SkipWithError(std::string(credentials.status().message()).c_str());
+    return;
+  }
+  int connection = 0;
+  int failed = 0;
+  auto connectAndCheck = [&] {
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride("localhost");
+    // A channel of its own, never a subchannel another one left behind: a new connection.
+    args.SetInt("mixer.bench.connection", ++connection);
+    if (resume) {
+      security::tls::enableSessionResumption(&args);
+    }
+    auto stub =
+        istio::mixer::v1::Mixer::NewStub(grpc::CreateCustomChannel(address, *credentials, args));
+    grpc::ClientContext ctx;
+    ctx.set_wait_for_ready(true);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    CheckResponse response;
+    if (!stub->Check(&ctx, CheckRequest(), &response).ok()) {
+      ++failed;
+    }
+  };
+  connectAndCheck();  // the server started; with R = 1, a session to resume
+  const double server_before = ServerProcess::cpuSeconds(2);
+  for (auto _ : state) {
+    connectAndCheck();
+  }
+  state.counters["server_us/op"] = benchmark::Counter(
+      (ServerProcess::cpuSeconds(2) - server_before) * 1e6, benchmark::Counter::kAvgIterations);
+  if (failed > 0) {
+    state.SkipWithError("a Check over a new TLS connection failed");
+  }
+}
+BENCHMARK(BM_TlsConnectAndCheck)
+    ->Arg(0)
+    ->Arg(1)
     ->MeasureProcessCPUTime()
     ->UseRealTime()
     ->Repetitions(kSmoke ? 1 : 3)
