@@ -191,6 +191,50 @@ TEST_F(GrpcTransportTest, ASerializedCheckDeliversTheServersRefusal) {
   EXPECT_EQ(out.status.error_message(), "bad word index");
 }
 
+// One call of a generic test server: Health.Watch gets one HealthCheckResponse{status: SERVING}
+// and its stream is left open (the client's channel checks health before it sends a Check);
+// anything else gets `answer` as its one message and OK.
+class AnsweringReactor : public grpc::ServerGenericBidiReactor {
+ public:
+  AnsweringReactor(bool health, std::string answer) : health_(health), answer_(std::move(answer)) {
+    StartRead(&request_);
+  }
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      finishOnce(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request"));
+      return;
+    }
+    grpc::Slice bytes(health_ ? std::string("\x08\x01", 2) : answer_);
+    response_ = grpc::ByteBuffer(&bytes, 1);
+    if (health_) {
+      StartWrite(&response_);
+    } else {
+      std::lock_guard<std::mutex> lock(mu_);
+      finished_ = true;
+      StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+    }
+  }
+  void OnCancel() override { finishOnce(grpc::Status::CANCELLED); }
+  void OnDone() override { delete this; }
+  static bool isHealth(grpc::GenericCallbackServerContext* ctx) {
+    return ctx->method() == "/grpc.health.v1.Health/Watch";
+  }
+
+ private:
+  void finishOnce(const grpc::Status& status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!finished_) {
+      finished_ = true;
+      Finish(status);
+    }
+  }
+  const bool health_;
+  const std::string answer_;
+  std::mutex mu_;
+  bool finished_ = false;
+  grpc::ByteBuffer request_, response_;
+};
+
 // A server whose Check answers are bytes that are no protobuf message (a length past the end):
 // what a broken or hostile server could send. Its health service says SERVING, so the client's
 // channel (with health checking) sends it the Check.
@@ -206,47 +250,11 @@ class GarbageServer : public grpc::CallbackGenericService {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
  private:
-  class Reactor : public grpc::ServerGenericBidiReactor {
-   public:
-    explicit Reactor(bool health) : health_(health) { StartRead(&request_); }
-    void OnReadDone(bool ok) override {
-      if (!ok) {
-        finishOnce(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request"));
-        return;
-      }
-      // Health.Watch: one HealthCheckResponse{status: SERVING}, the stream left open. Check: a
-      // length of 5 with 2 bytes after it.
-      grpc::Slice bytes(health_ ? std::string("\x08\x01", 2)
-                                : std::string("\x0a\x05"
-                                              "ab",
-                                              4));
-      response_ = grpc::ByteBuffer(&bytes, 1);
-      if (health_) {
-        StartWrite(&response_);
-      } else {
-        std::lock_guard<std::mutex> lock(mu_);
-        finished_ = true;
-        StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
-      }
-    }
-    void OnCancel() override { finishOnce(grpc::Status::CANCELLED); }
-    void OnDone() override { delete this; }
-
-   private:
-    void finishOnce(const grpc::Status& status) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!finished_) {
-        finished_ = true;
-        Finish(status);
-      }
-    }
-    const bool health_;
-    std::mutex mu_;
-    bool finished_ = false;
-    grpc::ByteBuffer request_, response_;
-  };
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
-    return new Reactor(ctx->method() == "/grpc.health.v1.Health/Watch");
+    // A Check's answer: a length of 5 with 2 bytes after it.
+    return new AnsweringReactor(AnsweringReactor::isHealth(ctx), std::string("\x0a\x05"
+                                                                             "ab",
+                                                                             4));
   }
 
   int port_ = 0;
@@ -305,42 +313,8 @@ class TlsResumingServer : public grpc::CallbackGenericService {
   }
 
  private:
-  class Reactor : public grpc::ServerGenericBidiReactor {
-   public:
-    explicit Reactor(bool health) : health_(health) { StartRead(&request_); }
-    void OnReadDone(bool ok) override {
-      if (!ok) {
-        finishOnce(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request"));
-        return;
-      }
-      grpc::Slice bytes(health_ ? std::string("\x08\x01", 2) : std::string());
-      response_ = grpc::ByteBuffer(&bytes, 1);
-      if (health_) {
-        StartWrite(&response_);  // SERVING; the stream stays open until the connection ends
-      } else {
-        std::lock_guard<std::mutex> lock(mu_);
-        finished_ = true;
-        StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
-      }
-    }
-    void OnCancel() override { finishOnce(grpc::Status::CANCELLED); }
-    void OnDone() override { delete this; }
-
-   private:
-    void finishOnce(const grpc::Status& status) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!finished_) {
-        finished_ = true;
-        Finish(status);
-      }
-    }
-    const bool health_;
-    std::mutex mu_;
-    bool finished_ = false;
-    grpc::ByteBuffer request_, response_;
-  };
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
-    const bool health = ctx->method() == "/grpc.health.v1.Health/Watch";
+    const bool health = AnsweringReactor::isHealth(ctx);
     if (!health) {
       const auto auth = ctx->auth_context();
       const auto values = auth->FindPropertyValues(GRPC_SSL_SESSION_REUSED_PROPERTY);
@@ -350,7 +324,7 @@ class TlsResumingServer : public grpc::CallbackGenericService {
       resumed_.emplace_back(
           values.empty() ? "absent" : std::string(values.front().data(), values.front().size()));
     }
-    return new Reactor(health);
+    return new AnsweringReactor(health, "");  // an empty CheckResponse
   }
 
   int port_ = 0;
