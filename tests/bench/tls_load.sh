@@ -77,8 +77,8 @@ start() {  # server mode -> sets PORT, PID
 client_flags() {
   case $1 in
     plain) echo "-m 127.0.0.1:$PORT" ;;
-    tls) echo "-m localhost:$PORT --tls-ca $c/ca.pem" ;;
-    mtls) echo "-m localhost:$PORT --tls-ca $c/ca.pem --tls-cert $c/proxy.pem --tls-key $c/proxy.key" ;;
+    tls) echo "-m 127.0.0.1:$PORT --tls-server-name localhost --tls-ca $c/ca.pem" ;;
+    mtls) echo "-m 127.0.0.1:$PORT --tls-server-name localhost --tls-ca $c/ca.pem --tls-cert $c/proxy.pem --tls-key $c/proxy.key" ;;
   esac
 }
 
