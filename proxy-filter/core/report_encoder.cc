@@ -25,7 +25,10 @@ constexpr uint32_t kIndependentEncoding = 1;
 constexpr uint32_t kCheckAttributes = 1;
 constexpr uint32_t kCheckGlobalWordCount = 2;
 constexpr uint32_t kCheckDeduplicationId = 3;
-constexpr uint32_t kCheckQuotas = 4;  // map<string, QuotaParams{amount = 1, best_effort = 2}>
+constexpr uint32_t kCheckQuotas = 4;  // map<string, QuotaParams>
+// QuotaParams
+constexpr uint32_t kQuotaAmount = 1;
+constexpr uint32_t kQuotaBestEffort = 2;
 // CompressedAttributes (field 1, words, stays empty in a report: default_words hold them)
 constexpr uint32_t kWords = 1;
 constexpr uint32_t kStrings = 2;
@@ -198,10 +201,10 @@ void ReportEncoder::encodeCheck(const Attributes& attributes, uint32_t global_wo
   for (const CheckQuota& quota : quotas) {
     inner_.clear();
     if (quota.amount != 0) {
-      putInt64(1, quota.amount, &inner_);
+      putInt64(kQuotaAmount, quota.amount, &inner_);
     }
     if (quota.best_effort) {
-      appendTag(2, WireType::Varint, &inner_);
+      appendTag(kQuotaBestEffort, WireType::Varint, &inner_);
       inner_.push_back(1);
     }
     entry_.clear();
