@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -57,6 +58,14 @@ class GrpcTransportTest : public ::testing::Test {
     GrpcTransportOptions o;
     o.address = server_.address();
     o.timeout_ms = 10000;
+    return o;
+  }
+  // The same, retrying up to `max_retries` times after a short backoff (1-5 ms).
+  GrpcTransportOptions retryingOptions(int max_retries) const {
+    GrpcTransportOptions o = options();
+    o.max_retries = max_retries;
+    o.base_retry_ms = 1;
+    o.max_retry_ms = 5;
     return o;
   }
   static CheckOutcome check(GrpcTransport& transport, const CheckRequest& request) {
@@ -154,11 +163,7 @@ TEST_F(GrpcTransportTest, ASerializedCheckIsSentAsItIsAndItsAnswerParsed) {
     (*r->mutable_quotas())["q"].set_granted_amount(5);
     return grpc::Status::OK;
   });
-  GrpcTransportOptions o = options();
-  o.max_retries = 1;
-  o.base_retry_ms = 1;
-  o.max_retry_ms = 5;
-  GrpcTransport transport(o);
+  GrpcTransport transport(retryingOptions(1));
   const CheckRequest request = checkRequest("dedup-2");
   auto done = std::make_shared<std::promise<CheckOutcome>>();
   transport.checkSerialized(request.SerializeAsString(),
@@ -402,6 +407,7 @@ TEST(GrpcTransportTlsTest, AReconnectResumesTheTlsSession) {
   EXPECT_EQ(resumed[3], "true");
   const std::string proxy = "spiffe://cluster.local/ns/istio-system/sa/ingress";
   EXPECT_EQ(server.principals(), (std::vector<std::string>{proxy, proxy, proxy, proxy}));
+  std::filesystem::remove_all(certs);
 }
 
 // The default checkSerialized() of a transport that only has check(): the bytes parsed, or a clear
@@ -439,11 +445,7 @@ TEST_F(GrpcTransportTest, UnavailableIsRetriedUpToMaxRetriesThenDelivered) {
     calls.fetch_add(1);
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "draining");
   });
-  GrpcTransportOptions o = options();
-  o.max_retries = 2;
-  o.base_retry_ms = 1;
-  o.max_retry_ms = 5;
-  GrpcTransport transport(o);
+  GrpcTransport transport(retryingOptions(2));
   const CheckOutcome out = check(transport, checkRequest("d"));
   EXPECT_EQ(out.status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(out.status.error_message(), "draining");
@@ -459,11 +461,7 @@ TEST_F(GrpcTransportTest, ARetryThatSucceedsDeliversTheLaterAnswer) {
     r->mutable_precondition()->mutable_status()->set_code(8);
     return grpc::Status::OK;
   });
-  GrpcTransportOptions o = options();
-  o.max_retries = 3;
-  o.base_retry_ms = 1;
-  o.max_retry_ms = 5;
-  GrpcTransport transport(o);
+  GrpcTransport transport(retryingOptions(3));
   const CheckOutcome out = check(transport, checkRequest("d"));
   ASSERT_TRUE(out.status.ok());
   EXPECT_EQ(out.response.precondition().status().code(), 8);
@@ -476,11 +474,7 @@ TEST_F(GrpcTransportTest, AnAnswerOtherThanATransportFailureIsNotRetried) {
     calls.fetch_add(1);
     return grpc::Status(grpc::StatusCode::INTERNAL, "inconsistent global dictionary");
   });
-  GrpcTransportOptions o = options();
-  o.max_retries = 3;
-  o.base_retry_ms = 1;
-  o.max_retry_ms = 5;
-  GrpcTransport transport(o);
+  GrpcTransport transport(retryingOptions(3));
   const CheckOutcome out = check(transport, checkRequest("d"));
   EXPECT_EQ(out.status.error_code(), grpc::StatusCode::INTERNAL);
   EXPECT_EQ(calls.load(), 1);
@@ -495,11 +489,8 @@ TEST_F(GrpcTransportTest, AnAttemptPastItsDeadlineFailsAndIsRetried) {
     gate.wait();
     return grpc::Status::OK;
   });
-  GrpcTransportOptions o = options();
+  GrpcTransportOptions o = retryingOptions(1);
   o.timeout_ms = 1000;
-  o.max_retries = 1;
-  o.base_retry_ms = 1;
-  o.max_retry_ms = 5;
   CheckOutcome out;
   {
     GrpcTransport transport(o);
