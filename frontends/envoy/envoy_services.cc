@@ -256,148 +256,9 @@ struct PendingCall {
   }
 };
 
-// The sink of a gRPC unary call: fills the response and finishes the reactor.
-class ReactorSink final : public CallSink {
- public:
-  ReactorSink(EnvoyFrontends* f, int service, grpc::CallbackServerContext* context,
-              grpc::ServerUnaryReactor* reactor, grpc::ByteBuffer* response, const char* method,
-              bool owned = false)
-      : f_(f),
-        service_(service),
-        context_(context),
-        reactor_(reactor),
-        response_(response),
-        method_(method),
-        owned_(owned) {}
-
-  void finish(const grpc::Status& status, std::string_view bytes) override {
-    if (status.ok()) {
-      grpc::Slice out(bytes.data(), bytes.size());
-      *response_ = grpc::ByteBuffer(&out, 1);
-    } else if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-      static std::atomic<uint64_t> logs{0};
-      if (mixer::logSampled(logs)) {
-        MIXER_LOG(Warn) << method_ << " from " << context_->peer()
-                        << " rejected: " << status.error_message();
-      }
-    }
-    f_->countCall(service_, status.error_code());
-    grpc::ServerUnaryReactor* reactor = reactor_;
-    if (owned_) delete this;
-    reactor->Finish(status);
-  }
-  CallSink* detach() override {
-    return new ReactorSink(f_, service_, context_, reactor_, response_, method_, true);
-  }
-
- private:
-  EnvoyFrontends* f_;
-  int service_;
-  grpc::CallbackServerContext* context_;
-  grpc::ServerUnaryReactor* reactor_;
-  grpc::ByteBuffer* response_;
-  const char* method_;
-  bool owned_;
-};
-
 constexpr security::tls::Api kServiceApis[] = {
     security::tls::Api::kExtAuthz, security::tls::Api::kRateLimit, security::tls::Api::kAccessLog};
-
-template <typename Fn>
-grpc::ServerUnaryReactor* runUnary(EnvoyFrontends* f, int service, const char* method,
-                                   grpc::CallbackServerContext* context,
-                                   const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
-                                   Fn&& fn) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  ReactorSink sink(f, service, context, reactor, response, method);
-  grpc::Status status = f->checkSize(request->Length());
-  security::tls::Caller caller;
-  const security::tls::CallerGate* gate = f->callerGate();
-  if (status.ok() && gate != nullptr) {
-    status = gate->admit(*context, kServiceApis[service], &caller);
-  }
-  grpc::Slice slice;
-  if (status.ok() && !flatten(request, &slice)) {
-    status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request bytes");
-  }
-  if (status.ok()) {
-    fn(view(slice), &sink, gate != nullptr ? &caller : nullptr);
-  } else {
-    sink.finish(status, {});
-  }
-  return reactor;
-}
-
-// One ALS stream: each message is handled when it arrives; a bad one ends the stream with its
-// error, and the entries of the messages before it stay accepted.
-class AccessLogReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
- public:
-  AccessLogReactor(EnvoyFrontends* f, grpc::CallbackServerContext* context,
-                   grpc::ByteBuffer* response)
-      : f_(f), context_(context), response_(response) {
-    if (const security::tls::CallerGate* gate = f_->callerGate()) {
-      // A refused stream is answered before any of its messages is read.
-      grpc::Status admitted = gate->admit(*context, security::tls::Api::kAccessLog, &caller_);
-      if (!admitted.ok()) {
-        f_->countCall(2, admitted.error_code());
-        Finish(admitted);
-        return;
-      }
-      gated_ = true;
-    }
-    StartRead(&message_);
-  }
-
-  void OnReadDone(bool ok) override {
-    if (!ok) {  // the client closed its side: the stream is done
-      grpc::Slice empty;
-      *response_ = grpc::ByteBuffer(&empty, 1);
-      f_->countCall(2, grpc::StatusCode::OK);
-      Finish(grpc::Status::OK);
-      return;
-    }
-    grpc::Status status = f_->checkSize(message_.Length());
-    grpc::Slice slice;
-    if (status.ok() && !flatten(&message_, &slice)) {
-      status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the message bytes");
-    }
-    if (status.ok()) {
-      size_t accepted = 0;
-      status = f_->accessLogs(view(slice), &reporter_uid_, &accepted, gated_ ? &caller_ : nullptr);
-      entries_ += accepted;
-      f_->countAccessLogEntries(accepted);
-      ++messages_;
-    }
-    message_.Clear();
-    if (!status.ok()) {
-      static std::atomic<uint64_t> logs{0};
-      if (mixer::logSampled(logs)) {
-        MIXER_LOG(Warn) << "StreamAccessLogs from " << context_->peer()
-                        << " ended: " << status.error_message() << " (" << entries_
-                        << " earlier entries were accepted)";
-      }
-      f_->countCall(2, status.error_code());
-      Finish(grpc::Status(status.error_code(),
-                          strCat(status.error_message(), " (message #", messages_, "; ", entries_,
-                                 " earlier entries were accepted)")));
-      return;
-    }
-    StartRead(&message_);
-  }
-
-  void OnDone() override { delete this; }
-
- private:
-  EnvoyFrontends* f_;
-  grpc::CallbackServerContext* context_;
-  grpc::ByteBuffer* response_;
-  grpc::ByteBuffer message_;
-  std::string reporter_uid_;
-  security::tls::Caller caller_;
-  bool gated_ = false;
-  size_t entries_ = 0;
-  size_t messages_ = 0;
-};
+constexpr const char* kMethodLabels[] = {"ext_authz Check", "ShouldRateLimit", "StreamAccessLogs"};
 
 }  // namespace
 
@@ -637,29 +498,84 @@ grpc::Status EnvoyFrontends::handleRateLimit(std::string_view request, std::stri
   return sink.wait();
 }
 
-grpc::ServerUnaryReactor* AuthorizationService::Check(grpc::CallbackServerContext* context,
-                                                      const grpc::ByteBuffer* request,
-                                                      grpc::ByteBuffer* response) {
-  return runUnary(
-      f_, 0, "ext_authz Check", context, request, response,
-      [this](std::string_view bytes, CallSink* sink, const security::tls::Caller* caller) {
-        f_->authzCheck(bytes, sink, caller);
-      });
+void EnvoyFrontends::serveUnary(Service service, const grpc::ServerContextBase& context,
+                                const grpc::ByteBuffer& request, CallSink* sink) {
+  grpc::Status status = checkSize(request.Length());
+  security::tls::Caller caller;
+  if (status.ok() && gate_ != nullptr) {
+    status = gate_->admit(context, kServiceApis[service], &caller);
+  }
+  grpc::Slice slice;
+  if (status.ok() && !flatten(&request, &slice)) {
+    status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request bytes");
+  }
+  if (!status.ok()) {
+    sink->finish(status, {});
+    return;
+  }
+  const security::tls::Caller* proven = gate_ != nullptr ? &caller : nullptr;
+  if (service == kAuthz) {
+    authzCheck(view(slice), sink, proven);
+  } else {
+    shouldRateLimit(view(slice), sink, proven);
+  }
 }
 
-grpc::ServerUnaryReactor* RateLimitService::ShouldRateLimit(grpc::CallbackServerContext* context,
-                                                            const grpc::ByteBuffer* request,
-                                                            grpc::ByteBuffer* response) {
-  return runUnary(
-      f_, 1, "ShouldRateLimit", context, request, response,
-      [this](std::string_view bytes, CallSink* sink, const security::tls::Caller* caller) {
-        f_->shouldRateLimit(bytes, sink, caller);
-      });
+void EnvoyFrontends::noteFinished(Service service, const grpc::ServerContextBase& context,
+                                  const grpc::Status& status) {
+  if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+    static std::atomic<uint64_t> logs{0};
+    if (mixer::logSampled(logs)) {
+      MIXER_LOG(Warn) << kMethodLabels[service] << " from " << context.peer()
+                      << " rejected: " << status.error_message();
+    }
+  }
+  countCall(service, status.error_code());
 }
 
-grpc::ServerReadReactor<grpc::ByteBuffer>* AccessLogService::StreamAccessLogs(
-    grpc::CallbackServerContext* context, grpc::ByteBuffer* response) {
-  return new AccessLogReactor(f_, context, response);
+AccessLogStream::AccessLogStream(EnvoyFrontends* f, const grpc::ServerContextBase* context)
+    : f_(f), context_(context) {}
+
+grpc::Status AccessLogStream::admit() {
+  const security::tls::CallerGate* gate = f_->callerGate();
+  if (gate == nullptr) return grpc::Status::OK;
+  grpc::Status admitted = gate->admit(*context_, security::tls::Api::kAccessLog, &caller_);
+  if (!admitted.ok()) {
+    f_->countCall(EnvoyFrontends::kAccessLog, admitted.error_code());
+    return admitted;
+  }
+  gated_ = true;
+  return grpc::Status::OK;
+}
+
+grpc::Status AccessLogStream::onMessage(const grpc::ByteBuffer& message) {
+  grpc::Status status = f_->checkSize(message.Length());
+  grpc::Slice slice;
+  if (status.ok() && !flatten(&message, &slice)) {
+    status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the message bytes");
+  }
+  if (status.ok()) {
+    size_t accepted = 0;
+    status = f_->accessLogs(view(slice), &reporter_uid_, &accepted, gated_ ? &caller_ : nullptr);
+    entries_ += accepted;
+    f_->countAccessLogEntries(accepted);
+    ++messages_;
+  }
+  if (status.ok()) return status;
+  static std::atomic<uint64_t> logs{0};
+  if (mixer::logSampled(logs)) {
+    MIXER_LOG(Warn) << "StreamAccessLogs from " << context_->peer()
+                    << " ended: " << status.error_message() << " (" << entries_
+                    << " earlier entries were accepted)";
+  }
+  f_->countCall(EnvoyFrontends::kAccessLog, status.error_code());
+  return grpc::Status(status.error_code(),
+                      strCat(status.error_message(), " (message #", messages_, "; ", entries_,
+                             " earlier entries were accepted)"));
+}
+
+void AccessLogStream::onClosed() {
+  f_->countCall(EnvoyFrontends::kAccessLog, grpc::StatusCode::OK);
 }
 
 }  // namespace frontends::envoy

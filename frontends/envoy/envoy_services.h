@@ -1,7 +1,7 @@
 // The Envoy front-ends of mixs: ext_authz (envoy.service.auth.v3.Authorization/Check), the rate
 // limit service (envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit) and the access log
 // service (envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs), served on the same
-// gRPC server as istio.mixer.v1.Mixer.
+// gRPC server as istio.mixer.v1.Mixer (mixer/server/queue_server.h carries their calls).
 //
 // Each one decodes its request into the same AttributeBag a Mixer Check or Report fills
 // (attribute_mapping.h), then uses the same Dispatcher: check() and quota() for ext_authz,
@@ -41,58 +41,14 @@ struct Options {
 
 using mixer::server::CallSink;  // where the outcome of a unary call goes (mixer/server/call_sink.h)
 
-using AuthorizationRaw = ::envoy::service::auth::v3::Authorization::WithRawCallbackMethod_Check<
-    ::envoy::service::auth::v3::Authorization::Service>;
-using RateLimitRaw =
-    ::envoy::service::ratelimit::v3::RateLimitService::WithRawCallbackMethod_ShouldRateLimit<
-        ::envoy::service::ratelimit::v3::RateLimitService::Service>;
-using AccessLogRaw =
-    ::envoy::service::accesslog::v3::AccessLogService::WithRawCallbackMethod_StreamAccessLogs<
-        ::envoy::service::accesslog::v3::AccessLogService::Service>;
-
-class EnvoyFrontends;
-
-class AuthorizationService final : public AuthorizationRaw {
- public:
-  explicit AuthorizationService(EnvoyFrontends* f) : f_(f) {}
-  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
-                                  const grpc::ByteBuffer* request,
-                                  grpc::ByteBuffer* response) override;
-
- private:
-  EnvoyFrontends* f_;
-};
-
-class RateLimitService final : public RateLimitRaw {
- public:
-  explicit RateLimitService(EnvoyFrontends* f) : f_(f) {}
-  grpc::ServerUnaryReactor* ShouldRateLimit(grpc::CallbackServerContext* context,
-                                            const grpc::ByteBuffer* request,
-                                            grpc::ByteBuffer* response) override;
-
- private:
-  EnvoyFrontends* f_;
-};
-
-class AccessLogService final : public AccessLogRaw {
- public:
-  explicit AccessLogService(EnvoyFrontends* f) : f_(f) {}
-  grpc::ServerReadReactor<grpc::ByteBuffer>* StreamAccessLogs(grpc::CallbackServerContext* context,
-                                                              grpc::ByteBuffer* response) override;
-
- private:
-  EnvoyFrontends* f_;
-};
-
 // The three services and the logic they share.
 class EnvoyFrontends {
  public:
   // OWNERSHIP: `dispatchers` is borrowed and must outlive this object.
   EnvoyFrontends(const mixer::runtime::DispatcherSource* dispatchers, Options options);
 
-  AuthorizationService& authorization() { return authorization_; }
-  RateLimitService& rateLimit() { return rate_limit_; }
-  AccessLogService& accessLog() { return access_log_; }
+  // The services, in the order of kServiceNames.
+  enum Service { kAuthz = 0, kRateLimit = 1, kAccessLog = 2 };
   // The fully-qualified service names, for the health service.
   static constexpr const char* kServiceNames[] = {"envoy.service.auth.v3.Authorization",
                                                   "envoy.service.ratelimit.v3.RateLimitService",
@@ -102,6 +58,14 @@ class EnvoyFrontends {
   // default): every caller, claims as sent. OWNERSHIP: borrowed; set before serving.
   void setCallerGate(const security::tls::CallerGate* gate) { gate_ = gate; }
   const security::tls::CallerGate* callerGate() const { return gate_; }
+
+  // One gRPC call of ext_authz (kAuthz) or the rate limit service (kRateLimit), whatever the gRPC
+  // API that carries it: size limit, caller policy, then the call; the outcome goes to `sink`.
+  void serveUnary(Service service, const grpc::ServerContextBase& context,
+                  const grpc::ByteBuffer& request, CallSink* sink);
+  // What the carrier does with such a call's outcome: counts it, and logs (sampled) a refusal.
+  void noteFinished(Service service, const grpc::ServerContextBase& context,
+                    const grpc::Status& status);
 
   // An ext_authz Check or a ShouldRateLimit on request bytes (borrowed for the call). `caller`:
   // the caller's proven identity, written into the attributes (may be null).
@@ -141,9 +105,31 @@ class EnvoyFrontends {
   const security::tls::CallerGate* gate_ = nullptr;
   std::array<std::array<prometheus::Counter*, kCodeCount>, 3> handled_{};
   prometheus::Counter* log_entries_ = nullptr;
-  AuthorizationService authorization_{this};
-  RateLimitService rate_limit_{this};
-  AccessLogService access_log_{this};
+};
+
+// One StreamAccessLogs stream, whatever the gRPC API that carries it: each message is handled
+// when it arrives; a bad one ends the stream with its error, and the entries of the messages
+// before it stay accepted. Counts the stream's outcome.
+class AccessLogStream {
+ public:
+  // OWNERSHIP: both borrowed for the stream's life.
+  AccessLogStream(EnvoyFrontends* f, const grpc::ServerContextBase* context);
+  // Before any message is read: non-OK when the caller may not send access logs (the stream is
+  // then finished with it).
+  grpc::Status admit();
+  // One message: non-OK ends the stream with that status.
+  grpc::Status onMessage(const grpc::ByteBuffer& message);
+  // The client closed its side: the stream ends OK.
+  void onClosed();
+
+ private:
+  EnvoyFrontends* f_;
+  const grpc::ServerContextBase* context_;
+  std::string reporter_uid_;
+  security::tls::Caller caller_;
+  bool gated_ = false;
+  size_t entries_ = 0;
+  size_t messages_ = 0;
 };
 
 // google.rpc.Code → the HTTP status of ext_authz's DeniedHttpResponse: PERMISSION_DENIED 403,

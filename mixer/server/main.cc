@@ -246,6 +246,12 @@ int main(int argc, char** argv) {
                    "adapter holds only its own thread's connections)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  server
+      ->add_option("--grpc-threads", options.grpc_threads,
+                   "Threads serving the gRPC port, each with its own completion queue (0: one "
+                   "per CPU); more than one adds capacity at a thread hand-off per call")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
   server->add_option("--config-dir", options.config_dir,
                      "Directory of configuration files (default: the embedded configuration)");
   server->add_flag("--skip-invalid-resources", options.skip_invalid_resources,

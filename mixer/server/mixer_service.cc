@@ -99,15 +99,10 @@ grpc::Status MixerService::deadlineExceeded(ServerMetrics::Method method, std::s
                       base::strCat("the call's deadline passed; stopped ", where));
 }
 
-grpc::Status MixerService::stopped(const CallControl& call, bool ask_client,
-                                   ServerMetrics::Method method, std::string_view where) {
+grpc::Status MixerService::stopped(const CallControl& call, ServerMetrics::Method method,
+                                   std::string_view where) {
   if (call.deadline.passed()) {
     return deadlineExceeded(method, where);
-  }
-  if (ask_client && call.context != nullptr && call.context->IsCancelled()) {
-    metrics_->stoppedCalls(method, ServerMetrics::kCancelled).Increment();
-    return grpc::Status(grpc::StatusCode::CANCELLED,
-                        base::strCat("the client cancelled the call; stopped ", where));
   }
   return grpc::Status::OK;
 }
@@ -248,9 +243,7 @@ void MixerService::decideCheck(std::string_view request, CheckSink* sink, const 
   if (call.caller != nullptr) {
     security::tls::applyCaller(*call.caller, &bag);
   }
-  if (auto stop = stopped(call, request.size() >= kCancelProbeBytes, ServerMetrics::kCheck,
-                          "after decoding");
-      !stop.ok()) {
+  if (auto stop = stopped(call, ServerMetrics::kCheck, "after decoding"); !stop.ok()) {
     sink->finish(stop, {});
     return;
   }
@@ -342,9 +335,7 @@ grpc::Status MixerService::reportInProcess(std::string_view request, const CallC
     }
     // The first boundary comes after the first entry is decoded, so that a client over a limit
     // in any entry hears of it rather than of its deadline.
-    const bool ask_client =
-        i % kCancelProbeRecords == 0 && (i > 0 || request.size() >= kCancelProbeBytes);
-    grpc::Status stop = stopped(call, ask_client, ServerMetrics::kReport, "between entries");
+    grpc::Status stop = stopped(call, ServerMetrics::kReport, "between entries");
     if (stop.ok()) {
       dispatcher->generate(&bag, nullptr, &ts.generated);
       if (!dispatcher->report(bag, &ts.pending, call.deadline)) {
@@ -367,52 +358,6 @@ grpc::Status MixerService::reportInProcess(std::string_view request, const CallC
   dispatcher->flushReports(&ts.pending);
   return grpc::Status::OK;
 }
-
-namespace {
-
-// The sink of a gRPC Check (callback API): fills the response and finishes the reactor. Lives on
-// the stack of the callback unless the outcome comes later, when detach() moves it to the heap.
-class ReactorCheckSink final : public MixerService::CheckSink {
- public:
-  ReactorCheckSink(MixerService* service, grpc::CallbackServerContext* context,
-                   grpc::ServerUnaryReactor* reactor, grpc::ByteBuffer* response, CallTimer timer,
-                   bool owned = false)
-      : service_(service),
-        context_(context),
-        reactor_(reactor),
-        response_(response),
-        timer_(timer),
-        owned_(owned) {}
-
-  void finish(const grpc::Status& status, std::string_view bytes) override {
-    if (status.ok()) {
-      grpc::Slice out(bytes.data(), bytes.size());
-      *response_ = grpc::ByteBuffer(&out, 1);
-    }
-    service_->noteInvalid(ServerMetrics::kCheck, *context_, status);
-    timer_.finish(status);
-    grpc::ServerUnaryReactor* reactor = reactor_;
-    const bool owned = owned_;
-    if (owned) {
-      delete this;  // nothing of this object is used after Finish
-    }
-    reactor->Finish(status);
-  }
-
-  CallSink* detach() override {
-    return new ReactorCheckSink(service_, context_, reactor_, response_, timer_, true);
-  }
-
- private:
-  MixerService* service_;
-  grpc::CallbackServerContext* context_;
-  grpc::ServerUnaryReactor* reactor_;  // the context's default reactor: DefaultReactor() once only
-  grpc::ByteBuffer* response_;
-  CallTimer timer_;
-  bool owned_;
-};
-
-}  // namespace
 
 void MixerService::noteInvalid(ServerMetrics::Method method, const grpc::ServerContextBase& context,
                                const grpc::Status& status) {
@@ -439,7 +384,7 @@ void MixerService::serveCheck(const grpc::ServerContextBase& context,
   }
   if (status.ok()) {
     decideCheck(view(slice), sink,
-                CallControl{runtime::CallDeadline(context.deadline()), &context,
+                CallControl{runtime::CallDeadline(context.deadline()),
                             gate_ != nullptr ? &caller : nullptr});
   } else {
     sink->finish(status, {});
@@ -459,40 +404,11 @@ grpc::Status MixerService::serveReport(const grpc::ServerContextBase& context,
     status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request bytes");
   }
   if (status.ok()) {
-    status =
-        reportInProcess(view(slice), CallControl{runtime::CallDeadline(context.deadline()),
-                                                 &context, gate_ != nullptr ? &caller : nullptr});
+    status = reportInProcess(view(slice), CallControl{runtime::CallDeadline(context.deadline()),
+                                                      gate_ != nullptr ? &caller : nullptr});
   }
   noteInvalid(ServerMetrics::kReport, context, status);
   return status;
-}
-
-grpc::ServerUnaryReactor* MixerService::Check(grpc::CallbackServerContext* context,
-                                              const grpc::ByteBuffer* request,
-                                              grpc::ByteBuffer* response) {
-  // The reactor is the context's, created here (DefaultReactor() constructs it anew on every
-  // call, so only once), before anything may call Finish on it: the sink, or its detached copy
-  // from another thread.
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  ReactorCheckSink sink(this, context, reactor, response,
-                        CallTimer(metrics_, ServerMetrics::kCheck));
-  serveCheck(*context, *request, &sink);
-  return reactor;
-}
-
-grpc::ServerUnaryReactor* MixerService::Report(grpc::CallbackServerContext* context,
-                                               const grpc::ByteBuffer* request,
-                                               grpc::ByteBuffer* response) {
-  CallTimer timer(metrics_, ServerMetrics::kReport);
-  const grpc::Status status = serveReport(*context, *request);
-  if (status.ok()) {
-    grpc::Slice out;  // ReportResponse is empty: zero bytes
-    *response = grpc::ByteBuffer(&out, 1);
-  }
-  timer.finish(status);
-  auto* reactor = context->DefaultReactor();
-  reactor->Finish(status);
-  return reactor;
 }
 
 }  // namespace mixer::server

@@ -1,15 +1,16 @@
-// MixerService: the istio.mixer.v1.Mixer gRPC service.
+// MixerService: the istio.mixer.v1.Mixer service's two methods.
 //
-// Both methods take the raw request bytes (gRPC's raw callback API) and decode them straight into
-// a per-thread AttributeBag, so no protobuf request message is built and no string is copied.
-// Thread-safe: all per-request state is per thread and reused across calls.
+// Both take the raw request bytes (queue_server.h carries them from gRPC's raw completion-queue
+// API) and decode them straight into a per-thread AttributeBag, so no protobuf request message is
+// built and no string is copied. Thread-safe: all per-request state is per thread and reused
+// across calls.
 //
 // Hostile or careless clients: decoding is linear in a request's size, and api::DecodeLimits
 // bound what one request may carry (over a limit: INVALID_ARGUMENT naming the limit and its
 // flag). A request larger than --max-message-size never reaches the service: gRPC refuses it
 // with RESOURCE_EXHAUSTED (MixsServer sets the transport limit to the same size). A call whose
-// deadline passes, or whose client goes away, stops at the next step boundary and is answered
-// DEADLINE_EXCEEDED or CANCELLED (counted in mixer_server_stopped_calls_total).
+// deadline passes stops at the next step boundary and is answered DEADLINE_EXCEEDED (counted in
+// mixer_server_stopped_calls_total).
 #pragma once
 
 #include <atomic>
@@ -24,9 +25,6 @@
 #include "security/tls/caller_gate.h"
 
 namespace mixer::server {
-
-using MixerRawService = istio::mixer::v1::Mixer::WithRawCallbackMethod_Check<
-    istio::mixer::v1::Mixer::WithRawCallbackMethod_Report<istio::mixer::v1::Mixer::Service>>;
 
 // A call's place in the server metrics: counted as started when made, as finished (with its code
 // and duration) by finish().
@@ -52,17 +50,12 @@ struct CallControl {
   // Looked at after decoding, every 32 rules that may apply, before each adapter call, between
   // Report entries.
   runtime::CallDeadline deadline;
-  // The call's context, asked whether the client went away. Asking takes a lock inside gRPC, so
-  // it is asked only where the work may have been long: after decoding a request of
-  // MixerService::kCancelProbeBytes or more, and every kCancelProbeRecords Report entries. May
-  // be null.
-  const grpc::ServerContextBase* context = nullptr;
   // The caller's proven identity, written into the request's attributes after decoding
   // (security::tls::applyCaller). May be null: the request's attributes are taken as sent.
   const security::tls::Caller* caller = nullptr;
 };
 
-class MixerService final : public MixerRawService {
+class MixerService final {
  public:
   // `max_message_size`: larger requests get RESOURCE_EXHAUSTED (gRPC's answer, which the
   // server's transport limit normally gives first). `limits` bound what one request may carry.
@@ -76,23 +69,12 @@ class MixerService final : public MixerRawService {
   void setCallerGate(const security::tls::CallerGate* gate) { gate_ = gate; }
 
   using CallControl = server::CallControl;
-  // Where the client is asked whether it went away (see CallControl).
-  static constexpr size_t kCancelProbeBytes = 64 * 1024;
-  static constexpr size_t kCancelProbeRecords = 64;
-
-  // The gRPC methods (callback API).
-  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
-                                  const grpc::ByteBuffer* request,
-                                  grpc::ByteBuffer* response) override;
-  grpc::ServerUnaryReactor* Report(grpc::CallbackServerContext* context,
-                                   const grpc::ByteBuffer* request,
-                                   grpc::ByteBuffer* response) override;
 
   // Where a Check's outcome goes (call_sink.h).
   using CheckSink = CallSink;
 
-  // What either gRPC API (callback, or the completion-queue one: async_mixer_service.h) does with
-  // a call: size limit, caller policy, then the Check or the Report. serveCheck answers through
+  // What a gRPC call of either method gets (queue_server.h): size limit, caller policy, then the
+  // Check or the Report. serveCheck answers through
   // `sink`; serveReport returns the answer. Both count and log (sampled) invalid requests.
   void serveCheck(const grpc::ServerContextBase& context, const grpc::ByteBuffer& request,
                   CheckSink* sink);
@@ -115,9 +97,8 @@ class MixerService final : public MixerRawService {
 
  private:
   grpc::Status checkSize(size_t size, ServerMetrics::Method method);
-  // OK, or the answer to a call that should stop now (counted); `where` says at which step.
-  // `ask_client`: also ask the context whether the client went away.
-  grpc::Status stopped(const CallControl& call, bool ask_client, ServerMetrics::Method method,
+  // OK, or the answer to a call whose deadline passed (counted); `where` says at which step.
+  grpc::Status stopped(const CallControl& call, ServerMetrics::Method method,
                        std::string_view where);
   grpc::Status deadlineExceeded(ServerMetrics::Method method, std::string_view where);
 

@@ -1,9 +1,7 @@
 #include "mixer/server/mixs_server.h"
 
 #include <arpa/inet.h>
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 #include <netdb.h>
 #include <netinet/in.h>
 
@@ -197,11 +195,20 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   MixsServer* raw = s.get();
   acceptor_options.on_change = [raw](bool accepting) {
     raw->metrics_.accepting().Set(accepting ? 1 : 0);
-    if (auto* health = raw->health_.load()) {
-      health->SetServingStatus(accepting && raw->ready_.load());
-    }
+    raw->health_->setServing(accepting && raw->ready_.load());
   };
   acceptor_options.on_count = [raw](int n) { raw->metrics_.connections().Set(n); };
+  // The health service's names: the Mixer API and the Envoy front-ends; reflection lists them
+  // and itself.
+  std::vector<std::string> services{"istio.mixer.v1.Mixer"};
+  for (const char* name : frontends::envoy::EnvoyFrontends::kServiceNames) {
+    services.emplace_back(name);
+  }
+  s->health_ = std::make_unique<HealthState>(services);
+  services.emplace_back("grpc.health.v1.Health");
+  services.emplace_back("grpc.reflection.v1alpha.ServerReflection");
+  services.emplace_back("grpc.reflection.v1.ServerReflection");
+  s->reflection_ = std::make_unique<Reflection>(std::move(services));
   auto acceptor = GrpcAcceptor::listen(std::move(acceptor_options));
   if (!acceptor.ok()) {
     return absl::UnavailableError(base::strCat(acceptor.status().message(), " (gRPC)"));
@@ -217,17 +224,15 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   s->envoy_->setCallerGate(s->gate_.get());
 
   google::protobuf::SetLogHandler(&protobufLog);
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // The port's socket and accept loop are the GrpcAcceptor's; gRPC serves the connections it
   // hands over, with these credentials.
   s->grpc_acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
       grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, credentials);
-  builder.RegisterService(s->service_.get());
-  builder.RegisterService(&s->envoy_->authorization());
-  builder.RegisterService(&s->envoy_->rateLimit());
-  builder.RegisterService(&s->envoy_->accessLog());
+  s->queues_ =
+      std::make_unique<QueueServer>(s->service_.get(), s->envoy_.get(), s->health_.get(),
+                                    s->reflection_.get(), &s->metrics_, options.grpc_threads);
+  s->queues_->registerOn(&builder);
   // gRPC refuses a larger request itself, before it reaches the service, with RESOURCE_EXHAUSTED
   // "Received message larger than max (N vs. M)": one answer whatever the size.
   const size_t transport_limit = std::min<size_t>(options.max_message_size, INT32_MAX);
@@ -252,15 +257,8 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
     return absl::UnavailableError(
         base::strCat("cannot start the gRPC server on ", options.address));
   }
+  s->queues_->start();
   s->grpc_address_ = base::strCat(all_interfaces ? "0.0.0.0" : bracketed(host), ":", s->grpc_port_);
-  auto* health = s->grpc_->GetHealthCheckService();
-  if (health != nullptr) {
-    health->SetServingStatus("istio.mixer.v1.Mixer", true);
-    for (const char* name : frontends::envoy::EnvoyFrontends::kServiceNames) {
-      health->SetServingStatus(name, true);
-    }
-  }
-  s->health_ = health;
   s->metrics_.accepting().Set(1);
   s->acceptor_->start(s->grpc_acceptor_.get());
 
@@ -335,6 +333,7 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
     s->forward_auth_http_ = *std::move(fa);
   }
   s->ready_ = true;
+  s->health_->setServing(s->acceptor_->accepting());
   return s;
 }
 
@@ -346,10 +345,9 @@ void MixsServer::shutdown(std::chrono::milliseconds grace) {
   }
   if (grpc_ && !stopped_) {
     stopped_ = true;
-    if (auto* health = grpc_->GetHealthCheckService()) {
-      health->Shutdown();
-    }
+    health_->shutdown();  // NOT_SERVING; Watch streams end
     grpc_->Shutdown(std::chrono::system_clock::now() + grace);
+    queues_->stop();  // every call answered (quota calls by their adapter's deadline), then drained
     grpc_->Wait();
   }
   if (config_) {

@@ -1,6 +1,6 @@
 // MixsServer: the mixs process' servers: istio.mixer.v1 and the Envoy front-ends over gRPC (with
-// the gRPC health service and server reflection), the self-monitoring HTTP endpoints and, when
-// asked, HTTP forward-auth.
+// the gRPC health service and server reflection, all on completion queues: queue_server.h), the
+// self-monitoring HTTP endpoints and, when asked, HTTP forward-auth.
 #pragma once
 
 #include <atomic>
@@ -18,7 +18,10 @@
 #include "mixer/adapter_host/prometheus_counter_registry.h"
 #include "mixer/runtime/config_store.h"
 #include "mixer/server/grpc_acceptor.h"
+#include "mixer/server/health_state.h"
 #include "mixer/server/mixer_service.h"
+#include "mixer/server/queue_server.h"
+#include "mixer/server/reflection.h"
 #include "mixer/server/server_metrics.h"
 #include "mixer/server/status_page.h"
 #include "security/tls/caller_gate.h"
@@ -26,7 +29,6 @@
 
 namespace grpc {
 class Server;
-class HealthCheckServiceInterface;
 namespace experimental {
 class ExternalConnectionAcceptor;
 }
@@ -55,6 +57,11 @@ struct ServerOptions {
   std::string prometheus_address;
   // Directories of adapter .so files; empty: the build's or install's adapter directory.
   std::vector<std::string> adapter_dirs;
+  // Threads serving the gRPC port, each with its own completion queue (--grpc-threads); 0: one
+  // per CPU. One by default: gRPC 1.51 reads a connection on whichever thread polls, and with
+  // several queues a call read by one thread is often run by another, which costs a hand-off
+  // per call (docs/performance.md §17).
+  int grpc_threads = 1;
   // Requests larger than this are refused by gRPC with RESOURCE_EXHAUSTED, unread (Istio's mixs
   // default: 1 MiB).
   size_t max_message_size = 1024 * 1024;
@@ -132,10 +139,12 @@ class MixsServer {
   std::unique_ptr<security::tls::CallerGate> gate_;  // null: no caller identities
   std::unique_ptr<MixerService> service_;
   std::unique_ptr<frontends::envoy::EnvoyFrontends> envoy_;
+  std::unique_ptr<HealthState> health_;  // before the acceptor, which reports to it
+  std::unique_ptr<Reflection> reflection_;
+  std::unique_ptr<QueueServer> queues_;  // outlives grpc_, which holds its services and queues
   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> grpc_acceptor_;
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<GrpcAcceptor> acceptor_;
-  std::atomic<grpc::HealthCheckServiceInterface*> health_{nullptr};
   int max_connections_ = 0;
   std::unique_ptr<StatusPage> status_page_;  // outlives monitoring_, which serves it
   std::unique_ptr<MonitoringServer> monitoring_;

@@ -35,7 +35,7 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
                       .Name("mixer_server_stopped_calls_total")
                       .Help(
                           "Calls whose work stopped early: their deadline passed (reason "
-                          "\"deadline\") or their client went away (\"cancelled\").")
+                          "\"deadline\").")
                       .Register(*registry_);
   const prometheus::Histogram::BucketBoundaries buckets = {
       0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -54,8 +54,6 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
     invalid_requests_[m] = &invalid.Add({{"grpc_method", kMethodNames[m]}});
     stopped_calls_[m][kDeadline] =
         &stopped.Add({{"grpc_method", kMethodNames[m]}, {"reason", "deadline"}});
-    stopped_calls_[m][kCancelled] =
-        &stopped.Add({{"grpc_method", kMethodNames[m]}, {"reason", "cancelled"}});
   }
   report_records_ = &prometheus::BuildCounter()
                          .Name("mixer_report_records_total")

@@ -28,8 +28,8 @@ class ServerMetrics {
   prometheus::Counter& reportRecords() { return *report_records_; }
   prometheus::Counter& quotaUnmatched() { return *quota_unmatched_; }
   prometheus::Counter& invalidRequests(Method m) { return *invalid_requests_[m]; }
-  // Calls whose work was stopped early because their deadline passed or their client went away.
-  enum StopReason { kDeadline = 0, kCancelled = 1, kStopReasonCount = 2 };
+  // Calls whose work was stopped early because their deadline passed.
+  enum StopReason { kDeadline = 0, kStopReasonCount = 1 };
   prometheus::Counter& stoppedCalls(Method m, StopReason r) { return *stopped_calls_[m][r]; }
   // The gRPC port: open connections, and 1 while it accepts new ones (0 at --max-connections or
   // out of descriptors).

@@ -5,8 +5,15 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -311,6 +318,181 @@ TEST_F(MixsTest, ReflectionListsTheMixerService) {
   ASSERT_TRUE(bytes);
   EXPECT_NE(bytes->find("istio.mixer.v1.Mixer"), std::string::npos);
   EXPECT_NE(bytes->find("grpc.health.v1.Health"), std::string::npos);
+}
+
+// A stream of `method` on `channel` through a GenericStub, driven one step at a time.
+class RawStream {
+ public:
+  RawStream(const std::shared_ptr<grpc::Channel>& channel, const std::string& method)
+      : stub_(channel) {
+    ctx_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    stream_ = stub_.PrepareCall(&ctx_, method, &cq_);
+    stream_->StartCall(tag(1));
+    started_ = step(1);
+  }
+  bool started() const { return started_; }
+  bool write(const std::string& bytes) {
+    grpc::Slice slice(bytes.data(), bytes.size());
+    stream_->Write(grpc::ByteBuffer(&slice, 1), tag(2));
+    return step(2);
+  }
+  bool writesDone() {
+    stream_->WritesDone(tag(3));
+    return step(3);
+  }
+  std::optional<std::string> read() {
+    grpc::ByteBuffer resp;
+    stream_->Read(&resp, tag(4));
+    if (!step(4)) return std::nullopt;
+    std::vector<grpc::Slice> slices;
+    (void)resp.Dump(&slices);
+    std::string out;
+    for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    return out;
+  }
+  grpc::Status finish() {
+    grpc::Status status;
+    stream_->Finish(&status, tag(5));
+    step(5);
+    return status;
+  }
+
+ private:
+  static void* tag(intptr_t n) { return reinterpret_cast<void*>(n); }
+  bool step(intptr_t want) {
+    void* got;
+    bool ok = false;
+    EXPECT_TRUE(cq_.Next(&got, &ok));
+    EXPECT_EQ(reinterpret_cast<intptr_t>(got), want);
+    return ok;
+  }
+
+  grpc::GenericStub stub_;
+  grpc::CompletionQueue cq_;
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream_;
+  bool started_ = false;
+};
+
+TEST_F(MixsTest, HealthCheckOfAnUnknownServiceIsNotFound) {
+  const grpc::Status s =
+      rawCall("/grpc.health.v1.Health/Check", WireBuilder().lenField(1, "no.such.Service").bytes());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  EXPECT_EQ(rawCall("/grpc.health.v1.Health/Check", "\xff").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(MixsTest, HealthWatchSendsServingThenNotServingWhenTheServerStops) {
+  RawStream watch(channel_, "/grpc.health.v1.Health/Watch");
+  ASSERT_TRUE(watch.started());
+  ASSERT_TRUE(watch.write(WireBuilder().lenField(1, "istio.mixer.v1.Mixer").bytes()));
+  ASSERT_TRUE(watch.writesDone());
+  EXPECT_EQ(watch.read(), std::string("\x08\x01", 2));  // SERVING
+  // An unknown service is SERVICE_UNKNOWN to Watch, and its stream stays open.
+  RawStream unknown(channel_, "/grpc.health.v1.Health/Watch");
+  ASSERT_TRUE(unknown.write(WireBuilder().lenField(1, "no.such.Service").bytes()));
+  EXPECT_EQ(unknown.read(), std::string("\x08\x03", 2));
+  ASSERT_EQ(::kill(mixs_->pid(), SIGTERM), 0);
+  EXPECT_EQ(watch.read(), std::string("\x08\x02", 2));  // NOT_SERVING
+  const grpc::Status end = watch.finish();
+  EXPECT_EQ(end.error_code(), grpc::StatusCode::UNAVAILABLE) << end.error_message();
+  EXPECT_EQ(unknown.finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+  const int status = mixs_->stop(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << mixs_->output();
+}
+
+TEST_F(MixsTest, ReflectionGivesTheFileOfASymbolWithItsDependencies) {
+  RawStream stream(channel_, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo");
+  ASSERT_TRUE(stream.started());
+  // ServerReflectionRequest{host = 1, file_containing_symbol = 4}
+  const std::string request =
+      WireBuilder().lenField(1, "h").lenField(4, "istio.mixer.v1.Mixer").bytes();
+  ASSERT_TRUE(stream.write(request));
+  const auto first = stream.read();
+  ASSERT_TRUE(first);
+  // ServerReflectionResponse{valid_host = 1, original_request = 2, file_descriptor_response = 4}
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(first->data()),
+                                            static_cast<int>(first->size()));
+  std::vector<google::protobuf::FileDescriptorProto> files;
+  std::string original;
+  while (uint32_t t = in.ReadTag()) {
+    std::string field;
+    ASSERT_EQ(t & 7, 2u);
+    ASSERT_TRUE(google::protobuf::internal::WireFormatLite::ReadBytes(&in, &field));
+    if (t >> 3 == 2) original = field;
+    if (t >> 3 != 4) continue;
+    google::protobuf::io::CodedInputStream fin(reinterpret_cast<const uint8_t*>(field.data()),
+                                               static_cast<int>(field.size()));
+    while (uint32_t ft = fin.ReadTag()) {
+      std::string file;
+      ASSERT_EQ(ft >> 3, 1u);
+      ASSERT_TRUE(google::protobuf::internal::WireFormatLite::ReadBytes(&fin, &file));
+      ASSERT_TRUE(files.emplace_back().ParseFromString(file));
+    }
+  }
+  EXPECT_EQ(original, request);
+  ASSERT_FALSE(files.empty());
+  ASSERT_EQ(files[0].service_size(), 1);
+  EXPECT_EQ(files[0].package() + "." + files[0].service(0).name(), "istio.mixer.v1.Mixer");
+  std::set<std::string> names;
+  for (const auto& f : files) names.insert(f.name());
+  for (const auto& dependency : files[0].dependency()) {
+    EXPECT_TRUE(names.count(dependency)) << dependency;  // every import comes along
+  }
+  // A symbol the server does not know: error_response (7) NOT_FOUND, and the stream goes on.
+  ASSERT_TRUE(stream.write(WireBuilder().lenField(4, "no.such.Symbol").bytes()));
+  const auto second = stream.read();
+  ASSERT_TRUE(second);
+  EXPECT_NE(second->find(WireBuilder().varintField(1, 5).bytes()), std::string::npos);
+  ASSERT_TRUE(stream.writesDone());
+  EXPECT_TRUE(stream.finish().ok());
+}
+
+TEST_F(MixsTest, AnUnknownMethodIsUnimplemented) {
+  const grpc::Status s = rawCall("/istio.mixer.v1.Mixer/NoSuchMethod", "");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED) << s.error_message();
+}
+
+// The port's calls run on the completion queues' threads (--grpc-threads, one by default);
+// gRPC's callback API, whose threads would take calls from them, is not in use.
+TEST_F(MixsTest, CallsRunOnTheCompletionQueueThreads) {
+  auto threads = [this] {
+    std::map<std::string, long> ticks;  // thread name → user + system clock ticks
+    const std::string task = "/proc/" + std::to_string(mixs_->pid()) + "/task";
+    for (const auto& entry : std::filesystem::directory_iterator(task)) {
+      std::string comm = testing::readFile(entry.path().string() + "/comm");
+      while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+      // Fields 14 and 15 (utime, stime), counted from the state after the parenthesized name.
+      const std::string stat = testing::readFile(entry.path().string() + "/stat");
+      std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+      std::vector<std::string> fields;
+      for (std::string field; rest >> field;) fields.push_back(field);
+      ticks[comm] += std::stol(fields.at(11)) + std::stol(fields.at(12));
+    }
+    return ticks;
+  };
+  ASSERT_TRUE(rawCall("/istio.mixer.v1.Mixer/Check", "").ok());
+  const auto by_default = threads();
+  EXPECT_TRUE(by_default.count("mixs-grpc-0"));
+  EXPECT_FALSE(by_default.count("mixs-grpc-1"));
+  mixs_->stop(SIGTERM);
+  startMixs({"--grpc-threads", "3"});
+  const std::string check;  // an empty CheckRequest: answered OK by the default rules
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(rawCall("/istio.mixer.v1.Mixer/Check", check).ok());
+  }
+  const auto after = threads();
+  for (const char* name : {"mixs-grpc-0", "mixs-grpc-1", "mixs-grpc-2"}) {
+    EXPECT_TRUE(after.count(name)) << name;
+  }
+  EXPECT_FALSE(after.count("mixs-grpc-3"));
+  long on_queues = 0;
+  for (const auto& [name, t] : after) {
+    EXPECT_EQ(name.rfind("nexting", 0), std::string::npos) << name << ": a callback-API thread";
+    EXPECT_EQ(name.rfind("grpcpp_sync", 0), std::string::npos) << name << ": a sync-API thread";
+    if (name.rfind("mixs-grpc-", 0) == 0) on_queues += t;
+  }
+  EXPECT_GT(on_queues, 0);  // 1,000 Checks' policy and answers ran there
 }
 
 TEST_F(MixsTest, MonitoringEndpoints) {
