@@ -4,7 +4,9 @@
 # for DURATION; latency counts from each call's scheduled start, so queueing is included. Prints
 # CSV rows: date,load_average,fraction,target_rate,achieved_rate,p50_us,p90_us,p99_us,p999_us.
 # With PIN=1, mixs runs on CPU 0 and mixc on CPU 1 (taskset), so they do not preempt each other.
-# Usage: [PIN=1] latency_load.sh BUILD_DIR [DURATION] [ROUNDS]
+# With RATES="R1 R2 ...", each round sends at those fixed rates instead (fraction column "fixed"),
+# to compare builds or servers at the same load.
+# Usage: [PIN=1] [RATES=...] latency_load.sh BUILD_DIR [DURATION] [ROUNDS]
 set -euo pipefail
 build=${1:-build/release}
 duration=${2:-10s}
@@ -39,9 +41,17 @@ check() { "${client_cpu[@]}" "$bin/mixc" check -m "$addr" -a "$attrs" --stringma
 check -r 20000 -c 8 >/dev/null  # warm-up
 echo "date,load_average,fraction,target_rate,achieved_rate,p50_us,p90_us,p99_us,p999_us"
 for _ in $(seq "$rounds"); do
-  max=$(check -r 60000 -c 8 --json | field '["rate"]')
-  for fraction in 0.5 0.9; do
-    target=$(/usr/bin/python3 -c "print(int($max * $fraction))")
+  runs=()  # fraction:target
+  if [ -n "${RATES:-}" ]; then
+    for rate in $RATES; do runs+=("fixed:$rate"); done
+  else
+    max=$(check -r 60000 -c 8 --json | field '["rate"]')
+    for fraction in 0.5 0.9; do
+      runs+=("$fraction:$(/usr/bin/python3 -c "print(int($max * $fraction))")")
+    done
+  fi
+  for run in "${runs[@]}"; do
+    fraction=${run%%:*} target=${run#*:}
     out=$(check --rate "$target" --duration "$duration" --json)
     printf '%s,%s,%s,%s,%.0f,%.0f,%.0f,%.0f,%.0f\n' "$(date -u +%F)" \
       "$(cut -d' ' -f1 /proc/loadavg)" "$fraction" "$target" \

@@ -171,14 +171,11 @@ def transport_floor(data, out):
     save(fig, out)
 
 
-def transport_floor_by_load(data, out):
-    """Server CPU per Check by load: the median of the rounds, with their range."""
-    servers = [("grpc-callback", "gRPC C++ floor, callback API"),
-               ("grpc-async", "gRPC C++ floor, completion queue"),
-               ("nghttp2", "libnghttp2 floor, one epoll thread"), ("mixs", "mixs (callback API)")]
+def _cpu_by_load(data, out, servers, title):
+    """Server CPU per Check of each server by load: the median of the rounds, with their range."""
     loads = ["5000", "10000", "20000", "closed"]
     fig, ax = plt.subplots(figsize=(9, 3.8))
-    width = 0.2
+    width = 0.8 / len(servers)
     for i, (server, label) in enumerate(servers):
         med, lo, hi = [], [], []
         for load in loads:
@@ -187,13 +184,37 @@ def transport_floor_by_load(data, out):
             med.append(m)
             lo.append(below)
             hi.append(above)
-        ax.bar([j + (i - 1.5) * width for j in range(len(loads))], med, width, yerr=[lo, hi],
-               capsize=2, label=label)
+        offset = (i - (len(servers) - 1) / 2) * width
+        ax.bar([j + offset for j in range(len(loads))], med, width, yerr=[lo, hi], capsize=2,
+               label=label)
     ax.set_xticks(range(len(loads)), ["5k/s", "10k/s", "20k/s", "closed loop, 8 in flight"])
     ax.set_ylabel("server CPU per Check (µs)")
-    ax.set_title("Server CPU per Check by load: one call per wake-up costs the most")
+    ax.set_title(title)
     ax.legend(fontsize=7)
     save(fig, out)
+
+
+def transport_floor_by_load(data, out):
+    """Server CPU per Check by load, mixs on the callback API against the floors."""
+    _cpu_by_load(data, out,
+                 [("grpc-callback", "gRPC C++ floor, callback API"),
+                  ("grpc-async", "gRPC C++ floor, completion queue"),
+                  ("nghttp2", "libnghttp2 floor, one epoll thread"),
+                  ("mixs", "mixs (callback API)")],
+                 "Server CPU per Check by load: one call per wake-up costs the most")
+
+
+def transport_floor_queues(data, out):
+    """Server CPU per Check by load: mixs on completion queues against mixs before and the
+    floors, in the same rounds."""
+    _cpu_by_load(data, out,
+                 [("grpc-callback", "gRPC C++ floor, callback API"),
+                  ("grpc-async", "gRPC C++ floor, completion queue"),
+                  ("nghttp2", "libnghttp2 floor"),
+                  ("mixs-base", "mixs before (callback API)"),
+                  ("mixs", "mixs, one completion queue"),
+                  ("mixs-2q", "mixs, two completion queues")],
+                 "mixs on completion queues: server CPU per Check by load")
 
 
 def nginx_module(data, out):
@@ -248,6 +269,7 @@ def main():
               "check_latency_by_rate": latency_by_rate,
               "tls_check": tls, "transport_floor": transport_floor,
               "transport_floor_by_load": transport_floor_by_load,
+              "transport_floor_queues": transport_floor_queues,
               "nginx_module_cpu": nginx_module}
     for name, draw in charts.items():
         draw(rows(os.path.join(d, name + ".csv")), os.path.join(d, name + ".png"))

@@ -2,14 +2,18 @@
 # Where a Check's server CPU goes below the policy work: the same closed-loop Check (mixc, 8 in
 # flight on one connection, Istio-shaped attributes) against four servers, one after the other
 # in each round, so that a busy moment of the box hits them alike:
-#   grpc-callback  check_floor_server: gRPC C++'s callback API, an empty OK answer (the floor mixs
-#                  is built on)
+#   grpc-callback  check_floor_server: gRPC C++'s callback API, an empty OK answer (what mixs
+#                  used before its port moved to completion queues)
 #   grpc-async     check_floor_server --async 1: the completion-queue API, one thread polling and
 #                  answering
 #   grpc-sync      check_floor_server --sync: the synchronous API (gRPC's own thread pool); only
 #                  when SERVERS names it
 #   nghttp2        h2_floor_server: libnghttp2 on one epoll thread, no gRPC library
-#   mixs           mixs on its embedded configuration (callback API, decoding and policy)
+#   mixs           mixs on its embedded configuration (one completion queue and its thread;
+#                  decoding and policy)
+#   mixs-2q        the same with --grpc-threads 2; only when SERVERS names it
+#   mixs-base      the mixs binary MIXS_BASE names (another build, e.g. before a change); only
+#                  when SERVERS names it
 # Server CPU per call = utime+stime from /proc/PID/stat around the run, divided by the calls;
 # context switches per call from /proc/PID/task/*/status (threads alive at both ends).
 #   LOADS    "closed" (closed loop, 8 in flight) and/or open-loop rates in calls per second, each
@@ -42,8 +46,15 @@ for round in $(seq "$rounds"); do
       grpc-async) "$bin/check_floor_server" 127.0.0.1:0 --async 1 >"$work/out" 2>&1 & ;;
       grpc-sync) "$bin/check_floor_server" 127.0.0.1:0 --sync >"$work/out" 2>&1 & ;;
       nghttp2) "$bin/h2_floor_server" 127.0.0.1:0 >"$work/out" 2>&1 & ;;
-      mixs) "$bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error \
-              --prometheus-address 127.0.0.1:0 >"$work/out" 2>&1 & ;;
+      mixs | mixs-2q | mixs-base)
+        mixs=$bin/mixs
+        extra=()
+        [ "$server" = mixs-2q ] && extra=(--grpc-threads 2)
+        if [ "$server" = mixs-base ]; then
+          mixs=${MIXS_BASE:?mixs-base needs MIXS_BASE, the path of another build\'s mixs}
+        fi
+        "$mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error \
+          --prometheus-address 127.0.0.1:0 "${extra[@]}" >"$work/out" 2>&1 & ;;
       *) echo "unknown server $server" >&2; exit 2 ;;
     esac
     pid=$!
