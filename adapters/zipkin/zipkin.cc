@@ -435,18 +435,27 @@ class Sender : public std::enable_shared_from_this<Sender> {
   }
 
  private:
-  // Schedules pump() after `delay_ns`. Called with mu_ held.
+  // Schedules pump() after `delay_ns`, in place of the timer already armed: one timer at a time,
+  // the one close() cancels (a timer left behind would outlive the handler in the host's queue,
+  // holding its task). Called with mu_ held.
   void armLocked(int64_t delay_ns) {
+    if (timer_.id != 0) {
+      host_.cancel(timer_);  // false when it is running now: its pump() is then stale
+    }
     std::weak_ptr<Sender> weak = weak_from_this();
-    timer_ = host_.schedule(delay_ns, [weak] {
+    const uint64_t generation = ++timer_generation_;
+    timer_ = host_.schedule(delay_ns, [weak, generation] {
       if (auto self = weak.lock()) {
-        self->pump();
+        self->pump(generation);
       }
     });
   }
 
-  void pump() {
+  void pump(uint64_t generation) {
     std::lock_guard<std::mutex> lock(mu_);
+    if (generation != timer_generation_) {
+      return;  // a newer timer replaced this one and will do the work
+    }
     timer_ = Host::Timer{};
     retry_pending_ = false;
     if (closed_) {
@@ -552,6 +561,7 @@ class Sender : public std::enable_shared_from_this<Sender> {
   std::deque<std::string> queue_;
   bool closed_ = false;
   Host::Timer timer_;
+  uint64_t timer_generation_ = 0;  // of the timer in timer_
   bool retry_pending_ = false;
   CURLM* multi_ = nullptr;
   CURL* easy_ = nullptr;  // the POST in flight

@@ -130,6 +130,11 @@ bool BackgroundExecutor::cancel(uint64_t id) {
   return true;
 }
 
+size_t BackgroundExecutor::pending() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return tasks_.size();
+}
+
 void BackgroundExecutor::shutdown() {
   {
     std::lock_guard<std::mutex> lock(mu_);

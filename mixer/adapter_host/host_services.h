@@ -73,6 +73,8 @@ class BackgroundExecutor {
   uint64_t schedule(int64_t delay_ns, std::function<void()> task);
   // True when the timer was removed before it started running.
   bool cancel(uint64_t id);
+  // Tasks and timers scheduled and not yet run or cancelled.
+  size_t pending();
   // Stops accepting work, runs tasks that are already due, drops timers not yet due (without
   // running them: an adapter frees what its timers hold in close_handler, and cancels them), and
   // joins the threads. Idempotent. Must not be called from an executor thread.

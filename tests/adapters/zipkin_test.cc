@@ -181,6 +181,32 @@ TEST_F(ZipkinTest, CollectorReceivesExactlyTheReportedSpansInBatches) {
   EXPECT_EQ(counter("sent_spans"), 50);
 }
 
+// A full batch starts its POST at once, in place of the flush timer the first spans armed; after
+// close() no timer of the handler is left in the host's queue (a timer left there would hold its
+// task, and the sender through it, until the host dropped it unrun).
+TEST_F(ZipkinTest, CloseLeavesNoTimerBehind) {
+  HttpCollector collector;
+  HandlerPtr h = handler("url: " + url(collector.port()) + "\nbatch_size: 4\nflush_interval: 1h");
+  auto spans = [&](int first, int n) {
+    std::vector<Instance> batch;
+    for (int i = first; i < first + n; ++i) {
+      char id[17];
+      std::snprintf(id, sizeof(id), "%016x", i);
+      batch.push_back(span("00000000000000000000000000000042", id, "", false));
+    }
+    report(*h, batch);
+  };
+  spans(1, 2);  // arms the hour-long flush timer
+  spans(3, 2);  // a full batch: sent now
+  for (int i = 0; i < 500 && collector.requests().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(collector.requests().size(), 1u);
+  h->close();
+  EXPECT_EQ(executor_.pending(), 0u);
+  EXPECT_EQ(counter("sent_spans"), 4);
+}
+
 TEST_F(ZipkinTest, SampleProbabilityKeepsOrDropsWholeTraces) {
   HttpCollector collector;
   HandlerPtr h = handler("url: " + url(collector.port()) + "\nsample_probability: 0.5");
