@@ -44,16 +44,17 @@ class UnaryCall final : public CallSink {
     void* tag = &arrived_;
     switch (method) {
       case QueueServer::kCheck:
-        s->mixer_service.RequestCheck(&ctx_, &request_, &responder_, cq, cq, tag);
+        s->services().mixer_async.RequestCheck(&ctx_, &request_, &responder_, cq, cq, tag);
         break;
       case QueueServer::kReport:
-        s->mixer_service.RequestReport(&ctx_, &request_, &responder_, cq, cq, tag);
+        s->services().mixer_async.RequestReport(&ctx_, &request_, &responder_, cq, cq, tag);
         break;
       case QueueServer::kAuthz:
-        s->authz_service.RequestCheck(&ctx_, &request_, &responder_, cq, cq, tag);
+        s->services().authz_async.RequestCheck(&ctx_, &request_, &responder_, cq, cq, tag);
         break;
       default:
-        s->rate_limit_service.RequestShouldRateLimit(&ctx_, &request_, &responder_, cq, cq, tag);
+        s->services().rate_limit_async.RequestShouldRateLimit(&ctx_, &request_, &responder_, cq, cq,
+                                                              tag);
         break;
     }
   }
@@ -61,17 +62,18 @@ class UnaryCall final : public CallSink {
   void finish(const grpc::Status& status, std::string_view response) override {
     switch (method_) {
       case QueueServer::kCheck:
-        s_->mixer->noteInvalid(ServerMetrics::kCheck, ctx_, status);
+        s_->services().mixer->noteInvalid(ServerMetrics::kCheck, ctx_, status);
         timer_->finish(status);
         break;
       case QueueServer::kReport:
         timer_->finish(status);  // serveReport noted an invalid one
         break;
       case QueueServer::kAuthz:
-        s_->envoy->noteFinished(frontends::envoy::EnvoyFrontends::kAuthz, ctx_, status);
+        s_->services().envoy->noteFinished(frontends::envoy::EnvoyFrontends::kAuthz, ctx_, status);
         break;
       default:
-        s_->envoy->noteFinished(frontends::envoy::EnvoyFrontends::kRateLimit, ctx_, status);
+        s_->services().envoy->noteFinished(frontends::envoy::EnvoyFrontends::kRateLimit, ctx_,
+                                           status);
         break;
     }
     if (status.ok()) {
@@ -93,18 +95,21 @@ class UnaryCall final : public CallSink {
     s_->ask(method_, cq_);  // the next call of this method on this queue
     switch (method_) {
       case QueueServer::kCheck:
-        timer_.emplace(s_->metrics, ServerMetrics::kCheck);
-        s_->mixer->serveCheck(ctx_, request_, this);  // may finish now, or later elsewhere
+        timer_.emplace(s_->services().metrics, ServerMetrics::kCheck);
+        s_->services().mixer->serveCheck(ctx_, request_,
+                                         this);  // may finish now, or later elsewhere
         break;
       case QueueServer::kReport:
-        timer_.emplace(s_->metrics, ServerMetrics::kReport);
-        finish(s_->mixer->serveReport(ctx_, request_), {});
+        timer_.emplace(s_->services().metrics, ServerMetrics::kReport);
+        finish(s_->services().mixer->serveReport(ctx_, request_), {});
         break;
       case QueueServer::kAuthz:
-        s_->envoy->serveUnary(frontends::envoy::EnvoyFrontends::kAuthz, ctx_, request_, this);
+        s_->services().envoy->serveUnary(frontends::envoy::EnvoyFrontends::kAuthz, ctx_, request_,
+                                         this);
         break;
       default:
-        s_->envoy->serveUnary(frontends::envoy::EnvoyFrontends::kRateLimit, ctx_, request_, this);
+        s_->services().envoy->serveUnary(frontends::envoy::EnvoyFrontends::kRateLimit, ctx_,
+                                         request_, this);
         break;
     }
   }
@@ -131,8 +136,8 @@ class UnaryCall final : public CallSink {
 class AccessLogCall {
  public:
   AccessLogCall(QueueServer* s, grpc::ServerCompletionQueue* cq)
-      : s_(s), cq_(cq), reader_(&ctx_), stream_(s->envoy, &ctx_) {
-    s->access_log_service.RequestStreamAccessLogs(&ctx_, &reader_, cq, cq, &arrived_);
+      : s_(s), cq_(cq), reader_(&ctx_), stream_(s->services().envoy, &ctx_) {
+    s->services().access_log_async.RequestStreamAccessLogs(&ctx_, &reader_, cq, cq, &arrived_);
   }
 
  private:
@@ -188,7 +193,7 @@ class GenericCall final : public HealthState::Watcher {
  public:
   GenericCall(QueueServer* s, grpc::ServerCompletionQueue* cq) : s_(s), cq_(cq), stream_(&ctx_) {
     ctx_.AsyncNotifyWhenDone(&done_);
-    s->generic_service.RequestCall(&ctx_, &stream_, cq, cq, &arrived_);
+    s->services().generic.RequestCall(&ctx_, &stream_, cq, cq, &arrived_);
   }
 
   void healthChanged() override {
@@ -246,7 +251,7 @@ class GenericCall final : public HealthState::Watcher {
                                     "the request is not a grpc.health.v1.HealthCheckRequest"));
           return;
         }
-        const HealthState::Status status = s_->health->status(service);
+        const HealthState::Status status = s_->services().health->status(service);
         if (status == HealthState::kServiceUnknown) {
           finishLocked(grpc::Status(grpc::StatusCode::NOT_FOUND, "service name unknown"));
           return;
@@ -265,13 +270,13 @@ class GenericCall final : public HealthState::Watcher {
         }
         watching_ = true;
         lock.unlock();  // the health state tells its watchers under its own lock
-        s_->health->add(this);
+        s_->services().health->add(this);
         healthChanged();  // the first status, and any change made before add()
         return;
       }
       default: {
         std::string response;
-        if (!s_->reflection->answer(bytes, &sent_files_, &response)) {
+        if (!s_->services().reflection->answer(bytes, &sent_files_, &response)) {
           finishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                     "the request is not a ServerReflectionRequest"));
           return;
@@ -315,7 +320,7 @@ class GenericCall final : public HealthState::Watcher {
       watching_ = false;
     }
     // Without this call's lock: the health state tells its watchers under its own lock.
-    if (was_watching) s_->health->remove(this);
+    if (was_watching) s_->services().health->remove(this);
     std::lock_guard<std::mutex> lock(mu_);
     releaseIfOverLocked();
   }
@@ -324,10 +329,10 @@ class GenericCall final : public HealthState::Watcher {
   // shuts down, it sends NOT_SERVING and ends the stream UNAVAILABLE.
   void sendHealthLocked() {
     if (!watching_ || writing_ || finishing_ || done_seen_) return;
-    const HealthState::Status status = s_->health->status(service_);
+    const HealthState::Status status = s_->services().health->status(service_);
     const bool changed = status != last_sent_;
     last_sent_ = status;
-    if (s_->health->isShutdown()) {
+    if (s_->services().health->isShutdown()) {
       const grpc::Status end(grpc::StatusCode::UNAVAILABLE, "the server is shutting down");
       finishing_ = true;
       ++ops_;
@@ -403,23 +408,24 @@ class GenericCall final : public HealthState::Watcher {
 QueueServer::QueueServer(MixerService* mixer, frontends::envoy::EnvoyFrontends* envoy,
                          HealthState* health, const Reflection* reflection, ServerMetrics* metrics,
                          int threads)
-    : mixer(mixer),
-      envoy(envoy),
-      health(health),
-      reflection(reflection),
-      metrics(metrics),
-      thread_count_(threads > 0
+    : thread_count_(threads > 0
                         ? threads
-                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))) {}
+                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))) {
+  services_.mixer = mixer;
+  services_.envoy = envoy;
+  services_.health = health;
+  services_.reflection = reflection;
+  services_.metrics = metrics;
+}
 
 QueueServer::~QueueServer() { stop(std::chrono::milliseconds(0)); }
 
 void QueueServer::registerOn(grpc::ServerBuilder* builder) {
-  builder->RegisterService(&mixer_service);
-  builder->RegisterService(&authz_service);
-  builder->RegisterService(&rate_limit_service);
-  builder->RegisterService(&access_log_service);
-  builder->RegisterAsyncGenericService(&generic_service);
+  builder->RegisterService(&services_.mixer_async);
+  builder->RegisterService(&services_.authz_async);
+  builder->RegisterService(&services_.rate_limit_async);
+  builder->RegisterService(&services_.access_log_async);
+  builder->RegisterAsyncGenericService(&services_.generic);
   for (int i = 0; i < thread_count_; ++i) queues_.push_back(builder->AddCompletionQueue());
 }
 

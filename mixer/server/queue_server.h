@@ -67,11 +67,6 @@ class QueueServer {
   enum Method { kCheck, kReport, kAuthz, kRateLimit, kAccessLog, kGeneric, kMethodCount };
   static constexpr int kRequestsPerQueue = 8;
 
-  // Internal: the calls' entry points.
-  void ask(Method m, grpc::ServerCompletionQueue* cq);
-  void callDone();
-  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
-
   using MixerAsync = istio::mixer::v1::Mixer::WithRawMethod_Check<
       istio::mixer::v1::Mixer::WithRawMethod_Report<istio::mixer::v1::Mixer::Service>>;
   using AuthzAsync = ::envoy::service::auth::v3::Authorization::WithRawMethod_Check<
@@ -83,18 +78,29 @@ class QueueServer {
       ::envoy::service::accesslog::v3::AccessLogService::WithRawMethod_StreamAccessLogs<
           ::envoy::service::accesslog::v3::AccessLogService::Service>;
 
-  MixerService* const mixer;
-  frontends::envoy::EnvoyFrontends* const envoy;
-  HealthState* const health;
-  const Reflection* const reflection;
-  ServerMetrics* const metrics;
-  MixerAsync mixer_service;
-  AuthzAsync authz_service;
-  RateLimitAsync rate_limit_service;
-  AccessLogAsync access_log_service;
-  grpc::AsyncGenericService generic_service;
+  // What the calls (queue_server.cc) ask for and run: the gRPC services they are requested
+  // from, and the logic they are handed to (borrowed).
+  struct Services {
+    MixerService* mixer = nullptr;
+    frontends::envoy::EnvoyFrontends* envoy = nullptr;
+    HealthState* health = nullptr;
+    const Reflection* reflection = nullptr;
+    ServerMetrics* metrics = nullptr;
+    MixerAsync mixer_async;
+    AuthzAsync authz_async;
+    RateLimitAsync rate_limit_async;
+    AccessLogAsync access_log_async;
+    grpc::AsyncGenericService generic;
+  };
+  Services& services() { return services_; }
+  // Asks for the next call of `m` on `cq` (nothing once stopping); a call calls callDone() when
+  // it is deleted.
+  void ask(Method m, grpc::ServerCompletionQueue* cq);
+  void callDone();
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
 
  private:
+  Services services_;
   const int thread_count_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
   std::vector<std::thread> threads_;
