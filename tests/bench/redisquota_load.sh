@@ -9,6 +9,8 @@
 # shared box they compare builds better than the rates do.
 # Then the same two mixc runs against a mixs whose rule sends the quota to memquota (answered at
 # once, on the calling thread). MIXS_ONLY=1 leaves out the redis-benchmark and adapter rows.
+# PERF_OUT=PREFIX records mixs with `perf record -g` during each quota run, into PREFIX.redis and
+# PREFIX.mem.
 # Usage: redisquota_load.sh BUILD_DIR [CALLS] [CONCURRENCY]
 # (BUILD_DIR/bin and BUILD_DIR/adapters: a copy of another build can be measured the same way.)
 set -euo pipefail
@@ -137,10 +139,20 @@ measure_mixs() {
   echo "$one" | grep -q "Quota 'requestcount': granted 1" || { echo "quota not granted ($tag): $one" >&2; exit 1; }
   "$bin/mixc" check -m "$addr" -s destination.service=bench.svc -q requestcount=1 -r 2000 -c "$conc" >/dev/null
   [ "${THREADS:-0}" = 1 ] && by_thread >"$work/threads0"
+  local perf_pid=""
+  if [ -n "${PERF_OUT:-}" ]; then
+    perf record -e cpu-clock -g -p "$mixs_pid" -o "$PERF_OUT.$tag" >/dev/null 2>&1 &
+    perf_pid=$!
+    sleep 0.2
+  fi
   t0=$(cpu_ticks); s0=$(switches)
   MIXC_JSON=$("$bin/mixc" check -m "$addr" -s destination.service=bench.svc -q requestcount=1 \
     -r "$calls" -c "$conc" --json)
   t1=$(cpu_ticks); s1=$(switches)
+  if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid"
+    wait "$perf_pid" 2>/dev/null || true
+  fi
   [ "${THREADS:-0}" = 1 ] && by_thread >"$work/threads1"
   nq_json=$("$bin/mixc" check -m "$addr" -s destination.service=bench.svc -r "$calls" -c "$conc" --json)
   t2=$(cpu_ticks); s2=$(switches)
