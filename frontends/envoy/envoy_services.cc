@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/str_cat.h"
 #include "base/utf8.h"
+#include "mixer/server/byte_buffer.h"
 
 namespace frontends::envoy {
 namespace {
@@ -18,6 +19,8 @@ namespace als = ::envoy::service::accesslog::v3;
 using mixer::attribute::AttributeBag;
 using mixer::base::strCat;
 using mixer::runtime::DispatcherConstSharedPtr;
+using mixer::server::flatten;
+using mixer::server::view;
 
 google::protobuf::ArenaOptions arenaOptions(char* block, size_t size) {
   google::protobuf::ArenaOptions o;
@@ -72,14 +75,6 @@ ThreadState& threadState() {
 
 grpc::Status invalid(std::string message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
-}
-
-std::string_view view(const grpc::Slice& s) {
-  return {reinterpret_cast<const char*>(s.begin()), s.size()};
-}
-
-bool flatten(const grpc::ByteBuffer* buffer, grpc::Slice* slice) {
-  return buffer->TrySingleSlice(slice).ok() || buffer->DumpToSingleSlice(slice).ok();
 }
 
 void setMessage(const std::string& message, google::rpc::Status* status) {
@@ -506,7 +501,7 @@ void EnvoyFrontends::serveUnary(Service service, const grpc::ServerContextBase& 
     status = gate_->admit(context, kServiceApis[service], &caller);
   }
   grpc::Slice slice;
-  if (status.ok() && !flatten(&request, &slice)) {
+  if (status.ok() && !flatten(request, &slice)) {
     status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request bytes");
   }
   if (!status.ok()) {
@@ -551,7 +546,7 @@ grpc::Status AccessLogStream::admit() {
 grpc::Status AccessLogStream::onMessage(const grpc::ByteBuffer& message) {
   grpc::Status status = f_->checkSize(message.Length());
   grpc::Slice slice;
-  if (status.ok() && !flatten(&message, &slice)) {
+  if (status.ok() && !flatten(message, &slice)) {
     status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the message bytes");
   }
   if (status.ok()) {

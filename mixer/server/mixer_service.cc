@@ -12,6 +12,7 @@
 #include "mixer/api/attribute_encoder.h"
 #include "mixer/api/global_dictionary.h"
 #include "mixer/api/request_decoder.h"
+#include "mixer/server/byte_buffer.h"
 
 namespace mixer::server {
 namespace {
@@ -63,15 +64,6 @@ grpc::Status dictionaryMismatch(uint32_t words) {
 void setDuration(const attribute::Duration& d, google::protobuf::Duration* out) {
   out->set_seconds(d.seconds);
   out->set_nanos(d.nanos);
-}
-
-// Flattens a gRPC byte buffer into one slice (no copy when it already is one).
-bool flatten(const grpc::ByteBuffer* buffer, grpc::Slice* slice) {
-  return buffer->TrySingleSlice(slice).ok() || buffer->DumpToSingleSlice(slice).ok();
-}
-
-std::string_view view(const grpc::Slice& s) {
-  return {reinterpret_cast<const char*>(s.begin()), s.size()};
 }
 
 }  // namespace
@@ -379,7 +371,7 @@ void MixerService::serveCheck(const grpc::ServerContextBase& context,
     status = gate_->admit(context, security::tls::Api::kCheck, &caller);
   }
   grpc::Slice slice;
-  if (status.ok() && !flatten(&request, &slice)) {
+  if (status.ok() && !flatten(request, &slice)) {
     status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request bytes");
   }
   if (status.ok()) {
@@ -400,7 +392,7 @@ grpc::Status MixerService::serveReport(const grpc::ServerContextBase& context,
     status = gate_->admit(context, security::tls::Api::kReport, &caller);
   }
   grpc::Slice slice;
-  if (status.ok() && !flatten(&request, &slice)) {
+  if (status.ok() && !flatten(request, &slice)) {
     status = grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request bytes");
   }
   if (status.ok()) {

@@ -13,6 +13,9 @@
 // mixer_server_stopped_calls_total).
 #pragma once
 
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/byte_buffer.h>
+
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -21,7 +24,6 @@
 #include "mixer/runtime/dispatcher.h"
 #include "mixer/server/call_sink.h"
 #include "mixer/server/server_metrics.h"
-#include "mixer/v1/mixer.grpc.pb.h"
 #include "security/tls/caller_gate.h"
 
 namespace mixer::server {

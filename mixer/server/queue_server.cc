@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "base/str_cat.h"
+#include "mixer/server/byte_buffer.h"
 
 namespace mixer::server {
 namespace {
@@ -18,20 +19,6 @@ using Tag = QueueServer::Tag;
 template <class C, void (C::*M)(bool)>
 void thunk(void* owner, bool ok) {
   (static_cast<C*>(owner)->*M)(ok);
-}
-
-grpc::ByteBuffer bufferOf(std::string_view bytes) {
-  grpc::Slice slice = bytes.empty() ? grpc::Slice() : grpc::Slice(bytes.data(), bytes.size());
-  return grpc::ByteBuffer(&slice, 1);
-}
-
-std::string flat(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  std::string out;
-  if (!buffer.Dump(&slices).ok()) return out;
-  for (const grpc::Slice& s : slices)
-    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return out;
 }
 
 // A unary call of the Mixer API or of ext_authz or the rate limit service: asked for, run on the
@@ -241,8 +228,13 @@ class GenericCall final : public HealthState::Watcher {
       }
       return;
     }
-    const std::string bytes = flat(message_);
+    grpc::Slice slice;
+    if (!flatten(message_, &slice)) {
+      finishLocked(grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request bytes"));
+      return;
+    }
     message_.Clear();
+    const std::string_view bytes = view(slice);
     switch (kind_) {
       case kHealthCheck: {
         std::string service;

@@ -55,8 +55,6 @@ class QueueServer {
   // (up to `wait`), then shuts the queues down and joins the threads.
   void stop(std::chrono::milliseconds wait = std::chrono::seconds(30));
 
-  int threads() const { return static_cast<int>(queues_.size()); }
-
   // A call's event on its queue: what the queue's thread runs for a tag it takes.
   struct Tag {
     void (*run)(void* owner, bool ok);
@@ -64,7 +62,7 @@ class QueueServer {
   };
 
   // The call kinds, each asked for kRequestsPerQueue times per queue.
-  enum Method { kCheck, kReport, kAuthz, kRateLimit, kAccessLog, kGeneric, kMethodCount };
+  enum Method { kCheck, kReport, kAuthz, kRateLimit, kAccessLog, kGeneric };
   static constexpr int kRequestsPerQueue = 8;
 
   using MixerAsync = istio::mixer::v1::Mixer::WithRawMethod_Check<
