@@ -320,60 +320,6 @@ TEST_F(MixsTest, ReflectionListsTheMixerService) {
   EXPECT_NE(bytes->find("grpc.health.v1.Health"), std::string::npos);
 }
 
-// A stream of `method` on `channel` through a GenericStub, driven one step at a time.
-class RawStream {
- public:
-  RawStream(const std::shared_ptr<grpc::Channel>& channel, const std::string& method)
-      : stub_(channel) {
-    ctx_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-    stream_ = stub_.PrepareCall(&ctx_, method, &cq_);
-    stream_->StartCall(tag(1));
-    started_ = step(1);
-  }
-  bool started() const { return started_; }
-  bool write(const std::string& bytes) {
-    grpc::Slice slice(bytes.data(), bytes.size());
-    stream_->Write(grpc::ByteBuffer(&slice, 1), tag(2));
-    return step(2);
-  }
-  bool writesDone() {
-    stream_->WritesDone(tag(3));
-    return step(3);
-  }
-  std::optional<std::string> read() {
-    grpc::ByteBuffer resp;
-    stream_->Read(&resp, tag(4));
-    if (!step(4)) return std::nullopt;
-    std::vector<grpc::Slice> slices;
-    (void)resp.Dump(&slices);
-    std::string out;
-    for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
-    return out;
-  }
-  grpc::Status finish() {
-    grpc::Status status;
-    stream_->Finish(&status, tag(5));
-    step(5);
-    return status;
-  }
-
- private:
-  static void* tag(intptr_t n) { return reinterpret_cast<void*>(n); }
-  bool step(intptr_t want) {
-    void* got;
-    bool ok = false;
-    EXPECT_TRUE(cq_.Next(&got, &ok));
-    EXPECT_EQ(reinterpret_cast<intptr_t>(got), want);
-    return ok;
-  }
-
-  grpc::GenericStub stub_;
-  grpc::CompletionQueue cq_;
-  grpc::ClientContext ctx_;
-  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream_;
-  bool started_ = false;
-};
-
 TEST_F(MixsTest, HealthCheckOfAnUnknownServiceIsNotFound) {
   const grpc::Status s =
       rawCall("/grpc.health.v1.Health/Check", WireBuilder().lenField(1, "no.such.Service").bytes());
@@ -383,13 +329,13 @@ TEST_F(MixsTest, HealthCheckOfAnUnknownServiceIsNotFound) {
 }
 
 TEST_F(MixsTest, HealthWatchSendsServingThenNotServingWhenTheServerStops) {
-  RawStream watch(channel_, "/grpc.health.v1.Health/Watch");
+  testing::RawStream watch(channel_, "/grpc.health.v1.Health/Watch");
   ASSERT_TRUE(watch.started());
   ASSERT_TRUE(watch.write(WireBuilder().lenField(1, "istio.mixer.v1.Mixer").bytes()));
   ASSERT_TRUE(watch.writesDone());
   EXPECT_EQ(watch.read(), std::string("\x08\x01", 2));  // SERVING
   // An unknown service is SERVICE_UNKNOWN to Watch, and its stream stays open.
-  RawStream unknown(channel_, "/grpc.health.v1.Health/Watch");
+  testing::RawStream unknown(channel_, "/grpc.health.v1.Health/Watch");
   ASSERT_TRUE(unknown.write(WireBuilder().lenField(1, "no.such.Service").bytes()));
   EXPECT_EQ(unknown.read(), std::string("\x08\x03", 2));
   ASSERT_EQ(::kill(mixs_->pid(), SIGTERM), 0);
@@ -402,7 +348,8 @@ TEST_F(MixsTest, HealthWatchSendsServingThenNotServingWhenTheServerStops) {
 }
 
 TEST_F(MixsTest, ReflectionGivesTheFileOfASymbolWithItsDependencies) {
-  RawStream stream(channel_, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo");
+  testing::RawStream stream(channel_,
+                            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo");
   ASSERT_TRUE(stream.started());
   // ServerReflectionRequest{host = 1, file_containing_symbol = 4}
   const std::string request =

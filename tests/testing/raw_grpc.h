@@ -1,6 +1,7 @@
 // gRPC calls with hand-built request bytes (through a GenericStub), for tests that send what a
 // generated client would not (malformed or oversized messages) or call services of which they
-// have no generated stub (health, reflection). Header-only: the tests that use it link gRPC++.
+// have no generated stub (health, reflection), one call or one stream at a time. Header-only: the
+// tests that use it link gRPC++.
 #pragma once
 
 #include <grpcpp/generic/generic_stub.h>
@@ -62,46 +63,74 @@ inline grpc::Status rawUnaryCall(const std::string& address, const std::string& 
                       bytes, response);
 }
 
+// A stream of `method` on `channel` through a GenericStub, driven one step at a time.
+class RawStream {
+ public:
+  RawStream(const std::shared_ptr<grpc::Channel>& channel, const std::string& method)
+      : stub_(channel) {
+    ctx_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    stream_ = stub_.PrepareCall(&ctx_, method, &cq_);
+    stream_->StartCall(tag(1));
+    started_ = step(1);
+  }
+  bool started() const { return started_; }
+  bool write(const std::string& bytes) {
+    grpc::Slice slice(bytes.data(), bytes.size());
+    stream_->Write(grpc::ByteBuffer(&slice, 1), tag(2));
+    return step(2);
+  }
+  bool writesDone() {
+    stream_->WritesDone(tag(3));
+    return step(3);
+  }
+  std::optional<std::string> read() {
+    grpc::ByteBuffer resp;
+    stream_->Read(&resp, tag(4));
+    if (!step(4)) return std::nullopt;
+    std::vector<grpc::Slice> slices;
+    (void)resp.Dump(&slices);
+    std::string out;
+    for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    return out;
+  }
+  grpc::Status finish() {
+    grpc::Status status;
+    stream_->Finish(&status, tag(5));
+    step(5);
+    return status;
+  }
+
+ private:
+  static void* tag(intptr_t n) { return reinterpret_cast<void*>(n); }
+  bool step(intptr_t want) {
+    void* got;
+    bool ok = false;
+    EXPECT_TRUE(cq_.Next(&got, &ok));
+    EXPECT_EQ(reinterpret_cast<intptr_t>(got), want);
+    return ok;
+  }
+
+  grpc::GenericStub stub_;
+  grpc::CompletionQueue cq_;
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream_;
+  bool started_ = false;
+};
+
 // Lists the server's services through its reflection service
 // (grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo, one list_services request): the
 // ServerReflectionResponse's bytes, nullopt when the stream failed before the answer.
 inline std::optional<std::string> listServicesByReflection(
     const std::shared_ptr<grpc::Channel>& channel) {
-  grpc::GenericStub stub(channel);
-  grpc::CompletionQueue cq;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  auto stream =
-      stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
-  void* tag;
-  bool ok;
-  auto step = [&](intptr_t want) {
-    EXPECT_TRUE(cq.Next(&tag, &ok));
-    EXPECT_EQ(reinterpret_cast<intptr_t>(tag), want);
-    return ok;
-  };
-  stream->StartCall(reinterpret_cast<void*>(1));
-  if (!step(1)) return std::nullopt;
+  RawStream stream(channel, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo");
   // ServerReflectionRequest{list_services = 7: ""}
-  const std::string req = WireBuilder().lenField(7, "").bytes();
-  grpc::Slice slice(req.data(), req.size());
-  grpc::ByteBuffer buf(&slice, 1);
-  stream->Write(buf, reinterpret_cast<void*>(2));
-  if (!step(2)) return std::nullopt;
-  grpc::ByteBuffer resp;
-  stream->Read(&resp, reinterpret_cast<void*>(3));
-  if (!step(3)) return std::nullopt;
-  std::vector<grpc::Slice> slices;
-  (void)resp.Dump(&slices);
-  std::string bytes;
-  for (const auto& s : slices) {
-    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  if (!stream.started() || !stream.write(WireBuilder().lenField(7, "").bytes())) {
+    return std::nullopt;
   }
-  stream->WritesDone(reinterpret_cast<void*>(4));
-  step(4);
-  grpc::Status status;
-  stream->Finish(&status, reinterpret_cast<void*>(5));
-  step(5);
+  std::optional<std::string> bytes = stream.read();
+  if (!bytes) return std::nullopt;
+  stream.writesDone();
+  stream.finish();
   return bytes;
 }
 
