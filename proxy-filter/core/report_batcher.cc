@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <span>
 
 namespace mixer::proxy {
 
@@ -25,6 +26,7 @@ ReportBatcher::ReportBatcher(ReportBatchOptions options, SendSerialized send,
   pending_.reserve(options_.max_entries);
   spare_.reserve(options_.max_entries);
   kept_.reserve(kept_limit_);
+  encoder_.allowDelta(options_.delta_encoding);
   flusher_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "mixer-report");
     run();
@@ -121,12 +123,27 @@ void ReportBatcher::flush() {
 void ReportBatcher::buildRequest(const std::vector<Attributes>& records, uint32_t global_word_count,
                                  ReportRequest* out) {
   base::MessageDictionary words = messageWords(global_word_count);
-  for (const Attributes& record : records) {
-    compressAttributes(record, &words, out->add_attributes());
+  const bool delta = ReportEncoder::deltaEncodable(records);
+  Attributes changed;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (!delta || i == 0) {
+      compressAttributes(records[i], &words, out->add_attributes());
+      continue;
+    }
+    // A delta: the attributes whose value is not the one the record before had, in their order.
+    changed.clear();
+    const std::span<const Attribute> entries = records[i].entries();
+    for (size_t position = 0; position < entries.size(); ++position) {
+      if (!ReportEncoder::unchanged(records[i - 1], position, entries[position])) {
+        changed.set(entries[position].name, entries[position].value);
+      }
+    }
+    compressAttributes(changed, &words, out->add_attributes());
   }
   moveWords(&words, out->mutable_default_words());
   out->set_global_word_count(global_word_count);
-  out->set_repeated_attributes_semantics(ReportRequest::INDEPENDENT_ENCODING);
+  out->set_repeated_attributes_semantics(delta ? ReportRequest::DELTA_ENCODING
+                                               : ReportRequest::INDEPENDENT_ENCODING);
 }
 
 void ReportBatcher::sendLocked(std::unique_lock<std::mutex>& lock) {

@@ -1,8 +1,10 @@
 // ReportBatcher: collects report records and sends them as batched ReportRequests, as Istio
-// 1.4's client does: one shared dictionary per batch sent as default_words, INDEPENDENT_ENCODING
-// (each record stands alone), global_word_count set. A batch goes out when it reaches
-// max_entries, or max_time after its first record. Failed batches are counted and dropped, not
-// retried.
+// 1.4's client does: one shared dictionary per batch sent as default_words, global_word_count set.
+// Unlike that client, a batch whose records each hold the attribute names of the one before goes
+// out with DELTA_ENCODING, each record after the first carrying only what changed (ReportEncoder);
+// any other batch with INDEPENDENT_ENCODING (each record stands alone). A batch goes out when it
+// reaches max_entries, or max_time after its first record. Failed batches are counted and dropped,
+// not retried.
 //
 // Thread-safe. enqueue() never waits for the network: it appends under a short mutex into
 // storage reserved ahead, and the flusher thread encodes the batch straight into wire bytes
@@ -34,6 +36,9 @@ struct ReportBatchOptions {
   size_t max_entries = 100;        // Istio 1.4 default
   int64_t max_time_ms = 1000;      // Istio 1.4 default
   size_t max_queued_batches = 16;  // records beyond this many full batches are dropped
+  // DELTA_ENCODING for a batch whose records each hold the names of the one before (ReportEncoder);
+  // false: INDEPENDENT_ENCODING always, as Istio 1.4's client.
+  bool delta_encoding = true;
 };
 
 class ReportBatcher {

@@ -1,6 +1,8 @@
 #include "proxy-filter/core/report_encoder.h"
 
 #include <cstring>
+#include <span>
+#include <variant>
 
 #include "base/proto_wire.h"
 #include "mixer/api/global_dictionary.h"
@@ -15,7 +17,8 @@ using base::WireType;
 
 // Field numbers are those of mixer/api/mixer/v1/{attributes,mixer}.proto.
 
-// ReportRequest
+// ReportRequest (repeated_attributes_semantics: DELTA_ENCODING = 0, proto3's default, is left
+// out)
 constexpr uint32_t kReportAttributes = 1;
 constexpr uint32_t kReportDefaultWords = 2;
 constexpr uint32_t kReportGlobalWordCount = 3;
@@ -63,7 +66,52 @@ void putSecondsNanos(int64_t seconds, int32_t nanos, std::string* out) {
   }
 }
 
+// The strings a value has the encoder look up (its memo slots).
+size_t stringsOf(const AttributeValue& value) {
+  if (std::holds_alternative<std::string>(value)) {
+    return 1;
+  }
+  if (const auto* m = std::get_if<StringMap>(&value)) {
+    return 2 * m->size();
+  }
+  return 0;
+}
+
+// Whether `a` and `b` are the same name: their global word indices when the names are global
+// words (an index names one word), else the stored hashes, then the names.
+bool sameName(const Attribute& a, const Attribute& b) {
+  if (a.global_word >= 0 || b.global_word >= 0) {
+    return a.global_word == b.global_word;
+  }
+  return a.hash == b.hash && a.name == b.name;
+}
+
 }  // namespace
+
+bool ReportEncoder::deltaEncodable(const std::vector<Attributes>& records) {
+  for (size_t i = 1; i < records.size(); ++i) {
+    const std::span<const Attribute> previous = records[i - 1].entries();
+    const std::span<const Attribute> current = records[i].entries();
+    if (current.size() < previous.size()) {
+      return false;
+    }
+    for (size_t j = 0; j < previous.size(); ++j) {
+      if (!sameName(current[j], previous[j]) && !records[i].contains(previous[j].name)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+bool ReportEncoder::unchanged(const Attributes& previous, size_t position,
+                              const Attribute& attribute) {
+  const std::span<const Attribute> entries = previous.entries();
+  const AttributeValue* before = position < entries.size() && sameName(entries[position], attribute)
+                                     ? &entries[position].value
+                                     : previous.find(attribute.name);
+  return before != nullptr && *before == attribute.value;
+}
 
 ReportEncoder::ReportEncoder() : words_(api::globalWords(), api::kGlobalWordCount) {}
 
@@ -88,12 +136,19 @@ void ReportEncoder::begin(uint32_t global_word_count) {
   }
 }
 
-void ReportEncoder::encodeRecord(const Attributes& record) {
+void ReportEncoder::encodeRecord(const Attributes& record, const Attributes* previous) {
   record_.clear();
-  size_t slot = 0;  // strings looked up so far in this record
+  size_t slot = 0;  // strings looked up so far in this record, as if it were whole
   // Words are looked up in the order compressAttributes() looks them up: name, then value.
-  for (const Attribute& attribute : record.entries()) {
+  const std::span<const Attribute> entries = record.entries();
+  for (size_t position = 0; position < entries.size(); ++position) {
+    const Attribute& attribute = entries[position];
     const AttributeValue& value = attribute.value;
+    if (previous != nullptr && unchanged(*previous, position, attribute)) {
+      // Left out; its strings keep their slots, so that the next record's line up again.
+      slot += stringsOf(value);
+      continue;
+    }
     entry_.clear();
     // The name's global index was found when the name was stored.
     putSint32(1,
@@ -160,17 +215,22 @@ void ReportEncoder::encode(const std::vector<Attributes>& records, uint32_t glob
                            std::string* out) {
   begin(global_word_count);
   out->clear();
+  const bool delta = delta_allowed_ && deltaEncodable(records);
+  const Attributes* previous = nullptr;
   for (const Attributes& record : records) {
-    encodeRecord(record);
+    encodeRecord(record, delta ? previous : nullptr);
     appendLenField(kReportAttributes, record_, out);
+    previous = &record;
   }
   for (std::string_view word : words_.words()) {
     appendLenField(kReportDefaultWords, word, out);
   }
   appendTag(kReportGlobalWordCount, WireType::Varint, out);
   appendVarint(global_word_count, out);
-  appendTag(kReportSemantics, WireType::Varint, out);
-  appendVarint(kIndependentEncoding, out);
+  if (!delta) {
+    appendTag(kReportSemantics, WireType::Varint, out);
+    appendVarint(kIndependentEncoding, out);
+  }
   words_.clear();
 }
 

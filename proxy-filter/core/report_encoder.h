@@ -1,9 +1,15 @@
 // ReportEncoder: encodes a batch of report records straight into the wire bytes of one
-// istio.mixer.v1.ReportRequest (INDEPENDENT_ENCODING, the batch's words as default_words,
-// global_word_count set), without building protobuf messages and maps first. The message is the
-// one ReportBatcher::buildRequest builds: words get the same indices in the same order (a global
-// word among the first global_word_count travels as its index, any other word as -(position + 1)
-// in default_words), so a server cannot tell the two apart.
+// istio.mixer.v1.ReportRequest (the batch's words as default_words, global_word_count set),
+// without building protobuf messages and maps first.
+//
+// A batch whose every record holds every attribute name of the record before it travels with
+// DELTA_ENCODING: the first record whole, each later one with only the attributes whose value
+// changed (a Mixer server keeps one bag per batch and updates it per record). That is what a
+// proxy's records mostly are: the same names, most values repeated. Any other batch travels with
+// INDEPENDENT_ENCODING, each record whole (a delta cannot take an attribute away). The message is
+// the one ReportBatcher::buildRequest builds: words get the same indices in the same order (a
+// global word among the first global_word_count travels as its index, any other word as -(position
+// + 1) in default_words), so a server cannot tell the two apart.
 //
 // It encodes a Check's istio.mixer.v1.CheckRequest the same way (encodeCheck): the message
 // MixerClient would build with compressAttributes, the request's own words in attributes.words.
@@ -29,6 +35,16 @@ class ReportEncoder {
   // Replaces `*out` with the serialized ReportRequest of `records`.
   void encode(const std::vector<Attributes>& records, uint32_t global_word_count, std::string* out);
 
+  // false: every batch travels with INDEPENDENT_ENCODING, as Istio 1.4's client sends it.
+  void allowDelta(bool allow) { delta_allowed_ = allow; }
+
+  // Whether `records` travel with DELTA_ENCODING: each record holds every attribute name of the
+  // one before it. Records set in the same order cost a name comparison per attribute.
+  static bool deltaEncodable(const std::vector<Attributes>& records);
+  // Whether `attribute`, the `position`th of its record, has the same value in `previous` (the
+  // record before it in the batch): then a delta leaves it out.
+  static bool unchanged(const Attributes& previous, size_t position, const Attribute& attribute);
+
   // One quota of a Check: CheckRequest.quotas[name] = {amount, best_effort}.
   struct CheckQuota {
     std::string_view name;
@@ -44,7 +60,9 @@ class ReportEncoder {
   // Starts a message: an empty dictionary over `global_word_count` global words, nothing
   // remembered from the message before (its words may view records that are gone).
   void begin(uint32_t global_word_count);
-  void encodeRecord(const Attributes& record);
+  // Encodes `record` into record_; with `previous` (DELTA_ENCODING), only the attributes whose
+  // value differs from the one they had there.
+  void encodeRecord(const Attributes& record, const Attributes* previous = nullptr);
   // The index of `word`, which is the `slot`th string looked up in the record being encoded: the
   // index found for the same slot of an earlier record of the batch when that was the same word (a
   // comparison instead of two hash lookups: a proxy's records mostly repeat their strings, in the
@@ -61,6 +79,7 @@ class ReportEncoder {
     bool set = false;
   };
   std::vector<Memo> memo_;
+  bool delta_allowed_ = true;
   std::string record_;  // one CompressedAttributes
   std::string entry_;   // one map entry
   std::string inner_;   // a value message inside a map entry (Timestamp, Duration, StringMap)

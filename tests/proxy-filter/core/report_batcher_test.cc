@@ -50,7 +50,7 @@ Attributes record(int i) {
   return a;
 }
 
-TEST(ReportBatcherTest, AFullBatchGoesOutAtOnceIndependentlyEncoded) {
+TEST(ReportBatcherTest, AFullBatchGoesOutAtOnceDeltaEncoded) {
   SentBatches sent;
   GlobalDictionary dictionary;
   StatsCounters stats;
@@ -62,19 +62,67 @@ TEST(ReportBatcherTest, AFullBatchGoesOutAtOnceIndependentlyEncoded) {
   ASSERT_TRUE(sent.waitFor(1));  // long before the hour-long timer
   const ReportRequest r = sent.batches()[0];
   EXPECT_EQ(r.attributes_size(), 3);
-  EXPECT_EQ(r.repeated_attributes_semantics(), ReportRequest::INDEPENDENT_ENCODING);
+  // The same names in every record: each record after the first carries what changed, the path.
+  EXPECT_EQ(r.repeated_attributes_semantics(), ReportRequest::DELTA_ENCODING);
   EXPECT_EQ(r.global_word_count(), 222u);
   // One shared dictionary: the paths (not global words) are default words, and no record
   // carries words of its own.
   EXPECT_EQ(r.default_words_size(), 4);  // three paths and "reviews"
+  Attributes back;                       // one bag for the batch, updated by each record
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(r.attributes(i).words_size(), 0);
-    Attributes back;
+    EXPECT_EQ(r.attributes(i).strings_size(), i == 0 ? 2 : 1);
+    EXPECT_EQ(r.attributes(i).int64s_size(), i == 0 ? 1 : 0);
     ASSERT_TRUE(decompressAttributes(r.attributes(i), r.default_words(), &back));
     EXPECT_EQ(back, record(i));
   }
   EXPECT_EQ(stats.snapshot().report_batches, 1u);
   EXPECT_EQ(stats.snapshot().report_enqueued, 3u);
+}
+
+TEST(ReportBatcherTest, DeltaEncodingCanBeTurnedOff) {
+  SentBatches sent;
+  GlobalDictionary dictionary;
+  StatsCounters stats;
+  ReportBatchOptions options{/*max_entries=*/3, /*max_time_ms=*/3600000};
+  options.delta_encoding = false;
+  ReportBatcher batcher(options, sent.sender(), &dictionary, &stats);
+  for (int i = 0; i < 3; ++i) {
+    batcher.enqueue(record(i));
+  }
+  ASSERT_TRUE(sent.waitFor(1));
+  const ReportRequest r = sent.batches()[0];
+  EXPECT_EQ(r.repeated_attributes_semantics(), ReportRequest::INDEPENDENT_ENCODING);
+  ASSERT_EQ(r.attributes_size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    Attributes back;
+    ASSERT_TRUE(decompressAttributes(r.attributes(i), r.default_words(), &back));
+    EXPECT_EQ(back, record(i));
+  }
+}
+
+// A record without an attribute the one before it had cannot be a delta (a delta adds and
+// replaces, it does not remove): the batch goes out with every record whole.
+TEST(ReportBatcherTest, ABatchWithAnAttributeDroppedIsIndependentlyEncoded) {
+  SentBatches sent;
+  GlobalDictionary dictionary;
+  StatsCounters stats;
+  ReportBatcher batcher({/*max_entries=*/3, /*max_time_ms=*/3600000}, sent.sender(), &dictionary,
+                        &stats);
+  std::vector<Attributes> records{record(0), record(1), record(2)};
+  records[2].erase("response.code");
+  for (const Attributes& a : records) {
+    batcher.enqueue(a);
+  }
+  ASSERT_TRUE(sent.waitFor(1));
+  const ReportRequest r = sent.batches()[0];
+  EXPECT_EQ(r.repeated_attributes_semantics(), ReportRequest::INDEPENDENT_ENCODING);
+  ASSERT_EQ(r.attributes_size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    Attributes back;
+    ASSERT_TRUE(decompressAttributes(r.attributes(i), r.default_words(), &back));
+    EXPECT_EQ(back, records[i]);
+  }
 }
 
 TEST(ReportBatcherTest, APartialBatchGoesOutAfterMaxTime) {

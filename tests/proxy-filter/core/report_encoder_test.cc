@@ -60,15 +60,21 @@ void expectSameAsBuildRequest(const std::vector<Attributes>& batch, uint32_t glo
   for (int i = 0; i < built.default_words_size(); ++i) {
     EXPECT_EQ(parsed.default_words(i), built.default_words(i));
   }
-  EXPECT_EQ(parsed.repeated_attributes_semantics(), ReportRequest::INDEPENDENT_ENCODING);
+  const bool delta = ReportEncoder::deltaEncodable(batch);
+  EXPECT_EQ(parsed.repeated_attributes_semantics(),
+            delta ? ReportRequest::DELTA_ENCODING : ReportRequest::INDEPENDENT_ENCODING);
   EXPECT_EQ(parsed.global_word_count(), global_word_count);
-  // And the records decode back to what went in.
+  // And the records decode back to what went in: into one bag per batch with DELTA_ENCODING (a
+  // Mixer server's accumulated bag), into a new one per record with INDEPENDENT_ENCODING.
   ASSERT_EQ(parsed.attributes_size(), static_cast<int>(batch.size()));
+  Attributes back;
   for (size_t i = 0; i < batch.size(); ++i) {
-    Attributes back;
+    if (!delta) {
+      back.clear();
+    }
     ASSERT_TRUE(decompressAttributes(parsed.attributes(static_cast<int>(i)), parsed.default_words(),
                                      &back));
-    EXPECT_EQ(back, batch[i]);
+    EXPECT_EQ(back, batch[i]) << "record " << i;
   }
 }
 
@@ -86,6 +92,75 @@ TEST(ReportEncoderTest, AnEncoderIsReusable) {
   std::string first;
   encoder.encode(records(), 222, &first);
   expectSameAsBuildRequest({records()[1]}, 222, &encoder);
+}
+
+// Without the empty record, every record of records() holds the same names: DELTA_ENCODING, and
+// each record after the first carries only what changed, of every value type.
+TEST(ReportEncoderTest, RecordsWithTheSameNamesTravelAsDeltas) {
+  std::vector<Attributes> batch = records();
+  batch.pop_back();
+  ASSERT_TRUE(ReportEncoder::deltaEncodable(batch));
+  expectSameAsBuildRequest(batch, 222);
+  expectSameAsBuildRequest(batch, kFallbackGlobalWordCount);
+  std::string wire;
+  ReportEncoder().encode(batch, 222, &wire);
+  ReportRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromString(wire));
+  ASSERT_EQ(parsed.attributes_size(), 3);
+  const auto& second = parsed.attributes(1);
+  // Changed: request.path; response.code; custom.negative; custom.double; connection.mtls;
+  // request.time; response.duration; request.headers (a map travels whole when any entry changed).
+  EXPECT_EQ(second.strings_size(), 1);
+  EXPECT_EQ(second.int64s_size(), 2);
+  EXPECT_EQ(second.doubles_size(), 1);
+  EXPECT_EQ(second.bools_size(), 1);
+  EXPECT_EQ(second.timestamps_size(), 1);
+  EXPECT_EQ(second.durations_size(), 1);
+  EXPECT_EQ(second.bytes_size(), 0);
+  ASSERT_EQ(second.string_maps_size(), 1);
+  EXPECT_EQ(second.string_maps().begin()->second.entries_size(), 3);
+  // Repeating a record adds an empty one.
+  std::vector<Attributes> repeated{batch[0], batch[0], batch[0]};
+  ReportEncoder().encode(repeated, 222, &wire);
+  ASSERT_TRUE(parsed.ParseFromString(wire));
+  EXPECT_EQ(parsed.repeated_attributes_semantics(), ReportRequest::DELTA_ENCODING);
+  EXPECT_EQ(parsed.attributes(1).ByteSizeLong(), 0u);
+  EXPECT_EQ(parsed.attributes(2).ByteSizeLong(), 0u);
+  expectSameAsBuildRequest(repeated, 222);
+}
+
+// A delta needs each record to hold the names of the one before, in any order and with more of its
+// own; a record that lacks one sends the whole batch independently encoded.
+TEST(ReportEncoderTest, WhichBatchesTravelAsDeltas) {
+  auto record = [](std::vector<std::pair<std::string, std::string>> strings) {
+    Attributes a;
+    for (const auto& [name, value] : strings) {
+      a.setString(name, value);
+    }
+    return a;
+  };
+  const std::vector<Attributes> reordered{record({{"a.x", "1"}, {"b.y", "2"}}),
+                                          record({{"b.y", "2"}, {"a.x", "3"}})};
+  EXPECT_TRUE(ReportEncoder::deltaEncodable(reordered));
+  expectSameAsBuildRequest(reordered, 222);
+  const std::vector<Attributes> grown{record({{"a.x", "1"}}),
+                                      record({{"c.z", "0"}, {"a.x", "1"}, {"b.y", "2"}}),
+                                      record({{"c.z", "0"}, {"a.x", "1"}, {"b.y", "2"}})};
+  EXPECT_TRUE(ReportEncoder::deltaEncodable(grown));
+  expectSameAsBuildRequest(grown, 222);
+  const std::vector<Attributes> dropped{record({{"a.x", "1"}, {"b.y", "2"}}),
+                                        record({{"a.x", "1"}, {"c.z", "2"}})};
+  EXPECT_FALSE(ReportEncoder::deltaEncodable(dropped));
+  expectSameAsBuildRequest(dropped, 222);
+  const std::vector<Attributes> shrunk{record({{"a.x", "1"}, {"b.y", "2"}}),
+                                       record({{"a.x", "1"}})};
+  EXPECT_FALSE(ReportEncoder::deltaEncodable(shrunk));
+  expectSameAsBuildRequest(shrunk, 222);
+  // A value of another type under the same name is a change.
+  std::vector<Attributes> retyped{record({{"a.x", "1"}}), Attributes()};
+  retyped[1].setInt64("a.x", 1);
+  EXPECT_TRUE(ReportEncoder::deltaEncodable(retyped));
+  expectSameAsBuildRequest(retyped, 222);
 }
 
 TEST(ReportEncoderTest, AnEmptyBatch) { expectSameAsBuildRequest({}, 222); }
@@ -114,6 +189,12 @@ TEST(ReportEncoderTest, RecordsThatRepeatOrShiftTheirStrings) {
   batch.push_back(request("/a", {{"x-user", "alice"}, {"x-b", "1"}}));
   batch.push_back(request("/new", {}));  // fewer strings than the records before
   batch.push_back(request("/a", {{"x-user", "bob"}, {"x-b", "1"}}));
+  EXPECT_FALSE(ReportEncoder::deltaEncodable(batch));  // "/new" has no headers
+  expectSameAsBuildRequest(batch, 222);
+  expectSameAsBuildRequest(batch, kFallbackGlobalWordCount);
+  // Without it the batch travels as deltas, whose left-out maps keep their strings' positions.
+  batch.erase(batch.begin() + 5);
+  EXPECT_TRUE(ReportEncoder::deltaEncodable(batch));
   expectSameAsBuildRequest(batch, 222);
   expectSameAsBuildRequest(batch, kFallbackGlobalWordCount);
 }
