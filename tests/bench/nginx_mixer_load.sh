@@ -14,6 +14,7 @@
 # (named mixer-report and mixer-grpc-cq where the build names them), and mixs, per request served.
 # PERF_RUN="cache miss / nginx + mixer" (a run's label) records that run's nginx worker with
 # perf record -g into ${PERF_OUT:-perf.data}.ROUND.
+# BATCH=N sets mixer_report_batch_max_entries (the module's default: 100, Istio's).
 # Usage: nginx_mixer_load.sh [BUILD_DIR] [DURATION] [CONNECTIONS]
 set -euo pipefail
 build=$(cd "${1:-build/release}" && pwd)
@@ -57,6 +58,7 @@ http {
   client_body_temp_path $work/body; proxy_temp_path $work/proxy; fastcgi_temp_path $work/fastcgi;
   uwsgi_temp_path $work/uwsgi; scgi_temp_path $work/scgi;
   mixer_server $mixs;
+  ${BATCH:+mixer_report_batch_max_entries $BATCH;}
   upstream backend { server 127.0.0.1:$upstream; keepalive 32; }
   server { listen 127.0.0.1:$upstream; location / { return 200 "upstream ok\n"; } }
   server {

@@ -234,8 +234,9 @@ def nginx_module(data, out):
     mixs = [median(float(r["mixs_us"]) for r in of[b]) for b in builds]
     ratio = [median(100 * float(r["module_rps"]) / float(r["plain_rps"]) for r in of[b])
              for b in builds]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [3, 2]})
-    names = [textwrap.fill(b, 14) for b in builds]
+    fig, axes = plt.subplots(1, 2, figsize=(max(10, 1.7 * len(builds)), 4.5),
+                             gridspec_kw={"width_ratios": [3, 2]})
+    names = [textwrap.fill(b, 10) for b in builds]
     x = range(len(builds))
     axes[0].bar([i - 0.2 for i in x], added, 0.4, color="#1f77b4",
                 label="worker main thread (over plain nginx)")
@@ -247,7 +248,7 @@ def nginx_module(data, out):
                      ha="center", va="bottom", fontsize=8)
         axes[0].text(i + 0.2, mixs[i], f"{mixs[i]:.1f}", ha="center", va="bottom", fontsize=8)
     axes[0].axhline(1.5, ls="--", color="gray", label="goal: 1.5 µs (worker + library)")
-    axes[0].set_xticks(list(x), names)
+    axes[0].set_xticks(list(x), names, fontsize=8)
     axes[0].set_ylabel("CPU per request (µs), median of rounds")
     axes[0].set_ylim(0, max(a + b for a, b in zip(added, library)) * 1.75)
     axes[0].legend(fontsize=7, loc="upper right")
