@@ -23,10 +23,9 @@ ReportBatcher::ReportBatcher(ReportBatchOptions options, SendSerialized send,
       stats_(stats),
       kept_limit_(options_.max_entries *
                   std::min<size_t>(kKeptBatches, options_.max_queued_batches)) {
-  pending_.reserve(options_.max_entries);
-  spare_.reserve(options_.max_entries);
+  building_.reserve(options_.max_entries);
   kept_.reserve(kept_limit_);
-  encoder_.allowDelta(options_.delta_encoding);
+  next_delta_ = options_.delta_encoding;
   flusher_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "mixer-report");
     run();
@@ -57,14 +56,55 @@ ReportBatcher::~ReportBatcher() {
 }
 
 bool ReportBatcher::admitLocked() {
-  if (pending_.size() >= options_.max_entries * options_.max_queued_batches) {
+  if (queued_ >= options_.max_entries * options_.max_queued_batches) {
     stats_->report_dropped.add();
     return false;
   }
-  if (pending_.empty()) {
-    deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.max_time_ms);
-  }
   return true;
+}
+
+bool ReportBatcher::queueLocked(Attributes* record) {
+  bool ended = false;
+  if (!building_.empty() && !ReportEncoder::holdsNamesOf(*record, building_.back())) {
+    chained_ = false;
+    if (encoder_.delta()) {
+      closeLocked();  // a delta cannot take the missing attribute away: the batch ends here
+      ended = true;
+    }
+  }
+  if (building_.empty()) {
+    deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.max_time_ms);
+    encoder_.start(dictionary_->wordCount(), next_delta_);
+    chained_ = true;
+  }
+  encoder_.add(*record, building_.empty() ? nullptr : &building_.back());
+  building_.push_back(std::move(*record));
+  ++queued_;
+  if (building_.size() >= options_.max_entries) {
+    closeLocked();
+    return true;
+  }
+  return ended || immediateLocked();
+}
+
+void ReportBatcher::closeLocked() {
+  if (building_.empty()) {
+    return;
+  }
+  Closed batch;
+  batch.wire.reserve(last_wire_size_ + last_wire_size_ / 4);
+  encoder_.finish(&batch.wire);
+  last_wire_size_ = batch.wire.size();
+  batch.records.swap(building_);
+  if (!spare_.empty()) {
+    building_ = std::move(spare_.back());
+    spare_.pop_back();
+  } else {
+    building_.reserve(options_.max_entries);
+  }
+  closed_.push_back(std::move(batch));
+  // The next batch is deltas when this one held names record to record (and options allow it).
+  next_delta_ = options_.delta_encoding && chained_;
 }
 
 void ReportBatcher::enqueue(Attributes record) {
@@ -74,8 +114,7 @@ void ReportBatcher::enqueue(Attributes record) {
     if (!admitLocked()) {
       return;
     }
-    pending_.push_back(std::move(record));
-    notify = pending_.size() == options_.max_entries || immediateLocked();
+    notify = queueLocked(&record);
   }
   stats_->report_enqueued.add();
   if (notify) {
@@ -92,15 +131,16 @@ bool ReportBatcher::enqueueSwap(Attributes* record) {
       record->clear();
       return false;
     }
-    pending_.push_back(std::move(*record));
+    notify = queueLocked(record);
     if (!kept_.empty()) {
       *record = std::move(kept_.back());
       kept_.pop_back();
       recycled = true;
     }
-    notify = pending_.size() == options_.max_entries || immediateLocked();
   }
-  record->clear();  // a no-op for a sent record (the flusher emptied it); outside the lock
+  // A sent record is emptied here, by the thread that wrote it and will write it again, outside
+  // the lock (a moved-from record: a no-op).
+  record->clear();
   stats_->report_enqueued.add();
   if (notify) {
     wake_.notify_one();
@@ -115,7 +155,7 @@ size_t ReportBatcher::keptRecords() {
 
 void ReportBatcher::flush() {
   std::unique_lock<std::mutex> lock(mutex_);
-  while (!pending_.empty()) {
+  while (!closed_.empty() || !building_.empty()) {
     sendLocked(lock);
   }
 }
@@ -147,58 +187,40 @@ void ReportBatcher::buildRequest(const std::vector<Attributes>& records, uint32_
 }
 
 void ReportBatcher::sendLocked(std::unique_lock<std::mutex>& lock) {
-  // Takes at most one batch; the rest waits for the next round.
-  std::vector<Attributes> batch;
-  if (pending_.size() <= options_.max_entries) {
-    std::swap(batch, spare_);
-    std::swap(batch, pending_);  // pending_ gets the reserved spare
-  } else {
-    batch.assign(std::make_move_iterator(pending_.begin()),
-                 std::make_move_iterator(pending_.begin() + options_.max_entries));
-    pending_.erase(pending_.begin(), pending_.begin() + options_.max_entries);
-    deadline_ = std::chrono::steady_clock::now();
+  // Takes one batch; the rest waits for the next round.
+  if (closed_.empty()) {
+    closeLocked();
   }
+  Closed batch = std::move(closed_.front());
+  closed_.pop_front();
+  const size_t count = batch.records.size();
+  queued_ -= count;  // a batch on its way no longer counts against the queue's limit
   lock.unlock();
-  std::string wire;
-  {
-    // One encoder, kept with its dictionary's and buffers' storage between batches; flush() on
-    // another thread waits for it here.
-    std::lock_guard<std::mutex> encoding(encoder_mutex_);
-    wire.reserve(last_wire_size_ + last_wire_size_ / 4);
-    encoder_.encode(batch, dictionary_->wordCount(), &wire);
-    last_wire_size_ = wire.size();
-  }
-  const size_t count = batch.size();
-  send_(std::move(wire), [stats = stats_, count](bool ok) {
+  send_(std::move(batch.wire), [stats = stats_, count](bool ok) {
     if (ok) {
       stats->report_batches.add();
     } else {
       stats->report_dropped.add(count);
     }
   });
-  // Emptied here, where they are still in cache from encoding, rather than by the thread that
-  // gets them back from enqueueSwap().
-  for (Attributes& record : batch) {
-    record.clear();
-  }
   lock.lock();
-  // The records are kept for enqueueSwap(): handed over whole when none are kept (a swap under
-  // the lock, not 100 moves), else added to those kept, up to kept_limit_.
-  if (kept_.empty() && batch.size() <= kept_limit_) {
-    std::swap(kept_, batch);  // batch gets kept_'s empty, reserved buffer
+  // The records are kept for enqueueSwap() as they are (the thread that gets one back empties it):
+  // handed over whole when none are kept (a swap under the lock, not 100 moves), else added to
+  // those kept, up to kept_limit_.
+  if (kept_.empty() && count <= kept_limit_) {
+    std::swap(kept_, batch.records);  // batch.records gets kept_'s empty, reserved buffer
   } else {
     const size_t room = kept_limit_ > kept_.size() ? kept_limit_ - kept_.size() : 0;
-    const size_t n = std::min(room, batch.size());
-    for (size_t i = batch.size() - n; i < batch.size(); ++i) {
-      kept_.push_back(std::move(batch[i]));
+    const size_t n = std::min(room, count);
+    for (size_t i = count - n; i < count; ++i) {
+      kept_.push_back(std::move(batch.records[i]));
     }
   }
   lock.unlock();
-  batch.clear();  // records kept_ had no room for are freed outside the lock
+  batch.records.clear();  // records kept_ had no room for are freed outside the lock
   lock.lock();
-  if (spare_.capacity() == 0) {
-    batch.reserve(options_.max_entries);
-    spare_ = std::move(batch);
+  if (spare_.size() < 2) {
+    spare_.push_back(std::move(batch.records));
   }
 }
 
@@ -206,18 +228,22 @@ void ReportBatcher::run() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
     if (stop_) {
-      while (!pending_.empty()) {
+      while (!closed_.empty() || !building_.empty()) {
         sendLocked(lock);
       }
       return;
     }
-    if (pending_.empty()) {
+    if (!closed_.empty()) {
+      sendLocked(lock);
+      continue;
+    }
+    if (building_.empty()) {
       // No wake-up for a batch's first record: a record queued during this wait has its deadline
       // after the wait ends.
       wake_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(options_.max_time_ms, 1)));
       continue;
     }
-    if (pending_.size() >= options_.max_entries || std::chrono::steady_clock::now() >= deadline_) {
+    if (std::chrono::steady_clock::now() >= deadline_) {
       sendLocked(lock);
       continue;
     }

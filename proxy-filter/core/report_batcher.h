@@ -2,15 +2,22 @@
 // 1.4's client does: one shared dictionary per batch sent as default_words, global_word_count set.
 // Unlike that client, a batch whose records each hold the attribute names of the one before goes
 // out with DELTA_ENCODING, each record after the first carrying only what changed (ReportEncoder);
-// any other batch with INDEPENDENT_ENCODING (each record stands alone). A batch goes out when it
+// other batches with INDEPENDENT_ENCODING (each record stands alone). A batch goes out when it
 // reaches max_entries, or max_time after its first record. Failed batches are counted and dropped,
 // not retried.
 //
-// Thread-safe. enqueue() never waits for the network: it appends under a short mutex into
-// storage reserved ahead, and the flusher thread encodes the batch straight into wire bytes
-// (ReportEncoder) and sends. Records of sent batches are kept for reuse: enqueueSwap() hands one
-// back to the caller in exchange for the record it queues, so a host that builds every request
-// into such a recycled set allocates nothing once its records' shape has been seen.
+// Thread-safe. enqueue() never waits for the network: it encodes the record into the wire bytes of
+// the batch being built (ReportEncoder, under a short mutex), on the queuing thread, where the
+// record was just written; the flusher thread only finishes and sends batches and never reads a
+// record (a record read and emptied on another core cost both threads its cache lines). Records of
+// sent batches are kept for reuse: enqueueSwap() hands one back to the caller in exchange for the
+// record it queues, so a host that builds every request into such a recycled set allocates nothing
+// once its records' shape has been seen.
+//
+// Which encoding: a batch starts as deltas (unless options say no) when the batch before ended
+// with every record holding the names of the one before. A record that lacks a name of the record
+// before it ends a delta batch there (it goes out at once) and starts an independently encoded
+// one; an independently encoded batch with no such record lets the next be deltas again.
 // A batch goes out when it is full (the flusher is woken) or max_time after its first record: the
 // flusher, asleep for at most max_time when idle, then waits for that time, so a batch's first
 // record wakes no one.
@@ -18,6 +25,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -73,13 +81,27 @@ class ReportBatcher {
                            istio::mixer::v1::ReportRequest* out);
 
  private:
+  // A batch encoded and closed, waiting for the flusher: its bytes, and its records, which its
+  // words view until it is sent.
+  struct Closed {
+    std::vector<Attributes> records;
+    std::string wire;
+  };
+
   void run();
+  // Sends the oldest closed batch (closing the one being built when none is), with mutex_
+  // released during the send.
   void sendLocked(std::unique_lock<std::mutex>& lock);
   // Whether a record may be queued now; counts it dropped when not. Under mutex_.
   bool admitLocked();
+  // Encodes `*record` into the batch being built and queues it; closes the batch when full, or
+  // first when the record cannot be a delta. Returns whether the flusher must be woken.
+  bool queueLocked(Attributes* record);
+  // Finishes the batch being built and puts it among the closed ones. Under mutex_.
+  void closeLocked();
   // Whether the record just queued must wake the flusher although its batch is not full: the
   // first record when max_time is 0 (sent at once). Under mutex_.
-  bool immediateLocked() const { return options_.max_time_ms <= 0 && pending_.size() == 1; }
+  bool immediateLocked() const { return options_.max_time_ms <= 0 && building_.size() == 1; }
 
   const ReportBatchOptions options_;
   const SendSerialized send_;
@@ -88,17 +110,23 @@ class ReportBatcher {
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::vector<Attributes> pending_;  // guarded by mutex_
-  std::vector<Attributes> spare_;    // swapped with pending_ by the flusher
-  // Records of sent batches, emptied, handed out by enqueueSwap(); at most kept_limit_ of them,
-  // so that records queued while batches are on their way (several when the flusher is late)
-  // still get one.
+  // Guarded by mutex_: the batch being built (its records; their bytes in encoder_), whether it
+  // has held names record to record so far, whether the next batch starts as deltas, the batches
+  // closed and not yet sent, and how many records all of them hold.
+  std::vector<Attributes> building_;
+  ReportEncoder encoder_;
+  bool chained_ = true;
+  bool next_delta_ = true;
+  std::deque<Closed> closed_;
+  size_t queued_ = 0;
+  std::vector<std::vector<Attributes>> spare_;  // emptied record vectors, with their capacity
+  size_t last_wire_size_ = 0;
+  // Records of sent batches (emptied by enqueueSwap() when handed out); at most kept_limit_ of
+  // them, so that records queued while batches are on their way (several when the flusher is
+  // late) still get one.
   std::vector<Attributes> kept_;
   const size_t kept_limit_;
   std::chrono::steady_clock::time_point deadline_;
-  std::mutex encoder_mutex_;
-  ReportEncoder encoder_;      // guarded by encoder_mutex_
-  size_t last_wire_size_ = 0;  // guarded by encoder_mutex_
   bool stop_ = false;
   std::thread flusher_;
 };

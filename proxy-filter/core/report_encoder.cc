@@ -88,17 +88,24 @@ bool sameName(const Attribute& a, const Attribute& b) {
 
 }  // namespace
 
-bool ReportEncoder::deltaEncodable(const std::vector<Attributes>& records) {
-  for (size_t i = 1; i < records.size(); ++i) {
-    const std::span<const Attribute> previous = records[i - 1].entries();
-    const std::span<const Attribute> current = records[i].entries();
-    if (current.size() < previous.size()) {
+bool ReportEncoder::holdsNamesOf(const Attributes& record, const Attributes& previous) {
+  const std::span<const Attribute> before = previous.entries();
+  const std::span<const Attribute> current = record.entries();
+  if (current.size() < before.size()) {
+    return false;
+  }
+  for (size_t j = 0; j < before.size(); ++j) {
+    if (!sameName(current[j], before[j]) && !record.contains(before[j].name)) {
       return false;
     }
-    for (size_t j = 0; j < previous.size(); ++j) {
-      if (!sameName(current[j], previous[j]) && !records[i].contains(previous[j].name)) {
-        return false;
-      }
+  }
+  return true;
+}
+
+bool ReportEncoder::deltaEncodable(const std::vector<Attributes>& records) {
+  for (size_t i = 1; i < records.size(); ++i) {
+    if (!holdsNamesOf(records[i], records[i - 1])) {
+      return false;
     }
   }
   return true;
@@ -211,27 +218,44 @@ void ReportEncoder::encodeRecord(const Attributes& record, const Attributes* pre
   }
 }
 
-void ReportEncoder::encode(const std::vector<Attributes>& records, uint32_t global_word_count,
-                           std::string* out) {
+void ReportEncoder::start(uint32_t global_word_count, bool delta) {
   begin(global_word_count);
+  body_.clear();
+  added_ = 0;
+  delta_ = delta;
+}
+
+void ReportEncoder::add(const Attributes& record, const Attributes* previous) {
+  encodeRecord(record, delta_ ? previous : nullptr);
+  appendLenField(kReportAttributes, record_, &body_);
+  ++added_;
+}
+
+void ReportEncoder::finish(std::string* out) {
   out->clear();
-  const bool delta = delta_allowed_ && deltaEncodable(records);
-  const Attributes* previous = nullptr;
-  for (const Attributes& record : records) {
-    encodeRecord(record, delta ? previous : nullptr);
-    appendLenField(kReportAttributes, record_, out);
-    previous = &record;
-  }
+  out->swap(body_);  // body_ keeps out's buffer for the next batch
   for (std::string_view word : words_.words()) {
     appendLenField(kReportDefaultWords, word, out);
   }
   appendTag(kReportGlobalWordCount, WireType::Varint, out);
-  appendVarint(global_word_count, out);
-  if (!delta) {
+  appendVarint(words_.globalWordCount(), out);
+  if (!delta_) {
     appendTag(kReportSemantics, WireType::Varint, out);
     appendVarint(kIndependentEncoding, out);
   }
   words_.clear();
+  added_ = 0;
+}
+
+void ReportEncoder::encode(const std::vector<Attributes>& records, uint32_t global_word_count,
+                           std::string* out) {
+  start(global_word_count, delta_allowed_ && deltaEncodable(records));
+  const Attributes* previous = nullptr;
+  for (const Attributes& record : records) {
+    add(record, previous);
+    previous = &record;
+  }
+  finish(out);
 }
 
 void ReportEncoder::encodeCheck(const Attributes& attributes, uint32_t global_word_count,

@@ -35,12 +35,25 @@ class ReportEncoder {
   // Replaces `*out` with the serialized ReportRequest of `records`.
   void encode(const std::vector<Attributes>& records, uint32_t global_word_count, std::string* out);
 
+  // The same one record at a time, as records are queued: start() a batch (DELTA_ENCODING when
+  // `delta`, which the caller decides: each record must hold every name of the one before), add()
+  // each record in order (`previous`: the record added before it, null for the first), finish()
+  // into `*out`. The records must stay as they are until finish() returns: the batch's words view
+  // them.
+  void start(uint32_t global_word_count, bool delta);
+  void add(const Attributes& record, const Attributes* previous);
+  size_t added() const { return added_; }
+  bool delta() const { return delta_; }
+  void finish(std::string* out);
+
   // false: every batch travels with INDEPENDENT_ENCODING, as Istio 1.4's client sends it.
   void allowDelta(bool allow) { delta_allowed_ = allow; }
 
   // Whether `records` travel with DELTA_ENCODING: each record holds every attribute name of the
   // one before it. Records set in the same order cost a name comparison per attribute.
   static bool deltaEncodable(const std::vector<Attributes>& records);
+  // Whether `record` holds every attribute name of `previous`.
+  static bool holdsNamesOf(const Attributes& record, const Attributes& previous);
   // Whether `attribute`, the `position`th of its record, has the same value in `previous` (the
   // record before it in the batch): then a delta leaves it out.
   static bool unchanged(const Attributes& previous, size_t position, const Attribute& attribute);
@@ -80,6 +93,10 @@ class ReportEncoder {
   };
   std::vector<Memo> memo_;
   bool delta_allowed_ = true;
+  // The batch being built: its records' bytes so far, how many, and its encoding.
+  std::string body_;
+  size_t added_ = 0;
+  bool delta_ = false;
   std::string record_;  // one CompressedAttributes
   std::string entry_;   // one map entry
   std::string inner_;   // a value message inside a map entry (Timestamp, Duration, StringMap)

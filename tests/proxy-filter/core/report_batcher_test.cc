@@ -102,27 +102,51 @@ TEST(ReportBatcherTest, DeltaEncodingCanBeTurnedOff) {
 }
 
 // A record without an attribute the one before it had cannot be a delta (a delta adds and
-// replaces, it does not remove): the batch goes out with every record whole.
-TEST(ReportBatcherTest, ABatchWithAnAttributeDroppedIsIndependentlyEncoded) {
+// replaces, it does not remove): it ends the delta batch there, which goes out at once, and starts
+// an independently encoded one; a batch that held its names record to record lets the next be
+// deltas again.
+TEST(ReportBatcherTest, ARecordWithAnAttributeDroppedEndsADeltaBatch) {
   SentBatches sent;
   GlobalDictionary dictionary;
   StatsCounters stats;
   ReportBatcher batcher({/*max_entries=*/3, /*max_time_ms=*/3600000}, sent.sender(), &dictionary,
                         &stats);
-  std::vector<Attributes> records{record(0), record(1), record(2)};
+  std::vector<Attributes> records{record(0), record(1), record(2), record(3), record(4)};
   records[2].erase("response.code");
   for (const Attributes& a : records) {
     batcher.enqueue(a);
   }
-  ASSERT_TRUE(sent.waitFor(1));
-  const ReportRequest r = sent.batches()[0];
-  EXPECT_EQ(r.repeated_attributes_semantics(), ReportRequest::INDEPENDENT_ENCODING);
-  ASSERT_EQ(r.attributes_size(), 3);
+  ASSERT_TRUE(sent.waitFor(2));  // [0, 1] at once; [2, 3, 4] when full
   for (int i = 0; i < 3; ++i) {
-    Attributes back;
-    ASSERT_TRUE(decompressAttributes(r.attributes(i), r.default_words(), &back));
-    EXPECT_EQ(back, records[i]);
+    batcher.enqueue(record(5 + i));
   }
+  ASSERT_TRUE(sent.waitFor(3));
+  const std::vector<ReportRequest> batches = sent.batches();
+  ASSERT_EQ(batches[0].attributes_size(), 2);
+  EXPECT_EQ(batches[0].repeated_attributes_semantics(), ReportRequest::DELTA_ENCODING);
+  ASSERT_EQ(batches[1].attributes_size(), 3);
+  EXPECT_EQ(batches[1].repeated_attributes_semantics(), ReportRequest::INDEPENDENT_ENCODING);
+  ASSERT_EQ(batches[2].attributes_size(), 3);
+  EXPECT_EQ(batches[2].repeated_attributes_semantics(), ReportRequest::DELTA_ENCODING);
+  // Every record decodes back to what was queued.
+  records.push_back(record(5));
+  records.push_back(record(6));
+  records.push_back(record(7));
+  size_t next = 0;
+  for (const ReportRequest& r : batches) {
+    const bool delta = r.repeated_attributes_semantics() == ReportRequest::DELTA_ENCODING;
+    Attributes back;
+    for (int i = 0; i < r.attributes_size(); ++i) {
+      if (!delta) {
+        back.clear();
+      }
+      ASSERT_TRUE(decompressAttributes(r.attributes(i), r.default_words(), &back));
+      EXPECT_EQ(back, records[next]) << "record " << next;
+      ++next;
+    }
+  }
+  EXPECT_EQ(next, records.size());
+  EXPECT_EQ(stats.snapshot().report_batches, 3u);
 }
 
 TEST(ReportBatcherTest, APartialBatchGoesOutAfterMaxTime) {
