@@ -7,6 +7,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <variant>
+#include <vector>
 
 namespace mixer::proxy {
 namespace {
@@ -252,6 +254,78 @@ TEST(ReportBatcherTest, SentRecordsOfSeveralBatchesAreKeptForEnqueueSwap) {
     EXPECT_TRUE(queue(static_cast<int>(i))) << i;
     EXPECT_EQ(set.size(), 0u);
   }
+}
+
+// Several threads queue at once (a multi-threaded proxy): records are encoded in the order they
+// are queued, each against the record queued before it whichever thread queued that one, so every
+// record decodes back exactly once, in its thread's order, whether its batch is deltas (threads
+// whose records share names) or independent (a thread whose records drop one).
+TEST(ReportBatcherTest, RecordsQueuedByManyThreadsAreEachDeliveredOnce) {
+  SentBatches sent;
+  GlobalDictionary dictionary;
+  StatsCounters stats;
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 500;
+  {
+    ReportBatcher batcher({/*max_entries=*/7, /*max_time_ms=*/5, /*max_queued_batches=*/1000},
+                          sent.sender(), &dictionary, &stats);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&batcher, t] {
+        Attributes set;
+        for (int i = 0; i < kPerThread; ++i) {
+          set.setString("source.uid", "thread-" + std::to_string(t));
+          set.setInt64("custom.sequence", i);
+          set.setMapEntry("request.headers", "x-thread", std::to_string(t));
+          if (t != 3 || i % 2 == 0) {  // thread 3 leaves an attribute out of every other record
+            set.setString("request.path", "/p/" + std::to_string(i % 3));
+          }
+          batcher.enqueueSwap(&set);
+        }
+      });
+    }
+    for (std::thread& thread : threads) {
+      thread.join();
+    }
+  }  // the destructor sends what is left
+  std::vector<int> next(kThreads, 0);
+  size_t delta_batches = 0, independent_batches = 0;
+  for (const ReportRequest& r : sent.batches()) {
+    const bool delta = r.repeated_attributes_semantics() == ReportRequest::DELTA_ENCODING;
+    ++(delta ? delta_batches : independent_batches);
+    Attributes back;
+    for (int i = 0; i < r.attributes_size(); ++i) {
+      if (!delta) {
+        back.clear();
+      }
+      ASSERT_TRUE(decompressAttributes(r.attributes(i), r.default_words(), &back));
+      const auto* uid = std::get_if<std::string>(back.find("source.uid"));
+      ASSERT_NE(uid, nullptr);
+      const int t = std::stoi(uid->substr(7));
+      const auto* sequence = std::get_if<int64_t>(back.find("custom.sequence"));
+      ASSERT_NE(sequence, nullptr);
+      EXPECT_EQ(*sequence, next[t]) << "thread " << t;  // in order, none lost, none twice
+      next[t] = static_cast<int>(*sequence) + 1;
+      const auto* headers = std::get_if<StringMap>(back.find("request.headers"));
+      ASSERT_NE(headers, nullptr);
+      EXPECT_EQ(headers->at("x-thread"), std::to_string(t));
+      const bool has_path = back.contains("request.path");
+      EXPECT_EQ(has_path, t != 3 || *sequence % 2 == 0)
+          << "thread " << t << " record " << *sequence;
+      if (has_path) {
+        EXPECT_EQ(std::get<std::string>(*back.find("request.path")),
+                  "/p/" + std::to_string(*sequence % 3));
+      }
+      EXPECT_EQ(back.size(), has_path ? 4u : 3u);
+    }
+  }
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(next[t], kPerThread) << "thread " << t;
+  }
+  EXPECT_EQ(stats.snapshot().report_enqueued, static_cast<uint64_t>(kThreads * kPerThread));
+  EXPECT_EQ(stats.snapshot().report_dropped, 0u);
+  EXPECT_GT(delta_batches, 0u);
+  EXPECT_GT(independent_batches, 0u);
 }
 
 // A batch's first record wakes no one, yet a partial batch still goes out max_time after it,
