@@ -138,8 +138,9 @@ bool ReportBatcher::enqueueSwap(Attributes* record) {
       recycled = true;
     }
   }
-  // A sent record is emptied here, by the thread that wrote it and will write it again, outside
-  // the lock (a moved-from record: a no-op).
+  // A sent record is emptied here, outside the lock, by the thread that will write it again (for
+  // a single-threaded host such as an nginx worker, the one that wrote it); a moved-from record:
+  // a no-op.
   record->clear();
   stats_->report_enqueued.add();
   if (notify) {
