@@ -1,11 +1,14 @@
 #include "mixer/runtime/report_queue.h"
 
+#include <chrono>
+
 #include "base/log.h"
 
 namespace mixer::runtime {
 
-ReportQueue::ReportQueue(size_t max_batches, absl::Duration call_timeout, Counters* counters)
-    : max_batches_(max_batches), call_timeout_(call_timeout), counters_(counters) {
+ReportQueue::ReportQueue(size_t max_batches, absl::Duration call_timeout, Counters* counters,
+                         absl::Duration linger)
+    : max_batches_(max_batches), call_timeout_(call_timeout), linger_(linger), counters_(counters) {
   worker_ = std::thread([this] { run(); });
 }
 
@@ -16,7 +19,12 @@ bool ReportQueue::submit(ReportBatch batch) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_ && queue_.size() < max_batches_) {
       queue_.push_back(std::move(batch));
-      cv_.notify_one();
+      // A lingering worker comes back for this batch by itself, unless enough are waiting.
+      if (sleeping_ || queue_.size() == kWakeAt) {
+        sleeping_ = false;
+        ++wakeups_;
+        cv_.notify_one();
+      }
       return true;
     }
   }
@@ -55,12 +63,29 @@ size_t ReportQueue::queued() const {
   return queue_.size();
 }
 
+uint64_t ReportQueue::wakeups() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return wakeups_;
+}
+
 void ReportQueue::run() {
   while (true) {
     ReportBatch batch;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && !stopping_ && !sleeping_) {
+        // Linger: batches submitted now do not wake this thread (unless kWakeAt of them wait).
+        const auto until = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(linger_);
+        while (queue_.size() < kWakeAt && !stopping_ &&
+               cv_.wait_until(lock, until) != std::cv_status::timeout) {
+        }
+        // Nothing came for a whole linger: sleep until a submit wakes this thread.
+        sleeping_ = queue_.empty();
+      }
+      if (sleeping_) {  // also at the start, before the first batch
+        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        sleeping_ = false;
+      }
       if (queue_.empty()) {
         return;  // stopping, and everything was delivered
       }

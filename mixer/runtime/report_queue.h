@@ -5,10 +5,18 @@
 // when full, a batch is dropped and counted (`mixer_report_batches_dropped_total`), never blocking
 // a request. Failed handler calls are counted and logged. shutdown() delivers what is queued.
 //
+// Wake-ups: a submit wakes the worker only when it sleeps for good (nothing came for a whole
+// `linger`) or when kWakeAt batches wait. Otherwise the worker, having delivered what it found,
+// waits `linger` and then takes every batch that came meanwhile: under a steady stream of Report
+// calls it wakes once per linger for all of them, not once per call (each wake-up costs a request
+// thread a futex call and the worker a context switch, more than delivering a small batch). A batch
+// waits at most `linger` for delivery.
+//
 // Thread-safe.
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -35,8 +43,12 @@ class ReportQueue {
     virtual void failed(const std::string& handler) = 0;
   };
 
+  static constexpr absl::Duration kDefaultLinger = absl::Milliseconds(5);
+  static constexpr size_t kWakeAt = 32;
+
   // `max_batches`: queued batches beyond this are dropped.
-  ReportQueue(size_t max_batches, absl::Duration call_timeout, Counters* counters);
+  ReportQueue(size_t max_batches, absl::Duration call_timeout, Counters* counters,
+              absl::Duration linger = kDefaultLinger);
   ~ReportQueue();  // shutdown()
 
   // Never blocks on adapters. False when the batch was dropped (queue full or shut down).
@@ -50,12 +62,15 @@ class ReportQueue {
   void shutdown();
 
   size_t queued() const;
+  // How many times submit() woke the worker (tests, benchmarks).
+  uint64_t wakeups() const;
 
  private:
   void run();
 
   const size_t max_batches_;
   const absl::Duration call_timeout_;
+  const absl::Duration linger_;
   Counters* counters_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -63,6 +78,8 @@ class ReportQueue {
   std::vector<EncodedInstances> recycled_;  // at most kMaxRecycled
   static constexpr size_t kMaxRecycled = 32;
   bool stopping_ = false;
+  bool sleeping_ = true;  // the worker waits with no time limit: a submit must wake it
+  uint64_t wakeups_ = 0;
   std::thread worker_;
 };
 

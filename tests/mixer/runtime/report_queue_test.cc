@@ -7,8 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mixer/adapter_host/adapter_host.h"
@@ -102,6 +104,35 @@ TEST_F(ReportQueueTest, ShutdownDeliversEveryQueuedBatchInOrder) {
             (std::vector<std::string>{"bad.raw.istio-system", "also_bad.raw.istio-system",
                                       "bad.raw.istio-system"}));
   EXPECT_TRUE(counters_.droppedCalls().empty());
+}
+
+// Wake-ups: the first batch wakes the idle worker; while the worker lingers after a delivery
+// (here an hour), batches do not wake it until kWakeAt of them wait; then it delivers them all.
+TEST_F(ReportQueueTest, ALingeringWorkerIsWokenOnlyWhenEnoughBatchesWait) {
+  const auto bad = rawHandler("bad.raw.istio-system", "bad_code");  // counted when delivered
+  ASSERT_NE(bad, nullptr);
+  ReportQueue queue(1000, absl::Seconds(10), &counters_, /*linger=*/absl::Hours(1));
+  const auto deliveredWithin10s = [&](size_t n) {
+    for (int i = 0; i < 1000 && counters_.failedCalls().size() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return counters_.failedCalls().size() == n;
+  };
+  EXPECT_TRUE(queue.submit(batch(bad, 1)));
+  EXPECT_EQ(queue.wakeups(), 1u);
+  ASSERT_TRUE(deliveredWithin10s(1));
+  // The worker lingers now: fewer than kWakeAt batches can never wake it.
+  for (size_t i = 0; i + 1 < ReportQueue::kWakeAt; ++i) {
+    EXPECT_TRUE(queue.submit(batch(bad, 1)));
+  }
+  EXPECT_EQ(queue.wakeups(), 1u);
+  // More: the queue reaches kWakeAt (the worker takes batches only when awake), which wakes it.
+  for (size_t i = 0; i < 2 * ReportQueue::kWakeAt; ++i) {
+    EXPECT_TRUE(queue.submit(batch(bad, 1)));
+  }
+  EXPECT_GE(queue.wakeups(), 2u);
+  EXPECT_TRUE(deliveredWithin10s(3 * ReportQueue::kWakeAt));  // long before the hour
+  EXPECT_EQ(queue.queued(), 0u);
 }
 
 TEST_F(ReportQueueTest, TheDestructorDeliversWhatIsQueued) {
