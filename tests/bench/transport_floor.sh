@@ -19,6 +19,8 @@
 #   LOADS    "closed" (closed loop, 8 in flight) and/or open-loop rates in calls per second, each
 #            for DURATION seconds (default 4), on the same server process. Default "closed".
 #   SERVERS  default "grpc-callback grpc-async nghttp2 mixs".
+#   METHOD   "check" (default) or "report": Reports of RECORDS records each (default 1) instead,
+#            for the mixs servers (the floors answer Check only); CPU and switches per call.
 # Usage: transport_floor.sh BUILD_DIR [CALLS] [ROUNDS]
 set -euo pipefail
 build=${1:-build/release}
@@ -35,9 +37,14 @@ attrs='source.ip=10.44.1.7,source.uid=kubernetes://productpage-v1-6b746f74dc-9st
 # shellcheck source=tests/bench/load_shape.sh
 . "$(dirname "$0")/load_shape.sh"
 
+method=${METHOD:-check}
+flags=(-a "$attrs")
+if [ "$method" = report ]; then
+  flags=(-a "$attrs,response.code=200,response.size=379,response.duration=8ms" --records "${RECORDS:-1}")
+fi
 servers=${SERVERS:-grpc-callback grpc-async nghttp2 mixs}
 loads=${LOADS:-closed}
-echo "| round | server | load | server CPU µs per Check | context switches per Check | calls/s |"
+echo "| round | server | load | server CPU µs per $method | context switches per $method | calls/s |"
 echo "|---|---|---|---|---|---|"
 for round in $(seq "$rounds"); do
   for server in $servers; do
@@ -65,13 +72,13 @@ for round in $(seq "$rounds"); do
       sleep 0.05
     done
     [ -n "$port" ] || { echo "$server did not start: $(cat "$work/out")" >&2; exit 1; }
-    "$bin/mixc" check -m "127.0.0.1:$port" -a "$attrs" -r $((calls / 8 + 1)) -c 8 >/dev/null
+    "$bin/mixc" "$method" -m "127.0.0.1:$port" "${flags[@]}" -r $((calls / 8 + 1)) -c 8 >/dev/null
     for load in $loads; do
       load_shape "$load" "$calls"
       n=$N
       cpu0=$(cpu_ticks "$pid")
       cs0=$(switches "$pid")
-      out=$("$bin/mixc" check -m "127.0.0.1:$port" -a "$attrs" -r "$n" -c 8 "${PACE[@]}" --json)
+      out=$("$bin/mixc" "$method" -m "127.0.0.1:$port" "${flags[@]}" -r "$n" -c 8 "${PACE[@]}" --json)
       cpu1=$(cpu_ticks "$pid")
       cs1=$(switches "$pid")
       read -r ok rate < <(echo "$out" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], int(d["rate"]))')
