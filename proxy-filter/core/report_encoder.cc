@@ -221,14 +221,12 @@ void ReportEncoder::encodeRecord(const Attributes& record, const Attributes* pre
 void ReportEncoder::start(uint32_t global_word_count, bool delta) {
   begin(global_word_count);
   body_.clear();
-  added_ = 0;
   delta_ = delta;
 }
 
 void ReportEncoder::add(const Attributes& record, const Attributes* previous) {
   encodeRecord(record, delta_ ? previous : nullptr);
   appendLenField(kReportAttributes, record_, &body_);
-  ++added_;
 }
 
 void ReportEncoder::finish(std::string* out) {
@@ -244,7 +242,6 @@ void ReportEncoder::finish(std::string* out) {
     appendVarint(kIndependentEncoding, out);
   }
   words_.clear();
-  added_ = 0;
 }
 
 void ReportEncoder::encode(const std::vector<Attributes>& records, uint32_t global_word_count,

@@ -42,7 +42,6 @@ class ReportEncoder {
   // them.
   void start(uint32_t global_word_count, bool delta);
   void add(const Attributes& record, const Attributes* previous);
-  size_t added() const { return added_; }
   bool delta() const { return delta_; }
   void finish(std::string* out);
 
@@ -93,9 +92,8 @@ class ReportEncoder {
   };
   std::vector<Memo> memo_;
   bool delta_allowed_ = true;
-  // The batch being built: its records' bytes so far, how many, and its encoding.
+  // The batch being built: its records' bytes so far, and its encoding.
   std::string body_;
-  size_t added_ = 0;
   bool delta_ = false;
   std::string record_;  // one CompressedAttributes
   std::string entry_;   // one map entry
