@@ -1,13 +1,10 @@
 #include "mixer/server/health_state.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/wire_format_lite.h>
-
 #include <algorithm>
 
-namespace mixer::server {
+#include "base/proto_wire.h"
 
-using google::protobuf::internal::WireFormatLite;
+namespace mixer::server {
 
 HealthState::HealthState(std::vector<std::string> services) : services_(std::move(services)) {}
 
@@ -49,22 +46,29 @@ void HealthState::notify() {
 
 bool HealthState::parseRequest(std::string_view bytes, std::string* service) {
   service->clear();
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                            static_cast<int>(bytes.size()));
-  while (true) {
-    const uint32_t tag = in.ReadTag();
-    if (tag == 0) return in.ConsumedEntireMessage();  // the end, or bytes that are no tag
-    if (tag == WireFormatLite::MakeTag(1, WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) {
-      if (!WireFormatLite::ReadString(&in, service)) return false;
-    } else if (!WireFormatLite::SkipField(&in, tag)) {
+  base::WireReader in(bytes);
+  while (!in.done()) {
+    uint32_t field;
+    base::WireType type;
+    if (!in.readTag(&field, &type)) return false;
+    if (field == 1 && type == base::WireType::Len) {
+      std::string_view name;
+      if (!in.readLen(&name)) return false;
+      service->assign(name);
+    } else if (!in.skip(type)) {
       return false;
     }
   }
+  return true;
 }
 
 std::string HealthState::encodeResponse(Status status) {
-  if (status == kUnknown) return {};
-  return std::string{static_cast<char>(0x08), static_cast<char>(status)};
+  std::string out;
+  if (status != kUnknown) {  // proto3 leaves the zero value out
+    base::appendTag(1, base::WireType::Varint, &out);
+    base::appendVarint(status, &out);
+  }
+  return out;
 }
 
 }  // namespace mixer::server

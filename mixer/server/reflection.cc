@@ -2,20 +2,17 @@
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <google/protobuf/wire_format_lite.h>
 
 #include <cstdint>
 
-#include "base/str_cat.h"
+#include "base/proto_wire.h"
 
 namespace mixer::server {
 namespace {
 
+using base::WireType;
 using google::protobuf::DescriptorPool;
 using google::protobuf::FileDescriptor;
-using google::protobuf::internal::WireFormatLite;
 
 // ServerReflectionRequest's fields.
 constexpr int kHost = 1;
@@ -47,62 +44,61 @@ struct Request {
 };
 
 bool parseExtensionRequest(std::string_view bytes, Request* r) {
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                            static_cast<int>(bytes.size()));
-  while (uint32_t tag = in.ReadTag()) {
-    if (tag ==
-        WireFormatLite::MakeTag(kContainingType, WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) {
-      if (!WireFormatLite::ReadString(&in, &r->containing_type)) return false;
-    } else if (tag == WireFormatLite::MakeTag(kExtensionNumber, WireFormatLite::WIRETYPE_VARINT)) {
-      uint32_t v;
-      if (!in.ReadVarint32(&v)) return false;
+  base::WireReader in(bytes);
+  while (!in.done()) {
+    uint32_t field;
+    WireType type;
+    if (!in.readTag(&field, &type)) return false;
+    if (field == kContainingType && type == WireType::Len) {
+      std::string_view name;
+      if (!in.readLen(&name)) return false;
+      r->containing_type.assign(name);
+    } else if (field == kExtensionNumber && type == WireType::Varint) {
+      uint64_t v;
+      if (!in.readVarint(&v)) return false;
       r->extension_number = static_cast<int32_t>(v);
-    } else if (!WireFormatLite::SkipField(&in, tag)) {
+    } else if (!in.skip(type)) {
       return false;
     }
   }
-  return in.ConsumedEntireMessage();
+  return true;
 }
 
 bool parseRequest(std::string_view bytes, Request* r) {
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                            static_cast<int>(bytes.size()));
-  while (uint32_t tag = in.ReadTag()) {
-    const int field = WireFormatLite::GetTagFieldNumber(tag);
-    const bool delimited =
-        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+  base::WireReader in(bytes);
+  while (!in.done()) {
+    uint32_t field;
+    WireType type;
+    if (!in.readTag(&field, &type)) return false;
+    const bool delimited = type == WireType::Len;
     if (delimited && field == kHost) {
-      if (!WireFormatLite::ReadString(&in, &r->host)) return false;
+      std::string_view host;
+      if (!in.readLen(&host)) return false;
+      r->host.assign(host);
     } else if (delimited && field >= kFileByFilename && field <= kListServices) {
-      std::string value;
-      if (!WireFormatLite::ReadString(&in, &value)) return false;
-      r->which = field;  // the last one of a oneof wins
+      std::string_view value;
+      if (!in.readLen(&value)) return false;
+      r->which = static_cast<int>(field);  // the last one of a oneof wins
       if (field == kFileContainingExtension) {
         if (!parseExtensionRequest(value, r)) return false;
       } else {
-        r->name = std::move(value);
+        r->name.assign(value);
       }
-    } else if (!WireFormatLite::SkipField(&in, tag)) {
+    } else if (!in.skip(type)) {
       return false;
     }
   }
-  return in.ConsumedEntireMessage();
+  return true;
 }
 
 // Appends a length-delimited field.
 void putBytes(int field, std::string_view bytes, std::string* out) {
-  google::protobuf::io::StringOutputStream stream(out);
-  google::protobuf::io::CodedOutputStream o(&stream);
-  o.WriteTag(WireFormatLite::MakeTag(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
-  o.WriteVarint32(static_cast<uint32_t>(bytes.size()));
-  o.WriteRaw(bytes.data(), static_cast<int>(bytes.size()));
+  base::appendLenField(static_cast<uint32_t>(field), bytes, out);
 }
 
 void putVarint(int field, uint64_t v, std::string* out) {
-  google::protobuf::io::StringOutputStream stream(out);
-  google::protobuf::io::CodedOutputStream o(&stream);
-  o.WriteTag(WireFormatLite::MakeTag(field, WireFormatLite::WIRETYPE_VARINT));
-  o.WriteVarint64(v);
+  base::appendTag(static_cast<uint32_t>(field), WireType::Varint, out);
+  base::appendVarint(v, out);
 }
 
 std::string errorResponse(int code, std::string_view message) {
