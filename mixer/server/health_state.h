@@ -20,8 +20,9 @@ class HealthState {
   // grpc.health.v1.HealthCheckResponse.ServingStatus.
   enum Status : int { kUnknown = 0, kServing = 1, kNotServing = 2, kServiceUnknown = 3 };
 
-  // Told of every change of the serving state, on the thread that changed it, with no lock of
-  // this object held. Must not block.
+  // Told of every change of the serving state, on the thread that changed it, with this object's
+  // lock held (so that no watcher is told after remove() returned): must not block, nor call
+  // add() or remove().
   class Watcher {
    public:
     virtual ~Watcher() = default;

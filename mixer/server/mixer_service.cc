@@ -86,7 +86,7 @@ grpc::Status MixerService::checkSize(size_t size, ServerMetrics::Method method) 
 }
 
 grpc::Status MixerService::deadlineExceeded(ServerMetrics::Method method, std::string_view where) {
-  metrics_->stoppedCalls(method, ServerMetrics::kDeadline).Increment();
+  metrics_->stoppedAtDeadline(method).Increment();
   return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                       base::strCat("the call's deadline passed; stopped ", where));
 }

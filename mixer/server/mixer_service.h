@@ -76,8 +76,8 @@ class MixerService final {
   using CheckSink = CallSink;
 
   // What a gRPC call of either method gets (queue_server.h): size limit, caller policy, then the
-  // Check or the Report. serveCheck answers through
-  // `sink`; serveReport returns the answer. Both count and log (sampled) invalid requests.
+  // Check or the Report. serveCheck answers through `sink`; serveReport returns the answer. Both
+  // count and log (sampled) invalid requests.
   void serveCheck(const grpc::ServerContextBase& context, const grpc::ByteBuffer& request,
                   CheckSink* sink);
   grpc::Status serveReport(const grpc::ServerContextBase& context, const grpc::ByteBuffer& request);

@@ -235,15 +235,14 @@ class GenericCall final : public HealthState::Watcher {
     }
     message_.Clear();
     const std::string_view bytes = view(slice);
+    if (kind_ != kReflection && !HealthState::parseRequest(bytes, &service_)) {
+      finishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                "the request is not a grpc.health.v1.HealthCheckRequest"));
+      return;
+    }
     switch (kind_) {
       case kHealthCheck: {
-        std::string service;
-        if (!HealthState::parseRequest(bytes, &service)) {
-          finishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                    "the request is not a grpc.health.v1.HealthCheckRequest"));
-          return;
-        }
-        const HealthState::Status status = s_->services().health->status(service);
+        const HealthState::Status status = s_->services().health->status(service_);
         if (status == HealthState::kServiceUnknown) {
           finishLocked(grpc::Status(grpc::StatusCode::NOT_FOUND, "service name unknown"));
           return;
@@ -255,11 +254,6 @@ class GenericCall final : public HealthState::Watcher {
         return;
       }
       case kHealthWatch: {
-        if (!HealthState::parseRequest(bytes, &service_)) {
-          finishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                    "the request is not a grpc.health.v1.HealthCheckRequest"));
-          return;
-        }
         watching_ = true;
         lock.unlock();  // the health state tells its watchers under its own lock
         s_->services().health->add(this);
@@ -370,7 +364,7 @@ class GenericCall final : public HealthState::Watcher {
   bool released_ = false;
   bool watching_ = false;
   bool writing_ = false;
-  std::string service_;
+  std::string service_;  // a health request's service
   HealthState::Status last_sent_ = HealthState::kUnknown;
   std::set<std::string> sent_files_;
   QueueServer* release_to_ = nullptr;  // set when the call is to be deleted
@@ -427,7 +421,7 @@ void QueueServer::start() {
     for (int r = 0; r < kRequestsPerQueue; ++r) {
       for (Method m : {kCheck, kReport, kAuthz, kRateLimit}) ask(m, cq);
     }
-    for (int r = 0; r < 2; ++r) {
+    for (int r = 0; r < kStreamRequestsPerQueue; ++r) {
       ask(kAccessLog, cq);
       ask(kGeneric, cq);
     }

@@ -61,9 +61,12 @@ class QueueServer {
     void* owner;
   };
 
-  // The call kinds, each asked for kRequestsPerQueue times per queue.
+  // The call kinds. Each unary kind is asked for kRequestsPerQueue times per queue, the access log
+  // stream and the generic call (health, reflection, unknown methods) kStreamRequestsPerQueue
+  // times; every call that arrives asks for its successor.
   enum Method { kCheck, kReport, kAuthz, kRateLimit, kAccessLog, kGeneric };
   static constexpr int kRequestsPerQueue = 8;
+  static constexpr int kStreamRequestsPerQueue = 2;
 
   using MixerAsync = istio::mixer::v1::Mixer::WithRawMethod_Check<
       istio::mixer::v1::Mixer::WithRawMethod_Report<istio::mixer::v1::Mixer::Service>>;

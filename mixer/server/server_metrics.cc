@@ -52,8 +52,7 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
         buckets);
     in_flight_[m] = &in_flight.Add({{"grpc_method", kMethodNames[m]}});
     invalid_requests_[m] = &invalid.Add({{"grpc_method", kMethodNames[m]}});
-    stopped_calls_[m][kDeadline] =
-        &stopped.Add({{"grpc_method", kMethodNames[m]}, {"reason", "deadline"}});
+    stopped_calls_[m] = &stopped.Add({{"grpc_method", kMethodNames[m]}, {"reason", "deadline"}});
   }
   report_records_ = &prometheus::BuildCounter()
                          .Name("mixer_report_records_total")

@@ -28,9 +28,8 @@ class ServerMetrics {
   prometheus::Counter& reportRecords() { return *report_records_; }
   prometheus::Counter& quotaUnmatched() { return *quota_unmatched_; }
   prometheus::Counter& invalidRequests(Method m) { return *invalid_requests_[m]; }
-  // Calls whose work was stopped early because their deadline passed.
-  enum StopReason { kDeadline = 0, kStopReasonCount = 1 };
-  prometheus::Counter& stoppedCalls(Method m, StopReason r) { return *stopped_calls_[m][r]; }
+  // Calls whose work was stopped early because their deadline passed (reason="deadline").
+  prometheus::Counter& stoppedAtDeadline(Method m) { return *stopped_calls_[m]; }
   // The gRPC port: open connections, and 1 while it accepts new ones (0 at --max-connections or
   // out of descriptors).
   prometheus::Gauge& connections() { return *connections_; }
@@ -46,7 +45,7 @@ class ServerMetrics {
   std::array<prometheus::Histogram*, kMethodCount> latency_{};
   std::array<prometheus::Gauge*, kMethodCount> in_flight_{};
   std::array<prometheus::Counter*, kMethodCount> invalid_requests_{};
-  std::array<std::array<prometheus::Counter*, kStopReasonCount>, kMethodCount> stopped_calls_{};
+  std::array<prometheus::Counter*, kMethodCount> stopped_calls_{};
   prometheus::Counter* report_records_ = nullptr;
   prometheus::Counter* quota_unmatched_ = nullptr;
   prometheus::Gauge* connections_ = nullptr;
