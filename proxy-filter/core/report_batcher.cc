@@ -65,7 +65,9 @@ bool ReportBatcher::admitLocked() {
 
 bool ReportBatcher::queueLocked(Attributes* record) {
   bool ended = false;
-  if (!building_.empty() && !ReportEncoder::holdsNamesOf(*record, building_.back())) {
+  // Whether the record holds the names of the one before matters only where deltas may be sent.
+  if (options_.delta_encoding && !building_.empty() &&
+      !ReportEncoder::holdsNamesOf(*record, building_.back())) {
     chained_ = false;
     if (encoder_.delta()) {
       closeLocked();  // a delta cannot take the missing attribute away: the batch ends here
