@@ -169,6 +169,11 @@ bool GrpcAcceptor::acceptSome() {
     struct stat st;
     fstat(fd, &st);
     open_[fd] = st.st_ino;
+    if (static_cast<int>(open_.size()) >= options_.max_connections) {
+      // The last one the limit allows: readiness says so before the connection can serve a call
+      // (else a client could see its call answered while readiness still says "accepting").
+      setAccepting(false);
+    }
     grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters p;
     p.listener_fd = listen_fd_;
     p.fd = fd;
