@@ -140,9 +140,13 @@ struct RedisPipeline::Connection {
   std::vector<Call> held;  // calls that came during a connection attempt, written once it is up
   int fd = -1;             // the socket, while up
   std::vector<std::string> shas;  // of the scripts, by index
-  std::string unsent;       // encoded calls the socket did not take yet (the reader sends them)
-  std::string write_error;  // a send failed: the reader drops the connection
-  std::string read_error;   // a request thread's drain found the connection lost: likewise
+  std::string unsent;  // encoded calls the socket did not take yet (the reader sends them)
+  // Encoded Write::kAtFlush calls not sent yet (empty whenever `unsent` is not), and how many.
+  std::string held_wire;
+  size_t held_calls = 0;
+  std::atomic<bool> held_hint{false};  // !held_wire.empty(), read without mu by flush()
+  std::string write_error;             // a send failed: the reader drops the connection
+  std::string read_error;  // a request thread's drain found the connection lost: likewise
   std::string last_error = "not connected";  // why it is not up
   // Copies of `up` and of waiting.size(), written under mu and read without it by eval() to
   // choose a connection (a stale value only makes it choose another one).
@@ -215,7 +219,8 @@ RedisPipeline::~RedisPipeline() {
   }
 }
 
-void RedisPipeline::eval(size_t script, std::string args, size_t arg_count, Done done) {
+void RedisPipeline::eval(size_t script, std::string args, size_t arg_count, Done done,
+                         Write write) {
   Call call{std::move(done), script, arg_count, false, std::move(args)};
   const size_t n = connections_.size();
   // Fill first: the first connection that is up with fewer than kFillInFlight calls awaiting
@@ -229,10 +234,10 @@ void RedisPipeline::eval(size_t script, std::string args, size_t arg_count, Done
       continue;
     }
     std::unique_lock<std::mutex> lock(c.mu);
-    if (!c.stopping && writeLocked(c, call)) {
+    if (!c.stopping && writeLocked(c, call, write)) {
       // Earlier calls on this connection may have replies waiting on the socket already: this
-      // thread completes them now if no other thread is reading it.
-      const bool earlier = c.in_flight.load(std::memory_order_relaxed) > 1;
+      // thread completes them now if no other thread is reading it (a held call: at flush()).
+      const bool earlier = write == Write::kNow && c.in_flight.load(std::memory_order_relaxed) > 1;
       lock.unlock();
       if (earlier) {
         drain(c);
@@ -253,10 +258,10 @@ void RedisPipeline::eval(size_t script, std::string args, size_t arg_count, Done
       call.done(Outcome::kClosing, nullptr, "");  // outside the lock, like every completion
       return;
     }
-    if (writeLocked(c, call)) {
+    if (writeLocked(c, call, write)) {
       // Earlier calls on this connection may have replies waiting on the socket already: this
-      // thread completes them now if no other thread is reading it.
-      const bool earlier = c.in_flight.load(std::memory_order_relaxed) > 1;
+      // thread completes them now if no other thread is reading it (a held call: at flush()).
+      const bool earlier = write == Write::kNow && c.in_flight.load(std::memory_order_relaxed) > 1;
       lock.unlock();
       if (earlier) {
         drain(c);
@@ -276,7 +281,7 @@ void RedisPipeline::eval(size_t script, std::string args, size_t arg_count, Done
       connecting->held.push_back(std::move(call));
       return;
     }
-    if (writeLocked(*connecting, call)) {
+    if (writeLocked(*connecting, call, write)) {
       return;
     }
   }
@@ -306,7 +311,31 @@ void RedisPipeline::drain(Connection& c) {
   }
 }
 
+void RedisPipeline::flush() {
+  for (const auto& conn : connections_) {
+    Connection& c = *conn;
+    // Relaxed: a thread sees its own held calls; another thread's are that thread's to flush.
+    if (!c.held_hint.load(std::memory_order_relaxed)) {
+      continue;
+    }
+    size_t sent_calls = 0;
+    {
+      std::lock_guard<std::mutex> lock(c.mu);
+      sent_calls = c.held_calls;
+      if (sent_calls == 0 || !c.up || !c.write_error.empty()) {
+        continue;  // nothing held, or the reader will drop the connection and end its calls
+      }
+      sendHeldLocked(c);
+    }
+    // Earlier calls on this connection may have replies waiting on the socket already.
+    if (c.in_flight.load(std::memory_order_relaxed) > sent_calls) {
+      drain(c);
+    }
+  }
+}
+
 void RedisPipeline::close() {
+  flush();  // no call is left held by a caller that will not flush any more
   for (const auto& conn : connections_) {
     {
       std::lock_guard<std::mutex> lock(conn->mu);
@@ -324,8 +353,9 @@ void RedisPipeline::close() {
 // Writes `call` (EVALSHA, or EVAL once it had a NOSCRIPT reply) to `c`'s socket and appends it
 // to `c.waiting` (under c.queue_mu, before the send); `c.mu` is held. What the socket does not
 // take at once stays in `c.unsent` for the reader thread to send, and later calls queue behind
-// it. False, leaving `call` to the caller, when `c` cannot take calls.
-bool RedisPipeline::writeLocked(Connection& c, Call& call) {
+// it; a kAtFlush call's bytes stay in `c.held_wire` until flush() or the next kNow call. False,
+// leaving `call` to the caller, when `c` cannot take calls.
+bool RedisPipeline::writeLocked(Connection& c, Call& call, Write write) {
   if (!c.up || !c.write_error.empty() || c.unsent.size() > kMaxUnsentBytes) {
     return false;
   }
@@ -355,16 +385,40 @@ bool RedisPipeline::writeLocked(Connection& c, Call& call) {
     c.unsent.append(wire);  // the reader is waiting for the socket to take the earlier bytes
     return true;
   }
-  size_t sent = 0;
-  if (!sendSome(c, wire.data(), wire.size(), &sent)) {
-    c.wake();
+  if (write == Write::kAtFlush || c.held_calls > 0) {
+    c.held_wire.append(wire);
+    ++c.held_calls;
+    if (write == Write::kAtFlush) {
+      c.held_hint.store(true, std::memory_order_relaxed);
+    } else {
+      sendHeldLocked(c);  // the held calls go first, with this one
+    }
     return true;
   }
-  if (sent < wire.size()) {
-    c.unsent.assign(wire, sent);
+  sendLocked(c, wire.data(), wire.size());
+  return true;
+}
+
+// Sends `data` on `c` (`c.mu` held, `c.unsent` empty); what the socket does not take goes to
+// `c.unsent`, and the reader thread is woken for it (or for a failed send).
+void RedisPipeline::sendLocked(Connection& c, const char* data, size_t size) {
+  size_t sent = 0;
+  if (!sendSome(c, data, size, &sent)) {
+    c.wake();
+    return;
+  }
+  if (sent < size) {
+    c.unsent.assign(data + sent, size - sent);
     c.wake();
   }
-  return true;
+}
+
+// Sends the held calls' bytes (`c.mu` held).
+void RedisPipeline::sendHeldLocked(Connection& c) {
+  sendLocked(c, c.held_wire.data(), c.held_wire.size());
+  c.held_wire.clear();
+  c.held_calls = 0;
+  c.held_hint.store(false, std::memory_order_relaxed);
 }
 
 // Sends what the socket takes without blocking; false (with c.write_error set) on an error.
@@ -577,6 +631,9 @@ void RedisPipeline::drop(Connection& c, Session* s, const std::string& error) {
     c.fd = -1;
     c.read_fd.store(-1, std::memory_order_release);
     c.unsent.clear();
+    c.held_wire.clear();
+    c.held_calls = 0;
+    c.held_hint.store(false, std::memory_order_relaxed);
     c.write_error.clear();
     c.read_error.clear();
     c.last_error = error.empty() ? "not connected" : error;
@@ -637,7 +694,7 @@ bool RedisPipeline::completeReplies(Connection& c, std::vector<Call>& calls,
   if (!retry.empty()) {
     std::lock_guard<std::mutex> lock(c.mu);
     for (Call& call : retry) {
-      if (!writeLocked(c, call)) {
+      if (!writeLocked(c, call, Write::kNow)) {
         unwritten.push_back(std::move(call));
       }
     }
@@ -771,7 +828,7 @@ void RedisPipeline::readLoop(Connection& c) {
             c.up_hint.store(true, std::memory_order_relaxed);
             c.connecting = false;
             for (Call& call : c.held) {
-              if (!writeLocked(c, call)) {
+              if (!writeLocked(c, call, Write::kNow)) {
                 unwritten.push_back(std::move(call));
               }
             }

@@ -44,6 +44,13 @@
 // with exponential backoff (at once, then 50ms doubling to 2s); when no connection is up, calls
 // end kUnavailable at once (or, during a connection attempt, wait for it).
 //
+// Held writes: a caller that runs its calls in passes and flushes at the end of each (mixs'
+// completion-queue threads, through the adapter ABI's MIXER_CALL_FLUSHED_LATER) makes them with
+// Write::kAtFlush. Their commands wait in the connection's `held` bytes (already in its FIFO, in
+// order) until flush(), which sends them in one send(): a pass of several quota Checks costs one
+// system call to Redis, and Redis answers them together. A kNow call on the same connection sends
+// the held bytes ahead of its own, so the byte order is always the FIFO's.
+//
 // Per-call state: a call's completion (Done) is a fixed-size callable stored inside the call's
 // entry in the FIFO, not a std::function: redisquota's (the host's completion, the amount, the
 // limit, the window) fits its 64 bytes, so a quota call allocates nothing for it (it did once
@@ -197,9 +204,21 @@ class RedisPipeline {
   RedisPipeline(const RedisPipeline&) = delete;
   RedisPipeline& operator=(const RedisPipeline&) = delete;
 
+  // When a call's command is sent.
+  enum class Write {
+    kNow,      // before eval() returns
+    kAtFlush,  // at the next flush() (of any thread), or before a later kNow call on its
+               // connection: the caller promises to call flush() before it waits for anything
+  };
+
   // Runs script number `script` with `args`: the RESP of the `arg_count` bulk strings that follow
   // the script's SHA in EVALSHA (numkeys, the keys, the arguments; see appendBulk).
-  void eval(size_t script, std::string args, size_t arg_count, Done done);
+  void eval(size_t script, std::string args, size_t arg_count, Done done,
+            Write write = Write::kNow);
+
+  // Sends the commands held by kAtFlush calls, each connection's in one send(), then completes
+  // the replies of earlier calls that are already on those sockets (as eval() does after a write).
+  void flush();
 
   // Stops new calls (kClosing), lets each reader thread wait for the replies still due (up to the
   // timeout) and joins the threads. Idempotent.
@@ -217,7 +236,9 @@ class RedisPipeline {
   struct Connection;
   struct Session;
 
-  bool writeLocked(Connection& c, Call& call);
+  bool writeLocked(Connection& c, Call& call, Write write);
+  static void sendLocked(Connection& c, const char* data, size_t size);
+  static void sendHeldLocked(Connection& c);
   static bool sendSome(Connection& c, const char* data, size_t size, size_t* sent);
   timeval timeout() const;
   redisContext* connectTo(const Endpoint& e, std::string* error) const;

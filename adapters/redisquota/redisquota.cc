@@ -189,8 +189,8 @@ class RedisQuotaHandler : public sdk::Handler {
         host_(host) {}
   ~RedisQuotaHandler() override { close(); }
 
-  void quota(const sdk::InstanceView& instance, const sdk::QuotaArgs& args, const sdk::CallContext&,
-             sdk::QuotaCompletion done) override {
+  void quota(const sdk::InstanceView& instance, const sdk::QuotaArgs& args,
+             const sdk::CallContext& ctx, sdk::QuotaCompletion done) override {
     const QuotaSpec* spec = find(instance.name());
     if (spec == nullptr) {
       done.respond(sdk::QuotaResult{
@@ -239,8 +239,12 @@ class RedisQuotaHandler : public sdk::Handler {
          window_ns = spec->window_ns](RedisPipeline::Outcome outcome, const redisReply* reply,
                                       const std::string& error) {
           answer(done, amount, limit, window_ns, outcome, reply, error);
-        });
+        },
+        ctx.flushed_later ? RedisPipeline::Write::kAtFlush : RedisPipeline::Write::kNow);
   }
+
+  // The host's pass ended: the commands held for it go to Redis, several in one send().
+  void flush() override { pipeline_.flush(); }
 
   // Stops new calls, waits for the replies still due (up to the timeout) and stops the
   // pipeline's threads.
@@ -329,7 +333,8 @@ class RedisQuotaAdapter : public sdk::Adapter {
                             "Quota shared by mixs processes through Redis: fixed or rolling "
                             "windows run as Lua scripts",
                             MIXER_KIND_QUOTA,
-                            {"quota"}};
+                            {"quota"},
+                            /*flushes=*/true};
   }
   void validate(sdk::ValueView params, sdk::ErrorSink& errors) const override {
     readConfig(params, errors);

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -19,6 +20,17 @@ namespace internal {
 struct CallSite {
   std::shared_ptr<const LoadedAdapter> adapter;
   std::string handler;
+};
+
+// A handler's `flush` hook as a FlushScope holds it: the scope may outlive the Handler (a
+// configuration swapped out during the pass), so it keeps the adapter loaded and learns here
+// whether close_handler began. `mu` is shared while the hook runs, exclusive to mark `closed`.
+struct FlushSite {
+  std::shared_ptr<const LoadedAdapter> adapter;
+  void (*flush)(void*) = nullptr;
+  void* raw = nullptr;
+  std::shared_mutex mu;
+  bool closed = false;  // guarded by mu
 };
 }  // namespace internal
 
@@ -336,6 +348,8 @@ struct Waiter {
   std::optional<Result> result;
 };
 
+thread_local FlushScope* t_flush_scope = nullptr;
+
 template <class Result, class Start>
 Result waitFor(absl::Duration timeout, Start start, Result on_timeout) {
   auto waiter = std::make_shared<Waiter<Result>>();
@@ -344,6 +358,7 @@ Result waitFor(absl::Duration timeout, Start start, Result on_timeout) {
     waiter->result.emplace(std::move(r));
     waiter->cv.notify_all();
   });
+  FlushScope::flushCurrent();  // the call may be held for this thread's flush
   std::unique_lock<std::mutex> lock(waiter->mu);
   // The deadline timer answers at `timeout`; the slack covers a busy executor.
   waiter->cv.wait_for(lock, absl::ToChronoNanoseconds(timeout + absl::Seconds(1)),
@@ -360,11 +375,71 @@ Handler::Handler(std::shared_ptr<const LoadedAdapter> adapter, std::string name,
     : adapter_(std::move(adapter)),
       name_(std::move(name)),
       site_(std::make_shared<internal::CallSite>(internal::CallSite{adapter_, name_})),
-      raw_(raw) {}
+      raw_(raw) {
+  if (auto* hook = adapter_->flushHook(); hook != nullptr) {
+    flush_site_ = std::make_shared<internal::FlushSite>();
+    flush_site_->adapter = adapter_;
+    flush_site_->flush = hook;
+    flush_site_->raw = raw_;
+  }
+}
 
 Handler::~Handler() { close(); }
 
+FlushScope::FlushScope() : outer_(t_flush_scope) { t_flush_scope = this; }
+
+FlushScope::~FlushScope() {
+  flush();
+  t_flush_scope = outer_;
+}
+
+FlushScope* FlushScope::current() { return t_flush_scope; }
+
+void FlushScope::flushCurrent() {
+  if (t_flush_scope != nullptr && t_flush_scope->pending()) {
+    t_flush_scope->flush();
+  }
+}
+
+void FlushScope::add(const std::shared_ptr<internal::FlushSite>& site) {
+  for (const auto& s : sites_) {
+    if (s == site) {
+      return;
+    }
+  }
+  sites_.push_back(site);
+}
+
+void FlushScope::flush() {
+  if (sites_.empty()) {
+    return;
+  }
+  flushing_.swap(sites_);  // a call the flush's completions make waits for the next flush
+  // A completion delivered inside the hook may let go of its configuration, and so close the
+  // handler: as inside any completion, its close_handler then runs later (Handler::close).
+  const Delivering delivering;
+  for (const auto& site : flushing_) {
+    std::shared_lock<std::shared_mutex> lock(site->mu);
+    if (!site->closed) {
+      site->flush(site->raw);
+    }
+  }
+  flushing_.clear();
+}
+
 void Handler::close() {
+  // No flush may run once close_handler begins. Inside a completion (perhaps one a flush of this
+  // thread delivers, which holds its site shared) the closing task marks the site instead.
+  auto mark_closed = [](const std::shared_ptr<internal::FlushSite>& site) {
+    if (site != nullptr) {
+      std::unique_lock<std::shared_mutex> lock(site->mu);
+      site->closed = true;
+    }
+  };
+  const bool later = t_delivering > 0;
+  if (!later) {
+    mark_closed(flush_site_);
+  }
   std::unique_lock<std::shared_mutex> lock(mu_);
   if (closed_) {
     return;
@@ -372,10 +447,12 @@ void Handler::close() {
   closed_ = true;
   void* raw = raw_;
   raw_ = nullptr;
-  if (t_delivering > 0) {
+  if (later) {
     // Inside a completion: the adapter's own callback may be what close_handler waits for.
-    adapter_->services().closeLater(
-        [adapter = adapter_, raw] { adapter->api().close_handler(raw); });
+    adapter_->services().closeLater([adapter = adapter_, raw, site = flush_site_, mark_closed] {
+      mark_closed(site);
+      adapter->api().close_handler(raw);
+    });
     return;
   }
   adapter_->api().close_handler(raw);
@@ -400,7 +477,7 @@ void Handler::check(const mixer_instance& instance, absl::Duration timeout, Chec
     return;
   }
   const int64_t deadline = monotonicNowNs() + absl::ToInt64Nanoseconds(timeout);
-  mixer_call_context ctx{sizeof(mixer_call_context), 0, deadline};
+  mixer_call_context ctx{sizeof(mixer_call_context), 0, deadline, 0, 0};
   dispatch(state, deadline, [&](void* done_ctx) {
     return adapter_->api().check(raw_, &instance, &ctx, &onCheckDone, done_ctx);
   });
@@ -428,7 +505,11 @@ void Handler::quota(const mixer_instance& instance, const AdapterQuotaArgs& args
     return;
   }
   const int64_t deadline = monotonicNowNs() + absl::ToInt64Nanoseconds(timeout);
-  mixer_call_context ctx{sizeof(mixer_call_context), 0, deadline};
+  mixer_call_context ctx{sizeof(mixer_call_context), 0, deadline, 0, 0};
+  if (flush_site_ != nullptr && t_flush_scope != nullptr) {
+    ctx.flags |= MIXER_CALL_FLUSHED_LATER;
+    t_flush_scope->add(flush_site_);
+  }
   mixer_quota_args abi_args{};
   abi_args.struct_size = sizeof(abi_args);
   abi_args.best_effort = args.best_effort ? 1 : 0;
@@ -467,7 +548,7 @@ void Handler::report(const mixer_instance* const* instances, size_t count, absl:
     return;
   }
   const int64_t deadline = monotonicNowNs() + absl::ToInt64Nanoseconds(timeout);
-  mixer_call_context ctx{sizeof(mixer_call_context), 0, deadline};
+  mixer_call_context ctx{sizeof(mixer_call_context), 0, deadline, 0, 0};
   dispatch(state, deadline, [&](void* done_ctx) {
     return adapter_->api().report(raw_, instances, count, &ctx, &onReportDone, done_ctx);
   });
@@ -489,7 +570,7 @@ void Handler::generate(const mixer_instance& instance, absl::Duration timeout,
     return;
   }
   const int64_t deadline = monotonicNowNs() + absl::ToInt64Nanoseconds(timeout);
-  mixer_call_context ctx{sizeof(mixer_call_context), 0, deadline};
+  mixer_call_context ctx{sizeof(mixer_call_context), 0, deadline, 0, 0};
   dispatch(state, deadline, [&](void* done_ctx) {
     return adapter_->api().generate(raw_, &instance, &ctx, &onGenerateDone, done_ctx);
   });

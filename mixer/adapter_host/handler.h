@@ -21,7 +21,8 @@ namespace mixer::adapter_host {
 class LoadedAdapter;
 class HostServices;
 namespace internal {
-struct CallSite;  // what every call of one handler shares (handler.cc)
+struct CallSite;   // what every call of one handler shares (handler.cc)
+struct FlushSite;  // a handler's `flush` hook, as pending flushes hold it (handler.cc)
 }  // namespace internal
 
 // An adapter's verdict on a check. `status` is the policy decision (OK allows; e.g.
@@ -116,12 +117,48 @@ class Handler {
   std::shared_ptr<const LoadedAdapter> adapter_;
   std::string name_;
   std::shared_ptr<const internal::CallSite> site_;  // shared with in-flight calls
-  void* raw_;                                       // OWNERSHIP: adapter; released by close_handler
-  std::shared_mutex mu_;                            // shared while a hook runs, exclusive to close
+  // Set when the adapter has a `flush` hook (ABI 1.3); shared with the FlushScopes that await it.
+  std::shared_ptr<internal::FlushSite> flush_site_;
+  void* raw_;             // OWNERSHIP: adapter; released by close_handler
+  std::shared_mutex mu_;  // shared while a hook runs, exclusive to close
   bool closed_ = false;
 };
 
 using HandlerPtr = std::unique_ptr<Handler>;
+
+// FlushScope: a thread that takes its work in passes (a completion queue's thread in mixs) lets
+// adapters write the calls of one pass together. While a FlushScope is alive on a thread, the
+// quota calls it makes through Handler::quota go to adapters that have a `flush` hook (ABI 1.3)
+// with MIXER_CALL_FLUSHED_LATER, and the thread calls flush() when its pass ends (before it
+// waits for more work): each such handler's hook runs once, however many calls the pass made.
+// A thread that waits for a call's result on its own (the *AndWait forms, the dispatcher's
+// blocking quota) flushes first through flushCurrent(), so no call waits for a flush that its
+// own thread would only reach after it. One per thread at a time; not copyable.
+class FlushScope {
+ public:
+  FlushScope();
+  ~FlushScope();  // flushes what is pending
+  FlushScope(const FlushScope&) = delete;
+  FlushScope& operator=(const FlushScope&) = delete;
+
+  // True when a call of this pass awaits a flush.
+  bool pending() const { return !sites_.empty(); }
+  // Runs the hook of every handler called with MIXER_CALL_FLUSHED_LATER since the last flush (a
+  // handler closed meanwhile is skipped: its close_handler flushes).
+  void flush();
+  // The calling thread's scope, or nullptr.
+  static FlushScope* current();
+  // Flushes the calling thread's scope, if it has one.
+  static void flushCurrent();
+
+ private:
+  friend class Handler;
+  void add(const std::shared_ptr<internal::FlushSite>& site);
+
+  FlushScope* outer_;
+  std::vector<std::shared_ptr<internal::FlushSite>> sites_;
+  std::vector<std::shared_ptr<internal::FlushSite>> flushing_;
+};
 
 }  // namespace mixer::adapter_host
 

@@ -3,6 +3,7 @@
 #ifndef MIXER_ADAPTER_HOST_LOADED_ADAPTER_H_
 #define MIXER_ADAPTER_HOST_LOADED_ADAPTER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -44,6 +45,11 @@ class LoadedAdapter : public std::enable_shared_from_this<LoadedAdapter> {
   const AdapterInfo& info() const { return info_; }
   bool serves(uint32_t kind) const { return (info_.kinds & kind) != 0; }
   const mixer_adapter& api() const { return *api_; }
+  // ABI 1.3: the descriptor's `flush` hook, or nullptr (absent, or a descriptor before 1.3).
+  void (*flushHook() const)(void*) {
+    return api_->struct_size >= offsetof(mixer_adapter, flush) + sizeof(api_->flush) ? api_->flush
+                                                                                     : nullptr;
+  }
   HostServices& services() const { return *services_; }
 
   // Every problem in `params` (a map, or null for none), with paths rooted at "params".

@@ -659,6 +659,7 @@ QuotaDecision Dispatcher::quota(const AttributeBag& bag, const QuotaRequest& arg
     finished = true;
     cv.notify_all();
   });
+  adapter_host::FlushScope::flushCurrent();  // an adapter may hold the call for this thread
   std::unique_lock<std::mutex> lock(mu);
   cv.wait(lock, [&] { return finished; });
   return out;

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "mixer/adapter_host/handler.h"
+
 namespace mixer::server {
 
 class CallSink {
@@ -36,6 +38,7 @@ class WaitingCallSink final : public CallSink {
   }
   CallSink* detach() override { return this; }
   grpc::Status wait() {
+    adapter_host::FlushScope::flushCurrent();  // an adapter may hold a call for this thread
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return done_; });
     return status_;

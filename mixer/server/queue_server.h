@@ -16,6 +16,10 @@
 // A call whose quota adapter answers later (redisquota) is answered from that adapter's thread;
 // the call stays counted until gRPC has sent its answer, and stop() waits for it.
 //
+// Each thread works in passes: it runs every event its queue has at once, then flushes the
+// adapters its calls left holding I/O (adapter_host::FlushScope, adapter ABI 1.3), then waits in
+// Next(). redisquota sends the Redis commands of one pass together there.
+//
 // A client that goes away is noticed at the call's deadline, not before: the asynchronous API
 // tells a call's cancellation only through its queue, whose one thread is the one running it.
 #pragma once

@@ -104,7 +104,9 @@ TEST_F(AbiFixtureTest, OnlyAnAdapterBuiltForOneTwoServesGenerate) {
   auto gen = registry_.find("abi_generator");
   ASSERT_NE(gen, nullptr);
   EXPECT_EQ(gen->info().kindsString(), "generate");
-  EXPECT_EQ(gen->info().abiVersionString(), "1.2");
+  EXPECT_EQ(gen->info().abiVersionString(),
+            std::to_string(MIXER_ADAPTER_ABI_VERSION_MAJOR) + "." +
+                std::to_string(MIXER_ADAPTER_ABI_VERSION_MINOR));  // built against this header
   auto handler = gen->createHandler(
       "g", AbiValue::map({{"labels", AbiValue::map({{"app", AbiValue::string("reviews")}})}}));
   ASSERT_TRUE(handler.ok()) << handler.status();

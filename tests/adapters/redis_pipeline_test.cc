@@ -437,6 +437,61 @@ TEST_F(RedisPipelineTest, CallsEndUnavailableWhileRedisIsDownAndWorkAgainAfterAR
   EXPECT_EQ(up.integer, 6);  // the scripts were loaded again on the new server
 }
 
+// Write::kAtFlush: the calls' commands wait for flush(), then go out (together) and each call
+// gets its own reply.
+TEST_F(RedisPipelineTest, HeldCallsAreSentAtTheFlush) {
+  RedisPipeline pipeline(optionsFor(redis_.port(), 1), kScripts, host_.host(), host_.counters());
+  ASSERT_EQ(run(pipeline, 0, 1).integer, 2);
+  Waiter w[3];  // outlive the pipeline
+  for (int i = 0; i < 3; ++i) {
+    pipeline.eval(0, oneArg(10 + i), 2, w[i].done(), RedisPipeline::Write::kAtFlush);
+  }
+  // Sent at once, a call would be answered well within this (a loopback round trip).
+  EXPECT_FALSE(w[0].waitFor(std::chrono::seconds(1)).has_value()) << "sent before the flush";
+  pipeline.flush();
+  for (int i = 0; i < 3; ++i) {
+    std::optional<Ended> e = w[i].waitFor(std::chrono::seconds(30));
+    ASSERT_TRUE(e.has_value()) << i;
+    EXPECT_EQ(e->outcome, Outcome::kReply) << i;
+    EXPECT_EQ(e->integer, 2 * (10 + i)) << i;
+  }
+  pipeline.flush();  // nothing held: nothing happens
+  EXPECT_EQ(run(pipeline, 0, 4).integer, 8);
+  EXPECT_EQ(host_.count("errors"), 0);
+}
+
+// A call sent at once on a connection with held calls sends them first: every call is answered
+// with its own reply, in the order made, without a flush.
+TEST_F(RedisPipelineTest, ACallSentAtOnceTakesTheHeldCallsAheadOfIt) {
+  RedisPipeline pipeline(optionsFor(redis_.port(), 1), kScripts, host_.host(), host_.counters());
+  ASSERT_EQ(run(pipeline, 0, 1).integer, 2);
+  std::mutex mu;
+  std::vector<long long> order;
+  auto recording = [&](Outcome outcome, const redisReply* reply, const std::string&) {
+    std::lock_guard<std::mutex> lock(mu);
+    order.push_back(outcome == Outcome::kReply && reply != nullptr ? reply->integer : -1);
+  };
+  pipeline.eval(0, oneArg(5), 2, recording, RedisPipeline::Write::kAtFlush);
+  pipeline.eval(0, oneArg(6), 2, recording, RedisPipeline::Write::kAtFlush);
+  Ended now = run(pipeline, 0, 7);
+  EXPECT_EQ(now.integer, 14);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_THAT(order, ::testing::ElementsAre(10, 12));  // completed before the call behind them
+}
+
+// close() sends what is held before it waits for the replies due.
+TEST_F(RedisPipelineTest, CloseSendsTheHeldCalls) {
+  Waiter w;
+  RedisPipeline pipeline(optionsFor(redis_.port(), 1), kScripts, host_.host(), host_.counters());
+  ASSERT_EQ(run(pipeline, 0, 1).integer, 2);
+  pipeline.eval(0, oneArg(8), 2, w.done(), RedisPipeline::Write::kAtFlush);
+  pipeline.close();
+  std::optional<Ended> e = w.waitFor(std::chrono::seconds(30));
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->outcome, Outcome::kReply);
+  EXPECT_EQ(e->integer, 16);
+}
+
 TEST_F(RedisPipelineTest, NothingIsSentAfterClose) {
   RedisPipeline pipeline(optionsFor(redis_.port(), 2), kScripts, host_.host(), host_.counters());
   ASSERT_EQ(run(pipeline, 0, 1).integer, 2);

@@ -26,12 +26,14 @@ TEST(AdapterRegistryTest, LoadsEveryAdapterOfADirectory) {
   ASSERT_NE(raw, nullptr);
   EXPECT_EQ(raw->info().version, "0.1.0");
   EXPECT_EQ(raw->info().kindsString(), "check,quota,report");
-  EXPECT_EQ(raw->info().abiVersionString(), "1.2");
+  EXPECT_EQ(raw->info().abiVersionString(),
+            std::to_string(MIXER_ADAPTER_ABI_VERSION_MAJOR) + "." +
+                std::to_string(MIXER_ADAPTER_ABI_VERSION_MINOR));  // built against this header
   EXPECT_THAT(raw->info().templates, ElementsAre("checknothing", "quota", "reportnothing"));
   EXPECT_EQ(raw->info().path, fixtureDir("good") + "/raw.so");
   auto kit = host.registry().find("sdkkit");
   ASSERT_NE(kit, nullptr);
-  EXPECT_EQ(kit->info().kindsString(), "check,generate");
+  EXPECT_EQ(kit->info().kindsString(), "check,quota,generate");
   EXPECT_EQ(host.registry().find("nope"), nullptr);
   EXPECT_EQ(loadedAdaptersSummary(host.registry()), "loaded 2 adapters: raw 0.1.0, sdkkit 0.2.0");
 }

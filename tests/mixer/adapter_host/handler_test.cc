@@ -264,12 +264,79 @@ TEST_F(HandlerTest, SdkAnswersADroppedCompletion) {
 
 TEST_F(HandlerTest, UnservedKindAndClosedHandler) {
   HandlerPtr h = handler("sdkkit", AbiValue::map());
-  auto quota = h->quotaAndWait(instance(), AdapterQuotaArgs{}, absl::Seconds(1));
-  EXPECT_EQ(quota.status().code(), absl::StatusCode::kUnimplemented);
+  const Instance log = instance();
+  const absl::Status report = h->reportAndWait({&log}, absl::Seconds(1));
+  EXPECT_EQ(report.code(), absl::StatusCode::kUnimplemented);
   h->close();
   h->close();  // idempotent
   auto check = h->checkAndWait(instance(), absl::Seconds(1));
   EXPECT_EQ(check.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// When sdkkit granted a quota call: its valid duration says.
+std::string whenGranted(const absl::StatusOr<AdapterQuotaResult>& r) {
+  if (!r.ok()) return r.status().ToString();
+  if (r->valid_duration == absl::Microseconds(1)) return "at once";
+  if (r->valid_duration == absl::Microseconds(2)) return "at flush";
+  if (r->valid_duration == absl::Microseconds(3)) return "at close";
+  return "unexpected";
+}
+
+// ABI 1.3: in a FlushScope, a quota call to an adapter with a `flush` hook carries
+// MIXER_CALL_FLUSHED_LATER, and the scope's flush() runs the hook once for the pass.
+TEST_F(HandlerTest, QuotaCallsInAFlushScopeWaitForItsFlush) {
+  HandlerPtr h = handler("sdkkit", AbiValue::map());
+  Instance q{"q1.quota", "quota", AbiValue::map()};
+  std::vector<std::string> answers;  // this thread's: every answer here comes on it
+  auto record = [&](absl::StatusOr<AdapterQuotaResult> r) { answers.push_back(whenGranted(r)); };
+  h->quota(q, AdapterQuotaArgs{1, false, "a"}, absl::Seconds(60), record);
+  EXPECT_THAT(answers, ::testing::ElementsAre("at once"));  // no scope: no flag
+  answers.clear();
+  {
+    FlushScope scope;
+    EXPECT_EQ(FlushScope::current(), &scope);
+    EXPECT_FALSE(scope.pending());
+    h->quota(q, AdapterQuotaArgs{2, false, "b"}, absl::Seconds(60), record);
+    h->quota(q, AdapterQuotaArgs{3, false, "c"}, absl::Seconds(60), record);
+    EXPECT_TRUE(answers.empty());
+    EXPECT_TRUE(scope.pending());
+    scope.flush();
+    EXPECT_THAT(answers, ::testing::ElementsAre("at flush", "at flush"));
+    EXPECT_FALSE(scope.pending());
+    EXPECT_EQ(host_.counters().value("mixer_adapter_sdkkit_flushes_total", {{"adapter", "sdkkit"}}),
+              1);
+    // A thread that waits for a call's result flushes its held calls first.
+    auto waited = h->quotaAndWait(q, AdapterQuotaArgs{4, false, "d"}, absl::Seconds(5));
+    ASSERT_TRUE(waited.ok()) << waited.status();
+    EXPECT_EQ(whenGranted(waited), "at flush");
+    EXPECT_EQ(waited->granted_amount, 4);
+    EXPECT_EQ(host_.counters().value("mixer_adapter_sdkkit_flushes_total", {{"adapter", "sdkkit"}}),
+              2);
+    answers.clear();
+    scope.flush();  // nothing pending: no hook call
+    h->quota(q, AdapterQuotaArgs{5, false, "e"}, absl::Seconds(60), record);
+  }  // the scope's end flushes
+  EXPECT_THAT(answers, ::testing::ElementsAre("at flush"));
+  EXPECT_EQ(host_.counters().value("mixer_adapter_sdkkit_flushes_total", {{"adapter", "sdkkit"}}),
+            3);
+  EXPECT_EQ(FlushScope::current(), nullptr);
+}
+
+// A handler closed after its call joined a scope is not flushed by it: close_handler answered
+// the held call, and the adapter gets no hook call on a closed handler.
+TEST_F(HandlerTest, AFlushScopeSkipsAHandlerClosedSinceItsCall) {
+  HandlerPtr h = handler("sdkkit", AbiValue::map());
+  Instance q{"q1.quota", "quota", AbiValue::map()};
+  std::vector<std::string> answers;
+  FlushScope scope;
+  h->quota(q, AdapterQuotaArgs{1, false, "a"}, absl::Seconds(60),
+           [&](absl::StatusOr<AdapterQuotaResult> r) { answers.push_back(whenGranted(r)); });
+  h.reset();  // closes the handler; the scope still holds its flush site
+  EXPECT_THAT(answers, ::testing::ElementsAre("at close"));
+  scope.flush();
+  EXPECT_EQ(host_.counters().value("mixer_adapter_sdkkit_flushes_total", {{"adapter", "sdkkit"}}),
+            0);
+  EXPECT_FALSE(scope.pending());
 }
 
 TEST_F(HandlerTest, ValidationReportsEveryErrorWithItsParamPath) {

@@ -24,6 +24,7 @@
 #ifndef MIXER_ADAPTER_SDK_ADAPTER_H_
 #define MIXER_ADAPTER_SDK_ADAPTER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -66,6 +67,10 @@ class Handler {
                         GenerateCompletion done) {
     done.fail(MIXER_ERR_UNSUPPORTED);
   }
+  // ABI 1.3 (adapters whose AdapterInfo sets `flushes`): starts the I/O held for calls made with
+  // CallContext::flushed_later. The host calls it once per pass of the thread that made them; it
+  // may run at the same time as calls and flushes on other threads.
+  virtual void flush() {}
   // Flushes pending work; called once before the handler is destroyed. After it returns the
   // handler completes no further calls.
   virtual void close() {}
@@ -78,6 +83,9 @@ struct AdapterInfo {
   std::string description;
   uint32_t kinds = 0;  // MIXER_KIND_* mask
   std::vector<std::string> templates;
+  // ABI 1.3: the handlers override flush() and may hold a call's I/O when the host says it will
+  // flush (CallContext::flushed_later). Without it the host never sets that flag.
+  bool flushes = false;
 };
 
 // The adapter: validates params and creates handlers. Constructed once per process when the host
@@ -171,8 +179,19 @@ inline CallContext callContext(const mixer_call_context* ctx) {
   CallContext out;
   if (ctx != nullptr) {
     out.deadline_monotonic_ns = ctx->deadline_monotonic_ns;
+    if (ctx->struct_size >= offsetof(mixer_call_context, flags) + sizeof(ctx->flags)) {
+      out.flushed_later = (ctx->flags & MIXER_CALL_FLUSHED_LATER) != 0;
+    }
   }
   return out;
+}
+
+inline void flush(void* handler) {
+  try {
+    static_cast<Handler*>(handler)->flush();
+  } catch (...) {
+    logException("flush");
+  }
 }
 
 // The completion object is created before the call, so an exception thrown by the handler (after
@@ -295,6 +314,7 @@ mixer_result entry(const mixer_host_api* host, const mixer_adapter** out) {
       d.quota = (r.info.kinds & MIXER_KIND_QUOTA) != 0 ? &quota : nullptr;
       d.report = (r.info.kinds & MIXER_KIND_REPORT) != 0 ? &report : nullptr;
       d.generate = (r.info.kinds & MIXER_KIND_GENERATE) != 0 ? &generate : nullptr;
+      d.flush = r.info.flushes ? &flush : nullptr;
     }
     *out = &r.descriptor;
     return MIXER_OK;

@@ -49,6 +49,9 @@ struct ReportResult {
 };
 struct CallContext {
   int64_t deadline_monotonic_ns = 0;
+  // ABI 1.3 (adapters whose AdapterInfo sets `flushes`): the host calls the handler's flush() on
+  // this thread after the hook returns, so the call's I/O may wait in a buffer until then.
+  bool flushed_later = false;
 };
 
 // ABI 1.2: what an attribute generator answers, by output field name of its template (e.g.

@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 #define MIXER_ADAPTER_ABI_VERSION_MAJOR 1
-#define MIXER_ADAPTER_ABI_VERSION_MINOR 2
+#define MIXER_ADAPTER_ABI_VERSION_MINOR 3
 #define MIXER_ADAPTER_ABI_VERSION \
   ((uint32_t)((MIXER_ADAPTER_ABI_VERSION_MAJOR << 16) | MIXER_ADAPTER_ABI_VERSION_MINOR))
 #define MIXER_ADAPTER_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -188,7 +188,18 @@ typedef struct mixer_call_context {
   uint32_t reserved0;
   int64_t
       deadline_monotonic_ns; /* the host gives up on the call after this (host monotonic clock) */
+  /* ABI 1.3: MIXER_CALL_* flags. Readers check struct_size first; absent means 0. */
+  uint32_t flags;
+  uint32_t reserved1;
 } mixer_call_context;
+
+/* ABI 1.3, mixer_call_context.flags: the host calls the adapter's `flush` hook for this handler
+ * on the calling thread after the hook returns, before that thread waits for anything (the end of
+ * its current pass over the requests it has). The adapter may hold the call's I/O until then (e.g.
+ * keep its command to a backend in a buffer) and write the calls of one pass together. Without
+ * the flag, the adapter starts the call's I/O before the hook returns, as in ABI 1.2. The host
+ * sets it only for an adapter whose descriptor has a `flush` hook. */
+#define MIXER_CALL_FLUSHED_LATER 0x1u
 
 /* Status codes in results are google.rpc.Code numbers: 0 OK .. 16 UNAUTHENTICATED. */
 
@@ -317,6 +328,14 @@ typedef struct mixer_adapter {
   mixer_result (*generate)(void* handler, const mixer_instance* instance,
                            const mixer_call_context* ctx, mixer_generate_done_fn done,
                            void* done_ctx);
+
+  /* ABI 1.3 (optional; NULL when the adapter never holds I/O): starts the I/O this handler holds
+   * for calls made with MIXER_CALL_FLUSHED_LATER. Hosts read it only when `struct_size` covers it.
+   * The host calls it on the thread that made such calls, once per pass however many calls the
+   * pass made; it may run at the same time as calls and flushes on other threads (an adapter may
+   * also send what other threads held), never after close_handler began. It may complete calls
+   * (e.g. replies already received), like any hook. */
+  void (*flush)(void* handler);
 } mixer_adapter;
 
 /* The entry point, exported as MIXER_ADAPTER_ENTRY_SYMBOL. The host calls it once after dlopen.
