@@ -46,6 +46,25 @@ TEST(AttributesTest, RecycledMapEntriesGoToWhicheverMapAsksFirst) {
   EXPECT_EQ(std::get<StringMap>(*a.find("response.headers")), (StringMap{{"other", "x"}}));
 }
 
+// Nodes taken back from a cleared map are placed by their new keys, whatever the order the keys
+// come in, and a key set again in the same round only changes its value.
+TEST(AttributesTest, RecycledMapNodesAreOrderedByTheirNewKeys) {
+  Attributes a;
+  for (const char* k : {"x-b", "x-a", "accept", "cookie", "host", "user-agent", "x-request-id"}) {
+    a.setMapEntry("request.headers", k, std::string("old-") + k);
+  }
+  a.clear();
+  StringMap expected;
+  for (const char* k : {"z", "x-request-id", "a-very-long-header-name", "b", "host", "a", "x-b"}) {
+    a.setMapEntry("request.headers", k, k);
+    expected[k] = k;
+  }
+  a.setMapEntry("request.headers", "b", "set twice");
+  expected["b"] = "set twice";
+  ASSERT_NE(a.find("request.headers"), nullptr);
+  EXPECT_EQ(std::get<StringMap>(*a.find("request.headers")), expected);
+}
+
 TEST(AttributesTest, ClearingAnEmptySetKeepsTheStorageForTheNextRound) {
   Attributes a;
   a.setString("destination.service", "productpage.default.svc.cluster.local");
