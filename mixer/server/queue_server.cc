@@ -428,25 +428,8 @@ void QueueServer::start() {
     }
     threads_.emplace_back([cq, i] {
       pthread_setname_np(pthread_self(), base::strCat("mixs-grpc-", i).c_str());
-      // A pass runs the events the queue has at once; at its end the adapters write what
-      // this thread's calls left them holding (FlushScope), before the thread sleeps in Next.
       adapter_host::FlushScope flush_scope;
-      void* tag;
-      bool ok;
-      for (;;) {
-        if (flush_scope.pending()) {
-          const auto got = cq->AsyncNext(&tag, &ok, gpr_time_0(GPR_CLOCK_MONOTONIC));
-          if (got == grpc::CompletionQueue::TIMEOUT) {
-            flush_scope.flush();
-            continue;
-          }
-          if (got == grpc::CompletionQueue::SHUTDOWN) break;
-        } else if (!cq->Next(&tag, &ok)) {
-          break;
-        }
-        auto* t = static_cast<Tag*>(tag);
-        t->run(t->owner, ok);
-      }
+      runPasses(cq, &flush_scope);
     });
   }
 }

@@ -16,9 +16,10 @@
 // A call whose quota adapter answers later (redisquota) is answered from that adapter's thread;
 // the call stays counted until gRPC has sent its answer, and stop() waits for it.
 //
-// Each thread works in passes: it runs every event its queue has at once, then flushes the
-// adapters its calls left holding I/O (adapter_host::FlushScope, adapter ABI 1.3), then waits in
-// Next(). redisquota sends the Redis commands of one pass together there.
+// Each thread works in passes (runPasses): it runs the events its queue has at once (at most
+// kMaxPassEvents), then flushes the adapters its calls left holding I/O
+// (adapter_host::FlushScope, adapter ABI 1.3), then waits in Next(). redisquota sends the Redis
+// commands of one pass together there.
 //
 // A client that goes away is noticed at the call's deadline, not before: the asynchronous API
 // tells a call's cancellation only through its queue, whose one thread is the one running it.
@@ -98,6 +99,37 @@ class QueueServer {
     grpc::AsyncGenericService generic;
   };
   Services& services() { return services_; }
+  // A queue thread's loop (the top of this file): runs the tags of `cq` in passes until the queue
+  // is shut down. While `scope` has calls awaiting a flush, the thread takes the events that are
+  // ready without waiting; it flushes when none is, or after kMaxPassEvents events (a queue that
+  // is never empty under load would otherwise hold an adapter's writes until their deadline),
+  // and only then waits in Next(). Scope: pending() and flush(), as adapter_host::FlushScope.
+  static constexpr int kMaxPassEvents = 32;
+  template <class Scope>
+  static void runPasses(grpc::CompletionQueue* cq, Scope* scope) {
+    void* tag;
+    bool ok;
+    int events = 0;  // run since calls began to await the flush
+    for (;;) {
+      if (scope->pending()) {
+        const auto got = events >= kMaxPassEvents
+                             ? grpc::CompletionQueue::TIMEOUT
+                             : cq->AsyncNext(&tag, &ok, gpr_time_0(GPR_CLOCK_MONOTONIC));
+        if (got == grpc::CompletionQueue::TIMEOUT) {
+          scope->flush();
+          events = 0;
+          continue;
+        }
+        if (got == grpc::CompletionQueue::SHUTDOWN) return;
+      } else if (!cq->Next(&tag, &ok)) {
+        return;
+      }
+      auto* t = static_cast<Tag*>(tag);
+      t->run(t->owner, ok);
+      events = scope->pending() ? events + 1 : 0;
+    }
+  }
+
   // Asks for the next call of `m` on `cq` (nothing once stopping); a call calls callDone() when
   // it is deleted.
   void ask(Method m, grpc::ServerCompletionQueue* cq);
