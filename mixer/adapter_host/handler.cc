@@ -414,17 +414,23 @@ void FlushScope::flush() {
   if (sites_.empty()) {
     return;
   }
-  flushing_.swap(sites_);  // a call the flush's completions make waits for the next flush
+  // A call made by the flush's completions waits for the next flush; a flush from inside this one
+  // (a completion that waits for a call) runs that one's sites, not these again.
+  std::vector<std::shared_ptr<internal::FlushSite>> sites;
+  sites.swap(sites_);
   // A completion delivered inside the hook may let go of its configuration, and so close the
   // handler: as inside any completion, its close_handler then runs later (Handler::close).
   const Delivering delivering;
-  for (const auto& site : flushing_) {
+  for (const auto& site : sites) {
     std::shared_lock<std::shared_mutex> lock(site->mu);
     if (!site->closed) {
       site->flush(site->raw);
     }
   }
-  flushing_.clear();
+  if (sites_.empty()) {
+    sites.clear();
+    sites_.swap(sites);  // keeps the capacity
+  }
 }
 
 void Handler::close() {

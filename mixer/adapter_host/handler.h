@@ -157,7 +157,6 @@ class FlushScope {
 
   FlushScope* outer_;
   std::vector<std::shared_ptr<internal::FlushSite>> sites_;
-  std::vector<std::shared_ptr<internal::FlushSite>> flushing_;
 };
 
 }  // namespace mixer::adapter_host
