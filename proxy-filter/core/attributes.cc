@@ -31,7 +31,7 @@ Attributes::Attributes(Attributes&& other) noexcept
     : entries_(std::move(other.entries_)),
       size_(std::exchange(other.size_, 0)),
       index_(std::move(other.index_)),
-      recycled_nodes_(std::move(other.recycled_nodes_)) {
+      recycled_entries_(std::move(other.recycled_entries_)) {
   other.entries_.clear();
   other.index_.clear();
 }
@@ -41,7 +41,7 @@ Attributes& Attributes::operator=(Attributes&& other) noexcept {
     entries_ = std::move(other.entries_);
     size_ = std::exchange(other.size_, 0);
     index_ = std::move(other.index_);
-    recycled_nodes_ = std::move(other.recycled_nodes_);
+    recycled_entries_ = std::move(other.recycled_entries_);
     other.entries_.clear();
     other.index_.clear();
   }
@@ -167,22 +167,24 @@ void Attributes::setBytes(std::string_view name, std::string_view value) {
 }
 
 void Attributes::setEntry(StringMap& map, std::string_view key, std::string_view entry) {
-  // One search: where `key` is, or where it goes (the insertion's hint).
-  auto at = map.lower_bound(key);
-  if (at != map.end() && !map.key_comp()(key, at->first)) {
-    at->second.assign(entry.data(), entry.size());
+  auto it = map.find(key);
+  if (it != map.end()) {
+    it->second.assign(entry.data(), entry.size());
     return;
   }
-  if (recycled_nodes_.empty()) {
-    map.emplace_hint(at, std::string(key), std::string(entry));
+  if (recycled_entries_.empty()) {
+    map.emplace(std::string(key), std::string(entry));
     return;
   }
-  // A node of an earlier request's map: its strings' buffers are reused.
-  StringMap::node_type node = std::move(recycled_nodes_.back());
-  recycled_nodes_.pop_back();
-  node.key().assign(key.data(), key.size());
+  // The node of the same key when there is one, else any node: its strings' buffers are reused.
+  auto old = recycled_entries_.find(key);
+  auto node =
+      recycled_entries_.extract(old != recycled_entries_.end() ? old : recycled_entries_.begin());
+  if (old == recycled_entries_.end()) {
+    node.key().assign(key.data(), key.size());
+  }
   node.mapped().assign(entry.data(), entry.size());
-  map.insert(at, std::move(node));
+  map.insert(std::move(node));
 }
 
 void Attributes::setMapEntry(std::string_view name, std::string_view key, std::string_view value) {
@@ -197,10 +199,8 @@ void Attributes::setMapEntry(std::string_view name, std::string_view key, std::s
 
 void Attributes::recycleMap(AttributeValue& value) {
   if (auto* map = std::get_if<StringMap>(&value)) {
-    // Kept as they are, unsorted: a node taken back gets its key assigned anyway (a copy into
-    // its buffer), which costs less than keeping a pool ordered by key.
-    while (!map->empty() && recycled_nodes_.size() < kMaxRecycledEntries) {
-      recycled_nodes_.push_back(map->extract(map->begin()));
+    if (recycled_entries_.size() < kMaxRecycledEntries) {
+      recycled_entries_.merge(*map);  // moves the nodes whose keys the pool lacks
     }
     map->clear();
   }

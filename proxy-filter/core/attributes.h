@@ -123,16 +123,15 @@ class Attributes {
   void indexAt(size_t position);
   // Sizes the index for the live entries, or for `room` of them if more, and fills it.
   void rebuildIndex(size_t room);
-  // Moves the entries of the STRING_MAP `value` (if it is one) to recycled_nodes_ and empties it.
+  // Moves the entries of the STRING_MAP `value` (if it is one) to recycled_entries_ and empties it.
   void recycleMap(AttributeValue& value);
-  // `value`'s entry `key` set to `entry`, reusing a node of recycled_nodes_ when it is new.
+  // `value`'s entry `key` set to `entry`, reusing a node of recycled_entries_ when it is new.
   void setEntry(StringMap& map, std::string_view key, std::string_view entry);
 
   std::vector<Attribute> entries_;  // [0, size_) live, then kept
   size_t size_ = 0;
   std::vector<uint32_t> index_;  // position + 1 of live entries, 0 when free; size a power of 2
-  // Map entries removed by clear() (at most kMaxRecycledEntries), taken back by setEntry().
-  std::vector<StringMap::node_type> recycled_nodes_;
+  StringMap recycled_entries_;   // map entries removed by clear(), taken back by setEntry()
 };
 
 // The 4 or 16 bytes of an IPv4 or IPv6 address in text form; nullopt when `text` is neither.

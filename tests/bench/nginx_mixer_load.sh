@@ -15,8 +15,16 @@
 # PERF_RUN="cache miss / nginx + mixer" (a run's label) records that run's nginx worker with
 # perf record -g into ${PERF_OUT:-perf.data}.ROUND.
 # BATCH=N sets mixer_report_batch_max_entries (the module's default: 100, Istio's).
+# PIN=1 runs nginx (its worker, the module's threads, the upstream block) on CPU 0 and mixs and wrk
+# on CPU 1, so the client and mixs do not share the worker's core.
 # Usage: nginx_mixer_load.sh [BUILD_DIR] [DURATION] [CONNECTIONS]
 set -euo pipefail
+on_server=()
+on_client=()
+if [ "${PIN:-0}" = 1 ]; then
+  on_server=(taskset -c 0)
+  on_client=(taskset -c 1)
+fi
 build=$(cd "${1:-build/release}" && pwd)
 duration=${2:-10s}
 connections=${3:-16}
@@ -31,7 +39,7 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-"$build/bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error \
+"${on_client[@]}" "$build/bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error \
   --config-dir "$src/tests/proxy-filter/testdata" >"$work/mixs.log" 2>&1 &
 pids+=($!)
 mixs_pid=$!
@@ -80,7 +88,7 @@ http {
   }
 }
 CONF
-/usr/sbin/nginx -p "$work" -c "$work/nginx.conf" >"$work/nginx.out" 2>&1 &
+"${on_server[@]}" /usr/sbin/nginx -p "$work" -c "$work/nginx.conf" >"$work/nginx.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do
   curl -s -o /dev/null "http://127.0.0.1:$module/" && break
@@ -140,7 +148,7 @@ run() {  # label port [script]
     perf record -q -g -F 2000 -p "$w" -o "${PERF_OUT:-perf.data}.$round" 2>/dev/null &
     perf=$!
   fi
-  out=$(wrk "${args[@]}" "http://127.0.0.1:$2/")
+  out=$("${on_client[@]}" wrk "${args[@]}" "http://127.0.0.1:$2/")
   if [ -n "$perf" ]; then kill -INT "$perf"; wait "$perf" || true; fi
   m1=$(cpu "$mixs_pid"); n1=$(cpu "$w")
   threads "$w" >"$work/t1"
@@ -178,12 +186,12 @@ summary() {
     }' "$work/rps" | sort
 }
 
-echo "nginx $(/usr/sbin/nginx -v 2>&1 | cut -d/ -f2), wrk -t1 -c$connections -d$duration, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
+echo "nginx $(/usr/sbin/nginx -v 2>&1 | cut -d/ -f2), wrk -t1 -c$connections -d$duration, $(nproc) cores, pinned ${PIN:-0}, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
 echo "| workload / server | requests/s | p50 | p99 | nginx worker CPU ms | mixs CPU ms | non-2xx | main thread µs/req | library threads µs/req | mixs µs/req |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 # Warm-up, not recorded: channels connected, the check cache filled, sent records to reuse.
 for port in $plain $module $checkonly; do
-  wrk -t1 "-c$connections" -d1s -H "x-user: alice" "http://127.0.0.1:$port/" >/dev/null
+  "${on_client[@]}" wrk -t1 "-c$connections" -d1s -H "x-user: alice" "http://127.0.0.1:$port/" >/dev/null
 done
 for round in ${ROUNDS:-1 2}; do
   if [ "$round" = none ]; then continue; fi
