@@ -142,10 +142,10 @@ struct RedisPipeline::Connection {
   std::vector<std::string> shas;  // of the scripts, by index
   std::string unsent;  // encoded calls the socket did not take yet (the reader sends them)
   // Encoded Write::kAtFlush calls not sent yet (empty whenever `unsent` is not), and how many.
-  std::string held_wire;
-  size_t held_calls = 0;
-  std::atomic<bool> held_hint{false};  // !held_wire.empty(), read without mu by flush()
-  std::string write_error;             // a send failed: the reader drops the connection
+  std::string at_flush_wire;
+  size_t at_flush_calls = 0;
+  std::atomic<bool> at_flush_hint{false};  // !at_flush_wire.empty(), read without mu by flush()
+  std::string write_error;                 // a send failed: the reader drops the connection
   std::string read_error;  // a request thread's drain found the connection lost: likewise
   std::string last_error = "not connected";  // why it is not up
   // Copies of `up` and of waiting.size(), written under mu and read without it by eval() to
@@ -315,17 +315,17 @@ void RedisPipeline::flush() {
   for (const auto& conn : connections_) {
     Connection& c = *conn;
     // Relaxed: a thread sees its own held calls; another thread's are that thread's to flush.
-    if (!c.held_hint.load(std::memory_order_relaxed)) {
+    if (!c.at_flush_hint.load(std::memory_order_relaxed)) {
       continue;
     }
     size_t sent_calls = 0;
     {
       std::lock_guard<std::mutex> lock(c.mu);
-      sent_calls = c.held_calls;
+      sent_calls = c.at_flush_calls;
       if (sent_calls == 0 || !c.up || !c.write_error.empty()) {
         continue;  // nothing held, or the reader will drop the connection and end its calls
       }
-      sendHeldLocked(c);
+      sendAtFlushLocked(c);
     }
     // Earlier calls on this connection may have replies waiting on the socket already.
     if (c.in_flight.load(std::memory_order_relaxed) > sent_calls) {
@@ -353,7 +353,7 @@ void RedisPipeline::close() {
 // Writes `call` (EVALSHA, or EVAL once it had a NOSCRIPT reply) to `c`'s socket and appends it
 // to `c.waiting` (under c.queue_mu, before the send); `c.mu` is held. What the socket does not
 // take at once stays in `c.unsent` for the reader thread to send, and later calls queue behind
-// it; a kAtFlush call's bytes stay in `c.held_wire` until flush() or the next kNow call. False,
+// it; a kAtFlush call's bytes stay in `c.at_flush_wire` until flush() or the next kNow call. False,
 // leaving `call` to the caller, when `c` cannot take calls.
 bool RedisPipeline::writeLocked(Connection& c, Call& call, Write write) {
   if (!c.up || !c.write_error.empty() || c.unsent.size() > kMaxUnsentBytes) {
@@ -385,13 +385,13 @@ bool RedisPipeline::writeLocked(Connection& c, Call& call, Write write) {
     c.unsent.append(wire);  // the reader is waiting for the socket to take the earlier bytes
     return true;
   }
-  if (write == Write::kAtFlush || c.held_calls > 0) {
-    c.held_wire.append(wire);
-    ++c.held_calls;
+  if (write == Write::kAtFlush || c.at_flush_calls > 0) {
+    c.at_flush_wire.append(wire);
+    ++c.at_flush_calls;
     if (write == Write::kAtFlush) {
-      c.held_hint.store(true, std::memory_order_relaxed);
+      c.at_flush_hint.store(true, std::memory_order_relaxed);
     } else {
-      sendHeldLocked(c);  // the held calls go first, with this one
+      sendAtFlushLocked(c);  // the kAtFlush calls go first, with this one
     }
     return true;
   }
@@ -413,12 +413,12 @@ void RedisPipeline::sendLocked(Connection& c, const char* data, size_t size) {
   }
 }
 
-// Sends the held calls' bytes (`c.mu` held).
-void RedisPipeline::sendHeldLocked(Connection& c) {
-  sendLocked(c, c.held_wire.data(), c.held_wire.size());
-  c.held_wire.clear();
-  c.held_calls = 0;
-  c.held_hint.store(false, std::memory_order_relaxed);
+// Sends the kAtFlush calls' bytes (`c.mu` held).
+void RedisPipeline::sendAtFlushLocked(Connection& c) {
+  sendLocked(c, c.at_flush_wire.data(), c.at_flush_wire.size());
+  c.at_flush_wire.clear();
+  c.at_flush_calls = 0;
+  c.at_flush_hint.store(false, std::memory_order_relaxed);
 }
 
 // Sends what the socket takes without blocking; false (with c.write_error set) on an error.
@@ -631,9 +631,9 @@ void RedisPipeline::drop(Connection& c, Session* s, const std::string& error) {
     c.fd = -1;
     c.read_fd.store(-1, std::memory_order_release);
     c.unsent.clear();
-    c.held_wire.clear();
-    c.held_calls = 0;
-    c.held_hint.store(false, std::memory_order_relaxed);
+    c.at_flush_wire.clear();
+    c.at_flush_calls = 0;
+    c.at_flush_hint.store(false, std::memory_order_relaxed);
     c.write_error.clear();
     c.read_error.clear();
     c.last_error = error.empty() ? "not connected" : error;

@@ -46,10 +46,11 @@
 //
 // Held writes: a caller that runs its calls in passes and flushes at the end of each (mixs'
 // completion-queue threads, through the adapter ABI's MIXER_CALL_FLUSHED_LATER) makes them with
-// Write::kAtFlush. Their commands wait in the connection's `held` bytes (already in its FIFO, in
-// order) until flush(), which sends them in one send(): a pass of several quota Checks costs one
-// system call to Redis, and Redis answers them together. A kNow call on the same connection sends
-// the held bytes ahead of its own, so the byte order is always the FIFO's.
+// Write::kAtFlush. Their commands wait in the connection's `at_flush_wire` (the calls are already
+// in its FIFO, in order) until flush(), which sends them in one send(): a pass of several quota
+// Checks costs one system call to Redis, and Redis answers them together. A kNow call on the same
+// connection sends those bytes ahead of its own, so the byte order is always the FIFO's. (Not to
+// be confused with `held`: calls that came while no connection was up.)
 //
 // Per-call state: a call's completion (Done) is a fixed-size callable stored inside the call's
 // entry in the FIFO, not a std::function: redisquota's (the host's completion, the amount, the
@@ -238,7 +239,7 @@ class RedisPipeline {
 
   bool writeLocked(Connection& c, Call& call, Write write);
   static void sendLocked(Connection& c, const char* data, size_t size);
-  static void sendHeldLocked(Connection& c);
+  static void sendAtFlushLocked(Connection& c);
   static bool sendSome(Connection& c, const char* data, size_t size, size_t* sent);
   timeval timeout() const;
   redisContext* connectTo(const Endpoint& e, std::string* error) const;
