@@ -180,6 +180,13 @@ int runServer(const mixer::server::ServerOptions& options, const ShutdownDeadlin
     std::printf("mixs: monitoring on http://%s:%d (/metrics /healthz /readyz /version%s)\n",
                 shown.c_str(), (*server)->monitoringPort(), options.debug_views ? " /status" : "");
   }
+  if ((*server)->leanPort() >= 0) {
+    const std::string& a = options.lean_address;
+    std::string host = a.substr(0, a.rfind(':'));
+    if (host.empty()) host = "0.0.0.0";
+    std::printf("mixs: lean port (Check and Report over libnghttp2, plain text) on %s:%d\n",
+                host.c_str(), (*server)->leanPort());
+  }
   if ((*server)->forwardAuthPort() >= 0) {
     const std::string& a = options.forward_auth_address;
     std::string host = a.substr(0, a.rfind(':'));
@@ -237,6 +244,10 @@ int main(int argc, char** argv) {
   server->add_option("--forward-auth-address", options.forward_auth_address,
                      "host:port of HTTP forward-auth (nginx auth_request, Traefik ForwardAuth, "
                      "Caddy forward_auth; port 0 picks a free port; default: off)");
+  server->add_option("--lean-address", options.lean_address,
+                     "host:port of the lean port: istio.mixer.v1 Check and Report over libnghttp2 "
+                     "on one thread, plain text, for a proxy on the same host (off by default; "
+                     "docs/mixs-and-mixc.md)");
   server->add_option("--forward-auth-quota", options.forward_auth_quotas,
                      "NAME[=AMOUNT]: a quota asked on every forward-auth check (AMOUNT 1 by "
                      "default; repeatable)");

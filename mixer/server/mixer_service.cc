@@ -353,13 +353,20 @@ grpc::Status MixerService::reportInProcess(std::string_view request, const CallC
 
 void MixerService::noteInvalid(ServerMetrics::Method method, const grpc::ServerContextBase& context,
                                const grpc::Status& status) {
+  if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+    noteInvalid(method, context.peer(), status);
+  }
+}
+
+void MixerService::noteInvalid(ServerMetrics::Method method, std::string_view peer,
+                               const grpc::Status& status) {
   if (status.error_code() != grpc::StatusCode::INVALID_ARGUMENT) {
     return;
   }
   metrics_->invalidRequests(method).Increment();
   if (logSampled(invalid_request_logs_)) {
-    MIXER_LOG(Warn) << (method == ServerMetrics::kCheck ? "Check" : "Report") << " from "
-                    << context.peer() << " rejected: " << status.error_message();
+    MIXER_LOG(Warn) << (method == ServerMetrics::kCheck ? "Check" : "Report") << " from " << peer
+                    << " rejected: " << status.error_message();
   }
 }
 

@@ -84,6 +84,8 @@ class MixerService final {
   // Counts (and logs, sampled) a call refused as INVALID_ARGUMENT; nothing for other statuses.
   void noteInvalid(ServerMetrics::Method method, const grpc::ServerContextBase& context,
                    const grpc::Status& status);
+  // The same, for a caller named by `peer` (the lean port's connections).
+  void noteInvalid(ServerMetrics::Method method, std::string_view peer, const grpc::Status& status);
 
   // Runs a Check on the request bytes, which are borrowed for the call only. Without quotas,
   // everything happens on this thread and allocates nothing per call beyond what the rules'

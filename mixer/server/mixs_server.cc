@@ -1,5 +1,7 @@
 #include "mixer/server/mixs_server.h"
 
+#include <thread>
+
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <netdb.h>
@@ -114,6 +116,20 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
     }
   } else if (!options.forward_auth_quotas.empty()) {
     return absl::InvalidArgumentError("--forward-auth-quota needs --forward-auth-address");
+  }
+  // The lean port: off unless --lean-address. It has no TLS, so it cannot tell callers apart.
+  std::string lean_host;
+  int lean_port = -1;
+  if (!options.lean_address.empty()) {
+    if (!splitHostPort(options.lean_address, &lean_host, &lean_port)) {
+      return absl::InvalidArgumentError(base::strCat("--lean-address '", options.lean_address,
+                                                     "' is not host:port (e.g. 127.0.0.1:9095)"));
+    }
+    if (!options.callers_file.empty()) {
+      return absl::InvalidArgumentError(
+          "--lean-address cannot serve beside --callers: the lean port is plain text, so it "
+          "cannot prove who calls it");
+    }
   }
   // Transport security, checked before anything starts: a bad file is an error now.
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
@@ -332,6 +348,27 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
     }
     s->forward_auth_http_ = *std::move(fa);
   }
+  if (lean_port >= 0) {
+    LeanPort::Options lo;
+    lo.host = lean_host;
+    lo.port = lean_port;
+    lo.max_connections = s->max_connections_;
+    lo.limits.max_message_size = options.max_message_size;
+    lo.limits.max_concurrent_streams = options.max_concurrent_streams;
+    lo.limits.max_metadata_size = options.max_metadata_size;
+    lo.limits.keepalive_min_time = options.keepalive_min_time;
+    lo.limits.max_ping_strikes = options.max_ping_strikes;
+    lo.max_connection_idle = options.max_connection_idle;
+    lo.handshake_timeout = options.handshake_timeout;
+    auto lean = LeanPort::listen(lo, s->service_.get(), &s->metrics_);
+    if (!lean.ok()) {
+      s->acceptor_->stop();
+      s->grpc_->Shutdown();
+      return lean.status();
+    }
+    s->lean_ = *std::move(lean);
+    s->lean_->start();
+  }
   s->ready_ = true;
   s->health_->setServing(s->acceptor_->accepting());
   return s;
@@ -343,6 +380,12 @@ void MixsServer::shutdown(std::chrono::milliseconds grace) {
   if (acceptor_) {
     acceptor_->stop();  // no new connection; the loop no longer touches the health service
   }
+  // The lean port drains beside the gRPC port, within the same grace: GOAWAY, calls in flight
+  // answered, quota calls by their adapter's deadline.
+  std::thread lean_stop;
+  if (lean_) {
+    lean_stop = std::thread([this, grace] { lean_->stop(grace); });
+  }
   if (grpc_ && !stopped_) {
     stopped_ = true;
     health_->shutdown();  // NOT_SERVING; Watch streams end
@@ -350,6 +393,7 @@ void MixsServer::shutdown(std::chrono::milliseconds grace) {
     queues_->stop();  // every call answered (quota calls by their adapter's deadline), then drained
     grpc_->Wait();
   }
+  if (lean_stop.joinable()) lean_stop.join();
   if (config_) {
     config_->shutdown();  // stop watching; deliver queued reports
   }

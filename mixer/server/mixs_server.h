@@ -1,6 +1,6 @@
 // MixsServer: the mixs process' servers: istio.mixer.v1 and the Envoy front-ends over gRPC (with
 // the gRPC health service and server reflection, all on completion queues: queue_server.h), the
-// self-monitoring HTTP endpoints and, when asked, HTTP forward-auth.
+// self-monitoring HTTP endpoints and, when asked, HTTP forward-auth and the lean port.
 #pragma once
 
 #include <atomic>
@@ -19,6 +19,7 @@
 #include "mixer/runtime/config_store.h"
 #include "mixer/server/grpc_acceptor.h"
 #include "mixer/server/health_state.h"
+#include "mixer/server/lean_port.h"
 #include "mixer/server/mixer_service.h"
 #include "mixer/server/queue_server.h"
 #include "mixer/server/reflection.h"
@@ -100,6 +101,10 @@ struct ServerOptions {
   // Event-loop threads of the forward-auth port (--forward-auth-threads): a check that waits on
   // a quota adapter (redisquota) holds only its own loop's connections.
   int forward_auth_threads = 1;
+
+  // The lean port (lean_port.h): Check and Report over libnghttp2 on one thread, plain text, on
+  // this host:port; empty: off. The limits above apply to it too.
+  std::string lean_address;
 };
 
 class MixsServer {
@@ -116,6 +121,8 @@ class MixsServer {
   const std::string& monitoringHost() const { return monitoring_host_; }
   // The forward-auth port, or -1 when it is off.
   int forwardAuthPort() const { return forward_auth_http_ ? forward_auth_http_->port() : -1; }
+  // The lean port, or -1 when it is off.
+  int leanPort() const { return lean_ ? lean_->port() : -1; }
   // The connection limit in effect and whether the gRPC port accepts connections now (false at
   // the limit or while descriptors are exhausted).
   int maxConnections() const { return max_connections_; }
@@ -148,6 +155,7 @@ class MixsServer {
   int max_connections_ = 0;
   std::unique_ptr<StatusPage> status_page_;  // outlives monitoring_, which serves it
   std::unique_ptr<MonitoringServer> monitoring_;
+  std::unique_ptr<LeanPort> lean_;
   std::unique_ptr<frontends::envoy::ForwardAuth> forward_auth_;
   std::unique_ptr<HttpServer> forward_auth_http_;  // stopped before forward_auth_ goes
   std::string grpc_address_;

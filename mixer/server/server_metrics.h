@@ -23,6 +23,7 @@ class ServerMetrics {
   ServerMetrics();
 
   void callStarted(Method m) { in_flight_[m]->Increment(); }
+  prometheus::Gauge& inFlight(Method m) { return *in_flight_[m]; }
   void callFinished(Method m, grpc::StatusCode code, double seconds);
 
   prometheus::Counter& reportRecords() { return *report_records_; }

@@ -16,45 +16,13 @@
 #include "mixer/api/global_dictionary.h"
 #include "mixer/runtime/config_snapshot.h"
 #include "mixer/server/mixer_service.h"
+#include "tests/mixer/server/late_quota.h"
 
 namespace mixer::server {
 namespace {
 
 using istio::mixer::v1::CheckRequest;
 using istio::mixer::v1::CheckResponse;
-
-config::SourcePos at(int line) { return {"test.yaml", line, 1}; }
-
-// A config of one quota rule whose handler is the raw fixture, answering after `delay_ms` (or,
-// with mode "ok", at once, inside the adapter call).
-config::ConfigModel lateQuotaModel(int delay_ms, const std::string& mode = "late") {
-  config::ConfigModel m;
-  config::Handler h;
-  h.name = "late.raw.istio-system";
-  h.ns = "istio-system";
-  h.adapter = "raw";
-  h.params = YAML::Load("{mode: " + mode + ", delay_ms: " + std::to_string(delay_ms) + "}");
-  h.pos = at(1);
-  m.handlers.push_back(h);
-  config::Instance i;
-  i.name = "requestcount.quota.istio-system";
-  i.ns = "istio-system";
-  i.template_name = "quota";
-  i.params = YAML::Load("dimensions: {destination: destination.service.host | \"unknown\"}");
-  i.pos = at(2);
-  m.instances.push_back(i);
-  config::Rule r;
-  r.name = "quota.rule.istio-system";
-  r.ns = "istio-system";
-  r.pos = at(3);
-  config::Action a;
-  a.handler = h.name;
-  a.instances = {i.name};
-  a.pos = at(4);
-  r.actions.push_back(a);
-  m.rules.push_back(r);
-  return m;
-}
 
 // Records the outcome and the thread that finished the call; detach() hands out itself.
 // Thread-safe.
@@ -127,15 +95,7 @@ class AsyncQuotaTest : public ::testing::Test {
   }
 
   std::string request(int64_t amount, const std::string& dedup_id) {
-    attribute::AttributeBag bag(attribute::Vocabulary::builtin());
-    bag.set(bag.own("destination.service.host"),
-            attribute::AttributeValue::string(bag.own("a.b.svc")));
-    CheckRequest req;
-    api::encodeAttributes(bag, api::kGlobalWordCount, req.mutable_attributes());
-    req.set_global_word_count(api::kGlobalWordCount);
-    req.set_deduplication_id(dedup_id);
-    (*req.mutable_quotas())["requestcount"].set_amount(amount);
-    return req.SerializeAsString();
+    return lateQuotaRequest(amount, dedup_id);
   }
 
   adapter_host::AdapterHost host_;  // outlives the handlers of the snapshot below

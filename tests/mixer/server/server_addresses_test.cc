@@ -1,5 +1,5 @@
 // Where mixs' listeners go by default: the embedded prometheus exposition follows the monitoring
-// host; the connection limit stays below the open-file limit.
+// host; the connection limit stays below the open-file limit; what the lean port refuses.
 #include <gtest/gtest.h>
 
 #include "mixer/server/grpc_acceptor.h"
@@ -35,6 +35,25 @@ TEST(ServerAddressesTest, SplitHostPort) {
   ASSERT_TRUE(splitHostPort(":9093", &host, &port));
   EXPECT_EQ(host, "");
   EXPECT_FALSE(splitHostPort("9093", &host, &port));
+}
+
+// The lean port is plain text: it cannot prove a caller, so it does not serve beside a caller
+// policy; and its address is checked before anything starts.
+TEST(ServerAddressesTest, TheLeanPortIsRefusedBesideCallersAndForABadAddress) {
+  ServerOptions o;
+  o.address = "127.0.0.1:0";
+  o.monitoring_port = -1;
+  o.lean_address = "127.0.0.1:0";
+  o.callers_file = "callers.yaml";
+  std::vector<config::ConfigError> errors;
+  auto s = MixsServer::start(o, &errors);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("--callers"), std::string::npos) << s.status();
+  o.callers_file.clear();
+  o.lean_address = "9095";
+  s = MixsServer::start(o, &errors);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("--lean-address '9095'"), std::string::npos) << s.status();
 }
 
 }  // namespace

@@ -1,0 +1,874 @@
+#include "mixer/server/lean_port.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/log.h"
+#include "base/str_cat.h"
+#include "mixer/adapter_host/handler.h"
+
+namespace mixer::server {
+
+std::optional<std::chrono::nanoseconds> parseGrpcTimeout(std::string_view value) {
+  if (value.size() < 2 || value.size() > 9) return std::nullopt;
+  int64_t n = 0;
+  for (size_t i = 0; i + 1 < value.size(); ++i) {
+    if (value[i] < '0' || value[i] > '9') return std::nullopt;
+    n = n * 10 + (value[i] - '0');
+  }
+  using std::chrono::nanoseconds;
+  switch (value.back()) {
+    case 'H':
+      return std::chrono::duration_cast<nanoseconds>(std::chrono::hours(n));
+    case 'M':
+      return std::chrono::duration_cast<nanoseconds>(std::chrono::minutes(n));
+    case 'S':
+      return std::chrono::duration_cast<nanoseconds>(std::chrono::seconds(n));
+    case 'm':
+      return std::chrono::duration_cast<nanoseconds>(std::chrono::milliseconds(n));
+    case 'u':
+      return std::chrono::duration_cast<nanoseconds>(std::chrono::microseconds(n));
+    case 'n':
+      return nanoseconds(n);
+    default:
+      return std::nullopt;
+  }
+}
+
+std::string percentEncodeGrpcMessage(std::string_view message) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(message.size());
+  for (const char ch : message) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c <= 0x7E && c != '%') {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+constexpr std::string_view kCheckPath = "/istio.mixer.v1.Mixer/Check";
+constexpr std::string_view kReportPath = "/istio.mixer.v1.Mixer/Report";
+constexpr size_t kPrefix = 5;  // gRPC's message prefix: compressed flag, 4-byte length
+
+nghttp2_nv header(std::string_view name, std::string_view value) {
+  return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+          NGHTTP2_NV_FLAG_NONE};
+}
+
+}  // namespace
+
+// A request stream's state, from its HEADERS to its close. Reused across streams.
+struct LeanSession::Stream {
+  int32_t id = 0;
+  int method = -1;  // LeanSession::Method, or -1 for any other path
+  std::string path;
+  bool post = false;
+  bool grpc_content = false;
+  bool identity_encoding = true;  // no grpc-encoding, or "identity"
+  std::string encoding;
+  std::optional<std::chrono::nanoseconds> timeout;
+  bool bad_timeout = false;
+  size_t metadata_bytes = 0;
+  bool answered = false;            // an answer was submitted; what else arrives is dropped
+  bool reset_after_answer = false;  // refused before its request ended: RST_STREAM once answered
+  std::string body;                 // the request's DATA
+  std::string out;                  // the answer's DATA: prefix and response
+  size_t out_pos = 0;
+
+  void reset(int32_t stream_id) {
+    id = stream_id;
+    method = -1;
+    path.clear();
+    post = false;
+    grpc_content = false;
+    identity_encoding = true;
+    encoding.clear();
+    timeout.reset();
+    bad_timeout = false;
+    metadata_bytes = 0;
+    answered = false;
+    reset_after_answer = false;
+    body.clear();
+    out.clear();
+    out_pos = 0;
+  }
+};
+
+LeanSession::LeanSession(Handler* handler, const LeanLimits& limits)
+    : handler_(handler), limits_(limits) {
+  nghttp2_option* option = nullptr;
+  nghttp2_option_new(&option);
+  nghttp2_option_set_no_closed_streams(option, 1);
+  nghttp2_session_server_new2(&session_, callbacks(), this, option);
+  nghttp2_option_del(option);
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
+       static_cast<uint32_t>(limits_.max_concurrent_streams)},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(limits_.max_metadata_size)},
+  };
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 2);
+}
+
+LeanSession::~LeanSession() { nghttp2_session_del(session_); }
+
+bool LeanSession::receive(const char* data, size_t size) {
+  if (failed_) return false;
+  const ssize_t n =
+      nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), size);
+  if (n < 0) {
+    failed_ = true;
+    // A bad preface ends the session without a GOAWAY; any other error has queued one.
+    if (n != NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
+      nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+    }
+    return false;
+  }
+  return true;
+}
+
+void LeanSession::produce(std::string* out) {
+  for (;;) {
+    const uint8_t* data = nullptr;
+    const ssize_t n = nghttp2_session_mem_send(session_, &data);
+    if (n <= 0) {
+      if (n < 0) failed_ = true;
+      return;
+    }
+    out->append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+  }
+}
+
+bool LeanSession::alive() const {
+  return nghttp2_session_want_read(session_) != 0 || nghttp2_session_want_write(session_) != 0;
+}
+
+void LeanSession::goAway(uint32_t error_code) {
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session_), error_code, nullptr, 0);
+}
+
+LeanSession::Stream* LeanSession::take() {
+  if (free_.empty()) {
+    streams_.push_back(std::make_unique<Stream>());
+    return streams_.back().get();
+  }
+  Stream* s = free_.back();
+  free_.pop_back();
+  return s;
+}
+
+void LeanSession::release(Stream* s) {
+  // Large buffers of one hostile or unusual call are not kept for the connection's life.
+  if (s->body.capacity() > 64 * 1024) std::string().swap(s->body);
+  if (s->out.capacity() > 64 * 1024) std::string().swap(s->out);
+  free_.push_back(s);
+}
+
+int LeanSession::onBeginHeaders(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
+  auto* self = static_cast<LeanSession*>(user);
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  Stream* s = self->take();
+  s->reset(frame->hd.stream_id);
+  nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, s);
+  ++self->open_streams_;
+  return 0;
+}
+
+int LeanSession::onHeader(nghttp2_session* session, const nghttp2_frame* frame,
+                          const uint8_t* name_bytes, size_t name_len, const uint8_t* value_bytes,
+                          size_t value_len, uint8_t, void*) {
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  auto* s =
+      static_cast<Stream*>(nghttp2_session_get_stream_user_data(session, frame->hd.stream_id));
+  if (s == nullptr) return 0;
+  const std::string_view name(reinterpret_cast<const char*>(name_bytes), name_len);
+  const std::string_view value(reinterpret_cast<const char*>(value_bytes), value_len);
+  // HPACK's accounting, as gRPC's limit counts it: name, value and 32 bytes per field.
+  s->metadata_bytes += name_len + value_len + 32;
+  if (name == ":path") {
+    s->path.assign(value.substr(0, 256));
+    s->method = value == kCheckPath ? kCheck : value == kReportPath ? kReport : -1;
+  } else if (name == ":method") {
+    s->post = value == "POST";
+  } else if (name == "content-type") {
+    // application/grpc, or application/grpc+proto and the like.
+    s->grpc_content = value.substr(0, 16) == "application/grpc" &&
+                      (value.size() == 16 || value[16] == '+' || value[16] == ';');
+  } else if (name == "grpc-encoding") {
+    s->identity_encoding = value == "identity";
+    s->encoding.assign(value.substr(0, 64));
+  } else if (name == "grpc-timeout") {
+    s->timeout = parseGrpcTimeout(value);
+    s->bad_timeout = !s->timeout.has_value();
+  }
+  return 0;
+}
+
+int LeanSession::onData(nghttp2_session* session, uint8_t, int32_t stream_id, const uint8_t* data,
+                        size_t len, void* user) {
+  auto* self = static_cast<LeanSession*>(user);
+  auto* s = static_cast<Stream*>(nghttp2_session_get_stream_user_data(session, stream_id));
+  if (s == nullptr || s->answered) return 0;
+  if (s->body.size() + len > self->limits_.max_message_size + kPrefix) {
+    // Refused before it is all read: the answer now, then (onFrameSent) a reset for the rest of
+    // its bytes, as gRPC does.
+    const size_t at_least = s->body.size() + len - kPrefix;
+    ++self->limit_refusals_;
+    self->answerError(
+        s, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        base::strCat("Received message larger than max (at least ", at_least,
+                                     " vs. ", self->limits_.max_message_size, ")")));
+    s->reset_after_answer = true;
+    std::string().swap(s->body);
+    return 0;
+  }
+  s->body.append(reinterpret_cast<const char*>(data), len);
+  return 0;
+}
+
+int LeanSession::onFrame(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
+  auto* self = static_cast<LeanSession*>(user);
+  switch (frame->hd.type) {
+    case NGHTTP2_SETTINGS:
+      self->started_ = true;
+      return 0;
+    case NGHTTP2_PING: {
+      if ((frame->hd.flags & NGHTTP2_FLAG_ACK) != 0 || self->limits_.max_ping_strikes <= 0) {
+        return 0;
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (now - self->last_ping_ < self->limits_.keepalive_min_time &&
+          ++self->ping_strikes_ > self->limits_.max_ping_strikes) {
+        self->goAway(NGHTTP2_ENHANCE_YOUR_CALM);
+        nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM);
+      }
+      self->last_ping_ = now;
+      return 0;
+    }
+    case NGHTTP2_HEADERS:
+    case NGHTTP2_DATA:
+      break;
+    default:
+      return 0;
+  }
+  if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) return 0;
+  auto* s =
+      static_cast<Stream*>(nghttp2_session_get_stream_user_data(session, frame->hd.stream_id));
+  if (s != nullptr && !s->answered) self->requestDone(s);
+  return 0;
+}
+
+void LeanSession::requestDone(Stream* s) {
+  if (!s->post || !s->grpc_content) {
+    answerHttp(s, !s->post ? "405" : "415");  // gRPC's answer to a request that is not gRPC
+    return;
+  }
+  if (s->metadata_bytes > static_cast<size_t>(limits_.max_metadata_size)) {
+    ++limit_refusals_;
+    answerError(s, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                base::strCat("request metadata of ", s->metadata_bytes,
+                                             " bytes is over the limit of ",
+                                             limits_.max_metadata_size, " (--max-metadata-size)")));
+    return;
+  }
+  if (s->method < 0) {
+    answerError(s, grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                base::strCat("unknown method ", s->path,
+                                             ": the lean port serves istio.mixer.v1.Mixer "
+                                             "Check and Report")));
+    return;
+  }
+  if (s->bad_timeout) {
+    answerError(s, grpc::Status(grpc::StatusCode::INTERNAL, "malformed grpc-timeout header"));
+    return;
+  }
+  // A unary call: exactly one message.
+  const std::string& b = s->body;
+  if (b.size() < kPrefix) {
+    answerError(s, grpc::Status(grpc::StatusCode::INTERNAL,
+                                b.empty() ? "a unary call needs one request message; none came"
+                                          : "the request message's prefix is truncated"));
+    return;
+  }
+  const uint32_t length = (static_cast<uint32_t>(static_cast<uint8_t>(b[1])) << 24) |
+                          (static_cast<uint32_t>(static_cast<uint8_t>(b[2])) << 16) |
+                          (static_cast<uint32_t>(static_cast<uint8_t>(b[3])) << 8) |
+                          static_cast<uint32_t>(static_cast<uint8_t>(b[4]));
+  if (b[0] != 0) {
+    answerError(s, s->identity_encoding
+                       ? grpc::Status(grpc::StatusCode::INTERNAL,
+                                      "the request message is marked compressed without a "
+                                      "grpc-encoding")
+                       : grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                      base::strCat("compressed requests (", s->encoding,
+                                                   ") are not served on the lean port")));
+    return;
+  }
+  if (length > limits_.max_message_size) {
+    ++limit_refusals_;
+    answerError(s, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                base::strCat("Received message larger than max (", length, " vs. ",
+                                             limits_.max_message_size, ")")));
+    return;
+  }
+  if (b.size() != kPrefix + length) {
+    answerError(s, grpc::Status(grpc::StatusCode::INTERNAL,
+                                b.size() < kPrefix + length
+                                    ? "the request message is truncated"
+                                    : "a unary call takes one request message; more came"));
+    return;
+  }
+  runtime::CallDeadline deadline;
+  if (s->timeout) {
+    deadline = runtime::CallDeadline(
+        runtime::CallDeadline::Clock::now() +
+        std::chrono::duration_cast<std::chrono::microseconds>(
+            std::min(*s->timeout, std::chrono::nanoseconds(std::chrono::hours(24 * 365)))));
+  }
+  handler_->onCall(this, s->id, static_cast<Method>(s->method), std::string_view(b).substr(kPrefix),
+                   deadline);
+}
+
+void LeanSession::answer(int32_t stream, const grpc::Status& status, std::string_view response) {
+  auto* s = static_cast<Stream*>(nghttp2_session_get_stream_user_data(session_, stream));
+  if (s == nullptr || s->answered) return;
+  ping_strikes_ = 0;
+  if (!status.ok()) {
+    answerError(s, status);
+    return;
+  }
+  s->answered = true;
+  s->out.resize(kPrefix);
+  s->out[0] = 0;
+  const auto n = static_cast<uint32_t>(response.size());
+  s->out[1] = static_cast<char>(n >> 24);
+  s->out[2] = static_cast<char>(n >> 16);
+  s->out[3] = static_cast<char>(n >> 8);
+  s->out[4] = static_cast<char>(n);
+  s->out.append(response);
+  s->out_pos = 0;
+  const nghttp2_nv headers[] = {header(":status", "200"),
+                                header("content-type", "application/grpc")};
+  nghttp2_data_provider provider{};
+  provider.source.ptr = s;
+  provider.read_callback = &readAnswer;
+  nghttp2_submit_response(session_, stream, headers, 2, &provider);
+}
+
+ssize_t LeanSession::readAnswer(nghttp2_session* session, int32_t stream_id, uint8_t* buf,
+                                size_t length, uint32_t* flags, nghttp2_data_source* source,
+                                void*) {
+  auto* s = static_cast<Stream*>(source->ptr);
+  const size_t n = std::min(length, s->out.size() - s->out_pos);
+  std::memcpy(buf, s->out.data() + s->out_pos, n);
+  s->out_pos += n;
+  if (s->out_pos == s->out.size()) {
+    // The stream ends with the trailers, not with this DATA frame.
+    *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    const nghttp2_nv trailers[] = {header("grpc-status", "0")};
+    nghttp2_submit_trailer(session, stream_id, trailers, 1);
+  }
+  return static_cast<ssize_t>(n);
+}
+
+void LeanSession::answerError(Stream* s, const grpc::Status& status) {
+  s->answered = true;
+  ping_strikes_ = 0;
+  const std::string code = std::to_string(static_cast<int>(status.error_code()));
+  const std::string message = percentEncodeGrpcMessage(status.error_message());
+  const nghttp2_nv headers[] = {header(":status", "200"),
+                                header("content-type", "application/grpc"),
+                                header("grpc-status", code), header("grpc-message", message)};
+  nghttp2_submit_response(session_, s->id, headers, message.empty() ? 3 : 4, nullptr);
+}
+
+void LeanSession::answerHttp(Stream* s, const char* code) {
+  s->answered = true;
+  const nghttp2_nv headers[] = {header(":status", code)};
+  nghttp2_submit_response(session_, s->id, headers, 1, nullptr);
+}
+
+int LeanSession::onFrameSent(nghttp2_session* session, const nghttp2_frame* frame, void*) {
+  if (frame->hd.type != NGHTTP2_HEADERS || (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) {
+    return 0;
+  }
+  auto* s =
+      static_cast<Stream*>(nghttp2_session_get_stream_user_data(session, frame->hd.stream_id));
+  if (s != nullptr && s->reset_after_answer) {
+    s->reset_after_answer = false;
+    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+  }
+  return 0;
+}
+
+int LeanSession::onStreamClose(nghttp2_session* session, int32_t stream_id, uint32_t, void* user) {
+  auto* self = static_cast<LeanSession*>(user);
+  auto* s = static_cast<Stream*>(nghttp2_session_get_stream_user_data(session, stream_id));
+  if (s == nullptr) return 0;
+  nghttp2_session_set_stream_user_data(session, stream_id, nullptr);
+  --self->open_streams_;
+  self->release(s);
+  return 0;
+}
+
+const nghttp2_session_callbacks* LeanSession::callbacks() {
+  static nghttp2_session_callbacks* const callbacks = [] {
+    nghttp2_session_callbacks* c = nullptr;
+    nghttp2_session_callbacks_new(&c);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(c, &onBeginHeaders);
+    nghttp2_session_callbacks_set_on_header_callback(c, &onHeader);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(c, &onData);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(c, &onFrame);
+    nghttp2_session_callbacks_set_on_frame_send_callback(c, &onFrameSent);
+    nghttp2_session_callbacks_set_on_stream_close_callback(c, &onStreamClose);
+    return c;
+  }();
+  return callbacks;
+}
+
+// ---------------------------------------------------------------------------------------------
+// LeanPort: the sockets and the thread.
+
+struct LeanPort::Connection {
+  Connection(uint64_t i, int f, LeanSession::Handler* handler, const LeanLimits& limits)
+      : id(i), fd(f), session(handler, limits) {}
+  ~Connection() { ::close(fd); }
+
+  const uint64_t id;
+  const int fd;
+  std::string peer;  // as gRPC names peers: "ipv4:127.0.0.1:40000"
+  LeanSession session;
+  std::string out;  // bytes the socket has not taken yet, from out_pos
+  size_t out_pos = 0;
+  bool writing = false;  // waiting for EPOLLOUT, not reading meanwhile
+  bool idle_closing = false;
+  std::chrono::steady_clock::time_point accepted;
+  std::chrono::steady_clock::time_point last_active;
+};
+
+// A Check answered on another thread, waiting in the mailbox for the port's thread.
+struct LeanPort::Later {
+  uint64_t connection;
+  int32_t stream;
+  grpc::Status status;
+  std::string response;
+};
+
+// The sink of a Check while decideCheck() runs on the port's thread.
+class LeanPort::CheckCall final : public CallSink {
+ public:
+  CheckCall(LeanPort* port, Connection* c, int32_t stream)
+      : port_(port), c_(c), stream_(stream), timer_(port->metrics_, ServerMetrics::kCheck) {}
+  void finish(const grpc::Status& status, std::string_view response) override {
+    port_->service_->noteInvalid(ServerMetrics::kCheck, c_->peer, status);
+    timer_.finish(status);
+    c_->session.answer(stream_, status, response);
+  }
+  CallSink* detach() override;
+
+ private:
+  LeanPort* port_;
+  Connection* c_;
+  int32_t stream_;
+  CallTimer timer_;
+};
+
+// The sink of a Check whose quota adapter answers later, on its own thread: the answer goes to
+// the port's mailbox. Deletes itself when finished.
+class LeanPort::LaterCall final : public CallSink {
+ public:
+  LaterCall(LeanPort* port, uint64_t connection, int32_t stream, const CallTimer& timer)
+      : port_(port), connection_(connection), stream_(stream), timer_(timer) {}
+  void finish(const grpc::Status& status, std::string_view response) override {
+    port_->service_->noteInvalid(ServerMetrics::kCheck, "a lean port connection", status);
+    timer_.finish(status);
+    port_->post(Later{connection_, stream_, status, std::string(response)});
+    delete this;
+  }
+  CallSink* detach() override { return this; }
+
+ private:
+  LeanPort* port_;
+  uint64_t connection_;
+  int32_t stream_;
+  CallTimer timer_;
+};
+
+CallSink* LeanPort::CheckCall::detach() {
+  {
+    std::lock_guard<std::mutex> lock(port_->mu_);
+    ++port_->later_calls_;
+  }
+  return new LaterCall(port_, c_->id, stream_, timer_);
+}
+
+namespace {
+
+constexpr uint64_t kListenerId = 0;
+constexpr uint64_t kWakeId = 1;
+
+std::string peerName(const sockaddr_storage& a) {
+  char host[INET6_ADDRSTRLEN] = {};
+  if (a.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&a);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+    return base::strCat("ipv4:", host, ":", ntohs(in->sin_port));
+  }
+  const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&a);
+  inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+  return base::strCat("ipv6:[", host, "]:", ntohs(in6->sin6_port));
+}
+
+}  // namespace
+
+LeanPort::LeanPort(const Options& options, MixerService* service, ServerMetrics* metrics)
+    : options_(options), service_(service), metrics_(metrics) {}
+
+absl::StatusOr<std::unique_ptr<LeanPort>> LeanPort::listen(const Options& options,
+                                                           MixerService* service,
+                                                           ServerMetrics* metrics) {
+  std::unique_ptr<LeanPort> p(new LeanPort(options, service, metrics));
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  const std::string host = options.host == "localhost" ? "127.0.0.1" : options.host;
+  if (host.empty() || host == "0.0.0.0" || inet_pton(AF_INET, host.c_str(), &addr) == 1) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&addr);
+    in_addr a{};
+    a.s_addr = htonl(INADDR_ANY);
+    if (!host.empty()) inet_pton(AF_INET, host.c_str(), &a);
+    *in = sockaddr_in{};
+    in->sin_family = AF_INET;
+    in->sin_addr = a;
+    in->sin_port = htons(static_cast<uint16_t>(options.port));
+    len = sizeof(sockaddr_in);
+  } else {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
+    in6_addr a{};
+    if (inet_pton(AF_INET6, host.c_str(), &a) != 1) {
+      return absl::InvalidArgumentError(
+          base::strCat("--lean-address: '", options.host, "' is not an IP address"));
+    }
+    *in6 = sockaddr_in6{};
+    in6->sin6_family = AF_INET6;
+    in6->sin6_addr = a;
+    in6->sin6_port = htons(static_cast<uint16_t>(options.port));
+    len = sizeof(sockaddr_in6);
+  }
+  p->listen_fd_ = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  const int zero = 0;
+  setsockopt(p->listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (addr.ss_family == AF_INET6) {
+    setsockopt(p->listen_fd_, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+  }
+  if (p->listen_fd_ < 0 || bind(p->listen_fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+      ::listen(p->listen_fd_, 1024) != 0) {
+    return absl::UnavailableError(base::strCat("--lean-address: cannot listen on ", options.host,
+                                               ":", options.port, ": ", std::strerror(errno)));
+  }
+  len = sizeof(addr);
+  getsockname(p->listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  p->port_ = ntohs(addr.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&addr)->sin_port
+                                             : reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+  p->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  p->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeId;
+  epoll_ctl(p->epoll_fd_, EPOLL_CTL_ADD, p->wake_fd_, &ev);
+  return p;
+}
+
+LeanPort::~LeanPort() {
+  stop(std::chrono::milliseconds(0));
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  ::close(epoll_fd_);
+  ::close(wake_fd_);
+}
+
+void LeanPort::start() {
+  setAccepting(true);
+  thread_ = std::thread([this] { run(); });
+}
+
+void LeanPort::stop(std::chrono::milliseconds grace) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stop_requested_) {
+      stop_requested_ = true;
+      stop_by_ = std::chrono::steady_clock::now() + grace;
+    }
+  }
+  const uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
+  if (thread_.joinable()) thread_.join();
+  connections_.clear();
+  connection_count_ = 0;
+  // A Check still waiting on its quota adapter posts to the mailbox when the adapter answers or
+  // its deadline passes; the port must outlive that.
+  std::unique_lock<std::mutex> lock(mu_);
+  later_done_.wait(lock, [this] { return later_calls_ == 0; });
+}
+
+void LeanPort::post(Later later) {
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake = mailbox_.empty();
+    mailbox_.push_back(std::move(later));
+    if (--later_calls_ == 0) later_done_.notify_all();
+  }
+  if (wake) {
+    const uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof(one));
+  }
+}
+
+void LeanPort::setAccepting(bool on) {
+  if (on == accepting_ || listen_fd_ < 0) return;
+  accepting_ = on;
+  if (on) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kListenerId;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  } else {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  }
+}
+
+void LeanPort::acceptSome() {
+  const int one = 1;
+  for (;;) {
+    if (connection_count_.load(std::memory_order_relaxed) >= options_.max_connections) {
+      setAccepting(false);  // the rest wait in the kernel's backlog
+      return;
+    }
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    const int fd =
+        accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      // Out of descriptors or memory: pause, and let the sweep try again.
+      MIXER_LOG(Warn) << "lean port: accept failed (" << std::strerror(errno)
+                      << "); retrying in 100 ms";
+      setAccepting(false);
+      accept_retry_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+      return;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    const uint64_t id = next_id_++;
+    auto c = std::make_unique<Connection>(id, fd, static_cast<LeanSession::Handler*>(this),
+                                          options_.limits);
+    c->peer = peerName(addr);
+    c->accepted = c->last_active = std::chrono::steady_clock::now();
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = id;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    Connection* raw = c.get();
+    connections_.emplace(id, std::move(c));
+    connection_count_.fetch_add(1, std::memory_order_relaxed);
+    if (!writeTo(raw)) close(id);  // the server's SETTINGS go first
+  }
+}
+
+void LeanPort::onCall(LeanSession* session, int32_t stream, LeanSession::Method method,
+                      std::string_view message, runtime::CallDeadline deadline) {
+  if (method == LeanSession::kReport) {
+    CallTimer timer(metrics_, ServerMetrics::kReport);
+    const grpc::Status status = service_->reportInProcess(message, CallControl{deadline});
+    service_->noteInvalid(ServerMetrics::kReport, current_->peer, status);
+    timer.finish(status);
+    session->answer(stream, status, {});
+    return;
+  }
+  CheckCall call(this, current_, stream);
+  service_->decideCheck(message, &call, CallControl{deadline});
+}
+
+void LeanPort::readFrom(Connection* c) {
+  char buf[16 * 1024];
+  bool open = true;
+  for (int reads = 0; reads < 16; ++reads) {  // then the other connections get their turn
+    const ssize_t r = recv(c->fd, buf, sizeof(buf), 0);
+    if (r > 0) {
+      current_ = c;
+      open = c->session.receive(buf, static_cast<size_t>(r));
+      current_ = nullptr;
+      if (!open || static_cast<size_t>(r) < sizeof(buf)) break;
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    open = false;  // the peer closed, or the socket failed
+    break;
+  }
+  c->last_active = std::chrono::steady_clock::now();
+  if (!writeTo(c) || !open) close(c->id);
+}
+
+bool LeanPort::writeTo(Connection* c) {
+  c->session.produce(&c->out);
+  while (c->out_pos < c->out.size()) {
+    const ssize_t w =
+        send(c->fd, c->out.data() + c->out_pos, c->out.size() - c->out_pos, MSG_NOSIGNAL);
+    if (w > 0) {
+      c->out_pos += static_cast<size_t>(w);
+      continue;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!c->writing) {
+        // Reading stops until the peer takes what it was sent.
+        c->writing = true;
+        epoll_event ev{};
+        ev.events = EPOLLOUT;
+        ev.data.u64 = c->id;
+        epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);
+      }
+      return true;
+    }
+    return false;
+  }
+  c->out.clear();
+  c->out_pos = 0;
+  if (c->writing) {
+    c->writing = false;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = c->id;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);
+  }
+  return c->session.alive();
+}
+
+void LeanPort::close(uint64_t id) {
+  if (connections_.erase(id) == 0) return;
+  connection_count_.fetch_sub(1, std::memory_order_relaxed);
+  if (!accepting_ && listen_fd_ >= 0 && std::chrono::steady_clock::now() >= accept_retry_ &&
+      connection_count_.load(std::memory_order_relaxed) < options_.max_connections) {
+    setAccepting(true);
+  }
+}
+
+void LeanPort::takeMailbox() {
+  std::vector<Later> taken;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    taken.swap(mailbox_);
+  }
+  std::vector<uint64_t> touched;
+  for (Later& l : taken) {
+    auto it = connections_.find(l.connection);
+    if (it == connections_.end()) continue;  // the connection went away meanwhile
+    it->second->session.answer(l.stream, l.status, l.response);
+    if (touched.empty() || touched.back() != l.connection) touched.push_back(l.connection);
+  }
+  for (const uint64_t id : touched) {
+    auto it = connections_.find(id);
+    if (it != connections_.end() && !writeTo(it->second.get())) close(id);
+  }
+}
+
+void LeanPort::sweep(std::chrono::steady_clock::time_point now) {
+  std::vector<uint64_t> closing;
+  for (auto& [id, c] : connections_) {
+    if (!c->session.started()) {
+      if (now - c->accepted > options_.handshake_timeout) closing.push_back(id);
+      continue;
+    }
+    if (options_.max_connection_idle.count() > 0 && !c->idle_closing &&
+        c->session.openStreams() == 0 && now - c->last_active > options_.max_connection_idle) {
+      c->idle_closing = true;
+      c->session.goAway();
+      if (!writeTo(c.get())) closing.push_back(id);
+    }
+  }
+  for (const uint64_t id : closing) close(id);
+  if (!accepting_ && listen_fd_ >= 0 && now >= accept_retry_ &&
+      connection_count_.load(std::memory_order_relaxed) < options_.max_connections) {
+    setAccepting(true);
+  }
+}
+
+void LeanPort::run() {
+  // The quota calls of one wake-up are flushed together, before the thread waits again.
+  adapter_host::FlushScope flush_scope;
+  epoll_event events[64];
+  bool stopping = false;
+  auto last_sweep = std::chrono::steady_clock::now();
+  for (;;) {
+    if (flush_scope.pending()) flush_scope.flush();
+    const int n = epoll_wait(epoll_fd_, events, 64, stopping ? 10 : 100);
+    for (int i = 0; i < n; ++i) {
+      const uint64_t id = events[i].data.u64;
+      if (id == kListenerId) {
+        acceptSome();
+        continue;
+      }
+      if (id == kWakeId) {
+        uint64_t count;
+        (void)!read(wake_fd_, &count, sizeof(count));
+        takeMailbox();
+        continue;
+      }
+      auto it = connections_.find(id);
+      if (it == connections_.end()) continue;
+      Connection* c = it->second.get();
+      if (c->writing) {
+        if (!writeTo(c)) close(id);
+      } else {
+        readFrom(c);
+      }
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_sweep >= std::chrono::milliseconds(100)) {
+      last_sweep = now;
+      sweep(now);
+    }
+    std::chrono::steady_clock::time_point stop_by;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!stop_requested_) continue;
+      stop_by = stop_by_;
+    }
+    if (!stopping) {
+      // No new connection; every connection is told to finish what it has.
+      stopping = true;
+      setAccepting(false);
+      ::close(listen_fd_);
+      listen_fd_ = -1;
+      std::vector<uint64_t> closing;
+      for (auto& [cid, c] : connections_) {
+        c->session.goAway();
+        if (!writeTo(c.get())) closing.push_back(cid);
+      }
+      for (const uint64_t cid : closing) close(cid);
+    }
+    if (connections_.empty() || now >= stop_by) break;
+  }
+  if (flush_scope.pending()) flush_scope.flush();
+}
+
+}  // namespace mixer::server

@@ -1,0 +1,207 @@
+// The lean port: istio.mixer.v1.Mixer's two unary methods, Check and Report, over HTTP/2 from
+// Debian's libnghttp2 on one epoll thread, without the gRPC library (--lean-address; off by
+// default). A gRPC client (Envoy's Mixer filter, the proxy-filter library, mixc, any generated
+// stub) calls it as it calls the gRPC port: same paths, same request and response bytes, gRPC's
+// framing (the 5-byte message prefix, grpc-status and grpc-message trailers, grpc-timeout).
+//
+// Why: a Check's server CPU is mostly the transport. gRPC C++'s call machinery costs ≈ 10 µs per
+// call on its own; libnghttp2 on one epoll thread costs about half of it
+// (docs/performance.md §17, §23). mixs already decodes the request bytes and writes the response
+// bytes itself, so from the transport it needs framing only.
+//
+// What the port does not have (docs/mixs-and-mixc.md, "The lean port"):
+//   - TLS: it is plain text, for a proxy on the same host or pod (loopback); mixs refuses it
+//     beside --callers, whose identities need client certificates;
+//   - the other services of the gRPC port (Envoy front-ends, health, reflection);
+//   - compressed messages (a compressed request is answered UNIMPLEMENTED, as gRPC answers an
+//     encoding it does not support).
+// The limits of the gRPC port apply to it (docs/limits.md): connections, streams per connection,
+// message and metadata size, ping strikes, idle connections and the handshake's deadline.
+//
+// Threads: one. A Check whose quota adapter answers later (redisquota) is answered from a mailbox
+// the adapter's thread fills and an eventfd wakes. The thread keeps an adapter_host::FlushScope:
+// the quota calls of one epoll wake-up are flushed together before it waits again.
+#pragma once
+
+#include <grpcpp/support/status.h>
+#include <nghttp2/nghttp2.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "mixer/runtime/call_deadline.h"
+#include "mixer/server/mixer_service.h"
+#include "mixer/server/server_metrics.h"
+
+namespace mixer::server {
+
+// A grpc-timeout header's value: 1 to 8 ASCII digits and a unit (H, M, S, m, u, n). nullopt when
+// malformed.
+std::optional<std::chrono::nanoseconds> parseGrpcTimeout(std::string_view value);
+// grpc-message's encoding: bytes outside 0x20..0x7E, and '%', become %XX.
+std::string percentEncodeGrpcMessage(std::string_view message);
+
+struct LeanLimits {
+  size_t max_message_size = 1024 * 1024;
+  int max_concurrent_streams = 1024;
+  int max_metadata_size = 8 * 1024;
+  // Pings closer together than keepalive_min_time are strikes; more than max_ping_strikes close
+  // the connection with GOAWAY ENHANCE_YOUR_CALM (0: never). An answer clears the strikes.
+  std::chrono::milliseconds keepalive_min_time{std::chrono::minutes(5)};
+  int max_ping_strikes = 2;
+};
+
+// One connection's HTTP/2 session and gRPC framing, without the socket: bytes in (receive),
+// calls out (Handler), answers in (answer), bytes out (produce). Single-threaded.
+class LeanSession {
+ public:
+  enum Method { kCheck, kReport };
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    // A whole request of `method` on `stream`: its message (borrowed until this returns) and its
+    // deadline. answer() may be called now or later.
+    virtual void onCall(LeanSession* session, int32_t stream, Method method,
+                        std::string_view message, runtime::CallDeadline deadline) = 0;
+  };
+
+  // OWNERSHIP: `handler` is borrowed and must outlive the session.
+  LeanSession(Handler* handler, const LeanLimits& limits);
+  ~LeanSession();
+  LeanSession(const LeanSession&) = delete;
+  LeanSession& operator=(const LeanSession&) = delete;
+
+  // Bytes from the peer. False when the session failed (a protocol error: a GOAWAY is queued);
+  // the connection closes once produce() has given its last bytes.
+  bool receive(const char* data, size_t size);
+  // Answers `stream`: a message with `response` when `status` is OK, else a trailers-only answer
+  // with grpc-status and grpc-message. Nothing when the stream is gone (reset by the client).
+  void answer(int32_t stream, const grpc::Status& status, std::string_view response);
+  // Appends the bytes to send to `out`.
+  void produce(std::string* out);
+  // Sends GOAWAY: no new stream is accepted; those open are answered.
+  void goAway(uint32_t error_code = NGHTTP2_NO_ERROR);
+
+  // False once the session is over (both sides done, or a fatal error) and its bytes produced.
+  bool alive() const;
+  // True once the peer's connection preface and SETTINGS arrived.
+  bool started() const { return started_; }
+  // Streams opened by the peer and not closed yet.
+  size_t openStreams() const { return open_streams_; }
+  // Streams refused or reset for a limit (metadata size, message size).
+  uint64_t limitRefusals() const { return limit_refusals_; }
+
+  struct Stream;  // lean_port.cc
+
+ private:
+  static const nghttp2_session_callbacks* callbacks();
+  static int onBeginHeaders(nghttp2_session*, const nghttp2_frame*, void*);
+  static int onHeader(nghttp2_session*, const nghttp2_frame*, const uint8_t*, size_t,
+                      const uint8_t*, size_t, uint8_t, void*);
+  static int onData(nghttp2_session*, uint8_t, int32_t, const uint8_t*, size_t, void*);
+  static int onFrame(nghttp2_session*, const nghttp2_frame*, void*);
+  static int onFrameSent(nghttp2_session*, const nghttp2_frame*, void*);
+  static int onStreamClose(nghttp2_session*, int32_t, uint32_t, void*);
+  static ssize_t readAnswer(nghttp2_session*, int32_t, uint8_t*, size_t, uint32_t*,
+                            nghttp2_data_source*, void*);
+
+  void requestDone(Stream* s);
+  void answerError(Stream* s, const grpc::Status& status);
+  void answerHttp(Stream* s, const char* code);
+  Stream* take();
+  void release(Stream* s);
+
+  Handler* handler_;
+  LeanLimits limits_;
+  nghttp2_session* session_ = nullptr;
+  bool started_ = false;
+  bool failed_ = false;
+  size_t open_streams_ = 0;
+  uint64_t limit_refusals_ = 0;
+  int ping_strikes_ = 0;
+  std::chrono::steady_clock::time_point last_ping_{};
+  std::vector<std::unique_ptr<Stream>> streams_;  // every Stream made; reused
+  std::vector<Stream*> free_;
+};
+
+// The lean port's listener, connections and thread.
+class LeanPort final : private LeanSession::Handler {
+ public:
+  struct Options {
+    std::string host;  // "" or "0.0.0.0": every IPv4 interface; "::": every interface
+    int port = 0;      // 0 picks a free port
+    int max_connections = 10000;
+    LeanLimits limits;
+    std::chrono::milliseconds max_connection_idle{std::chrono::minutes(10)};  // 0: never
+    std::chrono::milliseconds handshake_timeout{std::chrono::seconds(20)};
+  };
+
+  // Binds and listens. OWNERSHIP: `service` and `metrics` are borrowed and must outlive the port.
+  static absl::StatusOr<std::unique_ptr<LeanPort>> listen(const Options& options,
+                                                          MixerService* service,
+                                                          ServerMetrics* metrics);
+  ~LeanPort() override;  // stop(0)
+
+  int port() const { return port_; }
+  // Starts the thread.
+  void start();
+  // Stops accepting and sends GOAWAY on every connection; waits up to `grace` for the calls in
+  // flight (a Check waiting on a quota adapter included), then closes every connection.
+  void stop(std::chrono::milliseconds grace);
+  int connections() const { return connection_count_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Connection;
+  struct Later;
+  class CheckCall;
+  class LaterCall;
+
+  LeanPort(const Options& options, MixerService* service, ServerMetrics* metrics);
+  void onCall(LeanSession* session, int32_t stream, LeanSession::Method method,
+              std::string_view message, runtime::CallDeadline deadline) override;
+  void run();
+  void acceptSome();
+  void setAccepting(bool on);
+  void readFrom(Connection* c);
+  // Produces and writes the connection's bytes; false when it is to be closed.
+  bool writeTo(Connection* c);
+  void close(uint64_t id);
+  void takeMailbox();
+  void sweep(std::chrono::steady_clock::time_point now);
+  void post(Later later);  // from any thread
+
+  Options options_;
+  MixerService* service_;
+  ServerMetrics* metrics_;
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  bool accepting_ = false;
+  std::chrono::steady_clock::time_point accept_retry_{};  // after EMFILE and the like
+  uint64_t next_id_ = 2;                                  // 0: the listener, 1: the eventfd
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  Connection* current_ = nullptr;  // the connection whose bytes are being received
+  std::atomic<int> connection_count_{0};
+
+  std::mutex mu_;  // guards what follows
+  std::condition_variable later_done_;
+  long later_calls_ = 0;  // Checks detached and not yet in the mailbox
+  std::vector<Later> mailbox_;
+  bool stop_requested_ = false;
+  std::chrono::steady_clock::time_point stop_by_{};
+};
+
+}  // namespace mixer::server

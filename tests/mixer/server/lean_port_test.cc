@@ -1,0 +1,382 @@
+// The lean port (lean_port.h) against gRPC C++ clients over loopback: the generated Mixer stub
+// and hand-built calls. The service behind it is the real MixerService over the raw C fixture
+// adapter's quota, which answers inside its call ("ok") or later from a host timer ("late").
+#include "mixer/server/lean_port.h"
+
+#include <arpa/inet.h>
+#include <google/protobuf/util/message_differencer.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mixer/adapter_host/adapter_host.h"
+#include "mixer/runtime/config_snapshot.h"
+#include "mixer/v1/mixer.grpc.pb.h"
+#include "tests/mixer/server/late_quota.h"
+#include "tests/testing/raw_grpc.h"
+
+namespace mixer::server {
+namespace {
+
+using istio::mixer::v1::CheckRequest;
+using istio::mixer::v1::CheckResponse;
+using namespace std::chrono_literals;
+
+TEST(GrpcTimeoutTest, ParsesEveryUnitAndRefusesWhatIsNotOne) {
+  EXPECT_EQ(parseGrpcTimeout("1H"), std::chrono::hours(1));
+  EXPECT_EQ(parseGrpcTimeout("2M"), std::chrono::minutes(2));
+  EXPECT_EQ(parseGrpcTimeout("3S"), std::chrono::seconds(3));
+  EXPECT_EQ(parseGrpcTimeout("250m"), std::chrono::milliseconds(250));
+  EXPECT_EQ(parseGrpcTimeout("99999999u"), std::chrono::microseconds(99999999));
+  EXPECT_EQ(parseGrpcTimeout("7n"), std::chrono::nanoseconds(7));
+  for (const char* bad : {"", "S", "5", "5s", "5x", "123456789S", "-5S", "1.5S", " 5S"}) {
+    EXPECT_FALSE(parseGrpcTimeout(bad).has_value()) << bad;
+  }
+}
+
+TEST(GrpcMessageTest, PercentEncodesWhatIsNotPrintableAscii) {
+  EXPECT_EQ(percentEncodeGrpcMessage("plain text: ok"), "plain text: ok");
+  EXPECT_EQ(percentEncodeGrpcMessage("100% sure"), "100%25 sure");
+  EXPECT_EQ(percentEncodeGrpcMessage("line\nnext \xc3\xa9"), "line%0Anext %C3%A9");
+}
+
+class LeanPortTest : public ::testing::Test {
+ protected:
+  LeanPortTest() : host_(hostOptions()) {}
+  ~LeanPortTest() override {
+    if (port_) port_->stop(0ms);
+  }
+
+  static adapter_host::AdapterHost::Options hostOptions() {
+    adapter_host::AdapterHost::Options o;
+    o.adapter_dirs = {FIXTURE_DIR};
+    return o;
+  }
+
+  // The service over the fixture's quota and a lean port in front of it.
+  void serve(int delay_ms, const std::string& mode, LeanPort::Options options = {}) {
+    std::vector<config::ConfigError> errors;
+    auto snapshot = runtime::compileSnapshot(lateQuotaModel(delay_ms, mode), host_.registry(),
+                                             attribute::Vocabulary::builtin(), 1, &errors);
+    ASSERT_NE(snapshot, nullptr) << (errors.empty() ? "" : errors[0].str());
+    source_ = std::make_unique<runtime::FixedDispatcherSource>(
+        std::make_shared<runtime::Dispatcher>(snapshot, nullptr, absl::Seconds(10)));
+    service_ = std::make_unique<MixerService>(source_.get(), &metrics_, 1 << 20);
+    options.host = "127.0.0.1";
+    auto port = LeanPort::listen(options, service_.get(), &metrics_);
+    ASSERT_TRUE(port.ok()) << port.status();
+    port_ = *std::move(port);
+    port_->start();
+  }
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_->port()); }
+  std::shared_ptr<grpc::Channel> channel() {
+    return grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+  }
+
+  // A TCP connection to the port that says nothing.
+  int rawConnection() {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port_->port()));
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    return fd;
+  }
+
+  adapter_host::AdapterHost host_;  // outlives the handlers of the snapshot
+  ServerMetrics metrics_;
+  std::unique_ptr<runtime::FixedDispatcherSource> source_;
+  std::unique_ptr<MixerService> service_;
+  std::unique_ptr<LeanPort> port_;
+};
+
+CheckRequest checkRequest(int64_t amount, const std::string& dedup_id) {
+  CheckRequest req;
+  EXPECT_TRUE(req.ParseFromString(lateQuotaRequest(amount, dedup_id)));
+  return req;
+}
+
+TEST_F(LeanPortTest, ACheckGetsTheAnswerTheServiceGivesInProcess) {
+  ASSERT_NO_FATAL_FAILURE(serve(0, "ok"));
+  auto stub = istio::mixer::v1::Mixer::NewStub(channel());
+  for (int i = 1; i <= 3; ++i) {
+    grpc::ClientContext ctx;
+    CheckResponse over_lean;
+    const grpc::Status s =
+        stub->Check(&ctx, checkRequest(i, "id-" + std::to_string(i)), &over_lean);
+    ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+    std::string bytes;
+    ASSERT_TRUE(
+        service_->checkInProcess(lateQuotaRequest(i, "id-" + std::to_string(i)), &bytes).ok());
+    CheckResponse in_process;
+    ASSERT_TRUE(in_process.ParseFromString(bytes));
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(over_lean, in_process))
+        << over_lean.DebugString() << "\nvs\n"
+        << in_process.DebugString();
+    EXPECT_EQ(over_lean.quotas().at("requestcount").granted_amount(), i);
+  }
+}
+
+TEST_F(LeanPortTest, ChecksWhoseQuotaAnswersLaterAreAllAnsweredOnOneConnection) {
+  ASSERT_NO_FATAL_FAILURE(serve(/*delay_ms=*/300, "late"));
+  auto stub = istio::mixer::v1::Mixer::NewStub(channel());
+  grpc::CompletionQueue cq;
+  constexpr int kCalls = 40;
+  struct Call {
+    grpc::ClientContext ctx;
+    CheckResponse response;
+    grpc::Status status;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<CheckResponse>> reader;
+  };
+  std::vector<std::unique_ptr<Call>> calls;
+  for (int i = 0; i < kCalls; ++i) {
+    auto c = std::make_unique<Call>();
+    c->ctx.set_deadline(std::chrono::system_clock::now() + 20s);
+    c->reader = stub->AsyncCheck(&c->ctx, checkRequest(i + 1, "late-" + std::to_string(i)), &cq);
+    c->reader->Finish(&c->response, &c->status, c.get());
+    calls.push_back(std::move(c));
+  }
+  for (int i = 0; i < kCalls; ++i) {
+    void* tag;
+    bool ok;
+    ASSERT_TRUE(cq.Next(&tag, &ok));
+  }
+  for (int i = 0; i < kCalls; ++i) {
+    ASSERT_TRUE(calls[i]->status.ok()) << calls[i]->status.error_message();
+    EXPECT_EQ(calls[i]->response.quotas().at("requestcount").granted_amount(), i + 1);
+  }
+}
+
+TEST_F(LeanPortTest, ReportsAreServedAndABadOneIsRefusedWithItsReason) {
+  ASSERT_NO_FATAL_FAILURE(serve(0, "ok"));
+  auto stub = istio::mixer::v1::Mixer::NewStub(channel());
+  istio::mixer::v1::ReportRequest report;
+  report.set_global_word_count(api::kGlobalWordCount);
+  report.add_attributes();
+  grpc::ClientContext ctx;
+  istio::mixer::v1::ReportResponse response;
+  const grpc::Status ok = stub->Report(&ctx, report, &response);
+  EXPECT_TRUE(ok.ok()) << ok.error_message();
+
+  // Field 1 (attributes) with a length past the end of the message.
+  const grpc::Status bad =
+      testing::rawUnaryCall(channel(), "/istio.mixer.v1.Mixer/Report", std::string("\x0a\x7f", 2));
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_FALSE(bad.error_message().empty());
+  EXPECT_EQ(metrics_.invalidRequests(ServerMetrics::kReport).Value(), 1);
+}
+
+TEST_F(LeanPortTest, OtherMethodsAreUnimplemented) {
+  ASSERT_NO_FATAL_FAILURE(serve(0, "ok"));
+  const grpc::Status s =
+      testing::rawUnaryCall(channel(), "/grpc.health.v1.Health/Check", std::string());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_NE(s.error_message().find("/grpc.health.v1.Health/Check"), std::string::npos)
+      << s.error_message();
+}
+
+TEST_F(LeanPortTest, AMessageOverTheLimitIsRefusedAndTheConnectionServesOn) {
+  LeanPort::Options o;
+  o.limits.max_message_size = 1000;
+  ASSERT_NO_FATAL_FAILURE(serve(0, "ok", o));
+  auto ch = channel();
+  for (const size_t size : {1001u, 200000u}) {  // in one DATA frame, and over several
+    const grpc::Status s =
+        testing::rawUnaryCall(ch, "/istio.mixer.v1.Mixer/Check", std::string(size, '\0'));
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << size;
+    EXPECT_NE(s.error_message().find("vs. 1000"), std::string::npos) << s.error_message();
+  }
+  auto stub = istio::mixer::v1::Mixer::NewStub(ch);
+  grpc::ClientContext ctx;
+  CheckResponse response;
+  EXPECT_TRUE(stub->Check(&ctx, checkRequest(1, "after"), &response).ok());
+}
+
+TEST_F(LeanPortTest, ACompressedRequestIsUnimplemented) {
+  ASSERT_NO_FATAL_FAILURE(serve(0, "ok"));
+  auto stub = istio::mixer::v1::Mixer::NewStub(channel());
+  grpc::ClientContext ctx;
+  ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+  CheckResponse response;
+  // Large and compressible: gRPC sends a message uncompressed when compressing does not shrink it.
+  const grpc::Status s = stub->Check(&ctx, checkRequest(1, std::string(8000, 'z')), &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED) << s.error_message();
+  EXPECT_NE(s.error_message().find("gzip"), std::string::npos) << s.error_message();
+}
+
+TEST_F(LeanPortTest, AClientThatGaveUpDoesNotStopTheOthers) {
+  ASSERT_NO_FATAL_FAILURE(serve(/*delay_ms=*/500, "late"));
+  auto ch = channel();
+  auto stub = istio::mixer::v1::Mixer::NewStub(ch);
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 50ms);
+    CheckResponse response;
+    EXPECT_EQ(stub->Check(&ctx, checkRequest(1, "gave-up"), &response).error_code(),
+              grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+  // The late answer of the abandoned call arrives for a stream the client has reset.
+  grpc::ClientContext ctx;
+  CheckResponse response;
+  const grpc::Status s = stub->Check(&ctx, checkRequest(2, "waited"), &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(response.quotas().at("requestcount").granted_amount(), 2);
+}
+
+TEST_F(LeanPortTest, StopAnswersTheChecksStillWaitingOnTheirQuota) {
+  ASSERT_NO_FATAL_FAILURE(serve(/*delay_ms=*/400, "late"));
+  auto stub = istio::mixer::v1::Mixer::NewStub(channel());
+  CheckResponse response;
+  grpc::Status status;
+  std::thread client([&] {
+    grpc::ClientContext ctx;
+    status = stub->Check(&ctx, checkRequest(3, "at-stop"), &response);
+  });
+  // Stop once the call is in the service (the quota called, its answer 400 ms away).
+  for (int i = 0; i < 500 && metrics_.inFlight(ServerMetrics::kCheck).Value() == 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(metrics_.inFlight(ServerMetrics::kCheck).Value(), 1);
+  port_->stop(10s);
+  client.join();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.quotas().at("requestcount").granted_amount(), 3);
+  EXPECT_EQ(port_->connections(), 0);
+}
+
+TEST_F(LeanPortTest, AConnectionThatNeverSendsItsPrefaceIsClosedAtTheHandshakeDeadline) {
+  LeanPort::Options o;
+  o.handshake_timeout = 200ms;
+  ASSERT_NO_FATAL_FAILURE(serve(0, "ok", o));
+  const int fd = rawConnection();
+  // The server's SETTINGS come first; then, with nothing from the client, the end of the stream.
+  char buf[256];
+  bool closed = false;
+  for (int i = 0; i < 100 && !closed; ++i) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 100) == 1) closed = recv(fd, buf, sizeof(buf), 0) <= 0;
+  }
+  EXPECT_TRUE(closed);
+  ::close(fd);
+}
+
+TEST_F(LeanPortTest, ConnectionsOverTheLimitWaitUntilOneCloses) {
+  LeanPort::Options o;
+  o.max_connections = 1;
+  ASSERT_NO_FATAL_FAILURE(serve(0, "ok", o));
+  const int fd = rawConnection();
+  for (int i = 0; i < 100 && port_->connections() == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(port_->connections(), 1);
+  auto stub = istio::mixer::v1::Mixer::NewStub(channel());
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 300ms);
+    CheckResponse response;
+    EXPECT_FALSE(stub->Check(&ctx, checkRequest(1, "waits"), &response).ok());
+  }
+  ::close(fd);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 20s);
+  ctx.set_wait_for_ready(true);
+  CheckResponse response;
+  const grpc::Status s = stub->Check(&ctx, checkRequest(1, "served"), &response);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+// A raw HTTP/2 client (libnghttp2) on one connection, for what a gRPC client never does on its
+// own: pings at will, silence. Records the GOAWAY it gets.
+class RawH2Client {
+ public:
+  explicit RawH2Client(int fd) : fd_(fd) {
+    nghttp2_session_callbacks* cb = nullptr;
+    nghttp2_session_callbacks_new(&cb);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(
+        cb, [](nghttp2_session*, const nghttp2_frame* f, void* user) {
+          if (f->hd.type == NGHTTP2_GOAWAY) {
+            static_cast<RawH2Client*>(user)->goaway_ = static_cast<int>(f->goaway.error_code);
+          }
+          return 0;
+        });
+    nghttp2_session_client_new(&session_, cb, this);
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, nullptr, 0);
+  }
+  ~RawH2Client() {
+    nghttp2_session_del(session_);
+    ::close(fd_);
+  }
+  void ping() { nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, nullptr); }
+  void send() {
+    const uint8_t* data;
+    ssize_t n;
+    while ((n = nghttp2_session_mem_send(session_, &data)) > 0) {
+      ASSERT_EQ(::send(fd_, data, static_cast<size_t>(n), MSG_NOSIGNAL), n);
+    }
+  }
+  // Reads until the server closes the connection (up to `wait`); true when it did.
+  bool readUntilClosed(std::chrono::milliseconds wait) {
+    const auto until = std::chrono::steady_clock::now() + wait;
+    uint8_t buf[4096];
+    while (std::chrono::steady_clock::now() < until) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) != 1) continue;
+      const ssize_t r = recv(fd_, buf, sizeof(buf), 0);
+      if (r <= 0) return true;
+      nghttp2_session_mem_recv(session_, buf, static_cast<size_t>(r));
+    }
+    return false;
+  }
+  int goaway() const { return goaway_; }  // its error code; -1 for none
+
+ private:
+  int fd_;
+  nghttp2_session* session_ = nullptr;
+  int goaway_ = -1;
+};
+
+TEST_F(LeanPortTest, PingsCloserThanTheMinimumTimeAreStrikesAndEndTheConnection) {
+  LeanPort::Options o;
+  o.limits.keepalive_min_time = std::chrono::minutes(5);
+  o.limits.max_ping_strikes = 2;
+  ASSERT_NO_FATAL_FAILURE(serve(0, "ok", o));
+  RawH2Client client(rawConnection());
+  for (int i = 0; i < 4; ++i) client.ping();
+  ASSERT_NO_FATAL_FAILURE(client.send());
+  EXPECT_TRUE(client.readUntilClosed(10s));
+  EXPECT_EQ(client.goaway(), NGHTTP2_ENHANCE_YOUR_CALM);
+}
+
+TEST_F(LeanPortTest, PingsWithinTheStrikesKeepTheConnection) {
+  LeanPort::Options o;
+  o.limits.max_ping_strikes = 2;
+  ASSERT_NO_FATAL_FAILURE(serve(0, "ok", o));
+  RawH2Client client(rawConnection());
+  for (int i = 0; i < 3; ++i) client.ping();  // the first is no strike
+  ASSERT_NO_FATAL_FAILURE(client.send());
+  EXPECT_FALSE(client.readUntilClosed(500ms));
+  EXPECT_EQ(client.goaway(), -1);
+}
+
+TEST_F(LeanPortTest, AnIdleConnectionIsSentGoawayAndClosed) {
+  LeanPort::Options o;
+  o.max_connection_idle = 200ms;
+  ASSERT_NO_FATAL_FAILURE(serve(0, "ok", o));
+  RawH2Client client(rawConnection());
+  ASSERT_NO_FATAL_FAILURE(client.send());
+  EXPECT_TRUE(client.readUntilClosed(10s));
+  EXPECT_EQ(client.goaway(), NGHTTP2_NO_ERROR);
+}
+
+}  // namespace
+}  // namespace mixer::server
