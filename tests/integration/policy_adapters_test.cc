@@ -55,23 +55,25 @@ spec:
 
 class Mixs {
  public:
-  void start(const std::string& config_dir) {
-    ASSERT_TRUE(process_.start(config_dir)) << process_.output();
+  void start(const std::string& config_dir, std::vector<std::string> extra = {}) {
+    ASSERT_TRUE(process_.start(config_dir, std::move(extra))) << process_.output();
   }
   // The value of a counter on /metrics (summed over its label sets), -1 when absent.
   double metric(const std::string& name) {
     return testing::metricSum(testing::scrapeMetrics(process_.monitoringPort()), name).value_or(-1);
   }
-  // One Check with a quota request; the mixc output.
-  std::string checkQuota(const std::string& service, int amount) {
+  // One Check with a quota request, on the gRPC port or (`lean`) the lean port; the mixc output.
+  std::string checkQuota(const std::string& service, int amount, bool lean = false) {
     return process_
-        .mixc("check", {"-s", "destination.service=" + service, "-q",
-                        "requestcount=" + std::to_string(amount)})
+        .mixcAt(lean ? process_.leanAddress() : process_.address(), "check",
+                {"-s", "destination.service=" + service, "-q",
+                 "requestcount=" + std::to_string(amount)})
         .second;
   }
   // The amount granted, or -1 when mixc printed no grant.
-  int granted(const std::string& service, int amount, std::string* out = nullptr) {
-    std::string text = checkQuota(service, amount);
+  int granted(const std::string& service, int amount, std::string* out = nullptr,
+              bool lean = false) {
+    std::string text = checkQuota(service, amount, lean);
     if (out != nullptr) {
       *out = text;
     }
@@ -219,6 +221,38 @@ TEST(PolicyAdaptersTest, RedisquotaIsOneLimitAcrossTwoMixsAndSurvivesRedisRestar
   }
   EXPECT_TRUE(recovered) << b.output();
   redis.kill();
+}
+
+// The lean port answers a Check whose quota goes to Redis from the pipeline's reader thread
+// (through its mailbox): the same limit as the gRPC port's, and the same fail policy.
+TEST(PolicyAdaptersTest, RedisquotaOverTheLeanPortIsTheSameLimitAndFailPolicy) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.start()) << redis.output();
+  TempDir config("policy-lean");
+  config.write("quota.yaml", quotaConfig("redisquota", R"(  redisServerUrl: 127.0.0.1:)" +
+                                                           std::to_string(redis.port()) + R"(
+  connectionPoolSize: 2
+  failurePolicy: FAIL_CLOSED
+  quotas:
+  - name: requestcount.quota.istio-system
+    maxAmount: 5
+    validDuration: 1h
+)"));
+  Mixs mixs;
+  mixs.start(config.path(), {"--lean-address", "127.0.0.1:0"});
+  int total = 0;
+  for (int i = 0; i < 4; ++i) {
+    std::string out;
+    const int on_lean = mixs.granted("lean.svc", 1, &out, /*lean=*/true);
+    ASSERT_GE(on_lean, 0) << out;
+    total += on_lean + mixs.granted("lean.svc", 1);
+  }
+  EXPECT_EQ(total, 5);  // one limit, whichever port asks
+  redis.kill();
+  std::string out;
+  EXPECT_EQ(mixs.granted("other.svc", 1, &out, /*lean=*/true), 0) << out;
+  EXPECT_NE(out.find("UNAVAILABLE"), std::string::npos) << out;
+  EXPECT_TRUE(mixs.running());
 }
 
 }  // namespace

@@ -43,6 +43,13 @@ bool MixsProcess::start(const MixsOptions& options) {
     }
     forward_auth_port_ = std::stoi((*auth)[1].str());
   }
+  if (given("--lean-address")) {
+    auto lean = waitFor(R"(lean port .* on 127\.0\.0\.1:(\d+))");
+    if (!lean) {
+      return false;
+    }
+    lean_port_ = std::stoi((*lean)[1].str());
+  }
   return true;
 }
 
@@ -64,7 +71,13 @@ bool MixsProcess::waitForPrometheus() {
 
 std::pair<int, std::string> MixsProcess::mixc(const std::string& command,
                                               const std::vector<std::string>& args) const {
-  std::vector<std::string> argv = {binDir() + "/mixc", command, "-m", address_};
+  return mixcAt(address_, command, args);
+}
+
+std::pair<int, std::string> MixsProcess::mixcAt(const std::string& address,
+                                                const std::string& command,
+                                                const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {binDir() + "/mixc", command, "-m", address};
   argv.insert(argv.end(), args.begin(), args.end());
   return runCommand(argv);
 }

@@ -27,9 +27,9 @@ struct MixsOptions {
 class MixsProcess : public Subprocess {
  public:
   // Starts `mixs server` with `options` and waits for the port of its Mixer API, of its
-  // monitoring server (unless options.monitoring is false) and of its forward-auth server (when
-  // options.extra has --forward-auth-address). False when it exited or did not announce them in
-  // time; output() says why.
+  // monitoring server (unless options.monitoring is false), of its forward-auth server (when
+  // options.extra has --forward-auth-address) and of its lean port (--lean-address). False when it
+  // exited or did not announce them in time; output() says why.
   bool start(const MixsOptions& options);
   // The usual case: `config_dir`, a monitoring port, and `extra` flags.
   bool start(const std::string& config_dir, std::vector<std::string> extra = {});
@@ -41,11 +41,16 @@ class MixsProcess : public Subprocess {
   // Runs `mixc command -m address() args...` to completion: {exit code, output}.
   std::pair<int, std::string> mixc(const std::string& command,
                                    const std::vector<std::string>& args = {}) const;
+  // The same against another address of this mixs (its lean port: leanAddress()).
+  std::pair<int, std::string> mixcAt(const std::string& address, const std::string& command,
+                                     const std::vector<std::string>& args = {}) const;
 
   int port() const { return port_; }
   const std::string& address() const { return address_; }  // 127.0.0.1:<port>
   int monitoringPort() const { return monitoring_port_; }
   int forwardAuthPort() const { return forward_auth_port_; }
+  // The lean port (when options.extra has --lean-address), as 127.0.0.1:<port>.
+  std::string leanAddress() const { return "127.0.0.1:" + std::to_string(lean_port_); }
   int prometheusPort() const { return prometheus_port_; }
 
  private:
@@ -53,6 +58,7 @@ class MixsProcess : public Subprocess {
   std::string address_;
   int monitoring_port_ = 0;
   int forward_auth_port_ = 0;
+  int lean_port_ = 0;
   int prometheus_port_ = 0;
 };
 
