@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -450,11 +451,25 @@ const nghttp2_session_callbacks* LeanSession::callbacks() {
 struct LeanPort::Connection {
   Connection(uint64_t i, int f, LeanSession::Handler* handler, const LeanLimits& limits)
       : id(i), fd(f), session(handler, limits) {}
-  ~Connection() { ::close(fd); }
+  ~Connection() {
+    if (tls) tls->close();
+    ::close(fd);
+  }
+  // recv() and send() through TLS when there is TLS: bytes moved, 0 at the end of the stream, -1
+  // with errno (EAGAIN: *want_write says for which readiness to wait).
+  ssize_t read(char* buf, size_t size, bool* want_write) {
+    *want_write = false;
+    return tls ? tls->read(buf, size, want_write) : recv(fd, buf, size, 0);
+  }
+  ssize_t write(const char* buf, size_t size, bool* want_write) {
+    *want_write = true;
+    return tls ? tls->write(buf, size, want_write) : send(fd, buf, size, MSG_NOSIGNAL);
+  }
 
   const uint64_t id;
   const int fd;
-  std::string peer;  // as gRPC names peers: "ipv4:127.0.0.1:40000"
+  std::string peer;                     // as gRPC names peers: "ipv4:127.0.0.1:40000"
+  std::unique_ptr<HttpTlsSession> tls;  // null: plain text
   LeanSession session;
   std::string out;  // bytes the socket has not taken yet, from out_pos
   size_t out_pos = 0;
@@ -682,6 +697,13 @@ void LeanPort::acceptSome() {
                                           options_.limits);
     c->peer = peerName(addr);
     c->accepted = c->last_active = std::chrono::steady_clock::now();
+    if (options_.tls) {
+      c->tls = options_.tls->accept(fd);
+      if (!c->tls) {
+        MIXER_LOG(Warn) << "lean port: no TLS session for " << c->peer;
+        continue;  // the descriptor closes with `c`
+      }
+    }
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = id;
@@ -695,32 +717,56 @@ void LeanPort::acceptSome() {
 
 void LeanPort::onCall(LeanSession* session, int32_t stream, LeanSession::Method method,
                       std::string_view message, runtime::CallDeadline deadline) {
-  if (method == LeanSession::kReport) {
+  const bool report = method == LeanSession::kReport;
+  CallControl control{deadline};
+  security::tls::Caller caller;
+  if (options_.gate != nullptr) {
+    // As on the gRPC port: a refused call reaches no adapter, and is answered before it is read.
+    const std::string_view principal =
+        current_->tls ? current_->tls->peerPrincipal() : std::string_view();
+    std::string refusal;
+    if (!options_.gate->admitIdentity(
+            !principal.empty(), principal,
+            report ? security::tls::Api::kReport : security::tls::Api::kCheck, &caller,
+            current_->peer, &refusal)) {
+      const grpc::Status denied(grpc::StatusCode::PERMISSION_DENIED, refusal);
+      CallTimer(metrics_, report ? ServerMetrics::kReport : ServerMetrics::kCheck).finish(denied);
+      session->answer(stream, denied, {});
+      return;
+    }
+    control.caller = &caller;
+  }
+  if (report) {
     CallTimer timer(metrics_, ServerMetrics::kReport);
-    const grpc::Status status = service_->reportInProcess(message, CallControl{deadline});
+    const grpc::Status status = service_->reportInProcess(message, control);
     service_->noteInvalid(ServerMetrics::kReport, current_->peer, status);
     timer.finish(status);
     session->answer(stream, status, {});
     return;
   }
   CheckCall call(this, current_, stream);
-  service_->decideCheck(message, &call, CallControl{deadline});
+  service_->decideCheck(message, &call, control);
 }
 
 void LeanPort::readFrom(Connection* c) {
   char buf[16 * 1024];
   bool open = true;
   for (int reads = 0; reads < 16; ++reads) {  // then the other connections get their turn
-    const ssize_t r = recv(c->fd, buf, sizeof(buf), 0);
+    bool want_write = false;
+    const ssize_t r = c->read(buf, sizeof(buf), &want_write);
     if (r > 0) {
       current_ = c;
       open = c->session.receive(buf, static_cast<size_t>(r));
       current_ = nullptr;
-      if (!open || static_cast<size_t>(r) < sizeof(buf)) break;
+      // Plain text: a short read emptied the socket. TLS reads a record at a time.
+      if (!open || (!c->tls && static_cast<size_t>(r) < sizeof(buf))) break;
       continue;
     }
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (want_write) waitWritable(c);  // a TLS handshake or renegotiation step
+      break;
+    }
     open = false;  // the peer closed, or the socket failed
     break;
   }
@@ -728,25 +774,30 @@ void LeanPort::readFrom(Connection* c) {
   if (!writeTo(c) || !open) close(c->id);
 }
 
+void LeanPort::waitWritable(Connection* c) {
+  if (c->writing) return;
+  // Reading stops until the socket takes what is waiting.
+  c->writing = true;
+  epoll_event ev{};
+  ev.events = EPOLLOUT;
+  ev.data.u64 = c->id;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
 bool LeanPort::writeTo(Connection* c) {
   c->session.produce(&c->out);
   while (c->out_pos < c->out.size()) {
-    const ssize_t w =
-        send(c->fd, c->out.data() + c->out_pos, c->out.size() - c->out_pos, MSG_NOSIGNAL);
+    bool want_write = true;
+    const ssize_t w = c->write(c->out.data() + c->out_pos, c->out.size() - c->out_pos, &want_write);
     if (w > 0) {
       c->out_pos += static_cast<size_t>(w);
       continue;
     }
     if (w < 0 && errno == EINTR) continue;
     if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!c->writing) {
-        // Reading stops until the peer takes what it was sent.
-        c->writing = true;
-        epoll_event ev{};
-        ev.events = EPOLLOUT;
-        ev.data.u64 = c->id;
-        epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);
-      }
+      // Full socket: wait for it to drain. A TLS write that must read first (the handshake,
+      // before the client's hello) is retried after the next read.
+      if (want_write) waitWritable(c);
       return true;
     }
     return false;
@@ -813,6 +864,7 @@ void LeanPort::sweep(std::chrono::steady_clock::time_point now) {
 }
 
 void LeanPort::run() {
+  pthread_setname_np(pthread_self(), "mixs-lean");
   // The quota calls of one wake-up are flushed together, before the thread waits again.
   adapter_host::FlushScope flush_scope;
   epoll_event events[64];
@@ -837,7 +889,11 @@ void LeanPort::run() {
       if (it == connections_.end()) continue;
       Connection* c = it->second.get();
       if (c->writing) {
-        if (!writeTo(c)) close(id);
+        if (!writeTo(c)) {
+          close(id);
+        } else if (!c->writing) {
+          readFrom(c);  // what waited for the socket to drain (a TLS handshake step) goes on
+        }
       } else {
         readFrom(c);
       }

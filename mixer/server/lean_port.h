@@ -9,9 +9,11 @@
 // (docs/performance.md §17, §23). mixs already decodes the request bytes and writes the response
 // bytes itself, so from the transport it needs framing only.
 //
+// Transport security: with --tls-cert, the port serves TLS (ALPN "h2") from the same files as the
+// gRPC port, and with --tls-client-ca it requires and verifies client certificates; --callers then
+// admits each call by its certificate's identity, as on the gRPC port (docs/security.md).
+//
 // What the port does not have (docs/mixs-and-mixc.md, "The lean port"):
-//   - TLS: it is plain text, for a proxy on the same host or pod (loopback); mixs refuses it
-//     beside --callers, whose identities need client certificates;
 //   - the other services of the gRPC port (Envoy front-ends, health, reflection);
 //   - compressed messages (a compressed request is answered UNIMPLEMENTED, as gRPC answers an
 //     encoding it does not support).
@@ -40,9 +42,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/http_server.h"
 #include "mixer/runtime/call_deadline.h"
 #include "mixer/server/mixer_service.h"
 #include "mixer/server/server_metrics.h"
+#include "security/tls/caller_gate.h"
 
 namespace mixer::server {
 
@@ -145,6 +149,11 @@ class LeanPort final : private LeanSession::Handler {
     LeanLimits limits;
     std::chrono::milliseconds max_connection_idle{std::chrono::minutes(10)};  // 0: never
     std::chrono::milliseconds handshake_timeout{std::chrono::seconds(20)};
+    // TLS on every connection (ALPN "h2"); null: plain text.
+    std::shared_ptr<HttpTls> tls;
+    // Who may call Check and Report (by the client certificate's identity), and whose identity
+    // claims are believed; null: every caller, claims as sent. Borrowed; outlives the port.
+    const security::tls::CallerGate* gate = nullptr;
   };
 
   // Binds and listens. OWNERSHIP: `service` and `metrics` are borrowed and must outlive the port.
@@ -174,6 +183,7 @@ class LeanPort final : private LeanSession::Handler {
   void acceptSome();
   void setAccepting(bool on);
   void readFrom(Connection* c);
+  void waitWritable(Connection* c);
   // Produces and writes the connection's bytes; false when it is to be closed.
   bool writeTo(Connection* c);
   void close(uint64_t id);

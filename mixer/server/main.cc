@@ -184,8 +184,9 @@ int runServer(const mixer::server::ServerOptions& options, const ShutdownDeadlin
     const std::string& a = options.lean_address;
     std::string host = a.substr(0, a.rfind(':'));
     if (host.empty()) host = "0.0.0.0";
-    std::printf("mixs: lean port (Check and Report over libnghttp2, plain text) on %s:%d\n",
-                host.c_str(), (*server)->leanPort());
+    std::printf("mixs: lean port (Check and Report over libnghttp2, %s) on %s:%d\n",
+                options.tls.cert.empty() ? "plain text" : "TLS", host.c_str(),
+                (*server)->leanPort());
   }
   if ((*server)->forwardAuthPort() >= 0) {
     const std::string& a = options.forward_auth_address;
@@ -246,8 +247,8 @@ int main(int argc, char** argv) {
                      "Caddy forward_auth; port 0 picks a free port; default: off)");
   server->add_option("--lean-address", options.lean_address,
                      "host:port of the lean port: istio.mixer.v1 Check and Report over libnghttp2 "
-                     "on one thread, plain text, for a proxy on the same host (off by default; "
-                     "docs/mixs-and-mixc.md)");
+                     "on one thread, with the gRPC port's limits, TLS and callers (off by "
+                     "default; docs/mixs-and-mixc.md)");
   server->add_option("--forward-auth-quota", options.forward_auth_quotas,
                      "NAME[=AMOUNT]: a quota asked on every forward-auth check (AMOUNT 1 by "
                      "default; repeatable)");

@@ -117,19 +117,13 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
   } else if (!options.forward_auth_quotas.empty()) {
     return absl::InvalidArgumentError("--forward-auth-quota needs --forward-auth-address");
   }
-  // The lean port: off unless --lean-address. It has no TLS, so it cannot tell callers apart.
+  // The lean port: off unless --lean-address. It serves TLS as the gRPC port does.
   std::string lean_host;
   int lean_port = -1;
-  if (!options.lean_address.empty()) {
-    if (!splitHostPort(options.lean_address, &lean_host, &lean_port)) {
-      return absl::InvalidArgumentError(base::strCat("--lean-address '", options.lean_address,
-                                                     "' is not host:port (e.g. 127.0.0.1:9095)"));
-    }
-    if (!options.callers_file.empty()) {
-      return absl::InvalidArgumentError(
-          "--lean-address cannot serve beside --callers: the lean port is plain text, so it "
-          "cannot prove who calls it");
-    }
+  if (!options.lean_address.empty() &&
+      !splitHostPort(options.lean_address, &lean_host, &lean_port)) {
+    return absl::InvalidArgumentError(base::strCat("--lean-address '", options.lean_address,
+                                                   "' is not host:port (e.g. 127.0.0.1:9095)"));
   }
   // Transport security, checked before anything starts: a bad file is an error now.
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
@@ -360,6 +354,19 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
     lo.limits.max_ping_strikes = options.max_ping_strikes;
     lo.max_connection_idle = options.max_connection_idle;
     lo.handshake_timeout = options.handshake_timeout;
+    lo.gate = s->gate_.get();
+    if (tls) {
+      // The same certificates and client CA as the gRPC port; gRPC clients require ALPN "h2".
+      security::tls::TlsFiles files = options.tls;
+      if (!mtls) files.client_cert = security::tls::ClientCertMode::kNone;
+      auto h2 = security::tls::httpServerTls(files, "h2");
+      if (!h2.ok()) {
+        s->acceptor_->stop();
+        s->grpc_->Shutdown();
+        return h2.status();
+      }
+      lo.tls = *std::move(h2);
+    }
     auto lean = LeanPort::listen(lo, s->service_.get(), &s->metrics_);
     if (!lean.ok()) {
       s->acceptor_->stop();

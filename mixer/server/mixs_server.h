@@ -102,8 +102,8 @@ struct ServerOptions {
   // a quota adapter (redisquota) holds only its own loop's connections.
   int forward_auth_threads = 1;
 
-  // The lean port (lean_port.h): Check and Report over libnghttp2 on one thread, plain text, on
-  // this host:port; empty: off. The limits above apply to it too.
+  // The lean port (lean_port.h): Check and Report over libnghttp2 on one thread, on this
+  // host:port; empty: off. The limits, TLS and callers above apply to it too.
   std::string lean_address;
 };
 

@@ -55,7 +55,26 @@ struct CtxDeleter {
   void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
 };
 
-absl::StatusOr<std::shared_ptr<SSL_CTX>> buildContext(const TlsFiles& files) {
+// Selects the one protocol `arg` (a std::string) among those the client offers.
+int selectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+               unsigned int inlen, void* arg) {
+  const auto* want = static_cast<const std::string*>(arg);
+  for (unsigned int i = 0; i < inlen;) {
+    const unsigned int n = in[i];
+    if (i + 1 + n > inlen) break;
+    if (std::string_view(reinterpret_cast<const char*>(in + i + 1), n) == *want) {
+      *out = in + i + 1;
+      *outlen = static_cast<unsigned char>(n);
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + n;
+  }
+  return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+// OWNERSHIP: `alpn` must outlive the context (FileHttpTls keeps it).
+absl::StatusOr<std::shared_ptr<SSL_CTX>> buildContext(const TlsFiles& files,
+                                                      const std::string* alpn) {
   if (auto s = checkFiles(files, true); !s.ok()) return s;
   std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()), CtxDeleter());
   if (!ctx) return absl::InternalError(mixer::base::strCat("TLS: ", sslError()));
@@ -77,6 +96,9 @@ absl::StatusOr<std::shared_ptr<SSL_CTX>> buildContext(const TlsFiles& files) {
         SSL_VERIFY_PEER |
             (files.client_cert == ClientCertMode::kRequire ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
         nullptr);
+  }
+  if (!alpn->empty()) {
+    SSL_CTX_set_alpn_select_cb(ctx.get(), &selectAlpn, const_cast<std::string*>(alpn));
   }
   return ctx;
 }
@@ -190,8 +212,8 @@ class Session final : public mixer::HttpTlsSession {
 
 class FileHttpTls final : public mixer::HttpTls {
  public:
-  FileHttpTls(TlsFiles files, std::shared_ptr<SSL_CTX> ctx)
-      : files_(std::move(files)), ctx_(std::move(ctx)) {
+  FileHttpTls(TlsFiles files, std::unique_ptr<const std::string> alpn, std::shared_ptr<SSL_CTX> ctx)
+      : files_(std::move(files)), alpn_(std::move(alpn)), ctx_(std::move(ctx)) {
     stamps_ = stamps();
     next_check_ = Clock::now() + files_.refresh;
   }
@@ -221,7 +243,7 @@ class FileHttpTls final : public mixer::HttpTls {
     next_check_ = now + files_.refresh;
     const auto now_stamps = stamps();
     if (now_stamps == stamps_) return ctx_;
-    auto rebuilt = buildContext(files_);
+    auto rebuilt = buildContext(files_, alpn_.get());
     if (!rebuilt.ok()) {
       // Half-written files, or a key not yet matching its certificate: keep serving with what
       // was loaded, and look again at the next check.
@@ -236,6 +258,7 @@ class FileHttpTls final : public mixer::HttpTls {
   }
 
   const TlsFiles files_;
+  const std::unique_ptr<const std::string> alpn_;  // the contexts point to it
   std::mutex mu_;
   std::shared_ptr<SSL_CTX> ctx_;
   std::array<Stamp, 3> stamps_;
@@ -244,12 +267,14 @@ class FileHttpTls final : public mixer::HttpTls {
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<mixer::HttpTls>> httpServerTls(const TlsFiles& files) {
+absl::StatusOr<std::shared_ptr<mixer::HttpTls>> httpServerTls(const TlsFiles& files,
+                                                              std::string alpn) {
   // OpenSSL's socket BIO writes with write(): a client that went away would raise SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
-  auto ctx = buildContext(files);
+  auto protocol = std::make_unique<const std::string>(std::move(alpn));
+  auto ctx = buildContext(files, protocol.get());
   if (!ctx.ok()) return ctx.status();
-  return std::make_shared<FileHttpTls>(files, *std::move(ctx));
+  return std::make_shared<FileHttpTls>(files, std::move(protocol), *std::move(ctx));
 }
 
 }  // namespace security::tls

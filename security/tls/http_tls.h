@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "base/http_server.h"
@@ -14,7 +15,10 @@
 namespace security::tls {
 
 // An HttpTls over `files` (checked now with checkFiles(); an error names the file). The process
-// ignores SIGPIPE from then on (OpenSSL writes to sockets with write()).
-absl::StatusOr<std::shared_ptr<mixer::HttpTls>> httpServerTls(const TlsFiles& files);
+// ignores SIGPIPE from then on (OpenSSL writes to sockets with write()). With `alpn` (e.g. "h2",
+// which gRPC clients require), a client that offers ALPN must offer that protocol, which is
+// selected; a client that offers none is served.
+absl::StatusOr<std::shared_ptr<mixer::HttpTls>> httpServerTls(const TlsFiles& files,
+                                                              std::string alpn = "");
 
 }  // namespace security::tls

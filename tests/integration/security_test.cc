@@ -141,10 +141,12 @@ class SecurityTest : public ::testing::Test {
     ASSERT_TRUE(mixs_.waitForPrometheus()) << mixs_.output();
   }
 
-  // mixc CMD over TLS as workload `who` ("" for no client certificate), with `args`.
+  // mixc CMD over TLS as workload `who` ("" for no client certificate), with `args`, to mixs'
+  // gRPC port or to `address`.
   std::pair<int, std::string> mixc(const std::string& cmd, const std::string& who,
-                                   std::vector<std::string> args) {
-    std::vector<std::string> argv = {binDir() + "/mixc", cmd,       "-m",           mixs_.address(),
+                                   std::vector<std::string> args, std::string address = "") {
+    if (address.empty()) address = mixs_.address();
+    std::vector<std::string> argv = {binDir() + "/mixc", cmd,       "-m",           address,
                                      "--tls-ca",         pem("ca"), "--timeout-ms", "5000"};
     if (!who.empty()) {
       argv.insert(argv.end(), {"--tls-cert", pem(who), "--tls-key", key(who)});
@@ -229,6 +231,37 @@ TEST_F(SecurityTest, IdentitiesThePolicyDoesNotAllowArePermissionDeniedAndCounte
                   pem("ca"), key("intruder"), pem("intruder"), mixs_.address()});
   EXPECT_NE(authz.find("PERMISSION_DENIED"), std::string::npos) << authz;
   EXPECT_EQ(metric(mixs_.monitoringPort(), R"(mixer_callers_denied_total{api="ext_authz"})"), 1);
+}
+
+// The lean port serves the gRPC port's TLS (ALPN h2), client certificates and caller policy.
+TEST_F(SecurityTest, TheLeanPortHasTheSameTlsAndCallerPolicy) {
+  startMixs({"--lean-address", "127.0.0.1:0"});
+  const std::string lean = mixs_.leanAddress();
+  auto [c1, ok] = mixc("check", "client", {"-s", "destination.service=x"}, lean);
+  EXPECT_NE(ok.find(kCheckOk), std::string::npos) << ok << mixs_.output();
+  auto [c2, intruder] = mixc("check", "intruder", {"-s", "destination.service=x"}, lean);
+  EXPECT_NE(intruder.find("PERMISSION_DENIED"), std::string::npos) << intruder;
+  EXPECT_NE(intruder.find("may not call check"), std::string::npos) << intruder;
+  auto [c3, report] = mixc("report", "reader", {"-s", "destination.service=x"}, lean);
+  EXPECT_NE(report.find("may not call report"), std::string::npos) << report;
+  EXPECT_EQ(metric(mixs_.monitoringPort(), R"(mixer_callers_denied_total{api="check"})"), 1);
+  EXPECT_EQ(metric(mixs_.monitoringPort(), R"(mixer_callers_denied_total{api="report"})"), 1);
+  // The certificate wins over a claimed identity; the trusted proxy's claim stands.
+  const std::vector<std::string> forged = {
+      "-s", "destination.service.host=admin.default.svc.cluster.local,source.principal=" + kAdmin,
+      "-b", "connection.mtls=false"};
+  auto [c4, forger] = mixc("check", "client", forged, lean);
+  EXPECT_NE(forger.find("for the admin workload"), std::string::npos) << forger;
+  auto [c5, proxy] = mixc("check", "proxy", forged, lean);
+  EXPECT_NE(proxy.find(kCheckOk), std::string::npos) << proxy;
+  // No certificate, and plain text: refused, and the port serves on.
+  auto [c6, anonymous] = mixc("check", "", {"-s", "destination.service=x"}, lean);
+  EXPECT_NE(anonymous.find("UNAVAILABLE"), std::string::npos) << anonymous;
+  auto [c7, plain] = runCommand({binDir() + "/mixc", "check", "-m", lean, "--timeout-ms", "3000",
+                                 "-s", "destination.service=x"});
+  EXPECT_EQ(plain.find(kCheckOk), std::string::npos) << plain;
+  auto [c8, again] = mixc("check", "client", {"-s", "destination.service=x"}, lean);
+  EXPECT_NE(again.find(kCheckOk), std::string::npos) << again;
 }
 
 TEST_F(SecurityTest, TheCertificateWinsOverClaimedIdentitiesUnlessTheCallerIsTrusted) {
