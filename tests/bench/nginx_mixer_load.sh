@@ -17,6 +17,7 @@
 # BATCH=N sets mixer_report_batch_max_entries (the module's default: 100, Istio's).
 # PIN=1 runs nginx (its worker, the module's threads, the upstream block) on CPU 0 and mixs and wrk
 # on CPU 1, so the client and mixs do not share the worker's core.
+# LEAN=1 points the module at mixs' lean port (--lean-address) instead of its gRPC port.
 # Usage: nginx_mixer_load.sh [BUILD_DIR] [DURATION] [CONNECTIONS]
 set -euo pipefail
 on_server=()
@@ -37,17 +38,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
+lean=()
+[ "${LEAN:-0}" = 1 ] && lean=(--lean-address 127.0.0.1:0)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 "${on_client[@]}" "$build/bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error \
-  --config-dir "$src/tests/proxy-filter/testdata" >"$work/mixs.log" 2>&1 &
+  --config-dir "$src/tests/proxy-filter/testdata" "${lean[@]}" >"$work/mixs.log" 2>&1 &
 pids+=($!)
 mixs_pid=$!
 for _ in $(seq 100); do
-  grep -q "API) on" "$work/mixs.log" && break
+  grep -q "configuration" "$work/mixs.log" && break
   sleep 0.1
 done
-mixs=$(grep -o "API) on 127.0.0.1:[0-9]*" "$work/mixs.log" | cut -d' ' -f3)
+if [ "${LEAN:-0}" = 1 ]; then
+  mixs=$(grep -oE "lean port .* on 127.0.0.1:[0-9]+" "$work/mixs.log" | grep -oE "127[.0-9]+:[0-9]+")
+else
+  mixs=$(grep -o "API) on 127.0.0.1:[0-9]*" "$work/mixs.log" | cut -d' ' -f3)
+fi
 
 upstream=$(free_port); plain=$(free_port); module=$(free_port); checkonly=$(free_port)
 user=""

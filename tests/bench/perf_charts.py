@@ -217,6 +217,17 @@ def transport_floor_queues(data, out):
                  "mixs on completion queues: server CPU per Check by load")
 
 
+def transport_floor_lean(data, out):
+    """Server CPU per Check by load: mixs' lean port (libnghttp2) against its gRPC port and the
+    floors, in the same rounds."""
+    _cpu_by_load(data, out,
+                 [("grpc-async", "gRPC C++ floor, completion queue"),
+                  ("nghttp2", "libnghttp2 floor"),
+                  ("mixs", "mixs, gRPC port"),
+                  ("mixs-lean", "mixs, lean port (libnghttp2)")],
+                 "mixs' lean port: server CPU per Check by load")
+
+
 def nginx_module(data, out):
     """The nginx module's CPU per cache-hit request (Check + Report), median of the rounds of each
     build: the worker's main thread over plain nginx's in the same round, the library's threads,
@@ -271,6 +282,7 @@ def main():
               "tls_check": tls, "transport_floor": transport_floor,
               "transport_floor_by_load": transport_floor_by_load,
               "transport_floor_queues": transport_floor_queues,
+              "transport_floor_lean": transport_floor_lean,
               "nginx_module_cpu": nginx_module}
     for name, draw in charts.items():
         draw(rows(os.path.join(d, name + ".csv")), os.path.join(d, name + ".png"))

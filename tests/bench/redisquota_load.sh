@@ -10,7 +10,7 @@
 # Then the same two mixc runs against a mixs whose rule sends the quota to memquota (answered at
 # once, on the calling thread). MIXS_ONLY=1 leaves out the redis-benchmark and adapter rows.
 # PERF_OUT=PREFIX records mixs with `perf record -g` during each quota run, into PREFIX.redis and
-# PREFIX.mem.
+# PREFIX.mem. LEAN=1 sends every call to mixs' lean port (--lean-address) instead of its gRPC port.
 # Usage: redisquota_load.sh BUILD_DIR [CALLS] [CONCURRENCY]
 # (BUILD_DIR/bin and BUILD_DIR/adapters: a copy of another build can be measured the same way.)
 set -euo pipefail
@@ -115,9 +115,10 @@ rate_of() { /usr/bin/python3 -c "import json,sys; print(f\"{json.load(sys.stdin)
 # order) with mixs' CPU and context switches per call; sets Q_RATE Q_CPU Q_SW NQ_RATE NQ_CPU
 # NQ_SW and MIXC_JSON, and with THREADS=1 writes the per-thread breakdown to $work/threads.$2.
 measure_mixs() {
-  local dir=$1 tag=$2 mixs_pid addr="" one t0 t1 t2 s0 s1 s2 nq_json
+  local dir=$1 tag=$2 mixs_pid addr="" one t0 t1 t2 s0 s1 s2 nq_json lean=()
+  [ "${LEAN:-0}" = 1 ] && lean=(--lean-address 127.0.0.1:0)
   "$bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error \
-    --adapter-dir "$build/adapters" --config-dir "$dir" >"$work/mixs.$tag.log" 2>&1 &
+    --adapter-dir "$build/adapters" --config-dir "$dir" "${lean[@]}" >"$work/mixs.$tag.log" 2>&1 &
   mixs_pid=$!
   pids+=($mixs_pid)
   # mixs' CPU ticks (user + system) and context switches, summed over its threads.
@@ -130,7 +131,11 @@ measure_mixs() {
     done
   }
   for _ in $(seq 200); do
-    addr=$(grep -o '127\.0\.0\.1:[0-9]*' "$work/mixs.$tag.log" | head -1 || true)
+    if [ "${LEAN:-0}" = 1 ]; then
+      addr=$(grep -oE 'lean port .* on 127\.0\.0\.1:[0-9]+' "$work/mixs.$tag.log" | grep -oE '127[.0-9]+:[0-9]+' || true)
+    else
+      addr=$(grep -o '127\.0\.0\.1:[0-9]*' "$work/mixs.$tag.log" | head -1 || true)
+    fi
     [ -n "$addr" ] && break
     sleep 0.05
   done

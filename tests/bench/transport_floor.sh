@@ -12,6 +12,8 @@
 #   mixs           mixs on its embedded configuration (one completion queue and its thread;
 #                  decoding and policy)
 #   mixs-2q        the same with --grpc-threads 2; only when SERVERS names it
+#   mixs-lean      the same mixs, called on its lean port (--lean-address: libnghttp2 on one
+#                  epoll thread, no gRPC library); only when SERVERS names it
 #   mixs-base      the mixs binary MIXS_BASE names (another build, e.g. before a change); only
 #                  when SERVERS names it
 # Server CPU per call = utime+stime from /proc/PID/stat around the run, divided by the calls;
@@ -53,10 +55,11 @@ for round in $(seq "$rounds"); do
       grpc-async) "$bin/check_floor_server" 127.0.0.1:0 --async 1 >"$work/out" 2>&1 & ;;
       grpc-sync) "$bin/check_floor_server" 127.0.0.1:0 --sync >"$work/out" 2>&1 & ;;
       nghttp2) "$bin/h2_floor_server" 127.0.0.1:0 >"$work/out" 2>&1 & ;;
-      mixs | mixs-2q | mixs-base)
+      mixs | mixs-2q | mixs-base | mixs-lean)
         mixs=$bin/mixs
         extra=()
         [ "$server" = mixs-2q ] && extra=(--grpc-threads 2)
+        [ "$server" = mixs-lean ] && extra=(--lean-address 127.0.0.1:0)
         if [ "$server" = mixs-base ]; then
           mixs=${MIXS_BASE:?mixs-base needs MIXS_BASE, the path of another build\'s mixs}
         fi
@@ -67,7 +70,11 @@ for round in $(seq "$rounds"); do
     pid=$!
     port=""
     for _ in $(seq 100); do
-      port=$(grep -oE '(API\)|listening) on 127\.0\.0\.1:[0-9]+' "$work/out" | grep -oE '[0-9]+$' | head -1 || true)
+      if [ "$server" = mixs-lean ]; then
+        port=$(grep -oE 'lean port .* on 127\.0\.0\.1:[0-9]+' "$work/out" | grep -oE '[0-9]+$' | head -1 || true)
+      else
+        port=$(grep -oE '(API\)|listening) on 127\.0\.0\.1:[0-9]+' "$work/out" | grep -oE '[0-9]+$' | head -1 || true)
+      fi
       [ -n "$port" ] && break
       sleep 0.05
     done
