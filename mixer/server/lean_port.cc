@@ -591,6 +591,9 @@ absl::StatusOr<std::unique_ptr<LeanPort>> LeanPort::listen(const Options& option
   const int one = 1;
   const int zero = 0;
   setsockopt(p->listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (options.reuse_port) {
+    setsockopt(p->listen_fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  }
   if (addr.ss_family == AF_INET6) {
     setsockopt(p->listen_fd_, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
   }
@@ -864,7 +867,7 @@ void LeanPort::sweep(std::chrono::steady_clock::time_point now) {
 }
 
 void LeanPort::run() {
-  pthread_setname_np(pthread_self(), "mixs-lean");
+  pthread_setname_np(pthread_self(), options_.thread_name.substr(0, 15).c_str());
   // The quota calls of one wake-up are flushed together, before the thread waits again.
   adapter_host::FlushScope flush_scope;
   epoll_event events[64];

@@ -20,9 +20,12 @@
 // The limits of the gRPC port apply to it (docs/limits.md): connections, streams per connection,
 // message and metadata size, ping strikes, idle connections and the handshake's deadline.
 //
-// Threads: one. A Check whose quota adapter answers later (redisquota) is answered from a mailbox
-// the adapter's thread fills and an eventfd wakes. The thread keeps an adapter_host::FlushScope:
-// the quota calls of one epoll wake-up are flushed together before it waits again.
+// Threads: one per LeanPort. A Check whose quota adapter answers later (redisquota) is answered
+// from a mailbox the adapter's thread fills and an eventfd wakes. The thread keeps an
+// adapter_host::FlushScope: the quota calls of one epoll wake-up are flushed together before it
+// waits again. Several LeanPorts may share one port (Options::reuse_port, --lean-threads): each
+// has its own listening socket and the kernel spreads connections over them, so a connection is
+// read, decided and answered on one thread, with no hand-off between them.
 #pragma once
 
 #include <grpcpp/support/status.h>
@@ -153,7 +156,12 @@ class LeanPort final : private LeanSession::Handler {
     std::shared_ptr<HttpTls> tls;
     // Who may call Check and Report (by the client certificate's identity), and whose identity
     // claims are believed; null: every caller, claims as sent. Borrowed; outlives the port.
-    const security::tls::CallerGate* gate = nullptr;
+    const security::tls::CallerGate* gate =
+        nullptr;  // SO_REUSEPORT on the listening socket, so that other LeanPorts can listen on the
+                  // same port.
+    bool reuse_port = false;
+    // The thread's name, as /proc shows it (at most 15 characters).
+    std::string thread_name = "mixs-lean";
   };
 
   // Binds and listens. OWNERSHIP: `service` and `metrics` are borrowed and must outlive the port.

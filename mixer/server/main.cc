@@ -249,6 +249,12 @@ int main(int argc, char** argv) {
                      "host:port of the lean port: istio.mixer.v1 Check and Report over libnghttp2 "
                      "on one thread, with the gRPC port's limits, TLS and callers (off by "
                      "default; docs/mixs-and-mixc.md)");
+  server
+      ->add_option("--lean-threads", options.lean_threads,
+                   "Threads of the lean port, each with its own listening socket and "
+                   "connections (SO_REUSEPORT)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   server->add_option("--forward-auth-quota", options.forward_auth_quotas,
                      "NAME[=AMOUNT]: a quota asked on every forward-auth check (AMOUNT 1 by "
                      "default; repeatable)");

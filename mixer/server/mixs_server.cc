@@ -346,7 +346,9 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
     LeanPort::Options lo;
     lo.host = lean_host;
     lo.port = lean_port;
-    lo.max_connections = s->max_connections_;
+    const int threads = std::max(1, options.lean_threads);
+    lo.max_connections = std::max(1, s->max_connections_ / threads);
+    lo.reuse_port = threads > 1;
     lo.limits.max_message_size = options.max_message_size;
     lo.limits.max_concurrent_streams = options.max_concurrent_streams;
     lo.limits.max_metadata_size = options.max_metadata_size;
@@ -367,14 +369,19 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
       }
       lo.tls = *std::move(h2);
     }
-    auto lean = LeanPort::listen(lo, s->service_.get(), &s->metrics_);
-    if (!lean.ok()) {
-      s->acceptor_->stop();
-      s->grpc_->Shutdown();
-      return lean.status();
+    for (int i = 0; i < threads; ++i) {
+      if (threads > 1) lo.thread_name = base::strCat("mixs-lean-", i);
+      auto lean = LeanPort::listen(lo, s->service_.get(), &s->metrics_);
+      if (!lean.ok()) {
+        s->lean_.clear();
+        s->acceptor_->stop();
+        s->grpc_->Shutdown();
+        return lean.status();
+      }
+      lo.port = (*lean)->port();  // the others listen where the first one did (port 0: chosen)
+      s->lean_.push_back(*std::move(lean));
     }
-    s->lean_ = *std::move(lean);
-    s->lean_->start();
+    for (auto& lean : s->lean_) lean->start();
   }
   s->ready_ = true;
   s->health_->setServing(s->acceptor_->accepting());
@@ -389,9 +396,9 @@ void MixsServer::shutdown(std::chrono::milliseconds grace) {
   }
   // The lean port drains beside the gRPC port, within the same grace: GOAWAY, calls in flight
   // answered, quota calls by their adapter's deadline.
-  std::thread lean_stop;
-  if (lean_) {
-    lean_stop = std::thread([this, grace] { lean_->stop(grace); });
+  std::vector<std::thread> lean_stops;
+  for (auto& lean : lean_) {
+    lean_stops.emplace_back([&lean, grace] { lean->stop(grace); });
   }
   if (grpc_ && !stopped_) {
     stopped_ = true;
@@ -400,7 +407,7 @@ void MixsServer::shutdown(std::chrono::milliseconds grace) {
     queues_->stop();  // every call answered (quota calls by their adapter's deadline), then drained
     grpc_->Wait();
   }
-  if (lean_stop.joinable()) lean_stop.join();
+  for (std::thread& t : lean_stops) t.join();
   if (config_) {
     config_->shutdown();  // stop watching; deliver queued reports
   }

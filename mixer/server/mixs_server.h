@@ -105,6 +105,9 @@ struct ServerOptions {
   // The lean port (lean_port.h): Check and Report over libnghttp2 on one thread, on this
   // host:port; empty: off. The limits, TLS and callers above apply to it too.
   std::string lean_address;
+  // Threads of the lean port (--lean-threads), each with its own listening socket on the port
+  // (SO_REUSEPORT) and its own connections; --max-connections is split evenly over them.
+  int lean_threads = 1;
 };
 
 class MixsServer {
@@ -122,7 +125,7 @@ class MixsServer {
   // The forward-auth port, or -1 when it is off.
   int forwardAuthPort() const { return forward_auth_http_ ? forward_auth_http_->port() : -1; }
   // The lean port, or -1 when it is off.
-  int leanPort() const { return lean_ ? lean_->port() : -1; }
+  int leanPort() const { return lean_.empty() ? -1 : lean_.front()->port(); }
   // The connection limit in effect and whether the gRPC port accepts connections now (false at
   // the limit or while descriptors are exhausted).
   int maxConnections() const { return max_connections_; }
@@ -155,7 +158,7 @@ class MixsServer {
   int max_connections_ = 0;
   std::unique_ptr<StatusPage> status_page_;  // outlives monitoring_, which serves it
   std::unique_ptr<MonitoringServer> monitoring_;
-  std::unique_ptr<LeanPort> lean_;
+  std::vector<std::unique_ptr<LeanPort>> lean_;  // one per --lean-threads, on one port
   std::unique_ptr<frontends::envoy::ForwardAuth> forward_auth_;
   std::unique_ptr<HttpServer> forward_auth_http_;  // stopped before forward_auth_ goes
   std::string grpc_address_;

@@ -294,6 +294,37 @@ TEST_F(LeanPortTest, ConnectionsOverTheLimitWaitUntilOneCloses) {
   EXPECT_TRUE(s.ok()) << s.error_message();
 }
 
+// Several ports on one port number (--lean-threads): the kernel spreads the connections over
+// their listening sockets, and each port serves its own.
+TEST_F(LeanPortTest, PortsSharingAPortNumberEachServeSomeOfTheConnections) {
+  LeanPort::Options o;
+  o.reuse_port = true;
+  ASSERT_NO_FATAL_FAILURE(serve(0, "ok", o));
+  o.host = "127.0.0.1";
+  o.port = port_->port();
+  o.thread_name = "mixs-lean-1";
+  auto second = LeanPort::listen(o, service_.get(), &metrics_);
+  ASSERT_TRUE(second.ok()) << second.status();
+  (*second)->start();
+  constexpr int kConnections = 24;  // all on one socket: a chance of 2^-23
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < kConnections; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a connection of its own
+    channels.push_back(
+        grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args));
+    auto stub = istio::mixer::v1::Mixer::NewStub(channels.back());
+    grpc::ClientContext ctx;
+    CheckResponse response;
+    const grpc::Status s = stub->Check(&ctx, checkRequest(1, "spread"), &response);
+    ASSERT_TRUE(s.ok()) << i << ": " << s.error_message();
+  }
+  EXPECT_EQ(port_->connections() + (*second)->connections(), kConnections);
+  EXPECT_GT(port_->connections(), 0);
+  EXPECT_GT((*second)->connections(), 0);
+  (*second)->stop(0ms);
+}
+
 // A raw HTTP/2 client (libnghttp2) on one connection, for what a gRPC client never does on its
 // own: pings at will, silence. Records the GOAWAY it gets.
 class RawH2Client {
