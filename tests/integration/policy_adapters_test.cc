@@ -53,6 +53,20 @@ spec:
 )";
 }
 
+// A redisquota handler on the redis-server at `port`: `max_amount` requestcount per hour, failing
+// closed, with the quota instance and rule of quotaConfig.
+std::string redisquotaConfig(int port, int max_amount) {
+  return quotaConfig("redisquota", "  redisServerUrl: 127.0.0.1:" + std::to_string(port) + R"(
+  connectionPoolSize: 2
+  failurePolicy: FAIL_CLOSED
+  quotas:
+  - name: requestcount.quota.istio-system
+    maxAmount: )" + std::to_string(max_amount) +
+                                       R"(
+    validDuration: 1h
+)");
+}
+
 class Mixs {
  public:
   void start(const std::string& config_dir, std::vector<std::string> extra = {}) {
@@ -174,15 +188,7 @@ TEST(PolicyAdaptersTest, RedisquotaIsOneLimitAcrossTwoMixsAndSurvivesRedisRestar
   RedisServer redis;
   ASSERT_TRUE(redis.start()) << redis.output();
   TempDir config("policy");
-  config.write("quota.yaml", quotaConfig("redisquota", R"(  redisServerUrl: 127.0.0.1:)" +
-                                                           std::to_string(redis.port()) + R"(
-  connectionPoolSize: 2
-  failurePolicy: FAIL_CLOSED
-  quotas:
-  - name: requestcount.quota.istio-system
-    maxAmount: 6
-    validDuration: 1h
-)"));
+  config.write("quota.yaml", redisquotaConfig(redis.port(), 6));
   Mixs a;
   Mixs b;
   a.start(config.path());
@@ -229,15 +235,7 @@ TEST(PolicyAdaptersTest, RedisquotaOverTheLeanPortIsTheSameLimitAndFailPolicy) {
   RedisServer redis;
   ASSERT_TRUE(redis.start()) << redis.output();
   TempDir config("policy-lean");
-  config.write("quota.yaml", quotaConfig("redisquota", R"(  redisServerUrl: 127.0.0.1:)" +
-                                                           std::to_string(redis.port()) + R"(
-  connectionPoolSize: 2
-  failurePolicy: FAIL_CLOSED
-  quotas:
-  - name: requestcount.quota.istio-system
-    maxAmount: 5
-    validDuration: 1h
-)"));
+  config.write("quota.yaml", redisquotaConfig(redis.port(), 5));
   Mixs mixs;
   mixs.start(config.path(), {"--lean-address", "127.0.0.1:0"});
   int total = 0;
