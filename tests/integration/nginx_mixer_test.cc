@@ -153,6 +153,7 @@ class NginxMixerTest : public ::testing::Test {
   }
 
   std::string errorLog() const { return testing::nginxErrorLog(prefix_); }
+  void allowsDeniesLimitsAndReports();
 
   double metric(const std::string& code) {
     const std::string series =
@@ -169,10 +170,9 @@ class NginxMixerTest : public ::testing::Test {
   int mixs_port_ = 0, upstream_port_ = 0, front_port_ = 0;
 };
 
-TEST_F(NginxMixerTest, AllowsDeniesLimitsAndReports) {
-  startMixs();
-  startNginx();
-
+// Requests allowed, denied by the denier and by the list, limited by memquota, routed by the
+// route directive, and reported to Prometheus through mixs; no report lost.
+void NginxMixerTest::allowsDeniesLimitsAndReports() {
   HttpAnswer ok = get(front_port_, "/");
   EXPECT_EQ(ok.status, 200) << errorLog();
   EXPECT_NE(ok.body.find("upstream ok"), std::string::npos) << ok.body;
@@ -215,6 +215,21 @@ TEST_F(NginxMixerTest, AllowsDeniesLimitsAndReports) {
   EXPECT_GE(std::stoi(m[1].str()), 1);
   EXPECT_EQ(std::stoi(m[2].str()), 11);
   EXPECT_EQ(std::stoi(m[3].str()), 0);
+}
+
+TEST_F(NginxMixerTest, AllowsDeniesLimitsAndReports) {
+  startMixs();
+  startNginx();
+  allowsDeniesLimitsAndReports();
+}
+
+// The same through mixs' lean port (--lean-address): the module's gRPC client cannot tell it from
+// the gRPC port.
+TEST_F(NginxMixerTest, AllowsDeniesLimitsAndReportsThroughTheLeanPort) {
+  startMixs("127.0.0.1:0", {"--lean-address", "127.0.0.1:0"});
+  mixer_server_ = mixs_.leanAddress();
+  startNginx();
+  allowsDeniesLimitsAndReports();
 }
 
 // The module reaches mixs over mTLS (mixer_ssl_* directives): mixs requires client certificates,
