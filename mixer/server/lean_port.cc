@@ -638,6 +638,7 @@ void LeanPort::stop(std::chrono::milliseconds grace) {
   const uint64_t one = 1;
   (void)!write(wake_fd_, &one, sizeof(one));
   if (thread_.joinable()) thread_.join();
+  metrics_->leanConnections().Decrement(static_cast<double>(connections_.size()));
   connections_.clear();
   connection_count_ = 0;
   // A Check still waiting on its quota adapter posts to the mailbox when the adapter answers or
@@ -714,6 +715,7 @@ void LeanPort::acceptSome() {
     Connection* raw = c.get();
     connections_.emplace(id, std::move(c));
     connection_count_.fetch_add(1, std::memory_order_relaxed);
+    metrics_->leanConnections().Increment();
     if (!writeTo(raw)) close(id);  // the server's SETTINGS go first
   }
 }
@@ -820,6 +822,7 @@ bool LeanPort::writeTo(Connection* c) {
 void LeanPort::close(uint64_t id) {
   if (connections_.erase(id) == 0) return;
   connection_count_.fetch_sub(1, std::memory_order_relaxed);
+  metrics_->leanConnections().Decrement();
   if (!accepting_ && listen_fd_ >= 0 && std::chrono::steady_clock::now() >= accept_retry_ &&
       connection_count_.load(std::memory_order_relaxed) < options_.max_connections) {
     setAccepting(true);

@@ -76,6 +76,11 @@ ServerMetrics::ServerMetrics() : registry_(std::make_shared<prometheus::Registry
                         "limit or while out of file descriptors.")
                     .Register(*registry_)
                     .Add({});
+  lean_connections_ = &prometheus::BuildGauge()
+                           .Name("mixer_lean_connections")
+                           .Help("Open connections on the lean port (--lean-address).")
+                           .Register(*registry_)
+                           .Add({});
 }
 
 void ServerMetrics::callFinished(Method m, grpc::StatusCode code, double seconds) {

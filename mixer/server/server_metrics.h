@@ -35,6 +35,8 @@ class ServerMetrics {
   // out of descriptors).
   prometheus::Gauge& connections() { return *connections_; }
   prometheus::Gauge& accepting() { return *accepting_; }
+  // Open connections on the lean port, over all its threads (lean_port.h).
+  prometheus::Gauge& leanConnections() { return *lean_connections_; }
 
   const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
 
@@ -51,6 +53,7 @@ class ServerMetrics {
   prometheus::Counter* quota_unmatched_ = nullptr;
   prometheus::Gauge* connections_ = nullptr;
   prometheus::Gauge* accepting_ = nullptr;
+  prometheus::Gauge* lean_connections_ = nullptr;
 };
 
 }  // namespace mixer::server

@@ -322,7 +322,9 @@ TEST_F(LeanPortTest, PortsSharingAPortNumberEachServeSomeOfTheConnections) {
   EXPECT_EQ(port_->connections() + (*second)->connections(), kConnections);
   EXPECT_GT(port_->connections(), 0);
   EXPECT_GT((*second)->connections(), 0);
+  EXPECT_EQ(metrics_.leanConnections().Value(), kConnections);  // one gauge for both
   (*second)->stop(0ms);
+  EXPECT_EQ(metrics_.leanConnections().Value(), port_->connections());
 }
 
 // A raw HTTP/2 client (libnghttp2) on one connection, for what a gRPC client never does on its
