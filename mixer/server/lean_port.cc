@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -88,6 +89,9 @@ struct LeanSession::Stream {
   std::optional<std::chrono::nanoseconds> timeout;
   bool bad_timeout = false;
   size_t metadata_bytes = 0;
+  bool open = false;          // between its HEADERS and its close
+  bool request_done = false;  // the request arrived whole (END_STREAM)
+  std::chrono::steady_clock::time_point opened_at;
   bool answered = false;            // an answer was submitted; what else arrives is dropped
   bool reset_after_answer = false;  // refused before its request ended: RST_STREAM once answered
   std::string body;                 // the request's DATA
@@ -105,6 +109,9 @@ struct LeanSession::Stream {
     timeout.reset();
     bad_timeout = false;
     metadata_bytes = 0;
+    open = true;
+    request_done = false;
+    opened_at = std::chrono::steady_clock::now();
     answered = false;
     reset_after_answer = false;
     body.clear();
@@ -113,8 +120,11 @@ struct LeanSession::Stream {
   }
 };
 
-LeanSession::LeanSession(Handler* handler, const LeanLimits& limits)
-    : handler_(handler), limits_(limits) {
+LeanSession::LeanSession(Handler* handler, const LeanLimits& limits, LeanBuffered* port_buffered)
+    : handler_(handler), limits_(limits), port_buffered_(port_buffered) {
+  if (limits_.max_connection_buffered == 0) {
+    limits_.max_connection_buffered = 4 * limits_.max_message_size;
+  }
   nghttp2_option* option = nullptr;
   nghttp2_option_new(&option);
   nghttp2_option_set_no_closed_streams(option, 1);
@@ -188,7 +198,11 @@ int LeanSession::onBeginHeaders(nghttp2_session* session, const nghttp2_frame* f
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   Stream* s = self->take();
   s->reset(frame->hd.stream_id);
-  nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, s);
+  if (nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, s) != 0) {
+    s->open = false;
+    self->release(s);
+    return 0;
+  }
   ++self->open_streams_;
   return 0;
 }
@@ -229,20 +243,68 @@ int LeanSession::onData(nghttp2_session* session, uint8_t, int32_t stream_id, co
   auto* s = static_cast<Stream*>(nghttp2_session_get_stream_user_data(session, stream_id));
   if (s == nullptr || s->answered) return 0;
   if (s->body.size() + len > self->limits_.max_message_size + kPrefix) {
-    // Refused before it is all read: the answer now, then (onFrameSent) a reset for the rest of
-    // its bytes, as gRPC does.
+    // Refused before it is all read, as gRPC does.
     const size_t at_least = s->body.size() + len - kPrefix;
     ++self->limit_refusals_;
-    self->answerError(
-        s, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        base::strCat("Received message larger than max (at least ", at_least,
-                                     " vs. ", self->limits_.max_message_size, ")")));
-    s->reset_after_answer = true;
-    std::string().swap(s->body);
+    self->refuse(s,
+                 grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                              base::strCat("Received message larger than max (at least ", at_least,
+                                           " vs. ", self->limits_.max_message_size, ")")));
+    return 0;
+  }
+  // What unfinished requests may hold, on this connection and on the port: a client cannot make
+  // the server buffer a message's worth of bytes on every stream it opens.
+  if (self->buffered_ + len > self->limits_.max_connection_buffered ||
+      (self->port_buffered_ != nullptr &&
+       self->port_buffered_->used + len > self->port_buffered_->limit)) {
+    ++self->limit_refusals_;
+    const bool connection = self->buffered_ + len > self->limits_.max_connection_buffered;
+    self->refuse(
+        s,
+        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     base::strCat("requests still arriving hold more than ",
+                                  connection ? self->limits_.max_connection_buffered
+                                             : self->port_buffered_->limit,
+                                  connection ? " bytes on this connection (4 x --max-message-size)"
+                                             : " bytes on the lean port's thread")));
     return 0;
   }
   s->body.append(reinterpret_cast<const char*>(data), len);
+  self->buffered_ += len;
+  if (self->port_buffered_ != nullptr) self->port_buffered_->used += len;
   return 0;
+}
+
+void LeanSession::dropBody(Stream* s) {
+  buffered_ -= s->body.size();
+  if (port_buffered_ != nullptr) port_buffered_->used -= s->body.size();
+  if (s->body.capacity() > 64 * 1024) {
+    std::string().swap(s->body);
+  } else {
+    s->body.clear();
+  }
+}
+
+void LeanSession::refuse(Stream* s, const grpc::Status& status) {
+  answerError(s, status);
+  s->reset_after_answer = true;  // onFrameSent, once the answer is out
+  dropBody(s);
+}
+
+int LeanSession::expireStalled(std::chrono::steady_clock::time_point now) {
+  if (limits_.request_timeout.count() <= 0 || open_streams_ == 0) return 0;
+  int expired = 0;
+  for (const auto& s : streams_) {
+    if (s->open && !s->request_done && !s->answered &&
+        now - s->opened_at > limits_.request_timeout) {
+      refuse(s.get(), grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                   base::strCat("the request did not arrive whole within ",
+                                                limits_.request_timeout.count(),
+                                                " ms of its headers (--handshake-timeout)")));
+      ++expired;
+    }
+  }
+  return expired;
 }
 
 int LeanSession::onFrame(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
@@ -273,7 +335,11 @@ int LeanSession::onFrame(nghttp2_session* session, const nghttp2_frame* frame, v
   if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) return 0;
   auto* s =
       static_cast<Stream*>(nghttp2_session_get_stream_user_data(session, frame->hd.stream_id));
-  if (s != nullptr && !s->answered) self->requestDone(s);
+  if (s != nullptr && !s->answered) {
+    s->request_done = true;
+    self->requestDone(s);  // the handler has the message until it returns
+    self->dropBody(s);
+  }
   return 0;
 }
 
@@ -426,6 +492,8 @@ int LeanSession::onStreamClose(nghttp2_session* session, int32_t stream_id, uint
   if (s == nullptr) return 0;
   nghttp2_session_set_stream_user_data(session, stream_id, nullptr);
   --self->open_streams_;
+  self->dropBody(s);  // reset by the client while arriving
+  s->open = false;
   self->release(s);
   return 0;
 }
@@ -449,8 +517,9 @@ const nghttp2_session_callbacks* LeanSession::callbacks() {
 // LeanPort: the sockets and the thread.
 
 struct LeanPort::Connection {
-  Connection(uint64_t i, int f, LeanSession::Handler* handler, const LeanLimits& limits)
-      : id(i), fd(f), session(handler, limits) {}
+  Connection(uint64_t i, int f, LeanSession::Handler* handler, const LeanLimits& limits,
+             LeanBuffered* buffered)
+      : id(i), fd(f), session(handler, limits, buffered) {}
   ~Connection() {
     if (tls) tls->close();
     ::close(fd);
@@ -555,7 +624,9 @@ std::string peerName(const sockaddr_storage& a) {
 }  // namespace
 
 LeanPort::LeanPort(const Options& options, MixerService* service, ServerMetrics* metrics)
-    : options_(options), service_(service), metrics_(metrics) {}
+    : options_(options), service_(service), metrics_(metrics) {
+  buffered_.limit = std::max<size_t>(buffered_.limit, 4 * options.limits.max_message_size);
+}
 
 absl::StatusOr<std::unique_ptr<LeanPort>> LeanPort::listen(const Options& options,
                                                            MixerService* service,
@@ -698,7 +769,7 @@ void LeanPort::acceptSome() {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     const uint64_t id = next_id_++;
     auto c = std::make_unique<Connection>(id, fd, static_cast<LeanSession::Handler*>(this),
-                                          options_.limits);
+                                          options_.limits, &buffered_);
     c->peer = peerName(addr);
     c->accepted = c->last_active = std::chrono::steady_clock::now();
     if (options_.tls) {
@@ -851,6 +922,10 @@ void LeanPort::takeMailbox() {
 void LeanPort::sweep(std::chrono::steady_clock::time_point now) {
   std::vector<uint64_t> closing;
   for (auto& [id, c] : connections_) {
+    if (c->session.expireStalled(now) > 0 && !writeTo(c.get())) {
+      closing.push_back(id);
+      continue;
+    }
     if (!c->session.started()) {
       if (now - c->accepted > options_.handshake_timeout) closing.push_back(id);
       continue;

@@ -67,6 +67,18 @@ struct LeanLimits {
   // the connection with GOAWAY ENHANCE_YOUR_CALM (0: never). An answer clears the strikes.
   std::chrono::milliseconds keepalive_min_time{std::chrono::minutes(5)};
   int max_ping_strikes = 2;
+  // Bytes of requests not yet arrived whole that one connection may hold (0: 4 ×
+  // max_message_size); a DATA frame past it refuses its stream with RESOURCE_EXHAUSTED.
+  size_t max_connection_buffered = 0;
+  // A request must arrive whole within this of its HEADERS, else it is answered
+  // DEADLINE_EXCEEDED and reset (0: never).
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(20)};
+};
+
+// Bytes of unfinished requests held by every session of one port (one thread), against a limit.
+struct LeanBuffered {
+  size_t used = 0;
+  size_t limit = 64 * 1024 * 1024;
 };
 
 // One connection's HTTP/2 session and gRPC framing, without the socket: bytes in (receive),
@@ -83,8 +95,9 @@ class LeanSession {
                         std::string_view message, runtime::CallDeadline deadline) = 0;
   };
 
-  // OWNERSHIP: `handler` is borrowed and must outlive the session.
-  LeanSession(Handler* handler, const LeanLimits& limits);
+  // OWNERSHIP: `handler` and `port_buffered` (null: no port-wide limit) are borrowed and must
+  // outlive the session.
+  LeanSession(Handler* handler, const LeanLimits& limits, LeanBuffered* port_buffered = nullptr);
   ~LeanSession();
   LeanSession(const LeanSession&) = delete;
   LeanSession& operator=(const LeanSession&) = delete;
@@ -106,8 +119,13 @@ class LeanSession {
   bool started() const { return started_; }
   // Streams opened by the peer and not closed yet.
   size_t openStreams() const { return open_streams_; }
-  // Streams refused or reset for a limit (metadata size, message size).
+  // Streams refused or reset for a limit (metadata size, message size, buffered bytes).
   uint64_t limitRefusals() const { return limit_refusals_; }
+  // Bytes of requests that have not arrived whole, held by this session.
+  size_t bufferedBytes() const { return buffered_; }
+  // Answers DEADLINE_EXCEEDED, and resets, the requests still arriving whose HEADERS came more than
+  // limits.request_timeout before `now`; how many.
+  int expireStalled(std::chrono::steady_clock::time_point now);
 
   struct Stream;  // lean_port.cc
 
@@ -124,6 +142,9 @@ class LeanSession {
                             nghttp2_data_source*, void*);
 
   void requestDone(Stream* s);
+  void dropBody(Stream* s);  // the request's bytes are no longer needed
+  // Refuses a stream still arriving: the answer, then a reset for the rest of its bytes.
+  void refuse(Stream* s, const grpc::Status& status);
   void answerError(Stream* s, const grpc::Status& status);
   void answerHttp(Stream* s, const char* code);
   Stream* take();
@@ -136,6 +157,8 @@ class LeanSession {
   bool failed_ = false;
   size_t open_streams_ = 0;
   uint64_t limit_refusals_ = 0;
+  size_t buffered_ = 0;
+  LeanBuffered* port_buffered_;
   int ping_strikes_ = 0;
   std::chrono::steady_clock::time_point last_ping_{};
   std::vector<std::unique_ptr<Stream>> streams_;  // every Stream made; reused
@@ -210,6 +233,7 @@ class LeanPort final : private LeanSession::Handler {
   bool accepting_ = false;
   std::chrono::steady_clock::time_point accept_retry_{};  // after EMFILE and the like
   uint64_t next_id_ = 2;                                  // 0: the listener, 1: the eventfd
+  LeanBuffered buffered_;  // what this thread's sessions hold of requests still arriving
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   Connection* current_ = nullptr;  // the connection whose bytes are being received
   std::atomic<int> connection_count_{0};

@@ -356,6 +356,7 @@ absl::StatusOr<std::unique_ptr<MixsServer>> MixsServer::start(
     lo.limits.max_ping_strikes = options.max_ping_strikes;
     lo.max_connection_idle = options.max_connection_idle;
     lo.handshake_timeout = options.handshake_timeout;
+    lo.limits.request_timeout = options.handshake_timeout;
     lo.gate = s->gate_.get();
     if (tls) {
       // The same certificates and client CA as the gRPC port; gRPC clients require ALPN "h2".

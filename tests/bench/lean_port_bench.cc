@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "mixer/server/lean_port.h"
+#include "tests/mixer/server/lean_client.h"
 
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 // Every malloc of the process, counted (operator new calls malloc).
@@ -182,6 +183,35 @@ BENCHMARK(BM_LeanSessionCheck)
     ->Args({64, 300})
     ->Iterations(4000)
     ->Unit(benchmark::kMicrosecond);
+
+// What one connection can make the session hold with requests that never finish: `streams`
+// streams, each sending 1 MiB - 1 of a 1 MiB message and waiting (the gRPC port's default message
+// limit). Argument 1: the lean port's limits; 0: no limit on bytes still arriving, as the port was
+// before it had one. Counter: bytes held after the client sent all it could.
+void BM_HeldByUnfinishedRequests(benchmark::State& state) {
+  const int streams = static_cast<int>(state.range(0));
+  class None final : public LeanSession::Handler {
+    void onCall(LeanSession*, int32_t, LeanSession::Method, std::string_view,
+                mixer::runtime::CallDeadline) override {}
+  } none;
+  mixer::server::LeanLimits limits;
+  limits.max_concurrent_streams = 1024;
+  if (state.range(1) == 0) limits.max_connection_buffered = SIZE_MAX;
+  size_t held = 0;
+  for (auto _ : state) {
+    LeanSession server(&none, limits);
+    mixer::server::InMemoryClient client(&server);
+    for (int i = 0; i < streams; ++i) client.partialCheck(limits.max_message_size - 1 + 5);
+    if (!client.exchange()) state.SkipWithError("the session refused the client");
+    held = server.bufferedBytes();
+  }
+  state.counters["held_MiB"] = static_cast<double>(held) / (1 << 20);
+}
+BENCHMARK(BM_HeldByUnfinishedRequests)
+    ->Args({64, 0})
+    ->Args({64, 1})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -22,6 +24,7 @@
 #include "mixer/runtime/config_snapshot.h"
 #include "mixer/v1/mixer.grpc.pb.h"
 #include "tests/mixer/server/late_quota.h"
+#include "tests/mixer/server/lean_client.h"
 #include "tests/testing/raw_grpc.h"
 
 namespace mixer::server {
@@ -325,6 +328,75 @@ TEST_F(LeanPortTest, PortsSharingAPortNumberEachServeSomeOfTheConnections) {
   EXPECT_EQ(metrics_.leanConnections().Value(), kConnections);  // one gauge for both
   (*second)->stop(0ms);
   EXPECT_EQ(metrics_.leanConnections().Value(), port_->connections());
+}
+
+class NoCalls final : public LeanSession::Handler {
+ public:
+  void onCall(LeanSession*, int32_t, LeanSession::Method, std::string_view,
+              runtime::CallDeadline) override {
+    ADD_FAILURE() << "no request arrives whole";
+  }
+};
+
+// Without the limit, a client could make the server hold a message's worth of bytes on every
+// stream it opens (1,024 streams of 1 MiB per connection).
+TEST(LeanSessionTest, RequestsStillArrivingHoldAtMostTheConnectionsShare) {
+  NoCalls handler;
+  LeanLimits limits;
+  limits.max_message_size = 100 * 1000;  // a connection may hold 400,000 bytes of them
+  LeanSession server(&handler, limits);
+  InMemoryClient client(&server);
+  std::vector<int32_t> streams;
+  for (int i = 0; i < 10; ++i) streams.push_back(client.partialCheck(60 * 1000));
+  ASSERT_TRUE(client.exchange());
+  EXPECT_LE(server.bufferedBytes(), 400u * 1000);
+  EXPECT_GT(server.bufferedBytes(), 300u * 1000);  // the streams within the share are kept
+  int refused = 0;
+  int waiting = 0;
+  for (const int32_t id : streams) {
+    if (client.status(id) == static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED)) ++refused;
+    if (client.status(id) == -1) ++waiting;
+  }
+  EXPECT_EQ(refused + waiting, 10);
+  EXPECT_GE(refused, 3);
+  EXPECT_EQ(server.limitRefusals(), static_cast<uint64_t>(refused));
+}
+
+TEST(LeanSessionTest, RequestsStillArrivingOnAPortShareItsLimit) {
+  NoCalls handler;
+  LeanLimits limits;
+  limits.max_message_size = 100 * 1000;
+  LeanBuffered port;
+  port.limit = 150 * 1000;  // less than one connection's share
+  LeanSession a(&handler, limits, &port);
+  LeanSession b(&handler, limits, &port);
+  InMemoryClient to_a(&a);
+  InMemoryClient to_b(&b);
+  const int32_t first = to_a.partialCheck(90 * 1000);
+  ASSERT_TRUE(to_a.exchange());
+  const int32_t second = to_b.partialCheck(90 * 1000);
+  ASSERT_TRUE(to_b.exchange());
+  EXPECT_EQ(to_a.status(first), -1);
+  EXPECT_EQ(to_b.status(second), static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  EXPECT_LE(port.used, port.limit);
+  EXPECT_EQ(port.used, a.bufferedBytes() + b.bufferedBytes());
+}
+
+TEST(LeanSessionTest, ARequestThatNeverEndsIsAnsweredAtTheRequestTimeout) {
+  NoCalls handler;
+  LeanLimits limits;
+  limits.request_timeout = 50ms;
+  LeanSession server(&handler, limits);
+  InMemoryClient client(&server);
+  const int32_t stream = client.partialCheck(1000);
+  ASSERT_TRUE(client.exchange());
+  const auto now = std::chrono::steady_clock::now();
+  EXPECT_EQ(server.expireStalled(now), 0);
+  EXPECT_EQ(server.expireStalled(now + 60ms), 1);
+  ASSERT_TRUE(client.exchange());
+  EXPECT_EQ(client.status(stream), static_cast<int>(grpc::StatusCode::DEADLINE_EXCEEDED));
+  EXPECT_EQ(server.bufferedBytes(), 0u);
+  EXPECT_EQ(server.openStreams(), 0u);  // answered, then reset
 }
 
 // A raw HTTP/2 client (libnghttp2) on one connection, for what a gRPC client never does on its
