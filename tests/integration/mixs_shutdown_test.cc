@@ -133,7 +133,8 @@ TEST(MixsShutdownTest, SigtermDuringStartUpExitsWithinASecond) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(MixsShutdownTest, ACallInFlightAtSigtermIsFinishedBeforeExit) {
+// A Check waiting on Redis when SIGTERM comes, on the gRPC port or (`lean`) on the lean port.
+void callInFlightAtSigtermIsFinishedBeforeExit(bool lean) {
   RedisServer redis;
   ASSERT_TRUE(redis.start()) << redis.output();
   const std::string dir = ::testing::TempDir() + "/mixs-in-flight";
@@ -153,10 +154,13 @@ TEST(MixsShutdownTest, ACallInFlightAtSigtermIsFinishedBeforeExit) {
          "metadata: {name: quota, namespace: istio-system}\n"
          "spec: {actions: [{handler: handler.redisquota, instances: [requestcount.quota]}]}\n";
   Subprocess mixs;
-  ASSERT_TRUE(mixs.start(mixsArgs({"--config-dir", dir})));
-  auto grpc = mixs.waitFor(R"(API\) on (127\.0\.0\.1:\d+))");
-  ASSERT_TRUE(grpc) << mixs.output();
-  const std::string address = (*grpc)[1].str();
+  std::vector<std::string> extra = {"--config-dir", dir};
+  if (lean) extra.insert(extra.end(), {"--lean-address", "127.0.0.1:0"});
+  ASSERT_TRUE(mixs.start(mixsArgs(extra)));
+  auto port = mixs.waitFor(lean ? R"(lean port .* on (127\.0\.0\.1:\d+))"
+                                : R"(API\) on (127\.0\.0\.1:\d+))");
+  ASSERT_TRUE(port) << mixs.output();
+  const std::string address = (*port)[1].str();
   const std::vector<std::string> check = {binDir() + "/mixc", "check", "-m", address, "-q",
                                           "requestcount=2"};
   // The connection to Redis is up and the scripts are loaded.
@@ -187,6 +191,14 @@ TEST(MixsShutdownTest, ACallInFlightAtSigtermIsFinishedBeforeExit) {
   EXPECT_NE(mixs.output().find("finishing in-flight calls"), std::string::npos) << mixs.output();
   redis.kill();
   std::filesystem::remove_all(dir);
+}
+
+TEST(MixsShutdownTest, ACallInFlightAtSigtermIsFinishedBeforeExit) {
+  callInFlightAtSigtermIsFinishedBeforeExit(/*lean=*/false);
+}
+
+TEST(MixsShutdownTest, ACallInFlightOnTheLeanPortAtSigtermIsFinishedBeforeExit) {
+  callInFlightAtSigtermIsFinishedBeforeExit(/*lean=*/true);
 }
 
 // mixs whose stdout is a pipe nobody reads: once the pipe is full, the access log's writer blocks
