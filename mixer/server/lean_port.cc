@@ -80,8 +80,8 @@ nghttp2_nv header(std::string_view name, std::string_view value) {
 // A request stream's state, from its HEADERS to its close. Reused across streams.
 struct LeanSession::Stream {
   int32_t id = 0;
-  int method = -1;  // LeanSession::Method, or -1 for any other path
-  std::string path;
+  int method = -1;   // LeanSession::Method, or -1 for any other path
+  std::string path;  // of an unknown method only
   bool post = false;
   bool grpc_content = false;
   bool identity_encoding = true;  // no grpc-encoding, or "identity"
@@ -187,8 +187,7 @@ LeanSession::Stream* LeanSession::take() {
 }
 
 void LeanSession::release(Stream* s) {
-  // Large buffers of one hostile or unusual call are not kept for the connection's life.
-  if (s->body.capacity() > 64 * 1024) std::string().swap(s->body);
+  // A large answer's buffer is not kept for the connection's life (dropBody did the request's).
   if (s->out.capacity() > 64 * 1024) std::string().swap(s->out);
   free_.push_back(s);
 }
@@ -219,8 +218,8 @@ int LeanSession::onHeader(nghttp2_session* session, const nghttp2_frame* frame,
   // HPACK's accounting, as gRPC's limit counts it: name, value and 32 bytes per field.
   s->metadata_bytes += name_len + value_len + 32;
   if (name == ":path") {
-    s->path.assign(value.substr(0, 256));
     s->method = value == kCheckPath ? kCheck : value == kReportPath ? kReport : -1;
+    if (s->method < 0) s->path.assign(value.substr(0, 256));  // for its UNIMPLEMENTED answer
   } else if (name == ":method") {
     s->post = value == "POST";
   } else if (name == "content-type") {
@@ -701,9 +700,9 @@ void LeanPort::start() {
 void LeanPort::stop(std::chrono::milliseconds grace) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!stop_requested_) {
-      stop_requested_ = true;
+    if (!stop_requested_.load(std::memory_order_relaxed)) {
       stop_by_ = std::chrono::steady_clock::now() + grace;
+      stop_requested_.store(true, std::memory_order_release);
     }
   }
   const uint64_t one = 1;
@@ -901,22 +900,22 @@ void LeanPort::close(uint64_t id) {
 }
 
 void LeanPort::takeMailbox() {
-  std::vector<Later> taken;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    taken.swap(mailbox_);
+    taken_.swap(mailbox_);  // both keep their capacity across wake-ups
   }
-  std::vector<uint64_t> touched;
-  for (Later& l : taken) {
+  for (Later& l : taken_) {
     auto it = connections_.find(l.connection);
     if (it == connections_.end()) continue;  // the connection went away meanwhile
     it->second->session.answer(l.stream, l.status, l.response);
-    if (touched.empty() || touched.back() != l.connection) touched.push_back(l.connection);
+    if (touched_.empty() || touched_.back() != l.connection) touched_.push_back(l.connection);
   }
-  for (const uint64_t id : touched) {
+  taken_.clear();
+  for (const uint64_t id : touched_) {
     auto it = connections_.find(id);
     if (it != connections_.end() && !writeTo(it->second.get())) close(id);
   }
+  touched_.clear();
 }
 
 void LeanPort::sweep(std::chrono::steady_clock::time_point now) {
@@ -984,10 +983,10 @@ void LeanPort::run() {
       last_sweep = now;
       sweep(now);
     }
+    if (!stop_requested_.load(std::memory_order_acquire)) continue;
     std::chrono::steady_clock::time_point stop_by;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!stop_requested_) continue;
       stop_by = stop_by_;
     }
     if (!stopping) {

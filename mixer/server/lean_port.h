@@ -235,6 +235,9 @@ class LeanPort final : private LeanSession::Handler {
   uint64_t next_id_ = 2;                                  // 0: the listener, 1: the eventfd
   LeanBuffered buffered_;  // what this thread's sessions hold of requests still arriving
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  // takeMailbox()'s buffers, kept so that a wake-up with answers allocates nothing.
+  std::vector<Later> taken_;
+  std::vector<uint64_t> touched_;
   Connection* current_ = nullptr;  // the connection whose bytes are being received
   std::atomic<int> connection_count_{0};
 
@@ -242,7 +245,8 @@ class LeanPort final : private LeanSession::Handler {
   std::condition_variable later_done_;
   long later_calls_ = 0;  // Checks detached and not yet in the mailbox
   std::vector<Later> mailbox_;
-  bool stop_requested_ = false;
+  // Set under mu_ with stop_by_; the thread reads it without the lock at every wake-up.
+  std::atomic<bool> stop_requested_{false};
   std::chrono::steady_clock::time_point stop_by_{};
 };
 
