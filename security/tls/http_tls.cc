@@ -55,24 +55,23 @@ struct CtxDeleter {
   void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
 };
 
-// Selects the one protocol `arg` (a std::string) among those the client offers.
+// Selects the one protocol of `arg` (a std::string in ALPN's wire form: a length byte, the name)
+// when the client offers it.
 int selectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                unsigned int inlen, void* arg) {
-  const auto* want = static_cast<const std::string*>(arg);
-  for (unsigned int i = 0; i < inlen;) {
-    const unsigned int n = in[i];
-    if (i + 1 + n > inlen) break;
-    if (std::string_view(reinterpret_cast<const char*>(in + i + 1), n) == *want) {
-      *out = in + i + 1;
-      *outlen = static_cast<unsigned char>(n);
-      return SSL_TLSEXT_ERR_OK;
-    }
-    i += 1 + n;
+  const auto* wire = static_cast<const std::string*>(arg);
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, outlen, reinterpret_cast<const unsigned char*>(wire->data()),
+                            static_cast<unsigned int>(wire->size()), in,
+                            inlen) != OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
-  return SSL_TLSEXT_ERR_ALERT_FATAL;
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
 }
 
-// OWNERSHIP: `alpn` must outlive the context (FileHttpTls keeps it).
+// `alpn`: empty, or a protocol in ALPN's wire form. OWNERSHIP: it must outlive the context
+// (FileHttpTls keeps it).
 absl::StatusOr<std::shared_ptr<SSL_CTX>> buildContext(const TlsFiles& files,
                                                       const std::string* alpn) {
   if (auto s = checkFiles(files, true); !s.ok()) return s;
@@ -258,7 +257,7 @@ class FileHttpTls final : public mixer::HttpTls {
   }
 
   const TlsFiles files_;
-  const std::unique_ptr<const std::string> alpn_;  // the contexts point to it
+  const std::unique_ptr<const std::string> alpn_;  // in wire form; the contexts point to it
   std::mutex mu_;
   std::shared_ptr<SSL_CTX> ctx_;
   std::array<Stamp, 3> stamps_;
@@ -271,7 +270,9 @@ absl::StatusOr<std::shared_ptr<mixer::HttpTls>> httpServerTls(const TlsFiles& fi
                                                               std::string alpn) {
   // OpenSSL's socket BIO writes with write(): a client that went away would raise SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
-  auto protocol = std::make_unique<const std::string>(std::move(alpn));
+  if (alpn.size() > 255) return absl::InvalidArgumentError("ALPN protocol name too long");
+  auto protocol = std::make_unique<const std::string>(
+      alpn.empty() ? std::string() : static_cast<char>(alpn.size()) + alpn);
   auto ctx = buildContext(files, protocol.get());
   if (!ctx.ok()) return ctx.status();
   return std::make_shared<FileHttpTls>(files, std::move(protocol), *std::move(ctx));
