@@ -147,6 +147,12 @@ void startShutdownWatchdog(std::chrono::nanoseconds hard) {
   }).detach();
 }
 
+// The host of a "host:port" flag as the start-up lines show it: "0.0.0.0" for every interface.
+std::string shownHost(const std::string& address) {
+  std::string host = address.substr(0, address.rfind(':'));
+  return host.empty() ? "0.0.0.0" : host;
+}
+
 int runServer(const mixer::server::ServerOptions& options, const ShutdownDeadlines& deadlines) {
   // Lives until the process exits: its thread is detached and may still be waiting.
   static TerminationSignals* signals = new TerminationSignals();
@@ -180,21 +186,15 @@ int runServer(const mixer::server::ServerOptions& options, const ShutdownDeadlin
     std::printf("mixs: monitoring on http://%s:%d (/metrics /healthz /readyz /version%s)\n",
                 shown.c_str(), (*server)->monitoringPort(), options.debug_views ? " /status" : "");
   }
+  const bool tls = !options.tls.cert.empty();
   if ((*server)->leanPort() >= 0) {
-    const std::string& a = options.lean_address;
-    std::string host = a.substr(0, a.rfind(':'));
-    if (host.empty()) host = "0.0.0.0";
     std::printf("mixs: lean port (Check and Report over libnghttp2, %s) on %s:%d\n",
-                options.tls.cert.empty() ? "plain text" : "TLS", host.c_str(),
+                tls ? "TLS" : "plain text", shownHost(options.lean_address).c_str(),
                 (*server)->leanPort());
   }
   if ((*server)->forwardAuthPort() >= 0) {
-    const std::string& a = options.forward_auth_address;
-    std::string host = a.substr(0, a.rfind(':'));
-    if (host.empty()) host = "0.0.0.0";
-    const bool tls = !options.tls.cert.empty();
-    std::printf("mixs: forward-auth on %s://%s:%d\n", tls ? "https" : "http", host.c_str(),
-                (*server)->forwardAuthPort());
+    std::printf("mixs: forward-auth on %s://%s:%d\n", tls ? "https" : "http",
+                shownHost(options.forward_auth_address).c_str(), (*server)->forwardAuthPort());
   }
   const auto& snapshot = (*server)->config().current()->snapshot();
   std::printf("mixs: configuration %s: %zu rules, %zu handlers, %zu instances\n",

@@ -1,11 +1,11 @@
 #include "mixer/server/mixs_server.h"
 
-#include <thread>
-
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <netdb.h>
 #include <netinet/in.h>
+
+#include <thread>
 
 #include <google/protobuf/stubs/logging.h>
 

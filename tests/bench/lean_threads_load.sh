@@ -8,7 +8,8 @@ set -euo pipefail
 t=${1:-1}
 build=${2:-build/release}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+P=""
+trap '[ -n "$P" ] && kill "$P" 2>/dev/null; rm -rf "$work"' EXIT
 "$build/bin/mixs" server --address 127.0.0.1:0 --monitoring-port -1 --log-level error --prometheus-address 127.0.0.1:0 --lean-address 127.0.0.1:0 --lean-threads "$t" >"$work/mixs.log" 2>&1 &
 P=$!
 A=""
