@@ -338,6 +338,76 @@ class NoCalls final : public LeanSession::Handler {
   }
 };
 
+// Answers every call that reaches it with OK and an empty response; counts them.
+class Counting final : public LeanSession::Handler {
+ public:
+  void onCall(LeanSession* session, int32_t stream, LeanSession::Method, std::string_view,
+              runtime::CallDeadline) override {
+    ++calls;
+    session->answer(stream, grpc::Status::OK, {});
+  }
+  int calls = 0;
+};
+
+// Requests the port cannot serve get a clear answer, and reach no handler.
+TEST(LeanSessionTest, MalformedRequestsGetAnAnswerThatSaysWhy) {
+  Counting handler;
+  LeanLimits limits;
+  limits.max_metadata_size = 1024;
+  LeanSession server(&handler, limits);
+  InMemoryClient client(&server);
+  using H = InMemoryClient::Headers;
+  auto with = [](H headers, const std::string& name, const std::string& value) {
+    for (auto& [n, v] : headers) {
+      if (n == name) {
+        v = value;
+        return headers;
+      }
+    }
+    headers.push_back({name, value});
+    return headers;
+  };
+  const H check = InMemoryClient::checkHeaders();
+  const std::string ok = InMemoryClient::message("x");
+  struct Case {
+    const char* name;
+    int32_t stream;
+    int http_status;
+    int grpc_status;
+    const char* says;
+  };
+  const std::vector<Case> cases = {
+      {"not POST", client.request(with(check, ":method", "PUT"), ok), 405, -1, ""},
+      {"not gRPC", client.request(with(check, "content-type", "application/json"), ok), 415, -1,
+       ""},
+      {"too much metadata", client.request(with(check, "x-pad", std::string(1200, 'p')), ok), 200,
+       8, "--max-metadata-size"},
+      {"bad grpc-timeout", client.request(with(check, "grpc-timeout", "1.5S"), ok), 200, 13,
+       "malformed grpc-timeout"},
+      {"no message", client.request(check, ""), 200, 13, "none came"},
+      {"truncated prefix", client.request(check, std::string(3, '\0')), 200, 13,
+       "prefix is truncated"},
+      {"truncated message", client.request(check, ok.substr(0, ok.size() - 1)), 200, 13,
+       "message is truncated"},
+      {"two messages", client.request(check, ok + ok), 200, 13, "more came"},
+      {"compressed, no encoding", client.request(check, InMemoryClient::message("x", true)), 200,
+       13, "without a grpc-encoding"},
+  };
+  ASSERT_TRUE(client.exchange());
+  for (const Case& c : cases) {
+    const InMemoryClient::Answer a = client.answer(c.stream);
+    EXPECT_EQ(a.http_status, c.http_status) << c.name;
+    EXPECT_EQ(a.grpc_status, c.grpc_status) << c.name;
+    EXPECT_NE(a.grpc_message.find(c.says), std::string::npos) << c.name << ": " << a.grpc_message;
+  }
+  EXPECT_EQ(handler.calls, 0);
+  // A well-formed call on the same connection is served.
+  const int32_t good = client.request(with(check, "grpc-timeout", "5S"), ok);
+  ASSERT_TRUE(client.exchange());
+  EXPECT_EQ(client.status(good), 0);
+  EXPECT_EQ(handler.calls, 1);
+}
+
 // Without the limit, a client could make the server hold a message's worth of bytes on every
 // stream it opens (1,024 streams of 1 MiB per connection).
 TEST(LeanSessionTest, RequestsStillArrivingHoldAtMostTheConnectionsShare) {
