@@ -1,6 +1,8 @@
-// GrpcTransport against a real gRPC server on loopback (an in-test istio.mixer.v1.Mixer on an
-// ephemeral port): what is sent, what comes back, which failures are retried, the deadline, and
-// the destructor waiting for calls in flight. Also grpcTarget() and retryDelayMs().
+// The two MixerTransports, GrpcTransport and LeanTransport (libnghttp2), each against a real gRPC
+// server on loopback (an in-test istio.mixer.v1.Mixer on an ephemeral port; the lean transport
+// speaks standard gRPC, so a gRPC C++ server answers it): what is sent, what comes back, which
+// failures are retried, the deadline, TLS, and the destructor waiting for calls in flight. Also
+// grpcTarget(), leanEndpoints() and retryDelayMs().
 #include <grpc/grpc_security_constants.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/security/auth_context.h>
@@ -13,6 +15,7 @@
 #include <mutex>
 #include <thread>
 
+#include "proxy-filter/core/lean_transport.h"
 #include "proxy-filter/core/mixer_transport.h"
 #include "security/tls/credentials.h"
 #include "tests/proxy-filter/core/scripted_mixer.h"
@@ -48,9 +51,26 @@ class Gate {
   bool open_ = false;
 };
 
-class GrpcTransportTest : public ::testing::Test {
+// GrpcTransport ("grpc") or LeanTransport ("lean") over `o`.
+std::unique_ptr<MixerTransport> makeTransport(const std::string& kind,
+                                              const GrpcTransportOptions& o) {
+  if (kind == "grpc") {
+    return std::make_unique<GrpcTransport>(o);
+  }
+  LeanTransportOptions lean;
+  static_cast<GrpcTransportOptions&>(lean) = o;
+  auto made = LeanTransport::create(lean);
+  EXPECT_TRUE(made.ok()) << made.status();
+  return made.ok() ? *std::move(made) : nullptr;
+}
+
+class TransportTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override { ASSERT_TRUE(server_.started()); }
+
+  std::unique_ptr<MixerTransport> make(const GrpcTransportOptions& o) const {
+    return makeTransport(GetParam(), o);
+  }
 
   // A generous deadline (10 s) so that a slow machine does not turn an answer into a timeout;
   // the deadline tests set their own.
@@ -68,14 +88,14 @@ class GrpcTransportTest : public ::testing::Test {
     o.max_retry_ms = 5;
     return o;
   }
-  static CheckOutcome check(GrpcTransport& transport, const CheckRequest& request) {
+  static CheckOutcome check(MixerTransport& transport, const CheckRequest& request) {
     auto done = std::make_shared<std::promise<CheckOutcome>>();
     transport.check(request, [done](const grpc::Status& s, const CheckResponse& r) {
       done->set_value({s, r});
     });
     return done->get_future().get();
   }
-  static grpc::Status report(GrpcTransport& transport, const ReportRequest& request) {
+  static grpc::Status report(MixerTransport& transport, const ReportRequest& request) {
     auto done = std::make_shared<std::promise<grpc::Status>>();
     transport.report(request, [done](const grpc::Status& s) { done->set_value(s); });
     return done->get_future().get();
@@ -103,14 +123,15 @@ class GrpcTransportTest : public ::testing::Test {
   testing::ScriptedMixerServer server_;
 };
 
-TEST_F(GrpcTransportTest, ACheckIsSentAsItIsAndTheServersAnswerDelivered) {
+TEST_P(TransportTest, ACheckIsSentAsItIsAndTheServersAnswerDelivered) {
   server_.mixer().onCheck([](const CheckRequest& req, CheckResponse* r) {
     r->mutable_precondition()->mutable_status()->set_code(7);
     r->mutable_precondition()->mutable_status()->set_message("denied " + req.deduplication_id());
     r->mutable_precondition()->set_valid_use_count(3);
     return grpc::Status::OK;
   });
-  GrpcTransport transport(options());
+  auto owned = make(options());
+  MixerTransport& transport = *owned;
   const CheckRequest request = checkRequest("dedup-1");
   const CheckOutcome out = check(transport, request);
   ASSERT_TRUE(out.status.ok()) << out.status.error_message();
@@ -122,8 +143,9 @@ TEST_F(GrpcTransportTest, ACheckIsSentAsItIsAndTheServersAnswerDelivered) {
   EXPECT_EQ(checks[0].SerializeAsString(), request.SerializeAsString());
 }
 
-TEST_F(GrpcTransportTest, AReportIsSentAndItsStatusDelivered) {
-  GrpcTransport transport(options());
+TEST_P(TransportTest, AReportIsSentAndItsStatusDelivered) {
+  auto owned = make(options());
+  MixerTransport& transport = *owned;
   const ReportRequest request = reportRequest(3);
   EXPECT_TRUE(report(transport, request).ok());
   server_.mixer().onReport([](const ReportRequest&) {
@@ -138,8 +160,9 @@ TEST_F(GrpcTransportTest, AReportIsSentAndItsStatusDelivered) {
   EXPECT_EQ(reports[0].attributes_size(), 3);
 }
 
-TEST_F(GrpcTransportTest, ASerializedReportArrivesAsTheMessageItEncodes) {
-  GrpcTransport transport(options());
+TEST_P(TransportTest, ASerializedReportArrivesAsTheMessageItEncodes) {
+  auto owned = make(options());
+  MixerTransport& transport = *owned;
   const ReportRequest request = reportRequest(2);
   auto done = std::make_shared<std::promise<grpc::Status>>();
   transport.reportSerialized(request.SerializeAsString(),
@@ -152,7 +175,7 @@ TEST_F(GrpcTransportTest, ASerializedReportArrivesAsTheMessageItEncodes) {
 }
 
 // What MixerClient sends: the bytes as they are, the answer parsed, retries resending them.
-TEST_F(GrpcTransportTest, ASerializedCheckIsSentAsItIsAndItsAnswerParsed) {
+TEST_P(TransportTest, ASerializedCheckIsSentAsItIsAndItsAnswerParsed) {
   std::atomic<int> calls{0};
   server_.mixer().onCheck([&](const CheckRequest& req, CheckResponse* r) {
     if (calls.fetch_add(1) == 0) {
@@ -163,7 +186,8 @@ TEST_F(GrpcTransportTest, ASerializedCheckIsSentAsItIsAndItsAnswerParsed) {
     (*r->mutable_quotas())["q"].set_granted_amount(5);
     return grpc::Status::OK;
   });
-  GrpcTransport transport(retryingOptions(1));
+  auto owned = make(retryingOptions(1));
+  MixerTransport& transport = *owned;
   const CheckRequest request = checkRequest("dedup-2");
   auto done = std::make_shared<std::promise<CheckOutcome>>();
   transport.checkSerialized(request.SerializeAsString(),
@@ -181,11 +205,12 @@ TEST_F(GrpcTransportTest, ASerializedCheckIsSentAsItIsAndItsAnswerParsed) {
   EXPECT_EQ(checks[1].SerializeAsString(), request.SerializeAsString());
 }
 
-TEST_F(GrpcTransportTest, ASerializedCheckDeliversTheServersRefusal) {
+TEST_P(TransportTest, ASerializedCheckDeliversTheServersRefusal) {
   server_.mixer().onCheck([](const CheckRequest&, CheckResponse*) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad word index");
   });
-  GrpcTransport transport(options());
+  auto owned = make(options());
+  MixerTransport& transport = *owned;
   auto done = std::make_shared<std::promise<CheckOutcome>>();
   transport.checkSerialized(checkRequest("d").SerializeAsString(),
                             [done](const grpc::Status& s, const CheckResponse& r) {
@@ -266,12 +291,13 @@ class GarbageServer : public grpc::CallbackGenericService {
   std::unique_ptr<grpc::Server> server_;
 };
 
-TEST(GrpcTransportGarbageTest, AnUnparsableCheckAnswerIsInternalWithItsReason) {
+TEST_P(TransportTest, AnUnparsableCheckAnswerIsInternalWithItsReason) {
   GarbageServer server;
   GrpcTransportOptions o;
   o.address = server.address();
   o.timeout_ms = 10000;
-  GrpcTransport transport(o);
+  auto owned = make(o);
+  MixerTransport& transport = *owned;
   auto done = std::make_shared<std::promise<CheckOutcome>>();
   transport.checkSerialized(CheckRequest().SerializeAsString(),
                             [done](const grpc::Status& s, const CheckResponse& r) {
@@ -410,6 +436,128 @@ TEST(GrpcTransportTlsTest, AReconnectResumesTheTlsSession) {
   std::filesystem::remove_all(certs);
 }
 
+// The lean transport over mTLS to a gRPC C++ server: the server's certificate verified under the
+// name asked for, the client's certificate presented, ALPN h2, and a reconnect after the server's
+// connection age resuming the session from the ticket of the first connection.
+TEST(LeanTransportTlsTest, MutualTlsToAGrpcServerAndAReconnectResumesTheSession) {
+  const std::string certs = makeTestCerts();
+  TlsResumingServer server(certs, 300);
+  LeanTransportOptions o;
+  o.address = server.address();
+  o.timeout_ms = 10000;
+  o.tls = true;
+  o.tls_files.ca = certs + "/ca.pem";
+  o.tls_files.cert = certs + "/proxy.pem";
+  o.tls_files.key = certs + "/proxy.key";
+  o.server_name = "localhost";
+  auto made = LeanTransport::create(o);
+  ASSERT_TRUE(made.ok()) << made.status();
+  LeanTransport& transport = **made;
+  for (int i = 0; i < 2; ++i) {
+    auto done = std::make_shared<std::promise<CheckOutcome>>();
+    transport.check(CheckRequest(), [done](const grpc::Status& s, const CheckResponse& r) {
+      done->set_value({s, r});
+    });
+    const CheckOutcome out = done->get_future().get();
+    EXPECT_TRUE(out.status.ok()) << out.status.error_message();
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));  // past the connection's age
+  }
+  EXPECT_EQ(server.resumed(), (std::vector<std::string>{"false", "true"}));
+  const std::string proxy = "spiffe://cluster.local/ns/istio-system/sa/ingress";
+  EXPECT_EQ(server.principals(), (std::vector<std::string>{proxy, proxy}));
+  EXPECT_EQ(transport.connections(), 2);
+  EXPECT_EQ(transport.resumedSessions(), 1);
+
+  // A name the server's certificate does not carry: the handshake fails, the call is UNAVAILABLE
+  // with the reason.
+  o.server_name = "not-the-server.example";
+  auto wrong = LeanTransport::create(o);
+  ASSERT_TRUE(wrong.ok()) << wrong.status();
+  auto done = std::make_shared<std::promise<CheckOutcome>>();
+  (*wrong)->check(CheckRequest(), [done](const grpc::Status& s, const CheckResponse& r) {
+    done->set_value({s, r});
+  });
+  const CheckOutcome refused = done->get_future().get();
+  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(refused.status.error_message().find("TLS handshake"), std::string::npos)
+      << refused.status.error_message();
+  EXPECT_EQ(server.resumed().size(), 2u);  // it reached no handler
+
+  // Unreadable files are refused when the transport is made, naming the file.
+  o.tls_files.key = certs + "/missing.key";
+  auto bad = LeanTransport::create(o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("missing.key"), std::string::npos) << bad.status();
+  std::filesystem::remove_all(certs);
+}
+
+// Several replicas: calls go round robin over them; one that stops serving gets no more calls and
+// the others answer every one.
+TEST_P(TransportTest, CallsAreSpreadOverReplicasAndAStoppedOneIsSkipped) {
+  testing::ScriptedMixerServer other;
+  ASSERT_TRUE(other.started());
+  GrpcTransportOptions o = retryingOptions(2);
+  o.address = server_.address() + "," + other.address();
+  auto owned = make(o);
+  MixerTransport& transport = *owned;
+  for (int i = 0; i < 40 && (server_.mixer().checks().empty() || other.mixer().checks().empty());
+       ++i) {
+    EXPECT_TRUE(check(transport, checkRequest("d")).status.ok());
+  }
+  EXPECT_FALSE(server_.mixer().checks().empty());
+  EXPECT_FALSE(other.mixer().checks().empty());
+  server_.shutdown();
+  const size_t before = other.mixer().checks().size();
+  for (int i = 0; i < 10; ++i) {
+    const CheckOutcome out = check(transport, checkRequest("d"));
+    EXPECT_TRUE(out.status.ok()) << out.status.error_message();
+  }
+  EXPECT_EQ(other.mixer().checks().size(), before + 10);
+}
+
+// An answer larger than the client's receive limit (4 MiB, gRPC's default) is refused.
+TEST_P(TransportTest, AnAnswerPastTheReceiveLimitIsResourceExhausted) {
+  server_.mixer().onCheck([](const CheckRequest&, CheckResponse* r) {
+    r->mutable_precondition()->mutable_status()->set_message(std::string(5 << 20, 'x'));
+    return grpc::Status::OK;
+  });
+  auto owned = make(options());
+  MixerTransport& transport = *owned;
+  const CheckOutcome out = check(transport, checkRequest("d"));
+  EXPECT_EQ(out.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << out.status.error_message();
+  // The connection serves on.
+  server_.mixer().onCheck([](const CheckRequest&, CheckResponse* r) {
+    r->mutable_precondition()->mutable_status()->set_code(7);
+    return grpc::Status::OK;
+  });
+  const CheckOutcome next = check(transport, checkRequest("d"));
+  ASSERT_TRUE(next.status.ok()) << next.status.error_message();
+  EXPECT_EQ(next.response.precondition().status().code(), 7);
+}
+
+INSTANTIATE_TEST_SUITE_P(BothTransports, TransportTest, ::testing::Values("grpc", "lean"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+
+TEST(LeanEndpointsTest, EveryAddressFormOfTheGrpcTransport) {
+  using Endpoints = std::vector<std::pair<std::string, std::string>>;
+  std::string error;
+  EXPECT_EQ(leanEndpoints("127.0.0.1:9091", &error), (Endpoints{{"127.0.0.1", "9091"}}));
+  EXPECT_EQ(leanEndpoints("dns:///mixs.istio-system:9091", &error),
+            (Endpoints{{"mixs.istio-system", "9091"}}));
+  EXPECT_EQ(leanEndpoints(" 10.0.0.1:1, 10.0.0.2:2 ", &error),
+            (Endpoints{{"10.0.0.1", "1"}, {"10.0.0.2", "2"}}));
+  EXPECT_EQ(leanEndpoints("ipv6:[::1]:9091,[fe80::1]:9", &error),
+            (Endpoints{{"::1", "9091"}, {"fe80::1", "9"}}));
+  for (const char* bad : {"", "mixs", "mixs:", "mixs:port", "::1:9091x", ",", "a:1,b"}) {
+    error.clear();
+    EXPECT_TRUE(leanEndpoints(bad, &error).empty()) << bad;
+    EXPECT_FALSE(error.empty()) << bad;
+  }
+}
+
 // The default checkSerialized() of a transport that only has check(): the bytes parsed, or a clear
 // error without a call.
 TEST(MixerTransportTest, TheDefaultSerializedCheckParsesOrRefusesTheBytes) {
@@ -439,20 +587,21 @@ TEST(MixerTransportTest, TheDefaultSerializedCheckParsesOrRefusesTheBytes) {
   EXPECT_EQ(transport.checks.size(), 1u);
 }
 
-TEST_F(GrpcTransportTest, UnavailableIsRetriedUpToMaxRetriesThenDelivered) {
+TEST_P(TransportTest, UnavailableIsRetriedUpToMaxRetriesThenDelivered) {
   std::atomic<int> calls{0};
   server_.mixer().onCheck([&](const CheckRequest&, CheckResponse*) {
     calls.fetch_add(1);
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "draining");
   });
-  GrpcTransport transport(retryingOptions(2));
+  auto owned = make(retryingOptions(2));
+  MixerTransport& transport = *owned;
   const CheckOutcome out = check(transport, checkRequest("d"));
   EXPECT_EQ(out.status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(out.status.error_message(), "draining");
   EXPECT_EQ(calls.load(), 3);  // the first attempt and two retries
 }
 
-TEST_F(GrpcTransportTest, ARetryThatSucceedsDeliversTheLaterAnswer) {
+TEST_P(TransportTest, ARetryThatSucceedsDeliversTheLaterAnswer) {
   std::atomic<int> calls{0};
   server_.mixer().onCheck([&](const CheckRequest&, CheckResponse* r) {
     if (calls.fetch_add(1) == 0) {
@@ -461,26 +610,28 @@ TEST_F(GrpcTransportTest, ARetryThatSucceedsDeliversTheLaterAnswer) {
     r->mutable_precondition()->mutable_status()->set_code(8);
     return grpc::Status::OK;
   });
-  GrpcTransport transport(retryingOptions(3));
+  auto owned = make(retryingOptions(3));
+  MixerTransport& transport = *owned;
   const CheckOutcome out = check(transport, checkRequest("d"));
   ASSERT_TRUE(out.status.ok());
   EXPECT_EQ(out.response.precondition().status().code(), 8);
   EXPECT_EQ(calls.load(), 2);
 }
 
-TEST_F(GrpcTransportTest, AnAnswerOtherThanATransportFailureIsNotRetried) {
+TEST_P(TransportTest, AnAnswerOtherThanATransportFailureIsNotRetried) {
   std::atomic<int> calls{0};
   server_.mixer().onCheck([&](const CheckRequest&, CheckResponse*) {
     calls.fetch_add(1);
     return grpc::Status(grpc::StatusCode::INTERNAL, "inconsistent global dictionary");
   });
-  GrpcTransport transport(retryingOptions(3));
+  auto owned = make(retryingOptions(3));
+  MixerTransport& transport = *owned;
   const CheckOutcome out = check(transport, checkRequest("d"));
   EXPECT_EQ(out.status.error_code(), grpc::StatusCode::INTERNAL);
   EXPECT_EQ(calls.load(), 1);
 }
 
-TEST_F(GrpcTransportTest, AnAttemptPastItsDeadlineFailsAndIsRetried) {
+TEST_P(TransportTest, AnAttemptPastItsDeadlineFailsAndIsRetried) {
   // The server holds every call until the test ends: each attempt can only end by its deadline.
   Gate gate;
   std::atomic<int> calls{0};
@@ -493,7 +644,8 @@ TEST_F(GrpcTransportTest, AnAttemptPastItsDeadlineFailsAndIsRetried) {
   o.timeout_ms = 1000;
   CheckOutcome out;
   {
-    GrpcTransport transport(o);
+    auto owned = make(o);
+    MixerTransport& transport = *owned;
     out = check(transport, checkRequest("d"));
   }
   gate.open();
@@ -502,17 +654,18 @@ TEST_F(GrpcTransportTest, AnAttemptPastItsDeadlineFailsAndIsRetried) {
   EXPECT_EQ(calls.load(), 2);
 }
 
-TEST_F(GrpcTransportTest, AServerThatIsDownGivesUnavailable) {
+TEST_P(TransportTest, AServerThatIsDownGivesUnavailable) {
   GrpcTransportOptions o = options();
   o.timeout_ms = 2000;
   server_.shutdown();  // the port now refuses connections
-  GrpcTransport transport(o);
+  auto owned = make(o);
+  MixerTransport& transport = *owned;
   const CheckOutcome check_out = check(transport, checkRequest("d"));
   EXPECT_EQ(check_out.status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(report(transport, reportRequest(1)).error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
-TEST_F(GrpcTransportTest, TheDestructorWaitsForCallsInFlight) {
+TEST_P(TransportTest, TheDestructorWaitsForCallsInFlight) {
   Gate gate;
   std::promise<void> entered;
   server_.mixer().onCheck([&](const CheckRequest&, CheckResponse* r) {
@@ -523,7 +676,7 @@ TEST_F(GrpcTransportTest, TheDestructorWaitsForCallsInFlight) {
   });
   std::atomic<bool> done{false};
   std::atomic<int32_t> code{-1};
-  auto transport = std::make_unique<GrpcTransport>(options());
+  auto transport = make(options());
   transport->check(checkRequest("d"), [&](const grpc::Status& s, const CheckResponse& r) {
     code = s.ok() ? r.precondition().status().code() : -2;
     done = true;
