@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "proxy-filter/core/lean_transport.h"
 #include "proxy-filter/core/mixer_client.h"
 #include "security/tls/credentials.h"
 
@@ -103,12 +104,18 @@ mixer_proxy_client* mixer_proxy_client_create(const mixer_proxy_options* options
       options->report_batch_max_time_ms < 0) {
     return fail("mixer_proxy_options: negative timeout, retry or batch setting");
   }
-  mixer::proxy::GrpcTransportOptions transport;
+  if (options->transport != MIXER_PROXY_TRANSPORT_GRPC &&
+      options->transport != MIXER_PROXY_TRANSPORT_LEAN) {
+    return fail("mixer_proxy_options: transport is neither MIXER_PROXY_TRANSPORT_GRPC nor _LEAN");
+  }
+  const bool lean = options->transport == MIXER_PROXY_TRANSPORT_LEAN;
+  mixer::proxy::LeanTransportOptions transport;
   transport.address = options->server_address;
   {
     thread_local std::string message;
     message.clear();
-    if (mixer::proxy::grpcTarget(transport.address, &message).empty()) {
+    if ((lean ? mixer::proxy::leanEndpoints(transport.address, &message).empty()
+              : mixer::proxy::grpcTarget(transport.address, &message).empty())) {
       message = "mixer_proxy_options: server_address: " + message;
       return fail(message.c_str());
     }
@@ -123,14 +130,31 @@ mixer_proxy_client* mixer_proxy_client_create(const mixer_proxy_options* options
     files.ca = set(options->tls_ca) ? options->tls_ca : "";
     files.cert = set(options->tls_cert) ? options->tls_cert : "";
     files.key = set(options->tls_key) ? options->tls_key : "";
-    auto credentials = security::tls::channelCredentials(files);
-    if (!credentials.ok()) {
+    if (lean) {
+      transport.tls = true;
+      transport.tls_files = files;
+    } else {
+      auto credentials = security::tls::channelCredentials(files);
+      if (!credentials.ok()) {
+        thread_local std::string message;
+        message = std::string(credentials.status().message());
+        return fail(message.c_str());
+      }
+      transport.credentials = *std::move(credentials);
+    }
+    if (set(options->tls_server_name)) transport.server_name = options->tls_server_name;
+  }
+  std::unique_ptr<mixer::proxy::MixerTransport> made;
+  if (lean) {
+    auto created = mixer::proxy::LeanTransport::create(transport);
+    if (!created.ok()) {
       thread_local std::string message;
-      message = std::string(credentials.status().message());
+      message = std::string(created.status().message());
       return fail(message.c_str());
     }
-    transport.credentials = *std::move(credentials);
-    if (set(options->tls_server_name)) transport.server_name = options->tls_server_name;
+    made = *std::move(created);
+  } else {
+    made = std::make_unique<mixer::proxy::GrpcTransport>(transport);
   }
   mixer::proxy::MixerClientOptions client;
   client.fail_open = options->fail_open != 0;
@@ -148,8 +172,7 @@ mixer_proxy_client* mixer_proxy_client_create(const mixer_proxy_options* options
   // too. The host of this C API is a proxy (nginx), whose own code does not use Abseil.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   auto* out = new mixer_proxy_client;
-  out->client = std::make_unique<mixer::proxy::MixerClient>(
-      client, std::make_unique<mixer::proxy::GrpcTransport>(transport));
+  out->client = std::make_unique<mixer::proxy::MixerClient>(client, std::move(made));
   return out;
 }
 

@@ -12,8 +12,13 @@
 extern "C" {
 #endif
 
-/* 2: mixer_proxy_attributes_clear, mixer_proxy_report_swap. 3: TLS options. */
-#define MIXER_PROXY_API_VERSION 3
+/* 2: mixer_proxy_attributes_clear, mixer_proxy_report_swap. 3: TLS options. 4: transport. */
+#define MIXER_PROXY_API_VERSION 4
+
+enum {
+  MIXER_PROXY_TRANSPORT_GRPC = 0, /* gRPC C++ (the default) */
+  MIXER_PROXY_TRANSPORT_LEAN = 1  /* HTTP/2 from libnghttp2, one thread: for mixs' lean port */
+};
 
 typedef struct mixer_proxy_client mixer_proxy_client;
 typedef struct mixer_proxy_attributes mixer_proxy_attributes;
@@ -41,6 +46,9 @@ typedef struct mixer_proxy_options {
   const char* tls_cert;
   const char* tls_key;
   const char* tls_server_name;
+  /* MIXER_PROXY_TRANSPORT_*: how calls reach the server. Both speak gRPC to any istio.mixer.v1
+   * server; the lean one costs less CPU per call (docs/proxy-filter.md, "The lean transport"). */
+  int32_t transport;
 } mixer_proxy_options;
 
 /* Fills `options` with the defaults (Istio 1.4's) and sets options->size. */

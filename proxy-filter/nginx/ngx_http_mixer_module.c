@@ -1,18 +1,20 @@
 /* ngx_http_mixer_module: Mixer Check and Report for nginx, over the proxy-filter C API.
  *
  * Check runs in the access phase without blocking the event loop: a cache hit is decided inline;
- * a miss parks the request (r->main->count++, NGX_DONE) while the library's completion-queue
- * thread waits for mixs, then posts the result to a queue and wakes the worker through an
- * eventfd registered in nginx's event loop, which resumes the request's phases. Report is an
- * enqueue in the log phase. The client (and its gRPC channel) is created per worker, after fork,
- * in init_process.
+ * a miss parks the request (r->main->count++, NGX_DONE) while a library thread (gRPC's completion
+ * queue, or the lean transport's loop) waits for mixs, then posts the result to a queue and wakes
+ * the worker through an eventfd registered in nginx's event loop, which resumes the request's
+ * phases. Report is an enqueue in the log phase. The client (and its transport) is created per
+ * worker, after fork, in init_process.
  *
  * Directives (http level): mixer_server host:port (or IP:port,IP:port,...); mixer_timeout ms;
  *   mixer_max_retries n (a call that failed to reach a replica is sent again, to another one);
  *   mixer_report_batch_max_entries n; mixer_report_batch_max_time ms; mixer_check_cache on|off;
  *   mixer_ssl_trusted_certificate file (TLS to mixs, verified against this CA);
  *   mixer_ssl_certificate file; mixer_ssl_certificate_key file (mTLS: the worker's certificate);
- *   mixer_ssl_name name (the name mixs' certificate must carry, if not mixer_server's host).
+ *   mixer_ssl_name name (the name mixs' certificate must carry, if not mixer_server's host);
+ *   mixer_transport grpc|lean (lean: HTTP/2 from libnghttp2 on one thread, for mixs'
+ *   --lean-address; grpc, the default, for any gRPC port).
  * (http, server, location): mixer_check on|off; mixer_report on|off; mixer_fail_open on|off;
  *   mixer_attribute NAME VALUE (VALUE may hold variables); mixer_quota NAME AMOUNT.
  */
@@ -36,7 +38,13 @@ typedef struct {
   ngx_str_t ssl_certificate;
   ngx_str_t ssl_certificate_key;
   ngx_str_t ssl_name;
+  ngx_uint_t transport;
 } ngx_http_mixer_main_conf_t;
+
+static ngx_conf_enum_t ngx_http_mixer_transports[] = {
+    {ngx_string("grpc"), MIXER_PROXY_TRANSPORT_GRPC},
+    {ngx_string("lean"), MIXER_PROXY_TRANSPORT_LEAN},
+    {ngx_null_string, 0}};
 
 typedef struct {
   ngx_str_t name;
@@ -126,6 +134,9 @@ static ngx_command_t ngx_http_mixer_commands[] = {
      offsetof(ngx_http_mixer_main_conf_t, ssl_certificate_key), NULL},
     {ngx_string("mixer_ssl_name"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_str_slot,
      NGX_HTTP_MAIN_CONF_OFFSET, offsetof(ngx_http_mixer_main_conf_t, ssl_name), NULL},
+    {ngx_string("mixer_transport"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_enum_slot,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(ngx_http_mixer_main_conf_t, transport),
+     &ngx_http_mixer_transports},
     {ngx_string("mixer_check"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_FLAG,
      ngx_conf_set_flag_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_mixer_loc_conf_t, check),
@@ -215,6 +226,7 @@ static void* ngx_http_mixer_create_main_conf(ngx_conf_t* cf) {
   conf->batch_max_entries = NGX_CONF_UNSET;
   conf->batch_max_time = NGX_CONF_UNSET_MSEC;
   conf->check_cache = NGX_CONF_UNSET;
+  conf->transport = NGX_CONF_UNSET_UINT;
   return conf;
 }
 
@@ -795,6 +807,9 @@ static ngx_int_t ngx_http_mixer_init_process(ngx_cycle_t* cycle) {
   options.tls_cert = ngx_http_mixer_cstr(cycle->pool, &mcf->ssl_certificate);
   options.tls_key = ngx_http_mixer_cstr(cycle->pool, &mcf->ssl_certificate_key);
   options.tls_server_name = ngx_http_mixer_cstr(cycle->pool, &mcf->ssl_name);
+  if (mcf->transport != NGX_CONF_UNSET_UINT) {
+    options.transport = (int32_t)mcf->transport;
+  }
 
   ngx_http_mixer_worker_thread = pthread_self();
   ngx_http_mixer_eventfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

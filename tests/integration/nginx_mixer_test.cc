@@ -94,11 +94,13 @@ class NginxMixerTest : public ::testing::Test {
     mixs_port_ = mixs_.port();
   }
 
-  // Three more mixs, started with `options`, whose addresses make up mixer_server_.
-  void startReplicas(MixsProcess (&replicas)[3], const MixsOptions& options) {
+  // Three more mixs, started with `options`, whose addresses make up mixer_server_ (their lean
+  // ports' with `lean`; options.extra then has --lean-address).
+  void startReplicas(MixsProcess (&replicas)[3], const MixsOptions& options, bool lean = false) {
     for (int i = 0; i < 3; ++i) {
       ASSERT_TRUE(replicas[i].start(options)) << replicas[i].output();
-      mixer_server_ += (i == 0 ? "" : ",") + replicas[i].address();
+      mixer_server_ +=
+          (i == 0 ? "" : ",") + (lean ? replicas[i].leanAddress() : replicas[i].address());
     }
   }
 
@@ -154,6 +156,8 @@ class NginxMixerTest : public ::testing::Test {
 
   std::string errorLog() const { return testing::nginxErrorLog(prefix_); }
   void allowsDeniesLimitsAndReports();
+  void reachesMixsOverMutualTls(bool lean);
+  void spreadsOverReplicasAndLeavesADeadOne(bool lean);
 
   double metric(const std::string& code) {
     const std::string series =
@@ -232,9 +236,26 @@ TEST_F(NginxMixerTest, AllowsDeniesLimitsAndReportsThroughTheLeanPort) {
   allowsDeniesLimitsAndReports();
 }
 
+// The module's lean transport (mixer_transport lean: libnghttp2, no gRPC library) to the lean
+// port: the same answers, limits, routes and reports.
+TEST_F(NginxMixerTest, AllowsDeniesLimitsAndReportsWithTheLeanTransport) {
+  startMixs("127.0.0.1:0", {"--lean-address", "127.0.0.1:0"});
+  mixer_server_ = mixs_.leanAddress();
+  startNginx("  mixer_transport lean;\n");
+  allowsDeniesLimitsAndReports();
+}
+
+// The lean transport also speaks to mixs' gRPC port, which is standard gRPC.
+TEST_F(NginxMixerTest, TheLeanTransportReachesTheGrpcPortToo) {
+  startMixs();
+  startNginx("  mixer_transport lean;\n");
+  allowsDeniesLimitsAndReports();
+}
+
 // The module reaches mixs over mTLS (mixer_ssl_* directives): mixs requires client certificates,
-// and its caller policy trusts the nginx workload's identity to report on its clients.
-TEST_F(NginxMixerTest, ReachesMixsOverMutualTls) {
+// and its caller policy trusts the nginx workload's identity to report on its clients. With
+// `lean`, through the lean transport to mixs' lean port.
+void NginxMixerTest::reachesMixsOverMutualTls(bool lean) {
   const std::string certs = prefix_ + "/certs";
   auto [code, out] = runCommand({"/bin/sh", sourceDir() + "/tests/testing/make_test_certs.sh",
                                  certs, "nginx=istio-system/nginx"});
@@ -242,12 +263,19 @@ TEST_F(NginxMixerTest, ReachesMixsOverMutualTls) {
   std::ofstream(prefix_ + "/callers.yaml")
       << "callers:\n- principals: [\"spiffe://cluster.local/ns/istio-system/sa/nginx\"]\n"
          "  apis: [check, report]\n  trusted: true\n";
-  startMixs("127.0.0.1:0",
-            {"--tls-cert", certs + "/server.pem", "--tls-key", certs + "/server.key",
-             "--tls-client-ca", certs + "/ca.pem", "--callers", prefix_ + "/callers.yaml"});
+  std::vector<std::string> flags = {
+      "--tls-cert",      certs + "/server.pem", "--tls-key", certs + "/server.key",
+      "--tls-client-ca", certs + "/ca.pem",     "--callers", prefix_ + "/callers.yaml"};
+  if (lean) {
+    flags.insert(flags.end(), {"--lean-address", "127.0.0.1:0"});
+  }
+  startMixs("127.0.0.1:0", flags);
+  if (lean) {
+    mixer_server_ = mixs_.leanAddress();
+  }
   startNginx("  mixer_ssl_trusted_certificate " + certs + "/ca.pem;\n" +
              "  mixer_ssl_certificate " + certs + "/nginx.pem;\n" + "  mixer_ssl_certificate_key " +
-             certs + "/nginx.key;\n");
+             certs + "/nginx.key;\n" + (lean ? "  mixer_transport lean;\n" : ""));
 
   EXPECT_EQ(get(front_port_, "/").status, 200) << errorLog() << mixs_.output();
   EXPECT_EQ(get(front_port_, "/private/area").status, 403);  // denier
@@ -259,6 +287,12 @@ TEST_F(NginxMixerTest, ReachesMixsOverMutualTls) {
   EXPECT_EQ(metric("403"), 2);
   // Nothing was refused, and the connection was TLS: mixs saw no plain-text handshake.
   EXPECT_EQ(mixs_.output().find("Handshake failed"), std::string::npos) << mixs_.output();
+}
+
+TEST_F(NginxMixerTest, ReachesMixsOverMutualTls) { reachesMixsOverMutualTls(false); }
+
+TEST_F(NginxMixerTest, ReachesTheLeanPortOverMutualTlsWithTheLeanTransport) {
+  reachesMixsOverMutualTls(true);
 }
 
 TEST_F(NginxMixerTest, FailPolicyWhileMixsIsDownAndRecovery) {
@@ -286,17 +320,21 @@ TEST_F(NginxMixerTest, FailPolicyWhileMixsIsDownAndRecovery) {
 // mixer_server with three replicas: requests are checked and reported by all three (each
 // replica's own Check count and istio_requests_total); one replica killed (SIGKILL), the next
 // requests are all served, checked by the two left (mixer_max_retries sends a call that found the
-// dead replica to another one).
-TEST_F(NginxMixerTest, SpreadsOverSeveralMixsReplicasAndLeavesADeadOne) {
+// dead replica to another one). With `lean`, the lean transport to the replicas' lean ports.
+void NginxMixerTest::spreadsOverReplicasAndLeavesADeadOne(bool lean) {
   startMixs();
   MixsOptions options;
   options.config_dir = configDir();
+  if (lean) {
+    options.extra = {"--lean-address", "127.0.0.1:0"};
+  }
   MixsProcess replicas[3];
-  ASSERT_NO_FATAL_FAILURE(startReplicas(replicas, options));
+  ASSERT_NO_FATAL_FAILURE(startReplicas(replicas, options, lean));
   for (MixsProcess& r : replicas) {
     ASSERT_TRUE(r.waitForPrometheus()) << r.output();
   }
-  startNginx("  mixer_max_retries 2;\n  mixer_check_cache off;\n");
+  startNginx(std::string("  mixer_max_retries 2;\n  mixer_check_cache off;\n") +
+             (lean ? "  mixer_transport lean;\n" : ""));
   auto checks = [](const MixsProcess& r) {
     return testing::metricSum(testing::scrapeMetrics(r.monitoringPort()),
                               "grpc_server_handled_total", R"(grpc_method="Check")")
@@ -348,6 +386,14 @@ TEST_F(NginxMixerTest, SpreadsOverSeveralMixsReplicasAndLeavesADeadOne) {
   for (MixsProcess& r : replicas) {
     r.stop(SIGTERM);
   }
+}
+
+TEST_F(NginxMixerTest, SpreadsOverSeveralMixsReplicasAndLeavesADeadOne) {
+  spreadsOverReplicasAndLeavesADeadOne(false);
+}
+
+TEST_F(NginxMixerTest, TheLeanTransportSpreadsOverReplicasAndLeavesADeadOne) {
+  spreadsOverReplicasAndLeavesADeadOne(true);
 }
 
 // The same three replicas under wrk's load, one killed with SIGKILL in the middle: the requests

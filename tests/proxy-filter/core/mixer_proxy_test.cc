@@ -155,6 +155,7 @@ TEST(MixerProxyOptionsTest, InitSetsTheSizeAndIstiosDefaults) {
   EXPECT_EQ(o.tls_cert, nullptr);
   EXPECT_EQ(o.tls_key, nullptr);
   EXPECT_EQ(o.tls_server_name, nullptr);
+  EXPECT_EQ(o.transport, MIXER_PROXY_TRANSPORT_GRPC);
 }
 
 TEST(MixerProxyOptionsTest, BadOptionsGiveNoClientAndAMessage) {
@@ -185,6 +186,24 @@ TEST(MixerProxyOptionsTest, BadOptionsGiveNoClientAndAMessage) {
   EXPECT_EQ(mixer_proxy_client_create(&o, &error), nullptr);
   EXPECT_NE(std::string(error).find("server_address"), std::string::npos) << error;
 
+  mixer_proxy_options_init(&o);
+  o.server_address = "127.0.0.1:1";
+  o.transport = 7;
+  error = nullptr;
+  EXPECT_EQ(mixer_proxy_client_create(&o, &error), nullptr);
+  EXPECT_NE(std::string(error).find("transport"), std::string::npos) << error;
+
+  // The lean transport takes names in a list (it resolves each), but every entry needs a port.
+  o.transport = MIXER_PROXY_TRANSPORT_LEAN;
+  o.server_address = "localhost:1,127.0.0.1:2";
+  mixer_proxy_client* lean = mixer_proxy_client_create(&o, &error);
+  EXPECT_NE(lean, nullptr) << error;
+  mixer_proxy_client_destroy(lean);
+  o.server_address = "127.0.0.1:1,mixs";
+  error = nullptr;
+  EXPECT_EQ(mixer_proxy_client_create(&o, &error), nullptr);
+  EXPECT_NE(std::string(error).find("'mixs' is not host:port"), std::string::npos) << error;
+
   // A NULL error pointer is allowed.
   EXPECT_EQ(mixer_proxy_client_create(nullptr, nullptr), nullptr);
 }
@@ -198,6 +217,12 @@ TEST(MixerProxyOptionsTest, AnUnreadableTlsFileGivesNoClient) {
   EXPECT_EQ(mixer_proxy_client_create(&o, &error), nullptr);
   ASSERT_NE(error, nullptr);
   EXPECT_NE(std::string(error), "");
+  o.transport = MIXER_PROXY_TRANSPORT_LEAN;
+  error = nullptr;
+  EXPECT_EQ(mixer_proxy_client_create(&o, &error), nullptr);
+  ASSERT_NE(error, nullptr);
+  EXPECT_NE(std::string(error).find("/nonexistent/mixer-proxy-test/ca.pem"), std::string::npos)
+      << error;
 }
 
 TEST_F(MixerProxyTest, ARemoteAnswerComesLaterAndTheCachedOneInline) {
