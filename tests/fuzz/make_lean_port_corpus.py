@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of lean_port_fuzz: HTTP/2 frames a gRPC client sends after the
 connection preface (SETTINGS, request HEADERS as HPACK literals, DATA with gRPC's message
-prefix, PING, RST_STREAM, WINDOW_UPDATE, GOAWAY), well-formed and not.
+prefix, PING, RST_STREAM, WINDOW_UPDATE, GOAWAY), well-formed and not. With --answers, the seeds
+of lean_transport_fuzz instead: a first byte (even: a Check, odd: a Report), then what a server
+sends on the connection (its SETTINGS, then answers on stream 1: headers, messages, trailers,
+resets, GOAWAY), well-formed and not.
 
     tests/fuzz/make_lean_port_corpus.py tests/fuzz/corpus/lean_port
+    tests/fuzz/make_lean_port_corpus.py --answers tests/fuzz/corpus/lean_transport
 """
 import os
 import struct
@@ -64,7 +68,52 @@ SEEDS = {
     "even_stream": SETTINGS + headers(2, CHECK, end_stream=True),
 }
 
-out = sys.argv[1] if len(sys.argv) > 1 else "tests/fuzz/corpus/lean_port"
+
+def answer(status="200", end_stream=False, extra=()):  # response HEADERS (or trailers-only)
+    block = b"".join(literal(n, v) for n, v in ((":status", status), *extra))
+    return frame(1, 0x4 | (0x1 if end_stream else 0), 1, block)
+
+
+def trailers(code, text=None):
+    fields = (("grpc-status", str(code)),) + ((("grpc-message", text),) if text else ())
+    return frame(1, 0x5, 1, b"".join(literal(n, v) for n, v in fields))
+
+
+GRPC = (("content-type", "application/grpc"),)
+OK_HEAD = SETTINGS + frame(4, 1, 0) + answer(extra=GRPC)
+ANSWERS = {
+    "check_ok": b"\x00" + OK_HEAD + frame(0, 0, 1, message(b"")) + trailers(0),
+    "report_ok": b"\x01" + OK_HEAD + frame(0, 0, 1, message(b"")) + trailers(0),
+    "check_precondition": b"\x00" + OK_HEAD
+    + frame(0, 0, 1, message(b"\x0a\x0a\x0a\x04\x08\x07\x12\x00\x18\x03")) + trailers(0),
+    "trailers_only_denied": b"\x00" + SETTINGS
+    + answer(end_stream=True, extra=GRPC + (("grpc-status", "7"), ("grpc-message", "no%20way"))),
+    "bad_percent": b"\x00" + OK_HEAD + trailers(13, "%zz%4"),
+    "http_503": b"\x00" + SETTINGS + answer("503", end_stream=True),
+    "refused": b"\x00" + SETTINGS + frame(3, 0, 1, struct.pack(">I", 7)),
+    "cancelled": b"\x01" + SETTINGS + frame(3, 0, 1, struct.pack(">I", 8)),
+    "goaway_before": b"\x00" + SETTINGS + frame(7, 0, 0, struct.pack(">II", 0, 0)),
+    "goaway_after": b"\x00" + OK_HEAD + frame(7, 0, 0, struct.pack(">II", 1, 0))
+    + frame(0, 0, 1, message(b"")) + trailers(0),
+    "compressed": b"\x00" + OK_HEAD + frame(0, 0, 1, message(b"\x1f", compressed=1)) + trailers(0),
+    "short_prefix": b"\x00" + OK_HEAD + frame(0, 0, 1, b"\x00\x00") + trailers(0),
+    "long_declared": b"\x00" + OK_HEAD + frame(0, 0, 1, b"\x00\x00\x50\x00\x00abc") + trailers(0),
+    "two_messages": b"\x00" + OK_HEAD + frame(0, 0, 1, message(b"") + message(b"")) + trailers(0),
+    "unparsable": b"\x00" + OK_HEAD + frame(0, 0, 1, message(b"\x0a\x05ab")) + trailers(0),
+    "no_status": b"\x00" + OK_HEAD + frame(0, 1, 1, message(b"")),
+    "no_settings": b"\x00" + answer(extra=GRPC) + trailers(0),
+    "pings": b"\x01" + SETTINGS + frame(6, 0, 0, b"12345678") * 3 + answer(end_stream=True,
+                                                                        extra=(("grpc-status", "0"),)),
+    "even_stream": b"\x00" + SETTINGS + frame(1, 0x5, 2, literal(":status", "200")),
+    "garbage": b"\x00" + b"\xff" * 40,
+}
+
+answers = len(sys.argv) > 1 and sys.argv[1] == "--answers"
+if answers:
+    sys.argv.pop(1)
+    SEEDS = ANSWERS
+out = sys.argv[1] if len(sys.argv) > 1 else (
+    "tests/fuzz/corpus/lean_transport" if answers else "tests/fuzz/corpus/lean_port")
 os.makedirs(out, exist_ok=True)
 for name, data in SEEDS.items():
     with open(os.path.join(out, name), "wb") as f:
