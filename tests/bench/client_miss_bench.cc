@@ -7,7 +7,9 @@
 //   BM_CheckMissOverGrpc/N/S   the same through GrpcTransport to a real server process over
 //                              loopback, N Checks in flight: S = 0 check_floor_server (an empty
 //                              answer, nothing decoded), S = 1 mixs on the proxy-filter tests'
-//                              policy (every path a new cache entry, as in nginx_mixer_load.sh).
+//                              policy (every path a new cache entry, as in nginx_mixer_load.sh),
+//                              S = 3 the same mixs' lean port (--lean-address).
+//   BM_CheckMissLean/N/S       the same through LeanTransport (libnghttp2, one thread).
 //   BM_TlsConnectAndCheck/R    a new TLS connection to mixs (certificates from openssl,
 //                              tests/testing/make_test_certs.sh) and one Check on it, per
 //                              iteration: R = 0 a full handshake each time, R = 1 the channel
@@ -37,6 +39,7 @@
 #include <thread>
 
 #include "proxy-filter/core/http_attributes.h"
+#include "proxy-filter/core/lean_transport.h"
 #include "proxy-filter/core/mixer_client.h"
 #include "proxy-filter/core/mixer_transport.h"
 #include "security/tls/credentials.h"
@@ -127,8 +130,8 @@ const std::string& certsDir() {
   return *dir;
 }
 
-// A server process started for the benchmarks of one kind (0 the floor, 1 mixs, 2 mixs over TLS),
-// stopped by PID at exit.
+// A server process started for the benchmarks of one kind (0 the floor, 1 mixs, 2 mixs over TLS,
+// 3 mixs' lean port), stopped by PID at exit.
 class ServerProcess {
  public:
   static const std::string& address(int kind) {
@@ -190,19 +193,21 @@ class ServerProcess {
       } else {
         const std::string server = (bin / "mixs").string();
         const std::string config = std::string(SOURCE_DIR) + "/tests/proxy-filter/testdata";
+        const char* lean = kind == 3 ? "--lean-address" : nullptr;  // ends the list otherwise
         execl(server.c_str(), server.c_str(), "server", "--address", "127.0.0.1:0",
               "--monitoring-port", "-1", "--log-level", "info", "--config-dir", config.c_str(),
-              nullptr);
+              lean, "127.0.0.1:0", nullptr);
       }
       _exit(127);
     }
     close(out[1]);
-    // The floor prints "listening on 127.0.0.1:PORT"; mixs "(Istio 1.4 API) on 127.0.0.1:PORT".
+    // The floor prints "listening on 127.0.0.1:PORT"; mixs "(Istio 1.4 API) on 127.0.0.1:PORT",
+    // and "lean port ... on 127.0.0.1:PORT".
     FILE* f = fdopen(out[0], "r");
     char line[1024];
     while (address_.empty() && std::fgets(line, sizeof(line), f) != nullptr) {
       const std::string s(line);
-      const size_t at = s.find(kind == 0 ? "listening on " : "API) on ");
+      const size_t at = s.find(kind == 0 ? "listening on " : kind == 3 ? "lean port" : "API) on ");
       if (at != std::string::npos) {
         const size_t start = s.find("127.0.0.1:", at);
         const size_t end = s.find_first_not_of("0123456789", start + 10);
@@ -230,10 +235,10 @@ class ServerProcess {
 
   pid_t pid_ = -1;
   std::string address_;
-  static ServerProcess* servers_[3];
+  static ServerProcess* servers_[4];
 };
 
-ServerProcess* ServerProcess::servers_[3] = {nullptr, nullptr, nullptr};
+ServerProcess* ServerProcess::servers_[4] = {nullptr, nullptr, nullptr, nullptr};
 pid_t ServerProcess::pid(int kind) { return servers_[kind] == nullptr ? -1 : servers_[kind]->pid_; }
 
 long voluntarySwitches() {
@@ -242,15 +247,21 @@ long voluntarySwitches() {
   return u.ru_nvcsw;
 }
 
-void BM_CheckMissOverGrpc(benchmark::State& state) {
+void checkMiss(benchmark::State& state, bool lean) {
   const int in_flight = static_cast<int>(state.range(0));
   const int kind = static_cast<int>(state.range(1));
-  GrpcTransportOptions transport;
+  LeanTransportOptions transport;
   transport.address = ServerProcess::address(kind);
   MixerClientOptions options;
   options.fail_open = false;        // a failed call must show, not pass as an allowed request
-  options.check_cache = kind == 1;  // the floor's empty answer would make every later call a hit
-  auto client = std::make_unique<MixerClient>(options, std::make_unique<GrpcTransport>(transport));
+  options.check_cache = kind != 0;  // the floor's empty answer would make every later call a hit
+  std::unique_ptr<MixerTransport> made;
+  if (lean) {
+    made = *LeanTransport::create(transport);
+  } else {
+    made = std::make_unique<GrpcTransport>(transport);
+  }
+  auto client = std::make_unique<MixerClient>(options, std::move(made));
 
   std::mutex mu;
   std::condition_variable cv;
@@ -307,8 +318,18 @@ void BM_CheckMissOverGrpc(benchmark::State& state) {
   }
   client.reset();
 }
+
+void BM_CheckMissOverGrpc(benchmark::State& state) { checkMiss(state, false); }
 BENCHMARK(BM_CheckMissOverGrpc)
-    ->ArgsProduct({{1, 16}, {0, 1}})
+    ->ArgsProduct({{1, 16}, {0, 1, 3}})
+    ->MeasureProcessCPUTime()
+    ->UseRealTime()
+    ->Repetitions(kSmoke ? 1 : 3)
+    ->ReportAggregatesOnly(true);
+
+void BM_CheckMissLean(benchmark::State& state) { checkMiss(state, true); }
+BENCHMARK(BM_CheckMissLean)
+    ->ArgsProduct({{1, 16}, {0, 1, 3}})
     ->MeasureProcessCPUTime()
     ->UseRealTime()
     ->Repetitions(kSmoke ? 1 : 3)

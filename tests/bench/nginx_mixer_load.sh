@@ -18,6 +18,7 @@
 # PIN=1 runs nginx (its worker, the module's threads, the upstream block) on CPU 0 and mixs and wrk
 # on CPU 1, so the client and mixs do not share the worker's core.
 # LEAN=1 points the module at mixs' lean port (--lean-address) instead of its gRPC port.
+# TRANSPORT=lean sets mixer_transport lean (the module's libnghttp2 client; default grpc).
 # Usage: nginx_mixer_load.sh [BUILD_DIR] [DURATION] [CONNECTIONS]
 set -euo pipefail
 on_server=()
@@ -74,6 +75,7 @@ http {
   uwsgi_temp_path $work/uwsgi; scgi_temp_path $work/scgi;
   mixer_server $mixs;
   ${BATCH:+mixer_report_batch_max_entries $BATCH;}
+  ${TRANSPORT:+mixer_transport $TRANSPORT;}
   upstream backend { server 127.0.0.1:$upstream; keepalive 32; }
   server { listen 127.0.0.1:$upstream; location / { return 200 "upstream ok\n"; } }
   server {
@@ -193,7 +195,7 @@ summary() {
     }' "$work/rps" | sort
 }
 
-echo "nginx $(/usr/sbin/nginx -v 2>&1 | cut -d/ -f2), wrk -t1 -c$connections -d$duration, $(nproc) cores, pinned ${PIN:-0}, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
+echo "nginx $(/usr/sbin/nginx -v 2>&1 | cut -d/ -f2), wrk -t1 -c$connections -d$duration, $(nproc) cores, pinned ${PIN:-0}, lean port ${LEAN:-0}, transport ${TRANSPORT:-grpc}, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
 echo "| workload / server | requests/s | p50 | p99 | nginx worker CPU ms | mixs CPU ms | non-2xx | main thread µs/req | library threads µs/req | mixs µs/req |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 # Warm-up, not recorded: channels connected, the check cache filled, sent records to reuse.
