@@ -4,12 +4,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <thread>
 
 #include "base/grpc_codes.h"
 #include "base/str_cat.h"
+#include "proxy-filter/core/mixer_transport.h"
 
 namespace mixer::client {
 namespace {
@@ -148,6 +151,93 @@ LoadRunResult runLoad(const std::shared_ptr<grpc::Channel>& channel, const std::
   bool ok;
   while (cq.Next(&tag, &ok)) {
   }
+  return result;
+}
+
+LoadRunResult runLoad(proxy::MixerTransport& transport, const std::string& request,
+                      const LoadRunOptions& o) {
+  const bool check = o.method == "/istio.mixer.v1.Mixer/Check";
+  LoadRunResult result;
+  result.latencies_ns.reserve(static_cast<size_t>(std::min<int64_t>(o.requests, 50000000)));
+  const auto start = Clock::now();
+  const bool timed = o.duration.count() > 0;
+  const auto end_time = start + std::chrono::duration_cast<Clock::duration>(o.duration);
+
+  // Callbacks run on the transport's one thread; the mutex hands the counts to this one.
+  std::mutex mu;
+  std::condition_variable finished;
+  int64_t started = 0, completed = 0;
+  bool scheduling_done = false;
+  std::function<void(Clock::time_point)> startCall;
+  auto mayStart = [&](Clock::time_point now) {  // with mu held
+    return !g_stop.load(std::memory_order_relaxed) && started < o.requests &&
+           (!timed || now < end_time);
+  };
+  auto complete = [&](Clock::time_point scheduled, const grpc::Status& status) {
+    const auto now = Clock::now();
+    std::lock_guard<std::mutex> lock(mu);
+    ++completed;
+    result.latencies_ns.push_back(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now - scheduled).count());
+    if (status.ok()) {
+      ++result.ok;
+    } else {
+      ++result.errors[statusCodeName(status.error_code())];
+    }
+    if (o.rate <= 0 && mayStart(now)) {
+      startCall(now);
+    }
+    finished.notify_all();
+  };
+  startCall = [&](Clock::time_point scheduled) {  // with mu held
+    ++started;
+    if (check) {
+      transport.checkSerialized(
+          request, [&, scheduled](const grpc::Status& s, const istio::mixer::v1::CheckResponse&) {
+            complete(scheduled, s);
+          });
+    } else {
+      transport.reportSerialized(request,
+                                 [&, scheduled](const grpc::Status& s) { complete(scheduled, s); });
+    }
+  };
+
+  std::thread scheduler;
+  if (o.rate > 0) {
+    scheduler = std::thread([&] {
+      const auto interval = std::chrono::duration<double>(1.0 / o.rate);
+      for (int64_t i = 0;; ++i) {
+        const auto at = start + std::chrono::duration_cast<Clock::duration>(interval * i);
+        std::this_thread::sleep_until(at);
+        std::lock_guard<std::mutex> lock(mu);
+        if (!mayStart(Clock::now())) {
+          scheduling_done = true;
+          finished.notify_all();
+          break;
+        }
+        startCall(at);
+      }
+    });
+  } else {
+    std::lock_guard<std::mutex> lock(mu);
+    for (int i = 0; i < std::max(1, o.concurrency) && mayStart(Clock::now()); ++i) {
+      startCall(Clock::now());
+    }
+    scheduling_done = true;
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    finished.wait(lock, [&] {
+      // A closed loop ends when nothing is in flight (a completion started the next call, if any).
+      return scheduling_done && completed == started;
+    });
+  }
+  if (scheduler.joinable()) {
+    scheduler.join();
+  }
+  result.elapsed_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  result.sent = completed;
+  std::sort(result.latencies_ns.begin(), result.latencies_ns.end());
   return result;
 }
 

@@ -15,6 +15,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+namespace mixer::proxy {
+class MixerTransport;
+}
+
 namespace mixer::client {
 
 struct LoadRunOptions {
@@ -39,6 +43,12 @@ struct LoadRunResult {
 };
 
 LoadRunResult runLoad(const std::shared_ptr<grpc::Channel>& channel, const std::string& request,
+                      const LoadRunOptions& options);
+
+// The same through a proxy library transport (mixc --transport lean: LeanTransport), whose own
+// deadline applies (options.timeout is the transport's, set when it was made). options.method must
+// be Mixer's Check or Report.
+LoadRunResult runLoad(proxy::MixerTransport& transport, const std::string& request,
                       const LoadRunOptions& options);
 
 // Makes a running (or the next) runLoad stop starting calls; calls in flight complete and are

@@ -18,6 +18,7 @@
 #include "mixer/client/eval_command.h"
 #include "mixer/client/load_generator.h"
 #include "mixer/v1/mixer.grpc.pb.h"
+#include "proxy-filter/core/lean_transport.h"
 #include "security/tls/credentials.h"
 
 namespace {
@@ -41,6 +42,7 @@ struct CommonOptions {
   int records = 1;              // report: records per ReportRequest
   security::tls::TlsFiles tls;  // --tls-ca, --tls-cert, --tls-key: TLS to the server
   std::string tls_server_name;
+  std::string transport = "grpc";  // load runs: grpc (gRPC C++) or lean (the proxy library's)
 };
 
 // The channel to the server: plain text, or TLS when a CA or a client certificate is given.
@@ -92,6 +94,11 @@ void addCommonFlags(CLI::App* cmd, CommonOptions* o) {
   cmd->add_option("--tls-key", o->tls.key, "PEM key of --tls-cert");
   cmd->add_option("--tls-server-name", o->tls_server_name,
                   "Name the server's certificate must carry (default: the --mixer host)");
+  cmd->add_option("--transport", o->transport,
+                  "Load runs: grpc (gRPC C++), or lean (the proxy library's libnghttp2 client, "
+                  "as nginx's mixer_transport lean)")
+      ->check(CLI::IsMember({"grpc", "lean"}))
+      ->capture_default_str();
 }
 
 std::string wordOrIndex(int32_t index, const google::protobuf::RepeatedPtrField<std::string>& w) {
@@ -134,8 +141,7 @@ bool isLoad(const CommonOptions& o) {
   return o.repeat > 1 || o.rate > 0 || !o.duration.empty() || o.concurrency > 1;
 }
 
-int runLoadMode(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
-                const std::string& bytes, const CommonOptions& o) {
+int runLoadMode(const std::string& method, const std::string& bytes, const CommonOptions& o) {
   mixer::client::LoadRunOptions lo;
   lo.method = method;
   lo.concurrency = o.concurrency;
@@ -156,7 +162,25 @@ int runLoadMode(const std::shared_ptr<grpc::Channel>& channel, const std::string
   // SIGINT / SIGTERM end the run early, with its summary.
   std::signal(SIGINT, [](int) { mixer::client::stopLoad(); });
   std::signal(SIGTERM, [](int) { mixer::client::stopLoad(); });
-  const auto result = mixer::client::runLoad(channel, bytes, lo);
+  mixer::client::LoadRunResult result;
+  if (o.transport == "lean") {
+    mixer::proxy::LeanTransportOptions t;
+    t.address = o.mixer;
+    t.timeout_ms = o.timeout_ms;
+    t.tls = !o.tls.ca.empty() || !o.tls.cert.empty() || !o.tls.key.empty();
+    t.tls_files = o.tls;
+    t.server_name = o.tls_server_name;
+    auto transport = mixer::proxy::LeanTransport::create(t);
+    if (!transport.ok()) {
+      std::cerr << "mixc: " << transport.status().message() << "\n";
+      return 2;
+    }
+    result = mixer::client::runLoad(**transport, bytes, lo);
+  } else {
+    auto channel = makeChannel(o);
+    if (!channel) return 2;
+    result = mixer::client::runLoad(channel, bytes, lo);
+  }
   if (o.json) {
     std::printf("%s\n", result.json(lo).c_str());
   } else {
@@ -195,11 +219,16 @@ int runCheck(const CommonOptions& o, const mixer::attribute::AttributeBag& bag) 
       q.set_best_effort(false);
     }
   }
+  if (isLoad(o)) {
+    return runLoadMode("/istio.mixer.v1.Mixer/Check", req.SerializeAsString(), o);
+  }
+  if (o.transport != "grpc") {
+    std::cerr << "mixc: --transport " << o.transport
+              << " is for load runs (-r, -c, --rate, --duration)\n";
+    return 2;
+  }
   auto channel = makeChannel(o);
   if (!channel) return 2;
-  if (isLoad(o)) {
-    return runLoadMode(channel, "/istio.mixer.v1.Mixer/Check", req.SerializeAsString(), o);
-  }
   auto stub = istio::mixer::v1::Mixer::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(o.timeout_ms));
@@ -262,11 +291,16 @@ int runReport(const CommonOptions& o, const mixer::attribute::AttributeBag& bag)
   }
   req.set_global_word_count(mixer::api::kGlobalWordCount);
   req.set_repeated_attributes_semantics(ReportRequest::INDEPENDENT_ENCODING);
+  if (isLoad(o)) {
+    return runLoadMode("/istio.mixer.v1.Mixer/Report", req.SerializeAsString(), o);
+  }
+  if (o.transport != "grpc") {
+    std::cerr << "mixc: --transport " << o.transport
+              << " is for load runs (-r, -c, --rate, --duration)\n";
+    return 2;
+  }
   auto channel = makeChannel(o);
   if (!channel) return 2;
-  if (isLoad(o)) {
-    return runLoadMode(channel, "/istio.mixer.v1.Mixer/Report", req.SerializeAsString(), o);
-  }
   auto stub = istio::mixer::v1::Mixer::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(o.timeout_ms));

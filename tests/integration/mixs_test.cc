@@ -107,6 +107,20 @@ TEST_F(MixsTest, MixcReportAndLoadMode) {
   std::tie(code, out) = mixc({"report", "--rate", "500", "--duration", "200ms"});
   EXPECT_EQ(code, 0) << out;
   EXPECT_NE(out.find("open loop at 500"), std::string::npos) << out;
+
+  // The same through the proxy library's lean transport (libnghttp2), which mixs' gRPC port
+  // answers as any gRPC client.
+  std::tie(code, out) = mixc({"check", "-s", "destination.service=x", "-r", "200", "-c", "4",
+                              "--json", "--transport", "lean"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("\"calls\":200,\"ok\":200,\"errors\":{}"), std::string::npos) << out;
+  std::tie(code, out) =
+      mixc({"report", "--rate", "500", "--duration", "200ms", "--transport", "lean"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("open loop at 500"), std::string::npos) << out;
+  std::tie(code, out) = mixc({"check", "--transport", "lean"});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("--transport lean is for load runs"), std::string::npos) << out;
 }
 
 TEST_F(MixsTest, TypeMismatchFromTheClientIsInvalidArgument) {
