@@ -16,6 +16,8 @@
 #                  epoll thread, no gRPC library); only when SERVERS names it
 #   mixs-base      the mixs binary MIXS_BASE names (another build, e.g. before a change); only
 #                  when SERVERS names it
+# A server name with ":lean" (e.g. mixs-lean:lean) is called by mixc --transport lean (the proxy
+# library's libnghttp2 client) instead of gRPC C++'s.
 # Server CPU per call = utime+stime from /proc/PID/stat around the run, divided by the calls;
 # context switches per call from /proc/PID/task/*/status (threads alive at both ends).
 #   LOADS    "closed" (closed loop, 8 in flight) and/or open-loop rates in calls per second, each
@@ -50,6 +52,10 @@ echo "| round | server | load | server CPU µs per $method | context switches pe
 echo "|---|---|---|---|---|---|"
 for round in $(seq "$rounds"); do
   for server in $servers; do
+    client=()
+    [ "${server#*:}" = lean ] && client=(--transport lean)
+    server=${server%%:*}
+    shown_server=$server${client:+:lean}
     case $server in
       grpc-callback) "$bin/check_floor_server" 127.0.0.1:0 >"$work/out" 2>&1 & ;;
       grpc-async) "$bin/check_floor_server" 127.0.0.1:0 --async 1 >"$work/out" 2>&1 & ;;
@@ -79,19 +85,19 @@ for round in $(seq "$rounds"); do
       sleep 0.05
     done
     [ -n "$port" ] || { echo "$server did not start: $(cat "$work/out")" >&2; exit 1; }
-    "$bin/mixc" "$method" -m "127.0.0.1:$port" "${flags[@]}" -r $((calls / 8 + 1)) -c 8 >/dev/null
+    "$bin/mixc" "$method" -m "127.0.0.1:$port" "${flags[@]}" "${client[@]}" -r $((calls / 8 + 1)) -c 8 >/dev/null
     for load in $loads; do
       load_shape "$load" "$calls"
       n=$N
       cpu0=$(cpu_ticks "$pid")
       cs0=$(switches "$pid")
-      out=$("$bin/mixc" "$method" -m "127.0.0.1:$port" "${flags[@]}" -r "$n" -c 8 "${PACE[@]}" --json)
+      out=$("$bin/mixc" "$method" -m "127.0.0.1:$port" "${flags[@]}" "${client[@]}" -r "$n" -c 8 "${PACE[@]}" --json)
       cpu1=$(cpu_ticks "$pid")
       cs1=$(switches "$pid")
       read -r ok rate < <(echo "$out" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], int(d["rate"]))')
-      [ "$ok" = "$n" ] || { echo "round $round $server $load: only $ok of $n calls succeeded" >&2; exit 1; }
+      [ "$ok" = "$n" ] || { echo "round $round $shown_server $load: only $ok of $n calls succeeded" >&2; exit 1; }
       shown=$(load_label "$load")
-      /usr/bin/python3 -c "print(f'| $round | $server | $shown | {($cpu1-$cpu0)*1e6/$tick/$n:.1f} | {($cs1-$cs0)/$n:.2f} | $rate |')"
+      /usr/bin/python3 -c "print(f'| $round | $shown_server | $shown | {($cpu1-$cpu0)*1e6/$tick/$n:.1f} | {($cs1-$cs0)/$n:.2f} | $rate |')"
     done
     kill "$pid"; wait "$pid" 2>/dev/null || true
     pid=""

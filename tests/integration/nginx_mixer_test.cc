@@ -157,6 +157,7 @@ class NginxMixerTest : public ::testing::Test {
   std::string errorLog() const { return testing::nginxErrorLog(prefix_); }
   void allowsDeniesLimitsAndReports();
   void reachesMixsOverMutualTls(bool lean);
+  void failPolicyWhileMixsIsDownAndRecovery(bool lean);
   void spreadsOverReplicasAndLeavesADeadOne(bool lean);
 
   double metric(const std::string& code) {
@@ -295,17 +296,31 @@ TEST_F(NginxMixerTest, ReachesTheLeanPortOverMutualTlsWithTheLeanTransport) {
   reachesMixsOverMutualTls(true);
 }
 
-TEST_F(NginxMixerTest, FailPolicyWhileMixsIsDownAndRecovery) {
-  startMixs();
-  startNginx();
+// mixs stopped: the fail policy answers; mixs back on the same port: Checks reach it again. With
+// `lean`, through the lean transport to the lean port (a refused connection is tried again after
+// its backoff).
+void NginxMixerTest::failPolicyWhileMixsIsDownAndRecovery(bool lean) {
+  if (lean) {
+    startMixs("127.0.0.1:0", {"--lean-address", "127.0.0.1:0"});
+    mixer_server_ = mixs_.leanAddress();
+    startNginx("  mixer_transport lean;\n");
+  } else {
+    startMixs();
+    startNginx();
+  }
   EXPECT_EQ(get(front_port_, "/before").status, 200) << errorLog();
+  const std::string lean_address = mixs_.leanAddress();
   mixs_.stop(SIGTERM);
 
   EXPECT_EQ(get(front_port_, "/down").status, 503);       // mixer_fail_open off
   EXPECT_EQ(get(front_port_, "/open/down").status, 200);  // mixer_fail_open on
   EXPECT_EQ(get(front_port_, "/before").status, 200);     // still cached
 
-  startMixs("127.0.0.1:" + std::to_string(mixs_port_));
+  if (lean) {
+    startMixs("127.0.0.1:" + std::to_string(mixs_port_), {"--lean-address", lean_address});
+  } else {
+    startMixs("127.0.0.1:" + std::to_string(mixs_port_));
+  }
   int status = 0;
   for (int i = 0; i < 100 && status != 200; ++i) {
     status = get(front_port_, "/back-" + std::to_string(i)).status;
@@ -315,6 +330,14 @@ TEST_F(NginxMixerTest, FailPolicyWhileMixsIsDownAndRecovery) {
   }
   EXPECT_EQ(status, 200) << errorLog();
   EXPECT_EQ(get(front_port_, "/private/after").status, 403);
+}
+
+TEST_F(NginxMixerTest, FailPolicyWhileMixsIsDownAndRecovery) {
+  failPolicyWhileMixsIsDownAndRecovery(false);
+}
+
+TEST_F(NginxMixerTest, TheLeanTransportFollowsTheFailPolicyAndRecovers) {
+  failPolicyWhileMixsIsDownAndRecovery(true);
 }
 
 // mixer_server with three replicas: requests are checked and reported by all three (each
