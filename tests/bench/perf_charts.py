@@ -217,6 +217,36 @@ def transport_floor_queues(data, out):
                  "mixs on completion queues: server CPU per Check by load")
 
 
+def transport_floor_lean_client(data, out):
+    """Server CPU per Check at 8 in flight, by server and by client (gRPC C++ or the proxy
+    library's lean transport): the median of the rounds, with their range."""
+    servers = [("mixs", "mixs, gRPC port"), ("mixs-lean", "mixs, lean port"),
+               ("nghttp2", "libnghttp2 floor")]
+    clients = [("grpc", "mixc, gRPC C++ client"), ("lean", "mixc --transport lean")]
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    width = 0.8 / len(clients)
+    for i, (client, label) in enumerate(clients):
+        med, lo, hi = [], [], []
+        for server, _ in servers:
+            m, below, above = median_range(
+                float(r["cpu_us"]) for r in data if r["server"] == server and r["client"] == client)
+            med.append(m)
+            lo.append(below)
+            hi.append(above)
+        offset = (i - (len(clients) - 1) / 2) * width
+        bars = ax.bar([j + offset for j in range(len(servers))], med, width, yerr=[lo, hi],
+                      capsize=2, label=label)
+        for bar, m in zip(bars, med):
+            ax.text(bar.get_x() + bar.get_width() / 2, m, f"{m:.1f}", ha="center", va="bottom",
+                    fontsize=7)
+    ax.axhline(8, ls="--", color="gray", label="goal: 8 µs")
+    ax.set_xticks(range(len(servers)), [label for _, label in servers])
+    ax.set_ylabel("server CPU per Check (µs)")
+    ax.set_title("Server CPU per Check, 8 in flight, by client")
+    ax.legend(fontsize=7)
+    save(fig, out)
+
+
 def transport_floor_lean(data, out):
     """Server CPU per Check by load: mixs' lean port (libnghttp2) against its gRPC port and the
     floors, in the same rounds."""
@@ -283,6 +313,7 @@ def main():
               "transport_floor_by_load": transport_floor_by_load,
               "transport_floor_queues": transport_floor_queues,
               "transport_floor_lean": transport_floor_lean,
+              "transport_floor_lean_client": transport_floor_lean_client,
               "nginx_module_cpu": nginx_module}
     for name, draw in charts.items():
         draw(rows(os.path.join(d, name + ".csv")), os.path.join(d, name + ".png"))
