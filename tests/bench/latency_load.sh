@@ -6,8 +6,9 @@
 # With PIN=1, mixs runs on CPU 0 and mixc on CPU 1 (taskset), so they do not preempt each other.
 # With RATES="R1 R2 ...", each round sends at those fixed rates instead (fraction column "fixed"),
 # to compare builds or servers at the same load. With LEAN=1, mixc calls mixs' lean port
-# (--lean-address: libnghttp2 on one thread) instead of its gRPC port.
-# Usage: [PIN=1] [RATES=...] [LEAN=1] latency_load.sh BUILD_DIR [DURATION] [ROUNDS]
+# (--lean-address: libnghttp2 on one thread) instead of its gRPC port. With CLIENT=lean, mixc sends
+# through the proxy library's lean transport (--transport lean) instead of gRPC C++'s client.
+# Usage: [PIN=1] [RATES=...] [LEAN=1] [CLIENT=lean] latency_load.sh BUILD_DIR [DURATION] [ROUNDS]
 set -euo pipefail
 build=${1:-build/release}
 duration=${2:-10s}
@@ -40,7 +41,9 @@ done
 [ -n "$addr" ] || { echo "mixs did not start: $(cat "$work/mixs.log")" >&2; exit 1; }
 
 field() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d'+sys.argv[1]))" "$1"; }
-check() { "${client_cpu[@]}" "$bin/mixc" check -m "$addr" -a "$attrs" --stringmap_attributes "$headers" "$@"; }
+client=()
+[ "${CLIENT:-grpc}" = lean ] && client=(--transport lean)
+check() { "${client_cpu[@]}" "$bin/mixc" check -m "$addr" "${client[@]}" -a "$attrs" --stringmap_attributes "$headers" "$@"; }
 
 check -r 20000 -c 8 >/dev/null  # warm-up
 echo "date,load_average,fraction,target_rate,achieved_rate,p50_us,p90_us,p99_us,p999_us"
