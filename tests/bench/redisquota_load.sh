@@ -11,6 +11,8 @@
 # once, on the calling thread). MIXS_ONLY=1 leaves out the redis-benchmark and adapter rows.
 # PERF_OUT=PREFIX records mixs with `perf record -g` during each quota run, into PREFIX.redis and
 # PREFIX.mem. LEAN=1 sends every call to mixs' lean port (--lean-address) instead of its gRPC port.
+# CLIENT=lean makes mixc's load runs go through the proxy library's lean transport
+# (--transport lean) instead of gRPC C++'s client.
 # Usage: redisquota_load.sh BUILD_DIR [CALLS] [CONCURRENCY]
 # (BUILD_DIR/bin and BUILD_DIR/adapters: a copy of another build can be measured the same way.)
 set -euo pipefail
@@ -142,7 +144,9 @@ measure_mixs() {
   [ -n "$addr" ] || { echo "mixs did not start: $(cat "$work/mixs.$tag.log")" >&2; exit 1; }
   one=$("$bin/mixc" check -m "$addr" -s destination.service=bench.svc -q requestcount=1)
   echo "$one" | grep -q "Quota 'requestcount': granted 1" || { echo "quota not granted ($tag): $one" >&2; exit 1; }
-  "$bin/mixc" check -m "$addr" -s destination.service=bench.svc -q requestcount=1 -r 2000 -c "$conc" >/dev/null
+  local client=()
+  [ "${CLIENT:-grpc}" = lean ] && client=(--transport lean)
+  "$bin/mixc" check -m "$addr" "${client[@]}" -s destination.service=bench.svc -q requestcount=1 -r 2000 -c "$conc" >/dev/null
   [ "${THREADS:-0}" = 1 ] && by_thread >"$work/threads0"
   local perf_pid=""
   if [ -n "${PERF_OUT:-}" ]; then
@@ -151,15 +155,15 @@ measure_mixs() {
     sleep 0.2
   fi
   t0=$(cpu_ticks); s0=$(switches)
-  MIXC_JSON=$("$bin/mixc" check -m "$addr" -s destination.service=bench.svc -q requestcount=1 \
-    -r "$calls" -c "$conc" --json)
+  MIXC_JSON=$("$bin/mixc" check -m "$addr" "${client[@]}" -s destination.service=bench.svc \
+    -q requestcount=1 -r "$calls" -c "$conc" --json)
   t1=$(cpu_ticks); s1=$(switches)
   if [ -n "$perf_pid" ]; then
     kill -INT "$perf_pid"
     wait "$perf_pid" 2>/dev/null || true
   fi
   [ "${THREADS:-0}" = 1 ] && by_thread >"$work/threads1"
-  nq_json=$("$bin/mixc" check -m "$addr" -s destination.service=bench.svc -r "$calls" -c "$conc" --json)
+  nq_json=$("$bin/mixc" check -m "$addr" "${client[@]}" -s destination.service=bench.svc -r "$calls" -c "$conc" --json)
   t2=$(cpu_ticks); s2=$(switches)
   [ "${THREADS:-0}" = 1 ] && by_thread >"$work/threads2"
   Q_CPU=$(per_call "$t0" "$t1" "1000000 / $tck"); NQ_CPU=$(per_call "$t1" "$t2" "1000000 / $tck")
