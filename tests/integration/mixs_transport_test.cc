@@ -15,6 +15,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -232,6 +233,53 @@ TEST(MixsTransportTest, AcceptResumesAfterTheOpenFileLimitWasReached) {
   EXPECT_EQ(code, 0) << out << mixs.process.output();
   EXPECT_NE(out.find("Check status was OK"), std::string::npos) << out;
   EXPECT_TRUE(unary(ownChannel(mixs.address), kCheck, "").ok());
+}
+
+// mixs' CPU time so far (utime + stime from /proc), in seconds.
+double cpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  long long ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i >= 14) ticks += std::stoll(field);  // fields 14 and 15
+  }
+  return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// The same on the lean port: out of descriptors it pauses accepting (100 ms at a time, not a busy
+// loop), says why, and accepts again once descriptors are free.
+TEST(MixsTransportTest, TheLeanPortPausesAcceptingOutOfDescriptorsAndResumes) {
+  constexpr int kNoFile = 160;
+  Mixs mixs;
+  ASSERT_TRUE(mixs.start({"--max-connections", "100000", "--lean-address", "127.0.0.1:0"},
+                         {"/usr/bin/prlimit", "--nofile=" + std::to_string(kNoFile)}))
+      << mixs.process.output();
+  const std::string lean = mixs.process.leanAddress();
+  const int lean_port = std::stoi(lean.substr(lean.rfind(':') + 1));
+  std::vector<int> fds;
+  for (int i = 0; i < kNoFile + 40; ++i) {
+    const int fd = connectTo(lean_port);
+    ASSERT_GE(fd, 0);
+    fds.push_back(fd);
+  }
+  EXPECT_TRUE(eventually([&] {
+    return mixs.process.output().find("lean port: accept failed (Too many open files)") !=
+           std::string::npos;
+  })) << mixs.process.output();
+  // Connections are still waiting in the backlog: a loop retrying accept at once would spin a
+  // core; the pause leaves mixs nearly idle.
+  const double before = cpuSeconds(mixs.process.pid());
+  std::this_thread::sleep_for(1s);
+  EXPECT_LT(cpuSeconds(mixs.process.pid()) - before, 0.5);
+
+  for (int fd : fds) {
+    close(fd);
+  }
+  // Accepting again: a Check on the lean port is answered.
+  EXPECT_TRUE(eventually([&] { return unary(ownChannel(lean), kCheck, "", 2s).ok(); }, 20s))
+      << mixs.process.output();
 }
 
 TEST(MixsTransportTest, DefaultConnectionLimitStaysBelowTheOpenFileLimit) {
