@@ -282,6 +282,40 @@ TEST(MixsTransportTest, TheLeanPortPausesAcceptingOutOfDescriptorsAndResumes) {
       << mixs.process.output();
 }
 
+// mixer_lean_connections from mixs' /metrics; -1 when absent.
+double leanConnections(int monitoring_port) {
+  const std::string metrics = get(monitoring_port, "/metrics").second;
+  const size_t at = metrics.find("\nmixer_lean_connections ");
+  return at == std::string::npos ? -1 : std::stod(metrics.substr(at + 24));
+}
+
+// --max-connections is split over --lean-threads: with 2 threads and a limit of 4, each thread
+// accepts at most 2 of the connections the kernel hands its listener (SO_REUSEPORT), so 8
+// connections are served 2 to 4 at a time, never more; the others wait in the backlog, and are
+// served once the first ones close.
+TEST(MixsTransportTest, TheLeanPortsThreadsShareTheConnectionLimit) {
+  Mixs mixs;
+  ASSERT_TRUE(mixs.start(
+      {"--lean-address", "127.0.0.1:0", "--lean-threads", "2", "--max-connections", "4"}))
+      << mixs.process.output();
+  const std::string lean = mixs.process.leanAddress();
+  const int lean_port = std::stoi(lean.substr(lean.rfind(':') + 1));
+  std::vector<int> fds;
+  for (int i = 0; i < 8; ++i) {
+    fds.push_back(connectTo(lean_port));
+    ASSERT_GE(fds.back(), 0);
+  }
+  EXPECT_TRUE(eventually([&] { return leanConnections(mixs.monitoring_port) >= 2; }));
+  std::this_thread::sleep_for(300ms);  // any further accepts have happened by now
+  const double open = leanConnections(mixs.monitoring_port);
+  EXPECT_GE(open, 2);
+  EXPECT_LE(open, 4);
+  for (int fd : fds) {
+    close(fd);
+  }
+  EXPECT_TRUE(unary(ownChannel(lean), kCheck, "", 10s).ok()) << mixs.process.output();
+}
+
 TEST(MixsTransportTest, DefaultConnectionLimitStaysBelowTheOpenFileLimit) {
   // With the default limit, connections beyond it wait: accept never meets EMFILE.
   constexpr int kNoFile = 200;
