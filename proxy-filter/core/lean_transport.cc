@@ -651,10 +651,9 @@ class LeanTransport::Loop {
         }
         if (c->out.empty()) {
           wantOut(c, false);
-          if (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2)) {
-            closeConn(c, "", true);
-          } else if (c->goaway && c->streams.empty()) {
-            closeConn(c, "", true);
+          if ((!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2)) ||
+              (c->goaway && c->streams.empty())) {
+            closeConn(c, "the server ended the connection (GOAWAY)", true);
           }
           return;
         }
@@ -937,7 +936,9 @@ class LeanTransport::Loop {
         attempt(call);
         return;
       case Call::kWaiting:
-        waiting_.erase(std::find(waiting_.begin(), waiting_.end(), call));
+        if (auto it = std::find(waiting_.begin(), waiting_.end(), call); it != waiting_.end()) {
+          waiting_.erase(it);
+        }
         break;
       case Call::kOnStream:
         if (call->stream != nullptr) {
