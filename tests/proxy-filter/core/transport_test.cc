@@ -366,10 +366,12 @@ class TlsResumingServer : public grpc::CallbackGenericService {
 };
 
 // Certificates made by openssl (tests/testing/make_test_certs.sh; ctest sets MIXER_SOURCE_DIR).
-std::string makeTestCerts() {
+// `name` tells apart several sets (each with its own CA) in one test.
+std::string makeTestCerts(const std::string& name = "certs") {
   const char* source = std::getenv("MIXER_SOURCE_DIR");
   EXPECT_NE(source, nullptr) << "MIXER_SOURCE_DIR is not set (ctest sets it)";
-  const std::string dir = ::testing::TempDir() + "/transport-certs-" + std::to_string(getpid());
+  const std::string dir =
+      ::testing::TempDir() + "/transport-" + name + "-" + std::to_string(getpid());
   const std::string command = std::string("/bin/sh ") + (source != nullptr ? source : ".") +
                               "/tests/testing/make_test_certs.sh " + dir +
                               " proxy=istio-system/ingress >/dev/null";
@@ -489,6 +491,49 @@ TEST(LeanTransportTlsTest, MutualTlsToAGrpcServerAndAReconnectResumesTheSession)
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("missing.key"), std::string::npos) << bad.status();
   std::filesystem::remove_all(certs);
+}
+
+// The CA file rotated under a running transport: after its refresh interval, a new connection
+// verifies the server against the new file. Before, the server's certificate (from another CA)
+// is refused.
+TEST(LeanTransportTlsTest, ARotatedCaFileIsReadForNewConnections) {
+  const std::string old_certs = makeTestCerts("old");
+  const std::string new_certs = makeTestCerts("new");
+  TlsResumingServer server(new_certs, 100000);
+  const std::string ca = old_certs + "/client-ca.pem";
+  std::filesystem::copy_file(old_certs + "/ca.pem", ca);
+  LeanTransportOptions o;
+  o.address = server.address();
+  o.timeout_ms = 10000;
+  o.tls = true;
+  o.tls_files.ca = ca;
+  o.tls_files.cert = new_certs + "/proxy.pem";
+  o.tls_files.key = new_certs + "/proxy.key";
+  o.tls_files.refresh = std::chrono::seconds(1);
+  o.server_name = "localhost";
+  o.reconnect_backoff_ms = 50;
+  auto made = LeanTransport::create(o);
+  ASSERT_TRUE(made.ok()) << made.status();
+  auto call = [&] {
+    auto done = std::make_shared<std::promise<CheckOutcome>>();
+    (*made)->check(CheckRequest(), [done](const grpc::Status& s, const CheckResponse& r) {
+      done->set_value({s, r});
+    });
+    return done->get_future().get();
+  };
+  const CheckOutcome refused = call();
+  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(refused.status.error_message().find("TLS handshake"), std::string::npos)
+      << refused.status.error_message();
+
+  std::filesystem::copy_file(new_certs + "/ca.pem", ca,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the refresh interval
+  const CheckOutcome ok = call();
+  EXPECT_TRUE(ok.status.ok()) << ok.status.error_message();
+  EXPECT_EQ(server.resumed().size(), 1u);  // only the second call reached the server
+  std::filesystem::remove_all(old_certs);
+  std::filesystem::remove_all(new_certs);
 }
 
 // Several replicas: calls go round robin over them; one that stops serving gets no more calls and
