@@ -39,6 +39,23 @@ std::string fmtMicros(double us) {
   return buf;
 }
 
+// An open loop: starts calls at `rate` per second from `start`, each with its scheduled time, until
+// `may_start` says no; both run under `mu`.
+template <class MayStart, class StartCall>
+void paceCalls(Clock::time_point start, double rate, std::mutex& mu, MayStart may_start,
+               StartCall start_call) {
+  const auto interval = std::chrono::duration<double>(1.0 / rate);
+  for (int64_t i = 0;; ++i) {
+    const auto at = start + std::chrono::duration_cast<Clock::duration>(interval * i);
+    std::this_thread::sleep_until(at);
+    std::lock_guard<std::mutex> lock(mu);
+    if (!may_start(Clock::now())) {
+      return;
+    }
+    start_call(at);
+  }
+}
+
 }  // namespace
 
 void stopLoad() { g_stop.store(true, std::memory_order_relaxed); }
@@ -90,16 +107,7 @@ LoadRunResult runLoad(const std::shared_ptr<grpc::Channel>& channel, const std::
   std::mutex cq_mutex;  // serialises startCall between the scheduler and the completion loop
   if (o.rate > 0) {
     scheduler = std::thread([&] {
-      const auto interval = std::chrono::duration<double>(1.0 / o.rate);
-      for (int64_t i = 0;; ++i) {
-        const auto at = start + std::chrono::duration_cast<Clock::duration>(interval * i);
-        std::this_thread::sleep_until(at);
-        std::lock_guard<std::mutex> lock(cq_mutex);
-        if (!mayStart(Clock::now())) {
-          break;
-        }
-        startCall(at);
-      }
+      paceCalls(start, o.rate, cq_mutex, mayStart, startCall);
       scheduling_done = true;
     });
   } else {
@@ -205,18 +213,10 @@ LoadRunResult runLoad(proxy::MixerTransport& transport, const std::string& reque
   std::thread scheduler;
   if (o.rate > 0) {
     scheduler = std::thread([&] {
-      const auto interval = std::chrono::duration<double>(1.0 / o.rate);
-      for (int64_t i = 0;; ++i) {
-        const auto at = start + std::chrono::duration_cast<Clock::duration>(interval * i);
-        std::this_thread::sleep_until(at);
-        std::lock_guard<std::mutex> lock(mu);
-        if (!mayStart(Clock::now())) {
-          scheduling_done = true;
-          finished.notify_all();
-          break;
-        }
-        startCall(at);
-      }
+      paceCalls(start, o.rate, mu, mayStart, startCall);
+      std::lock_guard<std::mutex> lock(mu);
+      scheduling_done = true;
+      finished.notify_all();
     });
   } else {
     std::lock_guard<std::mutex> lock(mu);

@@ -189,6 +189,15 @@ int runLoadMode(const std::string& method, const std::string& bytes, const Commo
   return result.ok == result.sent ? 0 : 1;
 }
 
+// A single call (not a load run) goes over gRPC C++; false, after saying why, for another
+// transport.
+bool singleCallTransport(const CommonOptions& o) {
+  if (o.transport == "grpc") return true;
+  std::cerr << "mixc: --transport " << o.transport
+            << " is for load runs (-r, -c, --rate, --duration)\n";
+  return false;
+}
+
 std::string deduplicationId() {
   std::random_device rd;
   char buf[40];
@@ -222,11 +231,7 @@ int runCheck(const CommonOptions& o, const mixer::attribute::AttributeBag& bag) 
   if (isLoad(o)) {
     return runLoadMode("/istio.mixer.v1.Mixer/Check", req.SerializeAsString(), o);
   }
-  if (o.transport != "grpc") {
-    std::cerr << "mixc: --transport " << o.transport
-              << " is for load runs (-r, -c, --rate, --duration)\n";
-    return 2;
-  }
+  if (!singleCallTransport(o)) return 2;
   auto channel = makeChannel(o);
   if (!channel) return 2;
   auto stub = istio::mixer::v1::Mixer::NewStub(channel);
@@ -294,11 +299,7 @@ int runReport(const CommonOptions& o, const mixer::attribute::AttributeBag& bag)
   if (isLoad(o)) {
     return runLoadMode("/istio.mixer.v1.Mixer/Report", req.SerializeAsString(), o);
   }
-  if (o.transport != "grpc") {
-    std::cerr << "mixc: --transport " << o.transport
-              << " is for load runs (-r, -c, --rate, --duration)\n";
-    return 2;
-  }
+  if (!singleCallTransport(o)) return 2;
   auto channel = makeChannel(o);
   if (!channel) return 2;
   auto stub = istio::mixer::v1::Mixer::NewStub(channel);
