@@ -593,12 +593,13 @@ TEST_F(NginxMixerTest, AQuotaPerSecondHoldsAcrossThreeReplicasUnderWrkLoad) {
 }
 
 TEST_F(NginxMixerTest, BadDirectivesAreRejectedWithTheirReason) {
-  auto test = [&](const std::string& directive) {
+  // `directive` in a server block, or `http_directive` in the http block.
+  auto test = [&](const std::string& directive, const std::string& http_directive = "") {
     const std::string conf = prefix_ + "/bad.conf";
     std::ofstream(conf) << "load_module " << modulepath() << ";\npid " << prefix_
-                        << "/bad.pid;\nerror_log stderr;\nevents {}\nhttp {\n  server {\n    "
-                           "listen 127.0.0.1:1;\n    "
-                        << directive << "\n  }\n}\n";
+                        << "/bad.pid;\nerror_log stderr;\nevents {}\nhttp {\n  " << http_directive
+                        << "\n  server {\n    listen 127.0.0.1:1;\n    " << directive
+                        << "\n  }\n}\n";
     return runCommand({"/usr/sbin/nginx", "-t", "-p", prefix_, "-c", conf});
   };
   auto [code, out] = test("mixer_quota requestcount -1;");
@@ -611,6 +612,11 @@ TEST_F(NginxMixerTest, BadDirectivesAreRejectedWithTheirReason) {
   EXPECT_NE(code, 0);
   EXPECT_NE(out.find("\"mixer_server\" directive is not allowed here"), std::string::npos) << out;
   std::tie(code, out) = test("mixer_attribute destination.service svc;");
+  EXPECT_EQ(code, 0) << out;
+  std::tie(code, out) = test("", "mixer_transport quic;");
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("invalid value \"quic\""), std::string::npos) << out;
+  std::tie(code, out) = test("", "mixer_transport lean;");
   EXPECT_EQ(code, 0) << out;
 }
 
