@@ -62,9 +62,9 @@ class MixerClient {
              bool precondition_missed = false);
 
   void report(Attributes record);
-  // Queues `*record` and leaves it empty, holding the storage of a record already sent: a host
-  // that builds each request into the set it gets back allocates nothing once records of this
-  // shape have gone out (see Attributes::clear).
+  // Queues `*record` and leaves it empty, holding the storage of the record queued before it: a
+  // host that builds each request into the set it gets back allocates nothing once records of
+  // this shape have been queued (see Attributes::clear).
   void reportSwap(Attributes* record);
   void flushReports() { batcher_.flush(); }
 

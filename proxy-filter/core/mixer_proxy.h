@@ -139,9 +139,9 @@ int mixer_proxy_check(mixer_proxy_client* client, const mixer_proxy_attributes* 
  * Thread-safe. */
 void mixer_proxy_report(mixer_proxy_client* client, mixer_proxy_attributes* attributes);
 /* Queues the attributes of `attributes` as one report record and leaves `attributes` (still the
- * caller's) empty, holding the storage of a record already sent: a host that builds its next
- * request into it allocates nothing once records of this shape have gone out. Never blocks on
- * the network. Thread-safe (one call per attributes object at a time). */
+ * caller's) empty, holding the storage of the record queued before it: a host that builds its
+ * next request into it allocates nothing once records of this shape have been queued. Never blocks
+ * on the network. Thread-safe (one call per attributes object at a time). */
 void mixer_proxy_report_swap(mixer_proxy_client* client, mixer_proxy_attributes* attributes);
 
 typedef struct mixer_proxy_stats {

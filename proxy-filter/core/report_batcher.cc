@@ -9,22 +9,9 @@ namespace mixer::proxy {
 
 using istio::mixer::v1::ReportRequest;
 
-namespace {
-// Sent records kept for enqueueSwap(), in batches: enough for the records queued while a batch is
-// encoded and sent and the next ones wait for the flusher.
-constexpr size_t kKeptBatches = 4;
-}  // namespace
-
 ReportBatcher::ReportBatcher(ReportBatchOptions options, SendSerialized send,
                              const GlobalDictionary* dictionary, StatsCounters* stats)
-    : options_(options),
-      send_(std::move(send)),
-      dictionary_(dictionary),
-      stats_(stats),
-      kept_limit_(options_.max_entries *
-                  std::min<size_t>(kKeptBatches, options_.max_queued_batches)) {
-  building_.reserve(options_.max_entries);
-  kept_.reserve(kept_limit_);
+    : options_(options), send_(std::move(send)), dictionary_(dictionary), stats_(stats) {
   next_delta_ = options_.delta_encoding;
   flusher_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "mixer-report");
@@ -66,23 +53,25 @@ bool ReportBatcher::admitLocked() {
 bool ReportBatcher::queueLocked(Attributes* record) {
   bool ended = false;
   // Whether the record holds the names of the one before matters only where deltas may be sent.
-  if (options_.delta_encoding && !building_.empty() &&
-      !ReportEncoder::holdsNamesOf(*record, building_.back())) {
+  if (options_.delta_encoding && building_ > 0 &&
+      !ReportEncoder::holdsNamesOf(*record, previous_)) {
     chained_ = false;
     if (encoder_.delta()) {
       closeLocked();  // a delta cannot take the missing attribute away: the batch ends here
       ended = true;
     }
   }
-  if (building_.empty()) {
+  if (building_ == 0) {
     deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.max_time_ms);
     encoder_.start(dictionary_->wordCount(), next_delta_);
     chained_ = true;
   }
-  encoder_.add(*record, building_.empty() ? nullptr : &building_.back());
-  building_.push_back(std::move(*record));
+  encoder_.add(*record, building_ == 0 ? nullptr : &previous_);
+  // The record stays as the next one's `previous`; *record takes the one before it.
+  std::swap(*record, previous_);
+  ++building_;
   ++queued_;
-  if (building_.size() >= options_.max_entries) {
+  if (building_ >= options_.max_entries) {
     closeLocked();
     return true;
   }
@@ -90,20 +79,15 @@ bool ReportBatcher::queueLocked(Attributes* record) {
 }
 
 void ReportBatcher::closeLocked() {
-  if (building_.empty()) {
+  if (building_ == 0) {
     return;
   }
   Closed batch;
   batch.wire.reserve(last_wire_size_ + last_wire_size_ / 4);
   encoder_.finish(&batch.wire);
   last_wire_size_ = batch.wire.size();
-  batch.records.swap(building_);
-  if (!spare_.empty()) {
-    building_ = std::move(spare_.back());
-    spare_.pop_back();
-  } else {
-    building_.reserve(options_.max_entries);
-  }
+  batch.count = building_;
+  building_ = 0;
   closed_.push_back(std::move(batch));
   // The next batch is deltas when this one held names record to record (and options allow it).
   next_delta_ = options_.delta_encoding && chained_;
@@ -117,7 +101,9 @@ void ReportBatcher::enqueue(Attributes record) {
       return;
     }
     notify = queueLocked(&record);
+    previous_used_ = true;
   }
+  // `record` now holds the record queued before, freed here, outside the lock.
   stats_->report_enqueued.add();
   if (notify) {
     wake_.notify_one();
@@ -133,16 +119,13 @@ bool ReportBatcher::enqueueSwap(Attributes* record) {
       record->clear();
       return false;
     }
+    recycled = previous_used_;
     notify = queueLocked(record);
-    if (!kept_.empty()) {
-      *record = std::move(kept_.back());
-      kept_.pop_back();
-      recycled = true;
-    }
+    previous_used_ = true;
   }
-  // A sent record is emptied here, outside the lock, by the thread that will write it again (for
-  // a single-threaded host such as an nginx worker, the one that wrote it); a moved-from record:
-  // a no-op.
+  // The record handed back is emptied here, outside the lock, by the thread that will write it
+  // again (for a single-threaded host such as an nginx worker, the one that wrote it, one request
+  // ago).
   record->clear();
   stats_->report_enqueued.add();
   if (notify) {
@@ -151,14 +134,9 @@ bool ReportBatcher::enqueueSwap(Attributes* record) {
   return recycled;
 }
 
-size_t ReportBatcher::keptRecords() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return kept_.size();
-}
-
 void ReportBatcher::flush() {
   std::unique_lock<std::mutex> lock(mutex_);
-  while (!closed_.empty() || !building_.empty()) {
+  while (!closed_.empty() || building_ > 0) {
     sendLocked(lock);
   }
 }
@@ -196,7 +174,7 @@ void ReportBatcher::sendLocked(std::unique_lock<std::mutex>& lock) {
   }
   Closed batch = std::move(closed_.front());
   closed_.pop_front();
-  const size_t count = batch.records.size();
+  const size_t count = batch.count;
   queued_ -= count;  // a batch on its way no longer counts against the queue's limit
   lock.unlock();
   send_(std::move(batch.wire), [stats = stats_, count](bool ok) {
@@ -207,31 +185,13 @@ void ReportBatcher::sendLocked(std::unique_lock<std::mutex>& lock) {
     }
   });
   lock.lock();
-  // The records are kept for enqueueSwap() as they are (the thread that gets one back empties it):
-  // handed over whole when none are kept (a swap under the lock, not 100 moves), else added to
-  // those kept, up to kept_limit_.
-  if (kept_.empty() && count <= kept_limit_) {
-    std::swap(kept_, batch.records);  // batch.records gets kept_'s empty, reserved buffer
-  } else {
-    const size_t room = kept_limit_ > kept_.size() ? kept_limit_ - kept_.size() : 0;
-    const size_t n = std::min(room, count);
-    for (size_t i = count - n; i < count; ++i) {
-      kept_.push_back(std::move(batch.records[i]));
-    }
-  }
-  lock.unlock();
-  batch.records.clear();  // records kept_ had no room for are freed outside the lock
-  lock.lock();
-  if (spare_.size() < 2) {
-    spare_.push_back(std::move(batch.records));
-  }
 }
 
 void ReportBatcher::run() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
     if (stop_) {
-      while (!closed_.empty() || !building_.empty()) {
+      while (!closed_.empty() || building_ > 0) {
         sendLocked(lock);
       }
       return;
@@ -240,7 +200,7 @@ void ReportBatcher::run() {
       sendLocked(lock);
       continue;
     }
-    if (building_.empty()) {
+    if (building_ == 0) {
       // No wake-up for a batch's first record: a record queued during this wait has its deadline
       // after the wait ends.
       wake_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(options_.max_time_ms, 1)));

@@ -9,10 +9,12 @@
 // Thread-safe. enqueue() never waits for the network: it encodes the record into the wire bytes of
 // the batch being built (ReportEncoder, under a short mutex), on the queuing thread, where the
 // record was just written; the flusher thread only finishes and sends batches and never reads a
-// record (a record read and emptied on another core cost both threads its cache lines). Records of
-// sent batches are kept for reuse: enqueueSwap() hands one back to the caller in exchange for the
-// record it queues, so a host that builds every request into such a recycled set allocates nothing
-// once its records' shape has been seen.
+// record (a record read and emptied on another core cost both threads its cache lines). The batch
+// keeps copies of the words it needs (ReportEncoder), so a record is needed only until the next
+// one is encoded (a delta is the difference from it): enqueueSwap() hands the caller back the
+// record queued before, in exchange for the one it queues. A host that builds every request into
+// the set it got back writes again into storage it wrote one request earlier, still in its core's
+// cache, and allocates nothing once its records' shape has been seen.
 //
 // Which encoding: a batch starts as deltas (unless options say no) when the batch before ended
 // with every record holding the names of the one before. A record that lacks a name of the record
@@ -67,13 +69,11 @@ class ReportBatcher {
   ~ReportBatcher();
 
   void enqueue(Attributes record);
-  // Queues `*record` and leaves `*record` empty, holding the storage of a record already sent
+  // Queues `*record` and leaves `*record` empty, holding the storage of the record queued before it
   // when there is one (else just empty); returns whether it got one.
   bool enqueueSwap(Attributes* record);
   // Sends everything queued now (tests, shutdown).
   void flush();
-  // How many sent records are kept for enqueueSwap() now (tests).
-  size_t keptRecords();
 
   // Builds one ReportRequest of `records` as a protobuf message: the reference ReportEncoder's
   // bytes are tested against (exposed for tests and benchmarks).
@@ -81,11 +81,10 @@ class ReportBatcher {
                            istio::mixer::v1::ReportRequest* out);
 
  private:
-  // A batch encoded and closed, waiting for the flusher: its bytes, and its records, which its
-  // words view until it is sent.
+  // A batch encoded and closed, waiting for the flusher: its bytes and how many records they hold.
   struct Closed {
-    std::vector<Attributes> records;
     std::string wire;
+    size_t count = 0;
   };
 
   void run();
@@ -101,7 +100,7 @@ class ReportBatcher {
   void closeLocked();
   // Whether the record just queued must wake the flusher although its batch is not full: the
   // first record when max_time is 0 (sent at once). Under mutex_.
-  bool immediateLocked() const { return options_.max_time_ms <= 0 && building_.size() == 1; }
+  bool immediateLocked() const { return options_.max_time_ms <= 0 && building_ == 1; }
 
   const ReportBatchOptions options_;
   const SendSerialized send_;
@@ -110,22 +109,19 @@ class ReportBatcher {
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  // Guarded by mutex_: the batch being built (its records; their bytes in encoder_), whether it
-  // has held names record to record so far, whether the next batch starts as deltas, the batches
-  // closed and not yet sent, and how many records all of them hold.
-  std::vector<Attributes> building_;
+  // Guarded by mutex_: how many records the batch being built holds (their bytes in encoder_), the
+  // last of them (the next one's `previous`), whether it has held names record to record so far,
+  // whether the next batch starts as deltas, the batches closed and not yet sent, and how many
+  // records all of them hold.
+  size_t building_ = 0;
+  Attributes previous_;
+  bool previous_used_ = false;  // previous_ has held a record: enqueueSwap() hands back storage
   ReportEncoder encoder_;
   bool chained_ = true;
   bool next_delta_ = true;
   std::deque<Closed> closed_;
   size_t queued_ = 0;
-  std::vector<std::vector<Attributes>> spare_;  // emptied record vectors, with their capacity
   size_t last_wire_size_ = 0;
-  // Records of sent batches (emptied by enqueueSwap() when handed out); at most kept_limit_ of
-  // them, so that records queued while batches are on their way (several when the flusher is
-  // late) still get one.
-  std::vector<Attributes> kept_;
-  const size_t kept_limit_;
   std::chrono::steady_clock::time_point deadline_;
   bool stop_ = false;
   std::thread flusher_;

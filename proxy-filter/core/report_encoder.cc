@@ -122,6 +122,38 @@ bool ReportEncoder::unchanged(const Attributes& previous, size_t position,
 
 ReportEncoder::ReportEncoder() : words_(api::globalWords(), api::kGlobalWordCount) {}
 
+std::string_view ReportEncoder::WordArena::copy(std::string_view word) {
+  if (word.empty()) {
+    return {};
+  }
+  if (word.size() > kBlock) {
+    large_.push_back(std::make_unique<char[]>(word.size()));
+    std::memcpy(large_.back().get(), word.data(), word.size());
+    return {large_.back().get(), word.size()};
+  }
+  if (block_ < blocks_.size() && used_ + word.size() > kBlock) {
+    ++block_;
+    used_ = 0;
+  }
+  if (block_ == blocks_.size()) {
+    blocks_.push_back(std::make_unique<char[]>(kBlock));
+  }
+  char* at = blocks_[block_].get() + used_;
+  std::memcpy(at, word.data(), word.size());
+  used_ += word.size();
+  return {at, word.size()};
+}
+
+void ReportEncoder::WordArena::reset() {
+  block_ = 0;
+  used_ = 0;
+  large_.clear();
+}
+
+std::string_view ReportEncoder::keep(std::string_view word) {
+  return keep_words_ ? arena_.copy(word) : word;
+}
+
 int32_t ReportEncoder::indexOf(size_t slot, std::string_view word) {
   if (slot >= memo_.size()) {
     memo_.resize(slot + 1);
@@ -130,14 +162,18 @@ int32_t ReportEncoder::indexOf(size_t slot, std::string_view word) {
   if (m.set && m.word == word) {
     return m.index;  // the word is in the dictionary already: the same index, nothing added
   }
-  m.index = words_.indexOf(word);
-  m.word = word;
+  // A copy serves both the dictionary (when the word is new to the message) and the memo.
+  const std::string_view kept = keep(word);
+  m.index = words_.indexOf(kept);
+  m.word = kept;
   m.set = true;
   return m.index;
 }
 
 void ReportEncoder::begin(uint32_t global_word_count) {
   words_.reset(global_word_count);
+  arena_.reset();  // the message before is finished: nothing views its copies any more
+  keep_words_ = false;
   for (Memo& m : memo_) {
     m.set = false;
   }
@@ -162,7 +198,7 @@ void ReportEncoder::encodeRecord(const Attributes& record, const Attributes* pre
               attribute.global_word >= 0 &&
                       static_cast<uint32_t>(attribute.global_word) < words_.globalWordCount()
                   ? attribute.global_word
-                  : words_.messageIndexOf(attribute.name),
+                  : words_.messageIndexOf(keep(attribute.name)),
               &entry_);
     uint32_t field = 0;
     if (const auto* s = std::get_if<std::string>(&value)) {
@@ -220,6 +256,7 @@ void ReportEncoder::encodeRecord(const Attributes& record, const Attributes* pre
 
 void ReportEncoder::start(uint32_t global_word_count, bool delta) {
   begin(global_word_count);
+  keep_words_ = true;  // a record may be written again before finish()
   body_.clear();
   delta_ = delta;
 }
@@ -247,6 +284,7 @@ void ReportEncoder::finish(std::string* out) {
 void ReportEncoder::encode(const std::vector<Attributes>& records, uint32_t global_word_count,
                            std::string* out) {
   start(global_word_count, delta_allowed_ && deltaEncodable(records));
+  keep_words_ = false;  // the records outlive this call
   const Attributes* previous = nullptr;
   for (const Attributes& record : records) {
     add(record, previous);

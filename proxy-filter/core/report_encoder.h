@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,8 +39,9 @@ class ReportEncoder {
   // The same one record at a time, as records are queued: start() a batch (DELTA_ENCODING when
   // `delta`, which the caller decides: each record must hold every name of the one before), add()
   // each record in order (`previous`: the record added before it, null for the first), finish()
-  // into `*out`. The records must stay as they are until finish() returns: the batch's words view
-  // them.
+  // into `*out`. The batch keeps copies of the words it needs (in a reused arena), so a record may
+  // be emptied and written again once the record after it has been added (until then it is that
+  // record's `previous`).
   void start(uint32_t global_word_count, bool delta);
   void add(const Attributes& record, const Attributes* previous);
   bool delta() const { return delta_; }
@@ -83,8 +85,30 @@ class ReportEncoder {
 
   // The batch's words; its own words point into the records, which outlive encode().
   base::BorrowedMessageDictionary words_;
+  // A word the message needs after its record is gone: a copy in the arena when keep_words_ (a
+  // batch built record by record), else the word itself (encode() and encodeCheck(), whose
+  // attributes outlive the call).
+  std::string_view keep(std::string_view word);
+
+  // Copies of words, in blocks reused from batch to batch: no allocation once the blocks suffice.
+  class WordArena {
+   public:
+    std::string_view copy(std::string_view word);
+    void reset();  // forgets the words, keeps the blocks
+
+   private:
+    static constexpr size_t kBlock = 16384;
+    std::vector<std::unique_ptr<char[]>> blocks_;
+    size_t block_ = 0;                            // the block being filled
+    size_t used_ = 0;                             // bytes used in it
+    std::vector<std::unique_ptr<char[]>> large_;  // words longer than a block, freed at reset()
+  };
+  WordArena arena_;
+  bool keep_words_ = false;
+
   // Per string slot of a record (in lookup order): the word last looked up there and its index.
-  // The words view the batch's records or the global words, valid until encode() returns.
+  // The words view the arena (a batch built record by record), or the records or the global
+  // words, valid until encode() returns.
   struct Memo {
     std::string_view word;
     int32_t index = 0;

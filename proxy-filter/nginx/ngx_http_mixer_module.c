@@ -729,7 +729,7 @@ static ngx_int_t ngx_http_mixer_log_handler(ngx_http_request_t* r) {
   mixer_proxy_attributes_set_duration_ns(a, "response.duration", 17,
                                          now_ns - ngx_http_mixer_start_ns(r));
   mixer_proxy_attributes_set_timestamp_ns(a, "response.time", 13, now_ns);
-  /* An enqueue only; `a` comes back holding the storage of a record already sent. */
+  /* An enqueue only; `a` comes back holding the storage of the record queued before it. */
   mixer_proxy_report_swap(ngx_http_mixer_client, a);
   ngx_http_mixer_give_back_attributes(a);
   return NGX_OK;
