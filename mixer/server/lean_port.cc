@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/grpc_message.h"
 #include "base/log.h"
 #include "base/str_cat.h"
 #include "mixer/adapter_host/handler.h"
@@ -44,23 +45,6 @@ std::optional<std::chrono::nanoseconds> parseGrpcTimeout(std::string_view value)
     default:
       return std::nullopt;
   }
-}
-
-std::string percentEncodeGrpcMessage(std::string_view message) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(message.size());
-  for (const char ch : message) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x20 && c <= 0x7E && c != '%') {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
 }
 
 namespace {
@@ -459,7 +443,7 @@ void LeanSession::answerError(Stream* s, const grpc::Status& status) {
   s->answered = true;
   ping_strikes_ = 0;
   const std::string code = std::to_string(static_cast<int>(status.error_code()));
-  const std::string message = percentEncodeGrpcMessage(status.error_message());
+  const std::string message = base::percentEncodeGrpcMessage(status.error_message());
   const nghttp2_nv headers[] = {header(":status", "200"),
                                 header("content-type", "application/grpc"),
                                 header("grpc-status", code), header("grpc-message", message)};

@@ -46,12 +46,6 @@ TEST(GrpcTimeoutTest, ParsesEveryUnitAndRefusesWhatIsNotOne) {
   }
 }
 
-TEST(GrpcMessageTest, PercentEncodesWhatIsNotPrintableAscii) {
-  EXPECT_EQ(percentEncodeGrpcMessage("plain text: ok"), "plain text: ok");
-  EXPECT_EQ(percentEncodeGrpcMessage("100% sure"), "100%25 sure");
-  EXPECT_EQ(percentEncodeGrpcMessage("line\nnext \xc3\xa9"), "line%0Anext %C3%A9");
-}
-
 class LeanPortTest : public ::testing::Test {
  protected:
   LeanPortTest() : host_(hostOptions()) {}
