@@ -121,6 +121,21 @@ class BasicMessageDictionary {
     }
   }
 
+  // A borrowed dictionary's messageIndexOf() for a word that may not outlive the message: when the
+  // word is new, `keep(word)` gives the view to store (a copy the caller keeps alive).
+  template <class Keep>
+  int32_t messageIndexOf(std::string_view word, Keep&& keep) {
+    static_assert(std::is_same_v<Word, std::string_view>, "an owning dictionary copies anyway");
+    if (auto it = index_.find(word); it != index_.end()) {
+      return it->second;
+    }
+    const std::string_view kept = keep(word);
+    const int32_t index = messageWordIndex(words_.size());
+    words_.push_back(kept);
+    index_.emplace(kept, index);
+    return index;
+  }
+
   uint32_t globalWordCount() const { return global_word_count_; }
   const Words& words() const { return words_; }
 

@@ -198,7 +198,8 @@ void ReportEncoder::encodeRecord(const Attributes& record, const Attributes* pre
               attribute.global_word >= 0 &&
                       static_cast<uint32_t>(attribute.global_word) < words_.globalWordCount()
                   ? attribute.global_word
-                  : words_.messageIndexOf(keep(attribute.name)),
+                  : words_.messageIndexOf(attribute.name,
+                                          [this](std::string_view name) { return keep(name); }),
               &entry_);
     uint32_t field = 0;
     if (const auto* s = std::get_if<std::string>(&value)) {

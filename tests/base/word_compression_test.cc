@@ -79,6 +79,29 @@ TEST(WordCompressionTest, MessageIndexOfNeverLooksAtTheGlobalWords) {
   EXPECT_EQ(dict.messageIndexOf("GET"), -1);
 }
 
+// A borrowed dictionary given a keeper stores the keeper's view of a new word, and asks for it
+// only once per word.
+TEST(WordCompressionTest, ABorrowedDictionaryStoresWhatTheKeeperGivesForANewWord) {
+  BorrowedMessageDictionary dict(globals(), 5);
+  std::vector<std::string> kept;
+  kept.reserve(4);
+  int asked = 0;
+  auto keep = [&](std::string_view word) {
+    ++asked;
+    kept.emplace_back(word);
+    return std::string_view(kept.back());
+  };
+  std::string word = "custom.name";
+  EXPECT_EQ(dict.messageIndexOf(word, keep), -1);
+  EXPECT_EQ(dict.messageIndexOf("custom.name", keep), -1);
+  EXPECT_EQ(asked, 1);
+  word.assign(word.size(), '#');  // the caller's word changes; the stored one is the copy
+  ASSERT_EQ(dict.words().size(), 1u);
+  EXPECT_EQ(dict.words()[0], "custom.name");
+  EXPECT_EQ(dict.words()[0].data(), kept[0].data());
+  EXPECT_EQ(dict.indexOf("custom.name"), -1);
+}
+
 TEST(WordCompressionTest, AnOwningDictionaryKeepsCopies) {
   MessageDictionary dict(globals(), 5);
   std::string word = "a-long-word-that-does-not-fit-in-a-small-string";
