@@ -28,6 +28,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "base/grpc_message.h"
+
 namespace mixer::proxy {
 
 using istio::mixer::v1::CheckRequest;
@@ -57,22 +59,6 @@ std::string trim(std::string_view s) {
 bool isIpLiteral(const std::string& host) {
   unsigned char buf[sizeof(in6_addr)];
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
-// gRPC's grpc-message is percent-encoded.
-std::string percentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
 }
 
 // How gRPC reads a stream reset without grpc-status.
@@ -164,6 +150,7 @@ struct Stream {
 
 struct Conn {
   std::string host, port, label;  // label: the address connected to, for messages
+  std::string authority;          // host:port, each request's :authority
   sockaddr_storage addr{};
   socklen_t addr_len = 0;
   enum State { kIdle, kConnecting, kHandshaking, kReady, kBackoff } state = kIdle;
@@ -189,7 +176,7 @@ struct Finished {
   grpc::StatusCode code;
   std::string message;
   bool refused;
-  std::string response;  // the message's bytes (prefix removed), when OK
+  std::string response;  // when OK: the whole gRPC message, its 5-byte prefix first
 };
 
 }  // namespace
@@ -220,6 +207,9 @@ class LeanTransport::Loop {
   }
 
   absl::Status start() {
+    // The per-attempt deadline as grpc-timeout (at most 8 digits).
+    const int64_t ms = std::max<int64_t>(1, options_.timeout_ms);
+    timeout_header_ = ms <= 99999999 ? std::to_string(ms) + "m" : std::to_string(ms / 1000) + "S";
     std::string error;
     endpoints_ = leanEndpoints(options_.address, &error);
     if (endpoints_.empty()) {
@@ -375,6 +365,7 @@ class LeanTransport::Loop {
                                 : &reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr;
           inet_ntop(a->ai_family, raw, ip, sizeof(ip));
           conn->label = (a->ai_family == AF_INET6 ? "[" + std::string(ip) + "]" : ip) + ":" + port;
+          conn->authority = host + ":" + port;
           c = conn.get();
           conns_.push_back(std::move(conn));
         }
@@ -754,8 +745,6 @@ class LeanTransport::Loop {
     s->conn = c;
     s->call = call;
     s->body = call->body;
-    const std::string timeout = std::to_string(std::max<int64_t>(1, options_.timeout_ms)) + "m";
-    const std::string authority = c->host + ":" + c->port;
     const char* path = call->check ? "/istio.mixer.v1.Mixer/Check" : "/istio.mixer.v1.Mixer/Report";
     auto nv = [](const char* name, const std::string_view value) {
       return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name)),
@@ -766,10 +755,10 @@ class LeanTransport::Loop {
         nv(":method", "POST"),
         nv(":scheme", options_.tls ? "https" : "http"),
         nv(":path", path),
-        nv(":authority", authority),
+        nv(":authority", c->authority),
         nv("content-type", "application/grpc"),
         nv("te", "trailers"),
-        nv("grpc-timeout", timeout),
+        nv("grpc-timeout", timeout_header_),
         nv("user-agent", "mixer-proxy-lean"),
     };
     nghttp2_data_provider provider{};
@@ -815,7 +804,7 @@ class LeanTransport::Loop {
       s->has_status = true;
       s->grpc_status = std::atoi(std::string(v).c_str());
     } else if (n == "grpc-message") {
-      s->grpc_message = percentDecode(v);
+      s->grpc_message = base::percentDecodeGrpcMessage(v);
     }
     return 0;
   }
@@ -879,7 +868,7 @@ class LeanTransport::Loop {
           f.message = r.size() >= 5 && r[0] != 0 ? "a compressed response, which was not asked for"
                                                  : "the response is not one whole gRPC message";
         } else {
-          f.response = r.substr(5);
+          f.response = std::move(s->response);
         }
       }
     } else if (error != NGHTTP2_NO_ERROR) {
@@ -915,7 +904,8 @@ class LeanTransport::Loop {
     const grpc::Status status(f.code, f.message);
     if (call->check) {
       CheckResponse response;
-      if (status.ok() && !response.ParseFromString(f.response)) {
+      if (status.ok() && !response.ParseFromArray(f.response.data() + 5,
+                                                  static_cast<int>(f.response.size() - 5))) {
         call->check_done(grpc::Status(grpc::StatusCode::INTERNAL, "unparsable CheckResponse"),
                          CheckResponse());
       } else {
@@ -1034,6 +1024,7 @@ class LeanTransport::Loop {
 
  private:
   LeanTransportOptions options_;
+  std::string timeout_header_;
   std::vector<std::pair<std::string, std::string>> endpoints_;
   bool has_names_ = false;
   int64_t last_resolve_ms_ = 0;

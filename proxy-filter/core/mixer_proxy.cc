@@ -93,6 +93,12 @@ mixer_proxy_client* mixer_proxy_client_create(const mixer_proxy_options* options
     }
     return nullptr;
   };
+  // A message made here lives in this thread's buffer until the next call.
+  auto failWith = [&fail](std::string_view message) {
+    thread_local std::string kept;
+    kept.assign(message);
+    return fail(kept.c_str());
+  };
   if (options == nullptr || options->size < sizeof(mixer_proxy_options)) {
     return fail("mixer_proxy_options: missing, or size not set (use mixer_proxy_options_init)");
   }
@@ -112,12 +118,10 @@ mixer_proxy_client* mixer_proxy_client_create(const mixer_proxy_options* options
   mixer::proxy::LeanTransportOptions transport;
   transport.address = options->server_address;
   {
-    thread_local std::string message;
-    message.clear();
+    std::string message;
     if ((lean ? mixer::proxy::leanEndpoints(transport.address, &message).empty()
               : mixer::proxy::grpcTarget(transport.address, &message).empty())) {
-      message = "mixer_proxy_options: server_address: " + message;
-      return fail(message.c_str());
+      return failWith("mixer_proxy_options: server_address: " + message);
     }
   }
   transport.timeout_ms = options->timeout_ms > 0 ? options->timeout_ms : 1000;
@@ -136,9 +140,7 @@ mixer_proxy_client* mixer_proxy_client_create(const mixer_proxy_options* options
     } else {
       auto credentials = security::tls::channelCredentials(files);
       if (!credentials.ok()) {
-        thread_local std::string message;
-        message = std::string(credentials.status().message());
-        return fail(message.c_str());
+        return failWith(std::string(credentials.status().message()));
       }
       transport.credentials = *std::move(credentials);
     }
@@ -148,9 +150,7 @@ mixer_proxy_client* mixer_proxy_client_create(const mixer_proxy_options* options
   if (lean) {
     auto created = mixer::proxy::LeanTransport::create(transport);
     if (!created.ok()) {
-      thread_local std::string message;
-      message = std::string(created.status().message());
-      return fail(message.c_str());
+      return failWith(std::string(created.status().message()));
     }
     made = *std::move(created);
   } else {
