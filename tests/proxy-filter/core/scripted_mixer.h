@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -25,12 +26,13 @@ class ScriptedMixer final : public istio::mixer::v1::Mixer::Service {
   using CheckFn = std::function<grpc::Status(const CheckRequest&, CheckResponse*)>;
   using ReportFn = std::function<grpc::Status(const ReportRequest&)>;
 
-  grpc::Status Check(grpc::ServerContext*, const CheckRequest* request,
+  grpc::Status Check(grpc::ServerContext* context, const CheckRequest* request,
                      CheckResponse* response) override {
     CheckFn fn;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       checks_.push_back(*request);
+      deadlines_.push_back(context->deadline());
       fn = check_;
     }
     return fn(*request, response);
@@ -57,6 +59,11 @@ class ScriptedMixer final : public istio::mixer::v1::Mixer::Service {
     std::lock_guard<std::mutex> lock(mutex_);
     return checks_;
   }
+  // The deadline each Check arrived with (the client's grpc-timeout).
+  std::vector<std::chrono::system_clock::time_point> checkDeadlines() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return deadlines_;
+  }
   std::vector<ReportRequest> reports() {
     std::lock_guard<std::mutex> lock(mutex_);
     return reports_;
@@ -72,6 +79,7 @@ class ScriptedMixer final : public istio::mixer::v1::Mixer::Service {
   };
   ReportFn report_ = [](const ReportRequest&) { return grpc::Status::OK; };
   std::vector<CheckRequest> checks_;
+  std::vector<std::chrono::system_clock::time_point> deadlines_;
   std::vector<ReportRequest> reports_;
 };
 

@@ -560,6 +560,20 @@ TEST_P(TransportTest, CallsAreSpreadOverReplicasAndAStoppedOneIsSkipped) {
   EXPECT_EQ(other.mixer().checks().size(), before + 10);
 }
 
+// The attempt's deadline travels with the call (grpc-timeout): the server sees it, no later than
+// the client's own.
+TEST_P(TransportTest, TheDeadlineTravelsToTheServer) {
+  GrpcTransportOptions o = options();
+  o.timeout_ms = 3000;
+  auto owned = make(o);
+  const auto before = std::chrono::system_clock::now();
+  ASSERT_TRUE(check(*owned, checkRequest("d")).status.ok());
+  const auto deadlines = server_.mixer().checkDeadlines();
+  ASSERT_EQ(deadlines.size(), 1u);
+  EXPECT_GT(deadlines[0], before);
+  EXPECT_LE(deadlines[0], before + std::chrono::milliseconds(3100));
+}
+
 // An answer larger than the client's receive limit (4 MiB, gRPC's default) is refused.
 TEST_P(TransportTest, AnAnswerPastTheReceiveLimitIsResourceExhausted) {
   server_.mixer().onCheck([](const CheckRequest&, CheckResponse* r) {
