@@ -56,8 +56,6 @@ namespace mixer::server {
 // A grpc-timeout header's value: 1 to 8 ASCII digits and a unit (H, M, S, m, u, n). nullopt when
 // malformed.
 std::optional<std::chrono::nanoseconds> parseGrpcTimeout(std::string_view value);
-// grpc-message's encoding: bytes outside 0x20..0x7E, and '%', become %XX.
-std::string percentEncodeGrpcMessage(std::string_view message);
 
 struct LeanLimits {
   size_t max_message_size = 1024 * 1024;
@@ -179,9 +177,8 @@ class LeanPort final : private LeanSession::Handler {
     std::shared_ptr<HttpTls> tls;
     // Who may call Check and Report (by the client certificate's identity), and whose identity
     // claims are believed; null: every caller, claims as sent. Borrowed; outlives the port.
-    const security::tls::CallerGate* gate =
-        nullptr;  // SO_REUSEPORT on the listening socket, so that other LeanPorts can listen on the
-                  // same port.
+    const security::tls::CallerGate* gate = nullptr;
+    // SO_REUSEPORT on the listening socket, so that other LeanPorts can listen on the same port.
     bool reuse_port = false;
     // The thread's name, as /proc shows it (at most 15 characters).
     std::string thread_name = "mixs-lean";
