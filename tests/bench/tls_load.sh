@@ -100,8 +100,9 @@ for round in $(seq "$rounds"); do
     for mode in plain tls mtls; do
       start "$server" "$mode"
       # shellcheck disable=SC2046
-      "$bin/mixc" check $(client_flags "$mode") -a "$attrs" --stringmap_attributes "$headers" \
-        -r $((calls / 4 + 1)) -c 8 >/dev/null
+      warm=$("$bin/mixc" check $(client_flags "$mode") -a "$attrs" --stringmap_attributes "$headers" \
+        -r $((calls / 4 + 1)) -c 8 2>&1) ||
+        { echo "round $round $server $mode: the warm-up calls failed: $warm" >&2; exit 1; }
       for load in $loads; do
         load_shape "$load" "$calls"
         n=$N
