@@ -38,7 +38,6 @@ using istio::mixer::v1::ReportRequest;
 
 namespace {
 
-constexpr int64_t kResolveEveryMs = 30000;
 constexpr int64_t kConnectTimeoutMs = 20000;  // gRPC's minimum connect timeout
 constexpr int64_t kMaxReconnectBackoffMs = 120000;
 
@@ -159,6 +158,9 @@ struct Conn {
   nghttp2_session* h2 = nullptr;
   bool goaway = false;  // no new streams
   bool gone = false;    // no longer resolved: closed when its streams are done
+  // A replica's connection after GOAWAY, replaced by a new one (reconnected when a call needs it):
+  // closed when its streams are done.
+  bool draining = false;
   bool out_wanted = false;
   bool dirty = false;
   std::string out;
@@ -340,48 +342,73 @@ class LeanTransport::Loop {
 
   void resolve() {
     last_resolve_ms_ = nowMs();
+    resolve_error_.clear();
     std::vector<Conn*> seen;
     for (const auto& [host, port] : endpoints_) {
-      addrinfo hints{};
-      hints.ai_socktype = SOCK_STREAM;
-      hints.ai_flags = isIpLiteral(host) ? AI_NUMERICHOST : 0;
-      addrinfo* list = nullptr;
-      if (getaddrinfo(host.c_str(), port.c_str(), &hints, &list) != 0) {
-        resolve_error_ = "cannot resolve " + host;
-        continue;
+      const std::vector<addrinfo*> lists = lookUp(host, port);
+      for (addrinfo* list : lists) {
+        addLookedUp(host, port, list, &seen);
+        freeaddrinfo(list);
       }
-      for (addrinfo* a = list; a != nullptr; a = a->ai_next) {
-        Conn* c = findConn(a->ai_addr, a->ai_addrlen);
-        if (c == nullptr) {
-          auto conn = std::make_unique<Conn>();
-          conn->host = host;
-          conn->port = port;
-          std::memcpy(&conn->addr, a->ai_addr, a->ai_addrlen);
-          conn->addr_len = a->ai_addrlen;
-          char ip[INET6_ADDRSTRLEN] = "";
-          const void* raw = a->ai_family == AF_INET6
-                                ? static_cast<const void*>(
-                                      &reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr)
-                                : &reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr;
-          inet_ntop(a->ai_family, raw, ip, sizeof(ip));
-          conn->label = (a->ai_family == AF_INET6 ? "[" + std::string(ip) + "]" : ip) + ":" + port;
-          conn->authority = host + ":" + port;
-          c = conn.get();
-          conns_.push_back(std::move(conn));
+      if (lists.empty()) {
+        // A failed resolution keeps the name's replicas (as gRPC keeps its last addresses).
+        for (auto& c : conns_) {
+          if (c->host == host && c->port == port) seen.push_back(c.get());
         }
-        c->gone = false;
-        seen.push_back(c);
       }
-      freeaddrinfo(list);
     }
     for (auto& c : conns_) {
       if (std::find(seen.begin(), seen.end(), c.get()) == seen.end()) c->gone = true;
     }
   }
 
+  // getaddrinfo's answers for `host` (one list; with options_.resolve_name, one per literal).
+  std::vector<addrinfo*> lookUp(const std::string& host, const std::string& port) {
+    std::vector<std::string> names{host};
+    if (options_.resolve_name && !isIpLiteral(host)) names = options_.resolve_name(host);
+    std::vector<addrinfo*> lists;
+    for (const std::string& name : names) {
+      addrinfo hints{};
+      hints.ai_socktype = SOCK_STREAM;
+      hints.ai_flags = isIpLiteral(name) ? AI_NUMERICHOST : 0;
+      addrinfo* list = nullptr;
+      if (getaddrinfo(name.c_str(), port.c_str(), &hints, &list) == 0) lists.push_back(list);
+    }
+    if (lists.empty()) resolve_error_ = "cannot resolve " + host;
+    return lists;
+  }
+
+  // Keeps a replica for every address of `list` (a new one for an address not seen before).
+  void addLookedUp(const std::string& host, const std::string& port, addrinfo* list,
+                   std::vector<Conn*>* seen) {
+    for (addrinfo* a = list; a != nullptr; a = a->ai_next) {
+      Conn* c = findConn(a->ai_addr, a->ai_addrlen);
+      if (c == nullptr) {
+        auto conn = std::make_unique<Conn>();
+        conn->host = host;
+        conn->port = port;
+        std::memcpy(&conn->addr, a->ai_addr, a->ai_addrlen);
+        conn->addr_len = a->ai_addrlen;
+        char ip[INET6_ADDRSTRLEN] = "";
+        const void* raw =
+            a->ai_family == AF_INET6
+                ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr)
+                : &reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr;
+        inet_ntop(a->ai_family, raw, ip, sizeof(ip));
+        conn->label = (a->ai_family == AF_INET6 ? "[" + std::string(ip) + "]" : ip) + ":" + port;
+        conn->authority = host + ":" + port;
+        c = conn.get();
+        conns_.push_back(std::move(conn));
+      }
+      c->gone = false;
+      seen->push_back(c);
+    }
+  }
+
   Conn* findConn(const sockaddr* addr, socklen_t len) {
     for (auto& c : conns_) {
-      if (c->addr_len == len && std::memcmp(&c->addr, addr, len) == 0) return c.get();
+      if (!c->draining && c->addr_len == len && std::memcmp(&c->addr, addr, len) == 0)
+        return c.get();
     }
     return nullptr;
   }
@@ -557,7 +584,7 @@ class LeanTransport::Loop {
   std::string unreachable() const {
     std::string why;
     for (const auto& c : conns_) {
-      if (!c->gone && !c->last_error.empty()) {
+      if (!c->gone && !c->draining && !c->last_error.empty()) {
         why += (why.empty() ? "" : "; ") + c->label + ": " + c->last_error;
       }
     }
@@ -725,7 +752,7 @@ class LeanTransport::Loop {
     // Replicas not connected (never, or since they went idle) are connected now, so that every
     // healthy replica takes its share.
     for (auto& c : conns_) {
-      if (c->state == Conn::kIdle && !c->gone) connect(c.get());
+      if (c->state == Conn::kIdle && !c->gone && !c->draining) connect(c.get());
     }
     Conn* c = pickReady();
     if (c != nullptr) {
@@ -953,6 +980,7 @@ class LeanTransport::Loop {
       int64_t now = nowMs();
       int64_t due = now + 1000;
       if (!timers_.empty()) due = std::min(due, timers_.begin()->first);
+      if (has_names_) due = std::min(due, last_resolve_ms_ + options_.resolve_every_ms);
       for (auto& c : conns_) {
         if (c->state == Conn::kBackoff) due = std::min(due, c->retry_at);
         if (c->state == Conn::kConnecting || c->state == Conn::kHandshaking) {
@@ -989,7 +1017,7 @@ class LeanTransport::Loop {
           failConn(c.get(), "connection timed out");
         }
       }
-      if (has_names_ && now - last_resolve_ms_ >= kResolveEveryMs) resolve();
+      if (has_names_ && now - last_resolve_ms_ >= options_.resolve_every_ms) resolve();
       drain();
       for (auto& c : conns_) {
         if (c->dirty) flush(c.get());
@@ -998,7 +1026,9 @@ class LeanTransport::Loop {
       // Replicas no longer resolved go when their calls are done.
       conns_.erase(std::remove_if(conns_.begin(), conns_.end(),
                                   [this](const std::unique_ptr<Conn>& c) {
-                                    if (!c->gone || !c->streams.empty()) return false;
+                                    if ((!c->gone && !c->draining) || !c->streams.empty()) {
+                                      return false;
+                                    }
                                     closeConn(c.get(), "", false);
                                     if (c->ticket != nullptr) SSL_SESSION_free(c->ticket);
                                     return true;
@@ -1007,7 +1037,31 @@ class LeanTransport::Loop {
     }
   }
 
+  // Every replica whose connection got GOAWAY gets a new connection, idle until a call needs it,
+  // and the old one drains: calls refused by the GOAWAY, and calls made while the old one still
+  // finishes its streams, go to the new one.
+  void replaceDraining() {
+    const size_t n = conns_.size();
+    for (size_t i = 0; i < n; ++i) {
+      Conn* old = conns_[i].get();
+      if (!old->goaway || old->draining || old->state != Conn::kReady) continue;
+      old->draining = true;
+      auto conn = std::make_unique<Conn>();
+      conn->host = old->host;
+      conn->port = old->port;
+      conn->label = old->label;
+      conn->authority = old->authority;
+      conn->addr = old->addr;
+      conn->addr_len = old->addr_len;
+      conn->gone = old->gone;
+      conn->ticket = old->ticket;  // resumed by the new connection
+      old->ticket = nullptr;
+      conns_.push_back(std::move(conn));
+    }
+  }
+
   void drain() {
+    replaceDraining();
     while (!finished_.empty()) {
       std::deque<Finished> batch;
       batch.swap(finished_);

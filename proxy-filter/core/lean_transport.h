@@ -13,12 +13,14 @@
 //
 // Where it differs: a replica's health is its connection. One that cannot be reached is skipped
 // and reconnected after a backoff (1 s, times 1.6 per failure, at most 120 s, as gRPC's), one that
-// sends GOAWAY (mixs draining, or its idle limit) gets no new call and is reconnected when a call
-// needs it; grpc.health.v1 is not polled. A call refused by a stream the server never processed
-// (REFUSED_STREAM, or above a GOAWAY's last stream) is sent again once at no retry's cost, as gRPC
-// does. A DNS name is resolved when the transport starts and again every 30 s, on its thread.
+// sends GOAWAY (mixs draining, or its idle limit) finishes its streams and gets no new call, and
+// the replica gets a new connection when a call needs it; grpc.health.v1 is not polled. A call
+// refused by a stream the server never processed (REFUSED_STREAM, or above a GOAWAY's last stream)
+// is sent again once at no retry's cost, as gRPC does. A DNS name is resolved when the transport
+// starts and again every 30 s, on its thread (a failed resolution keeps the addresses it had).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -41,6 +43,11 @@ struct LeanTransportOptions : GrpcTransportOptions {
   size_t max_response_bytes = 4 << 20;
   // The first wait before reconnecting to a replica that could not be reached.
   int64_t reconnect_backoff_ms = 1000;
+  // How often a DNS name in `address` is resolved again.
+  int64_t resolve_every_ms = 30000;
+  // For tests: the IP literals a name resolves to, instead of asking getaddrinfo (an empty answer
+  // is a failed resolution). Called on the transport's thread.
+  std::function<std::vector<std::string>(const std::string& name)> resolve_name;
 };
 
 // The replicas `address` names, as "host:port" entries (a scheme dns:///, ipv4: or ipv6: is

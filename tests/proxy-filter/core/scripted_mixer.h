@@ -83,12 +83,13 @@ class ScriptedMixer final : public istio::mixer::v1::Mixer::Service {
   std::vector<ReportRequest> reports_;
 };
 
-// A ScriptedMixer served on 127.0.0.1:<ephemeral port>.
+// A ScriptedMixer served on 127.0.0.1:<ephemeral port> (or on `ip`:`port`).
 class ScriptedMixerServer {
  public:
-  ScriptedMixerServer() {
+  explicit ScriptedMixerServer(const std::string& ip = "127.0.0.1", int port = 0) : ip_(ip) {
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.AddListeningPort(ip + ":" + std::to_string(port), grpc::InsecureServerCredentials(),
+                             &port_);
     builder.RegisterService(&mixer_);
     server_ = builder.BuildAndStart();
   }
@@ -96,7 +97,7 @@ class ScriptedMixerServer {
 
   bool started() const { return server_ != nullptr && port_ > 0; }
   int port() const { return port_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string address() const { return ip_ + ":" + std::to_string(port_); }
   ScriptedMixer& mixer() { return mixer_; }
   // Stops serving (the port then refuses connections). Idempotent.
   void shutdown() {
@@ -108,6 +109,7 @@ class ScriptedMixerServer {
   }
 
  private:
+  std::string ip_;
   ScriptedMixer mixer_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
