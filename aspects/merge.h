@@ -66,8 +66,19 @@ class CheckMerge {
 // Quota variety: a quota's deduplication id is the request's id followed by the quota's name
 // (Istio's); a request without an id asks for no deduplication (the quota name alone would make
 // every such request a repeat of the first).
+// Writes it into `out` (reusing its storage).
+inline void assignQuotaDeduplicationId(std::string_view request_id, std::string_view quota,
+                                       std::string* out) {
+  out->clear();
+  if (!request_id.empty()) {
+    out->reserve(request_id.size() + quota.size());
+    out->append(request_id).append(quota);
+  }
+}
 inline std::string quotaDeduplicationId(std::string_view request_id, std::string_view quota) {
-  return request_id.empty() ? std::string() : base::strCat(request_id, quota);
+  std::string id;
+  assignQuotaDeduplicationId(request_id, quota, &id);
+  return id;
 }
 
 }  // namespace mixer::aspects

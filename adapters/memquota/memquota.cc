@@ -71,9 +71,11 @@ class MemQuotaHandler : public sdk::Handler {
           "no quota configured for instance '" + std::string(instance.name()) + "'", 0, 0});
       return;
     }
-    Dimensions dims = sdk::readQuotaDimensions(instance.field("dimensions"));
-    Grant g = store_.alloc(*spec, dims, args.amount, args.best_effort, args.deduplication_id,
-                           host_.monotonicNs());
+    // The thread's own, reusing their strings' storage; not used past alloc().
+    thread_local Dimensions dims;
+    sdk::readQuotaDimensions(instance.field("dimensions"), &dims);
+    const Grant g = store_.alloc(*spec, dims, args.amount, args.best_effort, args.deduplication_id,
+                                 host_.monotonicNs());
     sdk::QuotaResult r{sdk::Code::kOk, "", g.granted, g.valid_duration_ns};
     r.limit = g.limit;
     r.remaining = g.remaining;

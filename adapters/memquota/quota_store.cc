@@ -137,7 +137,8 @@ const Limit& QuotaStore::limitFor(const QuotaSpec& quota, const Dimensions& dims
 Grant QuotaStore::alloc(const QuotaSpec& quota, const Dimensions& dims, int64_t amount,
                         bool best_effort, const std::string& dedup_id, int64_t now_ns) {
   const Limit& limit = limitFor(quota, dims);
-  std::string key = quota.name;
+  thread_local std::string key;  // reused from call to call: building it allocates nothing
+  key.assign(quota.name);
   for (const auto& [k, v] : dims) {
     key.push_back('\0');
     key += k;

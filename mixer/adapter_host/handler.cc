@@ -8,6 +8,7 @@
 #include <shared_mutex>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "mixer/adapter_host/host_services.h"
 #include "mixer/adapter_host/loaded_adapter.h"
@@ -56,10 +57,14 @@ struct CallState {
 
   std::atomic<bool> claimed{false};
   std::atomic<uint64_t> timer_id{0};
+  // The adapter's reference while its completion is pending (done_ctx is this state): set before
+  // the hook, taken by the completion (or dropped when the hook refuses the call).
+  std::shared_ptr<CallState> self;
   Callback callback;
   std::shared_ptr<const internal::CallSite> site;
   const char* call = "";
-  AdapterQuotaArgs quota_args;  // quota calls only: to validate the grant
+  int64_t quota_amount = 0;  // quota calls only: to validate the grant
+  bool quota_best_effort = false;
 
   bool claim() { return !claimed.exchange(true); }
 
@@ -143,24 +148,24 @@ absl::Status rpcStatus(int32_t code, const char* text) {
 
 Outcome<absl::StatusOr<AdapterCheckResult>> checkOutcome(mixer_result result,
                                                          const mixer_check_result* r,
-                                                         const std::string& prefix) {
+                                                         absl::FunctionRef<std::string()> prefix) {
   if (result != MIXER_OK) {
-    return failure<absl::StatusOr<AdapterCheckResult>>(result, prefix);
+    return failure<absl::StatusOr<AdapterCheckResult>>(result, prefix());
   }
   if (r == nullptr) {
-    return invalid<absl::StatusOr<AdapterCheckResult>>(prefix, "null result");
+    return invalid<absl::StatusOr<AdapterCheckResult>>(prefix(), "null result");
   }
   if (r->struct_size < kCheckResultSizeV1) {
     return invalid<absl::StatusOr<AdapterCheckResult>>(
-        prefix, absl::StrCat("result struct_size ", r->struct_size, " is too small"));
+        prefix(), absl::StrCat("result struct_size ", r->struct_size, " is too small"));
   }
   if (r->status_code < 0 || r->status_code > kMaxRpcCode) {
     return invalid<absl::StatusOr<AdapterCheckResult>>(
-        prefix, absl::StrCat("unknown status code ", r->status_code));
+        prefix(), absl::StrCat("unknown status code ", r->status_code));
   }
   if (r->valid_duration_ns < 0 || r->valid_use_count < 0) {
     return invalid<absl::StatusOr<AdapterCheckResult>>(
-        prefix, "negative valid_duration or valid_use_count");
+        prefix(), "negative valid_duration or valid_use_count");
   }
   AdapterCheckResult out;
   out.status = rpcStatus(r->status_code, r->message);
@@ -171,33 +176,33 @@ Outcome<absl::StatusOr<AdapterCheckResult>> checkOutcome(mixer_result result,
 
 Outcome<absl::StatusOr<AdapterQuotaResult>> quotaOutcome(mixer_result result,
                                                          const mixer_quota_result* r,
-                                                         const AdapterQuotaArgs& args,
-                                                         const std::string& prefix) {
+                                                         int64_t amount, bool best_effort,
+                                                         absl::FunctionRef<std::string()> prefix) {
   if (result != MIXER_OK) {
-    return failure<absl::StatusOr<AdapterQuotaResult>>(result, prefix);
+    return failure<absl::StatusOr<AdapterQuotaResult>>(result, prefix());
   }
   if (r == nullptr) {
-    return invalid<absl::StatusOr<AdapterQuotaResult>>(prefix, "null result");
+    return invalid<absl::StatusOr<AdapterQuotaResult>>(prefix(), "null result");
   }
   if (r->struct_size < kQuotaResultSizeV1) {
     return invalid<absl::StatusOr<AdapterQuotaResult>>(
-        prefix, absl::StrCat("result struct_size ", r->struct_size, " is too small"));
+        prefix(), absl::StrCat("result struct_size ", r->struct_size, " is too small"));
   }
   if (r->status_code < 0 || r->status_code > kMaxRpcCode) {
     return invalid<absl::StatusOr<AdapterQuotaResult>>(
-        prefix, absl::StrCat("unknown status code ", r->status_code));
+        prefix(), absl::StrCat("unknown status code ", r->status_code));
   }
-  if (r->granted_amount < 0 || r->granted_amount > args.amount) {
+  if (r->granted_amount < 0 || r->granted_amount > amount) {
     return invalid<absl::StatusOr<AdapterQuotaResult>>(
-        prefix, absl::StrCat("granted ", r->granted_amount, " of a request for ", args.amount));
+        prefix(), absl::StrCat("granted ", r->granted_amount, " of a request for ", amount));
   }
-  if (!args.best_effort && r->granted_amount != 0 && r->granted_amount != args.amount) {
+  if (!best_effort && r->granted_amount != 0 && r->granted_amount != amount) {
     return invalid<absl::StatusOr<AdapterQuotaResult>>(
-        prefix, absl::StrCat("granted ", r->granted_amount, " of ", args.amount,
-                             " without best_effort (must be all or nothing)"));
+        prefix(), absl::StrCat("granted ", r->granted_amount, " of ", amount,
+                               " without best_effort (must be all or nothing)"));
   }
   if (r->valid_duration_ns < 0) {
-    return invalid<absl::StatusOr<AdapterQuotaResult>>(prefix, "negative valid_duration");
+    return invalid<absl::StatusOr<AdapterQuotaResult>>(prefix(), "negative valid_duration");
   }
   AdapterQuotaResult out;
   out.status = rpcStatus(r->status_code, r->message);
@@ -212,33 +217,33 @@ Outcome<absl::StatusOr<AdapterQuotaResult>> quotaOutcome(mixer_result result,
 }
 
 Outcome<absl::Status> reportOutcome(mixer_result result, const mixer_report_result* r,
-                                    const std::string& prefix) {
+                                    absl::FunctionRef<std::string()> prefix) {
   if (result != MIXER_OK) {
-    return failure<absl::Status>(result, prefix);
+    return failure<absl::Status>(result, prefix());
   }
   if (r == nullptr) {
-    return invalid<absl::Status>(prefix, "null result");
+    return invalid<absl::Status>(prefix(), "null result");
   }
   if (r->struct_size < kReportResultSizeV1) {
     return invalid<absl::Status>(
-        prefix, absl::StrCat("result struct_size ", r->struct_size, " is too small"));
+        prefix(), absl::StrCat("result struct_size ", r->struct_size, " is too small"));
   }
   if (r->status_code < 0 || r->status_code > kMaxRpcCode) {
-    return invalid<absl::Status>(prefix, absl::StrCat("unknown status code ", r->status_code));
+    return invalid<absl::Status>(prefix(), absl::StrCat("unknown status code ", r->status_code));
   }
   return {rpcStatus(r->status_code, r->message)};
 }
 
 Outcome<absl::StatusOr<AbiValue>> generateOutcome(mixer_result result, const mixer_value* outputs,
-                                                  const std::string& prefix) {
+                                                  absl::FunctionRef<std::string()> prefix) {
   if (result != MIXER_OK) {
-    return failure<absl::StatusOr<AbiValue>>(result, prefix);
+    return failure<absl::StatusOr<AbiValue>>(result, prefix());
   }
   if (outputs == nullptr) {
-    return invalid<absl::StatusOr<AbiValue>>(prefix, "null outputs");
+    return invalid<absl::StatusOr<AbiValue>>(prefix(), "null outputs");
   }
   if (outputs->type != MIXER_VALUE_MAP) {
-    return invalid<absl::StatusOr<AbiValue>>(prefix, "outputs are not a map");
+    return invalid<absl::StatusOr<AbiValue>>(prefix(), "outputs are not a map");
   }
   return {AbiValue::fromAbi(outputs)};
 }
@@ -258,39 +263,36 @@ struct Delivering {
   Delivering& operator=(const Delivering&) = delete;
 };
 
-// The C completion callbacks. `ctx` is a heap StatePtr owned by the adapter's pending completion.
+// The C completion callbacks. `ctx` is the call's state, kept alive by its `self` until then.
 void onCheckDone(void* ctx, mixer_result result, const mixer_check_result* r) {
   const Delivering delivering;  // first: the state it frees goes before it
-  std::unique_ptr<StatePtr<absl::StatusOr<AdapterCheckResult>>> holder(
-      static_cast<StatePtr<absl::StatusOr<AdapterCheckResult>>*>(ctx));
-  auto& state = *holder;
-  auto outcome = checkOutcome(result, r, state->prefix());
+  const StatePtr<absl::StatusOr<AdapterCheckResult>> state =
+      std::move(static_cast<CallState<absl::StatusOr<AdapterCheckResult>>*>(ctx)->self);
+  auto outcome = checkOutcome(result, r, [&] { return state->prefix(); });
   state->complete(std::move(outcome.value), outcome.error_reason);
 }
 
 void onQuotaDone(void* ctx, mixer_result result, const mixer_quota_result* r) {
   const Delivering delivering;  // first: the state it frees goes before it
-  std::unique_ptr<StatePtr<absl::StatusOr<AdapterQuotaResult>>> holder(
-      static_cast<StatePtr<absl::StatusOr<AdapterQuotaResult>>*>(ctx));
-  auto& state = *holder;
-  auto outcome = quotaOutcome(result, r, state->quota_args, state->prefix());
+  const StatePtr<absl::StatusOr<AdapterQuotaResult>> state =
+      std::move(static_cast<CallState<absl::StatusOr<AdapterQuotaResult>>*>(ctx)->self);
+  auto outcome = quotaOutcome(result, r, state->quota_amount, state->quota_best_effort,
+                              [&] { return state->prefix(); });
   state->complete(std::move(outcome.value), outcome.error_reason);
 }
 
 void onReportDone(void* ctx, mixer_result result, const mixer_report_result* r) {
   const Delivering delivering;  // first: the state it frees goes before it
-  std::unique_ptr<StatePtr<absl::Status>> holder(static_cast<StatePtr<absl::Status>*>(ctx));
-  auto& state = *holder;
-  auto outcome = reportOutcome(result, r, state->prefix());
+  const StatePtr<absl::Status> state = std::move(static_cast<CallState<absl::Status>*>(ctx)->self);
+  auto outcome = reportOutcome(result, r, [&] { return state->prefix(); });
   state->complete(std::move(outcome.value), outcome.error_reason);
 }
 
 void onGenerateDone(void* ctx, mixer_result result, const mixer_value* outputs) {
   const Delivering delivering;  // first: the state it frees goes before it
-  std::unique_ptr<StatePtr<absl::StatusOr<AbiValue>>> holder(
-      static_cast<StatePtr<absl::StatusOr<AbiValue>>*>(ctx));
-  auto& state = *holder;
-  auto outcome = generateOutcome(result, outputs, state->prefix());
+  const StatePtr<absl::StatusOr<AbiValue>> state =
+      std::move(static_cast<CallState<absl::StatusOr<AbiValue>>*>(ctx)->self);
+  auto outcome = generateOutcome(result, outputs, [&] { return state->prefix(); });
   state->complete(std::move(outcome.value), outcome.error_reason);
 }
 
@@ -308,10 +310,10 @@ StatePtr<Result> newState(const std::shared_ptr<const internal::CallSite>& site,
 // mixer_result; when it is not MIXER_OK the adapter will not complete, so the host does.
 template <class Result, class Invoke>
 void dispatch(const StatePtr<Result>& state, int64_t deadline_ns, Invoke invoke) {
-  auto* holder = new StatePtr<Result>(state);
-  const mixer_result accepted = invoke(static_cast<void*>(holder));
+  state->self = state;
+  const mixer_result accepted = invoke(static_cast<void*>(state.get()));
   if (accepted != MIXER_OK) {
-    delete holder;
+    state->self.reset();
     std::optional<absl::Status> status = callFailure(accepted, state->prefix());
     if (state->claim()) {
       state->countError(status.has_value() ? "adapter_error" : "invalid_result");
@@ -498,7 +500,8 @@ void Handler::quota(const Instance& instance, const AdapterQuotaArgs& args, absl
 void Handler::quota(const mixer_instance& instance, const AdapterQuotaArgs& args,
                     absl::Duration timeout, QuotaCallback done) {
   auto state = newState<absl::StatusOr<AdapterQuotaResult>>(site_, "quota", std::move(done));
-  state->quota_args = args;
+  state->quota_amount = args.amount;
+  state->quota_best_effort = args.best_effort;
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (closed_) {
     state->claim();

@@ -179,10 +179,11 @@ bool readChain(const expr::ReadChain& chain, const AttributeBag& bag, expr::Valu
   return true;
 }
 
+// ASCII case folding, as std::tolower does in the C locale, without a library call per byte.
+char foldAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
+           return x == y || foldAscii(x) == foldAscii(y);
          });
 }
 
@@ -614,10 +615,18 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaRequest& args, Attrib
     done(std::move(r));
     return;
   }
-  adapter_host::AdapterQuotaArgs qa;
+  // The arguments are read by the adapter during its hook only: the thread's own, whose id keeps
+  // its storage from call to call (a call made from within a hook, if an adapter's completion
+  // ever led to one, gets its own).
+  thread_local adapter_host::AdapterQuotaArgs t_args;
+  thread_local bool t_args_busy = false;
+  adapter_host::AdapterQuotaArgs nested;
+  adapter_host::AdapterQuotaArgs& qa = t_args_busy ? nested : t_args;
+  const bool owns_args = !t_args_busy;
+  t_args_busy = true;
   qa.amount = args.amount;
   qa.best_effort = args.best_effort;
-  qa.deduplication_id = aspects::quotaDeduplicationId(args.deduplication_id, args.name);
+  aspects::assignQuotaDeduplicationId(args.deduplication_id, args.name, &qa.deduplication_id);
   // The instance is borrowed by the adapter for the hook only; the completion may come later,
   // from an adapter thread, and needs nothing of this request but the handler's name.
   call_action->handler->quota(
@@ -644,6 +653,9 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaRequest& args, Attrib
         }
         done(std::move(out));
       });
+  if (owns_args) {
+    t_args_busy = false;
+  }
 }
 
 QuotaDecision Dispatcher::quota(const AttributeBag& bag, const QuotaRequest& args,

@@ -217,21 +217,30 @@ inline mixer_result quota(void* handler, const mixer_instance* instance,
                           mixer_quota_done_fn done, void* done_ctx) {
   try {
     QuotaCompletion completion(done, done_ctx);
+    // The thread's own arguments, whose id keeps its storage from call to call; a call made while
+    // they are in use (from within a hook) gets its own.
+    thread_local QuotaArgs t_args;
+    thread_local bool t_busy = false;
+    QuotaArgs nested;
+    QuotaArgs& quota_args = t_busy ? nested : t_args;
+    const bool owner = !t_busy;
+    t_busy = true;
     try {
-      QuotaArgs quota_args;
-      if (args != nullptr) {
-        quota_args.amount = args->amount;
-        quota_args.best_effort = args->best_effort != 0;
-        if (args->deduplication_id.data != nullptr) {
-          quota_args.deduplication_id.assign(args->deduplication_id.data,
-                                             args->deduplication_id.size);
-        }
+      quota_args.amount = args != nullptr ? args->amount : QuotaArgs{}.amount;
+      quota_args.best_effort = args != nullptr && args->best_effort != 0;
+      quota_args.deduplication_id.clear();
+      if (args != nullptr && args->deduplication_id.data != nullptr) {
+        quota_args.deduplication_id.assign(args->deduplication_id.data,
+                                           args->deduplication_id.size);
       }
       static_cast<Handler*>(handler)->quota(InstanceView(instance), quota_args, callContext(ctx),
                                             completion);
     } catch (...) {
       logException("quota");
       completion.fail(MIXER_ERR_INTERNAL);
+    }
+    if (owner) {
+      t_busy = false;
     }
     return MIXER_OK;
   } catch (...) {

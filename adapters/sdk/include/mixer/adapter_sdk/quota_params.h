@@ -60,14 +60,30 @@ inline std::string quotaDimensionText(ValueView v) {
   }
 }
 
-// The entries of a map as dimensions, sorted by name (empty when `map` is not a map).
+// quotaDimensionText(v), written into `out` (reusing its storage).
+inline void assignQuotaDimensionText(ValueView v, std::string* out) {
+  if (v.isStringLike()) {
+    const std::string_view text = v.stringValue();
+    out->assign(text.data(), text.size());
+  } else {
+    *out = quotaDimensionText(v);
+  }
+}
+
+// The entries of a map as dimensions, sorted by name (empty when `map` is not a map), written
+// into `dims`: a caller that keeps `dims` from call to call reuses its strings' storage.
+inline void readQuotaDimensions(ValueView map, QuotaDimensions* dims) {
+  dims->resize(map.size());
+  for (size_t i = 0; i < map.size(); ++i) {
+    const std::string_view key = map.keyAt(i);
+    (*dims)[i].first.assign(key.data(), key.size());
+    assignQuotaDimensionText(map.valueAt(i), &(*dims)[i].second);
+  }
+  std::sort(dims->begin(), dims->end());
+}
 inline QuotaDimensions readQuotaDimensions(ValueView map) {
   QuotaDimensions dims;
-  dims.reserve(map.size());
-  for (size_t i = 0; i < map.size(); ++i) {
-    dims.emplace_back(std::string(map.keyAt(i)), quotaDimensionText(map.valueAt(i)));
-  }
-  std::sort(dims.begin(), dims.end());
+  readQuotaDimensions(map, &dims);
   return dims;
 }
 
