@@ -558,8 +558,14 @@ class LeanPort::CheckCall final : public CallSink {
   CallTimer timer_;
 };
 
-// The sink of a Check whose quota adapter answers later, on its own thread: the answer goes to
-// the port's mailbox. Deletes itself when finished.
+namespace {
+// The port whose thread this is (run() sets it), so that a Check finished there skips the mailbox.
+thread_local const LeanPort* t_running_port = nullptr;
+}  // namespace
+
+// The sink of a Check whose quota adapter may answer later, on its own thread: the answer goes to
+// the port's mailbox (or, finished on the port's thread, straight to its connection). Deletes
+// itself when finished.
 class LeanPort::LaterCall final : public CallSink {
  public:
   LaterCall(LeanPort* port, uint64_t connection, int32_t stream, const CallTimer& timer)
@@ -567,7 +573,11 @@ class LeanPort::LaterCall final : public CallSink {
   void finish(const grpc::Status& status, std::string_view response) override {
     port_->service_->noteInvalid(ServerMetrics::kCheck, "a lean port connection", status);
     timer_.finish(status);
-    port_->post(Later{connection_, stream_, status, std::string(response)});
+    if (t_running_port == port_) {
+      port_->answerHere(connection_, stream_, status, response);
+    } else {
+      port_->post(Later{connection_, stream_, status, std::string(response)});
+    }
     delete this;
   }
   CallSink* detach() override { return this; }
@@ -895,6 +905,26 @@ void LeanPort::takeMailbox() {
     if (touched_.empty() || touched_.back() != l.connection) touched_.push_back(l.connection);
   }
   taken_.clear();
+  writeTouched();
+}
+
+void LeanPort::answerHere(uint64_t connection, int32_t stream, const grpc::Status& status,
+                          std::string_view response) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--later_calls_ == 0) later_done_.notify_all();
+  }
+  auto it = connections_.find(connection);
+  if (it == connections_.end()) return;  // the connection went away meanwhile
+  Connection* c = it->second.get();
+  c->session.answer(stream, status, response);
+  // The connection being read is written when its bytes are done; any other, before the wait.
+  if (c != current_ && (touched_.empty() || touched_.back() != connection)) {
+    touched_.push_back(connection);
+  }
+}
+
+void LeanPort::writeTouched() {
   for (const uint64_t id : touched_) {
     auto it = connections_.find(id);
     if (it != connections_.end() && !writeTo(it->second.get())) close(id);
@@ -931,11 +961,13 @@ void LeanPort::run() {
   pthread_setname_np(pthread_self(), options_.thread_name.substr(0, 15).c_str());
   // The quota calls of one wake-up are flushed together, before the thread waits again.
   adapter_host::FlushScope flush_scope;
+  t_running_port = this;
   epoll_event events[64];
   bool stopping = false;
   auto last_sweep = std::chrono::steady_clock::now();
   for (;;) {
     if (flush_scope.pending()) flush_scope.flush();
+    writeTouched();  // answers the flush (or the pass) completed
     const int n = epoll_wait(epoll_fd_, events, 64, stopping ? 10 : 100);
     for (int i = 0; i < n; ++i) {
       const uint64_t id = events[i].data.u64;
@@ -989,6 +1021,8 @@ void LeanPort::run() {
     if (connections_.empty() || now >= stop_by) break;
   }
   if (flush_scope.pending()) flush_scope.flush();
+  writeTouched();
+  t_running_port = nullptr;
 }
 
 }  // namespace mixer::server

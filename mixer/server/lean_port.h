@@ -216,8 +216,14 @@ class LeanPort final : private LeanSession::Handler {
   bool writeTo(Connection* c);
   void close(uint64_t id);
   void takeMailbox();
+  // Writes the connections answered outside their own reading (touched_), and forgets them.
+  void writeTouched();
   void sweep(std::chrono::steady_clock::time_point now);
   void post(Later later);  // from any thread
+  // A detached Check finished on this port's own thread (its quota adapter answered during the
+  // call, or during the thread's flush): answered at once, without the mailbox.
+  void answerHere(uint64_t connection, int32_t stream, const grpc::Status& status,
+                  std::string_view response);
 
   Options options_;
   MixerService* service_;

@@ -153,7 +153,9 @@ struct PendingQuotas {
   };
 
   runtime::DispatcherConstSharedPtr dispatcher;  // keeps the handlers alive until the end
-  MixerService::CheckSink* sink = nullptr;       // OWNERSHIP: detached; lives until finish()
+  // The call's sink when every adapter answered during decideCheck, else the detached one (which
+  // lives until finish()); set by the request thread before it releases its count.
+  MixerService::CheckSink* sink = nullptr;
   ServerMetrics* metrics = nullptr;
   std::atomic<uint64_t>* unmatched_logs = nullptr;
 #if defined(__SANITIZE_THREAD__)
@@ -265,7 +267,6 @@ void MixerService::decideCheck(std::string_view request, CheckSink* sink, const 
   // while it waits.
   auto* pending = new PendingQuotas;
   pending->dispatcher = dispatcher;
-  pending->sink = sink->detach();
   pending->metrics = metrics_;
   pending->unmatched_logs = &unmatched_quota_logs_;
   fillPrecondition(result, ts.refs, gwc, pending->response);
@@ -288,6 +289,11 @@ void MixerService::decideCheck(std::string_view request, CheckSink* sink, const 
     // What the quota read is known once the call returns; the adapter's answer may still be out.
     api::encodeReferences(ts.refs, gwc, slot.out->mutable_referenced_attributes());
   }
+  // Every adapter that answered at once (memquota) has released its count: with only this
+  // thread's left, the Check is finished here, on the sink it came with. Otherwise the sink is
+  // detached so that the call outlives this function (an adapter answering meanwhile only makes
+  // the detach unnecessary: the last count is this thread's either way).
+  pending->sink = pending->outstanding.load(std::memory_order_acquire) == 1 ? sink : sink->detach();
   pending->release();
 }
 

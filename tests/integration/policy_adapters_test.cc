@@ -84,6 +84,15 @@ class Mixs {
                  "requestcount=" + std::to_string(amount)})
         .second;
   }
+  // mixc's load run to the lean port through the lean transport: `calls` Checks, each with one
+  // quota request, `in_flight` at a time; mixc's summary.
+  std::string loadQuota(const std::string& service, int calls, int in_flight) {
+    return process_
+        .mixcAt(process_.leanAddress(), "check",
+                {"--transport", "lean", "-s", "destination.service=" + service, "-q",
+                 "requestcount=1", "-r", std::to_string(calls), "-c", std::to_string(in_flight)})
+        .second;
+  }
   // The amount granted, or -1 when mixc printed no grant.
   int granted(const std::string& service, int amount, std::string* out = nullptr,
               bool lean = false) {
@@ -251,6 +260,24 @@ TEST(PolicyAdaptersTest, RedisquotaOverTheLeanPortIsTheSameLimitAndFailPolicy) {
   EXPECT_EQ(mixs.granted("other.svc", 1, &out, /*lean=*/true), 0) << out;
   EXPECT_NE(out.find("UNAVAILABLE"), std::string::npos) << out;
   EXPECT_TRUE(mixs.running());
+}
+
+// Many quota Checks in flight on one lean connection: answers come from the pipeline's reader
+// thread (through the port's mailbox) and from the port's own thread (replies it finds on the
+// socket after sending a pass's commands, answered in place and written before the port waits
+// again). Every call must be answered, granted.
+TEST(PolicyAdaptersTest, ManyQuotaChecksInFlightOverTheLeanPortAreAllAnswered) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.start()) << redis.output();
+  TempDir config("policy-lean-load");
+  config.write("quota.yaml", redisquotaConfig(redis.port(), 1000000000));
+  Mixs mixs;
+  mixs.start(config.path(), {"--lean-address", "127.0.0.1:0"});
+  const std::string out = mixs.loadQuota("load.svc", 10000, 16);
+  EXPECT_NE(out.find("10000 calls in"), std::string::npos) << out;
+  EXPECT_NE(out.find("OK: 10000\n"), std::string::npos) << out;  // every call, and none failed
+  // Nothing is left behind: one more Check is answered as usual.
+  EXPECT_EQ(mixs.granted("load.svc", 1, nullptr, /*lean=*/true), 1);
 }
 
 }  // namespace

@@ -150,7 +150,8 @@ TEST_F(AsyncQuotaTest, AnAdapterLaterThanItsDeadlineIsAnsweredAtTheDeadline) {
 
 // An adapter that answers inside its call (as memquota does) costs the Check no hand-off: the
 // response is finished on the calling thread before decideCheck() returns, not on an adapter
-// or executor thread.
+// or executor thread, and on the sink the call came with (never detached: a server's detached
+// sink is a copy, and the lean port's posts the answer to its mailbox).
 TEST_F(AsyncQuotaTest, AnAnswerGivenAtOnceFinishesTheCheckOnTheCallingThread) {
   ASSERT_NO_FATAL_FAILURE(serve(/*delay_ms=*/0, absl::Seconds(10), "ok"));
   for (int i = 0; i < 20; ++i) {
@@ -158,6 +159,7 @@ TEST_F(AsyncQuotaTest, AnAnswerGivenAtOnceFinishesTheCheckOnTheCallingThread) {
     service_->decideCheck(request(i + 1, "now-" + std::to_string(i)), &sink);
     ASSERT_TRUE(sink.finished());
     EXPECT_EQ(sink.finisher(), std::this_thread::get_id());
+    EXPECT_FALSE(sink.detached());
     const CheckResponse resp = sink.wait();
     EXPECT_EQ(resp.quotas().at("requestcount").granted_amount(), i + 1);
   }
