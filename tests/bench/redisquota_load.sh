@@ -12,7 +12,9 @@
 # PERF_OUT=PREFIX records mixs with `perf record -g` during each quota run, into PREFIX.redis and
 # PREFIX.mem. LEAN=1 sends every call to mixs' lean port (--lean-address) instead of its gRPC port.
 # CLIENT=lean makes mixc's load runs go through the proxy library's lean transport
-# (--transport lean) instead of gRPC C++'s client.
+# (--transport lean) instead of gRPC C++'s client. Without MIXS_ONLY the table also gives
+# redis-benchmark's own CPU per request at 1, 4 and 16 commands per write: what a Redis round trip
+# costs a lean single-threaded client, beside what it adds to a quota Check in mixs.
 # Usage: redisquota_load.sh BUILD_DIR [CALLS] [CONCURRENCY]
 # (BUILD_DIR/bin and BUILD_DIR/adapters: a copy of another build can be measured the same way.)
 set -euo pipefail
@@ -63,6 +65,23 @@ if [ "${MIXS_ONLY:-0}" != 1 ]; then
   rbp=$(redis-benchmark -p "$port" -n "$calls" -c "$conc" -P 16 -q \
     EVALSHA "$sha" 2 bench.meta bench.data 1000000000000 3600000 0 0 1 "$now_ms" "" | tr '\r' '\n' |
     grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
+  # What a Redis round trip costs a lean client: redis-benchmark (one event-loop thread, C) with
+  # mixc's shape (one dedup id), its own CPU and context switches per request (getrusage), with
+  # PIPELINE commands per connection per write.
+  client_row() {
+    /usr/bin/python3 - "$1" redis-benchmark -p "$port" -n "$((calls * $1))" -c "$conc" -P "$1" -q \
+      EVALSHA "$sha" 2 bench2.meta bench2.data 1000000000000 3600000 0 0 1 "$now_ms" "mixc-dedup" <<'PY'
+import re, resource, subprocess, sys
+out = subprocess.run(sys.argv[2:], capture_output=True, text=True).stdout.replace("\r", "\n")
+rate = float(re.findall(r"([0-9.]+) requests per second", out)[-1])
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+n = int(sys.argv[sys.argv.index("-n") + 1])
+print(f"{rate:.0f} | {(r.ru_utime + r.ru_stime) * 1e6 / n:.1f} | {(r.ru_nvcsw + r.ru_nivcsw) / n:.2f}")
+PY
+  }
+  rc1=$(client_row 1)
+  rc4=$(client_row 4)
+  rc16=$(client_row 16)
 fi
 
 mkdir -p "$work/config" "$work/memconfig"
@@ -206,6 +225,9 @@ if [ "${MIXS_ONLY:-0}" != 1 ]; then
   echo "| redis-benchmark EVALSHA fixed-window script, -c $conc, -P 16 | $rbp |"
   echo "| redis-benchmark EVALSHA, one dedup id (mixc's load shape), -c $conc, no pipelining | $rbd |"
   echo "| redis-benchmark EVALSHA, a fresh dedup id per call, -c $conc, no pipelining | $rbu |"
+  echo "| redis-benchmark's own CPU and switches per request (the floor of a Redis round trip for a client), one dedup id, -c $conc, -P 1 | $rc1 |"
+  echo "| the same, -P 4 (4 commands per write) | $rc4 |"
+  echo "| the same, -P 16 | $rc16 |"
   echo "| redisquota adapter alone (host library), fresh dedup ids, $conc in flight, pool ${POOL:-4} (load process CPU, switches) | $ad |"
   echo "| redisquota adapter alone (host library), fresh dedup ids, 128 in flight, pool ${POOL:-4} (load process CPU, switches) | $ad128 |"
 fi
