@@ -40,6 +40,8 @@ namespace {
 
 constexpr int64_t kConnectTimeoutMs = 20000;  // gRPC's minimum connect timeout
 constexpr int64_t kMaxReconnectBackoffMs = 120000;
+// How long a connection whose streams are all Reports may go unread (see Conn::in_wanted).
+constexpr int64_t kLazyReadMs = 50;
 
 int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -162,6 +164,11 @@ struct Conn {
   // closed when its streams are done.
   bool draining = false;
   bool out_wanted = false;
+  // Whether the thread wakes for the connection's bytes. Not while its only streams are Reports
+  // with nothing left to send: their answers are read at the thread's next wake-up (the next call
+  // queued, usually the next batch) or within kLazyReadMs, instead of costing a wake-up each.
+  bool in_wanted = true;
+  int64_t lazy_since = 0;
   bool dirty = false;
   std::string out;
   size_t out_off = 0;
@@ -190,6 +197,12 @@ class LeanTransport::Loop {
 
   ~Loop() {
     if (thread_.joinable()) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        closing_ = true;  // Reports' answers are read at once from now on
+        wake_pending_ = true;
+      }
+      wake();
       {
         std::unique_lock<std::mutex> lock(mutex_);
         idle_.wait(lock, [this] { return in_flight_ == 0; });
@@ -440,10 +453,30 @@ class LeanTransport::Loop {
   void wantOut(Conn* c, bool on) {
     if (c->out_wanted == on || c->fd < 0) return;
     c->out_wanted = on;
+    setEvents(c);
+  }
+
+  void setEvents(Conn* c) {
     epoll_event ev{};
-    ev.events = EPOLLIN | (on ? EPOLLOUT : 0u);
+    ev.events = (c->in_wanted ? EPOLLIN : 0u) | (c->out_wanted ? EPOLLOUT : 0u);
     ev.data.ptr = c;
     epoll_ctl(epoll_, EPOLL_CTL_MOD, c->fd, &ev);
+  }
+
+  // A ready connection whose streams are all Reports, with nothing left to send, stops waking the
+  // thread (in_wanted); any other goes back to waking it (level-triggered: at once when bytes
+  // wait).
+  void updateLaziness(Conn* c, int64_t now) {
+    if (c->state != Conn::kReady || c->fd < 0) return;
+    bool lazy = !closing_seen_ && !c->streams.empty() && c->out_off == c->out.size() &&
+                nghttp2_session_want_write(c->h2) == 0;
+    for (auto it = c->streams.begin(); lazy && it != c->streams.end(); ++it) {
+      lazy = (*it)->call == nullptr || !(*it)->call->check;
+    }
+    if (lazy == !c->in_wanted) return;
+    c->in_wanted = !lazy;
+    c->lazy_since = now;
+    setEvents(c);
   }
 
   void connected(Conn* c) {
@@ -567,6 +600,7 @@ class LeanTransport::Loop {
     c->out.clear();
     c->out_off = 0;
     c->out_wanted = false;
+    c->in_wanted = true;
     c->dirty = false;
     c->state = Conn::kIdle;
   }
@@ -982,6 +1016,7 @@ class LeanTransport::Loop {
       if (!timers_.empty()) due = std::min(due, timers_.begin()->first);
       if (has_names_) due = std::min(due, last_resolve_ms_ + options_.resolve_every_ms);
       for (auto& c : conns_) {
+        if (!c->in_wanted) due = std::min(due, c->lazy_since + kLazyReadMs);
         if (c->state == Conn::kBackoff) due = std::min(due, c->retry_at);
         if (c->state == Conn::kConnecting || c->state == Conn::kHandshaking) {
           due = std::min(due, c->connect_deadline);
@@ -998,6 +1033,7 @@ class LeanTransport::Loop {
             std::lock_guard<std::mutex> lock(mutex_);
             incoming.swap(incoming_);
             wake_pending_ = false;
+            closing_seen_ = closing_;
             if (stopping_) return;
           }
           for (Call* call : incoming) attempt(call);
@@ -1005,7 +1041,14 @@ class LeanTransport::Loop {
           onEvent(static_cast<Conn*>(events[i].data.ptr), events[i].events);
         }
       }
+      // Whatever came for the connections not waking the thread, before any deadline is judged.
       now = nowMs();
+      for (auto& c : conns_) {
+        if (!c->in_wanted && c->state == Conn::kReady) {
+          readConn(c.get());
+          c->lazy_since = now;  // the next look within kLazyReadMs of this one
+        }
+      }
       while (!timers_.empty() && timers_.begin()->first <= now) {
         expire(timers_.begin()->second);
       }
@@ -1023,6 +1066,7 @@ class LeanTransport::Loop {
         if (c->dirty) flush(c.get());
       }
       drain();  // failures found while writing
+      for (auto& c : conns_) updateLaziness(c.get(), now);
       // Replicas no longer resolved go when their calls are done.
       conns_.erase(std::remove_if(conns_.begin(), conns_.end(),
                                   [this](const std::unique_ptr<Conn>& c) {
@@ -1102,6 +1146,8 @@ class LeanTransport::Loop {
   std::vector<Call*> incoming_;
   bool wake_pending_ = false;
   bool stopping_ = false;
+  bool closing_ = false;       // under mutex_: the destructor waits for the calls in flight
+  bool closing_seen_ = false;  // the loop's copy
   int64_t in_flight_ = 0;
 };
 

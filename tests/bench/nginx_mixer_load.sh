@@ -118,30 +118,40 @@ tick=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 worker_pid() { pgrep -P "$nginx_master" | head -1; }
 # One line per thread of process $1: tid, name, utime + stime in ticks, voluntary context switches
-# (the thread went to sleep: a wake-up each). The name is what follows "(" up to the last ")" in
+# (the thread went to sleep: a wake-up each), and the scheduler's exact on-CPU time in ns
+# (/proc/PID/task/TID/schedstat). The name is what follows "(" up to the last ")" in
 # /proc/PID/task/TID/stat; the fields after it are counted from there.
+# utime + stime are sampled at the kernel's tick (CONFIG_TICK_CPU_ACCOUNTING, 250 Hz here): a
+# thread that runs in short bursts is charged whole ticks when one lands in a burst, which over a
+# run is right on average only if its bursts are independent of the tick. schedstat is not sampled.
 threads() {
   local t
   for t in /proc/"$1"/task/*; do
     sed -E 's/^([0-9]+) \((.*)\) (.*)$/\1 \2|\3/' "$t/stat" 2>/dev/null |
-      awk -F'|' -v sw="$(awk '/^voluntary_ctxt_switches/ {print $2}' "$t/status" 2>/dev/null)" '
+      awk -F'|' -v sw="$(awk '/^voluntary_ctxt_switches/ {print $2}' "$t/status" 2>/dev/null)" \
+        -v ns="$(cut -d' ' -f1 "$t/schedstat" 2>/dev/null)" '
         { split($1, h, " "); split($2, f, " "); sub(/^[0-9]+ /, "", $1); gsub(/ /, "_", $1)
-          print h[1], $1, f[12] + f[13], sw + 0 }'
+          print h[1], $1, f[12] + f[13], sw + 0, ns + 0 }'
   done
 }
 # CPU µs per request per thread between two threads() snapshots ($1, $2) over $3 requests: the
-# worker's main thread (tid = pid $4), then the others grouped by thread name, then their sum.
+# worker's main thread (tid = pid $4), then the others grouped by thread name, then their sum;
+# from the ticks, then from schedstat ("on CPU").
 per_thread() {
   awk -v n="$3" -v pid="$4" -v tick="$tick" '
-    FNR == NR { before[$1] = $3; switches[$1] = $4; next }
+    FNR == NR { before[$1] = $3; switches[$1] = $4; ns[$1] = $5; next }
     { d = ($3 - before[$1]) * 1e6 / tick / n
-      if ($1 == pid) main += d; else { lib += d; by[$2] += d; sw[$2] += $4 - switches[$1] } }
+      e = ($5 - ns[$1]) / 1e3 / n
+      if ($1 == pid) { main += d; emain += e }
+      else { lib += d; elib += e; by[$2] += d; eby[$2] += e; sw[$2] += $4 - switches[$1] } }
     END {
       printf "main %.2f |", main
       for (k in by) printf " %s %.2f", k, by[k]
       printf " | library %.2f | sleeps per 1000 requests:", lib
       for (k in sw) if (sw[k] > 0) printf " %s %.1f", k, sw[k] * 1000 / n
-      printf "\n"
+      printf " | on CPU: main %.2f |", emain
+      for (k in eby) printf " %s %.2f", k, eby[k]
+      printf " | library %.2f\n", elib
     }' "$1" "$2"
 }
 
