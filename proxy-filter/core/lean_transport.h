@@ -66,6 +66,7 @@ class LeanTransport : public MixerTransport {
   void report(const istio::mixer::v1::ReportRequest& request, ReportDone done) override;
   void reportSerialized(std::string request, ReportDone done) override;
   void checkSerialized(std::string request, CheckDone done) override;
+  bool queuesCalls() const override { return true; }
 
   // Connections made so far (each replica's first, and each reconnect), and how many of them
   // resumed a TLS session.

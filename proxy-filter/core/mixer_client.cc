@@ -21,15 +21,30 @@ struct MixerClient::PendingCheck {
   CheckDone done;  // nullptr for a background refill
 };
 
+namespace {
+
+// The report batcher's options: the client's, or a batch of one per record without batching; a
+// transport that only queues calls is sent to from the queuing thread.
+ReportBatchOptions batchOptions(const MixerClientOptions& options,
+                                const MixerTransport& transport) {
+  ReportBatchOptions out = options.report;
+  if (!options.report_batch) {
+    out.max_entries = 1;
+    out.max_time_ms = 0;
+    out.max_queued_batches = options.report.max_queued_batches * options.report.max_entries;
+  }
+  out.queuing_thread_sends = transport.queuesCalls();
+  return out;
+}
+
+}  // namespace
+
 MixerClient::MixerClient(MixerClientOptions options, std::unique_ptr<MixerTransport> transport)
     : options_(options),
       check_cache_(options.check_cache_entries),
       quota_cache_(options.quota_prefetch),
       transport_(std::move(transport)),
-      batcher_(options.report_batch ? options.report
-                                    : ReportBatchOptions{1, 0,
-                                                         options.report.max_queued_batches *
-                                                             options.report.max_entries},
+      batcher_(batchOptions(options, *transport_),
                ReportBatcher::SendSerialized([this](std::string request,
                                                     std::function<void(bool)> done) {
                  transport_->reportSerialized(

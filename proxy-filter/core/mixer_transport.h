@@ -47,6 +47,10 @@ class MixerTransport {
     }
     check(parsed, std::move(done));
   }
+  // Whether check() and report() only queue the call for the transport's own thread (never
+  // waiting, no network work on the caller's thread): a caller may send from its own thread
+  // rather than hand the send to one of its own (MixerClient's report batcher does).
+  virtual bool queuesCalls() const { return false; }
 };
 
 struct GrpcTransportOptions {

@@ -93,25 +93,42 @@ void ReportBatcher::closeLocked() {
   next_delta_ = options_.delta_encoding && chained_;
 }
 
+ReportBatcher::AfterQueue ReportBatcher::afterQueueLocked(bool closed_one) {
+  AfterQueue after;
+  if (!closed_one) {
+    return after;
+  }
+  if (!options_.queuing_thread_sends) {
+    after.notify = true;
+    return after;
+  }
+  after.batch = takeLocked();
+  after.notify = !closed_.empty();  // older batches still waiting: the flusher's
+  return after;
+}
+
 void ReportBatcher::enqueue(Attributes record) {
-  bool notify = false;
+  AfterQueue after;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!admitLocked()) {
       return;
     }
-    notify = queueLocked(&record);
+    after = afterQueueLocked(queueLocked(&record));
     previous_used_ = true;
   }
   // `record` now holds the record queued before, freed here, outside the lock.
   stats_->report_enqueued.add();
-  if (notify) {
+  if (after.batch.count > 0) {
+    send(std::move(after.batch));
+  }
+  if (after.notify) {
     wake_.notify_one();
   }
 }
 
 bool ReportBatcher::enqueueSwap(Attributes* record) {
-  bool notify = false;
+  AfterQueue after;
   bool recycled = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -120,7 +137,7 @@ bool ReportBatcher::enqueueSwap(Attributes* record) {
       return false;
     }
     recycled = previous_used_;
-    notify = queueLocked(record);
+    after = afterQueueLocked(queueLocked(record));
     previous_used_ = true;
   }
   // The record handed back is emptied here, outside the lock, by the thread that will write it
@@ -128,7 +145,10 @@ bool ReportBatcher::enqueueSwap(Attributes* record) {
   // ago).
   record->clear();
   stats_->report_enqueued.add();
-  if (notify) {
+  if (after.batch.count > 0) {
+    send(std::move(after.batch));
+  }
+  if (after.notify) {
     wake_.notify_one();
   }
   return recycled;
@@ -167,23 +187,31 @@ void ReportBatcher::buildRequest(const std::vector<Attributes>& records, uint32_
                                                : ReportRequest::INDEPENDENT_ENCODING);
 }
 
-void ReportBatcher::sendLocked(std::unique_lock<std::mutex>& lock) {
-  // Takes one batch; the rest waits for the next round.
+ReportBatcher::Closed ReportBatcher::takeLocked() {
   if (closed_.empty()) {
     closeLocked();
   }
   Closed batch = std::move(closed_.front());
   closed_.pop_front();
-  const size_t count = batch.count;
-  queued_ -= count;  // a batch on its way no longer counts against the queue's limit
-  lock.unlock();
-  send_(std::move(batch.wire), [stats = stats_, count](bool ok) {
+  queued_ -= batch.count;  // a batch on its way no longer counts against the queue's limit
+  return batch;
+}
+
+void ReportBatcher::send(Closed batch) {
+  send_(std::move(batch.wire), [stats = stats_, count = batch.count](bool ok) {
     if (ok) {
       stats->report_batches.add();
     } else {
       stats->report_dropped.add(count);
     }
   });
+}
+
+void ReportBatcher::sendLocked(std::unique_lock<std::mutex>& lock) {
+  // Takes one batch; the rest waits for the next round.
+  Closed batch = takeLocked();
+  lock.unlock();
+  send(std::move(batch));
   lock.lock();
 }
 

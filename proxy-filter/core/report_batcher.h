@@ -49,6 +49,13 @@ struct ReportBatchOptions {
   // DELTA_ENCODING for a batch whose records each hold the names of the one before (ReportEncoder);
   // false: INDEPENDENT_ENCODING always, as Istio 1.4's client.
   bool delta_encoding = true;
+  // A batch that a queued record closes (full, ended, or every record with max_time 0) is sent by
+  // the queuing thread once it has let go of the batcher, instead of by the flusher woken for it.
+  // For a send that only queues the call for a transport's own thread (the lean transport's): the
+  // hand-off to the flusher would cost a wake-up per batch for nothing. The flusher still sends
+  // the batches that max_time closes. Batches closed by different threads may then go out in
+  // either order (each batch stands alone: deltas never cross batches).
+  bool queuing_thread_sends = false;
 };
 
 class ReportBatcher {
@@ -91,6 +98,18 @@ class ReportBatcher {
   // Sends the oldest closed batch (closing the one being built when none is), with mutex_
   // released during the send.
   void sendLocked(std::unique_lock<std::mutex>& lock);
+  // Takes the oldest closed batch (closing the one being built when none is) off the queue, to be
+  // sent once mutex_ is released. Under mutex_.
+  Closed takeLocked();
+  // Sends a batch taken off the queue (mutex_ not held).
+  void send(Closed batch);
+  // What a record just queued calls for, once mutex_ is released: a batch to send on this thread
+  // (queuing_thread_sends) and whether to wake the flusher. Under mutex_.
+  struct AfterQueue {
+    bool notify = false;
+    Closed batch;
+  };
+  AfterQueue afterQueueLocked(bool closed_one);
   // Whether a record may be queued now; counts it dropped when not. Under mutex_.
   bool admitLocked();
   // Encodes `*record` into the batch being built and queues it; closes the batch when full, or

@@ -339,6 +339,102 @@ TEST(ReportBatcherTest, ZeroMaxTimeSendsEachRecordAtOnce) {
   EXPECT_EQ(sent.batches()[0].attributes_size(), 1);
 }
 
+// queuing_thread_sends: the thread whose record closes a batch sends it before enqueue returns;
+// a batch that max_time closes is still the flusher's.
+TEST(ReportBatcherTest, TheQueuingThreadSendsTheBatchItsRecordCloses) {
+  std::mutex mu;
+  std::vector<std::pair<std::thread::id, int>> sends;  // sender, records
+  auto sender = [&](const ReportRequest& r, std::function<void(bool)> done) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      sends.emplace_back(std::this_thread::get_id(), r.attributes_size());
+    }
+    done(true);
+  };
+  auto sent = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return sends;
+  };
+  GlobalDictionary dictionary;
+  StatsCounters stats;
+  ReportBatchOptions options{/*max_entries=*/3, /*max_time_ms=*/40};
+  options.queuing_thread_sends = true;
+  ReportBatcher batcher(options, ReportBatcher::Send(sender), &dictionary, &stats);
+  for (int i = 0; i < 3; ++i) {
+    batcher.enqueue(record(i));
+  }
+  ASSERT_EQ(sent().size(), 1u);  // already sent: enqueue() returned after the send
+  EXPECT_EQ(sent()[0].first, std::this_thread::get_id());
+  EXPECT_EQ(sent()[0].second, 3);
+
+  // A record without an attribute of the one before ends the (delta) batch: sent here too.
+  batcher.enqueue(record(3));
+  Attributes fewer;
+  fewer.setString("destination.service", "reviews");
+  batcher.enqueue(fewer);
+  ASSERT_EQ(sent().size(), 2u);
+  EXPECT_EQ(sent()[1].first, std::this_thread::get_id());
+  EXPECT_EQ(sent()[1].second, 1);
+
+  // `fewer` waits in a partial batch, which max_time closes: the flusher sends it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (sent().size() < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(sent().size(), 3u);
+  EXPECT_NE(sent()[2].first, std::this_thread::get_id());
+  EXPECT_EQ(sent()[2].second, 1);
+  EXPECT_EQ(stats.snapshot().report_batches, 3u);
+}
+
+// queuing_thread_sends with several queuing threads: every record goes out exactly once (batches
+// closed by different threads may go out in either order).
+TEST(ReportBatcherTest, RecordsSentByTheirQueuingThreadsAreEachDeliveredOnce) {
+  SentBatches sent;
+  GlobalDictionary dictionary;
+  StatsCounters stats;
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 500;
+  {
+    ReportBatchOptions options{/*max_entries=*/7, /*max_time_ms=*/5, /*max_queued_batches=*/1000};
+    options.queuing_thread_sends = true;
+    ReportBatcher batcher(options, sent.sender(), &dictionary, &stats);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&batcher, t] {
+        Attributes set;
+        for (int i = 0; i < kPerThread; ++i) {
+          set.setString("source.uid", "thread-" + std::to_string(t));
+          set.setInt64("custom.sequence", i);
+          batcher.enqueueSwap(&set);
+        }
+      });
+    }
+    for (std::thread& thread : threads) {
+      thread.join();
+    }
+  }
+  std::vector<std::vector<int>> seen(kThreads, std::vector<int>(kPerThread, 0));
+  for (const ReportRequest& r : sent.batches()) {
+    const bool delta = r.repeated_attributes_semantics() == ReportRequest::DELTA_ENCODING;
+    Attributes back;
+    for (int i = 0; i < r.attributes_size(); ++i) {
+      if (!delta) {
+        back.clear();
+      }
+      ASSERT_TRUE(decompressAttributes(r.attributes(i), r.default_words(), &back));
+      const int t = std::stoi(std::get<std::string>(*back.find("source.uid")).substr(7));
+      ++seen[t][std::get<int64_t>(*back.find("custom.sequence"))];
+    }
+  }
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      ASSERT_EQ(seen[t][i], 1) << "thread " << t << " record " << i;
+    }
+  }
+  EXPECT_EQ(stats.snapshot().report_dropped, 0u);
+}
+
 TEST(ReportBatcherTest, TheFallbackDictionaryIsUsedOnceShrunk) {
   SentBatches sent;
   GlobalDictionary dictionary;
