@@ -470,8 +470,12 @@ class LeanTransport::Loop {
     if (c->state != Conn::kReady || c->fd < 0) return;
     bool lazy = !closing_seen_ && !c->streams.empty() && c->out_off == c->out.size() &&
                 nghttp2_session_want_write(c->h2) == 0;
+    // Every stream a Report (or given up) whose body is all sent: a body held back by flow
+    // control waits for the server's WINDOW_UPDATE, which must wake the thread.
     for (auto it = c->streams.begin(); lazy && it != c->streams.end(); ++it) {
-      lazy = (*it)->call == nullptr || !(*it)->call->check;
+      const Stream& st = **it;
+      lazy = (st.call == nullptr || !st.call->check) &&
+             (st.body == nullptr || st.sent == st.body->size());
     }
     if (lazy == !c->in_wanted) return;
     c->in_wanted = !lazy;

@@ -46,6 +46,8 @@ namespace mixer::adapter_sdk {
 // each call through its Completion, now or later (e.g. from a host timer or posted task). Methods
 // run on request threads and must return quickly: never block on I/O inside them (the host can
 // answer a late completion at the deadline, but cannot interrupt a hook that does not return).
+// What a method is given (the instance, a quota's arguments, the context) is borrowed for the
+// call: a completion made later copies what it needs.
 class Handler {
  public:
   virtual ~Handler() = default;
