@@ -240,13 +240,24 @@ TEST(PolicyAdaptersTest, RedisquotaIsOneLimitAcrossTwoMixsAndSurvivesRedisRestar
 
 // The lean port answers a Check whose quota goes to Redis from the pipeline's reader thread
 // (through its mailbox): the same limit as the gRPC port's, and the same fail policy.
-TEST(PolicyAdaptersTest, RedisquotaOverTheLeanPortIsTheSameLimitAndFailPolicy) {
+// A redis-server, and a mixs with a lean port whose redisquota handler uses it.
+struct RedisAndLeanMixs {
+  explicit RedisAndLeanMixs(const std::string& name) : config(name) {}
+  void start(int max_amount) {
+    ASSERT_TRUE(redis.start()) << redis.output();
+    config.write("quota.yaml", redisquotaConfig(redis.port(), max_amount));
+    mixs.start(config.path(), {"--lean-address", "127.0.0.1:0"});
+  }
   RedisServer redis;
-  ASSERT_TRUE(redis.start()) << redis.output();
-  TempDir config("policy-lean");
-  config.write("quota.yaml", redisquotaConfig(redis.port(), 5));
+  TempDir config;
   Mixs mixs;
-  mixs.start(config.path(), {"--lean-address", "127.0.0.1:0"});
+};
+
+TEST(PolicyAdaptersTest, RedisquotaOverTheLeanPortIsTheSameLimitAndFailPolicy) {
+  RedisAndLeanMixs both("policy-lean");
+  ASSERT_NO_FATAL_FAILURE(both.start(5));
+  RedisServer& redis = both.redis;
+  Mixs& mixs = both.mixs;
   int total = 0;
   for (int i = 0; i < 4; ++i) {
     std::string out;
@@ -267,12 +278,9 @@ TEST(PolicyAdaptersTest, RedisquotaOverTheLeanPortIsTheSameLimitAndFailPolicy) {
 // socket after sending a pass's commands, answered in place and written before the port waits
 // again). Every call must be answered, granted.
 TEST(PolicyAdaptersTest, ManyQuotaChecksInFlightOverTheLeanPortAreAllAnswered) {
-  RedisServer redis;
-  ASSERT_TRUE(redis.start()) << redis.output();
-  TempDir config("policy-lean-load");
-  config.write("quota.yaml", redisquotaConfig(redis.port(), 1000000000));
-  Mixs mixs;
-  mixs.start(config.path(), {"--lean-address", "127.0.0.1:0"});
+  RedisAndLeanMixs both("policy-lean-load");
+  ASSERT_NO_FATAL_FAILURE(both.start(1000000000));
+  Mixs& mixs = both.mixs;
   const std::string out = mixs.loadQuota("load.svc", 10000, 16);
   EXPECT_NE(out.find("10000 calls in"), std::string::npos) << out;
   EXPECT_NE(out.find("OK: 10000\n"), std::string::npos) << out;  // every call, and none failed

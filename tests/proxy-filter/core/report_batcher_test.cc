@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -240,43 +241,42 @@ TEST(ReportBatcherTest, EnqueueSwapHandsBackTheRecordQueuedBefore) {
   }
 }
 
-// Several threads queue at once (a multi-threaded proxy): records are encoded in the order they
-// are queued, each against the record queued before it whichever thread queued that one, so every
-// record decodes back exactly once, in its thread's order, whether its batch is deltas (threads
-// whose records share names) or independent (a thread whose records drop one).
-TEST(ReportBatcherTest, RecordsQueuedByManyThreadsAreEachDeliveredOnce) {
-  SentBatches sent;
+constexpr int kThreads = 4;
+constexpr int kPerThread = 500;
+
+// kThreads threads each queue kPerThread records through enqueueSwap(): source.uid names the
+// thread, custom.sequence counts its records, and thread 3 leaves request.path out of every other
+// record. Returns when the batcher has been destroyed (it sends what is left).
+void queueFromThreads(const ReportBatchOptions& options, SentBatches* sent, StatsCounters* stats) {
   GlobalDictionary dictionary;
-  StatsCounters stats;
-  constexpr int kThreads = 4;
-  constexpr int kPerThread = 500;
-  {
-    ReportBatcher batcher({/*max_entries=*/7, /*max_time_ms=*/5, /*max_queued_batches=*/1000},
-                          sent.sender(), &dictionary, &stats);
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&batcher, t] {
-        Attributes set;
-        for (int i = 0; i < kPerThread; ++i) {
-          set.setString("source.uid", "thread-" + std::to_string(t));
-          set.setInt64("custom.sequence", i);
-          set.setMapEntry("request.headers", "x-thread", std::to_string(t));
-          if (t != 3 || i % 2 == 0) {  // thread 3 leaves an attribute out of every other record
-            set.setString("request.path", "/p/" + std::to_string(i % 3));
-          }
-          batcher.enqueueSwap(&set);
+  ReportBatcher batcher(options, sent->sender(), &dictionary, stats);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&batcher, t] {
+      Attributes set;
+      for (int i = 0; i < kPerThread; ++i) {
+        set.setString("source.uid", "thread-" + std::to_string(t));
+        set.setInt64("custom.sequence", i);
+        set.setMapEntry("request.headers", "x-thread", std::to_string(t));
+        if (t != 3 || i % 2 == 0) {  // thread 3 leaves an attribute out of every other record
+          set.setString("request.path", "/p/" + std::to_string(i % 3));
         }
-      });
-    }
-    for (std::thread& thread : threads) {
-      thread.join();
-    }
-  }  // the destructor sends what is left
-  std::vector<int> next(kThreads, 0);
-  size_t delta_batches = 0, independent_batches = 0;
+        batcher.enqueueSwap(&set);
+      }
+    });
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+}
+
+// Decodes every record sent, in the order sent, and checks what queueFromThreads() put in it:
+// `visit(thread, sequence)` for each. Counts the delta and independent batches.
+void decodeFromThreads(SentBatches& sent, const std::function<void(int, int)>& visit,
+                       size_t* delta_batches, size_t* independent_batches) {
   for (const ReportRequest& r : sent.batches()) {
     const bool delta = r.repeated_attributes_semantics() == ReportRequest::DELTA_ENCODING;
-    ++(delta ? delta_batches : independent_batches);
+    ++(delta ? *delta_batches : *independent_batches);
     Attributes back;
     for (int i = 0; i < r.attributes_size(); ++i) {
       if (!delta) {
@@ -288,8 +288,6 @@ TEST(ReportBatcherTest, RecordsQueuedByManyThreadsAreEachDeliveredOnce) {
       const int t = std::stoi(uid->substr(7));
       const auto* sequence = std::get_if<int64_t>(back.find("custom.sequence"));
       ASSERT_NE(sequence, nullptr);
-      EXPECT_EQ(*sequence, next[t]) << "thread " << t;  // in order, none lost, none twice
-      next[t] = static_cast<int>(*sequence) + 1;
       const auto* headers = std::get_if<StringMap>(back.find("request.headers"));
       ASSERT_NE(headers, nullptr);
       EXPECT_EQ(headers->at("x-thread"), std::to_string(t));
@@ -301,8 +299,29 @@ TEST(ReportBatcherTest, RecordsQueuedByManyThreadsAreEachDeliveredOnce) {
                   "/p/" + std::to_string(*sequence % 3));
       }
       EXPECT_EQ(back.size(), has_path ? 4u : 3u);
+      visit(t, static_cast<int>(*sequence));
     }
   }
+}
+
+// Several threads queue at once (a multi-threaded proxy): records are encoded in the order they
+// are queued, each against the record queued before it whichever thread queued that one, so every
+// record decodes back exactly once, in its thread's order, whether its batch is deltas (threads
+// whose records share names) or independent (a thread whose records drop one).
+TEST(ReportBatcherTest, RecordsQueuedByManyThreadsAreEachDeliveredOnce) {
+  SentBatches sent;
+  StatsCounters stats;
+  queueFromThreads({/*max_entries=*/7, /*max_time_ms=*/5, /*max_queued_batches=*/1000}, &sent,
+                   &stats);
+  std::vector<int> next(kThreads, 0);
+  size_t delta_batches = 0, independent_batches = 0;
+  decodeFromThreads(
+      sent,
+      [&](int t, int sequence) {
+        EXPECT_EQ(sequence, next[t]) << "thread " << t;  // in order, none lost, none twice
+        next[t] = sequence + 1;
+      },
+      &delta_batches, &independent_batches);
   for (int t = 0; t < kThreads; ++t) {
     EXPECT_EQ(next[t], kPerThread) << "thread " << t;
   }
@@ -391,48 +410,23 @@ TEST(ReportBatcherTest, TheQueuingThreadSendsTheBatchItsRecordCloses) {
 // closed by different threads may go out in either order).
 TEST(ReportBatcherTest, RecordsSentByTheirQueuingThreadsAreEachDeliveredOnce) {
   SentBatches sent;
-  GlobalDictionary dictionary;
   StatsCounters stats;
-  constexpr int kThreads = 4;
-  constexpr int kPerThread = 500;
-  {
-    ReportBatchOptions options{/*max_entries=*/7, /*max_time_ms=*/5, /*max_queued_batches=*/1000};
-    options.queuing_thread_sends = true;
-    ReportBatcher batcher(options, sent.sender(), &dictionary, &stats);
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&batcher, t] {
-        Attributes set;
-        for (int i = 0; i < kPerThread; ++i) {
-          set.setString("source.uid", "thread-" + std::to_string(t));
-          set.setInt64("custom.sequence", i);
-          batcher.enqueueSwap(&set);
-        }
-      });
-    }
-    for (std::thread& thread : threads) {
-      thread.join();
-    }
-  }
+  ReportBatchOptions options{/*max_entries=*/7, /*max_time_ms=*/5, /*max_queued_batches=*/1000};
+  options.queuing_thread_sends = true;
+  queueFromThreads(options, &sent, &stats);
   std::vector<std::vector<int>> seen(kThreads, std::vector<int>(kPerThread, 0));
-  for (const ReportRequest& r : sent.batches()) {
-    const bool delta = r.repeated_attributes_semantics() == ReportRequest::DELTA_ENCODING;
-    Attributes back;
-    for (int i = 0; i < r.attributes_size(); ++i) {
-      if (!delta) {
-        back.clear();
-      }
-      ASSERT_TRUE(decompressAttributes(r.attributes(i), r.default_words(), &back));
-      const int t = std::stoi(std::get<std::string>(*back.find("source.uid")).substr(7));
-      ++seen[t][std::get<int64_t>(*back.find("custom.sequence"))];
-    }
-  }
+  size_t delta_batches = 0, independent_batches = 0;
+  decodeFromThreads(
+      sent, [&](int t, int sequence) { ++seen[t][sequence]; }, &delta_batches,
+      &independent_batches);
   for (int t = 0; t < kThreads; ++t) {
     for (int i = 0; i < kPerThread; ++i) {
       ASSERT_EQ(seen[t][i], 1) << "thread " << t << " record " << i;
     }
   }
   EXPECT_EQ(stats.snapshot().report_dropped, 0u);
+  EXPECT_GT(delta_batches, 0u);
+  EXPECT_GT(independent_batches, 0u);
 }
 
 TEST(ReportBatcherTest, TheFallbackDictionaryIsUsedOnceShrunk) {
