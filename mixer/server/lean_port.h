@@ -21,11 +21,13 @@
 // message and metadata size, ping strikes, idle connections and the handshake's deadline.
 //
 // Threads: one per LeanPort. A Check whose quota adapter answers later (redisquota) is answered
-// from a mailbox the adapter's thread fills and an eventfd wakes. The thread keeps an
-// adapter_host::FlushScope: the quota calls of one epoll wake-up are flushed together before it
-// waits again. Several LeanPorts may share one port (Options::reuse_port, --lean-threads): each
-// has its own listening socket and the kernel spreads connections over them, so a connection is
-// read, decided and answered on one thread, with no hand-off between them.
+// from a mailbox the adapter's thread fills and an eventfd wakes; one that finishes on the port's
+// own thread (memquota at once, a Redis reply drained after a flush) is answered there, without
+// the mailbox. The thread keeps an adapter_host::FlushScope: the quota calls of one epoll wake-up
+// are flushed together before it waits again. Several LeanPorts may share one port
+// (Options::reuse_port, --lean-threads): each has its own listening socket and the kernel spreads
+// connections over them, so a connection is read, decided and answered on one thread, with no
+// hand-off between them.
 #pragma once
 
 #include <grpcpp/support/status.h>
