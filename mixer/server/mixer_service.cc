@@ -4,6 +4,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <new>
+#include <utility>
 
 #include "absl/container/inlined_vector.h"
 #include "base/log.h"
@@ -198,9 +200,37 @@ struct PendingQuotas {
     bytes.clear();
     response->SerializeToString(&bytes);
     sink->finish(grpc::Status::OK, bytes);
-    delete this;
+    recycle(this);
   }
+
+  // A new one, in the storage the calling thread kept from its last finished one if it has it
+  // (≈ 2.3 KB with the arena's first block: past malloc's per-thread cache, so worth keeping).
+  static PendingQuotas* make() {
+    void* storage = t_spare.storage != nullptr ? std::exchange(t_spare.storage, nullptr)
+                                               : ::operator new(sizeof(PendingQuotas));
+    return new (storage) PendingQuotas;
+  }
+
+ private:
+  // Destroys `p`; its storage is kept for this thread's next make() when the thread keeps none.
+  static void recycle(PendingQuotas* p) {
+    p->~PendingQuotas();
+    if (t_spare.storage == nullptr) {
+      t_spare.storage = p;
+    } else {
+      ::operator delete(p);
+    }
+  }
+  struct Spare {
+    void* storage = nullptr;
+    ~Spare() { ::operator delete(storage); }
+  };
+  static thread_local Spare t_spare;
 };
+
+thread_local PendingQuotas::Spare PendingQuotas::t_spare;
+static_assert(alignof(PendingQuotas) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__,
+              "PendingQuotas::make() places it in plain operator new storage");
 
 }  // namespace
 
@@ -265,7 +295,7 @@ void MixerService::decideCheck(std::string_view request, CheckSink* sink, const 
 
   // Quotas may go to adapters that answer later (Redis): the call no longer holds this thread
   // while it waits.
-  auto* pending = new PendingQuotas;
+  auto* pending = PendingQuotas::make();
   pending->dispatcher = dispatcher;
   pending->metrics = metrics_;
   pending->unmatched_logs = &unmatched_quota_logs_;
