@@ -15,7 +15,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <csignal>
 
 #include <algorithm>
 #include <atomic>
@@ -60,6 +59,41 @@ std::string trim(std::string_view s) {
 bool isIpLiteral(const std::string& host) {
   unsigned char buf[sizeof(in6_addr)];
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+// OpenSSL's socket BIO with one change: it writes with send(MSG_NOSIGNAL) instead of write(), so
+// that writing to a connection the server has closed fails with EPIPE instead of raising SIGPIPE
+// (which would end a host that has not ignored it). Reads, controls and the rest are the socket
+// BIO's own.
+int noSignalWrite(BIO* bio, const char* data, int size) {
+  int fd = -1;
+  BIO_get_fd(bio, &fd);
+  errno = 0;
+  const ssize_t n = ::send(fd, data, static_cast<size_t>(size), MSG_NOSIGNAL);
+  BIO_clear_retry_flags(bio);
+  if (n <= 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+    BIO_set_retry_write(bio);
+  }
+  return static_cast<int>(n);
+}
+
+int noSignalPuts(BIO* bio, const char* text) {
+  return noSignalWrite(bio, text, static_cast<int>(std::strlen(text)));
+}
+
+const BIO_METHOD* noSignalSocket() {
+  static const BIO_METHOD* const method = [] {
+    const BIO_METHOD* socket = BIO_s_socket();
+    BIO_METHOD* m = BIO_meth_new(BIO_TYPE_SOCKET, "socket, sent without SIGPIPE");
+    BIO_meth_set_write(m, &noSignalWrite);
+    BIO_meth_set_puts(m, &noSignalPuts);
+    BIO_meth_set_read(m, BIO_meth_get_read(socket));
+    BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(socket));
+    BIO_meth_set_create(m, BIO_meth_get_create(socket));
+    BIO_meth_set_destroy(m, BIO_meth_get_destroy(socket));
+    return m;
+  }();
+  return method;
 }
 
 // How gRPC reads a stream reset without grpc-status.
@@ -234,9 +268,6 @@ class LeanTransport::Loop {
       has_names_ = has_names_ || !isIpLiteral(host);
     }
     if (options_.tls) {
-      // OpenSSL writes to the socket with write(): a connection the server closed must not end
-      // the process (nginx ignores SIGPIPE too).
-      signal(SIGPIPE, SIG_IGN);
       if (absl::Status s = security::tls::checkFiles(options_.tls_files, false); !s.ok()) {
         return s;
       }
@@ -498,7 +529,9 @@ class LeanTransport::Loop {
     refreshTls();
     c->ssl = SSL_new(ctx_);
     SSL_set_app_data(c->ssl, c);
-    SSL_set_fd(c->ssl, c->fd);
+    BIO* bio = BIO_new(noSignalSocket());
+    BIO_set_fd(bio, c->fd, BIO_NOCLOSE);
+    SSL_set_bio(c->ssl, bio, bio);
     SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     const std::string& name = options_.server_name.empty() ? c->host : options_.server_name;
     if (isIpLiteral(name)) {

@@ -8,8 +8,8 @@
 // several replicas, or a comma-separated list), round robin over the replicas whose connection is
 // up, the per-attempt deadline (sent as grpc-timeout too), retries of UNAVAILABLE and
 // DEADLINE_EXCEEDED after the same jittered backoff, TLS (verified server, optional client
-// certificate, resumed sessions; with TLS the process ignores SIGPIPE), and a destructor that
-// waits for calls in flight.
+// certificate, resumed sessions; SIGPIPE left to the host: every write is send(MSG_NOSIGNAL)),
+// and a destructor that waits for calls in flight.
 //
 // Where it differs: a replica's health is its connection. One that cannot be reached is skipped
 // and reconnected after a backoff (1 s, times 1.6 per failure, at most 120 s, as gRPC's), one that

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <csignal>
 #include <filesystem>
 #include <future>
 #include <mutex>
@@ -490,6 +491,41 @@ TEST(LeanTransportTlsTest, MutualTlsToAGrpcServerAndAReconnectResumesTheSession)
   auto bad = LeanTransport::create(o);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("missing.key"), std::string::npos) << bad.status();
+  std::filesystem::remove_all(certs);
+}
+
+// TLS does not change how the process handles SIGPIPE: the transport writes with
+// send(MSG_NOSIGNAL) through its own socket BIO, so a host that has not ignored SIGPIPE (nginx
+// has) keeps its own disposition, and a write to a connection the server closed fails instead of
+// ending the process.
+TEST(LeanTransportTlsTest, TlsLeavesTheProcessSigpipeDispositionAlone) {
+  struct sigaction before {};
+  ASSERT_EQ(sigaction(SIGPIPE, nullptr, &before), 0);
+  signal(SIGPIPE, SIG_DFL);
+  const std::string certs = makeTestCerts();
+  {
+    TlsResumingServer server(certs, 60000);
+    LeanTransportOptions o;
+    o.address = server.address();
+    o.timeout_ms = 10000;
+    o.tls = true;
+    o.tls_files.ca = certs + "/ca.pem";
+    o.tls_files.cert = certs + "/proxy.pem";
+    o.tls_files.key = certs + "/proxy.key";
+    o.server_name = "localhost";
+    auto made = LeanTransport::create(o);
+    ASSERT_TRUE(made.ok()) << made.status();
+    auto done = std::make_shared<std::promise<CheckOutcome>>();
+    (*made)->check(CheckRequest(), [done](const grpc::Status& s, const CheckResponse& r) {
+      done->set_value({s, r});
+    });
+    const CheckOutcome out = done->get_future().get();
+    EXPECT_TRUE(out.status.ok()) << out.status.error_message();
+    struct sigaction now {};
+    ASSERT_EQ(sigaction(SIGPIPE, nullptr, &now), 0);
+    EXPECT_EQ(now.sa_handler, SIG_DFL);
+  }
+  sigaction(SIGPIPE, &before, nullptr);
   std::filesystem::remove_all(certs);
 }
 
