@@ -380,6 +380,15 @@ std::string makeTestCerts(const std::string& name = "certs") {
   return dir;
 }
 
+// One Check with an empty request, and its outcome.
+CheckOutcome checkOnce(MixerTransport& transport) {
+  auto done = std::make_shared<std::promise<CheckOutcome>>();
+  transport.check(CheckRequest(), [done](const grpc::Status& s, const CheckResponse& r) {
+    done->set_value({s, r});
+  });
+  return done->get_future().get();
+}
+
 // mixs closes connections at its connection age or idle limit; the transport connects again and
 // resumes its TLS session (a session ticket from the first connection) instead of a full
 // handshake. A channel without the session cache makes a full handshake each time, so the
@@ -422,11 +431,7 @@ TEST(GrpcTransportTlsTest, AReconnectResumesTheTlsSession) {
   o.server_name = "localhost";
   GrpcTransport transport(o);
   for (int i = 0; i < 2; ++i) {
-    auto done = std::make_shared<std::promise<CheckOutcome>>();
-    transport.check(CheckRequest(), [done](const grpc::Status& s, const CheckResponse& r) {
-      done->set_value({s, r});
-    });
-    const CheckOutcome out = done->get_future().get();
+    const CheckOutcome out = checkOnce(transport);
     EXPECT_TRUE(out.status.ok()) << out.status.error_message();
     std::this_thread::sleep_for(std::chrono::milliseconds(700));
   }
@@ -439,29 +444,32 @@ TEST(GrpcTransportTlsTest, AReconnectResumesTheTlsSession) {
   std::filesystem::remove_all(certs);
 }
 
-// The lean transport over mTLS to a gRPC C++ server: the server's certificate verified under the
-// name asked for, the client's certificate presented, ALPN h2, and a reconnect after the server's
-// connection age resuming the session from the ticket of the first connection.
-TEST(LeanTransportTlsTest, MutualTlsToAGrpcServerAndAReconnectResumesTheSession) {
-  const std::string certs = makeTestCerts();
-  TlsResumingServer server(certs, 300);
+// The lean transport's options for mTLS to `address` with the certificates in `certs`
+// (makeTestCerts()), verifying the server as "localhost".
+LeanTransportOptions mutualTlsOptions(const std::string& certs, const std::string& address) {
   LeanTransportOptions o;
-  o.address = server.address();
+  o.address = address;
   o.timeout_ms = 10000;
   o.tls = true;
   o.tls_files.ca = certs + "/ca.pem";
   o.tls_files.cert = certs + "/proxy.pem";
   o.tls_files.key = certs + "/proxy.key";
   o.server_name = "localhost";
+  return o;
+}
+
+// The lean transport over mTLS to a gRPC C++ server: the server's certificate verified under the
+// name asked for, the client's certificate presented, ALPN h2, and a reconnect after the server's
+// connection age resuming the session from the ticket of the first connection.
+TEST(LeanTransportTlsTest, MutualTlsToAGrpcServerAndAReconnectResumesTheSession) {
+  const std::string certs = makeTestCerts();
+  TlsResumingServer server(certs, 300);
+  LeanTransportOptions o = mutualTlsOptions(certs, server.address());
   auto made = LeanTransport::create(o);
   ASSERT_TRUE(made.ok()) << made.status();
   LeanTransport& transport = **made;
   for (int i = 0; i < 2; ++i) {
-    auto done = std::make_shared<std::promise<CheckOutcome>>();
-    transport.check(CheckRequest(), [done](const grpc::Status& s, const CheckResponse& r) {
-      done->set_value({s, r});
-    });
-    const CheckOutcome out = done->get_future().get();
+    const CheckOutcome out = checkOnce(transport);
     EXPECT_TRUE(out.status.ok()) << out.status.error_message();
     std::this_thread::sleep_for(std::chrono::milliseconds(700));  // past the connection's age
   }
@@ -476,11 +484,7 @@ TEST(LeanTransportTlsTest, MutualTlsToAGrpcServerAndAReconnectResumesTheSession)
   o.server_name = "not-the-server.example";
   auto wrong = LeanTransport::create(o);
   ASSERT_TRUE(wrong.ok()) << wrong.status();
-  auto done = std::make_shared<std::promise<CheckOutcome>>();
-  (*wrong)->check(CheckRequest(), [done](const grpc::Status& s, const CheckResponse& r) {
-    done->set_value({s, r});
-  });
-  const CheckOutcome refused = done->get_future().get();
+  const CheckOutcome refused = checkOnce(**wrong);
   EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_NE(refused.status.error_message().find("TLS handshake"), std::string::npos)
       << refused.status.error_message();
@@ -505,21 +509,9 @@ TEST(LeanTransportTlsTest, TlsLeavesTheProcessSigpipeDispositionAlone) {
   const std::string certs = makeTestCerts();
   {
     TlsResumingServer server(certs, 60000);
-    LeanTransportOptions o;
-    o.address = server.address();
-    o.timeout_ms = 10000;
-    o.tls = true;
-    o.tls_files.ca = certs + "/ca.pem";
-    o.tls_files.cert = certs + "/proxy.pem";
-    o.tls_files.key = certs + "/proxy.key";
-    o.server_name = "localhost";
-    auto made = LeanTransport::create(o);
+    auto made = LeanTransport::create(mutualTlsOptions(certs, server.address()));
     ASSERT_TRUE(made.ok()) << made.status();
-    auto done = std::make_shared<std::promise<CheckOutcome>>();
-    (*made)->check(CheckRequest(), [done](const grpc::Status& s, const CheckResponse& r) {
-      done->set_value({s, r});
-    });
-    const CheckOutcome out = done->get_future().get();
+    const CheckOutcome out = checkOnce(**made);
     EXPECT_TRUE(out.status.ok()) << out.status.error_message();
     struct sigaction now {};
     ASSERT_EQ(sigaction(SIGPIPE, nullptr, &now), 0);
