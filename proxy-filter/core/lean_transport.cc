@@ -451,8 +451,9 @@ class LeanTransport::Loop {
 
   Conn* findConn(const sockaddr* addr, socklen_t len) {
     for (auto& c : conns_) {
-      if (!c->draining && c->addr_len == len && std::memcmp(&c->addr, addr, len) == 0)
+      if (!c->draining && c->addr_len == len && std::memcmp(&c->addr, addr, len) == 0) {
         return c.get();
+      }
     }
     return nullptr;
   }
@@ -528,8 +529,12 @@ class LeanTransport::Loop {
     }
     refreshTls();
     c->ssl = SSL_new(ctx_);
+    BIO* bio = c->ssl != nullptr ? BIO_new(noSignalSocket()) : nullptr;
+    if (bio == nullptr) {
+      failConn(c, "TLS: " + sslError());  // out of memory
+      return;
+    }
     SSL_set_app_data(c->ssl, c);
-    BIO* bio = BIO_new(noSignalSocket());
     BIO_set_fd(bio, c->fd, BIO_NOCLOSE);
     SSL_set_bio(c->ssl, bio, bio);
     SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
