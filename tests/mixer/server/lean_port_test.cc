@@ -125,6 +125,27 @@ TEST_F(LeanPortTest, ACheckGetsTheAnswerTheServiceGivesInProcess) {
   }
 }
 
+// A quota the adapter grants at the port's flush finishes its Check on the port's own thread,
+// outside the reading of its connection: the answer is written there and then (nothing else
+// would wake the port for it: no more requests come).
+TEST_F(LeanPortTest, AQuotaGrantedAtThePortsFlushIsAnsweredAtOnce) {
+  // The fixture's "held" mode holds a call the host will flush for and grants it at the flush:
+  // on the port's thread, after the pass that read the Check.
+  ASSERT_NO_FATAL_FAILURE(serve(0, "held"));
+  auto stub = istio::mixer::v1::Mixer::NewStub(channel());
+  for (int i = 1; i <= 3; ++i) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 10s);
+    CheckResponse response;
+    const grpc::Status s =
+        stub->Check(&ctx, checkRequest(i, "held-" + std::to_string(i)), &response);
+    ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+    const auto& q = response.quotas().at("requestcount");
+    EXPECT_EQ(q.granted_amount(), i);
+    EXPECT_EQ(q.valid_duration().nanos(), 2000);  // the fixture's mark of a grant at a flush
+  }
+}
+
 TEST_F(LeanPortTest, ChecksWhoseQuotaAnswersLaterAreAllAnsweredOnOneConnection) {
   ASSERT_NO_FATAL_FAILURE(serve(/*delay_ms=*/300, "late"));
   auto stub = istio::mixer::v1::Mixer::NewStub(channel());
