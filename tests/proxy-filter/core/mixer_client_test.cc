@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "tests/proxy-filter/core/scripted_mixer.h"
 
@@ -212,6 +215,62 @@ TEST_F(MixerClientTest, ReportsAreBatched) {
   ASSERT_EQ(mixer_.reports().size(), 2u);
   EXPECT_EQ(mixer_.reports()[0].attributes_size(), 4);
   EXPECT_EQ(client_->stats().report_batches, 2u);
+}
+
+// A transport that records which thread sent each Report (and answers it at once); whether it
+// says it only queues calls is the test's.
+class ThreadRecordingTransport : public MixerTransport {
+ public:
+  explicit ThreadRecordingTransport(bool queues) : queues_(queues) {}
+  void check(const CheckRequest&, CheckDone done) override {
+    done(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "reports only"), CheckResponse());
+  }
+  void report(const ReportRequest&, ReportDone done) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      senders_.push_back(std::this_thread::get_id());
+    }
+    done(grpc::Status::OK);
+  }
+  bool queuesCalls() const override { return queues_; }
+  std::vector<std::thread::id> senders() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return senders_;
+  }
+
+ private:
+  const bool queues_;
+  std::mutex mu_;
+  std::vector<std::thread::id> senders_;
+};
+
+// A transport that only queues calls gets a full batch from the thread whose record filled it,
+// before report() returns; any other transport gets it from the batcher's flusher thread.
+TEST(MixerClientBatchSenderTest, AFullBatchIsSentByTheQueuingThreadOnlyToAQueuingTransport) {
+  for (const bool queues : {true, false}) {
+    auto owned = std::make_unique<ThreadRecordingTransport>(queues);
+    ThreadRecordingTransport& transport = *owned;
+    MixerClientOptions options;
+    options.report.max_entries = 2;
+    options.report.max_time_ms = 3600000;
+    MixerClient client(options, std::move(owned));
+    for (int i = 0; i < 2; ++i) {
+      Attributes a;
+      a.setString("destination.service", "a");
+      a.setInt64("response.code", 200 + i);
+      client.report(std::move(a));
+    }
+    if (queues) {
+      ASSERT_EQ(transport.senders().size(), 1u);  // already sent
+      EXPECT_EQ(transport.senders()[0], std::this_thread::get_id());
+      continue;
+    }
+    for (int i = 0; i < 500 && transport.senders().empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(transport.senders().size(), 1u);
+    EXPECT_NE(transport.senders()[0], std::this_thread::get_id());
+  }
 }
 
 }  // namespace
