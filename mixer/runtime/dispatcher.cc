@@ -1,9 +1,9 @@
 #include "mixer/runtime/dispatcher.h"
 
 #include <algorithm>
-#include <cctype>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 
 #include "aspects/merge.h"
 #include "base/log.h"
@@ -620,8 +620,8 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaRequest& args, Attrib
   // ever led to one, gets its own).
   thread_local adapter_host::AdapterQuotaArgs t_args;
   thread_local bool t_args_busy = false;
-  adapter_host::AdapterQuotaArgs nested;
-  adapter_host::AdapterQuotaArgs& qa = t_args_busy ? nested : t_args;
+  std::optional<adapter_host::AdapterQuotaArgs> nested;
+  adapter_host::AdapterQuotaArgs& qa = t_args_busy ? nested.emplace() : t_args;
   const bool owns_args = !t_args_busy;
   t_args_busy = true;
   qa.amount = args.amount;

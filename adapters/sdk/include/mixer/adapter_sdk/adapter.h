@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -223,8 +224,8 @@ inline mixer_result quota(void* handler, const mixer_instance* instance,
     // they are in use (from within a hook) gets its own.
     thread_local QuotaArgs t_args;
     thread_local bool t_busy = false;
-    QuotaArgs nested;
-    QuotaArgs& quota_args = t_busy ? nested : t_args;
+    std::optional<QuotaArgs> nested;
+    QuotaArgs& quota_args = t_busy ? nested.emplace() : t_args;
     const bool owner = !t_busy;
     t_busy = true;
     try {
