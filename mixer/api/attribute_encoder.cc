@@ -68,12 +68,29 @@ void encodeAttributes(const attribute::AttributeBag& bag, uint32_t global_word_c
 
 namespace {
 
-// The index of `word` in a ReferencedAttributes: global when the client knows it (and, when
-// `allow_zero` is false, not 0), else a message word, appended on first use. Allocation-free once
-// `out` has been used for a few calls: cleared repeated strings are reused.
-int32_t referenceIndex(std::string_view word, uint32_t global_word_count, bool allow_zero,
-                       istio::mixer::v1::ReferencedAttributes* out) {
-  if (auto g = globalWordIndex(word, global_word_count); g && (allow_zero || *g != 0)) {
+// The global index of `word` in a ReferencedAttributes when the client knows the word (and, when
+// `allow_zero` is false, it is not 0). `global_word` is the word's index in the full dictionary
+// as AttributeReference keeps it (looked up here when not known).
+std::optional<int32_t> globalReferenceIndex(std::string_view word, int32_t global_word,
+                                            uint32_t global_word_count, bool allow_zero) {
+  std::optional<int32_t> g;
+  if (global_word == attribute::kGlobalWordNotLookedUp) {
+    g = globalWordIndex(word, global_word_count);
+  } else if (global_word >= 0 && static_cast<uint32_t>(global_word) < global_word_count) {
+    g = global_word;
+  }
+  if (g && (allow_zero || *g != 0)) {
+    return g;
+  }
+  return std::nullopt;
+}
+
+// The index of `word` in a ReferencedAttributes: global as above, else a message word, appended
+// on first use. Allocation-free once `out` has been used for a few calls: cleared repeated
+// strings are reused.
+int32_t referenceIndex(std::string_view word, int32_t global_word, uint32_t global_word_count,
+                       bool allow_zero, istio::mixer::v1::ReferencedAttributes* out) {
+  if (auto g = globalReferenceIndex(word, global_word, global_word_count, allow_zero)) {
     return *g;
   }
   for (int i = 0; i < out->words_size(); ++i) {
@@ -91,12 +108,13 @@ void encodeReferences(const attribute::AttributeReferences& refs, uint32_t globa
                       istio::mixer::v1::ReferencedAttributes* out) {
   for (const auto& r : refs.items()) {
     auto* m = out->add_attribute_matches();
-    m->set_name(referenceIndex(r.name, global_word_count, true, out));
+    m->set_name(referenceIndex(r.name, r.global_word, global_word_count, true, out));
     m->set_condition(r.present ? istio::mixer::v1::ReferencedAttributes::EXACT
                                : istio::mixer::v1::ReferencedAttributes::ABSENCE);
     if (r.has_map_key) {
       // map_key 0 reads as "no key" to Istio's clients, so global word 0 goes as a message word.
-      m->set_map_key(referenceIndex(r.map_key, global_word_count, false, out));
+      m->set_map_key(referenceIndex(r.map_key, attribute::kGlobalWordNotLookedUp, global_word_count,
+                                    false, out));
     }
   }
 }

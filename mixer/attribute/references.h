@@ -6,11 +6,16 @@
 // Not thread-safe: one per request.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string_view>
 #include <vector>
 
 namespace mixer::attribute {
+
+// AttributeReference::global_word when the name's place in the global dictionary was not looked
+// up: the encoder looks the name up itself.
+inline constexpr int32_t kGlobalWordNotLookedUp = -2;
 
 struct AttributeReference {
   std::string_view name;
@@ -19,6 +24,10 @@ struct AttributeReference {
   bool has_map_key = false;
   // Whether the attribute (or the map key) was present.
   bool present = false;
+  // The name's index in the full global dictionary, -1 when it is not there, or
+  // kGlobalWordNotLookedUp. A reference to a vocabulary attribute carries the vocabulary's index,
+  // so the encoder need not hash the name again.
+  int32_t global_word = kGlobalWordNotLookedUp;
 
   bool sameTarget(const AttributeReference& o) const {
     return name == o.name && has_map_key == o.has_map_key && map_key == o.map_key;
@@ -28,9 +37,13 @@ struct AttributeReference {
 class AttributeReferences {
  public:
   // Views must outlive this object's contents (vocabulary names, request words, program constants).
-  void add(std::string_view name, bool present) { insert({name, {}, false, present}); }
-  void addMapKey(std::string_view name, std::string_view key, bool present) {
-    insert({name, key, true, present});
+  // `global_word` is the name's global dictionary index as AttributeReference keeps it.
+  void add(std::string_view name, bool present, int32_t global_word = kGlobalWordNotLookedUp) {
+    insert({name, {}, false, present, global_word});
+  }
+  void addMapKey(std::string_view name, std::string_view key, bool present,
+                 int32_t global_word = kGlobalWordNotLookedUp) {
+    insert({name, key, true, present, global_word});
   }
 
   std::span<const AttributeReference> items() const { return items_; }

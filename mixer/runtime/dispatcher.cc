@@ -47,11 +47,12 @@ expr::Value evaluateWith(const expr::Program& program, const expr::Activation& a
       if (r.id >= vocabulary.size()) {
         continue;
       }
-      const std::string_view name = vocabulary.name(static_cast<AttributeId>(r.id));
+      const auto id = static_cast<AttributeId>(r.id);
+      const std::string_view name = vocabulary.name(id);
       if (r.has_key) {
-        refs->addMapKey(name, r.key, r.present);
+        refs->addMapKey(name, r.key, r.present, vocabulary.globalWordOf(id));
       } else {
-        refs->add(name, r.present);
+        refs->add(name, r.present, vocabulary.globalWordOf(id));
       }
     }
   }
@@ -403,7 +404,9 @@ const attribute::AttributeValue* Dispatcher::read(const AttributeBag& bag, Attri
                                                   AttributeReferences* refs) const {
   const attribute::AttributeValue* v = id != attribute::kNoAttribute ? bag.get(id) : bag.find(name);
   if (refs != nullptr) {
-    refs->add(name, v != nullptr);
+    refs->add(name, v != nullptr,
+              id != attribute::kNoAttribute ? snapshot_->vocabulary()->globalWordOf(id)
+                                            : attribute::kGlobalWordNotLookedUp);
   }
   return v;
 }

@@ -72,6 +72,33 @@ TEST(AttributeEncoderTest, ReferencesHonourTheClientWordCount) {
   EXPECT_EQ(out.attribute_matches(0).name(), -1);
 }
 
+// A reference that carries its name's global index (as the dispatcher's do) travels as that
+// index when the client knows it, and as a message word when it does not or when the name is in
+// no dictionary (-1).
+TEST(AttributeEncoderTest, ReferencesCarryingTheirGlobalIndex) {
+  const int32_t service = *globalWordIndex("destination.service");
+  AttributeReferences refs;
+  refs.add("destination.service", true, service);
+  refs.addMapKey("request.headers", "x-custom", true, *globalWordIndex("request.headers"));
+  refs.add("my.attribute", false, -1);
+  ReferencedAttributes all;
+  encodeReferences(refs, kGlobalWordCount, &all);
+  ASSERT_EQ(all.attribute_matches_size(), 3);
+  EXPECT_EQ(all.attribute_matches(0).name(), service);
+  EXPECT_EQ(all.attribute_matches(1).name(), *globalWordIndex("request.headers"));
+  EXPECT_EQ(base::wordAt(all.attribute_matches(1).map_key(), kGlobalWords, all.words()),
+            "x-custom");
+  EXPECT_EQ(base::wordAt(all.attribute_matches(2).name(), kGlobalWords, all.words()),
+            "my.attribute");
+
+  ReferencedAttributes short_client;
+  encodeReferences(refs, static_cast<uint32_t>(service), &short_client);
+  EXPECT_LT(short_client.attribute_matches(0).name(), 0);
+  EXPECT_EQ(
+      base::wordAt(short_client.attribute_matches(0).name(), kGlobalWords, short_client.words()),
+      "destination.service");
+}
+
 TEST(AttributeReferencesTest, DeduplicatesAndRestoresToAMark) {
   AttributeReferences refs;
   refs.add("a", true);

@@ -106,6 +106,15 @@ TEST_F(RuntimeTest, DenyByLabelSample) {
         "-context.reporter.kind", "-destination.namespace"}) {
     EXPECT_NE(std::find(text.begin(), text.end(), want), text.end()) << want;
   }
+  // Each reference carries its name's global dictionary index from the vocabulary (map keys and
+  // names alike), so the encoder need not look the names up again.
+  const auto& vocab = *snapshot->vocabulary();
+  for (const auto& ref : refs.items()) {
+    const auto id = vocab.find(ref.name);
+    ASSERT_TRUE(id.has_value()) << ref.name;
+    EXPECT_EQ(ref.global_word, vocab.globalWordOf(*id)) << ref.name;
+    EXPECT_GE(ref.global_word, 0) << ref.name;
+  }
 
   // v2 is allowed, with Istio's defaults, and only the keys read are referenced.
   const attribute::StringMapEntry v2[] = {{"app", "reviews"}, {"version", "v2"}};
