@@ -563,8 +563,32 @@ CheckDecision Dispatcher::check(const AttributeBag& bag, AttributeReferences* re
   return r;
 }
 
+namespace {
+
+// The callback form's receiver: on the heap until its decision is delivered.
+class CallbackReceiver final : public QuotaReceiver {
+ public:
+  explicit CallbackReceiver(Dispatcher::QuotaCallback done) : done_(std::move(done)) {}
+  void done(QuotaDecision decision) override {
+    Dispatcher::QuotaCallback run = std::move(done_);
+    delete this;
+    run(std::move(decision));
+  }
+
+ private:
+  ~CallbackReceiver() = default;
+  Dispatcher::QuotaCallback done_;
+};
+
+}  // namespace
+
 void Dispatcher::quota(const AttributeBag& bag, const QuotaRequest& args, AttributeReferences* refs,
                        QuotaCallback done) const {
+  quota(bag, args, refs, new CallbackReceiver(std::move(done)));
+}
+
+void Dispatcher::quota(const AttributeBag& bag, const QuotaRequest& args, AttributeReferences* refs,
+                       QuotaReceiver* receiver) const {
   const auto& rules = candidates(bag, refs);
   const auto& vocabulary = *snapshot_->vocabulary();
   QuotaDecision r;
@@ -609,13 +633,13 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaRequest& args, Attrib
     }
   }
   if (call_action == nullptr) {
-    done(std::move(r));
+    receiver->done(std::move(r));
     return;
   }
   if (args.deadline.passed()) {
     r.status_code = kDeadlineExceeded;
     r.status_message = base::strCat(call_action->handler_name, ":the call's deadline passed");
-    done(std::move(r));
+    receiver->done(std::move(r));
     return;
   }
   // The arguments are read by the adapter during its hook only: the thread's own, whose id keeps
@@ -631,15 +655,18 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaRequest& args, Attrib
   qa.best_effort = args.best_effort;
   aspects::assignQuotaDeduplicationId(args.deduplication_id, args.name, &qa.deduplication_id);
   // The instance is borrowed by the adapter for the hook only; the completion may come later,
-  // from an adapter thread, and needs nothing of this request but the handler's name.
+  // from an adapter thread, and needs nothing of this request but the handler's name and the
+  // rule's counters, kept in the receiver (so that the callback, a pointer, is stored in place).
+  receiver->handler_name_ = call_action->handler_name;
+  receiver->rule_ = call_rule;
   call_action->handler->quota(
       *call_instance, qa, adapter_timeout_,
-      [name = std::string_view(call_action->handler_name), call_rule,
-       done = std::move(done)](absl::StatusOr<adapter_host::AdapterQuotaResult> result) {
+      [receiver](absl::StatusOr<adapter_host::AdapterQuotaResult> result) {
+        const std::string_view name = receiver->handler_name_;
         QuotaDecision out;
         out.matched = true;
         if (!result.ok()) {
-          call_rule->counters.error();
+          receiver->rule_->counters.error();
           HandlerErrors::global().failed(name, std::string(result.status().message()));
           out.status_code = static_cast<int32_t>(result.status().code());
           out.status_message = base::strCat(name, ":", result.status().message());
@@ -654,7 +681,7 @@ void Dispatcher::quota(const AttributeBag& bag, const QuotaRequest& args, Attrib
             out.status_message = base::strCat(name, ":", result->status.message());
           }
         }
-        done(std::move(out));
+        receiver->done(std::move(out));
       });
   if (owns_args) {
     t_args_busy = false;

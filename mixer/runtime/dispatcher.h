@@ -88,6 +88,24 @@ struct PendingReports {
   bool empty() const { return batches.empty(); }
 };
 
+struct CompiledRule;
+
+// The receiver of one quota call's decision (Dispatcher::quota). done() runs exactly once, as the
+// callback form's `done` does; the dispatcher keeps what it needs for the completion in the
+// receiver meanwhile.
+class QuotaReceiver {
+ public:
+  virtual void done(QuotaDecision decision) = 0;
+
+ protected:
+  ~QuotaReceiver() = default;
+
+ private:
+  friend class Dispatcher;
+  std::string_view handler_name_;
+  const CompiledRule* rule_ = nullptr;
+};
+
 class Dispatcher {
  public:
   // `reports` may be null (reports are then evaluated and dropped: tests, benchmarks).
@@ -122,6 +140,10 @@ class Dispatcher {
   using QuotaCallback = std::function<void(QuotaDecision)>;
   void quota(const attribute::AttributeBag& bag, const QuotaRequest& args,
              attribute::AttributeReferences* refs, QuotaCallback done) const;
+  // The same, answering `receiver`, which the caller keeps until its done() has run: the call
+  // then needs no heap-held callback of its own (the server's Check path).
+  void quota(const attribute::AttributeBag& bag, const QuotaRequest& args,
+             attribute::AttributeReferences* refs, QuotaReceiver* receiver) const;
   // The same, waiting for the result (tests, tools).
   QuotaDecision quota(const attribute::AttributeBag& bag, const QuotaRequest& args,
                       attribute::AttributeReferences* refs) const;

@@ -148,10 +148,16 @@ void fillPrecondition(const runtime::CheckDecision& result,
 // last adapter thread, or the request thread if every adapter answered at once) writes the
 // slots into the response and finishes the call. Thread-safe as described.
 struct PendingQuotas {
-  struct Slot {
+  struct Slot final : runtime::QuotaReceiver {
+    PendingQuotas* pending = nullptr;
     CheckResponse::QuotaResult* out = nullptr;  // OWNERSHIP: `response`'s
     std::string name;                           // for the log of an unmatched quota
     runtime::QuotaDecision result;              // written by the adapter's completion only
+
+    void done(runtime::QuotaDecision decision) override {
+      result = std::move(decision);
+      pending->release();
+    }
   };
 
   runtime::DispatcherConstSharedPtr dispatcher;  // keeps the handlers alive until the end
@@ -306,16 +312,14 @@ void MixerService::decideCheck(std::string_view request, CheckSink* sink, const 
   for (size_t i = 0; i < n; ++i) {
     const api::QuotaRequest& q = ts.check.quotas[i];
     PendingQuotas::Slot& slot = pending->slots[i];
+    slot.pending = pending;
     slot.name = q.name;
     slot.out = &(*pending->response->mutable_quotas())[slot.name];
     // Each quota's references start from what was read before the check, as in Istio.
     ts.refs.restore(before_check);
     const runtime::QuotaRequest args{q.name, q.amount, q.best_effort, ts.check.deduplication_id,
                                      call.deadline};
-    dispatcher->quota(bag, args, &ts.refs, [pending, &slot](runtime::QuotaDecision qr) {
-      slot.result = std::move(qr);
-      pending->release();
-    });
+    dispatcher->quota(bag, args, &ts.refs, &slot);
     // What the quota read is known once the call returns; the adapter's answer may still be out.
     api::encodeReferences(ts.refs, gwc, slot.out->mutable_referenced_attributes());
   }

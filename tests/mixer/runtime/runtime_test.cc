@@ -252,6 +252,42 @@ TEST_F(RuntimeTest, QuotaDeduplicationFollowsTheRequestId) {
   EXPECT_EQ(d.quota(bag, {"requestcount", 2, false, ""}, &refs).granted_amount, 2);
 }
 
+// The receiver form of a quota call (the server's): done() runs once per call, with the handler's
+// answer or, when no rule handles the quota, with nothing matched; the receiver can be reused.
+TEST_F(RuntimeTest, AQuotaReceiverIsAnsweredOncePerCall) {
+  config::ConfigModel m;
+  m.handlers.push_back(handler("h.memquota.istio-system", "memquota",
+                               "quotas: [{name: requestcount.quota.istio-system, maxAmount: 10, "
+                               "validDuration: 60s}]"));
+  m.instances.push_back(instance("requestcount.quota.istio-system", "quota", "dimensions: {}"));
+  m.rules.push_back(rule("q.rule.istio-system", "", "h.memquota.istio-system",
+                         {"requestcount.quota.istio-system"}));
+  auto snapshot = compile(m);
+  ASSERT_NE(snapshot, nullptr) << errorsText();
+  Dispatcher d(snapshot, nullptr);
+  AttributeBag bag(snapshot->vocabulary());
+  AttributeReferences refs;
+  struct Receiver final : QuotaReceiver {
+    int calls = 0;
+    QuotaDecision last;
+    void done(QuotaDecision decision) override {
+      ++calls;
+      last = std::move(decision);
+    }
+  } receiver;
+  d.quota(bag, {"requestcount", 4, false, ""}, &refs, &receiver);
+  EXPECT_EQ(receiver.calls, 1);
+  EXPECT_TRUE(receiver.last.matched);
+  EXPECT_EQ(receiver.last.granted_amount, 4);
+  EXPECT_EQ(receiver.last.valid_duration.seconds, 60);
+  d.quota(bag, {"requestcount", 7, false, ""}, &refs, &receiver);
+  EXPECT_EQ(receiver.calls, 2);
+  EXPECT_EQ(receiver.last.granted_amount, 0);  // 4 + 7 is over the 10
+  d.quota(bag, {"other", 1, false, ""}, &refs, &receiver);
+  EXPECT_EQ(receiver.calls, 3);
+  EXPECT_FALSE(receiver.last.matched);
+}
+
 TEST_F(RuntimeTest, HeaderOperationsBecomeTheRouteDirective) {
   config::ConfigModel m = denyModel();
   m.rules[0].match = "false";
