@@ -1,5 +1,9 @@
 #include "mixer/api/attribute_encoder.h"
 
+#include <string>
+#include <vector>
+
+#include "base/proto_wire.h"
 #include "mixer/api/global_dictionary.h"
 
 namespace mixer::api {
@@ -117,6 +121,66 @@ void encodeReferences(const attribute::AttributeReferences& refs, uint32_t globa
                                     false, out));
     }
   }
+}
+
+namespace {
+
+// referenceIndex() for appendReferences(): the message words go into `words`.
+int32_t wireReferenceIndex(std::string_view word, int32_t global_word, uint32_t global_word_count,
+                           bool allow_zero, std::vector<std::string_view>* words) {
+  if (auto g = globalReferenceIndex(word, global_word, global_word_count, allow_zero)) {
+    return *g;
+  }
+  for (size_t i = 0; i < words->size(); ++i) {
+    if ((*words)[i] == word) {
+      return base::messageWordIndex(i);
+    }
+  }
+  words->push_back(word);
+  return base::messageWordIndex(words->size() - 1);
+}
+
+}  // namespace
+
+void appendReferences(const attribute::AttributeReferences& refs, uint32_t global_word_count,
+                      std::string* out) {
+  using base::WireType;
+  // The matches are written after the words (field order, as protobuf writes them), and the
+  // words are known only once every match is: the matches wait in the thread's buffer.
+  thread_local std::string matches;
+  thread_local std::vector<std::string_view> words;
+  matches.clear();
+  words.clear();
+  constexpr char kName = (1 << 3) | static_cast<char>(WireType::Varint);
+  constexpr char kCondition = (2 << 3) | static_cast<char>(WireType::Varint);
+  constexpr char kMapKey = (4 << 3) | static_cast<char>(WireType::Varint);
+  for (const auto& r : refs.items()) {
+    char match[3 * (1 + base::kMaxVarintBytes)];
+    size_t n = 0;
+    // proto3: a field holding its default (0) is not written.
+    const int32_t name = wireReferenceIndex(r.name, r.global_word, global_word_count, true, &words);
+    if (name != 0) {
+      match[n++] = kName;
+      n += base::encodeVarint(base::zigzagEncode32(name), match + n);
+    }
+    match[n++] = kCondition;
+    n += base::encodeVarint(r.present ? istio::mixer::v1::ReferencedAttributes::EXACT
+                                      : istio::mixer::v1::ReferencedAttributes::ABSENCE,
+                            match + n);
+    if (r.has_map_key) {
+      const int32_t key = wireReferenceIndex(r.map_key, attribute::kGlobalWordNotLookedUp,
+                                             global_word_count, false, &words);
+      if (key != 0) {
+        match[n++] = kMapKey;
+        n += base::encodeVarint(base::zigzagEncode32(key), match + n);
+      }
+    }
+    base::appendLenField(2, std::string_view(match, n), &matches);
+  }
+  for (std::string_view w : words) {
+    base::appendLenField(1, w, out);
+  }
+  out->append(matches);
 }
 
 }  // namespace mixer::api

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "base/word_compression.h"
 #include "mixer/api/global_dictionary.h"
@@ -28,5 +29,10 @@ void encodeAttributes(const attribute::AttributeBag& bag, uint32_t global_word_c
 // word indexes, with the client's global word count.
 void encodeReferences(const attribute::AttributeReferences& refs, uint32_t global_word_count,
                       istio::mixer::v1::ReferencedAttributes* out);
+
+// The same, as the bytes of a ReferencedAttributes message (no tag or length) appended to `out`:
+// what encodeReferences() into an empty message serializes to.
+void appendReferences(const attribute::AttributeReferences& refs, uint32_t global_word_count,
+                      std::string* out);
 
 }  // namespace mixer::api

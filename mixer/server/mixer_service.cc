@@ -4,11 +4,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <new>
+#include <string>
 #include <utility>
 
 #include "absl/container/inlined_vector.h"
 #include "base/log.h"
+#include "base/proto_wire.h"
 #include "base/str_cat.h"
 #include "base/utf8.h"
 #include "mixer/api/attribute_encoder.h"
@@ -143,16 +144,17 @@ void fillPrecondition(const runtime::CheckDecision& result,
 }
 
 // A Check with quotas, from the moment its quota calls go out until the last one answers. The
-// response is its own (the thread's arena is reused by the next call meanwhile); each
-// adapter answer goes into its own slot, and whoever brings the outstanding count to zero (the
-// last adapter thread, or the request thread if every adapter answered at once) writes the
-// slots into the response and finishes the call. Thread-safe as described.
+// response's bytes are its own (the thread's buffers are reused by the next call meanwhile): the
+// precondition, serialized when the calls go out, then each quota's result, appended by whoever
+// brings the outstanding count to zero (the last adapter thread, or the request thread if every
+// adapter answered at once), which also finishes the call. Each adapter answer goes into its own
+// slot. Thread-safe as described.
 struct PendingQuotas {
   struct Slot final : runtime::QuotaReceiver {
     PendingQuotas* pending = nullptr;
-    CheckResponse::QuotaResult* out = nullptr;  // OWNERSHIP: `response`'s
-    std::string name;                           // for the log of an unmatched quota
-    runtime::QuotaDecision result;              // written by the adapter's completion only
+    std::string name;               // the quota's, the key of its result
+    std::string references;         // its ReferencedAttributes, encoded when its call went out
+    runtime::QuotaDecision result;  // written by the adapter's completion only
 
     void done(runtime::QuotaDecision decision) override {
       result = std::move(decision);
@@ -166,77 +168,120 @@ struct PendingQuotas {
   MixerService::CheckSink* sink = nullptr;
   ServerMetrics* metrics = nullptr;
   std::atomic<uint64_t>* unmatched_logs = nullptr;
-#if defined(__SANITIZE_THREAD__)
-  // ThreadSanitizer builds: on the heap. Debian's libprotobuf is not built for them, and a map on
-  // an arena destroyed on another thread than it was built on trips its arena code there.
-  CheckResponse response_message;
-  CheckResponse* response = &response_message;
-#else
-  // The response's arena starts in this object: a typical response allocates nothing more.
-  alignas(16) char arena_block[2048];
-  google::protobuf::Arena arena{arenaOptions(arena_block, sizeof(arena_block))};
-  CheckResponse* response = google::protobuf::Arena::CreateMessage<CheckResponse>(&arena);
-#endif
-  absl::InlinedVector<Slot, 2> slots;  // a Check rarely asks more than two quotas
+  std::string bytes;  // the CheckResponse: its precondition, then the quotas' results
+  // A Check rarely asks more than two quotas. Slots beyond `used` are kept for later calls.
+  absl::InlinedVector<Slot, 2> slots;
+  size_t used = 0;
   std::atomic<size_t> outstanding{0};
+
+  // Readies `n` slots, and this thread's count and theirs.
+  void start(size_t n) {
+    if (slots.size() < n) {
+      slots.resize(n);
+    }
+    used = n;
+    for (size_t i = 0; i < n; ++i) {
+      slots[i].pending = this;
+      slots[i].result = {};
+    }
+    outstanding.store(n + 1, std::memory_order_relaxed);
+  }
 
   // Called once per answered quota and once by the request thread when every call is out.
   void release() {
     if (outstanding.fetch_sub(1, std::memory_order_acq_rel) != 1) {
       return;
     }
-    for (const Slot& slot : slots) {
-      const runtime::QuotaDecision& qr = slot.result;
-      if (qr.matched) {
-        slot.out->set_granted_amount(qr.granted_amount);
-        setDuration(qr.valid_duration, slot.out->mutable_valid_duration());
-        if (qr.status_code != 0) {
-          slot.out->mutable_status()->set_code(qr.status_code);
-          setStatusMessage(qr.status_message, slot.out->mutable_status());
-        }
-      } else {
+    for (size_t i = 0; i < used; ++i) {
+      const Slot& slot = slots[i];
+      if (!slot.result.matched) {
         metrics->quotaUnmatched().Increment();
         if (logSampled(*unmatched_logs)) {
           MIXER_LOG(Warn) << "requested quota '" << slot.name
                           << "' is not handled by any rule: nothing granted";
         }
       }
+      appendQuotaResult(slot, &bytes);
     }
-    thread_local std::string bytes;  // whichever thread finishes, its buffer is reused
-    bytes.clear();
-    response->SerializeToString(&bytes);
     sink->finish(grpc::Status::OK, bytes);
     recycle(this);
   }
 
-  // A new one, in the storage the calling thread kept from its last finished one if it has it
-  // (≈ 2.3 KB with the arena's first block: past malloc's per-thread cache, so worth keeping).
+  // A new one, or the one the calling thread kept from its last finished Check, with the storage
+  // of its strings (the response, the slots' names and references).
   static PendingQuotas* make() {
-    void* storage = t_spare.storage != nullptr ? std::exchange(t_spare.storage, nullptr)
-                                               : ::operator new(sizeof(PendingQuotas));
-    return new (storage) PendingQuotas;
+    return t_spare.pending != nullptr ? std::exchange(t_spare.pending, nullptr) : new PendingQuotas;
   }
 
  private:
-  // Destroys `p`; its storage is kept for this thread's next make() when the thread keeps none.
+  // CheckResponse.quotas' entry for `slot` (field 3, a map entry: key 1, value 2), as protobuf
+  // writes a QuotaResult: valid_duration (1) and granted_amount (2) when the quota matched a rule,
+  // referenced_attributes (5) always, status (6) when the quota failed. proto3: fields holding
+  // their default are not written.
+  static void appendQuotaResult(const Slot& slot, std::string* out) {
+    using base::WireType;
+    thread_local std::string value;
+    thread_local std::string entry;
+    value.clear();
+    entry.clear();
+    const runtime::QuotaDecision& qr = slot.result;
+    if (qr.matched) {
+      char duration[2 * (1 + base::kMaxVarintBytes)];
+      size_t n = 0;
+      if (qr.valid_duration.seconds != 0) {
+        duration[n++] = (1 << 3) | static_cast<char>(WireType::Varint);
+        n += base::encodeVarint(static_cast<uint64_t>(qr.valid_duration.seconds), duration + n);
+      }
+      if (qr.valid_duration.nanos != 0) {
+        duration[n++] = (2 << 3) | static_cast<char>(WireType::Varint);
+        n += base::encodeVarint(
+            static_cast<uint64_t>(static_cast<int64_t>(qr.valid_duration.nanos)), duration + n);
+      }
+      base::appendLenField(1, std::string_view(duration, n), &value);
+      if (qr.granted_amount != 0) {
+        base::appendTag(2, WireType::Varint, &value);
+        base::appendVarint(static_cast<uint64_t>(qr.granted_amount), &value);
+      }
+    }
+    base::appendLenField(5, slot.references, &value);
+    if (qr.matched && qr.status_code != 0) {
+      thread_local std::string status;
+      status.clear();
+      base::appendTag(1, WireType::Varint, &status);
+      base::appendVarint(static_cast<uint64_t>(static_cast<int64_t>(qr.status_code)), &status);
+      if (!qr.status_message.empty()) {
+        // A proto3 string: ill-formed UTF-8 is replaced, as setStatusMessage() does.
+        if (base::isValidUtf8(qr.status_message)) {
+          base::appendLenField(2, qr.status_message, &status);
+        } else {
+          base::appendLenField(2, base::utf8Sanitized(qr.status_message), &status);
+        }
+      }
+      base::appendLenField(6, status, &value);
+    }
+    base::appendLenField(1, slot.name, &entry);
+    base::appendLenField(2, value, &entry);
+    base::appendLenField(3, entry, out);
+  }
+
+  // Keeps `p` for this thread's next make() when the thread keeps none; it holds no call then.
   static void recycle(PendingQuotas* p) {
-    p->~PendingQuotas();
-    if (t_spare.storage == nullptr) {
-      t_spare.storage = p;
+    p->dispatcher.reset();
+    p->sink = nullptr;
+    if (t_spare.pending == nullptr) {
+      t_spare.pending = p;
     } else {
-      ::operator delete(p);
+      delete p;
     }
   }
   struct Spare {
-    void* storage = nullptr;
-    ~Spare() { ::operator delete(storage); }
+    PendingQuotas* pending = nullptr;
+    ~Spare() { delete pending; }
   };
   static thread_local Spare t_spare;
 };
 
 thread_local PendingQuotas::Spare PendingQuotas::t_spare;
-static_assert(alignof(PendingQuotas) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__,
-              "PendingQuotas::make() places it in plain operator new storage");
 
 }  // namespace
 
@@ -300,28 +345,30 @@ void MixerService::decideCheck(std::string_view request, CheckSink* sink, const 
   }
 
   // Quotas may go to adapters that answer later (Redis): the call no longer holds this thread
-  // while it waits.
+  // while it waits. The precondition is known now: its bytes start the response.
   auto* pending = PendingQuotas::make();
   pending->dispatcher = dispatcher;
   pending->metrics = metrics_;
   pending->unmatched_logs = &unmatched_quota_logs_;
-  fillPrecondition(result, ts.refs, gwc, pending->response);
+  ts.arena.Reset();
+  CheckResponse& resp = *google::protobuf::Arena::CreateMessage<CheckResponse>(&ts.arena);
+  fillPrecondition(result, ts.refs, gwc, &resp);
+  pending->bytes.clear();
+  resp.AppendToString(&pending->bytes);
   const size_t n = ts.check.quotas.size();
-  pending->slots.resize(n);
-  pending->outstanding.store(n + 1, std::memory_order_relaxed);
+  pending->start(n);
   for (size_t i = 0; i < n; ++i) {
     const api::QuotaRequest& q = ts.check.quotas[i];
     PendingQuotas::Slot& slot = pending->slots[i];
-    slot.pending = pending;
-    slot.name = q.name;
-    slot.out = &(*pending->response->mutable_quotas())[slot.name];
+    slot.name.assign(q.name.data(), q.name.size());
     // Each quota's references start from what was read before the check, as in Istio.
     ts.refs.restore(before_check);
     const runtime::QuotaRequest args{q.name, q.amount, q.best_effort, ts.check.deduplication_id,
                                      call.deadline};
     dispatcher->quota(bag, args, &ts.refs, &slot);
     // What the quota read is known once the call returns; the adapter's answer may still be out.
-    api::encodeReferences(ts.refs, gwc, slot.out->mutable_referenced_attributes());
+    slot.references.clear();
+    api::appendReferences(ts.refs, gwc, &slot.references);
   }
   // Every adapter that answered at once (memquota) has released its count: with only this
   // thread's left, the Check is finished here, on the sink it came with. Otherwise the sink is

@@ -99,6 +99,33 @@ TEST(AttributeEncoderTest, ReferencesCarryingTheirGlobalIndex) {
       "destination.service");
 }
 
+// The hand-written encoding of a quota's references (the Check path's) is byte for byte what
+// protobuf serializes of encodeReferences(): global and message words, names first seen as map
+// keys, global word 0 as a name (not written: proto3's default) and as a map key (a message
+// word), a client knowing fewer global words, names with and without their carried index.
+TEST(AttributeEncoderTest, AppendReferencesWritesWhatEncodeReferencesSerializes) {
+  AttributeReferences refs;
+  refs.add("destination.service", true);
+  refs.add("source.ip", false, 0);
+  refs.add("context.reporter.kind", false, *globalWordIndex("context.reporter.kind"));
+  refs.addMapKey("request.headers", "x-custom", true);
+  refs.addMapKey("request.headers", "source.ip", false);
+  refs.addMapKey("my.labels", "x-custom", true, -1);
+  refs.add("my.attribute", true, -1);
+  refs.add("x-custom", false);
+  for (uint32_t count : {kGlobalWordCount, 111u, 1u, 0u}) {
+    ReferencedAttributes message;
+    encodeReferences(refs, count, &message);
+    std::string bytes = "prefix";
+    appendReferences(refs, count, &bytes);
+    EXPECT_EQ(bytes, "prefix" + message.SerializeAsString()) << "global word count " << count;
+  }
+  AttributeReferences none;
+  std::string empty;
+  appendReferences(none, kGlobalWordCount, &empty);
+  EXPECT_TRUE(empty.empty());
+}
+
 TEST(AttributeReferencesTest, DeduplicatesAndRestoresToAMark) {
   AttributeReferences refs;
   refs.add("a", true);

@@ -165,6 +165,38 @@ TEST_F(AsyncQuotaTest, AnAnswerGivenAtOnceFinishesTheCheckOnTheCallingThread) {
   }
 }
 
+// The response's quota results are written by hand after its precondition: each quota gets its
+// own entry, the one no rule handles with only its references, and the precondition is intact.
+TEST_F(AsyncQuotaTest, EachQuotaHasItsEntryBesideThePrecondition) {
+  ASSERT_NO_FATAL_FAILURE(serve(/*delay_ms=*/0, absl::Seconds(10), "ok"));
+  istio::mixer::v1::CheckRequest req;
+  ASSERT_TRUE(req.ParseFromString(request(4, "two")));
+  (*req.mutable_quotas())["unhandled"].set_amount(2);
+  std::string out;
+  ASSERT_TRUE(service_->checkInProcess(req.SerializeAsString(), &out).ok());
+  CheckResponse resp;
+  ASSERT_TRUE(resp.ParseFromString(out));
+  EXPECT_EQ(resp.precondition().status().code(), 0);
+  EXPECT_EQ(resp.precondition().valid_use_count(), 10000);
+  ASSERT_EQ(resp.quotas().size(), 2u);
+  const auto& handled = resp.quotas().at("requestcount");
+  EXPECT_EQ(handled.granted_amount(), 4);
+  EXPECT_TRUE(handled.has_valid_duration());
+  EXPECT_FALSE(handled.has_status());
+  EXPECT_TRUE(handled.has_referenced_attributes());
+  const auto& unhandled = resp.quotas().at("unhandled");
+  EXPECT_EQ(unhandled.granted_amount(), 0);
+  EXPECT_FALSE(unhandled.has_valid_duration());
+  EXPECT_TRUE(unhandled.has_referenced_attributes());
+  EXPECT_EQ(metrics_.quotaUnmatched().Value(), 1);
+  // The same again, from the storage the first call left to this thread.
+  ASSERT_TRUE(service_->checkInProcess(req.SerializeAsString(), &out).ok());
+  CheckResponse again;
+  ASSERT_TRUE(again.ParseFromString(out));
+  EXPECT_EQ(again.quotas().size(), 2u);
+  EXPECT_EQ(again.quotas().at("requestcount").granted_amount(), 4);
+}
+
 TEST_F(AsyncQuotaTest, TheWaitingFormGivesTheSameAnswer) {
   ASSERT_NO_FATAL_FAILURE(serve(/*delay_ms=*/50, absl::Seconds(5)));
   std::string out;
