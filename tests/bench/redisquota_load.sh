@@ -15,6 +15,9 @@
 # (--transport lean) instead of gRPC C++'s client. Without MIXS_ONLY the table also gives
 # redis-benchmark's own CPU per request at 1, 4 and 16 commands per write: what a Redis round trip
 # costs a lean single-threaded client, beside what it adds to a quota Check in mixs.
+# SLICES=N then also runs N alternating pairs of CALLS/N quota and plain Checks on each mixs,
+# timed by on-CPU nanoseconds (schedstat), and prints the median of the pairs' ratios: the ratio of
+# goal 1 with the box's drift between two long runs taken out.
 # Usage: redisquota_load.sh BUILD_DIR [CALLS] [CONCURRENCY]
 # (BUILD_DIR/bin and BUILD_DIR/adapters: a copy of another build can be measured the same way.)
 set -euo pipefail
@@ -208,13 +211,39 @@ for a, b in ((load(sys.argv[1]), load(sys.argv[2])), (load(sys.argv[2]), load(sy
     print("  --")
 PY
   fi
+  SLICE_SUMMARY=""
+  if [ "${SLICES:-0}" -gt 0 ]; then
+    # Alternating slices of calls/SLICES quota and plain Checks on this same mixs (quota first in
+    # odd slices, plain first in even ones), each timed by mixs' on-CPU nanoseconds from schedstat
+    # summed over its threads: a drift of the box falls on both halves of a pair alike.
+    local n=$((calls / SLICES)) i a b c ns=()
+    oncpu() { cat /proc/$mixs_pid/task/*/schedstat | awk '{n += $1} END {printf "%.0f\n", n}'; }
+    quota_slice() { "$bin/mixc" check -m "$addr" "${client[@]}" -s destination.service=bench.svc \
+      -q requestcount=1 -r "$n" -c "$conc" >/dev/null; }
+    plain_slice() { "$bin/mixc" check -m "$addr" "${client[@]}" -s destination.service=bench.svc \
+      -r "$n" -c "$conc" >/dev/null; }
+    for i in $(seq "$SLICES"); do
+      a=$(oncpu)
+      if [ $((i % 2)) = 1 ]; then quota_slice; b=$(oncpu); plain_slice; c=$(oncpu)
+        ns+=("$((b - a)) $((c - b))")
+      else plain_slice; b=$(oncpu); quota_slice; c=$(oncpu)
+        ns+=("$((c - b)) $((b - a))")
+      fi
+    done
+    SLICE_SUMMARY=$(printf '%s\n' "${ns[@]}" | /usr/bin/python3 -c "
+import statistics, sys
+n = $n
+pairs = [tuple(int(x) for x in l.split()) for l in sys.stdin if l.strip()]
+r = [q / p for q, p in pairs]
+print(f'quota {statistics.median(q for q, _ in pairs) / n / 1e3:.2f} us, plain {statistics.median(p for _, p in pairs) / n / 1e3:.2f} us per call (medians); quota/plain per slice pair: median {statistics.median(r):.3f}, quartiles {statistics.quantiles(r, n=4)[0]:.3f}-{statistics.quantiles(r, n=4)[2]:.3f}, all: ' + ' '.join(f'{x:.2f}' for x in r))")
+  fi
   kill "$mixs_pid" 2>/dev/null || true
   wait "$mixs_pid" 2>/dev/null || true
 }
 
 measure_mixs "$work/config" redis
 r_q_rate=$Q_RATE r_q_cpu=$Q_CPU r_q_sw=$Q_SW r_nq_rate=$NQ_RATE r_nq_cpu=$NQ_CPU r_nq_sw=$NQ_SW
-r_json=$MIXC_JSON
+r_json=$MIXC_JSON r_slices=$SLICE_SUMMARY
 granted=$(redis-cli -p "$port" HGET "requestcount.quota.istio-system;destination=bench.svc.meta" token)
 measure_mixs "$work/memconfig" mem
 
@@ -241,6 +270,12 @@ if [ "${THREADS:-0}" = 1 ]; then
   cat "$work/threads.redis"
   echo "the same with memquota: the quota run, then the Check alone"
   cat "$work/threads.mem"
+fi
+if [ "${SLICES:-0}" -gt 0 ]; then
+  echo
+  echo "alternating slices ($SLICES pairs of $((calls / SLICES)) calls each, mixs on-CPU time from schedstat):"
+  echo "  redisquota: $r_slices"
+  echo "  memquota:   $SLICE_SUMMARY"
 fi
 echo
 echo "mixc summary (redisquota): $r_json"
