@@ -78,6 +78,18 @@ class RuntimeTest : public ::testing::Test {
     return m;
   }
 
+  // One rule sending quota `requestcount` to a memquota handler that allows 10 per minute.
+  config::ConfigModel memquotaModel() {
+    config::ConfigModel m;
+    m.handlers.push_back(handler("h.memquota.istio-system", "memquota",
+                                 "quotas: [{name: requestcount.quota.istio-system, maxAmount: 10, "
+                                 "validDuration: 60s}]"));
+    m.instances.push_back(instance("requestcount.quota.istio-system", "quota", "dimensions: {}"));
+    m.rules.push_back(rule("q.rule.istio-system", "", "h.memquota.istio-system",
+                           {"requestcount.quota.istio-system"}));
+    return m;
+  }
+
   static adapter_host::AdapterHost* host_;
   std::vector<config::ConfigError> errors_;
 };
@@ -231,14 +243,7 @@ TEST_F(RuntimeTest, QuotaGoesToTheInstanceNamedByTheRequest) {
 // Istio's quota deduplication id is the request's id plus the quota name; a request without an
 // id is not deduplicated (the quota name alone would make every such request a repeat).
 TEST_F(RuntimeTest, QuotaDeduplicationFollowsTheRequestId) {
-  config::ConfigModel m;
-  m.handlers.push_back(handler("h.memquota.istio-system", "memquota",
-                               "quotas: [{name: requestcount.quota.istio-system, maxAmount: 10, "
-                               "validDuration: 60s}]"));
-  m.instances.push_back(instance("requestcount.quota.istio-system", "quota", "dimensions: {}"));
-  m.rules.push_back(rule("q.rule.istio-system", "", "h.memquota.istio-system",
-                         {"requestcount.quota.istio-system"}));
-  auto snapshot = compile(m);
+  auto snapshot = compile(memquotaModel());
   ASSERT_NE(snapshot, nullptr) << errorsText();
   Dispatcher d(snapshot, nullptr);
   AttributeBag bag(snapshot->vocabulary());
@@ -255,14 +260,7 @@ TEST_F(RuntimeTest, QuotaDeduplicationFollowsTheRequestId) {
 // The receiver form of a quota call (the server's): done() runs once per call, with the handler's
 // answer or, when no rule handles the quota, with nothing matched; the receiver can be reused.
 TEST_F(RuntimeTest, AQuotaReceiverIsAnsweredOncePerCall) {
-  config::ConfigModel m;
-  m.handlers.push_back(handler("h.memquota.istio-system", "memquota",
-                               "quotas: [{name: requestcount.quota.istio-system, maxAmount: 10, "
-                               "validDuration: 60s}]"));
-  m.instances.push_back(instance("requestcount.quota.istio-system", "quota", "dimensions: {}"));
-  m.rules.push_back(rule("q.rule.istio-system", "", "h.memquota.istio-system",
-                         {"requestcount.quota.istio-system"}));
-  auto snapshot = compile(m);
+  auto snapshot = compile(memquotaModel());
   ASSERT_NE(snapshot, nullptr) << errorsText();
   Dispatcher d(snapshot, nullptr);
   AttributeBag bag(snapshot->vocabulary());
