@@ -64,6 +64,29 @@ inline void appendLenField(uint32_t field, std::string_view bytes, std::string* 
   out->append(bytes.data(), bytes.size());
 }
 
+// An int32 or int64 field (a negative value is sign-extended to ten bytes).
+inline void appendInt64Field(uint32_t field, int64_t v, std::string* out) {
+  appendTag(field, WireType::Varint, out);
+  appendVarint(static_cast<uint64_t>(v), out);
+}
+
+// A sint32 field (zigzag).
+inline void appendSint32Field(uint32_t field, int32_t v, std::string* out) {
+  appendTag(field, WireType::Varint, out);
+  appendVarint(zigzagEncode32(v), out);
+}
+
+// The body of a google.protobuf.Timestamp or Duration: seconds = 1, nanos = 2; proto3 leaves
+// zero fields out.
+inline void appendSecondsNanos(int64_t seconds, int32_t nanos, std::string* out) {
+  if (seconds != 0) {
+    appendInt64Field(1, seconds, out);
+  }
+  if (nanos != 0) {
+    appendInt64Field(2, nanos, out);
+  }
+}
+
 // Reads a varint at `*p` (before `end`) into `*out` and moves `*p` past it. False, with `*p` left
 // anywhere up to `end`, when the bytes end first or the varint has more than 10 bytes.
 inline bool readVarint(const uint8_t** p, const uint8_t* end, uint64_t* out) {

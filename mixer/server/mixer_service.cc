@@ -104,17 +104,24 @@ grpc::Status MixerService::stopped(const CallControl& call, ServerMetrics::Metho
 
 namespace {
 
-// Fills the precondition part of a Check response.
 // A status message may carry what a client sent (an adapter's message quoting an attribute): the
 // response's google.rpc.Status.message is a proto3 string, so ill-formed UTF-8 is replaced.
-void setStatusMessage(const std::string& message, google::rpc::Status* status) {
+// Returns `message` itself, or a sanitized copy kept in `*storage`.
+std::string_view validStatusMessage(const std::string& message, std::string* storage) {
   if (base::isValidUtf8(message)) {
-    status->set_message(message);
-  } else {
-    status->set_message(base::utf8Sanitized(message));
+    return message;
   }
+  *storage = base::utf8Sanitized(message);
+  return *storage;
 }
 
+void setStatusMessage(const std::string& message, google::rpc::Status* status) {
+  std::string sanitized;
+  const std::string_view text = validStatusMessage(message, &sanitized);
+  status->set_message(text.data(), text.size());
+}
+
+// Fills the precondition part of a Check response.
 void fillPrecondition(const runtime::CheckDecision& result,
                       const attribute::AttributeReferences& refs, uint32_t gwc,
                       CheckResponse* resp) {
@@ -239,23 +246,17 @@ struct PendingQuotas {
       }
       base::appendLenField(1, std::string_view(duration, n), &value);
       if (qr.granted_amount != 0) {
-        base::appendTag(2, WireType::Varint, &value);
-        base::appendVarint(static_cast<uint64_t>(qr.granted_amount), &value);
+        base::appendInt64Field(2, qr.granted_amount, &value);
       }
     }
     base::appendLenField(5, slot.references, &value);
     if (qr.matched && qr.status_code != 0) {
       thread_local std::string status;
       status.clear();
-      base::appendTag(1, WireType::Varint, &status);
-      base::appendVarint(static_cast<uint64_t>(static_cast<int64_t>(qr.status_code)), &status);
+      base::appendInt64Field(1, qr.status_code, &status);
       if (!qr.status_message.empty()) {
-        // A proto3 string: ill-formed UTF-8 is replaced, as setStatusMessage() does.
-        if (base::isValidUtf8(qr.status_message)) {
-          base::appendLenField(2, qr.status_message, &status);
-        } else {
-          base::appendLenField(2, base::utf8Sanitized(qr.status_message), &status);
-        }
+        std::string sanitized;
+        base::appendLenField(2, validStatusMessage(qr.status_message, &sanitized), &status);
       }
       base::appendLenField(6, status, &value);
     }

@@ -45,27 +45,6 @@ constexpr uint32_t kStringMaps = 9;
 // A map entry: key = 1, value = 2. StringMap: entries = 1. Timestamp, Duration: seconds = 1,
 // nanos = 2.
 
-void putSint32(uint32_t field, int32_t v, std::string* out) {
-  appendTag(field, WireType::Varint, out);
-  appendVarint(base::zigzagEncode32(v), out);
-}
-
-// int32 and int64 fields: a negative value is sign-extended to ten bytes.
-void putInt64(uint32_t field, int64_t v, std::string* out) {
-  appendTag(field, WireType::Varint, out);
-  appendVarint(static_cast<uint64_t>(v), out);
-}
-
-// google.protobuf.Timestamp / Duration; proto3 leaves zero fields out.
-void putSecondsNanos(int64_t seconds, int32_t nanos, std::string* out) {
-  if (seconds != 0) {
-    putInt64(1, seconds, out);
-  }
-  if (nanos != 0) {
-    putInt64(2, nanos, out);
-  }
-}
-
 // The strings a value has the encoder look up (its memo slots).
 size_t stringsOf(const AttributeValue& value) {
   if (std::holds_alternative<std::string>(value)) {
@@ -194,20 +173,21 @@ void ReportEncoder::encodeRecord(const Attributes& record, const Attributes* pre
     }
     entry_.clear();
     // The name's global index was found when the name was stored.
-    putSint32(1,
-              attribute.global_word >= 0 &&
-                      static_cast<uint32_t>(attribute.global_word) < words_.globalWordCount()
-                  ? attribute.global_word
-                  : words_.messageIndexOf(attribute.name,
-                                          [this](std::string_view name) { return keep(name); }),
-              &entry_);
+    base::appendSint32Field(
+        1,
+        attribute.global_word >= 0 &&
+                static_cast<uint32_t>(attribute.global_word) < words_.globalWordCount()
+            ? attribute.global_word
+            : words_.messageIndexOf(attribute.name,
+                                    [this](std::string_view name) { return keep(name); }),
+        &entry_);
     uint32_t field = 0;
     if (const auto* s = std::get_if<std::string>(&value)) {
       field = kStrings;
-      putSint32(2, indexOf(slot++, *s), &entry_);
+      base::appendSint32Field(2, indexOf(slot++, *s), &entry_);
     } else if (const auto* i = std::get_if<int64_t>(&value)) {
       field = kInt64s;
-      putInt64(2, *i, &entry_);
+      base::appendInt64Field(2, *i, &entry_);
     } else if (const auto* d = std::get_if<double>(&value)) {
       field = kDoubles;
       appendTag(2, WireType::Fixed64, &entry_);
@@ -225,14 +205,15 @@ void ReportEncoder::encodeRecord(const Attributes& record, const Attributes* pre
       field = kTimestamps;
       const int64_t ns = t->time_since_epoch().count();
       inner_.clear();
-      putSecondsNanos(ns / 1000000000 - (ns % 1000000000 < 0 ? 1 : 0),
-                      static_cast<int32_t>((ns % 1000000000 + 1000000000) % 1000000000), &inner_);
+      base::appendSecondsNanos(ns / 1000000000 - (ns % 1000000000 < 0 ? 1 : 0),
+                               static_cast<int32_t>((ns % 1000000000 + 1000000000) % 1000000000),
+                               &inner_);
       appendLenField(2, inner_, &entry_);
     } else if (const auto* du = std::get_if<Duration>(&value)) {
       field = kDurations;
       inner_.clear();
-      putSecondsNanos(du->count() / 1000000000, static_cast<int32_t>(du->count() % 1000000000),
-                      &inner_);
+      base::appendSecondsNanos(du->count() / 1000000000,
+                               static_cast<int32_t>(du->count() % 1000000000), &inner_);
       appendLenField(2, inner_, &entry_);
     } else if (const auto* m = std::get_if<StringMap>(&value)) {
       field = kStringMaps;
@@ -245,8 +226,8 @@ void ReportEncoder::encodeRecord(const Attributes& record, const Attributes* pre
         const size_t start = inner_.size();
         appendTag(1, WireType::Len, &inner_);
         inner_.push_back('\0');
-        putSint32(1, key, &inner_);
-        putSint32(2, entry, &inner_);
+        base::appendSint32Field(1, key, &inner_);
+        base::appendSint32Field(2, entry, &inner_);
         inner_[start + 1] = static_cast<char>(inner_.size() - start - 2);
       }
       appendLenField(2, inner_, &entry_);
@@ -321,7 +302,7 @@ void ReportEncoder::encodeCheck(const Attributes& attributes, uint32_t global_wo
   for (const CheckQuota& quota : quotas) {
     inner_.clear();
     if (quota.amount != 0) {
-      putInt64(kQuotaAmount, quota.amount, &inner_);
+      base::appendInt64Field(kQuotaAmount, quota.amount, &inner_);
     }
     if (quota.best_effort) {
       appendTag(kQuotaBestEffort, WireType::Varint, &inner_);

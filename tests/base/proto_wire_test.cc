@@ -201,6 +201,26 @@ TEST(ProtoWireTest, LengthDelimitedFieldsAreTagLengthBytes) {
   EXPECT_FALSE(c.readLen(&value));
 }
 
+TEST(ProtoWireTest, IntegerFieldsAndSecondsNanos) {
+  std::string out;
+  appendInt64Field(2, 150, &out);
+  EXPECT_EQ(out, bytes({0x10, 0x96, 0x01}));
+  out.clear();
+  appendInt64Field(1, -1, &out);  // int32/int64: a negative value takes ten bytes
+  EXPECT_EQ(out, bytes({0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}));
+  out.clear();
+  appendSint32Field(4, -2, &out);  // zigzag: -2 is 3
+  EXPECT_EQ(out, bytes({0x20, 0x03}));
+  out.clear();
+  appendSecondsNanos(60, 5, &out);
+  EXPECT_EQ(out, bytes({0x08, 0x3c, 0x10, 0x05}));
+  out.clear();
+  appendSecondsNanos(0, 0, &out);  // proto3: zero fields are left out
+  EXPECT_TRUE(out.empty());
+  appendSecondsNanos(0, 7, &out);
+  EXPECT_EQ(out, bytes({0x10, 0x07}));
+}
+
 TEST(ProtoWireTest, ReadsFixed64LittleEndianAndSkipsEveryWireType) {
   const std::string fixed = bytes({0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08});
   WireReader f(fixed);
