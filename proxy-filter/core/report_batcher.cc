@@ -107,6 +107,16 @@ ReportBatcher::AfterQueue ReportBatcher::afterQueueLocked(bool closed_one) {
   return after;
 }
 
+void ReportBatcher::finishQueue(AfterQueue after) {
+  stats_->report_enqueued.add();
+  if (after.batch.count > 0) {
+    send(std::move(after.batch));
+  }
+  if (after.notify) {
+    wake_.notify_one();
+  }
+}
+
 void ReportBatcher::enqueue(Attributes record) {
   AfterQueue after;
   {
@@ -118,13 +128,7 @@ void ReportBatcher::enqueue(Attributes record) {
     previous_used_ = true;
   }
   // `record` now holds the record queued before, freed here, outside the lock.
-  stats_->report_enqueued.add();
-  if (after.batch.count > 0) {
-    send(std::move(after.batch));
-  }
-  if (after.notify) {
-    wake_.notify_one();
-  }
+  finishQueue(std::move(after));
 }
 
 bool ReportBatcher::enqueueSwap(Attributes* record) {
@@ -144,13 +148,7 @@ bool ReportBatcher::enqueueSwap(Attributes* record) {
   // again (for a single-threaded host such as an nginx worker, the one that wrote it, one request
   // ago).
   record->clear();
-  stats_->report_enqueued.add();
-  if (after.batch.count > 0) {
-    send(std::move(after.batch));
-  }
-  if (after.notify) {
-    wake_.notify_one();
-  }
+  finishQueue(std::move(after));
   return recycled;
 }
 

@@ -110,6 +110,8 @@ class ReportBatcher {
     Closed batch;
   };
   AfterQueue afterQueueLocked(bool closed_one);
+  // Counts the record queued and does what afterQueueLocked() asked for (mutex_ not held).
+  void finishQueue(AfterQueue after);
   // Whether a record may be queued now; counts it dropped when not. Under mutex_.
   bool admitLocked();
   // Encodes `*record` into the batch being built and queues it; closes the batch when full, or
